@@ -1,0 +1,176 @@
+/* allocations.c - gang reservation, allocation state, substitution. */
+#include "inventory/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const alloc_state_names[] = {
+	[INV_AL_DEPLOYING] = "deploying", [INV_AL_READY] = "ready",
+	[INV_AL_FAILED] = "failed",	  [INV_AL_RELEASING] = "releasing",
+	[INV_AL_RELEASED] = "released",
+};
+_Static_assert(sizeof alloc_state_names / sizeof alloc_state_names[0] == INV_AL__COUNT,
+	       "alloc_state_names must cover enum inv_alloc_state");
+
+const char *inv_alloc_state_name(enum inv_alloc_state s)
+{
+	return (unsigned)s < INV_AL__COUNT ? alloc_state_names[s] : "unknown";
+}
+
+int inv_alloc_state_from_name(const char *name, enum inv_alloc_state *out)
+{
+	for (int i = 0; i < INV_AL__COUNT; i++)
+		if (name && strcmp(name, alloc_state_names[i]) == 0) {
+			*out = (enum inv_alloc_state)i;
+			return 0;
+		}
+	return -1;
+}
+
+void inv_allocation_clear(struct inv_allocation *a)
+{
+	if (!a)
+		return;
+	free(a->ssh_keys_json);
+	free(a->machines);
+	memset(a, 0, sizeof *a);
+}
+
+void inv_alloc_list_clear(struct inv_alloc_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		inv_allocation_clear(&l->items[i]);
+	free(l->items);
+	memset(l, 0, sizeof *l);
+}
+
+#define ALLOC_COLS                                                                                 \
+	"seq, id, name, owner, sku, image, count, min_count, state, version, last_error,"         \
+	" ssh_keys, substitutions, created_at, ready_at, updated_at"
+
+static void read_alloc(sqlite3_stmt *st, struct inv_allocation *a)
+{
+	memset(a, 0, sizeof *a);
+	a->seq = sqlite3_column_int64(st, 0);
+	inv_col_copy(st, 1, a->id, sizeof a->id);
+	inv_col_copy(st, 2, a->name, sizeof a->name);
+	inv_col_copy(st, 3, a->owner, sizeof a->owner);
+	inv_col_copy(st, 4, a->sku, sizeof a->sku);
+	inv_col_copy(st, 5, a->image, sizeof a->image);
+	a->count = sqlite3_column_int(st, 6);
+	a->min_count = sqlite3_column_int(st, 7);
+	if (inv_alloc_state_from_name((const char *)sqlite3_column_text(st, 8), &a->state) != 0)
+		a->state = INV_AL_FAILED;
+	a->version = sqlite3_column_int64(st, 9);
+	inv_col_copy(st, 10, a->last_error, sizeof a->last_error);
+	a->ssh_keys_json = inv_col_dup(st, 11);
+	a->substitutions = sqlite3_column_int(st, 12);
+	a->created_at = sqlite3_column_int64(st, 13);
+	a->ready_at = sqlite3_column_int64(st, 14);
+	a->updated_at = sqlite3_column_int64(st, 15);
+}
+
+static enum inv_status read_members(sqlite3 *db, struct inv_allocation *a, struct inv_err *err)
+{
+	sqlite3_stmt *st = inv_prep(db,
+				    "SELECT am.machine_id, m.name, m.state, am.detached"
+				    " FROM allocation_machines am JOIN machines m ON m.id = am.machine_id"
+				    " WHERE am.allocation_id = ?1 ORDER BY am.detached, m.seq",
+				    err);
+	if (!st)
+		return INV_IO;
+	inv_bind_text(st, 1, a->id);
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (a->nmachines == cap) {
+			cap = cap ? cap * 2 : 8;
+			void *p = realloc(a->machines, cap * sizeof *a->machines);
+			if (!p)
+				break;
+			a->machines = p;
+		}
+		struct inv_alloc_machine *m = &a->machines[a->nmachines++];
+		inv_col_copy(st, 0, m->id, sizeof m->id);
+		inv_col_copy(st, 1, m->name, sizeof m->name);
+		if (inv_state_from_name((const char *)sqlite3_column_text(st, 2), &m->state) != 0)
+			m->state = INV_ST_FAILED;
+		m->detached = sqlite3_column_int(st, 3) != 0;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return inv_sqlfail(err, db, "read allocation machines");
+	return INV_OK;
+}
+
+static enum inv_status get_on(sqlite3 *db, const char *id, struct inv_allocation *out,
+			      struct inv_err *err)
+{
+	sqlite3_stmt *st =
+		inv_prep(db, "SELECT " ALLOC_COLS " FROM allocations WHERE id = ?1", err);
+	if (!st)
+		return INV_IO;
+	inv_bind_text(st, 1, id);
+	int rc = sqlite3_step(st);
+	enum inv_status s = INV_OK;
+	if (rc == SQLITE_ROW)
+		read_alloc(st, out);
+	else
+		s = rc == SQLITE_DONE ? inv_fail(err, INV_NOT_FOUND, "id", "no allocation '%s'", id)
+				      : inv_sqlfail(err, db, "read allocation");
+	sqlite3_finalize(st);
+	if (s == INV_OK && (s = read_members(db, out, err)) != INV_OK)
+		inv_allocation_clear(out);
+	return s;
+}
+
+enum inv_status inv_allocation_get(struct inv *inv, const char *id, struct inv_allocation *out,
+				   struct inv_err *err)
+{
+	sqlite3 *db = inv_reader(inv, err);
+	if (!db)
+		return INV_IO;
+	return get_on(db, id, out, err);
+}
+
+enum inv_status inv_allocation_list(struct inv *inv, const struct inv_alloc_filter *f,
+				    struct inv_alloc_list *out, struct inv_err *err)
+{
+	sqlite3 *db = inv_reader(inv, err);
+	if (!db)
+		return INV_IO;
+	int limit = inv_clamp_limit(f->limit);
+	sqlite3_stmt *st = inv_prep(db,
+				    "SELECT id FROM allocations WHERE seq > ?1"
+				    " AND (?2 IS NULL OR owner = ?2) AND (?3 IS NULL OR state = ?3)"
+				    " ORDER BY seq LIMIT ?4",
+				    err);
+	if (!st)
+		return INV_IO;
+	sqlite3_bind_int64(st, 1, f->after_seq);
+	inv_bind_text(st, 2, f->owner);
+	inv_bind_text(st, 3,
+		      f->state >= 0 ? inv_alloc_state_name((enum inv_alloc_state)f->state) : NULL);
+	sqlite3_bind_int(st, 4, limit + 1);
+	memset(out, 0, sizeof *out);
+	out->items = calloc((size_t)limit + 1, sizeof *out->items);
+	enum inv_status s = out->items ? INV_OK : inv_fail(err, INV_IO, NULL, "out of memory");
+	while (s == INV_OK && sqlite3_step(st) == SQLITE_ROW) {
+		s = get_on(db, (const char *)sqlite3_column_text(st, 0), &out->items[out->n], err);
+		if (s == INV_OK)
+			out->n++;
+	}
+	sqlite3_finalize(st);
+	if (s != INV_OK) {
+		inv_alloc_list_clear(out);
+		return s;
+	}
+	if (out->n > (size_t)limit) {
+		inv_allocation_clear(&out->items[--out->n]);
+		out->next_seq = out->items[out->n - 1].seq;
+	}
+	return INV_OK;
+}

@@ -1,0 +1,395 @@
+/* db.c - opening the database, per-thread readers, the group-commit writer. */
+#include "inventory/internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uuid/uuid.h>
+
+#define WRITER_BATCH_MAX 128
+#define BUSY_TIMEOUT_MS 10000
+
+struct wjob {
+	inv_write_fn fn;
+	void *arg;
+	struct inv_err *err;
+	enum inv_status st;
+	bool done;
+	struct wjob *next;
+};
+
+struct reader {
+	sqlite3 *db;
+	struct reader *next;
+};
+
+struct inv {
+	char *path;
+	sqlite3 *wdb;
+	pthread_t writer;
+	pthread_mutex_t mu;
+	pthread_cond_t queue_cv, done_cv, change_cv;
+	struct wjob *head, *tail;
+	bool stop;
+	uint64_t changes;
+	pthread_key_t rkey;
+	struct reader *readers; /* every reader connection, closed at inv_close */
+};
+
+static const char *const status_names[] = {
+	[INV_OK] = "ok",
+	[INV_NOT_FOUND] = "not_found",
+	[INV_CONFLICT] = "conflict",
+	[INV_DUPLICATE] = "duplicate",
+	[INV_INVALID] = "invalid",
+	[INV_CAPACITY] = "insufficient_capacity",
+	[INV_QUOTA] = "quota_exceeded",
+	[INV_IO] = "storage_error",
+	[INV_CORRUPT] = "corrupt_database",
+	[INV_SCHEMA_NEWER] = "schema_too_new",
+};
+_Static_assert(sizeof status_names / sizeof status_names[0] == INV_SCHEMA_NEWER + 1,
+	       "status_names must cover enum inv_status");
+
+const char *inv_status_name(enum inv_status s)
+{
+	if ((unsigned)s < sizeof status_names / sizeof status_names[0])
+		return status_names[s];
+	return "unknown";
+}
+
+int64_t inv_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void inv_uuid(char out[INV_ID_LEN])
+{
+	uuid_t u;
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, out);
+}
+
+int inv_clamp_limit(int limit)
+{
+	if (limit <= 0)
+		return INV_LIMIT_DEFAULT;
+	return limit > INV_LIMIT_MAX ? INV_LIMIT_MAX : limit;
+}
+
+enum inv_status inv_fail(struct inv_err *err, enum inv_status st, const char *field,
+			 const char *fmt, ...)
+{
+	if (!err)
+		return st;
+	err->status = st;
+	snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+enum inv_status inv_sqlfail(struct inv_err *err, sqlite3 *db, const char *what)
+{
+	int code = sqlite3_errcode(db);
+	enum inv_status st = INV_IO;
+	if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+		st = INV_CORRUPT;
+	return inv_fail(err, st, NULL, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+sqlite3_stmt *inv_prep(sqlite3 *db, const char *sql, struct inv_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		inv_sqlfail(err, db, "prepare");
+		return NULL;
+	}
+	return st;
+}
+
+void inv_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+enum inv_status inv_exec_done(sqlite3 *db, sqlite3_stmt *st, const char *what,
+			      struct inv_err *err)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return INV_OK;
+	if (rc == SQLITE_CONSTRAINT)
+		return inv_fail(err, INV_DUPLICATE, NULL, "%s: %s", what, sqlite3_errmsg(db));
+	return inv_sqlfail(err, db, what);
+}
+
+void inv_col_copy(sqlite3_stmt *st, int col, char *dst, size_t len)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+	snprintf(dst, len, "%s", s ? (const char *)s : "");
+}
+
+char *inv_col_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+	return s ? strdup((const char *)s) : NULL;
+}
+
+/* ------------------------------------------------------------ opening */
+
+static int set_pragmas(sqlite3 *db, bool writer, struct inv_err *err)
+{
+	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	const char *sql = writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+				   " PRAGMA foreign_keys=ON;"
+				 : "PRAGMA foreign_keys=ON;";
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		inv_sqlfail(err, db, "configure database");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_integrity(sqlite3 *db, struct inv_err *err)
+{
+	sqlite3_stmt *st = inv_prep(db, "PRAGMA quick_check(1)", err);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	int ok = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
+	if (!ok) {
+		if (rc == SQLITE_ROW)
+			inv_fail(err, INV_CORRUPT, NULL, "database failed its integrity check: %s",
+				 (const char *)sqlite3_column_text(st, 0));
+		else
+			inv_sqlfail(err, db, "integrity check");
+	}
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+static void *writer_main(void *arg);
+
+static enum inv_status open_writer(struct inv *inv, int target, struct inv_err *err)
+{
+	int rc = sqlite3_open_v2(inv->path, &inv->wdb,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	if (rc != SQLITE_OK)
+		return inv_fail(err, INV_IO, NULL, "cannot open database %s: %s", inv->path,
+				inv->wdb ? sqlite3_errmsg(inv->wdb) : sqlite3_errstr(rc));
+	/* The first statement reads the header: a non-database file fails here
+	 * with NOTADB before anything is written. */
+	if (check_integrity(inv->wdb, err) != 0 || set_pragmas(inv->wdb, true, err) != 0 ||
+	    inv_migrate_to(inv->wdb, target, err) != 0) {
+		char msg[sizeof err->message];
+		snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+		return inv_fail(err, err ? err->status : INV_IO, NULL, "database %s: %s",
+				inv->path, msg);
+	}
+	return INV_OK;
+}
+
+enum inv_status inv_open_at(const char *path, int target, struct inv **out, struct inv_err *err)
+{
+	*out = NULL;
+	struct inv *inv = calloc(1, sizeof *inv);
+	if (!inv)
+		return inv_fail(err, INV_IO, NULL, "out of memory");
+	inv->path = strdup(path);
+	pthread_mutex_init(&inv->mu, NULL);
+	pthread_cond_init(&inv->queue_cv, NULL);
+	pthread_cond_init(&inv->done_cv, NULL);
+	pthread_cond_init(&inv->change_cv, NULL);
+	pthread_key_create(&inv->rkey, NULL);
+	enum inv_status st = open_writer(inv, target, err);
+	if (st == INV_OK && pthread_create(&inv->writer, NULL, writer_main, inv) != 0)
+		st = inv_fail(err, INV_IO, NULL, "cannot start the writer thread");
+	if (st != INV_OK) {
+		sqlite3_close(inv->wdb);
+		inv->wdb = NULL;
+		pthread_key_delete(inv->rkey);
+		free(inv->path);
+		free(inv);
+		return st;
+	}
+	*out = inv;
+	return INV_OK;
+}
+
+enum inv_status inv_open(const char *path, struct inv **out, struct inv_err *err)
+{
+	return inv_open_at(path, 0, out, err);
+}
+
+void inv_close(struct inv *inv)
+{
+	if (!inv)
+		return;
+	pthread_mutex_lock(&inv->mu);
+	inv->stop = true;
+	pthread_cond_broadcast(&inv->queue_cv);
+	pthread_mutex_unlock(&inv->mu);
+	pthread_join(inv->writer, NULL);
+	sqlite3_close(inv->wdb);
+	for (struct reader *r = inv->readers, *n; r; r = n) {
+		n = r->next;
+		sqlite3_close(r->db);
+		free(r);
+	}
+	pthread_key_delete(inv->rkey);
+	pthread_cond_destroy(&inv->queue_cv);
+	pthread_cond_destroy(&inv->done_cv);
+	pthread_cond_destroy(&inv->change_cv);
+	pthread_mutex_destroy(&inv->mu);
+	free(inv->path);
+	free(inv);
+}
+
+sqlite3 *inv_reader(struct inv *inv, struct inv_err *err)
+{
+	struct reader *r = pthread_getspecific(inv->rkey);
+	if (r)
+		return r->db;
+	r = calloc(1, sizeof *r);
+	if (!r) {
+		inv_fail(err, INV_IO, NULL, "out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(inv->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+		    SQLITE_OK ||
+	    set_pragmas(r->db, false, err) != 0) {
+		inv_fail(err, INV_IO, NULL, "open reader: %s", sqlite3_errmsg(r->db));
+		sqlite3_close(r->db);
+		free(r);
+		return NULL;
+	}
+	pthread_mutex_lock(&inv->mu);
+	r->next = inv->readers;
+	inv->readers = r;
+	pthread_mutex_unlock(&inv->mu);
+	pthread_setspecific(inv->rkey, r);
+	return r->db;
+}
+
+/* ------------------------------------------------------------- writer */
+
+static void run_batch(struct inv *inv, struct wjob **batch, int n)
+{
+	sqlite3 *db = inv->wdb;
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		for (int i = 0; i < n; i++)
+			batch[i]->st = inv_sqlfail(batch[i]->err, db, "begin transaction");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		struct wjob *j = batch[i];
+		sqlite3_exec(db, "SAVEPOINT req", NULL, NULL, NULL);
+		j->st = j->fn(db, j->arg, j->err);
+		if (j->st != INV_OK)
+			sqlite3_exec(db, "ROLLBACK TO req", NULL, NULL, NULL);
+		sqlite3_exec(db, "RELEASE req", NULL, NULL, NULL);
+	}
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		for (int i = 0; i < n; i++)
+			if (batch[i]->st == INV_OK)
+				batch[i]->st = inv_sqlfail(batch[i]->err, db, "commit");
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct inv *inv = arg;
+	struct wjob *batch[WRITER_BATCH_MAX];
+	for (;;) {
+		pthread_mutex_lock(&inv->mu);
+		while (!inv->head && !inv->stop)
+			pthread_cond_wait(&inv->queue_cv, &inv->mu);
+		if (!inv->head && inv->stop) {
+			pthread_mutex_unlock(&inv->mu);
+			break;
+		}
+		int n = 0;
+		while (inv->head && n < WRITER_BATCH_MAX) {
+			batch[n++] = inv->head;
+			inv->head = inv->head->next;
+		}
+		if (!inv->head)
+			inv->tail = NULL;
+		pthread_mutex_unlock(&inv->mu);
+
+		run_batch(inv, batch, n);
+
+		pthread_mutex_lock(&inv->mu);
+		for (int i = 0; i < n; i++)
+			batch[i]->done = true;
+		inv->changes++;
+		pthread_cond_broadcast(&inv->done_cv);
+		pthread_cond_broadcast(&inv->change_cv);
+		pthread_mutex_unlock(&inv->mu);
+	}
+	return NULL;
+}
+
+enum inv_status inv_write(struct inv *inv, inv_write_fn fn, void *arg, struct inv_err *err)
+{
+	struct inv_err local;
+	struct wjob j = {.fn = fn, .arg = arg, .err = err ? err : &local};
+	pthread_mutex_lock(&inv->mu);
+	if (inv->stop) {
+		pthread_mutex_unlock(&inv->mu);
+		return inv_fail(err, INV_IO, NULL, "inventory is closing");
+	}
+	if (inv->tail)
+		inv->tail->next = &j;
+	else
+		inv->head = &j;
+	inv->tail = &j;
+	pthread_cond_signal(&inv->queue_cv);
+	while (!j.done)
+		pthread_cond_wait(&inv->done_cv, &inv->mu);
+	pthread_mutex_unlock(&inv->mu);
+	return j.st;
+}
+
+uint64_t inv_change_counter(struct inv *inv)
+{
+	pthread_mutex_lock(&inv->mu);
+	uint64_t c = inv->changes;
+	pthread_mutex_unlock(&inv->mu);
+	return c;
+}
+
+bool inv_wait_change(struct inv *inv, uint64_t *seen, int timeout_ms)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += timeout_ms / 1000;
+	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&inv->mu);
+	while (inv->changes == *seen && !inv->stop)
+		if (pthread_cond_timedwait(&inv->change_cv, &inv->mu, &dl) == ETIMEDOUT)
+			break;
+	bool changed = inv->changes != *seen;
+	*seen = inv->changes;
+	pthread_mutex_unlock(&inv->mu);
+	return changed;
+}

@@ -1,0 +1,57 @@
+/* internal.h - shared by the inventory sources only. */
+#ifndef PROVISIOND_INVENTORY_INTERNAL_H
+#define PROVISIOND_INVENTORY_INTERNAL_H
+
+#include "inventory/inventory.h"
+
+#include <sqlite3.h>
+
+/* A write runs on the writer connection inside its own savepoint. Return
+ * INV_OK to keep its changes; anything else rolls back just this request. */
+typedef enum inv_status (*inv_write_fn)(sqlite3 *db, void *arg, struct inv_err *err);
+
+/* Queues fn to the writer and blocks until its transaction committed (or
+ * failed). Returns fn's status, or INV_IO if the commit failed. */
+enum inv_status inv_write(struct inv *inv, inv_write_fn fn, void *arg, struct inv_err *err);
+
+/* The calling thread's read-only connection (opened on first use). */
+sqlite3 *inv_reader(struct inv *inv, struct inv_err *err);
+
+/* Error helpers. */
+enum inv_status inv_fail(struct inv_err *err, enum inv_status st, const char *field,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+enum inv_status inv_sqlfail(struct inv_err *err, sqlite3 *db, const char *what);
+
+/* Prepare, bind helpers. */
+sqlite3_stmt *inv_prep(sqlite3 *db, const char *sql, struct inv_err *err);
+void inv_bind_text(sqlite3_stmt *st, int i, const char *s); /* NULL binds NULL */
+/* Steps a statement that returns no rows; finalizes it. */
+enum inv_status inv_exec_done(sqlite3 *db, sqlite3_stmt *st, const char *what,
+			      struct inv_err *err);
+void inv_col_copy(sqlite3_stmt *st, int col, char *dst, size_t len);
+char *inv_col_dup(sqlite3_stmt *st, int col); /* malloc'd or NULL */
+
+/* Writes one audit row on the writer connection. */
+enum inv_status inv_audit_row(sqlite3 *db, const char *actor, const char *action,
+			      const char *target_type, const char *target_id,
+			      const char *before_json, const char *after_json,
+			      const char *request_id, struct inv_err *err);
+/* Writes one machine_events row on the writer connection. */
+enum inv_status inv_event_row(sqlite3 *db, const char *machine_id, const char *from,
+			      const char *to, const char *actor, const char *reason,
+			      const char *request_id, struct inv_err *err);
+/* A new random UUID string. */
+void inv_uuid(char out[INV_ID_LEN]);
+
+/* Schema */
+int inv_migrate(sqlite3 *db, struct inv_err *err);
+/* Migrates to target (<= 0: latest). For tests of older versions. */
+int inv_migrate_to(sqlite3 *db, int target, struct inv_err *err);
+/* Opens like inv_open but migrates only to version target (tests). */
+enum inv_status inv_open_at(const char *path, int target, struct inv **out, struct inv_err *err);
+
+#define INV_LIMIT_DEFAULT 100
+#define INV_LIMIT_MAX 1000
+int inv_clamp_limit(int limit);
+
+#endif

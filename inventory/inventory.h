@@ -1,0 +1,468 @@
+/* inventory.h - provisiond's single owner of state (machines, allocations,
+ * images, tokens, quotas, events, audit).
+ *
+ * Only inventory/ speaks SQL. Everything here is backend-neutral: callers see
+ * typed records and functions, never statements.
+ *
+ * Threading (DESIGN section 8):
+ *  - Reads run on a read-only connection owned by the calling thread (opened
+ *    on first use, closed when the thread exits). Any thread may read.
+ *  - Writes are queued to one writer thread. It takes every queued write
+ *    request, runs each inside its own SAVEPOINT of one transaction and
+ *    commits them together (group commit, synchronous=FULL). A request whose
+ *    part fails is rolled back alone. The calling thread blocks until the
+ *    commit that holds its change is durable, so a function that returns
+ *    INV_OK has a durable result.
+ *  - Every function is safe to call from any thread.
+ *
+ * Errors: every function returns enum inv_status and fills struct inv_err
+ * (may be NULL) with a human message and, for validation and uniqueness
+ * errors, the API field that caused it.
+ *
+ * Ownership: records are filled into caller-owned structs; members that are
+ * pointers are malloc'd and released by the matching *_clear() function,
+ * which accepts zeroed or NULL structs. Lists are released by *_list_clear().
+ */
+#ifndef PROVISIOND_INVENTORY_H
+#define PROVISIOND_INVENTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum inv_status {
+	INV_OK = 0,
+	INV_NOT_FOUND,	       /* no such row */
+	INV_CONFLICT,	       /* version mismatch or state does not allow it */
+	INV_DUPLICATE,	       /* unique key taken (field says which) */
+	INV_INVALID,	       /* argument rejected (field says which) */
+	INV_CAPACITY,	       /* not enough available machines */
+	INV_QUOTA,	       /* owner quota would be exceeded */
+	INV_IO,		       /* storage failed */
+	INV_CORRUPT,	       /* database file is not a usable provisiond DB */
+	INV_SCHEMA_NEWER,      /* written by a newer provisiond */
+};
+
+struct inv_err {
+	enum inv_status status;
+	char field[48];
+	char message[320];
+};
+
+const char *inv_status_name(enum inv_status s);
+
+/* Machine states: the API's names come from this table only. */
+enum inv_state {
+	INV_ST_ENROLLED,
+	INV_ST_VERIFYING,
+	INV_ST_INSPECTING,
+	INV_ST_CLEANING,
+	INV_ST_AVAILABLE,
+	INV_ST_DEPLOYING,
+	INV_ST_ACTIVE,
+	INV_ST_RELEASING,
+	INV_ST_MAINTENANCE,
+	INV_ST_FAILED,
+	INV_ST_RETIRED,
+	INV_ST__COUNT
+};
+const char *inv_state_name(enum inv_state s);
+/* Returns 0 and sets *out, or -1 for an unknown name. */
+int inv_state_from_name(const char *name, enum inv_state *out);
+
+enum inv_alloc_state {
+	INV_AL_DEPLOYING,
+	INV_AL_READY,
+	INV_AL_FAILED,
+	INV_AL_RELEASING,
+	INV_AL_RELEASED,
+	INV_AL__COUNT
+};
+const char *inv_alloc_state_name(enum inv_alloc_state s);
+int inv_alloc_state_from_name(const char *name, enum inv_alloc_state *out);
+
+struct inv;
+
+/* Opens (creating if needed) the database at path, applies migrations and
+ * starts the writer. Corrupt, unreadable or newer-schema files give one clear
+ * error (INV_CORRUPT, INV_IO, INV_SCHEMA_NEWER) and are never rewritten.
+ * On success *out must be closed with inv_close(). */
+enum inv_status inv_open(const char *path, struct inv **out, struct inv_err *err);
+/* Drains queued writes, stops the writer, closes connections. NULL ok. */
+void inv_close(struct inv *inv);
+/* Schema version this binary writes. */
+int inv_schema_version(void);
+/* Current wall clock in milliseconds since the epoch (what rows store). */
+int64_t inv_now_ms(void);
+
+/* Change notification: every commit bumps a counter. inv_wait_change()
+ * blocks until the counter differs from *seen or timeout_ms passes, then
+ * stores the current counter in *seen. Returns true if it changed. */
+uint64_t inv_change_counter(struct inv *inv);
+bool inv_wait_change(struct inv *inv, uint64_t *seen, int timeout_ms);
+
+/* ------------------------------------------------------------- machines */
+#define INV_MAX_MACS 8
+#define INV_ID_LEN 37
+
+struct inv_location {
+	char site[64];
+	char rack[64];
+	int unit; /* -1 when unknown */
+};
+
+struct inv_bmc {
+	char driver[16];
+	char address[256];
+	char username[64];
+	char *password;	    /* malloc'd; never leaves the daemon */
+	char *options_json; /* malloc'd JSON object text, "{}" when empty */
+};
+void inv_bmc_clear(struct inv_bmc *b);
+
+struct inv_machine {
+	int64_t seq; /* insertion order, used by cursors */
+	char id[INV_ID_LEN];
+	char name[64];
+	enum inv_state state;
+	int64_t version;
+	char sku[64];	/* "" until inspected/matched */
+	char power[16]; /* on|off|unknown */
+	bool maintenance;
+	char maintenance_reason[256];
+	char last_error[512];
+	struct inv_location location;
+	int nmacs;
+	char macs[INV_MAX_MACS][18];
+	bool has_bmc;
+	char bmc_driver[16];
+	char bmc_address[256];
+	char bmc_username[64];
+	char allocation_id[INV_ID_LEN]; /* "" when not allocated */
+	char owner[64];			/* owner of that allocation */
+	/* lifecycle bookkeeping */
+	char phase[32];	     /* step within the state */
+	int attempts;	     /* failures in the current state */
+	int64_t wake_at;     /* engine looks again at this time (0 = idle) */
+	int64_t deadline_at; /* waiting state deadline (0 = none) */
+	char *facts_json;    /* malloc'd or NULL */
+	char *bmc_options_json; /* malloc'd or NULL (no secrets) */
+	int64_t created_at, updated_at, state_since;
+};
+void inv_machine_clear(struct inv_machine *m);
+
+struct inv_machine_new {
+	const char *name;
+	struct inv_location location;
+	int nmacs;
+	const char *macs[INV_MAX_MACS]; /* canonical lower-case aa:bb:... */
+	const struct inv_bmc *bmc;	/* NULL: no BMC access yet */
+	const char *facts_json;		/* NULL unless discovered */
+	const char *sku;		/* NULL unless discovered */
+	const char *actor, *request_id;
+	const char *audit_after_json; /* redacted view for the audit row */
+	int64_t wake_at;	      /* when the engine should first look */
+};
+enum inv_status inv_machine_create(struct inv *inv, const struct inv_machine_new *n,
+				   struct inv_machine *out, struct inv_err *err);
+
+/* Looks a machine up by id or by name. */
+enum inv_status inv_machine_get(struct inv *inv, const char *id_or_name, struct inv_machine *out,
+				struct inv_err *err);
+enum inv_status inv_machine_get_by_mac(struct inv *inv, const char *mac, struct inv_machine *out,
+				       struct inv_err *err);
+/* BMC credentials, password included: for the BMC layer only. */
+enum inv_status inv_machine_bmc(struct inv *inv, const char *id, struct inv_bmc *out,
+				struct inv_err *err);
+
+struct inv_machine_filter {
+	int state;	   /* -1: any */
+	const char *sku;   /* NULL: any */
+	const char *owner; /* NULL: any; restricts to machines of that owner */
+	int64_t after_seq; /* cursor: rows with seq > after_seq */
+	int limit;
+};
+struct inv_machine_list {
+	size_t n;
+	struct inv_machine *items;
+	int64_t next_seq; /* 0 when there is no further page */
+};
+void inv_machine_list_clear(struct inv_machine_list *l);
+enum inv_status inv_machine_list(struct inv *inv, const struct inv_machine_filter *f,
+				 struct inv_machine_list *out, struct inv_err *err);
+
+/* A compare-and-swap change of one machine. Fields are applied only when
+ * their set_ flag is true. The change commits only if the machine's version
+ * is still expect_version; then version becomes expect_version + 1 and, if
+ * the state changes (or always_event is set), one machine_events row is
+ * written in the same transaction. Mismatch -> INV_CONFLICT. */
+struct inv_machine_change {
+	int64_t expect_version;
+	bool set_state;
+	enum inv_state state;
+	bool set_phase;
+	const char *phase;
+	bool set_attempts;
+	int attempts;
+	bool set_wake;
+	int64_t wake_at;
+	bool set_deadline;
+	int64_t deadline_at;
+	bool set_last_error;
+	const char *last_error; /* "" clears */
+	bool set_power;
+	const char *power;
+	bool set_sku;
+	const char *sku;
+	bool set_facts;
+	const char *facts_json;
+	bool set_maintenance;
+	bool maintenance;
+	const char *maintenance_reason;
+	bool set_name;
+	const char *name;
+	bool set_location;
+	struct inv_location location;
+	bool set_bmc;
+	const struct inv_bmc *bmc; /* NULL removes BMC access */
+	bool set_allocation;
+	const char *allocation_id; /* "" or NULL detaches */
+	bool always_event;
+	const char *actor, *reason, *request_id;
+	/* optional audit row written in the same transaction */
+	const char *audit_action;
+	const char *audit_before_json, *audit_after_json;
+};
+enum inv_status inv_machine_change(struct inv *inv, const char *id,
+				   const struct inv_machine_change *c, struct inv_machine *out,
+				   struct inv_err *err);
+
+/* Machines whose wake_at is due (0 < wake_at <= now), oldest first. */
+enum inv_status inv_machines_due(struct inv *inv, int64_t now, int limit,
+				 struct inv_machine_list *out, struct inv_err *err);
+/* Crash-only start: every machine in a transitional state whose wake_at
+ * lies in the future (a lease or backoff of the previous run) is woken now.
+ * *n gets how many. */
+enum inv_status inv_machines_recover(struct inv *inv, int *n, struct inv_err *err);
+/* Earliest pending wake_at, or 0 if none. */
+int64_t inv_machines_next_wake(struct inv *inv);
+
+struct inv_event {
+	int64_t seq;
+	int64_t at;
+	char machine_id[INV_ID_LEN];
+	char from_state[16], to_state[16];
+	char actor[64];
+	char reason[512];
+	char request_id[64];
+};
+struct inv_event_list {
+	size_t n;
+	struct inv_event *items;
+	int64_t next_seq;
+};
+void inv_event_list_clear(struct inv_event_list *l);
+enum inv_status inv_machine_events(struct inv *inv, const char *machine_id, int64_t after_seq,
+				   int limit, struct inv_event_list *out, struct inv_err *err);
+
+/* Per SKU and state counts: calls fn once per (sku, state, count). */
+enum inv_status inv_capacity(struct inv *inv,
+			     void (*fn)(void *ctx, const char *sku, enum inv_state st, int64_t n,
+					int64_t maint),
+			     void *ctx, struct inv_err *err);
+
+/* ---------------------------------------------------------- allocations */
+#define INV_MAX_ALLOC 256
+
+struct inv_alloc_machine {
+	char id[INV_ID_LEN];
+	char name[64];
+	enum inv_state state;
+	bool detached; /* replaced after a failure, or released */
+};
+
+struct inv_allocation {
+	int64_t seq;
+	char id[INV_ID_LEN];
+	char name[64];
+	char owner[64];
+	char sku[64];
+	char image[64];
+	int count, min_count;
+	enum inv_alloc_state state;
+	int64_t version;
+	char last_error[512];
+	char *ssh_keys_json; /* malloc'd JSON array text */
+	int substitutions;
+	int64_t created_at, ready_at, updated_at;
+	size_t nmachines;
+	struct inv_alloc_machine *machines; /* malloc'd */
+	bool replayed; /* set by reserve when the Idempotency-Key matched */
+};
+void inv_allocation_clear(struct inv_allocation *a);
+
+struct inv_alloc_request {
+	const char *name; /* NULL: generated */
+	const char *owner;
+	const char *sku;
+	const char *image;
+	int count, min_count;
+	const char *ssh_keys_json;   /* NULL: [] */
+	const char *idempotency_key; /* NULL: none */
+	int quota;		     /* -1: unlimited, else machines per SKU */
+	const char *actor, *request_id;
+	int64_t wake_at; /* wake time for the reserved machines */
+};
+/* Reserves between min_count and count available machines of sku for owner
+ * in one write transaction, or none: INV_CAPACITY ("sku X: 2 available, 4
+ * requested") or INV_QUOTA. The reserved machines move available ->
+ * deploying (events written). With an idempotency key already used by this
+ * owner, returns the earlier allocation with replayed = true. */
+enum inv_status inv_allocation_reserve(struct inv *inv, const struct inv_alloc_request *r,
+				       struct inv_allocation *out, struct inv_err *err);
+enum inv_status inv_allocation_get(struct inv *inv, const char *id, struct inv_allocation *out,
+				   struct inv_err *err);
+
+struct inv_alloc_filter {
+	const char *owner; /* NULL: any */
+	int state;	   /* -1: any */
+	int64_t after_seq;
+	int limit;
+};
+struct inv_alloc_list {
+	size_t n;
+	struct inv_allocation *items;
+	int64_t next_seq;
+};
+void inv_alloc_list_clear(struct inv_alloc_list *l);
+enum inv_status inv_allocation_list(struct inv *inv, const struct inv_alloc_filter *f,
+				    struct inv_alloc_list *out, struct inv_err *err);
+
+/* Changes an allocation's state (deploying->ready|failed, ->releasing,
+ * releasing->released). For releasing, every attached machine that is
+ * deploying or active moves to releasing (wake now). last_error may be NULL.
+ * Returns INV_CONFLICT if the allocation is not in one of from_mask's states
+ * (bit per enum inv_alloc_state). */
+enum inv_status inv_allocation_set_state(struct inv *inv, const char *id, unsigned from_mask,
+					 enum inv_alloc_state to, const char *last_error,
+					 const char *actor, const char *request_id,
+					 struct inv_err *err);
+/* Detaches failed machine from its allocation and, if the allocation may
+ * take another substitute (max_subs) and one is available, reserves it
+ * (available -> deploying). *substitute gets its id or "". */
+enum inv_status inv_allocation_substitute(struct inv *inv, const char *alloc_id,
+					  const char *failed_id, int max_subs,
+					  char substitute[INV_ID_LEN], struct inv_err *err);
+
+/* --------------------------------------------------------------- images */
+struct inv_image {
+	int64_t seq;
+	char name[64];
+	char path[512];
+	char url[512];
+	char format[16];
+	char sha256[65];
+	int64_t size;
+	int64_t created_at;
+};
+struct inv_image_list {
+	size_t n;
+	struct inv_image *items;
+	int64_t next_seq;
+};
+void inv_image_list_clear(struct inv_image_list *l);
+enum inv_status inv_image_create(struct inv *inv, const struct inv_image *img, const char *actor,
+				 const char *request_id, struct inv_err *err);
+enum inv_status inv_image_get(struct inv *inv, const char *name, struct inv_image *out,
+			      struct inv_err *err);
+enum inv_status inv_image_list(struct inv *inv, int64_t after_seq, int limit,
+			       struct inv_image_list *out, struct inv_err *err);
+/* INV_CONFLICT while an allocation that is not released uses it. */
+enum inv_status inv_image_delete(struct inv *inv, const char *name, const char *actor,
+				 const char *request_id, struct inv_err *err);
+
+/* --------------------------------------------------------------- tokens */
+struct inv_token {
+	int64_t seq;
+	char id[INV_ID_LEN];
+	char name[64];
+	char role[16];
+	char owner[64];
+	char hash[65]; /* hex SHA-256 of the secret */
+	int64_t created_at;
+};
+struct inv_token_list {
+	size_t n;
+	struct inv_token *items;
+	int64_t next_seq;
+};
+void inv_token_list_clear(struct inv_token_list *l);
+enum inv_status inv_token_create(struct inv *inv, const struct inv_token *t, const char *actor,
+				 const char *request_id, struct inv_err *err);
+enum inv_status inv_token_by_hash(struct inv *inv, const char *hash, struct inv_token *out,
+				  struct inv_err *err);
+enum inv_status inv_token_list(struct inv *inv, int64_t after_seq, int limit,
+			       struct inv_token_list *out, struct inv_err *err);
+enum inv_status inv_token_delete(struct inv *inv, const char *id, const char *actor,
+				 const char *request_id, struct inv_err *err);
+
+/* --------------------------------------------------------------- quotas */
+/* machines < 0 removes the quota. */
+enum inv_status inv_quota_set(struct inv *inv, const char *owner, const char *sku, int machines,
+			      const char *actor, const char *request_id, struct inv_err *err);
+/* *machines = -1 when no quota is set. */
+enum inv_status inv_quota_get(struct inv *inv, const char *owner, const char *sku, int *machines,
+			      struct inv_err *err);
+enum inv_status inv_quota_list(struct inv *inv, const char *owner,
+			       void (*fn)(void *ctx, const char *sku, int machines, int used),
+			       void *ctx, struct inv_err *err);
+
+/* ---------------------------------------------------------------- audit */
+struct inv_audit {
+	int64_t seq;
+	int64_t at;
+	char actor[64];
+	char action[64];
+	char target_type[32];
+	char target_id[128];
+	char *before_json; /* malloc'd or NULL */
+	char *after_json;  /* malloc'd or NULL */
+	char request_id[64];
+};
+struct inv_audit_list {
+	size_t n;
+	struct inv_audit *items;
+	int64_t next_seq;
+};
+void inv_audit_list_clear(struct inv_audit_list *l);
+enum inv_status inv_audit_append(struct inv *inv, const char *actor, const char *action,
+				 const char *target_type, const char *target_id,
+				 const char *before_json, const char *after_json,
+				 const char *request_id, struct inv_err *err);
+enum inv_status inv_audit_list(struct inv *inv, int64_t after_seq, int limit,
+			       struct inv_audit_list *out, struct inv_err *err);
+
+/* ------------------------------------------------------------- settings */
+/* Small key/value settings (e.g. the fleet freeze). *out malloc'd or NULL. */
+enum inv_status inv_setting_get(struct inv *inv, const char *key, char **out,
+				struct inv_err *err);
+enum inv_status inv_setting_set(struct inv *inv, const char *key, const char *value,
+				const char *actor, const char *request_id,
+				const char *audit_before, struct inv_err *err);
+
+/* ---------------------------------------------------------- boot tokens */
+/* One-time tokens of the boot/agent plane, stored hashed. kind: "boot"
+ * (consumed on first use), "session" (valid for one agent run), "instance"
+ * (the deployed OS's booted callback). */
+enum inv_status inv_boot_token_add(struct inv *inv, const char *hash, const char *machine_id,
+				   const char *kind, int64_t expires_at, struct inv_err *err);
+/* Finds a live token of kind; if consume, marks it used in the same write.
+ * *machine_id gets its machine. INV_NOT_FOUND if unknown, used or expired. */
+enum inv_status inv_boot_token_take(struct inv *inv, const char *hash, const char *kind,
+				    bool consume, char machine_id[INV_ID_LEN],
+				    struct inv_err *err);
+/* Revokes every live token of kind for machine (kind NULL = all). */
+enum inv_status inv_boot_token_revoke(struct inv *inv, const char *machine_id, const char *kind,
+				      struct inv_err *err);
+
+#endif

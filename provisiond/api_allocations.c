@@ -1,0 +1,250 @@
+/* api_allocations.c - /v1/allocations: the service-facing heart. */
+#include "provisiond/api_routes.h"
+#include "provisiond/lifecycle/lifecycle.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define MASK(s) (1u << (s))
+
+static const struct field alloc_fields[] = {
+	{"sku", F_STR, true, 1, 63, api_valid_name, "must be a SKU name"},
+	{"count", F_INT, true, 1, INV_MAX_ALLOC, NULL, NULL},
+	{"min_count", F_INT, false, 1, INV_MAX_ALLOC, NULL, NULL},
+	{"image", F_STR, true, 1, 63, api_valid_name, "must be an image name"},
+	{"name", F_STR, false, 1, 63, api_valid_name, "must contain only [A-Za-z0-9._-]"},
+	{"ssh_keys", F_ARR, false, 0, 0, NULL, NULL},
+	{"owner", F_STR, false, 1, 63, api_valid_name, "must be an owner name"},
+};
+
+static bool valid_key(const char *k)
+{
+	size_t n = strlen(k);
+	if (n == 0 || n > 128)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isgraph((unsigned char)k[i]))
+			return false;
+	return true;
+}
+
+static bool check_ssh_keys(struct http_req *r, json_t *keys)
+{
+	size_t i;
+	json_t *v;
+	if (json_array_size(keys) > 32) {
+		http_error(r, 400, "invalid_value", "ssh_keys", "at most 32 ssh_keys");
+		return false;
+	}
+	json_array_foreach(keys, i, v)
+	{
+		if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 8192 ||
+		    (strncmp(json_string_value(v), "ssh-", 4) && strncmp(json_string_value(v), "ecdsa-", 6))) {
+			http_error(r, 400, "invalid_value", "ssh_keys",
+				   "ssh_keys[%zu] must be an OpenSSH public key line", i);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Validates references and fills the request; false with response set. */
+static bool build_request(struct http_req *r, struct app *a, const struct principal *p,
+			  json_t *body, struct inv_alloc_request *q)
+{
+	q->sku = json_string_value(json_object_get(body, "sku"));
+	q->image = json_string_value(json_object_get(body, "image"));
+	q->name = json_string_value(json_object_get(body, "name"));
+	q->count = (int)json_integer_value(json_object_get(body, "count"));
+	json_t *mc = json_object_get(body, "min_count");
+	q->min_count = mc ? (int)json_integer_value(mc) : q->count;
+	const char *owner = json_string_value(json_object_get(body, "owner"));
+	if (owner && p->role != ROLE_ADMIN) {
+		http_error(r, 403, "forbidden", "owner", "only admins may allocate for another owner");
+		return false;
+	}
+	q->owner = p->role == ROLE_SERVICE ? p->owner : owner ? owner : "admin";
+	if (q->min_count > q->count) {
+		http_error(r, 400, "invalid_value", "min_count", "min_count must not exceed count");
+		return false;
+	}
+	json_t *keys = json_object_get(body, "ssh_keys");
+	if (keys && !check_ssh_keys(r, keys))
+		return false;
+	if (!lc_sku_exists(a, q->sku)) {
+		http_error(r, 400, "invalid_value", "sku", "unknown SKU '%s' (GET /v1/skus)", q->sku);
+		return false;
+	}
+	struct inv_image img;
+	struct inv_err e = {0};
+	if (inv_image_get(a->inv, q->image, &img, &e) != INV_OK) {
+		http_error(r, 400, "invalid_value", "image", "unknown image '%s' (GET /v1/images)",
+			   q->image);
+		return false;
+	}
+	if (r->idempotency_key && !valid_key(r->idempotency_key)) {
+		http_error(r, 400, "invalid_value", "Idempotency-Key",
+			   "Idempotency-Key must be 1-128 visible characters");
+		return false;
+	}
+	q->idempotency_key = r->idempotency_key;
+	return inv_quota_get(a->inv, q->owner, q->sku, &q->quota, &e) == INV_OK ||
+	       (api_inv_error(r, &e), false);
+}
+
+void api_alloc_create(struct http_req *r, void *app)
+{
+	struct app *a = app;
+	const struct principal *p = api_auth(r, a, ROLE_ADMIN | ROLE_SERVICE);
+	json_t *body;
+	if (!p || api_refuse_if_frozen(r, a) || !(body = api_body(r, alloc_fields, N(alloc_fields))))
+		return;
+	struct inv_alloc_request q = {.actor = p->actor, .request_id = r->request_id,
+				      .wake_at = inv_now_ms()};
+	json_t *keys = json_object_get(body, "ssh_keys");
+	char *keys_json = keys ? json_dumps(keys, JSON_COMPACT) : NULL;
+	q.ssh_keys_json = keys_json;
+	if (build_request(r, a, p, body, &q)) {
+		struct inv_allocation al = {0};
+		struct inv_err e = {0};
+		if (inv_allocation_reserve(a->inv, &q, &al, &e) == INV_OK) {
+			lc_kick(a->lc);
+			api_json(r, 202, api_allocation_json(a, &al));
+		} else {
+			api_inv_error(r, &e);
+		}
+		inv_allocation_clear(&al);
+	}
+	free(keys_json);
+	json_decref(body);
+}
+
+/* The allocation if the caller may see it; 404 otherwise. */
+static bool load_alloc(struct http_req *r, struct app *a, const struct principal *p,
+		       struct inv_allocation *al)
+{
+	struct inv_err e = {0};
+	if (!api_valid_uuid(r->params[0])) {
+		http_error(r, 404, "not_found", "id", "no allocation '%s'", r->params[0]);
+		return false;
+	}
+	if (inv_allocation_get(a->inv, r->params[0], al, &e) != INV_OK) {
+		api_inv_error(r, &e);
+		return false;
+	}
+	if (p->role == ROLE_SERVICE && strcmp(al->owner, p->owner) != 0) {
+		inv_allocation_clear(al);
+		http_error(r, 404, "not_found", "id", "no allocation '%s'", r->params[0]);
+		return false;
+	}
+	return true;
+}
+
+/* ?wait=SECONDS: blocks until the state differs from the first read. */
+static void long_poll(struct app *a, struct inv_allocation *al, int wait_s)
+{
+	if (atomic_fetch_add(&a->long_polls, 1) >= a->cfg.api_workers / 2) {
+		atomic_fetch_sub(&a->long_polls, 1); /* keep workers for other requests */
+		return;
+	}
+	enum inv_alloc_state first = al->state;
+	int64_t deadline = inv_now_ms() + (int64_t)wait_s * 1000;
+	uint64_t seen = inv_change_counter(a->inv);
+	while (al->state == first) {
+		int64_t left = deadline - inv_now_ms();
+		if (left <= 0)
+			break;
+		inv_wait_change(a->inv, &seen, left > 1000 ? 1000 : (int)left);
+		struct inv_allocation next = {0};
+		struct inv_err e = {0};
+		if (inv_allocation_get(a->inv, al->id, &next, &e) != INV_OK)
+			break;
+		inv_allocation_clear(al);
+		*al = next;
+	}
+	atomic_fetch_sub(&a->long_polls, 1);
+}
+
+void api_alloc_get(struct http_req *r, void *app)
+{
+	struct app *a = app;
+	const struct principal *p = api_auth(r, a, ROLES_ALL);
+	struct inv_allocation al = {0};
+	if (!p)
+		return;
+	const char *w = http_arg(r, "wait");
+	char *end = NULL;
+	long wait_s = w ? strtol(w, &end, 10) : 0;
+	if (w && (!*w || *end || wait_s < 0 || wait_s > a->cfg.long_poll_max_s)) {
+		http_error(r, 400, "invalid_value", "wait", "wait must be 0..%d seconds",
+			   a->cfg.long_poll_max_s);
+		return;
+	}
+	if (!load_alloc(r, a, p, &al))
+		return;
+	if (wait_s > 0)
+		long_poll(a, &al, (int)wait_s);
+	api_json(r, 200, api_allocation_json(a, &al));
+	inv_allocation_clear(&al);
+}
+
+void api_alloc_list(struct http_req *r, void *app)
+{
+	struct app *a = app;
+	const struct principal *p = api_auth(r, a, ROLES_ALL);
+	struct inv_alloc_filter f = {.state = -1};
+	if (!p || !api_page(r, &f.limit, &f.after_seq))
+		return;
+	const char *st = http_arg(r, "state");
+	enum inv_alloc_state s;
+	if (st) {
+		if (inv_alloc_state_from_name(st, &s) != 0) {
+			http_error(r, 400, "invalid_value", "state", "unknown allocation state '%s'", st);
+			return;
+		}
+		f.state = (int)s;
+	}
+	f.owner = p->role == ROLE_SERVICE ? p->owner : http_arg(r, "owner");
+	struct inv_alloc_list l = {0};
+	struct inv_err e = {0};
+	if (inv_allocation_list(a->inv, &f, &l, &e) != INV_OK) {
+		api_inv_error(r, &e);
+		return;
+	}
+	json_t *items = json_array();
+	for (size_t i = 0; i < l.n; i++)
+		json_array_append_new(items, api_allocation_json(a, &l.items[i]));
+	api_json(r, 200, api_list(items, l.next_seq));
+	inv_alloc_list_clear(&l);
+}
+
+void api_alloc_delete(struct http_req *r, void *app)
+{
+	struct app *a = app;
+	const struct principal *p = api_auth(r, a, ROLE_ADMIN | ROLE_SERVICE);
+	struct inv_allocation al = {0};
+	if (!p || !load_alloc(r, a, p, &al))
+		return;
+	struct inv_err e = {0};
+	enum inv_status s = INV_OK;
+	if (al.state != INV_AL_RELEASING && al.state != INV_AL_RELEASED)
+		s = inv_allocation_set_state(a->inv, al.id,
+					     MASK(INV_AL_DEPLOYING) | MASK(INV_AL_READY) |
+						     MASK(INV_AL_FAILED),
+					     INV_AL_RELEASING, NULL, p->actor, r->request_id, &e);
+	if (s == INV_OK) {
+		lc_allocation_settle(a, al.id);
+		lc_kick(a->lc);
+		inv_allocation_clear(&al);
+		s = inv_allocation_get(a->inv, r->params[0], &al, &e);
+	}
+	if (s == INV_OK)
+		api_json(r, 202, api_allocation_json(a, &al));
+	else
+		api_inv_error(r, &e);
+	inv_allocation_clear(&al);
+}

@@ -1,0 +1,376 @@
+/* api_machines.c - /v1/machines: enroll, list, get, patch, events. */
+#include "provisiond/api.h"
+#include "provisiond/api_routes.h"
+#include "provisiond/bmc/bmc.h"
+#include "provisiond/lifecycle/lifecycle.h"
+#include "skus/sku.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool check_mac(const char *s)
+{
+	return api_valid_mac(s);
+}
+
+static const struct field location_fields[] = {
+	{"site", F_STR, false, 0, 63, api_valid_name, "must be a name ([A-Za-z0-9._-])"},
+	{"rack", F_STR, false, 0, 63, api_valid_name, "must be a name ([A-Za-z0-9._-])"},
+	{"unit", F_INT, false, 0, 1000, NULL, NULL},
+};
+static const struct field bmc_fields[] = {
+	{"driver", F_STR, true, 1, 15, NULL, NULL},
+	{"address", F_STR, false, 0, 255, NULL, NULL},
+	{"username", F_STR, false, 0, 63, NULL, NULL},
+	{"password", F_STR, false, 0, 255, NULL, NULL},
+	{"options", F_OBJ, false, 0, 0, NULL, NULL},
+};
+static const struct field enroll_fields[] = {
+	{"name", F_STR, true, 1, 63, api_valid_name, "must start with a letter or digit and "
+						   "contain only [A-Za-z0-9._-]"},
+	{"location", F_OBJ, false, 0, 0, NULL, NULL},
+	{"macs", F_ARR, false, 0, 0, NULL, NULL},
+	{"bmc", F_OBJ, false, 0, 0, NULL, NULL},
+};
+static const struct field patch_fields[] = {
+	{"name", F_STR, false, 1, 63, api_valid_name, "must contain only [A-Za-z0-9._-]"},
+	{"location", F_OBJ, false, 0, 0, NULL, NULL},
+	{"bmc", F_OBJ, false, 0, 0, NULL, NULL},
+	{"maintenance", F_BOOL, false, 0, 0, NULL, NULL},
+	{"maintenance_reason", F_STR, false, 0, 255, NULL, NULL},
+};
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool parse_location(struct http_req *r, json_t *o, struct inv_location *l)
+{
+	memset(l, 0, sizeof *l);
+	l->unit = -1;
+	if (!o || json_is_null(o))
+		return true;
+	if (!api_check_fields(r, o, "location.", location_fields, N(location_fields)))
+		return false;
+	json_t *v;
+	if ((v = json_object_get(o, "site")) && json_is_string(v))
+		snprintf(l->site, sizeof l->site, "%s", json_string_value(v));
+	if ((v = json_object_get(o, "rack")) && json_is_string(v))
+		snprintf(l->rack, sizeof l->rack, "%s", json_string_value(v));
+	if ((v = json_object_get(o, "unit")) && json_is_integer(v))
+		l->unit = (int)json_integer_value(v);
+	return true;
+}
+
+static bool parse_macs(struct http_req *r, json_t *arr, char macs[INV_MAX_MACS][18], int *n)
+{
+	*n = 0;
+	if (!arr || json_is_null(arr))
+		return true;
+	if (json_array_size(arr) > INV_MAX_MACS) {
+		http_error(r, 400, "invalid_value", "macs", "at most %d MACs", INV_MAX_MACS);
+		return false;
+	}
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+	{
+		if (!json_is_string(v) || !check_mac(json_string_value(v))) {
+			http_error(r, 400, "invalid_value", "macs",
+				   "macs[%zu] must be a MAC address like 52:54:00:12:34:56", i);
+			return false;
+		}
+		api_canonical_mac(json_string_value(v), macs[*n]);
+		for (int j = 0; j < *n; j++)
+			if (strcmp(macs[j], macs[*n]) == 0) {
+				http_error(r, 400, "invalid_value", "macs", "MAC %s listed twice",
+					   macs[j]);
+				return false;
+			}
+		(*n)++;
+	}
+	return true;
+}
+
+/* Fills b from the JSON object (merging over old when given: PATCH keeps a
+ * password that is not repeated), validates it with the BMC layer and the
+ * SKU catalog (fake machines name their SKU). */
+bool api_parse_bmc(struct http_req *r, struct app *a, json_t *o, const struct inv_bmc *old,
+		   struct inv_bmc *b)
+{
+	memset(b, 0, sizeof *b);
+	if (!api_check_fields(r, o, "bmc.", bmc_fields, N(bmc_fields)))
+		return false;
+	const char *pw = json_string_value(json_object_get(o, "password"));
+	snprintf(b->driver, sizeof b->driver, "%s", json_string_value(json_object_get(o, "driver")));
+	const char *s = json_string_value(json_object_get(o, "address"));
+	snprintf(b->address, sizeof b->address, "%s", s ? s : old ? old->address : "");
+	s = json_string_value(json_object_get(o, "username"));
+	snprintf(b->username, sizeof b->username, "%s", s ? s : old ? old->username : "");
+	b->password = strdup(pw ? pw : old && old->password ? old->password : "");
+	json_t *opt = json_object_get(o, "options");
+	b->options_json = opt ? json_dumps(opt, JSON_COMPACT | JSON_SORT_KEYS)
+			      : strdup(old && old->options_json ? old->options_json : "{}");
+	struct bmc_target t = {"validate", b->driver, b->address, b->username, b->password,
+			       b->options_json};
+	struct bmc_error e = {0};
+	if (bmc_validate(&t, &e) != BMC_OK) {
+		http_error(r, 400, "invalid_value", e.field[0] ? e.field : "bmc.driver", "%s",
+			   e.message);
+		inv_bmc_clear(b);
+		return false;
+	}
+	const char *sku = json_string_value(json_object_get(opt, "sku"));
+	if (strcmp(b->driver, "fake") == 0 && !lc_sku_exists(a, sku)) {
+		http_error(r, 400, "invalid_value", "bmc.options.sku",
+			   "bmc.options.sku must name a SKU of the catalog (GET /v1/skus)");
+		inv_bmc_clear(b);
+		return false;
+	}
+	return true;
+}
+
+/* The machine as the caller may see it: a service sees only machines of
+ * its own allocations; anything else is 404, as if it did not exist. */
+bool api_load_machine(struct http_req *r, struct app *a, const struct principal *p,
+		      const char *id, struct inv_machine *m)
+{
+	struct inv_err e = {0};
+	if (inv_machine_get(a->inv, id, m, &e) != INV_OK) {
+		api_inv_error(r, &e);
+		return false;
+	}
+	if (p->role == ROLE_SERVICE && strcmp(m->owner, p->owner) != 0) {
+		inv_machine_clear(m);
+		http_error(r, 404, "not_found", "id", "no machine '%s'", id);
+		return false;
+	}
+	return true;
+}
+
+static char *redacted_bmc_view(json_t *body)
+{
+	json_t *copy = json_deep_copy(body);
+	json_t *bmc = json_object_get(copy, "bmc");
+	if (bmc && json_object_get(bmc, "password"))
+		json_object_set_new(bmc, "password", json_string("(redacted)"));
+	char *s = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(copy);
+	return s;
+}
+
+void api_machine_enroll(struct http_req *r, void *app)
+{
+	struct app *a = app;
+	const struct principal *p = api_auth(r, a, ROLES_STAFF);
+	if (!p)
+		return;
+	json_t *body = api_body(r, enroll_fields, N(enroll_fields));
+	if (!body)
+		return;
+	struct inv_machine_new n = {.name = json_string_value(json_object_get(body, "name")),
+				    .actor = p->actor, .request_id = r->request_id,
+				    .wake_at = inv_now_ms()};
+	char macs[INV_MAX_MACS][18];
+	struct inv_bmc bmc = {0};
+	json_t *jb = json_object_get(body, "bmc");
+	if (!parse_location(r, json_object_get(body, "location"), &n.location) ||
+	    !parse_macs(r, json_object_get(body, "macs"), macs, &n.nmacs) ||
+	    (jb && !json_is_null(jb) && !api_parse_bmc(r, a, jb, NULL, &bmc))) {
+		json_decref(body);
+		return;
+	}
+	for (int i = 0; i < n.nmacs; i++)
+		n.macs[i] = macs[i];
+	n.bmc = bmc.driver[0] ? &bmc : NULL;
+	char *after = redacted_bmc_view(body);
+	n.audit_after_json = after;
+	struct inv_machine m = {0};
+	struct inv_err e = {0};
+	if (inv_machine_create(a->inv, &n, &m, &e) == INV_OK) {
+		lc_kick(a->lc);
+		api_json(r, 201, api_machine_json(&m, true));
+	} else {
+		api_inv_error(r, &e);
+	}
+	inv_machine_clear(&m);
+	inv_bmc_clear(&bmc);
+	free(after);
+	json_decref(body);
+}
+
+void api_machine_list(struct http_req *r, void *app)
+{
+	struct app *a = app;
+	const struct principal *p = api_auth(r, a, ROLES_ALL);
+	if (!p)
+		return;
+	struct inv_machine_filter f = {.state = -1};
+	if (!api_page(r, &f.limit, &f.after_seq))
+		return;
+	const char *st = http_arg(r, "state");
+	enum inv_state s;
+	if (st) {
+		if (inv_state_from_name(st, &s) != 0) {
+			http_error(r, 400, "invalid_value", "state", "unknown state '%s'", st);
+			return;
+		}
+		f.state = (int)s;
+	}
+	f.sku = http_arg(r, "sku");
+	f.owner = p->role == ROLE_SERVICE ? p->owner : http_arg(r, "owner");
+	struct inv_machine_list l = {0};
+	struct inv_err e = {0};
+	if (inv_machine_list(a->inv, &f, &l, &e) != INV_OK) {
+		api_inv_error(r, &e);
+		return;
+	}
+	json_t *items = json_array();
+	for (size_t i = 0; i < l.n; i++)
+		json_array_append_new(items, api_machine_json(&l.items[i], false));
+	api_json(r, 200, api_list(items, l.next_seq));
+	inv_machine_list_clear(&l);
+}
+
+void api_machine_get(struct http_req *r, void *app)
+{
+	struct app *a = app;
+	const struct principal *p = api_auth(r, a, ROLES_ALL);
+	struct inv_machine m = {0};
+	if (!p || !api_load_machine(r, a, p, r->params[0], &m))
+		return;
+	api_json(r, 200, api_machine_json(&m, true));
+	inv_machine_clear(&m);
+}
+
+void api_machine_events(struct http_req *r, void *app)
+{
+	struct app *a = app;
+	const struct principal *p = api_auth(r, a, ROLES_ALL);
+	struct inv_machine m = {0};
+	int limit;
+	int64_t after;
+	if (!p || !api_page(r, &limit, &after) || !api_load_machine(r, a, p, r->params[0], &m))
+		return;
+	struct inv_event_list l = {0};
+	struct inv_err e = {0};
+	if (inv_machine_events(a->inv, m.id, after, limit, &l, &e) != INV_OK) {
+		api_inv_error(r, &e);
+		inv_machine_clear(&m);
+		return;
+	}
+	json_t *items = json_array();
+	for (size_t i = 0; i < l.n; i++) {
+		const struct inv_event *ev = &l.items[i];
+		json_t *o = json_pack("{s:I, s:o, s:o, s:s, s:s, s:s, s:s}", "seq",
+				      (json_int_t)ev->seq, "at", api_time(ev->at), "from",
+				      ev->from_state[0] ? json_string(ev->from_state) : json_null(),
+				      "to", ev->to_state, "actor", ev->actor, "reason", ev->reason,
+				      "request_id", ev->request_id);
+		json_array_append_new(items, o);
+	}
+	api_json(r, 200, api_list(items, l.next_seq));
+	inv_event_list_clear(&l);
+	inv_machine_clear(&m);
+}
+
+/* What a PATCH does to the state: new BMC access re-verifies a machine that
+ * is not in service; maintenance on/off follows the lifecycle rules. */
+static bool plan_patch(struct http_req *r, const struct inv_machine *m,
+		       struct inv_machine_change *c)
+{
+	if (c->set_maintenance && c->maintenance != m->maintenance) {
+		enum lc_action act = c->maintenance ? LC_ACT_MAINTENANCE_ON : LC_ACT_MAINTENANCE_OFF;
+		char why[256];
+		if (lc_manual(act, m, &c->state, why, sizeof why) != 0) {
+			http_error(r, 409, "invalid_state", "maintenance", "%s", why);
+			return false;
+		}
+		c->set_state = true;
+	} else if (c->set_bmc && lc_reverify_on_bmc_change(m->state)) {
+		c->set_state = true;
+		c->state = INV_ST_ENROLLED;
+	}
+	if (c->set_state) {
+		c->set_phase = c->set_attempts = c->set_wake = c->set_deadline = true;
+		c->phase = "";
+		c->attempts = 0;
+		c->wake_at = inv_now_ms();
+		c->deadline_at = 0;
+		c->set_last_error = c->state == INV_ST_ENROLLED;
+		c->last_error = "";
+	}
+	return true;
+}
+
+/* PATCH: the change to apply, or false with the response set. */
+static bool build_patch(struct http_req *r, struct app *a, json_t *body,
+			const struct inv_machine *m, struct inv_machine_change *c,
+			struct inv_bmc *bmc)
+{
+	json_t *v;
+	if ((v = json_object_get(body, "name"))) {
+		c->set_name = true;
+		c->name = json_string_value(v);
+	}
+	if ((v = json_object_get(body, "location"))) {
+		c->set_location = true;
+		if (!parse_location(r, v, &c->location))
+			return false;
+	}
+	if ((v = json_object_get(body, "bmc")) && !json_is_null(v)) {
+		struct inv_bmc old = {0};
+		struct inv_err e = {0};
+		inv_machine_bmc(a->inv, m->id, &old, &e);
+		bool ok = api_parse_bmc(r, a, v, old.driver[0] ? &old : NULL, bmc);
+		inv_bmc_clear(&old);
+		if (!ok)
+			return false;
+		c->set_bmc = true;
+		c->bmc = bmc;
+	}
+	if ((v = json_object_get(body, "maintenance"))) {
+		c->set_maintenance = true;
+		c->maintenance = json_is_true(v);
+		c->maintenance_reason = json_string_value(json_object_get(body, "maintenance_reason"));
+	}
+	return plan_patch(r, m, c);
+}
+
+void api_machine_patch(struct http_req *r, void *app)
+{
+	struct app *a = app;
+	const struct principal *p = api_auth(r, a, ROLES_STAFF);
+	struct inv_machine m = {0};
+	if (!p)
+		return;
+	json_t *body = api_body(r, patch_fields, N(patch_fields));
+	if (!body)
+		return;
+	if (!api_load_machine(r, a, p, r->params[0], &m)) {
+		json_decref(body);
+		return;
+	}
+	struct inv_bmc bmc = {0};
+	struct inv_machine_change c = {.expect_version = m.version, .actor = p->actor,
+				       .reason = "patched", .request_id = r->request_id,
+				       .audit_action = "machine.patch"};
+	json_t *view = api_machine_json(&m, false);
+	char *before = json_dumps(view, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(view);
+	char *after = redacted_bmc_view(body);
+	c.audit_before_json = before;
+	c.audit_after_json = after;
+	if (build_patch(r, a, body, &m, &c, &bmc)) {
+		struct inv_err e = {0};
+		if (inv_machine_change(a->inv, m.id, &c, &m, &e) == INV_OK) {
+			lc_kick(a->lc);
+			api_json(r, 200, api_machine_json(&m, true));
+		} else {
+			api_inv_error(r, &e);
+		}
+	}
+	free(before);
+	free(after);
+	inv_bmc_clear(&bmc);
+	inv_machine_clear(&m);
+	json_decref(body);
+}

@@ -1,0 +1,34 @@
+/* app.h - the composed daemon: what every handler and the engine share. */
+#ifndef PROVISIOND_APP_H
+#define PROVISIOND_APP_H
+
+#include "inventory/inventory.h"
+#include "provisiond/config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+struct sku_catalog;
+struct bmc_manager;
+struct lc_engine;
+struct http_server;
+
+struct app {
+	struct config cfg;
+	struct inv *inv;
+	pthread_rwlock_t catalog_lock; /* guards catalog (swapped on SIGHUP) */
+	struct sku_catalog *catalog;
+	struct bmc_manager *bmc;
+	struct lc_engine *lc;
+	struct http_server *api, *boot;
+	atomic_int long_polls;	   /* running ?wait= requests */
+	atomic_bool frozen;	   /* cached fleet freeze (source: settings) */
+	atomic_bool ready;	   /* /readyz */
+	atomic_ulong auth_failures;
+};
+
+/* Reloads the SKU catalog from cfg.skus_dir; keeps the old one on error. */
+int app_reload_catalog(struct app *a, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,51 @@
+/* config.h - provisiond's INI configuration (every option in docs/config.md).
+ *
+ * config_defaults() fills defaults; config_load() overlays a file and fails
+ * with "file:line: message" on an unknown section/key or a bad value. The
+ * struct owns its strings (fixed buffers): no free needed. */
+#ifndef PROVISIOND_CONFIG_H
+#define PROVISIOND_CONFIG_H
+
+#include <stddef.h>
+
+struct config {
+	/* [server] */
+	char listen[128];      /* management API host:port */
+	char boot_listen[128]; /* boot/agent plane host:port ("" = off) */
+	char boot_url[256];    /* URL machines use to reach the boot listener */
+	int http_threads;
+	int api_workers;
+	int max_queue;	       /* queued API requests before 429 */
+	int connection_limit;
+	int long_poll_max_s;
+	/* [database] */
+	char db_path[512];
+	/* [catalog] */
+	char skus_dir[512];
+	/* [auth] */
+	char admin_token_file[512];
+	/* [lifecycle] */
+	int lc_workers;
+	int verify_timeout_s, inspect_timeout_s, clean_timeout_s, deploy_timeout_s;
+	int release_timeout_s;
+	int max_attempts;
+	int backoff_base_ms, backoff_max_ms;
+	int max_substitutions;
+	int max_concurrent_deploys;
+	/* [bmc] */
+	int bmc_call_timeout_ms, bmc_max_concurrent, bmc_retries, bmc_breaker_threshold;
+	int bmc_breaker_cooldown_ms, bmc_confirm_timeout_ms;
+	/* [boot] */
+	char unknown_mac_policy[16]; /* discover | ignore */
+	char ramdisk_dir[512];
+	char images_dir[512];
+	char kernel_args[256];
+	/* [log] */
+	char log_level[16];
+};
+
+void config_defaults(struct config *c);
+/* 0 ok; -1 with err "file:line: message". */
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,645 @@
+/* http.c - libmicrohttpd front with suspend/resume and a worker pool. */
+#include "provisiond/http.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+enum { PH_NEW, PH_BODY, PH_QUEUED, PH_DONE };
+
+#define NBUCKETS 12
+static const double bucket_s[NBUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+					   0.05,   0.1,	  0.25,	  0.5,	 1,    5};
+
+struct route_stats {
+	atomic_ulong buckets[NBUCKETS + 1];
+	atomic_ulong count;
+	atomic_ullong sum_us;
+};
+
+struct http_server {
+	struct MHD_Daemon *mhd;
+	const struct http_route *routes;
+	size_t nroutes;
+	void *app;
+	struct http_opts o;
+	char name[16];
+	int port;
+	int listen_fd;
+	pthread_t *workers;
+	int nworkers;
+	pthread_mutex_t mu;
+	pthread_cond_t cv, idle_cv;
+	struct http_req **queue; /* ring */
+	int qhead, qlen, running;
+	bool stopping;
+	struct route_stats *stats; /* nroutes + 1 (unmatched) */
+	atomic_ulong codes[600];
+};
+
+int64_t http_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *http_arg(const struct http_req *r, const char *key)
+{
+	for (int i = 0; i < r->nargs; i++)
+		if (strcmp(r->arg_key[i], key) == 0)
+			return r->arg_val[i];
+	return NULL;
+}
+
+void http_reply(struct http_req *r, unsigned status, const char *ctype, char *body, size_t len)
+{
+	free(r->resp);
+	r->status = status;
+	r->content_type = ctype;
+	r->resp = body;
+	r->resp_len = len;
+}
+
+void http_reply_text(struct http_req *r, unsigned status, const char *ctype, const char *text)
+{
+	char *b = strdup(text);
+	http_reply(r, status, ctype, b, b ? strlen(b) : 0);
+}
+
+void http_error(struct http_req *r, unsigned status, const char *code, const char *field,
+		const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	json_t *e = json_pack("{s:s, s:s}", "code", code, "message", msg);
+	if (field && *field)
+		json_object_set_new(e, "field", json_string(field));
+	json_t *o = json_pack("{s:o}", "error", e);
+	char *body = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	http_reply(r, status, "application/json", body, body ? strlen(body) : 0);
+}
+
+/* ------------------------------------------------------------- routing */
+
+static bool match(const char *pattern, const char *path, struct http_req *r)
+{
+	int np = 0;
+	while (*pattern && *path) {
+		if (pattern[0] == '{' && pattern[1] == '}') {
+			const char *end = strchr(path, '/');
+			size_t n = end ? (size_t)(end - path) : strlen(path);
+			if (n == 0 || n >= sizeof r->params[0] || np >= HTTP_MAX_PARAMS)
+				return false;
+			memcpy(r->params[np], path, n);
+			r->params[np++][n] = 0;
+			pattern += 2;
+			path += n;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return false;
+	}
+	r->nparams = np;
+	return !*pattern && !*path;
+}
+
+/* Finds the route; sets 404/405 on r when none fits. */
+static bool route(struct http_server *s, struct http_req *r)
+{
+	bool path_seen = false;
+	for (size_t i = 0; i < s->nroutes; i++) {
+		if (!match(s->routes[i].pattern, r->path, r))
+			continue;
+		path_seen = true;
+		if (strcmp(s->routes[i].method, r->method) == 0) {
+			r->route = &s->routes[i];
+			r->route_index = (int)i;
+			return true;
+		}
+	}
+	r->route_index = (int)s->nroutes;
+	if (path_seen)
+		http_error(r, 405, "method_not_allowed", NULL, "%s is not allowed on %s", r->method,
+			   r->path);
+	else
+		http_error(r, 404, "not_found", NULL, "no route %s %s", r->method, r->path);
+	return false;
+}
+
+/* -------------------------------------------------------------- workers */
+
+static void *worker_main(void *arg)
+{
+	struct http_server *s = arg;
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		while (!s->qlen && !s->stopping)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (!s->qlen) {
+			pthread_mutex_unlock(&s->mu);
+			return NULL;
+		}
+		struct http_req *r = s->queue[s->qhead];
+		s->qhead = (s->qhead + 1) % s->o.max_queue;
+		s->qlen--;
+		s->running++;
+		pthread_mutex_unlock(&s->mu);
+
+		r->route->fn(r, s->app);
+		r->phase = PH_DONE;
+		MHD_resume_connection(r->conn);
+
+		pthread_mutex_lock(&s->mu);
+		s->running--;
+		if (!s->qlen && !s->running)
+			pthread_cond_broadcast(&s->idle_cv);
+		pthread_mutex_unlock(&s->mu);
+	}
+}
+
+static bool enqueue(struct http_server *s, struct http_req *r)
+{
+	pthread_mutex_lock(&s->mu);
+	bool ok = s->qlen < s->o.max_queue && !s->stopping;
+	if (ok) {
+		s->queue[(s->qhead + s->qlen) % s->o.max_queue] = r;
+		s->qlen++;
+		pthread_cond_signal(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return ok;
+}
+
+int http_busy(struct http_server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	int n = s->qlen + s->running;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+/* ------------------------------------------------------------ requests */
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	(void)kind;
+	struct http_req *r = cls;
+	if (r->nargs >= HTTP_MAX_ARGS || !key)
+		return MHD_YES;
+	r->arg_key[r->nargs] = strdup(key);
+	r->arg_val[r->nargs] = strdup(value ? value : "");
+	r->nargs++;
+	return MHD_YES;
+}
+
+static char *header_dup(struct MHD_Connection *c, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+	return v ? strdup(v) : NULL;
+}
+
+static bool valid_request_id(const char *v)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n >= 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(v[i] == '-' || v[i] == '_' || v[i] == '.' || (v[i] >= '0' && v[i] <= '9') ||
+		      (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z')))
+			return false;
+	return true;
+}
+
+static struct http_req *req_new(struct http_server *s, struct MHD_Connection *c,
+				const char *method, const char *url)
+{
+	struct http_req *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->srv = s;
+	r->conn = c;
+	r->fd = -1;
+	r->t_start_us = http_now_us();
+	snprintf(r->method, sizeof r->method, "%s", method);
+	snprintf(r->path, sizeof r->path, "%s", url);
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+	r->authorization = header_dup(c, MHD_HTTP_HEADER_AUTHORIZATION);
+	r->idempotency_key = header_dup(c, "Idempotency-Key");
+	r->range = header_dup(c, MHD_HTTP_HEADER_RANGE);
+	const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+	if (rid && valid_request_id(rid)) {
+		snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+	} else {
+		uuid_t u;
+		uuid_generate_random(u);
+		uuid_unparse_lower(u, r->request_id);
+	}
+	return r;
+}
+
+static void req_free(struct http_req *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < r->nargs; i++) {
+		free(r->arg_key[i]);
+		free(r->arg_val[i]);
+	}
+	free(r->principal);
+	free(r->authorization);
+	free(r->idempotency_key);
+	free(r->range);
+	free(r->body);
+	free(r->resp);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
+}
+
+static int append_body(struct http_req *r, const char *data, size_t n, size_t max)
+{
+	if (r->too_large || r->body_len + n > max) {
+		r->too_large = true;
+		return 0;
+	}
+	if (r->body_len + n + 1 > r->body_cap) {
+		size_t cap = r->body_cap ? r->body_cap * 2 : 4096;
+		while (cap < r->body_len + n + 1)
+			cap *= 2;
+		char *b = realloc(r->body, cap);
+		if (!b)
+			return -1;
+		r->body = b;
+		r->body_cap = cap;
+	}
+	memcpy(r->body + r->body_len, data, n);
+	r->body_len += n;
+	r->body[r->body_len] = 0;
+	return 0;
+}
+
+static struct MHD_Response *make_response(struct http_req *r)
+{
+	struct MHD_Response *resp;
+	if (r->fd >= 0) {
+		resp = MHD_create_response_from_fd_at_offset64(r->fd_len, r->fd, r->fd_off);
+		r->fd = -1; /* MHD closes it */
+	} else {
+		resp = MHD_create_response_from_buffer(r->resp_len, r->resp ? r->resp : (char *)"",
+						       r->resp ? MHD_RESPMEM_MUST_FREE
+							       : MHD_RESPMEM_PERSISTENT);
+		r->resp = NULL;
+	}
+	if (!resp)
+		return NULL;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				r->content_type ? r->content_type : "application/json");
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	if (r->retry_after[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, r->retry_after);
+	if (r->partial) {
+		char cr[96];
+		snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)r->fd_off,
+			 (unsigned long long)(r->fd_off + r->fd_len - 1),
+			 (unsigned long long)r->fd_total);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	return resp;
+}
+
+static enum MHD_Result send_reply(struct http_req *r)
+{
+	struct http_server *s = r->srv;
+	if (!r->status)
+		http_error(r, 500, "internal", NULL, "handler produced no response");
+	struct MHD_Response *resp = make_response(r);
+	if (!resp)
+		return MHD_NO;
+	enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
+	MHD_destroy_response(resp);
+	struct route_stats *st = &s->stats[r->route_index];
+	int64_t us = http_now_us() - r->t_start_us;
+	int b = 0;
+	while (b < NBUCKETS && (double)us / 1e6 > bucket_s[b])
+		b++;
+	atomic_fetch_add(&st->buckets[b], 1);
+	atomic_fetch_add(&st->count, 1);
+	atomic_fetch_add(&st->sum_us, (unsigned long long)us);
+	if (r->status < 600)
+		atomic_fetch_add(&s->codes[r->status], 1);
+	return ret;
+}
+
+/* Last call of a request: route it, then answer now or hand it to a worker. */
+static enum MHD_Result dispatch(struct http_server *s, struct http_req *r)
+{
+	if (r->too_large) {
+		r->route_index = (int)s->nroutes;
+		http_error(r, 413, "body_too_large", NULL, "request body exceeds %zu bytes",
+			   s->o.max_body);
+		return send_reply(r);
+	}
+	if (!route(s, r))
+		return send_reply(r);
+	if (r->route->inline_ok) {
+		r->route->fn(r, s->app);
+		return send_reply(r);
+	}
+	r->phase = PH_QUEUED;
+	MHD_suspend_connection(r->conn);
+	if (!enqueue(s, r)) {
+		r->phase = PH_DONE;
+		http_error(r, 429, "overloaded", NULL,
+			   "provisiond is shedding load; retry after a second");
+		snprintf(r->retry_after, sizeof r->retry_after, "1");
+		MHD_resume_connection(r->conn);
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
+				 const char *method, const char *version, const char *data,
+				 size_t *data_size, void **con_cls)
+{
+	(void)version;
+	struct http_server *s = cls;
+	struct http_req *r = *con_cls;
+	if (!r) {
+		/* Answering on the first call would cost keep-alive: return first. */
+		r = req_new(s, c, method, url);
+		if (!r)
+			return MHD_NO;
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (r->phase == PH_DONE)
+		return send_reply(r);
+	if (r->phase == PH_QUEUED)
+		return MHD_YES;
+	if (*data_size) {
+		if (append_body(r, data, *data_size, s->o.max_body) != 0)
+			return MHD_NO;
+		*data_size = 0;
+		return MHD_YES;
+	}
+	return dispatch(s, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	req_free(*con_cls);
+	*con_cls = NULL;
+}
+
+/* ------------------------------------------------------------ listening */
+
+static int parse_hostport(const char *s, struct sockaddr_in *sa, char *err, size_t errlen)
+{
+	char host[128];
+	const char *colon = strrchr(s, ':');
+	if (!colon || colon == s || (size_t)(colon - s) >= sizeof host) {
+		snprintf(err, errlen, "listen address '%s' must be HOST:PORT", s);
+		return -1;
+	}
+	snprintf(host, sizeof host, "%.*s", (int)(colon - s), s);
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	memset(sa, 0, sizeof *sa);
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)port);
+	if (*end || port < 0 || port > 65535 || inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
+		snprintf(err, errlen, "listen address '%s' must be IPv4-HOST:PORT", s);
+		return -1;
+	}
+	return 0;
+}
+
+struct listen_job {
+	struct sockaddr_in sa;
+	const char *netns;
+	int fd;
+	char err[256];
+};
+
+static void *listen_thread(void *arg)
+{
+	struct listen_job *j = arg;
+	j->fd = -1;
+	if (j->netns) {
+		char p[256];
+		snprintf(p, sizeof p, "/var/run/netns/%s", j->netns);
+		int nfd = open(p, O_RDONLY | O_CLOEXEC);
+		if (nfd < 0 || setns(nfd, CLONE_NEWNET) != 0) {
+			snprintf(j->err, sizeof j->err, "cannot enter network namespace %s", j->netns);
+			if (nfd >= 0)
+				close(nfd);
+			return NULL;
+		}
+		close(nfd);
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&j->sa, sizeof j->sa) != 0 ||
+	    listen(fd, 1024) != 0) {
+		snprintf(j->err, sizeof j->err, "cannot listen on %s:%d: %m",
+			 inet_ntoa(j->sa.sin_addr), ntohs(j->sa.sin_port));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	j->fd = fd;
+	return NULL;
+}
+
+/* A listening socket, created in a thread that entered netns if given, so
+ * the daemon's other threads stay in their namespace. */
+static int make_listener(const char *listen, const char *netns, char *err, size_t errlen)
+{
+	struct listen_job j = {.netns = netns};
+	if (parse_hostport(listen, &j.sa, err, errlen) != 0)
+		return -1;
+	pthread_t t;
+	if (pthread_create(&t, NULL, listen_thread, &j) != 0) {
+		snprintf(err, errlen, "cannot start listener thread");
+		return -1;
+	}
+	pthread_join(t, NULL);
+	if (j.fd < 0)
+		snprintf(err, errlen, "%s", j.err);
+	return j.fd;
+}
+
+static int start_workers(struct http_server *s)
+{
+	s->queue = calloc((size_t)s->o.max_queue, sizeof *s->queue);
+	s->workers = calloc((size_t)s->o.workers, sizeof *s->workers);
+	if (!s->queue || !s->workers)
+		return -1;
+	for (int i = 0; i < s->o.workers; i++) {
+		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
+			return -1;
+		s->nworkers++;
+	}
+	return 0;
+}
+
+static void stop_workers(struct http_server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < s->nworkers; i++)
+		pthread_join(s->workers[i], NULL);
+	s->nworkers = 0;
+}
+
+static void server_free(struct http_server *s)
+{
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	free(s->queue);
+	free(s->workers);
+	free(s->stats);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	pthread_cond_destroy(&s->idle_cv);
+	free(s);
+}
+
+struct http_server *http_start(const char *listen, const struct http_route *routes, size_t nroutes,
+			       void *app, const struct http_opts *o, char *err, size_t errlen)
+{
+	struct http_server *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->routes = routes;
+	s->nroutes = nroutes;
+	s->app = app;
+	s->o = *o;
+	snprintf(s->name, sizeof s->name, "%s", o->name);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	pthread_cond_init(&s->idle_cv, NULL);
+	s->stats = calloc(nroutes + 1, sizeof *s->stats);
+	s->listen_fd = make_listener(listen, o->netns, err, errlen);
+	if (s->listen_fd < 0 || !s->stats || start_workers(s) != 0) {
+		if (s->listen_fd >= 0)
+			snprintf(err, errlen, "cannot start workers");
+		stop_workers(s);
+		server_free(s);
+		return NULL;
+	}
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof sa;
+	getsockname(s->listen_fd, (struct sockaddr *)&sa, &sl);
+	s->port = ntohs(sa.sin_port);
+	s->mhd = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
+		NULL, on_access, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)o->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)o->connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_END);
+	if (!s->mhd) {
+		snprintf(err, errlen, "cannot start HTTP server on %s", listen);
+		stop_workers(s);
+		server_free(s);
+		return NULL;
+	}
+	s->listen_fd = -1; /* MHD owns it now */
+	return s;
+}
+
+int http_port(const struct http_server *s)
+{
+	return s->port;
+}
+
+void http_quiesce(struct http_server *s)
+{
+	if (s && s->mhd) {
+		MHD_socket fd = MHD_quiesce_daemon(s->mhd);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
+}
+
+void http_stop(struct http_server *s, int timeout_ms)
+{
+	if (!s)
+		return;
+	int64_t deadline = http_now_us() + (int64_t)timeout_ms * 1000;
+	while (http_busy(s) && http_now_us() < deadline)
+		usleep(10000);
+	stop_workers(s);
+	MHD_stop_daemon(s->mhd);
+	server_free(s);
+}
+
+void http_metrics(struct http_server *s, void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	char line[512];
+	for (size_t i = 0; i <= s->nroutes; i++) {
+		struct route_stats *st = &s->stats[i];
+		unsigned long n = atomic_load(&st->count);
+		if (!n)
+			continue;
+		char lbl[256];
+		if (i < s->nroutes)
+			snprintf(lbl, sizeof lbl, "listener=\"%s\",method=\"%s\",route=\"%s\"",
+				 s->name, s->routes[i].method, s->routes[i].pattern);
+		else
+			snprintf(lbl, sizeof lbl, "listener=\"%s\",method=\"\",route=\"unmatched\"",
+				 s->name);
+		unsigned long cum = 0;
+		for (int b = 0; b < NBUCKETS; b++) {
+			cum += atomic_load(&st->buckets[b]);
+			snprintf(line, sizeof line,
+				 "provisiond_http_request_seconds_bucket{%s,le=\"%g\"} %lu", lbl,
+				 bucket_s[b], cum);
+			emit(ctx, line);
+		}
+		snprintf(line, sizeof line, "provisiond_http_request_seconds_bucket{%s,le=\"+Inf\"} %lu",
+			 lbl, n);
+		emit(ctx, line);
+		snprintf(line, sizeof line, "provisiond_http_request_seconds_sum{%s} %.6f", lbl,
+			 (double)atomic_load(&st->sum_us) / 1e6);
+		emit(ctx, line);
+		snprintf(line, sizeof line, "provisiond_http_request_seconds_count{%s} %lu", lbl, n);
+		emit(ctx, line);
+	}
+	for (int c = 100; c < 600; c++) {
+		unsigned long n = atomic_load(&s->codes[c]);
+		if (!n)
+			continue;
+		snprintf(line, sizeof line, "provisiond_http_responses_total{listener=\"%s\",code=\"%d\"} %lu",
+			 s->name, c, n);
+		emit(ctx, line);
+	}
+}

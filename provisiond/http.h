@@ -1,0 +1,104 @@
+/* http.h - the HTTP front: libmicrohttpd listeners, routing, a worker pool.
+ *
+ * MHD's poll threads only parse and answer; a route handler that may block
+ * (writes wait for the group commit, long-polls wait for changes) runs on a
+ * worker: the connection is suspended, the worker fills the response and
+ * resumes it (see docs/architecture.md). Handlers of routes marked inline
+ * run on the poll thread and must not block.
+ *
+ * Request memory belongs to the server: handlers fill the response fields
+ * with http_reply*() and never free the request. */
+#ifndef PROVISIOND_HTTP_H
+#define PROVISIOND_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define HTTP_MAX_ARGS 16
+#define HTTP_MAX_PARAMS 4
+
+struct http_req;
+typedef void (*http_handler)(struct http_req *r, void *app);
+
+struct http_route {
+	const char *method;  /* GET, POST, ... */
+	const char *pattern; /* "/v1/machines/{}/events": {} captures one segment */
+	http_handler fn;
+	bool inline_ok; /* cheap and non-blocking: run on the poll thread */
+};
+
+struct http_req {
+	char method[8];
+	char path[1024];
+	int nargs;
+	char *arg_key[HTTP_MAX_ARGS], *arg_val[HTTP_MAX_ARGS];
+	char *authorization; /* header value or NULL */
+	char *idempotency_key;
+	char *range;	     /* Range header or NULL */
+	char request_id[64];
+	char *body;
+	size_t body_len;
+	const struct http_route *route;
+	char params[HTTP_MAX_PARAMS][256];
+	int nparams;
+	void *principal; /* set by the app's auth step */
+	/* response */
+	unsigned status;
+	char *resp;	  /* malloc'd body */
+	size_t resp_len;
+	const char *content_type;
+	char retry_after[16];
+	int fd;		  /* >= 0: send this file range (sendfile) and close it */
+	uint64_t fd_off, fd_len, fd_total;
+	bool partial;
+	/* internals */
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	int phase;
+	bool too_large;
+	size_t body_cap;
+	int64_t t_start_us;
+	int route_index;
+};
+
+struct http_opts {
+	const char *name;	/* "api" or "boot": metrics label */
+	int threads;		/* MHD poll threads */
+	int workers;		/* handler worker threads */
+	int max_queue;		/* queued requests before 429 */
+	int connection_limit;
+	int connection_timeout_s;
+	size_t max_body;	/* larger bodies answer 413 */
+	const char *netns;	/* listen inside this network namespace (NULL: current) */
+};
+
+/* Starts listening on "host:port" (port 0 picks one; see http_port()). */
+struct http_server *http_start(const char *listen, const struct http_route *routes, size_t nroutes,
+			       void *app, const struct http_opts *o, char *err, size_t errlen);
+int http_port(const struct http_server *s);
+/* Stops accepting new connections; in-flight requests finish. */
+void http_quiesce(struct http_server *s);
+/* Waits up to timeout_ms for queued/running handlers, then stops. NULL ok. */
+void http_stop(struct http_server *s, int timeout_ms);
+/* Requests queued or running on workers. */
+int http_busy(struct http_server *s);
+
+/* Query argument value or NULL. */
+const char *http_arg(const struct http_req *r, const char *key);
+
+/* Response helpers: take ownership of body / build it. */
+void http_reply(struct http_req *r, unsigned status, const char *ctype, char *body, size_t len);
+void http_reply_text(struct http_req *r, unsigned status, const char *ctype, const char *text);
+/* Error body {"error":{"code","message","field"?}}. */
+void http_error(struct http_req *r, unsigned status, const char *code, const char *field,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Prometheus lines for this server's requests (latency per route, codes). */
+void http_metrics(struct http_server *s, void (*emit)(void *ctx, const char *line), void *ctx);
+
+/* Current monotonic time in microseconds. */
+int64_t http_now_us(void);
+
+#endif

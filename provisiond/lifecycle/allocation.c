@@ -1,0 +1,154 @@
+/* allocation.c - how machine outcomes move their allocation: ready when all
+ * its machines are active, substitution when one fails, released when the
+ * last one is cleaned. */
+#include "provisiond/lifecycle/engine_internal.h"
+
+#include "provisiond/app.h"
+#include "provisiond/log.h"
+#include "skus/sku.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MASK(s) (1u << (s))
+
+static void count_members(const struct inv_allocation *al, int *attached, int *active)
+{
+	*attached = *active = 0;
+	for (size_t i = 0; i < al->nmachines; i++) {
+		if (al->machines[i].detached)
+			continue;
+		(*attached)++;
+		if (al->machines[i].state == INV_ST_ACTIVE)
+			(*active)++;
+	}
+}
+
+void lc_allocation_settle(struct app *a, const char *alloc_id)
+{
+	struct inv_allocation al = {0};
+	struct inv_err err = {0};
+	if (inv_allocation_get(a->inv, alloc_id, &al, &err) != INV_OK)
+		return;
+	int attached, active;
+	count_members(&al, &attached, &active);
+	if (al.state == INV_AL_DEPLOYING && attached >= al.min_count && active == attached) {
+		if (inv_allocation_set_state(a->inv, al.id, MASK(INV_AL_DEPLOYING), INV_AL_READY, "",
+					     "lifecycle", "", &err) == INV_OK) {
+			log_event(LOG_INFO, "allocation ready", "allocation", al.id, NULL);
+			if (a->lc)
+				lc_observe_ready(a->lc, inv_now_ms() - al.created_at);
+		}
+	} else if (al.state == INV_AL_RELEASING && attached == 0) {
+		inv_allocation_set_state(a->inv, al.id, MASK(INV_AL_RELEASING), INV_AL_RELEASED,
+					 NULL, "lifecycle", "", &err);
+	}
+	inv_allocation_clear(&al);
+}
+
+/* A machine of the allocation failed for good while deploying: take a
+ * substitute from the pool, or fail the allocation when the pool cannot
+ * cover min_count. */
+void lc_after_failed(struct lc_engine *e, const struct inv_machine *m, const char *alloc_id,
+		     const char *msg)
+{
+	struct app *a = e->a;
+	char sub[INV_ID_LEN] = "";
+	struct inv_err err = {0};
+	if (inv_allocation_substitute(a->inv, alloc_id, m->id, a->cfg.max_substitutions, sub,
+				      &err) != INV_OK) {
+		log_event(LOG_ERROR, "substitution failed", "allocation", alloc_id, "error",
+			  err.message, NULL);
+		return;
+	}
+	if (sub[0]) {
+		atomic_fetch_add(&e->substitutions, 1);
+		log_event(LOG_INFO, "allocation: substitute reserved", "allocation", alloc_id,
+			  "machine", sub, "replaces", m->id, NULL);
+		lc_kick(e);
+		return;
+	}
+	struct inv_allocation al = {0};
+	if (inv_allocation_get(a->inv, alloc_id, &al, &err) != INV_OK)
+		return;
+	int attached, active;
+	count_members(&al, &attached, &active);
+	if (attached < al.min_count) {
+		char last[700];
+		snprintf(last, sizeof last,
+			 "machine %s failed (%s); no substitute: the pool of sku %s is empty or the "
+			 "substitution limit (%d) is reached",
+			 m->name, msg, al.sku, a->cfg.max_substitutions);
+		inv_allocation_set_state(a->inv, al.id, MASK(INV_AL_DEPLOYING), INV_AL_FAILED, last,
+					 "lifecycle", "", &err);
+		lc_kick(e);
+	} else {
+		lc_allocation_settle(a, alloc_id);
+	}
+	inv_allocation_clear(&al);
+}
+
+static const double ready_bucket_s[LC_NBUCKETS] = {1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600};
+
+void lc_metrics_init(struct lc_engine *e)
+{
+	(void)e;
+}
+
+void lc_observe_ready(struct lc_engine *e, int64_t ms)
+{
+	int b = 0;
+	while (b < LC_NBUCKETS && (double)ms / 1000.0 > ready_bucket_s[b])
+		b++;
+	atomic_fetch_add(&e->ready_hist[b], 1);
+	atomic_fetch_add(&e->ready_count, 1);
+	atomic_fetch_add(&e->ready_sum_ms, (unsigned long long)ms);
+}
+
+void lc_metrics(struct lc_engine *e, void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	char line[256];
+	for (int s = 0; s < INV_ST__COUNT; s++) {
+		snprintf(line, sizeof line, "provisiond_lifecycle_steps_total{state=\"%s\"} %lu",
+			 inv_state_name((enum inv_state)s), atomic_load(&e->steps[s]));
+		emit(ctx, line);
+		snprintf(line, sizeof line, "provisiond_lifecycle_failures_total{state=\"%s\"} %lu",
+			 inv_state_name((enum inv_state)s), atomic_load(&e->failures[s]));
+		emit(ctx, line);
+	}
+	snprintf(line, sizeof line, "provisiond_lifecycle_retries_total %lu", atomic_load(&e->retries));
+	emit(ctx, line);
+	snprintf(line, sizeof line, "provisiond_lifecycle_deadline_misses_total %lu",
+		 atomic_load(&e->deadline_misses));
+	emit(ctx, line);
+	snprintf(line, sizeof line, "provisiond_allocation_substitutions_total %lu",
+		 atomic_load(&e->substitutions));
+	emit(ctx, line);
+	unsigned long cum = 0;
+	for (int b = 0; b < LC_NBUCKETS; b++) {
+		cum += atomic_load(&e->ready_hist[b]);
+		snprintf(line, sizeof line,
+			 "provisiond_allocation_ready_seconds_bucket{le=\"%g\"} %lu", ready_bucket_s[b],
+			 cum);
+		emit(ctx, line);
+	}
+	snprintf(line, sizeof line, "provisiond_allocation_ready_seconds_bucket{le=\"+Inf\"} %lu",
+		 atomic_load(&e->ready_count));
+	emit(ctx, line);
+	snprintf(line, sizeof line, "provisiond_allocation_ready_seconds_sum %.3f",
+		 (double)atomic_load(&e->ready_sum_ms) / 1000.0);
+	emit(ctx, line);
+	snprintf(line, sizeof line, "provisiond_allocation_ready_seconds_count %lu",
+		 atomic_load(&e->ready_count));
+	emit(ctx, line);
+}
+
+bool lc_sku_exists(struct app *a, const char *sku)
+{
+	if (!sku)
+		return false;
+	pthread_rwlock_rdlock(&a->catalog_lock);
+	bool ok = sku_catalog_find(a->catalog, sku) != NULL;
+	pthread_rwlock_unlock(&a->catalog_lock);
+	return ok;
+}

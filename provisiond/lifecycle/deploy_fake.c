@@ -1,0 +1,110 @@
+/* deploy_fake.c - a simulated deploy agent: reports facts matching the SKU
+ * named in the fake BMC options, and "cleans" and "writes" with a delay and
+ * a failure probability (options delay_ms, fail_rate). */
+#include "provisiond/lifecycle/deploy.h"
+
+#include "provisiond/app.h"
+#include "skus/sku.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct fake_opts {
+	char sku[64];
+	long delay_ms;
+	double fail_rate;
+};
+
+static void parse_opts(const struct inv_bmc *b, struct fake_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	json_t *j = json_loads(b && b->options_json ? b->options_json : "{}", 0, NULL);
+	const char *sku = json_string_value(json_object_get(j, "sku"));
+	snprintf(o->sku, sizeof o->sku, "%s", sku ? sku : "");
+	json_t *d = json_object_get(j, "delay_ms");
+	o->delay_ms = json_is_integer(d) ? (long)json_integer_value(d) : 0;
+	json_t *f = json_object_get(j, "fail_rate");
+	o->fail_rate = json_is_number(f) ? json_number_value(f) : 0;
+	json_decref(j);
+}
+
+static void nap(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (ms > 0 && nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static bool roll_failure(double rate)
+{
+	static __thread unsigned seed;
+	if (!seed)
+		seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
+	return rate > 0 && (double)rand_r(&seed) / RAND_MAX < rate;
+}
+
+static enum dep_result fake_step(struct deploy_ctx *c, const char *what, struct fake_opts *o)
+{
+	nap(o->delay_ms);
+	if (roll_failure(o->fail_rate)) {
+		snprintf(c->err, sizeof c->err, "fake agent: simulated %s failure (fail_rate %.2f)",
+			 what, o->fail_rate);
+		return DEP_ERROR;
+	}
+	return DEP_DONE;
+}
+
+static enum dep_result fake_inspect(struct deploy_ctx *c)
+{
+	struct fake_opts o;
+	parse_opts(c->bmc, &o);
+	enum dep_result r = fake_step(c, "inspection", &o);
+	if (r != DEP_DONE)
+		return r;
+	pthread_rwlock_rdlock(&c->a->catalog_lock);
+	const struct sku *s = sku_catalog_find(c->a->catalog, o.sku);
+	c->facts_json = s ? sku_example_facts_json(s, c->m->nmacs ? c->m->macs[0] : NULL) : NULL;
+	pthread_rwlock_unlock(&c->a->catalog_lock);
+	if (!c->facts_json) {
+		snprintf(c->err, sizeof c->err, "fake agent: SKU '%s' is not in the catalog", o.sku);
+		return DEP_ERROR;
+	}
+	return DEP_DONE;
+}
+
+static enum dep_result fake_clean(struct deploy_ctx *c)
+{
+	struct fake_opts o;
+	parse_opts(c->bmc, &o);
+	return fake_step(c, "cleaning", &o);
+}
+
+static enum dep_result fake_write(struct deploy_ctx *c, const struct inv_image *img,
+				  const struct inv_allocation *al)
+{
+	(void)img;
+	(void)al;
+	struct fake_opts o;
+	parse_opts(c->bmc, &o);
+	return fake_step(c, "image write", &o);
+}
+
+const struct deploy_driver deploy_fake = {
+	.name = "fake",
+	.inspect = fake_inspect,
+	.clean = fake_clean,
+	.write_image = fake_write,
+};
+
+const struct deploy_driver *deploy_for(const struct inv_bmc *bmc)
+{
+	/* Only fake machines have a deploy interface until the pxe boot plane
+	 * (real ramdisk agent) lands; the engine reports that as an error. */
+	if (bmc && strcmp(bmc->driver, "fake") == 0)
+		return &deploy_fake;
+	return NULL;
+}

@@ -1,0 +1,211 @@
+/* engine.c - scheduler and workers of the lifecycle engine. */
+#include "provisiond/lifecycle/engine_internal.h"
+
+#include "provisiond/app.h"
+#include "provisiond/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DUE_BATCH 64
+#define MAX_INFLIGHT 4096
+#define LEASE_MS (15 * 60 * 1000)
+
+static bool inflight_has(struct lc_engine *e, const char *id)
+{
+	for (int i = 0; i < e->ninflight; i++)
+		if (strcmp(e->inflight[i], id) == 0)
+			return true;
+	return false;
+}
+
+static void inflight_del(struct lc_engine *e, const char *id)
+{
+	for (int i = 0; i < e->ninflight; i++)
+		if (strcmp(e->inflight[i], id) == 0) {
+			memcpy(e->inflight[i], e->inflight[--e->ninflight], INV_ID_LEN);
+			return;
+		}
+}
+
+void lc_kick(struct lc_engine *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->mu);
+	e->kicked = true;
+	pthread_cond_signal(&e->sched_cv);
+	pthread_mutex_unlock(&e->mu);
+}
+
+static void timed_wait(struct lc_engine *e, int64_t ms)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	while (!e->kicked && !e->stopping)
+		if (pthread_cond_timedwait(&e->sched_cv, &e->mu, &dl) == ETIMEDOUT)
+			break;
+	e->kicked = false;
+}
+
+/* Queues due machines that are not already being worked on. */
+static void dispatch_due(struct lc_engine *e)
+{
+	struct inv_machine_list l = {0};
+	struct inv_err err = {0};
+	if (inv_machines_due(e->a->inv, inv_now_ms(), DUE_BATCH, &l, &err) != INV_OK) {
+		log_event(LOG_ERROR, "lifecycle: cannot read due machines", "error", err.message,
+			  NULL);
+		return;
+	}
+	pthread_mutex_lock(&e->mu);
+	for (size_t i = 0; i < l.n; i++) {
+		if (inflight_has(e, l.items[i].id) || e->ninflight >= MAX_INFLIGHT)
+			continue;
+		memcpy(e->inflight[e->ninflight++], l.items[i].id, INV_ID_LEN);
+		struct lc_job *j = malloc(sizeof *j);
+		if (!j)
+			break;
+		memcpy(j->id, l.items[i].id, INV_ID_LEN);
+		j->next = NULL;
+		if (e->qtail)
+			e->qtail->next = j;
+		else
+			e->qhead = j;
+		e->qtail = j;
+		pthread_cond_signal(&e->work_cv);
+	}
+	pthread_mutex_unlock(&e->mu);
+	inv_machine_list_clear(&l);
+}
+
+static void *scheduler_main(void *arg)
+{
+	struct lc_engine *e = arg;
+	pthread_mutex_lock(&e->mu);
+	while (!e->stopping) {
+		pthread_mutex_unlock(&e->mu);
+		dispatch_due(e);
+		int64_t next = inv_machines_next_wake(e->a->inv), now = inv_now_ms();
+		int64_t wait = next ? next - now : 1000;
+		if (wait > 1000)
+			wait = 1000;
+		if (wait < 20)
+			wait = 20;
+		pthread_mutex_lock(&e->mu);
+		timed_wait(e, wait);
+	}
+	pthread_mutex_unlock(&e->mu);
+	return NULL;
+}
+
+/* Takes a lease on the machine (wake_at moves out) so the scheduler does not
+ * pick it again while the step runs; a crash leaves the lease to recovery. */
+static bool lease(struct lc_engine *e, struct inv_machine *m)
+{
+	struct inv_machine_change c = {.expect_version = m->version, .set_wake = true,
+				       .wake_at = inv_now_ms() + LEASE_MS, .actor = "lifecycle"};
+	struct inv_err err = {0};
+	return inv_machine_change(e->a->inv, m->id, &c, m, &err) == INV_OK;
+}
+
+static void run_job(struct lc_engine *e, const char *id)
+{
+	struct inv_machine m = {0};
+	struct inv_err err = {0};
+	if (inv_machine_get(e->a->inv, id, &m, &err) != INV_OK)
+		return;
+	if (m.wake_at > 0 && m.wake_at <= inv_now_ms() && lease(e, &m))
+		lc_step(e, &m);
+	inv_machine_clear(&m);
+}
+
+static void *worker_main(void *arg)
+{
+	struct lc_engine *e = arg;
+	pthread_mutex_lock(&e->mu);
+	for (;;) {
+		while (!e->qhead && !e->stopping)
+			pthread_cond_wait(&e->work_cv, &e->mu);
+		if (e->stopping)
+			break;
+		struct lc_job *j = e->qhead;
+		e->qhead = j->next;
+		if (!e->qhead)
+			e->qtail = NULL;
+		pthread_mutex_unlock(&e->mu);
+		run_job(e, j->id);
+		pthread_mutex_lock(&e->mu);
+		inflight_del(e, j->id);
+		free(j);
+		e->kicked = true;
+		pthread_cond_signal(&e->sched_cv);
+	}
+	pthread_mutex_unlock(&e->mu);
+	return NULL;
+}
+
+struct lc_engine *lc_start(struct app *a, char *errbuf, size_t errlen)
+{
+	int n = 0;
+	struct inv_err err = {0};
+	if (inv_machines_recover(a->inv, &n, &err) != INV_OK) {
+		snprintf(errbuf, errlen, "lifecycle recovery: %s", err.message);
+		return NULL;
+	}
+	if (n) {
+		char buf[32];
+		snprintf(buf, sizeof buf, "%d", n);
+		log_event(LOG_INFO, "lifecycle: resumed machines in transitional states", "count",
+			  buf, NULL);
+	}
+	struct lc_engine *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->a = a;
+	e->inflight = calloc(MAX_INFLIGHT, INV_ID_LEN);
+	e->nworkers = a->cfg.lc_workers;
+	e->workers = calloc((size_t)e->nworkers, sizeof *e->workers);
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_cond_init(&e->sched_cv, NULL);
+	pthread_cond_init(&e->work_cv, NULL);
+	lc_metrics_init(e);
+	for (int i = 0; i < e->nworkers; i++)
+		pthread_create(&e->workers[i], NULL, worker_main, e);
+	pthread_create(&e->scheduler, NULL, scheduler_main, e);
+	return e;
+}
+
+void lc_stop(struct lc_engine *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->mu);
+	e->stopping = true;
+	pthread_cond_broadcast(&e->sched_cv);
+	pthread_cond_broadcast(&e->work_cv);
+	pthread_mutex_unlock(&e->mu);
+	pthread_join(e->scheduler, NULL);
+	for (int i = 0; i < e->nworkers; i++)
+		pthread_join(e->workers[i], NULL);
+	while (e->qhead) {
+		struct lc_job *j = e->qhead;
+		e->qhead = j->next;
+		free(j);
+	}
+	pthread_mutex_destroy(&e->mu);
+	pthread_cond_destroy(&e->sched_cv);
+	pthread_cond_destroy(&e->work_cv);
+	free(e->inflight);
+	free(e->workers);
+	free(e);
+}

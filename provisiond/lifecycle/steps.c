@@ -1,0 +1,364 @@
+/* steps.c - what the engine does in each state, and how results commit. */
+#include "provisiond/lifecycle/deploy.h"
+#include "provisiond/lifecycle/engine_internal.h"
+
+#include "provisiond/app.h"
+#include "provisiond/bmc/bmc.h"
+#include "provisiond/log.h"
+#include "skus/sku.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct step {
+	struct lc_engine *e;
+	struct inv_machine *m;
+	struct inv_bmc bmc;
+	struct bmc_target t;
+	char err[600];
+};
+
+static int deadline_s(const struct config *c, enum inv_state s)
+{
+	switch (s) {
+	case INV_ST_VERIFYING: return c->verify_timeout_s;
+	case INV_ST_INSPECTING: return c->inspect_timeout_s;
+	case INV_ST_CLEANING: return c->clean_timeout_s;
+	case INV_ST_DEPLOYING: return c->deploy_timeout_s;
+	case INV_ST_RELEASING: return c->release_timeout_s;
+	default: return 0;
+	}
+}
+
+static bool resting(enum inv_state s)
+{
+	return s == INV_ST_AVAILABLE || s == INV_ST_ACTIVE || s == INV_ST_FAILED ||
+	       s == INV_ST_RETIRED || s == INV_ST_MAINTENANCE;
+}
+
+static bool commit(struct step *s, struct inv_machine_change *c)
+{
+	struct inv_err err = {0};
+	c->expect_version = s->m->version;
+	c->actor = "lifecycle";
+	if (inv_machine_change(s->e->a->inv, s->m->id, c, s->m, &err) == INV_OK)
+		return true;
+	log_event(LOG_WARN, "lifecycle: change not committed", "machine", s->m->id, "error",
+		  err.message, NULL);
+	return false;
+}
+
+/* Moves to state `to` with the step's bookkeeping reset. */
+static bool advance(struct step *s, enum inv_state to, const char *reason,
+		    struct inv_machine_change *extra)
+{
+	struct inv_machine_change c = {0};
+	if (extra)
+		c = *extra;
+	int64_t now = inv_now_ms();
+	int dl = deadline_s(&s->e->a->cfg, to);
+	c.set_state = c.set_phase = c.set_attempts = c.set_wake = c.set_deadline = true;
+	c.state = to;
+	c.phase = "";
+	c.attempts = 0;
+	c.wake_at = resting(to) ? 0 : now;
+	c.deadline_at = dl ? now + (int64_t)dl * 1000 : 0;
+	c.set_last_error = to != INV_ST_FAILED;
+	c.last_error = "";
+	c.reason = reason;
+	atomic_fetch_add(&s->e->steps[s->m->state], 1);
+	return commit(s, &c);
+}
+
+static int64_t backoff_ms(const struct config *c, int attempt)
+{
+	int64_t d = c->backoff_base_ms;
+	for (int i = 1; i < attempt && d < c->backoff_max_ms; i++)
+		d *= 2;
+	if (d > c->backoff_max_ms)
+		d = c->backoff_max_ms;
+	/* full jitter in [d/2, d] so a fleet does not retry in lockstep */
+	return d / 2 + (int64_t)(random() % (d / 2 + 1));
+}
+
+void lc_after_failed(struct lc_engine *e, const struct inv_machine *m, const char *alloc_id,
+		     const char *msg);
+
+/* A failed attempt: retry with backoff, or give up into `failed`. */
+static void fail(struct step *s, bool retryable, const char *fmt, const char *detail)
+{
+	const struct config *cfg = &s->e->a->cfg;
+	char msg[600];
+	snprintf(msg, sizeof msg, fmt, detail);
+	int attempts = s->m->attempts + 1;
+	char alloc[INV_ID_LEN];
+	snprintf(alloc, sizeof alloc, "%s", s->m->allocation_id);
+	enum inv_state was = s->m->state;
+	log_event(LOG_WARN, "lifecycle: step failed", "machine", s->m->id, "state",
+		  inv_state_name(was), "error", msg, NULL);
+	atomic_fetch_add(&s->e->failures[was], 1);
+	if (retryable && attempts < cfg->max_attempts) {
+		char reason[700];
+		snprintf(reason, sizeof reason, "attempt %d/%d failed: %s", attempts,
+			 cfg->max_attempts, msg);
+		struct inv_machine_change c = {
+			.set_attempts = true, .attempts = attempts, .set_wake = true,
+			.wake_at = inv_now_ms() + backoff_ms(cfg, attempts), .set_phase = true,
+			.phase = "", .set_last_error = true, .last_error = msg,
+			.always_event = true, .reason = reason};
+		atomic_fetch_add(&s->e->retries, 1);
+		commit(s, &c);
+		return;
+	}
+	char last[700];
+	if (retryable)
+		snprintf(last, sizeof last, "%s: gave up after %d attempts: %s", inv_state_name(was),
+			 attempts, msg);
+	else
+		snprintf(last, sizeof last, "%s: %s", inv_state_name(was), msg);
+	struct inv_machine_change c = {.set_last_error = true, .last_error = last};
+	if (advance(s, INV_ST_FAILED, last, &c) && was == INV_ST_DEPLOYING && alloc[0])
+		lc_after_failed(s->e, s->m, alloc, last);
+}
+
+static void load_bmc(struct step *s)
+{
+	struct inv_err err = {0};
+	inv_machine_bmc(s->e->a->inv, s->m->id, &s->bmc, &err);
+	s->t = (struct bmc_target){s->m->id,	     s->bmc.driver,   s->bmc.address,
+				   s->bmc.username, s->bmc.password, s->bmc.options_json};
+}
+
+/* A BMC failure: credentials problems and missing drivers are final. */
+static void bmc_fail(struct step *s, const char *what, const struct bmc_error *be)
+{
+	char msg[512];
+	snprintf(msg, sizeof msg, "%s: %s", what, be->message);
+	bool final = be->status == BMC_ERR_AUTH || be->status == BMC_ERR_INVALID ||
+		     be->status == BMC_ERR_NOT_COMPILED || be->status == BMC_ERR_UNSUPPORTED;
+	fail(s, !final, "%s", msg);
+}
+
+static bool boot_from(struct step *s, enum bmc_boot_device d, bool persistent)
+{
+	struct bmc_error be = {0};
+	enum bmc_status st = bmc_boot_set(s->e->a->bmc, &s->t, d, persistent, &be);
+	if (st == BMC_ERR_UNSUPPORTED && !persistent)
+		st = bmc_boot_set(s->e->a->bmc, &s->t, d, true, &be);
+	if (st != BMC_OK)
+		bmc_fail(s, d == BMC_BOOT_PXE ? "set boot device pxe" : "set boot device disk", &be);
+	return st == BMC_OK;
+}
+
+static bool power(struct step *s, enum bmc_power_action act)
+{
+	struct bmc_error be = {0};
+	if (bmc_power_set(s->e->a->bmc, &s->t, act, &be) == BMC_OK)
+		return true;
+	char what[64];
+	snprintf(what, sizeof what, "power %s", bmc_power_action_name(act));
+	bmc_fail(s, what, &be);
+	return false;
+}
+
+/* Network boot into the agent: pxe for the next boot, then (re)start. */
+static bool boot_agent(struct step *s)
+{
+	struct bmc_error be = {0};
+	enum bmc_power_state ps = BMC_POWER_UNKNOWN;
+	if (bmc_power_get(s->e->a->bmc, &s->t, &ps, &be) != BMC_OK) {
+		bmc_fail(s, "read power state", &be);
+		return false;
+	}
+	return boot_from(s, BMC_BOOT_PXE, false) &&
+	       power(s, ps == BMC_POWER_ON ? BMC_POWER_ACTION_CYCLE : BMC_POWER_ACTION_ON);
+}
+
+static void step_verifying(struct step *s)
+{
+	struct bmc_error be = {0};
+	enum bmc_power_state ps = BMC_POWER_UNKNOWN;
+	if (bmc_power_get(s->e->a->bmc, &s->t, &ps, &be) != BMC_OK) {
+		bmc_fail(s, "verify BMC (read power state)", &be);
+		return;
+	}
+	if (!boot_from(s, BMC_BOOT_PXE, false))
+		return;
+	struct inv_machine_change c = {.set_power = true, .power = bmc_power_state_name(ps)};
+	advance(s, INV_ST_INSPECTING, "BMC verified: power state read, boot device set", &c);
+}
+
+static const struct deploy_driver *driver_or_fail(struct step *s)
+{
+	const struct deploy_driver *d = deploy_for(&s->bmc);
+	if (!d)
+		fail(s, false,
+		     "no deploy interface for BMC driver '%s': this provisiond has no boot plane "
+		     "for it yet",
+		     s->bmc.driver);
+	return d;
+}
+
+static void match_facts(struct step *s, char *facts)
+{
+	struct app *a = s->e->a;
+	const struct sku *sku = NULL;
+	char *reasons = NULL;
+	pthread_rwlock_rdlock(&a->catalog_lock);
+	int rc = sku_match_json(a->catalog, facts, &sku, &reasons);
+	char name[64] = "";
+	if (rc == 0)
+		snprintf(name, sizeof name, "%s", sku_name(sku));
+	pthread_rwlock_unlock(&a->catalog_lock);
+	struct inv_machine_change c = {.set_facts = true, .facts_json = facts, .set_sku = rc == 0,
+				       .sku = name};
+	if (rc == 0) {
+		char reason[128];
+		snprintf(reason, sizeof reason, "inspected: matches SKU %s", name);
+		advance(s, INV_ST_CLEANING, reason, &c);
+	} else if (rc == 1) {
+		commit(s, &c); /* keep the facts for the tech */
+		fail(s, false, "hardware matches no SKU: %s", reasons ? reasons : "");
+	} else {
+		fail(s, true, "agent reported invalid facts: %s", reasons ? reasons : "");
+	}
+	free(reasons);
+}
+
+static void step_inspecting(struct step *s)
+{
+	const struct deploy_driver *d = driver_or_fail(s);
+	if (!d || !boot_agent(s))
+		return;
+	struct deploy_ctx c = {.a = s->e->a, .m = s->m, .bmc = &s->bmc};
+	enum dep_result r = d->inspect(&c);
+	if (r == DEP_DONE)
+		match_facts(s, c.facts_json);
+	else if (r == DEP_ERROR)
+		fail(s, true, "inspection: %s", c.err);
+	free(c.facts_json);
+}
+
+void lc_allocation_settle(struct app *a, const char *alloc_id);
+
+static void step_cleaning(struct step *s)
+{
+	const struct deploy_driver *d = driver_or_fail(s);
+	if (!d || !boot_agent(s))
+		return;
+	struct deploy_ctx c = {.a = s->e->a, .m = s->m, .bmc = &s->bmc};
+	enum dep_result r = d->clean(&c);
+	if (r == DEP_ERROR) {
+		fail(s, true, "cleaning: %s", c.err);
+		return;
+	}
+	if (r != DEP_DONE || !power(s, BMC_POWER_ACTION_OFF))
+		return;
+	char alloc[INV_ID_LEN];
+	snprintf(alloc, sizeof alloc, "%s", s->m->allocation_id);
+	struct inv_machine_change ch = {.set_power = true, .power = "off",
+					.set_allocation = true, .allocation_id = ""};
+	if (advance(s, INV_ST_AVAILABLE, "cleaned: disks wiped, back in the pool", &ch) &&
+	    alloc[0])
+		lc_allocation_settle(s->e->a, alloc);
+}
+
+static bool load_deploy_inputs(struct step *s, struct inv_allocation *al, struct inv_image *img)
+{
+	struct inv_err err = {0};
+	if (!s->m->allocation_id[0] ||
+	    inv_allocation_get(s->e->a->inv, s->m->allocation_id, al, &err) != INV_OK) {
+		advance(s, INV_ST_RELEASING, "deploying without an allocation", NULL);
+		return false;
+	}
+	if (inv_image_get(s->e->a->inv, al->image, img, &err) != INV_OK) {
+		fail(s, false, "image '%s' is no longer registered", al->image);
+		return false;
+	}
+	return true;
+}
+
+static void step_deploying(struct step *s)
+{
+	struct lc_engine *e = s->e;
+	if (atomic_fetch_add(&e->deploys_running, 1) >= e->a->cfg.max_concurrent_deploys) {
+		/* admission control: try again shortly */
+		atomic_fetch_sub(&e->deploys_running, 1);
+		struct inv_machine_change c = {.set_wake = true, .wake_at = inv_now_ms() + 1000};
+		commit(s, &c);
+		return;
+	}
+	struct inv_allocation al = {0};
+	struct inv_image img = {0};
+	const struct deploy_driver *d = NULL;
+	if (load_deploy_inputs(s, &al, &img) && (d = driver_or_fail(s)) && boot_agent(s)) {
+		struct deploy_ctx c = {.a = e->a, .m = s->m, .bmc = &s->bmc};
+		enum dep_result r = d->write_image(&c, &img, &al);
+		if (r == DEP_ERROR)
+			fail(s, true, "image write: %s", c.err);
+		else if (r == DEP_DONE && boot_from(s, BMC_BOOT_DISK, true) &&
+			 power(s, BMC_POWER_ACTION_CYCLE)) {
+			struct inv_machine_change ch = {.set_power = true, .power = "on"};
+			char reason[160];
+			snprintf(reason, sizeof reason, "image %s written; booted from disk", img.name);
+			if (advance(s, INV_ST_ACTIVE, reason, &ch))
+				lc_allocation_settle(e->a, al.id);
+		}
+	}
+	atomic_fetch_sub(&e->deploys_running, 1);
+	inv_allocation_clear(&al);
+}
+
+static bool frozen_pause(struct step *s)
+{
+	if (!atomic_load(&s->e->a->frozen))
+		return false;
+	struct inv_machine_change c = {.set_wake = true, .wake_at = inv_now_ms() + 2000};
+	commit(s, &c);
+	return true;
+}
+
+void lc_step(struct lc_engine *e, struct inv_machine *m)
+{
+	struct step s = {.e = e, .m = m};
+	enum inv_state st = m->state;
+	if (st == INV_ST_ENROLLED) {
+		if (m->has_bmc)
+			advance(&s, INV_ST_VERIFYING, "BMC access present: verifying", NULL);
+		else {
+			struct inv_machine_change c = {.set_wake = true, .wake_at = 0};
+			commit(&s, &c);
+		}
+		return;
+	}
+	if (resting(st)) {
+		struct inv_machine_change c = {.set_wake = true, .wake_at = 0};
+		commit(&s, &c);
+		return;
+	}
+	if (frozen_pause(&s))
+		return;
+	if (m->deadline_at && inv_now_ms() > m->deadline_at) {
+		atomic_fetch_add(&e->deadline_misses, 1);
+		char msg[160];
+		snprintf(msg, sizeof msg, "deadline of %d s passed while waiting for %s to finish",
+			 deadline_s(&e->a->cfg, st), inv_state_name(st));
+		fail(&s, false, "%s", msg);
+		return;
+	}
+	if (st == INV_ST_RELEASING) {
+		advance(&s, INV_ST_CLEANING, "released: cleaning", NULL);
+		return;
+	}
+	load_bmc(&s);
+	if (st == INV_ST_VERIFYING)
+		step_verifying(&s);
+	else if (st == INV_ST_INSPECTING)
+		step_inspecting(&s);
+	else if (st == INV_ST_CLEANING)
+		step_cleaning(&s);
+	else if (st == INV_ST_DEPLOYING)
+		step_deploying(&s);
+	inv_bmc_clear(&s.bmc);
+}

@@ -1,0 +1,64 @@
+/* log.c - JSON line logging. */
+#include "provisiond/log.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static enum log_level min_level = LOG_INFO;
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+_Static_assert(sizeof level_names / sizeof level_names[0] == LOG_ERROR + 1,
+	       "level_names must cover enum log_level");
+
+void log_set_level(enum log_level min)
+{
+	min_level = min;
+}
+
+int log_level_from_name(const char *name, enum log_level *out)
+{
+	for (int i = 0; i <= LOG_ERROR; i++)
+		if (strcmp(name, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	return -1;
+}
+
+void log_event(enum log_level level, const char *msg, ...)
+{
+	if (level < min_level)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char when[40];
+	size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	json_t *o = json_object();
+	json_object_set_new(o, "ts", json_string(when));
+	json_object_set_new(o, "level", json_string(level_names[level]));
+	json_object_set_new(o, "msg", json_string(msg));
+	va_list ap;
+	va_start(ap, msg);
+	for (const char *k; (k = va_arg(ap, const char *));) {
+		const char *v = va_arg(ap, const char *);
+		if (v && *v)
+			json_object_set_new(o, k, json_string(v));
+	}
+	va_end(ap);
+	char *line = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!line)
+		return;
+	size_t len = strlen(line);
+	line[len] = '\n'; /* json_dumps leaves room: replace NUL, write len+1 */
+	ssize_t w = write(STDERR_FILENO, line, len + 1);
+	(void)w;
+	free(line);
+}

@@ -1,0 +1,267 @@
+/* main.c - provisiond: composes inventory, SKU catalog, BMC layer, lifecycle
+ * engine and the two HTTP listeners; handles --init and signals. */
+#include "provisiond/api.h"
+#include "provisiond/api_routes.h"
+#include "provisiond/app.h"
+#include "provisiond/bmc/bmc.h"
+#include "provisiond/lifecycle/lifecycle.h"
+#include "provisiond/log.h"
+#include "skus/sku.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+struct args {
+	const char *config, *db, *listen, *boot_listen, *skus, *token_file, *ready_file;
+	bool init;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: provisiond [--config FILE] [--db PATH] [--listen HOST:PORT]\n"
+		   "                  [--boot-listen HOST:PORT] [--skus DIR] [--ready-file FILE]\n"
+		   "       provisiond --init [--config FILE] [--db PATH] [--token-file FILE]\n"
+		   "--init creates the database and an admin token, written to a mode-0600 file.\n"
+		   "Options are documented in docs/config.md.\n");
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, 0, 'c'},	{"db", required_argument, 0, 'd'},
+		{"listen", required_argument, 0, 'l'},	{"boot-listen", required_argument, 0, 'b'},
+		{"skus", required_argument, 0, 's'},	{"token-file", required_argument, 0, 't'},
+		{"ready-file", required_argument, 0, 'r'}, {"init", no_argument, 0, 'i'},
+		{"help", no_argument, 0, 'h'},		{0, 0, 0, 0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "c:d:l:b:s:t:r:ih", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': a->config = optarg; break;
+		case 'd': a->db = optarg; break;
+		case 'l': a->listen = optarg; break;
+		case 'b': a->boot_listen = optarg; break;
+		case 's': a->skus = optarg; break;
+		case 't': a->token_file = optarg; break;
+		case 'r': a->ready_file = optarg; break;
+		case 'i': a->init = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	return optind == argc ? 0 : -1;
+}
+
+static void copy_opt(char *dst, size_t len, const char *v)
+{
+	if (v)
+		snprintf(dst, len, "%s", v);
+}
+
+static int setup_config(struct app *a, const struct args *args)
+{
+	char err[512];
+	config_defaults(&a->cfg);
+	if (args->config && config_load(&a->cfg, args->config, err, sizeof err) != 0) {
+		fprintf(stderr, "provisiond: %s\n", err);
+		return -1;
+	}
+	copy_opt(a->cfg.db_path, sizeof a->cfg.db_path, args->db);
+	copy_opt(a->cfg.listen, sizeof a->cfg.listen, args->listen);
+	copy_opt(a->cfg.boot_listen, sizeof a->cfg.boot_listen, args->boot_listen);
+	copy_opt(a->cfg.skus_dir, sizeof a->cfg.skus_dir, args->skus);
+	copy_opt(a->cfg.admin_token_file, sizeof a->cfg.admin_token_file, args->token_file);
+	enum log_level lvl;
+	if (log_level_from_name(a->cfg.log_level, &lvl) != 0) {
+		fprintf(stderr, "provisiond: log.level must be debug, info, warn or error\n");
+		return -1;
+	}
+	log_set_level(lvl);
+	return 0;
+}
+
+static int write_secret_file(const char *path, const char *secret)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	fchmod(fd, 0600);
+	size_t n = strlen(secret);
+	int rc = write(fd, secret, n) == (ssize_t)n && write(fd, "\n", 1) == 1 ? 0 : -1;
+	return close(fd) == 0 ? rc : -1;
+}
+
+static int do_init(struct app *a)
+{
+	char path[600], secret[80];
+	if (a->cfg.admin_token_file[0])
+		snprintf(path, sizeof path, "%s", a->cfg.admin_token_file);
+	else
+		snprintf(path, sizeof path, "%s.admin-token", a->cfg.db_path);
+	struct inv_token t = {0};
+	uuid_t u;
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, t.id);
+	snprintf(t.role, sizeof t.role, "admin");
+	snprintf(t.name, sizeof t.name, "initial-admin");
+	struct inv_err e = {0};
+	if (api_new_secret(secret, sizeof secret) != 0)
+		return fprintf(stderr, "provisiond: no randomness\n"), -1;
+	api_hash_token(secret, t.hash);
+	if (inv_token_create(a->inv, &t, "provisiond --init", "", &e) != INV_OK ||
+	    write_secret_file(path, secret) != 0) {
+		fprintf(stderr, "provisiond: cannot create the admin token in %s: %s\n", path,
+			e.message[0] ? e.message : strerror(errno));
+		return -1;
+	}
+	printf("database %s ready (schema %d); admin token written to %s\n", a->cfg.db_path,
+	       inv_schema_version(), path);
+	return 0;
+}
+
+int app_reload_catalog(struct app *a, char *err, size_t errlen)
+{
+	struct sku_catalog *c = NULL;
+	if (sku_catalog_load_dir(a->cfg.skus_dir, &c, err, errlen) != 0)
+		return -1;
+	pthread_rwlock_wrlock(&a->catalog_lock);
+	struct sku_catalog *old = a->catalog;
+	a->catalog = c;
+	pthread_rwlock_unlock(&a->catalog_lock);
+	sku_catalog_free(old);
+	return 0;
+}
+
+static void load_freeze(struct app *a)
+{
+	char *v = NULL;
+	struct inv_err e = {0};
+	inv_setting_get(a->inv, "freeze", &v, &e);
+	json_t *o = v ? json_loads(v, 0, NULL) : NULL;
+	atomic_store(&a->frozen, json_is_true(json_object_get(o, "frozen")));
+	json_decref(o);
+	free(v);
+}
+
+static struct bmc_manager *make_bmc(const struct config *c)
+{
+	struct bmc_limits l;
+	bmc_limits_default(&l);
+	l.call_timeout_ms = c->bmc_call_timeout_ms;
+	l.max_concurrent = c->bmc_max_concurrent;
+	l.retries = c->bmc_retries;
+	l.breaker_threshold = c->bmc_breaker_threshold;
+	l.breaker_cooldown_ms = c->bmc_breaker_cooldown_ms;
+	l.confirm_timeout_ms = c->bmc_confirm_timeout_ms;
+	return bmc_manager_new(&l);
+}
+
+static int start_http(struct app *a, char *err, size_t errlen)
+{
+	struct http_opts o = {.name = "api", .threads = a->cfg.http_threads,
+			      .workers = a->cfg.api_workers, .max_queue = a->cfg.max_queue,
+			      .connection_limit = a->cfg.connection_limit,
+			      .connection_timeout_s = a->cfg.long_poll_max_s + 30,
+			      .max_body = 1024 * 1024};
+	a->api = http_start(a->cfg.listen, api_routes, api_nroutes, a, &o, err, errlen);
+	if (!a->api)
+		return -1;
+	if (!a->cfg.boot_listen[0])
+		return 0;
+	o.name = "boot";
+	o.workers = a->cfg.api_workers / 2 > 2 ? a->cfg.api_workers / 2 : 2;
+	a->boot = http_start(a->cfg.boot_listen, boot_routes, boot_nroutes, a, &o, err, errlen);
+	return a->boot ? 0 : -1;
+}
+
+static void write_ready_file(struct app *a, const char *path)
+{
+	if (!path)
+		return;
+	char tmp[600];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "%d %d\n", http_port(a->api), a->boot ? http_port(a->boot) : 0);
+	fclose(f);
+	rename(tmp, path);
+}
+
+static int serve(struct app *a, const struct args *args, sigset_t *sigs)
+{
+	char err[512];
+	if (app_reload_catalog(a, err, sizeof err) != 0) {
+		fprintf(stderr, "provisiond: SKU catalog %s: %s\n", a->cfg.skus_dir, err);
+		return 1;
+	}
+	load_freeze(a);
+	if (!(a->bmc = make_bmc(&a->cfg)) || start_http(a, err, sizeof err) != 0 ||
+	    !(a->lc = lc_start(a, err, sizeof err))) {
+		fprintf(stderr, "provisiond: %s\n", err);
+		return 1;
+	}
+	atomic_store(&a->ready, true);
+	write_ready_file(a, args->ready_file);
+	char ports[32];
+	snprintf(ports, sizeof ports, "%d", http_port(a->api));
+	log_event(LOG_INFO, "provisiond ready", "listen", a->cfg.listen, "port", ports, "db",
+		  a->cfg.db_path, NULL);
+	for (;;) {
+		int sig = 0;
+		sigwait(sigs, &sig);
+		if (sig != SIGHUP)
+			break;
+		if (app_reload_catalog(a, err, sizeof err) == 0)
+			log_event(LOG_INFO, "SKU catalog reloaded", "dir", a->cfg.skus_dir, NULL);
+		else
+			log_event(LOG_ERROR, "SKU catalog reload failed; keeping the old one", "error",
+				  err, NULL);
+	}
+	log_event(LOG_INFO, "draining", NULL);
+	atomic_store(&a->ready, false);
+	http_quiesce(a->api);
+	http_quiesce(a->boot);
+	http_stop(a->api, 10000);
+	http_stop(a->boot, 10000);
+	lc_stop(a->lc);
+	log_event(LOG_INFO, "stopped", NULL);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args args = {0};
+	struct app *a = calloc(1, sizeof *a);
+	if (!a || parse_args(argc, argv, &args) != 0 || setup_config(a, &args) != 0)
+		return 2;
+	/* Signals are taken by sigwait in the main thread only. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	pthread_rwlock_init(&a->catalog_lock, NULL);
+	struct inv_err e = {0};
+	if (inv_open(a->cfg.db_path, &a->inv, &e) != INV_OK) {
+		fprintf(stderr, "provisiond: %s\n", e.message);
+		return 1;
+	}
+	int rc = args.init ? (do_init(a) == 0 ? 0 : 1) : serve(a, &args, &sigs);
+	bmc_manager_free(a->bmc);
+	inv_close(a->inv);
+	sku_catalog_free(a->catalog);
+	pthread_rwlock_destroy(&a->catalog_lock);
+	free(a);
+	return rc;
+}
