@@ -29,7 +29,7 @@ static bool find_replay(sqlite3 *db, struct reserve_ctx *x)
 	if (!x->r->idempotency_key)
 		return false;
 	sqlite3_stmt *st = inv_prep(
-		db, "SELECT allocation_id FROM idempotency_keys WHERE owner = ?1 AND key = ?2", NULL);
+	    db, "SELECT allocation_id FROM idempotency_keys WHERE owner = ?1 AND key = ?2", NULL);
 	if (!st)
 		return false;
 	inv_bind_text(st, 1, x->r->owner);
@@ -58,12 +58,13 @@ enum inv_status inv_attach_machine(sqlite3 *db, const char *alloc_id, const char
 				   const char *request_id, struct inv_err *err)
 {
 	int64_t now = inv_now_ms();
-	sqlite3_stmt *st = inv_prep(db,
-				    "UPDATE machines SET state = 'deploying', version = version + 1,"
-				    " allocation_id = ?1, phase = '', attempts = 0, wake_at = ?2,"
-				    " deadline_at = 0, last_error = '', updated_at = ?3,"
-				    " state_since = ?3 WHERE id = ?4 AND state = 'available'",
-				    err);
+	sqlite3_stmt *st =
+	    inv_prep(db,
+		     "UPDATE machines SET state = 'deploying', version = version + 1,"
+		     " allocation_id = ?1, phase = '', attempts = 0, wake_at = ?2,"
+		     " deadline_at = 0, last_error = '', updated_at = ?3,"
+		     " state_since = ?3 WHERE id = ?4 AND state = 'available'",
+		     err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, 1, alloc_id);
@@ -86,7 +87,8 @@ enum inv_status inv_attach_machine(sqlite3 *db, const char *alloc_id, const char
 	sqlite3_bind_int64(st, 3, now);
 	s = inv_exec_done(db, st, "attach machine", err);
 	if (s == INV_OK)
-		s = inv_event_row(db, mid, "available", "deploying", actor, reason, request_id, err);
+		s = inv_event_row(db, mid, "available", "deploying", actor, reason, request_id,
+				  err);
 	return s;
 }
 
@@ -155,17 +157,19 @@ static enum inv_status admissible(sqlite3 *db, const struct inv_alloc_request *r
 		int64_t used = owner_usage(db, r->owner, r->sku);
 		int64_t room = r->quota - used;
 		if (room < r->min_count)
-			return inv_fail(err, INV_QUOTA, "count",
-					"owner %s: quota for sku %s is %d machines, %lld in use, %d "
-					"requested",
-					r->owner, r->sku, r->quota, (long long)used, r->min_count);
+			return inv_fail(
+			    err, INV_QUOTA, "count",
+			    "owner %s: quota for sku %s is %d machines, %lld in use, %d "
+			    "requested",
+			    r->owner, r->sku, r->quota, (long long)used, r->min_count);
 		if (want > room)
 			want = (int)room;
 	}
-	int64_t avail = scalar(db,
-			       "SELECT count(*) FROM machines WHERE sku = ?1 AND state = 'available'"
-			       " AND maintenance = 0",
-			       r->sku, NULL);
+	int64_t avail =
+	    scalar(db,
+		   "SELECT count(*) FROM machines WHERE sku = ?1 AND state = 'available'"
+		   " AND maintenance = 0",
+		   r->sku, NULL);
 	if (avail < r->min_count)
 		return inv_fail(err, INV_CAPACITY, "count", "sku %s: %lld available, %d requested",
 				r->sku, (long long)avail, r->min_count);
@@ -217,6 +221,7 @@ enum inv_status inv_allocation_reserve(struct inv *inv, const struct inv_alloc_r
 	inv_uuid(x.id);
 	enum inv_status s = inv_write(inv, reserve_fn, &x, err);
 	if (s == INV_OK) {
+		inv_allocation_clear(out);
 		s = inv_allocation_get(inv, x.id, out, err);
 		out->replayed = x.replayed;
 	}

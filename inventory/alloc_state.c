@@ -24,7 +24,8 @@ static enum inv_status read_state(sqlite3 *db, const char *id, enum inv_alloc_st
 	inv_bind_text(st, 1, id);
 	enum inv_status s = INV_OK;
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		if (inv_alloc_state_from_name((const char *)sqlite3_column_text(st, 0), st_out) != 0)
+		if (inv_alloc_state_from_name((const char *)sqlite3_column_text(st, 0), st_out) !=
+		    0)
 			s = inv_fail(err, INV_CORRUPT, NULL, "allocation %s has a bad state", id);
 	} else {
 		s = inv_fail(err, INV_NOT_FOUND, "id", "no allocation '%s'", id);
@@ -34,18 +35,17 @@ static enum inv_status read_state(sqlite3 *db, const char *id, enum inv_alloc_st
 }
 
 /* Every attached machine that is deploying or active goes to releasing. */
-static enum inv_status release_members(sqlite3 *db, const struct set_ctx *x,
-				       struct inv_err *err)
+static enum inv_status release_members(sqlite3 *db, const struct set_ctx *x, struct inv_err *err)
 {
 	char reason[128];
 	snprintf(reason, sizeof reason, "allocation %s %s", x->id, inv_alloc_state_name(x->to));
 	sqlite3_stmt *ev = inv_prep(
-		db,
-		"INSERT INTO machine_events(machine_id, at, from_state, to_state, actor, reason,"
-		" request_id) SELECT m.id, ?2, m.state, 'releasing', ?3, ?4, ?5 FROM machines m"
-		" JOIN allocation_machines am ON am.machine_id = m.id AND am.detached = 0"
-		" WHERE am.allocation_id = ?1 AND m.state IN ('deploying', 'active')",
-		err);
+	    db,
+	    "INSERT INTO machine_events(machine_id, at, from_state, to_state, actor, reason,"
+	    " request_id) SELECT m.id, ?2, m.state, 'releasing', ?3, ?4, ?5 FROM machines m"
+	    " JOIN allocation_machines am ON am.machine_id = m.id AND am.detached = 0"
+	    " WHERE am.allocation_id = ?1 AND m.state IN ('deploying', 'active')",
+	    err);
 	if (!ev)
 		return INV_IO;
 	int64_t now = inv_now_ms();
@@ -58,12 +58,12 @@ static enum inv_status release_members(sqlite3 *db, const struct set_ctx *x,
 	if (s != INV_OK)
 		return s;
 	sqlite3_stmt *st = inv_prep(
-		db,
-		"UPDATE machines SET state = 'releasing', version = version + 1, phase = '',"
-		" attempts = 0, wake_at = ?2, deadline_at = 0, updated_at = ?2, state_since = ?2"
-		" WHERE id IN (SELECT machine_id FROM allocation_machines WHERE allocation_id = ?1"
-		" AND detached = 0) AND state IN ('deploying', 'active')",
-		err);
+	    db,
+	    "UPDATE machines SET state = 'releasing', version = version + 1, phase = '',"
+	    " attempts = 0, wake_at = ?2, deadline_at = 0, updated_at = ?2, state_since = ?2"
+	    " WHERE id IN (SELECT machine_id FROM allocation_machines WHERE allocation_id = ?1"
+	    " AND detached = 0) AND state IN ('deploying', 'active')",
+	    err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, 1, x->id);
@@ -81,12 +81,12 @@ static enum inv_status set_fn(sqlite3 *db, void *arg, struct inv_err *err)
 	if (!(x->from_mask & (1u << cur)))
 		return inv_fail(err, INV_CONFLICT, "state", "allocation %s is %s", x->id,
 				inv_alloc_state_name(cur));
-	sqlite3_stmt *st = inv_prep(
-		db,
-		"UPDATE allocations SET state = ?2, version = version + 1, updated_at = ?3,"
-		" ready_at = CASE WHEN ?2 = 'ready' THEN ?3 ELSE ready_at END,"
-		" last_error = CASE WHEN ?4 IS NULL THEN last_error ELSE ?4 END WHERE id = ?1",
-		err);
+	sqlite3_stmt *st =
+	    inv_prep(db,
+		     "UPDATE allocations SET state = ?2, version = version + 1, updated_at = ?3,"
+		     " ready_at = CASE WHEN ?2 = 'ready' THEN ?3 ELSE ready_at END,"
+		     " last_error = CASE WHEN ?4 IS NULL THEN last_error ELSE ?4 END WHERE id = ?1",
+		     err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, 1, x->id);
@@ -135,14 +135,20 @@ static enum inv_status sub_fn(sqlite3 *db, void *arg, struct inv_err *err)
 	inv_bind_text(st, 1, x->alloc_id);
 	inv_bind_text(st, 2, x->failed_id);
 	enum inv_status s = inv_exec_done(db, st, "detach machine", err);
-	st = s == INV_OK ? inv_prep(db,
-				    "UPDATE machines SET allocation_id = NULL, version = version + 1"
-				    " WHERE id = ?1",
-				    err)
-			 : NULL;
+	if (s == INV_OK && sqlite3_changes(db) != 1)
+		return inv_fail(err, INV_NOT_FOUND, "machine",
+				"machine %s is not part of allocation %s", x->failed_id,
+				x->alloc_id);
+	if (s != INV_OK)
+		return s;
+	st = inv_prep(db,
+		      "UPDATE machines SET allocation_id = NULL, version = version + 1"
+		      " WHERE id = ?1 AND allocation_id = ?2",
+		      err);
 	if (!st)
-		return s == INV_OK ? INV_IO : s;
+		return INV_IO;
 	inv_bind_text(st, 1, x->failed_id);
+	inv_bind_text(st, 2, x->alloc_id);
 	if ((s = inv_exec_done(db, st, "detach machine", err)) != INV_OK)
 		return s;
 	st = inv_prep(db,

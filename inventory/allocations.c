@@ -6,9 +6,8 @@
 #include <string.h>
 
 static const char *const alloc_state_names[] = {
-	[INV_AL_DEPLOYING] = "deploying", [INV_AL_READY] = "ready",
-	[INV_AL_FAILED] = "failed",	  [INV_AL_RELEASING] = "releasing",
-	[INV_AL_RELEASED] = "released",
+    [INV_AL_DEPLOYING] = "deploying", [INV_AL_READY] = "ready",	      [INV_AL_FAILED] = "failed",
+    [INV_AL_RELEASING] = "releasing", [INV_AL_RELEASED] = "released",
 };
 _Static_assert(sizeof alloc_state_names / sizeof alloc_state_names[0] == INV_AL__COUNT,
 	       "alloc_state_names must cover enum inv_alloc_state");
@@ -48,7 +47,7 @@ void inv_alloc_list_clear(struct inv_alloc_list *l)
 }
 
 #define ALLOC_COLS                                                                                 \
-	"seq, id, name, owner, sku, image, count, min_count, state, version, last_error,"         \
+	"seq, id, name, owner, sku, image, count, min_count, state, version, last_error,"          \
 	" ssh_keys, substitutions, created_at, ready_at, updated_at"
 
 static void read_alloc(sqlite3_stmt *st, struct inv_allocation *a)
@@ -75,11 +74,12 @@ static void read_alloc(sqlite3_stmt *st, struct inv_allocation *a)
 
 static enum inv_status read_members(sqlite3 *db, struct inv_allocation *a, struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_prep(db,
-				    "SELECT am.machine_id, m.name, m.state, am.detached"
-				    " FROM allocation_machines am JOIN machines m ON m.id = am.machine_id"
-				    " WHERE am.allocation_id = ?1 ORDER BY am.detached, m.seq",
-				    err);
+	sqlite3_stmt *st =
+	    inv_prep(db,
+		     "SELECT am.machine_id, m.name, m.state, am.detached"
+		     " FROM allocation_machines am JOIN machines m ON m.id = am.machine_id"
+		     " WHERE am.allocation_id = ?1 ORDER BY am.detached, m.seq",
+		     err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, 1, a->id);
@@ -110,7 +110,7 @@ static enum inv_status get_on(sqlite3 *db, const char *id, struct inv_allocation
 			      struct inv_err *err)
 {
 	sqlite3_stmt *st =
-		inv_prep(db, "SELECT " ALLOC_COLS " FROM allocations WHERE id = ?1", err);
+	    inv_prep(db, "SELECT " ALLOC_COLS " FROM allocations WHERE id = ?1", err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, 1, id);

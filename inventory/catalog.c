@@ -68,14 +68,18 @@ enum inv_status inv_image_create(struct inv *inv, const struct inv_image *img, c
 	snprintf(after, sizeof after, "{\"format\":\"%s\",\"sha256\":\"%s\",\"size\":%lld}",
 		 img->format, img->sha256, (long long)img->size);
 	struct exec_ctx x = {
-		.sql = "INSERT INTO images(name, path, url, format, sha256, size, created_at)"
-		       " VALUES(?1,?2,?3,?4,?5,?6,?7)",
-		.n = 7,
-		.args = {T(img->name), T(img->path), T(img->url), T(img->format), T(img->sha256),
-			 I(img->size), I(inv_now_ms())},
-		.what = "register image",
-		.actor = actor, .action = "image.register", .type = "image", .target = img->name,
-		.after = after, .rid = request_id};
+	    .sql = "INSERT INTO images(name, path, url, format, sha256, size, created_at)"
+		   " VALUES(?1,?2,?3,?4,?5,?6,?7)",
+	    .n = 7,
+	    .args = {T(img->name), T(img->path), T(img->url), T(img->format), T(img->sha256),
+		     I(img->size), I(inv_now_ms())},
+	    .what = "register image",
+	    .actor = actor,
+	    .action = "image.register",
+	    .type = "image",
+	    .target = img->name,
+	    .after = after,
+	    .rid = request_id};
 	enum inv_status s = inv_write(inv, exec_fn, &x, err);
 	if (s == INV_DUPLICATE)
 		return inv_fail(err, INV_DUPLICATE, "name", "an image named '%s' already exists",
@@ -120,7 +124,7 @@ enum inv_status inv_image_list(struct inv *inv, int64_t after_seq, int limit,
 {
 	sqlite3 *db = inv_reader(inv, err);
 	sqlite3_stmt *st =
-		db ? inv_prep(db, IMAGE_SELECT " WHERE seq > ?1 ORDER BY seq LIMIT ?2", err) : NULL;
+	    db ? inv_prep(db, IMAGE_SELECT " WHERE seq > ?1 ORDER BY seq LIMIT ?2", err) : NULL;
 	if (!st)
 		return INV_IO;
 	limit = inv_clamp_limit(limit);
@@ -161,10 +165,16 @@ static enum inv_status image_delete_fn(sqlite3 *db, void *arg, struct inv_err *e
 enum inv_status inv_image_delete(struct inv *inv, const char *name, const char *actor,
 				 const char *request_id, struct inv_err *err)
 {
-	struct exec_ctx x = {.sql = "DELETE FROM images WHERE name = ?1", .n = 1,
-			     .args = {T(name)}, .must_change = true, .what = "delete image",
-			     .actor = actor, .action = "image.delete", .type = "image",
-			     .target = name, .rid = request_id};
+	struct exec_ctx x = {.sql = "DELETE FROM images WHERE name = ?1",
+			     .n = 1,
+			     .args = {T(name)},
+			     .must_change = true,
+			     .what = "delete image",
+			     .actor = actor,
+			     .action = "image.delete",
+			     .type = "image",
+			     .target = name,
+			     .rid = request_id};
 	return inv_write(inv, image_delete_fn, &x, err);
 }
 
@@ -184,14 +194,17 @@ enum inv_status inv_token_create(struct inv *inv, const struct inv_token *t, con
 	char after[200];
 	snprintf(after, sizeof after, "{\"role\":\"%s\",\"owner\":\"%s\"}", t->role, t->owner);
 	struct exec_ctx x = {
-		.sql = "INSERT INTO tokens(id, name, role, owner, hash, created_at)"
-		       " VALUES(?1,?2,?3,?4,?5,?6)",
-		.n = 6,
-		.args = {T(t->id), T(t->name), T(t->role), T(t->owner), T(t->hash),
-			 I(inv_now_ms())},
-		.what = "create token",
-		.actor = actor, .action = "token.create", .type = "token", .target = t->id,
-		.after = after, .rid = request_id};
+	    .sql = "INSERT INTO tokens(id, name, role, owner, hash, created_at)"
+		   " VALUES(?1,?2,?3,?4,?5,?6)",
+	    .n = 6,
+	    .args = {T(t->id), T(t->name), T(t->role), T(t->owner), T(t->hash), I(inv_now_ms())},
+	    .what = "create token",
+	    .actor = actor,
+	    .action = "token.create",
+	    .type = "token",
+	    .target = t->id,
+	    .after = after,
+	    .rid = request_id};
 	return inv_write(inv, exec_fn, &x, err);
 }
 
@@ -231,7 +244,7 @@ enum inv_status inv_token_list(struct inv *inv, int64_t after_seq, int limit,
 {
 	sqlite3 *db = inv_reader(inv, err);
 	sqlite3_stmt *st =
-		db ? inv_prep(db, TOKEN_SELECT " WHERE seq > ?1 ORDER BY seq LIMIT ?2", err) : NULL;
+	    db ? inv_prep(db, TOKEN_SELECT " WHERE seq > ?1 ORDER BY seq LIMIT ?2", err) : NULL;
 	if (!st)
 		return INV_IO;
 	limit = inv_clamp_limit(limit);
@@ -254,10 +267,16 @@ enum inv_status inv_token_list(struct inv *inv, int64_t after_seq, int limit,
 enum inv_status inv_token_delete(struct inv *inv, const char *id, const char *actor,
 				 const char *request_id, struct inv_err *err)
 {
-	struct exec_ctx x = {.sql = "DELETE FROM tokens WHERE id = ?1", .n = 1,
-			     .args = {T(id)}, .must_change = true, .what = "delete token",
-			     .actor = actor, .action = "token.delete", .type = "token",
-			     .target = id, .rid = request_id};
+	struct exec_ctx x = {.sql = "DELETE FROM tokens WHERE id = ?1",
+			     .n = 1,
+			     .args = {T(id)},
+			     .must_change = true,
+			     .what = "delete token",
+			     .actor = actor,
+			     .action = "token.delete",
+			     .type = "token",
+			     .target = id,
+			     .rid = request_id};
 	return inv_write(inv, exec_fn, &x, err);
 }
 
@@ -270,14 +289,18 @@ enum inv_status inv_quota_set(struct inv *inv, const char *owner, const char *sk
 	snprintf(target, sizeof target, "%s/%s", owner, sku);
 	snprintf(after, sizeof after, "{\"machines\":%d}", machines);
 	struct exec_ctx x = {
-		.sql = machines < 0 ? "DELETE FROM quotas WHERE owner = ?1 AND sku = ?2"
-				    : "INSERT INTO quotas(owner, sku, machines) VALUES(?1,?2,?3)"
-				      " ON CONFLICT(owner, sku) DO UPDATE SET machines = ?3",
-		.n = machines < 0 ? 2 : 3,
-		.args = {T(owner), T(sku), I(machines)},
-		.what = "set quota",
-		.actor = actor, .action = "quota.set", .type = "quota", .target = target,
-		.after = after, .rid = request_id};
+	    .sql = machines < 0 ? "DELETE FROM quotas WHERE owner = ?1 AND sku = ?2"
+				: "INSERT INTO quotas(owner, sku, machines) VALUES(?1,?2,?3)"
+				  " ON CONFLICT(owner, sku) DO UPDATE SET machines = ?3",
+	    .n = machines < 0 ? 2 : 3,
+	    .args = {T(owner), T(sku), I(machines)},
+	    .what = "set quota",
+	    .actor = actor,
+	    .action = "quota.set",
+	    .type = "quota",
+	    .target = target,
+	    .after = after,
+	    .rid = request_id};
 	return inv_write(inv, exec_fn, &x, err);
 }
 
@@ -286,8 +309,8 @@ enum inv_status inv_quota_get(struct inv *inv, const char *owner, const char *sk
 {
 	sqlite3 *db = inv_reader(inv, err);
 	sqlite3_stmt *st =
-		db ? inv_prep(db, "SELECT machines FROM quotas WHERE owner = ?1 AND sku = ?2", err)
-		   : NULL;
+	    db ? inv_prep(db, "SELECT machines FROM quotas WHERE owner = ?1 AND sku = ?2", err)
+	       : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, 1, owner);
@@ -303,13 +326,13 @@ enum inv_status inv_quota_list(struct inv *inv, const char *owner,
 {
 	sqlite3 *db = inv_reader(inv, err);
 	sqlite3_stmt *st =
-		db ? inv_prep(db,
-			      "SELECT q.sku, q.machines, (SELECT count(*) FROM allocation_machines am"
-			      " JOIN allocations a ON a.id = am.allocation_id WHERE a.owner = q.owner"
-			      " AND a.sku = q.sku AND am.detached = 0) FROM quotas q"
-			      " WHERE q.owner = ?1 ORDER BY q.sku",
-			      err)
-		   : NULL;
+	    db ? inv_prep(db,
+			  "SELECT q.sku, q.machines, (SELECT count(*) FROM allocation_machines am"
+			  " JOIN allocations a ON a.id = am.allocation_id WHERE a.owner = q.owner"
+			  " AND a.sku = q.sku AND am.detached = 0) FROM quotas q"
+			  " WHERE q.owner = ?1 ORDER BY q.sku",
+			  err)
+	       : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, 1, owner);
@@ -322,13 +345,12 @@ enum inv_status inv_quota_list(struct inv *inv, const char *owner,
 
 /* ------------------------------------------------------------- settings */
 
-enum inv_status inv_setting_get(struct inv *inv, const char *key, char **out,
-				struct inv_err *err)
+enum inv_status inv_setting_get(struct inv *inv, const char *key, char **out, struct inv_err *err)
 {
 	*out = NULL;
 	sqlite3 *db = inv_reader(inv, err);
 	sqlite3_stmt *st =
-		db ? inv_prep(db, "SELECT value FROM settings WHERE key = ?1", err) : NULL;
+	    db ? inv_prep(db, "SELECT value FROM settings WHERE key = ?1", err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, 1, key);
@@ -339,19 +361,23 @@ enum inv_status inv_setting_get(struct inv *inv, const char *key, char **out,
 }
 
 enum inv_status inv_setting_set(struct inv *inv, const char *key, const char *value,
-				const char *actor, const char *request_id,
-				const char *audit_before, struct inv_err *err)
+				const char *actor, const char *request_id, const char *audit_before,
+				struct inv_err *err)
 {
 	char action[80];
 	snprintf(action, sizeof action, "setting.%s", key);
-	struct exec_ctx x = {
-		.sql = "INSERT INTO settings(key, value, updated_at) VALUES(?1,?2,?3)"
-		       " ON CONFLICT(key) DO UPDATE SET value = ?2, updated_at = ?3",
-		.n = 3,
-		.args = {T(key), T(value), I(inv_now_ms())},
-		.what = "store setting",
-		.actor = actor, .action = action, .type = "setting", .target = key,
-		.before = audit_before, .after = value, .rid = request_id};
+	struct exec_ctx x = {.sql = "INSERT INTO settings(key, value, updated_at) VALUES(?1,?2,?3)"
+				    " ON CONFLICT(key) DO UPDATE SET value = ?2, updated_at = ?3",
+			     .n = 3,
+			     .args = {T(key), T(value), I(inv_now_ms())},
+			     .what = "store setting",
+			     .actor = actor,
+			     .action = action,
+			     .type = "setting",
+			     .target = key,
+			     .before = audit_before,
+			     .after = value,
+			     .rid = request_id};
 	return inv_write(inv, exec_fn, &x, err);
 }
 
@@ -361,17 +387,16 @@ enum inv_status inv_boot_token_add(struct inv *inv, const char *hash, const char
 				   const char *kind, int64_t expires_at, struct inv_err *err)
 {
 	struct exec_ctx x = {
-		.sql = "INSERT INTO boot_tokens(hash, machine_id, kind, created_at, expires_at)"
-		       " VALUES(?1,?2,?3,?4,?5)",
-		.n = 5,
-		.args = {T(hash), T(machine_id), T(kind), I(inv_now_ms()), I(expires_at)},
-		.what = "store boot token"};
+	    .sql = "INSERT INTO boot_tokens(hash, machine_id, kind, created_at, expires_at)"
+		   " VALUES(?1,?2,?3,?4,?5)",
+	    .n = 5,
+	    .args = {T(hash), T(machine_id), T(kind), I(inv_now_ms()), I(expires_at)},
+	    .what = "store boot token"};
 	return inv_write(inv, exec_fn, &x, err);
 }
 
 enum inv_status inv_boot_token_take(struct inv *inv, const char *hash, const char *kind,
-				    bool consume, char machine_id[INV_ID_LEN],
-				    struct inv_err *err)
+				    bool consume, char machine_id[INV_ID_LEN], struct inv_err *err)
 {
 	machine_id[0] = 0;
 	sqlite3 *db = inv_reader(inv, err);
@@ -389,14 +414,17 @@ enum inv_status inv_boot_token_take(struct inv *inv, const char *hash, const cha
 		inv_col_copy(st, 0, machine_id, INV_ID_LEN);
 	sqlite3_finalize(st);
 	if (!machine_id[0])
-		return inv_fail(err, INV_NOT_FOUND, NULL, "unknown, used or expired %s token", kind);
+		return inv_fail(err, INV_NOT_FOUND, NULL, "unknown, used or expired %s token",
+				kind);
 	if (!consume)
 		return INV_OK;
 	/* The consuming update re-checks used_at = 0: of two racing uses
 	 * exactly one changes the row. */
 	struct exec_ctx x = {.sql = "UPDATE boot_tokens SET used_at = ?2 WHERE hash = ?1"
 				    " AND used_at = 0",
-			     .n = 2, .args = {T(hash), I(inv_now_ms())}, .must_change = true,
+			     .n = 2,
+			     .args = {T(hash), I(inv_now_ms())},
+			     .must_change = true,
 			     .what = "use boot token"};
 	enum inv_status s = inv_write(inv, exec_fn, &x, err);
 	if (s != INV_OK)
@@ -409,7 +437,8 @@ enum inv_status inv_boot_token_revoke(struct inv *inv, const char *machine_id, c
 {
 	struct exec_ctx x = {.sql = "UPDATE boot_tokens SET used_at = ?3 WHERE machine_id = ?1"
 				    " AND (?2 IS NULL OR kind = ?2) AND used_at = 0",
-			     .n = 3, .args = {T(machine_id), T(kind), I(inv_now_ms())},
+			     .n = 3,
+			     .args = {T(machine_id), T(kind), I(inv_now_ms())},
 			     .what = "revoke boot tokens"};
 	return inv_write(inv, exec_fn, &x, err);
 }

@@ -24,6 +24,7 @@ struct wjob {
 
 struct reader {
 	sqlite3 *db;
+	struct inv *inv;
 	struct reader *next;
 };
 
@@ -41,16 +42,16 @@ struct inv {
 };
 
 static const char *const status_names[] = {
-	[INV_OK] = "ok",
-	[INV_NOT_FOUND] = "not_found",
-	[INV_CONFLICT] = "conflict",
-	[INV_DUPLICATE] = "duplicate",
-	[INV_INVALID] = "invalid",
-	[INV_CAPACITY] = "insufficient_capacity",
-	[INV_QUOTA] = "quota_exceeded",
-	[INV_IO] = "storage_error",
-	[INV_CORRUPT] = "corrupt_database",
-	[INV_SCHEMA_NEWER] = "schema_too_new",
+    [INV_OK] = "ok",
+    [INV_NOT_FOUND] = "not_found",
+    [INV_CONFLICT] = "conflict",
+    [INV_DUPLICATE] = "duplicate",
+    [INV_INVALID] = "invalid",
+    [INV_CAPACITY] = "insufficient_capacity",
+    [INV_QUOTA] = "quota_exceeded",
+    [INV_IO] = "storage_error",
+    [INV_CORRUPT] = "corrupt_database",
+    [INV_SCHEMA_NEWER] = "schema_too_new",
 };
 _Static_assert(sizeof status_names / sizeof status_names[0] == INV_SCHEMA_NEWER + 1,
 	       "status_names must cover enum inv_status");
@@ -124,8 +125,7 @@ void inv_bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-enum inv_status inv_exec_done(sqlite3 *db, sqlite3_stmt *st, const char *what,
-			      struct inv_err *err)
+enum inv_status inv_exec_done(sqlite3 *db, sqlite3_stmt *st, const char *what, struct inv_err *err)
 {
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
@@ -183,28 +183,48 @@ static int check_integrity(sqlite3 *db, struct inv_err *err)
 
 static void *writer_main(void *arg);
 
+/* A reading thread exits: close its connection and forget it. */
+static void reader_gone(void *p)
+{
+	struct reader *r = p;
+	struct inv *inv = r->inv;
+	pthread_mutex_lock(&inv->mu);
+	for (struct reader **pp = &inv->readers; *pp; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	pthread_mutex_unlock(&inv->mu);
+	sqlite3_close(r->db);
+	free(r);
+}
+
 static enum inv_status open_writer(struct inv *inv, int target, struct inv_err *err)
 {
-	int rc = sqlite3_open_v2(inv->path, &inv->wdb,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				 NULL);
+	int rc =
+	    sqlite3_open_v2(inv->path, &inv->wdb,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK)
 		return inv_fail(err, INV_IO, NULL, "cannot open database %s: %s", inv->path,
 				inv->wdb ? sqlite3_errmsg(inv->wdb) : sqlite3_errstr(rc));
 	/* The first statement reads the header: a non-database file fails here
 	 * with NOTADB before anything is written. */
-	if (check_integrity(inv->wdb, err) != 0 || set_pragmas(inv->wdb, true, err) != 0 ||
-	    inv_migrate_to(inv->wdb, target, err) != 0) {
+	/* Refuse foreign and newer files before anything (journal mode
+	 * included) is written to them. */
+	if (check_integrity(inv->wdb, err) != 0 || inv_schema_check(inv->wdb, err) != 0 ||
+	    set_pragmas(inv->wdb, true, err) != 0 || inv_migrate_to(inv->wdb, target, err) != 0) {
 		char msg[sizeof err->message];
-		snprintf(msg, sizeof msg, "%s", err ? err->message : "");
-		return inv_fail(err, err ? err->status : INV_IO, NULL, "database %s: %s",
-				inv->path, msg);
+		snprintf(msg, sizeof msg, "%s", err->message);
+		return inv_fail(err, err->status, NULL, "database %s: %s", inv->path, msg);
 	}
 	return INV_OK;
 }
 
 enum inv_status inv_open_at(const char *path, int target, struct inv **out, struct inv_err *err)
 {
+	struct inv_err local = {0};
+	if (!err)
+		err = &local;
 	*out = NULL;
 	struct inv *inv = calloc(1, sizeof *inv);
 	if (!inv)
@@ -214,7 +234,7 @@ enum inv_status inv_open_at(const char *path, int target, struct inv **out, stru
 	pthread_cond_init(&inv->queue_cv, NULL);
 	pthread_cond_init(&inv->done_cv, NULL);
 	pthread_cond_init(&inv->change_cv, NULL);
-	pthread_key_create(&inv->rkey, NULL);
+	pthread_key_create(&inv->rkey, reader_gone);
 	enum inv_status st = open_writer(inv, target, err);
 	if (st == INV_OK && pthread_create(&inv->writer, NULL, writer_main, inv) != 0)
 		st = inv_fail(err, INV_IO, NULL, "cannot start the writer thread");
@@ -270,13 +290,14 @@ sqlite3 *inv_reader(struct inv *inv, struct inv_err *err)
 		return NULL;
 	}
 	if (sqlite3_open_v2(inv->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-		    SQLITE_OK ||
+		SQLITE_OK ||
 	    set_pragmas(r->db, false, err) != 0) {
 		inv_fail(err, INV_IO, NULL, "open reader: %s", sqlite3_errmsg(r->db));
 		sqlite3_close(r->db);
 		free(r);
 		return NULL;
 	}
+	r->inv = inv;
 	pthread_mutex_lock(&inv->mu);
 	r->next = inv->readers;
 	inv->readers = r;

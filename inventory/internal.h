@@ -26,8 +26,7 @@ enum inv_status inv_sqlfail(struct inv_err *err, sqlite3 *db, const char *what);
 sqlite3_stmt *inv_prep(sqlite3 *db, const char *sql, struct inv_err *err);
 void inv_bind_text(sqlite3_stmt *st, int i, const char *s); /* NULL binds NULL */
 /* Steps a statement that returns no rows; finalizes it. */
-enum inv_status inv_exec_done(sqlite3 *db, sqlite3_stmt *st, const char *what,
-			      struct inv_err *err);
+enum inv_status inv_exec_done(sqlite3 *db, sqlite3_stmt *st, const char *what, struct inv_err *err);
 void inv_col_copy(sqlite3_stmt *st, int col, char *dst, size_t len);
 char *inv_col_dup(sqlite3_stmt *st, int col); /* malloc'd or NULL */
 
@@ -37,14 +36,16 @@ enum inv_status inv_audit_row(sqlite3 *db, const char *actor, const char *action
 			      const char *before_json, const char *after_json,
 			      const char *request_id, struct inv_err *err);
 /* Writes one machine_events row on the writer connection. */
-enum inv_status inv_event_row(sqlite3 *db, const char *machine_id, const char *from,
-			      const char *to, const char *actor, const char *reason,
-			      const char *request_id, struct inv_err *err);
+enum inv_status inv_event_row(sqlite3 *db, const char *machine_id, const char *from, const char *to,
+			      const char *actor, const char *reason, const char *request_id,
+			      struct inv_err *err);
 /* A new random UUID string. */
 void inv_uuid(char out[INV_ID_LEN]);
 
 /* Schema */
 int inv_migrate(sqlite3 *db, struct inv_err *err);
+/* Refuses newer or foreign databases without writing. 0 ok. */
+int inv_schema_check(sqlite3 *db, struct inv_err *err);
 /* Migrates to target (<= 0: latest). For tests of older versions. */
 int inv_migrate_to(sqlite3 *db, int target, struct inv_err *err);
 /* Opens like inv_open but migrates only to version target (tests). */

@@ -22,6 +22,8 @@
  * Ownership: records are filled into caller-owned structs; members that are
  * pointers are malloc'd and released by the matching *_clear() function,
  * which accepts zeroed or NULL structs. Lists are released by *_list_clear().
+ * An output struct passed in must be zeroed or hold a record filled earlier
+ * (functions clear it before filling).
  */
 #ifndef PROVISIOND_INVENTORY_H
 #define PROVISIOND_INVENTORY_H
@@ -32,15 +34,15 @@
 
 enum inv_status {
 	INV_OK = 0,
-	INV_NOT_FOUND,	       /* no such row */
-	INV_CONFLICT,	       /* version mismatch or state does not allow it */
-	INV_DUPLICATE,	       /* unique key taken (field says which) */
-	INV_INVALID,	       /* argument rejected (field says which) */
-	INV_CAPACITY,	       /* not enough available machines */
-	INV_QUOTA,	       /* owner quota would be exceeded */
-	INV_IO,		       /* storage failed */
-	INV_CORRUPT,	       /* database file is not a usable provisiond DB */
-	INV_SCHEMA_NEWER,      /* written by a newer provisiond */
+	INV_NOT_FOUND,	  /* no such row */
+	INV_CONFLICT,	  /* version mismatch or state does not allow it */
+	INV_DUPLICATE,	  /* unique key taken (field says which) */
+	INV_INVALID,	  /* argument rejected (field says which) */
+	INV_CAPACITY,	  /* not enough available machines */
+	INV_QUOTA,	  /* owner quota would be exceeded */
+	INV_IO,		  /* storage failed */
+	INV_CORRUPT,	  /* database file is not a usable provisiond DB */
+	INV_SCHEMA_NEWER, /* written by a newer provisiond */
 };
 
 struct inv_err {
@@ -141,11 +143,11 @@ struct inv_machine {
 	char allocation_id[INV_ID_LEN]; /* "" when not allocated */
 	char owner[64];			/* owner of that allocation */
 	/* lifecycle bookkeeping */
-	char phase[32];	     /* step within the state */
-	int attempts;	     /* failures in the current state */
-	int64_t wake_at;     /* engine looks again at this time (0 = idle) */
-	int64_t deadline_at; /* waiting state deadline (0 = none) */
-	char *facts_json;    /* malloc'd or NULL */
+	char phase[32];		/* step within the state */
+	int attempts;		/* failures in the current state */
+	int64_t wake_at;	/* engine looks again at this time (0 = idle) */
+	int64_t deadline_at;	/* waiting state deadline (0 = none) */
+	char *facts_json;	/* malloc'd or NULL */
 	char *bmc_options_json; /* malloc'd or NULL (no secrets) */
 	int64_t created_at, updated_at, state_since;
 };
@@ -297,7 +299,7 @@ struct inv_allocation {
 	int64_t created_at, ready_at, updated_at;
 	size_t nmachines;
 	struct inv_alloc_machine *machines; /* malloc'd */
-	bool replayed; /* set by reserve when the Idempotency-Key matched */
+	bool replayed;			    /* set by reserve when the Idempotency-Key matched */
 };
 void inv_allocation_clear(struct inv_allocation *a);
 
@@ -339,8 +341,9 @@ enum inv_status inv_allocation_list(struct inv *inv, const struct inv_alloc_filt
 				    struct inv_alloc_list *out, struct inv_err *err);
 
 /* Changes an allocation's state (deploying->ready|failed, ->releasing,
- * releasing->released). For releasing, every attached machine that is
- * deploying or active moves to releasing (wake now). last_error may be NULL.
+ * releasing->released). For releasing and failed, every attached machine
+ * that is deploying or active moves to releasing (wake now), so a failed
+ * allocation holds no capacity. last_error may be NULL.
  * Returns INV_CONFLICT if the allocation is not in one of from_mask's states
  * (bit per enum inv_alloc_state). */
 enum inv_status inv_allocation_set_state(struct inv *inv, const char *id, unsigned from_mask,
@@ -444,11 +447,10 @@ enum inv_status inv_audit_list(struct inv *inv, int64_t after_seq, int limit,
 
 /* ------------------------------------------------------------- settings */
 /* Small key/value settings (e.g. the fleet freeze). *out malloc'd or NULL. */
-enum inv_status inv_setting_get(struct inv *inv, const char *key, char **out,
-				struct inv_err *err);
+enum inv_status inv_setting_get(struct inv *inv, const char *key, char **out, struct inv_err *err);
 enum inv_status inv_setting_set(struct inv *inv, const char *key, const char *value,
-				const char *actor, const char *request_id,
-				const char *audit_before, struct inv_err *err);
+				const char *actor, const char *request_id, const char *audit_before,
+				struct inv_err *err);
 
 /* ---------------------------------------------------------- boot tokens */
 /* One-time tokens of the boot/agent plane, stored hashed. kind: "boot"
@@ -459,8 +461,7 @@ enum inv_status inv_boot_token_add(struct inv *inv, const char *hash, const char
 /* Finds a live token of kind; if consume, marks it used in the same write.
  * *machine_id gets its machine. INV_NOT_FOUND if unknown, used or expired. */
 enum inv_status inv_boot_token_take(struct inv *inv, const char *hash, const char *kind,
-				    bool consume, char machine_id[INV_ID_LEN],
-				    struct inv_err *err);
+				    bool consume, char machine_id[INV_ID_LEN], struct inv_err *err);
 /* Revokes every live token of kind for machine (kind NULL = all). */
 enum inv_status inv_boot_token_revoke(struct inv *inv, const char *machine_id, const char *kind,
 				      struct inv_err *err);

@@ -14,7 +14,7 @@ static enum inv_status read_current(sqlite3 *db, struct change_ctx *x, char *sta
 				    int64_t *version, struct inv_err *err)
 {
 	sqlite3_stmt *st = inv_prep(
-		db, "SELECT id, state, version FROM machines WHERE id = ?1 OR name = ?1 LIMIT 1", err);
+	    db, "SELECT id, state, version FROM machines WHERE id = ?1 OR name = ?1 LIMIT 1", err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, 1, x->id);
@@ -33,25 +33,25 @@ static enum inv_status read_current(sqlite3 *db, struct change_ctx *x, char *sta
 }
 
 static const char UPDATE_SQL[] =
-	"UPDATE machines SET version = version + 1, updated_at = ?1,"
-	" state = CASE WHEN ?2 THEN ?3 ELSE state END,"
-	" state_since = CASE WHEN ?2 AND ?3 <> state THEN ?1 ELSE state_since END,"
-	" phase = CASE WHEN ?4 THEN ?5 ELSE phase END,"
-	" attempts = CASE WHEN ?6 THEN ?7 ELSE attempts END,"
-	" wake_at = CASE WHEN ?8 THEN ?9 ELSE wake_at END,"
-	" deadline_at = CASE WHEN ?10 THEN ?11 ELSE deadline_at END,"
-	" last_error = CASE WHEN ?12 THEN ?13 ELSE last_error END,"
-	" power = CASE WHEN ?14 THEN ?15 ELSE power END,"
-	" sku = CASE WHEN ?16 THEN ?17 ELSE sku END,"
-	" facts = CASE WHEN ?18 THEN ?19 ELSE facts END,"
-	" maintenance = CASE WHEN ?20 THEN ?21 ELSE maintenance END,"
-	" maintenance_reason = CASE WHEN ?20 THEN ?22 ELSE maintenance_reason END,"
-	" name = CASE WHEN ?23 THEN ?24 ELSE name END,"
-	" site = CASE WHEN ?25 THEN ?26 ELSE site END,"
-	" rack = CASE WHEN ?25 THEN ?27 ELSE rack END,"
-	" unit = CASE WHEN ?25 THEN ?28 ELSE unit END,"
-	" allocation_id = CASE WHEN ?29 THEN ?30 ELSE allocation_id END"
-	" WHERE id = ?31 AND version = ?32";
+    "UPDATE machines SET version = version + 1, updated_at = ?1,"
+    " state = CASE WHEN ?2 THEN ?3 ELSE state END,"
+    " state_since = CASE WHEN ?2 AND ?3 <> state THEN ?1 ELSE state_since END,"
+    " phase = CASE WHEN ?4 THEN ?5 ELSE phase END,"
+    " attempts = CASE WHEN ?6 THEN ?7 ELSE attempts END,"
+    " wake_at = CASE WHEN ?8 THEN ?9 ELSE wake_at END,"
+    " deadline_at = CASE WHEN ?10 THEN ?11 ELSE deadline_at END,"
+    " last_error = CASE WHEN ?12 THEN ?13 ELSE last_error END,"
+    " power = CASE WHEN ?14 THEN ?15 ELSE power END,"
+    " sku = CASE WHEN ?16 THEN ?17 ELSE sku END,"
+    " facts = CASE WHEN ?18 THEN ?19 ELSE facts END,"
+    " maintenance = CASE WHEN ?20 THEN ?21 ELSE maintenance END,"
+    " maintenance_reason = CASE WHEN ?20 THEN ?22 ELSE maintenance_reason END,"
+    " name = CASE WHEN ?23 THEN ?24 ELSE name END,"
+    " site = CASE WHEN ?25 THEN ?26 ELSE site END,"
+    " rack = CASE WHEN ?25 THEN ?27 ELSE rack END,"
+    " unit = CASE WHEN ?25 THEN ?28 ELSE unit END,"
+    " allocation_id = CASE WHEN ?29 THEN ?30 ELSE allocation_id END"
+    " WHERE id = ?31 AND version = ?32";
 
 static void bind_change(sqlite3_stmt *st, const struct inv_machine_change *c, const char *id)
 {
@@ -117,8 +117,9 @@ static enum inv_status replace_bmc(sqlite3 *db, const char *id, const struct inv
 static enum inv_status detach_all(sqlite3 *db, const char *id, struct inv_err *err)
 {
 	sqlite3_stmt *st = inv_prep(
-		db, "UPDATE allocation_machines SET detached = 1 WHERE machine_id = ?1 AND detached = 0",
-		err);
+	    db,
+	    "UPDATE allocation_machines SET detached = 1 WHERE machine_id = ?1 AND detached = 0",
+	    err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, 1, id);
@@ -130,7 +131,7 @@ static enum inv_status change_fn(sqlite3 *db, void *arg, struct inv_err *err)
 	struct change_ctx *x = arg;
 	const struct inv_machine_change *c = x->c;
 	char from[16];
-	int64_t version;
+	int64_t version = 0;
 	enum inv_status s = read_current(db, x, from, sizeof from, &version, err);
 	if (s != INV_OK)
 		return s;
@@ -152,7 +153,8 @@ static enum inv_status change_fn(sqlite3 *db, void *arg, struct inv_err *err)
 		return s;
 	const char *to = c->set_state ? inv_state_name(c->state) : from;
 	if (strcmp(from, to) != 0 || c->always_event)
-		s = inv_event_row(db, x->real_id, from, to, c->actor, c->reason, c->request_id, err);
+		s = inv_event_row(db, x->real_id, from, to, c->actor, c->reason, c->request_id,
+				  err);
 	if (s == INV_OK && c->audit_action)
 		s = inv_audit_row(db, c->actor, c->audit_action, "machine", x->real_id,
 				  c->audit_before_json, c->audit_after_json, c->request_id, err);
@@ -179,10 +181,11 @@ struct recover_ctx {
 static enum inv_status recover_fn(sqlite3 *db, void *arg, struct inv_err *err)
 {
 	struct recover_ctx *x = arg;
-	sqlite3_stmt *st = inv_prep(db,
-				    "UPDATE machines SET wake_at = ?1 WHERE wake_at > ?1 AND state IN"
-				    " ('verifying','inspecting','cleaning','deploying','releasing')",
-				    err);
+	sqlite3_stmt *st =
+	    inv_prep(db,
+		     "UPDATE machines SET wake_at = ?1 WHERE wake_at > ?1 AND state IN"
+		     " ('verifying','inspecting','cleaning','deploying','releasing')",
+		     err);
 	if (!st)
 		return INV_IO;
 	sqlite3_bind_int64(st, 1, inv_now_ms());

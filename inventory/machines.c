@@ -6,12 +6,12 @@
 #include <string.h>
 
 static const char *const state_names[] = {
-	[INV_ST_ENROLLED] = "enrolled",	    [INV_ST_VERIFYING] = "verifying",
-	[INV_ST_INSPECTING] = "inspecting", [INV_ST_CLEANING] = "cleaning",
-	[INV_ST_AVAILABLE] = "available",   [INV_ST_DEPLOYING] = "deploying",
-	[INV_ST_ACTIVE] = "active",	    [INV_ST_RELEASING] = "releasing",
-	[INV_ST_MAINTENANCE] = "maintenance", [INV_ST_FAILED] = "failed",
-	[INV_ST_RETIRED] = "retired",
+    [INV_ST_ENROLLED] = "enrolled",	  [INV_ST_VERIFYING] = "verifying",
+    [INV_ST_INSPECTING] = "inspecting",	  [INV_ST_CLEANING] = "cleaning",
+    [INV_ST_AVAILABLE] = "available",	  [INV_ST_DEPLOYING] = "deploying",
+    [INV_ST_ACTIVE] = "active",		  [INV_ST_RELEASING] = "releasing",
+    [INV_ST_MAINTENANCE] = "maintenance", [INV_ST_FAILED] = "failed",
+    [INV_ST_RETIRED] = "retired",
 };
 _Static_assert(sizeof state_names / sizeof state_names[0] == INV_ST__COUNT,
 	       "state_names must cover enum inv_state");
@@ -64,11 +64,11 @@ void inv_machine_list_clear(struct inv_machine_list *l)
 }
 
 #define MACHINE_COLS                                                                               \
-	"m.seq, m.id, m.name, m.state, m.version, m.sku, m.power, m.maintenance,"                 \
-	" m.maintenance_reason, m.last_error, m.site, m.rack, m.unit, m.allocation_id, m.phase,"  \
-	" m.attempts, m.wake_at, m.deadline_at, m.facts, m.created_at, m.updated_at,"             \
-	" m.state_since, b.driver, b.address, b.username, b.options, a.owner,"                    \
-	" (SELECT group_concat(mac, ',') FROM (SELECT mac FROM nics WHERE machine_id = m.id"      \
+	"m.seq, m.id, m.name, m.state, m.version, m.sku, m.power, m.maintenance,"                  \
+	" m.maintenance_reason, m.last_error, m.site, m.rack, m.unit, m.allocation_id, m.phase,"   \
+	" m.attempts, m.wake_at, m.deadline_at, m.facts, m.created_at, m.updated_at,"              \
+	" m.state_since, b.driver, b.address, b.username, b.options, a.owner,"                     \
+	" (SELECT group_concat(mac, ',') FROM (SELECT mac FROM nics WHERE machine_id = m.id"       \
 	" ORDER BY mac))"
 #define MACHINE_FROM                                                                               \
 	" FROM machines m LEFT JOIN bmcs b ON b.machine_id = m.id"                                 \
@@ -128,7 +128,7 @@ static enum inv_status get_where(sqlite3 *db, const char *where, const char *key
 	snprintf(sql, sizeof sql, "SELECT " MACHINE_COLS MACHINE_FROM " WHERE %s", where);
 	sqlite3_stmt *st = inv_prep(db, sql, err);
 	if (!st)
-		return err ? err->status : INV_IO;
+		return INV_IO;
 	inv_bind_text(st, 1, key);
 	int rc = sqlite3_step(st);
 	enum inv_status s = INV_OK;
@@ -148,8 +148,8 @@ enum inv_status inv_machine_get(struct inv *inv, const char *id_or_name, struct 
 	sqlite3 *db = inv_reader(inv, err);
 	if (!db)
 		return INV_IO;
-	return get_where(db, "m.id = ?1 OR m.name = ?1 ORDER BY m.id = ?1 DESC LIMIT 1",
-			 id_or_name, out, err);
+	return get_where(db, "m.id = ?1 OR m.name = ?1 ORDER BY m.id = ?1 DESC LIMIT 1", id_or_name,
+			 out, err);
 }
 
 enum inv_status inv_machine_get_by_mac(struct inv *inv, const char *mac, struct inv_machine *out,
@@ -168,8 +168,8 @@ enum inv_status inv_machine_bmc(struct inv *inv, const char *id, struct inv_bmc 
 	if (!db)
 		return INV_IO;
 	sqlite3_stmt *st = inv_prep(
-		db, "SELECT driver, address, username, password, options FROM bmcs WHERE machine_id=?1",
-		err);
+	    db, "SELECT driver, address, username, password, options FROM bmcs WHERE machine_id=?1",
+	    err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, 1, id);
@@ -208,7 +208,7 @@ static enum inv_status collect(sqlite3 *db, sqlite3_stmt *st, int limit,
 		inv_machine_list_clear(out);
 		return inv_sqlfail(err, db, "list machines");
 	}
-	if (out->n > (size_t)limit) { /* one extra row means a further page */
+	if (out->n > (size_t)limit && limit > 0) { /* one extra row: a further page */
 		inv_machine_clear(&out->items[--out->n]);
 		out->next_seq = out->items[out->n - 1].seq;
 	}
@@ -222,12 +222,12 @@ enum inv_status inv_machine_list(struct inv *inv, const struct inv_machine_filte
 	if (!db)
 		return INV_IO;
 	int limit = inv_clamp_limit(f->limit);
-	sqlite3_stmt *st = inv_prep(
-		db,
-		"SELECT " MACHINE_COLS MACHINE_FROM " WHERE m.seq > ?1"
-		" AND (?2 IS NULL OR m.state = ?2) AND (?3 IS NULL OR m.sku = ?3)"
-		" AND (?4 IS NULL OR a.owner = ?4) ORDER BY m.seq LIMIT ?5",
-		err);
+	sqlite3_stmt *st =
+	    inv_prep(db,
+		     "SELECT " MACHINE_COLS MACHINE_FROM " WHERE m.seq > ?1"
+		     " AND (?2 IS NULL OR m.state = ?2) AND (?3 IS NULL OR m.sku = ?3)"
+		     " AND (?4 IS NULL OR a.owner = ?4) ORDER BY m.seq LIMIT ?5",
+		     err);
 	if (!st)
 		return INV_IO;
 	sqlite3_bind_int64(st, 1, f->after_seq);
@@ -244,13 +244,14 @@ enum inv_status inv_machines_due(struct inv *inv, int64_t now, int limit,
 	sqlite3 *db = inv_reader(inv, err);
 	if (!db)
 		return INV_IO;
-	sqlite3_stmt *st = inv_prep(db,
-				    "SELECT " MACHINE_COLS MACHINE_FROM
-				    " WHERE m.wake_at > 0 AND m.wake_at <= ?1"
-				    " ORDER BY m.wake_at LIMIT ?2",
-				    err);
+	sqlite3_stmt *st =
+	    inv_prep(db,
+		     "SELECT " MACHINE_COLS MACHINE_FROM " WHERE m.wake_at > 0 AND m.wake_at <= ?1"
+		     " ORDER BY m.wake_at LIMIT ?2",
+		     err);
 	if (!st)
 		return INV_IO;
+	limit = inv_clamp_limit(limit);
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, limit + 1);
 	enum inv_status s = collect(db, st, limit, out, err);
@@ -263,7 +264,8 @@ int64_t inv_machines_next_wake(struct inv *inv)
 	sqlite3 *db = inv_reader(inv, NULL);
 	if (!db)
 		return 0;
-	sqlite3_stmt *st = inv_prep(db, "SELECT min(wake_at) FROM machines WHERE wake_at > 0", NULL);
+	sqlite3_stmt *st =
+	    inv_prep(db, "SELECT min(wake_at) FROM machines WHERE wake_at > 0", NULL);
 	if (!st)
 		return 0;
 	int64_t w = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
@@ -281,10 +283,11 @@ struct create_ctx {
 static enum inv_status insert_bmc(sqlite3 *db, const char *id, const struct inv_bmc *b,
 				  struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_prep(db,
-				    "INSERT INTO bmcs(machine_id, driver, address, username, password,"
-				    " options) VALUES(?1,?2,?3,?4,?5,?6)",
-				    err);
+	sqlite3_stmt *st =
+	    inv_prep(db,
+		     "INSERT INTO bmcs(machine_id, driver, address, username, password,"
+		     " options) VALUES(?1,?2,?3,?4,?5,?6)",
+		     err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, 1, id);
@@ -301,7 +304,7 @@ static enum inv_status insert_nics(sqlite3 *db, const char *id, const struct inv
 {
 	for (int i = 0; i < n->nmacs; i++) {
 		sqlite3_stmt *st =
-			inv_prep(db, "INSERT INTO nics(mac, machine_id) VALUES(?1, ?2)", err);
+		    inv_prep(db, "INSERT INTO nics(mac, machine_id) VALUES(?1, ?2)", err);
 		if (!st)
 			return INV_IO;
 		inv_bind_text(st, 1, n->macs[i]);
@@ -318,11 +321,12 @@ static enum inv_status create_fn(sqlite3 *db, void *arg, struct inv_err *err)
 	struct create_ctx *c = arg;
 	const struct inv_machine_new *n = c->n;
 	int64_t now = inv_now_ms();
-	sqlite3_stmt *st = inv_prep(
-		db,
-		"INSERT INTO machines(id, name, state, site, rack, unit, sku, facts, wake_at,"
-		" created_at, updated_at, state_since) VALUES(?1,?2,'enrolled',?3,?4,?5,?6,?7,?8,?9,?9,?9)",
-		err);
+	sqlite3_stmt *st =
+	    inv_prep(db,
+		     "INSERT INTO machines(id, name, state, site, rack, unit, sku, facts, wake_at,"
+		     " created_at, updated_at, state_since) "
+		     "VALUES(?1,?2,'enrolled',?3,?4,?5,?6,?7,?8,?9,?9,?9)",
+		     err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, 1, c->id);
@@ -359,7 +363,9 @@ enum inv_status inv_machine_create(struct inv *inv, const struct inv_machine_new
 	struct create_ctx c = {.n = n};
 	inv_uuid(c.id);
 	enum inv_status s = inv_write(inv, create_fn, &c, err);
-	if (s == INV_OK && out)
+	if (s == INV_OK && out) {
+		inv_machine_clear(out);
 		s = inv_machine_get(inv, c.id, out, err);
+	}
 	return s;
 }

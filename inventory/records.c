@@ -5,14 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum inv_status inv_event_row(sqlite3 *db, const char *machine_id, const char *from,
-			      const char *to, const char *actor, const char *reason,
-			      const char *request_id, struct inv_err *err)
+enum inv_status inv_event_row(sqlite3 *db, const char *machine_id, const char *from, const char *to,
+			      const char *actor, const char *reason, const char *request_id,
+			      struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_prep(db,
-				    "INSERT INTO machine_events(machine_id, at, from_state, to_state,"
-				    " actor, reason, request_id) VALUES(?1,?2,?3,?4,?5,?6,?7)",
-				    err);
+	sqlite3_stmt *st =
+	    inv_prep(db,
+		     "INSERT INTO machine_events(machine_id, at, from_state, to_state,"
+		     " actor, reason, request_id) VALUES(?1,?2,?3,?4,?5,?6,?7)",
+		     err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, 1, machine_id);
@@ -62,11 +63,12 @@ enum inv_status inv_machine_events(struct inv *inv, const char *machine_id, int6
 	if (!db)
 		return INV_IO;
 	limit = inv_clamp_limit(limit);
-	sqlite3_stmt *st = inv_prep(db,
-				    "SELECT seq, at, machine_id, from_state, to_state, actor, reason,"
-				    " request_id FROM machine_events WHERE machine_id = ?1 AND seq > ?2"
-				    " ORDER BY seq LIMIT ?3",
-				    err);
+	sqlite3_stmt *st =
+	    inv_prep(db,
+		     "SELECT seq, at, machine_id, from_state, to_state, actor, reason,"
+		     " request_id FROM machine_events WHERE machine_id = ?1 AND seq > ?2"
+		     " ORDER BY seq LIMIT ?3",
+		     err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, 1, machine_id);
@@ -125,7 +127,7 @@ enum inv_status inv_audit_append(struct inv *inv, const char *actor, const char 
 				 const char *before_json, const char *after_json,
 				 const char *request_id, struct inv_err *err)
 {
-	struct audit_ctx a = {actor,	  action,     target_type, target_id,
+	struct audit_ctx a = {actor,	   action,     target_type, target_id,
 			      before_json, after_json, request_id};
 	return inv_write(inv, audit_fn, &a, err);
 }
@@ -137,10 +139,11 @@ enum inv_status inv_audit_list(struct inv *inv, int64_t after_seq, int limit,
 	if (!db)
 		return INV_IO;
 	limit = inv_clamp_limit(limit);
-	sqlite3_stmt *st = inv_prep(db,
-				    "SELECT seq, at, actor, action, target_type, target_id, before,"
-				    " after, request_id FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-				    err);
+	sqlite3_stmt *st =
+	    inv_prep(db,
+		     "SELECT seq, at, actor, action, target_type, target_id, before,"
+		     " after, request_id FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+		     err);
 	if (!st)
 		return INV_IO;
 	sqlite3_bind_int64(st, 1, after_seq);

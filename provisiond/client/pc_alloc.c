@@ -1,0 +1,221 @@
+/* Typed calls for /v1/allocations (DESIGN §4) and /v1/tokens. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "provisiond/client/pc_internal.h"
+
+/* Per-request long-poll cap: stays under common proxy idle timeouts. */
+#define PC_MAX_POLL_S 60L
+
+static json_t *alloc_body(const struct pc_alloc_spec *s)
+{
+	json_t *body = json_pack("{s:s, s:I, s:s}", "sku", s->sku, "count", (json_int_t)s->count,
+				 "image", s->image);
+	int bad = body == NULL;
+
+	if (!bad && s->min_count > 0)
+		bad = json_object_set_new(body, "min_count", json_integer(s->min_count));
+	if (!bad && s->name != NULL)
+		bad = json_object_set_new(body, "name", json_string(s->name));
+	if (!bad && s->n_ssh_keys > 0) {
+		json_t *keys = json_array();
+		for (size_t i = 0; keys != NULL && i < s->n_ssh_keys; i++)
+			if (json_array_append_new(keys, json_string(s->ssh_keys[i])) != 0)
+				bad = 1;
+		bad = bad || json_object_set_new(body, "ssh_keys", keys) != 0;
+	}
+	if (bad) {
+		json_decref(body);
+		return NULL;
+	}
+	return body;
+}
+
+pc_status pc_alloc_create(pc_client *c, const struct pc_alloc_spec *spec, json_t **out,
+			  struct pc_error *err)
+{
+	struct pc_header h = {"Idempotency-Key", spec ? spec->idempotency_key : NULL};
+	struct pc_request req = {
+	    .method = "POST", .path = "/v1/allocations", .headers = &h, .nheaders = 1};
+	struct pc_response resp;
+	pc_status rc;
+
+	*out = NULL;
+	pc_error_clear(err);
+	if (spec == NULL || spec->sku == NULL || spec->image == NULL || spec->count <= 0)
+		return pc_fail(err, PC_E_INVALID, "allocation needs sku, image and count > 0");
+	req.body = alloc_body(spec);
+	if (req.body == NULL)
+		return pc_fail(err, PC_E_NOMEM, "out of memory building the body");
+	rc = pc_request(c, &req, &resp, err);
+	if (rc == PC_OK && !json_is_object(resp.json))
+		rc = pc_fail(err, PC_E_PROTOCOL, "POST /v1/allocations: expected a JSON object");
+	if (rc == PC_OK) {
+		*out = resp.json;
+		resp.json = NULL;
+	}
+	json_decref((json_t *)req.body);
+	pc_response_clear(&resp);
+	return rc;
+}
+
+pc_status pc_alloc_get(pc_client *c, const char *id, long wait_s, json_t **out,
+		       struct pc_error *err)
+{
+	char wait[32];
+	struct pc_query q = {"wait", NULL};
+	struct pc_request req = {.method = "GET", .query = &q, .nquery = 1};
+	struct pc_response resp;
+	pc_status rc;
+
+	*out = NULL;
+	if (wait_s > 0) {
+		snprintf(wait, sizeof(wait), "%ld", wait_s);
+		q.value = wait;
+		req.extra_timeout_ms = wait_s * 1000;
+	}
+	char *path = id && id[0] ? pc_path_new("/v1/allocations", id, PC_END) : NULL;
+	if (path == NULL) {
+		pc_error_clear(err);
+		return pc_fail(err, PC_E_INVALID, "allocation id is empty");
+	}
+	req.path = path;
+	rc = pc_request(c, &req, &resp, err);
+	if (rc == PC_OK && !json_is_object(resp.json))
+		rc = pc_fail(err, PC_E_PROTOCOL, "GET %s: expected a JSON object", path);
+	if (rc == PC_OK) {
+		*out = resp.json;
+		resp.json = NULL;
+	}
+	pc_response_clear(&resp);
+	free(path);
+	return rc;
+}
+
+static bool alloc_settling(const json_t *a)
+{
+	const char *s = json_string_value(json_object_get(a, "state"));
+
+	return s != NULL && (strcmp(s, "deploying") == 0 || strcmp(s, "releasing") == 0);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = {.tv_sec = (time_t)s,
+			      .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
+
+	if (s > 0)
+		nanosleep(&ts, NULL);
+}
+
+static double min_d(double a, double b)
+{
+	return a < b ? a : b;
+}
+
+pc_status pc_alloc_wait(pc_client *c, const char *id, long total_s, json_t **out,
+			struct pc_error *err)
+{
+	struct pc_error local;
+	double deadline = now_s() + (double)total_s;
+	json_t *cur = NULL, *next = NULL;
+
+	if (err == NULL)
+		err = &local; /* the 429 retry needs Retry-After */
+	pc_status rc = pc_alloc_get(c, id, 0, &cur, err);
+
+	while (rc == PC_OK && alloc_settling(cur)) {
+		double start = now_s(), left = deadline - start;
+		if (left < 1.0)
+			break;
+		long poll = left < (double)PC_MAX_POLL_S ? (long)left : PC_MAX_POLL_S;
+		pc_status r = pc_alloc_get(c, id, poll, &next, err);
+		if (r == PC_E_API && err->http_status == 429) {
+			sleep_s(min_d(err->retry_after_s >= 0 ? (double)err->retry_after_s : 1.0,
+				      deadline - now_s()));
+			continue;
+		}
+		if (r != PC_OK) {
+			rc = r;
+			break;
+		}
+		/* A server that answers at once with no change must not be
+		 * hammered: poll at most once a second then. */
+		if (json_equal(json_object_get(cur, "state"), json_object_get(next, "state")) &&
+		    now_s() - start < 1.0)
+			sleep_s(min_d(1.0, deadline - now_s()));
+		json_decref(cur);
+		cur = next;
+	}
+	if (rc != PC_OK) {
+		json_decref(cur);
+		cur = NULL;
+	}
+	*out = cur;
+	return rc;
+}
+
+pc_status pc_alloc_list(pc_client *c, json_t **out, struct pc_error *err)
+{
+	return pc_list(c, "/v1/allocations", NULL, 0, NULL, 0, out, err);
+}
+
+pc_status pc_alloc_release(pc_client *c, const char *id, json_t **out, struct pc_error *err)
+{
+	char *path = id && id[0] ? pc_path_new("/v1/allocations", id, PC_END) : NULL;
+	pc_status rc;
+
+	if (path == NULL) {
+		if (out != NULL)
+			*out = NULL;
+		pc_error_clear(err);
+		return pc_fail(err, PC_E_INVALID, "allocation id is empty");
+	}
+	rc = pc_call(c, "DELETE", path, NULL, out, err);
+	free(path);
+	return rc;
+}
+
+pc_status pc_token_create(pc_client *c, const char *role, const char *owner, const char *name,
+			  json_t **out, struct pc_error *err)
+{
+	json_t *body = json_pack("{s:s?, s:s*, s:s*}", "role", role, "owner", owner, "name", name);
+	pc_status rc;
+
+	if (body == NULL) {
+		*out = NULL;
+		pc_error_clear(err);
+		return pc_fail(err, PC_E_NOMEM, "out of memory building the body");
+	}
+	rc = pc_call(c, "POST", "/v1/tokens", body, out, err);
+	json_decref(body);
+	return rc;
+}
+
+pc_status pc_token_list(pc_client *c, json_t **out, struct pc_error *err)
+{
+	return pc_list(c, "/v1/tokens", NULL, 0, NULL, 0, out, err);
+}
+
+pc_status pc_token_delete(pc_client *c, const char *id, struct pc_error *err)
+{
+	char *path = id && id[0] ? pc_path_new("/v1/tokens", id, PC_END) : NULL;
+	pc_status rc;
+
+	if (path == NULL) {
+		pc_error_clear(err);
+		return pc_fail(err, PC_E_INVALID, "token id is empty");
+	}
+	rc = pc_call(c, "DELETE", path, NULL, NULL, err);
+	free(path);
+	return rc;
+}

@@ -1,0 +1,44 @@
+/* Internal to provclient: not installed, not for other modules. */
+#ifndef PC_INTERNAL_H
+#define PC_INTERNAL_H
+
+#include <stdarg.h>
+
+#include <curl/curl.h>
+
+#include "provisiond/client/provclient.h"
+
+struct pc_client {
+	CURL *curl;
+	char *base_url;
+	char *token;
+	long timeout_ms;
+	char request_id[PC_REQUEST_ID_MAX];
+	FILE *trace;
+};
+
+/* Growable byte buffer; data is always NUL-terminated when non-NULL. */
+struct pc_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+/* Appends n bytes; returns 0 or -1 on allocation failure. */
+int pc_buf_append(struct pc_buf *b, const char *s, size_t n);
+void pc_buf_free(struct pc_buf *b);
+
+/* Copies src into dst[size], always terminated; returns strlen(src). */
+size_t pc_strlcpy(char *dst, const char *src, size_t size);
+
+/* true when s contains CR or LF (header injection guard). */
+bool pc_has_crlf(const char *s);
+
+/* Fills err (if not NULL) with kind and a printf-style message; returns kind. */
+pc_status pc_fail(struct pc_error *err, pc_status kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Builds the absolute URL base + path + "?" + encoded query. malloc'd. */
+char *pc_url_build(const char *base, const char *path, const struct pc_query *q, size_t nq);
+
+#endif /* PC_INTERNAL_H */

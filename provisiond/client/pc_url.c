@@ -1,0 +1,137 @@
+/* URL building and percent-encoding, plus the small string/buffer helpers
+ * the rest of provclient uses. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provisiond/client/pc_internal.h"
+
+size_t pc_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (size == 0)
+		return n;
+	size_t k = n < size - 1 ? n : size - 1;
+	memcpy(dst, src, k);
+	dst[k] = '\0';
+	return n;
+}
+
+bool pc_has_crlf(const char *s)
+{
+	return s != NULL && strpbrk(s, "\r\n") != NULL;
+}
+
+int pc_buf_append(struct pc_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->data, cap);
+		if (p == NULL)
+			return -1;
+		b->data = p;
+		b->cap = cap;
+	}
+	if (n > 0)
+		memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+void pc_buf_free(struct pc_buf *b)
+{
+	if (b == NULL)
+		return;
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+static bool is_unreserved(unsigned char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	       ch == '-' || ch == '.' || ch == '_' || ch == '~';
+}
+
+static int buf_encode(struct pc_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+		int rc = is_unreserved(*p) ? pc_buf_append(b, (const char *)p, 1)
+					   : pc_buf_append(b, enc, 3);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+char *pc_url_encode(const char *s)
+{
+	struct pc_buf b = {0};
+
+	if (s == NULL || pc_buf_append(&b, "", 0) != 0 || buf_encode(&b, s) != 0) {
+		pc_buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+char *pc_path_new(const char *prefix, ...)
+{
+	struct pc_buf b = {0};
+	va_list ap;
+	int rc = pc_buf_append(&b, prefix, strlen(prefix));
+
+	va_start(ap, prefix);
+	for (const char *seg = va_arg(ap, const char *); seg != NULL && rc == 0;
+	     seg = va_arg(ap, const char *)) {
+		/* An empty segment would silently address the collection, and
+		 * "." or ".." would be resolved away by URL normalisation. */
+		bool dots = strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0;
+		if (seg[0] == '\0')
+			rc = -1;
+		else if (dots)
+			rc = pc_buf_append(&b, "/%2E%2E", seg[1] ? 7 : 4);
+		else
+			rc = (pc_buf_append(&b, "/", 1) != 0 || buf_encode(&b, seg) != 0) ? -1 : 0;
+	}
+	va_end(ap);
+	if (rc != 0) {
+		pc_buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+char *pc_url_build(const char *base, const char *path, const struct pc_query *q, size_t nq)
+{
+	struct pc_buf b = {0};
+	int rc = pc_buf_append(&b, base, strlen(base));
+	char sep = strchr(path, '?') ? '&' : '?';
+
+	if (rc == 0)
+		rc = pc_buf_append(&b, path, strlen(path));
+	for (size_t i = 0; i < nq && rc == 0; i++) {
+		if (q[i].key == NULL || q[i].value == NULL)
+			continue;
+		rc = pc_buf_append(&b, &sep, 1);
+		sep = '&';
+		if (rc == 0)
+			rc = buf_encode(&b, q[i].key);
+		if (rc == 0)
+			rc = pc_buf_append(&b, "=", 1);
+		if (rc == 0)
+			rc = buf_encode(&b, q[i].value);
+	}
+	if (rc != 0) {
+		pc_buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}

@@ -1,0 +1,12 @@
+# inventory/: the SQLite state store. One executable per area so that a
+# crash in one (e.g. under ASan) does not hide the others' results; the
+# target test_inventory builds them all.
+set(_inv_tests schema machines alloc concurrency due)
+set(_inv_util ${CMAKE_CURRENT_LIST_DIR}/test_inventory_util.c)
+add_custom_target(test_inventory)
+foreach(t ${_inv_tests})
+  provisiond_unit_test(test_inventory_${t}
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_inventory_${t}.c ${_inv_util}
+    LIBS inventory PkgConfig::SQLITE3)
+  add_dependencies(test_inventory test_inventory_${t})
+endforeach()

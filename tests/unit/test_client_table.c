@@ -1,0 +1,228 @@
+/* Table, key/value and counts rendering of provisionctl (golden strings). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provisiond/client/ctl.h"
+#include "test_client.h"
+
+/* Runs fn(out, arg) into a string the caller frees. */
+static char *capture(void (*fn)(FILE *, const void *), const void *arg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	fn(f, arg);
+	fclose(f);
+	return text;
+}
+
+static size_t g_max;
+
+static void print_table(FILE *f, const void *t)
+{
+	ctl_table_print(f, t, g_max);
+}
+
+static void print_kv(FILE *f, const void *j)
+{
+	ctl_kv_print(f, j);
+}
+
+static void assert_table(const struct ctl_table *t, size_t max, const char *want)
+{
+	g_max = max;
+	char *got = capture(print_table, t);
+	if (strcmp(got, want) != 0) {
+		fprintf(stderr, "got:\n%s---\nwant:\n%s---\n", got, want);
+		fail();
+	}
+	free(got);
+}
+
+static void test_table_basic(void **state)
+{
+	const char *h[] = {"ID", "NAME", "STATE"};
+	const char *r1[] = {"m1", "r12-u07", "available"};
+	const char *r2[] = {"machine-2", "é-node", NULL};
+	struct ctl_table *t = ctl_table_new(3, h);
+
+	(void)state;
+	assert_int_equal(ctl_table_add(t, r1), 0);
+	assert_int_equal(ctl_table_add(t, r2), 0);
+	assert_int_equal(ctl_table_rows(t), 2);
+	assert_table(t, 0,
+		     "ID         NAME     STATE\n"
+		     "m1         r12-u07  available\n"
+		     "machine-2  é-node   -\n");
+	ctl_table_free(t);
+}
+
+static void test_table_truncate_and_sanitize(void **state)
+{
+	const char *h[] = {"A", "B"};
+	const char *r1[] = {"abcdefghijkl", "the last column is never cut at all"};
+	const char *r2[] = {"a\tb\x1b[0m", "x\ny"};
+	struct ctl_table *t = ctl_table_new(2, h);
+
+	(void)state;
+	ctl_table_add(t, r1);
+	ctl_table_add(t, r2);
+	assert_table(t, 8,
+		     "A         B\n"
+		     "abcde...  the last column is never cut at all\n"
+		     "a?b?[0m   x?y\n");
+	ctl_table_free(t);
+}
+
+static void test_table_empty_and_headerless(void **state)
+{
+	const char *h[] = {"ID", "NAME"};
+	struct ctl_table *t = ctl_table_new(2, h);
+	const char *row[] = {"k:", "v"};
+
+	(void)state;
+	assert_table(t, 0, "ID  NAME\n");
+	ctl_table_free(t);
+	t = ctl_table_new(2, NULL);
+	ctl_table_add(t, row);
+	assert_table(t, 0, "k:  v\n");
+	ctl_table_free(t);
+	assert_null(ctl_table_new(0, NULL));
+	ctl_table_free(NULL);
+}
+
+static void test_table_from_json(void **state)
+{
+	static const struct ctl_col cols[] = {
+	    {"ID", "id"},	{"RACK", "location.rack"},
+	    {"N", "#machines"}, {"POWER", "power|power_state"},
+	    {"TAGS", "tags"},	{"OK", "ok"},
+	};
+	json_t *items = json_loads(
+	    "[{\"id\":\"a\",\"location\":{\"rack\":\"r1\"},\"machines\":[1,2],"
+	    "\"power_state\":\"on\",\"tags\":[\"x\",\"y\"],\"ok\":true},"
+	    "{\"id\":\"b\",\"power\":null,\"tags\":[],\"ok\":false,\"machines\":\"no\"}]",
+	    0, NULL);
+	struct ctl_table *t = ctl_table_from_json(cols, 6, items);
+
+	(void)state;
+	assert_non_null(t);
+	assert_table(t, 0,
+		     "ID  RACK  N  POWER  TAGS  OK\n"
+		     "a   r1    2  on     x,y   true\n"
+		     "b   -     -  -      -     false\n");
+	ctl_table_free(t);
+	json_decref(items);
+}
+
+static void test_json_cell(void **state)
+{
+	static const struct {
+		const char *json, *cell;
+	} cases[] = {
+	    {"\"s\"", "s"},
+	    {"\"\"", "-"},
+	    {"42", "42"},
+	    {"1.5", "1.5"},
+	    {"null", "-"},
+	    {"true", "true"},
+	    {"[1,\"a\"]", "1,a"},
+	    {"[]", "-"},
+	    {"[{\"a\":1}]", "[1 item]"},
+	    {"{\"a\":1}", "{\"a\":1}"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *v = json_loads(cases[i].json, JSON_DECODE_ANY, NULL);
+		char *c = ctl_json_cell(v);
+		assert_string_equal(c, cases[i].cell);
+		free(c);
+		json_decref(v);
+	}
+	char *c = ctl_json_cell(NULL);
+	assert_string_equal(c, "-");
+	free(c);
+}
+
+static void test_kv(void **state)
+{
+	json_t *o = json_loads("{\"id\":\"m1\",\"location\":{\"site\":\"dc1\",\"unit\":7},"
+			       "\"bmc\":{\"driver\":\"ipmi\",\"password\":\"x\"},"
+			       "\"machines\":[{\"a\":1}],\"empty\":{},\"n\":null}",
+			       0, NULL);
+	char *got = capture(print_kv, o);
+
+	(void)state;
+	assert_string_equal(got, "id:             m1\n"
+				 "location.site:  dc1\n"
+				 "location.unit:  7\n"
+				 "bmc.driver:     ipmi\n"
+				 "bmc.password:   ********\n"
+				 "machines:       [1 item]\n"
+				 "empty:          {}\n"
+				 "n:              -\n");
+	free(got);
+	json_decref(o);
+}
+
+static void test_counts_table(void **state)
+{
+	json_t *items = json_loads(
+	    "[{\"name\":\"lab.small\",\"counts\":{\"available\":3,\"active\":2,\"failed\":1,"
+	    "\"weird\":4,\"total\":10}},{\"name\":\"lab.big\",\"counts\":{\"enrolled\":1}},"
+	    "{\"sku\":\"bare\",\"available\":2,\"cpus\":8}]",
+	    0, NULL);
+	struct ctl_table *t = ctl_counts_table("SKU", "name|sku", items);
+
+	(void)state;
+	assert_non_null(t);
+	assert_table(t, 0,
+		     "SKU        ENROLLED  AVAILABLE  ACTIVE  FAILED  WEIRD  TOTAL\n"
+		     "lab.small  0         3          2       1       4      10\n"
+		     "lab.big    1         0          0       0       0      1\n"
+		     "bare       0         2          0       0       0      2\n");
+	ctl_table_free(t);
+	json_decref(items);
+}
+
+static void test_items_of(void **state)
+{
+	json_t *arr = json_loads("[1]", 0, NULL), *wrapped = json_loads("{\"items\":[2]}", 0, NULL);
+	json_t *map = json_loads("{\"lab.small\":{\"available\":1}}", 0, NULL);
+	json_t *bad = json_loads("{\"a\":1}", 0, NULL), *r;
+
+	(void)state;
+	r = ctl_items_of(arr, "sku");
+	assert_ptr_equal(r, arr);
+	json_decref(r);
+	r = ctl_items_of(wrapped, "sku");
+	assert_int_equal(json_integer_value(json_array_get(r, 0)), 2);
+	json_decref(r);
+	r = ctl_items_of(map, "sku");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "sku")),
+			    "lab.small");
+	/* the input is not modified */
+	assert_null(json_object_get(json_object_get(map, "lab.small"), "sku"));
+	json_decref(r);
+	assert_null(ctl_items_of(bad, "sku"));
+	json_decref(arr);
+	json_decref(wrapped);
+	json_decref(map);
+	json_decref(bad);
+}
+
+const struct CMUnitTest client_table_tests[] = {
+    cmocka_unit_test(test_table_basic),
+    cmocka_unit_test(test_table_truncate_and_sanitize),
+    cmocka_unit_test(test_table_empty_and_headerless),
+    cmocka_unit_test(test_table_from_json),
+    cmocka_unit_test(test_json_cell),
+    cmocka_unit_test(test_kv),
+    cmocka_unit_test(test_counts_table),
+    cmocka_unit_test(test_items_of),
+};
+const size_t client_table_ntests = sizeof(client_table_tests) / sizeof(client_table_tests[0]);
