@@ -143,9 +143,11 @@ static enum inv_status change_fn(sqlite3 *db, void *arg, struct inv_err *err)
 	if (!st)
 		return INV_IO;
 	bind_change(st, c, x->real_id);
-	if (inv_exec_done(db, st, "update machine", err) != INV_OK)
-		return inv_fail(err, INV_DUPLICATE, "name", "a machine named '%s' already exists",
-				c->name ? c->name : "");
+	if ((s = inv_exec_done(db, st, "update machine", err)) != INV_OK)
+		return s == INV_DUPLICATE
+			   ? inv_fail(err, INV_DUPLICATE, "name",
+				      "a machine named '%s' already exists", c->name ? c->name : "")
+			   : s;
 	if (c->set_bmc && (s = replace_bmc(db, x->real_id, c->bmc, err)) != INV_OK)
 		return s;
 	if (c->set_allocation && (!c->allocation_id || !*c->allocation_id) &&

@@ -42,9 +42,9 @@ struct field {
 	const char *name;
 	enum field_kind kind;
 	bool required;
-	long long min, max; /* F_INT range; F_STR length range (max 0 = 255) */
+	long long min, max;	      /* F_INT range; F_STR length range (max 0 = 255) */
 	bool (*check)(const char *s); /* F_STR extra check */
-	const char *hint;		/* "must be ..." text for check failures */
+	const char *hint;	      /* "must be ..." text for check failures */
 };
 /* Parses the body as a JSON object and checks it against fields (unknown
  * keys rejected). prefix names nested objects in errors ("bmc."). Returns
@@ -53,8 +53,8 @@ json_t *api_body(struct http_req *r, const struct field *fields, size_t n);
 bool api_check_fields(struct http_req *r, json_t *obj, const char *prefix,
 		      const struct field *fields, size_t n);
 
-bool api_valid_name(const char *s);  /* [A-Za-z0-9][A-Za-z0-9._-]{0,62} */
-bool api_valid_mac(const char *s);   /* aa:bb:cc:dd:ee:ff, any case */
+bool api_valid_name(const char *s); /* [A-Za-z0-9][A-Za-z0-9._-]{0,62} */
+bool api_valid_mac(const char *s);  /* aa:bb:cc:dd:ee:ff, any case */
 bool api_valid_uuid(const char *s);
 void api_canonical_mac(const char *in, char out[18]);
 

@@ -31,15 +31,15 @@ void api_ready(struct http_req *r, void *app)
 /* ---------------------------------------------------------------- tokens */
 
 static const struct field token_fields[] = {
-	{"role", F_STR, true, 1, 16, NULL, NULL},
-	{"owner", F_STR, false, 1, 63, api_valid_name, "must be an owner name"},
-	{"name", F_STR, false, 1, 63, api_valid_name, "must contain only [A-Za-z0-9._-]"},
+    {"role", F_STR, true, 1, 16, NULL, NULL},
+    {"owner", F_STR, false, 1, 63, api_valid_name, "must be an owner name"},
+    {"name", F_STR, false, 1, 63, api_valid_name, "must contain only [A-Za-z0-9._-]"},
 };
 
 static json_t *token_json(const struct inv_token *t)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "id", t->id, "name", t->name, "role",
-			      t->role, "owner", t->owner[0] ? json_string(t->owner) : json_null());
+	json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "id", t->id, "name", t->name, "role", t->role,
+			      "owner", t->owner[0] ? json_string(t->owner) : json_null());
 	json_object_set_new(o, "created_at", api_time(t->created_at));
 	return o;
 }
@@ -73,6 +73,7 @@ void api_token_create(struct http_req *r, void *app)
 		snprintf(t.owner, sizeof t.owner, "%s", owner ? owner : "");
 		snprintf(t.name, sizeof t.name, "%s", name ? name : owner ? owner : rs);
 		api_hash_token(secret, t.hash);
+		t.created_at = inv_now_ms();
 		struct inv_err e = {0};
 		if (inv_token_create(a->inv, &t, p->actor, r->request_id, &e) == INV_OK) {
 			json_t *o = token_json(&t);
@@ -212,11 +213,11 @@ void api_capacity(struct http_req *r, void *app)
 /* ---------------------------------------------------------------- images */
 
 static const struct field image_fields[] = {
-	{"name", F_STR, true, 1, 63, api_valid_name, "must contain only [A-Za-z0-9._-]"},
-	{"path", F_STR, false, 1, 511, NULL, NULL},
-	{"url", F_STR, false, 1, 511, NULL, NULL},
-	{"format", F_STR, false, 1, 15, NULL, NULL},
-	{"sha256", F_STR, false, 64, 64, NULL, NULL},
+    {"name", F_STR, true, 1, 63, api_valid_name, "must contain only [A-Za-z0-9._-]"},
+    {"path", F_STR, false, 1, 511, NULL, NULL},
+    {"url", F_STR, false, 1, 511, NULL, NULL},
+    {"format", F_STR, false, 1, 15, NULL, NULL},
+    {"sha256", F_STR, false, 64, 64, NULL, NULL},
 };
 
 static json_t *image_json(const struct inv_image *m)
@@ -248,10 +249,12 @@ static bool build_image(struct http_req *r, json_t *body, struct inv_image *img)
 		 json_string_value(json_object_get(body, "name")));
 	snprintf(img->format, sizeof img->format, "%s", fmt ? fmt : "raw");
 	if (!!path == !!url)
-		return http_error(r, 400, "invalid_value", "path", "give exactly one of path or url"),
+		return http_error(r, 400, "invalid_value", "path",
+				  "give exactly one of path or url"),
 		       false;
 	if (img_check_format(img->format) != 0)
-		return http_error(r, 400, "invalid_value", "format", "format must be raw or raw.zst"),
+		return http_error(r, 400, "invalid_value", "format",
+				  "format must be raw or raw.zst"),
 		       false;
 	if (sha && !valid_hex64(sha))
 		return http_error(r, 400, "invalid_value", "sha256",
@@ -259,7 +262,8 @@ static bool build_image(struct http_req *r, json_t *body, struct inv_image *img)
 		       false;
 	if (url) {
 		if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
-			return http_error(r, 400, "invalid_value", "url", "url must be http(s)"), false;
+			return http_error(r, 400, "invalid_value", "url", "url must be http(s)"),
+			       false;
 		if (!sha)
 			return http_error(r, 400, "missing_field", "sha256",
 					  "sha256 is required for an image given by url"),
@@ -373,11 +377,11 @@ void api_audit_list(struct http_req *r, void *app)
 	json_t *items = json_array();
 	for (size_t i = 0; i < l.n; i++) {
 		const struct inv_audit *x = &l.items[i];
-		json_t *o = json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "seq",
-				      (json_int_t)x->seq, "at", api_time(x->at), "actor", x->actor,
-				      "action", x->action, "target_type", x->target_type, "target_id",
-				      x->target_id, "before", raw_json(x->before_json), "after",
-				      raw_json(x->after_json), "request_id", x->request_id);
+		json_t *o = json_pack(
+		    "{s:I, s:o, s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "seq", (json_int_t)x->seq,
+		    "at", api_time(x->at), "actor", x->actor, "action", x->action, "target_type",
+		    x->target_type, "target_id", x->target_id, "before", raw_json(x->before_json),
+		    "after", raw_json(x->after_json), "request_id", x->request_id);
 		json_array_append_new(items, o);
 	}
 	api_json(r, 200, api_list(items, l.next_seq));
@@ -403,8 +407,9 @@ void api_quota_set(struct http_req *r, void *app)
 		http_error(r, 400, "invalid_value", "sku", "unknown SKU '%s'", r->params[1]);
 	else if (inv_quota_set(a->inv, r->params[0], r->params[1], n, p->actor, r->request_id,
 			       &e) == INV_OK)
-		api_json(r, 200, json_pack("{s:s, s:s, s:i}", "owner", r->params[0], "sku",
-					   r->params[1], "machines", n));
+		api_json(r, 200,
+			 json_pack("{s:s, s:s, s:i}", "owner", r->params[0], "sku", r->params[1],
+				   "machines", n));
 	else
 		api_inv_error(r, &e);
 	json_decref(body);
@@ -412,8 +417,8 @@ void api_quota_set(struct http_req *r, void *app)
 
 static void add_quota(void *ctx, const char *sku, int machines, int used)
 {
-	json_array_append_new(ctx, json_pack("{s:s, s:i, s:i}", "sku", sku, "machines", machines,
-					     "used", used));
+	json_array_append_new(
+	    ctx, json_pack("{s:s, s:i, s:i}", "sku", sku, "machines", machines, "used", used));
 }
 
 void api_quota_list(struct http_req *r, void *app)
@@ -448,8 +453,8 @@ void api_freeze_get(struct http_req *r, void *app)
 }
 
 static const struct field freeze_fields[] = {
-	{"frozen", F_BOOL, true, 0, 0, NULL, NULL},
-	{"reason", F_STR, false, 0, 255, NULL, NULL},
+    {"frozen", F_BOOL, true, 0, 0, NULL, NULL},
+    {"reason", F_STR, false, 0, 255, NULL, NULL},
 };
 
 void api_freeze_set(struct http_req *r, void *app)

@@ -12,13 +12,13 @@
 #define MASK(s) (1u << (s))
 
 static const struct field alloc_fields[] = {
-	{"sku", F_STR, true, 1, 63, api_valid_name, "must be a SKU name"},
-	{"count", F_INT, true, 1, INV_MAX_ALLOC, NULL, NULL},
-	{"min_count", F_INT, false, 1, INV_MAX_ALLOC, NULL, NULL},
-	{"image", F_STR, true, 1, 63, api_valid_name, "must be an image name"},
-	{"name", F_STR, false, 1, 63, api_valid_name, "must contain only [A-Za-z0-9._-]"},
-	{"ssh_keys", F_ARR, false, 0, 0, NULL, NULL},
-	{"owner", F_STR, false, 1, 63, api_valid_name, "must be an owner name"},
+    {"sku", F_STR, true, 1, 63, api_valid_name, "must be a SKU name"},
+    {"count", F_INT, true, 1, INV_MAX_ALLOC, NULL, NULL},
+    {"min_count", F_INT, false, 1, INV_MAX_ALLOC, NULL, NULL},
+    {"image", F_STR, true, 1, 63, api_valid_name, "must be an image name"},
+    {"name", F_STR, false, 1, 63, api_valid_name, "must contain only [A-Za-z0-9._-]"},
+    {"ssh_keys", F_ARR, false, 0, 0, NULL, NULL},
+    {"owner", F_STR, false, 1, 63, api_valid_name, "must be an owner name"},
 };
 
 static bool valid_key(const char *k)
@@ -42,8 +42,10 @@ static bool check_ssh_keys(struct http_req *r, json_t *keys)
 	}
 	json_array_foreach(keys, i, v)
 	{
-		if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 8192 ||
-		    (strncmp(json_string_value(v), "ssh-", 4) && strncmp(json_string_value(v), "ecdsa-", 6))) {
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > 8192 ||
+		    (strncmp(json_string_value(v), "ssh-", 4) &&
+		     strncmp(json_string_value(v), "ecdsa-", 6))) {
 			http_error(r, 400, "invalid_value", "ssh_keys",
 				   "ssh_keys[%zu] must be an OpenSSH public key line", i);
 			return false;
@@ -64,7 +66,8 @@ static bool build_request(struct http_req *r, struct app *a, const struct princi
 	q->min_count = mc ? (int)json_integer_value(mc) : q->count;
 	const char *owner = json_string_value(json_object_get(body, "owner"));
 	if (owner && p->role != ROLE_ADMIN) {
-		http_error(r, 403, "forbidden", "owner", "only admins may allocate for another owner");
+		http_error(r, 403, "forbidden", "owner",
+			   "only admins may allocate for another owner");
 		return false;
 	}
 	q->owner = p->role == ROLE_SERVICE ? p->owner : owner ? owner : "admin";
@@ -76,7 +79,8 @@ static bool build_request(struct http_req *r, struct app *a, const struct princi
 	if (keys && !check_ssh_keys(r, keys))
 		return false;
 	if (!lc_sku_exists(a, q->sku)) {
-		http_error(r, 400, "invalid_value", "sku", "unknown SKU '%s' (GET /v1/skus)", q->sku);
+		http_error(r, 400, "invalid_value", "sku", "unknown SKU '%s' (GET /v1/skus)",
+			   q->sku);
 		return false;
 	}
 	struct inv_image img;
@@ -96,15 +100,24 @@ static bool build_request(struct http_req *r, struct app *a, const struct princi
 	       (api_inv_error(r, &e), false);
 }
 
+/* A replayed Idempotency-Key must come with the same request. */
+static bool same_request(const struct inv_allocation *al, const struct inv_alloc_request *q)
+{
+	return strcmp(al->sku, q->sku) == 0 && strcmp(al->image, q->image) == 0 &&
+	       al->count == q->count && al->min_count == q->min_count &&
+	       (!q->name || strcmp(al->name, q->name) == 0);
+}
+
 void api_alloc_create(struct http_req *r, void *app)
 {
 	struct app *a = app;
 	const struct principal *p = api_auth(r, a, ROLE_ADMIN | ROLE_SERVICE);
 	json_t *body;
-	if (!p || api_refuse_if_frozen(r, a) || !(body = api_body(r, alloc_fields, N(alloc_fields))))
+	if (!p || api_refuse_if_frozen(r, a) ||
+	    !(body = api_body(r, alloc_fields, N(alloc_fields))))
 		return;
-	struct inv_alloc_request q = {.actor = p->actor, .request_id = r->request_id,
-				      .wake_at = inv_now_ms()};
+	struct inv_alloc_request q = {
+	    .actor = p->actor, .request_id = r->request_id, .wake_at = inv_now_ms()};
 	json_t *keys = json_object_get(body, "ssh_keys");
 	char *keys_json = keys ? json_dumps(keys, JSON_COMPACT) : NULL;
 	q.ssh_keys_json = keys_json;
@@ -113,7 +126,13 @@ void api_alloc_create(struct http_req *r, void *app)
 		struct inv_err e = {0};
 		if (inv_allocation_reserve(a->inv, &q, &al, &e) == INV_OK) {
 			lc_kick(a->lc);
-			api_json(r, 202, api_allocation_json(a, &al));
+			if (al.replayed && !same_request(&al, &q))
+				http_error(r, 409, "idempotency_key_reused", "Idempotency-Key",
+					   "Idempotency-Key '%s' was used for a different request "
+					   "(allocation %s)",
+					   q.idempotency_key, al.id);
+			else
+				api_json(r, 202, api_allocation_json(a, &al));
 		} else {
 			api_inv_error(r, &e);
 		}
@@ -154,7 +173,7 @@ static void long_poll(struct app *a, struct inv_allocation *al, int wait_s)
 	enum inv_alloc_state first = al->state;
 	int64_t deadline = inv_now_ms() + (int64_t)wait_s * 1000;
 	uint64_t seen = inv_change_counter(a->inv);
-	while (al->state == first) {
+	while (al->state == first && !atomic_load(&a->draining)) {
 		int64_t left = deadline - inv_now_ms();
 		if (left <= 0)
 			break;
@@ -203,7 +222,8 @@ void api_alloc_list(struct http_req *r, void *app)
 	enum inv_alloc_state s;
 	if (st) {
 		if (inv_alloc_state_from_name(st, &s) != 0) {
-			http_error(r, 400, "invalid_value", "state", "unknown allocation state '%s'", st);
+			http_error(r, 400, "invalid_value", "state",
+				   "unknown allocation state '%s'", st);
 			return;
 		}
 		f.state = (int)s;
@@ -234,7 +254,7 @@ void api_alloc_delete(struct http_req *r, void *app)
 	if (al.state != INV_AL_RELEASING && al.state != INV_AL_RELEASED)
 		s = inv_allocation_set_state(a->inv, al.id,
 					     MASK(INV_AL_DEPLOYING) | MASK(INV_AL_READY) |
-						     MASK(INV_AL_FAILED),
+						 MASK(INV_AL_FAILED),
 					     INV_AL_RELEASING, NULL, p->actor, r->request_id, &e);
 	if (s == INV_OK) {
 		lc_allocation_settle(a, al.id);

@@ -131,8 +131,8 @@ void api_canonical_mac(const char *in, char out[18])
 
 static const char *kind_name(enum field_kind k)
 {
-	static const char *const names[] = {"a string", "an integer", "a boolean",
-					    "an object", "an array", "a value"};
+	static const char *const names[] = {"a string",	 "an integer", "a boolean",
+					    "an object", "an array",   "a value"};
 	_Static_assert(sizeof names / sizeof names[0] == F_ANY + 1, "kind names");
 	return names[k];
 }
@@ -140,12 +140,18 @@ static const char *kind_name(enum field_kind k)
 static bool kind_ok(json_t *v, enum field_kind k)
 {
 	switch (k) {
-	case F_STR: return json_is_string(v);
-	case F_INT: return json_is_integer(v);
-	case F_BOOL: return json_is_boolean(v);
-	case F_OBJ: return json_is_object(v);
-	case F_ARR: return json_is_array(v);
-	case F_ANY: return true;
+	case F_STR:
+		return json_is_string(v);
+	case F_INT:
+		return json_is_integer(v);
+	case F_BOOL:
+		return json_is_boolean(v);
+	case F_OBJ:
+		return json_is_object(v);
+	case F_ARR:
+		return json_is_array(v);
+	case F_ANY:
+		return true;
 	}
 	return false;
 }
@@ -153,14 +159,15 @@ static bool kind_ok(json_t *v, enum field_kind k)
 static bool check_value(struct http_req *r, json_t *v, const struct field *f, const char *fname)
 {
 	if (!kind_ok(v, f->kind)) {
-		http_error(r, 400, "invalid_type", fname, "%s must be %s", fname, kind_name(f->kind));
+		http_error(r, 400, "invalid_type", fname, "%s must be %s", fname,
+			   kind_name(f->kind));
 		return false;
 	}
 	if (f->kind == F_INT) {
 		json_int_t i = json_integer_value(v);
 		if ((f->min || f->max) && (i < f->min || i > f->max)) {
-			http_error(r, 400, "invalid_value", fname, "%s must be between %lld and %lld",
-				   fname, f->min, f->max);
+			http_error(r, 400, "invalid_value", fname,
+				   "%s must be between %lld and %lld", fname, f->min, f->max);
 			return false;
 		}
 	}
@@ -168,8 +175,8 @@ static bool check_value(struct http_req *r, json_t *v, const struct field *f, co
 		const char *s = json_string_value(v);
 		size_t n = strlen(s), max = f->max ? (size_t)f->max : 255;
 		if (n < (size_t)f->min || n > max || strlen(s) != json_string_length(v)) {
-			http_error(r, 400, "invalid_value", fname, "%s must be %lld to %zu characters",
-				   fname, f->min, max);
+			http_error(r, 400, "invalid_value", fname,
+				   "%s must be %lld to %zu characters", fname, f->min, max);
 			return false;
 		}
 		if (f->check && !f->check(s)) {
@@ -197,7 +204,8 @@ bool api_check_fields(struct http_req *r, json_t *obj, const char *prefix,
 			http_error(r, 400, "unknown_field", fname, "unknown field %s", fname);
 			return false;
 		}
-		if (!(json_is_null(v) && !fields[i].required) && !check_value(r, v, &fields[i], fname))
+		if (!(json_is_null(v) && !fields[i].required) &&
+		    !check_value(r, v, &fields[i], fname))
 			return false;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -255,16 +263,16 @@ void api_inv_error(struct http_req *r, const struct inv_err *e)
 		unsigned status;
 		const char *code;
 	} map[] = {
-		[INV_OK] = {500, "internal"},
-		[INV_NOT_FOUND] = {404, "not_found"},
-		[INV_CONFLICT] = {409, "conflict"},
-		[INV_DUPLICATE] = {409, "already_exists"},
-		[INV_INVALID] = {400, "invalid_value"},
-		[INV_CAPACITY] = {409, "insufficient_capacity"},
-		[INV_QUOTA] = {403, "quota_exceeded"},
-		[INV_IO] = {503, "storage_unavailable"},
-		[INV_CORRUPT] = {500, "storage_corrupt"},
-		[INV_SCHEMA_NEWER] = {500, "storage_schema"},
+	    [INV_OK] = {500, "internal"},
+	    [INV_NOT_FOUND] = {404, "not_found"},
+	    [INV_CONFLICT] = {409, "conflict"},
+	    [INV_DUPLICATE] = {409, "already_exists"},
+	    [INV_INVALID] = {400, "invalid_value"},
+	    [INV_CAPACITY] = {409, "insufficient_capacity"},
+	    [INV_QUOTA] = {403, "quota_exceeded"},
+	    [INV_IO] = {503, "storage_unavailable"},
+	    [INV_CORRUPT] = {500, "storage_corrupt"},
+	    [INV_SCHEMA_NEWER] = {500, "storage_schema"},
 	};
 	_Static_assert(sizeof map / sizeof map[0] == INV_SCHEMA_NEWER + 1, "inv error map");
 	unsigned s = (unsigned)e->status < sizeof map / sizeof map[0] ? e->status : INV_IO;

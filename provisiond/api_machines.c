@@ -9,36 +9,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Services see their machines but not how they are managed. */
+static json_t *machine_view(const struct principal *p, const struct inv_machine *m, bool detail)
+{
+	json_t *o = api_machine_json(m, detail);
+	if (p->role == ROLE_SERVICE)
+		json_object_del(o, "bmc");
+	return o;
+}
+
 static bool check_mac(const char *s)
 {
 	return api_valid_mac(s);
 }
 
 static const struct field location_fields[] = {
-	{"site", F_STR, false, 0, 63, api_valid_name, "must be a name ([A-Za-z0-9._-])"},
-	{"rack", F_STR, false, 0, 63, api_valid_name, "must be a name ([A-Za-z0-9._-])"},
-	{"unit", F_INT, false, 0, 1000, NULL, NULL},
+    {"site", F_STR, false, 0, 63, api_valid_name, "must be a name ([A-Za-z0-9._-])"},
+    {"rack", F_STR, false, 0, 63, api_valid_name, "must be a name ([A-Za-z0-9._-])"},
+    {"unit", F_INT, false, 0, 1000, NULL, NULL},
 };
 static const struct field bmc_fields[] = {
-	{"driver", F_STR, true, 1, 15, NULL, NULL},
-	{"address", F_STR, false, 0, 255, NULL, NULL},
-	{"username", F_STR, false, 0, 63, NULL, NULL},
-	{"password", F_STR, false, 0, 255, NULL, NULL},
-	{"options", F_OBJ, false, 0, 0, NULL, NULL},
+    {"driver", F_STR, true, 1, 15, NULL, NULL},	   {"address", F_STR, false, 0, 255, NULL, NULL},
+    {"username", F_STR, false, 0, 63, NULL, NULL}, {"password", F_STR, false, 0, 255, NULL, NULL},
+    {"options", F_OBJ, false, 0, 0, NULL, NULL},
 };
 static const struct field enroll_fields[] = {
-	{"name", F_STR, true, 1, 63, api_valid_name, "must start with a letter or digit and "
-						   "contain only [A-Za-z0-9._-]"},
-	{"location", F_OBJ, false, 0, 0, NULL, NULL},
-	{"macs", F_ARR, false, 0, 0, NULL, NULL},
-	{"bmc", F_OBJ, false, 0, 0, NULL, NULL},
+    {"name", F_STR, true, 1, 63, api_valid_name,
+     "must start with a letter or digit and "
+     "contain only [A-Za-z0-9._-]"},
+    {"location", F_OBJ, false, 0, 0, NULL, NULL},
+    {"macs", F_ARR, false, 0, 0, NULL, NULL},
+    {"bmc", F_OBJ, false, 0, 0, NULL, NULL},
 };
 static const struct field patch_fields[] = {
-	{"name", F_STR, false, 1, 63, api_valid_name, "must contain only [A-Za-z0-9._-]"},
-	{"location", F_OBJ, false, 0, 0, NULL, NULL},
-	{"bmc", F_OBJ, false, 0, 0, NULL, NULL},
-	{"maintenance", F_BOOL, false, 0, 0, NULL, NULL},
-	{"maintenance_reason", F_STR, false, 0, 255, NULL, NULL},
+    {"name", F_STR, false, 1, 63, api_valid_name, "must contain only [A-Za-z0-9._-]"},
+    {"location", F_OBJ, false, 0, 0, NULL, NULL},
+    {"bmc", F_OBJ, false, 0, 0, NULL, NULL},
+    {"maintenance", F_BOOL, false, 0, 0, NULL, NULL},
+    {"maintenance_reason", F_STR, false, 0, 255, NULL, NULL},
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -100,7 +108,8 @@ bool api_parse_bmc(struct http_req *r, struct app *a, json_t *o, const struct in
 	if (!api_check_fields(r, o, "bmc.", bmc_fields, N(bmc_fields)))
 		return false;
 	const char *pw = json_string_value(json_object_get(o, "password"));
-	snprintf(b->driver, sizeof b->driver, "%s", json_string_value(json_object_get(o, "driver")));
+	snprintf(b->driver, sizeof b->driver, "%s",
+		 json_string_value(json_object_get(o, "driver")));
 	const char *s = json_string_value(json_object_get(o, "address"));
 	snprintf(b->address, sizeof b->address, "%s", s ? s : old ? old->address : "");
 	s = json_string_value(json_object_get(o, "username"));
@@ -109,8 +118,8 @@ bool api_parse_bmc(struct http_req *r, struct app *a, json_t *o, const struct in
 	json_t *opt = json_object_get(o, "options");
 	b->options_json = opt ? json_dumps(opt, JSON_COMPACT | JSON_SORT_KEYS)
 			      : strdup(old && old->options_json ? old->options_json : "{}");
-	struct bmc_target t = {"validate", b->driver, b->address, b->username, b->password,
-			       b->options_json};
+	struct bmc_target t = {"validate",  b->driver,	 b->address,
+			       b->username, b->password, b->options_json};
 	struct bmc_error e = {0};
 	if (bmc_validate(&t, &e) != BMC_OK) {
 		http_error(r, 400, "invalid_value", e.field[0] ? e.field : "bmc.driver", "%s",
@@ -130,8 +139,8 @@ bool api_parse_bmc(struct http_req *r, struct app *a, json_t *o, const struct in
 
 /* The machine as the caller may see it: a service sees only machines of
  * its own allocations; anything else is 404, as if it did not exist. */
-bool api_load_machine(struct http_req *r, struct app *a, const struct principal *p,
-		      const char *id, struct inv_machine *m)
+bool api_load_machine(struct http_req *r, struct app *a, const struct principal *p, const char *id,
+		      struct inv_machine *m)
 {
 	struct inv_err e = {0};
 	if (inv_machine_get(a->inv, id, m, &e) != INV_OK) {
@@ -167,7 +176,8 @@ void api_machine_enroll(struct http_req *r, void *app)
 	if (!body)
 		return;
 	struct inv_machine_new n = {.name = json_string_value(json_object_get(body, "name")),
-				    .actor = p->actor, .request_id = r->request_id,
+				    .actor = p->actor,
+				    .request_id = r->request_id,
 				    .wake_at = inv_now_ms()};
 	char macs[INV_MAX_MACS][18];
 	struct inv_bmc bmc = {0};
@@ -225,7 +235,7 @@ void api_machine_list(struct http_req *r, void *app)
 	}
 	json_t *items = json_array();
 	for (size_t i = 0; i < l.n; i++)
-		json_array_append_new(items, api_machine_json(&l.items[i], false));
+		json_array_append_new(items, machine_view(p, &l.items[i], false));
 	api_json(r, 200, api_list(items, l.next_seq));
 	inv_machine_list_clear(&l);
 }
@@ -237,7 +247,7 @@ void api_machine_get(struct http_req *r, void *app)
 	struct inv_machine m = {0};
 	if (!p || !api_load_machine(r, a, p, r->params[0], &m))
 		return;
-	api_json(r, 200, api_machine_json(&m, true));
+	api_json(r, 200, machine_view(p, &m, true));
 	inv_machine_clear(&m);
 }
 
@@ -278,7 +288,8 @@ static bool plan_patch(struct http_req *r, const struct inv_machine *m,
 		       struct inv_machine_change *c)
 {
 	if (c->set_maintenance && c->maintenance != m->maintenance) {
-		enum lc_action act = c->maintenance ? LC_ACT_MAINTENANCE_ON : LC_ACT_MAINTENANCE_OFF;
+		enum lc_action act =
+		    c->maintenance ? LC_ACT_MAINTENANCE_ON : LC_ACT_MAINTENANCE_OFF;
 		char why[256];
 		if (lc_manual(act, m, &c->state, why, sizeof why) != 0) {
 			http_error(r, 409, "invalid_state", "maintenance", "%s", why);
@@ -330,7 +341,8 @@ static bool build_patch(struct http_req *r, struct app *a, json_t *body,
 	if ((v = json_object_get(body, "maintenance"))) {
 		c->set_maintenance = true;
 		c->maintenance = json_is_true(v);
-		c->maintenance_reason = json_string_value(json_object_get(body, "maintenance_reason"));
+		c->maintenance_reason =
+		    json_string_value(json_object_get(body, "maintenance_reason"));
 	}
 	return plan_patch(r, m, c);
 }
@@ -350,8 +362,10 @@ void api_machine_patch(struct http_req *r, void *app)
 		return;
 	}
 	struct inv_bmc bmc = {0};
-	struct inv_machine_change c = {.expect_version = m.version, .actor = p->actor,
-				       .reason = "patched", .request_id = r->request_id,
+	struct inv_machine_change c = {.expect_version = m.version,
+				       .actor = p->actor,
+				       .reason = "patched",
+				       .request_id = r->request_id,
 				       .audit_action = "machine.patch"};
 	json_t *view = api_machine_json(&m, false);
 	char *before = json_dumps(view, JSON_COMPACT | JSON_SORT_KEYS);

@@ -11,8 +11,8 @@
 static void bmc_target_of(const struct inv_machine *m, const struct inv_bmc *b,
 			  struct bmc_target *t)
 {
-	*t = (struct bmc_target){m->id, b->driver, b->address, b->username, b->password,
-				 b->options_json};
+	*t = (struct bmc_target){m->id,	      b->driver,   b->address,
+				 b->username, b->password, b->options_json};
 }
 
 static unsigned bmc_http_status(enum bmc_status s)
@@ -20,9 +20,12 @@ static unsigned bmc_http_status(enum bmc_status s)
 	switch (s) {
 	case BMC_ERR_INVALID:
 	case BMC_ERR_UNSUPPORTED:
-	case BMC_ERR_NOT_COMPILED: return 409;
-	case BMC_ERR_BUSY: return 429;
-	default: return 502;
+	case BMC_ERR_NOT_COMPILED:
+		return 409;
+	case BMC_ERR_BUSY:
+		return 429;
+	default:
+		return 502;
 	}
 }
 
@@ -53,9 +56,13 @@ static bool load_with_bmc(struct http_req *r, struct app *a, struct inv_machine 
 static void record_power(struct app *a, struct inv_machine *m, const char *power,
 			 const char *reason, const struct principal *p, const char *rid)
 {
-	struct inv_machine_change c = {.expect_version = m->version, .set_power = true,
-				       .power = power, .always_event = true, .reason = reason,
-				       .actor = p ? p->actor : "api", .request_id = rid};
+	struct inv_machine_change c = {.expect_version = m->version,
+				       .set_power = true,
+				       .power = power,
+				       .always_event = true,
+				       .reason = reason,
+				       .actor = p ? p->actor : "api",
+				       .request_id = rid};
 	struct inv_err e = {0};
 	inv_machine_change(a->inv, m->id, &c, m, &e);
 }
@@ -89,10 +96,11 @@ static void do_power(struct http_req *r, struct app *a, struct inv_machine *m,
 		bmc_reply_error(r, &e);
 		return;
 	}
-	const char *power = act == BMC_POWER_ACTION_OFF || act == BMC_POWER_ACTION_SOFT_OFF ? "off"
-											   : "on";
+	const char *power =
+	    act == BMC_POWER_ACTION_OFF || act == BMC_POWER_ACTION_SOFT_OFF ? "off" : "on";
 	char reason[96];
-	snprintf(reason, sizeof reason, "power %s (confirmed %s)", bmc_power_action_name(act), power);
+	snprintf(reason, sizeof reason, "power %s (confirmed %s)", bmc_power_action_name(act),
+		 power);
 	record_power(a, m, power, reason, r->principal, r->request_id);
 	if (ok_status == 200)
 		api_json(r, 200, json_pack("{s:s}", "power", power));
@@ -125,8 +133,8 @@ void api_machine_power_set(struct http_req *r, void *app)
 }
 
 static const struct field bootdev_fields[] = {
-	{"device", F_STR, true, 1, 16, NULL, NULL},
-	{"persistent", F_BOOL, false, 0, 0, NULL, NULL},
+    {"device", F_STR, true, 1, 16, NULL, NULL},
+    {"persistent", F_BOOL, false, 0, 0, NULL, NULL},
 };
 
 void api_machine_bootdev(struct http_req *r, void *app)
@@ -149,8 +157,9 @@ void api_machine_bootdev(struct http_req *r, void *app)
 		else if (bmc_boot_set(a->bmc, &t, d, persistent, &e) != BMC_OK)
 			bmc_reply_error(r, &e);
 		else
-			api_json(r, 200, json_pack("{s:s, s:b}", "device", bmc_boot_device_name(d),
-						   "persistent", persistent));
+			api_json(r, 200,
+				 json_pack("{s:s, s:b}", "device", bmc_boot_device_name(d),
+					   "persistent", persistent));
 	}
 	json_decref(body);
 	inv_bmc_clear(&b);
@@ -158,8 +167,8 @@ void api_machine_bootdev(struct http_req *r, void *app)
 }
 
 static const struct field action_fields[] = {
-	{"action", F_STR, true, 1, 32, NULL, NULL},
-	{"reason", F_STR, false, 0, 255, NULL, NULL},
+    {"action", F_STR, true, 1, 32, NULL, NULL},
+    {"reason", F_STR, false, 0, 255, NULL, NULL},
 };
 
 static void state_action(struct http_req *r, struct app *a, struct inv_machine *m,
@@ -170,12 +179,21 @@ static void state_action(struct http_req *r, struct app *a, struct inv_machine *
 	snprintf(reason, sizeof reason, "%s%s%s", lc_action_name(act), why ? ": " : "",
 		 why ? why : "");
 	struct inv_machine_change c = {
-		.expect_version = m->version, .set_state = true, .state = to, .set_phase = true,
-		.phase = "", .set_attempts = true, .set_wake = true,
-		.wake_at = to == INV_ST_RETIRED || to == INV_ST_MAINTENANCE ? 0 : inv_now_ms(),
-		.set_deadline = true, .actor = p->actor, .reason = reason,
-		.request_id = r->request_id, .audit_action = "machine.action",
-		.audit_after_json = NULL, .always_event = true};
+	    .expect_version = m->version,
+	    .set_state = true,
+	    .state = to,
+	    .set_phase = true,
+	    .phase = "",
+	    .set_attempts = true,
+	    .set_wake = true,
+	    .wake_at = to == INV_ST_RETIRED || to == INV_ST_MAINTENANCE ? 0 : inv_now_ms(),
+	    .set_deadline = true,
+	    .actor = p->actor,
+	    .reason = reason,
+	    .request_id = r->request_id,
+	    .audit_action = "machine.action",
+	    .audit_after_json = NULL,
+	    .always_event = true};
 	if (act == LC_ACT_REPAIR) {
 		c.set_last_error = true;
 		c.last_error = "";
@@ -214,7 +232,8 @@ void api_machine_action(struct http_req *r, void *app)
 	else if (api_load_machine(r, a, p, r->params[0], &m)) {
 		if (lc_manual(act, &m, &to, msg, sizeof msg) != 0)
 			http_error(r, 409, "invalid_state", "action", "%s", msg);
-		else if (act == LC_ACT_POWER_ON || act == LC_ACT_POWER_OFF || act == LC_ACT_REBOOT) {
+		else if (act == LC_ACT_POWER_ON || act == LC_ACT_POWER_OFF ||
+			 act == LC_ACT_REBOOT) {
 			struct inv_bmc b = {0};
 			struct inv_err e = {0};
 			if (!api_refuse_if_frozen(r, a) &&

@@ -24,22 +24,22 @@ json_t *api_machine_json(const struct inv_machine *m, bool detail)
 	for (int i = 0; i < m->nmacs; i++)
 		json_array_append_new(macs, json_string(m->macs[i]));
 	json_t *o = json_pack(
-		"{s:s, s:s, s:s, s:o, s:s, s:b, s:s, s:s, s:o, s:o, s:o, s:o, s:I}", "id", m->id,
-		"name", m->name, "state", inv_state_name(m->state), "sku",
-		m->sku[0] ? json_string(m->sku) : json_null(), "power", m->power, "maintenance",
-		m->maintenance, "maintenance_reason", m->maintenance_reason, "last_error",
-		m->last_error, "location", location_json(&m->location), "macs", macs,
-		"allocation_id", m->allocation_id[0] ? json_string(m->allocation_id) : json_null(),
-		"owner", m->owner[0] ? json_string(m->owner) : json_null(), "version",
-		(json_int_t)m->version);
+	    "{s:s, s:s, s:s, s:o, s:s, s:b, s:s, s:s, s:o, s:o, s:o, s:o, s:I}", "id", m->id,
+	    "name", m->name, "state", inv_state_name(m->state), "sku",
+	    m->sku[0] ? json_string(m->sku) : json_null(), "power", m->power, "maintenance",
+	    m->maintenance, "maintenance_reason", m->maintenance_reason, "last_error",
+	    m->last_error, "location", location_json(&m->location), "macs", macs, "allocation_id",
+	    m->allocation_id[0] ? json_string(m->allocation_id) : json_null(), "owner",
+	    m->owner[0] ? json_string(m->owner) : json_null(), "version", (json_int_t)m->version);
 	json_object_set_new(o, "created_at", api_time(m->created_at));
 	json_object_set_new(o, "updated_at", api_time(m->updated_at));
 	json_object_set_new(o, "state_since", api_time(m->state_since));
 	if (m->has_bmc)
 		json_object_set_new(o, "bmc",
 				    json_pack("{s:s, s:s, s:s, s:o}", "driver", m->bmc_driver,
-					      "address", m->bmc_address, "username", m->bmc_username,
-					      "options", json_or_null(m->bmc_options_json)));
+					      "address", m->bmc_address, "username",
+					      m->bmc_username, "options",
+					      json_or_null(m->bmc_options_json)));
 	else
 		json_object_set_new(o, "bmc", json_null());
 	if (detail) {
@@ -59,9 +59,9 @@ json_t *api_allocation_json(struct app *a, const struct inv_allocation *al)
 		const struct inv_alloc_machine *m = &al->machines[i];
 		if (m->detached)
 			continue;
-		json_array_append_new(ms, json_pack("{s:s, s:s, s:s, s:n}", "id", m->id, "name",
-						    m->name, "state", inv_state_name(m->state),
-						    "ip"));
+		json_array_append_new(ms,
+				      json_pack("{s:s, s:s, s:s, s:n}", "id", m->id, "name",
+						m->name, "state", inv_state_name(m->state), "ip"));
 	}
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:o, s:s, s:i}", "id",
 			      al->id, "name", al->name, "owner", al->owner, "sku", al->sku, "count",

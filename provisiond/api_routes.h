@@ -37,8 +37,8 @@ void api_freeze_get(struct http_req *r, void *app);
 void api_freeze_set(struct http_req *r, void *app);
 
 /* Shared by machine handlers. */
-bool api_load_machine(struct http_req *r, struct app *a, const struct principal *p,
-		      const char *id, struct inv_machine *m);
+bool api_load_machine(struct http_req *r, struct app *a, const struct principal *p, const char *id,
+		      struct inv_machine *m);
 bool api_parse_bmc(struct http_req *r, struct app *a, json_t *o, const struct inv_bmc *old,
 		   struct inv_bmc *b);
 

@@ -22,9 +22,10 @@ struct app {
 	struct bmc_manager *bmc;
 	struct lc_engine *lc;
 	struct http_server *api, *boot;
-	atomic_int long_polls;	   /* running ?wait= requests */
-	atomic_bool frozen;	   /* cached fleet freeze (source: settings) */
-	atomic_bool ready;	   /* /readyz */
+	atomic_int long_polls; /* running ?wait= requests */
+	atomic_bool frozen;    /* cached fleet freeze (source: settings) */
+	atomic_bool ready;     /* /readyz */
+	atomic_bool draining;  /* SIGTERM: long-polls answer now */
 	atomic_ulong auth_failures;
 };
 

@@ -17,43 +17,49 @@ struct option {
 	long min, max;
 };
 
-#define S(sec, k, f) {sec, k, K_STR, offsetof(struct config, f), sizeof(((struct config *)0)->f), 0, 0}
-#define N(sec, k, f, lo, hi) {sec, k, K_INT, offsetof(struct config, f), 0, lo, hi}
+#define S(sec, k, f)                                                                               \
+	{                                                                                          \
+		sec, k, K_STR, offsetof(struct config, f), sizeof(((struct config *)0)->f), 0, 0   \
+	}
+#define N(sec, k, f, lo, hi)                                                                       \
+	{                                                                                          \
+		sec, k, K_INT, offsetof(struct config, f), 0, lo, hi                               \
+	}
 
 static const struct option options[] = {
-	S("server", "listen", listen),
-	S("server", "boot_listen", boot_listen),
-	S("server", "boot_url", boot_url),
-	N("server", "http_threads", http_threads, 1, 64),
-	N("server", "api_workers", api_workers, 2, 1024),
-	N("server", "max_queue", max_queue, 1, 1000000),
-	N("server", "connection_limit", connection_limit, 16, 100000),
-	N("server", "long_poll_max_s", long_poll_max_s, 1, 3600),
-	S("database", "path", db_path),
-	S("catalog", "skus_dir", skus_dir),
-	S("auth", "admin_token_file", admin_token_file),
-	N("lifecycle", "workers", lc_workers, 1, 256),
-	N("lifecycle", "verify_timeout_s", verify_timeout_s, 1, 86400),
-	N("lifecycle", "inspect_timeout_s", inspect_timeout_s, 1, 86400),
-	N("lifecycle", "clean_timeout_s", clean_timeout_s, 1, 86400),
-	N("lifecycle", "deploy_timeout_s", deploy_timeout_s, 1, 86400),
-	N("lifecycle", "release_timeout_s", release_timeout_s, 1, 86400),
-	N("lifecycle", "max_attempts", max_attempts, 1, 100),
-	N("lifecycle", "backoff_base_ms", backoff_base_ms, 1, 3600000),
-	N("lifecycle", "backoff_max_ms", backoff_max_ms, 1, 3600000),
-	N("lifecycle", "max_substitutions", max_substitutions, 0, 1000),
-	N("lifecycle", "max_concurrent_deploys", max_concurrent_deploys, 1, 100000),
-	N("bmc", "call_timeout_ms", bmc_call_timeout_ms, 100, 600000),
-	N("bmc", "max_concurrent", bmc_max_concurrent, 1, 10000),
-	N("bmc", "retries", bmc_retries, 0, 20),
-	N("bmc", "breaker_threshold", bmc_breaker_threshold, 1, 1000),
-	N("bmc", "breaker_cooldown_ms", bmc_breaker_cooldown_ms, 10, 3600000),
-	N("bmc", "confirm_timeout_ms", bmc_confirm_timeout_ms, 100, 600000),
-	S("boot", "unknown_mac", unknown_mac_policy),
-	S("boot", "ramdisk_dir", ramdisk_dir),
-	S("boot", "images_dir", images_dir),
-	S("boot", "kernel_args", kernel_args),
-	S("log", "level", log_level),
+    S("server", "listen", listen),
+    S("server", "boot_listen", boot_listen),
+    S("server", "boot_url", boot_url),
+    N("server", "http_threads", http_threads, 1, 64),
+    N("server", "api_workers", api_workers, 2, 1024),
+    N("server", "max_queue", max_queue, 1, 1000000),
+    N("server", "connection_limit", connection_limit, 16, 100000),
+    N("server", "long_poll_max_s", long_poll_max_s, 1, 3600),
+    S("database", "path", db_path),
+    S("catalog", "skus_dir", skus_dir),
+    S("auth", "admin_token_file", admin_token_file),
+    N("lifecycle", "workers", lc_workers, 1, 256),
+    N("lifecycle", "verify_timeout_s", verify_timeout_s, 1, 86400),
+    N("lifecycle", "inspect_timeout_s", inspect_timeout_s, 1, 86400),
+    N("lifecycle", "clean_timeout_s", clean_timeout_s, 1, 86400),
+    N("lifecycle", "deploy_timeout_s", deploy_timeout_s, 1, 86400),
+    N("lifecycle", "release_timeout_s", release_timeout_s, 1, 86400),
+    N("lifecycle", "max_attempts", max_attempts, 1, 100),
+    N("lifecycle", "backoff_base_ms", backoff_base_ms, 1, 3600000),
+    N("lifecycle", "backoff_max_ms", backoff_max_ms, 1, 3600000),
+    N("lifecycle", "max_substitutions", max_substitutions, 0, 1000),
+    N("lifecycle", "max_concurrent_deploys", max_concurrent_deploys, 1, 100000),
+    N("bmc", "call_timeout_ms", bmc_call_timeout_ms, 100, 600000),
+    N("bmc", "max_concurrent", bmc_max_concurrent, 1, 10000),
+    N("bmc", "retries", bmc_retries, 0, 20),
+    N("bmc", "breaker_threshold", bmc_breaker_threshold, 1, 1000),
+    N("bmc", "breaker_cooldown_ms", bmc_breaker_cooldown_ms, 10, 3600000),
+    N("bmc", "confirm_timeout_ms", bmc_confirm_timeout_ms, 100, 600000),
+    S("boot", "unknown_mac", unknown_mac_policy),
+    S("boot", "ramdisk_dir", ramdisk_dir),
+    S("boot", "images_dir", images_dir),
+    S("boot", "kernel_args", kernel_args),
+    S("log", "level", log_level),
 };
 
 void config_defaults(struct config *c)

@@ -15,7 +15,7 @@ struct config {
 	char boot_url[256];    /* URL machines use to reach the boot listener */
 	int http_threads;
 	int api_workers;
-	int max_queue;	       /* queued API requests before 429 */
+	int max_queue; /* queued API requests before 429 */
 	int connection_limit;
 	int long_poll_max_s;
 	/* [database] */

@@ -1,5 +1,6 @@
 /* http.c - libmicrohttpd front with suspend/resume and a worker pool. */
 #include "provisiond/http.h"
+#include "provisiond/log.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -22,7 +23,7 @@ enum { PH_NEW, PH_BODY, PH_QUEUED, PH_DONE };
 
 #define NBUCKETS 12
 static const double bucket_s[NBUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-					   0.05,   0.1,	  0.25,	  0.5,	 1,    5};
+					  0.05,	  0.1,	 0.25,	 0.5,	1,    5};
 
 struct route_stats {
 	atomic_ulong buckets[NBUCKETS + 1];
@@ -229,8 +230,8 @@ static bool valid_request_id(const char *v)
 	return true;
 }
 
-static struct http_req *req_new(struct http_server *s, struct MHD_Connection *c,
-				const char *method, const char *url)
+static struct http_req *req_new(struct http_server *s, struct MHD_Connection *c, const char *method,
+				const char *url)
 {
 	struct http_req *r = calloc(1, sizeof *r);
 	if (!r)
@@ -347,6 +348,12 @@ static enum MHD_Result send_reply(struct http_req *r)
 	atomic_fetch_add(&st->sum_us, (unsigned long long)us);
 	if (r->status < 600)
 		atomic_fetch_add(&s->codes[r->status], 1);
+	char code[8], ms[24];
+	snprintf(code, sizeof code, "%u", r->status);
+	snprintf(ms, sizeof ms, "%.3f", (double)us / 1000.0);
+	log_event(r->status >= 500 ? LOG_WARN : LOG_DEBUG, "request", "listener", s->name, "method",
+		  r->method, "path", r->path, "status", code, "ms", ms, "request_id", r->request_id,
+		  NULL);
 	return ret;
 }
 
@@ -454,7 +461,8 @@ static void *listen_thread(void *arg)
 		snprintf(p, sizeof p, "/var/run/netns/%s", j->netns);
 		int nfd = open(p, O_RDONLY | O_CLOEXEC);
 		if (nfd < 0 || setns(nfd, CLONE_NEWNET) != 0) {
-			snprintf(j->err, sizeof j->err, "cannot enter network namespace %s", j->netns);
+			snprintf(j->err, sizeof j->err, "cannot enter network namespace %s",
+				 j->netns);
 			if (nfd >= 0)
 				close(nfd);
 			return NULL;
@@ -560,12 +568,11 @@ struct http_server *http_start(const char *listen, const struct http_route *rout
 	getsockname(s->listen_fd, (struct sockaddr *)&sa, &sl);
 	s->port = ntohs(sa.sin_port);
 	s->mhd = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
-		NULL, on_access, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)o->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)o->connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_END);
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
+	    NULL, on_access, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)o->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->connection_limit,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->connection_timeout_s,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
 	if (!s->mhd) {
 		snprintf(err, errlen, "cannot start HTTP server on %s", listen);
 		stop_workers(s);
@@ -625,20 +632,22 @@ void http_metrics(struct http_server *s, void (*emit)(void *ctx, const char *lin
 				 bucket_s[b], cum);
 			emit(ctx, line);
 		}
-		snprintf(line, sizeof line, "provisiond_http_request_seconds_bucket{%s,le=\"+Inf\"} %lu",
-			 lbl, n);
+		snprintf(line, sizeof line,
+			 "provisiond_http_request_seconds_bucket{%s,le=\"+Inf\"} %lu", lbl, n);
 		emit(ctx, line);
 		snprintf(line, sizeof line, "provisiond_http_request_seconds_sum{%s} %.6f", lbl,
 			 (double)atomic_load(&st->sum_us) / 1e6);
 		emit(ctx, line);
-		snprintf(line, sizeof line, "provisiond_http_request_seconds_count{%s} %lu", lbl, n);
+		snprintf(line, sizeof line, "provisiond_http_request_seconds_count{%s} %lu", lbl,
+			 n);
 		emit(ctx, line);
 	}
 	for (int c = 100; c < 600; c++) {
 		unsigned long n = atomic_load(&s->codes[c]);
 		if (!n)
 			continue;
-		snprintf(line, sizeof line, "provisiond_http_responses_total{listener=\"%s\",code=\"%d\"} %lu",
+		snprintf(line, sizeof line,
+			 "provisiond_http_responses_total{listener=\"%s\",code=\"%d\"} %lu",
 			 s->name, c, n);
 		emit(ctx, line);
 	}

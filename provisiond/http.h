@@ -36,7 +36,7 @@ struct http_req {
 	char *arg_key[HTTP_MAX_ARGS], *arg_val[HTTP_MAX_ARGS];
 	char *authorization; /* header value or NULL */
 	char *idempotency_key;
-	char *range;	     /* Range header or NULL */
+	char *range; /* Range header or NULL */
 	char request_id[64];
 	char *body;
 	size_t body_len;
@@ -46,11 +46,11 @@ struct http_req {
 	void *principal; /* set by the app's auth step */
 	/* response */
 	unsigned status;
-	char *resp;	  /* malloc'd body */
+	char *resp; /* malloc'd body */
 	size_t resp_len;
 	const char *content_type;
 	char retry_after[16];
-	int fd;		  /* >= 0: send this file range (sendfile) and close it */
+	int fd; /* >= 0: send this file range (sendfile) and close it */
 	uint64_t fd_off, fd_len, fd_total;
 	bool partial;
 	/* internals */
@@ -64,14 +64,14 @@ struct http_req {
 };
 
 struct http_opts {
-	const char *name;	/* "api" or "boot": metrics label */
-	int threads;		/* MHD poll threads */
-	int workers;		/* handler worker threads */
-	int max_queue;		/* queued requests before 429 */
+	const char *name; /* "api" or "boot": metrics label */
+	int threads;	  /* MHD poll threads */
+	int workers;	  /* handler worker threads */
+	int max_queue;	  /* queued requests before 429 */
 	int connection_limit;
 	int connection_timeout_s;
-	size_t max_body;	/* larger bodies answer 413 */
-	const char *netns;	/* listen inside this network namespace (NULL: current) */
+	size_t max_body;   /* larger bodies answer 413 */
+	const char *netns; /* listen inside this network namespace (NULL: current) */
 };
 
 /* Starts listening on "host:port" (port 0 picks one; see http_port()). */

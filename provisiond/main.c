@@ -36,28 +36,57 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, 0, 'c'},	{"db", required_argument, 0, 'd'},
-		{"listen", required_argument, 0, 'l'},	{"boot-listen", required_argument, 0, 'b'},
-		{"skus", required_argument, 0, 's'},	{"token-file", required_argument, 0, 't'},
-		{"ready-file", required_argument, 0, 'r'}, {"init", no_argument, 0, 'i'},
-		{"help", no_argument, 0, 'h'},		{0, 0, 0, 0}};
+	static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+					     {"db", required_argument, 0, 'd'},
+					     {"listen", required_argument, 0, 'l'},
+					     {"boot-listen", required_argument, 0, 'b'},
+					     {"skus", required_argument, 0, 's'},
+					     {"token-file", required_argument, 0, 't'},
+					     {"ready-file", required_argument, 0, 'r'},
+					     {"init", no_argument, 0, 'i'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "c:d:l:b:s:t:r:ih", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': a->config = optarg; break;
-		case 'd': a->db = optarg; break;
-		case 'l': a->listen = optarg; break;
-		case 'b': a->boot_listen = optarg; break;
-		case 's': a->skus = optarg; break;
-		case 't': a->token_file = optarg; break;
-		case 'r': a->ready_file = optarg; break;
-		case 'i': a->init = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		case 'c':
+			a->config = optarg;
+			break;
+		case 'd':
+			a->db = optarg;
+			break;
+		case 'l':
+			a->listen = optarg;
+			break;
+		case 'b':
+			a->boot_listen = optarg;
+			break;
+		case 's':
+			a->skus = optarg;
+			break;
+		case 't':
+			a->token_file = optarg;
+			break;
+		case 'r':
+			a->ready_file = optarg;
+			break;
+		case 'i':
+			a->init = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
 		}
 	}
-	return optind == argc ? 0 : -1;
+	if (optind != argc) {
+		fprintf(stderr, "provisiond: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	return 0;
 }
 
 static void copy_opt(char *dst, size_t len, const char *v)
@@ -166,8 +195,10 @@ static struct bmc_manager *make_bmc(const struct config *c)
 
 static int start_http(struct app *a, char *err, size_t errlen)
 {
-	struct http_opts o = {.name = "api", .threads = a->cfg.http_threads,
-			      .workers = a->cfg.api_workers, .max_queue = a->cfg.max_queue,
+	struct http_opts o = {.name = "api",
+			      .threads = a->cfg.http_threads,
+			      .workers = a->cfg.api_workers,
+			      .max_queue = a->cfg.max_queue,
 			      .connection_limit = a->cfg.connection_limit,
 			      .connection_timeout_s = a->cfg.long_poll_max_s + 30,
 			      .max_body = 1024 * 1024};
@@ -223,11 +254,12 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 		if (app_reload_catalog(a, err, sizeof err) == 0)
 			log_event(LOG_INFO, "SKU catalog reloaded", "dir", a->cfg.skus_dir, NULL);
 		else
-			log_event(LOG_ERROR, "SKU catalog reload failed; keeping the old one", "error",
-				  err, NULL);
+			log_event(LOG_ERROR, "SKU catalog reload failed; keeping the old one",
+				  "error", err, NULL);
 	}
 	log_event(LOG_INFO, "draining", NULL);
 	atomic_store(&a->ready, false);
+	atomic_store(&a->draining, true);
 	http_quiesce(a->api);
 	http_quiesce(a->boot);
 	http_stop(a->api, 10000);
@@ -251,6 +283,8 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* The database holds BMC credentials: files we create are ours only. */
+	umask(0077);
 	pthread_rwlock_init(&a->catalog_lock, NULL);
 	struct inv_err e = {0};
 	if (inv_open(a->cfg.db_path, &a->inv, &e) != INV_OK) {

@@ -33,8 +33,8 @@ void lc_allocation_settle(struct app *a, const char *alloc_id)
 	int attached, active;
 	count_members(&al, &attached, &active);
 	if (al.state == INV_AL_DEPLOYING && attached >= al.min_count && active == attached) {
-		if (inv_allocation_set_state(a->inv, al.id, MASK(INV_AL_DEPLOYING), INV_AL_READY, "",
-					     "lifecycle", "", &err) == INV_OK) {
+		if (inv_allocation_set_state(a->inv, al.id, MASK(INV_AL_DEPLOYING), INV_AL_READY,
+					     "", "lifecycle", "", &err) == INV_OK) {
 			log_event(LOG_INFO, "allocation ready", "allocation", al.id, NULL);
 			if (a->lc)
 				lc_observe_ready(a->lc, inv_now_ms() - al.created_at);
@@ -75,10 +75,11 @@ void lc_after_failed(struct lc_engine *e, const struct inv_machine *m, const cha
 	count_members(&al, &attached, &active);
 	if (attached < al.min_count) {
 		char last[700];
-		snprintf(last, sizeof last,
-			 "machine %s failed (%s); no substitute: the pool of sku %s is empty or the "
-			 "substitution limit (%d) is reached",
-			 m->name, msg, al.sku, a->cfg.max_substitutions);
+		snprintf(
+		    last, sizeof last,
+		    "machine %s failed (%s); no substitute: the pool of sku %s is empty or the "
+		    "substitution limit (%d) is reached",
+		    m->name, msg, al.sku, a->cfg.max_substitutions);
 		inv_allocation_set_state(a->inv, al.id, MASK(INV_AL_DEPLOYING), INV_AL_FAILED, last,
 					 "lifecycle", "", &err);
 		lc_kick(e);
@@ -116,7 +117,8 @@ void lc_metrics(struct lc_engine *e, void (*emit)(void *ctx, const char *line), 
 			 inv_state_name((enum inv_state)s), atomic_load(&e->failures[s]));
 		emit(ctx, line);
 	}
-	snprintf(line, sizeof line, "provisiond_lifecycle_retries_total %lu", atomic_load(&e->retries));
+	snprintf(line, sizeof line, "provisiond_lifecycle_retries_total %lu",
+		 atomic_load(&e->retries));
 	emit(ctx, line);
 	snprintf(line, sizeof line, "provisiond_lifecycle_deadline_misses_total %lu",
 		 atomic_load(&e->deadline_misses));
@@ -128,8 +130,8 @@ void lc_metrics(struct lc_engine *e, void (*emit)(void *ctx, const char *line), 
 	for (int b = 0; b < LC_NBUCKETS; b++) {
 		cum += atomic_load(&e->ready_hist[b]);
 		snprintf(line, sizeof line,
-			 "provisiond_allocation_ready_seconds_bucket{le=\"%g\"} %lu", ready_bucket_s[b],
-			 cum);
+			 "provisiond_allocation_ready_seconds_bucket{le=\"%g\"} %lu",
+			 ready_bucket_s[b], cum);
 		emit(ctx, line);
 	}
 	snprintf(line, sizeof line, "provisiond_allocation_ready_seconds_bucket{le=\"+Inf\"} %lu",

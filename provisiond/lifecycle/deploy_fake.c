@@ -70,7 +70,8 @@ static enum dep_result fake_inspect(struct deploy_ctx *c)
 	c->facts_json = s ? sku_example_facts_json(s, c->m->nmacs ? c->m->macs[0] : NULL) : NULL;
 	pthread_rwlock_unlock(&c->a->catalog_lock);
 	if (!c->facts_json) {
-		snprintf(c->err, sizeof c->err, "fake agent: SKU '%s' is not in the catalog", o.sku);
+		snprintf(c->err, sizeof c->err, "fake agent: SKU '%s' is not in the catalog",
+			 o.sku);
 		return DEP_ERROR;
 	}
 	return DEP_DONE;
@@ -94,10 +95,10 @@ static enum dep_result fake_write(struct deploy_ctx *c, const struct inv_image *
 }
 
 const struct deploy_driver deploy_fake = {
-	.name = "fake",
-	.inspect = fake_inspect,
-	.clean = fake_clean,
-	.write_image = fake_write,
+    .name = "fake",
+    .inspect = fake_inspect,
+    .clean = fake_clean,
+    .write_image = fake_write,
 };
 
 const struct deploy_driver *deploy_for(const struct inv_bmc *bmc)

@@ -112,8 +112,10 @@ static void *scheduler_main(void *arg)
  * pick it again while the step runs; a crash leaves the lease to recovery. */
 static bool lease(struct lc_engine *e, struct inv_machine *m)
 {
-	struct inv_machine_change c = {.expect_version = m->version, .set_wake = true,
-				       .wake_at = inv_now_ms() + LEASE_MS, .actor = "lifecycle"};
+	struct inv_machine_change c = {.expect_version = m->version,
+				       .set_wake = true,
+				       .wake_at = inv_now_ms() + LEASE_MS,
+				       .actor = "lifecycle"};
 	struct inv_err err = {0};
 	return inv_machine_change(e->a->inv, m->id, &c, m, &err) == INV_OK;
 }

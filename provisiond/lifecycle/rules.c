@@ -9,26 +9,26 @@
 
 struct rule {
 	const char *name;
-	unsigned from;	    /* states it may start from */
-	int to;		    /* resulting state, -1 = unchanged */
+	unsigned from; /* states it may start from */
+	int to;	       /* resulting state, -1 = unchanged */
 	bool needs_bmc;
-	bool unallocated;   /* refused while the machine belongs to an allocation */
+	bool unallocated; /* refused while the machine belongs to an allocation */
 };
 
 static const struct rule rules[] = {
-	[LC_ACT_INSPECT] = {"inspect", BIT(INV_ST_ENROLLED) | BIT(INV_ST_AVAILABLE),
-			    INV_ST_INSPECTING, true, true},
-	[LC_ACT_CLEAN] = {"clean", BIT(INV_ST_AVAILABLE) | BIT(INV_ST_FAILED), INV_ST_CLEANING,
-			  true, true},
-	[LC_ACT_POWER_ON] = {"power_on", ANY_STATE & ~BIT(INV_ST_RETIRED), -1, true, false},
-	[LC_ACT_POWER_OFF] = {"power_off", ANY_STATE & ~BIT(INV_ST_RETIRED), -1, true, false},
-	[LC_ACT_REBOOT] = {"reboot", ANY_STATE & ~BIT(INV_ST_RETIRED), -1, true, false},
-	[LC_ACT_REPAIR] = {"repair", BIT(INV_ST_FAILED), INV_ST_ENROLLED, false, true},
-	[LC_ACT_RETIRE] = {"retire", ANY_STATE & ~BIT(INV_ST_RETIRED), INV_ST_RETIRED, false, true},
-	[LC_ACT_MAINTENANCE_ON] = {"maintenance_on", ANY_STATE & ~BIT(INV_ST_RETIRED),
-				   INV_ST_MAINTENANCE, false, true},
-	[LC_ACT_MAINTENANCE_OFF] = {"maintenance_off", BIT(INV_ST_MAINTENANCE), INV_ST_ENROLLED,
-				    false, true},
+    [LC_ACT_INSPECT] = {"inspect", BIT(INV_ST_ENROLLED) | BIT(INV_ST_AVAILABLE), INV_ST_INSPECTING,
+			true, true},
+    [LC_ACT_CLEAN] = {"clean", BIT(INV_ST_AVAILABLE) | BIT(INV_ST_FAILED), INV_ST_CLEANING, true,
+		      true},
+    [LC_ACT_POWER_ON] = {"power_on", ANY_STATE & ~BIT(INV_ST_RETIRED), -1, true, false},
+    [LC_ACT_POWER_OFF] = {"power_off", ANY_STATE & ~BIT(INV_ST_RETIRED), -1, true, false},
+    [LC_ACT_REBOOT] = {"reboot", ANY_STATE & ~BIT(INV_ST_RETIRED), -1, true, false},
+    [LC_ACT_REPAIR] = {"repair", BIT(INV_ST_FAILED), INV_ST_ENROLLED, false, true},
+    [LC_ACT_RETIRE] = {"retire", ANY_STATE & ~BIT(INV_ST_RETIRED), INV_ST_RETIRED, false, true},
+    [LC_ACT_MAINTENANCE_ON] = {"maintenance_on", ANY_STATE & ~BIT(INV_ST_RETIRED),
+			       INV_ST_MAINTENANCE, false, true},
+    [LC_ACT_MAINTENANCE_OFF] = {"maintenance_off", BIT(INV_ST_MAINTENANCE), INV_ST_ENROLLED, false,
+				true},
 };
 _Static_assert(sizeof rules / sizeof rules[0] == LC_ACT__COUNT, "rules must cover lc_action");
 

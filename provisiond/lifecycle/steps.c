@@ -22,12 +22,18 @@ struct step {
 static int deadline_s(const struct config *c, enum inv_state s)
 {
 	switch (s) {
-	case INV_ST_VERIFYING: return c->verify_timeout_s;
-	case INV_ST_INSPECTING: return c->inspect_timeout_s;
-	case INV_ST_CLEANING: return c->clean_timeout_s;
-	case INV_ST_DEPLOYING: return c->deploy_timeout_s;
-	case INV_ST_RELEASING: return c->release_timeout_s;
-	default: return 0;
+	case INV_ST_VERIFYING:
+		return c->verify_timeout_s;
+	case INV_ST_INSPECTING:
+		return c->inspect_timeout_s;
+	case INV_ST_CLEANING:
+		return c->clean_timeout_s;
+	case INV_ST_DEPLOYING:
+		return c->deploy_timeout_s;
+	case INV_ST_RELEASING:
+		return c->release_timeout_s;
+	default:
+		return 0;
 	}
 }
 
@@ -35,6 +41,24 @@ static bool resting(enum inv_state s)
 {
 	return s == INV_ST_AVAILABLE || s == INV_ST_ACTIVE || s == INV_ST_FAILED ||
 	       s == INV_ST_RETIRED || s == INV_ST_MAINTENANCE;
+}
+
+/* Someone else changed the machine while the step ran (a tech's power call,
+ * a PATCH): its lease must not hold it for the full lease time. Wake it now
+ * so the engine re-runs the step against the fresh record. */
+static void unlease(struct step *s)
+{
+	struct inv_err err = {0};
+	struct inv_machine fresh = {0};
+	if (inv_machine_get(s->e->a->inv, s->m->id, &fresh, &err) == INV_OK &&
+	    fresh.wake_at > inv_now_ms()) {
+		struct inv_machine_change c = {.expect_version = fresh.version,
+					       .set_wake = true,
+					       .wake_at = inv_now_ms(),
+					       .actor = "lifecycle"};
+		inv_machine_change(s->e->a->inv, fresh.id, &c, NULL, &err);
+	}
+	inv_machine_clear(&fresh);
 }
 
 static bool commit(struct step *s, struct inv_machine_change *c)
@@ -46,6 +70,8 @@ static bool commit(struct step *s, struct inv_machine_change *c)
 		return true;
 	log_event(LOG_WARN, "lifecycle: change not committed", "machine", s->m->id, "error",
 		  err.message, NULL);
+	if (err.status == INV_CONFLICT)
+		unlease(s);
 	return false;
 }
 
@@ -64,8 +90,10 @@ static bool advance(struct step *s, enum inv_state to, const char *reason,
 	c.attempts = 0;
 	c.wake_at = resting(to) ? 0 : now;
 	c.deadline_at = dl ? now + (int64_t)dl * 1000 : 0;
-	c.set_last_error = to != INV_ST_FAILED;
-	c.last_error = "";
+	if (!c.set_last_error) { /* success clears the last error */
+		c.set_last_error = true;
+		c.last_error = "";
+	}
 	c.reason = reason;
 	atomic_fetch_add(&s->e->steps[s->m->state], 1);
 	return commit(s, &c);
@@ -102,31 +130,47 @@ static void fail(struct step *s, bool retryable, const char *fmt, const char *de
 		char reason[700];
 		snprintf(reason, sizeof reason, "attempt %d/%d failed: %s", attempts,
 			 cfg->max_attempts, msg);
-		struct inv_machine_change c = {
-			.set_attempts = true, .attempts = attempts, .set_wake = true,
-			.wake_at = inv_now_ms() + backoff_ms(cfg, attempts), .set_phase = true,
-			.phase = "", .set_last_error = true, .last_error = msg,
-			.always_event = true, .reason = reason};
+		struct inv_machine_change c = {.set_attempts = true,
+					       .attempts = attempts,
+					       .set_wake = true,
+					       .wake_at = inv_now_ms() + backoff_ms(cfg, attempts),
+					       .set_phase = true,
+					       .phase = "",
+					       .set_last_error = true,
+					       .last_error = msg,
+					       .always_event = true,
+					       .reason = reason};
 		atomic_fetch_add(&s->e->retries, 1);
 		commit(s, &c);
 		return;
 	}
 	char last[700];
 	if (retryable)
-		snprintf(last, sizeof last, "%s: gave up after %d attempts: %s", inv_state_name(was),
-			 attempts, msg);
+		snprintf(last, sizeof last, "%s: gave up after %d attempts: %s",
+			 inv_state_name(was), attempts, msg);
 	else
 		snprintf(last, sizeof last, "%s: %s", inv_state_name(was), msg);
 	struct inv_machine_change c = {.set_last_error = true, .last_error = last};
-	if (advance(s, INV_ST_FAILED, last, &c) && was == INV_ST_DEPLOYING && alloc[0])
+	/* A machine that fails on its way back to the pool leaves its
+	 * allocation, which then completes its release without it. */
+	bool leaving = was == INV_ST_CLEANING || was == INV_ST_RELEASING;
+	if (leaving && alloc[0]) {
+		c.set_allocation = true;
+		c.allocation_id = "";
+	}
+	if (!advance(s, INV_ST_FAILED, last, &c) || !alloc[0])
+		return;
+	if (was == INV_ST_DEPLOYING)
 		lc_after_failed(s->e, s->m, alloc, last);
+	else if (leaving)
+		lc_allocation_settle(s->e->a, alloc);
 }
 
 static void load_bmc(struct step *s)
 {
 	struct inv_err err = {0};
 	inv_machine_bmc(s->e->a->inv, s->m->id, &s->bmc, &err);
-	s->t = (struct bmc_target){s->m->id,	     s->bmc.driver,   s->bmc.address,
+	s->t = (struct bmc_target){s->m->id,	    s->bmc.driver,   s->bmc.address,
 				   s->bmc.username, s->bmc.password, s->bmc.options_json};
 }
 
@@ -147,7 +191,8 @@ static bool boot_from(struct step *s, enum bmc_boot_device d, bool persistent)
 	if (st == BMC_ERR_UNSUPPORTED && !persistent)
 		st = bmc_boot_set(s->e->a->bmc, &s->t, d, true, &be);
 	if (st != BMC_OK)
-		bmc_fail(s, d == BMC_BOOT_PXE ? "set boot device pxe" : "set boot device disk", &be);
+		bmc_fail(s, d == BMC_BOOT_PXE ? "set boot device pxe" : "set boot device disk",
+			 &be);
 	return st == BMC_OK;
 }
 
@@ -211,8 +256,8 @@ static void match_facts(struct step *s, char *facts)
 	if (rc == 0)
 		snprintf(name, sizeof name, "%s", sku_name(sku));
 	pthread_rwlock_unlock(&a->catalog_lock);
-	struct inv_machine_change c = {.set_facts = true, .facts_json = facts, .set_sku = rc == 0,
-				       .sku = name};
+	struct inv_machine_change c = {
+	    .set_facts = true, .facts_json = facts, .set_sku = rc == 0, .sku = name};
 	if (rc == 0) {
 		char reason[128];
 		snprintf(reason, sizeof reason, "inspected: matches SKU %s", name);
@@ -240,8 +285,6 @@ static void step_inspecting(struct step *s)
 	free(c.facts_json);
 }
 
-void lc_allocation_settle(struct app *a, const char *alloc_id);
-
 static void step_cleaning(struct step *s)
 {
 	const struct deploy_driver *d = driver_or_fail(s);
@@ -257,10 +300,9 @@ static void step_cleaning(struct step *s)
 		return;
 	char alloc[INV_ID_LEN];
 	snprintf(alloc, sizeof alloc, "%s", s->m->allocation_id);
-	struct inv_machine_change ch = {.set_power = true, .power = "off",
-					.set_allocation = true, .allocation_id = ""};
-	if (advance(s, INV_ST_AVAILABLE, "cleaned: disks wiped, back in the pool", &ch) &&
-	    alloc[0])
+	struct inv_machine_change ch = {
+	    .set_power = true, .power = "off", .set_allocation = true, .allocation_id = ""};
+	if (advance(s, INV_ST_AVAILABLE, "cleaned: disks wiped, back in the pool", &ch) && alloc[0])
 		lc_allocation_settle(s->e->a, alloc);
 }
 
@@ -301,7 +343,8 @@ static void step_deploying(struct step *s)
 			 power(s, BMC_POWER_ACTION_CYCLE)) {
 			struct inv_machine_change ch = {.set_power = true, .power = "on"};
 			char reason[160];
-			snprintf(reason, sizeof reason, "image %s written; booted from disk", img.name);
+			snprintf(reason, sizeof reason, "image %s written; booted from disk",
+				 img.name);
 			if (advance(s, INV_ST_ACTIVE, reason, &ch))
 				lc_allocation_settle(e->a, al.id);
 		}
@@ -339,7 +382,12 @@ void lc_step(struct lc_engine *e, struct inv_machine *m)
 	}
 	if (frozen_pause(&s))
 		return;
-	if (m->deadline_at && inv_now_ms() > m->deadline_at) {
+	/* States entered without a deadline (reservation, release, manual
+	 * actions) get theirs from the time they were entered. */
+	int64_t deadline = m->deadline_at
+			       ? m->deadline_at
+			       : m->state_since + (int64_t)deadline_s(&e->a->cfg, st) * 1000;
+	if (deadline_s(&e->a->cfg, st) && inv_now_ms() > deadline) {
 		atomic_fetch_add(&e->deadline_misses, 1);
 		char msg[160];
 		snprintf(msg, sizeof msg, "deadline of %d s passed while waiting for %s to finish",

@@ -1,0 +1,300 @@
+/* manager.c - the manager: limits, per-BMC entries with their breakers, and the
+ * global cap on driver calls. See manager.h for the locking rules. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "provisiond/bmc/manager.h"
+
+void bmc_limits_default(struct bmc_limits *l)
+{
+	l->call_timeout_ms = 5000;
+	l->max_concurrent = 32;
+	l->retries = 2;
+	l->breaker_threshold = 3;
+	l->breaker_cooldown_ms = 30000;
+	l->confirm_timeout_ms = 30000;
+	l->confirm_poll_ms = 1000;
+	l->queue_timeout_ms = 60000;
+	l->retry_base_ms = 200;
+	l->retry_max_ms = 5000;
+}
+
+static bool limits_valid(const struct bmc_limits *l)
+{
+	return l->call_timeout_ms > 0 && l->max_concurrent > 0 && l->retries >= 0 &&
+	       l->breaker_threshold > 0 && l->breaker_cooldown_ms > 0 &&
+	       l->confirm_timeout_ms > 0 && l->confirm_poll_ms > 0 && l->queue_timeout_ms > 0 &&
+	       l->retry_base_ms > 0 && l->retry_max_ms >= l->retry_base_ms;
+}
+
+int bmc_cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t a;
+	int rc;
+
+	if (pthread_condattr_init(&a) != 0)
+		return -1;
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(cv, &a);
+	pthread_condattr_destroy(&a);
+	return rc == 0 ? 0 : -1;
+}
+
+int bmc_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, long long deadline_ms)
+{
+	struct timespec ts = {.tv_sec = deadline_ms / 1000,
+			      .tv_nsec = (long)(deadline_ms % 1000) * 1000000};
+
+	return pthread_cond_timedwait(cv, mu, &ts);
+}
+
+static int drivers_init(struct bmc_manager *m)
+{
+	for (int i = 0; i < BMC_DRIVER_MAX; i++) {
+		const struct bmc_driver *d = bmc_driver_at(i);
+		if (d != NULL && d->missing == NULL && d->init != NULL && d->init(&m->priv[i]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct bmc_manager *bmc_manager_new(const struct bmc_limits *l)
+{
+	struct bmc_manager *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	if (l != NULL)
+		m->lim = *l;
+	else
+		bmc_limits_default(&m->lim);
+	m->nbuckets = 64;
+	m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
+	if (!limits_valid(&m->lim) || m->buckets == NULL)
+		goto fail_alloc;
+	if (pthread_mutex_init(&m->mu, NULL) != 0)
+		goto fail_alloc;
+	if (bmc_cond_init(&m->slot_cv) != 0)
+		goto fail_mutex;
+	if (bmc_cond_init(&m->idle_cv) != 0)
+		goto fail_slot;
+	if (drivers_init(m) != 0) {
+		bmc_manager_free(m);
+		return NULL;
+	}
+	return m;
+fail_slot:
+	pthread_cond_destroy(&m->slot_cv);
+fail_mutex:
+	pthread_mutex_destroy(&m->mu);
+fail_alloc:
+	free(m->buckets);
+	free(m);
+	return NULL;
+}
+
+void bmc_manager_free(struct bmc_manager *m)
+{
+	if (m == NULL)
+		return;
+	/* Abandoned calls still reference entries and slots; wait for them. */
+	pthread_mutex_lock(&m->mu);
+	while (m->abandoned > 0)
+		pthread_cond_wait(&m->idle_cv, &m->mu);
+	pthread_mutex_unlock(&m->mu);
+	for (size_t i = 0; i < m->nbuckets; i++) {
+		struct bmc_entry *en = m->buckets[i], *next;
+		for (; en != NULL; en = next) {
+			next = en->next;
+			pthread_cond_destroy(&en->cv);
+			free(en->key);
+			free(en);
+		}
+	}
+	for (int i = 0; i < BMC_DRIVER_MAX; i++) {
+		const struct bmc_driver *d = bmc_driver_at(i);
+		if (d != NULL && d->fini != NULL && m->priv[i] != NULL)
+			d->fini(m->priv[i]);
+	}
+	pthread_cond_destroy(&m->idle_cv);
+	pthread_cond_destroy(&m->slot_cv);
+	pthread_mutex_destroy(&m->mu);
+	free(m->buckets);
+	free(m);
+}
+
+void *bmc_manager_driver_priv(struct bmc_manager *m, const struct bmc_driver *d)
+{
+	int i = bmc_driver_index(d);
+
+	return (m != NULL && i >= 0) ? m->priv[i] : NULL;
+}
+
+/* FNV-1a, continued over several strings. */
+static unsigned long long hash_str(unsigned long long h, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (h ^ 0xff) * 1099511628211ull;
+}
+
+static void rehash(struct bmc_manager *m)
+{
+	size_t n = m->nbuckets * 2;
+	struct bmc_entry **b = calloc(n, sizeof(*b));
+
+	if (b == NULL)
+		return; /* keep the longer chains; still correct */
+	for (size_t i = 0; i < m->nbuckets; i++) {
+		struct bmc_entry *en = m->buckets[i], *next;
+		for (; en != NULL; en = next) {
+			next = en->next;
+			size_t j = hash_str(14695981039346656037ull, en->key) % n;
+			en->next = b[j];
+			b[j] = en;
+		}
+	}
+	free(m->buckets);
+	m->buckets = b;
+	m->nbuckets = n;
+}
+
+/* Caller holds m->mu. */
+static struct bmc_entry *entry_get(struct bmc_manager *m, const struct bmc_target *t)
+{
+	size_t i = hash_str(14695981039346656037ull, t->key) % m->nbuckets;
+	unsigned long long fp = hash_str(hash_str(14695981039346656037ull, t->driver), t->address);
+	struct bmc_entry *en;
+
+	for (en = m->buckets[i]; en != NULL; en = en->next)
+		if (strcmp(en->key, t->key) == 0)
+			break;
+	if (en == NULL) {
+		en = calloc(1, sizeof(*en));
+		if (en == NULL || (en->key = strdup(t->key)) == NULL || bmc_cond_init(&en->cv)) {
+			if (en != NULL)
+				free(en->key);
+			free(en);
+			return NULL;
+		}
+		en->fingerprint = fp;
+		bmc_breaker_init(&en->breaker);
+		en->next = m->buckets[i];
+		m->buckets[i] = en;
+		if (++m->nentries > 2 * m->nbuckets)
+			rehash(m);
+	}
+	if (en->fingerprint != fp) { /* re-enrolled at another address: a new BMC */
+		en->fingerprint = fp;
+		bmc_breaker_init(&en->breaker);
+	}
+	return en;
+}
+
+static enum bmc_status circuit_open(struct bmc_session *s, long long wait_ms, struct bmc_error *e)
+{
+	if (wait_ms <= 0)
+		return bmc_error_set(e, BMC_ERR_CIRCUIT_OPEN, NULL,
+				     "BMC at %s unreachable (circuit half-open, trial in progress)",
+				     s->label);
+	return bmc_error_set(e, BMC_ERR_CIRCUIT_OPEN, NULL,
+			     "BMC at %s unreachable (circuit open, retry in %llds)", s->label,
+			     (wait_ms + 999) / 1000);
+}
+
+/* Caller holds m->mu. Waits for the entry's turn. */
+static enum bmc_status entry_wait(struct bmc_session *s, struct bmc_entry *en, struct bmc_error *e)
+{
+	long long waited_from = bmc_now_ms(), wait_ms;
+
+	while (en->busy) {
+		if (bmc_cond_wait_until(&en->cv, &s->m->mu, s->queue_deadline) == ETIMEDOUT &&
+		    en->busy)
+			return bmc_error_set(
+			    e, BMC_ERR_BUSY, NULL,
+			    "BMC at %s is busy with another operation (waited %lld ms)", s->label,
+			    bmc_now_ms() - waited_from);
+	}
+	if (!bmc_breaker_allow(&en->breaker, bmc_now_ms(), &wait_ms))
+		return circuit_open(s, wait_ms, e);
+	en->busy = true;
+	return BMC_OK;
+}
+
+enum bmc_status bmc_entry_acquire(struct bmc_session *s, struct bmc_error *e)
+{
+	struct bmc_manager *m = s->m;
+	struct bmc_entry *en;
+	enum bmc_status st;
+	long long wait_ms;
+
+	pthread_mutex_lock(&m->mu);
+	en = entry_get(m, s->t);
+	if (en == NULL)
+		st = bmc_error_set(e, BMC_ERR_FAILED, NULL, "out of memory");
+	else if (!bmc_breaker_would_allow(&en->breaker, bmc_now_ms(), &wait_ms))
+		st = circuit_open(s, wait_ms, e); /* fail fast, do not queue */
+	else
+		st = entry_wait(s, en, e);
+	if (st == BMC_OK)
+		s->entry = en;
+	pthread_mutex_unlock(&m->mu);
+	return st;
+}
+
+void bmc_entry_finish(struct bmc_session *s)
+{
+	enum bmc_breaker_outcome o = BMC_OUTCOME_NEUTRAL;
+
+	if (s->entry == NULL)
+		return;
+	if (s->reached)
+		o = (s->last_call == BMC_ERR_UNREACHABLE || s->last_call == BMC_ERR_TIMEOUT)
+			? BMC_OUTCOME_DEAD
+			: BMC_OUTCOME_ALIVE;
+	pthread_mutex_lock(&s->m->mu);
+	bmc_breaker_record(&s->entry->breaker, o, bmc_now_ms(), s->m->lim.breaker_threshold,
+			   s->m->lim.breaker_cooldown_ms);
+	pthread_mutex_unlock(&s->m->mu);
+}
+
+void bmc_entry_unbusy(struct bmc_manager *m, struct bmc_entry *en)
+{
+	pthread_mutex_lock(&m->mu);
+	en->busy = false;
+	/* broadcast: a waiter that then finds the breaker open leaves without taking
+	 * the turn, and must not swallow the wakeup of the others */
+	pthread_cond_broadcast(&en->cv);
+	pthread_mutex_unlock(&m->mu);
+}
+
+enum bmc_status bmc_slot_acquire(struct bmc_manager *m, long long deadline_ms, struct bmc_error *e)
+{
+	long long from = bmc_now_ms();
+	enum bmc_status st = BMC_OK;
+
+	pthread_mutex_lock(&m->mu);
+	while (m->in_flight >= m->lim.max_concurrent) {
+		if (bmc_cond_wait_until(&m->slot_cv, &m->mu, deadline_ms) == ETIMEDOUT &&
+		    m->in_flight >= m->lim.max_concurrent) {
+			st = bmc_error_set(e, BMC_ERR_BUSY, NULL,
+					   "too many BMC calls in flight (%d); waited %lld ms",
+					   m->in_flight, bmc_now_ms() - from);
+			break;
+		}
+	}
+	if (st == BMC_OK)
+		m->in_flight++;
+	pthread_mutex_unlock(&m->mu);
+	return st;
+}
+
+void bmc_slot_release(struct bmc_manager *m)
+{
+	pthread_mutex_lock(&m->mu);
+	m->in_flight--;
+	pthread_cond_signal(&m->slot_cv);
+	pthread_mutex_unlock(&m->mu);
+}

@@ -1,0 +1,217 @@
+/* pxe — the boot plane: iPXE scripts, dnsmasq configuration, TFTP root and
+ * dnsmasq supervision (DESIGN §6, docs/boot.md).
+ *
+ * Errors: functions take `char *err, size_t errlen` (err may be NULL when
+ * errlen is 0). On failure the message is written there; messages about an
+ * input start with the field's name ("token: contains a newline"). Functions
+ * returning int return PXE_OK (0) or a negative enum pxe_status.
+ * Functions returning char * return a malloc'd string the caller frees with
+ * free(), or NULL with err set.
+ */
+#ifndef PXE_PXE_H
+#define PXE_PXE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum pxe_status {
+	PXE_OK = 0,
+	PXE_ERR_INVALID = -1, /* an input failed validation; err names the field */
+	PXE_ERR_IO = -2,      /* a file operation failed; err has path and errno text */
+	PXE_ERR_NOMEM = -3,
+	PXE_ERR_NOT_FOUND = -4, /* a required file or program is missing */
+	PXE_ERR_CHILD = -5,	/* a child process failed to start or exited badly */
+	PXE_ERR_STATE = -6,	/* call not valid now (e.g. start while running) */
+};
+#define PXE_STATUS_COUNT 7
+
+/* "ok", "invalid", ... for status in the enum; "unknown" otherwise. Static
+ * string; thread-safe. */
+const char *pxe_status_name(int status);
+
+/* ---- iPXE scripts ---------------------------------------------------- */
+
+enum pxe_boot_kind {
+	PXE_BOOT_AGENT,	     /* ramdisk agent for a known machine (inspect/clean/deploy) */
+	PXE_BOOT_DISCOVER,   /* ramdisk agent in discovery mode for an unknown MAC */
+	PXE_BOOT_LOCAL_DISK, /* deployed machine: boot the first local disk */
+	PXE_BOOT_IGNORE,     /* unknown MAC under policy ignore: leave network boot */
+};
+#define PXE_BOOT_KIND_COUNT 4
+
+/* "agent", "discover", "local_disk", "ignore"; NULL when out of range.
+ * Static string; thread-safe. */
+const char *pxe_boot_kind_name(enum pxe_boot_kind kind);
+/* Inverse of pxe_boot_kind_name: 0 and *out set, or PXE_ERR_INVALID. */
+int pxe_boot_kind_from_name(const char *name, enum pxe_boot_kind *out);
+
+#define PXE_HEARTBEAT_DEFAULT_S 10
+#define PXE_FETCH_ATTEMPTS 3 /* kernel+initrd fetch attempts per boot */
+#define PXE_RETRY_SLEEP_S 5  /* pause between attempts */
+#define PXE_FAIL_REBOOT_S 30 /* pause before rebooting after the last attempt */
+
+struct pxe_script_params {
+	enum pxe_boot_kind kind;
+	/* Boot listener base URL, http(s)://HOST[:PORT][/PATH]; required for
+	 * AGENT and DISCOVER. The kernel is BOOT_URL/boot/vmlinuz, the initrd
+	 * BOOT_URL/boot/initramfs. A trailing '/' is ignored. */
+	const char *boot_url;
+	const char *machine_id;	  /* required for AGENT; [A-Za-z0-9._:-], <= 128 */
+	const char *token;	  /* required for AGENT; [A-Za-z0-9._~+/=-], <= 256 */
+	const char *machine_name; /* optional, comment only; printable, no '$' */
+	const char *state;	  /* optional, comment only; [a-z0-9_-] */
+	const char *mac;	  /* optional, comment only; a MAC address */
+	/* Optional operator kernel arguments, appended after ours; printable
+	 * ASCII without quotes, '$', '\\' or '#'; may not set provisiond.*. */
+	const char *extra_args;
+	int heartbeat_s; /* 0 -> PXE_HEARTBEAT_DEFAULT_S; else 1..3600 */
+};
+
+/* Renders the iPXE script for p->kind. Returns a malloc'd script (caller
+ * frees) or NULL with err set (PXE_ERR_INVALID class: err names the field;
+ * or out of memory). Pure function: thread-safe. */
+char *pxe_render_script(const struct pxe_script_params *p, char *err, size_t errlen);
+
+/* ---- dnsmasq configuration ------------------------------------------ */
+
+enum pxe_dhcp_mode {
+	PXE_DHCP_FULL,	/* dnsmasq is the DHCP server for a range (authoritative) */
+	PXE_DHCP_PROXY, /* proxy DHCP beside an existing DHCP server: boot info only */
+	PXE_DHCP_OFF,	/* no DHCP at all: TFTP only (another server points at us) */
+};
+#define PXE_DHCP_MODE_COUNT 3
+
+/* "full", "proxy", "off"; NULL when out of range. Static; thread-safe. */
+const char *pxe_dhcp_mode_name(enum pxe_dhcp_mode mode);
+/* Inverse of pxe_dhcp_mode_name: 0 and *out set, or PXE_ERR_INVALID. */
+int pxe_dhcp_mode_from_name(const char *name, enum pxe_dhcp_mode *out);
+
+struct pxe_dnsmasq_params {
+	enum pxe_dhcp_mode mode;
+	const char *interface; /* required: the provisioning interface */
+	/* Boot listener base URL as for pxe_render_script; required unless
+	 * mode is OFF. iPXE clients get BOOT_URL/boot.ipxe?mac=${net0/mac},
+	 * which must fit the 127-byte DHCP file field. */
+	const char *boot_url;
+	/* FULL: dynamic range and its netmask (all IPv4, same subnet). */
+	const char *range_start, *range_end, *netmask;
+	const char *lease_time; /* FULL: "infinite" or N[smhdw]; NULL -> "1h" */
+	const char *router;	/* FULL, optional: default gateway; NULL -> none sent */
+	const char *network;	/* PROXY: network address of the subnet, e.g. 10.0.0.0 */
+	/* Absolute paths. tftp_root is required unless mode is OFF (then NULL
+	 * disables TFTP). The rest are optional; NULL omits the option.
+	 * hosts_dir and lease_file are used only with DHCP (FULL, PROXY).
+	 * log_file may be "-" for stderr. */
+	const char *tftp_root, *hosts_dir, *pid_file, *lease_file, *log_file;
+	bool ipv6_ra;	  /* send RAs on interface (iPXE otherwise waits ~14 s) */
+	bool only_known;  /* answer only MACs listed in hosts_dir */
+	bool run_as_root; /* user=root: keep privileges to write leases/logs */
+	bool log_dhcp;	  /* verbose DHCP logging */
+};
+
+/* Renders a complete dnsmasq configuration file. Returns a malloc'd string
+ * (caller frees) or NULL with err naming the field and dnsmasq option.
+ * Pure function: thread-safe. */
+char *pxe_dnsmasq_conf(const struct pxe_dnsmasq_params *p, char *err, size_t errlen);
+
+/* ---- known hosts (dhcp-hostsdir) ------------------------------------ */
+
+/* Writes DIR/aa-bb-cc-dd-ee-ff holding one dhcp-host line "MAC[,IP][,NAME]"
+ * atomically (hidden temp file + fsync + rename), so a running dnsmasq picks
+ * it up without restart. name (a DNS label) and ip (IPv4) may be NULL.
+ * dnsmasq only *adds* records on the fly: a changed or removed file keeps
+ * its old record until SIGHUP (pxe_dnsmasq_reload). Thread-safe; concurrent
+ * writers of one MAC: last rename wins. Returns 0 or a pxe_status. */
+int pxe_hosts_write(const char *dir, const char *mac, const char *name, const char *ip, char *err,
+		    size_t errlen);
+/* Removes the file for mac; absent already is success. Thread-safe.
+ * Returns 0 or a pxe_status. */
+int pxe_hosts_remove(const char *dir, const char *mac, char *err, size_t errlen);
+/* Normalises a MAC ("AA-BB-..", "aa:bb:..") to lower-case colon form in
+ * out (>= 18 bytes). Returns 0 or PXE_ERR_INVALID. Thread-safe. */
+int pxe_mac_normalize(const char *mac, char out[18]);
+
+/* ---- TFTP root ------------------------------------------------------ */
+
+#define PXE_IPXE_DIR_DEFAULT "/usr/lib/ipxe"
+
+/* Creates tftp_root if needed and copies undionly.kpxe and ipxe.efi from
+ * ipxe_dir (NULL -> PXE_IPXE_DIR_DEFAULT) into it (temp + rename, 0644).
+ * Returns 0, PXE_ERR_NOT_FOUND naming the missing file, or PXE_ERR_IO.
+ * Not safe against a concurrent call for the same tftp_root. */
+int pxe_tftp_prepare(const char *tftp_root, const char *ipxe_dir, char *err, size_t errlen);
+
+/* ---- dnsmasq processes ---------------------------------------------- */
+
+/* Path of the dnsmasq binary: $PATH, then /usr/sbin, /sbin. malloc'd
+ * (caller frees) or NULL when none is found. Thread-safe. */
+char *pxe_dnsmasq_find(void);
+
+/* Runs `dnsmasq --test --conf-file=conf_path`. Returns 0 when dnsmasq
+ * accepts the file, else PXE_ERR_INVALID with dnsmasq's own message in err
+ * (or PXE_ERR_NOT_FOUND / PXE_ERR_CHILD). Blocks until dnsmasq exits;
+ * thread-safe. */
+int pxe_dnsmasq_test(const char *conf_path, char *err, size_t errlen);
+
+struct pxe_dnsmasq_opts {
+	const char *conf_path;	  /* required: a file from pxe_dnsmasq_conf */
+	const char *netns;	  /* optional: run under `ip netns exec NETNS` */
+	const char *dnsmasq_path; /* optional: default pxe_dnsmasq_find() */
+	const char *output_path;  /* optional: child stdout+stderr appended here;
+				     NULL -> /dev/null */
+	int stop_timeout_ms;	  /* SIGTERM -> SIGKILL deadline; 0 -> 5000 */
+	int settle_ms;		  /* start fails if dnsmasq exits within; 0 -> 300 */
+	int backoff_min_ms;	  /* first restart delay; 0 -> 500 */
+	int backoff_max_ms;	  /* cap of the doubling delay; 0 -> 30000 */
+	int stable_ms;		  /* a run this long resets the delay; 0 -> 60000 */
+};
+
+struct pxe_dnsmasq; /* one supervised dnsmasq; opaque */
+
+struct pxe_dnsmasq_info {
+	pid_t pid;	      /* 0 when not running */
+	unsigned starts;      /* successful starts, including restarts */
+	int last_exit;	      /* last wait status (see waitpid), -1 if none */
+	long next_restart_ms; /* ms until the next restart attempt, -1 if none due */
+	char error[256];      /* last start failure, "" if none */
+};
+
+/* Creates a supervisor (nothing runs yet); copies the strings in o. Returns
+ * NULL with err on invalid options or missing binaries. Free with
+ * pxe_dnsmasq_free. */
+struct pxe_dnsmasq *pxe_dnsmasq_new(const struct pxe_dnsmasq_opts *o, char *err, size_t errlen);
+/* Stops dnsmasq if running (as pxe_dnsmasq_stop) and frees. NULL is fine.
+ * No other call on d may be running or follow. */
+void pxe_dnsmasq_free(struct pxe_dnsmasq *d);
+
+/* The calls below are thread-safe (one mutex per supervisor) and return 0
+ * or a pxe_status. The child gets SIGTERM if the thread that started it
+ * exits (PR_SET_PDEATHSIG), so start, poll and run belong on one long-lived
+ * thread. Children are reaped with waitpid(pid): do not reap them elsewhere
+ * (no waitpid(-1) or SIGCHLD=SIG_IGN in the process). */
+
+/* Spawns dnsmasq --keep-in-foreground --conf-file=CONF, waits settle_ms and
+ * fails with PXE_ERR_CHILD if it died meanwhile. PXE_ERR_STATE if running.
+ * Enables restarts by pxe_dnsmasq_poll. */
+int pxe_dnsmasq_start(struct pxe_dnsmasq *d, char *err, size_t errlen);
+/* SIGTERM, then SIGKILL after stop_timeout_ms; reaps the child and disables
+ * restarts. Not running is success. */
+int pxe_dnsmasq_stop(struct pxe_dnsmasq *d, char *err, size_t errlen);
+/* True while the child runs (reaps it when it has exited). */
+bool pxe_dnsmasq_alive(struct pxe_dnsmasq *d);
+/* SIGHUP: dnsmasq re-reads hosts_dir (needed after removals). */
+int pxe_dnsmasq_reload(struct pxe_dnsmasq *d, char *err, size_t errlen);
+/* One supervision step: reaps an exited child and schedules a restart with
+ * doubling backoff; restarts when due. Never blocks longer than a start. */
+int pxe_dnsmasq_poll(struct pxe_dnsmasq *d, char *err, size_t errlen);
+/* Starts dnsmasq if needed and polls every 100 ms until pxe_dnsmasq_shutdown
+ * is called (from any thread); then stops it. Meant as a thread body. Returns
+ * the result of the final stop. Start failures are retried with backoff. */
+int pxe_dnsmasq_run(struct pxe_dnsmasq *d);
+/* Asks pxe_dnsmasq_run to stop dnsmasq and return. */
+void pxe_dnsmasq_shutdown(struct pxe_dnsmasq *d);
+/* Snapshot of the supervisor's state. */
+void pxe_dnsmasq_info(struct pxe_dnsmasq *d, struct pxe_dnsmasq_info *out);
+
+#endif

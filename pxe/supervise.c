@@ -1,0 +1,388 @@
+/* dnsmasq supervision: start, stop, liveness and restart with backoff.
+ * One mutex guards the whole state; the blocking parts (settle after a start,
+ * the stop deadline) run under it so that a stop can never race a restart. */
+#include "pxe/internal.h"
+#include "pxe/pxe.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define POLL_MS 100
+#define REAP_STEP_MS 10
+
+struct pxe_dnsmasq {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char *conf_arg, *netns, *dnsmasq, *ip, *output;
+	int stop_timeout_ms, settle_ms, backoff_min_ms, backoff_max_ms, stable_ms;
+	pid_t pid;
+	bool wanted;   /* restart when it exits */
+	bool shutdown; /* pxe_dnsmasq_run should return */
+	unsigned starts;
+	int last_exit;
+	int64_t started_at, restart_at; /* restart_at < 0: none scheduled */
+	int backoff_ms;
+	char error[256];
+};
+
+static int opt_ms(const char *field, int v, int dflt, int *out, char *err, size_t errlen)
+{
+	if (v < 0)
+		return pxe_fail(err, errlen, PXE_ERR_INVALID, "%s: negative", field);
+	*out = v ? v : dflt;
+	return PXE_OK;
+}
+
+static int check_opts(const struct pxe_dnsmasq_opts *o, struct pxe_dnsmasq *d, char *err,
+		      size_t errlen)
+{
+	int rc;
+
+	if (!o)
+		return pxe_fail(err, errlen, PXE_ERR_INVALID, "opts: required");
+	if ((rc = pxe_check_path("conf_path", o->conf_path, err, errlen)) ||
+	    (o->netns && (rc = pxe_check_chars("netns", o->netns, "._-", 64, err, errlen))) ||
+	    (o->dnsmasq_path &&
+	     (rc = pxe_check_path("dnsmasq_path", o->dnsmasq_path, err, errlen))) ||
+	    (o->output_path && (rc = pxe_check_path("output_path", o->output_path, err, errlen))))
+		return rc;
+	if ((rc = opt_ms("stop_timeout_ms", o->stop_timeout_ms, 5000, &d->stop_timeout_ms, err,
+			 errlen)) ||
+	    (rc = opt_ms("settle_ms", o->settle_ms, 300, &d->settle_ms, err, errlen)) ||
+	    (rc = opt_ms("backoff_min_ms", o->backoff_min_ms, 500, &d->backoff_min_ms, err,
+			 errlen)) ||
+	    (rc = opt_ms("backoff_max_ms", o->backoff_max_ms, 30000, &d->backoff_max_ms, err,
+			 errlen)) ||
+	    (rc = opt_ms("stable_ms", o->stable_ms, 60000, &d->stable_ms, err, errlen)))
+		return rc;
+	if (d->backoff_max_ms < d->backoff_min_ms)
+		return pxe_fail(err, errlen, PXE_ERR_INVALID,
+				"backoff_max_ms: below backoff_min_ms");
+	return PXE_OK;
+}
+
+static int fill_paths(const struct pxe_dnsmasq_opts *o, struct pxe_dnsmasq *d, char *err,
+		      size_t errlen)
+{
+	size_t n = strlen(o->conf_path) + sizeof("--conf-file=");
+
+	d->conf_arg = malloc(n);
+	if (d->conf_arg)
+		snprintf(d->conf_arg, n, "--conf-file=%s", o->conf_path);
+	d->dnsmasq = o->dnsmasq_path ? strdup(o->dnsmasq_path) : pxe_dnsmasq_find();
+	d->netns = o->netns ? strdup(o->netns) : NULL;
+	d->ip = o->netns ? pxe_find_program("ip") : NULL;
+	d->output = o->output_path ? strdup(o->output_path) : NULL;
+	if (!d->conf_arg || (o->netns && !d->netns) || (o->output_path && !d->output))
+		return pxe_fail(err, errlen, PXE_ERR_NOMEM, "out of memory");
+	if (!d->dnsmasq)
+		return pxe_fail(err, errlen, PXE_ERR_NOT_FOUND,
+				"dnsmasq_path: dnsmasq not found in PATH, /usr/sbin or /sbin");
+	if (o->netns && !d->ip)
+		return pxe_fail(err, errlen, PXE_ERR_NOT_FOUND,
+				"netns: the ip program (iproute2) was not found");
+	return PXE_OK;
+}
+
+static int init_sync(struct pxe_dnsmasq *d)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	if (pthread_condattr_init(&ca))
+		return -1;
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) || pthread_cond_init(&d->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc)
+		return -1;
+	if (pthread_mutex_init(&d->mu, NULL)) {
+		pthread_cond_destroy(&d->cv);
+		return -1;
+	}
+	return 0;
+}
+
+static void free_fields(struct pxe_dnsmasq *d)
+{
+	free(d->conf_arg);
+	free(d->netns);
+	free(d->dnsmasq);
+	free(d->ip);
+	free(d->output);
+	free(d);
+}
+
+struct pxe_dnsmasq *pxe_dnsmasq_new(const struct pxe_dnsmasq_opts *o, char *err, size_t errlen)
+{
+	struct pxe_dnsmasq *d = calloc(1, sizeof(*d));
+
+	if (!d) {
+		pxe_fail(err, errlen, PXE_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	d->last_exit = -1;
+	d->restart_at = -1;
+	if (check_opts(o, d, err, errlen) || fill_paths(o, d, err, errlen)) {
+		free_fields(d);
+		return NULL;
+	}
+	if (init_sync(d)) {
+		pxe_fail(err, errlen, PXE_ERR_NOMEM, "cannot initialise mutex/condvar");
+		free_fields(d);
+		return NULL;
+	}
+	d->backoff_ms = d->backoff_min_ms;
+	return d;
+}
+
+static void schedule_restart_locked(struct pxe_dnsmasq *d)
+{
+	d->restart_at = pxe_now_ms() + d->backoff_ms;
+	d->backoff_ms =
+	    d->backoff_ms > d->backoff_max_ms / 2 ? d->backoff_max_ms : d->backoff_ms * 2;
+}
+
+/* Collects an exited child; schedules its restart when one is wanted. */
+static bool reap_locked(struct pxe_dnsmasq *d, int options)
+{
+	int status;
+	pid_t r;
+
+	if (!d->pid)
+		return false;
+	while ((r = waitpid(d->pid, &status, options)) < 0 && errno == EINTR)
+		;
+	if (r == 0)
+		return false;
+	/* r < 0 (ECHILD): reaped elsewhere against the contract; treat as gone. */
+	d->last_exit = r > 0 ? status : -1;
+	d->pid = 0;
+	if (d->wanted) {
+		if (pxe_now_ms() - d->started_at >= d->stable_ms)
+			d->backoff_ms = d->backoff_min_ms;
+		schedule_restart_locked(d);
+	}
+	return true;
+}
+
+static void describe_exit(int status, char *buf, size_t size)
+{
+	if (status >= 0 && WIFEXITED(status))
+		snprintf(buf, size, "exit status %d", WEXITSTATUS(status));
+	else if (status >= 0 && WIFSIGNALED(status))
+		snprintf(buf, size, "signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, size, "unknown status");
+}
+
+static int spawn_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
+{
+	char *plain[] = {d->dnsmasq, "--keep-in-foreground", d->conf_arg, NULL};
+	/* `ip netns exec` execs dnsmasq in place, so the pid stays dnsmasq's. */
+	char *ns[] = {d->ip,	   "netns", "exec", d->netns, d->dnsmasq, "--keep-in-foreground",
+		      d->conf_arg, NULL};
+	struct pxe_spawn s = {.argv = d->netns ? ns : plain,
+			      .output_path = d->output,
+			      .output_fd = -1,
+			      .own_session = true};
+	char how[64];
+	int rc = pxe_spawn(&s, &d->pid, err, errlen);
+
+	if (rc) {
+		d->pid = 0;
+		return rc;
+	}
+	d->started_at = pxe_now_ms();
+	while (pxe_now_ms() - d->started_at < d->settle_ms) {
+		pxe_sleep_ms(REAP_STEP_MS);
+		if (reap_locked(d, WNOHANG)) {
+			describe_exit(d->last_exit, how, sizeof(how));
+			return pxe_fail(err, errlen, PXE_ERR_CHILD,
+					"dnsmasq exited during startup (%s); see %s", how,
+					d->output ? d->output : "its log-facility");
+		}
+	}
+	d->starts++;
+	return PXE_OK;
+}
+
+/* Starts now; a failure is remembered and retried after the backoff. */
+static int start_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
+{
+	char msg[256];
+	int rc;
+
+	d->wanted = true;
+	d->restart_at = -1;
+	rc = spawn_locked(d, msg, sizeof(msg));
+	if (rc) {
+		snprintf(d->error, sizeof(d->error), "%s", msg);
+		pxe_fail(err, errlen, rc, "%s", msg);
+		if (d->restart_at < 0) /* not yet scheduled by reap_locked */
+			schedule_restart_locked(d);
+	}
+	return rc;
+}
+
+static int stop_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
+{
+	int64_t deadline = pxe_now_ms() + d->stop_timeout_ms;
+
+	d->wanted = false;
+	d->restart_at = -1;
+	if (!d->pid)
+		return PXE_OK;
+	if (kill(d->pid, SIGTERM) && errno != ESRCH)
+		return pxe_fail(err, errlen, PXE_ERR_CHILD, "kill %d: %s", (int)d->pid,
+				strerror(errno));
+	while (!reap_locked(d, WNOHANG)) {
+		if (pxe_now_ms() >= deadline) {
+			kill(d->pid, SIGKILL);
+			reap_locked(d, 0);
+			break;
+		}
+		pxe_sleep_ms(REAP_STEP_MS);
+	}
+	return PXE_OK;
+}
+
+static int poll_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
+{
+	reap_locked(d, WNOHANG);
+	if (d->pid || !d->wanted || d->restart_at < 0 || pxe_now_ms() < d->restart_at)
+		return PXE_OK;
+	return start_locked(d, err, errlen);
+}
+
+int pxe_dnsmasq_start(struct pxe_dnsmasq *d, char *err, size_t errlen)
+{
+	int rc;
+
+	pthread_mutex_lock(&d->mu);
+	reap_locked(d, WNOHANG);
+	if (d->pid)
+		rc = pxe_fail(err, errlen, PXE_ERR_STATE, "dnsmasq already running (pid %d)",
+			      (int)d->pid);
+	else
+		rc = start_locked(d, err, errlen);
+	pthread_mutex_unlock(&d->mu);
+	return rc;
+}
+
+int pxe_dnsmasq_stop(struct pxe_dnsmasq *d, char *err, size_t errlen)
+{
+	int rc;
+
+	pthread_mutex_lock(&d->mu);
+	rc = stop_locked(d, err, errlen);
+	pthread_mutex_unlock(&d->mu);
+	return rc;
+}
+
+bool pxe_dnsmasq_alive(struct pxe_dnsmasq *d)
+{
+	bool alive;
+
+	pthread_mutex_lock(&d->mu);
+	reap_locked(d, WNOHANG);
+	alive = d->pid != 0;
+	pthread_mutex_unlock(&d->mu);
+	return alive;
+}
+
+int pxe_dnsmasq_reload(struct pxe_dnsmasq *d, char *err, size_t errlen)
+{
+	int rc = PXE_OK;
+
+	pthread_mutex_lock(&d->mu);
+	reap_locked(d, WNOHANG);
+	if (!d->pid)
+		rc = pxe_fail(err, errlen, PXE_ERR_STATE, "dnsmasq is not running");
+	else if (kill(d->pid, SIGHUP))
+		rc = pxe_fail(err, errlen, PXE_ERR_CHILD, "kill %d: %s", (int)d->pid,
+			      strerror(errno));
+	pthread_mutex_unlock(&d->mu);
+	return rc;
+}
+
+int pxe_dnsmasq_poll(struct pxe_dnsmasq *d, char *err, size_t errlen)
+{
+	int rc;
+
+	pthread_mutex_lock(&d->mu);
+	rc = poll_locked(d, err, errlen);
+	pthread_mutex_unlock(&d->mu);
+	return rc;
+}
+
+static void wait_poll_interval_locked(struct pxe_dnsmasq *d)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += (long)POLL_MS * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+}
+
+int pxe_dnsmasq_run(struct pxe_dnsmasq *d)
+{
+	char msg[256];
+	int rc;
+
+	pthread_mutex_lock(&d->mu);
+	d->wanted = true;
+	if (!d->pid && d->restart_at < 0)
+		d->restart_at = pxe_now_ms();
+	while (!d->shutdown) {
+		poll_locked(d, NULL, 0);
+		wait_poll_interval_locked(d);
+	}
+	rc = stop_locked(d, msg, sizeof(msg));
+	if (rc)
+		snprintf(d->error, sizeof(d->error), "%s", msg);
+	pthread_mutex_unlock(&d->mu);
+	return rc;
+}
+
+void pxe_dnsmasq_shutdown(struct pxe_dnsmasq *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->shutdown = true;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+void pxe_dnsmasq_info(struct pxe_dnsmasq *d, struct pxe_dnsmasq_info *out)
+{
+	int64_t left;
+
+	pthread_mutex_lock(&d->mu);
+	reap_locked(d, WNOHANG);
+	left = d->restart_at - pxe_now_ms();
+	out->pid = d->pid;
+	out->starts = d->starts;
+	out->last_exit = d->last_exit;
+	out->next_restart_ms = d->pid || d->restart_at < 0 ? -1 : (left > 0 ? (long)left : 0);
+	snprintf(out->error, sizeof(out->error), "%s", d->error);
+	pthread_mutex_unlock(&d->mu);
+}
+
+void pxe_dnsmasq_free(struct pxe_dnsmasq *d)
+{
+	if (!d)
+		return;
+	pxe_dnsmasq_stop(d, NULL, 0);
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->cv);
+	free_fields(d);
+}
