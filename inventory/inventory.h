@@ -466,4 +466,45 @@ enum inv_status inv_boot_token_take(struct inv *inv, const char *hash, const cha
 enum inv_status inv_boot_token_revoke(struct inv *inv, const char *machine_id, const char *kind,
 				      struct inv_err *err);
 
+/* ------------------------------------------------------- agent commands */
+/* Commands for the deploy agent of one machine, in order. "external"
+ * commands are never sent to the agent: another call completes them (the
+ * inventory report completes "inspect", the deployed OS's callback
+ * completes "booted"). States: pending, sent, done, failed. */
+struct inv_command {
+	char id[INV_ID_LEN];
+	char machine_id[INV_ID_LEN];
+	char name[32];
+	char *args_json; /* malloc'd */
+	char state[16];
+	char message[512];
+	char *details_json; /* malloc'd or NULL */
+	int64_t created_at, updated_at;
+};
+void inv_command_clear(struct inv_command *c);
+/* Cancels the machine's unfinished commands (failed, "superseded") and
+ * queues a new one. id gets its id. */
+enum inv_status inv_command_add(struct inv *inv, const char *machine_id, const char *name,
+				const char *args_json, bool external, char id[INV_ID_LEN],
+				struct inv_err *err);
+/* The newest command named name of the machine; INV_NOT_FOUND if none. */
+enum inv_status inv_command_latest(struct inv *inv, const char *machine_id, const char *name,
+				   struct inv_command *out, struct inv_err *err);
+/* Takes the oldest pending (non-external) command and marks it sent;
+ * INV_NOT_FOUND when there is none. */
+enum inv_status inv_command_next(struct inv *inv, const char *machine_id, struct inv_command *out,
+				 struct inv_err *err);
+/* Finishes the command (by id, or the newest unfinished one named name
+ * when id is NULL), records the result and wakes the machine's engine
+ * step. INV_NOT_FOUND if no such unfinished command. */
+enum inv_status inv_command_finish(struct inv *inv, const char *machine_id, const char *id,
+				   const char *name, bool ok, const char *message,
+				   const char *details_json, struct inv_err *err);
+/* Records when the machine's agent was last heard from (at, ms), or that
+ * it is gone (at = 0: the machine rebooted or powered off). */
+enum inv_status inv_machine_agent_seen(struct inv *inv, const char *machine_id, int64_t at,
+				       struct inv_err *err);
+/* When the agent was last heard from (ms), 0 if never. */
+int64_t inv_machine_agent_seen_at(struct inv *inv, const char *machine_id);
+
 #endif

@@ -10,6 +10,7 @@
 #include "inventory/inventory.h"
 #include "provisiond/app.h"
 #include "provisiond/http.h"
+#include "provisiond/tokens.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -31,10 +32,6 @@ int role_from_name(const char *s, enum role *out);
 /* Authenticates the bearer token and checks its role against allowed.
  * On failure sets 401/403 and returns NULL. */
 const struct principal *api_auth(struct http_req *r, struct app *a, unsigned allowed);
-
-/* SHA-256 hex of a secret; 32 random bytes as a "pvd_"-prefixed token. */
-void api_hash_token(const char *secret, char out[65]);
-int api_new_secret(char *out, size_t len);
 
 /* Field validation. */
 enum field_kind { F_STR, F_INT, F_BOOL, F_OBJ, F_ARR, F_ANY };

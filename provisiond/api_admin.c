@@ -64,7 +64,7 @@ void api_token_create(struct http_req *r, void *app)
 		http_error(r, 400, "missing_field", "owner", "a service token needs an owner");
 	else if (role != ROLE_SERVICE && owner)
 		http_error(r, 400, "invalid_value", "owner", "only service tokens have an owner");
-	else if (api_new_secret(secret, sizeof secret) != 0)
+	else if (tok_new_secret(secret, sizeof secret) != 0)
 		http_error(r, 500, "internal", NULL, "no randomness for a token");
 	else {
 		uuid_generate_random(u);
@@ -72,7 +72,7 @@ void api_token_create(struct http_req *r, void *app)
 		snprintf(t.role, sizeof t.role, "%s", rs);
 		snprintf(t.owner, sizeof t.owner, "%s", owner ? owner : "");
 		snprintf(t.name, sizeof t.name, "%s", name ? name : owner ? owner : rs);
-		api_hash_token(secret, t.hash);
+		tok_hash(secret, t.hash);
 		t.created_at = inv_now_ms();
 		struct inv_err e = {0};
 		if (inv_token_create(a->inv, &t, p->actor, r->request_id, &e) == INV_OK) {

@@ -3,8 +3,6 @@
 
 #include <ctype.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,26 +28,6 @@ int role_from_name(const char *s, enum role *out)
 	return -1;
 }
 
-void api_hash_token(const char *secret, char out[65])
-{
-	unsigned char md[32];
-	unsigned int n = 0;
-	EVP_Digest(secret, strlen(secret), md, &n, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-int api_new_secret(char *out, size_t len)
-{
-	unsigned char b[32];
-	if (len < 4 + 64 + 1 || RAND_bytes(b, sizeof b) != 1)
-		return -1;
-	memcpy(out, "pvd_", 4);
-	for (size_t i = 0; i < sizeof b; i++)
-		snprintf(out + 4 + 2 * i, 3, "%02x", b[i]);
-	return 0;
-}
-
 const struct principal *api_auth(struct http_req *r, struct app *a, unsigned allowed)
 {
 	const char *h = r->authorization;
@@ -59,7 +37,7 @@ const struct principal *api_auth(struct http_req *r, struct app *a, unsigned all
 		return NULL;
 	}
 	char hash[65];
-	api_hash_token(h + 7, hash);
+	tok_hash(h + 7, hash);
 	struct inv_token t;
 	struct inv_err e = {0};
 	enum role role;

@@ -36,6 +36,17 @@ void api_quota_list(struct http_req *r, void *app);
 void api_freeze_get(struct http_req *r, void *app);
 void api_freeze_set(struct http_req *r, void *app);
 
+/* Boot/agent plane (api_boot.c, api_agent.c). */
+void boot_ipxe(struct http_req *r, void *app);
+void boot_file(struct http_req *r, void *app);
+void boot_image(struct http_req *r, void *app);
+void agent_lookup(struct http_req *r, void *app);
+void agent_inventory(struct http_req *r, void *app);
+void agent_heartbeat(struct http_req *r, void *app);
+void agent_command(struct http_req *r, void *app);
+void agent_result(struct http_req *r, void *app);
+void agent_booted(struct http_req *r, void *app);
+
 /* Shared by machine handlers. */
 bool api_load_machine(struct http_req *r, struct app *a, const struct principal *p, const char *id,
 		      struct inv_machine *m);

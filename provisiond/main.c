@@ -142,9 +142,9 @@ static int do_init(struct app *a)
 	snprintf(t.role, sizeof t.role, "admin");
 	snprintf(t.name, sizeof t.name, "initial-admin");
 	struct inv_err e = {0};
-	if (api_new_secret(secret, sizeof secret) != 0)
+	if (tok_new_secret(secret, sizeof secret) != 0)
 		return fprintf(stderr, "provisiond: no randomness\n"), -1;
-	api_hash_token(secret, t.hash);
+	tok_hash(secret, t.hash);
 	if (inv_token_create(a->inv, &t, "provisiond --init", "", &e) != INV_OK ||
 	    write_secret_file(path, secret) != 0) {
 		fprintf(stderr, "provisiond: cannot create the admin token in %s: %s\n", path,

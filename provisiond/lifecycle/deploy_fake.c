@@ -49,6 +49,8 @@ static bool roll_failure(double rate)
 
 static enum dep_result fake_step(struct deploy_ctx *c, const char *what, struct fake_opts *o)
 {
+	if (!c->boot_agent(c->step))
+		return DEP_ABORT;
 	nap(o->delay_ms);
 	if (roll_failure(o->fail_rate)) {
 		snprintf(c->err, sizeof c->err, "fake agent: simulated %s failure (fail_rate %.2f)",
@@ -94,18 +96,23 @@ static enum dep_result fake_write(struct deploy_ctx *c, const struct inv_image *
 	return fake_step(c, "image write", &o);
 }
 
+static enum dep_result fake_booted(struct deploy_ctx *c)
+{
+	(void)c;
+	return DEP_DONE; /* the simulated OS is up as soon as it is powered on */
+}
+
 const struct deploy_driver deploy_fake = {
     .name = "fake",
     .inspect = fake_inspect,
     .clean = fake_clean,
     .write_image = fake_write,
+    .wait_booted = fake_booted,
 };
 
 const struct deploy_driver *deploy_for(const struct inv_bmc *bmc)
 {
-	/* Only fake machines have a deploy interface until the pxe boot plane
-	 * (real ramdisk agent) lands; the engine reports that as an error. */
-	if (bmc && strcmp(bmc->driver, "fake") == 0)
-		return &deploy_fake;
-	return NULL;
+	if (!bmc || !bmc->driver[0])
+		return NULL;
+	return strcmp(bmc->driver, "fake") == 0 ? &deploy_fake : &deploy_pxe;
 }

@@ -220,6 +220,36 @@ static bool boot_agent(struct step *s)
 	       power(s, ps == BMC_POWER_ON ? BMC_POWER_ACTION_CYCLE : BMC_POWER_ACTION_ON);
 }
 
+static bool boot_agent_cb(void *step)
+{
+	return boot_agent(step);
+}
+
+/* The deploy interface started something: note its phase and look again
+ * shortly (an agent report wakes the machine sooner). */
+#define PENDING_POLL_MS 2000
+
+static void pending(struct step *s, const struct deploy_ctx *c)
+{
+	struct inv_machine_change ch = {.set_phase = true,
+					.phase = c->phase_out,
+					.set_wake = true,
+					.wake_at = inv_now_ms() + PENDING_POLL_MS};
+	commit(s, &ch);
+}
+
+static void agent_gone(struct step *s)
+{
+	struct inv_err err = {0};
+	inv_machine_agent_seen(s->e->a->inv, s->m->id, 0, &err);
+}
+
+static struct deploy_ctx ctx_for(struct step *s)
+{
+	return (struct deploy_ctx){
+	    .a = s->e->a, .m = s->m, .bmc = &s->bmc, .boot_agent = boot_agent_cb, .step = s};
+}
+
 static void step_verifying(struct step *s)
 {
 	struct bmc_error be = {0};
@@ -274,12 +304,14 @@ static void match_facts(struct step *s, char *facts)
 static void step_inspecting(struct step *s)
 {
 	const struct deploy_driver *d = driver_or_fail(s);
-	if (!d || !boot_agent(s))
+	if (!d)
 		return;
-	struct deploy_ctx c = {.a = s->e->a, .m = s->m, .bmc = &s->bmc};
+	struct deploy_ctx c = ctx_for(s);
 	enum dep_result r = d->inspect(&c);
 	if (r == DEP_DONE)
 		match_facts(s, c.facts_json);
+	else if (r == DEP_PENDING)
+		pending(s, &c);
 	else if (r == DEP_ERROR)
 		fail(s, true, "inspection: %s", c.err);
 	free(c.facts_json);
@@ -288,16 +320,19 @@ static void step_inspecting(struct step *s)
 static void step_cleaning(struct step *s)
 {
 	const struct deploy_driver *d = driver_or_fail(s);
-	if (!d || !boot_agent(s))
+	if (!d)
 		return;
-	struct deploy_ctx c = {.a = s->e->a, .m = s->m, .bmc = &s->bmc};
+	struct deploy_ctx c = ctx_for(s);
 	enum dep_result r = d->clean(&c);
 	if (r == DEP_ERROR) {
 		fail(s, true, "cleaning: %s", c.err);
 		return;
 	}
+	if (r == DEP_PENDING)
+		pending(s, &c);
 	if (r != DEP_DONE || !power(s, BMC_POWER_ACTION_OFF))
 		return;
+	agent_gone(s);
 	char alloc[INV_ID_LEN];
 	snprintf(alloc, sizeof alloc, "%s", s->m->allocation_id);
 	struct inv_machine_change ch = {
@@ -321,6 +356,30 @@ static bool load_deploy_inputs(struct step *s, struct inv_allocation *al, struct
 	return true;
 }
 
+/* The image is on disk: boot from it and wait for the OS to call in. */
+static void deploy_boot_disk(struct step *s, const struct deploy_driver *d,
+			     const struct inv_allocation *al, const struct inv_image *img)
+{
+	struct deploy_ctx c = ctx_for(s);
+	if (strcmp(s->m->phase, "disk") != 0) {
+		if (!boot_from(s, BMC_BOOT_DISK, true) || !power(s, BMC_POWER_ACTION_CYCLE))
+			return;
+		agent_gone(s);
+	}
+	enum dep_result r = d->wait_booted(&c);
+	if (r == DEP_PENDING) {
+		pending(s, &c);
+	} else if (r == DEP_ERROR) {
+		fail(s, true, "boot from disk: %s", c.err);
+	} else if (r == DEP_DONE) {
+		struct inv_machine_change ch = {.set_power = true, .power = "on"};
+		char reason[160];
+		snprintf(reason, sizeof reason, "image %s written; booted from disk", img->name);
+		if (advance(s, INV_ST_ACTIVE, reason, &ch))
+			lc_allocation_settle(s->e->a, al->id);
+	}
+}
+
 static void step_deploying(struct step *s)
 {
 	struct lc_engine *e = s->e;
@@ -334,20 +393,16 @@ static void step_deploying(struct step *s)
 	struct inv_allocation al = {0};
 	struct inv_image img = {0};
 	const struct deploy_driver *d = NULL;
-	if (load_deploy_inputs(s, &al, &img) && (d = driver_or_fail(s)) && boot_agent(s)) {
-		struct deploy_ctx c = {.a = e->a, .m = s->m, .bmc = &s->bmc};
-		enum dep_result r = d->write_image(&c, &img, &al);
+	if (load_deploy_inputs(s, &al, &img) && (d = driver_or_fail(s))) {
+		struct deploy_ctx c = ctx_for(s);
+		enum dep_result r =
+		    strcmp(s->m->phase, "disk") == 0 ? DEP_DONE : d->write_image(&c, &img, &al);
 		if (r == DEP_ERROR)
 			fail(s, true, "image write: %s", c.err);
-		else if (r == DEP_DONE && boot_from(s, BMC_BOOT_DISK, true) &&
-			 power(s, BMC_POWER_ACTION_CYCLE)) {
-			struct inv_machine_change ch = {.set_power = true, .power = "on"};
-			char reason[160];
-			snprintf(reason, sizeof reason, "image %s written; booted from disk",
-				 img.name);
-			if (advance(s, INV_ST_ACTIVE, reason, &ch))
-				lc_allocation_settle(e->a, al.id);
-		}
+		else if (r == DEP_PENDING)
+			pending(s, &c);
+		else if (r == DEP_DONE)
+			deploy_boot_disk(s, d, &al, &img);
 	}
 	atomic_fetch_sub(&e->deploys_running, 1);
 	inv_allocation_clear(&al);

@@ -1,0 +1,188 @@
+/* api_boot.c - the boot/agent plane listener: per-machine iPXE scripts, the
+ * ramdisk and image files, and the deploy agent's calls
+ * (docs/agent-protocol.md). Agents authenticate with per-boot tokens, never
+ * with API tokens. */
+#include "pxe/pxe.h"
+#include "provisiond/api_routes.h"
+#include "provisiond/lifecycle/lifecycle.h"
+#include "provisiond/log.h"
+#include "skus/sku.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HEARTBEAT_S 10
+#define SESSION_TTL_MS (24LL * 3600 * 1000)
+#define COMMAND_WAIT_MAX_S 30
+
+/* ------------------------------------------------------------- scripts */
+
+static bool wants_agent(const struct inv_machine *m)
+{
+	if (m->state == INV_ST_INSPECTING || m->state == INV_ST_CLEANING)
+		return true;
+	/* deploying: the agent writes the image; once the engine switched to
+	 * the disk ("disk" phase) the machine must boot its new OS */
+	return m->state == INV_ST_DEPLOYING && strcmp(m->phase, "disk") != 0;
+}
+
+static bool issue_token(struct app *a, const char *mid, const char *kind, int64_t ttl_ms,
+			char secret[80])
+{
+	char hash[65];
+	struct inv_err e = {0};
+	if (tok_new_secret(secret, 80) != 0)
+		return false;
+	tok_hash(secret, hash);
+	return inv_boot_token_add(a->inv, hash, mid, kind, inv_now_ms() + ttl_ms, &e) == INV_OK;
+}
+
+static void script_for(struct http_req *r, struct app *a, const struct inv_machine *m,
+		       const char *mac)
+{
+	struct pxe_script_params p = {.boot_url = a->cfg.boot_url,
+				      .mac = mac,
+				      .extra_args =
+					  a->cfg.kernel_args[0] ? a->cfg.kernel_args : NULL,
+				      .heartbeat_s = HEARTBEAT_S};
+	char secret[80];
+	if (!m) {
+		p.kind = strcmp(a->cfg.unknown_mac_policy, "discover") == 0 ? PXE_BOOT_DISCOVER
+									    : PXE_BOOT_IGNORE;
+	} else if (wants_agent(m)) {
+		int64_t ttl = 3600LL * 1000 + (int64_t)a->cfg.deploy_timeout_s * 1000;
+		if (!issue_token(a, m->id, "boot", ttl, secret)) {
+			http_error(r, 503, "storage_unavailable", NULL,
+				   "cannot issue a boot token");
+			return;
+		}
+		p.kind = PXE_BOOT_AGENT;
+		p.machine_id = m->id;
+		p.token = secret;
+	} else {
+		p.kind = PXE_BOOT_LOCAL_DISK; /* never re-image by accident */
+	}
+	if (m) {
+		p.machine_name = m->name;
+		p.state = inv_state_name(m->state);
+	}
+	char err[256];
+	char *script = pxe_render_script(&p, err, sizeof err);
+	if (!script) {
+		http_error(r, 500, "internal", NULL, "cannot render the boot script: %s", err);
+		return;
+	}
+	log_event(LOG_INFO, "boot script", "machine", m ? m->id : NULL, "mac", mac, "kind",
+		  pxe_boot_kind_name(p.kind), "request_id", r->request_id, NULL);
+	http_reply(r, 200, "text/plain", script, strlen(script));
+}
+
+void boot_ipxe(struct http_req *r, void *app)
+{
+	struct app *a = app;
+	const char *arg = http_arg(r, "mac");
+	char mac[18];
+	if (!arg || pxe_mac_normalize(arg, mac) != 0) {
+		http_error(r, 400, "invalid_value", "mac", "mac must be a MAC address");
+		return;
+	}
+	struct inv_machine m = {0};
+	struct inv_err e = {0};
+	enum inv_status s = inv_machine_get_by_mac(a->inv, mac, &m, &e);
+	if (s == INV_OK || s == INV_NOT_FOUND)
+		script_for(r, a, s == INV_OK ? &m : NULL, mac);
+	else
+		api_inv_error(r, &e);
+	inv_machine_clear(&m);
+}
+
+/* --------------------------------------------------------------- files */
+
+/* Parses "bytes=A-B", "bytes=A-" or "bytes=-N" against size. */
+static bool parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+	unsigned long long a = 0, b = 0;
+	char *end;
+	if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+		return false;
+	h += 6;
+	if (*h == '-') {
+		b = strtoull(h + 1, &end, 10);
+		if (end == h + 1 || *end || b == 0)
+			return false;
+		*off = b >= size ? 0 : size - b;
+		*len = size - *off;
+		return size > 0;
+	}
+	a = strtoull(h, &end, 10);
+	if (end == h || *end != '-' || a >= size)
+		return false;
+	h = end + 1;
+	b = *h ? strtoull(h, &end, 10) : size - 1;
+	if ((*h && (end == h || *end)) || b < a)
+		return false;
+	if (b >= size)
+		b = size - 1;
+	*off = a;
+	*len = b - a + 1;
+	return true;
+}
+
+/* Sends a file (whole or the requested range) with sendfile. */
+static void send_file(struct http_req *r, const char *path, const char *ctype)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		http_error(r, 404, "not_found", NULL, "file not available");
+		return;
+	}
+	uint64_t size = (uint64_t)st.st_size, off = 0, len = size;
+	if (r->range && !parse_range(r->range, size, &off, &len)) {
+		close(fd);
+		http_error(r, 416, "range_not_satisfiable", "Range", "range %s not satisfiable",
+			   r->range);
+		return;
+	}
+	r->fd = fd;
+	r->fd_off = off;
+	r->fd_len = len;
+	r->fd_total = size;
+	r->partial = r->range != NULL;
+	r->status = r->partial ? 206 : 200;
+	r->content_type = ctype;
+}
+
+void boot_file(struct http_req *r, void *app)
+{
+	struct app *a = app;
+	const char *name = r->params[0];
+	if (strcmp(name, "vmlinuz") != 0 && strcmp(name, "initramfs") != 0) {
+		http_error(r, 404, "not_found", NULL, "no boot file '%s'", name);
+		return;
+	}
+	char path[800];
+	snprintf(path, sizeof path, "%s/%s", a->cfg.ramdisk_dir, name);
+	send_file(r, path, "application/octet-stream");
+}
+
+void boot_image(struct http_req *r, void *app)
+{
+	struct app *a = app;
+	struct inv_image img;
+	struct inv_err e = {0};
+	/* Only registered images, by name: no path from the request is used. */
+	if (!api_valid_name(r->params[0]) ||
+	    inv_image_get(a->inv, r->params[0], &img, &e) != INV_OK || !img.path[0]) {
+		http_error(r, 404, "not_found", "image", "no image '%s'", r->params[0]);
+		return;
+	}
+	send_file(r, img.path, "application/octet-stream");
+}

@@ -1,0 +1,159 @@
+/* deploy_pxe.c - the real deploy interface: the machine network-boots the
+ * ramdisk agent (boot plane), which reports facts and runs the commands
+ * queued here (docs/agent-protocol.md). Every wait is a queued command whose
+ * completion wakes the engine; the state's deadline bounds it. */
+#include "provisiond/lifecycle/deploy.h"
+
+#include "provisiond/app.h"
+#include "provisiond/tokens.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An agent heard from this recently is still running: no reboot needed. */
+#define AGENT_ALIVE_MS 30000
+
+static bool agent_alive(struct deploy_ctx *c)
+{
+	int64_t seen = inv_machine_agent_seen_at(c->a->inv, c->m->id);
+	return seen && inv_now_ms() - seen < AGENT_ALIVE_MS;
+}
+
+/* Starts (phase "") or checks (phase "agent") one command. */
+static enum dep_result run_command(struct deploy_ctx *c, const char *name, const char *args,
+				   bool external, bool reboot)
+{
+	struct inv_err e = {0};
+	if (!c->m->phase[0]) {
+		if ((reboot || !agent_alive(c)) && !c->boot_agent(c->step))
+			return DEP_ABORT;
+		char id[INV_ID_LEN];
+		if (inv_command_add(c->a->inv, c->m->id, name, args, external, id, &e) != INV_OK) {
+			snprintf(c->err, sizeof c->err, "cannot queue %s: %s", name, e.message);
+			return DEP_ERROR;
+		}
+		c->phase_out = "agent";
+		return DEP_PENDING;
+	}
+	struct inv_command cmd = {0};
+	enum dep_result r = DEP_PENDING;
+	if (inv_command_latest(c->a->inv, c->m->id, name, &cmd, &e) != INV_OK) {
+		snprintf(c->err, sizeof c->err, "%s command lost", name);
+		r = DEP_ERROR;
+	} else if (strcmp(cmd.state, "done") == 0) {
+		r = DEP_DONE;
+	} else if (strcmp(cmd.state, "failed") == 0) {
+		snprintf(c->err, sizeof c->err, "agent: %s failed: %.400s", name, cmd.message);
+		r = DEP_ERROR;
+	}
+	c->phase_out = "agent";
+	inv_command_clear(&cmd);
+	return r;
+}
+
+static enum dep_result pxe_inspect(struct deploy_ctx *c)
+{
+	/* Always a fresh boot: the agent reports its facts when it starts. */
+	enum dep_result r = run_command(c, "inspect", "{}", true, true);
+	if (r != DEP_DONE)
+		return r;
+	struct inv_machine m = {0};
+	struct inv_err e = {0};
+	if (inv_machine_get(c->a->inv, c->m->id, &m, &e) == INV_OK && m.facts_json)
+		c->facts_json = strdup(m.facts_json);
+	inv_machine_clear(&m);
+	if (!c->facts_json) {
+		snprintf(c->err, sizeof c->err, "agent finished inspection without facts");
+		return DEP_ERROR;
+	}
+	return DEP_DONE;
+}
+
+static enum dep_result pxe_clean(struct deploy_ctx *c)
+{
+	return run_command(c, "wipe", "{\"full\":false}", false, false);
+}
+
+static char *image_args(struct deploy_ctx *c, const struct inv_image *img,
+			const struct inv_allocation *al, const char *instance_token)
+{
+	char url[700];
+	if (img->url[0])
+		snprintf(url, sizeof url, "%s", img->url);
+	else
+		snprintf(url, sizeof url, "%s/images/%s", c->a->cfg.boot_url, img->name);
+	json_t *keys = json_loads(al->ssh_keys_json ? al->ssh_keys_json : "[]", 0, NULL);
+	json_t *meta =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "machine_id", c->m->id, "allocation_id",
+		      al->id, "hostname", c->m->name, "api_url", c->a->cfg.boot_url, "token",
+		      instance_token, "ssh_keys", keys ? keys : json_array());
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:I, s:o}", "url", url, "format", img->format, "sha256",
+		      img->sha256, "size", (json_int_t)img->size, "metadata", meta);
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static enum dep_result pxe_write(struct deploy_ctx *c, const struct inv_image *img,
+				 const struct inv_allocation *al)
+{
+	char *args = NULL;
+	if (!c->m->phase[0]) {
+		/* The deployed OS proves it booted with this one-time token. */
+		char secret[80], hash[65];
+		struct inv_err e = {0};
+		int64_t ttl = (int64_t)c->a->cfg.deploy_timeout_s * 1000 + 3600000;
+		if (tok_new_secret(secret, sizeof secret) != 0 ||
+		    (tok_hash(secret, hash),
+		     inv_boot_token_add(c->a->inv, hash, c->m->id, "instance", inv_now_ms() + ttl,
+					&e) != INV_OK)) {
+			snprintf(c->err, sizeof c->err, "cannot issue the instance token: %s",
+				 e.message);
+			return DEP_ERROR;
+		}
+		args = image_args(c, img, al, secret);
+	}
+	enum dep_result r = run_command(c, "write_image", args, false, false);
+	free(args);
+	if (r != DEP_DONE)
+		return r;
+	/* Expect the deployed OS's "booted" call before the engine reboots
+	 * the machine into it. */
+	char id[INV_ID_LEN];
+	struct inv_err e = {0};
+	if (inv_command_add(c->a->inv, c->m->id, "booted", "{}", true, id, &e) != INV_OK) {
+		snprintf(c->err, sizeof c->err, "cannot expect the booted call: %s", e.message);
+		return DEP_ERROR;
+	}
+	return DEP_DONE;
+}
+
+static enum dep_result pxe_booted(struct deploy_ctx *c)
+{
+	struct inv_command cmd = {0};
+	struct inv_err e = {0};
+	enum dep_result r = DEP_PENDING;
+	c->phase_out = "disk";
+	if (inv_command_latest(c->a->inv, c->m->id, "booted", &cmd, &e) != INV_OK) {
+		snprintf(c->err, sizeof c->err, "booted expectation lost");
+		r = DEP_ERROR;
+	} else if (strcmp(cmd.state, "done") == 0) {
+		r = DEP_DONE;
+	} else if (strcmp(cmd.state, "failed") == 0) {
+		snprintf(c->err, sizeof c->err, "deployed OS: %.400s", cmd.message);
+		r = DEP_ERROR;
+	}
+	inv_command_clear(&cmd);
+	return r;
+}
+
+const struct deploy_driver deploy_pxe = {
+    .name = "pxe",
+    .inspect = pxe_inspect,
+    .clean = pxe_clean,
+    .write_image = pxe_write,
+    .wait_booted = pxe_booted,
+};
