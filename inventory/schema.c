@@ -89,6 +89,15 @@ static const char *const migrations[] = {
     "CREATE INDEX boot_tokens_m ON boot_tokens(machine_id, kind);"
     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT "
     "NULL);",
+
+    /* 3: deploy-agent commands and agent liveness */
+    "CREATE TABLE agent_commands ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+    " machine_id TEXT NOT NULL, name TEXT NOT NULL, args TEXT NOT NULL DEFAULT '{}',"
+    " state TEXT NOT NULL, message TEXT NOT NULL DEFAULT '', details TEXT,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX agent_commands_m ON agent_commands(machine_id, state, seq);"
+    "ALTER TABLE machines ADD COLUMN agent_seen_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

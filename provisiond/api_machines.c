@@ -2,6 +2,7 @@
 #include "provisiond/api.h"
 #include "provisiond/api_routes.h"
 #include "provisiond/bmc/bmc.h"
+#include "provisiond/dnsmasq.h"
 #include "provisiond/lifecycle/lifecycle.h"
 #include "skus/sku.h"
 
@@ -196,6 +197,8 @@ void api_machine_enroll(struct http_req *r, void *app)
 	struct inv_machine m = {0};
 	struct inv_err e = {0};
 	if (inv_machine_create(a->inv, &n, &m, &e) == INV_OK) {
+		for (int i = 0; i < m.nmacs; i++)
+			boot_dnsmasq_add_host(a->dnsmasq, m.macs[i], m.name);
 		lc_kick(a->lc);
 		api_json(r, 201, api_machine_json(&m, true));
 	} else {

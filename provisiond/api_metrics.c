@@ -104,5 +104,14 @@ const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 /* The boot/agent plane listener: grows with the boot plane. */
 const struct http_route boot_routes[] = {
     {"GET", "/healthz", api_health, true},
+    {"GET", "/boot.ipxe", boot_ipxe, false},
+    {"GET", "/boot/{}", boot_file, true},
+    {"GET", "/images/{}", boot_image, true},
+    {"POST", "/v1/agent/lookup", agent_lookup, false},
+    {"POST", "/v1/agent/inventory", agent_inventory, false},
+    {"POST", "/v1/agent/heartbeat", agent_heartbeat, false},
+    {"GET", "/v1/agent/command", agent_command, false},
+    {"POST", "/v1/agent/result", agent_result, false},
+    {"POST", "/v1/agent/booted", agent_booted, false},
 };
 const size_t boot_nroutes = sizeof boot_routes / sizeof boot_routes[0];

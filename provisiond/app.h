@@ -13,6 +13,7 @@ struct sku_catalog;
 struct bmc_manager;
 struct lc_engine;
 struct http_server;
+struct boot_dnsmasq;
 
 struct app {
 	struct config cfg;
@@ -22,10 +23,11 @@ struct app {
 	struct bmc_manager *bmc;
 	struct lc_engine *lc;
 	struct http_server *api, *boot;
-	atomic_int long_polls; /* running ?wait= requests */
-	atomic_bool frozen;    /* cached fleet freeze (source: settings) */
-	atomic_bool ready;     /* /readyz */
-	atomic_bool draining;  /* SIGTERM: long-polls answer now */
+	struct boot_dnsmasq *dnsmasq; /* NULL unless [dnsmasq] mode is on */
+	atomic_int long_polls;	      /* running ?wait= requests */
+	atomic_bool frozen;	      /* cached fleet freeze (source: settings) */
+	atomic_bool ready;	      /* /readyz */
+	atomic_bool draining;	      /* SIGTERM: long-polls answer now */
 	atomic_ulong auth_failures;
 };
 

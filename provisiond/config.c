@@ -30,6 +30,7 @@ static const struct option options[] = {
     S("server", "listen", listen),
     S("server", "boot_listen", boot_listen),
     S("server", "boot_url", boot_url),
+    S("server", "boot_netns", boot_netns),
     N("server", "http_threads", http_threads, 1, 64),
     N("server", "api_workers", api_workers, 2, 1024),
     N("server", "max_queue", max_queue, 1, 1000000),
@@ -59,6 +60,16 @@ static const struct option options[] = {
     S("boot", "ramdisk_dir", ramdisk_dir),
     S("boot", "images_dir", images_dir),
     S("boot", "kernel_args", kernel_args),
+    S("dnsmasq", "mode", dnsmasq_mode),
+    S("dnsmasq", "interface", dnsmasq_interface),
+    S("dnsmasq", "netns", dnsmasq_netns),
+    S("dnsmasq", "range_start", dnsmasq_range_start),
+    S("dnsmasq", "range_end", dnsmasq_range_end),
+    S("dnsmasq", "netmask", dnsmasq_netmask),
+    S("dnsmasq", "network", dnsmasq_network),
+    S("dnsmasq", "lease_time", dnsmasq_lease_time),
+    S("dnsmasq", "dir", dnsmasq_dir),
+    N("dnsmasq", "ipv6_ra", dnsmasq_ipv6_ra, 0, 1),
     S("log", "level", log_level),
 };
 
@@ -94,6 +105,8 @@ void config_defaults(struct config *c)
 	snprintf(c->ramdisk_dir, sizeof c->ramdisk_dir, "/var/lib/provisiond/ramdisk");
 	snprintf(c->images_dir, sizeof c->images_dir, "/var/lib/provisiond/images");
 	snprintf(c->log_level, sizeof c->log_level, "info");
+	snprintf(c->dnsmasq_mode, sizeof c->dnsmasq_mode, "off");
+	snprintf(c->dnsmasq_dir, sizeof c->dnsmasq_dir, "/var/lib/provisiond/dnsmasq");
 }
 
 struct load_ctx {
@@ -156,6 +169,11 @@ static int check(struct config *c, char *err, size_t errlen, const char *path)
 {
 	if (strcmp(c->unknown_mac_policy, "discover") && strcmp(c->unknown_mac_policy, "ignore")) {
 		snprintf(err, errlen, "%s: boot.unknown_mac must be discover or ignore", path);
+		return -1;
+	}
+	if (strcmp(c->dnsmasq_mode, "off") && strcmp(c->dnsmasq_mode, "full") &&
+	    strcmp(c->dnsmasq_mode, "proxy")) {
+		snprintf(err, errlen, "%s: dnsmasq.mode must be off, full or proxy", path);
 		return -1;
 	}
 	if (c->backoff_max_ms < c->backoff_base_ms) {

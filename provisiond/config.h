@@ -13,6 +13,7 @@ struct config {
 	char listen[128];      /* management API host:port */
 	char boot_listen[128]; /* boot/agent plane host:port ("" = off) */
 	char boot_url[256];    /* URL machines use to reach the boot listener */
+	char boot_netns[64];   /* open the boot listener in this network namespace */
 	int http_threads;
 	int api_workers;
 	int max_queue; /* queued API requests before 429 */
@@ -40,6 +41,15 @@ struct config {
 	char ramdisk_dir[512];
 	char images_dir[512];
 	char kernel_args[256];
+	/* [dnsmasq] provisiond-supervised DHCP/TFTP (mode off: operator-run) */
+	char dnsmasq_mode[16]; /* off | full | proxy */
+	char dnsmasq_interface[32];
+	char dnsmasq_netns[64];
+	char dnsmasq_range_start[32], dnsmasq_range_end[32], dnsmasq_netmask[32];
+	char dnsmasq_network[32]; /* proxy mode: the subnet's network address */
+	char dnsmasq_lease_time[16];
+	char dnsmasq_dir[512];
+	int dnsmasq_ipv6_ra;
 	/* [log] */
 	char log_level[16];
 };

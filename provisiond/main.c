@@ -3,6 +3,7 @@
 #include "provisiond/api.h"
 #include "provisiond/api_routes.h"
 #include "provisiond/app.h"
+#include "provisiond/dnsmasq.h"
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/lifecycle/lifecycle.h"
 #include "provisiond/log.h"
@@ -203,6 +204,7 @@ static int start_http(struct app *a, char *err, size_t errlen)
 			      .connection_timeout_s = a->cfg.long_poll_max_s + 30,
 			      .max_body = 1024 * 1024};
 	a->api = http_start(a->cfg.listen, api_routes, api_nroutes, a, &o, err, errlen);
+	o.netns = a->cfg.boot_netns[0] ? a->cfg.boot_netns : NULL;
 	if (!a->api)
 		return -1;
 	if (!a->cfg.boot_listen[0])
@@ -235,6 +237,12 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 		return 1;
 	}
 	load_freeze(a);
+	err[0] = 0;
+	a->dnsmasq = boot_dnsmasq_start(&a->cfg, err, sizeof err);
+	if (!a->dnsmasq && err[0]) {
+		fprintf(stderr, "provisiond: dnsmasq: %s\n", err);
+		return 1;
+	}
 	if (!(a->bmc = make_bmc(&a->cfg)) || start_http(a, err, sizeof err) != 0 ||
 	    !(a->lc = lc_start(a, err, sizeof err))) {
 		fprintf(stderr, "provisiond: %s\n", err);
@@ -265,6 +273,7 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 	http_stop(a->api, 10000);
 	http_stop(a->boot, 10000);
 	lc_stop(a->lc);
+	boot_dnsmasq_stop(a->dnsmasq);
 	log_event(LOG_INFO, "stopped", NULL);
 	return 0;
 }

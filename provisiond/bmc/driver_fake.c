@@ -49,13 +49,18 @@ struct fake_inst {
 	char label[300];
 };
 
-static const char *const fake_keys[] = {"sku",	     "delay_ms", "fail_rate",  "unreachable",
-					"settle_ms", "hang_ms",	 "timeout_ms", NULL};
+static const char *const fake_keys[] = {"sku",	       "delay_ms",  "fail_rate",
+					"unreachable", "settle_ms", "hang_ms",
+					"timeout_ms",  "deploy",    NULL};
+/* deploy: "fake" simulates the agent; "pxe" uses the real boot plane (a
+ * test or a person plays the machine and runs the agent). */
+static const char *const deploy_choices[] = {"fake", "pxe", NULL};
 
 static enum bmc_status fake_parse(const json_t *o, struct fake_conf *c, struct bmc_error *e)
 {
 	const char *sku;
 	double rate;
+	int deploy;
 	enum bmc_status st = bmc_opts_check_keys(o, "fake", fake_keys, e);
 
 	if (st == BMC_OK)
@@ -70,6 +75,8 @@ static enum bmc_status fake_parse(const json_t *o, struct fake_conf *c, struct b
 		st = bmc_opt_int(o, "settle_ms", 0, 600000, 0, &c->settle_ms, e);
 	if (st == BMC_OK)
 		st = bmc_opt_int(o, "hang_ms", 0, 600000, 0, &c->hang_ms, e);
+	if (st == BMC_OK)
+		st = bmc_opt_choice(o, "deploy", deploy_choices, 0, &deploy, e);
 	return st;
 }
 

@@ -234,7 +234,9 @@ static void pending(struct step *s, const struct deploy_ctx *c)
 	struct inv_machine_change ch = {.set_phase = true,
 					.phase = c->phase_out,
 					.set_wake = true,
-					.wake_at = inv_now_ms() + PENDING_POLL_MS};
+					.wake_at = inv_now_ms() + PENDING_POLL_MS,
+					.set_power = true,
+					.power = "on"};
 	commit(s, &ch);
 }
 

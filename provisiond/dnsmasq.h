@@ -1,0 +1,19 @@
+/* dnsmasq.h - the dnsmasq that provisiond starts and supervises itself
+ * ([dnsmasq] mode full|proxy; off leaves it to the operator, who can use
+ * the same generated configuration). Thread-safe after start. */
+#ifndef PROVISIOND_DNSMASQ_H
+#define PROVISIOND_DNSMASQ_H
+
+#include "provisiond/config.h"
+
+#include <stddef.h>
+
+struct boot_dnsmasq;
+
+/* NULL with err[0] == 0 when mode is off; NULL with err on failure. */
+struct boot_dnsmasq *boot_dnsmasq_start(const struct config *c, char *err, size_t errlen);
+void boot_dnsmasq_stop(struct boot_dnsmasq *b); /* NULL ok */
+/* Lists a known MAC in the dhcp-hostsdir (picked up without restart). */
+void boot_dnsmasq_add_host(struct boot_dnsmasq *b, const char *mac, const char *name);
+
+#endif
