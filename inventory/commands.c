@@ -193,6 +193,24 @@ enum inv_status inv_command_finish(struct inv *inv, const char *machine_id, cons
 	return inv_write(inv, finish_fn, &x, err);
 }
 
+static enum inv_status requeue_fn(sqlite3 *db, void *arg, struct inv_err *err)
+{
+	sqlite3_stmt *st = inv_prep(db,
+				    "UPDATE agent_commands SET state = 'pending', updated_at = ?2"
+				    " WHERE machine_id = ?1 AND state = 'sent'",
+				    err);
+	if (!st)
+		return INV_IO;
+	inv_bind_text(st, 1, arg);
+	sqlite3_bind_int64(st, 2, inv_now_ms());
+	return inv_exec_done(db, st, "requeue commands", err);
+}
+
+enum inv_status inv_command_requeue(struct inv *inv, const char *machine_id, struct inv_err *err)
+{
+	return inv_write(inv, requeue_fn, (void *)machine_id, err);
+}
+
 struct seen_ctx {
 	const char *mid;
 	int64_t at;

@@ -500,6 +500,9 @@ enum inv_status inv_command_next(struct inv *inv, const char *machine_id, struct
 enum inv_status inv_command_finish(struct inv *inv, const char *machine_id, const char *id,
 				   const char *name, bool ok, const char *message,
 				   const char *details_json, struct inv_err *err);
+/* A new agent run took over: commands sent to the previous one (which
+ * can no longer answer) go back to pending. */
+enum inv_status inv_command_requeue(struct inv *inv, const char *machine_id, struct inv_err *err);
 /* Records when the machine's agent was last heard from (at, ms), or that
  * it is gone (at = 0: the machine rebooted or powered off). */
 enum inv_status inv_machine_agent_seen(struct inv *inv, const char *machine_id, int64_t at,

@@ -147,6 +147,7 @@ void agent_lookup(struct http_req *r, void *app)
 		http_error(r, 503, "storage_unavailable", NULL, "cannot issue a session token");
 	} else {
 		inv_machine_agent_seen(a->inv, m.id, inv_now_ms(), &e);
+		inv_command_requeue(a->inv, m.id, &e);
 		api_json(r, 200,
 			 json_pack("{s:s, s:s, s:s, s:i, s:s}", "machine_id", m.id, "name", m.name,
 				   "token", secret, "heartbeat_s", HEARTBEAT_S, "mode",
@@ -244,7 +245,16 @@ void agent_command(struct http_req *r, void *app)
 	uint64_t seen = inv_change_counter(a->inv);
 	inv_machine_agent_seen(a->inv, mid, inv_now_ms(), &e);
 	struct inv_command c = {0};
+	char hash[65];
+	tok_hash(r->authorization + 7, hash);
 	for (;;) {
+		/* a session revoked meanwhile (machine powered off or a new
+		 * agent run) must not take commands meant for its successor */
+		char still[INV_ID_LEN];
+		if (inv_boot_token_take(a->inv, hash, "session", false, still, &e) != INV_OK) {
+			http_error(r, 401, "unauthorized", NULL, "session token revoked");
+			return;
+		}
 		if (inv_command_next(a->inv, mid, &c, &e) == INV_OK) {
 			json_t *args = json_loads(c.args_json ? c.args_json : "{}", 0, NULL);
 			api_json(r, 200,

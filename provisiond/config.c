@@ -78,7 +78,6 @@ void config_defaults(struct config *c)
 	memset(c, 0, sizeof *c);
 	snprintf(c->listen, sizeof c->listen, "127.0.0.1:7480");
 	snprintf(c->boot_listen, sizeof c->boot_listen, "127.0.0.1:7481");
-	snprintf(c->boot_url, sizeof c->boot_url, "http://127.0.0.1:7481");
 	c->http_threads = 2;
 	c->api_workers = 32;
 	c->max_queue = 1024;

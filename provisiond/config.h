@@ -12,7 +12,8 @@ struct config {
 	/* [server] */
 	char listen[128];      /* management API host:port */
 	char boot_listen[128]; /* boot/agent plane host:port ("" = off) */
-	char boot_url[256];    /* URL machines use to reach the boot listener */
+	char boot_url[256];    /* URL machines use to reach the boot listener;
+				* "" = http://BOOT_LISTEN with the bound port */
 	char boot_netns[64];   /* open the boot listener in this network namespace */
 	int http_threads;
 	int api_workers;

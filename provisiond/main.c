@@ -212,6 +212,21 @@ static int start_http(struct app *a, char *err, size_t errlen)
 	o.name = "boot";
 	o.workers = a->cfg.api_workers / 2 > 2 ? a->cfg.api_workers / 2 : 2;
 	a->boot = http_start(a->cfg.boot_listen, boot_routes, boot_nroutes, a, &o, err, errlen);
+	if (a->boot && !a->cfg.boot_url[0]) {
+		/* machines reach the boot listener where it listens */
+		char host[128];
+		snprintf(host, sizeof host, "%s", a->cfg.boot_listen);
+		char *colon = strrchr(host, ':');
+		if (colon)
+			*colon = 0;
+		if (strcmp(host, "0.0.0.0") == 0) {
+			snprintf(err, errlen,
+				 "server.boot_url is required when boot_listen is 0.0.0.0");
+			return -1;
+		}
+		snprintf(a->cfg.boot_url, sizeof a->cfg.boot_url, "http://%s:%d", host,
+			 http_port(a->boot));
+	}
 	return a->boot ? 0 : -1;
 }
 

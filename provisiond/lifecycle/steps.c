@@ -240,10 +240,14 @@ static void pending(struct step *s, const struct deploy_ctx *c)
 	commit(s, &ch);
 }
 
+/* The machine left the agent (powered off or booting its disk): its
+ * session ends, so a stale agent can neither be mistaken for a live one
+ * nor take the next run's commands. */
 static void agent_gone(struct step *s)
 {
 	struct inv_err err = {0};
 	inv_machine_agent_seen(s->e->a->inv, s->m->id, 0, &err);
+	inv_boot_token_revoke(s->e->a->inv, s->m->id, "session", &err);
 }
 
 static struct deploy_ctx ctx_for(struct step *s)
