@@ -1,0 +1,227 @@
+/* alloc_bench.c - allocation rate and latency through the real daemon.
+ *
+ * Prepares a database with N available fake machines (through the inventory
+ * API), starts provisiond on it, and has C client threads POST
+ * /v1/allocations (count K each) until the pool is exhausted. Prints the
+ * allocation rate and latency percentiles, and the machine it ran on.
+ *
+ * Usage: alloc_bench [-n MACHINES] [-c CLIENTS] [-k COUNT] [-p PROVISIOND]
+ */
+#include "inventory/inventory.h"
+#include "provisiond/tokens.h"
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int n_machines = 2000, n_clients = 16, per_alloc = 1;
+static char url[128], token[80];
+static double *lat;
+static long n_lat, n_409, n_other;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void prepare(const char *db)
+{
+	struct inv *inv;
+	struct inv_err e = {0};
+	if (inv_open(db, &inv, &e) != INV_OK) {
+		fprintf(stderr, "%s\n", e.message);
+		exit(1);
+	}
+	struct inv_bmc bmc = {.driver = "fake", .options_json = "{\"sku\":\"lab.small\"}"};
+	for (int i = 0; i < n_machines; i++) {
+		char name[32], mac[18];
+		snprintf(name, sizeof name, "b%05d", i);
+		snprintf(mac, sizeof mac, "52:54:01:%02x:%02x:%02x", i >> 16 & 255, i >> 8 & 255,
+			 i & 255);
+		struct inv_machine_new n = {.name = name,
+					    .nmacs = 1,
+					    .macs = {mac},
+					    .bmc = &bmc,
+					    .actor = "bench",
+					    .location = {.unit = -1}};
+		struct inv_machine m = {0};
+		if (inv_machine_create(inv, &n, &m, &e) != INV_OK)
+			exit(1);
+		struct inv_machine_change c = {.expect_version = m.version,
+					       .set_state = true,
+					       .state = INV_ST_AVAILABLE,
+					       .set_sku = true,
+					       .sku = "lab.small",
+					       .actor = "bench"};
+		inv_machine_change(inv, m.id, &c, NULL, &e);
+		inv_machine_clear(&m);
+	}
+	struct inv_token t = {.id = "00000000-0000-4000-8000-000000000001",
+			      .role = "service",
+			      .owner = "bench",
+			      .name = "bench"};
+	struct inv_image img = {
+	    .name = "img",
+	    .path = "/dev/null",
+	    .format = "raw",
+	    .sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"};
+	tok_new_secret(token, sizeof token);
+	tok_hash(token, t.hash);
+	inv_token_create(inv, &t, "bench", "", &e);
+	inv_image_create(inv, &img, "bench", "", &e);
+	inv_close(inv);
+}
+
+static size_t sink(char *p, size_t s, size_t n, void *u)
+{
+	(void)p;
+	(void)u;
+	return s * n;
+}
+
+static void *client(void *arg)
+{
+	(void)arg;
+	CURL *c = curl_easy_init();
+	char body[128], auth[128];
+	snprintf(body, sizeof body, "{\"sku\":\"lab.small\",\"count\":%d,\"image\":\"img\"}",
+		 per_alloc);
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+	struct curl_slist *h = curl_slist_append(NULL, auth);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	char u[160];
+	snprintf(u, sizeof u, "%s/v1/allocations", url);
+	curl_easy_setopt(c, CURLOPT_URL, u);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	for (;;) {
+		double t0 = now_s();
+		long code = 0;
+		if (curl_easy_perform(c) == CURLE_OK)
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		double dt = now_s() - t0;
+		pthread_mutex_lock(&mu);
+		if (code == 202)
+			lat[n_lat++] = dt;
+		else if (code == 409)
+			n_409++;
+		else
+			n_other++;
+		pthread_mutex_unlock(&mu);
+		if (code != 202)
+			break;
+	}
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static pid_t start_daemon(const char *bin, const char *dir)
+{
+	char db[600], ready[600];
+	snprintf(db, sizeof db, "%s/p.db", dir);
+	snprintf(ready, sizeof ready, "%s/ready", dir);
+	pid_t pid = fork();
+	if (pid == 0) {
+		freopen("/dev/null", "w", stderr);
+		execl(bin, bin, "--db", db, "--listen", "127.0.0.1:0", "--boot-listen",
+		      "127.0.0.1:0", "--ready-file", ready, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) {
+		FILE *f = fopen(ready, "r");
+		int port = 0;
+		if (f && fscanf(f, "%d", &port) == 1) {
+			fclose(f);
+			snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+			return pid;
+		}
+		if (f)
+			fclose(f);
+		usleep(50000);
+	}
+	fprintf(stderr, "provisiond did not start\n");
+	kill(pid, SIGKILL);
+	exit(1);
+}
+
+static void machine_note(void)
+{
+	char line[256], model[256] = "?";
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "model name", 10) == 0) {
+			snprintf(model, sizeof model, "%s", strchr(line, ':') + 2);
+			model[strcspn(model, "\n")] = 0;
+			break;
+		}
+	if (f)
+		fclose(f);
+	printf("machine: %ld cores, %s\n", sysconf(_SC_NPROCESSORS_ONLN), model);
+}
+
+int main(int argc, char **argv)
+{
+	const char *bin = "provisiond/provisiond";
+	int o;
+	while ((o = getopt(argc, argv, "n:c:k:p:")) != -1) {
+		if (o == 'n')
+			n_machines = (int)strtol(optarg, NULL, 10);
+		else if (o == 'c')
+			n_clients = (int)strtol(optarg, NULL, 10);
+		else if (o == 'k')
+			per_alloc = (int)strtol(optarg, NULL, 10);
+		else if (o == 'p')
+			bin = optarg;
+		else
+			return 2;
+	}
+	char dir[] = "/tmp/alloc-bench.XXXXXX", db[600];
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(db, sizeof db, "%s/p.db", dir);
+	double t0 = now_s();
+	prepare(db);
+	printf("prepared %d available machines in %.1f s\n", n_machines, now_s() - t0);
+	pid_t pid = start_daemon(bin, dir);
+	curl_global_init(CURL_GLOBAL_ALL);
+	lat = calloc((size_t)n_machines + 1, sizeof *lat);
+	pthread_t th[256];
+	t0 = now_s();
+	for (int i = 0; i < n_clients && i < 256; i++)
+		pthread_create(&th[i], NULL, client, NULL);
+	for (int i = 0; i < n_clients && i < 256; i++)
+		pthread_join(th[i], NULL);
+	double el = now_s() - t0;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	qsort(lat, (size_t)n_lat, sizeof *lat, cmp);
+	machine_note();
+	printf("%ld allocations of %d machine(s) by %d clients in %.2f s: %.0f allocations/s\n",
+	       n_lat, per_alloc, n_clients, el, (double)n_lat / el);
+	if (n_lat)
+		printf("latency ms: p50 %.2f  p95 %.2f  p99 %.2f  max %.2f\n", lat[n_lat / 2] * 1e3,
+		       lat[n_lat * 95 / 100] * 1e3, lat[n_lat * 99 / 100] * 1e3,
+		       lat[n_lat - 1] * 1e3);
+	printf("409 insufficient_capacity at the end: %ld, other: %ld\n", n_409, n_other);
+	char cmd[700];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	return system(cmd) == 0 && n_other == 0 ? 0 : 1;
+}
