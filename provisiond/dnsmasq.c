@@ -74,6 +74,17 @@ static void *run_thread(void *arg)
 	return NULL;
 }
 
+int boot_dnsmasq_write(const struct config *c, char *err, size_t errlen)
+{
+	char conf[600];
+	mkdir(c->dnsmasq_dir, 0755);
+	path_in(conf, sizeof conf, c, "dnsmasq.conf");
+	if (write_conf(c, conf, err, errlen) != 0)
+		return -1;
+	printf("%s\n", conf);
+	return 0;
+}
+
 struct boot_dnsmasq *boot_dnsmasq_start(const struct config *c, char *err, size_t errlen)
 {
 	if (strcmp(c->dnsmasq_mode, "off") == 0)

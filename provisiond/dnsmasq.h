@@ -10,6 +10,9 @@
 
 struct boot_dnsmasq;
 
+/* For an operator-run dnsmasq: writes DIR/dnsmasq.conf (checked with
+ * dnsmasq --test), DIR/tftp and DIR/hosts, prints the config path. */
+int boot_dnsmasq_write(const struct config *c, char *err, size_t errlen);
 /* NULL with err[0] == 0 when mode is off; NULL with err on failure. */
 struct boot_dnsmasq *boot_dnsmasq_start(const struct config *c, char *err, size_t errlen);
 void boot_dnsmasq_stop(struct boot_dnsmasq *b); /* NULL ok */

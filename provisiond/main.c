@@ -23,7 +23,7 @@
 
 struct args {
 	const char *config, *db, *listen, *boot_listen, *skus, *token_file, *ready_file;
-	bool init;
+	bool init, write_dnsmasq;
 };
 
 static void usage(FILE *f)
@@ -31,7 +31,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage: provisiond [--config FILE] [--db PATH] [--listen HOST:PORT]\n"
 		   "                  [--boot-listen HOST:PORT] [--skus DIR] [--ready-file FILE]\n"
 		   "       provisiond --init [--config FILE] [--db PATH] [--token-file FILE]\n"
+		   "       provisiond --write-dnsmasq-config [--config FILE]\n"
 		   "--init creates the database and an admin token, written to a mode-0600 file.\n"
+		   "--write-dnsmasq-config writes the [dnsmasq] configuration, TFTP root and\n"
+		   "hosts dir for an operator-run dnsmasq, and exits.\n"
 		   "Options are documented in docs/config.md.\n");
 }
 
@@ -45,10 +48,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 					     {"token-file", required_argument, 0, 't'},
 					     {"ready-file", required_argument, 0, 'r'},
 					     {"init", no_argument, 0, 'i'},
+					     {"write-dnsmasq-config", no_argument, 0, 'w'},
 					     {"help", no_argument, 0, 'h'},
 					     {0, 0, 0, 0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "c:d:l:b:s:t:r:ih", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:d:l:b:s:t:r:iwh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			a->config = optarg;
@@ -73,6 +77,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'i':
 			a->init = true;
+			break;
+		case 'w':
+			a->write_dnsmasq = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -310,6 +317,14 @@ int main(int argc, char **argv)
 	/* The database holds BMC credentials: files we create are ours only. */
 	umask(0077);
 	pthread_rwlock_init(&a->catalog_lock, NULL);
+	if (args.write_dnsmasq) {
+		char err[512];
+		if (boot_dnsmasq_write(&a->cfg, err, sizeof err) != 0) {
+			fprintf(stderr, "provisiond: dnsmasq: %s\n", err);
+			return 1;
+		}
+		return 0;
+	}
 	struct inv_err e = {0};
 	if (inv_open(a->cfg.db_path, &a->inv, &e) != INV_OK) {
 		fprintf(stderr, "provisiond: %s\n", e.message);
