@@ -33,6 +33,19 @@ static bool token_machine(struct http_req *r, struct app *a, const char *kind, b
 	return true;
 }
 
+/* Uses up a one-time token once the call it authorizes is sure to succeed
+ * (a refused call leaves it valid); of two racing uses one wins. */
+static bool consume_token(struct http_req *r, struct app *a, const char *kind)
+{
+	char hash[65], mid[INV_ID_LEN];
+	struct inv_err e = {0};
+	tok_hash(r->authorization + 7, hash);
+	if (inv_boot_token_take(a->inv, hash, kind, true, mid, &e) == INV_OK)
+		return true;
+	http_error(r, 401, "unauthorized", NULL, "%s token already used", kind);
+	return false;
+}
+
 static bool has_mac(const struct inv_machine *m, const char *mac)
 {
 	for (int i = 0; i < m->nmacs; i++)
@@ -103,13 +116,13 @@ static bool lookup_machine(struct http_req *r, struct app *a, char macs[][18], i
 	struct inv_err e = {0};
 	char mid[INV_ID_LEN];
 	if (r->authorization) {
-		if (!token_machine(r, a, "boot", true, mid))
+		if (!token_machine(r, a, "boot", false, mid))
 			return false;
 		if (inv_machine_get(a->inv, mid, m, &e) != INV_OK)
 			return api_inv_error(r, &e), false;
 		for (int i = 0; i < n; i++)
 			if (has_mac(m, macs[i]))
-				return true;
+				return consume_token(r, a, "boot");
 		http_error(r, 401, "unauthorized", "macs",
 			   "the boot token belongs to another machine");
 		return false;
@@ -122,7 +135,8 @@ static bool lookup_machine(struct http_req *r, struct app *a, char macs[][18], i
 		return false;
 	if (m->has_bmc) {
 		http_error(r, 401, "unauthorized", NULL,
-			   "machine %s is managed: it boots with a token from provisiond", m->name);
+			   "this MAC belongs to a managed machine: it boots with a token from "
+			   "provisiond");
 		return false;
 	}
 	return true;
@@ -322,12 +336,13 @@ void agent_booted(struct http_req *r, void *app)
 	if (r->body_len && !(body = api_body(r, booted_fields, N(booted_fields))))
 		return;
 	const char *claimed = json_string_value(json_object_get(body, "machine_id"));
-	if (token_machine(r, a, "instance", true, mid)) {
+	if (token_machine(r, a, "instance", false, mid)) {
 		if (claimed && strcmp(claimed, mid) != 0)
 			http_error(r, 401, "unauthorized", "machine_id",
 				   "the instance token belongs to another machine");
 		else if (inv_command_finish(a->inv, mid, NULL, "booted", true, "deployed OS booted",
-					    NULL, &e) == INV_OK) {
+					    NULL, &e) == INV_OK &&
+			 consume_token(r, a, "instance")) {
 			log_event(LOG_INFO, "deployed OS booted", "machine", mid, NULL);
 			lc_kick(a->lc);
 			http_reply(r, 204, "application/json", NULL, 0);

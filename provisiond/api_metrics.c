@@ -1,6 +1,7 @@
 /* api_metrics.c - /metrics in Prometheus text format, and the route tables. */
 #include "provisiond/api_routes.h"
 #include "provisiond/bmc/bmc.h"
+#include "provisiond/dnsmasq.h"
 #include "provisiond/lifecycle/lifecycle.h"
 
 #include <stdio.h>
@@ -63,6 +64,7 @@ void api_metrics(struct http_req *r, void *app)
 		lc_metrics(a->lc, emit, &b);
 	if (a->bmc)
 		bmc_manager_metrics(a->bmc, emit, &b);
+	boot_dnsmasq_metrics(a->dnsmasq, emit, &b);
 	http_reply(r, 200, "text/plain; version=0.0.4", b.p, b.len);
 }
 

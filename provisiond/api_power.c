@@ -208,6 +208,8 @@ static void state_action(struct http_req *r, struct app *a, struct inv_machine *
 		api_inv_error(r, &e);
 		return;
 	}
+	if (to == INV_ST_RETIRED || to == INV_ST_MAINTENANCE)
+		inv_boot_token_revoke(a->inv, m->id, "session", &e);
 	lc_kick(a->lc);
 	api_json(r, 202, api_machine_json(m, true));
 }

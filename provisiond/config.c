@@ -33,6 +33,7 @@ static const struct option options[] = {
     S("server", "boot_netns", boot_netns),
     N("server", "http_threads", http_threads, 1, 64),
     N("server", "api_workers", api_workers, 2, 1024),
+    N("server", "boot_workers", boot_workers, 2, 4096),
     N("server", "max_queue", max_queue, 1, 1000000),
     N("server", "connection_limit", connection_limit, 16, 100000),
     N("server", "long_poll_max_s", long_poll_max_s, 1, 3600),
@@ -80,6 +81,7 @@ void config_defaults(struct config *c)
 	snprintf(c->boot_listen, sizeof c->boot_listen, "127.0.0.1:7481");
 	c->http_threads = 2;
 	c->api_workers = 32;
+	c->boot_workers = 64;
 	c->max_queue = 1024;
 	c->connection_limit = 1000;
 	c->long_poll_max_s = 60;

@@ -17,7 +17,8 @@ struct config {
 	char boot_netns[64];   /* open the boot listener in this network namespace */
 	int http_threads;
 	int api_workers;
-	int max_queue; /* queued API requests before 429 */
+	int boot_workers; /* boot listener handler threads (agent long-polls hold one) */
+	int max_queue;	  /* queued API requests before 429 */
 	int connection_limit;
 	int long_poll_max_s;
 	/* [database] */

@@ -122,10 +122,56 @@ void boot_dnsmasq_stop(struct boot_dnsmasq *b)
 	free(b);
 }
 
+/* A machine name dnsmasq can hand out as a host name (a DNS label). */
+static bool dns_label(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
 void boot_dnsmasq_add_host(struct boot_dnsmasq *b, const char *mac, const char *name)
 {
 	char err[256];
-	if (b && pxe_hosts_write(b->hosts, mac, NULL, NULL, err, sizeof err) != 0)
+	if (b && pxe_hosts_write(b->hosts, mac, name && dns_label(name) ? name : NULL, NULL, err,
+				 sizeof err) != 0)
 		log_event(LOG_WARN, "cannot write dhcp host file", "mac", mac, "machine", name,
 			  "error", err, NULL);
+}
+
+void boot_dnsmasq_sync(struct boot_dnsmasq *b, struct inv *inv)
+{
+	struct inv_machine_filter f = {.state = -1, .limit = 1000};
+	struct inv_machine_list l = {0};
+	struct inv_err e = {0};
+	if (!b)
+		return;
+	do {
+		if (inv_machine_list(inv, &f, &l, &e) != INV_OK)
+			break;
+		for (size_t i = 0; i < l.n; i++)
+			for (int k = 0; k < l.items[i].nmacs; k++)
+				boot_dnsmasq_add_host(b, l.items[i].macs[k], l.items[i].name);
+		f.after_seq = l.next_seq;
+		inv_machine_list_clear(&l);
+	} while (f.after_seq);
+}
+
+void boot_dnsmasq_metrics(struct boot_dnsmasq *b, void (*emit)(void *ctx, const char *line),
+			  void *ctx)
+{
+	struct pxe_dnsmasq_info info;
+	char line[160];
+	if (!b)
+		return;
+	pxe_dnsmasq_info(b->d, &info);
+	snprintf(line, sizeof line, "provisiond_dnsmasq_up %d", info.pid > 0);
+	emit(ctx, line);
+	snprintf(line, sizeof line, "provisiond_dnsmasq_starts_total %u", info.starts);
+	emit(ctx, line);
 }

@@ -19,4 +19,11 @@ void boot_dnsmasq_stop(struct boot_dnsmasq *b); /* NULL ok */
 /* Lists a known MAC in the dhcp-hostsdir (picked up without restart). */
 void boot_dnsmasq_add_host(struct boot_dnsmasq *b, const char *mac, const char *name);
 
+/* Lists every known machine's MACs (at start). */
+struct inv;
+void boot_dnsmasq_sync(struct boot_dnsmasq *b, struct inv *inv);
+/* provisiond_dnsmasq_up / _starts_total. */
+void boot_dnsmasq_metrics(struct boot_dnsmasq *b, void (*emit)(void *ctx, const char *line),
+			  void *ctx);
+
 #endif

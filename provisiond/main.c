@@ -116,6 +116,13 @@ static int setup_config(struct app *a, const struct args *args)
 	copy_opt(a->cfg.boot_listen, sizeof a->cfg.boot_listen, args->boot_listen);
 	copy_opt(a->cfg.skus_dir, sizeof a->cfg.skus_dir, args->skus);
 	copy_opt(a->cfg.admin_token_file, sizeof a->cfg.admin_token_file, args->token_file);
+	/* With a fixed boot port the URL is known now (dnsmasq needs it before
+	 * the listeners start); port 0 is filled in once bound. */
+	const char *colon = strrchr(a->cfg.boot_listen, ':');
+	if (!a->cfg.boot_url[0] && colon && strcmp(colon, ":0") != 0 &&
+	    strncmp(a->cfg.boot_listen, "0.0.0.0:", 8) != 0)
+		snprintf(a->cfg.boot_url, sizeof a->cfg.boot_url, "http://%.200s",
+			 a->cfg.boot_listen);
 	enum log_level lvl;
 	if (log_level_from_name(a->cfg.log_level, &lvl) != 0) {
 		fprintf(stderr, "provisiond: log.level must be debug, info, warn or error\n");
@@ -217,7 +224,7 @@ static int start_http(struct app *a, char *err, size_t errlen)
 	if (!a->cfg.boot_listen[0])
 		return 0;
 	o.name = "boot";
-	o.workers = a->cfg.api_workers / 2 > 2 ? a->cfg.api_workers / 2 : 2;
+	o.workers = a->cfg.boot_workers;
 	a->boot = http_start(a->cfg.boot_listen, boot_routes, boot_nroutes, a, &o, err, errlen);
 	if (a->boot && !a->cfg.boot_url[0]) {
 		/* machines reach the boot listener where it listens */
@@ -265,6 +272,7 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 		fprintf(stderr, "provisiond: dnsmasq: %s\n", err);
 		return 1;
 	}
+	boot_dnsmasq_sync(a->dnsmasq, a->inv);
 	if (!(a->bmc = make_bmc(&a->cfg)) || start_http(a, err, sizeof err) != 0 ||
 	    !(a->lc = lc_start(a, err, sizeof err))) {
 		fprintf(stderr, "provisiond: %s\n", err);

@@ -96,6 +96,11 @@ static bool advance(struct step *s, enum inv_state to, const char *reason,
 	}
 	c.reason = reason;
 	atomic_fetch_add(&s->e->steps[s->m->state], 1);
+	if (to == INV_ST_FAILED || to == INV_ST_RETIRED || to == INV_ST_MAINTENANCE) {
+		/* no agent work is left for it: end any agent session */
+		struct inv_err err = {0};
+		inv_boot_token_revoke(s->e->a->inv, s->m->id, "session", &err);
+	}
 	return commit(s, &c);
 }
 
@@ -227,7 +232,7 @@ static bool boot_agent_cb(void *step)
 
 /* The deploy interface started something: note its phase and look again
  * shortly (an agent report wakes the machine sooner). */
-#define PENDING_POLL_MS 2000
+#define PENDING_POLL_MS 10000
 
 static void pending(struct step *s, const struct deploy_ctx *c)
 {
