@@ -1,0 +1,61 @@
+/* status.c — what the agent is doing, shared with the heartbeat thread. */
+#include "agent.h"
+
+#include <string.h>
+
+void agent_status_init(struct agent_status *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
+	snprintf(s->state, sizeof(s->state), "idle");
+}
+
+void agent_status_destroy(struct agent_status *s)
+{
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
+}
+
+void agent_status_set_busy(struct agent_status *s, const char *command_id)
+{
+	pthread_mutex_lock(&s->lock);
+	snprintf(s->state, sizeof(s->state), "busy");
+	snprintf(s->command_id, sizeof(s->command_id), "%s", command_id ? command_id : "");
+	s->message[0] = '\0';
+	atomic_store(&s->progress.bytes, 0);
+	atomic_store(&s->progress.total, 0);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void agent_status_set_idle(struct agent_status *s)
+{
+	pthread_mutex_lock(&s->lock);
+	snprintf(s->state, sizeof(s->state), "idle");
+	s->command_id[0] = '\0';
+	s->message[0] = '\0';
+	atomic_store(&s->progress.bytes, 0);
+	atomic_store(&s->progress.total, 0);
+	pthread_mutex_unlock(&s->lock);
+}
+
+json_t *agent_status_heartbeat_body(struct agent_status *s)
+{
+	pthread_mutex_lock(&s->lock);
+	json_t *body = json_pack("{s:s}", "state", s->state);
+	if (body) {
+		json_object_set_new(body, "command_id",
+				    s->command_id[0] ? json_string(s->command_id) : json_null());
+		unsigned long long total = atomic_load(&s->progress.total);
+		unsigned long long bytes = atomic_load(&s->progress.bytes);
+		json_object_set_new(body, "progress",
+				    s->command_id[0]
+					? json_pack("{s:I, s:I}", "bytes", (json_int_t)bytes,
+						    "total", (json_int_t)total)
+					: json_null());
+		if (s->message[0])
+			json_object_set_new(body, "message", agent_json_text(s->message));
+	}
+	pthread_mutex_unlock(&s->lock);
+	return body;
+}

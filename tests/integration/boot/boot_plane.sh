@@ -1,0 +1,199 @@
+#!/bin/sh
+# Boot plane against the real daemon on loopback, no VM: the real deploy
+# agent plays the machine (a fixture sysroot, regular files as disks).
+#   - per-machine iPXE script; boot token refused on reuse and for another machine
+#   - inspection report -> SKU match; wipe of both disks; back to available
+#   - image store: Range requests, wrong sha256 refused, path traversal refused
+#   - deploy: raw.zst image streamed, verified, written byte for byte; the
+#     deployed OS's "booted" call -> active, allocation ready
+#   - discovery: an unknown MAC creates exactly one enrolled machine, twice run
+# Usage: boot_plane.sh BUILD_DIR SOURCE_DIR
+set -eu
+build=$1
+src=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/boot-plane.XXXXXX")
+pids=""
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	[ "${KEEP:-0}" = 1 ] || rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+fail() {
+	echo "FAIL: $*" >&2
+	echo "--- provisiond log (tail)" >&2
+	tail -n 30 "$work/log" >&2 || true
+	exit 1
+}
+ok() { echo "ok - $*"; }
+
+agent="$build/images/agent/provisiond-agent"
+ctl="$build/provisiond/client/provisionctl"
+"$build/provisiond/provisiond" --init --db "$work/p.db" >/dev/null
+cat >"$work/p.ini" <<INI
+[lifecycle]
+backoff_base_ms = 100
+backoff_max_ms = 200
+[boot]
+ramdisk_dir = $work/ramdisk
+INI
+mkdir -p "$work/ramdisk"
+printf 'KERNEL' >"$work/ramdisk/vmlinuz"
+"$build/provisiond/provisiond" --db "$work/p.db" --config "$work/p.ini" --listen 127.0.0.1:0 \
+	--boot-listen 127.0.0.1:0 --ready-file "$work/ready" 2>"$work/log" &
+pids="$pids $!"
+n=0
+while [ ! -s "$work/ready" ]; do
+	n=$((n + 1)); [ $n -lt 100 ] || fail "provisiond did not start"; sleep 0.1
+done
+api="http://127.0.0.1:$(cut -d' ' -f1 "$work/ready")"
+boot="http://127.0.0.1:$(cut -d' ' -f2 "$work/ready")"
+export PROVISIOND_URL="$api" PROVISIOND_TOKEN_FILE="$work/p.db.admin-token"
+
+# wait_state MACHINE STATE [SECONDS]
+wait_state() {
+	t=0
+	while :; do
+		st=$("$ctl" -o json machine show "$1" | jq -r .state)
+		[ "$st" = "$2" ] && return 0
+		t=$((t + 1))
+		[ $t -le $((${3:-60} * 5)) ] || fail "$1 is $st, expected $2: $("$ctl" -o json machine show "$1" | jq -r .last_error)"
+		sleep 0.2
+	done
+}
+# A sysroot like a lab.large VM (2 CPUs, 1 GiB, two 4 GiB disks), MAC $1.
+make_sysroot() {
+	cp -r "$src/tests/unit/agent_fixtures/qemu-vm" "$2"
+	echo 8388608 >"$2/sys/block/vdb/size"
+	echo "$1" >"$2/sys/class/net/eth0/address"
+	mkdir -p "$2/dev"
+	# disks start full of 0xff so the wipe is visible
+	for d in vda vdb; do
+		head -c 2097152 /dev/zero | tr '\0' '\377' >"$2/dev/$d"
+		truncate -s 4G "$2/dev/$d"
+		head -c 1048576 /dev/zero | tr '\0' '\377' |
+			dd of="$2/dev/$d" bs=1M seek=4095 conv=notrunc 2>/dev/null
+	done
+}
+# run_agent SYSROOT SCRIPT_FILE: boots "the machine" with the script's args
+run_agent() {
+	tok=$(grep -o 'provisiond.token=[^ ]*' "$2" | cut -d= -f2)
+	mid=$(grep -o 'provisiond.machine=[^ ]*' "$2" | cut -d= -f2)
+	"$agent" --url "$boot" --mode agent --machine "$mid" --token "$tok" --sysroot "$1" \
+		--devroot "$1/dev" --no-power --heartbeat 1 --poll-wait 2 --retry-max 20 \
+		>>"$1/agent.log" 2>&1 &
+	agent_pid=$!
+	pids="$pids $agent_pid"
+}
+
+mac=52:54:00:aa:00:01
+"$ctl" machine enroll --name m1 --mac $mac --bmc-driver fake --bmc-option sku=lab.large \
+	--bmc-option deploy=pxe >/dev/null
+make_sysroot $mac "$work/m1"
+wait_state m1 inspecting 30
+curl -sf "$boot/boot.ipxe?mac=$mac" >"$work/s1" || fail "boot.ipxe"
+grep -q '^#!ipxe' "$work/s1" && grep -q 'provisiond.mode=agent' "$work/s1" || fail "agent script"
+ok "inspecting machine gets the agent script with a boot token"
+
+# token for another machine, then reuse
+tok=$(grep -o 'provisiond.token=[^ ]*' "$work/s1" | cut -d= -f2)
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" \
+	-d '{"macs":["52:54:00:ff:ff:ff"]}' "$boot/v1/agent/lookup")
+[ "$code" = 401 ] || fail "token of m1 with another MAC: $code"
+ok "boot token refused for another machine"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" \
+	-d "{\"macs\":[\"$mac\"]}" "$boot/v1/agent/lookup")
+[ "$code" = 200 ] || fail "a refused call must not use up the boot token: $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" \
+	-d "{\"macs\":[\"$mac\"]}" "$boot/v1/agent/lookup")
+[ "$code" = 401 ] || fail "reused boot token: $code"
+ok "boot token refused on reuse (one-time), not used up by a refused call"
+
+curl -sf "$boot/boot.ipxe?mac=$mac" >"$work/s2"
+run_agent "$work/m1" "$work/s2"
+wait_state m1 available 60
+[ "$("$ctl" -o json machine show m1 | jq -r .sku)" = lab.large ] || fail "sku not matched"
+[ "$("$ctl" -o json machine show m1 | jq -r .facts.disks[1].size_bytes)" = 4294967296 ] ||
+	fail "facts not stored"
+for d in vda vdb; do
+	[ "$(head -c 1048576 "$work/m1/dev/$d" | tr -d '\0' | wc -c)" = 0 ] || fail "$d head not wiped"
+	[ "$(tail -c 1048576 "$work/m1/dev/$d" | tr -d '\0' | wc -c)" = 0 ] || fail "$d tail not wiped"
+	[ "$(dd if="$work/m1/dev/$d" bs=1M skip=1 count=1 2>/dev/null | tr -d '\377' | wc -c)" = 0 ] ||
+		fail "$d middle touched by a quick wipe"
+done
+ok "agent inspected (lab.large) and wiped both disks at start and end; machine available"
+kill "$agent_pid" 2>/dev/null || true # the engine powered the machine off
+
+# image store
+head -c 33554432 /dev/urandom >"$work/img.raw"
+zstd -q -3 "$work/img.raw" -o "$work/img.raw.zst"
+sha=$(sha256sum "$work/img.raw" | cut -d' ' -f1)
+out=$("$ctl" image register --name bad --path "$work/img.raw" --sha256 \
+	0000000000000000000000000000000000000000000000000000000000000000 2>&1) && fail "bad sha accepted"
+echo "$out" | grep -q sha256 || fail "bad sha error does not name sha256: $out"
+ok "image with a wrong sha256 refused at registration"
+"$ctl" image register --name img --path "$work/img.raw.zst" --format raw.zst --sha256 "$sha" \
+	>/dev/null || fail "register raw.zst"
+[ "$("$ctl" -o json image show img | jq -r .size)" = 33554432 ] || fail "raw size not recorded"
+curl -sf -r 100-199 "$boot/images/img" -o "$work/range" || fail "range request"
+[ "$(wc -c <"$work/range")" = 100 ] && cmp -s "$work/range" \
+	"$(dd if="$work/img.raw.zst" bs=1 skip=100 count=100 2>/dev/null >"$work/want"; echo "$work/want")" ||
+	fail "range content"
+code=$(curl -s -o /dev/null -w '%{http_code}' -r 999999999- "$boot/images/img")
+[ "$code" = 416 ] || fail "unsatisfiable range: $code"
+for p in '/images/..%2F..%2Fetc%2Fpasswd' '/images/../../etc/passwd' '/boot/..%2Fp.db' '/images/%2Fetc%2Fpasswd'; do
+	code=$(curl -s -o "$work/trav" -w '%{http_code}' --path-as-is "$boot$p")
+	[ "$code" = 404 ] || fail "traversal $p answered $code"
+	grep -q root: "$work/trav" && fail "traversal $p leaked a file"
+done
+ok "image store: Range (206/416), path traversal refused"
+
+# deploy
+svc=$("$ctl" -o json token create --role service --owner search | jq -r .token)
+alloc=$(PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE= "$ctl" -o json allocation create \
+	--sku lab.large --count 1 --image img | jq -r .id)
+wait_state m1 deploying 10
+sleep 1
+curl -sf "$boot/boot.ipxe?mac=$mac" >"$work/s3"
+grep -q 'provisiond.mode=agent' "$work/s3" || fail "deploying machine did not get the agent"
+run_agent "$work/m1" "$work/s3"
+n=0
+until [ "$("$ctl" -o json machine show m1 | jq -r .phase)" = disk ]; do
+	n=$((n + 1)); [ $n -lt 300 ] || fail "image not written: $("$ctl" -o json machine show m1 | jq -r .last_error)"
+	sleep 0.2
+done
+kill "$agent_pid" 2>/dev/null || true
+cmp -n 33554432 "$work/img.raw" "$work/m1/dev/vda" || fail "disk differs from the image"
+tail -c 1048576 "$work/m1/dev/vda" | grep -qa PROVISIOND-METADATA-V1 || fail "no metadata block"
+curl -sf "$boot/boot.ipxe?mac=$mac" | grep -q sanboot || fail "machine booting its disk got no local-disk script"
+ok "agent streamed raw.zst, verified and wrote it byte for byte, metadata at the tail"
+"$agent" booted --disk "$work/m1/dev/vda" --url "$boot" >"$work/booted.log" 2>&1 || fail "booted call"
+grep -q "PROVISIOND-BOOTED allocation=$alloc" "$work/booted.log" || fail "booted marker"
+wait_state m1 active 20
+state=$(PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE= "$ctl" -o json allocation show "$alloc" | jq -r .state)
+[ "$state" = ready ] || fail "allocation $state"
+"$agent" booted --disk "$work/m1/dev/vda" --url "$boot" >/dev/null 2>&1 && fail "instance token reused"
+curl -sf "$boot/boot.ipxe?mac=$mac" | grep -q sanboot || fail "active machine must boot its disk"
+ok "deployed OS reported booted (marker with allocation id); active; allocation ready; never re-imaged"
+
+# discovery
+dmac=52:54:00:dd:00:01
+make_sysroot $dmac "$work/d1"
+curl -sf "$boot/boot.ipxe?mac=$dmac" | grep -q 'provisiond.mode=discover' || fail "discover script"
+for i in 1 2; do
+	timeout 20 "$agent" --url "$boot" --mode discover --sysroot "$work/d1" --devroot "$work/d1/dev" \
+		--no-power --heartbeat 1 --poll-wait 1 --retry-max 5 >>"$work/d1/agent.log" 2>&1 &
+	p=$!
+	n=0
+	until grep -q "inventory sent" "$work/d1/agent.log" 2>/dev/null && [ "$(grep -c 'inventory sent' "$work/d1/agent.log")" -ge $i ]; do
+		n=$((n + 1)); [ $n -lt 100 ] || fail "discovery run $i"; sleep 0.2
+	done
+	kill $p 2>/dev/null || true
+done
+count=$("$ctl" -o json machine list | jq "[.items[] | select(.macs | index(\"$dmac\"))] | length")
+[ "$count" = 1 ] || fail "discovery created $count machines"
+d=$("$ctl" -o json machine list | jq -r ".items[] | select(.macs | index(\"$dmac\")) | .name")
+[ "$("$ctl" -o json machine show "$d" | jq -r '.state + " " + .sku')" = "enrolled lab.large" ] ||
+	fail "discovered machine: $("$ctl" -o json machine show "$d" | jq -c '{state,sku,bmc}')"
+ok "discovery: two agent runs for an unknown MAC made exactly one enrolled machine (lab.large, no BMC)"
+echo "boot plane: all passed"
