@@ -233,14 +233,36 @@ void agent_inventory(struct http_req *r, void *app)
 	free(facts);
 }
 
+static const struct field heartbeat_fields[] = {
+    {"state", F_STR, false, 1, 16, NULL, NULL},
+    {"command_id", F_STR, false, 0, 36, NULL, NULL},
+    {"progress", F_OBJ, false, 0, 0, NULL, NULL},
+    {"message", F_STR, false, 0, 1000, NULL, NULL},
+};
+
 void agent_heartbeat(struct http_req *r, void *app)
 {
 	struct app *a = app;
 	char mid[INV_ID_LEN];
 	struct inv_err e = {0};
-	if (!token_machine(r, a, "session", false, mid))
+	json_t *body = NULL;
+	if (!token_machine(r, a, "session", false, mid) ||
+	    (r->body_len && !(body = api_body(r, heartbeat_fields, N(heartbeat_fields)))))
 		return;
 	inv_machine_agent_seen(a->inv, mid, inv_now_ms(), &e);
+	const char *state = json_string_value(json_object_get(body, "state"));
+	if (state && strcmp(state, "error") == 0) {
+		/* the agent is giving up: fail what it was doing, so the engine
+		 * retries or reports it now instead of at the deadline */
+		const char *msg = json_string_value(json_object_get(body, "message"));
+		char text[600];
+		snprintf(text, sizeof text, "agent gave up: %.500s", msg ? msg : "no reason given");
+		log_event(LOG_WARN, "agent error", "machine", mid, "message", text, "request_id",
+			  r->request_id, NULL);
+		inv_command_finish(a->inv, mid, NULL, NULL, false, text, NULL, &e);
+		lc_kick(a->lc);
+	}
+	json_decref(body);
 	http_reply(r, 204, "application/json", NULL, 0);
 }
 
