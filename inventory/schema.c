@@ -177,29 +177,9 @@ int inv_migrate_to(sqlite3 *db, int target, struct inv_err *err)
 {
 	if (target <= 0 || target > N_MIGRATIONS)
 		target = N_MIGRATIONS;
+	if (inv_schema_check(db, err) != 0)
+		return -1;
 	int v = user_version(db, err);
-	if (v < 0)
-		return -1;
-	if (v > N_MIGRATIONS) {
-		inv_fail(err, INV_SCHEMA_NEWER, NULL,
-			 "database schema version %d is newer than this provisiond (%d); "
-			 "run the newer provisiond or restore a backup",
-			 v, N_MIGRATIONS);
-		return -1;
-	}
-	if (v == 0) {
-		sqlite3_stmt *st = inv_prep(db, "SELECT count(*) FROM sqlite_master", err);
-		if (!st)
-			return -1;
-		int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-		sqlite3_finalize(st);
-		if (n != 0) {
-			inv_fail(err, INV_CORRUPT, NULL,
-				 "database has tables but no provisiond schema version; refusing "
-				 "to touch it");
-			return -1;
-		}
-	}
 	for (int to = v + 1; to <= target; to++)
 		if (apply_one(db, to, err) != 0)
 			return -1;
