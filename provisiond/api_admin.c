@@ -62,6 +62,9 @@ void api_token_create(struct http_req *r, void *app)
 		http_error(r, 400, "invalid_value", "role", "role must be admin, tech or service");
 	else if (role == ROLE_SERVICE && !owner)
 		http_error(r, 400, "missing_field", "owner", "a service token needs an owner");
+	else if (role == ROLE_SERVICE && strcmp(owner, "admin") == 0)
+		http_error(r, 400, "invalid_value", "owner",
+			   "owner 'admin' is reserved for allocations made by admins");
 	else if (role != ROLE_SERVICE && owner)
 		http_error(r, 400, "invalid_value", "owner", "only service tokens have an owner");
 	else if (tok_new_secret(secret, sizeof secret) != 0)
@@ -91,7 +94,7 @@ void api_token_list(struct http_req *r, void *app)
 	struct app *a = app;
 	int limit;
 	int64_t after;
-	if (!api_auth(r, a, ROLE_ADMIN) || !api_page(r, &limit, &after))
+	if (!api_auth(r, a, ROLES_STAFF) || !api_page(r, &limit, &after))
 		return;
 	struct inv_token_list l = {0};
 	struct inv_err e = {0};

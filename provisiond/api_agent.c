@@ -151,6 +151,7 @@ void agent_lookup(struct http_req *r, void *app)
 	struct inv_err e = {0};
 	int n;
 	if (!body || (n = body_macs(r, body, macs)) < 0 || !lookup_machine(r, a, macs, n, &m)) {
+		inv_machine_clear(&m);
 		json_decref(body);
 		return;
 	}

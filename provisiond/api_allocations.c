@@ -164,11 +164,11 @@ static bool load_alloc(struct http_req *r, struct app *a, const struct principal
 }
 
 /* ?wait=SECONDS: blocks until the state differs from the first read. */
-static void long_poll(struct app *a, struct inv_allocation *al, int wait_s)
+static bool long_poll(struct app *a, struct inv_allocation *al, int wait_s)
 {
 	if (atomic_fetch_add(&a->long_polls, 1) >= a->cfg.api_workers / 2) {
 		atomic_fetch_sub(&a->long_polls, 1); /* keep workers for other requests */
-		return;
+		return false;
 	}
 	enum inv_alloc_state first = al->state;
 	int64_t deadline = inv_now_ms() + (int64_t)wait_s * 1000;
@@ -186,6 +186,7 @@ static void long_poll(struct app *a, struct inv_allocation *al, int wait_s)
 		*al = next;
 	}
 	atomic_fetch_sub(&a->long_polls, 1);
+	return true;
 }
 
 void api_alloc_get(struct http_req *r, void *app)
@@ -205,9 +206,13 @@ void api_alloc_get(struct http_req *r, void *app)
 	}
 	if (!load_alloc(r, a, p, &al))
 		return;
-	if (wait_s > 0)
-		long_poll(a, &al, (int)wait_s);
-	api_json(r, 200, api_allocation_json(a, &al));
+	if (wait_s > 0 && !long_poll(a, &al, (int)wait_s)) {
+		http_error(r, 429, "overloaded", "wait",
+			   "too many long-polls in flight; retry after a second");
+		snprintf(r->retry_after, sizeof r->retry_after, "1");
+	} else {
+		api_json(r, 200, api_allocation_json(a, &al));
+	}
 	inv_allocation_clear(&al);
 }
 

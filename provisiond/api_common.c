@@ -206,8 +206,9 @@ json_t *api_body(struct http_req *r, const struct field *fields, size_t n)
 	json_error_t je;
 	json_t *o = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
 	if (!o) {
-		http_error(r, 400, "invalid_json", NULL, "malformed JSON at line %d column %d: %s",
-			   je.line, je.column, je.text);
+		/* jansson's text may quote the input (a password): never echo it */
+		http_error(r, 400, "invalid_json", NULL, "malformed JSON at line %d column %d",
+			   je.line, je.column);
 		return NULL;
 	}
 	if (!json_is_object(o)) {

@@ -350,20 +350,15 @@ static bool build_patch(struct http_req *r, struct app *a, json_t *body,
 	return plan_patch(r, m, c);
 }
 
-void api_machine_patch(struct http_req *r, void *app)
+/* One attempt at a PATCH against the machine as it is now. Returns
+ * INV_CONFLICT (nothing answered) when the engine changed the machine
+ * meanwhile, so the caller can try again on the fresh record. */
+static enum inv_status patch_once(struct http_req *r, struct app *a, const struct principal *p,
+				  json_t *body)
 {
-	struct app *a = app;
-	const struct principal *p = api_auth(r, a, ROLES_STAFF);
 	struct inv_machine m = {0};
-	if (!p)
-		return;
-	json_t *body = api_body(r, patch_fields, N(patch_fields));
-	if (!body)
-		return;
-	if (!api_load_machine(r, a, p, r->params[0], &m)) {
-		json_decref(body);
-		return;
-	}
+	if (!api_load_machine(r, a, p, r->params[0], &m))
+		return INV_NOT_FOUND;
 	struct inv_bmc bmc = {0};
 	struct inv_machine_change c = {.expect_version = m.version,
 				       .actor = p->actor,
@@ -376,12 +371,14 @@ void api_machine_patch(struct http_req *r, void *app)
 	char *after = redacted_bmc_view(body);
 	c.audit_before_json = before;
 	c.audit_after_json = after;
+	enum inv_status st = INV_INVALID;
 	if (build_patch(r, a, body, &m, &c, &bmc)) {
 		struct inv_err e = {0};
-		if (inv_machine_change(a->inv, m.id, &c, &m, &e) == INV_OK) {
+		st = inv_machine_change(a->inv, m.id, &c, &m, &e);
+		if (st == INV_OK) {
 			lc_kick(a->lc);
 			api_json(r, 200, api_machine_json(&m, true));
-		} else {
+		} else if (st != INV_CONFLICT) {
 			api_inv_error(r, &e);
 		}
 	}
@@ -389,5 +386,23 @@ void api_machine_patch(struct http_req *r, void *app)
 	free(after);
 	inv_bmc_clear(&bmc);
 	inv_machine_clear(&m);
+	return st;
+}
+
+void api_machine_patch(struct http_req *r, void *app)
+{
+	struct app *a = app;
+	const struct principal *p = api_auth(r, a, ROLES_STAFF);
+	json_t *body;
+	if (!p || !(body = api_body(r, patch_fields, N(patch_fields))))
+		return;
+	/* The client sent no version: a change the engine made meanwhile is
+	 * not the client's conflict. Apply the patch to the fresh record. */
+	int attempt = 0;
+	while (patch_once(r, a, p, body) == INV_CONFLICT && ++attempt < 8)
+		;
+	if (attempt == 8)
+		http_error(r, 409, "conflict", NULL, "machine %s keeps changing; try again",
+			   r->params[0]);
 	json_decref(body);
 }

@@ -89,6 +89,19 @@ void lc_after_failed(struct lc_engine *e, const struct inv_machine *m, const cha
 	inv_allocation_clear(&al);
 }
 
+static void recover_one(struct lc_engine *e, const struct inv_allocation *al)
+{
+	for (size_t i = 0; al->state == INV_AL_DEPLOYING && i < al->nmachines; i++) {
+		struct inv_machine m = {0};
+		struct inv_err err = {0};
+		if (!al->machines[i].detached && al->machines[i].state == INV_ST_FAILED &&
+		    inv_machine_get(e->a->inv, al->machines[i].id, &m, &err) == INV_OK)
+			lc_after_failed(e, &m, al->id, m.last_error);
+		inv_machine_clear(&m);
+	}
+	lc_allocation_settle(e->a, al->id);
+}
+
 static const double ready_bucket_s[LC_NBUCKETS] = {1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600};
 
 void lc_metrics_init(struct lc_engine *e)
@@ -153,4 +166,25 @@ bool lc_sku_exists(struct app *a, const char *sku)
 	bool ok = sku_catalog_find(a->catalog, sku) != NULL;
 	pthread_rwlock_unlock(&a->catalog_lock);
 	return ok;
+}
+
+/* Crash-only start: a kill between a machine's commit and its allocation's
+ * update leaves the allocation behind. Settle every open allocation and
+ * take substitutes for members that failed meanwhile. */
+void lc_recover_allocations(struct lc_engine *e)
+{
+	static const enum inv_alloc_state open_states[] = {INV_AL_DEPLOYING, INV_AL_RELEASING};
+	for (size_t k = 0; k < sizeof open_states / sizeof open_states[0]; k++) {
+		struct inv_alloc_filter f = {.state = (int)open_states[k], .limit = 200};
+		struct inv_alloc_list l = {0};
+		struct inv_err err = {0};
+		do {
+			if (inv_allocation_list(e->a->inv, &f, &l, &err) != INV_OK)
+				break;
+			for (size_t i = 0; i < l.n; i++)
+				recover_one(e, &l.items[i]);
+			f.after_seq = l.next_seq;
+			inv_alloc_list_clear(&l);
+		} while (f.after_seq);
+	}
 }

@@ -181,6 +181,7 @@ struct lc_engine *lc_start(struct app *a, char *errbuf, size_t errlen)
 	pthread_cond_init(&e->sched_cv, NULL);
 	pthread_cond_init(&e->work_cv, NULL);
 	lc_metrics_init(e);
+	lc_recover_allocations(e);
 	for (int i = 0; i < e->nworkers; i++)
 		pthread_create(&e->workers[i], NULL, worker_main, e);
 	pthread_create(&e->scheduler, NULL, scheduler_main, e);

@@ -41,5 +41,8 @@ struct lc_engine {
 void lc_step(struct lc_engine *e, struct inv_machine *m);
 void lc_metrics_init(struct lc_engine *e);
 void lc_observe_ready(struct lc_engine *e, int64_t ms);
+void lc_after_failed(struct lc_engine *e, const struct inv_machine *m, const char *alloc_id,
+		     const char *msg);
+void lc_recover_allocations(struct lc_engine *e);
 
 #endif

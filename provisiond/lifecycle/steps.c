@@ -48,26 +48,55 @@ static bool resting(enum inv_state s)
  * so the engine re-runs the step against the fresh record. */
 static void unlease(struct step *s)
 {
-	struct inv_err err = {0};
-	struct inv_machine fresh = {0};
-	if (inv_machine_get(s->e->a->inv, s->m->id, &fresh, &err) == INV_OK &&
-	    fresh.wake_at > inv_now_ms()) {
-		struct inv_machine_change c = {.expect_version = fresh.version,
-					       .set_wake = true,
-					       .wake_at = inv_now_ms(),
-					       .actor = "lifecycle"};
-		inv_machine_change(s->e->a->inv, fresh.id, &c, NULL, &err);
+	for (int attempt = 0; attempt < 5; attempt++) {
+		struct inv_err err = {0};
+		struct inv_machine fresh = {0};
+		enum inv_status st = INV_OK;
+		if (inv_machine_get(s->e->a->inv, s->m->id, &fresh, &err) == INV_OK &&
+		    fresh.wake_at > inv_now_ms()) {
+			struct inv_machine_change c = {.expect_version = fresh.version,
+						       .set_wake = true,
+						       .wake_at = inv_now_ms(),
+						       .actor = "lifecycle"};
+			st = inv_machine_change(s->e->a->inv, fresh.id, &c, NULL, &err);
+		}
+		inv_machine_clear(&fresh);
+		if (st != INV_CONFLICT)
+			return;
 	}
-	inv_machine_clear(&fresh);
+}
+
+/* Whether a machine changed by someone else mid-step is still the one the
+ * step worked on: same state, phase and allocation (a tech renamed it,
+ * moved it or read its power). Then the step's result still applies. */
+static bool same_work(const struct inv_machine *a, const struct inv_machine *b)
+{
+	return a->state == b->state && strcmp(a->phase, b->phase) == 0 &&
+	       strcmp(a->allocation_id, b->allocation_id) == 0 && a->has_bmc == b->has_bmc &&
+	       a->maintenance == b->maintenance;
 }
 
 static bool commit(struct step *s, struct inv_machine_change *c)
 {
 	struct inv_err err = {0};
-	c->expect_version = s->m->version;
 	c->actor = "lifecycle";
-	if (inv_machine_change(s->e->a->inv, s->m->id, c, s->m, &err) == INV_OK)
-		return true;
+	for (int attempt = 0; attempt < 5; attempt++) {
+		c->expect_version = s->m->version;
+		if (inv_machine_change(s->e->a->inv, s->m->id, c, s->m, &err) == INV_OK)
+			return true;
+		struct inv_machine fresh = {0};
+		struct inv_err e2 = {0};
+		bool retry = err.status == INV_CONFLICT &&
+			     inv_machine_get(s->e->a->inv, s->m->id, &fresh, &e2) == INV_OK &&
+			     same_work(&fresh, s->m);
+		if (retry) {
+			inv_machine_clear(s->m);
+			*s->m = fresh;
+			continue;
+		}
+		inv_machine_clear(&fresh);
+		break;
+	}
 	log_event(LOG_WARN, "lifecycle: change not committed", "machine", s->m->id, "error",
 		  err.message, NULL);
 	if (err.status == INV_CONFLICT)

@@ -1,0 +1,31 @@
+# Integration tests of the control plane: the real provisiond binary on a
+# temporary SQLite file, driven over loopback HTTP (and provisionctl).
+#   ctest -L integration -R api
+set(PROVISIOND_IT_TESTS
+  api_lifecycle   # 50 machines enrolled -> available with their events; release ->
+                  # available; PATCHes while the engine works
+  api_alloc       # gang allocation, capacity, quota, idempotency, long-poll, min_count,
+                  # 16 concurrent clients, substitution, pool exhaustion, failed cleaning
+  api_crash       # kill -9 in the middle of deploys, restart, convergence; restart
+                  # settles allocations left between two commits
+  api_auth        # every route x every role, other owners answer 404, boot-plane tokens
+  api_input       # bad inputs -> 4xx naming the field, DB unchanged; BMC password
+  api_cli)        # provisionctl against the real daemon
+
+foreach(t ${PROVISIOND_IT_TESTS})
+  add_executable(${t}
+    ${CMAKE_CURRENT_LIST_DIR}/${t}.c
+    ${CMAKE_CURRENT_LIST_DIR}/harness.c)
+  target_include_directories(${t} PRIVATE ${CMAKE_CURRENT_LIST_DIR})
+  target_compile_definitions(${t} PRIVATE PROVISIOND_IT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  target_link_libraries(${t} PRIVATE
+    PkgConfig::CMOCKA PkgConfig::CURL PkgConfig::JANSSON PkgConfig::SQLITE3 Threads::Threads)
+  foreach(dep provisiond provisionctl)
+    if(TARGET ${dep})
+      add_dependencies(${t} ${dep})
+    endif()
+  endforeach()
+  add_test(NAME ${t} COMMAND ${t})
+  set_tests_properties(${t} PROPERTIES LABELS integration TIMEOUT 600
+    ENVIRONMENT "PROVISIOND_SOURCE_DIR=${CMAKE_SOURCE_DIR};PROVISIOND_BINARY_DIR=${CMAKE_BINARY_DIR}")
+endforeach()

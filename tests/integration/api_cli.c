@@ -1,0 +1,204 @@
+/* api_cli.c - provisionctl against the real daemon: enroll, machine list,
+ * image register, allocation create --wait, -o json, release, tokens, and
+ * the exit status and stderr of errors (API 1, usage 2, transport 3). */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static int setup(void **state)
+{
+	static struct h_daemon d;
+	*state = &d;
+	return h_start(&d, NULL);
+}
+
+static int teardown(void **state)
+{
+	struct h_daemon *d = *state;
+	int reports = h_log_sanitizer_reports(d);
+	int rc = h_stop(d);
+	return rc == 0 && reports == 0 ? 0 : -1;
+}
+
+/* Runs provisionctl; prints its output when the exit status is not want. */
+static int ctl(struct h_daemon *d, const char *token, int want, char **out, char **err,
+	       const char *const *argv)
+{
+	char *o = NULL, *e = NULL;
+	int rc = h_ctl(d, token, &o, &e, argv);
+	if (rc != want) {
+		fprintf(stderr, "provisionctl");
+		for (size_t i = 0; argv[i]; i++)
+			fprintf(stderr, " %s", argv[i]);
+		fprintf(stderr, "\n-> exit %d (want %d)\nstdout:\n%s\nstderr:\n%s\n", rc, want,
+			o ? o : "", e ? e : "");
+	}
+	if (out)
+		*out = o;
+	else
+		free(o);
+	if (err)
+		*err = e;
+	else
+		free(e);
+	return rc;
+}
+
+static json_t *ctl_json(struct h_daemon *d, const char *const *argv)
+{
+	char *out = NULL;
+	assert_int_equal(ctl(d, d->admin, 0, &out, NULL, argv), 0);
+	json_error_t je;
+	json_t *j = json_loads(out ? out : "", 0, &je);
+	if (!j)
+		fprintf(stderr, "-o json output does not parse (%s): %s\n", je.text, out);
+	assert_non_null(j);
+	free(out);
+	return j;
+}
+
+static void test_provisionctl_against_daemon(void **state)
+{
+	struct h_daemon *d = *state;
+	char *out = NULL, *err = NULL;
+
+	for (int i = 0; i < 2; i++) {
+		char name[16], mac[18];
+		snprintf(name, sizeof name, "cli-%d", i);
+		h_mac((unsigned)i + 1, mac);
+		const char *enroll[] = {"machine",
+					"enroll",
+					"--name",
+					name,
+					"--mac",
+					mac,
+					"--bmc-driver",
+					"fake",
+					"--bmc-option",
+					"sku=lab.small",
+					"--bmc-option",
+					"delay_ms=20",
+					NULL};
+		assert_int_equal(ctl(d, d->admin, 0, &out, NULL, enroll), 0);
+		assert_non_null(strstr(out, name));
+		free(out);
+	}
+	assert_true(h_wait_count(d, "available", "lab.small", 2, 120));
+
+	/* machine list: a table with a header and the machines */
+	const char *list[] = {"machine", "list", NULL};
+	assert_int_equal(ctl(d, d->admin, 0, &out, NULL, list), 0);
+	assert_non_null(strstr(out, "cli-0"));
+	assert_non_null(strstr(out, "cli-1"));
+	assert_non_null(strstr(out, "available"));
+	assert_non_null(strstr(out, "lab.small"));
+	assert_true(strchr(out, '\n') != NULL && strchr(out, '\n') < strstr(out, "cli-0"));
+	free(out);
+	const char *list_json[] = {"-o", "json", "machine", "list", NULL};
+	json_t *j = ctl_json(d, list_json);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
+	json_decref(j);
+
+	/* image register, allocation create --wait */
+	char img[400];
+	snprintf(img, sizeof img, "%s/cli.raw", d->dir);
+	FILE *f = fopen(img, "w");
+	assert_non_null(f);
+	fputs("cli image\n", f);
+	fclose(f);
+	const char *reg[] = {"image", "register", "--name", "img", "--path", img, NULL};
+	assert_int_equal(ctl(d, d->admin, 0, NULL, NULL, reg), 0);
+	const char *create[] = {"allocation", "create",	 "--sku", "lab.small", "--count",
+				"2",	      "--image", "img",	  "--name",    "cli-alloc",
+				"--wait",     "60",	 NULL};
+	assert_int_equal(ctl(d, d->admin, 0, &out, NULL, create), 0);
+	assert_non_null(strstr(out, "ready"));
+	assert_non_null(strstr(out, "cli-alloc"));
+	free(out);
+
+	/* -o json parses and says what the API says */
+	const char *alist[] = {"allocation", "list", "-o", "json", NULL};
+	j = ctl_json(d, alist);
+	json_t *items = json_object_get(j, "items");
+	assert_int_equal(json_array_size(items), 1);
+	char aid[H_ID_LEN];
+	snprintf(aid, sizeof aid, "%s",
+		 json_string_value(json_object_get(json_array_get(items, 0), "id")));
+	json_decref(j);
+	const char *show[] = {"-o", "json", "allocation", "show", aid, NULL};
+	j = ctl_json(d, show);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "ready");
+	assert_string_equal(json_string_value(json_object_get(j, "name")), "cli-alloc");
+	assert_int_equal(json_array_size(json_object_get(j, "machines")), 2);
+	json_decref(j);
+	const char *mshow[] = {"machine", "show", "cli-0", "-o", "json", NULL};
+	j = ctl_json(d, mshow);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "active");
+	assert_string_equal(json_string_value(json_object_get(j, "allocation_id")), aid);
+	json_decref(j);
+
+	/* a server error: exit 1, the server's message on stderr, nothing on stdout */
+	const char *toomany[] = {"allocation", "create",  "--sku", "lab.small", "--count",
+				 "5",	       "--image", "img",   NULL};
+	assert_int_equal(ctl(d, d->admin, 1, &out, &err, toomany), 1);
+	assert_non_null(strstr(err, "sku lab.small: 0 available, 5 requested"));
+	assert_non_null(strstr(err, "insufficient_capacity"));
+	assert_non_null(strstr(err, "409"));
+	assert_string_equal(out, "");
+	free(out);
+	free(err);
+	const char *dup[] = {"machine", "enroll",	"--name",	 "cli-0", "--bmc-driver",
+			     "fake",	"--bmc-option", "sku=lab.small", NULL};
+	assert_int_equal(ctl(d, d->admin, 1, NULL, &err, dup), 1);
+	assert_non_null(strstr(err, "a machine named 'cli-0' already exists"));
+	free(err);
+	/* a bad token is the server's 401 */
+	const char *skus[] = {"sku", "list", NULL};
+	assert_int_equal(ctl(d, "pvd_nope", 1, NULL, &err, skus), 1);
+	assert_non_null(strstr(err, "invalid token"));
+	free(err);
+	/* usage errors send nothing (exit 2); no server is a transport error (3) */
+	const char *usage[] = {"allocation", "create", "--count", "1", NULL};
+	assert_int_equal(ctl(d, d->admin, 2, NULL, NULL, usage), 2);
+	const char *nosrv[] = {"--url", "http://127.0.0.1:1", "sku", "list", NULL};
+	assert_int_equal(ctl(d, d->admin, 3, NULL, NULL, nosrv), 3);
+
+	/* tokens: create a service token, use it */
+	const char *tcreate[] = {"-o",	    "json",    "token", "create", "--role",
+				 "service", "--owner", "cli",	NULL};
+	j = ctl_json(d, tcreate);
+	char svc[H_TOKEN_LEN];
+	snprintf(svc, sizeof svc, "%s", json_string_value(json_object_get(j, "token")));
+	assert_true(strlen(svc) > 8);
+	json_decref(j);
+	const char *svc_list[] = {"-o", "json", "allocation", "list", NULL};
+	assert_int_equal(ctl(d, svc, 0, &out, NULL, svc_list), 0);
+	j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 0); /* not the admin's */
+	json_decref(j);
+	free(out);
+
+	/* release --wait: back to the pool */
+	const char *rel[] = {"allocation", "release", aid, "--wait", "60", NULL};
+	assert_int_equal(ctl(d, d->admin, 0, &out, NULL, rel), 0);
+	assert_non_null(strstr(out, "released"));
+	free(out);
+	assert_true(h_wait_count(d, "available", "lab.small", 2, 120));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_provisionctl_against_daemon, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
