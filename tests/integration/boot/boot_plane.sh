@@ -22,7 +22,7 @@ trap cleanup EXIT INT TERM
 fail() {
 	echo "FAIL: $*" >&2
 	echo "--- provisiond log (tail)" >&2
-	tail -n 30 "$work/log" >&2 || true
+	grep -v '"msg":"request"' "$work/log" | tail -n 30 >&2 || true
 	exit 1
 }
 ok() { echo "ok - $*"; }
@@ -50,6 +50,7 @@ api="http://127.0.0.1:$(cut -d' ' -f1 "$work/ready")"
 boot="http://127.0.0.1:$(cut -d' ' -f2 "$work/ready")"
 export PROVISIOND_URL="$api" PROVISIOND_TOKEN_FILE="$work/p.db.admin-token"
 
+show_state() { "$ctl" -o json machine show "$1" | jq -r .state; }
 # wait_state MACHINE STATE [SECONDS]
 wait_state() {
 	t=0
@@ -196,4 +197,60 @@ d=$("$ctl" -o json machine list | jq -r ".items[] | select(.macs | index(\"$dmac
 [ "$("$ctl" -o json machine show "$d" | jq -r '.state + " " + .sku')" = "enrolled lab.large" ] ||
 	fail "discovered machine: $("$ctl" -o json machine show "$d" | jq -c '{state,sku,bmc}')"
 ok "discovery: two agent runs for an unknown MAC made exactly one enrolled machine (lab.large, no BMC)"
+"$ctl" machine patch "$d" --bmc-driver fake --bmc-option sku=lab.large --bmc-option deploy=pxe \
+	>/dev/null || fail "patch discovered machine"
+wait_state "$d" inspecting 30
+ok "a tech added BMC access to the discovered machine: it went on into verification and inspection"
+
+# an image that changed after registration, and one cut short: the agent
+# reports each failure with a clear message and the machine does not go active
+for kind in mismatch truncated; do
+	cp "$work/img.raw" "$work/$kind.raw"
+	"$ctl" image register --name "$kind" --path "$work/$kind.raw" >/dev/null || fail "register $kind"
+	if [ $kind = mismatch ]; then
+		printf 'XXXX' | dd of="$work/$kind.raw" bs=1 seek=4096 conv=notrunc 2>/dev/null
+	else
+		truncate -s 1000000 "$work/$kind.raw"
+	fi
+done
+PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE= "$ctl" allocation release "$alloc" >/dev/null || fail "release"
+wait_state m1 cleaning 20
+curl -sf "$boot/boot.ipxe?mac=$mac" >"$work/s4"
+run_agent "$work/m1" "$work/s4"
+wait_state m1 available 60
+kill "$agent_pid" 2>/dev/null || true
+ok "released: the agent wiped the disks again and the machine is back in the pool"
+failures() { "$ctl" -o json machine events m1 | jq -r '.items[].reason' | grep -c "write_image failed" || true; }
+for kind in mismatch truncated; do
+	before=$(failures)
+	a2=$(PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE= "$ctl" -o json allocation create \
+		--sku lab.large --count 1 --image "$kind" | jq -r .id)
+	wait_state m1 deploying 10
+	sleep 1
+	curl -sf "$boot/boot.ipxe?mac=$mac" >"$work/s-$kind"
+	run_agent "$work/m1" "$work/s-$kind"
+	n=0
+	until [ "$(failures)" -gt "$before" ]; do
+		n=$((n + 1)); [ $n -lt 300 ] || fail "$kind: no failure reported"
+		sleep 0.2
+	done
+	reason=$("$ctl" -o json machine events m1 | jq -r '.items[].reason' | grep "write_image failed" | tail -n 1)
+	case $kind in
+	mismatch) echo "$reason" | grep -qi "sha256\|hash\|checksum" || fail "mismatch reason: $reason" ;;
+	truncated) echo "$reason" | grep -qi "short\|truncat\|size\|bytes" || fail "truncated reason: $reason" ;;
+	esac
+	wait_state m1 failed 60
+	last=$("$ctl" -o json machine show m1 | jq -r .last_error)
+	echo "$last" | grep -q "gave up after 3 attempts" || fail "$kind last_error: $last"
+	al=$(PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE= "$ctl" -o json allocation show "$a2")
+	[ "$(echo "$al" | jq -r .state)" = failed ] || fail "$kind allocation: $(echo "$al" | jq -c .)"
+	ok "$kind image: the agent reported '$reason'; after 3 attempts the machine is failed and the allocation failed: $(echo "$al" | jq -r .last_error | cut -c1-80)..."
+	kill "$agent_pid" 2>/dev/null || true
+	"$ctl" machine action clean m1 >/dev/null || fail "clean failed machine"
+	wait_state m1 cleaning 10
+	curl -sf "$boot/boot.ipxe?mac=$mac" >"$work/s-$kind-clean"
+	run_agent "$work/m1" "$work/s-$kind-clean"
+	wait_state m1 available 60
+	kill "$agent_pid" 2>/dev/null || true
+done
 echo "boot plane: all passed"
