@@ -171,8 +171,10 @@ ok "agent streamed raw.zst, verified and wrote it byte for byte, metadata at the
 "$agent" booted --disk "$work/m1/dev/vda" --url "$boot" >"$work/booted.log" 2>&1 || fail "booted call"
 grep -q "PROVISIOND-BOOTED allocation=$alloc" "$work/booted.log" || fail "booted marker"
 wait_state m1 active 20
-state=$(PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE= "$ctl" -o json allocation show "$alloc" | jq -r .state)
-[ "$state" = ready ] || fail "allocation $state"
+n=0
+until [ "$(PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE= "$ctl" -o json allocation show "$alloc" | jq -r .state)" = ready ]; do
+	n=$((n + 1)); [ $n -lt 100 ] || fail "allocation not ready"; sleep 0.1
+done
 "$agent" booted --disk "$work/m1/dev/vda" --url "$boot" >/dev/null 2>&1 && fail "instance token reused"
 curl -sf "$boot/boot.ipxe?mac=$mac" | grep -q sanboot || fail "active machine must boot its disk"
 ok "deployed OS reported booted (marker with allocation id); active; allocation ready; never re-imaged"
