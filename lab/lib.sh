@@ -1,0 +1,105 @@
+# lib.sh — shell functions shared by lab/lab and lab/bmc-hook.sh (sourced; bash).
+# shellcheck shell=bash
+
+LAB_VIRSH_URI=${LAB_VIRSH_URI:-qemu:///system}
+
+lab_virsh() { virsh -q -c "$LAB_VIRSH_URI" "$@"; }
+
+lab_now() { echo "$EPOCHREALTIME"; }
+
+# Seconds between two EPOCHREALTIME values, one decimal.
+lab_dt() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+# lab_domain_xml VMDIR BOOT: the libvirt domain of one lab VM (VMDIR/vm.env).
+# BOOT pxe: network then disk; disk: disk then network (what a BIOS does when
+# told "boot from disk": a blank disk falls through to the network).
+# TCG or KVM (LAB_ACCEL), serial to a file that grows across boots, no
+# graphics, raw disks, one virtio NIC on a tap that bmc-hook.sh moves into
+# the lab's network namespace before the VM runs.
+lab_domain_xml() {
+	local vmdir=$1 boot=$2 d order
+	# shellcheck source=/dev/null
+	. "$vmdir/vm.env"
+	if [ "$boot" = disk ]; then
+		order="    <boot dev='hd'/>
+    <boot dev='network'/>"
+	else
+		order="    <boot dev='network'/>
+    <boot dev='hd'/>"
+	fi
+	cat <<EOF
+<domain type='$VM_ACCEL'>
+  <name>$VM_DOMAIN</name>
+  <uuid>$VM_UUID</uuid>
+  <description>provisiond lab $VM_LAB: $VM_NAME ($VM_SKU); BMC ipmi_sim 127.0.0.1:$VM_BMC_PORT</description>
+  <memory unit='MiB'>$VM_MEMORY_MIB</memory>
+  <vcpu>$VM_VCPUS</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+$order
+    <bios useserial='yes' rebootTimeout='5000'/>
+  </os>
+  <features><acpi/><apic/></features>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+EOF
+	local letters=abcdefgh
+	for ((d = 0; d < VM_DISKS; d++)); do
+		cat <<EOF
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw' cache='unsafe'/>
+      <source file='$vmdir/disk$d.raw'/>
+      <target dev='vd${letters:d:1}' bus='virtio'/>
+      <serial>$VM_NAME-d$d</serial>
+    </disk>
+EOF
+	done
+	cat <<EOF
+    <interface type='ethernet'>
+      <mac address='$VM_MAC'/>
+      <target dev='$VM_TAP' managed='yes'/>
+      <model type='virtio'/>
+    </interface>
+    <serial type='file'>
+      <source path='$vmdir/serial.log' append='on'/>
+      <target port='0'/>
+    </serial>
+    <video><model type='none'/></video>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+EOF
+}
+
+# A process we started is still the same process: alive and its command line
+# contains the given text (guards against a recycled pid).
+lab_pid_is() {
+	local pid=$1 want=$2
+	[ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+	case " $(tr '\0' ' ' <"/proc/$pid/cmdline") " in *"$want"*) return 0 ;; esac
+	return 1
+}
+
+# lab_kill_pidfile FILE TEXT [group]: SIGTERM the pid in FILE (its process
+# group too when "group"), SIGKILL after 5 s, then remove FILE. Only when the
+# pid still runs a command line containing TEXT.
+lab_kill_pidfile() {
+	local f=$1 want=$2 grp=${3:-} pid i
+	[ -f "$f" ] || return 0
+	pid=$(cat "$f" 2>/dev/null)
+	if lab_pid_is "$pid" "$want"; then
+		if [ "$grp" = group ]; then kill -TERM -- "-$pid" 2>/dev/null; fi
+		kill -TERM "$pid" 2>/dev/null
+		for ((i = 0; i < 50; i++)); do
+			lab_pid_is "$pid" "$want" || break
+			sleep 0.1
+		done
+		if lab_pid_is "$pid" "$want"; then
+			if [ "$grp" = group ]; then kill -KILL -- "-$pid" 2>/dev/null; fi
+			kill -KILL "$pid" 2>/dev/null
+		fi
+	fi
+	rm -f "$f"
+}

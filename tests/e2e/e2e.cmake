@@ -1,0 +1,11 @@
+# End-to-end test on the libvirt lab (lab/lab, tests/e2e/e2e.sh): two VMs
+# through enroll -> available -> allocated/active -> released -> available.
+# Needs root and the lab's packages (scripts/deps); otherwise skipped (77).
+# RUN_SERIAL: TCG guests need both cores; nothing else runs beside it.
+add_test(NAME e2e_lab COMMAND ${CMAKE_CURRENT_LIST_DIR}/e2e.sh)
+set_tests_properties(e2e_lab PROPERTIES
+  LABELS e2e
+  TIMEOUT 1200
+  RUN_SERIAL TRUE
+  SKIP_RETURN_CODE 77
+  ENVIRONMENT "PROVISIOND_SOURCE_DIR=${CMAKE_SOURCE_DIR};PROVISIOND_BINARY_DIR=${CMAKE_BINARY_DIR}")

@@ -1,0 +1,231 @@
+#!/bin/bash
+# e2e.sh — provisiond's end-to-end test on the libvirt lab (lab/lab): two
+# real VMs (TCG when KVM cannot run guests) go through the whole cycle
+#   enroll -> verifying -> inspecting (SKU matched) -> cleaning -> available
+#   -> allocation -> deploying -> active (booted from disk) -> released
+#   -> cleaning -> available
+# through real iPXE, dnsmasq, IPMI to ipmi_sim BMCs, the ramdisk agent and the
+# lab image. It asserts on provisiond's API and on evidence outside it: the
+# serial consoles (PROVISIOND-AGENT start, PROVISIOND-BOOTED allocation=ID)
+# and the BMC hook logs (boot device pxe then disk, power cycles), prints each
+# phase's duration and the figures (floor vs allocation -> ready), and always
+# runs `lab down`, then checks that nothing of the lab is left.
+#
+# Own lab (does not touch a lab made by `lab up`): LAB_NAME provlab-e2e,
+# LAB_DIR /var/lib/provisiond-lab-e2e, API 127.0.0.1:7590, BMCs from UDP
+# 6331, lab network 10.78.0.0/24 inside netns provlab-e2e.
+# Exit 77 (skipped) when not root or the lab's tools are missing.
+# E2E_BUDGET_S (default 900) bounds the whole run.
+set -uo pipefail
+
+SRC=${PROVISIOND_SOURCE_DIR:-$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)}
+BUILD=${PROVISIOND_BINARY_DIR:-$SRC/build}
+LAB=$SRC/lab/lab
+BUDGET=${E2E_BUDGET_S:-900}
+
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: the lab needs root"; exit 77; }
+for t in virsh libvirtd virtlogd qemu-system-x86_64 ipmi_sim dnsmasq ip nft jq; do
+	command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || { echo "SKIP: $t not installed (scripts/deps)"; exit 77; }
+done
+[ -x "$BUILD/provisiond/provisiond" ] || { echo "SKIP: no $BUILD/provisiond/provisiond"; exit 77; }
+
+export LAB_NAME=provlab-e2e LAB_DIR=${E2E_LAB_DIR:-/var/lib/provisiond-lab-e2e}
+export LAB_API=127.0.0.1:7590 LAB_BMC_PORT=6331 LAB_NET=10.78.0
+export LAB_BUILD=$BUILD LAB_CACHE=${LAB_CACHE:-$BUILD/lab-cache}
+unset PROVISIOND_TOKEN PROVISIOND_TOKEN_FILE PROVISIOND_URL
+
+T0=$EPOCHREALTIME
+dt() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+say() { printf '[%6.1fs] %s\n' "$(dt "$T0" "$EPOCHREALTIME")" "$*"; }
+PHASES=()
+PH_NAME="" PH_T=""
+phase() { # phase NAME: ends the running phase, starts the next
+	[ -n "$PH_NAME" ] && PHASES+=("$(printf '%-28s %7.1f s' "$PH_NAME" "$(dt "$PH_T" "$EPOCHREALTIME")")") &&
+		say "phase '$PH_NAME' took $(dt "$PH_T" "$EPOCHREALTIME") s"
+	PH_NAME=$1 PH_T=$EPOCHREALTIME
+	[ -n "$PH_NAME" ] && say "== $PH_NAME"
+}
+print_phases() {
+	echo "e2e phase durations:"
+	printf '  %s\n' "${PHASES[@]}"
+	echo "  total                        $(dt "$T0" "$EPOCHREALTIME") s"
+}
+FAILED=0
+fail() {
+	FAILED=1
+	echo "FAIL: $*" >&2
+	{
+		echo "--- lab status"
+		"$LAB" status
+		echo "--- timeline"
+		"$LAB" timeline
+		for d in "$LAB_DIR"/vms/*/; do
+			[ -f "$d/serial.log" ] || continue
+			echo "--- $d serial.log (tail)"
+			tr -d '\r' <"$d/serial.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | grep -av '^\s*$' | tail -25
+			echo "--- $d bmc.log (tail)"
+			tail -15 "$d/bmc.log"
+		done
+		echo "--- provisiond.log (tail)"
+		tail -30 "$LAB_DIR/provisiond/provisiond.log"
+	} >&2 2>/dev/null
+	exit 1
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	phase "lab down"
+	"$LAB" down || { echo "FAIL: lab down failed" >&2; rc=1; }
+	phase ""
+	# lab down leaves nothing behind.
+	[ -e "/run/netns/$LAB_NAME" ] && { echo "FAIL: netns $LAB_NAME left" >&2; rc=1; }
+	nft list table inet "provisiond_lab_${LAB_NAME//-/_}" >/dev/null 2>&1 && { echo "FAIL: nft table left" >&2; rc=1; }
+	[ -e "$LAB_DIR" ] && { echo "FAIL: $LAB_DIR left" >&2; rc=1; }
+	if virsh -q -c qemu:///system version >/dev/null 2>&1 &&
+		[ -n "$(virsh -q -c qemu:///system list --all --name 2>/dev/null | grep "^$LAB_NAME-")" ]; then
+		echo "FAIL: domains $LAB_NAME-* left" >&2
+		rc=1
+	fi
+	print_phases
+	[ $rc -eq 0 ] && [ $FAILED -eq 0 ] && echo "e2e: PASS" || echo "e2e: FAIL"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+over_budget() { [ "$(dt "$T0" "$EPOCHREALTIME" | cut -d. -f1)" -ge "$BUDGET" ]; }
+
+# Long calls run in the background so that INT/TERM reach the trap at once.
+ctl() {
+	"$LAB" ctl "$@" &
+	wait $!
+}
+svc() {
+	PROVISIOND_TOKEN=$SVC "$LAB" ctl "$@" &
+	wait $!
+}
+
+# wait_all STATE N TIMEOUT: N lab machines in STATE; a failed one ends the test.
+wait_all() {
+	local want=$1 n=$2 timeout=$3 t=$EPOCHREALTIME json got
+	while :; do
+		json=$(ctl -o json machine list 2>/dev/null) || json='{"items":[]}'
+		jq -e '[.items[] | select(.state == "failed")] | length == 0' <<<"$json" >/dev/null ||
+			fail "machine failed: $(jq -c '[.items[] | select(.state == "failed") | {name, last_error}]' <<<"$json")"
+		got=$(jq --arg s "$want" '[.items[] | select(.state == $s)] | length' <<<"$json")
+		[ "$got" -ge "$n" ] && return 0
+		check_faults
+		[ "$(dt "$t" "$EPOCHREALTIME" | cut -d. -f1)" -ge "$timeout" ] && fail "after ${timeout}s only $got of $n machines $want: $(jq -c '[.items[] | {name, state}]' <<<"$json")"
+		over_budget && fail "over the budget of ${BUDGET}s waiting for $want"
+		sleep 1
+	done
+}
+
+# A VM the accelerator cannot run (paused) or a failed BMC action is a failure.
+check_faults() {
+	local f
+	for f in "$LAB_DIR"/vms/*/fault; do
+		[ -s "$f" ] && fail "BMC fault of $(basename "$(dirname "$f")"): $(cat "$f")"
+	done
+	return 0
+}
+
+# The states a machine went through (event "to" values), oldest first, as one line.
+states_of() {
+	ctl -o json machine events "$1" | jq -r '[.items[] | select(.from != .to) | .to] | join(" ")'
+}
+
+# expect_order FILE SINCE PATTERN...: lines matching each pattern appear in
+# this order in FILE (lines "EPOCH ..."), after SINCE.
+expect_order() {
+	local f=$1 since=$2
+	shift 2
+	awk -v s="$since" '$1 >= s' "$f" | awk -v pats="$(printf '%s\n' "$@")" '
+		BEGIN { n = split(pats, p, "\n"); i = 1 }
+		i <= n && $0 ~ p[i] { i++ }
+		END { exit !(i > n) }'
+}
+
+vmdir() { echo "$LAB_DIR/vms/$1"; }
+
+# ---------------------------------------------------------------------------
+say "e2e on the lab: $LAB_NAME in $LAB_DIR, source $SRC, build $BUILD"
+"$LAB" down >/dev/null 2>&1 # a leftover of an interrupted run
+
+phase "lab up (2 x lab.small)"
+"$LAB" up --machines 2 --sku lab.small --no-wait || fail "lab up failed"
+. "$LAB_DIR/lab.env"
+M1=$LAB_NAME-01 M2=$LAB_NAME-02
+
+# Isolation: no lab address in the root namespace; the guard is in place;
+# nothing forwards inside the lab namespace.
+[ -n "$(ip -o addr show | grep -F " $LAB_NET.")" ] && fail "a lab address exists in the root namespace"
+nft list table inet "provisiond_lab_${LAB_NAME//-/_}" >/dev/null || fail "no root-namespace guard table"
+[ "$(ip netns exec "$LAB_NAME" sysctl -n net.ipv4.ip_forward)" = 0 ] || fail "forwarding on in the lab netns"
+[ -n "$(ip netns exec "$LAB_NAME" ip -o addr show labbr0 | grep -F "$LAB_NET.1/24")" ] || fail "no lab bridge address in the netns"
+
+phase "enroll -> available"
+wait_all available 2 600
+for m in $M1 $M2; do
+	st=$(states_of "$m")
+	[[ " $st " == *" enrolled verifying inspecting cleaning available "* ]] ||
+		fail "$m went through '$st', expected enrolled verifying inspecting cleaning available"
+	sku=$(ctl -o json machine show "$m" | jq -r .sku)
+	[ "$sku" = lab.small ] || fail "$m matched SKU '$sku', expected lab.small"
+	d=$(vmdir "$m")
+	expect_order "$d/markers.log" 0 'iPXE' 'PROVISIOND-AGENT start' 'agent: wipe' ||
+		fail "$m: serial console lacks iPXE -> PROVISIOND-AGENT start -> wipe"
+	expect_order "$d/bmc.log" 0 'hook set boot pxe' 'hook set power 1' 'worker on: boot pxe' 'hook set power 0' ||
+		fail "$m: BMC hook did not see boot pxe, power on, power off"
+	say "$m: $st; SKU $sku; serial and BMC evidence present"
+done
+
+phase "allocate 2 -> ready"
+ctl image register --name lab-image --path "$LAB_CACHE/lab-image.raw" >/dev/null || fail "image register failed"
+SVC=$(ctl -o json token create --role service --owner e2e --name e2e | jq -r .token)
+[ -n "$SVC" ] && [ "$SVC" != null ] || fail "no service token"
+T_ALLOC=$EPOCHREALTIME
+ALLOC=$(svc -o json allocation create --sku lab.small --count 2 --image lab-image --name e2e --wait 600) ||
+	fail "allocation did not become ready: $ALLOC"
+ID=$(jq -r .id <<<"$ALLOC")
+[ "$(jq -r .state <<<"$ALLOC")" = ready ] || fail "allocation $ID is $(jq -r .state <<<"$ALLOC")"
+[ "$(jq -r '.machines | length' <<<"$ALLOC")" = 2 ] || fail "allocation $ID has $(jq -r '.machines | length' <<<"$ALLOC") machines"
+say "allocation $ID ready after $(dt "$T_ALLOC" "$EPOCHREALTIME") s"
+for m in $M1 $M2; do
+	js=$(ctl -o json machine show "$m")
+	[ "$(jq -r .state <<<"$js")" = active ] || fail "$m is $(jq -r .state <<<"$js"), expected active"
+	mid=$(jq -r .id <<<"$js")
+	d=$(vmdir "$m")
+	expect_order "$d/markers.log" "$T_ALLOC" 'PROVISIOND-AGENT start' 'agent: write_image' \
+		'SYSLINUX' "PROVISIOND-BOOTED allocation=$ID machine=$mid" ||
+		fail "$m: serial console lacks agent -> write_image -> disk boot -> PROVISIOND-BOOTED allocation=$ID machine=$mid"
+	expect_order "$d/bmc.log" "$T_ALLOC" 'hook set boot pxe' 'hook set power 1' 'worker on: boot pxe' \
+		'hook set boot default' 'hook set power 0' 'hook set power 1' 'worker on: boot disk' ||
+		fail "$m: BMC hook did not see boot pxe + power on, then boot disk + power cycle"
+	say "$m: active; PXE -> agent -> image written -> boot device disk -> power cycle -> PROVISIOND-BOOTED allocation=$ID"
+done
+"$LAB" timeline --since "$T_ALLOC" "$M1"
+
+phase "release -> available"
+T_REL=$EPOCHREALTIME
+REL=$(svc -o json allocation release "$ID" --wait 600) || fail "release did not finish: $REL"
+[ "$(jq -r .state <<<"$REL")" = released ] || fail "allocation $ID is $(jq -r .state <<<"$REL") after release"
+wait_all available 2 300
+for m in $M1 $M2; do
+	st=$(states_of "$m")
+	[[ " $st " == *" deploying active releasing cleaning available "* ]] ||
+		fail "$m went through '$st', expected ... deploying active releasing cleaning available"
+	d=$(vmdir "$m")
+	expect_order "$d/markers.log" "$T_REL" 'PROVISIOND-AGENT start' 'agent: wipe' ||
+		fail "$m: no cleaning boot (agent start, wipe) on the serial console after release"
+	expect_order "$d/bmc.log" "$T_REL" 'hook set boot pxe' 'hook set power' 'worker on: boot pxe' 'hook set power 0' ||
+		fail "$m: BMC hook did not see boot pxe, power on, power off after release"
+done
+say "both machines cleaned back to available"
+phase ""
+
+echo
+"$LAB" figures "$M1" "$ID"
+echo
+exit 0
