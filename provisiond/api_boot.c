@@ -22,10 +22,12 @@
 
 /* ------------------------------------------------------------- scripts */
 
-static bool wants_agent(const struct inv_machine *m)
+static bool wants_agent(struct app *a, const struct inv_machine *m)
 {
 	if (m->state == INV_ST_INSPECTING || m->state == INV_ST_CLEANING)
 		return true;
+	if (m->state == INV_ST_AVAILABLE) /* fast-track: waits in the agent */
+		return lc_sku_fast_track(a, m->sku);
 	/* deploying: the agent writes the image; once the engine switched to
 	 * the disk ("disk" phase) the machine must boot its new OS */
 	return m->state == INV_ST_DEPLOYING && strcmp(m->phase, "disk") != 0;
@@ -54,7 +56,7 @@ static void script_for(struct http_req *r, struct app *a, const struct inv_machi
 	if (!m) {
 		p.kind = strcmp(a->cfg.unknown_mac_policy, "discover") == 0 ? PXE_BOOT_DISCOVER
 									    : PXE_BOOT_IGNORE;
-	} else if (wants_agent(m)) {
+	} else if (wants_agent(a, m)) {
 		int64_t ttl = 3600LL * 1000 + (int64_t)a->cfg.deploy_timeout_s * 1000;
 		if (!issue_token(a, m->id, "boot", ttl, secret)) {
 			http_error(r, 503, "storage_unavailable", NULL,

@@ -186,6 +186,11 @@ const char *sku_description(const struct sku *s)
 	return s->description;
 }
 
+bool sku_fast_track(const struct sku *s)
+{
+	return s && s->fast_track;
+}
+
 const char *sku_source_file(const struct sku *s)
 {
 	return s->file;

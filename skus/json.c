@@ -25,6 +25,7 @@ char *sku_to_json(const struct sku *s)
 	    "min_speed_mbps", (json_int_t)s->nic_min_mbps);
 	if (!root)
 		return NULL;
+	json_object_set_new(root, "fast_track", json_boolean(s->fast_track));
 	char *text = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	return text;

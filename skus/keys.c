@@ -120,6 +120,16 @@ static int set_nic_speed(struct sku *s, const char *v, char *msg, size_t msglen)
 	return sku_parse_int(v, 0, 10000000, &s->nic_min_mbps, msg, msglen);
 }
 
+static int set_fast_track(struct sku *s, const char *v, char *msg, size_t msglen)
+{
+	if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+		snprintf(msg, msglen, "\"%s\" is not true or false", v);
+		return -1;
+	}
+	s->fast_track = strcmp(v, "true") == 0;
+	return 0;
+}
+
 const struct sku_key sku_keys[] = {
     {"sku", "name", true, set_name},
     {"sku", "description", true, set_description},
@@ -133,5 +143,6 @@ const struct sku_key sku_keys[] = {
     {"disks", "kind", true, set_disk_kind},
     {"nics", "count", true, set_nic_count},
     {"nics", "min_speed_mbps", true, set_nic_speed},
+    {"sku", "fast_track", false, set_fast_track},
 };
 const size_t sku_nkeys = sizeof(sku_keys) / sizeof(sku_keys[0]);

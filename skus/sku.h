@@ -12,6 +12,7 @@
 #ifndef PROVISIOND_SKUS_SKU_H
 #define PROVISIOND_SKUS_SKU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct sku_catalog;
@@ -42,6 +43,10 @@ const struct sku *sku_catalog_find(const struct sku_catalog *c, const char *name
 /* Borrowed strings; never NULL. s must not be NULL. */
 const char *sku_name(const struct sku *s);
 const char *sku_description(const struct sku *s);
+/* Fast-track: an available machine of this SKU stays powered on in the deploy
+ * agent, so a deploy skips the first reboot ([sku] fast_track, default
+ * false). */
+bool sku_fast_track(const struct sku *s);
 
 /* Borrowed path of the INI file the SKU came from ("DIR/NAME.ini"). */
 const char *sku_source_file(const struct sku *s);

@@ -50,6 +50,7 @@ struct sku {
 	bool disk_min_decimal; /* min_size was written in KB/MB/GB/TB */
 	struct sku_range nic_count;
 	long long nic_min_mbps;
+	bool fast_track; /* available machines stay powered on in the agent */
 };
 
 struct sku_catalog {

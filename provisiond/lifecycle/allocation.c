@@ -158,6 +158,16 @@ void lc_metrics(struct lc_engine *e, void (*emit)(void *ctx, const char *line), 
 	emit(ctx, line);
 }
 
+bool lc_sku_fast_track(struct app *a, const char *sku)
+{
+	if (!sku || !*sku)
+		return false;
+	pthread_rwlock_rdlock(&a->catalog_lock);
+	bool ft = sku_fast_track(sku_catalog_find(a->catalog, sku));
+	pthread_rwlock_unlock(&a->catalog_lock);
+	return ft;
+}
+
 bool lc_sku_exists(struct app *a, const char *sku)
 {
 	if (!sku)

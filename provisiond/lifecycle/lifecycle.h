@@ -52,6 +52,8 @@ bool lc_reverify_on_bmc_change(enum inv_state s);
 
 /* SKU catalog helpers (under the app's catalog lock). */
 bool lc_sku_exists(struct app *a, const char *sku);
+/* Whether available machines of this SKU wait in the agent (fast-track). */
+bool lc_sku_fast_track(struct app *a, const char *sku);
 
 /* Prometheus lines of the engine (steps, failures, deploy durations). */
 /* Settles an allocation after a machine change (ready / released). */

@@ -370,14 +370,24 @@ static void step_cleaning(struct step *s)
 	}
 	if (r == DEP_PENDING)
 		pending(s, &c);
-	if (r != DEP_DONE || !power(s, BMC_POWER_ACTION_OFF))
+	/* fast-track SKUs wait in the running agent, so a deploy needs no
+	 * first reboot; the others power off */
+	bool fast = d == &deploy_pxe && lc_sku_fast_track(s->e->a, s->m->sku);
+	if (r != DEP_DONE || (!fast && !power(s, BMC_POWER_ACTION_OFF)))
 		return;
-	agent_gone(s);
+	if (!fast)
+		agent_gone(s);
 	char alloc[INV_ID_LEN];
 	snprintf(alloc, sizeof alloc, "%s", s->m->allocation_id);
-	struct inv_machine_change ch = {
-	    .set_power = true, .power = "off", .set_allocation = true, .allocation_id = ""};
-	if (advance(s, INV_ST_AVAILABLE, "cleaned: disks wiped, back in the pool", &ch) && alloc[0])
+	struct inv_machine_change ch = {.set_power = true,
+					.power = fast ? "on" : "off",
+					.set_allocation = true,
+					.allocation_id = ""};
+	if (advance(s, INV_ST_AVAILABLE,
+		    fast ? "cleaned: disks wiped, waiting in the agent (fast-track)"
+			 : "cleaned: disks wiped, back in the pool",
+		    &ch) &&
+	    alloc[0])
 		lc_allocation_settle(s->e->a, alloc);
 }
 

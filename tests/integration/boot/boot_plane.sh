@@ -39,9 +39,11 @@ ramdisk_dir = $work/ramdisk
 INI
 mkdir -p "$work/ramdisk"
 printf 'KERNEL' >"$work/ramdisk/vmlinuz"
+cp -r "$src/skus/catalog" "$work/skus"
 "$build/provisiond/provisiond" --db "$work/p.db" --config "$work/p.ini" --listen 127.0.0.1:0 \
-	--boot-listen 127.0.0.1:0 --ready-file "$work/ready" 2>"$work/log" &
-pids="$pids $!"
+	--boot-listen 127.0.0.1:0 --ready-file "$work/ready" --skus "$work/skus" 2>"$work/log" &
+daemon=$!
+pids="$pids $daemon"
 n=0
 while [ ! -s "$work/ready" ]; do
 	n=$((n + 1)); [ $n -lt 100 ] || fail "provisiond did not start"; sleep 0.1
@@ -51,6 +53,7 @@ boot="http://127.0.0.1:$(cut -d' ' -f2 "$work/ready")"
 export PROVISIOND_URL="$api" PROVISIOND_TOKEN_FILE="$work/p.db.admin-token"
 
 show_state() { "$ctl" -o json machine show "$1" | jq -r .state; }
+show() { "$ctl" -o json machine show "$1" | jq -r "$2"; }
 # wait_state MACHINE STATE [SECONDS]
 wait_state() {
 	t=0
@@ -255,4 +258,35 @@ for kind in mismatch truncated; do
 	wait_state m1 available 60
 	kill "$agent_pid" 2>/dev/null || true
 done
+
+# fast-track: lab.large machines wait in the agent once cleaned (catalog
+# reloaded with SIGHUP), so a deploy needs no new boot
+sed -i 's/^boot_mode = bios$/boot_mode = bios\nfast_track = true/' "$work/skus/lab.large.ini"
+kill -HUP "$daemon"
+n=0
+until [ "$("$ctl" -o json sku show lab.large | jq -r .fast_track)" = true ]; do
+	n=$((n + 1)); [ $n -lt 50 ] || fail "SIGHUP did not reload the catalog"; sleep 0.1
+done
+"$ctl" machine action clean m1 >/dev/null || fail "clean"
+wait_state m1 cleaning 10
+curl -sf "$boot/boot.ipxe?mac=$mac" >"$work/s-ft"
+: >"$work/m1/agent.log"
+run_agent "$work/m1" "$work/s-ft"
+wait_state m1 available 60
+"$ctl" -o json machine events m1 | jq -r '.items[-1].reason' | grep -q fast-track || fail "no fast-track"
+[ "$(show m1 .power)" = on ] || fail "fast-track machine powered off"
+curl -sf "$boot/boot.ipxe?mac=$mac" | grep -q 'provisiond.mode=agent' ||
+	fail "an available fast-track machine that reboots must get the agent again"
+a3=$(PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE= "$ctl" -o json allocation create \
+	--sku lab.large --count 1 --image img | jq -r .id)
+n=0
+until [ "$(show m1 .phase)" = disk ]; do
+	n=$((n + 1)); [ $n -lt 300 ] || fail "fast-track deploy: $(show m1 .last_error)"
+	sleep 0.2
+done
+[ "$(grep -c '"lookup at' "$work/m1/agent.log")" = 1 ] || fail "the agent was booted again"
+kill "$agent_pid" 2>/dev/null || true
+"$agent" booted --disk "$work/m1/dev/vda" --url "$boot" >/dev/null 2>&1 || fail "booted (fast-track)"
+wait_state m1 active 20
+ok "fast-track (catalog reloaded by SIGHUP): cleaned machine waited in the agent; the deploy used it without a reboot (allocation $a3)"
 echo "boot plane: all passed"
