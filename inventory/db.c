@@ -368,7 +368,7 @@ static void *writer_main(void *arg)
 
 enum inv_status inv_write(struct inv *inv, inv_write_fn fn, void *arg, struct inv_err *err)
 {
-	struct inv_err local;
+	struct inv_err local = {0};
 	struct wjob j = {.fn = fn, .arg = arg, .err = err ? err : &local};
 	pthread_mutex_lock(&inv->mu);
 	if (inv->stop) {
