@@ -30,6 +30,9 @@ enum inv_status inv_exec_done(sqlite3 *db, sqlite3_stmt *st, const char *what, s
 void inv_col_copy(sqlite3_stmt *st, int col, char *dst, size_t len);
 char *inv_col_dup(sqlite3_stmt *st, int col); /* malloc'd or NULL */
 
+/* Stores a machine's BMC access on the writer connection. */
+enum inv_status inv_insert_bmc(sqlite3 *db, const char *id, const struct inv_bmc *b,
+			       struct inv_err *err);
 /* Writes one audit row on the writer connection. */
 enum inv_status inv_audit_row(sqlite3 *db, const char *actor, const char *action,
 			      const char *target_type, const char *target_id,

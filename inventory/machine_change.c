@@ -99,19 +99,7 @@ static enum inv_status replace_bmc(sqlite3 *db, const char *id, const struct inv
 	enum inv_status s = inv_exec_done(db, st, "remove bmc", err);
 	if (s != INV_OK || !b)
 		return s;
-	st = inv_prep(db,
-		      "INSERT INTO bmcs(machine_id, driver, address, username, password, options)"
-		      " VALUES(?1,?2,?3,?4,?5,?6)",
-		      err);
-	if (!st)
-		return INV_IO;
-	inv_bind_text(st, 1, id);
-	inv_bind_text(st, 2, b->driver);
-	inv_bind_text(st, 3, b->address);
-	inv_bind_text(st, 4, b->username);
-	inv_bind_text(st, 5, b->password ? b->password : "");
-	inv_bind_text(st, 6, b->options_json ? b->options_json : "{}");
-	return inv_exec_done(db, st, "store bmc", err);
+	return inv_insert_bmc(db, id, b, err);
 }
 
 static enum inv_status detach_all(sqlite3 *db, const char *id, struct inv_err *err)

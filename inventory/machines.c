@@ -280,8 +280,8 @@ struct create_ctx {
 	char id[INV_ID_LEN];
 };
 
-static enum inv_status insert_bmc(sqlite3 *db, const char *id, const struct inv_bmc *b,
-				  struct inv_err *err)
+enum inv_status inv_insert_bmc(sqlite3 *db, const char *id, const struct inv_bmc *b,
+			       struct inv_err *err)
 {
 	sqlite3_stmt *st =
 	    inv_prep(db,
@@ -343,7 +343,7 @@ static enum inv_status create_fn(sqlite3 *db, void *arg, struct inv_err *err)
 				n->name);
 	enum inv_status s = insert_nics(db, c->id, n, err);
 	if (s == INV_OK && n->bmc)
-		s = insert_bmc(db, c->id, n->bmc, err);
+		s = inv_insert_bmc(db, c->id, n->bmc, err);
 	if (s == INV_OK)
 		s = inv_event_row(db, c->id, "", "enrolled", n->actor, "enrolled", n->request_id,
 				  err);
