@@ -76,7 +76,7 @@ static enum inv_status read_members(sqlite3 *db, struct inv_allocation *a, struc
 {
 	sqlite3_stmt *st =
 	    inv_prep(db,
-		     "SELECT am.machine_id, m.name, m.state, am.detached"
+		     "SELECT am.machine_id, m.name, m.state, am.detached, m.ip"
 		     " FROM allocation_machines am JOIN machines m ON m.id = am.machine_id"
 		     " WHERE am.allocation_id = ?1 ORDER BY am.detached, m.seq",
 		     err);
@@ -99,6 +99,7 @@ static enum inv_status read_members(sqlite3 *db, struct inv_allocation *a, struc
 		if (inv_state_from_name((const char *)sqlite3_column_text(st, 2), &m->state) != 0)
 			m->state = INV_ST_FAILED;
 		m->detached = sqlite3_column_int(st, 3) != 0;
+		inv_col_copy(st, 4, m->ip, sizeof m->ip);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)

@@ -247,3 +247,25 @@ int64_t inv_machine_agent_seen_at(struct inv *inv, const char *machine_id)
 	sqlite3_finalize(st);
 	return v;
 }
+
+struct ip_ctx {
+	const char *mid, *ip;
+};
+
+static enum inv_status ip_fn(sqlite3 *db, void *arg, struct inv_err *err)
+{
+	struct ip_ctx *x = arg;
+	sqlite3_stmt *st = inv_prep(db, "UPDATE machines SET ip = ?2 WHERE id = ?1", err);
+	if (!st)
+		return INV_IO;
+	inv_bind_text(st, 1, x->mid);
+	inv_bind_text(st, 2, x->ip);
+	return inv_exec_done(db, st, "store ip", err);
+}
+
+enum inv_status inv_machine_set_ip(struct inv *inv, const char *machine_id, const char *ip,
+				   struct inv_err *err)
+{
+	struct ip_ctx x = {machine_id, ip};
+	return inv_write(inv, ip_fn, &x, err);
+}

@@ -281,6 +281,7 @@ struct inv_alloc_machine {
 	char name[64];
 	enum inv_state state;
 	bool detached; /* replaced after a failure, or released */
+	char ip[48];   /* where it last called from; "" if unknown */
 };
 
 struct inv_allocation {
@@ -507,6 +508,9 @@ enum inv_status inv_command_requeue(struct inv *inv, const char *machine_id, str
  * it is gone (at = 0: the machine rebooted or powered off). */
 enum inv_status inv_machine_agent_seen(struct inv *inv, const char *machine_id, int64_t at,
 				       struct inv_err *err);
+/* Records the address the machine last called the boot plane from. */
+enum inv_status inv_machine_set_ip(struct inv *inv, const char *machine_id, const char *ip,
+				   struct inv_err *err);
 /* When the agent was last heard from (ms), 0 if never. */
 int64_t inv_machine_agent_seen_at(struct inv *inv, const char *machine_id);
 

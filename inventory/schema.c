@@ -98,6 +98,9 @@ static const char *const migrations[] = {
     " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
     "CREATE INDEX agent_commands_m ON agent_commands(machine_id, state, seq);"
     "ALTER TABLE machines ADD COLUMN agent_seen_at INTEGER NOT NULL DEFAULT 0;",
+
+    /* 4: the address a machine last called from (agent or deployed OS) */
+    "ALTER TABLE machines ADD COLUMN ip TEXT NOT NULL DEFAULT '';",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -163,6 +163,8 @@ void agent_lookup(struct http_req *r, void *app)
 	} else {
 		inv_machine_agent_seen(a->inv, m.id, inv_now_ms(), &e);
 		inv_command_requeue(a->inv, m.id, &e);
+		if (r->client_ip[0])
+			inv_machine_set_ip(a->inv, m.id, r->client_ip, &e);
 		api_json(r, 200,
 			 json_pack("{s:s, s:s, s:s, s:i, s:s}", "machine_id", m.id, "name", m.name,
 				   "token", secret, "heartbeat_s", HEARTBEAT_S, "mode",
@@ -366,7 +368,10 @@ void agent_booted(struct http_req *r, void *app)
 		else if (inv_command_finish(a->inv, mid, NULL, "booted", true, "deployed OS booted",
 					    NULL, &e) == INV_OK &&
 			 consume_token(r, a, "instance")) {
-			log_event(LOG_INFO, "deployed OS booted", "machine", mid, NULL);
+			log_event(LOG_INFO, "deployed OS booted", "machine", mid, "ip",
+				  r->client_ip, NULL);
+			if (r->client_ip[0])
+				inv_machine_set_ip(a->inv, mid, r->client_ip, &e);
 			lc_kick(a->lc);
 			http_reply(r, 204, "application/json", NULL, 0);
 		} else {

@@ -240,6 +240,11 @@ static struct http_req *req_new(struct http_server *s, struct MHD_Connection *c,
 	r->conn = c;
 	r->fd = -1;
 	r->t_start_us = http_now_us();
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr,
+			  r->client_ip, sizeof r->client_ip);
 	snprintf(r->method, sizeof r->method, "%s", method);
 	snprintf(r->path, sizeof r->path, "%s", url);
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);

@@ -38,6 +38,7 @@ struct http_req {
 	char *idempotency_key;
 	char *range; /* Range header or NULL */
 	char request_id[64];
+	char client_ip[48]; /* the peer's address ("" if unknown) */
 	char *body;
 	size_t body_len;
 	const struct http_route *route;

@@ -178,6 +178,8 @@ n=0
 until [ "$(PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE= "$ctl" -o json allocation show "$alloc" | jq -r .state)" = ready ]; do
 	n=$((n + 1)); [ $n -lt 100 ] || fail "allocation not ready"; sleep 0.1
 done
+ip=$(PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE= "$ctl" -o json allocation show "$alloc" | jq -r '.machines[0].ip')
+[ "$ip" = 127.0.0.1 ] || fail "allocation machine ip: $ip (the deployed OS called from 127.0.0.1)"
 "$agent" booted --disk "$work/m1/dev/vda" --url "$boot" >/dev/null 2>&1 && fail "instance token reused"
 curl -sf "$boot/boot.ipxe?mac=$mac" | grep -q sanboot || fail "active machine must boot its disk"
 ok "deployed OS reported booted (marker with allocation id); active; allocation ready; never re-imaged"
