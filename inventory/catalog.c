@@ -2,6 +2,7 @@
  * small tables whose writes are one statement plus an audit row. */
 #include "inventory/internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,39 @@ static enum inv_status exec_fn(sqlite3 *db, void *arg, struct inv_err *err)
 		s = inv_audit_row(db, x->actor, x->action, x->type, x->target, x->before, x->after,
 				  x->rid, err);
 	return s;
+}
+
+_Static_assert(offsetof(struct inv_image, seq) == 0, "read_page needs seq first");
+_Static_assert(offsetof(struct inv_token, seq) == 0, "read_page needs seq first");
+
+/* One page of rows whose struct begins with `int64_t seq` (images, tokens):
+ * up to limit rows after after_seq, and the cursor for the next page. */
+static enum inv_status read_page(struct inv *inv, const char *sql, int64_t after_seq, int limit,
+				 size_t item_size, void (*read)(sqlite3_stmt *st, void *item),
+				 void **items, size_t *n, int64_t *next_seq, struct inv_err *err)
+{
+	sqlite3 *db = inv_reader(inv, err);
+	sqlite3_stmt *st = db ? inv_prep(db, sql, err) : NULL;
+	*items = NULL;
+	*n = 0;
+	*next_seq = 0;
+	if (!st)
+		return INV_IO;
+	limit = inv_clamp_limit(limit);
+	sqlite3_bind_int64(st, 1, after_seq);
+	sqlite3_bind_int(st, 2, limit + 1);
+	char *buf = calloc((size_t)limit + 1, item_size);
+	while (buf && sqlite3_step(st) == SQLITE_ROW && *n < (size_t)limit + 1)
+		read(st, buf + (*n)++ * item_size);
+	sqlite3_finalize(st);
+	if (!buf)
+		return inv_fail(err, INV_IO, NULL, "out of memory");
+	if (*n > (size_t)limit) {
+		(*n)--;
+		memcpy(next_seq, buf + (*n - 1) * item_size, sizeof *next_seq);
+	}
+	*items = buf;
+	return INV_OK;
 }
 
 /* --------------------------------------------------------------- images */
@@ -119,29 +153,20 @@ enum inv_status inv_image_get(struct inv *inv, const char *name, struct inv_imag
 	return s;
 }
 
+static void read_image_row(sqlite3_stmt *st, void *item)
+{
+	read_image(st, item);
+}
+
 enum inv_status inv_image_list(struct inv *inv, int64_t after_seq, int limit,
 			       struct inv_image_list *out, struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, err);
-	sqlite3_stmt *st =
-	    db ? inv_prep(db, IMAGE_SELECT " WHERE seq > ?1 ORDER BY seq LIMIT ?2", err) : NULL;
-	if (!st)
-		return INV_IO;
-	limit = inv_clamp_limit(limit);
-	sqlite3_bind_int64(st, 1, after_seq);
-	sqlite3_bind_int(st, 2, limit + 1);
-	memset(out, 0, sizeof *out);
-	out->items = calloc((size_t)limit + 1, sizeof *out->items);
-	while (out->items && sqlite3_step(st) == SQLITE_ROW && out->n < (size_t)limit + 1)
-		read_image(st, &out->items[out->n++]);
-	sqlite3_finalize(st);
-	if (!out->items)
-		return inv_fail(err, INV_IO, NULL, "out of memory");
-	if (out->n > (size_t)limit) {
-		out->n--;
-		out->next_seq = out->items[out->n - 1].seq;
-	}
-	return INV_OK;
+	void *items;
+	enum inv_status s =
+	    read_page(inv, IMAGE_SELECT " WHERE seq > ?1 ORDER BY seq LIMIT ?2", after_seq, limit,
+		      sizeof *out->items, read_image_row, &items, &out->n, &out->next_seq, err);
+	out->items = items;
+	return s;
 }
 
 static enum inv_status image_delete_fn(sqlite3 *db, void *arg, struct inv_err *err)
@@ -239,29 +264,20 @@ enum inv_status inv_token_by_hash(struct inv *inv, const char *hash, struct inv_
 	return s;
 }
 
+static void read_token_row(sqlite3_stmt *st, void *item)
+{
+	read_token(st, item);
+}
+
 enum inv_status inv_token_list(struct inv *inv, int64_t after_seq, int limit,
 			       struct inv_token_list *out, struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, err);
-	sqlite3_stmt *st =
-	    db ? inv_prep(db, TOKEN_SELECT " WHERE seq > ?1 ORDER BY seq LIMIT ?2", err) : NULL;
-	if (!st)
-		return INV_IO;
-	limit = inv_clamp_limit(limit);
-	sqlite3_bind_int64(st, 1, after_seq);
-	sqlite3_bind_int(st, 2, limit + 1);
-	memset(out, 0, sizeof *out);
-	out->items = calloc((size_t)limit + 1, sizeof *out->items);
-	while (out->items && sqlite3_step(st) == SQLITE_ROW && out->n < (size_t)limit + 1)
-		read_token(st, &out->items[out->n++]);
-	sqlite3_finalize(st);
-	if (!out->items)
-		return inv_fail(err, INV_IO, NULL, "out of memory");
-	if (out->n > (size_t)limit) {
-		out->n--;
-		out->next_seq = out->items[out->n - 1].seq;
-	}
-	return INV_OK;
+	void *items;
+	enum inv_status s =
+	    read_page(inv, TOKEN_SELECT " WHERE seq > ?1 ORDER BY seq LIMIT ?2", after_seq, limit,
+		      sizeof *out->items, read_token_row, &items, &out->n, &out->next_seq, err);
+	out->items = items;
+	return s;
 }
 
 enum inv_status inv_token_delete(struct inv *inv, const char *id, const char *actor,
