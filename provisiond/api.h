@@ -1,9 +1,11 @@
-/* api.h - helpers shared by the management API handlers (api_*.c).
+/* api.h - helpers shared by the API handlers (api_*.c) and dispatch.
  *
- * Handlers run on HTTP workers (or inline for cheap reads). Each one
- * authenticates with api_auth(), validates its body with api_body() and
- * the field tables, and answers with api_json()/http_error(). Helpers that
- * fail have already set the response: the handler just returns. */
+ * Handlers run on HTTP workers (or inline for cheap reads) after
+ * api_dispatch() (routes.h) authenticated the caller and validated the
+ * body. They answer with api_json()/http_error(), and report a failed
+ * inventory call with api_fail_inv() (which logs it with the request id).
+ * Helpers that fail have already set the response: the handler just
+ * returns. */
 #ifndef PROVISIOND_API_H
 #define PROVISIOND_API_H
 
@@ -11,6 +13,7 @@
 #include "provisiond/app.h"
 #include "provisiond/http.h"
 #include "provisiond/tokens.h"
+#include "util/util.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -29,9 +32,11 @@ struct principal {
 const char *role_name(enum role r);
 int role_from_name(const char *s, enum role *out);
 
-/* Authenticates the bearer token and checks its role against allowed.
- * On failure sets 401/403 and returns NULL. */
-const struct principal *api_auth(struct http_req *r, struct app *a, unsigned allowed);
+/* The machine a boot-plane token of kind ("boot", "session", "instance")
+ * belongs to, without using it up; 401 set otherwise (503 when the
+ * inventory cannot answer). */
+bool api_boot_token_machine(struct http_req *r, struct app *a, const char *kind,
+			    char mid[INV_ID_LEN]);
 
 /* Field validation. */
 enum field_kind { F_STR, F_INT, F_BOOL, F_OBJ, F_ARR, F_ANY };
@@ -42,10 +47,13 @@ struct field {
 	long long min, max;	      /* F_INT range; F_STR length range (max 0 = 255) */
 	bool (*check)(const char *s); /* F_STR extra check */
 	const char *hint;	      /* "must be ..." text for check failures */
+	const struct field *sub;      /* F_OBJ: its members, for the API's documentation */
+	size_t nsub;
 };
 /* Parses the body as a JSON object and checks it against fields (unknown
- * keys rejected). prefix names nested objects in errors ("bmc."). Returns
- * a new reference or NULL with a 400 set. */
+ * keys rejected). Returns a new reference or NULL with a 400 set.
+ * api_check_fields checks an object already parsed; prefix names nested
+ * objects in errors ("bmc."). */
 json_t *api_body(struct http_req *r, const struct field *fields, size_t n);
 bool api_check_fields(struct http_req *r, json_t *obj, const char *prefix,
 		      const struct field *fields, size_t n);
@@ -57,8 +65,17 @@ void api_canonical_mac(const char *in, char out[18]);
 
 /* Replies with status and the JSON (steals the reference). */
 void api_json(struct http_req *r, unsigned status, json_t *body);
-/* Maps an inventory error to the right status and error body. */
-void api_inv_error(struct http_req *r, const struct inv_err *e);
+/* Fails the request with the status and error body an inventory error
+ * maps to; server-side failures (5xx) are logged with the request id and
+ * `what` (the call that failed). */
+void api_fail_inv(struct http_req *r, const char *what, const struct inv_err *e);
+/* For a best-effort inventory call whose failure must not fail the request
+ * (e.g. recording when an agent was last seen): logs it when st != INV_OK. */
+void api_note_inv(const struct http_req *r, const char *what, enum inv_status st,
+		  const struct inv_err *e);
+/* Fails the request with status and the shared error shape's field and
+ * message; 5xx are logged with `what`. */
+void api_fail(struct http_req *r, unsigned status, const char *what, const struct err *e);
 /* RFC 3339 UTC time or JSON null for 0. */
 json_t *api_time(int64_t ms);
 

@@ -1,5 +1,5 @@
 /* api_agent.c - the deploy agent's calls on the boot listener. */
-#include "provisiond/api_routes.h"
+#include "provisiond/routes.h"
 #include "provisiond/lifecycle/lifecycle.h"
 #include "provisiond/log.h"
 #include "skus/sku.h"
@@ -11,27 +11,6 @@
 #define HEARTBEAT_S 10
 #define SESSION_TTL_MS (24LL * 3600 * 1000)
 #define COMMAND_WAIT_MAX_S 30
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-
-/* The machine a boot-plane token of kind belongs to; 401 set otherwise. */
-static bool token_machine(struct http_req *r, struct app *a, const char *kind, bool consume,
-			  char mid[INV_ID_LEN])
-{
-	const char *h = r->authorization;
-	struct inv_err e = {0};
-	char hash[65];
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
-		http_error(r, 401, "unauthorized", NULL, "missing %s token", kind);
-		return false;
-	}
-	tok_hash(h + 7, hash);
-	if (inv_boot_token_take(a->inv, hash, kind, consume, mid, &e) != INV_OK) {
-		atomic_fetch_add(&a->auth_failures, 1);
-		http_error(r, 401, "unauthorized", NULL, "%s token unknown, used or expired", kind);
-		return false;
-	}
-	return true;
-}
 
 /* Uses up a one-time token once the call it authorizes is sure to succeed
  * (a refused call leaves it valid); of two racing uses one wins. */
@@ -40,9 +19,13 @@ static bool consume_token(struct http_req *r, struct app *a, const char *kind)
 	char hash[65], mid[INV_ID_LEN];
 	struct inv_err e = {0};
 	tok_hash(r->authorization + 7, hash);
-	if (inv_boot_token_take(a->inv, hash, kind, true, mid, &e) == INV_OK)
+	enum inv_status st = inv_boot_token_take(a->inv, hash, kind, true, mid, &e);
+	if (st == INV_OK)
 		return true;
-	http_error(r, 401, "unauthorized", NULL, "%s token already used", kind);
+	if (st == INV_IO || st == INV_CORRUPT)
+		api_fail_inv(r, "boot token use", &e);
+	else
+		http_error(r, 401, "unauthorized", NULL, "%s token already used", kind);
 	return false;
 }
 
@@ -103,11 +86,12 @@ static bool discover(struct http_req *r, struct app *a, char macs[][18], int n,
 		if (e.status != INV_DUPLICATE) /* a racing lookup created it: look again */
 			break;
 	}
-	api_inv_error(r, &e);
+	api_fail_inv(r, "machine discovery", &e);
 	return false;
 }
 
-static const struct field lookup_fields[] = {{"macs", F_ARR, true, 0, 0, NULL, NULL}};
+const struct field lookup_fields[] = {{.name = "macs", .kind = F_ARR, .required = true}};
+const struct api_schema lookup_schema = {lookup_fields, ARRAY_SIZE(lookup_fields)};
 
 /* Resolves the caller to a machine: by boot token, or by discovery. */
 static bool lookup_machine(struct http_req *r, struct app *a, char macs[][18], int n,
@@ -116,10 +100,10 @@ static bool lookup_machine(struct http_req *r, struct app *a, char macs[][18], i
 	struct inv_err e = {0};
 	char mid[INV_ID_LEN];
 	if (r->authorization) {
-		if (!token_machine(r, a, "boot", false, mid))
+		if (!api_boot_token_machine(r, a, "boot", mid))
 			return false;
 		if (inv_machine_get(a->inv, mid, m, &e) != INV_OK)
-			return api_inv_error(r, &e), false;
+			return api_fail_inv(r, "machine get", &e), false;
 		for (int i = 0; i < n; i++)
 			if (has_mac(m, macs[i]))
 				return consume_token(r, a, "boot");
@@ -142,36 +126,56 @@ static bool lookup_machine(struct http_req *r, struct app *a, char macs[][18], i
 	return true;
 }
 
-void agent_lookup(struct http_req *r, void *app)
+/* Records that the agent of mid called: best effort (a failure is logged,
+ * the call it came with still counts). */
+static void seen(struct api_call *c, const char *mid)
 {
-	struct app *a = app;
-	json_t *body = api_body(r, lookup_fields, N(lookup_fields));
-	char macs[INV_MAX_MACS][18], secret[80], hash[65];
-	struct inv_machine m = {0};
 	struct inv_err e = {0};
-	int n;
-	if (!body || (n = body_macs(r, body, macs)) < 0 || !lookup_machine(r, a, macs, n, &m)) {
-		inv_machine_clear(&m);
-		json_decref(body);
-		return;
+	api_note_inv(c->r, "agent seen", inv_machine_agent_seen(c->a->inv, mid, inv_now_ms(), &e),
+		     &e);
+}
+
+/* A new session for m: the previous one ends, commands sent to it are
+ * queued again. false with the response set. */
+static bool open_session(struct api_call *c, const struct inv_machine *m, char secret[80])
+{
+	char hash[65];
+	struct inv_err e = {0};
+	if (inv_boot_token_revoke(c->a->inv, m->id, "session", &e) != INV_OK) {
+		api_fail_inv(c->r, "revoke old session", &e);
+		return false;
 	}
-	inv_boot_token_revoke(a->inv, m.id, "session", &e);
-	if (tok_new_secret(secret, sizeof secret) != 0 || (tok_hash(secret, hash), 0) ||
-	    inv_boot_token_add(a->inv, hash, m.id, "session", inv_now_ms() + SESSION_TTL_MS, &e) !=
-		INV_OK) {
-		http_error(r, 503, "storage_unavailable", NULL, "cannot issue a session token");
-	} else {
-		inv_machine_agent_seen(a->inv, m.id, inv_now_ms(), &e);
-		inv_command_requeue(a->inv, m.id, &e);
-		if (r->client_ip[0])
-			inv_machine_set_ip(a->inv, m.id, r->client_ip, &e);
+	if (tok_new_secret(secret, 80) != 0) {
+		http_error(c->r, 503, "storage_unavailable", NULL, "cannot issue a session token");
+		return false;
+	}
+	tok_hash(secret, hash);
+	if (inv_boot_token_add(c->a->inv, hash, m->id, "session", inv_now_ms() + SESSION_TTL_MS,
+			       &e) != INV_OK ||
+	    inv_command_requeue(c->a->inv, m->id, &e) != INV_OK) {
+		api_fail_inv(c->r, "open session", &e);
+		return false;
+	}
+	seen(c, m->id);
+	if (c->r->client_ip[0])
+		api_note_inv(c->r, "record agent address",
+			     inv_machine_set_ip(c->a->inv, m->id, c->r->client_ip, &e), &e);
+	return true;
+}
+
+void agent_api_lookup(struct api_call *c)
+{
+	struct http_req *r = c->r;
+	char macs[INV_MAX_MACS][18], secret[80];
+	struct inv_machine m = {0};
+	int n;
+	if ((n = body_macs(r, c->body, macs)) >= 0 && lookup_machine(r, c->a, macs, n, &m) &&
+	    open_session(c, &m, secret))
 		api_json(r, 200,
 			 json_pack("{s:s, s:s, s:s, s:i, s:s}", "machine_id", m.id, "name", m.name,
 				   "token", secret, "heartbeat_s", HEARTBEAT_S, "mode",
 				   r->authorization ? "agent" : "discover"));
-	}
 	inv_machine_clear(&m);
-	json_decref(body);
 }
 
 /* Stores reported facts (compare-and-swap, retried on a racing change).
@@ -202,12 +206,21 @@ static bool store_facts(struct app *a, const char *mid, const char *facts, const
 	return false;
 }
 
-void agent_inventory(struct http_req *r, void *app)
+/* 400 naming the fact the matcher rejected ("field: why" in reasons). */
+static void facts_rejected(struct http_req *r, const char *reasons)
 {
-	struct app *a = app;
-	char mid[INV_ID_LEN];
-	if (!token_machine(r, a, "session", false, mid))
-		return;
+	const char *colon = reasons ? strstr(reasons, ": ") : NULL;
+	char field[64];
+	snprintf(field, sizeof field, "%.*s", colon ? (int)(colon - reasons) : 5,
+		 colon ? reasons : "facts");
+	http_error(r, 400, "invalid_value", field, "%s", reasons ? reasons : "no facts");
+}
+
+void agent_api_inventory(struct api_call *c)
+{
+	struct http_req *r = c->r;
+	struct app *a = c->a;
+	const char *mid = c->machine_id;
 	char *reasons = NULL, sku[64] = "";
 	const struct sku *s = NULL;
 	char *facts = r->body ? strndup(r->body, r->body_len) : NULL;
@@ -218,165 +231,202 @@ void agent_inventory(struct http_req *r, void *app)
 	pthread_rwlock_unlock(&a->catalog_lock);
 	struct inv_err e = {0};
 	if (rc < 0) {
-		const char *colon = reasons ? strstr(reasons, ": ") : NULL;
-		char field[64];
-		snprintf(field, sizeof field, "%.*s", colon ? (int)(colon - reasons) : 5,
-			 colon ? reasons : "facts");
-		http_error(r, 400, "invalid_value", field, "%s", reasons ? reasons : "no facts");
+		facts_rejected(r, reasons);
 	} else if (!store_facts(a, mid, facts, rc == 0 ? sku : NULL, r->request_id, &e)) {
-		api_inv_error(r, &e);
+		api_fail_inv(r, "store facts", &e);
 	} else {
-		inv_machine_agent_seen(a->inv, mid, inv_now_ms(), &e);
-		/* completes inspection if the engine waits for it */
-		inv_command_finish(a->inv, mid, NULL, "inspect", true, "facts reported", NULL, &e);
-		lc_kick(a->lc);
-		http_reply(r, 204, "application/json", NULL, 0);
+		seen(c, mid);
+		/* completes inspection if the engine waits for it; none waiting
+		 * (facts reported outside inspection) is fine */
+		enum inv_status st = inv_command_finish(a->inv, mid, NULL, "inspect", true,
+							"facts reported", NULL, &e);
+		if (st != INV_OK && st != INV_NOT_FOUND && st != INV_CONFLICT) {
+			api_fail_inv(r, "finish inspection", &e);
+		} else {
+			lc_kick(a->lc);
+			http_reply(r, 204, "application/json", NULL, 0);
+		}
 	}
 	free(reasons);
 	free(facts);
 }
 
-static const struct field heartbeat_fields[] = {
-    {"state", F_STR, false, 1, 16, NULL, NULL},
-    {"command_id", F_STR, false, 0, 36, NULL, NULL},
-    {"progress", F_OBJ, false, 0, 0, NULL, NULL},
-    {"message", F_STR, false, 0, 1000, NULL, NULL},
+const struct field heartbeat_fields[] = {
+    {.name = "state", .kind = F_STR, .min = 1, .max = 16},
+    {.name = "command_id", .kind = F_STR, .max = 36},
+    {.name = "progress", .kind = F_OBJ},
+    {.name = "message", .kind = F_STR, .max = 1000},
 };
+const struct api_schema heartbeat_schema = {heartbeat_fields, ARRAY_SIZE(heartbeat_fields)};
 
-void agent_heartbeat(struct http_req *r, void *app)
+/* The agent is giving up: fail what it was doing, so the engine retries or
+ * reports it now instead of at the deadline. false with the response set. */
+static bool agent_gave_up(struct api_call *c)
 {
-	struct app *a = app;
-	char mid[INV_ID_LEN];
+	const char *msg = json_string_value(json_object_get(c->body, "message"));
+	char text[600];
 	struct inv_err e = {0};
-	json_t *body = NULL;
-	if (!token_machine(r, a, "session", false, mid) ||
-	    (r->body_len && !(body = api_body(r, heartbeat_fields, N(heartbeat_fields)))))
-		return;
-	inv_machine_agent_seen(a->inv, mid, inv_now_ms(), &e);
-	const char *state = json_string_value(json_object_get(body, "state"));
-	if (state && strcmp(state, "error") == 0) {
-		/* the agent is giving up: fail what it was doing, so the engine
-		 * retries or reports it now instead of at the deadline */
-		const char *msg = json_string_value(json_object_get(body, "message"));
-		char text[600];
-		snprintf(text, sizeof text, "agent gave up: %.500s", msg ? msg : "no reason given");
-		log_event(LOG_WARN, "agent error", "machine", mid, "message", text, "request_id",
-			  r->request_id, NULL);
-		inv_command_finish(a->inv, mid, NULL, NULL, false, text, NULL, &e);
-		lc_kick(a->lc);
+	snprintf(text, sizeof text, "agent gave up: %.500s", msg ? msg : "no reason given");
+	log_event(LOG_WARN, "agent error", "machine", c->machine_id, "message", text, "request_id",
+		  c->r->request_id, NULL);
+	enum inv_status st =
+	    inv_command_finish(c->a->inv, c->machine_id, NULL, NULL, false, text, NULL, &e);
+	if (st != INV_OK && st != INV_NOT_FOUND && st != INV_CONFLICT) {
+		api_fail_inv(c->r, "fail agent command", &e);
+		return false;
 	}
-	json_decref(body);
-	http_reply(r, 204, "application/json", NULL, 0);
+	lc_kick(c->a->lc);
+	return true;
 }
 
-void agent_command(struct http_req *r, void *app)
+void agent_api_heartbeat(struct api_call *c)
 {
-	struct app *a = app;
-	char mid[INV_ID_LEN];
-	struct inv_err e = {0};
-	if (!token_machine(r, a, "session", false, mid))
+	seen(c, c->machine_id);
+	const char *state = json_string_value(json_object_get(c->body, "state"));
+	if (state && strcmp(state, "error") == 0 && !agent_gave_up(c))
 		return;
+	http_reply(c->r, 204, "application/json", NULL, 0);
+}
+
+/* The next command for mid as a 200 reply; false when none is queued (or
+ * with the response set when the session ended or the inventory failed). */
+static bool send_next_command(struct api_call *c, const char hash[65], bool *answered)
+{
+	struct http_req *r = c->r;
+	struct inv_err e = {0};
+	char still[INV_ID_LEN];
+	/* a session revoked meanwhile (machine powered off or a new agent run)
+	 * must not take commands meant for its successor */
+	enum inv_status st = inv_boot_token_take(c->a->inv, hash, "session", false, still, &e);
+	if (st != INV_OK) {
+		if (st == INV_IO || st == INV_CORRUPT)
+			api_fail_inv(r, "session check", &e);
+		else
+			http_error(r, 401, "unauthorized", NULL, "session token revoked");
+		return *answered = true;
+	}
+	struct inv_command cmd = {0};
+	st = inv_command_next(c->a->inv, c->machine_id, &cmd, &e);
+	if (st == INV_NOT_FOUND)
+		return false;
+	*answered = true;
+	if (st != INV_OK) {
+		api_fail_inv(r, "next command", &e);
+		return true;
+	}
+	json_t *args = json_loads(cmd.args_json ? cmd.args_json : "{}", 0, NULL);
+	api_json(r, 200,
+		 json_pack("{s:s, s:s, s:o}", "id", cmd.id, "name", cmd.name, "args",
+			   args ? args : json_object()));
+	log_event(LOG_INFO, "agent command sent", "machine", c->machine_id, "command", cmd.name,
+		  "request_id", r->request_id, NULL);
+	inv_command_clear(&cmd);
+	return true;
+}
+
+void agent_api_command(struct api_call *c)
+{
+	struct http_req *r = c->r;
+	struct app *a = c->a;
 	const char *w = http_arg(r, "wait");
 	long wait_s = w ? strtol(w, NULL, 10) : 0;
 	if (wait_s < 0 || wait_s > COMMAND_WAIT_MAX_S)
 		wait_s = COMMAND_WAIT_MAX_S;
 	int64_t deadline = inv_now_ms() + wait_s * 1000;
-	uint64_t seen = inv_change_counter(a->inv);
-	inv_machine_agent_seen(a->inv, mid, inv_now_ms(), &e);
-	struct inv_command c = {0};
+	uint64_t seen_changes = inv_change_counter(a->inv);
+	seen(c, c->machine_id);
 	char hash[65];
 	tok_hash(r->authorization + 7, hash);
-	for (;;) {
-		/* a session revoked meanwhile (machine powered off or a new
-		 * agent run) must not take commands meant for its successor */
-		char still[INV_ID_LEN];
-		if (inv_boot_token_take(a->inv, hash, "session", false, still, &e) != INV_OK) {
-			http_error(r, 401, "unauthorized", NULL, "session token revoked");
-			return;
-		}
-		if (inv_command_next(a->inv, mid, &c, &e) == INV_OK) {
-			json_t *args = json_loads(c.args_json ? c.args_json : "{}", 0, NULL);
-			api_json(r, 200,
-				 json_pack("{s:s, s:s, s:o}", "id", c.id, "name", c.name, "args",
-					   args ? args : json_object()));
-			log_event(LOG_INFO, "agent command sent", "machine", mid, "command", c.name,
-				  "request_id", r->request_id, NULL);
-			inv_command_clear(&c);
-			return;
-		}
+	bool answered = false;
+	while (!send_next_command(c, hash, &answered)) {
 		int64_t left = deadline - inv_now_ms();
 		if (left <= 0 || atomic_load(&a->draining))
 			break;
-		inv_wait_change(a->inv, &seen, left > 1000 ? 1000 : (int)left);
+		inv_wait_change(a->inv, &seen_changes, left > 1000 ? 1000 : (int)left);
 	}
-	http_reply(r, 204, "application/json", NULL, 0);
+	if (!answered)
+		http_reply(r, 204, "application/json", NULL, 0);
 }
 
-static const struct field result_fields[] = {
-    {"id", F_STR, true, 36, 36, api_valid_uuid, "must be a command id"},
-    {"ok", F_BOOL, true, 0, 0, NULL, NULL},
-    {"message", F_STR, false, 0, 500, NULL, NULL},
-    {"details", F_OBJ, false, 0, 0, NULL, NULL},
+const struct field result_fields[] = {
+    {.name = "id",
+     .kind = F_STR,
+     .required = true,
+     .min = 36,
+     .max = 36,
+     .check = api_valid_uuid,
+     .hint = "must be a command id"},
+    {.name = "ok", .kind = F_BOOL, .required = true},
+    {.name = "message", .kind = F_STR, .max = 500},
+    {.name = "details", .kind = F_OBJ},
 };
+const struct api_schema result_schema = {result_fields, ARRAY_SIZE(result_fields)};
 
-void agent_result(struct http_req *r, void *app)
+void agent_api_result(struct api_call *c)
 {
-	struct app *a = app;
-	char mid[INV_ID_LEN];
-	json_t *body;
-	if (!token_machine(r, a, "session", false, mid) ||
-	    !(body = api_body(r, result_fields, N(result_fields))))
-		return;
-	bool ok = json_is_true(json_object_get(body, "ok"));
-	const char *id = json_string_value(json_object_get(body, "id"));
-	const char *msg = json_string_value(json_object_get(body, "message"));
-	json_t *det = json_object_get(body, "details");
+	struct http_req *r = c->r;
+	struct app *a = c->a;
+	const char *mid = c->machine_id;
+	bool ok = json_is_true(json_object_get(c->body, "ok"));
+	const char *id = json_string_value(json_object_get(c->body, "id"));
+	const char *msg = json_string_value(json_object_get(c->body, "message"));
+	json_t *det = json_object_get(c->body, "details");
 	char *details = det ? json_dumps(det, JSON_COMPACT) : NULL;
 	struct inv_err e = {0};
-	inv_machine_agent_seen(a->inv, mid, inv_now_ms(), &e);
-	if (inv_command_finish(a->inv, mid, id, NULL, ok, msg, details, &e) == INV_OK) {
+	seen(c, mid);
+	enum inv_status st = inv_command_finish(a->inv, mid, id, NULL, ok, msg, details, &e);
+	if (st == INV_OK) {
 		log_event(ok ? LOG_INFO : LOG_WARN, "agent result", "machine", mid, "command", id,
 			  "ok", ok ? "true" : "false", "message", msg, "request_id", r->request_id,
 			  NULL);
 		lc_kick(a->lc);
 		http_reply(r, 204, "application/json", NULL, 0);
+	} else if (st == INV_IO || st == INV_CORRUPT) {
+		api_fail_inv(r, "command result", &e);
 	} else {
 		http_error(r, 409, "unknown_command", "id",
 			   "command %s is not waiting for a result (finished or superseded)", id);
 	}
 	free(details);
-	json_decref(body);
 }
 
-static const struct field booted_fields[] = {
-    {"machine_id", F_STR, false, 36, 36, api_valid_uuid, "must be a machine id"},
+const struct field booted_fields[] = {
+    {.name = "machine_id",
+     .kind = F_STR,
+     .min = 36,
+     .max = 36,
+     .check = api_valid_uuid,
+     .hint = "must be a machine id"},
 };
+const struct api_schema booted_schema = {booted_fields, ARRAY_SIZE(booted_fields)};
 
-void agent_booted(struct http_req *r, void *app)
+void agent_api_booted(struct api_call *c)
 {
-	struct app *a = app;
-	char mid[INV_ID_LEN];
-	json_t *body = NULL;
+	struct http_req *r = c->r;
+	struct app *a = c->a;
+	const char *mid = c->machine_id;
 	struct inv_err e = {0};
-	if (r->body_len && !(body = api_body(r, booted_fields, N(booted_fields))))
+	const char *claimed = json_string_value(json_object_get(c->body, "machine_id"));
+	if (claimed && strcmp(claimed, mid) != 0) {
+		http_error(r, 401, "unauthorized", "machine_id",
+			   "the instance token belongs to another machine");
 		return;
-	const char *claimed = json_string_value(json_object_get(body, "machine_id"));
-	if (token_machine(r, a, "instance", false, mid)) {
-		if (claimed && strcmp(claimed, mid) != 0)
-			http_error(r, 401, "unauthorized", "machine_id",
-				   "the instance token belongs to another machine");
-		else if (inv_command_finish(a->inv, mid, NULL, "booted", true, "deployed OS booted",
-					    NULL, &e) == INV_OK &&
-			 consume_token(r, a, "instance")) {
-			log_event(LOG_INFO, "deployed OS booted", "machine", mid, "ip",
-				  r->client_ip, NULL);
-			if (r->client_ip[0])
-				inv_machine_set_ip(a->inv, mid, r->client_ip, &e);
-			lc_kick(a->lc);
-			http_reply(r, 204, "application/json", NULL, 0);
-		} else {
-			http_error(r, 409, "not_deploying", NULL, "machine is not waiting to boot");
-		}
 	}
-	json_decref(body);
+	enum inv_status st =
+	    inv_command_finish(a->inv, mid, NULL, "booted", true, "deployed OS booted", NULL, &e);
+	if (st == INV_IO || st == INV_CORRUPT) {
+		api_fail_inv(r, "finish deploy", &e);
+		return;
+	}
+	if (st != INV_OK || !consume_token(r, a, "instance")) {
+		if (!r->status)
+			http_error(r, 409, "not_deploying", NULL, "machine is not waiting to boot");
+		return;
+	}
+	log_event(LOG_INFO, "deployed OS booted", "machine", mid, "ip", r->client_ip, NULL);
+	if (r->client_ip[0])
+		api_note_inv(r, "record deployed address",
+			     inv_machine_set_ip(a->inv, mid, r->client_ip, &e), &e);
+	lc_kick(a->lc);
+	http_reply(r, 204, "application/json", NULL, 0);
 }

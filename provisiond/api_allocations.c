@@ -1,5 +1,5 @@
 /* api_allocations.c - /v1/allocations: the service-facing heart. */
-#include "provisiond/api_routes.h"
+#include "provisiond/routes.h"
 #include "provisiond/lifecycle/lifecycle.h"
 
 #include <ctype.h>
@@ -8,18 +8,40 @@
 #include <string.h>
 #include <unistd.h>
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 #define MASK(s) (1u << (s))
 
-static const struct field alloc_fields[] = {
-    {"sku", F_STR, true, 1, 63, api_valid_name, "must be a SKU name"},
-    {"count", F_INT, true, 1, INV_MAX_ALLOC, NULL, NULL},
-    {"min_count", F_INT, false, 1, INV_MAX_ALLOC, NULL, NULL},
-    {"image", F_STR, true, 1, 63, api_valid_name, "must be an image name"},
-    {"name", F_STR, false, 1, 63, api_valid_name, "must contain only [A-Za-z0-9._-]"},
-    {"ssh_keys", F_ARR, false, 0, 0, NULL, NULL},
-    {"owner", F_STR, false, 1, 63, api_valid_name, "must be an owner name"},
+const struct field alloc_fields[] = {
+    {.name = "sku",
+     .kind = F_STR,
+     .required = true,
+     .min = 1,
+     .max = 63,
+     .check = api_valid_name,
+     .hint = "must be a SKU name"},
+    {.name = "count", .kind = F_INT, .required = true, .min = 1, .max = INV_MAX_ALLOC},
+    {.name = "min_count", .kind = F_INT, .min = 1, .max = INV_MAX_ALLOC},
+    {.name = "image",
+     .kind = F_STR,
+     .required = true,
+     .min = 1,
+     .max = 63,
+     .check = api_valid_name,
+     .hint = "must be an image name"},
+    {.name = "name",
+     .kind = F_STR,
+     .min = 1,
+     .max = 63,
+     .check = api_valid_name,
+     .hint = "must contain only [A-Za-z0-9._-]"},
+    {.name = "ssh_keys", .kind = F_ARR},
+    {.name = "owner",
+     .kind = F_STR,
+     .min = 1,
+     .max = 63,
+     .check = api_valid_name,
+     .hint = "must be an owner name"},
 };
+const struct api_schema alloc_schema = {alloc_fields, ARRAY_SIZE(alloc_fields)};
 
 static bool valid_key(const char *k)
 {
@@ -85,9 +107,14 @@ static bool build_request(struct http_req *r, struct app *a, const struct princi
 	}
 	struct inv_image img;
 	struct inv_err e = {0};
-	if (inv_image_get(a->inv, q->image, &img, &e) != INV_OK) {
+	enum inv_status st = inv_image_get(a->inv, q->image, &img, &e);
+	if (st == INV_NOT_FOUND) {
 		http_error(r, 400, "invalid_value", "image", "unknown image '%s' (GET /v1/images)",
 			   q->image);
+		return false;
+	}
+	if (st != INV_OK) {
+		api_fail_inv(r, "image get", &e);
 		return false;
 	}
 	if (r->idempotency_key && !valid_key(r->idempotency_key)) {
@@ -96,8 +123,11 @@ static bool build_request(struct http_req *r, struct app *a, const struct princi
 		return false;
 	}
 	q->idempotency_key = r->idempotency_key;
-	return inv_quota_get(a->inv, q->owner, q->sku, &q->quota, &e) == INV_OK ||
-	       (api_inv_error(r, &e), false);
+	if (inv_quota_get(a->inv, q->owner, q->sku, &q->quota, &e) != INV_OK) {
+		api_fail_inv(r, "quota get", &e);
+		return false;
+	}
+	return true;
 }
 
 /* A replayed Idempotency-Key must come with the same request. */
@@ -108,14 +138,12 @@ static bool same_request(const struct inv_allocation *al, const struct inv_alloc
 	       (!q->name || strcmp(al->name, q->name) == 0);
 }
 
-void api_alloc_create(struct http_req *r, void *app)
+void api_alloc_create(struct api_call *c)
 {
-	struct app *a = app;
-	const struct principal *p = api_auth(r, a, ROLE_ADMIN | ROLE_SERVICE);
-	json_t *body;
-	if (!p || api_refuse_if_frozen(r, a) ||
-	    !(body = api_body(r, alloc_fields, N(alloc_fields))))
-		return;
+	struct http_req *r = c->r;
+	struct app *a = c->a;
+	const struct principal *p = c->p;
+	json_t *body = c->body;
 	struct inv_alloc_request q = {
 	    .actor = p->actor, .request_id = r->request_id, .wake_at = inv_now_ms()};
 	json_t *keys = json_object_get(body, "ssh_keys");
@@ -134,25 +162,25 @@ void api_alloc_create(struct http_req *r, void *app)
 			else
 				api_json(r, 202, api_allocation_json(a, &al));
 		} else {
-			api_inv_error(r, &e);
+			api_fail_inv(r, "allocation reserve", &e);
 		}
 		inv_allocation_clear(&al);
 	}
 	free(keys_json);
-	json_decref(body);
 }
 
 /* The allocation if the caller may see it; 404 otherwise. */
-static bool load_alloc(struct http_req *r, struct app *a, const struct principal *p,
-		       struct inv_allocation *al)
+static bool load_alloc(struct api_call *c, struct inv_allocation *al)
 {
+	struct http_req *r = c->r;
+	const struct principal *p = c->p;
 	struct inv_err e = {0};
 	if (!api_valid_uuid(r->params[0])) {
 		http_error(r, 404, "not_found", "id", "no allocation '%s'", r->params[0]);
 		return false;
 	}
-	if (inv_allocation_get(a->inv, r->params[0], al, &e) != INV_OK) {
-		api_inv_error(r, &e);
+	if (inv_allocation_get(c->a->inv, r->params[0], al, &e) != INV_OK) {
+		api_fail_inv(r, "allocation get", &e);
 		return false;
 	}
 	if (p->role == ROLE_SERVICE && strcmp(al->owner, p->owner) != 0) {
@@ -164,8 +192,9 @@ static bool load_alloc(struct http_req *r, struct app *a, const struct principal
 }
 
 /* ?wait=SECONDS: blocks until the state differs from the first read. */
-static bool long_poll(struct app *a, struct inv_allocation *al, int wait_s)
+static bool long_poll(struct api_call *c, struct inv_allocation *al, int wait_s)
 {
+	struct app *a = c->a;
 	if (atomic_fetch_add(&a->long_polls, 1) >= a->cfg.api_workers / 2) {
 		atomic_fetch_sub(&a->long_polls, 1); /* keep workers for other requests */
 		return false;
@@ -180,8 +209,11 @@ static bool long_poll(struct app *a, struct inv_allocation *al, int wait_s)
 		inv_wait_change(a->inv, &seen, left > 1000 ? 1000 : (int)left);
 		struct inv_allocation next = {0};
 		struct inv_err e = {0};
-		if (inv_allocation_get(a->inv, al->id, &next, &e) != INV_OK)
+		enum inv_status st = inv_allocation_get(a->inv, al->id, &next, &e);
+		if (st != INV_OK) { /* answer with the last state read */
+			api_note_inv(c->r, "allocation long-poll", st, &e);
 			break;
+		}
 		inv_allocation_clear(al);
 		*al = next;
 	}
@@ -189,13 +221,11 @@ static bool long_poll(struct app *a, struct inv_allocation *al, int wait_s)
 	return true;
 }
 
-void api_alloc_get(struct http_req *r, void *app)
+void api_alloc_get(struct api_call *c)
 {
-	struct app *a = app;
-	const struct principal *p = api_auth(r, a, ROLES_ALL);
+	struct http_req *r = c->r;
+	struct app *a = c->a;
 	struct inv_allocation al = {0};
-	if (!p)
-		return;
 	const char *w = http_arg(r, "wait");
 	char *end = NULL;
 	long wait_s = w ? strtol(w, &end, 10) : 0;
@@ -204,9 +234,9 @@ void api_alloc_get(struct http_req *r, void *app)
 			   a->cfg.long_poll_max_s);
 		return;
 	}
-	if (!load_alloc(r, a, p, &al))
+	if (!load_alloc(c, &al))
 		return;
-	if (wait_s > 0 && !long_poll(a, &al, (int)wait_s)) {
+	if (wait_s > 0 && !long_poll(c, &al, (int)wait_s)) {
 		http_error(r, 429, "overloaded", "wait",
 			   "too many long-polls in flight; retry after a second");
 		snprintf(r->retry_after, sizeof r->retry_after, "1");
@@ -216,12 +246,13 @@ void api_alloc_get(struct http_req *r, void *app)
 	inv_allocation_clear(&al);
 }
 
-void api_alloc_list(struct http_req *r, void *app)
+void api_alloc_list(struct api_call *c)
 {
-	struct app *a = app;
-	const struct principal *p = api_auth(r, a, ROLES_ALL);
+	struct http_req *r = c->r;
+	struct app *a = c->a;
+	const struct principal *p = c->p;
 	struct inv_alloc_filter f = {.state = -1};
-	if (!p || !api_page(r, &f.limit, &f.after_seq))
+	if (!api_page(r, &f.limit, &f.after_seq))
 		return;
 	const char *st = http_arg(r, "state");
 	enum inv_alloc_state s;
@@ -237,7 +268,7 @@ void api_alloc_list(struct http_req *r, void *app)
 	struct inv_alloc_list l = {0};
 	struct inv_err e = {0};
 	if (inv_allocation_list(a->inv, &f, &l, &e) != INV_OK) {
-		api_inv_error(r, &e);
+		api_fail_inv(r, "allocation list", &e);
 		return;
 	}
 	json_t *items = json_array();
@@ -247,12 +278,13 @@ void api_alloc_list(struct http_req *r, void *app)
 	inv_alloc_list_clear(&l);
 }
 
-void api_alloc_delete(struct http_req *r, void *app)
+void api_alloc_delete(struct api_call *c)
 {
-	struct app *a = app;
-	const struct principal *p = api_auth(r, a, ROLE_ADMIN | ROLE_SERVICE);
+	struct http_req *r = c->r;
+	struct app *a = c->a;
+	const struct principal *p = c->p;
 	struct inv_allocation al = {0};
-	if (!p || !load_alloc(r, a, p, &al))
+	if (!load_alloc(c, &al))
 		return;
 	struct inv_err e = {0};
 	enum inv_status s = INV_OK;
@@ -270,6 +302,6 @@ void api_alloc_delete(struct http_req *r, void *app)
 	if (s == INV_OK)
 		api_json(r, 202, api_allocation_json(a, &al));
 	else
-		api_inv_error(r, &e);
+		api_fail_inv(r, "allocation release", &e);
 	inv_allocation_clear(&al);
 }

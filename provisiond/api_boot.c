@@ -3,7 +3,7 @@
  * (docs/agent-protocol.md). Agents authenticate with per-boot tokens, never
  * with API tokens. */
 #include "pxe/pxe.h"
-#include "provisiond/api_routes.h"
+#include "provisiond/routes.h"
 #include "provisiond/lifecycle/lifecycle.h"
 #include "provisiond/log.h"
 #include "skus/sku.h"
@@ -84,9 +84,10 @@ static void script_for(struct http_req *r, struct app *a, const struct inv_machi
 	http_reply(r, 200, "text/plain", script, strlen(script));
 }
 
-void boot_ipxe(struct http_req *r, void *app)
+void boot_serve_script(struct api_call *c)
 {
-	struct app *a = app;
+	struct http_req *r = c->r;
+	struct app *a = c->a;
 	const char *arg = http_arg(r, "mac");
 	char mac[18];
 	if (!arg || pxe_mac_normalize(arg, mac) != 0) {
@@ -99,7 +100,7 @@ void boot_ipxe(struct http_req *r, void *app)
 	if (s == INV_OK || s == INV_NOT_FOUND)
 		script_for(r, a, s == INV_OK ? &m : NULL, mac);
 	else
-		api_inv_error(r, &e);
+		api_fail_inv(r, "machine by mac", &e);
 	inv_machine_clear(&m);
 }
 
@@ -162,27 +163,33 @@ static void send_file(struct http_req *r, const char *path, const char *ctype)
 	r->content_type = ctype;
 }
 
-void boot_file(struct http_req *r, void *app)
+void boot_serve_file(struct api_call *c)
 {
-	struct app *a = app;
+	struct http_req *r = c->r;
 	const char *name = r->params[0];
 	if (strcmp(name, "vmlinuz") != 0 && strcmp(name, "initramfs") != 0) {
 		http_error(r, 404, "not_found", NULL, "no boot file '%s'", name);
 		return;
 	}
 	char path[800];
-	snprintf(path, sizeof path, "%s/%s", a->cfg.ramdisk_dir, name);
+	snprintf(path, sizeof path, "%s/%s", c->a->cfg.ramdisk_dir, name);
 	send_file(r, path, "application/octet-stream");
 }
 
-void boot_image(struct http_req *r, void *app)
+void boot_serve_image(struct api_call *c)
 {
-	struct app *a = app;
+	struct http_req *r = c->r;
 	struct inv_image img;
 	struct inv_err e = {0};
 	/* Only registered images, by name: no path from the request is used. */
-	if (!api_valid_name(r->params[0]) ||
-	    inv_image_get(a->inv, r->params[0], &img, &e) != INV_OK || !img.path[0]) {
+	enum inv_status st = api_valid_name(r->params[0])
+				 ? inv_image_get(c->a->inv, r->params[0], &img, &e)
+				 : INV_NOT_FOUND;
+	if (st != INV_OK && st != INV_NOT_FOUND) {
+		api_fail_inv(r, "image get", &e);
+		return;
+	}
+	if (st == INV_NOT_FOUND || !img.path[0]) {
 		http_error(r, 404, "not_found", "image", "no image '%s'", r->params[0]);
 		return;
 	}

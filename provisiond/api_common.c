@@ -1,8 +1,7 @@
-/* api_common.c - authentication, validation and rendering helpers. */
+/* api_common.c - roles, validation and rendering helpers. */
 #include "provisiond/api.h"
 
 #include <ctype.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,52 +17,13 @@ const char *role_name(enum role r)
 int role_from_name(const char *s, enum role *out)
 {
 	static const enum role roles[] = {ROLE_ADMIN, ROLE_TECH, ROLE_SERVICE};
-	_Static_assert(sizeof roles / sizeof roles[0] == sizeof role_names / sizeof role_names[0],
-		       "role tables");
-	for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+	_Static_assert(ARRAY_SIZE(roles) == ARRAY_SIZE(role_names), "role tables");
+	for (size_t i = 0; i < ARRAY_SIZE(roles); i++)
 		if (s && strcmp(s, role_names[i]) == 0) {
 			*out = roles[i];
 			return 0;
 		}
 	return -1;
-}
-
-const struct principal *api_auth(struct http_req *r, struct app *a, unsigned allowed)
-{
-	const char *h = r->authorization;
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
-		atomic_fetch_add(&a->auth_failures, 1);
-		http_error(r, 401, "unauthorized", NULL, "missing bearer token");
-		return NULL;
-	}
-	char hash[65];
-	tok_hash(h + 7, hash);
-	struct inv_token t;
-	struct inv_err e = {0};
-	enum role role;
-	if (inv_token_by_hash(a->inv, hash, &t, &e) != INV_OK ||
-	    CRYPTO_memcmp(t.hash, hash, 64) != 0 || role_from_name(t.role, &role) != 0) {
-		atomic_fetch_add(&a->auth_failures, 1);
-		http_error(r, 401, "unauthorized", NULL, "invalid token");
-		return NULL;
-	}
-	struct principal *p = calloc(1, sizeof *p);
-	if (!p) {
-		http_error(r, 500, "internal", NULL, "out of memory");
-		return NULL;
-	}
-	p->role = role;
-	snprintf(p->owner, sizeof p->owner, "%s", t.owner);
-	snprintf(p->token_id, sizeof p->token_id, "%s", t.id);
-	snprintf(p->actor, sizeof p->actor, "%s:%s", t.role, t.name[0] ? t.name : t.id);
-	free(r->principal);
-	r->principal = p;
-	if (!(allowed & role)) {
-		http_error(r, 403, "forbidden", NULL, "role %s may not %s %s", t.role, r->method,
-			   r->route ? r->route->pattern : r->path);
-		return NULL;
-	}
-	return p;
 }
 
 /* ----------------------------------------------------------- validation */
@@ -111,7 +71,7 @@ static const char *kind_name(enum field_kind k)
 {
 	static const char *const names[] = {"a string",	 "an integer", "a boolean",
 					    "an object", "an array",   "a value"};
-	_Static_assert(sizeof names / sizeof names[0] == F_ANY + 1, "kind names");
+	_Static_assert(ARRAY_SIZE(names) == F_ANY + 1, "kind names");
 	return names[k];
 }
 
@@ -234,30 +194,6 @@ void api_json(struct http_req *r, unsigned status, json_t *body)
 		return;
 	}
 	http_reply(r, status, "application/json", s, strlen(s));
-}
-
-void api_inv_error(struct http_req *r, const struct inv_err *e)
-{
-	static const struct {
-		unsigned status;
-		const char *code;
-	} map[] = {
-	    [INV_OK] = {500, "internal"},
-	    [INV_NOT_FOUND] = {404, "not_found"},
-	    [INV_CONFLICT] = {409, "conflict"},
-	    [INV_DUPLICATE] = {409, "already_exists"},
-	    [INV_INVALID] = {400, "invalid_value"},
-	    [INV_CAPACITY] = {409, "insufficient_capacity"},
-	    [INV_QUOTA] = {403, "quota_exceeded"},
-	    [INV_IO] = {503, "storage_unavailable"},
-	    [INV_CORRUPT] = {500, "storage_corrupt"},
-	    [INV_SCHEMA_NEWER] = {500, "storage_schema"},
-	};
-	_Static_assert(sizeof map / sizeof map[0] == INV_SCHEMA_NEWER + 1, "inv error map");
-	unsigned s = (unsigned)e->status < sizeof map / sizeof map[0] ? e->status : INV_IO;
-	http_error(r, map[s].status, map[s].code, e->field, "%s", e->message);
-	if (map[s].status == 503)
-		snprintf(r->retry_after, sizeof r->retry_after, "1");
 }
 
 json_t *api_time(int64_t ms)

@@ -1,6 +1,5 @@
 /* api_machines.c - /v1/machines: enroll, list, get, patch, events. */
-#include "provisiond/api.h"
-#include "provisiond/api_routes.h"
+#include "provisiond/routes.h"
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/dnsmasq.h"
 #include "provisiond/lifecycle/lifecycle.h"
@@ -25,31 +24,58 @@ static bool check_mac(const char *s)
 }
 
 static const struct field location_fields[] = {
-    {"site", F_STR, false, 0, 63, api_valid_name, "must be a name ([A-Za-z0-9._-])"},
-    {"rack", F_STR, false, 0, 63, api_valid_name, "must be a name ([A-Za-z0-9._-])"},
-    {"unit", F_INT, false, 0, 1000, NULL, NULL},
+    {.name = "site",
+     .kind = F_STR,
+     .max = 63,
+     .check = api_valid_name,
+     .hint = "must be a name ([A-Za-z0-9._-])"},
+    {.name = "rack",
+     .kind = F_STR,
+     .max = 63,
+     .check = api_valid_name,
+     .hint = "must be a name ([A-Za-z0-9._-])"},
+    {.name = "unit", .kind = F_INT, .max = 1000},
 };
 static const struct field bmc_fields[] = {
-    {"driver", F_STR, true, 1, 15, NULL, NULL},	   {"address", F_STR, false, 0, 255, NULL, NULL},
-    {"username", F_STR, false, 0, 63, NULL, NULL}, {"password", F_STR, false, 0, 255, NULL, NULL},
-    {"options", F_OBJ, false, 0, 0, NULL, NULL},
+    {.name = "driver", .kind = F_STR, .required = true, .min = 1, .max = 15},
+    {.name = "address", .kind = F_STR, .max = 255},
+    {.name = "username", .kind = F_STR, .max = 63},
+    {.name = "password", .kind = F_STR, .max = 255},
+    {.name = "options", .kind = F_OBJ},
 };
-static const struct field enroll_fields[] = {
-    {"name", F_STR, true, 1, 63, api_valid_name,
-     "must start with a letter or digit and "
-     "contain only [A-Za-z0-9._-]"},
-    {"location", F_OBJ, false, 0, 0, NULL, NULL},
-    {"macs", F_ARR, false, 0, 0, NULL, NULL},
-    {"bmc", F_OBJ, false, 0, 0, NULL, NULL},
+const struct field enroll_fields[] = {
+    {.name = "name",
+     .kind = F_STR,
+     .required = true,
+     .min = 1,
+     .max = 63,
+     .check = api_valid_name,
+     .hint = "must start with a letter or digit and "
+	     "contain only [A-Za-z0-9._-]"},
+    {.name = "location",
+     .kind = F_OBJ,
+     .sub = location_fields,
+     .nsub = ARRAY_SIZE(location_fields)},
+    {.name = "macs", .kind = F_ARR},
+    {.name = "bmc", .kind = F_OBJ, .sub = bmc_fields, .nsub = ARRAY_SIZE(bmc_fields)},
 };
-static const struct field patch_fields[] = {
-    {"name", F_STR, false, 1, 63, api_valid_name, "must contain only [A-Za-z0-9._-]"},
-    {"location", F_OBJ, false, 0, 0, NULL, NULL},
-    {"bmc", F_OBJ, false, 0, 0, NULL, NULL},
-    {"maintenance", F_BOOL, false, 0, 0, NULL, NULL},
-    {"maintenance_reason", F_STR, false, 0, 255, NULL, NULL},
+const struct field patch_fields[] = {
+    {.name = "name",
+     .kind = F_STR,
+     .min = 1,
+     .max = 63,
+     .check = api_valid_name,
+     .hint = "must contain only [A-Za-z0-9._-]"},
+    {.name = "location",
+     .kind = F_OBJ,
+     .sub = location_fields,
+     .nsub = ARRAY_SIZE(location_fields)},
+    {.name = "bmc", .kind = F_OBJ, .sub = bmc_fields, .nsub = ARRAY_SIZE(bmc_fields)},
+    {.name = "maintenance", .kind = F_BOOL},
+    {.name = "maintenance_reason", .kind = F_STR, .max = 255},
 };
-#define N(a) (sizeof(a) / sizeof((a)[0]))
+const struct api_schema enroll_schema = {enroll_fields, ARRAY_SIZE(enroll_fields)};
+const struct api_schema patch_schema = {patch_fields, ARRAY_SIZE(patch_fields)};
 
 static bool parse_location(struct http_req *r, json_t *o, struct inv_location *l)
 {
@@ -57,7 +83,7 @@ static bool parse_location(struct http_req *r, json_t *o, struct inv_location *l
 	l->unit = -1;
 	if (!o || json_is_null(o))
 		return true;
-	if (!api_check_fields(r, o, "location.", location_fields, N(location_fields)))
+	if (!api_check_fields(r, o, "location.", location_fields, ARRAY_SIZE(location_fields)))
 		return false;
 	json_t *v;
 	if ((v = json_object_get(o, "site")) && json_is_string(v))
@@ -106,7 +132,7 @@ bool api_parse_bmc(struct http_req *r, struct app *a, json_t *o, const struct in
 		   struct inv_bmc *b)
 {
 	memset(b, 0, sizeof *b);
-	if (!api_check_fields(r, o, "bmc.", bmc_fields, N(bmc_fields)))
+	if (!api_check_fields(r, o, "bmc.", bmc_fields, ARRAY_SIZE(bmc_fields)))
 		return false;
 	const char *pw = json_string_value(json_object_get(o, "password"));
 	snprintf(b->driver, sizeof b->driver, "%s",
@@ -140,17 +166,16 @@ bool api_parse_bmc(struct http_req *r, struct app *a, json_t *o, const struct in
 
 /* The machine as the caller may see it: a service sees only machines of
  * its own allocations; anything else is 404, as if it did not exist. */
-bool api_load_machine(struct http_req *r, struct app *a, const struct principal *p, const char *id,
-		      struct inv_machine *m)
+bool api_load_machine(struct api_call *c, const char *id, struct inv_machine *m)
 {
 	struct inv_err e = {0};
-	if (inv_machine_get(a->inv, id, m, &e) != INV_OK) {
-		api_inv_error(r, &e);
+	if (inv_machine_get(c->a->inv, id, m, &e) != INV_OK) {
+		api_fail_inv(c->r, "machine get", &e);
 		return false;
 	}
-	if (p->role == ROLE_SERVICE && strcmp(m->owner, p->owner) != 0) {
+	if (c->p->role == ROLE_SERVICE && strcmp(m->owner, c->p->owner) != 0) {
 		inv_machine_clear(m);
-		http_error(r, 404, "not_found", "id", "no machine '%s'", id);
+		http_error(c->r, 404, "not_found", "id", "no machine '%s'", id);
 		return false;
 	}
 	return true;
@@ -167,15 +192,12 @@ static char *redacted_bmc_view(json_t *body)
 	return s;
 }
 
-void api_machine_enroll(struct http_req *r, void *app)
+void api_machine_enroll(struct api_call *c)
 {
-	struct app *a = app;
-	const struct principal *p = api_auth(r, a, ROLES_STAFF);
-	if (!p)
-		return;
-	json_t *body = api_body(r, enroll_fields, N(enroll_fields));
-	if (!body)
-		return;
+	struct http_req *r = c->r;
+	struct app *a = c->a;
+	const struct principal *p = c->p;
+	json_t *body = c->body;
 	struct inv_machine_new n = {.name = json_string_value(json_object_get(body, "name")),
 				    .actor = p->actor,
 				    .request_id = r->request_id,
@@ -185,10 +207,8 @@ void api_machine_enroll(struct http_req *r, void *app)
 	json_t *jb = json_object_get(body, "bmc");
 	if (!parse_location(r, json_object_get(body, "location"), &n.location) ||
 	    !parse_macs(r, json_object_get(body, "macs"), macs, &n.nmacs) ||
-	    (jb && !json_is_null(jb) && !api_parse_bmc(r, a, jb, NULL, &bmc))) {
-		json_decref(body);
+	    (jb && !json_is_null(jb) && !api_parse_bmc(r, a, jb, NULL, &bmc)))
 		return;
-	}
 	for (int i = 0; i < n.nmacs; i++)
 		n.macs[i] = macs[i];
 	n.bmc = bmc.driver[0] ? &bmc : NULL;
@@ -202,20 +222,17 @@ void api_machine_enroll(struct http_req *r, void *app)
 		lc_kick(a->lc);
 		api_json(r, 201, api_machine_json(&m, true));
 	} else {
-		api_inv_error(r, &e);
+		api_fail_inv(r, "machine create", &e);
 	}
 	inv_machine_clear(&m);
 	inv_bmc_clear(&bmc);
 	free(after);
-	json_decref(body);
 }
 
-void api_machine_list(struct http_req *r, void *app)
+void api_machine_list(struct api_call *c)
 {
-	struct app *a = app;
-	const struct principal *p = api_auth(r, a, ROLES_ALL);
-	if (!p)
-		return;
+	struct http_req *r = c->r;
+	const struct principal *p = c->p;
 	struct inv_machine_filter f = {.state = -1};
 	if (!api_page(r, &f.limit, &f.after_seq))
 		return;
@@ -232,8 +249,8 @@ void api_machine_list(struct http_req *r, void *app)
 	f.owner = p->role == ROLE_SERVICE ? p->owner : http_arg(r, "owner");
 	struct inv_machine_list l = {0};
 	struct inv_err e = {0};
-	if (inv_machine_list(a->inv, &f, &l, &e) != INV_OK) {
-		api_inv_error(r, &e);
+	if (inv_machine_list(c->a->inv, &f, &l, &e) != INV_OK) {
+		api_fail_inv(r, "machine list", &e);
 		return;
 	}
 	json_t *items = json_array();
@@ -243,30 +260,27 @@ void api_machine_list(struct http_req *r, void *app)
 	inv_machine_list_clear(&l);
 }
 
-void api_machine_get(struct http_req *r, void *app)
+void api_machine_get(struct api_call *c)
 {
-	struct app *a = app;
-	const struct principal *p = api_auth(r, a, ROLES_ALL);
 	struct inv_machine m = {0};
-	if (!p || !api_load_machine(r, a, p, r->params[0], &m))
+	if (!api_load_machine(c, c->r->params[0], &m))
 		return;
-	api_json(r, 200, machine_view(p, &m, true));
+	api_json(c->r, 200, machine_view(c->p, &m, true));
 	inv_machine_clear(&m);
 }
 
-void api_machine_events(struct http_req *r, void *app)
+void api_machine_events(struct api_call *c)
 {
-	struct app *a = app;
-	const struct principal *p = api_auth(r, a, ROLES_ALL);
+	struct http_req *r = c->r;
 	struct inv_machine m = {0};
 	int limit;
 	int64_t after;
-	if (!p || !api_page(r, &limit, &after) || !api_load_machine(r, a, p, r->params[0], &m))
+	if (!api_page(r, &limit, &after) || !api_load_machine(c, r->params[0], &m))
 		return;
 	struct inv_event_list l = {0};
 	struct inv_err e = {0};
-	if (inv_machine_events(a->inv, m.id, after, limit, &l, &e) != INV_OK) {
-		api_inv_error(r, &e);
+	if (inv_machine_events(c->a->inv, m.id, after, limit, &l, &e) != INV_OK) {
+		api_fail_inv(r, "machine events", &e);
 		inv_machine_clear(&m);
 		return;
 	}
@@ -333,7 +347,11 @@ static bool build_patch(struct http_req *r, struct app *a, json_t *body,
 	if ((v = json_object_get(body, "bmc")) && !json_is_null(v)) {
 		struct inv_bmc old = {0};
 		struct inv_err e = {0};
-		inv_machine_bmc(a->inv, m->id, &old, &e);
+		enum inv_status st = inv_machine_bmc(a->inv, m->id, &old, &e);
+		if (st != INV_OK && st != INV_NOT_FOUND) {
+			api_fail_inv(r, "machine bmc read", &e);
+			return false;
+		}
 		bool ok = api_parse_bmc(r, a, v, old.driver[0] ? &old : NULL, bmc);
 		inv_bmc_clear(&old);
 		if (!ok)
@@ -353,15 +371,17 @@ static bool build_patch(struct http_req *r, struct app *a, json_t *body,
 /* One attempt at a PATCH against the machine as it is now. Returns
  * INV_CONFLICT (nothing answered) when the engine changed the machine
  * meanwhile, so the caller can try again on the fresh record. */
-static enum inv_status patch_once(struct http_req *r, struct app *a, const struct principal *p,
-				  json_t *body)
+static enum inv_status patch_once(struct api_call *call)
 {
+	struct http_req *r = call->r;
+	struct app *a = call->a;
+	json_t *body = call->body;
 	struct inv_machine m = {0};
-	if (!api_load_machine(r, a, p, r->params[0], &m))
+	if (!api_load_machine(call, r->params[0], &m))
 		return INV_NOT_FOUND;
 	struct inv_bmc bmc = {0};
 	struct inv_machine_change c = {.expect_version = m.version,
-				       .actor = p->actor,
+				       .actor = call->p->actor,
 				       .reason = "patched",
 				       .request_id = r->request_id,
 				       .audit_action = "machine.patch"};
@@ -379,7 +399,7 @@ static enum inv_status patch_once(struct http_req *r, struct app *a, const struc
 			lc_kick(a->lc);
 			api_json(r, 200, api_machine_json(&m, true));
 		} else if (st != INV_CONFLICT) {
-			api_inv_error(r, &e);
+			api_fail_inv(r, "machine patch", &e);
 		}
 	}
 	free(before);
@@ -389,20 +409,14 @@ static enum inv_status patch_once(struct http_req *r, struct app *a, const struc
 	return st;
 }
 
-void api_machine_patch(struct http_req *r, void *app)
+void api_machine_patch(struct api_call *c)
 {
-	struct app *a = app;
-	const struct principal *p = api_auth(r, a, ROLES_STAFF);
-	json_t *body;
-	if (!p || !(body = api_body(r, patch_fields, N(patch_fields))))
-		return;
 	/* The client sent no version: a change the engine made meanwhile is
 	 * not the client's conflict. Apply the patch to the fresh record. */
 	int attempt = 0;
-	while (patch_once(r, a, p, body) == INV_CONFLICT && ++attempt < 8)
+	while (patch_once(c) == INV_CONFLICT && ++attempt < 8)
 		;
 	if (attempt == 8)
-		http_error(r, 409, "conflict", NULL, "machine %s keeps changing; try again",
-			   r->params[0]);
-	json_decref(body);
+		http_error(c->r, 409, "conflict", NULL, "machine %s keeps changing; try again",
+			   c->r->params[0]);
 }

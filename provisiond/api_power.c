@@ -1,12 +1,10 @@
 /* api_power.c - machine actions and direct BMC control. */
-#include "provisiond/api_routes.h"
+#include "provisiond/routes.h"
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/lifecycle/lifecycle.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static void bmc_target_of(const struct inv_machine *m, const struct inv_bmc *b,
 			  struct bmc_target *t)
@@ -37,42 +35,63 @@ static void bmc_reply_error(struct http_req *r, const struct bmc_error *e)
 		snprintf(r->retry_after, sizeof r->retry_after, "1");
 }
 
-/* Loads machine + BMC access for a staff caller; false with response set. */
-static bool load_with_bmc(struct http_req *r, struct app *a, struct inv_machine *m,
-			  struct inv_bmc *b)
+/* The BMC access of a loaded machine; false with the response set (409
+ * when it has none yet). */
+static bool machine_bmc(struct api_call *c, const struct inv_machine *m, struct inv_bmc *b)
 {
-	const struct principal *p = api_auth(r, a, ROLES_STAFF);
-	if (!p || !api_load_machine(r, a, p, r->params[0], m))
-		return false;
 	struct inv_err e = {0};
-	if (!m->has_bmc || inv_machine_bmc(a->inv, m->id, b, &e) != INV_OK) {
-		http_error(r, 409, "no_bmc", "bmc", "machine %s has no BMC access yet", m->name);
-		inv_machine_clear(m);
+	enum inv_status st = m->has_bmc ? inv_machine_bmc(c->a->inv, m->id, b, &e) : INV_NOT_FOUND;
+	if (st == INV_OK)
+		return true;
+	if (st == INV_NOT_FOUND)
+		http_error(c->r, 409, "no_bmc", "bmc", "machine %s has no BMC access yet", m->name);
+	else
+		api_fail_inv(c->r, "machine bmc read", &e);
+	return false;
+}
+
+/* Loads the machine and its BMC access; false with the response set. */
+static bool load_with_bmc(struct api_call *c, struct inv_machine *m, struct inv_bmc *b)
+{
+	if (!api_load_machine(c, c->r->params[0], m))
 		return false;
+	if (machine_bmc(c, m, b))
+		return true;
+	inv_machine_clear(m);
+	return false;
+}
+
+/* Records the power state the BMC confirmed (compare-and-swap: a change the
+ * engine made meanwhile is reloaded and the record tried again). */
+static bool record_power(struct api_call *c, struct inv_machine *m, const char *power,
+			 const char *reason)
+{
+	struct inv_err e = {0};
+	for (int attempt = 0; attempt < 8; attempt++) {
+		struct inv_machine_change ch = {.expect_version = m->version,
+						.set_power = true,
+						.power = power,
+						.always_event = true,
+						.reason = reason,
+						.actor = c->p->actor,
+						.request_id = c->r->request_id};
+		enum inv_status st = inv_machine_change(c->a->inv, m->id, &ch, m, &e);
+		if (st == INV_OK)
+			return true;
+		if (st != INV_CONFLICT || inv_machine_get(c->a->inv, m->id, m, &e) != INV_OK)
+			break;
 	}
-	return true;
+	api_fail_inv(c->r, "record power state", &e);
+	return false;
 }
 
-static void record_power(struct app *a, struct inv_machine *m, const char *power,
-			 const char *reason, const struct principal *p, const char *rid)
+void api_machine_power_get(struct api_call *c)
 {
-	struct inv_machine_change c = {.expect_version = m->version,
-				       .set_power = true,
-				       .power = power,
-				       .always_event = true,
-				       .reason = reason,
-				       .actor = p ? p->actor : "api",
-				       .request_id = rid};
-	struct inv_err e = {0};
-	inv_machine_change(a->inv, m->id, &c, m, &e);
-}
-
-void api_machine_power_get(struct http_req *r, void *app)
-{
-	struct app *a = app;
+	struct http_req *r = c->r;
+	struct app *a = c->a;
 	struct inv_machine m = {0};
 	struct inv_bmc b = {0};
-	if (!load_with_bmc(r, a, &m, &b))
+	if (!load_with_bmc(c, &m, &b))
 		return;
 	struct bmc_target t;
 	bmc_target_of(&m, &b, &t);
@@ -86,13 +105,14 @@ void api_machine_power_get(struct http_req *r, void *app)
 	inv_machine_clear(&m);
 }
 
-static void do_power(struct http_req *r, struct app *a, struct inv_machine *m,
-		     const struct inv_bmc *b, enum bmc_power_action act, unsigned ok_status)
+static void do_power(struct api_call *c, struct inv_machine *m, const struct inv_bmc *b,
+		     enum bmc_power_action act, unsigned ok_status)
 {
+	struct http_req *r = c->r;
 	struct bmc_target t;
 	bmc_target_of(m, b, &t);
 	struct bmc_error e = {0};
-	if (bmc_power_set(a->bmc, &t, act, &e) != BMC_OK) {
+	if (bmc_power_set(c->a->bmc, &t, act, &e) != BMC_OK) {
 		bmc_reply_error(r, &e);
 		return;
 	}
@@ -101,52 +121,52 @@ static void do_power(struct http_req *r, struct app *a, struct inv_machine *m,
 	char reason[96];
 	snprintf(reason, sizeof reason, "power %s (confirmed %s)", bmc_power_action_name(act),
 		 power);
-	record_power(a, m, power, reason, r->principal, r->request_id);
+	if (!record_power(c, m, power, reason))
+		return;
 	if (ok_status == 200)
 		api_json(r, 200, json_pack("{s:s}", "power", power));
 	else
 		api_json(r, ok_status, api_machine_json(m, true));
 }
 
-static const struct field power_fields[] = {{"action", F_STR, true, 1, 16, NULL, NULL}};
+const struct field power_fields[] = {
+    {.name = "action", .kind = F_STR, .required = true, .min = 1, .max = 16}};
+const struct api_schema power_schema = {power_fields, ARRAY_SIZE(power_fields)};
 
-void api_machine_power_set(struct http_req *r, void *app)
+void api_machine_power_set(struct api_call *c)
 {
-	struct app *a = app;
 	struct inv_machine m = {0};
 	struct inv_bmc b = {0};
-	json_t *body = NULL;
 	enum bmc_power_action act;
-	if (api_refuse_if_frozen(r, a) || !load_with_bmc(r, a, &m, &b))
+	if (!load_with_bmc(c, &m, &b))
 		return;
-	if ((body = api_body(r, power_fields, N(power_fields)))) {
-		const char *s = json_string_value(json_object_get(body, "action"));
-		if (bmc_power_action_from_name(s, &act) != 0)
-			http_error(r, 400, "invalid_value", "action",
-				   "action must be on, off, cycle, reset or soft");
-		else
-			do_power(r, a, &m, &b, act, 200);
-	}
-	json_decref(body);
+	const char *s = json_string_value(json_object_get(c->body, "action"));
+	if (bmc_power_action_from_name(s, &act) != 0)
+		http_error(c->r, 400, "invalid_value", "action",
+			   "action must be on, off, cycle, reset or soft");
+	else
+		do_power(c, &m, &b, act, 200);
 	inv_bmc_clear(&b);
 	inv_machine_clear(&m);
 }
 
-static const struct field bootdev_fields[] = {
-    {"device", F_STR, true, 1, 16, NULL, NULL},
-    {"persistent", F_BOOL, false, 0, 0, NULL, NULL},
+const struct field bootdev_fields[] = {
+    {.name = "device", .kind = F_STR, .required = true, .min = 1, .max = 16},
+    {.name = "persistent", .kind = F_BOOL},
 };
+const struct api_schema bootdev_schema = {bootdev_fields, ARRAY_SIZE(bootdev_fields)};
 
-void api_machine_bootdev(struct http_req *r, void *app)
+void api_machine_bootdev(struct api_call *c)
 {
-	struct app *a = app;
+	struct http_req *r = c->r;
+	struct app *a = c->a;
+	json_t *body = c->body;
 	struct inv_machine m = {0};
 	struct inv_bmc b = {0};
-	json_t *body = NULL;
 	enum bmc_boot_device d;
-	if (api_refuse_if_frozen(r, a) || !load_with_bmc(r, a, &m, &b))
+	if (!load_with_bmc(c, &m, &b))
 		return;
-	if ((body = api_body(r, bootdev_fields, N(bootdev_fields)))) {
+	{
 		bool persistent = json_is_true(json_object_get(body, "persistent"));
 		struct bmc_target t;
 		struct bmc_error e = {0};
@@ -161,24 +181,26 @@ void api_machine_bootdev(struct http_req *r, void *app)
 				 json_pack("{s:s, s:b}", "device", bmc_boot_device_name(d),
 					   "persistent", persistent));
 	}
-	json_decref(body);
 	inv_bmc_clear(&b);
 	inv_machine_clear(&m);
 }
 
-static const struct field action_fields[] = {
-    {"action", F_STR, true, 1, 32, NULL, NULL},
-    {"reason", F_STR, false, 0, 255, NULL, NULL},
+const struct field action_fields[] = {
+    {.name = "action", .kind = F_STR, .required = true, .min = 1, .max = 32},
+    {.name = "reason", .kind = F_STR, .max = 255},
 };
+const struct api_schema action_schema = {action_fields, ARRAY_SIZE(action_fields)};
 
-static void state_action(struct http_req *r, struct app *a, struct inv_machine *m,
-			 enum lc_action act, enum inv_state to, const char *why)
+static void state_action(struct api_call *c, struct inv_machine *m, enum lc_action act,
+			 enum inv_state to, const char *why)
 {
-	const struct principal *p = r->principal;
+	struct http_req *r = c->r;
+	struct app *a = c->a;
+	const struct principal *p = c->p;
 	char reason[320];
 	snprintf(reason, sizeof reason, "%s%s%s", lc_action_name(act), why ? ": " : "",
 		 why ? why : "");
-	struct inv_machine_change c = {
+	struct inv_machine_change ch = {
 	    .expect_version = m->version,
 	    .set_state = true,
 	    .state = to,
@@ -195,62 +217,69 @@ static void state_action(struct http_req *r, struct app *a, struct inv_machine *
 	    .audit_after_json = NULL,
 	    .always_event = true};
 	if (act == LC_ACT_REPAIR) {
-		c.set_last_error = true;
-		c.last_error = "";
+		ch.set_last_error = true;
+		ch.last_error = "";
 	}
 	if (act == LC_ACT_MAINTENANCE_ON || act == LC_ACT_MAINTENANCE_OFF) {
-		c.set_maintenance = true;
-		c.maintenance = act == LC_ACT_MAINTENANCE_ON;
-		c.maintenance_reason = why;
+		ch.set_maintenance = true;
+		ch.maintenance = act == LC_ACT_MAINTENANCE_ON;
+		ch.maintenance_reason = why;
 	}
 	struct inv_err e = {0};
-	if (inv_machine_change(a->inv, m->id, &c, m, &e) != INV_OK) {
-		api_inv_error(r, &e);
+	if (inv_machine_change(a->inv, m->id, &ch, m, &e) != INV_OK) {
+		api_fail_inv(r, "machine action", &e);
 		return;
 	}
 	if (to == INV_ST_RETIRED || to == INV_ST_MAINTENANCE)
-		inv_boot_token_revoke(a->inv, m->id, "session", &e);
+		api_note_inv(r, "revoke agent session",
+			     inv_boot_token_revoke(a->inv, m->id, "session", &e), &e);
 	lc_kick(a->lc);
 	api_json(r, 202, api_machine_json(m, true));
 }
 
-void api_machine_action(struct http_req *r, void *app)
+/* Power actions go to the BMC now; the others are state changes the engine
+ * carries out. The freeze stops power and deploy actions, not repairs,
+ * retirement or maintenance. */
+static void run_action(struct api_call *c, struct inv_machine *m, enum lc_action act,
+		       enum inv_state to, const char *why)
 {
-	struct app *a = app;
-	const struct principal *p = api_auth(r, a, ROLES_STAFF);
-	struct inv_machine m = {0};
-	json_t *body;
-	if (!p || !(body = api_body(r, action_fields, N(action_fields))))
+	bool power = act == LC_ACT_POWER_ON || act == LC_ACT_POWER_OFF || act == LC_ACT_REBOOT;
+	bool always = act == LC_ACT_REPAIR || act == LC_ACT_RETIRE ||
+		      act == LC_ACT_MAINTENANCE_ON || act == LC_ACT_MAINTENANCE_OFF;
+	if (!always && api_refuse_if_frozen(c->r, c->a))
 		return;
+	if (!power) {
+		state_action(c, m, act, to, why);
+		return;
+	}
+	struct inv_bmc b = {0};
+	if (machine_bmc(c, m, &b))
+		do_power(c, m, &b,
+			 act == LC_ACT_POWER_ON	   ? BMC_POWER_ACTION_ON
+			 : act == LC_ACT_POWER_OFF ? BMC_POWER_ACTION_OFF
+						   : BMC_POWER_ACTION_CYCLE,
+			 202);
+	inv_bmc_clear(&b);
+}
+
+void api_machine_action(struct api_call *c)
+{
+	struct http_req *r = c->r;
+	struct inv_machine m = {0};
 	enum lc_action act;
-	const char *name = json_string_value(json_object_get(body, "action"));
-	const char *why = json_string_value(json_object_get(body, "reason"));
+	const char *name = json_string_value(json_object_get(c->body, "action"));
+	const char *why = json_string_value(json_object_get(c->body, "reason"));
 	enum inv_state to;
 	char msg[256];
 	if (lc_action_from_name(name, &act) != 0)
 		http_error(r, 400, "invalid_value", "action",
 			   "action must be one of inspect, clean, power_on, power_off, reboot, "
 			   "repair, retire, maintenance_on, maintenance_off");
-	else if (api_load_machine(r, a, p, r->params[0], &m)) {
+	else if (api_load_machine(c, r->params[0], &m)) {
 		if (lc_manual(act, &m, &to, msg, sizeof msg) != 0)
 			http_error(r, 409, "invalid_state", "action", "%s", msg);
-		else if (act == LC_ACT_POWER_ON || act == LC_ACT_POWER_OFF ||
-			 act == LC_ACT_REBOOT) {
-			struct inv_bmc b = {0};
-			struct inv_err e = {0};
-			if (!api_refuse_if_frozen(r, a) &&
-			    inv_machine_bmc(a->inv, m.id, &b, &e) == INV_OK)
-				do_power(r, a, &m, &b,
-					 act == LC_ACT_POWER_ON	   ? BMC_POWER_ACTION_ON
-					 : act == LC_ACT_POWER_OFF ? BMC_POWER_ACTION_OFF
-								   : BMC_POWER_ACTION_CYCLE,
-					 202);
-			inv_bmc_clear(&b);
-		} else if (act == LC_ACT_REPAIR || act == LC_ACT_RETIRE ||
-			   act == LC_ACT_MAINTENANCE_ON || act == LC_ACT_MAINTENANCE_OFF ||
-			   !api_refuse_if_frozen(r, a))
-			state_action(r, a, &m, act, to, why);
+		else
+			run_action(c, &m, act, to, why);
 	}
 	inv_machine_clear(&m);
-	json_decref(body);
 }

@@ -33,7 +33,7 @@ struct route_stats {
 
 struct http_server {
 	struct MHD_Daemon *mhd;
-	const struct http_route *routes;
+	struct http_table table;
 	size_t nroutes;
 	void *app;
 	struct http_opts o;
@@ -122,16 +122,22 @@ static bool match(const char *pattern, const char *path, struct http_req *r)
 	return !*pattern && !*path;
 }
 
+static const struct http_route *route_at(const struct http_server *s, size_t i)
+{
+	return (const struct http_route *)((const char *)s->table.base + i * s->table.stride);
+}
+
 /* Finds the route; sets 404/405 on r when none fits. */
 static bool route(struct http_server *s, struct http_req *r)
 {
 	bool path_seen = false;
 	for (size_t i = 0; i < s->nroutes; i++) {
-		if (!match(s->routes[i].pattern, r->path, r))
+		const struct http_route *rt = route_at(s, i);
+		if (!match(rt->pattern, r->path, r))
 			continue;
 		path_seen = true;
-		if (strcmp(s->routes[i].method, r->method) == 0) {
-			r->route = &s->routes[i];
+		if (strcmp(rt->method, r->method) == 0) {
+			r->route = rt;
 			r->route_index = (int)i;
 			return true;
 		}
@@ -164,7 +170,7 @@ static void *worker_main(void *arg)
 		s->running++;
 		pthread_mutex_unlock(&s->mu);
 
-		r->route->fn(r, s->app);
+		s->table.dispatch(r, s->app);
 		r->phase = PH_DONE;
 		MHD_resume_connection(r->conn);
 
@@ -270,7 +276,6 @@ static void req_free(struct http_req *r)
 		free(r->arg_key[i]);
 		free(r->arg_val[i]);
 	}
-	free(r->principal);
 	free(r->authorization);
 	free(r->idempotency_key);
 	free(r->range);
@@ -374,7 +379,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct http_req *r)
 	if (!route(s, r))
 		return send_reply(r);
 	if (r->route->inline_ok) {
-		r->route->fn(r, s->app);
+		s->table.dispatch(r, s->app);
 		return send_reply(r);
 	}
 	r->phase = PH_QUEUED;
@@ -545,21 +550,21 @@ static void server_free(struct http_server *s)
 	free(s);
 }
 
-struct http_server *http_start(const char *listen, const struct http_route *routes, size_t nroutes,
-			       void *app, const struct http_opts *o, char *err, size_t errlen)
+struct http_server *http_start(const char *listen, const struct http_table *routes, void *app,
+			       const struct http_opts *o, char *err, size_t errlen)
 {
 	struct http_server *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
-	s->routes = routes;
-	s->nroutes = nroutes;
+	s->table = *routes;
+	s->nroutes = routes->n;
 	s->app = app;
 	s->o = *o;
 	snprintf(s->name, sizeof s->name, "%s", o->name);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	pthread_cond_init(&s->idle_cv, NULL);
-	s->stats = calloc(nroutes + 1, sizeof *s->stats);
+	s->stats = calloc(s->nroutes + 1, sizeof *s->stats);
 	s->listen_fd = make_listener(listen, o->netns, err, errlen);
 	if (s->listen_fd < 0 || !s->stats || start_workers(s) != 0) {
 		if (s->listen_fd >= 0)
@@ -625,7 +630,7 @@ void http_metrics(struct http_server *s, void (*emit)(void *ctx, const char *lin
 		char lbl[256];
 		if (i < s->nroutes)
 			snprintf(lbl, sizeof lbl, "listener=\"%s\",method=\"%s\",route=\"%s\"",
-				 s->name, s->routes[i].method, s->routes[i].pattern);
+				 s->name, route_at(s, i)->method, route_at(s, i)->pattern);
 		else
 			snprintf(lbl, sizeof lbl, "listener=\"%s\",method=\"\",route=\"unmatched\"",
 				 s->name);

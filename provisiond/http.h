@@ -22,11 +22,23 @@
 struct http_req;
 typedef void (*http_handler)(struct http_req *r, void *app);
 
+/* What the HTTP layer routes on. An application's route table is an array
+ * of its own structs that each start with a struct http_route (see
+ * struct http_table); the rest of the entry is the application's. */
 struct http_route {
 	const char *method;  /* GET, POST, ... */
 	const char *pattern; /* "/v1/machines/{}/events": {} captures one segment */
-	http_handler fn;
-	bool inline_ok; /* cheap and non-blocking: run on the poll thread */
+	bool inline_ok;	     /* cheap and non-blocking: run on the poll thread */
+};
+
+/* n entries of stride bytes from base, each starting with a struct
+ * http_route. The server matches method and pattern, answers 404/405
+ * itself, and calls dispatch(r, app) for a match with r->route set (on the
+ * poll thread for inline_ok routes, else on a worker). */
+struct http_table {
+	const void *base;
+	size_t n, stride;
+	http_handler dispatch;
 };
 
 struct http_req {
@@ -41,10 +53,9 @@ struct http_req {
 	char client_ip[48]; /* the peer's address ("" if unknown) */
 	char *body;
 	size_t body_len;
-	const struct http_route *route;
+	const struct http_route *route; /* the matched entry of the table */
 	char params[HTTP_MAX_PARAMS][256];
 	int nparams;
-	void *principal; /* set by the app's auth step */
 	/* response */
 	unsigned status;
 	char *resp; /* malloc'd body */
@@ -76,8 +87,8 @@ struct http_opts {
 };
 
 /* Starts listening on "host:port" (port 0 picks one; see http_port()). */
-struct http_server *http_start(const char *listen, const struct http_route *routes, size_t nroutes,
-			       void *app, const struct http_opts *o, char *err, size_t errlen);
+struct http_server *http_start(const char *listen, const struct http_table *routes, void *app,
+			       const struct http_opts *o, char *err, size_t errlen);
 int http_port(const struct http_server *s);
 /* Stops accepting new connections; in-flight requests finish. */
 void http_quiesce(struct http_server *s);

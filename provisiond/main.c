@@ -1,7 +1,7 @@
 /* main.c - provisiond: composes inventory, SKU catalog, BMC layer, lifecycle
  * engine and the two HTTP listeners; handles --init and signals. */
 #include "provisiond/api.h"
-#include "provisiond/api_routes.h"
+#include "provisiond/routes.h"
 #include "provisiond/app.h"
 #include "provisiond/dnsmasq.h"
 #include "provisiond/bmc/bmc.h"
@@ -217,7 +217,8 @@ static int start_http(struct app *a, char *err, size_t errlen)
 			      .connection_limit = a->cfg.connection_limit,
 			      .connection_timeout_s = a->cfg.long_poll_max_s + 30,
 			      .max_body = 1024 * 1024};
-	a->api = http_start(a->cfg.listen, api_routes, api_nroutes, a, &o, err, errlen);
+	struct http_table api = api_http_table(api_routes, api_nroutes);
+	a->api = http_start(a->cfg.listen, &api, a, &o, err, errlen);
 	o.netns = a->cfg.boot_netns[0] ? a->cfg.boot_netns : NULL;
 	if (!a->api)
 		return -1;
@@ -225,7 +226,8 @@ static int start_http(struct app *a, char *err, size_t errlen)
 		return 0;
 	o.name = "boot";
 	o.workers = a->cfg.boot_workers;
-	a->boot = http_start(a->cfg.boot_listen, boot_routes, boot_nroutes, a, &o, err, errlen);
+	struct http_table boot = api_http_table(boot_routes, boot_nroutes);
+	a->boot = http_start(a->cfg.boot_listen, &boot, a, &o, err, errlen);
 	if (a->boot && !a->cfg.boot_url[0]) {
 		/* machines reach the boot listener where it listens */
 		char host[128];

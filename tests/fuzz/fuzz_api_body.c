@@ -1,24 +1,28 @@
-/* fuzz_api_body.c - request bodies through the API's JSON validation (the
- * enroll and allocation field tables' shapes) and the error renderer. */
-#include "provisiond/api.h"
+/* fuzz_api_body.c - request bodies through the API's JSON validation with
+ * every body schema of the real route tables (nested objects through their
+ * documented members), and the error renderer. */
+#include "provisiond/routes.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const struct field fields[] = {
-    {"name", F_STR, true, 1, 63, api_valid_name, "must be a name"},
-    {"count", F_INT, false, 1, 256, NULL, NULL},
-    {"macs", F_ARR, false, 0, 0, NULL, NULL},
-    {"bmc", F_OBJ, false, 0, 0, NULL, NULL},
-    {"flag", F_BOOL, false, 0, 0, NULL, NULL},
-};
-static const struct field nested[] = {
-    {"driver", F_STR, true, 1, 15, NULL, NULL},
-    {"options", F_OBJ, false, 0, 0, NULL, NULL},
-};
+static void check_nested(struct http_req *r, json_t *o, const struct api_schema *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		json_t *v = json_object_get(o, s->fields[i].name);
+		if (s->fields[i].sub && json_is_object(v))
+			api_check_fields(r, v, "x.", s->fields[i].sub, s->fields[i].nsub);
+		if (json_is_array(v)) {
+			size_t k;
+			json_t *e;
+			json_array_foreach(v, k, e) if (json_is_string(e))
+			    api_valid_mac(json_string_value(e));
+		}
+	}
+}
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void one_schema(const uint8_t *data, size_t size, const struct api_schema *s)
 {
 	struct http_req r;
 	memset(&r, 0, sizeof r);
@@ -27,18 +31,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(r.body, data, size);
 	r.body[size] = 0;
 	r.body_len = size;
-	json_t *o = api_body(&r, fields, sizeof fields / sizeof fields[0]);
+	json_t *o = api_body(&r, s->fields, s->n);
 	if (!o && r.status != 400)
 		abort(); /* every refusal is a 400 with a body */
-	json_t *bmc = json_object_get(o, "bmc");
-	if (bmc)
-		api_check_fields(&r, bmc, "bmc.", nested, sizeof nested / sizeof nested[0]);
-	json_t *macs = json_object_get(o, "macs");
-	size_t i;
-	json_t *v;
-	json_array_foreach(macs, i, v) if (json_is_string(v)) api_valid_mac(json_string_value(v));
+	if (o)
+		check_nested(&r, o, s);
 	json_decref(o);
 	free(r.resp);
 	free(r.body);
+}
+
+static void one_table(const uint8_t *data, size_t size, const struct api_route *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (t[i].schema)
+			one_schema(data, size, t[i].schema);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	one_table(data, size, api_routes, api_nroutes);
+	one_table(data, size, boot_routes, boot_nroutes);
 	return 0;
 }

@@ -3,8 +3,9 @@
  *   admin: everything; tech: enroll, maintenance, repair, retire, machine
  *   power, read everything but secrets; service: allocations of its own
  *   owner, read SKUs/images (and its own machines).
- * The table must cover every route of provisiond/api_metrics.c (checked by
- * reading that file), so a new route cannot slip past it. Also: a service
+ * The table must cover every route of the daemon's route table and agree
+ * with the roles it gives (checked against GET /v1/openapi.json, which is
+ * made from that table), so a new route cannot slip past it. Also: a service
  * sees nothing of another owner (404). */
 #include "harness.h"
 
@@ -54,6 +55,7 @@ static const struct route_case cases[] = {
     {"GET", "/healthz", "/healthz", NULL, OPEN},
     {"GET", "/readyz", "/readyz", NULL, OPEN},
     {"GET", "/metrics", "/metrics", NULL, OPEN},
+    {"GET", "/v1/openapi.json", "/v1/openapi.json", NULL, OPEN},
     {"POST", "/v1/tokens", "/v1/tokens", "{\"role\":\"service\",\"owner\":\"new-{R}\"}",
      ADMIN_ONLY(201)},
     /* DESIGN: tech reads "all but secrets"; the list holds no secrets, yet
@@ -141,58 +143,98 @@ static void expand(const char *tmpl, const struct vars *v, char *out, size_t len
 	}
 }
 
-/* The route table of the daemon's source: every {"METHOD", "/pattern"}
- * between "api_routes[] = {" and the end of that table. */
-static void assert_table_covers_routes(void)
+/* "/v1/owners/{owner}/quotas/{sku}" -> "/v1/owners/{}/quotas/{}" */
+static void table_pattern(const char *path, char *out, size_t len)
 {
-	const char *src = getenv("PROVISIOND_SOURCE_DIR");
-	if (!src || !*src)
-		src = PROVISIOND_IT_SOURCE_DIR;
-	char path[512];
-	snprintf(path, sizeof path, "%s/provisiond/api_metrics.c", src);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	char line[512];
-	bool in = false;
-	int routes = 0, missing = 0;
-	while (fgets(line, sizeof line, f)) {
-		if (strstr(line, "api_routes[] = {")) {
-			in = true;
-			continue;
-		}
-		if (in && strncmp(line, "};", 2) == 0)
-			break;
-		char method[16], pattern[256];
-		const char *q = strchr(line, '"');
-		if (!in || !q)
-			continue;
-		const char *q2 = strchr(q + 1, '"');
-		const char *q3 = q2 ? strchr(q2 + 1, '"') : NULL;
-		const char *q4 = q3 ? strchr(q3 + 1, '"') : NULL;
-		if (!q4)
-			continue;
-		snprintf(method, sizeof method, "%.*s", (int)(q2 - q - 1), q + 1);
-		snprintf(pattern, sizeof pattern, "%.*s", (int)(q4 - q3 - 1), q3 + 1);
-		routes++;
-		bool found = false;
-		for (size_t i = 0; i < NCASES && !found; i++)
-			found = strcmp(cases[i].method, method) == 0 &&
-				strcmp(cases[i].pattern, pattern) == 0;
-		if (!found) {
-			fprintf(stderr, "route %s %s has no row in the auth matrix\n", method,
-				pattern);
-			missing++;
+	size_t o = 0;
+	for (const char *p = path; *p && o + 3 < len; p++) {
+		out[o++] = *p;
+		if (*p == '{') {
+			out[o++] = '}';
+			p = strchr(p, '}');
+			if (!p)
+				break;
 		}
 	}
-	fclose(f);
+	out[o] = 0;
+}
+
+static bool role_listed(json_t *roles, const char *name)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(roles, i, v) if (strcmp(json_string_value(v), name) == 0) return true;
+	return false;
+}
+
+/* One operation of the daemon's OpenAPI document (made from its route
+ * table) against its row: the row exists and expects what x-roles says. */
+static int check_operation(const char *method, const char *pattern, json_t *op)
+{
+	const struct route_case *rc = NULL;
+	for (size_t i = 0; i < NCASES && !rc; i++)
+		if (strcmp(cases[i].method, method) == 0 && strcmp(cases[i].pattern, pattern) == 0)
+			rc = &cases[i];
+	if (!rc) {
+		fprintf(stderr, "route %s %s has no row in the auth matrix\n", method, pattern);
+		return 1;
+	}
+	json_t *roles = json_object_get(op, "x-roles");
+	int bad = 0;
+	for (int w = ADMIN; w <= SERVICE && roles; w++) {
+		bool allowed = role_listed(roles, who_name[w]);
+		if (allowed != (rc->expect[w] != 403) || rc->expect[NONE] != 401) {
+			fprintf(stderr, "route %s %s: the table lets %s %s, the matrix says %d\n",
+				method, pattern, who_name[w], allowed ? "in" : "not in",
+				rc->expect[w]);
+			bad++;
+		}
+	}
+	if (!roles && json_array_size(json_object_get(op, "security")) == 0 &&
+	    rc->expect[NONE] == 401) {
+		fprintf(stderr, "route %s %s is open in the table, not in the matrix\n", method,
+			pattern);
+		bad++;
+	}
+	return bad;
+}
+
+/* Every management route of the daemon's own route table (as its OpenAPI
+ * document states it) has a row here that agrees with its roles. */
+static void assert_table_covers_routes(struct h_daemon *d)
+{
+	struct h_resp r;
+	assert_int_equal(h_call(d, NULL, "GET", "/v1/openapi.json", NULL, &r), 200);
+	const char *path, *method;
+	json_t *item, *op;
+	int routes = 0, bad = 0;
+	json_object_foreach(json_object_get(r.json, "paths"), path, item)
+	{
+		char pattern[256], upper[8];
+		table_pattern(path, pattern, sizeof pattern);
+		json_object_foreach(item, method, op)
+		{
+			const char *tag =
+			    json_string_value(json_array_get(json_object_get(op, "tags"), 0));
+			if (!tag || strcmp(tag, "management") != 0)
+				continue;
+			size_t i = 0;
+			for (; method[i] && i + 1 < sizeof upper; i++)
+				upper[i] = (char)(method[i] & ~0x20);
+			upper[i] = 0;
+			routes++;
+			bad += check_operation(upper, pattern, op);
+		}
+	}
+	h_resp_clear(&r);
 	assert_true(routes > 20);
-	assert_int_equal(missing, 0);
+	assert_int_equal(bad, 0);
 }
 
 static void test_auth_matrix(void **state)
 {
 	struct h_daemon *d = *state;
-	assert_table_covers_routes();
+	assert_table_covers_routes(d);
 
 	char tok[NWHO][H_TOKEN_LEN], victim[H_TOKEN_LEN];
 	snprintf(tok[ADMIN], H_TOKEN_LEN, "%s", d->admin);

@@ -1,0 +1,94 @@
+/* api_skus.c - /v1/skus (the catalog with machine counts) and /v1/capacity. */
+#include "provisiond/routes.h"
+#include "skus/sku.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void add_count(void *ctx, const char *sku, enum inv_state st, int64_t n, int64_t maint)
+{
+	json_t *by_sku = ctx;
+	const char *key = sku && *sku ? sku : "(unmatched)";
+	json_t *o = json_object_get(by_sku, key);
+	if (!o) {
+		o = json_object();
+		json_object_set_new(by_sku, key, o);
+	}
+	json_object_set_new(o, inv_state_name(st), json_integer(n));
+	json_t *m = json_object_get(o, "in_maintenance");
+	json_object_set_new(o, "in_maintenance", json_integer(json_integer_value(m) + maint));
+}
+
+/* Machine counts by SKU and state: {sku: {state: n, "in_maintenance": n}}.
+ * NULL with the response set when the inventory cannot answer. */
+static json_t *counts_by_sku(struct api_call *c)
+{
+	json_t *by_sku = json_object();
+	struct inv_err e = {0};
+	if (inv_capacity(c->a->inv, add_count, by_sku, &e) != INV_OK) {
+		json_decref(by_sku);
+		api_fail_inv(c->r, "capacity", &e);
+		return NULL;
+	}
+	return by_sku;
+}
+
+static json_t *sku_item(const struct sku *s, json_t *counts)
+{
+	char *text = sku_to_json(s);
+	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	if (!o)
+		o = json_pack("{s:s}", "name", sku_name(s));
+	json_t *n = json_object_get(counts, sku_name(s));
+	json_object_set_new(o, "counts", n ? json_incref(n) : json_object());
+	return o;
+}
+
+static void sku_listing(struct api_call *c, const char *only)
+{
+	json_t *counts = counts_by_sku(c);
+	if (!counts)
+		return;
+	json_t *items = json_array();
+	pthread_rwlock_rdlock(&c->a->catalog_lock);
+	for (size_t i = 0; i < sku_catalog_count(c->a->catalog); i++) {
+		const struct sku *s = sku_catalog_at(c->a->catalog, i);
+		if (!only || strcmp(only, sku_name(s)) == 0)
+			json_array_append_new(items, sku_item(s, counts));
+	}
+	pthread_rwlock_unlock(&c->a->catalog_lock);
+	json_decref(counts);
+	if (only && json_array_size(items) == 0)
+		http_error(c->r, 404, "not_found", "name", "no SKU '%s'", only);
+	else if (only)
+		api_json(c->r, 200, json_incref(json_array_get(items, 0)));
+	else
+		api_json(c->r, 200, api_list(json_incref(items), 0));
+	json_decref(items);
+}
+
+void api_sku_list(struct api_call *c)
+{
+	sku_listing(c, NULL);
+}
+
+void api_sku_get(struct api_call *c)
+{
+	sku_listing(c, c->r->params[0]);
+}
+
+void api_capacity(struct api_call *c)
+{
+	json_t *by_sku = counts_by_sku(c);
+	if (!by_sku)
+		return;
+	pthread_rwlock_rdlock(&c->a->catalog_lock);
+	for (size_t i = 0; i < sku_catalog_count(c->a->catalog); i++) {
+		const char *n = sku_name(sku_catalog_at(c->a->catalog, i));
+		if (!json_object_get(by_sku, n))
+			json_object_set_new(by_sku, n, json_object());
+	}
+	pthread_rwlock_unlock(&c->a->catalog_lock);
+	api_json(c->r, 200, json_pack("{s:o}", "skus", by_sku));
+}
