@@ -100,7 +100,7 @@ void http_error(struct http_req *r, unsigned status, const char *code, const cha
 
 /* ------------------------------------------------------------- routing */
 
-static bool match(const char *pattern, const char *path, struct http_req *r)
+bool http_match(const char *pattern, const char *path, struct http_req *r)
 {
 	int np = 0;
 	while (*pattern && *path) {
@@ -133,7 +133,7 @@ static bool route(struct http_server *s, struct http_req *r)
 	bool path_seen = false;
 	for (size_t i = 0; i < s->nroutes; i++) {
 		const struct http_route *rt = route_at(s, i);
-		if (!match(rt->pattern, r->path, r))
+		if (!http_match(rt->pattern, r->path, r))
 			continue;
 		path_seen = true;
 		if (strcmp(rt->method, r->method) == 0) {

@@ -97,6 +97,11 @@ void http_stop(struct http_server *s, int timeout_ms);
 /* Requests queued or running on workers. */
 int http_busy(struct http_server *s);
 
+/* Whether path fits pattern ("{}" matches one non-empty segment of at
+ * most 255 bytes, at most HTTP_MAX_PARAMS of them); the captures go to
+ * r->params / r->nparams. Pure; exposed for the route-matcher tests. */
+bool http_match(const char *pattern, const char *path, struct http_req *r);
+
 /* Query argument value or NULL. */
 const char *http_arg(const struct http_req *r, const char *key);
 

@@ -24,10 +24,15 @@ static const char *param_name(const char *before)
  * parameters array for it. */
 static void openapi_path(const char *pattern, char *out, size_t len, json_t *params)
 {
-	char seg[64] = "";
+	char seg[64] = "";	     /* the segment before the current one */
+	const char *start = pattern; /* where the current segment began */
 	size_t o = 0;
 	out[0] = 0;
 	for (const char *p = pattern; *p && o + 1 < len; p++) {
+		if (*p == '/') {
+			snprintf(seg, sizeof seg, "%.*s", (int)(p - start), start);
+			start = p + 1;
+		}
 		if (p[0] == '{' && p[1] == '}') {
 			const char *name = param_name(seg);
 			int n = snprintf(out + o, len - o, "{%s}", name);
@@ -40,10 +45,6 @@ static void openapi_path(const char *pattern, char *out, size_t len, json_t *par
 		}
 		out[o++] = *p;
 		out[o] = 0;
-		if (*p == '/') {
-			const char *end = strchr(p + 1, '/');
-			snprintf(seg, sizeof seg, "%.*s", end ? (int)(end - p - 1) : 63, p + 1);
-		}
 	}
 }
 

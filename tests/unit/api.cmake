@@ -1,0 +1,4 @@
+# provisiond's API layer: the route matcher, the route tables' invariants and
+# the OpenAPI document made from them.
+provisiond_unit_test(test_routes SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_routes.c
+  LIBS provisiond_core)
