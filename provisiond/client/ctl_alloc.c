@@ -1,4 +1,4 @@
-/* provisionctl allocation …: the service-facing calls of DESIGN §4. */
+/* provisionctl allocation …: the service-facing calls (docs/api.md, Allocations). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -7,7 +7,7 @@
 
 #define MAX_COUNT_COLS 24
 
-/* Lifecycle order of DESIGN §3, used to order count columns. */
+/* Lifecycle order (docs/lifecycle.md), used to order count columns. */
 static const char *const state_order[] = {
     "enrolled", "verifying", "inspecting",  "cleaning", "available", "deploying",
     "active",	"releasing", "maintenance", "failed",	"retired",   NULL,

@@ -1,4 +1,4 @@
-/* Typed calls for /v1/allocations (DESIGN §4) and /v1/tokens. */
+/* Typed calls for /v1/allocations and /v1/tokens (docs/api.md). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -1,5 +1,5 @@
 /*
- * provclient — C client library for the provisiond HTTP API (DESIGN §4, §5).
+ * provclient — C client library for the provisiond HTTP API (docs/api.md).
  *
  * Link: static library `provclient` (libcurl + jansson). Prefix `pc_`.
  *
@@ -181,7 +181,7 @@ char *pc_url_encode(const char *s);
  * Example: pc_path_new("/v1/machines", "r12 u7", "events", PC_END). */
 char *pc_path_new(const char *prefix, ...) __attribute__((sentinel));
 
-/* ---- typed calls (DESIGN §5) ------------------------------------------ */
+/* ---- typed calls (docs/api.md) ----------------------------------------- */
 
 /* GET /healthz (ready=false) or /readyz (ready=true). *text receives the
  * malloc'd body text (caller frees; may be NULL). */
