@@ -266,6 +266,12 @@ struct inv_event_list {
 void inv_event_list_clear(struct inv_event_list *l);
 enum inv_status inv_machine_events(struct inv *inv, const char *machine_id, int64_t after_seq,
 				   int limit, struct inv_event_list *out, struct inv_err *err);
+/* The event cursor (for inv_machine_events' after_seq) before the first
+ * event since the machine joined alloc_id: what its tenant may see. When
+ * the machine never was in that allocation the cursor is past every event. */
+enum inv_status inv_machine_tenant_cursor(struct inv *inv, const char *machine_id,
+					  const char *alloc_id, int64_t *after_seq,
+					  struct inv_err *err);
 
 /* Per SKU and state counts: calls fn once per (sku, state, count). */
 enum inv_status inv_capacity(struct inv *inv,

@@ -279,6 +279,17 @@ void api_machine_events(struct api_call *c)
 		return;
 	struct inv_event_list l = {0};
 	struct inv_err e = {0};
+	/* a service sees the machine's history from its allocation on: the
+	 * earlier tenants' actors and request ids are not its business */
+	int64_t first = 0;
+	if (c->p->role == ROLE_SERVICE &&
+	    inv_machine_tenant_cursor(c->a->inv, m.id, m.allocation_id, &first, &e) != INV_OK) {
+		api_fail_inv(r, "machine tenancy", &e);
+		inv_machine_clear(&m);
+		return;
+	}
+	if (after < first)
+		after = first;
 	if (inv_machine_events(c->a->inv, m.id, after, limit, &l, &e) != INV_OK) {
 		api_fail_inv(r, "machine events", &e);
 		inv_machine_clear(&m);

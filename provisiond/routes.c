@@ -32,7 +32,7 @@ const struct api_route api_routes[] = {
     {.http = {.method = "GET", .pattern = "/v1/tokens", .inline_ok = true},
      .handler = api_token_list,
      .auth = AUTH_BEARER,
-     .roles = ROLES_STAFF,
+     .roles = ROLE_ADMIN,
      .summary = "List tokens (never their secrets)"},
     {.http = {.method = "DELETE", .pattern = "/v1/tokens/{}"},
      .handler = api_token_delete,
