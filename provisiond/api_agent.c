@@ -1,4 +1,5 @@
 /* api_agent.c - the deploy agent's calls on the boot listener. */
+#include "images/agent/protocol.h"
 #include "provisiond/api_routes.h"
 #include "provisiond/lifecycle/lifecycle.h"
 #include "provisiond/log.h"
@@ -8,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HEARTBEAT_S 10
 #define SESSION_TTL_MS (24LL * 3600 * 1000)
-#define COMMAND_WAIT_MAX_S 30
+_Static_assert(AGENT_MAX_LOOKUP_MACS <= INV_MAX_MACS, "a lookup's MACs fit a machine");
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The machine a boot-plane token of kind belongs to; 401 set otherwise. */
@@ -57,17 +57,18 @@ static bool has_mac(const struct inv_machine *m, const char *mac)
 /* Validated, canonical MACs of a lookup body. */
 static int body_macs(struct http_req *r, json_t *body, char macs[INV_MAX_MACS][18])
 {
-	json_t *arr = json_object_get(body, "macs"), *v;
+	json_t *arr = json_object_get(body, AGENT_LOOKUP_MACS), *v;
 	size_t i;
-	if (json_array_size(arr) < 1 || json_array_size(arr) > INV_MAX_MACS) {
-		http_error(r, 400, "invalid_value", "macs", "macs must list 1 to %d MACs",
-			   INV_MAX_MACS);
+	if (json_array_size(arr) < 1 || json_array_size(arr) > AGENT_MAX_LOOKUP_MACS) {
+		http_error(r, 400, "invalid_value", AGENT_LOOKUP_MACS,
+			   "macs must list 1 to %d MACs", AGENT_MAX_LOOKUP_MACS);
 		return -1;
 	}
 	json_array_foreach(arr, i, v)
 	{
 		if (!json_is_string(v) || !api_valid_mac(json_string_value(v))) {
-			http_error(r, 400, "invalid_value", "macs", "macs[%zu] is not a MAC", i);
+			http_error(r, 400, "invalid_value", AGENT_LOOKUP_MACS,
+				   "macs[%zu] is not a MAC", i);
 			return -1;
 		}
 		api_canonical_mac(json_string_value(v), macs[i]);
@@ -107,7 +108,7 @@ static bool discover(struct http_req *r, struct app *a, char macs[][18], int n,
 	return false;
 }
 
-static const struct field lookup_fields[] = {{"macs", F_ARR, true, 0, 0, NULL, NULL}};
+static const struct field lookup_fields[] = {{AGENT_LOOKUP_MACS, F_ARR, true, 0, 0, NULL, NULL}};
 
 /* Resolves the caller to a machine: by boot token, or by discovery. */
 static bool lookup_machine(struct http_req *r, struct app *a, char macs[][18], int n,
@@ -123,7 +124,7 @@ static bool lookup_machine(struct http_req *r, struct app *a, char macs[][18], i
 		for (int i = 0; i < n; i++)
 			if (has_mac(m, macs[i]))
 				return consume_token(r, a, "boot");
-		http_error(r, 401, "unauthorized", "macs",
+		http_error(r, 401, "unauthorized", AGENT_LOOKUP_MACS,
 			   "the boot token belongs to another machine");
 		return false;
 	}
@@ -166,9 +167,11 @@ void agent_lookup(struct http_req *r, void *app)
 		if (r->client_ip[0])
 			inv_machine_set_ip(a->inv, m.id, r->client_ip, &e);
 		api_json(r, 200,
-			 json_pack("{s:s, s:s, s:s, s:i, s:s}", "machine_id", m.id, "name", m.name,
-				   "token", secret, "heartbeat_s", HEARTBEAT_S, "mode",
-				   r->authorization ? "agent" : "discover"));
+			 json_pack(
+			     "{s:s, s:s, s:s, s:i, s:s}", AGENT_LOOKUP_MACHINE_ID, m.id,
+			     AGENT_LOOKUP_NAME, m.name, AGENT_LOOKUP_TOKEN, secret,
+			     AGENT_LOOKUP_HEARTBEAT_S, AGENT_HEARTBEAT_DEFAULT_S, AGENT_LOOKUP_MODE,
+			     r->authorization ? AGENT_MODE_NAME_AGENT : AGENT_MODE_NAME_DISCOVER));
 	}
 	inv_machine_clear(&m);
 	json_decref(body);
@@ -237,10 +240,10 @@ void agent_inventory(struct http_req *r, void *app)
 }
 
 static const struct field heartbeat_fields[] = {
-    {"state", F_STR, false, 1, 16, NULL, NULL},
-    {"command_id", F_STR, false, 0, 36, NULL, NULL},
-    {"progress", F_OBJ, false, 0, 0, NULL, NULL},
-    {"message", F_STR, false, 0, 1000, NULL, NULL},
+    {AGENT_HB_STATE, F_STR, false, 1, 16, NULL, NULL},
+    {AGENT_HB_COMMAND_ID, F_STR, false, 0, 36, NULL, NULL},
+    {AGENT_HB_PROGRESS, F_OBJ, false, 0, 0, NULL, NULL},
+    {AGENT_HB_MESSAGE, F_STR, false, 0, AGENT_MAX_HEARTBEAT_MESSAGE, NULL, NULL},
 };
 
 void agent_heartbeat(struct http_req *r, void *app)
@@ -253,11 +256,11 @@ void agent_heartbeat(struct http_req *r, void *app)
 	    (r->body_len && !(body = api_body(r, heartbeat_fields, N(heartbeat_fields)))))
 		return;
 	inv_machine_agent_seen(a->inv, mid, inv_now_ms(), &e);
-	const char *state = json_string_value(json_object_get(body, "state"));
-	if (state && strcmp(state, "error") == 0) {
+	const char *state = json_string_value(json_object_get(body, AGENT_HB_STATE));
+	if (state && strcmp(state, AGENT_HB_STATE_ERROR) == 0) {
 		/* the agent is giving up: fail what it was doing, so the engine
 		 * retries or reports it now instead of at the deadline */
-		const char *msg = json_string_value(json_object_get(body, "message"));
+		const char *msg = json_string_value(json_object_get(body, AGENT_HB_MESSAGE));
 		char text[600];
 		snprintf(text, sizeof text, "agent gave up: %.500s", msg ? msg : "no reason given");
 		log_event(LOG_WARN, "agent error", "machine", mid, "message", text, "request_id",
@@ -276,10 +279,10 @@ void agent_command(struct http_req *r, void *app)
 	struct inv_err e = {0};
 	if (!token_machine(r, a, "session", false, mid))
 		return;
-	const char *w = http_arg(r, "wait");
+	const char *w = http_arg(r, AGENT_ARG_WAIT);
 	long wait_s = w ? strtol(w, NULL, 10) : 0;
-	if (wait_s < 0 || wait_s > COMMAND_WAIT_MAX_S)
-		wait_s = COMMAND_WAIT_MAX_S;
+	if (wait_s < 0 || wait_s > AGENT_COMMAND_WAIT_MAX_S)
+		wait_s = AGENT_COMMAND_WAIT_MAX_S;
 	int64_t deadline = inv_now_ms() + wait_s * 1000;
 	uint64_t seen = inv_change_counter(a->inv);
 	inv_machine_agent_seen(a->inv, mid, inv_now_ms(), &e);
@@ -297,8 +300,8 @@ void agent_command(struct http_req *r, void *app)
 		if (inv_command_next(a->inv, mid, &c, &e) == INV_OK) {
 			json_t *args = json_loads(c.args_json ? c.args_json : "{}", 0, NULL);
 			api_json(r, 200,
-				 json_pack("{s:s, s:s, s:o}", "id", c.id, "name", c.name, "args",
-					   args ? args : json_object()));
+				 json_pack("{s:s, s:s, s:o}", AGENT_CMD_ID, c.id, AGENT_CMD_NAME,
+					   c.name, AGENT_CMD_ARGS, args ? args : json_object()));
 			log_event(LOG_INFO, "agent command sent", "machine", mid, "command", c.name,
 				  "request_id", r->request_id, NULL);
 			inv_command_clear(&c);
@@ -313,10 +316,10 @@ void agent_command(struct http_req *r, void *app)
 }
 
 static const struct field result_fields[] = {
-    {"id", F_STR, true, 36, 36, api_valid_uuid, "must be a command id"},
-    {"ok", F_BOOL, true, 0, 0, NULL, NULL},
-    {"message", F_STR, false, 0, 500, NULL, NULL},
-    {"details", F_OBJ, false, 0, 0, NULL, NULL},
+    {AGENT_RESULT_ID, F_STR, true, 36, 36, api_valid_uuid, "must be a command id"},
+    {AGENT_RESULT_OK, F_BOOL, true, 0, 0, NULL, NULL},
+    {AGENT_RESULT_MESSAGE, F_STR, false, 0, AGENT_MAX_RESULT_MESSAGE, NULL, NULL},
+    {AGENT_RESULT_DETAILS, F_OBJ, false, 0, 0, NULL, NULL},
 };
 
 void agent_result(struct http_req *r, void *app)
@@ -327,10 +330,10 @@ void agent_result(struct http_req *r, void *app)
 	if (!token_machine(r, a, "session", false, mid) ||
 	    !(body = api_body(r, result_fields, N(result_fields))))
 		return;
-	bool ok = json_is_true(json_object_get(body, "ok"));
-	const char *id = json_string_value(json_object_get(body, "id"));
-	const char *msg = json_string_value(json_object_get(body, "message"));
-	json_t *det = json_object_get(body, "details");
+	bool ok = json_is_true(json_object_get(body, AGENT_RESULT_OK));
+	const char *id = json_string_value(json_object_get(body, AGENT_RESULT_ID));
+	const char *msg = json_string_value(json_object_get(body, AGENT_RESULT_MESSAGE));
+	json_t *det = json_object_get(body, AGENT_RESULT_DETAILS);
 	char *details = det ? json_dumps(det, JSON_COMPACT) : NULL;
 	struct inv_err e = {0};
 	inv_machine_agent_seen(a->inv, mid, inv_now_ms(), &e);
@@ -341,7 +344,7 @@ void agent_result(struct http_req *r, void *app)
 		lc_kick(a->lc);
 		http_reply(r, 204, "application/json", NULL, 0);
 	} else {
-		http_error(r, 409, "unknown_command", "id",
+		http_error(r, 409, "unknown_command", AGENT_RESULT_ID,
 			   "command %s is not waiting for a result (finished or superseded)", id);
 	}
 	free(details);
@@ -349,7 +352,7 @@ void agent_result(struct http_req *r, void *app)
 }
 
 static const struct field booted_fields[] = {
-    {"machine_id", F_STR, false, 36, 36, api_valid_uuid, "must be a machine id"},
+    {AGENT_BOOTED_MACHINE_ID, F_STR, false, 36, 36, api_valid_uuid, "must be a machine id"},
 };
 
 void agent_booted(struct http_req *r, void *app)
@@ -360,10 +363,10 @@ void agent_booted(struct http_req *r, void *app)
 	struct inv_err e = {0};
 	if (r->body_len && !(body = api_body(r, booted_fields, N(booted_fields))))
 		return;
-	const char *claimed = json_string_value(json_object_get(body, "machine_id"));
+	const char *claimed = json_string_value(json_object_get(body, AGENT_BOOTED_MACHINE_ID));
 	if (token_machine(r, a, "instance", false, mid)) {
 		if (claimed && strcmp(claimed, mid) != 0)
-			http_error(r, 401, "unauthorized", "machine_id",
+			http_error(r, 401, "unauthorized", AGENT_BOOTED_MACHINE_ID,
 				   "the instance token belongs to another machine");
 		else if (inv_command_finish(a->inv, mid, NULL, "booted", true, "deployed OS booted",
 					    NULL, &e) == INV_OK &&

@@ -1,7 +1,9 @@
 /*
  * agent.h — internal interface of provisiond-agent (the deploy agent that
  * runs in the ramdisk). Not a public header: nothing outside images/agent/
- * and its tests includes it. The wire contract is docs/agent-protocol.md.
+ * and its tests includes it. The wire contract is docs/agent-protocol.md;
+ * its names (paths, fields, kernel parameters, timing) are in protocol.h,
+ * which provisiond includes too.
  *
  * Conventions for every function below unless its comment says otherwise:
  * - Functions that can fail return enum agent_rc and, on failure, fill the
@@ -24,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "protocol.h"
 
 #define AGENT_MIB ((uint64_t)1024 * 1024)
 #define AGENT_META_MAGIC "PROVISIOND-METADATA-V1\n"
