@@ -3,6 +3,7 @@
 #include "provisiond/api_routes.h"
 #include "provisiond/lifecycle/lifecycle.h"
 #include "provisiond/log.h"
+#include "provisiond/macs.h"
 #include "skus/sku.h"
 
 #include <stdio.h>
@@ -57,23 +58,13 @@ static bool has_mac(const struct inv_machine *m, const char *mac)
 /* Validated, canonical MACs of a lookup body. */
 static int body_macs(struct http_req *r, json_t *body, char macs[INV_MAX_MACS][18])
 {
-	json_t *arr = json_object_get(body, AGENT_LOOKUP_MACS), *v;
-	size_t i;
-	if (json_array_size(arr) < 1 || json_array_size(arr) > AGENT_MAX_LOOKUP_MACS) {
-		http_error(r, 400, "invalid_value", AGENT_LOOKUP_MACS,
-			   "macs must list 1 to %d MACs", AGENT_MAX_LOOKUP_MACS);
-		return -1;
-	}
-	json_array_foreach(arr, i, v)
-	{
-		if (!json_is_string(v) || !api_valid_mac(json_string_value(v))) {
-			http_error(r, 400, "invalid_value", AGENT_LOOKUP_MACS,
-				   "macs[%zu] is not a MAC", i);
-			return -1;
-		}
-		api_canonical_mac(json_string_value(v), macs[i]);
-	}
-	return (int)json_array_size(arr);
+	struct err e = {0};
+	int n;
+	if (mac_list_parse(json_object_get(body, AGENT_LOOKUP_MACS), AGENT_LOOKUP_MACS, 1,
+			   AGENT_MAX_LOOKUP_MACS, macs, &n, &e) == ERR_OK)
+		return n;
+	http_error(r, 400, "invalid_value", e.field, "%s", e.message);
+	return -1;
 }
 
 /* Discovery: the machine with one of these MACs, created if none has. */

@@ -152,8 +152,9 @@ enum agent_rc agent_disk_names(const char *sysroot, char ***names, size_t *count
 /* A JSON string from sysfs text: surrounding blanks trimmed; if the bytes
  * are not valid UTF-8, every non-printable-ASCII byte becomes '?'. */
 json_t *agent_json_text(const char *s);
-/* The MACs of a "nics" facts array as a JSON array of strings (new
- * reference); all-zero MACs are left out. */
+/* The lookup's MAC list from a "nics" facts array (new reference): the
+ * Ethernet MACs in lower case, each once, in nics order, at most
+ * AGENT_MAX_LOOKUP_MACS; all-zero and non-Ethernet addresses are left out. */
 json_t *agent_facts_macs(const json_t *nics);
 
 /* ---- backoff (backoff.c) ----------------------------------------------- */

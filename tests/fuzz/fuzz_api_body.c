@@ -1,6 +1,8 @@
 /* fuzz_api_body.c - request bodies through the API's JSON validation (the
- * enroll and allocation field tables' shapes) and the error renderer. */
+ * enroll and allocation field tables' shapes), the MAC list parser and the
+ * error renderer. */
 #include "provisiond/api.h"
+#include "provisiond/macs.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,10 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *bmc = json_object_get(o, "bmc");
 	if (bmc)
 		api_check_fields(&r, bmc, "bmc.", nested, sizeof nested / sizeof nested[0]);
-	json_t *macs = json_object_get(o, "macs");
-	size_t i;
-	json_t *v;
-	json_array_foreach(macs, i, v) if (json_is_string(v)) api_valid_mac(json_string_value(v));
+	char macs[INV_MAX_MACS][MAC_STR_LEN];
+	int n;
+	mac_list_parse(json_object_get(o, "macs"), "macs", 0, INV_MAX_MACS, macs, &n, NULL);
 	json_decref(o);
 	free(r.resp);
 	free(r.body);
