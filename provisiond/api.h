@@ -59,9 +59,7 @@ bool api_check_fields(struct http_req *r, json_t *obj, const char *prefix,
 		      const struct field *fields, size_t n);
 
 bool api_valid_name(const char *s); /* [A-Za-z0-9][A-Za-z0-9._-]{0,62} */
-bool api_valid_mac(const char *s);  /* aa:bb:cc:dd:ee:ff, any case */
 bool api_valid_uuid(const char *s);
-void api_canonical_mac(const char *in, char out[18]);
 
 /* Replies with status and the JSON (steals the reference). */
 void api_json(struct http_req *r, unsigned status, json_t *body);

@@ -1,16 +1,17 @@
 /* api_agent.c - the deploy agent's calls on the boot listener. */
 #include "provisiond/routes.h"
+#include "images/agent/protocol.h"
 #include "provisiond/lifecycle/lifecycle.h"
 #include "provisiond/log.h"
+#include "provisiond/macs.h"
 #include "skus/sku.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define HEARTBEAT_S 10
 #define SESSION_TTL_MS (24LL * 3600 * 1000)
-#define COMMAND_WAIT_MAX_S 30
+_Static_assert(AGENT_MAX_LOOKUP_MACS <= INV_MAX_MACS, "a lookup's MACs fit a machine");
 
 /* Uses up a one-time token once the call it authorizes is sure to succeed
  * (a refused call leaves it valid); of two racing uses one wins. */
@@ -40,22 +41,13 @@ static bool has_mac(const struct inv_machine *m, const char *mac)
 /* Validated, canonical MACs of a lookup body. */
 static int body_macs(struct http_req *r, json_t *body, char macs[INV_MAX_MACS][18])
 {
-	json_t *arr = json_object_get(body, "macs"), *v;
-	size_t i;
-	if (json_array_size(arr) < 1 || json_array_size(arr) > INV_MAX_MACS) {
-		http_error(r, 400, "invalid_value", "macs", "macs must list 1 to %d MACs",
-			   INV_MAX_MACS);
-		return -1;
-	}
-	json_array_foreach(arr, i, v)
-	{
-		if (!json_is_string(v) || !api_valid_mac(json_string_value(v))) {
-			http_error(r, 400, "invalid_value", "macs", "macs[%zu] is not a MAC", i);
-			return -1;
-		}
-		api_canonical_mac(json_string_value(v), macs[i]);
-	}
-	return (int)json_array_size(arr);
+	struct err e = {0};
+	int n;
+	if (mac_list_parse(json_object_get(body, AGENT_LOOKUP_MACS), AGENT_LOOKUP_MACS, 1,
+			   AGENT_MAX_LOOKUP_MACS, macs, &n, &e) == ERR_OK)
+		return n;
+	api_fail(r, 400, "lookup macs", &e);
+	return -1;
 }
 
 /* Discovery: the machine with one of these MACs, created if none has. */
@@ -90,7 +82,7 @@ static bool discover(struct http_req *r, struct app *a, char macs[][18], int n,
 	return false;
 }
 
-const struct field lookup_fields[] = {{.name = "macs", .kind = F_ARR, .required = true}};
+const struct field lookup_fields[] = {{.name = AGENT_LOOKUP_MACS, .kind = F_ARR, .required = true}};
 const struct api_schema lookup_schema = {lookup_fields, ARRAY_SIZE(lookup_fields)};
 
 /* Resolves the caller to a machine: by boot token, or by discovery. */
@@ -107,7 +99,7 @@ static bool lookup_machine(struct http_req *r, struct app *a, char macs[][18], i
 		for (int i = 0; i < n; i++)
 			if (has_mac(m, macs[i]))
 				return consume_token(r, a, "boot");
-		http_error(r, 401, "unauthorized", "macs",
+		http_error(r, 401, "unauthorized", AGENT_LOOKUP_MACS,
 			   "the boot token belongs to another machine");
 		return false;
 	}
@@ -172,9 +164,11 @@ void agent_api_lookup(struct api_call *c)
 	if ((n = body_macs(r, c->body, macs)) >= 0 && lookup_machine(r, c->a, macs, n, &m) &&
 	    open_session(c, &m, secret))
 		api_json(r, 200,
-			 json_pack("{s:s, s:s, s:s, s:i, s:s}", "machine_id", m.id, "name", m.name,
-				   "token", secret, "heartbeat_s", HEARTBEAT_S, "mode",
-				   r->authorization ? "agent" : "discover"));
+			 json_pack(
+			     "{s:s, s:s, s:s, s:i, s:s}", AGENT_LOOKUP_MACHINE_ID, m.id,
+			     AGENT_LOOKUP_NAME, m.name, AGENT_LOOKUP_TOKEN, secret,
+			     AGENT_LOOKUP_HEARTBEAT_S, AGENT_HEARTBEAT_DEFAULT_S, AGENT_LOOKUP_MODE,
+			     r->authorization ? AGENT_MODE_NAME_AGENT : AGENT_MODE_NAME_DISCOVER));
 	inv_machine_clear(&m);
 }
 
@@ -252,10 +246,10 @@ void agent_api_inventory(struct api_call *c)
 }
 
 const struct field heartbeat_fields[] = {
-    {.name = "state", .kind = F_STR, .min = 1, .max = 16},
-    {.name = "command_id", .kind = F_STR, .max = 36},
-    {.name = "progress", .kind = F_OBJ},
-    {.name = "message", .kind = F_STR, .max = 1000},
+    {.name = AGENT_HB_STATE, .kind = F_STR, .min = 1, .max = 16},
+    {.name = AGENT_HB_COMMAND_ID, .kind = F_STR, .max = 36},
+    {.name = AGENT_HB_PROGRESS, .kind = F_OBJ},
+    {.name = AGENT_HB_MESSAGE, .kind = F_STR, .max = AGENT_MAX_HEARTBEAT_MESSAGE},
 };
 const struct api_schema heartbeat_schema = {heartbeat_fields, ARRAY_SIZE(heartbeat_fields)};
 
@@ -263,7 +257,7 @@ const struct api_schema heartbeat_schema = {heartbeat_fields, ARRAY_SIZE(heartbe
  * reports it now instead of at the deadline. false with the response set. */
 static bool agent_gave_up(struct api_call *c)
 {
-	const char *msg = json_string_value(json_object_get(c->body, "message"));
+	const char *msg = json_string_value(json_object_get(c->body, AGENT_HB_MESSAGE));
 	char text[600];
 	struct inv_err e = {0};
 	snprintf(text, sizeof text, "agent gave up: %.500s", msg ? msg : "no reason given");
@@ -282,8 +276,8 @@ static bool agent_gave_up(struct api_call *c)
 void agent_api_heartbeat(struct api_call *c)
 {
 	seen(c, c->machine_id);
-	const char *state = json_string_value(json_object_get(c->body, "state"));
-	if (state && strcmp(state, "error") == 0 && !agent_gave_up(c))
+	const char *state = json_string_value(json_object_get(c->body, AGENT_HB_STATE));
+	if (state && strcmp(state, AGENT_HB_STATE_ERROR) == 0 && !agent_gave_up(c))
 		return;
 	http_reply(c->r, 204, "application/json", NULL, 0);
 }
@@ -316,8 +310,8 @@ static bool send_next_command(struct api_call *c, const char hash[65], bool *ans
 	}
 	json_t *args = json_loads(cmd.args_json ? cmd.args_json : "{}", 0, NULL);
 	api_json(r, 200,
-		 json_pack("{s:s, s:s, s:o}", "id", cmd.id, "name", cmd.name, "args",
-			   args ? args : json_object()));
+		 json_pack("{s:s, s:s, s:o}", AGENT_CMD_ID, cmd.id, AGENT_CMD_NAME, cmd.name,
+			   AGENT_CMD_ARGS, args ? args : json_object()));
 	log_event(LOG_INFO, "agent command sent", "machine", c->machine_id, "command", cmd.name,
 		  "request_id", r->request_id, NULL);
 	inv_command_clear(&cmd);
@@ -328,10 +322,10 @@ void agent_api_command(struct api_call *c)
 {
 	struct http_req *r = c->r;
 	struct app *a = c->a;
-	const char *w = http_arg(r, "wait");
+	const char *w = http_arg(r, AGENT_ARG_WAIT);
 	long wait_s = w ? strtol(w, NULL, 10) : 0;
-	if (wait_s < 0 || wait_s > COMMAND_WAIT_MAX_S)
-		wait_s = COMMAND_WAIT_MAX_S;
+	if (wait_s < 0 || wait_s > AGENT_COMMAND_WAIT_MAX_S)
+		wait_s = AGENT_COMMAND_WAIT_MAX_S;
 	int64_t deadline = inv_now_ms() + wait_s * 1000;
 	uint64_t seen_changes = inv_change_counter(a->inv);
 	seen(c, c->machine_id);
@@ -349,16 +343,16 @@ void agent_api_command(struct api_call *c)
 }
 
 const struct field result_fields[] = {
-    {.name = "id",
+    {.name = AGENT_RESULT_ID,
      .kind = F_STR,
      .required = true,
      .min = 36,
      .max = 36,
      .check = api_valid_uuid,
      .hint = "must be a command id"},
-    {.name = "ok", .kind = F_BOOL, .required = true},
-    {.name = "message", .kind = F_STR, .max = 500},
-    {.name = "details", .kind = F_OBJ},
+    {.name = AGENT_RESULT_OK, .kind = F_BOOL, .required = true},
+    {.name = AGENT_RESULT_MESSAGE, .kind = F_STR, .max = AGENT_MAX_RESULT_MESSAGE},
+    {.name = AGENT_RESULT_DETAILS, .kind = F_OBJ},
 };
 const struct api_schema result_schema = {result_fields, ARRAY_SIZE(result_fields)};
 
@@ -367,10 +361,10 @@ void agent_api_result(struct api_call *c)
 	struct http_req *r = c->r;
 	struct app *a = c->a;
 	const char *mid = c->machine_id;
-	bool ok = json_is_true(json_object_get(c->body, "ok"));
-	const char *id = json_string_value(json_object_get(c->body, "id"));
-	const char *msg = json_string_value(json_object_get(c->body, "message"));
-	json_t *det = json_object_get(c->body, "details");
+	bool ok = json_is_true(json_object_get(c->body, AGENT_RESULT_OK));
+	const char *id = json_string_value(json_object_get(c->body, AGENT_RESULT_ID));
+	const char *msg = json_string_value(json_object_get(c->body, AGENT_RESULT_MESSAGE));
+	json_t *det = json_object_get(c->body, AGENT_RESULT_DETAILS);
 	char *details = det ? json_dumps(det, JSON_COMPACT) : NULL;
 	struct inv_err e = {0};
 	seen(c, mid);
@@ -384,14 +378,14 @@ void agent_api_result(struct api_call *c)
 	} else if (st == INV_IO || st == INV_CORRUPT) {
 		api_fail_inv(r, "command result", &e);
 	} else {
-		http_error(r, 409, "unknown_command", "id",
+		http_error(r, 409, "unknown_command", AGENT_RESULT_ID,
 			   "command %s is not waiting for a result (finished or superseded)", id);
 	}
 	free(details);
 }
 
 const struct field booted_fields[] = {
-    {.name = "machine_id",
+    {.name = AGENT_BOOTED_MACHINE_ID,
      .kind = F_STR,
      .min = 36,
      .max = 36,
@@ -406,9 +400,9 @@ void agent_api_booted(struct api_call *c)
 	struct app *a = c->a;
 	const char *mid = c->machine_id;
 	struct inv_err e = {0};
-	const char *claimed = json_string_value(json_object_get(c->body, "machine_id"));
+	const char *claimed = json_string_value(json_object_get(c->body, AGENT_BOOTED_MACHINE_ID));
 	if (claimed && strcmp(claimed, mid) != 0) {
-		http_error(r, 401, "unauthorized", "machine_id",
+		http_error(r, 401, "unauthorized", AGENT_BOOTED_MACHINE_ID,
 			   "the instance token belongs to another machine");
 		return;
 	}

@@ -2,6 +2,7 @@
  * ramdisk and image files, and the deploy agent's calls
  * (docs/agent-protocol.md). Agents authenticate with per-boot tokens, never
  * with API tokens. */
+#include "images/agent/protocol.h"
 #include "pxe/pxe.h"
 #include "provisiond/routes.h"
 #include "provisiond/lifecycle/lifecycle.h"
@@ -15,10 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define HEARTBEAT_S 10
-#define SESSION_TTL_MS (24LL * 3600 * 1000)
-#define COMMAND_WAIT_MAX_S 30
 
 /* ------------------------------------------------------------- scripts */
 
@@ -51,7 +48,7 @@ static void script_for(struct http_req *r, struct app *a, const struct inv_machi
 				      .mac = mac,
 				      .extra_args =
 					  a->cfg.kernel_args[0] ? a->cfg.kernel_args : NULL,
-				      .heartbeat_s = HEARTBEAT_S};
+				      .heartbeat_s = AGENT_HEARTBEAT_DEFAULT_S};
 	char secret[80];
 	if (!m) {
 		p.kind = strcmp(a->cfg.unknown_mac_policy, "discover") == 0 ? PXE_BOOT_DISCOVER

@@ -39,16 +39,6 @@ bool api_valid_name(const char *s)
 	return true;
 }
 
-bool api_valid_mac(const char *s)
-{
-	if (strlen(s) != 17)
-		return false;
-	for (int i = 0; i < 17; i++)
-		if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
 bool api_valid_uuid(const char *s)
 {
 	if (strlen(s) != 36)
@@ -58,13 +48,6 @@ bool api_valid_uuid(const char *s)
 							      : !isxdigit((unsigned char)s[i]))
 			return false;
 	return true;
-}
-
-void api_canonical_mac(const char *in, char out[18])
-{
-	for (int i = 0; i < 17; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
-	out[17] = 0;
 }
 
 static const char *kind_name(enum field_kind k)

@@ -3,6 +3,7 @@
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/dnsmasq.h"
 #include "provisiond/lifecycle/lifecycle.h"
+#include "provisiond/macs.h"
 #include "skus/sku.h"
 
 #include <stdio.h>
@@ -16,11 +17,6 @@ static json_t *machine_view(const struct principal *p, const struct inv_machine 
 	if (p->role == ROLE_SERVICE)
 		json_object_del(o, "bmc");
 	return o;
-}
-
-static bool check_mac(const char *s)
-{
-	return api_valid_mac(s);
 }
 
 static const struct field location_fields[] = {
@@ -97,32 +93,11 @@ static bool parse_location(struct http_req *r, json_t *o, struct inv_location *l
 
 static bool parse_macs(struct http_req *r, json_t *arr, char macs[INV_MAX_MACS][18], int *n)
 {
-	*n = 0;
-	if (!arr || json_is_null(arr))
+	struct err e = {0};
+	if (mac_list_parse(arr, "macs", 0, INV_MAX_MACS, macs, n, &e) == ERR_OK)
 		return true;
-	if (json_array_size(arr) > INV_MAX_MACS) {
-		http_error(r, 400, "invalid_value", "macs", "at most %d MACs", INV_MAX_MACS);
-		return false;
-	}
-	size_t i;
-	json_t *v;
-	json_array_foreach(arr, i, v)
-	{
-		if (!json_is_string(v) || !check_mac(json_string_value(v))) {
-			http_error(r, 400, "invalid_value", "macs",
-				   "macs[%zu] must be a MAC address like 52:54:00:12:34:56", i);
-			return false;
-		}
-		api_canonical_mac(json_string_value(v), macs[*n]);
-		for (int j = 0; j < *n; j++)
-			if (strcmp(macs[j], macs[*n]) == 0) {
-				http_error(r, 400, "invalid_value", "macs", "MAC %s listed twice",
-					   macs[j]);
-				return false;
-			}
-		(*n)++;
-	}
-	return true;
+	http_error(r, 400, "invalid_value", e.field, "%s", e.message);
+	return false;
 }
 
 /* Fills b from the JSON object (merging over old when given: PATCH keeps a

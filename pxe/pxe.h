@@ -11,6 +11,8 @@
 #ifndef PXE_PXE_H
 #define PXE_PXE_H
 
+#include "images/agent/protocol.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -46,7 +48,7 @@ const char *pxe_boot_kind_name(enum pxe_boot_kind kind);
 /* Inverse of pxe_boot_kind_name: 0 and *out set, or PXE_ERR_INVALID. */
 int pxe_boot_kind_from_name(const char *name, enum pxe_boot_kind *out);
 
-#define PXE_HEARTBEAT_DEFAULT_S 10
+#define PXE_HEARTBEAT_DEFAULT_S AGENT_HEARTBEAT_DEFAULT_S
 #define PXE_FETCH_ATTEMPTS 3 /* kernel+initrd fetch attempts per boot */
 #define PXE_RETRY_SLEEP_S 5  /* pause between attempts */
 #define PXE_FAIL_REBOOT_S 30 /* pause before rebooting after the last attempt */

@@ -127,6 +127,9 @@ static void emit_header(struct pxe_buf *b, const struct pxe_script_params *p)
 	pxe_buf_printf(b, "\n# Boot: %s (%s)\n", kind_what[p->kind], kind_names[p->kind]);
 }
 
+/* " provisiond.NAME=": one parameter of the agent's kernel command line. */
+#define KARG(name) " " AGENT_KARG_PREFIX name "="
+
 /* The kernel and initrd are fetched up to PXE_FETCH_ATTEMPTS times; a failed
  * attempt frees what it loaded. After the last one the machine reboots (and
  * so asks again) rather than sitting at an iPXE prompt. Image names default to
@@ -138,14 +141,15 @@ static void emit_agent(struct pxe_buf *b, const struct pxe_script_params *p)
 
 	pxe_buf_printf(b, "set pd-try:int32 0\n:retry\ninc pd-try\n");
 	pxe_buf_printf(b, "kernel %.*s/boot/vmlinuz initrd=initramfs", base, p->boot_url);
-	pxe_buf_printf(b, " provisiond.url=%.*s", base, p->boot_url);
-	if (p->kind == PXE_BOOT_AGENT)
-		pxe_buf_printf(b,
-			       " provisiond.mode=agent provisiond.machine=%s provisiond.token=%s",
-			       p->machine_id, p->token);
-	else
-		pxe_buf_printf(b, " provisiond.mode=discover");
-	pxe_buf_printf(b, " provisiond.heartbeat=%d console=ttyS0,115200n8", hb);
+	pxe_buf_printf(b, KARG(AGENT_KARG_URL) "%.*s", base, p->boot_url);
+	if (p->kind == PXE_BOOT_AGENT) {
+		pxe_buf_printf(b, KARG(AGENT_KARG_MODE) AGENT_MODE_NAME_AGENT);
+		pxe_buf_printf(b, KARG(AGENT_KARG_MACHINE) "%s", p->machine_id);
+		pxe_buf_printf(b, KARG(AGENT_KARG_TOKEN) "%s", p->token);
+	} else {
+		pxe_buf_printf(b, KARG(AGENT_KARG_MODE) AGENT_MODE_NAME_DISCOVER);
+	}
+	pxe_buf_printf(b, KARG(AGENT_KARG_HEARTBEAT) "%d console=ttyS0,115200n8", hb);
 	if (has(p->extra_args))
 		pxe_buf_printf(b, " %s", p->extra_args);
 	pxe_buf_printf(b, " || goto again\n");

@@ -1,7 +1,9 @@
 /*
  * agent.h — internal interface of provisiond-agent (the deploy agent that
  * runs in the ramdisk). Not a public header: nothing outside images/agent/
- * and its tests includes it. The wire contract is docs/agent-protocol.md.
+ * and its tests includes it. The wire contract is docs/agent-protocol.md;
+ * its names (paths, fields, kernel parameters, timing) are in protocol.h,
+ * which provisiond includes too.
  *
  * Conventions for every function below unless its comment says otherwise:
  * - Functions that can fail return enum agent_rc and, on failure, fill the
@@ -24,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "protocol.h"
 
 #define AGENT_MIB ((uint64_t)1024 * 1024)
 #define AGENT_META_MAGIC "PROVISIOND-METADATA-V1\n"
@@ -148,8 +152,9 @@ enum agent_rc agent_disk_names(const char *sysroot, char ***names, size_t *count
 /* A JSON string from sysfs text: surrounding blanks trimmed; if the bytes
  * are not valid UTF-8, every non-printable-ASCII byte becomes '?'. */
 json_t *agent_json_text(const char *s);
-/* The MACs of a "nics" facts array as a JSON array of strings (new
- * reference); all-zero MACs are left out. */
+/* The lookup's MAC list from a "nics" facts array (new reference): the
+ * Ethernet MACs in lower case, each once, in nics order, at most
+ * AGENT_MAX_LOOKUP_MACS; all-zero and non-Ethernet addresses are left out. */
 json_t *agent_facts_macs(const json_t *nics);
 
 /* ---- backoff (backoff.c) ----------------------------------------------- */

@@ -43,18 +43,19 @@ static const char *meta_str(const json_t *meta, const char *key)
 static enum agent_rc report_booted(const struct agent_config *cfg, const json_t *meta,
 				   struct agent_err *err)
 {
-	const char *url = json_string_value(json_object_get(meta, "api_url"));
+	const char *url = json_string_value(json_object_get(meta, AGENT_META_API_URL));
 	if (!url || !*url)
 		url = cfg->url;
 	if (!url)
 		return agent_fail(err, AGENT_E_USAGE, "metadata has no api_url and no --url given");
 	struct agent_client c;
-	const char *token = meta_str(meta, "token");
+	const char *token = meta_str(meta, AGENT_META_TOKEN);
 	enum agent_rc rc = agent_client_init(&c, cfg, url, *token ? token : NULL, err);
 	if (rc)
 		return rc;
-	json_t *body = json_pack("{s:s}", "machine_id", meta_str(meta, "machine_id"));
-	rc = body ? agent_http_call(&c, "POST", "/v1/agent/booted", body, 30L, NULL, NULL, err)
+	json_t *body =
+	    json_pack("{s:s}", AGENT_BOOTED_MACHINE_ID, meta_str(meta, AGENT_META_MACHINE_ID));
+	rc = body ? agent_http_call(&c, "POST", AGENT_PATH_BOOTED, body, 30L, NULL, NULL, err)
 		  : agent_fail(err, AGENT_E_NOMEM, "out of memory");
 	json_decref(body);
 	agent_client_free(&c);
@@ -70,9 +71,9 @@ enum agent_rc agent_booted(const struct agent_config *cfg, FILE *console, struct
 		free(disk);
 		return rc;
 	}
-	agent_log_set_machine(meta_str(meta, "machine_id"));
+	agent_log_set_machine(meta_str(meta, AGENT_META_MACHINE_ID));
 	fprintf(console, "PROVISIOND-BOOTED allocation=%s machine=%s\n",
-		meta_str(meta, "allocation_id"), meta_str(meta, "machine_id"));
+		meta_str(meta, AGENT_META_ALLOCATION_ID), meta_str(meta, AGENT_META_MACHINE_ID));
 	fflush(console);
 	agent_log(AGENT_LOG_INFO, "metadata from %s; reporting booted", disk);
 	rc = report_booted(cfg, meta, err);

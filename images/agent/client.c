@@ -9,13 +9,13 @@
 static enum agent_rc read_session(const json_t *reply, struct agent_session *out,
 				  struct agent_err *err)
 {
-	const char *id = json_string_value(json_object_get(reply, "machine_id"));
-	const char *token = json_string_value(json_object_get(reply, "token"));
-	json_t *hb = json_object_get(reply, "heartbeat_s");
+	const char *id = json_string_value(json_object_get(reply, AGENT_LOOKUP_MACHINE_ID));
+	const char *token = json_string_value(json_object_get(reply, AGENT_LOOKUP_TOKEN));
+	json_t *hb = json_object_get(reply, AGENT_LOOKUP_HEARTBEAT_S);
 	if (!id || !*id || !token || !*token)
 		return agent_fail(err, AGENT_E_PROTO, "lookup reply lacks machine_id or token");
-	if (hb &&
-	    (!json_is_integer(hb) || json_integer_value(hb) < 1 || json_integer_value(hb) > 3600))
+	if (hb && (!json_is_integer(hb) || json_integer_value(hb) < AGENT_HEARTBEAT_MIN_S ||
+		   json_integer_value(hb) > AGENT_HEARTBEAT_MAX_S))
 		return agent_fail(err, AGENT_E_PROTO, "lookup reply: bad heartbeat_s");
 	if (hb)
 		out->heartbeat_s = (int)json_integer_value(hb);
@@ -34,9 +34,9 @@ enum agent_rc agent_lookup(const struct agent_config *cfg, const json_t *macs,
 	enum agent_rc rc = agent_client_init(&out->client, cfg, cfg->url, boot_token, err);
 	if (rc)
 		return rc;
-	json_t *body = json_pack("{s:O}", "macs", (json_t *)macs);
+	json_t *body = json_pack("{s:O}", AGENT_LOOKUP_MACS, (json_t *)macs);
 	json_t *reply = NULL;
-	rc = body ? agent_http_call(&out->client, "POST", "/v1/agent/lookup", body, CALL_TIMEOUT_S,
+	rc = body ? agent_http_call(&out->client, "POST", AGENT_PATH_LOOKUP, body, CALL_TIMEOUT_S,
 				    &reply, NULL, err)
 		  : agent_fail(err, AGENT_E_NOMEM, "out of memory");
 	if (rc == AGENT_OK)
@@ -63,7 +63,7 @@ void agent_session_free(struct agent_session *s)
 enum agent_rc agent_post_inventory(const struct agent_session *s, const json_t *facts,
 				   struct agent_err *err)
 {
-	return agent_http_call(&s->client, "POST", "/v1/agent/inventory", facts, CALL_TIMEOUT_S,
+	return agent_http_call(&s->client, "POST", AGENT_PATH_INVENTORY, facts, CALL_TIMEOUT_S,
 			       NULL, NULL, err);
 }
 
@@ -71,7 +71,7 @@ enum agent_rc agent_poll_command(const struct agent_session *s, int wait_s, json
 				 struct agent_err *err)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/v1/agent/command?wait=%d", wait_s);
+	snprintf(path, sizeof(path), AGENT_PATH_COMMAND "?" AGENT_ARG_WAIT "=%d", wait_s);
 	*cmd = NULL;
 	long status = 0;
 	enum agent_rc rc = agent_http_call(&s->client, "GET", path, NULL, wait_s + CALL_TIMEOUT_S,
@@ -88,9 +88,10 @@ enum agent_rc agent_poll_command(const struct agent_session *s, int wait_s, json
 	return rc;
 }
 
-/* Results carry at most RESULT_MESSAGE_MAX bytes of message (the protocol
- * says 500); cut on a UTF-8 character boundary. */
+/* Results carry at most RESULT_MESSAGE_MAX bytes of message, with room to
+ * spare under the protocol's limit; cut on a UTF-8 character boundary. */
 #define RESULT_MESSAGE_MAX 480
+_Static_assert(RESULT_MESSAGE_MAX < AGENT_MAX_RESULT_MESSAGE, "result message limit");
 
 static void cut_message(const char *in, char *out, size_t size)
 {
@@ -109,12 +110,12 @@ enum agent_rc agent_post_result(const struct agent_session *s, const char *id, b
 {
 	char msg[RESULT_MESSAGE_MAX + 1];
 	cut_message(message ? message : "", msg, sizeof(msg));
-	json_t *body =
-	    json_pack("{s:s, s:b, s:o, s:o}", "id", id, "ok", ok, "message", agent_json_text(msg),
-		      "details", details ? json_incref(details) : json_object());
+	json_t *body = json_pack("{s:s, s:b, s:o, s:o}", AGENT_RESULT_ID, id, AGENT_RESULT_OK, ok,
+				 AGENT_RESULT_MESSAGE, agent_json_text(msg), AGENT_RESULT_DETAILS,
+				 details ? json_incref(details) : json_object());
 	if (!body)
 		return agent_fail(err, AGENT_E_NOMEM, "cannot build the result body");
-	enum agent_rc rc = agent_http_call(&s->client, "POST", "/v1/agent/result", body,
+	enum agent_rc rc = agent_http_call(&s->client, "POST", AGENT_PATH_RESULT, body,
 					   CALL_TIMEOUT_S, NULL, NULL, err);
 	json_decref(body);
 	return rc;
@@ -127,7 +128,7 @@ enum agent_rc agent_post_heartbeat(const struct agent_session *s, struct agent_s
 	if (!body)
 		return agent_fail(err, AGENT_E_NOMEM, "cannot build the heartbeat body");
 	enum agent_rc rc =
-	    agent_http_once(&s->client, "POST", "/v1/agent/heartbeat", body, 10L, NULL, NULL, err);
+	    agent_http_once(&s->client, "POST", AGENT_PATH_HEARTBEAT, body, 10L, NULL, NULL, err);
 	json_decref(body);
 	return rc;
 }

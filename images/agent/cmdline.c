@@ -35,8 +35,8 @@ enum agent_rc agent_config_init(struct agent_config *cfg, struct agent_err *err)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mode = AGENT_MODE_AGENT;
-	cfg->heartbeat_s = 10;
-	cfg->poll_wait_s = 30;
+	cfg->heartbeat_s = AGENT_HEARTBEAT_DEFAULT_S;
+	cfg->poll_wait_s = AGENT_COMMAND_WAIT_MAX_S;
 	cfg->retry_max_s = 600;
 	cfg->retry_base_s = 1.0;
 	cfg->retry_cap_s = 30.0;
@@ -78,29 +78,29 @@ enum agent_rc agent_config_set(struct agent_config *cfg, const char *key, const 
 			       struct agent_err *err)
 {
 	long n;
-	if (strcmp(key, "url") == 0)
+	if (strcmp(key, AGENT_KARG_URL) == 0)
 		return set_url(cfg, v, err);
-	if (strcmp(key, "machine") == 0)
+	if (strcmp(key, AGENT_KARG_MACHINE) == 0)
 		return agent_set_str(&cfg->machine, *v ? v : NULL, err);
-	if (strcmp(key, "token") == 0)
+	if (strcmp(key, AGENT_KARG_TOKEN) == 0)
 		return agent_set_str(&cfg->token, *v ? v : NULL, err);
-	if (strcmp(key, "mode") == 0) {
-		if (strcmp(v, "agent") == 0)
+	if (strcmp(key, AGENT_KARG_MODE) == 0) {
+		if (strcmp(v, AGENT_MODE_NAME_AGENT) == 0)
 			cfg->mode = AGENT_MODE_AGENT;
-		else if (strcmp(v, "discover") == 0)
+		else if (strcmp(v, AGENT_MODE_NAME_DISCOVER) == 0)
 			cfg->mode = AGENT_MODE_DISCOVER;
 		else
 			return agent_fail(err, AGENT_E_USAGE,
 					  "provisiond.mode=%s: expected agent or discover", v);
 		return AGENT_OK;
 	}
-	if (strcmp(key, "heartbeat") == 0) {
-		if (agent_parse_int(v, 1, 3600, &n, err))
+	if (strcmp(key, AGENT_KARG_HEARTBEAT) == 0) {
+		if (agent_parse_int(v, AGENT_HEARTBEAT_MIN_S, AGENT_HEARTBEAT_MAX_S, &n, err))
 			return agent_err_prefix(err, "provisiond.heartbeat");
 		cfg->heartbeat_s = (int)n;
 		return AGENT_OK;
 	}
-	if (strcmp(key, "shell") == 0) /* read by the ramdisk's /init, not by us */
+	if (strcmp(key, AGENT_KARG_SHELL) == 0) /* read by the ramdisk's /init, not by us */
 		return AGENT_OK;
 	agent_log(AGENT_LOG_WARN, "ignoring unknown kernel parameter provisiond.%s", key);
 	return AGENT_OK;
@@ -132,7 +132,7 @@ static bool next_word(const char **p, char *buf, size_t size)
 
 enum agent_rc agent_cmdline_parse(const char *text, struct agent_config *cfg, struct agent_err *err)
 {
-	static const char prefix[] = "provisiond.";
+	static const char prefix[] = AGENT_KARG_PREFIX;
 	char word[4096];
 	const char *p = text;
 	while (next_word(&p, word, sizeof(word))) {

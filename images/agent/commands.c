@@ -15,7 +15,7 @@ static enum agent_rc cmd_wipe(const struct agent_config *cfg, const struct agent
 			      enum agent_after *after, struct agent_err *err)
 {
 	(void)s, (void)after;
-	json_t *full = json_object_get(args, "full");
+	json_t *full = json_object_get(args, AGENT_WIPE_FULL);
 	if (full && !json_is_boolean(full))
 		return agent_fail(err, AGENT_E_USAGE, "wipe: args.full must be a boolean");
 	return agent_wipe_all(cfg, json_is_true(full), &st->progress, details, err);
@@ -67,10 +67,10 @@ static const struct {
 	const char *name;
 	agent_cmd_fn fn;
 } command_table[] = {
-    {"wipe", cmd_wipe},
-    {"write_image", cmd_write_image},
-    {"reboot", cmd_reboot},
-    {"poweroff", cmd_poweroff},
+    {AGENT_CMD_NAME_WIPE, cmd_wipe},
+    {AGENT_CMD_NAME_WRITE_IMAGE, cmd_write_image},
+    {AGENT_CMD_NAME_REBOOT, cmd_reboot},
+    {AGENT_CMD_NAME_POWEROFF, cmd_poweroff},
 };
 
 static agent_cmd_fn find_command(const char *name)
@@ -98,9 +98,9 @@ enum agent_rc agent_command_run(const struct agent_config *cfg, const struct age
 				struct agent_status *st, const json_t *cmd, enum agent_after *after,
 				struct agent_err *err)
 {
-	const char *id = json_string_value(json_object_get(cmd, "id"));
-	const char *name = json_string_value(json_object_get(cmd, "name"));
-	json_t *args = json_object_get(cmd, "args");
+	const char *id = json_string_value(json_object_get(cmd, AGENT_CMD_ID));
+	const char *name = json_string_value(json_object_get(cmd, AGENT_CMD_NAME));
+	json_t *args = json_object_get(cmd, AGENT_CMD_ARGS);
 	*after = AGENT_AFTER_NOTHING;
 	if (!id || !*id)
 		return agent_fail(err, AGENT_E_PROTO, "command without an id: cannot answer it");

@@ -2,6 +2,7 @@
  * the assembly of disks / NICs / DMI (facts_*.c). */
 #include "agent.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -157,16 +158,46 @@ json_t *agent_json_text(const char *s)
 	return j;
 }
 
+/* An Ethernet MAC "xx:xx:xx:xx:xx:xx" (other link types, e.g. InfiniBand's
+ * 20-byte addresses, cannot identify a machine at lookup), lower-cased. */
+static bool ethernet_mac(const char *s, char out[18])
+{
+	if (!s || strlen(s) != 17 || strcmp(s, "00:00:00:00:00:00") == 0)
+		return false;
+	for (int i = 0; i < 17; i++) {
+		if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
+			return false;
+		out[i] = (char)tolower((unsigned char)s[i]);
+	}
+	out[17] = '\0';
+	return true;
+}
+
+static bool listed(const json_t *macs, const char *mac)
+{
+	for (size_t i = 0; i < json_array_size(macs); i++)
+		if (strcmp(json_string_value(json_array_get(macs, i)), mac) == 0)
+			return true;
+	return false;
+}
+
 json_t *agent_facts_macs(const json_t *nics)
 {
 	json_t *macs = json_array();
 	json_t *nic;
 	size_t i;
+	char mac[18];
 	json_array_foreach(nics, i, nic)
 	{
-		const char *mac = json_string_value(json_object_get(nic, "mac"));
-		if (mac && *mac && strcmp(mac, "00:00:00:00:00:00") != 0)
-			json_array_append_new(macs, json_string(mac));
+		if (!ethernet_mac(json_string_value(json_object_get(nic, "mac")), mac) ||
+		    listed(macs, mac))
+			continue;
+		if (json_array_size(macs) == AGENT_MAX_LOOKUP_MACS) {
+			agent_log(AGENT_LOG_WARN, "more than %d MACs: lookup sends the first %d",
+				  AGENT_MAX_LOOKUP_MACS, AGENT_MAX_LOOKUP_MACS);
+			break;
+		}
+		json_array_append_new(macs, json_string(mac));
 	}
 	return macs;
 }

@@ -47,31 +47,33 @@ enum agent_rc agent_image_args_parse(const json_t *args, const struct agent_conf
 				     struct agent_image_args *out, struct agent_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	out->url = json_string_value(json_object_get(args, "url"));
+	out->url = json_string_value(json_object_get(args, AGENT_IMAGE_URL));
 	if (!out->url || !*out->url)
 		return agent_fail(err, AGENT_E_USAGE, "write_image: args.url is required");
-	const char *fmt = json_string_value(json_object_get(args, "format"));
+	const char *fmt = json_string_value(json_object_get(args, AGENT_IMAGE_FORMAT));
 	if (!fmt)
-		fmt = ends_with(out->url, ".zst") ? "raw.zst" : "raw";
-	if (strcmp(fmt, "raw") != 0 && strcmp(fmt, "raw.zst") != 0)
+		fmt = ends_with(out->url, ".zst") ? AGENT_IMAGE_FORMAT_RAW_ZST
+						  : AGENT_IMAGE_FORMAT_RAW;
+	if (strcmp(fmt, AGENT_IMAGE_FORMAT_RAW) != 0 &&
+	    strcmp(fmt, AGENT_IMAGE_FORMAT_RAW_ZST) != 0)
 		return agent_fail(err, AGENT_E_USAGE,
 				  "write_image: format '%s' is not raw or raw.zst", fmt);
-	out->zstd = strcmp(fmt, "raw.zst") == 0;
-	enum agent_rc rc =
-	    parse_sha(json_string_value(json_object_get(args, "sha256")), out->sha256, err);
+	out->zstd = strcmp(fmt, AGENT_IMAGE_FORMAT_RAW_ZST) == 0;
+	enum agent_rc rc = parse_sha(json_string_value(json_object_get(args, AGENT_IMAGE_SHA256)),
+				     out->sha256, err);
 	if (rc)
 		return rc;
-	json_t *size = json_object_get(args, "size");
+	json_t *size = json_object_get(args, AGENT_IMAGE_SIZE);
 	out->size = json_is_integer(size) ? json_integer_value(size) : -1;
 	if ((size && !json_is_integer(size) && !json_is_null(size)) ||
 	    (json_is_integer(size) && out->size < 0))
 		return agent_fail(err, AGENT_E_USAGE, "write_image: size must be a byte count");
-	out->metadata = json_object_get(args, "metadata");
+	out->metadata = json_object_get(args, AGENT_IMAGE_METADATA);
 	if (out->metadata && json_is_null(out->metadata))
 		out->metadata = NULL;
 	if (out->metadata && !json_is_object(out->metadata))
 		return agent_fail(err, AGENT_E_USAGE, "write_image: metadata must be an object");
-	json_t *dev = json_object_get(args, "device");
+	json_t *dev = json_object_get(args, AGENT_IMAGE_DEVICE);
 	if (dev && !json_is_null(dev) && !json_is_string(dev))
 		return agent_fail(err, AGENT_E_USAGE, "write_image: device must be a string");
 	return resolve_device(json_string_value(dev), cfg, &out->device, err);

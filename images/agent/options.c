@@ -47,15 +47,15 @@ static const char *param_for(int opt)
 {
 	switch (opt) {
 	case OPT_URL:
-		return "url";
+		return AGENT_KARG_URL;
 	case OPT_MODE:
-		return "mode";
+		return AGENT_KARG_MODE;
 	case OPT_MACHINE:
-		return "machine";
+		return AGENT_KARG_MACHINE;
 	case OPT_TOKEN:
-		return "token";
+		return AGENT_KARG_TOKEN;
 	case OPT_HEARTBEAT:
-		return "heartbeat";
+		return AGENT_KARG_HEARTBEAT;
 	default:
 		return NULL;
 	}

@@ -11,7 +11,7 @@ static void report_fatal(const struct agent_session *s, struct agent_status *st,
 {
 	agent_log(AGENT_LOG_ERROR, "giving up: %s", e->msg);
 	pthread_mutex_lock(&st->lock);
-	snprintf(st->state, sizeof(st->state), "error");
+	snprintf(st->state, sizeof(st->state), AGENT_HB_STATE_ERROR);
 	snprintf(st->message, sizeof(st->message), "%s", e->msg);
 	pthread_mutex_unlock(&st->lock);
 	struct agent_err ignored = {0};
@@ -88,7 +88,9 @@ enum agent_rc agent_run(const struct agent_config *cfg, struct agent_err *err)
 	}
 	struct agent_session s;
 	agent_log(AGENT_LOG_INFO, "lookup at %s (%s mode, %zu MACs)", cfg->url,
-		  cfg->mode == AGENT_MODE_DISCOVER ? "discover" : "agent", json_array_size(macs));
+		  cfg->mode == AGENT_MODE_DISCOVER ? AGENT_MODE_NAME_DISCOVER
+						   : AGENT_MODE_NAME_AGENT,
+		  json_array_size(macs));
 	rc = agent_lookup(cfg, macs, &s, err);
 	json_decref(macs);
 	if (rc)

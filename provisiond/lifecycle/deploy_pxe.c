@@ -4,6 +4,7 @@
  * completion wakes the engine; the state's deadline bounds it. */
 #include "provisiond/lifecycle/deploy.h"
 
+#include "images/agent/protocol.h"
 #include "provisiond/app.h"
 #include "provisiond/tokens.h"
 
@@ -13,7 +14,7 @@
 #include <string.h>
 
 /* An agent heard from this recently is still running: no reboot needed. */
-#define AGENT_ALIVE_MS 30000
+#define AGENT_ALIVE_MS (AGENT_ALIVE_S * 1000)
 
 static bool agent_alive(struct deploy_ctx *c)
 {
@@ -73,7 +74,7 @@ static enum dep_result pxe_inspect(struct deploy_ctx *c)
 
 static enum dep_result pxe_clean(struct deploy_ctx *c)
 {
-	return run_command(c, "wipe", "{\"full\":false}", false, false);
+	return run_command(c, AGENT_CMD_NAME_WIPE, "{\"" AGENT_WIPE_FULL "\":false}", false, false);
 }
 
 static char *image_args(struct deploy_ctx *c, const struct inv_image *img,
@@ -85,13 +86,13 @@ static char *image_args(struct deploy_ctx *c, const struct inv_image *img,
 	else
 		snprintf(url, sizeof url, "%s/images/%s", c->a->cfg.boot_url, img->name);
 	json_t *keys = json_loads(al->ssh_keys_json ? al->ssh_keys_json : "[]", 0, NULL);
-	json_t *meta =
-	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "machine_id", c->m->id, "allocation_id",
-		      al->id, "hostname", c->m->name, "api_url", c->a->cfg.boot_url, "token",
-		      instance_token, "ssh_keys", keys ? keys : json_array());
-	json_t *o =
-	    json_pack("{s:s, s:s, s:s, s:I, s:o}", "url", url, "format", img->format, "sha256",
-		      img->sha256, "size", (json_int_t)img->size, "metadata", meta);
+	json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", AGENT_META_MACHINE_ID, c->m->id,
+				 AGENT_META_ALLOCATION_ID, al->id, AGENT_META_HOSTNAME, c->m->name,
+				 AGENT_META_API_URL, c->a->cfg.boot_url, AGENT_META_TOKEN,
+				 instance_token, AGENT_META_SSH_KEYS, keys ? keys : json_array());
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:o}", AGENT_IMAGE_URL, url, AGENT_IMAGE_FORMAT,
+			      img->format, AGENT_IMAGE_SHA256, img->sha256, AGENT_IMAGE_SIZE,
+			      (json_int_t)img->size, AGENT_IMAGE_METADATA, meta);
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
@@ -116,7 +117,7 @@ static enum dep_result pxe_write(struct deploy_ctx *c, const struct inv_image *i
 		}
 		args = image_args(c, img, al, secret);
 	}
-	enum dep_result r = run_command(c, "write_image", args, false, false);
+	enum dep_result r = run_command(c, AGENT_CMD_NAME_WRITE_IMAGE, args, false, false);
 	free(args);
 	if (r != DEP_DONE)
 		return r;

@@ -1,6 +1,7 @@
 /* fuzz_api_body.c - request bodies through the API's JSON validation with
  * every body schema of the real route tables (nested objects through their
- * documented members), and the error renderer. */
+ * documented members), the MAC list parser and the error renderer. */
+#include "provisiond/macs.h"
 #include "provisiond/routes.h"
 
 #include <stdint.h>
@@ -14,10 +15,9 @@ static void check_nested(struct http_req *r, json_t *o, const struct api_schema 
 		if (s->fields[i].sub && json_is_object(v))
 			api_check_fields(r, v, "x.", s->fields[i].sub, s->fields[i].nsub);
 		if (json_is_array(v)) {
-			size_t k;
-			json_t *e;
-			json_array_foreach(v, k, e) if (json_is_string(e))
-			    api_valid_mac(json_string_value(e));
+			char macs[INV_MAX_MACS][MAC_STR_LEN];
+			int n;
+			mac_list_parse(v, s->fields[i].name, 0, INV_MAX_MACS, macs, &n, NULL);
 		}
 	}
 }

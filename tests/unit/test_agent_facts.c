@@ -98,6 +98,53 @@ static void test_json_text_sanitizes(void **state)
 	json_decref(j);
 }
 
+/* The lookup's MAC list: what the daemon accepts (Ethernet MACs, each once
+ * in any case, at most AGENT_MAX_LOOKUP_MACS), whatever the NICs report. */
+static void test_facts_macs_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name, *nic_macs, *want; /* JSON arrays */
+	} cases[] = {
+	    {"one", "[\"52:54:00:12:34:56\"]", "[\"52:54:00:12:34:56\"]"},
+	    {"lower-cased", "[\"52:54:00:AB:CD:EF\"]", "[\"52:54:00:ab:cd:ef\"]"},
+	    {"zero, empty and missing left out", "[\"00:00:00:00:00:00\", \"\", null]", "[]"},
+	    {"shared MAC sent once",
+	     "[\"52:54:00:00:00:01\", \"52:54:00:00:00:02\", \"52:54:00:00:00:01\"]",
+	     "[\"52:54:00:00:00:01\", \"52:54:00:00:00:02\"]"},
+	    {"once in any case", "[\"52:54:00:00:00:0a\", \"52:54:00:00:00:0A\"]",
+	     "[\"52:54:00:00:00:0a\"]"},
+	    {"infiniband left out",
+	     "[\"80:00:02:08:fe:80:00:00:00:00:00:00:00:02:c9:03:00:0e:a1:51\", "
+	     "\"52:54:00:00:00:01\"]",
+	     "[\"52:54:00:00:00:01\"]"},
+	    {"at most 8",
+	     "[\"00:00:00:00:00:01\", \"00:00:00:00:00:02\", \"00:00:00:00:00:03\", "
+	     "\"00:00:00:00:00:04\", \"00:00:00:00:00:05\", \"00:00:00:00:00:06\", "
+	     "\"00:00:00:00:00:07\", \"00:00:00:00:00:08\", \"00:00:00:00:00:09\"]",
+	     "[\"00:00:00:00:00:01\", \"00:00:00:00:00:02\", \"00:00:00:00:00:03\", "
+	     "\"00:00:00:00:00:04\", \"00:00:00:00:00:05\", \"00:00:00:00:00:06\", "
+	     "\"00:00:00:00:00:07\", \"00:00:00:00:00:08\"]"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *in = json_loads(cases[i].nic_macs, 0, NULL);
+		json_t *want = json_loads(cases[i].want, 0, NULL);
+		json_t *nics = json_array();
+		for (size_t j = 0; j < json_array_size(in); j++)
+			json_array_append_new(nics, json_pack("{s:s, s:O}", "name", "eth", "mac",
+							      json_array_get(in, j)));
+		json_t *got = agent_facts_macs(nics);
+		if (!json_equal(got, want)) {
+			char *g = json_dumps(got, JSON_COMPACT);
+			fail_msg("%s: got %s, want %s", cases[i].name, g, cases[i].want);
+		}
+		json_decref(got);
+		json_decref(nics);
+		json_decref(want);
+		json_decref(in);
+	}
+}
+
 int agent_test_facts(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -106,6 +153,7 @@ int agent_test_facts(void)
 	    cmocka_unit_test(test_facts_exact_qemu_values),
 	    cmocka_unit_test(test_facts_missing_root),
 	    cmocka_unit_test(test_json_text_sanitizes),
+	    cmocka_unit_test(test_facts_macs_table),
 	};
 	return cmocka_run_group_tests_name("agent_facts", tests, NULL, NULL);
 }
