@@ -232,19 +232,23 @@ enum inv_status inv_machine_agent_seen(struct inv *inv, const char *machine_id, 
 	return inv_write(inv, seen_fn, &x, err);
 }
 
-int64_t inv_machine_agent_seen_at(struct inv *inv, const char *machine_id)
+enum inv_status inv_machine_agent_seen_at(struct inv *inv, const char *machine_id, int64_t *at,
+					  struct inv_err *err)
 {
-	struct inv_conn *c = inv_reader(inv, NULL);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_MACHINE_AGENT_SEEN_AT, NULL) : NULL;
+	*at = 0;
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_MACHINE_AGENT_SEEN_AT, err) : NULL;
 	if (!st)
-		return 0;
+		return INV_IO;
 	inv_bind_text(st, ":id", machine_id);
 	bool row;
-	int64_t v = 0;
-	if (inv_step(st, &row, "read agent liveness", NULL) == INV_OK && row)
-		v = sqlite3_column_int64(st, 0);
+	enum inv_status s = inv_step(st, &row, "read agent liveness", err);
+	if (s == INV_OK && row)
+		*at = sqlite3_column_int64(st, 0);
+	else if (s == INV_OK)
+		s = inv_fail(err, INV_NOT_FOUND, "id", "no machine '%s'", machine_id);
 	inv_stmt_done(st);
-	return v;
+	return s;
 }
 
 struct ip_ctx {

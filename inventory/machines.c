@@ -225,18 +225,19 @@ enum inv_status inv_machines_due(struct inv *inv, int64_t now, int limit,
 	return s;
 }
 
-int64_t inv_machines_next_wake(struct inv *inv)
+enum inv_status inv_machines_next_wake(struct inv *inv, int64_t *wake_at, struct inv_err *err)
 {
-	struct inv_conn *c = inv_reader(inv, NULL);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_MACHINES_NEXT_WAKE, NULL) : NULL;
+	*wake_at = 0;
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_MACHINES_NEXT_WAKE, err) : NULL;
 	if (!st)
-		return 0;
+		return INV_IO;
 	bool row;
-	int64_t w = 0;
-	if (inv_step(st, &row, "next wake", NULL) == INV_OK && row)
-		w = sqlite3_column_int64(st, 0);
+	enum inv_status s = inv_step(st, &row, "next wake", err);
+	if (s == INV_OK && row)
+		*wake_at = sqlite3_column_int64(st, 0); /* NULL (no machine waits) reads 0 */
 	inv_stmt_done(st);
-	return w;
+	return s;
 }
 
 /* ------------------------------------------------------------- create */
