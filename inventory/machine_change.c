@@ -133,6 +133,9 @@ static enum inv_status replace_bmc(struct inv_conn *c, const char *id, const str
 	return inv_insert_bmc(c, id, b, err);
 }
 
+/* Detaching a machine also detaches its allocation rows: one of the
+ * inventory's own changes (docs/lifecycle.md, "Transitions the inventory
+ * makes itself"). */
 static enum inv_status detach_all(struct inv_conn *c, const char *id, struct inv_err *err)
 {
 	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_DETACH_ALL, err);
@@ -190,7 +193,8 @@ enum inv_status inv_machine_change(struct inv *inv, const char *id,
 }
 
 /* The states whose machines the engine is working on: recovery wakes
- * them (docs/lifecycle.md, "Crash-only recovery"). */
+ * them (docs/lifecycle.md, "Crash-only recovery" and "Transitions the
+ * inventory makes itself"). */
 static const enum inv_state transitional[] = {
     INV_ST_VERIFYING, INV_ST_INSPECTING, INV_ST_CLEANING, INV_ST_DEPLOYING, INV_ST_RELEASING,
 };
