@@ -37,14 +37,8 @@ struct val {
 	int64_t num;
 	bool is_text;
 };
-#define TEXT(n, v)                                                                                 \
-	{                                                                                          \
-		.name = (n), .text = (v), .is_text = true                                          \
-	}
-#define NUM(n, v)                                                                                  \
-	{                                                                                          \
-		.name = (n), .num = (v)                                                            \
-	}
+#define TEXT(n, v) ((struct val){.name = (n), .text = (v), .is_text = true})
+#define NUM(n, v) ((struct val){.name = (n), .num = (v)})
 
 /* The update of one field of the change: when `on`, statement id runs with
  * :id and these values. */
@@ -69,50 +63,71 @@ static enum inv_status set_field(struct inv_conn *c, const char *mid, const stru
 	return inv_exec_done(st, "update machine", err);
 }
 
-/* Bumps the version if it is still expect_version (0 rows: someone else
- * changed it), then updates each field the change carries. All of it runs
- * in this request's savepoint: it commits whole or not at all. */
+/* Bumps the version if it is still version (0 rows: someone else changed
+ * it) and stamps updated_at. */
+static enum inv_status bump_version(struct inv_conn *c, const char *mid, int64_t version,
+				    int64_t now, struct inv_err *err)
+{
+	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_CAS, err);
+	if (!st)
+		return INV_IO;
+	inv_bind_text(st, ":id", mid);
+	inv_bind_int(st, ":version", version);
+	inv_bind_int(st, ":now", now);
+	enum inv_status s = inv_exec_done(st, "update machine", err);
+	if (s == INV_OK && sqlite3_changes(c->db) != 1)
+		s = inv_fail(err, INV_CONFLICT, "version", "machine %s changed meanwhile", mid);
+	return s;
+}
+
+/* Bumps the version, then updates each field the change carries, one
+ * statement per field. All of it runs in this request's savepoint: it
+ * commits whole or not at all. */
 static enum inv_status update_machine(struct inv_conn *c, const char *mid,
 				      const struct inv_machine_change *m, bool state_changes,
 				      struct inv_err *err)
 {
 	int64_t now = inv_now_ms();
-	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_CAS, err);
-	if (!st)
-		return INV_IO;
-	inv_bind_text(st, ":id", mid);
-	inv_bind_int(st, ":version", m->expect_version);
-	inv_bind_int(st, ":now", now);
-	enum inv_status s = inv_exec_done(st, "update machine", err);
-	if (s == INV_OK && sqlite3_changes(c->db) != 1)
-		s = inv_fail(err, INV_CONFLICT, "version", "machine %s changed meanwhile", mid);
+	enum inv_status s = bump_version(c, mid, m->expect_version, now, err);
 	const struct inv_location *loc = &m->location;
 	const char *alloc = m->allocation_id && *m->allocation_id ? m->allocation_id : NULL;
 	const struct field fields[] = {
-	    {state_changes,
-	     SQL_MACHINE_SET_STATE,
-	     {TEXT(":state", inv_state_name(m->state)), NUM(":now", now)}},
-	    {m->set_phase, SQL_MACHINE_SET_PHASE, {TEXT(":phase", m->phase ? m->phase : "")}},
-	    {m->set_attempts, SQL_MACHINE_SET_ATTEMPTS, {NUM(":attempts", m->attempts)}},
-	    {m->set_wake, SQL_MACHINE_SET_WAKE, {NUM(":wake_at", m->wake_at)}},
-	    {m->set_deadline, SQL_MACHINE_SET_DEADLINE, {NUM(":deadline_at", m->deadline_at)}},
-	    {m->set_last_error,
-	     SQL_MACHINE_SET_LAST_ERROR,
-	     {TEXT(":last_error", m->last_error ? m->last_error : "")}},
-	    {m->set_power,
-	     SQL_MACHINE_SET_POWER,
-	     {TEXT(":power", m->power ? m->power : "unknown")}},
-	    {m->set_sku, SQL_MACHINE_SET_SKU, {TEXT(":sku", m->sku ? m->sku : "")}},
-	    {m->set_facts, SQL_MACHINE_SET_FACTS, {TEXT(":facts", m->facts_json)}},
-	    {m->set_maintenance,
-	     SQL_MACHINE_SET_MAINTENANCE,
-	     {NUM(":maintenance", m->maintenance),
-	      TEXT(":reason", m->maintenance_reason ? m->maintenance_reason : "")}},
-	    {m->set_name, SQL_MACHINE_SET_NAME, {TEXT(":name", m->name ? m->name : "")}},
-	    {m->set_location,
-	     SQL_MACHINE_SET_LOCATION,
-	     {TEXT(":site", loc->site), TEXT(":rack", loc->rack), NUM(":unit", loc->unit)}},
-	    {m->set_allocation, SQL_MACHINE_SET_ALLOCATION, {TEXT(":allocation", alloc)}},
+	    {.on = state_changes,
+	     .id = SQL_MACHINE_SET_STATE,
+	     .v = {TEXT(":state", inv_state_name(m->state)), NUM(":now", now)}},
+	    {.on = m->set_phase,
+	     .id = SQL_MACHINE_SET_PHASE,
+	     .v = {TEXT(":phase", m->phase ? m->phase : "")}},
+	    {.on = m->set_attempts,
+	     .id = SQL_MACHINE_SET_ATTEMPTS,
+	     .v = {NUM(":attempts", m->attempts)}},
+	    {.on = m->set_wake, .id = SQL_MACHINE_SET_WAKE, .v = {NUM(":wake_at", m->wake_at)}},
+	    {.on = m->set_deadline,
+	     .id = SQL_MACHINE_SET_DEADLINE,
+	     .v = {NUM(":deadline_at", m->deadline_at)}},
+	    {.on = m->set_last_error,
+	     .id = SQL_MACHINE_SET_LAST_ERROR,
+	     .v = {TEXT(":last_error", m->last_error ? m->last_error : "")}},
+	    {.on = m->set_power,
+	     .id = SQL_MACHINE_SET_POWER,
+	     .v = {TEXT(":power", m->power ? m->power : "unknown")}},
+	    {.on = m->set_sku,
+	     .id = SQL_MACHINE_SET_SKU,
+	     .v = {TEXT(":sku", m->sku ? m->sku : "")}},
+	    {.on = m->set_facts, .id = SQL_MACHINE_SET_FACTS, .v = {TEXT(":facts", m->facts_json)}},
+	    {.on = m->set_maintenance,
+	     .id = SQL_MACHINE_SET_MAINTENANCE,
+	     .v = {NUM(":maintenance", m->maintenance),
+		   TEXT(":reason", m->maintenance_reason ? m->maintenance_reason : "")}},
+	    {.on = m->set_name,
+	     .id = SQL_MACHINE_SET_NAME,
+	     .v = {TEXT(":name", m->name ? m->name : "")}},
+	    {.on = m->set_location,
+	     .id = SQL_MACHINE_SET_LOCATION,
+	     .v = {TEXT(":site", loc->site), TEXT(":rack", loc->rack), NUM(":unit", loc->unit)}},
+	    {.on = m->set_allocation,
+	     .id = SQL_MACHINE_SET_ALLOCATION,
+	     .v = {TEXT(":allocation", alloc)}},
 	};
 	for (size_t i = 0; s == INV_OK && i < ARRAY_SIZE(fields); i++)
 		if (fields[i].on)

@@ -240,7 +240,8 @@ const char *inv_sql_text(enum inv_sql id)
 /* A bind to a name the statement lacks is a bug (the text and its caller
  * disagree). It is remembered here and reported by the thread's next
  * inv_step(), rather than letting the parameter silently stay NULL. */
-static _Thread_local const char *unbound;
+static _Thread_local char unbound[48];	   /* the name ("" when none) */
+static _Thread_local char unbound_in[200]; /* the start of its statement */
 
 sqlite3_stmt *inv_stmt(struct inv_conn *c, enum inv_sql id, struct inv_err *err)
 {
@@ -275,8 +276,10 @@ void inv_stmt_done(sqlite3_stmt *st)
 static int param(sqlite3_stmt *st, const char *name)
 {
 	int i = sqlite3_bind_parameter_index(st, name);
-	if (i == 0)
-		unbound = name;
+	if (i == 0) {
+		snprintf(unbound, sizeof unbound, "%s", name);
+		snprintf(unbound_in, sizeof unbound_in, "%s", sqlite3_sql(st));
+	}
 	return i;
 }
 
@@ -301,11 +304,11 @@ void inv_bind_int(sqlite3_stmt *st, const char *name, int64_t v)
 enum inv_status inv_step(sqlite3_stmt *st, bool *row, const char *what, struct inv_err *err)
 {
 	*row = false;
-	if (unbound) {
-		const char *name = unbound;
-		unbound = NULL;
-		return inv_fail(err, INV_IO, NULL, "%s: no parameter %s in: %s", what, name,
-				sqlite3_sql(st));
+	if (unbound[0]) {
+		inv_fail(err, INV_IO, NULL, "%s: no parameter %s in: %s", what, unbound,
+			 unbound_in);
+		unbound[0] = 0;
+		return INV_IO;
 	}
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
