@@ -46,10 +46,7 @@ void inv_alloc_list_clear(struct inv_alloc_list *l)
 	memset(l, 0, sizeof *l);
 }
 
-#define ALLOC_COLS                                                                                 \
-	"seq, id, name, owner, sku, image, count, min_count, state, version, last_error,"          \
-	" ssh_keys, substitutions, created_at, ready_at, updated_at"
-
+/* Allocation reads return these columns in this order (sql_sqlite.c). */
 static void read_alloc(sqlite3_stmt *st, struct inv_allocation *a)
 {
 	memset(a, 0, sizeof *a);
@@ -72,25 +69,24 @@ static void read_alloc(sqlite3_stmt *st, struct inv_allocation *a)
 	a->updated_at = sqlite3_column_int64(st, 15);
 }
 
-static enum inv_status read_members(sqlite3 *db, struct inv_allocation *a, struct inv_err *err)
+static enum inv_status read_members(struct inv_conn *c, struct inv_allocation *a,
+				    struct inv_err *err)
 {
-	sqlite3_stmt *st =
-	    inv_prep(db,
-		     "SELECT am.machine_id, m.name, m.state, am.detached, m.ip"
-		     " FROM allocation_machines am JOIN machines m ON m.id = am.machine_id"
-		     " WHERE am.allocation_id = ?1 ORDER BY am.detached, m.seq",
-		     err);
+	sqlite3_stmt *st = inv_stmt(c, SQL_ALLOC_MEMBERS, err);
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, a->id);
+	inv_bind_text(st, ":id", a->id);
 	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	bool row;
+	enum inv_status s;
+	while ((s = inv_step(st, &row, "read allocation machines", err)) == INV_OK && row) {
 		if (a->nmachines == cap) {
 			cap = cap ? cap * 2 : 8;
 			void *p = realloc(a->machines, cap * sizeof *a->machines);
-			if (!p)
+			if (!p) {
+				s = inv_fail(err, INV_IO, NULL, "out of memory");
 				break;
+			}
 			a->machines = p;
 		}
 		struct inv_alloc_machine *m = &a->machines[a->nmachines++];
@@ -101,29 +97,25 @@ static enum inv_status read_members(sqlite3 *db, struct inv_allocation *a, struc
 		m->detached = sqlite3_column_int(st, 3) != 0;
 		inv_col_copy(st, 4, m->ip, sizeof m->ip);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return inv_sqlfail(err, db, "read allocation machines");
-	return INV_OK;
+	inv_stmt_done(st);
+	return s;
 }
 
-static enum inv_status get_on(sqlite3 *db, const char *id, struct inv_allocation *out,
+static enum inv_status get_on(struct inv_conn *c, const char *id, struct inv_allocation *out,
 			      struct inv_err *err)
 {
-	sqlite3_stmt *st =
-	    inv_prep(db, "SELECT " ALLOC_COLS " FROM allocations WHERE id = ?1", err);
+	sqlite3_stmt *st = inv_stmt(c, SQL_ALLOC_GET, err);
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, id);
-	int rc = sqlite3_step(st);
-	enum inv_status s = INV_OK;
-	if (rc == SQLITE_ROW)
+	inv_bind_text(st, ":id", id);
+	bool row;
+	enum inv_status s = inv_step(st, &row, "read allocation", err);
+	if (s == INV_OK && row)
 		read_alloc(st, out);
-	else
-		s = rc == SQLITE_DONE ? inv_fail(err, INV_NOT_FOUND, "id", "no allocation '%s'", id)
-				      : inv_sqlfail(err, db, "read allocation");
-	sqlite3_finalize(st);
-	if (s == INV_OK && (s = read_members(db, out, err)) != INV_OK)
+	else if (s == INV_OK)
+		s = inv_fail(err, INV_NOT_FOUND, "id", "no allocation '%s'", id);
+	inv_stmt_done(st);
+	if (s == INV_OK && (s = read_members(c, out, err)) != INV_OK)
 		inv_allocation_clear(out);
 	return s;
 }
@@ -131,40 +123,37 @@ static enum inv_status get_on(sqlite3 *db, const char *id, struct inv_allocation
 enum inv_status inv_allocation_get(struct inv *inv, const char *id, struct inv_allocation *out,
 				   struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, err);
-	if (!db)
+	struct inv_conn *c = inv_reader(inv, err);
+	if (!c)
 		return INV_IO;
-	return get_on(db, id, out, err);
+	return get_on(c, id, out, err);
 }
 
 enum inv_status inv_allocation_list(struct inv *inv, const struct inv_alloc_filter *f,
 				    struct inv_alloc_list *out, struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, err);
-	if (!db)
-		return INV_IO;
-	int limit = inv_clamp_limit(f->limit);
-	sqlite3_stmt *st = inv_prep(db,
-				    "SELECT id FROM allocations WHERE seq > ?1"
-				    " AND (?2 IS NULL OR owner = ?2) AND (?3 IS NULL OR state = ?3)"
-				    " ORDER BY seq LIMIT ?4",
-				    err);
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_ALLOC_LIST_IDS, err) : NULL;
 	if (!st)
 		return INV_IO;
-	sqlite3_bind_int64(st, 1, f->after_seq);
-	inv_bind_text(st, 2, f->owner);
-	inv_bind_text(st, 3,
+	int limit = inv_clamp_limit(f->limit);
+	inv_bind_int(st, ":after", f->after_seq);
+	inv_bind_text(st, ":owner", f->owner);
+	inv_bind_text(st, ":state",
 		      f->state >= 0 ? inv_alloc_state_name((enum inv_alloc_state)f->state) : NULL);
-	sqlite3_bind_int(st, 4, limit + 1);
+	inv_bind_int(st, ":limit", limit + 1);
 	memset(out, 0, sizeof *out);
 	out->items = calloc((size_t)limit + 1, sizeof *out->items);
 	enum inv_status s = out->items ? INV_OK : inv_fail(err, INV_IO, NULL, "out of memory");
-	while (s == INV_OK && sqlite3_step(st) == SQLITE_ROW) {
-		s = get_on(db, (const char *)sqlite3_column_text(st, 0), &out->items[out->n], err);
+	bool row = false;
+	while (s == INV_OK && (s = inv_step(st, &row, "list allocations", err)) == INV_OK && row &&
+	       out->n < (size_t)limit + 1) {
+		/* get_on uses other statements while this one is open */
+		s = get_on(c, (const char *)sqlite3_column_text(st, 0), &out->items[out->n], err);
 		if (s == INV_OK)
 			out->n++;
 	}
-	sqlite3_finalize(st);
+	inv_stmt_done(st);
 	if (s != INV_OK) {
 		inv_alloc_list_clear(out);
 		return s;

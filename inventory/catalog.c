@@ -7,17 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One bound value: text when s is set (or is_null), else integer. */
+/* One named value: text (NULL binds NULL) or integer. */
 struct arg {
+	const char *name;
 	const char *s;
 	int64_t i;
 	bool is_text;
 };
-#define T(x) ((struct arg){.s = (x), .is_text = true})
-#define I(x) ((struct arg){.i = (x)})
+#define T(n, x) ((struct arg){.name = (n), .s = (x), .is_text = true})
+#define I(n, x) ((struct arg){.name = (n), .i = (x)})
 
 struct exec_ctx {
-	const char *sql;
+	enum inv_sql sql;
 	int n;
 	struct arg args[8];
 	bool must_change; /* 0 rows changed -> INV_NOT_FOUND */
@@ -30,24 +31,24 @@ static void bind_args(sqlite3_stmt *st, const struct arg *a, int n)
 {
 	for (int i = 0; i < n; i++)
 		if (a[i].is_text)
-			inv_bind_text(st, i + 1, a[i].s);
+			inv_bind_text(st, a[i].name, a[i].s);
 		else
-			sqlite3_bind_int64(st, i + 1, a[i].i);
+			inv_bind_int(st, a[i].name, a[i].i);
 }
 
-static enum inv_status exec_fn(sqlite3 *db, void *arg, struct inv_err *err)
+static enum inv_status exec_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
 	struct exec_ctx *x = arg;
-	sqlite3_stmt *st = inv_prep(db, x->sql, err);
+	sqlite3_stmt *st = inv_stmt(c, x->sql, err);
 	if (!st)
 		return INV_IO;
 	bind_args(st, x->args, x->n);
-	enum inv_status s = inv_exec_done(db, st, x->what, err);
-	x->changed = sqlite3_changes(db);
+	enum inv_status s = inv_exec_done(st, x->what, err);
+	x->changed = sqlite3_changes(c->db);
 	if (s == INV_OK && x->must_change && x->changed == 0)
 		s = inv_fail(err, INV_NOT_FOUND, "id", "%s: not found", x->what);
 	if (s == INV_OK && x->action)
-		s = inv_audit_row(db, x->actor, x->action, x->type, x->target, x->before, x->after,
+		s = inv_audit_row(c, x->actor, x->action, x->type, x->target, x->before, x->after,
 				  x->rid, err);
 	return s;
 }
@@ -57,26 +58,32 @@ _Static_assert(offsetof(struct inv_token, seq) == 0, "read_page needs seq first"
 
 /* One page of rows whose struct begins with `int64_t seq` (images, tokens):
  * up to limit rows after after_seq, and the cursor for the next page. */
-static enum inv_status read_page(struct inv *inv, const char *sql, int64_t after_seq, int limit,
+static enum inv_status read_page(struct inv *inv, enum inv_sql sql, int64_t after_seq, int limit,
 				 size_t item_size, void (*read)(sqlite3_stmt *st, void *item),
 				 void **items, size_t *n, int64_t *next_seq, struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, err);
-	sqlite3_stmt *st = db ? inv_prep(db, sql, err) : NULL;
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, sql, err) : NULL;
 	*items = NULL;
 	*n = 0;
 	*next_seq = 0;
 	if (!st)
 		return INV_IO;
 	limit = inv_clamp_limit(limit);
-	sqlite3_bind_int64(st, 1, after_seq);
-	sqlite3_bind_int(st, 2, limit + 1);
+	inv_bind_int(st, ":after", after_seq);
+	inv_bind_int(st, ":limit", limit + 1);
 	char *buf = calloc((size_t)limit + 1, item_size);
-	while (buf && sqlite3_step(st) == SQLITE_ROW && *n < (size_t)limit + 1)
+	enum inv_status s = buf ? INV_OK : inv_fail(err, INV_IO, NULL, "out of memory");
+	bool row = false;
+	while (s == INV_OK && (s = inv_step(st, &row, "list", err)) == INV_OK && row &&
+	       *n < (size_t)limit + 1)
 		read(st, buf + (*n)++ * item_size);
-	sqlite3_finalize(st);
-	if (!buf)
-		return inv_fail(err, INV_IO, NULL, "out of memory");
+	inv_stmt_done(st);
+	if (s != INV_OK) {
+		*n = 0;
+		free(buf);
+		return s;
+	}
 	if (*n > (size_t)limit) {
 		(*n)--;
 		memcpy(next_seq, buf + (*n - 1) * item_size, sizeof *next_seq);
@@ -101,19 +108,19 @@ enum inv_status inv_image_create(struct inv *inv, const struct inv_image *img, c
 	char after[256];
 	snprintf(after, sizeof after, "{\"format\":\"%s\",\"sha256\":\"%s\",\"size\":%lld}",
 		 img->format, img->sha256, (long long)img->size);
-	struct exec_ctx x = {
-	    .sql = "INSERT INTO images(name, path, url, format, sha256, size, created_at)"
-		   " VALUES(?1,?2,?3,?4,?5,?6,?7)",
-	    .n = 7,
-	    .args = {T(img->name), T(img->path), T(img->url), T(img->format), T(img->sha256),
-		     I(img->size), I(inv_now_ms())},
-	    .what = "register image",
-	    .actor = actor,
-	    .action = "image.register",
-	    .type = "image",
-	    .target = img->name,
-	    .after = after,
-	    .rid = request_id};
+	struct exec_ctx x = {.sql = SQL_IMAGE_INSERT,
+			     .n = 7,
+			     .args = {T(":name", img->name), T(":path", img->path),
+				      T(":url", img->url), T(":format", img->format),
+				      T(":sha256", img->sha256), I(":size", img->size),
+				      I(":now", inv_now_ms())},
+			     .what = "register image",
+			     .actor = actor,
+			     .action = "image.register",
+			     .type = "image",
+			     .target = img->name,
+			     .after = after,
+			     .rid = request_id};
 	enum inv_status s = inv_write(inv, exec_fn, &x, err);
 	if (s == INV_DUPLICATE)
 		return inv_fail(err, INV_DUPLICATE, "name", "an image named '%s' already exists",
@@ -134,22 +141,21 @@ static void read_image(sqlite3_stmt *st, struct inv_image *m)
 	m->created_at = sqlite3_column_int64(st, 7);
 }
 
-#define IMAGE_SELECT "SELECT seq, name, path, url, format, sha256, size, created_at FROM images"
-
 enum inv_status inv_image_get(struct inv *inv, const char *name, struct inv_image *out,
 			      struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, err);
-	sqlite3_stmt *st = db ? inv_prep(db, IMAGE_SELECT " WHERE name = ?1", err) : NULL;
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_IMAGE_GET, err) : NULL;
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, name);
-	enum inv_status s = INV_OK;
-	if (sqlite3_step(st) == SQLITE_ROW)
+	inv_bind_text(st, ":name", name);
+	bool row;
+	enum inv_status s = inv_step(st, &row, "read image", err);
+	if (s == INV_OK && row)
 		read_image(st, out);
-	else
+	else if (s == INV_OK)
 		s = inv_fail(err, INV_NOT_FOUND, "image", "no image '%s'", name);
-	sqlite3_finalize(st);
+	inv_stmt_done(st);
 	return s;
 }
 
@@ -162,37 +168,39 @@ enum inv_status inv_image_list(struct inv *inv, int64_t after_seq, int limit,
 			       struct inv_image_list *out, struct inv_err *err)
 {
 	void *items;
-	enum inv_status s =
-	    read_page(inv, IMAGE_SELECT " WHERE seq > ?1 ORDER BY seq LIMIT ?2", after_seq, limit,
-		      sizeof *out->items, read_image_row, &items, &out->n, &out->next_seq, err);
+	enum inv_status s = read_page(inv, SQL_IMAGE_LIST, after_seq, limit, sizeof *out->items,
+				      read_image_row, &items, &out->n, &out->next_seq, err);
 	out->items = items;
 	return s;
 }
 
-static enum inv_status image_delete_fn(sqlite3 *db, void *arg, struct inv_err *err)
+static enum inv_status image_delete_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
 	struct exec_ctx *x = arg;
-	sqlite3_stmt *st = inv_prep(db,
-				    "SELECT count(*) FROM allocations WHERE image = ?1"
-				    " AND state NOT IN ('released', 'failed')",
-				    err);
+	sqlite3_stmt *st = inv_stmt(c, SQL_IMAGE_IN_USE, err);
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, x->target);
-	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	inv_bind_text(st, ":name", x->target);
+	inv_bind_text(st, ":released", inv_alloc_state_name(INV_AL_RELEASED));
+	inv_bind_text(st, ":failed", inv_alloc_state_name(INV_AL_FAILED));
+	bool row;
+	enum inv_status s = inv_step(st, &row, "count image users", err);
+	int64_t n = s == INV_OK && row ? sqlite3_column_int64(st, 0) : 0;
+	inv_stmt_done(st);
+	if (s != INV_OK)
+		return s;
 	if (n > 0)
 		return inv_fail(err, INV_CONFLICT, "name", "image %s is used by %lld allocation(s)",
 				x->target, (long long)n);
-	return exec_fn(db, arg, err);
+	return exec_fn(c, arg, err);
 }
 
 enum inv_status inv_image_delete(struct inv *inv, const char *name, const char *actor,
 				 const char *request_id, struct inv_err *err)
 {
-	struct exec_ctx x = {.sql = "DELETE FROM images WHERE name = ?1",
+	struct exec_ctx x = {.sql = SQL_IMAGE_DELETE,
 			     .n = 1,
-			     .args = {T(name)},
+			     .args = {T(":name", name)},
 			     .must_change = true,
 			     .what = "delete image",
 			     .actor = actor,
@@ -218,18 +226,18 @@ enum inv_status inv_token_create(struct inv *inv, const struct inv_token *t, con
 {
 	char after[200];
 	snprintf(after, sizeof after, "{\"role\":\"%s\",\"owner\":\"%s\"}", t->role, t->owner);
-	struct exec_ctx x = {
-	    .sql = "INSERT INTO tokens(id, name, role, owner, hash, created_at)"
-		   " VALUES(?1,?2,?3,?4,?5,?6)",
-	    .n = 6,
-	    .args = {T(t->id), T(t->name), T(t->role), T(t->owner), T(t->hash), I(inv_now_ms())},
-	    .what = "create token",
-	    .actor = actor,
-	    .action = "token.create",
-	    .type = "token",
-	    .target = t->id,
-	    .after = after,
-	    .rid = request_id};
+	struct exec_ctx x = {.sql = SQL_TOKEN_INSERT,
+			     .n = 6,
+			     .args = {T(":id", t->id), T(":name", t->name), T(":role", t->role),
+				      T(":owner", t->owner), T(":hash", t->hash),
+				      I(":now", inv_now_ms())},
+			     .what = "create token",
+			     .actor = actor,
+			     .action = "token.create",
+			     .type = "token",
+			     .target = t->id,
+			     .after = after,
+			     .rid = request_id};
 	return inv_write(inv, exec_fn, &x, err);
 }
 
@@ -245,22 +253,21 @@ static void read_token(sqlite3_stmt *st, struct inv_token *t)
 	t->created_at = sqlite3_column_int64(st, 6);
 }
 
-#define TOKEN_SELECT "SELECT seq, id, name, role, owner, hash, created_at FROM tokens"
-
 enum inv_status inv_token_by_hash(struct inv *inv, const char *hash, struct inv_token *out,
 				  struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, err);
-	sqlite3_stmt *st = db ? inv_prep(db, TOKEN_SELECT " WHERE hash = ?1", err) : NULL;
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_TOKEN_BY_HASH, err) : NULL;
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, hash);
-	enum inv_status s = INV_OK;
-	if (sqlite3_step(st) == SQLITE_ROW)
+	inv_bind_text(st, ":hash", hash);
+	bool row;
+	enum inv_status s = inv_step(st, &row, "read token", err);
+	if (s == INV_OK && row)
 		read_token(st, out);
-	else
+	else if (s == INV_OK)
 		s = inv_fail(err, INV_NOT_FOUND, NULL, "unknown token");
-	sqlite3_finalize(st);
+	inv_stmt_done(st);
 	return s;
 }
 
@@ -273,9 +280,8 @@ enum inv_status inv_token_list(struct inv *inv, int64_t after_seq, int limit,
 			       struct inv_token_list *out, struct inv_err *err)
 {
 	void *items;
-	enum inv_status s =
-	    read_page(inv, TOKEN_SELECT " WHERE seq > ?1 ORDER BY seq LIMIT ?2", after_seq, limit,
-		      sizeof *out->items, read_token_row, &items, &out->n, &out->next_seq, err);
+	enum inv_status s = read_page(inv, SQL_TOKEN_LIST, after_seq, limit, sizeof *out->items,
+				      read_token_row, &items, &out->n, &out->next_seq, err);
 	out->items = items;
 	return s;
 }
@@ -283,9 +289,9 @@ enum inv_status inv_token_list(struct inv *inv, int64_t after_seq, int limit,
 enum inv_status inv_token_delete(struct inv *inv, const char *id, const char *actor,
 				 const char *request_id, struct inv_err *err)
 {
-	struct exec_ctx x = {.sql = "DELETE FROM tokens WHERE id = ?1",
+	struct exec_ctx x = {.sql = SQL_TOKEN_DELETE,
 			     .n = 1,
-			     .args = {T(id)},
+			     .args = {T(":id", id)},
 			     .must_change = true,
 			     .what = "delete token",
 			     .actor = actor,
@@ -304,59 +310,53 @@ enum inv_status inv_quota_set(struct inv *inv, const char *owner, const char *sk
 	char target[160], after[64];
 	snprintf(target, sizeof target, "%s/%s", owner, sku);
 	snprintf(after, sizeof after, "{\"machines\":%d}", machines);
-	struct exec_ctx x = {
-	    .sql = machines < 0 ? "DELETE FROM quotas WHERE owner = ?1 AND sku = ?2"
-				: "INSERT INTO quotas(owner, sku, machines) VALUES(?1,?2,?3)"
-				  " ON CONFLICT(owner, sku) DO UPDATE SET machines = ?3",
-	    .n = machines < 0 ? 2 : 3,
-	    .args = {T(owner), T(sku), I(machines)},
-	    .what = "set quota",
-	    .actor = actor,
-	    .action = "quota.set",
-	    .type = "quota",
-	    .target = target,
-	    .after = after,
-	    .rid = request_id};
+	struct exec_ctx x = {.sql = machines < 0 ? SQL_QUOTA_DELETE : SQL_QUOTA_UPSERT,
+			     .n = machines < 0 ? 2 : 3,
+			     .args = {T(":owner", owner), T(":sku", sku), I(":machines", machines)},
+			     .what = "set quota",
+			     .actor = actor,
+			     .action = "quota.set",
+			     .type = "quota",
+			     .target = target,
+			     .after = after,
+			     .rid = request_id};
 	return inv_write(inv, exec_fn, &x, err);
 }
 
 enum inv_status inv_quota_get(struct inv *inv, const char *owner, const char *sku, int *machines,
 			      struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, err);
-	sqlite3_stmt *st =
-	    db ? inv_prep(db, "SELECT machines FROM quotas WHERE owner = ?1 AND sku = ?2", err)
-	       : NULL;
+	*machines = -1;
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_QUOTA_GET, err) : NULL;
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, owner);
-	inv_bind_text(st, 2, sku);
-	*machines = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-	sqlite3_finalize(st);
-	return INV_OK;
+	inv_bind_text(st, ":owner", owner);
+	inv_bind_text(st, ":sku", sku);
+	bool row;
+	enum inv_status s = inv_step(st, &row, "read quota", err);
+	if (s == INV_OK && row)
+		*machines = sqlite3_column_int(st, 0);
+	inv_stmt_done(st);
+	return s;
 }
 
 enum inv_status inv_quota_list(struct inv *inv, const char *owner,
 			       void (*fn)(void *ctx, const char *sku, int machines, int used),
 			       void *ctx, struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, err);
-	sqlite3_stmt *st =
-	    db ? inv_prep(db,
-			  "SELECT q.sku, q.machines, (SELECT count(*) FROM allocation_machines am"
-			  " JOIN allocations a ON a.id = am.allocation_id WHERE a.owner = q.owner"
-			  " AND a.sku = q.sku AND am.detached = 0) FROM quotas q"
-			  " WHERE q.owner = ?1 ORDER BY q.sku",
-			  err)
-	       : NULL;
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_QUOTA_LIST, err) : NULL;
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, owner);
-	while (sqlite3_step(st) == SQLITE_ROW)
+	inv_bind_text(st, ":owner", owner);
+	bool row;
+	enum inv_status s;
+	while ((s = inv_step(st, &row, "list quotas", err)) == INV_OK && row)
 		fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
 		   sqlite3_column_int(st, 2));
-	sqlite3_finalize(st);
-	return INV_OK;
+	inv_stmt_done(st);
+	return s;
 }
 
 /* ------------------------------------------------------------- settings */
@@ -364,16 +364,17 @@ enum inv_status inv_quota_list(struct inv *inv, const char *owner,
 enum inv_status inv_setting_get(struct inv *inv, const char *key, char **out, struct inv_err *err)
 {
 	*out = NULL;
-	sqlite3 *db = inv_reader(inv, err);
-	sqlite3_stmt *st =
-	    db ? inv_prep(db, "SELECT value FROM settings WHERE key = ?1", err) : NULL;
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_SETTING_GET, err) : NULL;
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, key);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	inv_bind_text(st, ":key", key);
+	bool row;
+	enum inv_status s = inv_step(st, &row, "read setting", err);
+	if (s == INV_OK && row)
 		*out = inv_col_dup(st, 0);
-	sqlite3_finalize(st);
-	return INV_OK;
+	inv_stmt_done(st);
+	return s;
 }
 
 enum inv_status inv_setting_set(struct inv *inv, const char *key, const char *value,
@@ -382,10 +383,9 @@ enum inv_status inv_setting_set(struct inv *inv, const char *key, const char *va
 {
 	char action[80];
 	snprintf(action, sizeof action, "setting.%s", key);
-	struct exec_ctx x = {.sql = "INSERT INTO settings(key, value, updated_at) VALUES(?1,?2,?3)"
-				    " ON CONFLICT(key) DO UPDATE SET value = ?2, updated_at = ?3",
+	struct exec_ctx x = {.sql = SQL_SETTING_UPSERT,
 			     .n = 3,
-			     .args = {T(key), T(value), I(inv_now_ms())},
+			     .args = {T(":key", key), T(":value", value), I(":now", inv_now_ms())},
 			     .what = "store setting",
 			     .actor = actor,
 			     .action = action,
@@ -402,12 +402,11 @@ enum inv_status inv_setting_set(struct inv *inv, const char *key, const char *va
 enum inv_status inv_boot_token_add(struct inv *inv, const char *hash, const char *machine_id,
 				   const char *kind, int64_t expires_at, struct inv_err *err)
 {
-	struct exec_ctx x = {
-	    .sql = "INSERT INTO boot_tokens(hash, machine_id, kind, created_at, expires_at)"
-		   " VALUES(?1,?2,?3,?4,?5)",
-	    .n = 5,
-	    .args = {T(hash), T(machine_id), T(kind), I(inv_now_ms()), I(expires_at)},
-	    .what = "store boot token"};
+	struct exec_ctx x = {.sql = SQL_BOOT_TOKEN_INSERT,
+			     .n = 5,
+			     .args = {T(":hash", hash), T(":machine", machine_id), T(":kind", kind),
+				      I(":now", inv_now_ms()), I(":expires_at", expires_at)},
+			     .what = "store boot token"};
 	return inv_write(inv, exec_fn, &x, err);
 }
 
@@ -415,20 +414,20 @@ enum inv_status inv_boot_token_take(struct inv *inv, const char *hash, const cha
 				    bool consume, char machine_id[INV_ID_LEN], struct inv_err *err)
 {
 	machine_id[0] = 0;
-	sqlite3 *db = inv_reader(inv, err);
-	sqlite3_stmt *st = db ? inv_prep(db,
-					 "SELECT machine_id FROM boot_tokens WHERE hash = ?1"
-					 " AND kind = ?2 AND used_at = 0 AND expires_at > ?3",
-					 err)
-			      : NULL;
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_BOOT_TOKEN_FIND, err) : NULL;
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, hash);
-	inv_bind_text(st, 2, kind);
-	sqlite3_bind_int64(st, 3, inv_now_ms());
-	if (sqlite3_step(st) == SQLITE_ROW)
+	inv_bind_text(st, ":hash", hash);
+	inv_bind_text(st, ":kind", kind);
+	inv_bind_int(st, ":now", inv_now_ms());
+	bool row;
+	enum inv_status s = inv_step(st, &row, "read boot token", err);
+	if (s == INV_OK && row)
 		inv_col_copy(st, 0, machine_id, INV_ID_LEN);
-	sqlite3_finalize(st);
+	inv_stmt_done(st);
+	if (s != INV_OK)
+		return s;
 	if (!machine_id[0])
 		return inv_fail(err, INV_NOT_FOUND, NULL, "unknown, used or expired %s token",
 				kind);
@@ -436,13 +435,12 @@ enum inv_status inv_boot_token_take(struct inv *inv, const char *hash, const cha
 		return INV_OK;
 	/* The consuming update re-checks used_at = 0: of two racing uses
 	 * exactly one changes the row. */
-	struct exec_ctx x = {.sql = "UPDATE boot_tokens SET used_at = ?2 WHERE hash = ?1"
-				    " AND used_at = 0",
+	struct exec_ctx x = {.sql = SQL_BOOT_TOKEN_USE,
 			     .n = 2,
-			     .args = {T(hash), I(inv_now_ms())},
+			     .args = {T(":hash", hash), I(":now", inv_now_ms())},
 			     .must_change = true,
 			     .what = "use boot token"};
-	enum inv_status s = inv_write(inv, exec_fn, &x, err);
+	s = inv_write(inv, exec_fn, &x, err);
 	if (s != INV_OK)
 		machine_id[0] = 0;
 	return s;
@@ -451,10 +449,10 @@ enum inv_status inv_boot_token_take(struct inv *inv, const char *hash, const cha
 enum inv_status inv_boot_token_revoke(struct inv *inv, const char *machine_id, const char *kind,
 				      struct inv_err *err)
 {
-	struct exec_ctx x = {.sql = "UPDATE boot_tokens SET used_at = ?3 WHERE machine_id = ?1"
-				    " AND (?2 IS NULL OR kind = ?2) AND used_at = 0",
-			     .n = 3,
-			     .args = {T(machine_id), T(kind), I(inv_now_ms())},
-			     .what = "revoke boot tokens"};
+	struct exec_ctx x = {
+	    .sql = SQL_BOOT_TOKEN_REVOKE,
+	    .n = 3,
+	    .args = {T(":machine", machine_id), T(":kind", kind), I(":now", inv_now_ms())},
+	    .what = "revoke boot tokens"};
 	return inv_write(inv, exec_fn, &x, err);
 }

@@ -14,8 +14,24 @@ void inv_command_clear(struct inv_command *c)
 	memset(c, 0, sizeof *c);
 }
 
-#define CMD_COLS "id, machine_id, name, args, state, message, details, created_at, updated_at"
+/* Command states, bound into the statements from this table. */
+enum cmd_state { CMD_PENDING, CMD_SENT, CMD_EXTERNAL, CMD_DONE, CMD_FAILED, CMD__COUNT };
+static const char *const cmd_state_names[] = {
+    [CMD_PENDING] = "pending", [CMD_SENT] = "sent",	[CMD_EXTERNAL] = "external",
+    [CMD_DONE] = "done",       [CMD_FAILED] = "failed",
+};
+_Static_assert(ARRAY_SIZE(cmd_state_names) == CMD__COUNT,
+	       "cmd_state_names must cover enum cmd_state");
 
+/* The unfinished states, as :pending, :sent and :external. */
+static void bind_unfinished(sqlite3_stmt *st)
+{
+	inv_bind_text(st, ":pending", cmd_state_names[CMD_PENDING]);
+	inv_bind_text(st, ":sent", cmd_state_names[CMD_SENT]);
+	inv_bind_text(st, ":external", cmd_state_names[CMD_EXTERNAL]);
+}
+
+/* Command reads return these columns in this order (sql_sqlite.c). */
 static void read_cmd(sqlite3_stmt *st, struct inv_command *c)
 {
 	memset(c, 0, sizeof *c);
@@ -36,36 +52,30 @@ struct add_ctx {
 	char *id;
 };
 
-static enum inv_status add_fn(sqlite3 *db, void *arg, struct inv_err *err)
+static enum inv_status add_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
 	struct add_ctx *x = arg;
 	int64_t now = inv_now_ms();
-	sqlite3_stmt *st =
-	    inv_prep(db,
-		     "UPDATE agent_commands SET state = 'failed', message = 'superseded',"
-		     " updated_at = ?2 WHERE machine_id = ?1 AND state IN"
-		     " ('pending', 'sent', 'external')",
-		     err);
+	sqlite3_stmt *st = inv_stmt(c, SQL_CMD_SUPERSEDE, err);
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, x->mid);
-	sqlite3_bind_int64(st, 2, now);
-	enum inv_status s = inv_exec_done(db, st, "cancel commands", err);
+	inv_bind_text(st, ":machine", x->mid);
+	inv_bind_text(st, ":failed", cmd_state_names[CMD_FAILED]);
+	inv_bind_text(st, ":message", "superseded");
+	inv_bind_int(st, ":now", now);
+	bind_unfinished(st);
+	enum inv_status s = inv_exec_done(st, "cancel commands", err);
 	if (s != INV_OK)
 		return s;
-	st = inv_prep(db,
-		      "INSERT INTO agent_commands(id, machine_id, name, args, state, created_at,"
-		      " updated_at) VALUES(?1,?2,?3,?4,?5,?6,?6)",
-		      err);
-	if (!st)
+	if (!(st = inv_stmt(c, SQL_CMD_INSERT, err)))
 		return INV_IO;
-	inv_bind_text(st, 1, x->id);
-	inv_bind_text(st, 2, x->mid);
-	inv_bind_text(st, 3, x->name);
-	inv_bind_text(st, 4, x->args ? x->args : "{}");
-	inv_bind_text(st, 5, x->external ? "external" : "pending");
-	sqlite3_bind_int64(st, 6, now);
-	return inv_exec_done(db, st, "queue command", err);
+	inv_bind_text(st, ":id", x->id);
+	inv_bind_text(st, ":machine", x->mid);
+	inv_bind_text(st, ":name", x->name);
+	inv_bind_text(st, ":args", x->args ? x->args : "{}");
+	inv_bind_text(st, ":state", cmd_state_names[x->external ? CMD_EXTERNAL : CMD_PENDING]);
+	inv_bind_int(st, ":now", now);
+	return inv_exec_done(st, "queue command", err);
 }
 
 enum inv_status inv_command_add(struct inv *inv, const char *machine_id, const char *name,
@@ -80,24 +90,20 @@ enum inv_status inv_command_add(struct inv *inv, const char *machine_id, const c
 enum inv_status inv_command_latest(struct inv *inv, const char *machine_id, const char *name,
 				   struct inv_command *out, struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, err);
-	sqlite3_stmt *st =
-	    db ? inv_prep(db,
-			  "SELECT " CMD_COLS " FROM agent_commands WHERE machine_id = ?1"
-			  " AND name = ?2 ORDER BY seq DESC LIMIT 1",
-			  err)
-	       : NULL;
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_CMD_LATEST, err) : NULL;
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, machine_id);
-	inv_bind_text(st, 2, name);
-	enum inv_status s = INV_OK;
+	inv_bind_text(st, ":machine", machine_id);
+	inv_bind_text(st, ":name", name);
 	inv_command_clear(out);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	bool row;
+	enum inv_status s = inv_step(st, &row, "read command", err);
+	if (s == INV_OK && row)
 		read_cmd(st, out);
-	else
+	else if (s == INV_OK)
 		s = inv_fail(err, INV_NOT_FOUND, NULL, "no %s command", name);
-	sqlite3_finalize(st);
+	inv_stmt_done(st);
 	return s;
 }
 
@@ -106,30 +112,30 @@ struct next_ctx {
 	struct inv_command *out;
 };
 
-static enum inv_status next_fn(sqlite3 *db, void *arg, struct inv_err *err)
+static enum inv_status next_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
 	struct next_ctx *x = arg;
-	sqlite3_stmt *st = inv_prep(db,
-				    "SELECT " CMD_COLS " FROM agent_commands WHERE machine_id = ?1"
-				    " AND state = 'pending' ORDER BY seq LIMIT 1",
-				    err);
+	sqlite3_stmt *st = inv_stmt(c, SQL_CMD_NEXT_PENDING, err);
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, x->mid);
-	bool found = sqlite3_step(st) == SQLITE_ROW;
-	if (found)
+	inv_bind_text(st, ":machine", x->mid);
+	inv_bind_text(st, ":pending", cmd_state_names[CMD_PENDING]);
+	bool row;
+	enum inv_status s = inv_step(st, &row, "read command", err);
+	if (s == INV_OK && row)
 		read_cmd(st, x->out);
-	sqlite3_finalize(st);
-	if (!found)
+	inv_stmt_done(st);
+	if (s != INV_OK)
+		return s;
+	if (!row)
 		return inv_fail(err, INV_NOT_FOUND, NULL, "no pending command");
-	st = inv_prep(db, "UPDATE agent_commands SET state = 'sent', updated_at = ?2 WHERE id = ?1",
-		      err);
-	if (!st)
+	if (!(st = inv_stmt(c, SQL_CMD_SET_STATE, err)))
 		return INV_IO;
-	inv_bind_text(st, 1, x->out->id);
-	sqlite3_bind_int64(st, 2, inv_now_ms());
-	snprintf(x->out->state, sizeof x->out->state, "sent");
-	return inv_exec_done(db, st, "mark command sent", err);
+	inv_bind_text(st, ":id", x->out->id);
+	inv_bind_text(st, ":state", cmd_state_names[CMD_SENT]);
+	inv_bind_int(st, ":now", inv_now_ms());
+	snprintf(x->out->state, sizeof x->out->state, "%s", cmd_state_names[CMD_SENT]);
+	return inv_exec_done(st, "mark command sent", err);
 }
 
 enum inv_status inv_command_next(struct inv *inv, const char *machine_id, struct inv_command *out,
@@ -148,41 +154,34 @@ struct finish_ctx {
 	bool ok;
 };
 
-static enum inv_status finish_fn(sqlite3 *db, void *arg, struct inv_err *err)
+static enum inv_status finish_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
 	struct finish_ctx *x = arg;
 	int64_t now = inv_now_ms();
-	sqlite3_stmt *st = inv_prep(
-	    db,
-	    "UPDATE agent_commands SET state = ?3, message = ?4, details = ?5, updated_at = ?6"
-	    " WHERE seq = (SELECT seq FROM agent_commands WHERE machine_id = ?1"
-	    " AND state IN ('pending', 'sent', 'external') AND (?2 IS NULL OR id = ?2)"
-	    " AND (?7 IS NULL OR name = ?7) ORDER BY seq DESC LIMIT 1)",
-	    err);
+	sqlite3_stmt *st = inv_stmt(c, SQL_CMD_FINISH, err);
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, x->mid);
-	inv_bind_text(st, 2, x->id);
-	inv_bind_text(st, 3, x->ok ? "done" : "failed");
-	inv_bind_text(st, 4, x->message ? x->message : "");
-	inv_bind_text(st, 5, x->details);
-	sqlite3_bind_int64(st, 6, now);
-	inv_bind_text(st, 7, x->name);
-	enum inv_status s = inv_exec_done(db, st, "finish command", err);
-	if (s == INV_OK && sqlite3_changes(db) != 1)
+	inv_bind_text(st, ":machine", x->mid);
+	inv_bind_text(st, ":id", x->id);
+	inv_bind_text(st, ":name", x->name);
+	inv_bind_text(st, ":state", cmd_state_names[x->ok ? CMD_DONE : CMD_FAILED]);
+	inv_bind_text(st, ":message", x->message ? x->message : "");
+	inv_bind_text(st, ":details", x->details);
+	inv_bind_int(st, ":now", now);
+	bind_unfinished(st);
+	enum inv_status s = inv_exec_done(st, "finish command", err);
+	if (s == INV_OK && sqlite3_changes(c->db) != 1)
 		return inv_fail(err, INV_NOT_FOUND, "id", "no unfinished command %s",
 				x->id ? x->id : x->name);
 	if (s != INV_OK)
 		return s;
-	st = inv_prep(db,
-		      "UPDATE machines SET wake_at = ?2"
-		      " WHERE id = ?1",
-		      err);
-	if (!st)
+	/* the inventory's own wake-up: docs/lifecycle.md, "Transitions the
+	 * inventory makes itself" */
+	if (!(st = inv_stmt(c, SQL_MACHINE_WAKE_NOW, err)))
 		return INV_IO;
-	inv_bind_text(st, 1, x->mid);
-	sqlite3_bind_int64(st, 2, now);
-	return inv_exec_done(db, st, "wake machine", err);
+	inv_bind_text(st, ":id", x->mid);
+	inv_bind_int(st, ":now", now);
+	return inv_exec_done(st, "wake machine", err);
 }
 
 enum inv_status inv_command_finish(struct inv *inv, const char *machine_id, const char *id,
@@ -193,17 +192,16 @@ enum inv_status inv_command_finish(struct inv *inv, const char *machine_id, cons
 	return inv_write(inv, finish_fn, &x, err);
 }
 
-static enum inv_status requeue_fn(sqlite3 *db, void *arg, struct inv_err *err)
+static enum inv_status requeue_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_prep(db,
-				    "UPDATE agent_commands SET state = 'pending', updated_at = ?2"
-				    " WHERE machine_id = ?1 AND state = 'sent'",
-				    err);
+	sqlite3_stmt *st = inv_stmt(c, SQL_CMD_REQUEUE, err);
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, arg);
-	sqlite3_bind_int64(st, 2, inv_now_ms());
-	return inv_exec_done(db, st, "requeue commands", err);
+	inv_bind_text(st, ":machine", arg);
+	inv_bind_text(st, ":pending", cmd_state_names[CMD_PENDING]);
+	inv_bind_text(st, ":sent", cmd_state_names[CMD_SENT]);
+	inv_bind_int(st, ":now", inv_now_ms());
+	return inv_exec_done(st, "requeue commands", err);
 }
 
 enum inv_status inv_command_requeue(struct inv *inv, const char *machine_id, struct inv_err *err)
@@ -216,16 +214,15 @@ struct seen_ctx {
 	int64_t at;
 };
 
-static enum inv_status seen_fn(sqlite3 *db, void *arg, struct inv_err *err)
+static enum inv_status seen_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
 	struct seen_ctx *x = arg;
-	sqlite3_stmt *st =
-	    inv_prep(db, "UPDATE machines SET agent_seen_at = ?2 WHERE id = ?1", err);
+	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_AGENT_SEEN, err);
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, x->mid);
-	sqlite3_bind_int64(st, 2, x->at);
-	return inv_exec_done(db, st, "agent seen", err);
+	inv_bind_text(st, ":id", x->mid);
+	inv_bind_int(st, ":at", x->at);
+	return inv_exec_done(st, "agent seen", err);
 }
 
 enum inv_status inv_machine_agent_seen(struct inv *inv, const char *machine_id, int64_t at,
@@ -235,32 +232,38 @@ enum inv_status inv_machine_agent_seen(struct inv *inv, const char *machine_id, 
 	return inv_write(inv, seen_fn, &x, err);
 }
 
-int64_t inv_machine_agent_seen_at(struct inv *inv, const char *machine_id)
+enum inv_status inv_machine_agent_seen_at(struct inv *inv, const char *machine_id, int64_t *at,
+					  struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, NULL);
-	sqlite3_stmt *st =
-	    db ? inv_prep(db, "SELECT agent_seen_at FROM machines WHERE id = ?1", NULL) : NULL;
+	*at = 0;
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_MACHINE_AGENT_SEEN_AT, err) : NULL;
 	if (!st)
-		return 0;
-	inv_bind_text(st, 1, machine_id);
-	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	return v;
+		return INV_IO;
+	inv_bind_text(st, ":id", machine_id);
+	bool row;
+	enum inv_status s = inv_step(st, &row, "read agent liveness", err);
+	if (s == INV_OK && row)
+		*at = sqlite3_column_int64(st, 0);
+	else if (s == INV_OK)
+		s = inv_fail(err, INV_NOT_FOUND, "id", "no machine '%s'", machine_id);
+	inv_stmt_done(st);
+	return s;
 }
 
 struct ip_ctx {
 	const char *mid, *ip;
 };
 
-static enum inv_status ip_fn(sqlite3 *db, void *arg, struct inv_err *err)
+static enum inv_status ip_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
 	struct ip_ctx *x = arg;
-	sqlite3_stmt *st = inv_prep(db, "UPDATE machines SET ip = ?2 WHERE id = ?1", err);
+	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_SET_IP, err);
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, x->mid);
-	inv_bind_text(st, 2, x->ip);
-	return inv_exec_done(db, st, "store ip", err);
+	inv_bind_text(st, ":id", x->mid);
+	inv_bind_text(st, ":ip", x->ip);
+	return inv_exec_done(st, "store ip", err);
 }
 
 enum inv_status inv_machine_set_ip(struct inv *inv, const char *machine_id, const char *ip,

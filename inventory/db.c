@@ -23,14 +23,14 @@ struct wjob {
 };
 
 struct reader {
-	sqlite3 *db;
+	struct inv_conn conn;
 	struct inv *inv;
 	struct reader *next;
 };
 
 struct inv {
 	char *path;
-	sqlite3 *wdb;
+	struct inv_conn w; /* the writer's connection */
 	pthread_t writer;
 	pthread_mutex_t mu;
 	pthread_cond_t queue_cv, done_cv, change_cv;
@@ -117,25 +117,6 @@ sqlite3_stmt *inv_prep(sqlite3 *db, const char *sql, struct inv_err *err)
 	return st;
 }
 
-void inv_bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-enum inv_status inv_exec_done(sqlite3 *db, sqlite3_stmt *st, const char *what, struct inv_err *err)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return INV_OK;
-	if (rc == SQLITE_CONSTRAINT)
-		return inv_fail(err, INV_DUPLICATE, NULL, "%s: %s", what, sqlite3_errmsg(db));
-	return inv_sqlfail(err, db, what);
-}
-
 void inv_col_copy(sqlite3_stmt *st, int col, char *dst, size_t len)
 {
 	const unsigned char *s = sqlite3_column_text(st, col);
@@ -195,24 +176,25 @@ static void reader_gone(void *p)
 			break;
 		}
 	pthread_mutex_unlock(&inv->mu);
-	sqlite3_close(r->db);
+	inv_conn_close(&r->conn);
 	free(r);
 }
 
 static enum inv_status open_writer(struct inv *inv, int target, struct inv_err *err)
 {
-	int rc =
-	    sqlite3_open_v2(inv->path, &inv->wdb,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(
+	    inv->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	inv->w.db = db;
 	if (rc != SQLITE_OK)
 		return inv_fail(err, INV_IO, NULL, "cannot open database %s: %s", inv->path,
-				inv->wdb ? sqlite3_errmsg(inv->wdb) : sqlite3_errstr(rc));
+				db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 	/* The first statement reads the header: a non-database file fails here
 	 * with NOTADB before anything is written. */
 	/* Refuse foreign and newer files before anything (journal mode
 	 * included) is written to them. */
-	if (check_integrity(inv->wdb, err) != 0 || inv_schema_check(inv->wdb, err) != 0 ||
-	    set_pragmas(inv->wdb, true, err) != 0 || inv_migrate_to(inv->wdb, target, err) != 0) {
+	if (check_integrity(db, err) != 0 || inv_schema_check(db, err) != 0 ||
+	    set_pragmas(db, true, err) != 0 || inv_migrate_to(db, target, err) != 0) {
 		char msg[sizeof err->message];
 		snprintf(msg, sizeof msg, "%s", err->message);
 		return inv_fail(err, err->status, NULL, "database %s: %s", inv->path, msg);
@@ -239,8 +221,7 @@ enum inv_status inv_open_at(const char *path, int target, struct inv **out, stru
 	if (st == INV_OK && pthread_create(&inv->writer, NULL, writer_main, inv) != 0)
 		st = inv_fail(err, INV_IO, NULL, "cannot start the writer thread");
 	if (st != INV_OK) {
-		sqlite3_close(inv->wdb);
-		inv->wdb = NULL;
+		inv_conn_close(&inv->w);
 		pthread_key_delete(inv->rkey);
 		free(inv->path);
 		free(inv);
@@ -264,10 +245,10 @@ void inv_close(struct inv *inv)
 	pthread_cond_broadcast(&inv->queue_cv);
 	pthread_mutex_unlock(&inv->mu);
 	pthread_join(inv->writer, NULL);
-	sqlite3_close(inv->wdb);
+	inv_conn_close(&inv->w);
 	for (struct reader *r = inv->readers, *n; r; r = n) {
 		n = r->next;
-		sqlite3_close(r->db);
+		inv_conn_close(&r->conn);
 		free(r);
 	}
 	pthread_key_delete(inv->rkey);
@@ -279,21 +260,21 @@ void inv_close(struct inv *inv)
 	free(inv);
 }
 
-sqlite3 *inv_reader(struct inv *inv, struct inv_err *err)
+struct inv_conn *inv_reader(struct inv *inv, struct inv_err *err)
 {
 	struct reader *r = pthread_getspecific(inv->rkey);
 	if (r)
-		return r->db;
+		return &r->conn;
 	r = calloc(1, sizeof *r);
 	if (!r) {
 		inv_fail(err, INV_IO, NULL, "out of memory");
 		return NULL;
 	}
-	if (sqlite3_open_v2(inv->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-		SQLITE_OK ||
-	    set_pragmas(r->db, false, err) != 0) {
-		inv_fail(err, INV_IO, NULL, "open reader: %s", sqlite3_errmsg(r->db));
-		sqlite3_close(r->db);
+	if (sqlite3_open_v2(inv->path, &r->conn.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK ||
+	    set_pragmas(r->conn.db, false, err) != 0) {
+		inv_fail(err, INV_IO, NULL, "open reader: %s", sqlite3_errmsg(r->conn.db));
+		inv_conn_close(&r->conn);
 		free(r);
 		return NULL;
 	}
@@ -303,14 +284,14 @@ sqlite3 *inv_reader(struct inv *inv, struct inv_err *err)
 	inv->readers = r;
 	pthread_mutex_unlock(&inv->mu);
 	pthread_setspecific(inv->rkey, r);
-	return r->db;
+	return &r->conn;
 }
 
 /* ------------------------------------------------------------- writer */
 
 static void run_batch(struct inv *inv, struct wjob **batch, int n)
 {
-	sqlite3 *db = inv->wdb;
+	sqlite3 *db = inv->w.db;
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		for (int i = 0; i < n; i++)
 			batch[i]->st = inv_sqlfail(batch[i]->err, db, "begin transaction");
@@ -319,7 +300,7 @@ static void run_batch(struct inv *inv, struct wjob **batch, int n)
 	for (int i = 0; i < n; i++) {
 		struct wjob *j = batch[i];
 		sqlite3_exec(db, "SAVEPOINT req", NULL, NULL, NULL);
-		j->st = j->fn(db, j->arg, j->err);
+		j->st = j->fn(&inv->w, j->arg, j->err);
 		if (j->st != INV_OK)
 			sqlite3_exec(db, "ROLLBACK TO req", NULL, NULL, NULL);
 		sqlite3_exec(db, "RELEASE req", NULL, NULL, NULL);

@@ -15,9 +15,16 @@
  *    INV_OK has a durable result.
  *  - Every function is safe to call from any thread.
  *
- * Errors: every function returns enum inv_status and fills struct inv_err
- * (may be NULL) with a human message and, for validation and uniqueness
- * errors, the API field that caused it.
+ * Errors: every function that reads or writes storage returns enum
+ * inv_status and fills struct inv_err (may be NULL) with a human message
+ * and, for validation and uniqueness errors, the API field that caused it.
+ * A getter never folds a failed read into "none": out-parameters are set
+ * to their "none" value and the status says which it was.
+ *
+ * Besides the changes callers ask for, the inventory moves machines and
+ * allocations itself (reservation, substitution, release, command
+ * completion): docs/lifecycle.md, "Transitions the inventory makes itself",
+ * lists them.
  *
  * Ownership: records are filled into caller-owned structs; members that are
  * pointers are malloc'd and released by the matching *_clear() function,
@@ -99,7 +106,8 @@ int64_t inv_now_ms(void);
 
 /* Change notification: every commit bumps a counter. inv_wait_change()
  * blocks until the counter differs from *seen or timeout_ms passes, then
- * stores the current counter in *seen. Returns true if it changed. */
+ * stores the current counter in *seen. Returns true if it changed. Neither
+ * touches storage, so neither can fail: they return values, not a status. */
 uint64_t inv_change_counter(struct inv *inv);
 bool inv_wait_change(struct inv *inv, uint64_t *seen, int timeout_ms);
 
@@ -246,8 +254,9 @@ enum inv_status inv_machines_due(struct inv *inv, int64_t now, int limit,
  * lies in the future (a lease or backoff of the previous run) is woken now.
  * *n gets how many. */
 enum inv_status inv_machines_recover(struct inv *inv, int *n, struct inv_err *err);
-/* Earliest pending wake_at, or 0 if none. */
-int64_t inv_machines_next_wake(struct inv *inv);
+/* Earliest pending wake_at into *wake_at (0 when no machine waits).
+ * A failed read returns its status with *wake_at = 0. */
+enum inv_status inv_machines_next_wake(struct inv *inv, int64_t *wake_at, struct inv_err *err);
 
 struct inv_event {
 	int64_t seq;
@@ -517,7 +526,10 @@ enum inv_status inv_machine_agent_seen(struct inv *inv, const char *machine_id, 
 /* Records the address the machine last called the boot plane from. */
 enum inv_status inv_machine_set_ip(struct inv *inv, const char *machine_id, const char *ip,
 				   struct inv_err *err);
-/* When the agent was last heard from (ms), 0 if never. */
-int64_t inv_machine_agent_seen_at(struct inv *inv, const char *machine_id);
+/* When the machine's agent was last heard from (ms) into *at: 0 if never
+ * (or gone). INV_NOT_FOUND for an unknown machine id; *at = 0 on any
+ * error. */
+enum inv_status inv_machine_agent_seen_at(struct inv *inv, const char *machine_id, int64_t *at,
+					  struct inv_err *err);
 
 #endif

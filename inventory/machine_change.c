@@ -10,143 +10,186 @@ struct change_ctx {
 	char real_id[INV_ID_LEN];
 };
 
-static enum inv_status read_current(sqlite3 *db, struct change_ctx *x, char *state, size_t len,
-				    int64_t *version, struct inv_err *err)
+static enum inv_status read_current(struct inv_conn *c, struct change_ctx *x, char *state,
+				    size_t len, int64_t *version, struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_prep(
-	    db, "SELECT id, state, version FROM machines WHERE id = ?1 OR name = ?1 LIMIT 1", err);
+	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_CURRENT, err);
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, x->id);
-	int rc = sqlite3_step(st);
-	enum inv_status s = INV_OK;
-	if (rc == SQLITE_ROW) {
+	inv_bind_text(st, ":key", x->id);
+	bool row;
+	enum inv_status s = inv_step(st, &row, "read machine", err);
+	if (s == INV_OK && row) {
 		inv_col_copy(st, 0, x->real_id, sizeof x->real_id);
 		inv_col_copy(st, 1, state, len);
 		*version = sqlite3_column_int64(st, 2);
-	} else {
-		s = rc == SQLITE_DONE ? inv_fail(err, INV_NOT_FOUND, "id", "no machine '%s'", x->id)
-				      : inv_sqlfail(err, db, "read machine");
+	} else if (s == INV_OK) {
+		s = inv_fail(err, INV_NOT_FOUND, "id", "no machine '%s'", x->id);
 	}
-	sqlite3_finalize(st);
+	inv_stmt_done(st);
 	return s;
 }
 
-static const char UPDATE_SQL[] =
-    "UPDATE machines SET version = version + 1, updated_at = ?1,"
-    " state = CASE WHEN ?2 THEN ?3 ELSE state END,"
-    " state_since = CASE WHEN ?2 AND ?3 <> state THEN ?1 ELSE state_since END,"
-    " phase = CASE WHEN ?4 THEN ?5 ELSE phase END,"
-    " attempts = CASE WHEN ?6 THEN ?7 ELSE attempts END,"
-    " wake_at = CASE WHEN ?8 THEN ?9 ELSE wake_at END,"
-    " deadline_at = CASE WHEN ?10 THEN ?11 ELSE deadline_at END,"
-    " last_error = CASE WHEN ?12 THEN ?13 ELSE last_error END,"
-    " power = CASE WHEN ?14 THEN ?15 ELSE power END,"
-    " sku = CASE WHEN ?16 THEN ?17 ELSE sku END,"
-    " facts = CASE WHEN ?18 THEN ?19 ELSE facts END,"
-    " maintenance = CASE WHEN ?20 THEN ?21 ELSE maintenance END,"
-    " maintenance_reason = CASE WHEN ?20 THEN ?22 ELSE maintenance_reason END,"
-    " name = CASE WHEN ?23 THEN ?24 ELSE name END,"
-    " site = CASE WHEN ?25 THEN ?26 ELSE site END,"
-    " rack = CASE WHEN ?25 THEN ?27 ELSE rack END,"
-    " unit = CASE WHEN ?25 THEN ?28 ELSE unit END,"
-    " allocation_id = CASE WHEN ?29 THEN ?30 ELSE allocation_id END"
-    " WHERE id = ?31 AND version = ?32";
+/* One named value of a field's update. */
+struct val {
+	const char *name;
+	const char *text;
+	int64_t num;
+	bool is_text;
+};
+#define TEXT(n, v) ((struct val){.name = (n), .text = (v), .is_text = true})
+#define NUM(n, v) ((struct val){.name = (n), .num = (v)})
 
-static void bind_change(sqlite3_stmt *st, const struct inv_machine_change *c, const char *id)
+/* The update of one field of the change: when `on`, statement id runs with
+ * :id and these values. */
+struct field {
+	bool on;
+	enum inv_sql id;
+	struct val v[3];
+};
+
+static enum inv_status set_field(struct inv_conn *c, const char *mid, const struct field *f,
+				 struct inv_err *err)
 {
-	sqlite3_bind_int64(st, 1, inv_now_ms());
-	sqlite3_bind_int(st, 2, c->set_state);
-	inv_bind_text(st, 3, inv_state_name(c->state));
-	sqlite3_bind_int(st, 4, c->set_phase);
-	inv_bind_text(st, 5, c->phase ? c->phase : "");
-	sqlite3_bind_int(st, 6, c->set_attempts);
-	sqlite3_bind_int(st, 7, c->attempts);
-	sqlite3_bind_int(st, 8, c->set_wake);
-	sqlite3_bind_int64(st, 9, c->wake_at);
-	sqlite3_bind_int(st, 10, c->set_deadline);
-	sqlite3_bind_int64(st, 11, c->deadline_at);
-	sqlite3_bind_int(st, 12, c->set_last_error);
-	inv_bind_text(st, 13, c->last_error ? c->last_error : "");
-	sqlite3_bind_int(st, 14, c->set_power);
-	inv_bind_text(st, 15, c->power ? c->power : "unknown");
-	sqlite3_bind_int(st, 16, c->set_sku);
-	inv_bind_text(st, 17, c->sku ? c->sku : "");
-	sqlite3_bind_int(st, 18, c->set_facts);
-	inv_bind_text(st, 19, c->facts_json);
-	sqlite3_bind_int(st, 20, c->set_maintenance);
-	sqlite3_bind_int(st, 21, c->maintenance);
-	inv_bind_text(st, 22, c->maintenance_reason ? c->maintenance_reason : "");
-	sqlite3_bind_int(st, 23, c->set_name);
-	inv_bind_text(st, 24, c->name ? c->name : "");
-	sqlite3_bind_int(st, 25, c->set_location);
-	inv_bind_text(st, 26, c->location.site);
-	inv_bind_text(st, 27, c->location.rack);
-	sqlite3_bind_int(st, 28, c->location.unit);
-	sqlite3_bind_int(st, 29, c->set_allocation);
-	inv_bind_text(st, 30, c->allocation_id && *c->allocation_id ? c->allocation_id : NULL);
-	inv_bind_text(st, 31, id);
-	sqlite3_bind_int64(st, 32, c->expect_version);
+	sqlite3_stmt *st = inv_stmt(c, f->id, err);
+	if (!st)
+		return INV_IO;
+	inv_bind_text(st, ":id", mid);
+	for (size_t i = 0; i < ARRAY_SIZE(f->v) && f->v[i].name; i++)
+		if (f->v[i].is_text)
+			inv_bind_text(st, f->v[i].name, f->v[i].text);
+		else
+			inv_bind_int(st, f->v[i].name, f->v[i].num);
+	return inv_exec_done(st, "update machine", err);
 }
 
-static enum inv_status replace_bmc(sqlite3 *db, const char *id, const struct inv_bmc *b,
+/* Bumps the version if it is still version (0 rows: someone else changed
+ * it) and stamps updated_at. */
+static enum inv_status bump_version(struct inv_conn *c, const char *mid, int64_t version,
+				    int64_t now, struct inv_err *err)
+{
+	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_CAS, err);
+	if (!st)
+		return INV_IO;
+	inv_bind_text(st, ":id", mid);
+	inv_bind_int(st, ":version", version);
+	inv_bind_int(st, ":now", now);
+	enum inv_status s = inv_exec_done(st, "update machine", err);
+	if (s == INV_OK && sqlite3_changes(c->db) != 1)
+		s = inv_fail(err, INV_CONFLICT, "version", "machine %s changed meanwhile", mid);
+	return s;
+}
+
+/* Bumps the version, then updates each field the change carries, one
+ * statement per field. All of it runs in this request's savepoint: it
+ * commits whole or not at all. */
+static enum inv_status update_machine(struct inv_conn *c, const char *mid,
+				      const struct inv_machine_change *m, bool state_changes,
+				      struct inv_err *err)
+{
+	int64_t now = inv_now_ms();
+	enum inv_status s = bump_version(c, mid, m->expect_version, now, err);
+	const struct inv_location *loc = &m->location;
+	const char *alloc = m->allocation_id && *m->allocation_id ? m->allocation_id : NULL;
+	const struct field fields[] = {
+	    {.on = state_changes,
+	     .id = SQL_MACHINE_SET_STATE,
+	     .v = {TEXT(":state", inv_state_name(m->state)), NUM(":now", now)}},
+	    {.on = m->set_phase,
+	     .id = SQL_MACHINE_SET_PHASE,
+	     .v = {TEXT(":phase", m->phase ? m->phase : "")}},
+	    {.on = m->set_attempts,
+	     .id = SQL_MACHINE_SET_ATTEMPTS,
+	     .v = {NUM(":attempts", m->attempts)}},
+	    {.on = m->set_wake, .id = SQL_MACHINE_SET_WAKE, .v = {NUM(":wake_at", m->wake_at)}},
+	    {.on = m->set_deadline,
+	     .id = SQL_MACHINE_SET_DEADLINE,
+	     .v = {NUM(":deadline_at", m->deadline_at)}},
+	    {.on = m->set_last_error,
+	     .id = SQL_MACHINE_SET_LAST_ERROR,
+	     .v = {TEXT(":last_error", m->last_error ? m->last_error : "")}},
+	    {.on = m->set_power,
+	     .id = SQL_MACHINE_SET_POWER,
+	     .v = {TEXT(":power", m->power ? m->power : "unknown")}},
+	    {.on = m->set_sku,
+	     .id = SQL_MACHINE_SET_SKU,
+	     .v = {TEXT(":sku", m->sku ? m->sku : "")}},
+	    {.on = m->set_facts, .id = SQL_MACHINE_SET_FACTS, .v = {TEXT(":facts", m->facts_json)}},
+	    {.on = m->set_maintenance,
+	     .id = SQL_MACHINE_SET_MAINTENANCE,
+	     .v = {NUM(":maintenance", m->maintenance),
+		   TEXT(":reason", m->maintenance_reason ? m->maintenance_reason : "")}},
+	    {.on = m->set_name,
+	     .id = SQL_MACHINE_SET_NAME,
+	     .v = {TEXT(":name", m->name ? m->name : "")}},
+	    {.on = m->set_location,
+	     .id = SQL_MACHINE_SET_LOCATION,
+	     .v = {TEXT(":site", loc->site), TEXT(":rack", loc->rack), NUM(":unit", loc->unit)}},
+	    {.on = m->set_allocation,
+	     .id = SQL_MACHINE_SET_ALLOCATION,
+	     .v = {TEXT(":allocation", alloc)}},
+	};
+	for (size_t i = 0; s == INV_OK && i < ARRAY_SIZE(fields); i++)
+		if (fields[i].on)
+			s = set_field(c, mid, &fields[i], err);
+	return s;
+}
+
+static enum inv_status replace_bmc(struct inv_conn *c, const char *id, const struct inv_bmc *b,
 				   struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_prep(db, "DELETE FROM bmcs WHERE machine_id = ?1", err);
+	sqlite3_stmt *st = inv_stmt(c, SQL_BMC_DELETE, err);
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, id);
-	enum inv_status s = inv_exec_done(db, st, "remove bmc", err);
+	inv_bind_text(st, ":machine", id);
+	enum inv_status s = inv_exec_done(st, "remove bmc", err);
 	if (s != INV_OK || !b)
 		return s;
-	return inv_insert_bmc(db, id, b, err);
+	return inv_insert_bmc(c, id, b, err);
 }
 
-static enum inv_status detach_all(sqlite3 *db, const char *id, struct inv_err *err)
+/* Detaching a machine also detaches its allocation rows: one of the
+ * inventory's own changes (docs/lifecycle.md, "Transitions the inventory
+ * makes itself"). */
+static enum inv_status detach_all(struct inv_conn *c, const char *id, struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_prep(
-	    db,
-	    "UPDATE allocation_machines SET detached = 1 WHERE machine_id = ?1 AND detached = 0",
-	    err);
+	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_DETACH_ALL, err);
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, id);
-	return inv_exec_done(db, st, "detach machine", err);
+	inv_bind_text(st, ":machine", id);
+	return inv_exec_done(st, "detach machine", err);
 }
 
-static enum inv_status change_fn(sqlite3 *db, void *arg, struct inv_err *err)
+static enum inv_status change_fn(struct inv_conn *cn, void *arg, struct inv_err *err)
 {
 	struct change_ctx *x = arg;
 	const struct inv_machine_change *c = x->c;
 	char from[16];
 	int64_t version = 0;
-	enum inv_status s = read_current(db, x, from, sizeof from, &version, err);
+	enum inv_status s = read_current(cn, x, from, sizeof from, &version, err);
 	if (s != INV_OK)
 		return s;
 	if (version != c->expect_version)
 		return inv_fail(err, INV_CONFLICT, "version",
 				"machine %s changed meanwhile (version %lld, expected %lld)",
 				x->real_id, (long long)version, (long long)c->expect_version);
-	sqlite3_stmt *st = inv_prep(db, UPDATE_SQL, err);
-	if (!st)
-		return INV_IO;
-	bind_change(st, c, x->real_id);
-	if ((s = inv_exec_done(db, st, "update machine", err)) != INV_OK)
+	const char *to = c->set_state ? inv_state_name(c->state) : from;
+	bool state_changes = strcmp(from, to) != 0;
+	if ((s = update_machine(cn, x->real_id, c, state_changes, err)) != INV_OK)
 		return s == INV_DUPLICATE
 			   ? inv_fail(err, INV_DUPLICATE, "name",
 				      "a machine named '%s' already exists", c->name ? c->name : "")
 			   : s;
-	if (c->set_bmc && (s = replace_bmc(db, x->real_id, c->bmc, err)) != INV_OK)
+	if (c->set_bmc && (s = replace_bmc(cn, x->real_id, c->bmc, err)) != INV_OK)
 		return s;
 	if (c->set_allocation && (!c->allocation_id || !*c->allocation_id) &&
-	    (s = detach_all(db, x->real_id, err)) != INV_OK)
+	    (s = detach_all(cn, x->real_id, err)) != INV_OK)
 		return s;
-	const char *to = c->set_state ? inv_state_name(c->state) : from;
-	if (strcmp(from, to) != 0 || c->always_event)
-		s = inv_event_row(db, x->real_id, from, to, c->actor, c->reason, c->request_id,
+	if (state_changes || c->always_event)
+		s = inv_event_row(cn, x->real_id, from, to, c->actor, c->reason, c->request_id,
 				  err);
 	if (s == INV_OK && c->audit_action)
-		s = inv_audit_row(db, c->actor, c->audit_action, "machine", x->real_id,
+		s = inv_audit_row(cn, c->actor, c->audit_action, "machine", x->real_id,
 				  c->audit_before_json, c->audit_after_json, c->request_id, err);
 	return s;
 }
@@ -164,23 +207,31 @@ enum inv_status inv_machine_change(struct inv *inv, const char *id,
 	return s;
 }
 
+/* The states whose machines the engine is working on: recovery wakes
+ * them (docs/lifecycle.md, "Crash-only recovery" and "Transitions the
+ * inventory makes itself"). */
+static const enum inv_state transitional[] = {
+    INV_ST_VERIFYING, INV_ST_INSPECTING, INV_ST_CLEANING, INV_ST_DEPLOYING, INV_ST_RELEASING,
+};
+
 struct recover_ctx {
 	int n;
 };
 
-static enum inv_status recover_fn(sqlite3 *db, void *arg, struct inv_err *err)
+static enum inv_status recover_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
 	struct recover_ctx *x = arg;
-	sqlite3_stmt *st =
-	    inv_prep(db,
-		     "UPDATE machines SET wake_at = ?1 WHERE wake_at > ?1 AND state IN"
-		     " ('verifying','inspecting','cleaning','deploying','releasing')",
-		     err);
-	if (!st)
-		return INV_IO;
-	sqlite3_bind_int64(st, 1, inv_now_ms());
-	enum inv_status s = inv_exec_done(db, st, "recover machines", err);
-	x->n = sqlite3_changes(db);
+	int64_t now = inv_now_ms();
+	enum inv_status s = INV_OK;
+	for (size_t i = 0; s == INV_OK && i < ARRAY_SIZE(transitional); i++) {
+		sqlite3_stmt *st = inv_stmt(c, SQL_MACHINES_RECOVER, err);
+		if (!st)
+			return INV_IO;
+		inv_bind_int(st, ":now", now);
+		inv_bind_text(st, ":state", inv_state_name(transitional[i]));
+		if ((s = inv_exec_done(st, "recover machines", err)) == INV_OK)
+			x->n += sqlite3_changes(c->db);
+	}
 	return s;
 }
 

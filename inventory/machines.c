@@ -63,17 +63,7 @@ void inv_machine_list_clear(struct inv_machine_list *l)
 	memset(l, 0, sizeof *l);
 }
 
-#define MACHINE_COLS                                                                               \
-	"m.seq, m.id, m.name, m.state, m.version, m.sku, m.power, m.maintenance,"                  \
-	" m.maintenance_reason, m.last_error, m.site, m.rack, m.unit, m.allocation_id, m.phase,"   \
-	" m.attempts, m.wake_at, m.deadline_at, m.facts, m.created_at, m.updated_at,"              \
-	" m.state_since, b.driver, b.address, b.username, b.options, a.owner,"                     \
-	" (SELECT group_concat(mac, ',') FROM (SELECT mac FROM nics WHERE machine_id = m.id"       \
-	" ORDER BY mac))"
-#define MACHINE_FROM                                                                               \
-	" FROM machines m LEFT JOIN bmcs b ON b.machine_id = m.id"                                 \
-	" LEFT JOIN allocations a ON a.id = m.allocation_id"
-
+/* Machine reads return these columns in this order (sql_sqlite.c). */
 static void split_macs(struct inv_machine *m, const char *csv)
 {
 	m->nmacs = 0;
@@ -120,93 +110,81 @@ static void read_machine(sqlite3_stmt *st, struct inv_machine *m)
 	split_macs(m, (const char *)sqlite3_column_text(st, 27));
 }
 
-/* Reads one machine by a WHERE clause with one text parameter. */
-static enum inv_status get_where(sqlite3 *db, const char *where, const char *key,
-				 struct inv_machine *out, struct inv_err *err)
+/* Reads one machine with statement id, whose one parameter is name. */
+static enum inv_status get_one(struct inv *inv, enum inv_sql id, const char *name, const char *key,
+			       struct inv_machine *out, struct inv_err *err)
 {
-	char sql[1024];
-	snprintf(sql, sizeof sql, "SELECT " MACHINE_COLS MACHINE_FROM " WHERE %s", where);
-	sqlite3_stmt *st = inv_prep(db, sql, err);
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, id, err) : NULL;
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, key);
-	int rc = sqlite3_step(st);
-	enum inv_status s = INV_OK;
-	if (rc == SQLITE_ROW)
+	inv_bind_text(st, name, key);
+	bool row;
+	enum inv_status s = inv_step(st, &row, "read machine", err);
+	if (s == INV_OK && row)
 		read_machine(st, out);
-	else if (rc == SQLITE_DONE)
+	else if (s == INV_OK)
 		s = inv_fail(err, INV_NOT_FOUND, "id", "no machine '%s'", key);
-	else
-		s = inv_sqlfail(err, db, "read machine");
-	sqlite3_finalize(st);
+	inv_stmt_done(st);
 	return s;
 }
 
 enum inv_status inv_machine_get(struct inv *inv, const char *id_or_name, struct inv_machine *out,
 				struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, err);
-	if (!db)
-		return INV_IO;
-	return get_where(db, "m.id = ?1 OR m.name = ?1 ORDER BY m.id = ?1 DESC LIMIT 1", id_or_name,
-			 out, err);
+	return get_one(inv, SQL_MACHINE_BY_ID_OR_NAME, ":key", id_or_name, out, err);
 }
 
 enum inv_status inv_machine_get_by_mac(struct inv *inv, const char *mac, struct inv_machine *out,
 				       struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, err);
-	if (!db)
-		return INV_IO;
-	return get_where(db, "m.id = (SELECT machine_id FROM nics WHERE mac = ?1)", mac, out, err);
+	return get_one(inv, SQL_MACHINE_BY_MAC, ":mac", mac, out, err);
 }
 
 enum inv_status inv_machine_bmc(struct inv *inv, const char *id, struct inv_bmc *out,
 				struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, err);
-	if (!db)
-		return INV_IO;
-	sqlite3_stmt *st = inv_prep(
-	    db, "SELECT driver, address, username, password, options FROM bmcs WHERE machine_id=?1",
-	    err);
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_BMC_GET, err) : NULL;
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, id);
+	inv_bind_text(st, ":machine", id);
 	memset(out, 0, sizeof *out);
-	enum inv_status s = INV_OK;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	bool row;
+	enum inv_status s = inv_step(st, &row, "read bmc", err);
+	if (s == INV_OK && row) {
 		inv_col_copy(st, 0, out->driver, sizeof out->driver);
 		inv_col_copy(st, 1, out->address, sizeof out->address);
 		inv_col_copy(st, 2, out->username, sizeof out->username);
 		out->password = inv_col_dup(st, 3);
 		out->options_json = inv_col_dup(st, 4);
-	} else if (rc == SQLITE_DONE) {
+	} else if (s == INV_OK) {
 		s = inv_fail(err, INV_NOT_FOUND, "bmc", "machine %s has no BMC access", id);
-	} else {
-		s = inv_sqlfail(err, db, "read bmc");
 	}
-	sqlite3_finalize(st);
+	inv_stmt_done(st);
 	return s;
 }
 
-static enum inv_status collect(sqlite3 *db, sqlite3_stmt *st, int limit,
-			       struct inv_machine_list *out, struct inv_err *err)
+/* Reads up to limit machines from st (bound, limit + 1 rows asked) and
+ * hands st back. */
+static enum inv_status collect(sqlite3_stmt *st, int limit, struct inv_machine_list *out,
+			       struct inv_err *err)
 {
 	memset(out, 0, sizeof *out);
 	out->items = calloc((size_t)limit + 1, sizeof *out->items);
 	if (!out->items) {
-		sqlite3_finalize(st);
+		inv_stmt_done(st);
 		return inv_fail(err, INV_IO, NULL, "out of memory");
 	}
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->n < (size_t)limit + 1)
+	bool row;
+	enum inv_status s;
+	while ((s = inv_step(st, &row, "list machines", err)) == INV_OK && row &&
+	       out->n < (size_t)limit + 1)
 		read_machine(st, &out->items[out->n++]);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	inv_stmt_done(st);
+	if (s != INV_OK) {
 		inv_machine_list_clear(out);
-		return inv_sqlfail(err, db, "list machines");
+		return s;
 	}
 	if (out->n > (size_t)limit && limit > 0) { /* one extra row: a further page */
 		inv_machine_clear(&out->items[--out->n]);
@@ -218,59 +196,48 @@ static enum inv_status collect(sqlite3 *db, sqlite3_stmt *st, int limit,
 enum inv_status inv_machine_list(struct inv *inv, const struct inv_machine_filter *f,
 				 struct inv_machine_list *out, struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, err);
-	if (!db)
-		return INV_IO;
-	int limit = inv_clamp_limit(f->limit);
-	sqlite3_stmt *st =
-	    inv_prep(db,
-		     "SELECT " MACHINE_COLS MACHINE_FROM " WHERE m.seq > ?1"
-		     " AND (?2 IS NULL OR m.state = ?2) AND (?3 IS NULL OR m.sku = ?3)"
-		     " AND (?4 IS NULL OR a.owner = ?4) ORDER BY m.seq LIMIT ?5",
-		     err);
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_MACHINE_LIST, err) : NULL;
 	if (!st)
 		return INV_IO;
-	sqlite3_bind_int64(st, 1, f->after_seq);
-	inv_bind_text(st, 2, f->state >= 0 ? inv_state_name((enum inv_state)f->state) : NULL);
-	inv_bind_text(st, 3, f->sku);
-	inv_bind_text(st, 4, f->owner);
-	sqlite3_bind_int(st, 5, limit + 1);
-	return collect(db, st, limit, out, err);
+	int limit = inv_clamp_limit(f->limit);
+	inv_bind_int(st, ":after", f->after_seq);
+	inv_bind_text(st, ":state",
+		      f->state >= 0 ? inv_state_name((enum inv_state)f->state) : NULL);
+	inv_bind_text(st, ":sku", f->sku);
+	inv_bind_text(st, ":owner", f->owner);
+	inv_bind_int(st, ":limit", limit + 1);
+	return collect(st, limit, out, err);
 }
 
 enum inv_status inv_machines_due(struct inv *inv, int64_t now, int limit,
 				 struct inv_machine_list *out, struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, err);
-	if (!db)
-		return INV_IO;
-	sqlite3_stmt *st =
-	    inv_prep(db,
-		     "SELECT " MACHINE_COLS MACHINE_FROM " WHERE m.wake_at > 0 AND m.wake_at <= ?1"
-		     " ORDER BY m.wake_at LIMIT ?2",
-		     err);
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_MACHINES_DUE, err) : NULL;
 	if (!st)
 		return INV_IO;
 	limit = inv_clamp_limit(limit);
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int(st, 2, limit + 1);
-	enum inv_status s = collect(db, st, limit, out, err);
+	inv_bind_int(st, ":now", now);
+	inv_bind_int(st, ":limit", limit + 1);
+	enum inv_status s = collect(st, limit, out, err);
 	out->next_seq = 0;
 	return s;
 }
 
-int64_t inv_machines_next_wake(struct inv *inv)
+enum inv_status inv_machines_next_wake(struct inv *inv, int64_t *wake_at, struct inv_err *err)
 {
-	sqlite3 *db = inv_reader(inv, NULL);
-	if (!db)
-		return 0;
-	sqlite3_stmt *st =
-	    inv_prep(db, "SELECT min(wake_at) FROM machines WHERE wake_at > 0", NULL);
+	*wake_at = 0;
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_MACHINES_NEXT_WAKE, err) : NULL;
 	if (!st)
-		return 0;
-	int64_t w = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	return w;
+		return INV_IO;
+	bool row;
+	enum inv_status s = inv_step(st, &row, "next wake", err);
+	if (s == INV_OK && row)
+		*wake_at = sqlite3_column_int64(st, 0); /* NULL (no machine waits) reads 0 */
+	inv_stmt_done(st);
+	return s;
 }
 
 /* ------------------------------------------------------------- create */
@@ -280,75 +247,67 @@ struct create_ctx {
 	char id[INV_ID_LEN];
 };
 
-enum inv_status inv_insert_bmc(sqlite3 *db, const char *id, const struct inv_bmc *b,
+enum inv_status inv_insert_bmc(struct inv_conn *c, const char *id, const struct inv_bmc *b,
 			       struct inv_err *err)
 {
-	sqlite3_stmt *st =
-	    inv_prep(db,
-		     "INSERT INTO bmcs(machine_id, driver, address, username, password,"
-		     " options) VALUES(?1,?2,?3,?4,?5,?6)",
-		     err);
+	sqlite3_stmt *st = inv_stmt(c, SQL_BMC_INSERT, err);
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, id);
-	inv_bind_text(st, 2, b->driver);
-	inv_bind_text(st, 3, b->address);
-	inv_bind_text(st, 4, b->username);
-	inv_bind_text(st, 5, b->password ? b->password : "");
-	inv_bind_text(st, 6, b->options_json ? b->options_json : "{}");
-	return inv_exec_done(db, st, "store bmc", err);
+	inv_bind_text(st, ":machine", id);
+	inv_bind_text(st, ":driver", b->driver);
+	inv_bind_text(st, ":address", b->address);
+	inv_bind_text(st, ":username", b->username);
+	inv_bind_text(st, ":password", b->password ? b->password : "");
+	inv_bind_text(st, ":options", b->options_json ? b->options_json : "{}");
+	return inv_exec_done(st, "store bmc", err);
 }
 
-static enum inv_status insert_nics(sqlite3 *db, const char *id, const struct inv_machine_new *n,
-				   struct inv_err *err)
+static enum inv_status insert_nics(struct inv_conn *c, const char *id,
+				   const struct inv_machine_new *n, struct inv_err *err)
 {
 	for (int i = 0; i < n->nmacs; i++) {
-		sqlite3_stmt *st =
-		    inv_prep(db, "INSERT INTO nics(mac, machine_id) VALUES(?1, ?2)", err);
+		sqlite3_stmt *st = inv_stmt(c, SQL_NIC_INSERT, err);
 		if (!st)
 			return INV_IO;
-		inv_bind_text(st, 1, n->macs[i]);
-		inv_bind_text(st, 2, id);
-		if (inv_exec_done(db, st, "store nic", err) != INV_OK)
+		inv_bind_text(st, ":mac", n->macs[i]);
+		inv_bind_text(st, ":machine", id);
+		if (inv_exec_done(st, "store nic", err) != INV_OK)
 			return inv_fail(err, INV_DUPLICATE, "macs",
 					"MAC %s already belongs to another machine", n->macs[i]);
 	}
 	return INV_OK;
 }
 
-static enum inv_status create_fn(sqlite3 *db, void *arg, struct inv_err *err)
+/* The inventory's own transition (none) -> enrolled: see docs/lifecycle.md,
+ * "Transitions the inventory makes itself". */
+static enum inv_status create_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
-	struct create_ctx *c = arg;
-	const struct inv_machine_new *n = c->n;
-	int64_t now = inv_now_ms();
-	sqlite3_stmt *st =
-	    inv_prep(db,
-		     "INSERT INTO machines(id, name, state, site, rack, unit, sku, facts, wake_at,"
-		     " created_at, updated_at, state_since) "
-		     "VALUES(?1,?2,'enrolled',?3,?4,?5,?6,?7,?8,?9,?9,?9)",
-		     err);
+	struct create_ctx *x = arg;
+	const struct inv_machine_new *n = x->n;
+	const char *enrolled = inv_state_name(INV_ST_ENROLLED);
+	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_INSERT, err);
 	if (!st)
 		return INV_IO;
-	inv_bind_text(st, 1, c->id);
-	inv_bind_text(st, 2, n->name);
-	inv_bind_text(st, 3, n->location.site);
-	inv_bind_text(st, 4, n->location.rack);
-	sqlite3_bind_int(st, 5, n->location.unit);
-	inv_bind_text(st, 6, n->sku ? n->sku : "");
-	inv_bind_text(st, 7, n->facts_json);
-	sqlite3_bind_int64(st, 8, n->wake_at);
-	sqlite3_bind_int64(st, 9, now);
-	if (inv_exec_done(db, st, "create machine", err) != INV_OK)
+	inv_bind_text(st, ":id", x->id);
+	inv_bind_text(st, ":name", n->name);
+	inv_bind_text(st, ":state", enrolled);
+	inv_bind_text(st, ":site", n->location.site);
+	inv_bind_text(st, ":rack", n->location.rack);
+	inv_bind_int(st, ":unit", n->location.unit);
+	inv_bind_text(st, ":sku", n->sku ? n->sku : "");
+	inv_bind_text(st, ":facts", n->facts_json);
+	inv_bind_int(st, ":wake_at", n->wake_at);
+	inv_bind_int(st, ":now", inv_now_ms());
+	if (inv_exec_done(st, "create machine", err) != INV_OK)
 		return inv_fail(err, INV_DUPLICATE, "name", "a machine named '%s' already exists",
 				n->name);
-	enum inv_status s = insert_nics(db, c->id, n, err);
+	enum inv_status s = insert_nics(c, x->id, n, err);
 	if (s == INV_OK && n->bmc)
-		s = inv_insert_bmc(db, c->id, n->bmc, err);
+		s = inv_insert_bmc(c, x->id, n->bmc, err);
 	if (s == INV_OK)
-		s = inv_event_row(db, c->id, "", "enrolled", n->actor, "enrolled", n->request_id,
-				  err);
+		s = inv_event_row(c, x->id, "", enrolled, n->actor, "enrolled", n->request_id, err);
 	if (s == INV_OK)
-		s = inv_audit_row(db, n->actor, "machine.enroll", "machine", c->id, NULL,
+		s = inv_audit_row(c, n->actor, "machine.enroll", "machine", x->id, NULL,
 				  n->audit_after_json, n->request_id, err);
 	return s;
 }
@@ -360,12 +319,12 @@ enum inv_status inv_machine_create(struct inv *inv, const struct inv_machine_new
 		return inv_fail(err, INV_INVALID, "name", "name is required");
 	if (n->nmacs < 0 || n->nmacs > INV_MAX_MACS)
 		return inv_fail(err, INV_INVALID, "macs", "between 0 and %d MACs", INV_MAX_MACS);
-	struct create_ctx c = {.n = n};
-	inv_uuid(c.id);
-	enum inv_status s = inv_write(inv, create_fn, &c, err);
+	struct create_ctx x = {.n = n};
+	inv_uuid(x.id);
+	enum inv_status s = inv_write(inv, create_fn, &x, err);
 	if (s == INV_OK && out) {
 		inv_machine_clear(out);
-		s = inv_machine_get(inv, c.id, out, err);
+		s = inv_machine_get(inv, x.id, out, err);
 	}
 	return s;
 }

@@ -6,6 +6,7 @@
 
 #include "images/agent/protocol.h"
 #include "provisiond/app.h"
+#include "provisiond/log.h"
 #include "provisiond/tokens.h"
 
 #include <jansson.h>
@@ -18,7 +19,11 @@
 
 static bool agent_alive(struct deploy_ctx *c)
 {
-	int64_t seen = inv_machine_agent_seen_at(c->a->inv, c->m->id);
+	int64_t seen = 0;
+	struct inv_err e = {0};
+	if (inv_machine_agent_seen_at(c->a->inv, c->m->id, &seen, &e) != INV_OK)
+		log_event(LOG_WARN, "lifecycle: cannot read agent liveness, booting the agent",
+			  "machine", c->m->id, "error", e.message, NULL);
 	return seen && inv_now_ms() - seen < AGENT_ALIVE_MS;
 }
 

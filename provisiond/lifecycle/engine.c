@@ -95,7 +95,11 @@ static void *scheduler_main(void *arg)
 	while (!e->stopping) {
 		pthread_mutex_unlock(&e->mu);
 		dispatch_due(e);
-		int64_t next = inv_machines_next_wake(e->a->inv), now = inv_now_ms();
+		int64_t next = 0, now = inv_now_ms();
+		struct inv_err err = {0};
+		if (inv_machines_next_wake(e->a->inv, &next, &err) != INV_OK)
+			log_event(LOG_ERROR, "lifecycle: cannot read the next wake-up", "error",
+				  err.message, NULL);
 		int64_t wait = next ? next - now : 1000;
 		if (wait > 1000)
 			wait = 1000;

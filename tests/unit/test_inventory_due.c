@@ -58,7 +58,10 @@ static void test_due_order_and_limit(void **state)
 			assert_string_equal(l.items[i].name, due_order[i]);
 		inv_machine_list_clear(&l);
 	}
-	assert_int_equal(inv_machines_next_wake(inv), now - 5000);
+	int64_t next = 0;
+	struct inv_err err = {0};
+	assert_int_equal(inv_machines_next_wake(inv, &next, &err), INV_OK);
+	assert_int_equal(next, now - 5000);
 }
 
 /* Every other list treats limit <= 0 as "the default"; so must this one

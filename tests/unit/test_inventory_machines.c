@@ -247,6 +247,171 @@ static void test_change_rename_to_taken_name(void **state)
 	inv_machine_clear(&m);
 }
 
+/* Each optional field of a change, one change per field on one machine:
+ * case i sets the field in c and the value it should read back in want. */
+enum {
+	F_STATE,
+	F_SAME_STATE,
+	F_PHASE,
+	F_ATTEMPTS,
+	F_WAKE,
+	F_DEADLINE,
+	F_LAST_ERROR,
+	F_POWER,
+	F_SKU,
+	F_FACTS,
+	F_MAINTENANCE,
+	F_NAME,
+	F_LOCATION,
+	F_BMC,
+	F_NO_BMC,
+	F_ALLOC,
+	F_NO_ALLOC,
+	F__COUNT
+};
+
+static const struct inv_bmc field_bmc = {.driver = "fake", .address = "sim", .username = "u"};
+
+static void field_case(int i, struct inv_machine_change *c, struct inv_machine *want)
+{
+	switch (i) {
+	case F_STATE:
+		c->set_state = true;
+		c->state = want->state = INV_ST_CLEANING;
+		want->state_since = -1; /* moves: checked below */
+		break;
+	case F_SAME_STATE: /* same state again: state_since stays */
+		c->set_state = true;
+		c->state = INV_ST_CLEANING;
+		break;
+	case F_PHASE:
+		c->set_phase = true;
+		c->phase = "wipe";
+		snprintf(want->phase, sizeof want->phase, "wipe");
+		break;
+	case F_ATTEMPTS:
+		c->set_attempts = true;
+		c->attempts = want->attempts = 2;
+		break;
+	case F_WAKE:
+		c->set_wake = true;
+		c->wake_at = want->wake_at = 123456;
+		break;
+	case F_DEADLINE:
+		c->set_deadline = true;
+		c->deadline_at = want->deadline_at = 654321;
+		break;
+	case F_LAST_ERROR:
+		c->set_last_error = true;
+		c->last_error = "boom";
+		snprintf(want->last_error, sizeof want->last_error, "boom");
+		break;
+	case F_POWER:
+		c->set_power = true;
+		c->power = "on";
+		snprintf(want->power, sizeof want->power, "on");
+		break;
+	case F_SKU:
+		c->set_sku = true;
+		c->sku = "gpu";
+		snprintf(want->sku, sizeof want->sku, "gpu");
+		break;
+	case F_FACTS:
+		c->set_facts = true;
+		c->facts_json = "{\"cpus\":8}";
+		break;
+	case F_MAINTENANCE:
+		c->set_maintenance = true;
+		c->maintenance = want->maintenance = true;
+		c->maintenance_reason = "fan";
+		snprintf(want->maintenance_reason, sizeof want->maintenance_reason, "fan");
+		break;
+	case F_NAME:
+		c->set_name = true;
+		c->name = "renamed";
+		snprintf(want->name, sizeof want->name, "renamed");
+		break;
+	case F_LOCATION:
+		c->set_location = true;
+		c->location = want->location = (struct inv_location){"site2", "r9", 11};
+		break;
+	case F_BMC:
+		c->set_bmc = true;
+		c->bmc = &field_bmc;
+		want->has_bmc = true;
+		snprintf(want->bmc_driver, sizeof want->bmc_driver, "fake");
+		break;
+	case F_NO_BMC:
+		c->set_bmc = true;
+		c->bmc = NULL;
+		want->has_bmc = false;
+		want->bmc_driver[0] = 0;
+		break;
+	case F_ALLOC:
+		c->set_allocation = true;
+		c->allocation_id = "alloc-1";
+		snprintf(want->allocation_id, sizeof want->allocation_id, "alloc-1");
+		break;
+	case F_NO_ALLOC:
+		c->set_allocation = true;
+		c->allocation_id = "";
+		want->allocation_id[0] = 0;
+		break;
+	}
+}
+
+static void assert_machine_is(const struct inv_machine *want, const struct inv_machine *got)
+{
+	assert_string_equal(got->name, want->name);
+	assert_int_equal(got->state, want->state);
+	if (want->state_since >= 0)
+		assert_int_equal(got->state_since, want->state_since);
+	assert_int_equal(got->version, want->version);
+	assert_string_equal(got->phase, want->phase);
+	assert_int_equal(got->attempts, want->attempts);
+	assert_int_equal(got->wake_at, want->wake_at);
+	assert_int_equal(got->deadline_at, want->deadline_at);
+	assert_string_equal(got->last_error, want->last_error);
+	assert_string_equal(got->power, want->power);
+	assert_string_equal(got->sku, want->sku);
+	assert_int_equal(got->maintenance, want->maintenance);
+	assert_string_equal(got->maintenance_reason, want->maintenance_reason);
+	assert_string_equal(got->location.site, want->location.site);
+	assert_string_equal(got->location.rack, want->location.rack);
+	assert_int_equal(got->location.unit, want->location.unit);
+	assert_int_equal(got->has_bmc, want->has_bmc);
+	assert_string_equal(got->bmc_driver, want->bmc_driver);
+	assert_string_equal(got->allocation_id, want->allocation_id);
+}
+
+/* A change writes exactly the fields it carries (and bumps the version). */
+static void test_change_each_field(void **state)
+{
+	struct inv *inv = tinv_inv(state);
+	char id[INV_ID_LEN];
+	tinv_machine(inv, "fields", NULL, NULL, id);
+	struct inv_machine m = {0};
+	struct inv_err err = {0};
+	assert_int_equal(inv_machine_get(inv, id, &m, &err), INV_OK);
+	for (int i = 0; i < F__COUNT; i++) {
+		struct inv_machine want = m;
+		want.facts_json = want.bmc_options_json = NULL;
+		struct inv_machine_change c = {.expect_version = m.version, .actor = "test"};
+		field_case(i, &c, &want);
+		want.version = m.version + 1;
+		int64_t since = m.state_since;
+		inv_machine_clear(&m);
+		if (inv_machine_change(inv, id, &c, &m, &err) != INV_OK)
+			fail_msg("field case %d: %s", i, err.message);
+		assert_machine_is(&want, &m);
+		if (want.state_since < 0)
+			assert_true(m.state_since >= since);
+		if (i == F_FACTS)
+			assert_string_equal(m.facts_json, "{\"cpus\":8}");
+	}
+	inv_machine_clear(&m);
+}
+
 /* ------------------------------------------------------ boot tokens */
 
 static void test_boot_tokens(void **state)
@@ -315,6 +480,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_change_cas, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_change_rename_to_taken_name, tinv_setup,
 					    tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_change_each_field, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_boot_tokens, tinv_setup, tinv_teardown),
 	};
 	return cmocka_run_group_tests_name("inventory_machines", tests, NULL, NULL);

@@ -1,0 +1,117 @@
+/* sql.h - the inventory's statements by id, shared by every backend.
+ *
+ * The typed functions (machines.c, allocations.c, ...) name a statement by
+ * its id; a backend supplies the text of every id (sql_sqlite.c for
+ * SQLite). Parameters are named (:name) and bound by name, so a statement's
+ * text can change order or grow a parameter without touching its callers.
+ * A statement that returns rows returns the columns its reader expects, in
+ * that order (named below). State names are always bound parameters, from
+ * inv_state_name() / inv_alloc_state_name(), never literals in the text. */
+#ifndef PROVISIOND_INVENTORY_SQL_H
+#define PROVISIOND_INVENTORY_SQL_H
+
+enum inv_sql {
+	/* machines (machines.c); reads return read_machine()'s columns */
+	SQL_MACHINE_BY_ID_OR_NAME, /* :key */
+	SQL_MACHINE_BY_MAC,	   /* :mac */
+	SQL_MACHINE_LIST,	   /* :after, :state, :sku, :owner, :limit */
+	SQL_MACHINES_DUE,	   /* :now, :limit */
+	SQL_MACHINES_NEXT_WAKE,	   /* -> min(wake_at) */
+	SQL_MACHINE_INSERT,
+	SQL_NIC_INSERT,
+	SQL_BMC_INSERT,
+	SQL_BMC_GET, /* :machine -> driver, address, username, password, options */
+	SQL_BMC_DELETE,
+
+	/* the compare-and-swap change (machine_change.c): SQL_MACHINE_CAS bumps
+	 * the version, then one SQL_MACHINE_SET_* per field the change carries */
+	SQL_MACHINE_CURRENT, /* :key -> id, state, version */
+	SQL_MACHINE_CAS,     /* :id, :version, :now */
+	SQL_MACHINE_SET_STATE,
+	SQL_MACHINE_SET_PHASE,
+	SQL_MACHINE_SET_ATTEMPTS,
+	SQL_MACHINE_SET_WAKE,
+	SQL_MACHINE_SET_DEADLINE,
+	SQL_MACHINE_SET_LAST_ERROR,
+	SQL_MACHINE_SET_POWER,
+	SQL_MACHINE_SET_SKU,
+	SQL_MACHINE_SET_FACTS,
+	SQL_MACHINE_SET_MAINTENANCE,
+	SQL_MACHINE_SET_NAME,
+	SQL_MACHINE_SET_LOCATION,
+	SQL_MACHINE_SET_ALLOCATION,
+	SQL_MACHINE_DETACH_ALL,
+	SQL_MACHINES_RECOVER,
+
+	/* allocations (allocations.c, alloc_reserve.c, alloc_state.c) */
+	SQL_ALLOC_GET,	    /* :id -> read_alloc()'s columns */
+	SQL_ALLOC_MEMBERS,  /* :id -> machine_id, name, state, detached, ip */
+	SQL_ALLOC_LIST_IDS, /* :after, :owner, :state, :limit -> id */
+	SQL_ALLOC_INSERT,
+	SQL_ALLOC_STATE, /* :id -> state */
+	SQL_ALLOC_SET_STATE,
+	SQL_ALLOC_RELEASE_EVENTS,
+	SQL_ALLOC_RELEASE_MACHINES,
+	SQL_ALLOC_DETACH_MACHINE,
+	SQL_ALLOC_COUNT_SUBSTITUTION,
+	SQL_ALLOC_SUBSTITUTE_PICK, /* -> id */
+	SQL_ALLOC_MACHINE_INSERT,
+	SQL_MACHINE_ATTACH,
+	SQL_MACHINE_DROP_ALLOCATION,
+	SQL_POOL_COUNT, /* -> count */
+	SQL_POOL_PICK,	/* -> id */
+	SQL_OWNER_USAGE,
+	SQL_IDEMPOTENCY_FIND, /* -> allocation_id */
+	SQL_IDEMPOTENCY_INSERT,
+
+	/* events, audit, capacity (records.c) */
+	SQL_EVENT_INSERT,
+	SQL_EVENT_LIST,
+	SQL_EVENT_TENANT_CURSOR, /* :machine, :alloc -> the cursor before the tenant's first event
+				  */
+	SQL_AUDIT_INSERT,
+	SQL_AUDIT_LIST,
+	SQL_CAPACITY, /* -> sku, state, count, maintenance count */
+
+	/* images, tokens, quotas, settings, boot tokens (catalog.c) */
+	SQL_IMAGE_INSERT,
+	SQL_IMAGE_GET,	/* :name -> read_image()'s columns */
+	SQL_IMAGE_LIST, /* :after, :limit */
+	SQL_IMAGE_IN_USE,
+	SQL_IMAGE_DELETE,
+	SQL_TOKEN_INSERT,
+	SQL_TOKEN_BY_HASH, /* :hash -> read_token()'s columns */
+	SQL_TOKEN_LIST,	   /* :after, :limit */
+	SQL_TOKEN_DELETE,
+	SQL_QUOTA_UPSERT,
+	SQL_QUOTA_DELETE,
+	SQL_QUOTA_GET,
+	SQL_QUOTA_LIST, /* :owner -> sku, machines, used */
+	SQL_SETTING_GET,
+	SQL_SETTING_UPSERT,
+	SQL_BOOT_TOKEN_INSERT,
+	SQL_BOOT_TOKEN_FIND, /* -> machine_id */
+	SQL_BOOT_TOKEN_USE,
+	SQL_BOOT_TOKEN_REVOKE,
+
+	/* agent commands and agent liveness (commands.c) */
+	SQL_CMD_SUPERSEDE,
+	SQL_CMD_INSERT,
+	SQL_CMD_LATEST,	      /* -> read_cmd()'s columns */
+	SQL_CMD_NEXT_PENDING, /* -> read_cmd()'s columns */
+	SQL_CMD_SET_STATE,
+	SQL_CMD_FINISH,
+	SQL_CMD_REQUEUE,
+	SQL_MACHINE_WAKE_NOW,
+	SQL_MACHINE_AGENT_SEEN,
+	SQL_MACHINE_AGENT_SEEN_AT, /* :id -> agent_seen_at */
+	SQL_MACHINE_SET_IP,
+
+	SQL__COUNT
+};
+
+/* The backend's text of id; NULL for an id out of range (or one the
+ * backend's table lacks, which the tests refuse). */
+const char *inv_sql_text(enum inv_sql id);
+
+#endif

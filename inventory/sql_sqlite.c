@@ -1,0 +1,347 @@
+/* sql_sqlite.c - the SQLite backend's statements: the text of every
+ * statement id in sql.h, and the helpers that prepare, bind and run them.
+ *
+ * The seam for a second backend (issue 10: PostgreSQL behind the same
+ * inventory.h): the typed functions in machines.c, allocations.c, ... name
+ * statements by id and bind parameters by name; they hold no SQL. A backend
+ * supplies
+ *  - a table like sqlite_sql below, one complete statement per id, with
+ *    the same named parameters and the same result columns (a backend
+ *    whose driver numbers its parameters, like libpq's $1, rewrites
+ *    :name to $n once when it prepares the text);
+ *  - its connections and writer (db.c) and its migrations (schema.c).
+ * Statements are prepared on first use and cached per connection
+ * (struct inv_conn); tests/unit/test_inventory_sql.c prepares every one
+ * against a migrated database.
+ *
+ * Why whole statements, even for the machine change (one UPDATE per field
+ * it carries rather than one UPDATE with a CASE per column): every text is
+ * complete, so each can be prepared once, cached and checked by the test,
+ * and no SQL is assembled at run time. */
+#include "inventory/internal.h"
+
+#include <stdio.h>
+
+#define MACHINE_COLS                                                                               \
+	"m.seq, m.id, m.name, m.state, m.version, m.sku, m.power, m.maintenance,"                  \
+	" m.maintenance_reason, m.last_error, m.site, m.rack, m.unit, m.allocation_id, m.phase,"   \
+	" m.attempts, m.wake_at, m.deadline_at, m.facts, m.created_at, m.updated_at,"              \
+	" m.state_since, b.driver, b.address, b.username, b.options, a.owner,"                     \
+	" (SELECT group_concat(mac, ',') FROM (SELECT mac FROM nics WHERE machine_id = m.id"       \
+	" ORDER BY mac))"
+#define MACHINE_SELECT                                                                             \
+	"SELECT " MACHINE_COLS " FROM machines m LEFT JOIN bmcs b ON b.machine_id = m.id"          \
+	" LEFT JOIN allocations a ON a.id = m.allocation_id"
+#define ALLOC_SELECT                                                                               \
+	"SELECT seq, id, name, owner, sku, image, count, min_count, state, version, last_error,"   \
+	" ssh_keys, substitutions, created_at, ready_at, updated_at FROM allocations"
+#define IMAGE_SELECT "SELECT seq, name, path, url, format, sha256, size, created_at FROM images"
+#define TOKEN_SELECT "SELECT seq, id, name, role, owner, hash, created_at FROM tokens"
+#define CMD_SELECT                                                                                 \
+	"SELECT id, machine_id, name, args, state, message, details, created_at, updated_at"       \
+	" FROM agent_commands"
+/* One column of one machine, by id (the compare-and-swap change). */
+#define MACHINE_SET(cols) "UPDATE machines SET " cols " WHERE id = :id"
+
+static const char *const sqlite_sql[] = {
+    /* machines */
+    [SQL_MACHINE_BY_ID_OR_NAME] = MACHINE_SELECT " WHERE m.id = :key OR m.name = :key"
+						 " ORDER BY m.id = :key DESC LIMIT 1",
+    [SQL_MACHINE_BY_MAC] =
+	MACHINE_SELECT " WHERE m.id = (SELECT machine_id FROM nics WHERE mac = :mac)",
+    [SQL_MACHINE_LIST] = MACHINE_SELECT " WHERE m.seq > :after"
+					" AND (:state IS NULL OR m.state = :state)"
+					" AND (:sku IS NULL OR m.sku = :sku)"
+					" AND (:owner IS NULL OR a.owner = :owner)"
+					" ORDER BY m.seq LIMIT :limit",
+    [SQL_MACHINES_DUE] = MACHINE_SELECT " WHERE m.wake_at > 0 AND m.wake_at <= :now"
+					" ORDER BY m.wake_at LIMIT :limit",
+    [SQL_MACHINES_NEXT_WAKE] = "SELECT min(wake_at) FROM machines WHERE wake_at > 0",
+    [SQL_MACHINE_INSERT] =
+	"INSERT INTO machines(id, name, state, site, rack, unit, sku, facts, wake_at,"
+	" created_at, updated_at, state_since) VALUES(:id, :name, :state, :site, :rack, :unit,"
+	" :sku, :facts, :wake_at, :now, :now, :now)",
+    [SQL_NIC_INSERT] = "INSERT INTO nics(mac, machine_id) VALUES(:mac, :machine)",
+    [SQL_BMC_INSERT] = "INSERT INTO bmcs(machine_id, driver, address, username, password,"
+		       " options) VALUES(:machine, :driver, :address, :username, :password,"
+		       " :options)",
+    [SQL_BMC_GET] = "SELECT driver, address, username, password, options FROM bmcs"
+		    " WHERE machine_id = :machine",
+    [SQL_BMC_DELETE] = "DELETE FROM bmcs WHERE machine_id = :machine",
+
+    /* the compare-and-swap change */
+    [SQL_MACHINE_CURRENT] =
+	"SELECT id, state, version FROM machines WHERE id = :key OR name = :key LIMIT 1",
+    [SQL_MACHINE_CAS] = "UPDATE machines SET version = version + 1, updated_at = :now"
+			" WHERE id = :id AND version = :version",
+    [SQL_MACHINE_SET_STATE] = MACHINE_SET("state = :state, state_since = :now"),
+    [SQL_MACHINE_SET_PHASE] = MACHINE_SET("phase = :phase"),
+    [SQL_MACHINE_SET_ATTEMPTS] = MACHINE_SET("attempts = :attempts"),
+    [SQL_MACHINE_SET_WAKE] = MACHINE_SET("wake_at = :wake_at"),
+    [SQL_MACHINE_SET_DEADLINE] = MACHINE_SET("deadline_at = :deadline_at"),
+    [SQL_MACHINE_SET_LAST_ERROR] = MACHINE_SET("last_error = :last_error"),
+    [SQL_MACHINE_SET_POWER] = MACHINE_SET("power = :power"),
+    [SQL_MACHINE_SET_SKU] = MACHINE_SET("sku = :sku"),
+    [SQL_MACHINE_SET_FACTS] = MACHINE_SET("facts = :facts"),
+    [SQL_MACHINE_SET_MAINTENANCE] =
+	MACHINE_SET("maintenance = :maintenance, maintenance_reason = :reason"),
+    [SQL_MACHINE_SET_NAME] = MACHINE_SET("name = :name"),
+    [SQL_MACHINE_SET_LOCATION] = MACHINE_SET("site = :site, rack = :rack, unit = :unit"),
+    [SQL_MACHINE_SET_ALLOCATION] = MACHINE_SET("allocation_id = :allocation"),
+    [SQL_MACHINE_DETACH_ALL] = "UPDATE allocation_machines SET detached = 1"
+			       " WHERE machine_id = :machine AND detached = 0",
+    [SQL_MACHINES_RECOVER] =
+	"UPDATE machines SET wake_at = :now WHERE wake_at > :now AND state = :state",
+
+    /* allocations */
+    [SQL_ALLOC_GET] = ALLOC_SELECT " WHERE id = :id",
+    [SQL_ALLOC_MEMBERS] = "SELECT am.machine_id, m.name, m.state, am.detached, m.ip"
+			  " FROM allocation_machines am JOIN machines m ON m.id = am.machine_id"
+			  " WHERE am.allocation_id = :id ORDER BY am.detached, m.seq",
+    [SQL_ALLOC_LIST_IDS] = "SELECT id FROM allocations WHERE seq > :after"
+			   " AND (:owner IS NULL OR owner = :owner)"
+			   " AND (:state IS NULL OR state = :state) ORDER BY seq LIMIT :limit",
+    [SQL_ALLOC_INSERT] =
+	"INSERT INTO allocations(id, name, owner, sku, image, count, min_count, state,"
+	" ssh_keys, created_at, updated_at) VALUES(:id, :name, :owner, :sku, :image, :count,"
+	" :min_count, :state, :ssh_keys, :now, :now)",
+    [SQL_ALLOC_STATE] = "SELECT state FROM allocations WHERE id = :id",
+    [SQL_ALLOC_SET_STATE] =
+	"UPDATE allocations SET state = :state, version = version + 1, updated_at = :now,"
+	" ready_at = coalesce(:ready_at, ready_at), last_error = coalesce(:last_error,"
+	" last_error) WHERE id = :id",
+    [SQL_ALLOC_RELEASE_EVENTS] =
+	"INSERT INTO machine_events(machine_id, at, from_state, to_state, actor, reason,"
+	" request_id) SELECT m.id, :now, m.state, :releasing, :actor, :reason, :request_id"
+	" FROM machines m JOIN allocation_machines am ON am.machine_id = m.id"
+	" AND am.detached = 0 WHERE am.allocation_id = :id AND m.state IN (:deploying, :active)",
+    [SQL_ALLOC_RELEASE_MACHINES] =
+	"UPDATE machines SET state = :releasing, version = version + 1, phase = '',"
+	" attempts = 0, wake_at = :now, deadline_at = 0, updated_at = :now, state_since = :now"
+	" WHERE id IN (SELECT machine_id FROM allocation_machines WHERE allocation_id = :id"
+	" AND detached = 0) AND state IN (:deploying, :active)",
+    [SQL_ALLOC_DETACH_MACHINE] = "UPDATE allocation_machines SET detached = 1"
+				 " WHERE allocation_id = :allocation AND machine_id = :machine",
+    [SQL_ALLOC_COUNT_SUBSTITUTION] = "UPDATE allocations SET substitutions = substitutions + 1,"
+				     " version = version + 1 WHERE id = :id",
+    [SQL_ALLOC_SUBSTITUTE_PICK] =
+	"SELECT m.id FROM allocations a JOIN machines m ON m.sku = a.sku"
+	" WHERE a.id = :id AND a.state = :alloc_state AND a.substitutions < :max_subs"
+	" AND m.state = :available AND m.maintenance = 0 ORDER BY m.seq LIMIT 1",
+    [SQL_ALLOC_MACHINE_INSERT] = "INSERT INTO allocation_machines(allocation_id, machine_id,"
+				 " attached_at) VALUES(:allocation, :machine, :now)",
+    [SQL_MACHINE_ATTACH] =
+	"UPDATE machines SET state = :deploying, version = version + 1,"
+	" allocation_id = :allocation, phase = '', attempts = 0, wake_at = :wake_at,"
+	" deadline_at = 0, last_error = '', updated_at = :now, state_since = :now"
+	" WHERE id = :id AND state = :available",
+    [SQL_MACHINE_DROP_ALLOCATION] = "UPDATE machines SET allocation_id = NULL,"
+				    " version = version + 1"
+				    " WHERE id = :id AND allocation_id = :allocation",
+    [SQL_POOL_COUNT] = "SELECT count(*) FROM machines WHERE sku = :sku AND state = :available"
+		       " AND maintenance = 0",
+    [SQL_POOL_PICK] = "SELECT id FROM machines WHERE sku = :sku AND state = :available"
+		      " AND maintenance = 0 ORDER BY seq LIMIT :limit",
+    [SQL_OWNER_USAGE] = "SELECT count(*) FROM allocation_machines am"
+			" JOIN allocations a ON a.id = am.allocation_id"
+			" WHERE a.owner = :owner AND a.sku = :sku AND am.detached = 0",
+    [SQL_IDEMPOTENCY_FIND] =
+	"SELECT allocation_id FROM idempotency_keys WHERE owner = :owner AND key = :key",
+    [SQL_IDEMPOTENCY_INSERT] = "INSERT INTO idempotency_keys(owner, key, allocation_id,"
+			       " created_at) VALUES(:owner, :key, :allocation, :now)",
+
+    /* events, audit, capacity */
+    [SQL_EVENT_INSERT] = "INSERT INTO machine_events(machine_id, at, from_state, to_state,"
+			 " actor, reason, request_id) VALUES(:machine, :now, :from, :to,"
+			 " :actor, :reason, :request_id)",
+    [SQL_EVENT_LIST] = "SELECT seq, at, machine_id, from_state, to_state, actor, reason,"
+		       " request_id FROM machine_events WHERE machine_id = :machine"
+		       " AND seq > :after ORDER BY seq LIMIT :limit",
+    [SQL_EVENT_TENANT_CURSOR] =
+	"SELECT coalesce(min(e.seq) - 1, (SELECT coalesce(max(seq), 0) FROM machine_events))"
+	" FROM machine_events e WHERE e.machine_id = :machine AND e.at >="
+	" (SELECT max(attached_at) FROM allocation_machines"
+	"  WHERE machine_id = :machine AND allocation_id = :alloc)",
+    [SQL_AUDIT_INSERT] = "INSERT INTO audit(at, actor, action, target_type, target_id, before,"
+			 " after, request_id) VALUES(:now, :actor, :action, :target_type,"
+			 " :target_id, :before, :after, :request_id)",
+    [SQL_AUDIT_LIST] = "SELECT seq, at, actor, action, target_type, target_id, before, after,"
+		       " request_id FROM audit WHERE seq > :after ORDER BY seq LIMIT :limit",
+    [SQL_CAPACITY] = "SELECT sku, state, count(*), sum(maintenance) FROM machines"
+		     " GROUP BY sku, state ORDER BY sku, state",
+
+    /* images, tokens, quotas, settings, boot tokens */
+    [SQL_IMAGE_INSERT] = "INSERT INTO images(name, path, url, format, sha256, size, created_at)"
+			 " VALUES(:name, :path, :url, :format, :sha256, :size, :now)",
+    [SQL_IMAGE_GET] = IMAGE_SELECT " WHERE name = :name",
+    [SQL_IMAGE_LIST] = IMAGE_SELECT " WHERE seq > :after ORDER BY seq LIMIT :limit",
+    [SQL_IMAGE_IN_USE] = "SELECT count(*) FROM allocations WHERE image = :name"
+			 " AND state NOT IN (:released, :failed)",
+    [SQL_IMAGE_DELETE] = "DELETE FROM images WHERE name = :name",
+    [SQL_TOKEN_INSERT] = "INSERT INTO tokens(id, name, role, owner, hash, created_at)"
+			 " VALUES(:id, :name, :role, :owner, :hash, :now)",
+    [SQL_TOKEN_BY_HASH] = TOKEN_SELECT " WHERE hash = :hash",
+    [SQL_TOKEN_LIST] = TOKEN_SELECT " WHERE seq > :after ORDER BY seq LIMIT :limit",
+    [SQL_TOKEN_DELETE] = "DELETE FROM tokens WHERE id = :id",
+    [SQL_QUOTA_UPSERT] = "INSERT INTO quotas(owner, sku, machines) VALUES(:owner, :sku,"
+			 " :machines) ON CONFLICT(owner, sku) DO UPDATE SET machines = :machines",
+    [SQL_QUOTA_DELETE] = "DELETE FROM quotas WHERE owner = :owner AND sku = :sku",
+    [SQL_QUOTA_GET] = "SELECT machines FROM quotas WHERE owner = :owner AND sku = :sku",
+    [SQL_QUOTA_LIST] = "SELECT q.sku, q.machines, (SELECT count(*) FROM allocation_machines am"
+		       " JOIN allocations a ON a.id = am.allocation_id WHERE a.owner = q.owner"
+		       " AND a.sku = q.sku AND am.detached = 0) FROM quotas q"
+		       " WHERE q.owner = :owner ORDER BY q.sku",
+    [SQL_SETTING_GET] = "SELECT value FROM settings WHERE key = :key",
+    [SQL_SETTING_UPSERT] = "INSERT INTO settings(key, value, updated_at) VALUES(:key, :value,"
+			   " :now) ON CONFLICT(key) DO UPDATE SET value = :value,"
+			   " updated_at = :now",
+    [SQL_BOOT_TOKEN_INSERT] = "INSERT INTO boot_tokens(hash, machine_id, kind, created_at,"
+			      " expires_at) VALUES(:hash, :machine, :kind, :now, :expires_at)",
+    [SQL_BOOT_TOKEN_FIND] = "SELECT machine_id FROM boot_tokens WHERE hash = :hash"
+			    " AND kind = :kind AND used_at = 0 AND expires_at > :now",
+    /* re-checks used_at = 0: of two racing uses exactly one changes the row */
+    [SQL_BOOT_TOKEN_USE] =
+	"UPDATE boot_tokens SET used_at = :now WHERE hash = :hash AND used_at = 0",
+    [SQL_BOOT_TOKEN_REVOKE] = "UPDATE boot_tokens SET used_at = :now"
+			      " WHERE machine_id = :machine AND (:kind IS NULL OR kind = :kind)"
+			      " AND used_at = 0",
+
+    /* agent commands, agent liveness */
+    [SQL_CMD_SUPERSEDE] = "UPDATE agent_commands SET state = :failed, message = :message,"
+			  " updated_at = :now WHERE machine_id = :machine"
+			  " AND state IN (:pending, :sent, :external)",
+    [SQL_CMD_INSERT] = "INSERT INTO agent_commands(id, machine_id, name, args, state,"
+		       " created_at, updated_at) VALUES(:id, :machine, :name, :args, :state,"
+		       " :now, :now)",
+    [SQL_CMD_LATEST] =
+	CMD_SELECT " WHERE machine_id = :machine AND name = :name ORDER BY seq DESC LIMIT 1",
+    [SQL_CMD_NEXT_PENDING] =
+	CMD_SELECT " WHERE machine_id = :machine AND state = :pending ORDER BY seq LIMIT 1",
+    [SQL_CMD_SET_STATE] = "UPDATE agent_commands SET state = :state, updated_at = :now"
+			  " WHERE id = :id",
+    [SQL_CMD_FINISH] =
+	"UPDATE agent_commands SET state = :state, message = :message, details = :details,"
+	" updated_at = :now WHERE seq = (SELECT seq FROM agent_commands"
+	" WHERE machine_id = :machine AND state IN (:pending, :sent, :external)"
+	" AND (:id IS NULL OR id = :id) AND (:name IS NULL OR name = :name)"
+	" ORDER BY seq DESC LIMIT 1)",
+    [SQL_CMD_REQUEUE] = "UPDATE agent_commands SET state = :pending, updated_at = :now"
+			" WHERE machine_id = :machine AND state = :sent",
+    [SQL_MACHINE_WAKE_NOW] = "UPDATE machines SET wake_at = :now WHERE id = :id",
+    [SQL_MACHINE_AGENT_SEEN] = "UPDATE machines SET agent_seen_at = :at WHERE id = :id",
+    [SQL_MACHINE_AGENT_SEEN_AT] = "SELECT agent_seen_at FROM machines WHERE id = :id",
+    [SQL_MACHINE_SET_IP] = "UPDATE machines SET ip = :ip WHERE id = :id",
+};
+/* Catches a missing last entry; a hole in the middle is NULL, which the
+ * statement test refuses. */
+_Static_assert(sizeof sqlite_sql / sizeof sqlite_sql[0] == SQL__COUNT,
+	       "sqlite_sql must cover enum inv_sql");
+
+const char *inv_sql_text(enum inv_sql id)
+{
+	return (unsigned)id < SQL__COUNT ? sqlite_sql[id] : NULL;
+}
+
+/* A bind to a name the statement lacks is a bug (the text and its caller
+ * disagree). It is remembered here and reported by the thread's next
+ * inv_step(), rather than letting the parameter silently stay NULL. */
+static _Thread_local char unbound[48];	   /* the name ("" when none) */
+static _Thread_local char unbound_in[200]; /* the start of its statement */
+
+sqlite3_stmt *inv_stmt(struct inv_conn *c, enum inv_sql id, struct inv_err *err)
+{
+	const char *sql = inv_sql_text(id);
+	if (!sql) {
+		inv_fail(err, INV_IO, NULL, "no statement %d in the SQLite table", (int)id);
+		return NULL;
+	}
+	sqlite3_stmt *st = c->stmt[id];
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return st;
+	}
+	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		inv_sqlfail(err, c->db, "prepare");
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	c->stmt[id] = st;
+	return st;
+}
+
+void inv_stmt_done(sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+static int param(sqlite3_stmt *st, const char *name)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+	if (i == 0) {
+		snprintf(unbound, sizeof unbound, "%s", name);
+		snprintf(unbound_in, sizeof unbound_in, "%s", sqlite3_sql(st));
+	}
+	return i;
+}
+
+void inv_bind_text(sqlite3_stmt *st, const char *name, const char *s)
+{
+	int i = param(st, name);
+	if (i == 0)
+		return;
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+void inv_bind_int(sqlite3_stmt *st, const char *name, int64_t v)
+{
+	int i = param(st, name);
+	if (i != 0)
+		sqlite3_bind_int64(st, i, v);
+}
+
+enum inv_status inv_step(sqlite3_stmt *st, bool *row, const char *what, struct inv_err *err)
+{
+	*row = false;
+	if (unbound[0]) {
+		inv_fail(err, INV_IO, NULL, "%s: no parameter %s in: %s", what, unbound,
+			 unbound_in);
+		unbound[0] = 0;
+		return INV_IO;
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*row = true;
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return INV_OK;
+	sqlite3 *db = sqlite3_db_handle(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return inv_fail(err, INV_DUPLICATE, NULL, "%s: %s", what, sqlite3_errmsg(db));
+	return inv_sqlfail(err, db, what);
+}
+
+enum inv_status inv_exec_done(sqlite3_stmt *st, const char *what, struct inv_err *err)
+{
+	bool row;
+	enum inv_status s = inv_step(st, &row, what, err);
+	inv_stmt_done(st);
+	return s;
+}
+
+void inv_conn_close(struct inv_conn *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < SQL__COUNT; i++) {
+		sqlite3_finalize(c->stmt[i]);
+		c->stmt[i] = NULL;
+	}
+	sqlite3_close(c->db);
+	c->db = NULL;
+}

@@ -1,0 +1,245 @@
+/* test_inventory_sql.c - the statement layer (every statement id prepares
+ * against a migrated database, with named parameters and no state literal)
+ * and the getters' "none" versus "error" answers. */
+#include "inventory/internal.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* test_inventory_util.c */
+int tinv_setup(void **state);
+int tinv_teardown(void **state);
+struct inv *tinv_inv(void **state);
+const char *tinv_path(void **state);
+void tinv_exec(const char *path, const char *sql);
+void tinv_machine(struct inv *inv, const char *name, const char *mac, const char *sku,
+		  char id[INV_ID_LEN]);
+
+static struct inv_conn open_conn(void **state)
+{
+	struct inv_conn c = {0};
+	if (sqlite3_open_v2(tinv_path(state), &c.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		fail_msg("open: %s", sqlite3_errmsg(c.db));
+	return c;
+}
+
+/* A quoted state name in a text means a literal where a bound parameter
+ * belongs. */
+static void assert_no_state_literal(int id, const char *sql)
+{
+	char quoted[32];
+	for (int s = 0; s < INV_ST__COUNT; s++) {
+		snprintf(quoted, sizeof quoted, "'%s'", inv_state_name((enum inv_state)s));
+		if (strstr(sql, quoted))
+			fail_msg("statement %d has the literal %s: %s", id, quoted, sql);
+	}
+	for (int s = 0; s < INV_AL__COUNT; s++) {
+		snprintf(quoted, sizeof quoted, "'%s'",
+			 inv_alloc_state_name((enum inv_alloc_state)s));
+		if (strstr(sql, quoted))
+			fail_msg("statement %d has the literal %s: %s", id, quoted, sql);
+	}
+}
+
+static void test_every_statement_prepares(void **state)
+{
+	struct inv_conn c = open_conn(state);
+	for (int id = 0; id < SQL__COUNT; id++) {
+		const char *sql = inv_sql_text((enum inv_sql)id);
+		if (!sql)
+			fail_msg("statement %d has no text", id);
+		struct inv_err err = {0};
+		sqlite3_stmt *st = inv_stmt(&c, (enum inv_sql)id, &err);
+		if (!st)
+			fail_msg("statement %d does not prepare: %s\n%s", id, err.message, sql);
+		for (int i = 1; i <= sqlite3_bind_parameter_count(st); i++) {
+			const char *name = sqlite3_bind_parameter_name(st, i);
+			if (!name || name[0] != ':')
+				fail_msg("statement %d: parameter %d is not named :name: %s", id, i,
+					 sql);
+		}
+		assert_no_state_literal(id, sql);
+		inv_stmt_done(st);
+		/* cached: the same statement comes back */
+		assert_ptr_equal(inv_stmt(&c, (enum inv_sql)id, &err), st);
+		inv_stmt_done(st);
+	}
+	assert_null(inv_sql_text(SQL__COUNT));
+	inv_conn_close(&c);
+}
+
+/* Binding a name the statement lacks is an error at the next step, not a
+ * silent NULL; the step after it runs normally. */
+static void test_unbound_name_is_an_error(void **state)
+{
+	struct inv_conn c = open_conn(state);
+	struct inv_err err = {0};
+	sqlite3_stmt *st = inv_stmt(&c, SQL_SETTING_GET, &err);
+	assert_non_null(st);
+	inv_bind_text(st, ":no_such_name", "x");
+	bool row = true;
+	assert_int_equal(inv_step(st, &row, "read setting", &err), INV_IO);
+	assert_false(row);
+	assert_non_null(strstr(err.message, ":no_such_name"));
+	inv_stmt_done(st);
+	st = inv_stmt(&c, SQL_SETTING_GET, &err);
+	inv_bind_text(st, ":key", "freeze");
+	assert_int_equal(inv_step(st, &row, "read setting", &err), INV_OK);
+	assert_false(row);
+	inv_stmt_done(st);
+	inv_conn_close(&c);
+}
+
+/* ------------------------------------------------------------- getters */
+
+/* One getter: calls it for key, says whether the answer is "none". */
+struct getter {
+	const char *name;
+	enum inv_status none_status; /* for a key that does not exist */
+	enum inv_status (*get)(struct inv *inv, const char *key, bool *none, struct inv_err *err);
+};
+
+static enum inv_status get_next_wake(struct inv *inv, const char *key, bool *none,
+				     struct inv_err *err)
+{
+	(void)key;
+	int64_t w = -1;
+	enum inv_status s = inv_machines_next_wake(inv, &w, err);
+	*none = w == 0;
+	return s;
+}
+
+static enum inv_status get_agent_seen(struct inv *inv, const char *key, bool *none,
+				      struct inv_err *err)
+{
+	int64_t at = -1;
+	enum inv_status s = inv_machine_agent_seen_at(inv, key, &at, err);
+	*none = at == 0;
+	return s;
+}
+
+static enum inv_status get_quota(struct inv *inv, const char *key, bool *none, struct inv_err *err)
+{
+	int n = 0;
+	enum inv_status s = inv_quota_get(inv, key, "sku", &n, err);
+	*none = n == -1;
+	return s;
+}
+
+static enum inv_status get_setting(struct inv *inv, const char *key, bool *none,
+				   struct inv_err *err)
+{
+	char *v = (char *)"unset";
+	enum inv_status s = inv_setting_get(inv, key, &v, err);
+	*none = v == NULL;
+	if (v && strcmp(v, "unset") != 0)
+		free(v);
+	return s;
+}
+
+static enum inv_status get_image(struct inv *inv, const char *key, bool *none, struct inv_err *err)
+{
+	struct inv_image img = {0};
+	enum inv_status s = inv_image_get(inv, key, &img, err);
+	*none = !img.name[0];
+	return s;
+}
+
+static enum inv_status get_token(struct inv *inv, const char *key, bool *none, struct inv_err *err)
+{
+	struct inv_token t = {0};
+	enum inv_status s = inv_token_by_hash(inv, key, &t, err);
+	*none = !t.id[0];
+	return s;
+}
+
+static enum inv_status get_boot_token(struct inv *inv, const char *key, bool *none,
+				      struct inv_err *err)
+{
+	char mid[INV_ID_LEN] = "x";
+	enum inv_status s = inv_boot_token_take(inv, key, "boot", false, mid, err);
+	*none = !mid[0];
+	return s;
+}
+
+static enum inv_status get_command(struct inv *inv, const char *key, bool *none,
+				   struct inv_err *err)
+{
+	struct inv_command cmd = {0};
+	enum inv_status s = inv_command_latest(inv, key, "wipe", &cmd, err);
+	*none = !cmd.id[0];
+	inv_command_clear(&cmd);
+	return s;
+}
+
+static const struct getter getters[] = {
+    {.name = "next_wake", .none_status = INV_OK, .get = get_next_wake},
+    {.name = "agent_seen_at", .none_status = INV_NOT_FOUND, .get = get_agent_seen},
+    {.name = "quota_get", .none_status = INV_OK, .get = get_quota},
+    {.name = "setting_get", .none_status = INV_OK, .get = get_setting},
+    {.name = "image_get", .none_status = INV_NOT_FOUND, .get = get_image},
+    {.name = "token_by_hash", .none_status = INV_NOT_FOUND, .get = get_token},
+    {.name = "boot_token_take", .none_status = INV_NOT_FOUND, .get = get_boot_token},
+    {.name = "command_latest", .none_status = INV_NOT_FOUND, .get = get_command},
+};
+
+/* "None" is answered with its status; a read that fails (here: the tables
+ * are gone under the daemon) is INV_IO, never "none". */
+static void test_getters_none_and_error(void **state)
+{
+	struct inv *inv = tinv_inv(state);
+	for (size_t i = 0; i < ARRAY_SIZE(getters); i++) {
+		struct inv_err err = {0};
+		bool none = false;
+		enum inv_status s = getters[i].get(inv, "no-such-key", &none, &err);
+		if (s != getters[i].none_status || !none)
+			fail_msg("%s on an empty inventory: %s (%s)", getters[i].name,
+				 inv_status_name(s), err.message);
+	}
+	tinv_exec(tinv_path(state), "DROP TABLE machines; DROP TABLE quotas; DROP TABLE settings;"
+				    " DROP TABLE images; DROP TABLE tokens; DROP TABLE boot_tokens;"
+				    " DROP TABLE agent_commands;");
+	for (size_t i = 0; i < ARRAY_SIZE(getters); i++) {
+		struct inv_err err = {0};
+		bool none = false;
+		enum inv_status s = getters[i].get(inv, "no-such-key", &none, &err);
+		if (s != INV_IO || err.status != INV_IO || !err.message[0])
+			fail_msg("%s on missing tables: %s (%s)", getters[i].name,
+				 inv_status_name(s), err.message);
+		assert_true(none); /* out-parameters hold "none" on errors too */
+	}
+}
+
+static void test_agent_seen_at(void **state)
+{
+	struct inv *inv = tinv_inv(state);
+	char id[INV_ID_LEN];
+	tinv_machine(inv, "seen", NULL, NULL, id);
+	struct inv_err err = {0};
+	int64_t at = -1;
+	assert_int_equal(inv_machine_agent_seen_at(inv, id, &at, &err), INV_OK);
+	assert_int_equal(at, 0); /* never heard from */
+	assert_int_equal(inv_machine_agent_seen(inv, id, 4242, &err), INV_OK);
+	assert_int_equal(inv_machine_agent_seen_at(inv, id, &at, &err), INV_OK);
+	assert_int_equal(at, 4242);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_every_statement_prepares, tinv_setup,
+					    tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_unbound_name_is_an_error, tinv_setup,
+					    tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_getters_none_and_error, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_agent_seen_at, tinv_setup, tinv_teardown),
+	};
+	return cmocka_run_group_tests_name("inventory_sql", tests, NULL, NULL);
+}
