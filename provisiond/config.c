@@ -36,6 +36,8 @@ static const struct option options[] = {
     N("server", "boot_workers", boot_workers, 2, 4096),
     N("server", "max_queue", max_queue, 1, 1000000),
     N("server", "connection_limit", connection_limit, 16, 100000),
+    N("server", "client_connection_limit", client_connection_limit, 1, 100000),
+    N("server", "request_timeout_s", request_timeout_s, 1, 3600),
     N("server", "long_poll_max_s", long_poll_max_s, 1, 3600),
     S("database", "path", db_path),
     S("catalog", "skus_dir", skus_dir),
@@ -84,6 +86,8 @@ void config_defaults(struct config *c)
 	c->boot_workers = 64;
 	c->max_queue = 1024;
 	c->connection_limit = 1000;
+	c->client_connection_limit = 64;
+	c->request_timeout_s = 15;
 	c->long_poll_max_s = 60;
 	snprintf(c->db_path, sizeof c->db_path, "/var/lib/provisiond/provisiond.db");
 	snprintf(c->skus_dir, sizeof c->skus_dir, "%s", PROVISIOND_DEFAULT_SKUS_DIR);

@@ -20,6 +20,8 @@ struct config {
 	int boot_workers; /* boot listener handler threads (agent long-polls hold one) */
 	int max_queue;	  /* queued API requests before 429 */
 	int connection_limit;
+	int client_connection_limit; /* per client address */
+	int request_timeout_s;	     /* silent connections close after this */
 	int long_poll_max_s;
 	/* [database] */
 	char db_path[512];

@@ -16,7 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define HTTP_MAX_ARGS 16
+#define HTTP_MAX_ARGS 16    /* more query arguments: 400 at once */
+#define HTTP_MAX_HEADERS 64 /* more request headers: 431 at once */
 #define HTTP_MAX_PARAMS 4
 
 struct http_req;
@@ -70,6 +71,7 @@ struct http_req {
 	struct MHD_Connection *conn;
 	int phase;
 	bool too_large;
+	bool too_many_args, too_many_headers;
 	size_t body_cap;
 	int64_t t_start_us;
 	int route_index;
@@ -81,9 +83,11 @@ struct http_opts {
 	int workers;	  /* handler worker threads */
 	int max_queue;	  /* queued requests before 429 */
 	int connection_limit;
-	int connection_timeout_s;
-	size_t max_body;   /* larger bodies answer 413 */
-	const char *netns; /* listen inside this network namespace (NULL: current) */
+	int client_connection_limit; /* per client address */
+	int connection_timeout_s;    /* a connection silent this long is closed (not
+				      * while its request waits on a worker) */
+	size_t max_body;	     /* larger bodies answer 413 */
+	const char *netns;	     /* listen inside this network namespace (NULL: current) */
 };
 
 /* Starts listening on "host:port" (port 0 picks one; see http_port()). */

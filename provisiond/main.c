@@ -215,7 +215,8 @@ static int start_http(struct app *a, char *err, size_t errlen)
 			      .workers = a->cfg.api_workers,
 			      .max_queue = a->cfg.max_queue,
 			      .connection_limit = a->cfg.connection_limit,
-			      .connection_timeout_s = a->cfg.long_poll_max_s + 30,
+			      .client_connection_limit = a->cfg.client_connection_limit,
+			      .connection_timeout_s = a->cfg.request_timeout_s,
 			      .max_body = 1024 * 1024};
 	struct http_table api = api_http_table(api_routes, api_nroutes);
 	a->api = http_start(a->cfg.listen, &api, a, &o, err, errlen);
