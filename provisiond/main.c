@@ -261,15 +261,14 @@ static void write_ready_file(struct app *a, const char *path)
 static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 {
 	char err[512];
+	struct err e = {0};
 	if (app_reload_catalog(a, err, sizeof err) != 0) {
 		fprintf(stderr, "provisiond: SKU catalog %s: %s\n", a->cfg.skus_dir, err);
 		return 1;
 	}
 	load_freeze(a);
-	err[0] = 0;
-	a->dnsmasq = boot_dnsmasq_start(&a->cfg, err, sizeof err);
-	if (!a->dnsmasq && err[0]) {
-		fprintf(stderr, "provisiond: dnsmasq: %s\n", err);
+	if (boot_dnsmasq_start(&a->cfg, &a->dnsmasq, &e) != ERR_OK) {
+		fprintf(stderr, "provisiond: dnsmasq: %s\n", e.message);
 		return 1;
 	}
 	boot_dnsmasq_sync(a->dnsmasq, a->inv);
@@ -326,9 +325,9 @@ int main(int argc, char **argv)
 	umask(0077);
 	pthread_rwlock_init(&a->catalog_lock, NULL);
 	if (args.write_dnsmasq) {
-		char err[512];
-		if (boot_dnsmasq_write(&a->cfg, err, sizeof err) != 0) {
-			fprintf(stderr, "provisiond: dnsmasq: %s\n", err);
+		struct err de = {0};
+		if (boot_dnsmasq_write(&a->cfg, &de) != ERR_OK) {
+			fprintf(stderr, "provisiond: dnsmasq: %s\n", de.message);
 			return 1;
 		}
 		return 0;
