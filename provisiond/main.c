@@ -171,17 +171,18 @@ static int do_init(struct app *a)
 	return 0;
 }
 
-int app_reload_catalog(struct app *a, char *err, size_t errlen)
+enum err_status app_reload_catalog(struct app *a, struct err *e)
 {
 	struct sku_catalog *c = NULL;
-	if (sku_catalog_load_dir(a->cfg.skus_dir, &c, err, errlen) != 0)
-		return -1;
+	enum err_status rc = sku_catalog_load_dir(a->cfg.skus_dir, &c, e);
+	if (rc != ERR_OK)
+		return rc;
 	pthread_rwlock_wrlock(&a->catalog_lock);
 	struct sku_catalog *old = a->catalog;
 	a->catalog = c;
 	pthread_rwlock_unlock(&a->catalog_lock);
 	sku_catalog_free(old);
-	return 0;
+	return ERR_OK;
 }
 
 static void load_freeze(struct app *a)
@@ -262,8 +263,8 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 {
 	char err[512];
 	struct err e = {0};
-	if (app_reload_catalog(a, err, sizeof err) != 0) {
-		fprintf(stderr, "provisiond: SKU catalog %s: %s\n", a->cfg.skus_dir, err);
+	if (app_reload_catalog(a, &e) != ERR_OK) {
+		fprintf(stderr, "provisiond: SKU catalog %s: %s\n", a->cfg.skus_dir, e.message);
 		return 1;
 	}
 	load_freeze(a);
@@ -288,11 +289,11 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 		sigwait(sigs, &sig);
 		if (sig != SIGHUP)
 			break;
-		if (app_reload_catalog(a, err, sizeof err) == 0)
+		if (app_reload_catalog(a, &e) == ERR_OK)
 			log_event(LOG_INFO, "SKU catalog reloaded", "dir", a->cfg.skus_dir, NULL);
 		else
 			log_event(LOG_ERROR, "SKU catalog reload failed; keeping the old one",
-				  "error", err, NULL);
+				  "error", e.message, NULL);
 	}
 	log_event(LOG_INFO, "draining", NULL);
 	atomic_store(&a->ready, false);
