@@ -105,10 +105,10 @@ static void copy_opt(char *dst, size_t len, const char *v)
 
 static int setup_config(struct app *a, const struct args *args)
 {
-	char err[512];
+	struct err e = {0};
 	config_defaults(&a->cfg);
-	if (args->config && config_load(&a->cfg, args->config, err, sizeof err) != 0) {
-		fprintf(stderr, "provisiond: %s\n", err);
+	if (args->config && config_load(&a->cfg, args->config, &e) != ERR_OK) {
+		fprintf(stderr, "provisiond: %s\n", e.message);
 		return -1;
 	}
 	copy_opt(a->cfg.db_path, sizeof a->cfg.db_path, args->db);
