@@ -273,9 +273,12 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 		return 1;
 	}
 	boot_dnsmasq_sync(a->dnsmasq, a->inv);
-	if (!(a->bmc = make_bmc(&a->cfg)) || start_http(a, err, sizeof err) != 0 ||
-	    !(a->lc = lc_start(a, err, sizeof err))) {
+	if (!(a->bmc = make_bmc(&a->cfg)) || start_http(a, err, sizeof err) != 0) {
 		fprintf(stderr, "provisiond: %s\n", err);
+		return 1;
+	}
+	if (lc_start(a, &a->lc, &e) != ERR_OK) {
+		fprintf(stderr, "provisiond: %s\n", e.message);
 		return 1;
 	}
 	atomic_store(&a->ready, true);

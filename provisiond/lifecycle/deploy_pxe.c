@@ -4,7 +4,6 @@
  * completion wakes the engine; the state's deadline bounds it. */
 #include "provisiond/lifecycle/deploy.h"
 
-#include "provisiond/app.h"
 #include "provisiond/tokens.h"
 
 #include <jansson.h>
@@ -17,8 +16,8 @@
 
 static bool agent_alive(struct deploy_ctx *c)
 {
-	int64_t seen = inv_machine_agent_seen_at(c->a->inv, c->m->id);
-	return seen && inv_now_ms() - seen < AGENT_ALIVE_MS;
+	int64_t seen = inv_machine_agent_seen_at(c->lc->inv, c->m->id);
+	return seen && lc_now(c->lc) - seen < AGENT_ALIVE_MS;
 }
 
 /* Starts (phase "") or checks (phase "agent") one command. */
@@ -30,7 +29,7 @@ static enum dep_result run_command(struct deploy_ctx *c, const char *name, const
 		if ((reboot || !agent_alive(c)) && !c->boot_agent(c->step))
 			return DEP_ABORT;
 		char id[INV_ID_LEN];
-		if (inv_command_add(c->a->inv, c->m->id, name, args, external, id, &e) != INV_OK) {
+		if (inv_command_add(c->lc->inv, c->m->id, name, args, external, id, &e) != INV_OK) {
 			snprintf(c->err, sizeof c->err, "cannot queue %s: %s", name, e.message);
 			return DEP_ERROR;
 		}
@@ -39,7 +38,7 @@ static enum dep_result run_command(struct deploy_ctx *c, const char *name, const
 	}
 	struct inv_command cmd = {0};
 	enum dep_result r = DEP_PENDING;
-	if (inv_command_latest(c->a->inv, c->m->id, name, &cmd, &e) != INV_OK) {
+	if (inv_command_latest(c->lc->inv, c->m->id, name, &cmd, &e) != INV_OK) {
 		snprintf(c->err, sizeof c->err, "%s command lost", name);
 		r = DEP_ERROR;
 	} else if (strcmp(cmd.state, "done") == 0) {
@@ -61,7 +60,7 @@ static enum dep_result pxe_inspect(struct deploy_ctx *c)
 		return r;
 	struct inv_machine m = {0};
 	struct inv_err e = {0};
-	if (inv_machine_get(c->a->inv, c->m->id, &m, &e) == INV_OK && m.facts_json)
+	if (inv_machine_get(c->lc->inv, c->m->id, &m, &e) == INV_OK && m.facts_json)
 		c->facts_json = strdup(m.facts_json);
 	inv_machine_clear(&m);
 	if (!c->facts_json) {
@@ -83,11 +82,11 @@ static char *image_args(struct deploy_ctx *c, const struct inv_image *img,
 	if (img->url[0])
 		snprintf(url, sizeof url, "%s", img->url);
 	else
-		snprintf(url, sizeof url, "%s/images/%s", c->a->cfg.boot_url, img->name);
+		snprintf(url, sizeof url, "%s/images/%s", c->lc->boot_url, img->name);
 	json_t *keys = json_loads(al->ssh_keys_json ? al->ssh_keys_json : "[]", 0, NULL);
 	json_t *meta =
 	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "machine_id", c->m->id, "allocation_id",
-		      al->id, "hostname", c->m->name, "api_url", c->a->cfg.boot_url, "token",
+		      al->id, "hostname", c->m->name, "api_url", c->lc->boot_url, "token",
 		      instance_token, "ssh_keys", keys ? keys : json_array());
 	json_t *o =
 	    json_pack("{s:s, s:s, s:s, s:I, s:o}", "url", url, "format", img->format, "sha256",
@@ -105,10 +104,10 @@ static enum dep_result pxe_write(struct deploy_ctx *c, const struct inv_image *i
 		/* The deployed OS proves it booted with this one-time token. */
 		char secret[80], hash[65];
 		struct inv_err e = {0};
-		int64_t ttl = (int64_t)c->a->cfg.deploy_timeout_s * 1000 + 3600000;
+		int64_t ttl = (int64_t)c->lc->limits.deploy_timeout_s * 1000 + 3600000;
 		if (tok_new_secret(secret, sizeof secret) != 0 ||
 		    (tok_hash(secret, hash),
-		     inv_boot_token_add(c->a->inv, hash, c->m->id, "instance", inv_now_ms() + ttl,
+		     inv_boot_token_add(c->lc->inv, hash, c->m->id, "instance", lc_now(c->lc) + ttl,
 					&e) != INV_OK)) {
 			snprintf(c->err, sizeof c->err, "cannot issue the instance token: %s",
 				 e.message);
@@ -124,7 +123,7 @@ static enum dep_result pxe_write(struct deploy_ctx *c, const struct inv_image *i
 	 * the machine into it. */
 	char id[INV_ID_LEN];
 	struct inv_err e = {0};
-	if (inv_command_add(c->a->inv, c->m->id, "booted", "{}", true, id, &e) != INV_OK) {
+	if (inv_command_add(c->lc->inv, c->m->id, "booted", "{}", true, id, &e) != INV_OK) {
 		snprintf(c->err, sizeof c->err, "cannot expect the booted call: %s", e.message);
 		return DEP_ERROR;
 	}
@@ -137,7 +136,7 @@ static enum dep_result pxe_booted(struct deploy_ctx *c)
 	struct inv_err e = {0};
 	enum dep_result r = DEP_PENDING;
 	c->phase_out = "disk";
-	if (inv_command_latest(c->a->inv, c->m->id, "booted", &cmd, &e) != INV_OK) {
+	if (inv_command_latest(c->lc->inv, c->m->id, "booted", &cmd, &e) != INV_OK) {
 		snprintf(c->err, sizeof c->err, "booted expectation lost");
 		r = DEP_ERROR;
 	} else if (strcmp(cmd.state, "done") == 0) {
