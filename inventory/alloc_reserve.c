@@ -1,5 +1,8 @@
-/* alloc_reserve.c - the gang reservation and the allocation state changes
- * that move machines with them. Everything here runs on the writer. */
+/* alloc_reserve.c - the gang reservation: idempotent replay, admission
+ * (capacity and owner quota), and attaching available machines to the new
+ * allocation (inv_attach_machine, which substitution in alloc_state.c uses
+ * too). State changes and substitution live in alloc_state.c. Everything
+ * here runs on the writer. */
 #include "inventory/internal.h"
 
 #include <stdio.h>
