@@ -1,5 +1,8 @@
-/* alloc_reserve.c - the gang reservation: machines move available ->
- * deploying with their new allocation. Everything here runs on the writer.
+/* alloc_reserve.c - the gang reservation: idempotent replay, admission
+ * (capacity and owner quota), and attaching available machines to the new
+ * allocation (inv_attach_machine, which substitution in alloc_state.c uses
+ * too): machines move available -> deploying. State changes and
+ * substitution live in alloc_state.c. Everything here runs on the writer.
  * The transitions made here are listed in docs/lifecycle.md, "Transitions
  * the inventory makes itself". */
 #include "inventory/internal.h"

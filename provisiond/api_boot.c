@@ -70,10 +70,11 @@ static void script_for(struct http_req *r, struct app *a, const struct inv_machi
 		p.machine_name = m->name;
 		p.state = inv_state_name(m->state);
 	}
-	char err[256];
-	char *script = pxe_render_script(&p, err, sizeof err);
-	if (!script) {
-		http_error(r, 500, "internal", NULL, "cannot render the boot script: %s", err);
+	struct err perr = {0};
+	char *script = NULL;
+	if (pxe_render_script(&p, &script, &perr) != ERR_OK) {
+		http_error(r, 500, "internal", NULL, "cannot render the boot script: %s",
+			   perr.message);
 		return;
 	}
 	log_event(LOG_INFO, "boot script", "machine", m ? m->id : NULL, "mac", mac, "kind",

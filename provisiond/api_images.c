@@ -53,7 +53,7 @@ static bool build_image(struct http_req *r, json_t *body, struct inv_image *img)
 		return http_error(r, 400, "invalid_value", "path",
 				  "give exactly one of path or url"),
 		       false;
-	if (img_check_format(img->format) != 0)
+	if (img_check_format(img->format, NULL) != ERR_OK)
 		return http_error(r, 400, "invalid_value", "format",
 				  "format must be raw or raw.zst"),
 		       false;
@@ -77,10 +77,13 @@ static bool build_image(struct http_req *r, json_t *body, struct inv_image *img)
 		return http_error(r, 400, "invalid_value", "path",
 				  "path must be absolute without . or .. components"),
 		       false;
-	char err[300];
+	struct err herr = {0};
 	snprintf(img->path, sizeof img->path, "%s", path);
-	if (img_hash_file(path, img->format, img->sha256, &img->size, err, sizeof err) != 0)
-		return http_error(r, 400, "invalid_value", "path", "%s", err), false;
+	if (img_hash_file(path, img->format, img->sha256, &img->size, &herr) != ERR_OK) {
+		snprintf(herr.field, sizeof herr.field,
+			 "path"); /* the file is the input at fault */
+		return api_fail(r, 400, "image hash", &herr), false;
+	}
 	if (sha && strcmp(sha, img->sha256) != 0)
 		return http_error(r, 400, "checksum_mismatch", "sha256",
 				  "sha256 %s does not match the image's content (%s)", sha,

@@ -4,6 +4,7 @@
 
 #include "inventory/inventory.h"
 #include "provisiond/config.h"
+#include "util/util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,7 +32,8 @@ struct app {
 	atomic_ulong auth_failures;
 };
 
-/* Reloads the SKU catalog from cfg.skus_dir; keeps the old one on error. */
-int app_reload_catalog(struct app *a, char *err, size_t errlen);
+/* Reloads the SKU catalog from cfg.skus_dir; keeps the old one on error
+ * (e says why, as sku_catalog_load_dir does). */
+enum err_status app_reload_catalog(struct app *a, struct err *e);
 
 #endif

@@ -2,6 +2,7 @@
 #include "provisiond/config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdio.h>
@@ -116,12 +117,33 @@ void config_defaults(struct config *c)
 
 struct load_ctx {
 	struct config *c;
-	char *err;
-	size_t errlen;
+	struct err *e; /* never NULL */
 	const char *path;
 	int line;
 	FILE *f;
+	bool failed;
+	int failed_line;		/* the first error's */
+	int lines[ARRAY_SIZE(options)]; /* line that set each option, 0 = default */
 };
+
+/* Records the first error only (inih goes on after a failing handler):
+ * "file:line: message", and "section.key" as the field when key is set. */
+__attribute__((format(printf, 5, 6))) static void
+fail(struct load_ctx *x, int line, const char *section, const char *key, const char *fmt, ...)
+{
+	if (x->failed)
+		return;
+	char msg[256], field[64] = "";
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (key)
+		snprintf(field, sizeof field, "%s%s%s", section, *section ? "." : "", key);
+	err_set(x->e, ERR_INVALID, field, "%s:%d: %s", x->path, line, msg);
+	x->failed = true;
+	x->failed_line = line;
+}
 
 /* inih reader that counts lines, so errors can name them (Debian's inih
  * does not pass line numbers to the handler). */
@@ -137,10 +159,10 @@ static char *read_line(char *str, int num, void *stream)
 static int set_option(struct load_ctx *x, const struct option *o, const char *value, int line)
 {
 	char *dst = (char *)x->c + o->offset;
+	x->lines[o - options] = line;
 	if (o->kind == K_STR) {
 		if (strlen(value) >= o->size) {
-			snprintf(x->err, x->errlen, "%s:%d: %s.%s is too long", x->path, line,
-				 o->section, o->key);
+			fail(x, line, o->section, o->key, "%s.%s is too long", o->section, o->key);
 			return 0;
 		}
 		snprintf(dst, o->size, "%s", value);
@@ -150,8 +172,8 @@ static int set_option(struct load_ctx *x, const struct option *o, const char *va
 	errno = 0;
 	long v = strtol(value, &end, 10);
 	if (errno || end == value || *end || v < o->min || v > o->max) {
-		snprintf(x->err, x->errlen, "%s:%d: %s.%s must be an integer in %ld..%ld", x->path,
-			 line, o->section, o->key, o->min, o->max);
+		fail(x, line, o->section, o->key, "%s.%s must be an integer in %ld..%ld",
+		     o->section, o->key, o->min, o->max);
 		return 0;
 	}
 	*(int *)(void *)dst = (int)v;
@@ -162,47 +184,62 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 {
 	struct load_ctx *x = user;
 	int lineno = x->line;
-	for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
 		if (strcmp(options[i].section, section) == 0 && strcmp(options[i].key, name) == 0)
 			return set_option(x, &options[i], value, lineno);
-	snprintf(x->err, x->errlen, "%s:%d: unknown option [%s] %s", x->path, lineno, section,
-		 name);
+	fail(x, lineno, section, name, "unknown option [%s] %s", section, name);
 	return 0;
 }
 
-static int check(struct config *c, char *err, size_t errlen, const char *path)
+/* The line that set section.key (0: not in the file). */
+static int line_of(const struct load_ctx *x, const char *section, const char *key)
 {
-	if (strcmp(c->unknown_mac_policy, "discover") && strcmp(c->unknown_mac_policy, "ignore")) {
-		snprintf(err, errlen, "%s: boot.unknown_mac must be discover or ignore", path);
-		return -1;
-	}
-	if (strcmp(c->dnsmasq_mode, "off") && strcmp(c->dnsmasq_mode, "full") &&
-	    strcmp(c->dnsmasq_mode, "proxy")) {
-		snprintf(err, errlen, "%s: dnsmasq.mode must be off, full or proxy", path);
-		return -1;
-	}
-	if (c->backoff_max_ms < c->backoff_base_ms) {
-		snprintf(err, errlen, "%s: lifecycle.backoff_max_ms < backoff_base_ms", path);
-		return -1;
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+		if (strcmp(options[i].section, section) == 0 && strcmp(options[i].key, key) == 0)
+			return x->lines[i];
 	return 0;
 }
 
-int config_load(struct config *c, const char *path, char *err, size_t errlen)
+/* Checks across options, once the file is read; an error names the line
+ * that set the option. */
+static enum err_status check(struct load_ctx *x)
 {
-	struct load_ctx x = {c, err, errlen, path, 0, fopen(path, "r")};
-	err[0] = 0;
-	int rc = x.f ? ini_parse_stream(read_line, &x, on_entry, &x) : -1;
-	if (x.f)
-		fclose(x.f);
-	if (rc < 0) {
-		snprintf(err, errlen, "%s: cannot read config file", path);
-		return -1;
+	const struct config *c = x->c;
+	if (strcmp(c->unknown_mac_policy, "discover") && strcmp(c->unknown_mac_policy, "ignore"))
+		fail(x, line_of(x, "boot", "unknown_mac"), "boot", "unknown_mac",
+		     "boot.unknown_mac must be discover or ignore");
+	else if (strcmp(c->dnsmasq_mode, "off") && strcmp(c->dnsmasq_mode, "full") &&
+		 strcmp(c->dnsmasq_mode, "proxy"))
+		fail(x, line_of(x, "dnsmasq", "mode"), "dnsmasq", "mode",
+		     "dnsmasq.mode must be off, full or proxy");
+	else if (c->backoff_max_ms < c->backoff_base_ms) {
+		/* name the one the file set (the later one if both) */
+		int max = line_of(x, "lifecycle", "backoff_max_ms");
+		int base = line_of(x, "lifecycle", "backoff_base_ms");
+		fail(x, max > base ? max : base, "lifecycle",
+		     max > base ? "backoff_max_ms" : "backoff_base_ms",
+		     "lifecycle.backoff_max_ms < backoff_base_ms");
 	}
-	if (rc > 0) {
-		if (!err[0])
-			snprintf(err, errlen, "%s:%d: syntax error", path, rc);
-		return -1;
+	return x->failed ? x->e->status : ERR_OK;
+}
+
+enum err_status config_load(struct config *c, const char *path, struct err *e)
+{
+	struct err local;
+	struct load_ctx x = {.c = c, .e = e ? e : &local, .path = path, .f = fopen(path, "r")};
+	err_clear(x.e);
+	if (!x.f)
+		return err_set(x.e, ERR_IO, NULL, "%s:0: cannot read config file: %s", path,
+			       strerror(errno));
+	int rc = ini_parse_stream(read_line, &x, on_entry, &x);
+	fclose(x.f);
+	if (rc < 0)
+		return err_set(x.e, ERR_IO, NULL, "%s:0: cannot read config file", path);
+	if (rc > 0 && (!x.failed || rc != x.failed_line)) { /* a syntax error came first */
+		x.failed = false;
+		fail(&x, rc, NULL, NULL, "syntax error");
 	}
-	return check(c, err, errlen, path);
+	if (rc > 0)
+		return x.e->status;
+	return check(&x);
 }

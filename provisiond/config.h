@@ -1,10 +1,12 @@
 /* config.h - provisiond's INI configuration (every option in docs/config.md).
  *
- * config_defaults() fills defaults; config_load() overlays a file and fails
- * with "file:line: message" on an unknown section/key or a bad value. The
- * struct owns its strings (fixed buffers): no free needed. */
+ * config_defaults() fills defaults; config_load() overlays a file. The
+ * struct owns its strings (fixed buffers): no free needed. Not thread-safe
+ * on one struct; read-only after start. */
 #ifndef PROVISIOND_CONFIG_H
 #define PROVISIOND_CONFIG_H
+
+#include "util/util.h"
 
 #include <stddef.h>
 
@@ -59,7 +61,14 @@ struct config {
 };
 
 void config_defaults(struct config *c);
-/* 0 ok; -1 with err "file:line: message". */
-int config_load(struct config *c, const char *path, char *err, size_t errlen);
+/* Overlays the INI file at path onto c. ERR_OK, or the first problem in e
+ * (may be NULL) with message "file:line: message" and, when it concerns an
+ * option, field "section.key":
+ *   ERR_INVALID  an unknown section or key, a bad or too long value, a
+ *                syntax error (no field), or options that contradict each
+ *                other (the line of the option that set it);
+ *   ERR_IO       the file cannot be read (line 0).
+ * On error c may hold some of the file's values. */
+enum err_status config_load(struct config *c, const char *path, struct err *e);
 
 #endif

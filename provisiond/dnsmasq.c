@@ -25,8 +25,9 @@ static void path_in(char *out, size_t len, const struct config *c, const char *n
 	snprintf(out, len, "%.500s/%s", c->dnsmasq_dir, name);
 }
 
-static int write_conf(const struct config *c, const char *conf, char *err, size_t errlen)
+static enum err_status write_conf(const struct config *c, const char *conf, struct err *e)
 {
+	enum err_status rc;
 	char tftp[600], hosts[600], pid[600], leases[600], log[600];
 	path_in(tftp, sizeof tftp, c, "tftp");
 	path_in(hosts, sizeof hosts, c, "hosts");
@@ -34,8 +35,8 @@ static int write_conf(const struct config *c, const char *conf, char *err, size_
 	path_in(leases, sizeof leases, c, "dnsmasq.leases");
 	path_in(log, sizeof log, c, "dnsmasq.log");
 	mkdir(hosts, 0755);
-	if (pxe_tftp_prepare(tftp, NULL, err, errlen) != 0)
-		return -1;
+	if ((rc = pxe_tftp_prepare(tftp, NULL, e)) != ERR_OK)
+		return rc;
 	struct pxe_dnsmasq_params p = {.interface = c->dnsmasq_interface,
 				       .boot_url = c->boot_url,
 				       .range_start = c->dnsmasq_range_start,
@@ -52,19 +53,17 @@ static int write_conf(const struct config *c, const char *conf, char *err, size_
 				       .ipv6_ra = c->dnsmasq_ipv6_ra != 0,
 				       .run_as_root = true};
 	pxe_dhcp_mode_from_name(c->dnsmasq_mode, &p.mode);
-	char *text = pxe_dnsmasq_conf(&p, err, errlen);
-	if (!text)
-		return -1;
+	char *text = NULL;
+	if ((rc = pxe_dnsmasq_conf(&p, &text, e)) != ERR_OK)
+		return rc;
 	FILE *f = fopen(conf, "w");
-	int rc = f && fputs(text, f) >= 0 ? 0 : -1;
+	bool ok = f && fputs(text, f) >= 0;
 	if (f && fclose(f) != 0)
-		rc = -1;
+		ok = false;
 	free(text);
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot write %s: %s", conf, strerror(errno));
-		return -1;
-	}
-	return pxe_dnsmasq_test(conf, err, errlen) == 0 ? 0 : -1;
+	if (!ok)
+		return err_set(e, ERR_IO, NULL, "cannot write %s: %s", conf, strerror(errno));
+	return pxe_dnsmasq_test(conf, e);
 }
 
 static void *run_thread(void *arg)
@@ -74,42 +73,49 @@ static void *run_thread(void *arg)
 	return NULL;
 }
 
-int boot_dnsmasq_write(const struct config *c, char *err, size_t errlen)
+enum err_status boot_dnsmasq_write(const struct config *c, struct err *e)
 {
 	char conf[600];
 	mkdir(c->dnsmasq_dir, 0755);
 	path_in(conf, sizeof conf, c, "dnsmasq.conf");
-	if (write_conf(c, conf, err, errlen) != 0)
-		return -1;
+	enum err_status rc = write_conf(c, conf, e);
+	if (rc != ERR_OK)
+		return rc;
 	printf("%s\n", conf);
-	return 0;
+	return ERR_OK;
 }
 
-struct boot_dnsmasq *boot_dnsmasq_start(const struct config *c, char *err, size_t errlen)
+enum err_status boot_dnsmasq_start(const struct config *c, struct boot_dnsmasq **out, struct err *e)
 {
+	*out = NULL;
 	if (strcmp(c->dnsmasq_mode, "off") == 0)
-		return NULL;
-	char conf[600], out[600];
+		return ERR_OK;
+	char conf[600], output[600];
 	mkdir(c->dnsmasq_dir, 0755);
 	path_in(conf, sizeof conf, c, "dnsmasq.conf");
-	path_in(out, sizeof out, c, "dnsmasq.out");
-	if (write_conf(c, conf, err, errlen) != 0)
-		return NULL;
+	path_in(output, sizeof output, c, "dnsmasq.out");
+	enum err_status rc = write_conf(c, conf, e);
+	if (rc != ERR_OK)
+		return rc;
 	struct boot_dnsmasq *b = calloc(1, sizeof *b);
 	struct pxe_dnsmasq_opts o = {.conf_path = conf,
-				     .output_path = out,
+				     .output_path = output,
 				     .netns = c->dnsmasq_netns[0] ? c->dnsmasq_netns : NULL};
-	if (!b || !(b->d = pxe_dnsmasq_new(&o, err, errlen)) ||
-	    pthread_create(&b->thread, NULL, run_thread, b) != 0) {
-		if (b)
-			pxe_dnsmasq_free(b->d);
+	if (!b)
+		return err_set(e, ERR_INTERNAL, NULL, "out of memory");
+	rc = pxe_dnsmasq_new(&o, &b->d, e);
+	if (rc == ERR_OK && pthread_create(&b->thread, NULL, run_thread, b) != 0)
+		rc = err_set(e, ERR_INTERNAL, NULL, "cannot start the dnsmasq thread");
+	if (rc != ERR_OK) {
+		pxe_dnsmasq_free(b->d);
 		free(b);
-		return NULL;
+		return rc;
 	}
 	path_in(b->hosts, sizeof b->hosts, c, "hosts");
 	log_event(LOG_INFO, "dnsmasq supervised", "mode", c->dnsmasq_mode, "interface",
 		  c->dnsmasq_interface, "netns", c->dnsmasq_netns, NULL);
-	return b;
+	*out = b;
+	return ERR_OK;
 }
 
 void boot_dnsmasq_stop(struct boot_dnsmasq *b)
@@ -137,11 +143,11 @@ static bool dns_label(const char *s)
 
 void boot_dnsmasq_add_host(struct boot_dnsmasq *b, const char *mac, const char *name)
 {
-	char err[256];
-	if (b && pxe_hosts_write(b->hosts, mac, name && dns_label(name) ? name : NULL, NULL, err,
-				 sizeof err) != 0)
+	struct err e = {0};
+	if (b && pxe_hosts_write(b->hosts, mac, name && dns_label(name) ? name : NULL, NULL, &e) !=
+		     ERR_OK)
 		log_event(LOG_WARN, "cannot write dhcp host file", "mac", mac, "machine", name,
-			  "error", err, NULL);
+			  "error", e.message, NULL);
 }
 
 void boot_dnsmasq_sync(struct boot_dnsmasq *b, struct inv *inv)

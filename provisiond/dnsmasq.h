@@ -5,16 +5,21 @@
 #define PROVISIOND_DNSMASQ_H
 
 #include "provisiond/config.h"
+#include "util/util.h"
 
 #include <stddef.h>
 
 struct boot_dnsmasq;
 
 /* For an operator-run dnsmasq: writes DIR/dnsmasq.conf (checked with
- * dnsmasq --test), DIR/tftp and DIR/hosts, prints the config path. */
-int boot_dnsmasq_write(const struct config *c, char *err, size_t errlen);
-/* NULL with err[0] == 0 when mode is off; NULL with err on failure. */
-struct boot_dnsmasq *boot_dnsmasq_start(const struct config *c, char *err, size_t errlen);
+ * dnsmasq --test), DIR/tftp and DIR/hosts, prints the config path. Errors
+ * are pxe's (pxe/pxe.h) or ERR_IO. */
+enum err_status boot_dnsmasq_write(const struct config *c, struct err *e);
+/* Writes the configuration as boot_dnsmasq_write does and starts the
+ * supervisor thread into *out. ERR_OK with *out NULL when mode is off;
+ * on failure *out is NULL and e says why. */
+enum err_status boot_dnsmasq_start(const struct config *c, struct boot_dnsmasq **out,
+				   struct err *e);
 void boot_dnsmasq_stop(struct boot_dnsmasq *b); /* NULL ok */
 /* Lists a known MAC in the dhcp-hostsdir (picked up without restart). */
 void boot_dnsmasq_add_host(struct boot_dnsmasq *b, const char *mac, const char *name);

@@ -105,10 +105,10 @@ static void copy_opt(char *dst, size_t len, const char *v)
 
 static int setup_config(struct app *a, const struct args *args)
 {
-	char err[512];
+	struct err e = {0};
 	config_defaults(&a->cfg);
-	if (args->config && config_load(&a->cfg, args->config, err, sizeof err) != 0) {
-		fprintf(stderr, "provisiond: %s\n", err);
+	if (args->config && config_load(&a->cfg, args->config, &e) != ERR_OK) {
+		fprintf(stderr, "provisiond: %s\n", e.message);
 		return -1;
 	}
 	copy_opt(a->cfg.db_path, sizeof a->cfg.db_path, args->db);
@@ -171,17 +171,18 @@ static int do_init(struct app *a)
 	return 0;
 }
 
-int app_reload_catalog(struct app *a, char *err, size_t errlen)
+enum err_status app_reload_catalog(struct app *a, struct err *e)
 {
 	struct sku_catalog *c = NULL;
-	if (sku_catalog_load_dir(a->cfg.skus_dir, &c, err, errlen) != 0)
-		return -1;
+	enum err_status rc = sku_catalog_load_dir(a->cfg.skus_dir, &c, e);
+	if (rc != ERR_OK)
+		return rc;
 	pthread_rwlock_wrlock(&a->catalog_lock);
 	struct sku_catalog *old = a->catalog;
 	a->catalog = c;
 	pthread_rwlock_unlock(&a->catalog_lock);
 	sku_catalog_free(old);
-	return 0;
+	return ERR_OK;
 }
 
 static void load_freeze(struct app *a)
@@ -264,21 +265,23 @@ static void write_ready_file(struct app *a, const char *path)
 static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 {
 	char err[512];
-	if (app_reload_catalog(a, err, sizeof err) != 0) {
-		fprintf(stderr, "provisiond: SKU catalog %s: %s\n", a->cfg.skus_dir, err);
+	struct err e = {0};
+	if (app_reload_catalog(a, &e) != ERR_OK) {
+		fprintf(stderr, "provisiond: SKU catalog %s: %s\n", a->cfg.skus_dir, e.message);
 		return 1;
 	}
 	load_freeze(a);
-	err[0] = 0;
-	a->dnsmasq = boot_dnsmasq_start(&a->cfg, err, sizeof err);
-	if (!a->dnsmasq && err[0]) {
-		fprintf(stderr, "provisiond: dnsmasq: %s\n", err);
+	if (boot_dnsmasq_start(&a->cfg, &a->dnsmasq, &e) != ERR_OK) {
+		fprintf(stderr, "provisiond: dnsmasq: %s\n", e.message);
 		return 1;
 	}
 	boot_dnsmasq_sync(a->dnsmasq, a->inv);
-	if (!(a->bmc = make_bmc(&a->cfg)) || start_http(a, err, sizeof err) != 0 ||
-	    !(a->lc = lc_start(a, err, sizeof err))) {
+	if (!(a->bmc = make_bmc(&a->cfg)) || start_http(a, err, sizeof err) != 0) {
 		fprintf(stderr, "provisiond: %s\n", err);
+		return 1;
+	}
+	if (lc_start(a, &a->lc, &e) != ERR_OK) {
+		fprintf(stderr, "provisiond: %s\n", e.message);
 		return 1;
 	}
 	atomic_store(&a->ready, true);
@@ -292,11 +295,11 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 		sigwait(sigs, &sig);
 		if (sig != SIGHUP)
 			break;
-		if (app_reload_catalog(a, err, sizeof err) == 0)
+		if (app_reload_catalog(a, &e) == ERR_OK)
 			log_event(LOG_INFO, "SKU catalog reloaded", "dir", a->cfg.skus_dir, NULL);
 		else
 			log_event(LOG_ERROR, "SKU catalog reload failed; keeping the old one",
-				  "error", err, NULL);
+				  "error", e.message, NULL);
 	}
 	log_event(LOG_INFO, "draining", NULL);
 	atomic_store(&a->ready, false);
@@ -329,9 +332,9 @@ int main(int argc, char **argv)
 	umask(0077);
 	pthread_rwlock_init(&a->catalog_lock, NULL);
 	if (args.write_dnsmasq) {
-		char err[512];
-		if (boot_dnsmasq_write(&a->cfg, err, sizeof err) != 0) {
-			fprintf(stderr, "provisiond: dnsmasq: %s\n", err);
+		struct err de = {0};
+		if (boot_dnsmasq_write(&a->cfg, &de) != ERR_OK) {
+			fprintf(stderr, "provisiond: dnsmasq: %s\n", de.message);
 			return 1;
 		}
 		return 0;

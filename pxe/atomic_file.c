@@ -39,42 +39,43 @@ static void fsync_dir(const char *dir)
 	}
 }
 
-int pxe_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen)
+enum err_status pxe_write_atomic(const char *path, const void *data, size_t len, struct err *e)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	size_t dlen;
-	int fd, rc = PXE_ERR_IO;
+	enum err_status rc = ERR_IO;
+	int fd;
 
 	if (!slash)
-		return pxe_fail(err, errlen, PXE_ERR_IO, "%s: not a path with a directory", path);
+		return pxe_fail(e, ERR_IO, NULL, "%s: not a path with a directory", path);
 	dlen = slash == path ? 1 : (size_t)(slash - path);
 	if (dlen >= sizeof(dir) ||
 	    snprintf(tmp, sizeof(tmp), "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1) >=
 		(int)sizeof(tmp))
-		return pxe_fail(err, errlen, PXE_ERR_IO, "%s: bad or too long path", path);
+		return pxe_fail(e, ERR_IO, NULL, "%s: bad or too long path", path);
 	memcpy(dir, path, dlen);
 	dir[dlen] = '\0';
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return pxe_fail(err, errlen, PXE_ERR_IO, "%s: cannot create temp file: %s", dir,
+		return pxe_fail(e, ERR_IO, NULL, "%s: cannot create temp file: %s", dir,
 				strerror(errno));
 	if (write_all(fd, data, len) || fchmod(fd, 0644) || fsync(fd)) {
-		pxe_fail(err, errlen, PXE_ERR_IO, "%s: write: %s", tmp, strerror(errno));
+		pxe_fail(e, ERR_IO, NULL, "%s: write: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (close(fd)) {
 		fd = -1;
-		pxe_fail(err, errlen, PXE_ERR_IO, "%s: close: %s", tmp, strerror(errno));
+		pxe_fail(e, ERR_IO, NULL, "%s: close: %s", tmp, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path)) {
-		pxe_fail(err, errlen, PXE_ERR_IO, "%s: rename: %s", path, strerror(errno));
+		pxe_fail(e, ERR_IO, NULL, "%s: rename: %s", path, strerror(errno));
 		goto out;
 	}
 	fsync_dir(dir);
-	rc = PXE_OK;
+	rc = ERR_OK;
 out:
 	if (fd >= 0)
 		close(fd);

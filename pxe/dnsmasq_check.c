@@ -47,34 +47,35 @@ static int wait_child(pid_t pid, int *status)
 	return 0;
 }
 
-int pxe_dnsmasq_test(const char *conf_path, char *err, size_t errlen)
+enum err_status pxe_dnsmasq_test(const char *conf_path, struct err *e)
 {
 	char *bin = NULL, arg[4200], out[1024];
 	char *argv[] = {NULL, "--test", arg, NULL};
 	struct pxe_spawn s = {.argv = argv};
-	int pipefd[2], status = 0, rc;
+	int pipefd[2], status = 0;
+	enum err_status rc;
 	pid_t pid;
 
-	if ((rc = pxe_check_path("conf_path", conf_path, err, errlen)))
+	if ((rc = pxe_check_path("conf_path", conf_path, e)))
 		return rc;
 	snprintf(arg, sizeof(arg), "--conf-file=%s", conf_path);
 	if (!(bin = pxe_dnsmasq_find()))
-		return pxe_fail(err, errlen, PXE_ERR_NOT_FOUND,
+		return pxe_fail(e, ERR_NOT_FOUND, NULL,
 				"dnsmasq not found in PATH, /usr/sbin or /sbin");
 	argv[0] = bin;
 	if (pipe2(pipefd, O_CLOEXEC)) {
 		free(bin);
-		return pxe_fail(err, errlen, PXE_ERR_IO, "pipe: %s", strerror(errno));
+		return pxe_fail(e, ERR_IO, NULL, "pipe: %s", strerror(errno));
 	}
 	s.output_fd = pipefd[1];
-	rc = pxe_spawn(&s, &pid, err, errlen);
+	rc = pxe_spawn(&s, &pid, e);
 	close(pipefd[1]);
 	if (!rc) {
 		drain(pipefd[0], out, sizeof(out));
 		if (wait_child(pid, &status))
-			rc = pxe_fail(err, errlen, PXE_ERR_CHILD, "waitpid: %s", strerror(errno));
+			rc = pxe_fail(e, ERR_IO, NULL, "waitpid: %s", strerror(errno));
 		else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			rc = pxe_fail(err, errlen, PXE_ERR_INVALID, "dnsmasq --test %s: %s",
+			rc = pxe_fail(e, ERR_INVALID, "conf_path", "dnsmasq --test %s: %s",
 				      conf_path, out[0] ? out : "failed without a message");
 	}
 	close(pipefd[0]);

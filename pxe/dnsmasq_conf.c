@@ -23,15 +23,15 @@ const char *pxe_dhcp_mode_name(enum pxe_dhcp_mode mode)
 	return mode_names[mode];
 }
 
-int pxe_dhcp_mode_from_name(const char *name, enum pxe_dhcp_mode *out)
+enum err_status pxe_dhcp_mode_from_name(const char *name, enum pxe_dhcp_mode *out)
 {
 	for (int i = 0; name && i < PXE_DHCP_MODE_COUNT; i++) {
 		if (!strcmp(name, mode_names[i])) {
 			*out = (enum pxe_dhcp_mode)i;
-			return PXE_OK;
+			return ERR_OK;
 		}
 	}
-	return PXE_ERR_INVALID;
+	return ERR_INVALID;
 }
 
 static bool has(const char *v)
@@ -39,86 +39,86 @@ static bool has(const char *v)
 	return v && *v;
 }
 
-static int check_netmask(const char *field, const char *v, uint32_t *mask, char *err, size_t errlen)
+static enum err_status check_netmask(const char *field, const char *v, uint32_t *mask,
+				     struct err *e)
 {
-	int rc = pxe_check_ipv4(field, v, mask, err, errlen);
+	enum err_status rc = pxe_check_ipv4(field, v, mask, e);
 
 	if (rc)
 		return rc;
 	/* Contiguous: the inverted mask plus one is a power of two. */
 	if (*mask == 0 || ((~*mask + 1) & ~*mask) != 0)
-		return pxe_fail(err, errlen, PXE_ERR_INVALID, "%s: not a contiguous netmask",
-				field);
-	return PXE_OK;
+		return pxe_fail(e, ERR_INVALID, field, "%s: not a contiguous netmask", field);
+	return ERR_OK;
 }
 
 /* "infinite" or a number with an optional unit, as dnsmasq takes it. */
-static int check_lease(const char *v, char *err, size_t errlen)
+static enum err_status check_lease(const char *v, struct err *e)
 {
 	const char *field = "lease_time (dhcp-range)";
 	size_t digits = strspn(v, "0123456789");
 
 	if (!strcmp(v, "infinite"))
-		return PXE_OK;
+		return ERR_OK;
 	if (digits == 0 || digits > 9 ||
 	    (v[digits] && (v[digits + 1] || !strchr("smhdw", v[digits]))))
-		return pxe_fail(err, errlen, PXE_ERR_INVALID,
-				"%s: want \"infinite\" or N[smhdw], e.g. 1h", field);
-	return PXE_OK;
+		return pxe_fail(e, ERR_INVALID, field, "%s: want \"infinite\" or N[smhdw], e.g. 1h",
+				field);
+	return ERR_OK;
 }
 
-static int check_full(const struct pxe_dnsmasq_params *p, char *err, size_t errlen)
+static enum err_status check_full(const struct pxe_dnsmasq_params *p, struct err *e)
 {
 	uint32_t lo, hi, mask;
-	int rc;
+	enum err_status rc;
 
-	if ((rc = pxe_check_ipv4("range_start (dhcp-range)", p->range_start, &lo, err, errlen)) ||
-	    (rc = pxe_check_ipv4("range_end (dhcp-range)", p->range_end, &hi, err, errlen)) ||
-	    (rc = check_netmask("netmask (dhcp-range)", p->netmask, &mask, err, errlen)))
+	if ((rc = pxe_check_ipv4("range_start (dhcp-range)", p->range_start, &lo, e)) ||
+	    (rc = pxe_check_ipv4("range_end (dhcp-range)", p->range_end, &hi, e)) ||
+	    (rc = check_netmask("netmask (dhcp-range)", p->netmask, &mask, e)))
 		return rc;
 	if (lo > hi)
-		return pxe_fail(err, errlen, PXE_ERR_INVALID,
+		return pxe_fail(e, ERR_INVALID, "range_end",
 				"range_end (dhcp-range): below range_start");
 	if ((lo & mask) != (hi & mask))
-		return pxe_fail(err, errlen, PXE_ERR_INVALID,
+		return pxe_fail(e, ERR_INVALID, "range_end",
 				"range_end (dhcp-range): not in range_start's subnet");
-	if (has(p->lease_time) && (rc = check_lease(p->lease_time, err, errlen)))
+	if (has(p->lease_time) && (rc = check_lease(p->lease_time, e)))
 		return rc;
 	if (has(p->router))
-		return pxe_check_ipv4("router (dhcp-option router)", p->router, NULL, err, errlen);
-	return PXE_OK;
+		return pxe_check_ipv4("router (dhcp-option router)", p->router, NULL, e);
+	return ERR_OK;
 }
 
-static int check_proxy(const struct pxe_dnsmasq_params *p, char *err, size_t errlen)
+static enum err_status check_proxy(const struct pxe_dnsmasq_params *p, struct err *e)
 {
 	uint32_t net, mask;
-	int rc = pxe_check_ipv4("network (dhcp-range proxy)", p->network, &net, err, errlen);
+	enum err_status rc = pxe_check_ipv4("network (dhcp-range proxy)", p->network, &net, e);
 
 	if (rc || !has(p->netmask))
 		return rc;
-	if ((rc = check_netmask("netmask (dhcp-range proxy)", p->netmask, &mask, err, errlen)))
+	if ((rc = check_netmask("netmask (dhcp-range proxy)", p->netmask, &mask, e)))
 		return rc;
 	if (net & ~mask)
-		return pxe_fail(err, errlen, PXE_ERR_INVALID,
+		return pxe_fail(e, ERR_INVALID, "network",
 				"network (dhcp-range proxy): host bits set for the netmask");
-	return PXE_OK;
+	return ERR_OK;
 }
 
-static int check_boot_url(const char *url, char *err, size_t errlen)
+static enum err_status check_boot_url(const char *url, struct err *e)
 {
 	const char *field = "boot_url (dhcp-boot)";
-	int rc = pxe_check_url(field, url, err, errlen);
+	enum err_status rc = pxe_check_url(field, url, e);
 
 	if (rc)
 		return rc;
 	if (pxe_url_base_len(url) + strlen(IPXE_SCRIPT_PATH) > DHCP_FILE_MAX)
-		return pxe_fail(err, errlen, PXE_ERR_INVALID,
+		return pxe_fail(e, ERR_INVALID, field,
 				"%s: too long for the DHCP file field (%d bytes with %s)", field,
 				DHCP_FILE_MAX, IPXE_SCRIPT_PATH);
-	return PXE_OK;
+	return ERR_OK;
 }
 
-static int check_paths(const struct pxe_dnsmasq_params *p, char *err, size_t errlen)
+static enum err_status check_paths(const struct pxe_dnsmasq_params *p, struct err *e)
 {
 	const struct {
 		const char *field, *value;
@@ -130,36 +130,36 @@ static int check_paths(const struct pxe_dnsmasq_params *p, char *err, size_t err
 	    {"lease_file (dhcp-leasefile)", p->lease_file, false},
 	    {"log_file (log-facility)", p->log_file, false},
 	};
-	int rc;
+	enum err_status rc;
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		if (!paths[i].required && !has(paths[i].value))
 			continue;
 		if (paths[i].value == p->log_file && !strcmp(p->log_file, "-"))
 			continue;
-		if ((rc = pxe_check_path(paths[i].field, paths[i].value, err, errlen)))
+		if ((rc = pxe_check_path(paths[i].field, paths[i].value, e)))
 			return rc;
 	}
-	return PXE_OK;
+	return ERR_OK;
 }
 
-static int check_params(const struct pxe_dnsmasq_params *p, char *err, size_t errlen)
+static enum err_status check_params(const struct pxe_dnsmasq_params *p, struct err *e)
 {
-	int rc;
+	enum err_status rc;
 
 	if (!p)
-		return pxe_fail(err, errlen, PXE_ERR_INVALID, "params: required");
+		return pxe_fail(e, ERR_INVALID, "params", "params: required");
 	if ((unsigned)p->mode >= PXE_DHCP_MODE_COUNT)
-		return pxe_fail(err, errlen, PXE_ERR_INVALID, "mode: unknown DHCP mode");
-	if ((rc = pxe_check_ifname("interface (interface)", p->interface, err, errlen)))
+		return pxe_fail(e, ERR_INVALID, "mode", "mode: unknown DHCP mode");
+	if ((rc = pxe_check_ifname("interface (interface)", p->interface, e)))
 		return rc;
-	if (p->mode != PXE_DHCP_OFF && (rc = check_boot_url(p->boot_url, err, errlen)))
+	if (p->mode != PXE_DHCP_OFF && (rc = check_boot_url(p->boot_url, e)))
 		return rc;
-	if (p->mode == PXE_DHCP_FULL && (rc = check_full(p, err, errlen)))
+	if (p->mode == PXE_DHCP_FULL && (rc = check_full(p, e)))
 		return rc;
-	if (p->mode == PXE_DHCP_PROXY && (rc = check_proxy(p, err, errlen)))
+	if (p->mode == PXE_DHCP_PROXY && (rc = check_proxy(p, e)))
 		return rc;
-	return check_paths(p, err, errlen);
+	return check_paths(p, e);
 }
 
 static void emit_opt(struct pxe_buf *b, const char *name, const char *value)
@@ -235,13 +235,14 @@ static void emit_boot(struct pxe_buf *b, const struct pxe_dnsmasq_params *p)
 			  "pxe-service=tag:!ipxe,x86-64_EFI,\"provisiond iPXE (UEFI)\",ipxe.efi\n");
 }
 
-char *pxe_dnsmasq_conf(const struct pxe_dnsmasq_params *p, char *err, size_t errlen)
+enum err_status pxe_dnsmasq_conf(const struct pxe_dnsmasq_params *p, char **out, struct err *e)
 {
 	struct pxe_buf b = {0};
-	char *out;
+	enum err_status rc = check_params(p, e);
 
-	if (check_params(p, err, errlen))
-		return NULL;
+	*out = NULL;
+	if (rc)
+		return rc;
 	emit_process(&b, p);
 	if (p->mode != PXE_DHCP_OFF) {
 		emit_dhcp(&b, p);
@@ -254,8 +255,9 @@ char *pxe_dnsmasq_conf(const struct pxe_dnsmasq_params *p, char *err, size_t err
 			       "# Router advertisements: iPXE otherwise waits ~14 s for IPv6.\n"
 			       "enable-ra\ndhcp-range=::,constructor:%s,ra-only\n",
 			       p->interface);
-	out = pxe_buf_take(&b);
-	if (!out)
-		pxe_fail(err, errlen, PXE_ERR_NOMEM, "out of memory rendering the dnsmasq config");
-	return out;
+	*out = pxe_buf_take(&b);
+	if (!*out)
+		return pxe_fail(e, ERR_INTERNAL, NULL,
+				"out of memory rendering the dnsmasq config");
+	return ERR_OK;
 }

@@ -1,31 +1,20 @@
-/* Status names and the error-message helper. */
+/* The error helper: pxe reports through the shared struct err (util.h). */
 #include "pxe/internal.h"
-#include "pxe/pxe.h"
 
 #include <stdio.h>
+#include <string.h>
 
-static const char *const status_names[] = {
-    "ok", "invalid", "io", "nomem", "not_found", "child", "state",
-};
-_Static_assert(sizeof(status_names) / sizeof(status_names[0]) == PXE_STATUS_COUNT,
-	       "status_names must cover enum pxe_status");
-_Static_assert(PXE_ERR_STATE == -(PXE_STATUS_COUNT - 1), "PXE_STATUS_COUNT is stale");
-
-const char *pxe_status_name(int status)
-{
-	if (status > 0 || status <= -PXE_STATUS_COUNT)
-		return "unknown";
-	return status_names[-status];
-}
-
-int pxe_fail(char *err, size_t errlen, int status, const char *fmt, ...)
+enum err_status pxe_fail(struct err *e, enum err_status status, const char *field, const char *fmt,
+			 ...)
 {
 	va_list ap;
 
-	if (err && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
+	if (!e)
+		return status;
+	va_start(ap, fmt);
+	err_vset(e, status, NULL, fmt, ap);
+	va_end(ap);
+	if (field)
+		snprintf(e->field, sizeof(e->field), "%.*s", (int)strcspn(field, " "), field);
 	return status;
 }

@@ -19,74 +19,75 @@ static int hex_lower(char c)
 	return -1;
 }
 
-int pxe_mac_normalize(const char *mac, char out[18])
+enum err_status pxe_mac_normalize(const char *mac, char out[18])
 {
 	char sep;
 
 	if (!mac || strlen(mac) != 17)
-		return PXE_ERR_INVALID;
+		return ERR_INVALID;
 	sep = mac[2];
 	if (sep != ':' && sep != '-')
-		return PXE_ERR_INVALID;
+		return ERR_INVALID;
 	for (int i = 0; i < 17; i++) {
 		int c = i % 3 == 2 ? (mac[i] == sep ? ':' : -1) : hex_lower(mac[i]);
 
 		if (c < 0)
-			return PXE_ERR_INVALID;
+			return ERR_INVALID;
 		out[i] = (char)c;
 	}
 	out[17] = '\0';
-	return PXE_OK;
+	return ERR_OK;
 }
 
 /* DIR/aa-bb-cc-dd-ee-ff: dashes keep the name free of ':' for tools that
  * dislike it; the content carries the colon form dnsmasq expects. */
-static int host_path(const char *dir, const char *mac, char norm[18], char *path, size_t size,
-		     char *err, size_t errlen)
+static enum err_status host_path(const char *dir, const char *mac, char norm[18], char *path,
+				 size_t size, struct err *e)
 {
 	char fname[18];
-	int rc = pxe_check_path("dir", dir, err, errlen);
+	enum err_status rc = pxe_check_path("dir", dir, e);
 
 	if (rc)
 		return rc;
 	if (pxe_mac_normalize(mac, norm))
-		return pxe_fail(err, errlen, PXE_ERR_INVALID,
+		return pxe_fail(e, ERR_INVALID, "mac",
 				"mac: not a MAC address (want aa:bb:cc:dd:ee:ff)");
 	memcpy(fname, norm, sizeof(fname));
 	for (char *p = fname; *p; p++)
 		*p = *p == ':' ? '-' : *p;
 	if (snprintf(path, size, "%s/%s", dir, fname) >= (int)size)
-		return pxe_fail(err, errlen, PXE_ERR_INVALID, "dir: path too long");
-	return PXE_OK;
+		return pxe_fail(e, ERR_INVALID, "dir", "dir: path too long");
+	return ERR_OK;
 }
 
-int pxe_hosts_write(const char *dir, const char *mac, const char *name, const char *ip, char *err,
-		    size_t errlen)
+enum err_status pxe_hosts_write(const char *dir, const char *mac, const char *name, const char *ip,
+				struct err *e)
 {
 	char norm[18], path[PATH_MAX], line[128];
-	int n, rc = host_path(dir, mac, norm, path, sizeof(path), err, errlen);
+	enum err_status rc = host_path(dir, mac, norm, path, sizeof(path), e);
+	int n;
 
 	if (rc)
 		return rc;
-	if (name && *name && (rc = pxe_check_label("name", name, err, errlen)))
+	if (name && *name && (rc = pxe_check_label("name", name, e)))
 		return rc;
-	if (ip && *ip && (rc = pxe_check_ipv4("ip", ip, NULL, err, errlen)))
+	if (ip && *ip && (rc = pxe_check_ipv4("ip", ip, NULL, e)))
 		return rc;
 	n = snprintf(line, sizeof(line), "%s%s%s%s%s\n", norm, ip && *ip ? "," : "",
 		     ip && *ip ? ip : "", name && *name ? "," : "", name && *name ? name : "");
 	if (n < 0 || n >= (int)sizeof(line))
-		return pxe_fail(err, errlen, PXE_ERR_INVALID, "name: too long");
-	return pxe_write_atomic(path, line, (size_t)n, err, errlen);
+		return pxe_fail(e, ERR_INVALID, "name", "name: too long");
+	return pxe_write_atomic(path, line, (size_t)n, e);
 }
 
-int pxe_hosts_remove(const char *dir, const char *mac, char *err, size_t errlen)
+enum err_status pxe_hosts_remove(const char *dir, const char *mac, struct err *e)
 {
 	char norm[18], path[PATH_MAX];
-	int rc = host_path(dir, mac, norm, path, sizeof(path), err, errlen);
+	enum err_status rc = host_path(dir, mac, norm, path, sizeof(path), e);
 
 	if (rc)
 		return rc;
 	if (unlink(path) && errno != ENOENT)
-		return pxe_fail(err, errlen, PXE_ERR_IO, "%s: unlink: %s", path, strerror(errno));
-	return PXE_OK;
+		return pxe_fail(e, ERR_IO, NULL, "%s: unlink: %s", path, strerror(errno));
+	return ERR_OK;
 }

@@ -8,9 +8,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Formats a message into err (if errlen > 0) and returns status. */
-int pxe_fail(char *err, size_t errlen, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+#include "util/util.h"
+
+/* Fills e (may be NULL) and returns status. field (NULL for none) is
+ * stored up to its first space, so "range_start (dhcp-range)" names the
+ * field range_start; the message is used as formatted. */
+enum err_status pxe_fail(struct err *e, enum err_status status, const char *field, const char *fmt,
+			 ...) __attribute__((format(printf, 4, 5)));
 
 /* Growable string. On allocation failure it sets oom and ignores later
  * appends, so callers check once at the end (pxe_buf_take). */
@@ -24,30 +28,31 @@ void pxe_buf_printf(struct pxe_buf *b, const char *fmt, ...) __attribute__((form
 char *pxe_buf_take(struct pxe_buf *b);
 void pxe_buf_free(struct pxe_buf *b);
 
-/* Validators. Each returns 0, or PXE_ERR_INVALID with a message that starts
- * with `field`. A NULL or empty value is "is required". */
+/* Validators. Each returns ERR_OK, or ERR_INVALID with e->field set from
+ * `field` and a message that starts with `field`. A NULL or empty value is
+ * "is required". */
 
 /* Every byte is an ASCII letter, digit or one of `extra`; 1..maxlen bytes. */
-int pxe_check_chars(const char *field, const char *v, const char *extra, size_t maxlen, char *err,
-		    size_t errlen);
+enum err_status pxe_check_chars(const char *field, const char *v, const char *extra, size_t maxlen,
+				struct err *e);
 /* Printable ASCII (no control bytes) without any of `banned`. */
-int pxe_check_printable(const char *field, const char *v, const char *banned, size_t maxlen,
-			char *err, size_t errlen);
+enum err_status pxe_check_printable(const char *field, const char *v, const char *banned,
+				    size_t maxlen, struct err *e);
 /* http(s)://HOST[:PORT][/PATH] in a conservative URL character set. */
-int pxe_check_url(const char *field, const char *v, char *err, size_t errlen);
+enum err_status pxe_check_url(const char *field, const char *v, struct err *e);
 /* Dotted-quad IPv4; the address in host order goes to *out when non-NULL. */
-int pxe_check_ipv4(const char *field, const char *v, uint32_t *out, char *err, size_t errlen);
+enum err_status pxe_check_ipv4(const char *field, const char *v, uint32_t *out, struct err *e);
 /* Absolute path without whitespace, ',', '#', quotes or '$'. */
-int pxe_check_path(const char *field, const char *v, char *err, size_t errlen);
+enum err_status pxe_check_path(const char *field, const char *v, struct err *e);
 /* A Linux interface name (1..15 bytes of [A-Za-z0-9._-]). */
-int pxe_check_ifname(const char *field, const char *v, char *err, size_t errlen);
+enum err_status pxe_check_ifname(const char *field, const char *v, struct err *e);
 /* A DNS label: [A-Za-z0-9-], 1..63, no leading or trailing '-'. */
-int pxe_check_label(const char *field, const char *v, char *err, size_t errlen);
+enum err_status pxe_check_label(const char *field, const char *v, struct err *e);
 
 /* Replaces path with data atomically: a hidden temp file ".NAME.XXXXXX" in
  * the same directory (ignored by dnsmasq's inotify), fsync, rename, fsync of
- * the directory. Mode 0644. Returns 0 or PXE_ERR_IO. */
-int pxe_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
+ * the directory. Mode 0644. ERR_OK or ERR_IO. */
+enum err_status pxe_write_atomic(const char *path, const void *data, size_t len, struct err *e);
 
 /* Child processes (spawn.c). */
 struct pxe_spawn {
@@ -56,9 +61,9 @@ struct pxe_spawn {
 	int output_fd;		 /* used instead of output_path when >= 0 */
 	bool own_session;	 /* setpgid(0, 0) and PR_SET_PDEATHSIG(SIGTERM) */
 };
-/* fork + exec with a clean signal state and only fds 0-2 open. Returns 0
- * with *pid set once exec has succeeded, else PXE_ERR_CHILD or PXE_ERR_IO. */
-int pxe_spawn(const struct pxe_spawn *s, pid_t *pid, char *err, size_t errlen);
+/* fork + exec with a clean signal state and only fds 0-2 open. ERR_OK with
+ * *pid set once exec has succeeded, else ERR_IO. */
+enum err_status pxe_spawn(const struct pxe_spawn *s, pid_t *pid, struct err *e);
 /* malloc'd path of an executable: $PATH, then /usr/sbin and /sbin. */
 char *pxe_find_program(const char *name);
 /* Monotonic milliseconds. */

@@ -1,36 +1,30 @@
 /* pxe — the boot plane: iPXE scripts, dnsmasq configuration, TFTP root and
  * dnsmasq supervision (DESIGN §6, docs/boot.md).
  *
- * Errors: functions take `char *err, size_t errlen` (err may be NULL when
- * errlen is 0). On failure the message is written there; messages about an
- * input start with the field's name ("token: contains a newline"). Functions
- * returning int return PXE_OK (0) or a negative enum pxe_status.
- * Functions returning char * return a malloc'd string the caller frees with
- * free(), or NULL with err set.
+ * Errors: functions return an enum err_status (util/util.h; ERR_OK is 0) and
+ * fill the struct err *e they take (e may be NULL). What the statuses mean
+ * here:
+ *   ERR_INVALID    an input failed validation: e->field names it and
+ *                  e->message starts with that name ("token: contains a
+ *                  newline");
+ *   ERR_IO         a file operation or a child process failed (fork, exec,
+ *                  dnsmasq exiting during startup); the message has the path
+ *                  or program and the errno text;
+ *   ERR_NOT_FOUND  a required file or program is missing;
+ *   ERR_CONFLICT   the call is not valid now (start while running);
+ *   ERR_INTERNAL   out of memory.
+ * Functions that produce a string or an object hand it back through an out
+ * parameter: set (caller frees) on ERR_OK, NULL otherwise.
  */
 #ifndef PXE_PXE_H
 #define PXE_PXE_H
 
 #include "images/agent/protocol.h"
+#include "util/util.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
-
-enum pxe_status {
-	PXE_OK = 0,
-	PXE_ERR_INVALID = -1, /* an input failed validation; err names the field */
-	PXE_ERR_IO = -2,      /* a file operation failed; err has path and errno text */
-	PXE_ERR_NOMEM = -3,
-	PXE_ERR_NOT_FOUND = -4, /* a required file or program is missing */
-	PXE_ERR_CHILD = -5,	/* a child process failed to start or exited badly */
-	PXE_ERR_STATE = -6,	/* call not valid now (e.g. start while running) */
-};
-#define PXE_STATUS_COUNT 7
-
-/* "ok", "invalid", ... for status in the enum; "unknown" otherwise. Static
- * string; thread-safe. */
-const char *pxe_status_name(int status);
 
 /* ---- iPXE scripts ---------------------------------------------------- */
 
@@ -45,8 +39,8 @@ enum pxe_boot_kind {
 /* "agent", "discover", "local_disk", "ignore"; NULL when out of range.
  * Static string; thread-safe. */
 const char *pxe_boot_kind_name(enum pxe_boot_kind kind);
-/* Inverse of pxe_boot_kind_name: 0 and *out set, or PXE_ERR_INVALID. */
-int pxe_boot_kind_from_name(const char *name, enum pxe_boot_kind *out);
+/* Inverse of pxe_boot_kind_name: ERR_OK and *out set, or ERR_INVALID. */
+enum err_status pxe_boot_kind_from_name(const char *name, enum pxe_boot_kind *out);
 
 #define PXE_HEARTBEAT_DEFAULT_S AGENT_HEARTBEAT_DEFAULT_S
 #define PXE_FETCH_ATTEMPTS 3 /* kernel+initrd fetch attempts per boot */
@@ -70,10 +64,10 @@ struct pxe_script_params {
 	int heartbeat_s; /* 0 -> PXE_HEARTBEAT_DEFAULT_S; else 1..3600 */
 };
 
-/* Renders the iPXE script for p->kind. Returns a malloc'd script (caller
- * frees) or NULL with err set (PXE_ERR_INVALID class: err names the field;
- * or out of memory). Pure function: thread-safe. */
-char *pxe_render_script(const struct pxe_script_params *p, char *err, size_t errlen);
+/* Renders the iPXE script for p->kind into *out (malloc'd, caller frees).
+ * ERR_INVALID naming the field, or ERR_INTERNAL (out of memory); *out is
+ * NULL then. Pure function: thread-safe. */
+enum err_status pxe_render_script(const struct pxe_script_params *p, char **out, struct err *e);
 
 /* ---- dnsmasq configuration ------------------------------------------ */
 
@@ -86,8 +80,8 @@ enum pxe_dhcp_mode {
 
 /* "full", "proxy", "off"; NULL when out of range. Static; thread-safe. */
 const char *pxe_dhcp_mode_name(enum pxe_dhcp_mode mode);
-/* Inverse of pxe_dhcp_mode_name: 0 and *out set, or PXE_ERR_INVALID. */
-int pxe_dhcp_mode_from_name(const char *name, enum pxe_dhcp_mode *out);
+/* Inverse of pxe_dhcp_mode_name: ERR_OK and *out set, or ERR_INVALID. */
+enum err_status pxe_dhcp_mode_from_name(const char *name, enum pxe_dhcp_mode *out);
 
 struct pxe_dnsmasq_params {
 	enum pxe_dhcp_mode mode;
@@ -112,10 +106,11 @@ struct pxe_dnsmasq_params {
 	bool log_dhcp;	  /* verbose DHCP logging */
 };
 
-/* Renders a complete dnsmasq configuration file. Returns a malloc'd string
- * (caller frees) or NULL with err naming the field and dnsmasq option.
- * Pure function: thread-safe. */
-char *pxe_dnsmasq_conf(const struct pxe_dnsmasq_params *p, char *err, size_t errlen);
+/* Renders a complete dnsmasq configuration file into *out (malloc'd, caller
+ * frees). ERR_INVALID with e->field naming the field and the message naming
+ * it and its dnsmasq option ("range_end (dhcp-range): ..."), or
+ * ERR_INTERNAL; *out is NULL then. Pure function: thread-safe. */
+enum err_status pxe_dnsmasq_conf(const struct pxe_dnsmasq_params *p, char **out, struct err *e);
 
 /* ---- known hosts (dhcp-hostsdir) ------------------------------------ */
 
@@ -124,15 +119,16 @@ char *pxe_dnsmasq_conf(const struct pxe_dnsmasq_params *p, char *err, size_t err
  * it up without restart. name (a DNS label) and ip (IPv4) may be NULL.
  * dnsmasq only *adds* records on the fly: a changed or removed file keeps
  * its old record until SIGHUP (pxe_dnsmasq_reload). Thread-safe; concurrent
- * writers of one MAC: last rename wins. Returns 0 or a pxe_status. */
-int pxe_hosts_write(const char *dir, const char *mac, const char *name, const char *ip, char *err,
-		    size_t errlen);
+ * writers of one MAC: last rename wins. ERR_INVALID (dir, mac, name, ip) or
+ * ERR_IO. */
+enum err_status pxe_hosts_write(const char *dir, const char *mac, const char *name, const char *ip,
+				struct err *e);
 /* Removes the file for mac; absent already is success. Thread-safe.
- * Returns 0 or a pxe_status. */
-int pxe_hosts_remove(const char *dir, const char *mac, char *err, size_t errlen);
+ * ERR_INVALID (dir, mac) or ERR_IO. */
+enum err_status pxe_hosts_remove(const char *dir, const char *mac, struct err *e);
 /* Normalises a MAC ("AA-BB-..", "aa:bb:..") to lower-case colon form in
- * out (>= 18 bytes). Returns 0 or PXE_ERR_INVALID. Thread-safe. */
-int pxe_mac_normalize(const char *mac, char out[18]);
+ * out (>= 18 bytes). ERR_OK or ERR_INVALID. Thread-safe. */
+enum err_status pxe_mac_normalize(const char *mac, char out[18]);
 
 /* ---- TFTP root ------------------------------------------------------ */
 
@@ -140,9 +136,9 @@ int pxe_mac_normalize(const char *mac, char out[18]);
 
 /* Creates tftp_root if needed and copies undionly.kpxe and ipxe.efi from
  * ipxe_dir (NULL -> PXE_IPXE_DIR_DEFAULT) into it (temp + rename, 0644).
- * Returns 0, PXE_ERR_NOT_FOUND naming the missing file, or PXE_ERR_IO.
- * Not safe against a concurrent call for the same tftp_root. */
-int pxe_tftp_prepare(const char *tftp_root, const char *ipxe_dir, char *err, size_t errlen);
+ * ERR_INVALID (tftp_root, ipxe_dir), ERR_NOT_FOUND naming the missing file,
+ * or ERR_IO. Not safe against a concurrent call for the same tftp_root. */
+enum err_status pxe_tftp_prepare(const char *tftp_root, const char *ipxe_dir, struct err *e);
 
 /* ---- dnsmasq processes ---------------------------------------------- */
 
@@ -150,11 +146,11 @@ int pxe_tftp_prepare(const char *tftp_root, const char *ipxe_dir, char *err, siz
  * (caller frees) or NULL when none is found. Thread-safe. */
 char *pxe_dnsmasq_find(void);
 
-/* Runs `dnsmasq --test --conf-file=conf_path`. Returns 0 when dnsmasq
- * accepts the file, else PXE_ERR_INVALID with dnsmasq's own message in err
- * (or PXE_ERR_NOT_FOUND / PXE_ERR_CHILD). Blocks until dnsmasq exits;
+/* Runs `dnsmasq --test --conf-file=conf_path`. ERR_OK when dnsmasq accepts
+ * the file, else ERR_INVALID with dnsmasq's own message (field "conf_path"),
+ * ERR_NOT_FOUND (no dnsmasq) or ERR_IO. Blocks until dnsmasq exits;
  * thread-safe. */
-int pxe_dnsmasq_test(const char *conf_path, char *err, size_t errlen);
+enum err_status pxe_dnsmasq_test(const char *conf_path, struct err *e);
 
 struct pxe_dnsmasq_opts {
 	const char *conf_path;	  /* required: a file from pxe_dnsmasq_conf */
@@ -179,38 +175,40 @@ struct pxe_dnsmasq_info {
 	char error[256];      /* last start failure, "" if none */
 };
 
-/* Creates a supervisor (nothing runs yet); copies the strings in o. Returns
- * NULL with err on invalid options or missing binaries. Free with
- * pxe_dnsmasq_free. */
-struct pxe_dnsmasq *pxe_dnsmasq_new(const struct pxe_dnsmasq_opts *o, char *err, size_t errlen);
+/* Creates a supervisor in *out (nothing runs yet; free with
+ * pxe_dnsmasq_free); copies the strings in o. ERR_INVALID for bad options,
+ * ERR_NOT_FOUND for missing binaries, ERR_INTERNAL; *out is NULL then. */
+enum err_status pxe_dnsmasq_new(const struct pxe_dnsmasq_opts *o, struct pxe_dnsmasq **out,
+				struct err *e);
 /* Stops dnsmasq if running (as pxe_dnsmasq_stop) and frees. NULL is fine.
  * No other call on d may be running or follow. */
 void pxe_dnsmasq_free(struct pxe_dnsmasq *d);
 
-/* The calls below are thread-safe (one mutex per supervisor) and return 0
- * or a pxe_status. The child gets SIGTERM if the thread that started it
+/* The calls below are thread-safe (one mutex per supervisor) and return an
+ * err_status. The child gets SIGTERM if the thread that started it
  * exits (PR_SET_PDEATHSIG), so start, poll and run belong on one long-lived
  * thread. Children are reaped with waitpid(pid): do not reap them elsewhere
  * (no waitpid(-1) or SIGCHLD=SIG_IGN in the process). */
 
 /* Spawns dnsmasq --keep-in-foreground --conf-file=CONF, waits settle_ms and
- * fails with PXE_ERR_CHILD if it died meanwhile. PXE_ERR_STATE if running.
+ * fails with ERR_IO if it died meanwhile. ERR_CONFLICT if running.
  * Enables restarts by pxe_dnsmasq_poll. */
-int pxe_dnsmasq_start(struct pxe_dnsmasq *d, char *err, size_t errlen);
+enum err_status pxe_dnsmasq_start(struct pxe_dnsmasq *d, struct err *e);
 /* SIGTERM, then SIGKILL after stop_timeout_ms; reaps the child and disables
  * restarts. Not running is success. */
-int pxe_dnsmasq_stop(struct pxe_dnsmasq *d, char *err, size_t errlen);
+enum err_status pxe_dnsmasq_stop(struct pxe_dnsmasq *d, struct err *e);
 /* True while the child runs (reaps it when it has exited). */
 bool pxe_dnsmasq_alive(struct pxe_dnsmasq *d);
-/* SIGHUP: dnsmasq re-reads hosts_dir (needed after removals). */
-int pxe_dnsmasq_reload(struct pxe_dnsmasq *d, char *err, size_t errlen);
+/* SIGHUP: dnsmasq re-reads hosts_dir (needed after removals). ERR_CONFLICT
+ * when it is not running. */
+enum err_status pxe_dnsmasq_reload(struct pxe_dnsmasq *d, struct err *e);
 /* One supervision step: reaps an exited child and schedules a restart with
  * doubling backoff; restarts when due. Never blocks longer than a start. */
-int pxe_dnsmasq_poll(struct pxe_dnsmasq *d, char *err, size_t errlen);
+enum err_status pxe_dnsmasq_poll(struct pxe_dnsmasq *d, struct err *e);
 /* Starts dnsmasq if needed and polls every 100 ms until pxe_dnsmasq_shutdown
  * is called (from any thread); then stops it. Meant as a thread body. Returns
  * the result of the final stop. Start failures are retried with backoff. */
-int pxe_dnsmasq_run(struct pxe_dnsmasq *d);
+enum err_status pxe_dnsmasq_run(struct pxe_dnsmasq *d);
 /* Asks pxe_dnsmasq_run to stop dnsmasq and return. */
 void pxe_dnsmasq_shutdown(struct pxe_dnsmasq *d);
 /* Snapshot of the supervisor's state. */

@@ -30,15 +30,15 @@ const char *pxe_boot_kind_name(enum pxe_boot_kind kind)
 	return kind_names[kind];
 }
 
-int pxe_boot_kind_from_name(const char *name, enum pxe_boot_kind *out)
+enum err_status pxe_boot_kind_from_name(const char *name, enum pxe_boot_kind *out)
 {
 	for (int i = 0; name && i < PXE_BOOT_KIND_COUNT; i++) {
 		if (!strcmp(name, kind_names[i])) {
 			*out = (enum pxe_boot_kind)i;
-			return PXE_OK;
+			return ERR_OK;
 		}
 	}
-	return PXE_ERR_INVALID;
+	return ERR_INVALID;
 }
 
 static bool has(const char *v)
@@ -53,60 +53,58 @@ static bool is_agent(enum pxe_boot_kind k)
 
 /* Operator arguments go on the kernel line verbatim, so they may not contain
  * what iPXE would expand or split differently, nor override our own keys. */
-static int check_extra_args(const char *v, char *err, size_t errlen)
+static enum err_status check_extra_args(const char *v, struct err *e)
 {
 	const char *field = "extra_args";
-	int rc = pxe_check_printable(field, v, "\"'$\\#", 1024, err, errlen);
+	enum err_status rc = pxe_check_printable(field, v, "\"'$\\#", 1024, e);
 
 	if (rc)
 		return rc;
 	for (const char *w = v; *w; w++) {
 		if ((w == v || w[-1] == ' ') && !strncmp(w, "provisiond.", 11))
-			return pxe_fail(err, errlen, PXE_ERR_INVALID,
+			return pxe_fail(e, ERR_INVALID, field,
 					"%s: may not set provisiond.* parameters", field);
 	}
-	return PXE_OK;
+	return ERR_OK;
 }
 
-static int check_comment_fields(const struct pxe_script_params *p, char *err, size_t errlen)
+static enum err_status check_comment_fields(const struct pxe_script_params *p, struct err *e)
 {
 	char mac[18];
-	int rc = PXE_OK;
+	enum err_status rc = ERR_OK;
 
 	if (has(p->machine_name))
-		rc =
-		    pxe_check_printable("machine_name", p->machine_name, "\"$\\", 128, err, errlen);
+		rc = pxe_check_printable("machine_name", p->machine_name, "\"$\\", 128, e);
 	if (!rc && has(p->state))
-		rc = pxe_check_chars("state", p->state, "_-", 64, err, errlen);
+		rc = pxe_check_chars("state", p->state, "_-", 64, e);
 	if (!rc && has(p->mac) && pxe_mac_normalize(p->mac, mac))
-		rc = pxe_fail(err, errlen, PXE_ERR_INVALID, "mac: not a MAC address");
+		rc = pxe_fail(e, ERR_INVALID, "mac", "mac: not a MAC address");
 	return rc;
 }
 
-static int check_params(const struct pxe_script_params *p, char *err, size_t errlen)
+static enum err_status check_params(const struct pxe_script_params *p, struct err *e)
 {
-	int rc;
+	enum err_status rc;
 
 	if (!p)
-		return pxe_fail(err, errlen, PXE_ERR_INVALID, "params: required");
+		return pxe_fail(e, ERR_INVALID, "params", "params: required");
 	if ((unsigned)p->kind >= PXE_BOOT_KIND_COUNT)
-		return pxe_fail(err, errlen, PXE_ERR_INVALID, "kind: unknown boot kind");
-	if (is_agent(p->kind) && (rc = pxe_check_url("boot_url", p->boot_url, err, errlen)))
+		return pxe_fail(e, ERR_INVALID, "kind", "kind: unknown boot kind");
+	if (is_agent(p->kind) && (rc = pxe_check_url("boot_url", p->boot_url, e)))
 		return rc;
 	if ((p->kind == PXE_BOOT_AGENT || has(p->machine_id)) &&
-	    (rc = pxe_check_chars("machine_id", p->machine_id, "._:-", 128, err, errlen)))
+	    (rc = pxe_check_chars("machine_id", p->machine_id, "._:-", 128, e)))
 		return rc;
 	if (p->kind == PXE_BOOT_AGENT &&
-	    (rc = pxe_check_chars("token", p->token, "._~+/=-", 256, err, errlen)))
+	    (rc = pxe_check_chars("token", p->token, "._~+/=-", 256, e)))
 		return rc;
-	if (is_agent(p->kind) && has(p->extra_args) &&
-	    (rc = check_extra_args(p->extra_args, err, errlen)))
+	if (is_agent(p->kind) && has(p->extra_args) && (rc = check_extra_args(p->extra_args, e)))
 		return rc;
 	if (p->heartbeat_s < 0 || p->heartbeat_s > 3600)
-		return pxe_fail(err, errlen, PXE_ERR_INVALID,
+		return pxe_fail(e, ERR_INVALID, "heartbeat_s",
 				"heartbeat_s: must be 0 (default) or 1..3600, not %d",
 				p->heartbeat_s);
-	return check_comment_fields(p, err, errlen);
+	return check_comment_fields(p, e);
 }
 
 static void emit_header(struct pxe_buf *b, const struct pxe_script_params *p)
@@ -168,13 +166,14 @@ static void emit_agent(struct pxe_buf *b, const struct pxe_script_params *p)
 	pxe_buf_printf(b, "sleep %d\nreboot\n", PXE_FAIL_REBOOT_S);
 }
 
-char *pxe_render_script(const struct pxe_script_params *p, char *err, size_t errlen)
+enum err_status pxe_render_script(const struct pxe_script_params *p, char **out, struct err *e)
 {
 	struct pxe_buf b = {0};
-	char *out;
+	enum err_status rc = check_params(p, e);
 
-	if (check_params(p, err, errlen))
-		return NULL;
+	*out = NULL;
+	if (rc)
+		return rc;
 	emit_header(&b, p);
 	switch (p->kind) {
 	case PXE_BOOT_AGENT:
@@ -191,8 +190,8 @@ char *pxe_render_script(const struct pxe_script_params *p, char *err, size_t err
 		pxe_buf_printf(&b, "exit\n");
 		break;
 	}
-	out = pxe_buf_take(&b);
-	if (!out)
-		pxe_fail(err, errlen, PXE_ERR_NOMEM, "out of memory rendering the script");
-	return out;
+	*out = pxe_buf_take(&b);
+	if (!*out)
+		return pxe_fail(e, ERR_INTERNAL, NULL, "out of memory rendering the script");
+	return ERR_OK;
 }

@@ -88,7 +88,7 @@ fail:
 	_exit(127);
 }
 
-static int open_fds(const struct pxe_spawn *s, int *in, int *out, char *err, size_t errlen)
+static enum err_status open_fds(const struct pxe_spawn *s, int *in, int *out, struct err *e)
 {
 	*in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (s->output_fd >= 0)
@@ -98,26 +98,27 @@ static int open_fds(const struct pxe_spawn *s, int *in, int *out, char *err, siz
 	else
 		*out = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (*in >= 0 && *out >= 0)
-		return PXE_OK;
-	pxe_fail(err, errlen, PXE_ERR_IO, "%s: %s", s->output_path ? s->output_path : "/dev/null",
+		return ERR_OK;
+	pxe_fail(e, ERR_IO, NULL, "%s: %s", s->output_path ? s->output_path : "/dev/null",
 		 strerror(errno));
 	if (*in >= 0)
 		close(*in);
 	if (*out >= 0 && *out != s->output_fd)
 		close(*out);
-	return PXE_ERR_IO;
+	return ERR_IO;
 }
 
-int pxe_spawn(const struct pxe_spawn *s, pid_t *pid, char *err, size_t errlen)
+enum err_status pxe_spawn(const struct pxe_spawn *s, pid_t *pid, struct err *e)
 {
-	int in, out, pipefd[2], e = 0, rc = PXE_OK;
+	int in, out, pipefd[2], child_errno = 0;
+	enum err_status rc = ERR_OK;
 	pid_t parent = getpid(), child;
 	ssize_t n;
 
-	if ((rc = open_fds(s, &in, &out, err, errlen)))
+	if ((rc = open_fds(s, &in, &out, e)))
 		return rc;
 	if (pipe2(pipefd, O_CLOEXEC)) {
-		rc = pxe_fail(err, errlen, PXE_ERR_IO, "pipe: %s", strerror(errno));
+		rc = pxe_fail(e, ERR_IO, NULL, "pipe: %s", strerror(errno));
 		goto out;
 	}
 	child = fork();
@@ -125,15 +126,16 @@ int pxe_spawn(const struct pxe_spawn *s, pid_t *pid, char *err, size_t errlen)
 		child_exec(s, in, out, pipefd[1], parent);
 	close(pipefd[1]);
 	if (child < 0) {
-		rc = pxe_fail(err, errlen, PXE_ERR_CHILD, "fork: %s", strerror(errno));
+		rc = pxe_fail(e, ERR_IO, NULL, "fork: %s", strerror(errno));
 	} else {
 		/* EOF without data: exec succeeded (the pipe was close-on-exec). */
-		while ((n = read(pipefd[0], &e, sizeof(e))) < 0 && errno == EINTR)
+		while ((n = read(pipefd[0], &child_errno, sizeof(child_errno))) < 0 &&
+		       errno == EINTR)
 			;
 		if (n > 0) {
 			waitpid(child, NULL, 0);
-			rc = pxe_fail(err, errlen, PXE_ERR_CHILD, "exec %s: %s", s->argv[0],
-				      strerror(e));
+			rc = pxe_fail(e, ERR_IO, NULL, "exec %s: %s", s->argv[0],
+				      strerror(child_errno));
 		}
 		*pid = child;
 	}

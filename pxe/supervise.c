@@ -31,44 +31,40 @@ struct pxe_dnsmasq {
 	char error[256];
 };
 
-static int opt_ms(const char *field, int v, int dflt, int *out, char *err, size_t errlen)
+static enum err_status opt_ms(const char *field, int v, int dflt, int *out, struct err *e)
 {
 	if (v < 0)
-		return pxe_fail(err, errlen, PXE_ERR_INVALID, "%s: negative", field);
+		return pxe_fail(e, ERR_INVALID, field, "%s: negative", field);
 	*out = v ? v : dflt;
-	return PXE_OK;
+	return ERR_OK;
 }
 
-static int check_opts(const struct pxe_dnsmasq_opts *o, struct pxe_dnsmasq *d, char *err,
-		      size_t errlen)
+static enum err_status check_opts(const struct pxe_dnsmasq_opts *o, struct pxe_dnsmasq *d,
+				  struct err *e)
 {
-	int rc;
+	enum err_status rc;
 
 	if (!o)
-		return pxe_fail(err, errlen, PXE_ERR_INVALID, "opts: required");
-	if ((rc = pxe_check_path("conf_path", o->conf_path, err, errlen)) ||
-	    (o->netns && (rc = pxe_check_chars("netns", o->netns, "._-", 64, err, errlen))) ||
-	    (o->dnsmasq_path &&
-	     (rc = pxe_check_path("dnsmasq_path", o->dnsmasq_path, err, errlen))) ||
-	    (o->output_path && (rc = pxe_check_path("output_path", o->output_path, err, errlen))))
+		return pxe_fail(e, ERR_INVALID, "opts", "opts: required");
+	if ((rc = pxe_check_path("conf_path", o->conf_path, e)) ||
+	    (o->netns && (rc = pxe_check_chars("netns", o->netns, "._-", 64, e))) ||
+	    (o->dnsmasq_path && (rc = pxe_check_path("dnsmasq_path", o->dnsmasq_path, e))) ||
+	    (o->output_path && (rc = pxe_check_path("output_path", o->output_path, e))))
 		return rc;
-	if ((rc = opt_ms("stop_timeout_ms", o->stop_timeout_ms, 5000, &d->stop_timeout_ms, err,
-			 errlen)) ||
-	    (rc = opt_ms("settle_ms", o->settle_ms, 300, &d->settle_ms, err, errlen)) ||
-	    (rc = opt_ms("backoff_min_ms", o->backoff_min_ms, 500, &d->backoff_min_ms, err,
-			 errlen)) ||
-	    (rc = opt_ms("backoff_max_ms", o->backoff_max_ms, 30000, &d->backoff_max_ms, err,
-			 errlen)) ||
-	    (rc = opt_ms("stable_ms", o->stable_ms, 60000, &d->stable_ms, err, errlen)))
+	if ((rc = opt_ms("stop_timeout_ms", o->stop_timeout_ms, 5000, &d->stop_timeout_ms, e)) ||
+	    (rc = opt_ms("settle_ms", o->settle_ms, 300, &d->settle_ms, e)) ||
+	    (rc = opt_ms("backoff_min_ms", o->backoff_min_ms, 500, &d->backoff_min_ms, e)) ||
+	    (rc = opt_ms("backoff_max_ms", o->backoff_max_ms, 30000, &d->backoff_max_ms, e)) ||
+	    (rc = opt_ms("stable_ms", o->stable_ms, 60000, &d->stable_ms, e)))
 		return rc;
 	if (d->backoff_max_ms < d->backoff_min_ms)
-		return pxe_fail(err, errlen, PXE_ERR_INVALID,
+		return pxe_fail(e, ERR_INVALID, "backoff_max_ms",
 				"backoff_max_ms: below backoff_min_ms");
-	return PXE_OK;
+	return ERR_OK;
 }
 
-static int fill_paths(const struct pxe_dnsmasq_opts *o, struct pxe_dnsmasq *d, char *err,
-		      size_t errlen)
+static enum err_status fill_paths(const struct pxe_dnsmasq_opts *o, struct pxe_dnsmasq *d,
+				  struct err *e)
 {
 	size_t n = strlen(o->conf_path) + sizeof("--conf-file=");
 
@@ -80,14 +76,14 @@ static int fill_paths(const struct pxe_dnsmasq_opts *o, struct pxe_dnsmasq *d, c
 	d->ip = o->netns ? pxe_find_program("ip") : NULL;
 	d->output = o->output_path ? strdup(o->output_path) : NULL;
 	if (!d->conf_arg || (o->netns && !d->netns) || (o->output_path && !d->output))
-		return pxe_fail(err, errlen, PXE_ERR_NOMEM, "out of memory");
+		return pxe_fail(e, ERR_INTERNAL, NULL, "out of memory");
 	if (!d->dnsmasq)
-		return pxe_fail(err, errlen, PXE_ERR_NOT_FOUND,
+		return pxe_fail(e, ERR_NOT_FOUND, NULL,
 				"dnsmasq_path: dnsmasq not found in PATH, /usr/sbin or /sbin");
 	if (o->netns && !d->ip)
-		return pxe_fail(err, errlen, PXE_ERR_NOT_FOUND,
+		return pxe_fail(e, ERR_NOT_FOUND, NULL,
 				"netns: the ip program (iproute2) was not found");
-	return PXE_OK;
+	return ERR_OK;
 }
 
 static int init_sync(struct pxe_dnsmasq *d)
@@ -118,27 +114,28 @@ static void free_fields(struct pxe_dnsmasq *d)
 	free(d);
 }
 
-struct pxe_dnsmasq *pxe_dnsmasq_new(const struct pxe_dnsmasq_opts *o, char *err, size_t errlen)
+enum err_status pxe_dnsmasq_new(const struct pxe_dnsmasq_opts *o, struct pxe_dnsmasq **out,
+				struct err *e)
 {
 	struct pxe_dnsmasq *d = calloc(1, sizeof(*d));
+	enum err_status rc;
 
-	if (!d) {
-		pxe_fail(err, errlen, PXE_ERR_NOMEM, "out of memory");
-		return NULL;
-	}
+	*out = NULL;
+	if (!d)
+		return pxe_fail(e, ERR_INTERNAL, NULL, "out of memory");
 	d->last_exit = -1;
 	d->restart_at = -1;
-	if (check_opts(o, d, err, errlen) || fill_paths(o, d, err, errlen)) {
+	if ((rc = check_opts(o, d, e)) || (rc = fill_paths(o, d, e))) {
 		free_fields(d);
-		return NULL;
+		return rc;
 	}
 	if (init_sync(d)) {
-		pxe_fail(err, errlen, PXE_ERR_NOMEM, "cannot initialise mutex/condvar");
 		free_fields(d);
-		return NULL;
+		return pxe_fail(e, ERR_INTERNAL, NULL, "cannot initialise mutex/condvar");
 	}
 	d->backoff_ms = d->backoff_min_ms;
-	return d;
+	*out = d;
+	return ERR_OK;
 }
 
 static void schedule_restart_locked(struct pxe_dnsmasq *d)
@@ -181,7 +178,7 @@ static void describe_exit(int status, char *buf, size_t size)
 		snprintf(buf, size, "unknown status");
 }
 
-static int spawn_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
+static enum err_status spawn_locked(struct pxe_dnsmasq *d, struct err *e)
 {
 	char *plain[] = {d->dnsmasq, "--keep-in-foreground", d->conf_arg, NULL};
 	/* `ip netns exec` execs dnsmasq in place, so the pid stays dnsmasq's. */
@@ -192,7 +189,7 @@ static int spawn_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
 			      .output_fd = -1,
 			      .own_session = true};
 	char how[64];
-	int rc = pxe_spawn(&s, &d->pid, err, errlen);
+	enum err_status rc = pxe_spawn(&s, &d->pid, e);
 
 	if (rc) {
 		d->pid = 0;
@@ -203,44 +200,45 @@ static int spawn_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
 		pxe_sleep_ms(REAP_STEP_MS);
 		if (reap_locked(d, WNOHANG)) {
 			describe_exit(d->last_exit, how, sizeof(how));
-			return pxe_fail(err, errlen, PXE_ERR_CHILD,
+			return pxe_fail(e, ERR_IO, NULL,
 					"dnsmasq exited during startup (%s); see %s", how,
 					d->output ? d->output : "its log-facility");
 		}
 	}
 	d->starts++;
-	return PXE_OK;
+	return ERR_OK;
 }
 
 /* Starts now; a failure is remembered and retried after the backoff. */
-static int start_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
+static enum err_status start_locked(struct pxe_dnsmasq *d, struct err *e)
 {
-	char msg[256];
-	int rc;
+	struct err why = {0};
+	enum err_status rc;
 
 	d->wanted = true;
 	d->restart_at = -1;
-	rc = spawn_locked(d, msg, sizeof(msg));
+	rc = spawn_locked(d, &why);
 	if (rc) {
-		snprintf(d->error, sizeof(d->error), "%s", msg);
-		pxe_fail(err, errlen, rc, "%s", msg);
+		snprintf(d->error, sizeof(d->error), "%.*s", (int)sizeof(d->error) - 1,
+			 why.message);
+		if (e)
+			*e = why;
 		if (d->restart_at < 0) /* not yet scheduled by reap_locked */
 			schedule_restart_locked(d);
 	}
 	return rc;
 }
 
-static int stop_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
+static enum err_status stop_locked(struct pxe_dnsmasq *d, struct err *e)
 {
 	int64_t deadline = pxe_now_ms() + d->stop_timeout_ms;
 
 	d->wanted = false;
 	d->restart_at = -1;
 	if (!d->pid)
-		return PXE_OK;
+		return ERR_OK;
 	if (kill(d->pid, SIGTERM) && errno != ESRCH)
-		return pxe_fail(err, errlen, PXE_ERR_CHILD, "kill %d: %s", (int)d->pid,
-				strerror(errno));
+		return pxe_fail(e, ERR_IO, NULL, "kill %d: %s", (int)d->pid, strerror(errno));
 	while (!reap_locked(d, WNOHANG)) {
 		if (pxe_now_ms() >= deadline) {
 			kill(d->pid, SIGKILL);
@@ -249,38 +247,38 @@ static int stop_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
 		}
 		pxe_sleep_ms(REAP_STEP_MS);
 	}
-	return PXE_OK;
+	return ERR_OK;
 }
 
-static int poll_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
+static enum err_status poll_locked(struct pxe_dnsmasq *d, struct err *e)
 {
 	reap_locked(d, WNOHANG);
 	if (d->pid || !d->wanted || d->restart_at < 0 || pxe_now_ms() < d->restart_at)
-		return PXE_OK;
-	return start_locked(d, err, errlen);
+		return ERR_OK;
+	return start_locked(d, e);
 }
 
-int pxe_dnsmasq_start(struct pxe_dnsmasq *d, char *err, size_t errlen)
+enum err_status pxe_dnsmasq_start(struct pxe_dnsmasq *d, struct err *e)
 {
-	int rc;
+	enum err_status rc;
 
 	pthread_mutex_lock(&d->mu);
 	reap_locked(d, WNOHANG);
 	if (d->pid)
-		rc = pxe_fail(err, errlen, PXE_ERR_STATE, "dnsmasq already running (pid %d)",
+		rc = pxe_fail(e, ERR_CONFLICT, NULL, "dnsmasq already running (pid %d)",
 			      (int)d->pid);
 	else
-		rc = start_locked(d, err, errlen);
+		rc = start_locked(d, e);
 	pthread_mutex_unlock(&d->mu);
 	return rc;
 }
 
-int pxe_dnsmasq_stop(struct pxe_dnsmasq *d, char *err, size_t errlen)
+enum err_status pxe_dnsmasq_stop(struct pxe_dnsmasq *d, struct err *e)
 {
-	int rc;
+	enum err_status rc;
 
 	pthread_mutex_lock(&d->mu);
-	rc = stop_locked(d, err, errlen);
+	rc = stop_locked(d, e);
 	pthread_mutex_unlock(&d->mu);
 	return rc;
 }
@@ -296,27 +294,26 @@ bool pxe_dnsmasq_alive(struct pxe_dnsmasq *d)
 	return alive;
 }
 
-int pxe_dnsmasq_reload(struct pxe_dnsmasq *d, char *err, size_t errlen)
+enum err_status pxe_dnsmasq_reload(struct pxe_dnsmasq *d, struct err *e)
 {
-	int rc = PXE_OK;
+	enum err_status rc = ERR_OK;
 
 	pthread_mutex_lock(&d->mu);
 	reap_locked(d, WNOHANG);
 	if (!d->pid)
-		rc = pxe_fail(err, errlen, PXE_ERR_STATE, "dnsmasq is not running");
+		rc = pxe_fail(e, ERR_CONFLICT, NULL, "dnsmasq is not running");
 	else if (kill(d->pid, SIGHUP))
-		rc = pxe_fail(err, errlen, PXE_ERR_CHILD, "kill %d: %s", (int)d->pid,
-			      strerror(errno));
+		rc = pxe_fail(e, ERR_IO, NULL, "kill %d: %s", (int)d->pid, strerror(errno));
 	pthread_mutex_unlock(&d->mu);
 	return rc;
 }
 
-int pxe_dnsmasq_poll(struct pxe_dnsmasq *d, char *err, size_t errlen)
+enum err_status pxe_dnsmasq_poll(struct pxe_dnsmasq *d, struct err *e)
 {
-	int rc;
+	enum err_status rc;
 
 	pthread_mutex_lock(&d->mu);
-	rc = poll_locked(d, err, errlen);
+	rc = poll_locked(d, e);
 	pthread_mutex_unlock(&d->mu);
 	return rc;
 }
@@ -334,22 +331,23 @@ static void wait_poll_interval_locked(struct pxe_dnsmasq *d)
 	pthread_cond_timedwait(&d->cv, &d->mu, &ts);
 }
 
-int pxe_dnsmasq_run(struct pxe_dnsmasq *d)
+enum err_status pxe_dnsmasq_run(struct pxe_dnsmasq *d)
 {
-	char msg[256];
-	int rc;
+	struct err why = {0};
+	enum err_status rc;
 
 	pthread_mutex_lock(&d->mu);
 	d->wanted = true;
 	if (!d->pid && d->restart_at < 0)
 		d->restart_at = pxe_now_ms();
 	while (!d->shutdown) {
-		poll_locked(d, NULL, 0);
+		poll_locked(d, NULL);
 		wait_poll_interval_locked(d);
 	}
-	rc = stop_locked(d, msg, sizeof(msg));
+	rc = stop_locked(d, &why);
 	if (rc)
-		snprintf(d->error, sizeof(d->error), "%s", msg);
+		snprintf(d->error, sizeof(d->error), "%.*s", (int)sizeof(d->error) - 1,
+			 why.message);
 	pthread_mutex_unlock(&d->mu);
 	return rc;
 }
@@ -381,7 +379,7 @@ void pxe_dnsmasq_free(struct pxe_dnsmasq *d)
 {
 	if (!d)
 		return;
-	pxe_dnsmasq_stop(d, NULL, 0);
+	pxe_dnsmasq_stop(d, NULL);
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->cv);
 	free_fields(d);

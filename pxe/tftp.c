@@ -17,13 +17,13 @@ static const char *const ipxe_files[] = {"undionly.kpxe", "ipxe.efi"};
 
 #define IPXE_MAX_BYTES (64u << 20)
 
-static int mkdir_p(const char *path, char *err, size_t errlen)
+static enum err_status mkdir_p(const char *path, struct err *e)
 {
 	char buf[PATH_MAX];
 	struct stat st;
 
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return pxe_fail(err, errlen, PXE_ERR_INVALID, "tftp_root: path too long");
+		return pxe_fail(e, ERR_INVALID, "tftp_root", "tftp_root: path too long");
 	for (char *p = buf + 1;; p++) {
 		char c = *p;
 
@@ -31,19 +31,19 @@ static int mkdir_p(const char *path, char *err, size_t errlen)
 			continue;
 		*p = '\0';
 		if (mkdir(buf, 0755) && errno != EEXIST)
-			return pxe_fail(err, errlen, PXE_ERR_IO, "tftp_root: mkdir %s: %s", buf,
+			return pxe_fail(e, ERR_IO, NULL, "tftp_root: mkdir %s: %s", buf,
 					strerror(errno));
 		*p = c;
 		if (c == '\0')
 			break;
 	}
 	if (stat(path, &st) || !S_ISDIR(st.st_mode))
-		return pxe_fail(err, errlen, PXE_ERR_IO, "tftp_root: %s is not a directory", path);
-	return PXE_OK;
+		return pxe_fail(e, ERR_IO, NULL, "tftp_root: %s is not a directory", path);
+	return ERR_OK;
 }
 
 /* Reads a whole regular file into a malloc'd buffer. */
-static int slurp(const char *path, char **out, size_t *len, char *err, size_t errlen)
+static enum err_status slurp(const char *path, char **out, size_t *len, struct err *e)
 {
 	struct stat st;
 	ssize_t n = 0;
@@ -51,13 +51,13 @@ static int slurp(const char *path, char **out, size_t *len, char *err, size_t er
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0 && errno == ENOENT)
-		return pxe_fail(err, errlen, PXE_ERR_NOT_FOUND,
+		return pxe_fail(e, ERR_NOT_FOUND, NULL,
 				"ipxe_dir: %s not found (install the Debian package ipxe)", path);
 	if (fd < 0)
-		return pxe_fail(err, errlen, PXE_ERR_IO, "ipxe_dir: %s: %s", path, strerror(errno));
+		return pxe_fail(e, ERR_IO, NULL, "ipxe_dir: %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (size_t)st.st_size > IPXE_MAX_BYTES) {
 		close(fd);
-		return pxe_fail(err, errlen, PXE_ERR_IO, "ipxe_dir: %s: not a regular file", path);
+		return pxe_fail(e, ERR_IO, NULL, "ipxe_dir: %s: not a regular file", path);
 	}
 	*out = malloc((size_t)st.st_size + 1);
 	while (*out && got < (size_t)st.st_size) {
@@ -72,38 +72,37 @@ static int slurp(const char *path, char **out, size_t *len, char *err, size_t er
 	if (!*out || got != (size_t)st.st_size) {
 		free(*out);
 		*out = NULL;
-		return pxe_fail(err, errlen, PXE_ERR_IO, "ipxe_dir: %s: short read", path);
+		return pxe_fail(e, ERR_IO, NULL, "ipxe_dir: %s: short read", path);
 	}
 	*len = got;
-	return PXE_OK;
+	return ERR_OK;
 }
 
-int pxe_tftp_prepare(const char *tftp_root, const char *ipxe_dir, char *err, size_t errlen)
+enum err_status pxe_tftp_prepare(const char *tftp_root, const char *ipxe_dir, struct err *e)
 {
 	char src[PATH_MAX], dst[PATH_MAX];
 	char *data = NULL;
 	size_t len = 0;
-	int rc;
+	enum err_status rc;
 
 	if (!ipxe_dir)
 		ipxe_dir = PXE_IPXE_DIR_DEFAULT;
-	if ((rc = pxe_check_path("tftp_root", tftp_root, err, errlen)) ||
-	    (rc = pxe_check_path("ipxe_dir", ipxe_dir, err, errlen)) ||
-	    (rc = mkdir_p(tftp_root, err, errlen)))
+	if ((rc = pxe_check_path("tftp_root", tftp_root, e)) ||
+	    (rc = pxe_check_path("ipxe_dir", ipxe_dir, e)) || (rc = mkdir_p(tftp_root, e)))
 		return rc;
 	for (size_t i = 0; i < sizeof(ipxe_files) / sizeof(ipxe_files[0]); i++) {
 		if (snprintf(src, sizeof(src), "%s/%s", ipxe_dir, ipxe_files[i]) >=
 			(int)sizeof(src) ||
 		    snprintf(dst, sizeof(dst), "%s/%s", tftp_root, ipxe_files[i]) >=
 			(int)sizeof(dst))
-			return pxe_fail(err, errlen, PXE_ERR_INVALID, "tftp_root: path too long");
-		rc = slurp(src, &data, &len, err, errlen);
+			return pxe_fail(e, ERR_INVALID, "tftp_root", "tftp_root: path too long");
+		rc = slurp(src, &data, &len, e);
 		if (!rc)
-			rc = pxe_write_atomic(dst, data, len, err, errlen);
+			rc = pxe_write_atomic(dst, data, len, e);
 		free(data);
 		data = NULL;
 		if (rc)
 			return rc;
 	}
-	return PXE_OK;
+	return ERR_OK;
 }

@@ -48,29 +48,25 @@ static bool is_ini(const char *name)
 }
 
 /* The sorted "*.ini" names of dir (no path). */
-static int list_ini(const char *dir, struct names *ns, char *err, size_t errlen)
+static enum err_status list_ini(const char *dir, struct names *ns, struct err *e)
 {
 	DIR *d = opendir(dir);
-	if (!d) {
-		snprintf(err, errlen, "%s:0: cannot open directory: %s", dir, strerror(errno));
-		return -1;
-	}
+	if (!d)
+		return err_set(e, ERR_IO, NULL, "%s:0: cannot open directory: %s", dir,
+			       strerror(errno));
 	int rc = 0;
 	for (struct dirent *e; rc == 0 && (e = readdir(d));) {
 		if (is_ini(e->d_name))
 			rc = names_add(ns, e->d_name);
 	}
 	closedir(d);
-	if (rc < 0) {
-		snprintf(err, errlen, "%s:0: out of memory", dir);
-		return -1;
-	}
-	if (ns->n == 0) {
-		snprintf(err, errlen, "%s:0: no SKU files (*.ini) in directory", dir);
-		return -1;
-	}
+	if (rc < 0)
+		return err_set(e, ERR_INTERNAL, NULL, "%s:0: out of memory", dir);
+	if (ns->n == 0)
+		return err_set(e, ERR_INVALID, NULL, "%s:0: no SKU files (*.ini) in directory",
+			       dir);
 	qsort(ns->v, ns->n, sizeof(*ns->v), cmp_names);
-	return 0;
+	return ERR_OK;
 }
 
 /* Length of dir without trailing slashes, so paths in messages read well. */
@@ -82,65 +78,60 @@ static int dir_len(const char *dir)
 	return n > 4096 ? 4096 : (int)n; /* longer fails the length check */
 }
 
-static int load_files(const char *dir, const struct names *ns, struct sku_catalog *c, char *err,
-		      size_t errlen)
+static enum err_status load_files(const char *dir, const struct names *ns, struct sku_catalog *c,
+				  struct err *e)
 {
 	c->skus = calloc(ns->n, sizeof(*c->skus));
-	if (!c->skus) {
-		snprintf(err, errlen, "%s:0: out of memory", dir);
-		return -1;
-	}
+	if (!c->skus)
+		return err_set(e, ERR_INTERNAL, NULL, "%s:0: out of memory", dir);
 	for (size_t i = 0; i < ns->n; i++) {
 		char path[4096];
 		int n = snprintf(path, sizeof(path), "%.*s/%s", dir_len(dir), dir, ns->v[i]);
-		if (n < 0 || (size_t)n >= sizeof(path)) {
-			snprintf(err, errlen, "%s:0: path too long", ns->v[i]);
-			return -1;
-		}
-		if (sku_load_file(path, &c->skus[c->count], err, errlen) < 0)
-			return -1;
+		if (n < 0 || (size_t)n >= sizeof(path))
+			return err_set(e, ERR_INVALID, NULL, "%s:0: path too long", ns->v[i]);
+		enum err_status rc = sku_load_file(path, &c->skus[c->count], e);
+		if (rc != ERR_OK)
+			return rc;
 		c->count++;
 	}
-	return 0;
+	return ERR_OK;
 }
 
-static int check_catalog(const struct sku_catalog *c, char *err, size_t errlen)
+static enum err_status check_catalog(const struct sku_catalog *c, struct err *e)
 {
 	for (size_t j = 1; j < c->count; j++) {
 		const struct sku *b = c->skus[j];
 		for (size_t i = 0; i < j; i++) {
 			const struct sku *a = c->skus[i];
-			if (strcmp(a->name, b->name) == 0) {
-				snprintf(err, errlen,
-					 "%s:%d: duplicate SKU name \"%s\" (also in %s:%d)",
-					 b->file, b->name_line, b->name, a->file, a->name_line);
-				return -1;
-			}
-			if (sku_check_overlap(a, b, err, errlen) < 0)
-				return -1;
+			if (strcmp(a->name, b->name) == 0)
+				return err_set(e, ERR_INVALID, "sku.name",
+					       "%s:%d: duplicate SKU name \"%s\" (also in %s:%d)",
+					       b->file, b->name_line, b->name, a->file,
+					       a->name_line);
+			enum err_status rc = sku_check_overlap(a, b, e);
+			if (rc != ERR_OK)
+				return rc;
 		}
 	}
-	return 0;
+	return ERR_OK;
 }
 
-int sku_catalog_load_dir(const char *dir, struct sku_catalog **out, char *err, size_t errlen)
+enum err_status sku_catalog_load_dir(const char *dir, struct sku_catalog **out, struct err *e)
 {
 	*out = NULL;
-	if (errlen)
-		err[0] = '\0';
+	err_clear(e);
 	struct names ns = {0};
 	struct sku_catalog *c = calloc(1, sizeof(*c));
-	int rc = -1;
+	enum err_status rc;
 	if (!c) {
-		snprintf(err, errlen, "%s:0: out of memory", dir);
+		rc = err_set(e, ERR_INTERNAL, NULL, "%s:0: out of memory", dir);
 		goto out;
 	}
-	if (list_ini(dir, &ns, err, errlen) < 0 || load_files(dir, &ns, c, err, errlen) < 0 ||
-	    check_catalog(c, err, errlen) < 0)
+	if ((rc = list_ini(dir, &ns, e)) != ERR_OK || (rc = load_files(dir, &ns, c, e)) != ERR_OK ||
+	    (rc = check_catalog(c, e)) != ERR_OK)
 		goto out;
 	*out = c;
 	c = NULL;
-	rc = 0;
 out:
 	sku_catalog_free(c);
 	names_release(&ns);

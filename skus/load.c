@@ -26,14 +26,15 @@ struct loader {
 	unsigned long long seen; /* bit per sku_keys[] */
 	int open_header_line;	 /* first "[" line without "]" */
 	struct sku *sku;
-	char *err;
-	size_t errlen;
+	struct err *e; /* never NULL */
 	bool failed;
 	int failed_line;
 };
 
-__attribute__((format(printf, 3, 4))) static void fail(struct loader *l, int line, const char *fmt,
-						       ...)
+/* Records the first problem: "file:line: message", and the key it is about
+ * ("section.key") in field when there is one. */
+__attribute__((format(printf, 5, 6))) static void
+fail(struct loader *l, enum err_status st, int line, const char *field, const char *fmt, ...)
 {
 	if (l->failed)
 		return;
@@ -42,7 +43,7 @@ __attribute__((format(printf, 3, 4))) static void fail(struct loader *l, int lin
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(l->err, l->errlen, "%s:%d: %s", l->path, line, msg);
+	err_set(l->e, st, field, "%s:%d: %s", l->path, line, msg);
 	l->failed = true;
 	l->failed_line = line;
 }
@@ -58,18 +59,18 @@ static void see_header(struct loader *l, const char *start)
 	}
 	const char *rest = end + 1 + strspn(end + 1, " \t\r\n");
 	if (*rest != '\0' && *rest != ';' && *rest != '#') {
-		fail(l, l->line, "text after section header");
+		fail(l, ERR_INVALID, l->line, NULL, "text after section header");
 		return;
 	}
 	char name[64];
 	snprintf(name, sizeof(name), "%.*s", (int)(end - start - 1), start + 1);
 	int i = sku_section_index(name);
 	if (i < 0)
-		fail(l, l->line, "unknown section [%s] (known: sku, cpu, memory, disks, nics)",
-		     name);
+		fail(l, ERR_INVALID, l->line, name,
+		     "unknown section [%s] (known: sku, cpu, memory, disks, nics)", name);
 	else if (l->section_line[i])
-		fail(l, l->line, "duplicate section [%s] (first at line %d)", name,
-		     l->section_line[i]);
+		fail(l, ERR_INVALID, l->line, name, "duplicate section [%s] (first at line %d)",
+		     name, l->section_line[i]);
 	else
 		l->section_line[i] = l->line;
 }
@@ -82,7 +83,8 @@ static void inspect_line(struct loader *l, const char *s)
 	bool blank = *start == '\0' || *start == '\r' || *start == '\n';
 	bool comment = *start == ';' || *start == '#';
 	if (start != s && !blank && !comment)
-		fail(l, l->line, "indented line (start keys and sections in the first column)");
+		fail(l, ERR_INVALID, l->line, NULL,
+		     "indented line (start keys and sections in the first column)");
 	else if (*start == '[')
 		see_header(l, start);
 }
@@ -98,7 +100,7 @@ static char *read_line(char *str, int num, void *stream)
 	l->line++;
 	/* inih needs room for "\r\n\0" after the text. */
 	if (num < 4 || n + 2 > (size_t)num) {
-		fail(l, l->line, "line longer than %d characters", num - 3);
+		fail(l, ERR_INVALID, l->line, NULL, "line longer than %d characters", num - 3);
 		return NULL;
 	}
 	memcpy(str, s, n);
@@ -134,26 +136,30 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	struct loader *l = user;
 	if (l->failed)
 		return 0;
+	char field[64];
+	snprintf(field, sizeof(field), "%s%s%s", section, *section ? "." : "", name);
 	if (*section == '\0') {
-		fail(l, l->line, "key \"%s\" outside a section (a SKU file starts with [sku])",
-		     name);
+		fail(l, ERR_INVALID, l->line, field,
+		     "key \"%s\" outside a section (a SKU file starts with [sku])", name);
 		return 0;
 	}
 	int k = find_key(section, name);
 	if (k < 0) {
 		char known[128];
 		known_keys(section, known, sizeof(known));
-		fail(l, l->line, "unknown key \"%s\" in [%s] (known: %s)", name, section, known);
+		fail(l, ERR_INVALID, l->line, field, "unknown key \"%s\" in [%s] (known: %s)", name,
+		     section, known);
 		return 0;
 	}
 	if (l->seen & (1ULL << k)) {
-		fail(l, l->line, "duplicate key \"%s\" in [%s]", name, section);
+		fail(l, ERR_INVALID, l->line, field, "duplicate key \"%s\" in [%s]", name, section);
 		return 0;
 	}
 	l->seen |= 1ULL << k;
 	char msg[384] = "out of memory";
 	if (sku_keys[k].set(l->sku, value, msg, sizeof(msg)) < 0) {
-		fail(l, l->line, "bad value for \"%s\" in [%s]: %s", name, section, msg);
+		fail(l, ERR_INVALID, l->line, field, "bad value for \"%s\" in [%s]: %s", name,
+		     section, msg);
 		return 0;
 	}
 	if (strcmp(name, "name") == 0)
@@ -167,27 +173,29 @@ static void check_required(struct loader *l)
 		if (!sku_keys[k].required || (l->seen & (1ULL << k)))
 			continue;
 		int line = l->section_line[sku_section_index(sku_keys[k].section)];
-		fail(l, line, "missing required key \"%s\" in [%s]", sku_keys[k].name,
-		     sku_keys[k].section);
+		char field[64];
+		snprintf(field, sizeof(field), "%s.%s", sku_keys[k].section, sku_keys[k].name);
+		fail(l, ERR_INVALID, line, field, "missing required key \"%s\" in [%s]",
+		     sku_keys[k].name, sku_keys[k].section);
 	}
 }
 
 static int parse_text(struct loader *l)
 {
 	if (memchr(l->text, '\0', l->len)) {
-		fail(l, 0, "file contains a NUL byte");
+		fail(l, ERR_INVALID, 0, NULL, "file contains a NUL byte");
 		return -1;
 	}
 	int rc = ini_parse_stream(read_line, l, on_key, l);
 	/* inih goes on after a syntax error; report whichever came first. */
 	if (rc > 0 && (!l->failed || rc < l->failed_line)) {
 		l->failed = false;
-		fail(l, rc, "syntax error (%s)",
+		fail(l, ERR_INVALID, rc, NULL, "syntax error (%s)",
 		     rc == l->open_header_line
 			 ? "section header without \"]\""
 			 : "expected \"key = value\", \"[section]\" or a comment");
 	} else if (!l->failed && rc < 0)
-		fail(l, 0, "out of memory while parsing");
+		fail(l, ERR_INTERNAL, 0, NULL, "out of memory while parsing");
 	check_required(l);
 	if (l->failed)
 		return -1;
@@ -196,11 +204,11 @@ static int parse_text(struct loader *l)
 	return 0;
 }
 
-static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
+static char *slurp(const char *path, size_t *len, struct err *e)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
+		err_set(e, ERR_IO, NULL, "%s:0: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
 	char *buf = malloc(SKU_FILE_MAX + 1);
@@ -208,10 +216,14 @@ static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
 	bool bad = !buf || ferror(f) || n > SKU_FILE_MAX;
 	fclose(f);
 	if (bad) {
-		snprintf(err, errlen, "%s:0: %s", path,
-			 !buf		    ? "out of memory"
-			 : n > SKU_FILE_MAX ? "file larger than 64 KiB"
-					    : "read error");
+		err_set(e,
+			!buf		   ? ERR_INTERNAL
+			: n > SKU_FILE_MAX ? ERR_INVALID
+					   : ERR_IO,
+			NULL, "%s:0: %s", path,
+			!buf		   ? "out of memory"
+			: n > SKU_FILE_MAX ? "file larger than 64 KiB"
+					   : "read error");
 		free(buf);
 		return NULL;
 	}
@@ -219,17 +231,18 @@ static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
 	return buf;
 }
 
-int sku_load_file(const char *path, struct sku **out, char *err, size_t errlen)
+enum err_status sku_load_file(const char *path, struct sku **out, struct err *e)
 {
 	*out = NULL;
-	struct loader l = {.path = path, .err = err, .errlen = errlen};
-	char *text = slurp(path, &l.len, err, errlen);
+	struct err local;
+	struct loader l = {.path = path, .e = e ? e : &local};
+	char *text = slurp(path, &l.len, l.e);
 	if (!text)
-		return -1;
+		return l.e->status;
 	l.text = text;
 	l.sku = calloc(1, sizeof(*l.sku));
 	if (!l.sku || !(l.sku->file = strdup(path))) {
-		fail(&l, 0, "out of memory");
+		fail(&l, ERR_INTERNAL, 0, NULL, "out of memory");
 		goto out;
 	}
 	if (parse_text(&l) == 0) {
@@ -239,7 +252,7 @@ int sku_load_file(const char *path, struct sku **out, char *err, size_t errlen)
 out:
 	sku_free(l.sku);
 	free(text);
-	return *out ? 0 : -1;
+	return *out ? ERR_OK : l.e->status;
 }
 
 void sku_free(struct sku *s)

@@ -56,7 +56,7 @@ static void nics_overlap(struct sku_range n, long long mbps, char *buf, size_t l
 			 n.hi == 1 ? "NIC" : "NICs", mbps);
 }
 
-int sku_check_overlap(const struct sku *a, const struct sku *b, char *err, size_t errlen)
+enum err_status sku_check_overlap(const struct sku *a, const struct sku *b, struct err *e)
 {
 	struct sku_range cores, mem, nics;
 	char disks[160], nic_text[96], cores_text[48];
@@ -64,16 +64,16 @@ int sku_check_overlap(const struct sku *a, const struct sku *b, char *err, size_
 	    !intersect(a->cores, b->cores, &cores) || !intersect(a->memory, b->memory, &mem) ||
 	    !intersect(a->nic_count, b->nic_count, &nics) ||
 	    !disks_overlap(a, b, disks, sizeof(disks)))
-		return 0;
+		return ERR_OK;
 	long long mbps = a->nic_min_mbps > b->nic_min_mbps ? a->nic_min_mbps : b->nic_min_mbps;
 	nics_overlap(nics, mbps, nic_text, sizeof(nic_text));
 	format_range(cores, cores_text, sizeof(cores_text));
-	snprintf(err, errlen,
-		 "%s:%d: SKU \"%s\" overlaps SKU \"%s\" (%s:%d): a machine with arch %s, boot mode "
-		 "%s, %s %s, %lld-%lld MiB memory, %s and %s would match both; make them "
-		 "differ in at least one of these",
-		 b->file, b->header_line, b->name, a->name, a->file, a->header_line, a->arch,
-		 sku_boot_mode_str(a->boot_mode), cores_text, cores.hi == 1 ? "core" : "cores",
-		 mem.lo, mem.hi, disks, nic_text);
-	return -1;
+	return err_set(
+	    e, ERR_INVALID, NULL,
+	    "%s:%d: SKU \"%s\" overlaps SKU \"%s\" (%s:%d): a machine with arch %s, boot mode "
+	    "%s, %s %s, %lld-%lld MiB memory, %s and %s would match both; make them "
+	    "differ in at least one of these",
+	    b->file, b->header_line, b->name, a->name, a->file, a->header_line, a->arch,
+	    sku_boot_mode_str(a->boot_mode), cores_text, cores.hi == 1 ? "core" : "cores", mem.lo,
+	    mem.hi, disks, nic_text);
 }

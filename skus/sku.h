@@ -15,17 +15,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util/util.h"
+
 struct sku_catalog;
 struct sku;
 
 /* Loads every `*.ini` file of `dir` (sorted by name; dotfiles skipped), one
  * SKU per file, and checks the catalog as a whole: SKU names are unique and
  * no two SKUs can match the same machine.
- * Returns 0 and a new catalog in *out (free with sku_catalog_free), or -1 with
- * *out = NULL and a NUL-terminated "file:line: message" in err (line 0 when
- * the problem has no line, e.g. a missing section). err may be NULL when
- * errlen is 0. Only the first problem found is reported. */
-int sku_catalog_load_dir(const char *dir, struct sku_catalog **out, char *err, size_t errlen);
+ * Returns ERR_OK and a new catalog in *out (free with sku_catalog_free), or
+ * an error status with *out = NULL and e (may be NULL) filled: the message is
+ * "file:line: message" (line 0 when the problem has no line, e.g. a missing
+ * section), the field the key at fault as "section.key" when there is one.
+ * ERR_INVALID for a bad file or catalog, ERR_IO when a file or the
+ * directory cannot be read, ERR_INTERNAL when out of memory. Only the first
+ * problem found is reported. */
+enum err_status sku_catalog_load_dir(const char *dir, struct sku_catalog **out, struct err *e);
 
 /* Frees the catalog and every SKU in it. Accepts NULL. Invalidates every
  * `const struct sku *` and `const char *` obtained from it. */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "skus/sku.h"
+#include "util/util.h"
 
 #define SKU_NAME_MAX 63
 #define SKU_MAX_DISKS 1024
@@ -73,15 +74,16 @@ int sku_section_index(const char *section);
 extern const char *const sku_sections[];
 extern const size_t sku_nsections;
 
-/* Loads one SKU file (load.c). 0 ok, -1 with "file:line: message" in err. */
-int sku_load_file(const char *path, struct sku **out, char *err, size_t errlen);
+/* Loads one SKU file (load.c). ERR_OK, or an error as sku_catalog_load_dir
+ * describes it. */
+enum err_status sku_load_file(const char *path, struct sku **out, struct err *e);
 void sku_free(struct sku *s);
 /* Derived fields (memory range) from the parsed ones. */
 void sku_finish(struct sku *s);
 
-/* Catalog-wide checks (overlap.c): -1 with err when a and b can match one
- * machine (b is the later file). */
-int sku_check_overlap(const struct sku *a, const struct sku *b, char *err, size_t errlen);
+/* Catalog-wide checks (overlap.c): ERR_INVALID with e naming b's file and
+ * line when a and b can match one machine (b is the later file). */
+enum err_status sku_check_overlap(const struct sku *a, const struct sku *b, struct err *e);
 
 /* Value parsers (values.c). Each returns 0 or -1 with a message (no file:line)
  * in msg. */

@@ -41,7 +41,9 @@ enum err_status {
 struct err {
 	enum err_status status;
 	char field[64];
-	char message[320];
+	/* Room for "file:line: message" with long paths, e.g. a SKU overlap
+	 * naming two files; longer messages are truncated. */
+	char message[512];
 };
 
 /* Snake-case name of a status ("invalid", "not_found", ...). */

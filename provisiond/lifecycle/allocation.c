@@ -24,52 +24,57 @@ static void count_members(const struct inv_allocation *al, int *attached, int *a
 	}
 }
 
-void lc_allocation_settle(struct app *a, const char *alloc_id)
+void lc_settle(const struct lc_ctx *x, const char *alloc_id)
 {
 	struct inv_allocation al = {0};
 	struct inv_err err = {0};
-	if (inv_allocation_get(a->inv, alloc_id, &al, &err) != INV_OK)
+	if (inv_allocation_get(x->inv, alloc_id, &al, &err) != INV_OK)
 		return;
 	int attached, active;
 	count_members(&al, &attached, &active);
 	if (al.state == INV_AL_DEPLOYING && attached >= al.min_count && active == attached) {
-		if (inv_allocation_set_state(a->inv, al.id, MASK(INV_AL_DEPLOYING), INV_AL_READY,
+		if (inv_allocation_set_state(x->inv, al.id, MASK(INV_AL_DEPLOYING), INV_AL_READY,
 					     "", "lifecycle", "", &err) == INV_OK) {
 			log_event(LOG_INFO, "allocation ready", "allocation", al.id, NULL);
-			if (a->lc)
-				lc_observe_ready(a->lc, inv_now_ms() - al.created_at);
+			if (x->stats)
+				lc_observe_ready(x->stats, lc_now(x) - al.created_at);
 		}
 	} else if (al.state == INV_AL_RELEASING && attached == 0) {
-		inv_allocation_set_state(a->inv, al.id, MASK(INV_AL_RELEASING), INV_AL_RELEASED,
+		inv_allocation_set_state(x->inv, al.id, MASK(INV_AL_RELEASING), INV_AL_RELEASED,
 					 NULL, "lifecycle", "", &err);
 	}
 	inv_allocation_clear(&al);
 }
 
+void lc_allocation_settle(struct app *a, const char *alloc_id)
+{
+	struct lc_ctx before_start = {.inv = a->inv};
+	lc_settle(a->lc ? &a->lc->ctx : &before_start, alloc_id);
+}
+
 /* A machine of the allocation failed for good while deploying: take a
  * substitute from the pool, or fail the allocation when the pool cannot
  * cover min_count. */
-void lc_after_failed(struct lc_engine *e, const struct inv_machine *m, const char *alloc_id,
+void lc_after_failed(const struct lc_ctx *x, const struct inv_machine *m, const char *alloc_id,
 		     const char *msg)
 {
-	struct app *a = e->a;
 	char sub[INV_ID_LEN] = "";
 	struct inv_err err = {0};
-	if (inv_allocation_substitute(a->inv, alloc_id, m->id, a->cfg.max_substitutions, sub,
+	if (inv_allocation_substitute(x->inv, alloc_id, m->id, x->limits.max_substitutions, sub,
 				      &err) != INV_OK) {
 		log_event(LOG_ERROR, "substitution failed", "allocation", alloc_id, "error",
 			  err.message, NULL);
 		return;
 	}
 	if (sub[0]) {
-		atomic_fetch_add(&e->substitutions, 1);
+		atomic_fetch_add(&x->stats->substitutions, 1);
 		log_event(LOG_INFO, "allocation: substitute reserved", "allocation", alloc_id,
 			  "machine", sub, "replaces", m->id, NULL);
-		lc_kick(e);
+		lc_kick(x->engine);
 		return;
 	}
 	struct inv_allocation al = {0};
-	if (inv_allocation_get(a->inv, alloc_id, &al, &err) != INV_OK)
+	if (inv_allocation_get(x->inv, alloc_id, &al, &err) != INV_OK)
 		return;
 	int attached, active;
 	count_members(&al, &attached, &active);
@@ -79,48 +84,44 @@ void lc_after_failed(struct lc_engine *e, const struct inv_machine *m, const cha
 		    last, sizeof last,
 		    "machine %s failed (%s); no substitute: the pool of sku %s is empty or the "
 		    "substitution limit (%d) is reached",
-		    m->name, msg, al.sku, a->cfg.max_substitutions);
-		inv_allocation_set_state(a->inv, al.id, MASK(INV_AL_DEPLOYING), INV_AL_FAILED, last,
+		    m->name, msg, al.sku, x->limits.max_substitutions);
+		inv_allocation_set_state(x->inv, al.id, MASK(INV_AL_DEPLOYING), INV_AL_FAILED, last,
 					 "lifecycle", "", &err);
-		lc_kick(e);
+		lc_kick(x->engine);
 	} else {
-		lc_allocation_settle(a, alloc_id);
+		lc_settle(x, alloc_id);
 	}
 	inv_allocation_clear(&al);
 }
 
-static void recover_one(struct lc_engine *e, const struct inv_allocation *al)
+static void recover_one(const struct lc_ctx *x, const struct inv_allocation *al)
 {
 	for (size_t i = 0; al->state == INV_AL_DEPLOYING && i < al->nmachines; i++) {
 		struct inv_machine m = {0};
 		struct inv_err err = {0};
 		if (!al->machines[i].detached && al->machines[i].state == INV_ST_FAILED &&
-		    inv_machine_get(e->a->inv, al->machines[i].id, &m, &err) == INV_OK)
-			lc_after_failed(e, &m, al->id, m.last_error);
+		    inv_machine_get(x->inv, al->machines[i].id, &m, &err) == INV_OK)
+			lc_after_failed(x, &m, al->id, m.last_error);
 		inv_machine_clear(&m);
 	}
-	lc_allocation_settle(e->a, al->id);
+	lc_settle(x, al->id);
 }
 
 static const double ready_bucket_s[LC_NBUCKETS] = {1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600};
 
-void lc_metrics_init(struct lc_engine *e)
-{
-	(void)e;
-}
-
-void lc_observe_ready(struct lc_engine *e, int64_t ms)
+void lc_observe_ready(struct lc_stats *s, int64_t ms)
 {
 	int b = 0;
 	while (b < LC_NBUCKETS && (double)ms / 1000.0 > ready_bucket_s[b])
 		b++;
-	atomic_fetch_add(&e->ready_hist[b], 1);
-	atomic_fetch_add(&e->ready_count, 1);
-	atomic_fetch_add(&e->ready_sum_ms, (unsigned long long)ms);
+	atomic_fetch_add(&s->ready_hist[b], 1);
+	atomic_fetch_add(&s->ready_count, 1);
+	atomic_fetch_add(&s->ready_sum_ms, (unsigned long long)ms);
 }
 
-void lc_metrics(struct lc_engine *e, void (*emit)(void *ctx, const char *line), void *ctx)
+void lc_metrics(struct lc_engine *eng, void (*emit)(void *ctx, const char *line), void *ctx)
 {
+	struct lc_stats *e = &eng->stats;
 	char line[256];
 	for (int s = 0; s < INV_ST__COUNT; s++) {
 		snprintf(line, sizeof line, "provisiond_lifecycle_steps_total{state=\"%s\"} %lu",
@@ -158,14 +159,20 @@ void lc_metrics(struct lc_engine *e, void (*emit)(void *ctx, const char *line), 
 	emit(ctx, line);
 }
 
-bool lc_sku_fast_track(struct app *a, const char *sku)
+bool lc_fast_track(const struct lc_ctx *x, const char *sku)
 {
 	if (!sku || !*sku)
 		return false;
-	pthread_rwlock_rdlock(&a->catalog_lock);
-	bool ft = sku_fast_track(sku_catalog_find(a->catalog, sku));
-	pthread_rwlock_unlock(&a->catalog_lock);
+	pthread_rwlock_rdlock(x->catalog_lock);
+	bool ft = sku_fast_track(sku_catalog_find(*x->catalog, sku));
+	pthread_rwlock_unlock(x->catalog_lock);
 	return ft;
+}
+
+bool lc_sku_fast_track(struct app *a, const char *sku)
+{
+	const struct lc_ctx x = {.catalog_lock = &a->catalog_lock, .catalog = &a->catalog};
+	return lc_fast_track(&x, sku);
 }
 
 bool lc_sku_exists(struct app *a, const char *sku)
@@ -181,7 +188,7 @@ bool lc_sku_exists(struct app *a, const char *sku)
 /* Crash-only start: a kill between a machine's commit and its allocation's
  * update leaves the allocation behind. Settle every open allocation and
  * take substitutes for members that failed meanwhile. */
-void lc_recover_allocations(struct lc_engine *e)
+void lc_recover_allocations(const struct lc_ctx *x)
 {
 	static const enum inv_alloc_state open_states[] = {INV_AL_DEPLOYING, INV_AL_RELEASING};
 	for (size_t k = 0; k < sizeof open_states / sizeof open_states[0]; k++) {
@@ -189,10 +196,10 @@ void lc_recover_allocations(struct lc_engine *e)
 		struct inv_alloc_list l = {0};
 		struct inv_err err = {0};
 		do {
-			if (inv_allocation_list(e->a->inv, &f, &l, &err) != INV_OK)
+			if (inv_allocation_list(x->inv, &f, &l, &err) != INV_OK)
 				break;
 			for (size_t i = 0; i < l.n; i++)
-				recover_one(e, &l.items[i]);
+				recover_one(x, &l.items[i]);
 			f.after_seq = l.next_seq;
 			inv_alloc_list_clear(&l);
 		} while (f.after_seq);

@@ -14,16 +14,15 @@
 #define PROVISIOND_LIFECYCLE_DEPLOY_H
 
 #include "inventory/inventory.h"
+#include "provisiond/lifecycle/context.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 
-struct app;
-
 enum dep_result { DEP_DONE, DEP_PENDING, DEP_ERROR, DEP_ABORT };
 
 struct deploy_ctx {
-	struct app *a;
+	const struct lc_ctx *lc; /* inventory, catalog, limits, clock */
 	const struct inv_machine *m;
 	const struct inv_bmc *bmc;
 	/* Network-boots the machine into the agent (pxe next boot, power

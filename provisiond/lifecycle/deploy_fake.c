@@ -3,7 +3,6 @@
  * a failure probability (options delay_ms, fail_rate). */
 #include "provisiond/lifecycle/deploy.h"
 
-#include "provisiond/app.h"
 #include "skus/sku.h"
 
 #include <jansson.h>
@@ -67,10 +66,10 @@ static enum dep_result fake_inspect(struct deploy_ctx *c)
 	enum dep_result r = fake_step(c, "inspection", &o);
 	if (r != DEP_DONE)
 		return r;
-	pthread_rwlock_rdlock(&c->a->catalog_lock);
-	const struct sku *s = sku_catalog_find(c->a->catalog, o.sku);
+	pthread_rwlock_rdlock(c->lc->catalog_lock);
+	const struct sku *s = sku_catalog_find(*c->lc->catalog, o.sku);
 	c->facts_json = s ? sku_example_facts_json(s, c->m->nmacs ? c->m->macs[0] : NULL) : NULL;
-	pthread_rwlock_unlock(&c->a->catalog_lock);
+	pthread_rwlock_unlock(c->lc->catalog_lock);
 	if (!c->facts_json) {
 		snprintf(c->err, sizeof c->err, "fake agent: SKU '%s' is not in the catalog",
 			 o.sku);

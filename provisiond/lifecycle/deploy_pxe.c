@@ -5,7 +5,6 @@
 #include "provisiond/lifecycle/deploy.h"
 
 #include "images/agent/protocol.h"
-#include "provisiond/app.h"
 #include "provisiond/log.h"
 #include "provisiond/tokens.h"
 
@@ -21,10 +20,10 @@ static bool agent_alive(struct deploy_ctx *c)
 {
 	int64_t seen = 0;
 	struct inv_err e = {0};
-	if (inv_machine_agent_seen_at(c->a->inv, c->m->id, &seen, &e) != INV_OK)
+	if (inv_machine_agent_seen_at(c->lc->inv, c->m->id, &seen, &e) != INV_OK)
 		log_event(LOG_WARN, "lifecycle: cannot read agent liveness, booting the agent",
 			  "machine", c->m->id, "error", e.message, NULL);
-	return seen && inv_now_ms() - seen < AGENT_ALIVE_MS;
+	return seen && lc_now(c->lc) - seen < AGENT_ALIVE_MS;
 }
 
 /* Starts (phase "") or checks (phase "agent") one command. */
@@ -36,7 +35,7 @@ static enum dep_result run_command(struct deploy_ctx *c, const char *name, const
 		if ((reboot || !agent_alive(c)) && !c->boot_agent(c->step))
 			return DEP_ABORT;
 		char id[INV_ID_LEN];
-		if (inv_command_add(c->a->inv, c->m->id, name, args, external, id, &e) != INV_OK) {
+		if (inv_command_add(c->lc->inv, c->m->id, name, args, external, id, &e) != INV_OK) {
 			snprintf(c->err, sizeof c->err, "cannot queue %s: %s", name, e.message);
 			return DEP_ERROR;
 		}
@@ -45,7 +44,7 @@ static enum dep_result run_command(struct deploy_ctx *c, const char *name, const
 	}
 	struct inv_command cmd = {0};
 	enum dep_result r = DEP_PENDING;
-	if (inv_command_latest(c->a->inv, c->m->id, name, &cmd, &e) != INV_OK) {
+	if (inv_command_latest(c->lc->inv, c->m->id, name, &cmd, &e) != INV_OK) {
 		snprintf(c->err, sizeof c->err, "%s command lost", name);
 		r = DEP_ERROR;
 	} else if (strcmp(cmd.state, "done") == 0) {
@@ -67,7 +66,7 @@ static enum dep_result pxe_inspect(struct deploy_ctx *c)
 		return r;
 	struct inv_machine m = {0};
 	struct inv_err e = {0};
-	if (inv_machine_get(c->a->inv, c->m->id, &m, &e) == INV_OK && m.facts_json)
+	if (inv_machine_get(c->lc->inv, c->m->id, &m, &e) == INV_OK && m.facts_json)
 		c->facts_json = strdup(m.facts_json);
 	inv_machine_clear(&m);
 	if (!c->facts_json) {
@@ -89,11 +88,11 @@ static char *image_args(struct deploy_ctx *c, const struct inv_image *img,
 	if (img->url[0])
 		snprintf(url, sizeof url, "%s", img->url);
 	else
-		snprintf(url, sizeof url, "%s/images/%s", c->a->cfg.boot_url, img->name);
+		snprintf(url, sizeof url, "%s/images/%s", c->lc->boot_url, img->name);
 	json_t *keys = json_loads(al->ssh_keys_json ? al->ssh_keys_json : "[]", 0, NULL);
 	json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", AGENT_META_MACHINE_ID, c->m->id,
 				 AGENT_META_ALLOCATION_ID, al->id, AGENT_META_HOSTNAME, c->m->name,
-				 AGENT_META_API_URL, c->a->cfg.boot_url, AGENT_META_TOKEN,
+				 AGENT_META_API_URL, c->lc->boot_url, AGENT_META_TOKEN,
 				 instance_token, AGENT_META_SSH_KEYS, keys ? keys : json_array());
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:o}", AGENT_IMAGE_URL, url, AGENT_IMAGE_FORMAT,
 			      img->format, AGENT_IMAGE_SHA256, img->sha256, AGENT_IMAGE_SIZE,
@@ -111,10 +110,10 @@ static enum dep_result pxe_write(struct deploy_ctx *c, const struct inv_image *i
 		/* The deployed OS proves it booted with this one-time token. */
 		char secret[80], hash[65];
 		struct inv_err e = {0};
-		int64_t ttl = (int64_t)c->a->cfg.deploy_timeout_s * 1000 + 3600000;
+		int64_t ttl = (int64_t)c->lc->limits.deploy_timeout_s * 1000 + 3600000;
 		if (tok_new_secret(secret, sizeof secret) != 0 ||
 		    (tok_hash(secret, hash),
-		     inv_boot_token_add(c->a->inv, hash, c->m->id, "instance", inv_now_ms() + ttl,
+		     inv_boot_token_add(c->lc->inv, hash, c->m->id, "instance", lc_now(c->lc) + ttl,
 					&e) != INV_OK)) {
 			snprintf(c->err, sizeof c->err, "cannot issue the instance token: %s",
 				 e.message);
@@ -130,7 +129,7 @@ static enum dep_result pxe_write(struct deploy_ctx *c, const struct inv_image *i
 	 * the machine into it. */
 	char id[INV_ID_LEN];
 	struct inv_err e = {0};
-	if (inv_command_add(c->a->inv, c->m->id, "booted", "{}", true, id, &e) != INV_OK) {
+	if (inv_command_add(c->lc->inv, c->m->id, "booted", "{}", true, id, &e) != INV_OK) {
 		snprintf(c->err, sizeof c->err, "cannot expect the booted call: %s", e.message);
 		return DEP_ERROR;
 	}
@@ -143,7 +142,7 @@ static enum dep_result pxe_booted(struct deploy_ctx *c)
 	struct inv_err e = {0};
 	enum dep_result r = DEP_PENDING;
 	c->phase_out = "disk";
-	if (inv_command_latest(c->a->inv, c->m->id, "booted", &cmd, &e) != INV_OK) {
+	if (inv_command_latest(c->lc->inv, c->m->id, "booted", &cmd, &e) != INV_OK) {
 		snprintf(c->err, sizeof c->err, "booted expectation lost");
 		r = DEP_ERROR;
 	} else if (strcmp(cmd.state, "done") == 0) {

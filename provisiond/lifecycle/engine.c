@@ -62,7 +62,7 @@ static void dispatch_due(struct lc_engine *e)
 {
 	struct inv_machine_list l = {0};
 	struct inv_err err = {0};
-	if (inv_machines_due(e->a->inv, inv_now_ms(), DUE_BATCH, &l, &err) != INV_OK) {
+	if (inv_machines_due(e->ctx.inv, lc_now(&e->ctx), DUE_BATCH, &l, &err) != INV_OK) {
 		log_event(LOG_ERROR, "lifecycle: cannot read due machines", "error", err.message,
 			  NULL);
 		return;
@@ -95,9 +95,9 @@ static void *scheduler_main(void *arg)
 	while (!e->stopping) {
 		pthread_mutex_unlock(&e->mu);
 		dispatch_due(e);
-		int64_t next = 0, now = inv_now_ms();
+		int64_t next = 0, now = lc_now(&e->ctx);
 		struct inv_err err = {0};
-		if (inv_machines_next_wake(e->a->inv, &next, &err) != INV_OK)
+		if (inv_machines_next_wake(e->ctx.inv, &next, &err) != INV_OK)
 			log_event(LOG_ERROR, "lifecycle: cannot read the next wake-up", "error",
 				  err.message, NULL);
 		int64_t wait = next ? next - now : 1000;
@@ -118,20 +118,20 @@ static bool lease(struct lc_engine *e, struct inv_machine *m)
 {
 	struct inv_machine_change c = {.expect_version = m->version,
 				       .set_wake = true,
-				       .wake_at = inv_now_ms() + LEASE_MS,
+				       .wake_at = lc_now(&e->ctx) + LEASE_MS,
 				       .actor = "lifecycle"};
 	struct inv_err err = {0};
-	return inv_machine_change(e->a->inv, m->id, &c, m, &err) == INV_OK;
+	return inv_machine_change(e->ctx.inv, m->id, &c, m, &err) == INV_OK;
 }
 
 static void run_job(struct lc_engine *e, const char *id)
 {
 	struct inv_machine m = {0};
 	struct inv_err err = {0};
-	if (inv_machine_get(e->a->inv, id, &m, &err) != INV_OK)
+	if (inv_machine_get(e->ctx.inv, id, &m, &err) != INV_OK)
 		return;
-	if (m.wake_at > 0 && m.wake_at <= inv_now_ms() && lease(e, &m))
-		lc_step(e, &m);
+	if (m.wake_at > 0 && m.wake_at <= lc_now(&e->ctx) && lease(e, &m))
+		lc_step(&e->ctx, &m);
 	inv_machine_clear(&m);
 }
 
@@ -160,14 +160,42 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-struct lc_engine *lc_start(struct app *a, char *errbuf, size_t errlen)
+void lc_limits_from_config(const struct config *c, struct lc_limits *out)
+{
+	*out = (struct lc_limits){.verify_timeout_s = c->verify_timeout_s,
+				  .inspect_timeout_s = c->inspect_timeout_s,
+				  .clean_timeout_s = c->clean_timeout_s,
+				  .deploy_timeout_s = c->deploy_timeout_s,
+				  .release_timeout_s = c->release_timeout_s,
+				  .max_attempts = c->max_attempts,
+				  .backoff_base_ms = c->backoff_base_ms,
+				  .backoff_max_ms = c->backoff_max_ms,
+				  .max_substitutions = c->max_substitutions,
+				  .max_concurrent_deploys = c->max_concurrent_deploys};
+}
+
+/* The steps' view of the daemon: pointers into a, which outlives e. */
+static void ctx_from_app(struct app *a, struct lc_engine *e)
+{
+	e->ctx = (struct lc_ctx){.inv = a->inv,
+				 .bmc = a->bmc,
+				 .catalog_lock = &a->catalog_lock,
+				 .catalog = &a->catalog,
+				 .boot_url = a->cfg.boot_url,
+				 .frozen = &a->frozen,
+				 .now_ms = inv_now_ms,
+				 .stats = &e->stats,
+				 .engine = e};
+	lc_limits_from_config(&a->cfg, &e->ctx.limits);
+}
+
+enum err_status lc_start(struct app *a, struct lc_engine **out, struct err *errp)
 {
 	int n = 0;
 	struct inv_err err = {0};
-	if (inv_machines_recover(a->inv, &n, &err) != INV_OK) {
-		snprintf(errbuf, errlen, "lifecycle recovery: %s", err.message);
-		return NULL;
-	}
+	*out = NULL;
+	if (inv_machines_recover(a->inv, &n, &err) != INV_OK)
+		return err_set(errp, ERR_IO, NULL, "lifecycle recovery: %s", err.message);
 	if (n) {
 		char buf[32];
 		snprintf(buf, sizeof buf, "%d", n);
@@ -176,20 +204,20 @@ struct lc_engine *lc_start(struct app *a, char *errbuf, size_t errlen)
 	}
 	struct lc_engine *e = calloc(1, sizeof *e);
 	if (!e)
-		return NULL;
-	e->a = a;
+		return err_set(errp, ERR_INTERNAL, NULL, "lifecycle: out of memory");
+	ctx_from_app(a, e);
 	e->inflight = calloc(MAX_INFLIGHT, INV_ID_LEN);
 	e->nworkers = a->cfg.lc_workers;
 	e->workers = calloc((size_t)e->nworkers, sizeof *e->workers);
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_cond_init(&e->sched_cv, NULL);
 	pthread_cond_init(&e->work_cv, NULL);
-	lc_metrics_init(e);
-	lc_recover_allocations(e);
+	lc_recover_allocations(&e->ctx);
 	for (int i = 0; i < e->nworkers; i++)
 		pthread_create(&e->workers[i], NULL, worker_main, e);
 	pthread_create(&e->scheduler, NULL, scheduler_main, e);
-	return e;
+	*out = e;
+	return ERR_OK;
 }
 
 void lc_stop(struct lc_engine *e)

@@ -2,6 +2,7 @@
 #ifndef PROVISIOND_LIFECYCLE_ENGINE_INTERNAL_H
 #define PROVISIOND_LIFECYCLE_ENGINE_INTERNAL_H
 
+#include "provisiond/lifecycle/context.h"
 #include "provisiond/lifecycle/lifecycle.h"
 
 #include <pthread.h>
@@ -12,10 +13,9 @@ struct lc_job {
 	struct lc_job *next;
 };
 
-#define LC_NBUCKETS 10
-
 struct lc_engine {
-	struct app *a;
+	struct lc_ctx ctx; /* what the steps get; built from struct app */
+	struct lc_stats stats;
 	pthread_t scheduler;
 	pthread_t *workers;
 	int nworkers;
@@ -25,24 +25,13 @@ struct lc_engine {
 	struct lc_job *qhead, *qtail;
 	char (*inflight)[INV_ID_LEN];
 	int ninflight;
-	atomic_int deploys_running;
-	/* metrics */
-	atomic_ulong steps[INV_ST__COUNT];
-	atomic_ulong failures[INV_ST__COUNT];
-	atomic_ulong retries;
-	atomic_ulong substitutions;
-	atomic_ulong deadline_misses;
-	atomic_ulong ready_hist[LC_NBUCKETS + 1];
-	atomic_ulong ready_count;
-	atomic_ullong ready_sum_ms;
 };
 
-/* Runs the step for m's state (m is leased). */
-void lc_step(struct lc_engine *e, struct inv_machine *m);
-void lc_metrics_init(struct lc_engine *e);
-void lc_observe_ready(struct lc_engine *e, int64_t ms);
-void lc_after_failed(struct lc_engine *e, const struct inv_machine *m, const char *alloc_id,
+void lc_observe_ready(struct lc_stats *s, int64_t ms);
+/* A machine of alloc_id failed for good while deploying: substitute it or
+ * fail the allocation. */
+void lc_after_failed(const struct lc_ctx *x, const struct inv_machine *m, const char *alloc_id,
 		     const char *msg);
-void lc_recover_allocations(struct lc_engine *e);
+void lc_recover_allocations(const struct lc_ctx *x);
 
 #endif

@@ -13,6 +13,7 @@
 #define PROVISIOND_LIFECYCLE_H
 
 #include "inventory/inventory.h"
+#include "util/util.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,8 +21,13 @@
 struct app;
 struct lc_engine;
 
-/* Starts the engine (recovers transitional machines first). NULL + err. */
-struct lc_engine *lc_start(struct app *a, char *err, size_t errlen);
+/* Starts the engine into *out (stop with lc_stop): recovers transitional
+ * machines and open allocations first, then runs cfg.lc_workers workers.
+ * The engine keeps pointers into a (inventory, BMC manager, catalog and its
+ * lock, cfg.boot_url, frozen), so a must outlive it and a->bmc must be set.
+ * ERR_IO when recovery cannot read the inventory, ERR_INTERNAL when out of
+ * memory; *out is NULL then. */
+enum err_status lc_start(struct app *a, struct lc_engine **out, struct err *e);
 /* Stops scheduling, lets running steps finish, joins. NULL ok. */
 void lc_stop(struct lc_engine *e);
 /* Something changed: look for due work now. NULL ok. */
@@ -55,10 +61,10 @@ bool lc_sku_exists(struct app *a, const char *sku);
 /* Whether available machines of this SKU wait in the agent (fast-track). */
 bool lc_sku_fast_track(struct app *a, const char *sku);
 
-/* Prometheus lines of the engine (steps, failures, deploy durations). */
 /* Settles an allocation after a machine change (ready / released). */
 void lc_allocation_settle(struct app *a, const char *alloc_id);
 
+/* Prometheus lines of the engine (steps, failures, deploy durations). */
 void lc_metrics(struct lc_engine *e, void (*emit)(void *ctx, const char *line), void *ctx);
 
 #endif

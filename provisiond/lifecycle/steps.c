@@ -2,7 +2,6 @@
 #include "provisiond/lifecycle/deploy.h"
 #include "provisiond/lifecycle/engine_internal.h"
 
-#include "provisiond/app.h"
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/log.h"
 #include "skus/sku.h"
@@ -12,14 +11,14 @@
 #include <string.h>
 
 struct step {
-	struct lc_engine *e;
+	const struct lc_ctx *x;
 	struct inv_machine *m;
 	struct inv_bmc bmc;
 	struct bmc_target t;
 	char err[600];
 };
 
-static int deadline_s(const struct config *c, enum inv_state s)
+static int deadline_s(const struct lc_limits *c, enum inv_state s)
 {
 	switch (s) {
 	case INV_ST_VERIFYING:
@@ -52,13 +51,13 @@ static void unlease(struct step *s)
 		struct inv_err err = {0};
 		struct inv_machine fresh = {0};
 		enum inv_status st = INV_OK;
-		if (inv_machine_get(s->e->a->inv, s->m->id, &fresh, &err) == INV_OK &&
-		    fresh.wake_at > inv_now_ms()) {
+		if (inv_machine_get(s->x->inv, s->m->id, &fresh, &err) == INV_OK &&
+		    fresh.wake_at > lc_now(s->x)) {
 			struct inv_machine_change c = {.expect_version = fresh.version,
 						       .set_wake = true,
-						       .wake_at = inv_now_ms(),
+						       .wake_at = lc_now(s->x),
 						       .actor = "lifecycle"};
-			st = inv_machine_change(s->e->a->inv, fresh.id, &c, NULL, &err);
+			st = inv_machine_change(s->x->inv, fresh.id, &c, NULL, &err);
 		}
 		inv_machine_clear(&fresh);
 		if (st != INV_CONFLICT)
@@ -82,12 +81,12 @@ static bool commit(struct step *s, struct inv_machine_change *c)
 	c->actor = "lifecycle";
 	for (int attempt = 0; attempt < 5; attempt++) {
 		c->expect_version = s->m->version;
-		if (inv_machine_change(s->e->a->inv, s->m->id, c, s->m, &err) == INV_OK)
+		if (inv_machine_change(s->x->inv, s->m->id, c, s->m, &err) == INV_OK)
 			return true;
 		struct inv_machine fresh = {0};
 		struct inv_err e2 = {0};
 		bool retry = err.status == INV_CONFLICT &&
-			     inv_machine_get(s->e->a->inv, s->m->id, &fresh, &e2) == INV_OK &&
+			     inv_machine_get(s->x->inv, s->m->id, &fresh, &e2) == INV_OK &&
 			     same_work(&fresh, s->m);
 		if (retry) {
 			inv_machine_clear(s->m);
@@ -111,8 +110,8 @@ static bool advance(struct step *s, enum inv_state to, const char *reason,
 	struct inv_machine_change c = {0};
 	if (extra)
 		c = *extra;
-	int64_t now = inv_now_ms();
-	int dl = deadline_s(&s->e->a->cfg, to);
+	int64_t now = lc_now(s->x);
+	int dl = deadline_s(&s->x->limits, to);
 	c.set_state = c.set_phase = c.set_attempts = c.set_wake = c.set_deadline = true;
 	c.state = to;
 	c.phase = "";
@@ -124,16 +123,16 @@ static bool advance(struct step *s, enum inv_state to, const char *reason,
 		c.last_error = "";
 	}
 	c.reason = reason;
-	atomic_fetch_add(&s->e->steps[s->m->state], 1);
+	atomic_fetch_add(&s->x->stats->steps[s->m->state], 1);
 	if (to == INV_ST_FAILED || to == INV_ST_RETIRED || to == INV_ST_MAINTENANCE) {
 		/* no agent work is left for it: end any agent session */
 		struct inv_err err = {0};
-		inv_boot_token_revoke(s->e->a->inv, s->m->id, "session", &err);
+		inv_boot_token_revoke(s->x->inv, s->m->id, "session", &err);
 	}
 	return commit(s, &c);
 }
 
-static int64_t backoff_ms(const struct config *c, int attempt)
+static int64_t backoff_ms(const struct lc_limits *c, int attempt)
 {
 	int64_t d = c->backoff_base_ms;
 	for (int i = 1; i < attempt && d < c->backoff_max_ms; i++)
@@ -144,13 +143,10 @@ static int64_t backoff_ms(const struct config *c, int attempt)
 	return d / 2 + (int64_t)(random() % (d / 2 + 1));
 }
 
-void lc_after_failed(struct lc_engine *e, const struct inv_machine *m, const char *alloc_id,
-		     const char *msg);
-
 /* A failed attempt: retry with backoff, or give up into `failed`. */
 static void fail(struct step *s, bool retryable, const char *fmt, const char *detail)
 {
-	const struct config *cfg = &s->e->a->cfg;
+	const struct lc_limits *cfg = &s->x->limits;
 	char msg[600];
 	snprintf(msg, sizeof msg, fmt, detail);
 	int attempts = s->m->attempts + 1;
@@ -159,7 +155,7 @@ static void fail(struct step *s, bool retryable, const char *fmt, const char *de
 	enum inv_state was = s->m->state;
 	log_event(LOG_WARN, "lifecycle: step failed", "machine", s->m->id, "state",
 		  inv_state_name(was), "error", msg, NULL);
-	atomic_fetch_add(&s->e->failures[was], 1);
+	atomic_fetch_add(&s->x->stats->failures[was], 1);
 	if (retryable && attempts < cfg->max_attempts) {
 		char reason[700];
 		snprintf(reason, sizeof reason, "attempt %d/%d failed: %s", attempts,
@@ -167,14 +163,14 @@ static void fail(struct step *s, bool retryable, const char *fmt, const char *de
 		struct inv_machine_change c = {.set_attempts = true,
 					       .attempts = attempts,
 					       .set_wake = true,
-					       .wake_at = inv_now_ms() + backoff_ms(cfg, attempts),
+					       .wake_at = lc_now(s->x) + backoff_ms(cfg, attempts),
 					       .set_phase = true,
 					       .phase = "",
 					       .set_last_error = true,
 					       .last_error = msg,
 					       .always_event = true,
 					       .reason = reason};
-		atomic_fetch_add(&s->e->retries, 1);
+		atomic_fetch_add(&s->x->stats->retries, 1);
 		commit(s, &c);
 		return;
 	}
@@ -195,15 +191,15 @@ static void fail(struct step *s, bool retryable, const char *fmt, const char *de
 	if (!advance(s, INV_ST_FAILED, last, &c) || !alloc[0])
 		return;
 	if (was == INV_ST_DEPLOYING)
-		lc_after_failed(s->e, s->m, alloc, last);
+		lc_after_failed(s->x, s->m, alloc, last);
 	else if (leaving)
-		lc_allocation_settle(s->e->a, alloc);
+		lc_settle(s->x, alloc);
 }
 
 static void load_bmc(struct step *s)
 {
 	struct inv_err err = {0};
-	inv_machine_bmc(s->e->a->inv, s->m->id, &s->bmc, &err);
+	inv_machine_bmc(s->x->inv, s->m->id, &s->bmc, &err);
 	s->t = (struct bmc_target){s->m->id,	    s->bmc.driver,   s->bmc.address,
 				   s->bmc.username, s->bmc.password, s->bmc.options_json};
 }
@@ -221,9 +217,9 @@ static void bmc_fail(struct step *s, const char *what, const struct bmc_error *b
 static bool boot_from(struct step *s, enum bmc_boot_device d, bool persistent)
 {
 	struct bmc_error be = {0};
-	enum bmc_status st = bmc_boot_set(s->e->a->bmc, &s->t, d, persistent, &be);
+	enum bmc_status st = bmc_boot_set(s->x->bmc, &s->t, d, persistent, &be);
 	if (st == BMC_ERR_UNSUPPORTED && !persistent)
-		st = bmc_boot_set(s->e->a->bmc, &s->t, d, true, &be);
+		st = bmc_boot_set(s->x->bmc, &s->t, d, true, &be);
 	if (st != BMC_OK)
 		bmc_fail(s, d == BMC_BOOT_PXE ? "set boot device pxe" : "set boot device disk",
 			 &be);
@@ -233,7 +229,7 @@ static bool boot_from(struct step *s, enum bmc_boot_device d, bool persistent)
 static bool power(struct step *s, enum bmc_power_action act)
 {
 	struct bmc_error be = {0};
-	if (bmc_power_set(s->e->a->bmc, &s->t, act, &be) == BMC_OK)
+	if (bmc_power_set(s->x->bmc, &s->t, act, &be) == BMC_OK)
 		return true;
 	char what[64];
 	snprintf(what, sizeof what, "power %s", bmc_power_action_name(act));
@@ -246,7 +242,7 @@ static bool boot_agent(struct step *s)
 {
 	struct bmc_error be = {0};
 	enum bmc_power_state ps = BMC_POWER_UNKNOWN;
-	if (bmc_power_get(s->e->a->bmc, &s->t, &ps, &be) != BMC_OK) {
+	if (bmc_power_get(s->x->bmc, &s->t, &ps, &be) != BMC_OK) {
 		bmc_fail(s, "read power state", &be);
 		return false;
 	}
@@ -268,7 +264,7 @@ static void pending(struct step *s, const struct deploy_ctx *c)
 	struct inv_machine_change ch = {.set_phase = true,
 					.phase = c->phase_out,
 					.set_wake = true,
-					.wake_at = inv_now_ms() + PENDING_POLL_MS,
+					.wake_at = lc_now(s->x) + PENDING_POLL_MS,
 					.set_power = true,
 					.power = "on"};
 	commit(s, &ch);
@@ -280,21 +276,21 @@ static void pending(struct step *s, const struct deploy_ctx *c)
 static void agent_gone(struct step *s)
 {
 	struct inv_err err = {0};
-	inv_machine_agent_seen(s->e->a->inv, s->m->id, 0, &err);
-	inv_boot_token_revoke(s->e->a->inv, s->m->id, "session", &err);
+	inv_machine_agent_seen(s->x->inv, s->m->id, 0, &err);
+	inv_boot_token_revoke(s->x->inv, s->m->id, "session", &err);
 }
 
 static struct deploy_ctx ctx_for(struct step *s)
 {
 	return (struct deploy_ctx){
-	    .a = s->e->a, .m = s->m, .bmc = &s->bmc, .boot_agent = boot_agent_cb, .step = s};
+	    .lc = s->x, .m = s->m, .bmc = &s->bmc, .boot_agent = boot_agent_cb, .step = s};
 }
 
 static void step_verifying(struct step *s)
 {
 	struct bmc_error be = {0};
 	enum bmc_power_state ps = BMC_POWER_UNKNOWN;
-	if (bmc_power_get(s->e->a->bmc, &s->t, &ps, &be) != BMC_OK) {
+	if (bmc_power_get(s->x->bmc, &s->t, &ps, &be) != BMC_OK) {
 		bmc_fail(s, "verify BMC (read power state)", &be);
 		return;
 	}
@@ -317,15 +313,15 @@ static const struct deploy_driver *driver_or_fail(struct step *s)
 
 static void match_facts(struct step *s, char *facts)
 {
-	struct app *a = s->e->a;
+	const struct lc_ctx *x = s->x;
 	const struct sku *sku = NULL;
 	char *reasons = NULL;
-	pthread_rwlock_rdlock(&a->catalog_lock);
-	int rc = sku_match_json(a->catalog, facts, &sku, &reasons);
+	pthread_rwlock_rdlock(x->catalog_lock);
+	int rc = sku_match_json(*x->catalog, facts, &sku, &reasons);
 	char name[64] = "";
 	if (rc == 0)
 		snprintf(name, sizeof name, "%s", sku_name(sku));
-	pthread_rwlock_unlock(&a->catalog_lock);
+	pthread_rwlock_unlock(x->catalog_lock);
 	struct inv_machine_change c = {
 	    .set_facts = true, .facts_json = facts, .set_sku = rc == 0, .sku = name};
 	if (rc == 0) {
@@ -372,7 +368,7 @@ static void step_cleaning(struct step *s)
 		pending(s, &c);
 	/* fast-track SKUs wait in the running agent, so a deploy needs no
 	 * first reboot; the others power off */
-	bool fast = d == &deploy_pxe && lc_sku_fast_track(s->e->a, s->m->sku);
+	bool fast = d == &deploy_pxe && lc_fast_track(s->x, s->m->sku);
 	if (r != DEP_DONE || (!fast && !power(s, BMC_POWER_ACTION_OFF)))
 		return;
 	if (!fast)
@@ -388,18 +384,18 @@ static void step_cleaning(struct step *s)
 			 : "cleaned: disks wiped, back in the pool",
 		    &ch) &&
 	    alloc[0])
-		lc_allocation_settle(s->e->a, alloc);
+		lc_settle(s->x, alloc);
 }
 
 static bool load_deploy_inputs(struct step *s, struct inv_allocation *al, struct inv_image *img)
 {
 	struct inv_err err = {0};
 	if (!s->m->allocation_id[0] ||
-	    inv_allocation_get(s->e->a->inv, s->m->allocation_id, al, &err) != INV_OK) {
+	    inv_allocation_get(s->x->inv, s->m->allocation_id, al, &err) != INV_OK) {
 		advance(s, INV_ST_RELEASING, "deploying without an allocation", NULL);
 		return false;
 	}
-	if (inv_image_get(s->e->a->inv, al->image, img, &err) != INV_OK) {
+	if (inv_image_get(s->x->inv, al->image, img, &err) != INV_OK) {
 		fail(s, false, "image '%s' is no longer registered", al->image);
 		return false;
 	}
@@ -426,17 +422,17 @@ static void deploy_boot_disk(struct step *s, const struct deploy_driver *d,
 		char reason[160];
 		snprintf(reason, sizeof reason, "image %s written; booted from disk", img->name);
 		if (advance(s, INV_ST_ACTIVE, reason, &ch))
-			lc_allocation_settle(s->e->a, al->id);
+			lc_settle(s->x, al->id);
 	}
 }
 
 static void step_deploying(struct step *s)
 {
-	struct lc_engine *e = s->e;
-	if (atomic_fetch_add(&e->deploys_running, 1) >= e->a->cfg.max_concurrent_deploys) {
+	struct lc_stats *st = s->x->stats;
+	if (atomic_fetch_add(&st->deploys_running, 1) >= s->x->limits.max_concurrent_deploys) {
 		/* admission control: try again shortly */
-		atomic_fetch_sub(&e->deploys_running, 1);
-		struct inv_machine_change c = {.set_wake = true, .wake_at = inv_now_ms() + 1000};
+		atomic_fetch_sub(&st->deploys_running, 1);
+		struct inv_machine_change c = {.set_wake = true, .wake_at = lc_now(s->x) + 1000};
 		commit(s, &c);
 		return;
 	}
@@ -454,22 +450,22 @@ static void step_deploying(struct step *s)
 		else if (r == DEP_DONE)
 			deploy_boot_disk(s, d, &al, &img);
 	}
-	atomic_fetch_sub(&e->deploys_running, 1);
+	atomic_fetch_sub(&st->deploys_running, 1);
 	inv_allocation_clear(&al);
 }
 
 static bool frozen_pause(struct step *s)
 {
-	if (!atomic_load(&s->e->a->frozen))
+	if (!s->x->frozen || !atomic_load(s->x->frozen))
 		return false;
-	struct inv_machine_change c = {.set_wake = true, .wake_at = inv_now_ms() + 2000};
+	struct inv_machine_change c = {.set_wake = true, .wake_at = lc_now(s->x) + 2000};
 	commit(s, &c);
 	return true;
 }
 
-void lc_step(struct lc_engine *e, struct inv_machine *m)
+void lc_step(const struct lc_ctx *x, struct inv_machine *m)
 {
-	struct step s = {.e = e, .m = m};
+	struct step s = {.x = x, .m = m};
 	enum inv_state st = m->state;
 	if (st == INV_ST_ENROLLED) {
 		if (m->has_bmc)
@@ -491,12 +487,12 @@ void lc_step(struct lc_engine *e, struct inv_machine *m)
 	 * actions) get theirs from the time they were entered. */
 	int64_t deadline = m->deadline_at
 			       ? m->deadline_at
-			       : m->state_since + (int64_t)deadline_s(&e->a->cfg, st) * 1000;
-	if (deadline_s(&e->a->cfg, st) && inv_now_ms() > deadline) {
-		atomic_fetch_add(&e->deadline_misses, 1);
+			       : m->state_since + (int64_t)deadline_s(&x->limits, st) * 1000;
+	if (deadline_s(&x->limits, st) && lc_now(x) > deadline) {
+		atomic_fetch_add(&x->stats->deadline_misses, 1);
 		char msg[160];
 		snprintf(msg, sizeof msg, "deadline of %d s passed while waiting for %s to finish",
-			 deadline_s(&e->a->cfg, st), inv_state_name(st));
+			 deadline_s(&x->limits, st), inv_state_name(st));
 		fail(&s, false, "%s", msg);
 		return;
 	}

@@ -12,11 +12,12 @@ static struct sku_catalog *catalog;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!catalog) {
-		char err[256], dir[512];
+		char dir[512];
+		struct err e = {0};
 		const char *src = getenv("PROVISIOND_SOURCE_DIR");
 		snprintf(dir, sizeof dir, "%s/skus/catalog", src ? src : ".");
-		if (sku_catalog_load_dir(dir, &catalog, err, sizeof err) != 0) {
-			fprintf(stderr, "catalog: %s\n", err);
+		if (sku_catalog_load_dir(dir, &catalog, &e) != ERR_OK) {
+			fprintf(stderr, "catalog: %s\n", e.message);
 			abort();
 		}
 	}

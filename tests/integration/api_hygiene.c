@@ -109,10 +109,11 @@ static int get_from(const char *src, int port, const char *path, const char *ext
 
 static char *many_args(int n)
 {
-	char *q = malloc((size_t)n * 12 + 32);
-	size_t o = (size_t)sprintf(q, "/v1/skus?");
+	size_t len = (size_t)n * 12 + 32;
+	char *q = malloc(len);
+	size_t o = (size_t)snprintf(q, len, "/v1/skus?");
 	for (int i = 0; i < n; i++)
-		o += (size_t)sprintf(q + o, "%sa%d=1", i ? "&" : "", i);
+		o += (size_t)snprintf(q + o, len - o, "%sa%d=1", i ? "&" : "", i);
 	return q;
 }
 
@@ -134,8 +135,9 @@ static void test_query_arguments(void **state)
 		if (st != counts[i].status)
 			fail_msg("%d arguments: status %d, want %d", counts[i].n, st,
 				 counts[i].status);
-		char *b = malloc(strlen(q) + 8);
-		sprintf(b, "/boot.ipxe?%s", strchr(q, '?') + 1);
+		size_t blen = strlen(q) + 8;
+		char *b = malloc(blen);
+		snprintf(b, blen, "/boot.ipxe?%s", strchr(q, '?') + 1);
 		assert_int_equal(get_from("127.0.0.1", d->boot_port, b, NULL, 10000),
 				 counts[i].status);
 		free(b);
@@ -150,10 +152,10 @@ static void test_many_headers(void **state)
 	struct h_daemon *d = *state;
 	static const int counts[] = {200, 3000};
 	for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
-		char *h = malloc((size_t)counts[i] * 16 + 1);
-		size_t o = 0;
+		size_t len = (size_t)counts[i] * 16 + 1, o = 0;
+		char *h = malloc(len);
 		for (int k = 0; k < counts[i]; k++)
-			o += (size_t)sprintf(h + o, "X-H%d: v\r\n", k);
+			o += (size_t)snprintf(h + o, len - o, "X-H%d: v\r\n", k);
 		int st = get_from("127.0.0.1", d->port, "/healthz", h, 10000);
 		free(h);
 		if (st != 431)

@@ -101,26 +101,23 @@ static int count_entries(const char *dir)
 static void test_hosts_write_remove(void **state)
 {
 	struct fixture *f = *state;
-	char err[256];
+	struct err e = {0};
 	const char *name = "52-54-00-12-34-56";
 
-	assert_int_equal(
-	    pxe_hosts_write(f->dir, "52:54:00:12:34:56", "node1", "10.0.0.5", err, sizeof(err)),
-	    PXE_OK);
+	assert_int_equal(pxe_hosts_write(f->dir, "52:54:00:12:34:56", "node1", "10.0.0.5", &e),
+			 ERR_OK);
 	assert_file(f->dir, name, "52:54:00:12:34:56,10.0.0.5,node1\n");
 	/* Same MAC in another spelling replaces the file. */
-	assert_int_equal(
-	    pxe_hosts_write(f->dir, "52-54-00-12-34-56", "node1", NULL, err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_hosts_write(f->dir, "52-54-00-12-34-56", "node1", NULL, &e), ERR_OK);
 	assert_file(f->dir, name, "52:54:00:12:34:56,node1\n");
-	assert_int_equal(pxe_hosts_write(f->dir, "AA:BB:CC:DD:EE:FF", NULL, NULL, err, sizeof(err)),
-			 PXE_OK);
+	assert_int_equal(pxe_hosts_write(f->dir, "AA:BB:CC:DD:EE:FF", NULL, NULL, &e), ERR_OK);
 	assert_file(f->dir, "aa-bb-cc-dd-ee-ff", "aa:bb:cc:dd:ee:ff\n");
 	assert_int_equal(count_entries(f->dir), 2);
 
-	assert_int_equal(pxe_hosts_remove(f->dir, "52:54:00:12:34:56", err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_hosts_remove(f->dir, "52:54:00:12:34:56", &e), ERR_OK);
 	assert_file(f->dir, name, NULL);
 	/* Removing what is gone already is fine. */
-	assert_int_equal(pxe_hosts_remove(f->dir, "52:54:00:12:34:56", err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_hosts_remove(f->dir, "52:54:00:12:34:56", &e), ERR_OK);
 	assert_int_equal(count_entries(f->dir), 1);
 }
 
@@ -130,34 +127,37 @@ static void test_hosts_invalid(void **state)
 	char missing[128];
 	struct {
 		const char *field, *dir, *mac, *name, *ip;
-		int status;
+		enum err_status status;
 	} cases[] = {
-	    {"mac", f->dir, "52:54:00:12:34", "n", NULL, PXE_ERR_INVALID},
-	    {"mac", f->dir, "52:54:00:12:34:5g", "n", NULL, PXE_ERR_INVALID},
-	    {"mac", f->dir, NULL, "n", NULL, PXE_ERR_INVALID},
-	    {"name", f->dir, "52:54:00:12:34:56", "node 1", NULL, PXE_ERR_INVALID},
-	    {"name", f->dir, "52:54:00:12:34:56", "-node", NULL, PXE_ERR_INVALID},
-	    {"name", f->dir, "52:54:00:12:34:56", "node1,ignore", NULL, PXE_ERR_INVALID},
-	    {"ip", f->dir, "52:54:00:12:34:56", "n", "10.0.0.300", PXE_ERR_INVALID},
-	    {"ip", f->dir, "52:54:00:12:34:56", "n", "10.0.0.1\n", PXE_ERR_INVALID},
-	    {"dir", "relative/dir", "52:54:00:12:34:56", "n", NULL, PXE_ERR_INVALID},
-	    {"dir", NULL, "52:54:00:12:34:56", "n", NULL, PXE_ERR_INVALID},
-	    {missing, missing, "52:54:00:12:34:56", "n", NULL, PXE_ERR_IO},
+	    {"mac", f->dir, "52:54:00:12:34", "n", NULL, ERR_INVALID},
+	    {"mac", f->dir, "52:54:00:12:34:5g", "n", NULL, ERR_INVALID},
+	    {"mac", f->dir, NULL, "n", NULL, ERR_INVALID},
+	    {"name", f->dir, "52:54:00:12:34:56", "node 1", NULL, ERR_INVALID},
+	    {"name", f->dir, "52:54:00:12:34:56", "-node", NULL, ERR_INVALID},
+	    {"name", f->dir, "52:54:00:12:34:56", "node1,ignore", NULL, ERR_INVALID},
+	    {"ip", f->dir, "52:54:00:12:34:56", "n", "10.0.0.300", ERR_INVALID},
+	    {"ip", f->dir, "52:54:00:12:34:56", "n", "10.0.0.1\n", ERR_INVALID},
+	    {"dir", "relative/dir", "52:54:00:12:34:56", "n", NULL, ERR_INVALID},
+	    {"dir", NULL, "52:54:00:12:34:56", "n", NULL, ERR_INVALID},
+	    {missing, missing, "52:54:00:12:34:56", "n", NULL, ERR_IO},
 	};
-	char err[256];
+	struct err e;
 
 	(void)state;
 	snprintf(missing, sizeof(missing), "%s/no-such-dir", f->dir);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int rc = pxe_hosts_write(cases[i].dir, cases[i].mac, cases[i].name, cases[i].ip,
-					 err, sizeof(err));
+		err_clear(&e);
+		enum err_status rc =
+		    pxe_hosts_write(cases[i].dir, cases[i].mac, cases[i].name, cases[i].ip, &e);
 
-		if (rc != cases[i].status || !strstr(err, cases[i].field))
-			fail_msg("case %zu: rc %d (%s), want %d naming %s", i, rc, err,
-				 cases[i].status, cases[i].field);
+		if (rc != cases[i].status || !strstr(e.message, cases[i].field) ||
+		    (rc == ERR_INVALID && strcmp(e.field, cases[i].field)))
+			fail_msg("case %zu: rc %d (%s, field \"%s\"), want %d naming %s", i, rc,
+				 e.message, e.field, cases[i].status, cases[i].field);
 	}
-	assert_int_equal(pxe_hosts_remove(f->dir, "nope", err, sizeof(err)), PXE_ERR_INVALID);
-	assert_int_equal(strncmp(err, "mac:", 4), 0);
+	assert_int_equal(pxe_hosts_remove(f->dir, "nope", &e), ERR_INVALID);
+	assert_int_equal(strncmp(e.message, "mac:", 4), 0);
+	assert_string_equal(e.field, "mac");
 	assert_int_equal(count_entries(f->dir), 0);
 }
 
@@ -166,12 +166,12 @@ static void test_mac_normalize(void **state)
 	char out[18];
 
 	(void)state;
-	assert_int_equal(pxe_mac_normalize("AA-bb-CC-dd-0E-f0", out), PXE_OK);
+	assert_int_equal(pxe_mac_normalize("AA-bb-CC-dd-0E-f0", out), ERR_OK);
 	assert_string_equal(out, "aa:bb:cc:dd:0e:f0");
-	assert_int_equal(pxe_mac_normalize("aa:bb:cc:dd:ee:f", out), PXE_ERR_INVALID);
-	assert_int_equal(pxe_mac_normalize("aa:bb:cc:dd:ee:ff:", out), PXE_ERR_INVALID);
-	assert_int_equal(pxe_mac_normalize("aabb.ccdd.eeff.00", out), PXE_ERR_INVALID);
-	assert_int_equal(pxe_mac_normalize(NULL, out), PXE_ERR_INVALID);
+	assert_int_equal(pxe_mac_normalize("aa:bb:cc:dd:ee:f", out), ERR_INVALID);
+	assert_int_equal(pxe_mac_normalize("aa:bb:cc:dd:ee:ff:", out), ERR_INVALID);
+	assert_int_equal(pxe_mac_normalize("aabb.ccdd.eeff.00", out), ERR_INVALID);
+	assert_int_equal(pxe_mac_normalize(NULL, out), ERR_INVALID);
 }
 
 static void write_fake(const char *dir, const char *name, const char *content)
@@ -189,17 +189,18 @@ static void write_fake(const char *dir, const char *name, const char *content)
 static void test_tftp_prepare_fake(void **state)
 {
 	struct fixture *f = *state;
-	char src[128], root[128], err[256];
+	char src[128], root[128];
+	struct err e = {0};
 	struct stat st;
 
 	snprintf(src, sizeof(src), "%s/ipxe", f->dir);
 	snprintf(root, sizeof(root), "%s/a/b/tftp", f->dir);
 	assert_int_equal(mkdir(src, 0755), 0);
 	write_fake(src, "undionly.kpxe", "bios");
-	assert_int_equal(pxe_tftp_prepare(root, src, err, sizeof(err)), PXE_ERR_NOT_FOUND);
-	assert_non_null(strstr(err, "ipxe.efi"));
+	assert_int_equal(pxe_tftp_prepare(root, src, &e), ERR_NOT_FOUND);
+	assert_non_null(strstr(e.message, "ipxe.efi"));
 	write_fake(src, "ipxe.efi", "uefi");
-	assert_int_equal(pxe_tftp_prepare(root, src, err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_tftp_prepare(root, src, &e), ERR_OK);
 	assert_file(root, "undionly.kpxe", "bios");
 	assert_file(root, "ipxe.efi", "uefi");
 	assert_int_equal(count_entries(root), 2);
@@ -207,26 +208,29 @@ static void test_tftp_prepare_fake(void **state)
 	assert_true(S_ISDIR(st.st_mode));
 	/* Again, over existing files. */
 	write_fake(src, "ipxe.efi", "uefi v2");
-	assert_int_equal(pxe_tftp_prepare(root, src, err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_tftp_prepare(root, src, &e), ERR_OK);
 	assert_file(root, "ipxe.efi", "uefi v2");
-	assert_int_equal(pxe_tftp_prepare("tftp", src, err, sizeof(err)), PXE_ERR_INVALID);
-	assert_int_equal(strncmp(err, "tftp_root:", 10), 0);
-	assert_int_equal(pxe_tftp_prepare(root, "lib/ipxe", err, sizeof(err)), PXE_ERR_INVALID);
-	assert_int_equal(strncmp(err, "ipxe_dir:", 9), 0);
+	assert_int_equal(pxe_tftp_prepare("tftp", src, &e), ERR_INVALID);
+	assert_int_equal(strncmp(e.message, "tftp_root:", 10), 0);
+	assert_string_equal(e.field, "tftp_root");
+	assert_int_equal(pxe_tftp_prepare(root, "lib/ipxe", &e), ERR_INVALID);
+	assert_int_equal(strncmp(e.message, "ipxe_dir:", 9), 0);
+	assert_string_equal(e.field, "ipxe_dir");
 }
 
 /* The real binaries from Debian's ipxe package, via the default path. */
 static void test_tftp_prepare_system(void **state)
 {
 	struct fixture *f = *state;
-	char root[128], path[256], err[256];
+	char root[128], path[256];
+	struct err e = {0};
 	const char *files[] = {"undionly.kpxe", "ipxe.efi"};
 
 	if (access(PXE_IPXE_DIR_DEFAULT "/undionly.kpxe", R_OK) ||
 	    access(PXE_IPXE_DIR_DEFAULT "/ipxe.efi", R_OK))
 		skip();
 	snprintf(root, sizeof(root), "%s/tftp", f->dir);
-	assert_int_equal(pxe_tftp_prepare(root, NULL, err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_tftp_prepare(root, NULL, &e), ERR_OK);
 	for (size_t i = 0; i < 2; i++) {
 		size_t want_len = 0, got_len = 0;
 		char *want, *got;

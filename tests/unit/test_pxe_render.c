@@ -76,7 +76,7 @@ static void check_golden(const char *name, const char *got)
 static void check_dnsmasq_accepts(const char *conf)
 {
 	char path[] = "/tmp/pxe-test-conf-XXXXXX";
-	char err[1024] = "";
+	struct err e = {0};
 	char *bin = pxe_dnsmasq_find();
 	int fd;
 
@@ -89,8 +89,8 @@ static void check_dnsmasq_accepts(const char *conf)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, conf, strlen(conf)), (ssize_t)strlen(conf));
 	close(fd);
-	if (pxe_dnsmasq_test(path, err, sizeof(err)) != PXE_OK)
-		fail_msg("dnsmasq rejected the config: %s\n%s", err, conf);
+	if (pxe_dnsmasq_test(path, &e) != ERR_OK)
+		fail_msg("dnsmasq rejected the config: %s\n%s", e.message, conf);
 	unlink(path);
 }
 
@@ -128,14 +128,14 @@ static void test_script_golden(void **state)
 	      .mac = "52:54:00:12:34:56"}},
 	    {"script_ignore.ipxe", {.kind = PXE_BOOT_IGNORE, .mac = "52:54:00:ab:cd:ef"}},
 	};
-	char err[256];
+	struct err e = {0};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *s = pxe_render_script(&cases[i].p, err, sizeof(err));
+		char *s = NULL;
 
-		if (!s)
-			fail_msg("%s: %s", cases[i].golden, err);
+		if (pxe_render_script(&cases[i].p, &s, &e) != ERR_OK)
+			fail_msg("%s: %s", cases[i].golden, e.message);
 		assert_int_equal(strncmp(s, "#!ipxe\n", 7), 0);
 		check_golden(cases[i].golden, s);
 		free(s);
@@ -146,10 +146,11 @@ static void test_script_golden(void **state)
 static void test_script_contents(void **state)
 {
 	struct pxe_script_params p = agent_params();
-	char err[256];
-	char *s = pxe_render_script(&p, err, sizeof(err));
+	struct err e = {0};
+	char *s = NULL;
 
 	(void)state;
+	assert_int_equal(pxe_render_script(&p, &s, &e), ERR_OK);
 	assert_non_null(s);
 	assert_non_null(strstr(s, "kernel " BOOT_URL "/boot/vmlinuz "));
 	assert_non_null(strstr(s, "initrd " BOOT_URL "/boot/initramfs "));
@@ -164,7 +165,7 @@ static void test_script_contents(void **state)
 
 	p = (struct pxe_script_params){
 	    .kind = PXE_BOOT_DISCOVER, .boot_url = BOOT_URL, .machine_id = NULL, .token = NULL};
-	s = pxe_render_script(&p, err, sizeof(err));
+	assert_int_equal(pxe_render_script(&p, &s, &e), ERR_OK);
 	assert_non_null(s);
 	assert_non_null(strstr(s, "provisiond.mode=discover provisiond.heartbeat=10 "));
 	assert_null(strstr(s, "provisiond.machine="));
@@ -172,7 +173,7 @@ static void test_script_contents(void **state)
 	free(s);
 
 	p = (struct pxe_script_params){.kind = PXE_BOOT_LOCAL_DISK};
-	s = pxe_render_script(&p, err, sizeof(err));
+	assert_int_equal(pxe_render_script(&p, &s, &e), ERR_OK);
 	assert_non_null(s);
 	assert_non_null(strstr(s, "\nsanboot --no-describe --drive 0x80 || exit\n"));
 	assert_null(strstr(s, "kernel"));
@@ -222,22 +223,23 @@ static void test_script_invalid(void **state)
 	    {"machine_name", {.kind = PXE_BOOT_LOCAL_DISK, .machine_name = "node\n#!ipxe"}},
 	    {"state", {.kind = PXE_BOOT_LOCAL_DISK, .state = "act ive"}},
 	};
-	char err[256];
+	struct err e;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *s;
+		char *s = NULL;
 
-		err[0] = '\0';
-		s = pxe_render_script(&cases[i].p, err, sizeof(err));
-		if (s)
+		err_clear(&e);
+		if (pxe_render_script(&cases[i].p, &s, &e) != ERR_INVALID || s)
 			fail_msg("case %zu (%s): accepted:\n%s", i, cases[i].field, s);
-		if (strncmp(err, cases[i].field, strlen(cases[i].field)) ||
-		    err[strlen(cases[i].field)] != ':')
-			fail_msg("case %zu: want an error naming %s, got \"%s\"", i, cases[i].field,
-				 err);
+		if (strncmp(e.message, cases[i].field, strlen(cases[i].field)) ||
+		    e.message[strlen(cases[i].field)] != ':' || strcmp(e.field, cases[i].field))
+			fail_msg("case %zu: want an error naming %s, got \"%s\" (field \"%s\")", i,
+				 cases[i].field, e.message, e.field);
 	}
-	assert_null(pxe_render_script(NULL, NULL, 0));
+	char *none = NULL;
+	assert_int_equal(pxe_render_script(NULL, &none, NULL), ERR_INVALID);
+	assert_null(none);
 }
 
 static struct pxe_dnsmasq_params full_params(void)
@@ -287,17 +289,17 @@ static void test_conf_golden(void **state)
 	    {"dnsmasq_off.conf",
 	     {.mode = PXE_DHCP_OFF, .interface = "lo", .tftp_root = "/srv/tftp", .log_file = "-"}},
 	};
-	char err[256];
+	struct err e = {0};
 
 	(void)state;
 	cases[1].p.ipv6_ra = cases[3].p.ipv6_ra = true;
 	cases[1].p.router = "10.213.77.1";
 	cases[1].p.only_known = true;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *s = pxe_dnsmasq_conf(&cases[i].p, err, sizeof(err));
+		char *s = NULL;
 
-		if (!s)
-			fail_msg("%s: %s", cases[i].golden, err);
+		if (pxe_dnsmasq_conf(&cases[i].p, &s, &e) != ERR_OK)
+			fail_msg("%s: %s", cases[i].golden, e.message);
 		check_golden(cases[i].golden, s);
 		check_dnsmasq_accepts(s);
 		/* The iPXE URL must reach dnsmasq with ${net0/mac} verbatim. */
@@ -355,38 +357,40 @@ static const struct {
 
 static void test_conf_invalid(void **state)
 {
-	char err[256];
+	struct err e;
 	struct pxe_dnsmasq_params p;
+	char *s = NULL;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(conf_cases) / sizeof(conf_cases[0]); i++) {
-		char *s;
-
 		p = conf_cases[i].mode == PXE_DHCP_FULL ? full_params() : proxy_params();
 		memcpy((char *)&p + conf_cases[i].slot, &conf_cases[i].value,
 		       sizeof(conf_cases[i].value));
-		err[0] = '\0';
-		s = pxe_dnsmasq_conf(&p, err, sizeof(err));
-		if (s)
+		err_clear(&e);
+		if (pxe_dnsmasq_conf(&p, &s, &e) != ERR_INVALID || s)
 			fail_msg("case %zu (%s): accepted:\n%s", i, conf_cases[i].field, s);
-		if (strncmp(err, conf_cases[i].field, strlen(conf_cases[i].field)) ||
-		    err[strlen(conf_cases[i].field)] != ' ')
-			fail_msg("case %zu: want an error naming %s, got \"%s\"", i,
-				 conf_cases[i].field, err);
-		if (!strchr(err, '('))
-			fail_msg("case %zu: error does not name the dnsmasq option: %s", i, err);
+		if (strncmp(e.message, conf_cases[i].field, strlen(conf_cases[i].field)) ||
+		    e.message[strlen(conf_cases[i].field)] != ' ' ||
+		    strcmp(e.field, conf_cases[i].field))
+			fail_msg("case %zu: want an error naming %s, got \"%s\" (field \"%s\")", i,
+				 conf_cases[i].field, e.message, e.field);
+		if (!strchr(e.message, '('))
+			fail_msg("case %zu: error does not name the dnsmasq option: %s", i,
+				 e.message);
 	}
 	p = full_params();
 	p.mode = (enum pxe_dhcp_mode)7;
-	assert_null(pxe_dnsmasq_conf(&p, err, sizeof(err)));
-	assert_int_equal(strncmp(err, "mode:", 5), 0);
+	assert_int_equal(pxe_dnsmasq_conf(&p, &s, &e), ERR_INVALID);
+	assert_null(s);
+	assert_int_equal(strncmp(e.message, "mode:", 5), 0);
+	assert_string_equal(e.field, "mode");
 }
 
 static void test_dnsmasq_test_rejects(void **state)
 {
 	char path[] = "/tmp/pxe-test-bad-XXXXXX";
 	const char bad[] = "port=0\nno-such-option=1\n";
-	char err[512] = "";
+	struct err e = {0};
 	char *bin = pxe_dnsmasq_find();
 	int fd;
 
@@ -398,10 +402,11 @@ static void test_dnsmasq_test_rejects(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, bad, sizeof(bad) - 1), (ssize_t)(sizeof(bad) - 1));
 	close(fd);
-	assert_int_equal(pxe_dnsmasq_test(path, err, sizeof(err)), PXE_ERR_INVALID);
-	assert_non_null(strstr(err, "bad option"));
+	assert_int_equal(pxe_dnsmasq_test(path, &e), ERR_INVALID);
+	assert_non_null(strstr(e.message, "bad option"));
 	unlink(path);
-	assert_int_equal(pxe_dnsmasq_test("relative.conf", err, sizeof(err)), PXE_ERR_INVALID);
+	assert_int_equal(pxe_dnsmasq_test("relative.conf", &e), ERR_INVALID);
+	assert_string_equal(e.field, "conf_path");
 }
 
 static void test_enum_tables(void **state)
@@ -414,26 +419,21 @@ static void test_enum_tables(void **state)
 		const char *name = pxe_boot_kind_name((enum pxe_boot_kind)i);
 
 		assert_non_null(name);
-		assert_int_equal(pxe_boot_kind_from_name(name, &k), PXE_OK);
+		assert_int_equal(pxe_boot_kind_from_name(name, &k), ERR_OK);
 		assert_int_equal(k, i);
 	}
 	for (int i = 0; i < PXE_DHCP_MODE_COUNT; i++) {
 		const char *name = pxe_dhcp_mode_name((enum pxe_dhcp_mode)i);
 
 		assert_non_null(name);
-		assert_int_equal(pxe_dhcp_mode_from_name(name, &m), PXE_OK);
+		assert_int_equal(pxe_dhcp_mode_from_name(name, &m), ERR_OK);
 		assert_int_equal(m, i);
 	}
 	assert_null(pxe_boot_kind_name((enum pxe_boot_kind)PXE_BOOT_KIND_COUNT));
 	assert_null(pxe_dhcp_mode_name((enum pxe_dhcp_mode)PXE_DHCP_MODE_COUNT));
-	assert_int_equal(pxe_boot_kind_from_name("local-disk", &k), PXE_ERR_INVALID);
-	assert_int_equal(pxe_dhcp_mode_from_name(NULL, &m), PXE_ERR_INVALID);
+	assert_int_equal(pxe_boot_kind_from_name("local-disk", &k), ERR_INVALID);
+	assert_int_equal(pxe_dhcp_mode_from_name(NULL, &m), ERR_INVALID);
 	assert_string_equal(pxe_boot_kind_name(PXE_BOOT_LOCAL_DISK), "local_disk");
-	for (int i = 0; i > -PXE_STATUS_COUNT; i--)
-		assert_string_not_equal(pxe_status_name(i), "unknown");
-	assert_string_equal(pxe_status_name(PXE_ERR_STATE), "state");
-	assert_string_equal(pxe_status_name(-PXE_STATUS_COUNT), "unknown");
-	assert_string_equal(pxe_status_name(1), "unknown");
 }
 
 int main(void)

@@ -140,26 +140,28 @@ static int teardown(void **state)
 /* A dnsmasq that listens on nothing: no DNS, no DHCP, no TFTP. */
 static void write_idle_conf(struct fixture *f)
 {
-	char log[128], pid[128], err[256];
+	char log[128], pid[128];
+	struct err e = {0};
 	struct pxe_dnsmasq_params p = {.mode = PXE_DHCP_OFF,
 				       .interface = "lo",
 				       .log_file = log,
 				       .pid_file = pid,
 				       .run_as_root = true};
-	char *conf;
+	char *conf = NULL;
 
 	snprintf(log, sizeof(log), "%s/dnsmasq.log", f->dir);
 	snprintf(pid, sizeof(pid), "%s/dnsmasq.pid", f->dir);
-	conf = pxe_dnsmasq_conf(&p, err, sizeof(err));
+	assert_int_equal(pxe_dnsmasq_conf(&p, &conf, &e), ERR_OK);
 	assert_non_null(conf);
 	write_text(f->conf, conf);
 	free(conf);
-	assert_int_equal(pxe_dnsmasq_test(f->conf, err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_dnsmasq_test(f->conf, &e), ERR_OK);
 }
 
 static struct pxe_dnsmasq *new_sup(struct fixture *f, const char *netns, const char *bin)
 {
-	char out[128], err[256];
+	char out[128];
+	struct err e = {0};
 	struct pxe_dnsmasq_opts o = {.conf_path = f->conf,
 				     .netns = netns,
 				     .dnsmasq_path = bin,
@@ -167,12 +169,11 @@ static struct pxe_dnsmasq *new_sup(struct fixture *f, const char *netns, const c
 				     .stop_timeout_ms = 2000,
 				     .backoff_min_ms = 50,
 				     .backoff_max_ms = 200};
-	struct pxe_dnsmasq *d;
+	struct pxe_dnsmasq *d = NULL;
 
 	snprintf(out, sizeof(out), "%s/output.log", f->dir);
-	d = pxe_dnsmasq_new(&o, err, sizeof(err));
-	if (!d)
-		fail_msg("pxe_dnsmasq_new: %s", err);
+	if (pxe_dnsmasq_new(&o, &d, &e) != ERR_OK)
+		fail_msg("pxe_dnsmasq_new: %s", e.message);
 	return d;
 }
 
@@ -205,16 +206,17 @@ static void assert_is_dnsmasq(pid_t pid)
 static void test_lifecycle(void **state)
 {
 	struct fixture *f = *state;
-	char err[256], pidfile[128];
+	char pidfile[128];
+	struct err e = {0};
 	char *text;
 	pid_t pid;
 
 	write_idle_conf(f);
 	f->d = new_sup(f, NULL, NULL);
 	assert_false(pxe_dnsmasq_alive(f->d));
-	assert_int_equal(pxe_dnsmasq_reload(f->d, err, sizeof(err)), PXE_ERR_STATE);
-	if (pxe_dnsmasq_start(f->d, err, sizeof(err)))
-		fail_msg("start: %s", err);
+	assert_int_equal(pxe_dnsmasq_reload(f->d, &e), ERR_CONFLICT);
+	if (pxe_dnsmasq_start(f->d, &e))
+		fail_msg("start: %s", e.message);
 	assert_true(pxe_dnsmasq_alive(f->d));
 	pid = current_pid(f->d);
 	assert_true(pid > 0);
@@ -224,32 +226,32 @@ static void test_lifecycle(void **state)
 	assert_non_null(text);
 	assert_int_equal(strtol(text, NULL, 10), pid);
 	free(text);
-	assert_int_equal(pxe_dnsmasq_start(f->d, err, sizeof(err)), PXE_ERR_STATE);
-	assert_int_equal(pxe_dnsmasq_reload(f->d, err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_dnsmasq_start(f->d, &e), ERR_CONFLICT);
+	assert_int_equal(pxe_dnsmasq_reload(f->d, &e), ERR_OK);
 	sleep_ms(100);
 	assert_true(pxe_dnsmasq_alive(f->d));
 	assert_int_equal(current_pid(f->d), pid);
-	assert_int_equal(pxe_dnsmasq_stop(f->d, err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_dnsmasq_stop(f->d, &e), ERR_OK);
 	assert_false(pxe_dnsmasq_alive(f->d));
 	assert_gone(pid);
-	assert_int_equal(pxe_dnsmasq_stop(f->d, err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_dnsmasq_stop(f->d, &e), ERR_OK);
 }
 
 static void test_restart_with_backoff(void **state)
 {
 	struct fixture *f = *state;
 	struct pxe_dnsmasq_info info;
-	char err[256];
+	struct err e = {0};
 	pid_t first, second = 0;
 
 	write_idle_conf(f);
 	f->d = new_sup(f, NULL, NULL);
-	assert_int_equal(pxe_dnsmasq_start(f->d, err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_dnsmasq_start(f->d, &e), ERR_OK);
 	first = current_pid(f->d);
 	assert_int_equal(kill(first, SIGKILL), 0);
 	for (int i = 0; i < 300 && (second == 0 || second == first); i++) {
 		sleep_ms(10);
-		pxe_dnsmasq_poll(f->d, err, sizeof(err));
+		pxe_dnsmasq_poll(f->d, &e);
 		second = current_pid(f->d);
 	}
 	assert_true(second > 0 && second != first);
@@ -257,11 +259,11 @@ static void test_restart_with_backoff(void **state)
 	pxe_dnsmasq_info(f->d, &info);
 	assert_int_equal(info.starts, 2);
 	assert_true(WIFSIGNALED(info.last_exit) && WTERMSIG(info.last_exit) == SIGKILL);
-	assert_int_equal(pxe_dnsmasq_stop(f->d, err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_dnsmasq_stop(f->d, &e), ERR_OK);
 	assert_gone(second);
 	/* Stopped on purpose: no restart follows. */
 	sleep_ms(100);
-	assert_int_equal(pxe_dnsmasq_poll(f->d, err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_dnsmasq_poll(f->d, &e), ERR_OK);
 	assert_false(pxe_dnsmasq_alive(f->d));
 }
 
@@ -269,44 +271,50 @@ static void test_start_failures(void **state)
 {
 	struct fixture *f = *state;
 	struct pxe_dnsmasq_info info;
-	char err[256];
+	struct err e = {0};
 
 	write_text(f->conf, "port=0\nno-such-option\n");
 	f->d = new_sup(f, NULL, NULL);
-	assert_int_equal(pxe_dnsmasq_start(f->d, err, sizeof(err)), PXE_ERR_CHILD);
-	assert_non_null(strstr(err, "exited during startup"));
+	assert_int_equal(pxe_dnsmasq_start(f->d, &e), ERR_IO);
+	assert_non_null(strstr(e.message, "exited during startup"));
 	pxe_dnsmasq_info(f->d, &info);
 	assert_int_equal(info.pid, 0);
 	assert_true(info.next_restart_ms >= 0);
 	assert_non_null(strstr(info.error, "exited during startup"));
-	assert_int_equal(pxe_dnsmasq_stop(f->d, err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_dnsmasq_stop(f->d, &e), ERR_OK);
 	pxe_dnsmasq_info(f->d, &info);
 	assert_int_equal(info.next_restart_ms, -1);
 	pxe_dnsmasq_free(f->d);
 
 	f->d = new_sup(f, NULL, "/nonexistent/dnsmasq");
-	assert_int_equal(pxe_dnsmasq_start(f->d, err, sizeof(err)), PXE_ERR_CHILD);
-	assert_non_null(strstr(err, "No such file"));
-	assert_int_equal(pxe_dnsmasq_stop(f->d, err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_dnsmasq_start(f->d, &e), ERR_IO);
+	assert_non_null(strstr(e.message, "No such file"));
+	assert_int_equal(pxe_dnsmasq_stop(f->d, &e), ERR_OK);
 }
 
 static void test_new_invalid(void **state)
 {
 	struct pxe_dnsmasq_opts o = {.conf_path = "dnsmasq.conf"};
-	char err[256];
+	struct err e = {0};
+	struct pxe_dnsmasq *d = (struct pxe_dnsmasq *)&e; /* must be reset to NULL */
 
 	(void)state;
-	assert_null(pxe_dnsmasq_new(&o, err, sizeof(err)));
-	assert_int_equal(strncmp(err, "conf_path:", 10), 0);
+	assert_int_equal(pxe_dnsmasq_new(&o, &d, &e), ERR_INVALID);
+	assert_null(d);
+	assert_int_equal(strncmp(e.message, "conf_path:", 10), 0);
+	assert_string_equal(e.field, "conf_path");
 	o.conf_path = "/tmp/x.conf";
 	o.netns = "bad ns";
-	assert_null(pxe_dnsmasq_new(&o, err, sizeof(err)));
-	assert_int_equal(strncmp(err, "netns:", 6), 0);
+	assert_int_equal(pxe_dnsmasq_new(&o, &d, &e), ERR_INVALID);
+	assert_int_equal(strncmp(e.message, "netns:", 6), 0);
+	assert_string_equal(e.field, "netns");
 	o.netns = NULL;
 	o.backoff_min_ms = -1;
-	assert_null(pxe_dnsmasq_new(&o, err, sizeof(err)));
-	assert_int_equal(strncmp(err, "backoff_min_ms:", 15), 0);
-	assert_null(pxe_dnsmasq_new(NULL, err, sizeof(err)));
+	assert_int_equal(pxe_dnsmasq_new(&o, &d, &e), ERR_INVALID);
+	assert_int_equal(strncmp(e.message, "backoff_min_ms:", 15), 0);
+	assert_string_equal(e.field, "backoff_min_ms");
+	assert_int_equal(pxe_dnsmasq_new(NULL, &d, NULL), ERR_INVALID);
+	assert_null(d);
 	pxe_dnsmasq_free(NULL);
 }
 
@@ -314,7 +322,8 @@ static void test_new_invalid(void **state)
 static void test_stop_escalates(void **state)
 {
 	struct fixture *f = *state;
-	char script[128], err[256];
+	char script[128];
+	struct err e = {0};
 	struct pxe_dnsmasq_opts o = {
 	    .conf_path = f->conf, .dnsmasq_path = script, .stop_timeout_ms = 200, .settle_ms = 50};
 	struct pxe_dnsmasq_info info;
@@ -325,12 +334,12 @@ static void test_stop_escalates(void **state)
 	snprintf(script, sizeof(script), "%s/stubborn.sh", f->dir);
 	write_text(script, "#!/bin/sh\ntrap '' TERM\nexec sleep 30\n");
 	assert_int_equal(chmod(script, 0700), 0);
-	f->d = pxe_dnsmasq_new(&o, err, sizeof(err));
+	assert_int_equal(pxe_dnsmasq_new(&o, &f->d, &e), ERR_OK);
 	assert_non_null(f->d);
-	assert_int_equal(pxe_dnsmasq_start(f->d, err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_dnsmasq_start(f->d, &e), ERR_OK);
 	pid = current_pid(f->d);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(pxe_dnsmasq_stop(f->d, err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_dnsmasq_stop(f->d, &e), ERR_OK);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	assert_true(ms >= 190 && ms < 2000);
@@ -363,7 +372,7 @@ static void test_run_thread(void **state)
 	assert_true(second > 0 && second != first);
 	pxe_dnsmasq_shutdown(f->d);
 	assert_int_equal(pthread_join(th, &ret), 0);
-	assert_int_equal((int)(intptr_t)ret, PXE_OK);
+	assert_int_equal((int)(intptr_t)ret, ERR_OK);
 	assert_false(pxe_dnsmasq_alive(f->d));
 	assert_gone(second);
 }
@@ -409,7 +418,8 @@ static bool make_netns(struct fixture *f)
 
 static void write_boot_plane_conf(struct fixture *f, const char *tftp, const char *hosts)
 {
-	char log[128], pid[128], leases[128], err[512];
+	char log[128], pid[128], leases[128];
+	struct err e = {0};
 	struct pxe_dnsmasq_params p = {.mode = PXE_DHCP_FULL,
 				       .interface = "pxe0",
 				       .boot_url = "http://10.213.99.1:7481",
@@ -425,17 +435,17 @@ static void write_boot_plane_conf(struct fixture *f, const char *tftp, const cha
 				       .only_known = true,
 				       .run_as_root = true,
 				       .log_dhcp = true};
-	char *conf;
+	char *conf = NULL;
 
 	snprintf(log, sizeof(log), "%s/dnsmasq.log", f->dir);
 	snprintf(pid, sizeof(pid), "%s/dnsmasq.pid", f->dir);
 	snprintf(leases, sizeof(leases), "%s/dnsmasq.leases", f->dir);
-	conf = pxe_dnsmasq_conf(&p, err, sizeof(err));
+	assert_int_equal(pxe_dnsmasq_conf(&p, &conf, &e), ERR_OK);
 	assert_non_null(conf);
 	write_text(f->conf, conf);
 	free(conf);
-	if (pxe_dnsmasq_test(f->conf, err, sizeof(err)))
-		fail_msg("%s", err);
+	if (pxe_dnsmasq_test(f->conf, &e))
+		fail_msg("%s", e.message);
 }
 
 /* One DHCP exchange from pxe1; returns udhcpc's "bound" line or NULL. */
@@ -512,30 +522,31 @@ static void check_tftp(struct fixture *f, const char *tftp)
 
 static void prepare_roots(struct fixture *f, char *tftp, char *hosts, size_t size)
 {
-	char fake[128], path[192], err[256];
+	char fake[128], path[192];
+	struct err e = {0};
 
 	snprintf(tftp, size, "%s/tftp", f->dir);
 	snprintf(hosts, size, "%s/hosts", f->dir);
 	assert_int_equal(mkdir(hosts, 0755), 0);
-	if (pxe_tftp_prepare(tftp, NULL, err, sizeof(err))) {
-		print_message("%s: using stand-in binaries\n", err);
+	if (pxe_tftp_prepare(tftp, NULL, &e)) {
+		print_message("%s: using stand-in binaries\n", e.message);
 		snprintf(fake, sizeof(fake), "%s/ipxe", f->dir);
 		assert_int_equal(mkdir(fake, 0755), 0);
 		snprintf(path, sizeof(path), "%s/undionly.kpxe", fake);
 		write_text(path, "stand-in undionly.kpxe\n");
 		snprintf(path, sizeof(path), "%s/ipxe.efi", fake);
 		write_text(path, "stand-in ipxe.efi\n");
-		assert_int_equal(pxe_tftp_prepare(tftp, fake, err, sizeof(err)), PXE_OK);
+		assert_int_equal(pxe_tftp_prepare(tftp, fake, &e), ERR_OK);
 	}
-	assert_int_equal(
-	    pxe_hosts_write(hosts, "52:54:00:12:34:56", "node1", "10.213.99.20", err, sizeof(err)),
-	    PXE_OK);
+	assert_int_equal(pxe_hosts_write(hosts, "52:54:00:12:34:56", "node1", "10.213.99.20", &e),
+			 ERR_OK);
 }
 
 static void test_boot_plane_in_netns(void **state)
 {
 	struct fixture *f = *state;
-	char tftp[128], hosts[128], err[256];
+	char tftp[128], hosts[128];
+	struct err e = {0};
 	pid_t pid;
 
 	if (!make_netns(f)) {
@@ -545,14 +556,14 @@ static void test_boot_plane_in_netns(void **state)
 	prepare_roots(f, tftp, hosts, sizeof(tftp));
 	write_boot_plane_conf(f, tftp, hosts);
 	f->d = new_sup(f, f->netns, NULL);
-	if (pxe_dnsmasq_start(f->d, err, sizeof(err)))
-		fail_msg("start in %s: %s", f->netns, err);
+	if (pxe_dnsmasq_start(f->d, &e))
+		fail_msg("start in %s: %s", f->netns, e.message);
 	pid = current_pid(f->d);
 	assert_is_dnsmasq(pid); /* `ip netns exec` exec'd dnsmasq in place */
 	check_dhcp(f);
 	check_tftp(f, tftp);
-	assert_int_equal(pxe_dnsmasq_reload(f->d, err, sizeof(err)), PXE_OK);
-	assert_int_equal(pxe_dnsmasq_stop(f->d, err, sizeof(err)), PXE_OK);
+	assert_int_equal(pxe_dnsmasq_reload(f->d, &e), ERR_OK);
+	assert_int_equal(pxe_dnsmasq_stop(f->d, &e), ERR_OK);
 	assert_gone(pid);
 }
 

@@ -65,12 +65,12 @@ static const char *source_dir(void)
 
 static struct sku_catalog *load_shipped(void)
 {
-	char dir[512], err[1024];
+	char dir[512];
+	struct err e = {0};
 	struct sku_catalog *c = NULL;
 	snprintf(dir, sizeof(dir), "%s/skus/catalog", source_dir());
-	int rc = sku_catalog_load_dir(dir, &c, err, sizeof(err));
-	if (rc != 0)
-		fail_msg("shipped catalog: %s", err);
+	if (sku_catalog_load_dir(dir, &c, &e) != ERR_OK)
+		fail_msg("shipped catalog: %s", e.message);
 	assert_non_null(c);
 	return c;
 }
@@ -241,15 +241,15 @@ static const struct catalog_case catalog_cases[] = {
      "1 NIC (at least 10000 Mb/s each) would match both"},
 };
 
-static int load_case(const struct catalog_case *tc, char *err, size_t errlen)
+static enum err_status load_case(const struct catalog_case *tc, struct err *e)
 {
 	char dir[512];
 	struct sku_catalog *c = NULL;
 	make_dir(dir, sizeof(dir));
 	for (size_t i = 0; i < 3 && tc->files[i].name; i++)
 		write_file(dir, tc->files[i].name, tc->files[i].text);
-	int rc = sku_catalog_load_dir(dir, &c, err, errlen);
-	if (rc == 0)
+	enum err_status rc = sku_catalog_load_dir(dir, &c, e);
+	if (rc == ERR_OK)
 		assert_non_null(c);
 	else
 		assert_null(c);
@@ -263,30 +263,66 @@ static void test_catalog_table(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(catalog_cases) / sizeof(catalog_cases[0]); i++) {
 		const struct catalog_case *tc = &catalog_cases[i];
-		char err[1024] = "";
-		int rc = load_case(tc, err, sizeof(err));
-		if (!tc->want && rc != 0)
-			fail_msg("case \"%s\": want success, got: %s", tc->what, err);
-		if (tc->want && rc != -1)
-			fail_msg("case \"%s\": want error \"%s\", got success", tc->what, tc->want);
-		if (tc->want && !strstr(err, tc->want))
-			fail_msg("case \"%s\":\n want ...%s...\n got  %s", tc->what, tc->want, err);
+		struct err e = {0};
+		enum err_status rc = load_case(tc, &e);
+		if (!tc->want && rc != ERR_OK)
+			fail_msg("case \"%s\": want success, got: %s", tc->what, e.message);
+		if (tc->want && rc != ERR_INVALID)
+			fail_msg("case \"%s\": want error \"%s\", got %s", tc->what, tc->want,
+				 err_status_name(rc));
+		if (tc->want && !strstr(e.message, tc->want))
+			fail_msg("case \"%s\":\n want ...%s...\n got  %s", tc->what, tc->want,
+				 e.message);
 	}
+}
+
+/* The error's field names the key at fault as "section.key" (a section
+ * alone for section errors, nothing for syntax and catalog-wide errors). */
+static void test_catalog_fields(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *what, *text, *field;
+	} cases[] = {
+	    {"unknown key", L_SKU "[cpu]\ncoers = 2\n" L_MEM L_DISKS L_NICS, "cpu.coers"},
+	    {"bad value", L_SKU "[cpu]\ncores = abc\n" L_MEM L_DISKS L_NICS, "cpu.cores"},
+	    {"bad value in [memory]",
+	     L_SKU L_CPU "[memory]\nmib = 1024\ntolerance_pct = 60\n" L_DISKS L_NICS,
+	     "memory.tolerance_pct"},
+	    {"duplicate key", L_SKU "[cpu]\ncores = 2\ncores = 4\n" L_MEM L_DISKS L_NICS,
+	     "cpu.cores"},
+	    {"missing key", L_SKU "[cpu]\n" L_MEM L_DISKS L_NICS, "cpu.cores"},
+	    {"missing section", L_SKU L_CPU L_MEM L_DISKS, "nics.count"},
+	    {"key outside a section", "name = x\n" GOOD, "name"},
+	    {"unknown section", GOOD "[gpu]\ncount = 1\n", "gpu"},
+	    {"duplicate section", GOOD "[cpu]\n", "cpu"},
+	    {"syntax error", L_SKU "[cpu]\ncores 2\n" L_MEM L_DISKS L_NICS, ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct catalog_case tc = {cases[i].what, {{"t.ini", cases[i].text}}, ""};
+		struct err e = {0};
+		assert_int_equal(load_case(&tc, &e), ERR_INVALID);
+		if (strcmp(e.field, cases[i].field))
+			fail_msg("case \"%s\": want field \"%s\", got \"%s\" (%s)", cases[i].what,
+				 cases[i].field, e.field, e.message);
+	}
+	struct catalog_case dup = {
+	    "duplicate names", {{"a.ini", GOOD}, {"b.ini", GOOD}}, "duplicate SKU name"};
+	struct err e = {0};
+	assert_int_equal(load_case(&dup, &e), ERR_INVALID);
+	assert_string_equal(e.field, "sku.name");
 }
 
 static void test_missing_dir(void **state)
 {
 	(void)state;
-	char err[512];
-	struct sku_catalog *c = (struct sku_catalog *)&err; /* must be reset to NULL */
-	assert_int_equal(sku_catalog_load_dir("/nonexistent/skus", &c, err, sizeof(err)), -1);
+	struct err e;
+	struct sku_catalog *c = (struct sku_catalog *)&e; /* must be reset to NULL */
+	assert_int_equal(sku_catalog_load_dir("/nonexistent/skus", &c, &e), ERR_IO);
 	assert_null(c);
-	assert_non_null(strstr(err, "/nonexistent/skus:0: cannot open directory"));
-	/* A tiny buffer is truncated, not overrun; no buffer at all is fine. */
-	char small[8];
-	assert_int_equal(sku_catalog_load_dir("/nonexistent", &c, small, sizeof(small)), -1);
-	assert_int_equal(strlen(small), sizeof(small) - 1);
-	assert_int_equal(sku_catalog_load_dir("/nonexistent", &c, NULL, 0), -1);
+	assert_non_null(strstr(e.message, "/nonexistent/skus:0: cannot open directory"));
+	/* No error struct at all is fine. */
+	assert_int_equal(sku_catalog_load_dir("/nonexistent", &c, NULL), ERR_IO);
 }
 
 /* ---- the shipped catalog ---- */
@@ -628,14 +664,15 @@ static void test_truncations(void **state)
 	}
 	free(facts);
 	sku_catalog_free(c);
-	char dir[512], err[1024];
+	char dir[512];
+	struct err e = {0};
 	static const char good[] = GOOD;
 	make_dir(dir, sizeof(dir));
 	for (size_t i = 0; i < sizeof(good) - 2; i++) { /* all but the last newline */
 		char *prefix = strndup(good, i);
 		write_file(dir, "t.ini", prefix);
-		assert_int_equal(sku_catalog_load_dir(dir, &c, err, sizeof(err)), -1);
-		assert_non_null(strstr(err, "t.ini:"));
+		assert_int_equal(sku_catalog_load_dir(dir, &c, &e), ERR_INVALID);
+		assert_non_null(strstr(e.message, "t.ini:"));
 		free(prefix);
 	}
 	remove_dir(dir);
@@ -713,11 +750,11 @@ static void test_example_storage_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_catalog_table),	  cmocka_unit_test(test_missing_dir),
-	    cmocka_unit_test(test_shipped_catalog),	  cmocka_unit_test(test_sku_to_json),
-	    cmocka_unit_test(test_match_table),		  cmocka_unit_test(test_invalid_facts),
-	    cmocka_unit_test(test_truncations),		  cmocka_unit_test(test_example_round_trip),
-	    cmocka_unit_test(test_example_storage_names),
+	    cmocka_unit_test(test_catalog_table),      cmocka_unit_test(test_catalog_fields),
+	    cmocka_unit_test(test_missing_dir),	       cmocka_unit_test(test_shipped_catalog),
+	    cmocka_unit_test(test_sku_to_json),	       cmocka_unit_test(test_match_table),
+	    cmocka_unit_test(test_invalid_facts),      cmocka_unit_test(test_truncations),
+	    cmocka_unit_test(test_example_round_trip), cmocka_unit_test(test_example_storage_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

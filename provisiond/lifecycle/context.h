@@ -1,0 +1,101 @@
+/* context.h - what a lifecycle step needs, and nothing more: the inventory,
+ * the BMC manager, the SKU catalog, the lifecycle's limits from the
+ * configuration, a clock and the counters the steps keep.
+ *
+ * The engine builds one context from struct app when it starts; every step
+ * (steps.c, allocation.c) and every deploy driver (deploy.h) reaches its
+ * dependencies through it only. A test builds one by hand around a
+ * temporary inventory, a BMC manager with the fake driver and a catalog,
+ * and calls lc_step() directly (tests/unit/test_lifecycle.c).
+ *
+ * Ownership: a context borrows everything it points to; whoever builds it
+ * keeps those alive while steps run. Thread-safety: a context is not
+ * changed after it is built and may be shared by any number of workers;
+ * the counters are atomics. */
+#ifndef PROVISIOND_LIFECYCLE_CONTEXT_H
+#define PROVISIOND_LIFECYCLE_CONTEXT_H
+
+#include "inventory/inventory.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bmc_manager;
+struct config;
+struct lc_engine;
+struct sku_catalog;
+
+/* The [lifecycle] part of the configuration (docs/config.md). */
+struct lc_limits {
+	/* How long a machine may stay in a transitional state. */
+	int verify_timeout_s, inspect_timeout_s, clean_timeout_s, deploy_timeout_s;
+	int release_timeout_s;
+	int max_attempts;		     /* failed attempts of a state before `failed` */
+	int backoff_base_ms, backoff_max_ms; /* between attempts: doubling, jittered */
+	int max_substitutions;		     /* per allocation */
+	int max_concurrent_deploys;	     /* deploy steps running at once */
+};
+
+/* Copies the lifecycle's options out of a loaded configuration. */
+void lc_limits_from_config(const struct config *c, struct lc_limits *out);
+
+#define LC_NBUCKETS 10
+
+/* What the steps count: metrics (lc_metrics), and the deploys running now
+ * for admission control. Zero-initialise before use. */
+struct lc_stats {
+	atomic_int deploys_running;
+	atomic_ulong steps[INV_ST__COUNT];
+	atomic_ulong failures[INV_ST__COUNT];
+	atomic_ulong retries;
+	atomic_ulong substitutions;
+	atomic_ulong deadline_misses;
+	atomic_ulong ready_hist[LC_NBUCKETS + 1];
+	atomic_ulong ready_count;
+	atomic_ullong ready_sum_ms;
+};
+
+struct lc_ctx {
+	struct inv *inv;	 /* required */
+	struct bmc_manager *bmc; /* required by the states that talk to a BMC */
+	/* The catalog may be swapped (SIGHUP) under catalog_lock: read
+	 * *catalog only while holding the lock for reading. Both required by
+	 * inspection, cleaning and the fake deploy driver. */
+	pthread_rwlock_t *catalog_lock;
+	struct sku_catalog *const *catalog;
+	struct lc_limits limits;
+	/* Base URL machines fetch images from (the boot listener's), for the
+	 * pxe deploy driver; "" when there is none. */
+	const char *boot_url;
+	const atomic_bool *frozen; /* fleet freeze: steps pause; NULL: never frozen */
+	/* Wall clock in ms since the epoch, the base of every time the
+	 * inventory stores; NULL: inv_now_ms. Tests move it to reach deadlines. */
+	int64_t (*now_ms)(void);
+	struct lc_stats *stats;	  /* required by lc_step */
+	struct lc_engine *engine; /* kicked after a substitution; NULL: none */
+};
+
+static inline int64_t lc_now(const struct lc_ctx *x)
+{
+	return x->now_ms ? x->now_ms() : inv_now_ms();
+}
+
+/* Runs the step for m's (state, phase): at most one BMC or deploy-driver
+ * action and one state change, committed as a compare-and-swap on m's
+ * version (retried while a concurrent change left the work the same). m is
+ * the caller's current record (the engine leases it first) and is updated
+ * to what was committed. Failures are recorded on the machine (last_error,
+ * attempts, `failed`), never returned. Blocks for BMC calls. */
+void lc_step(const struct lc_ctx *x, struct inv_machine *m);
+
+/* Settles an allocation after one of its machines changed: ready when
+ * every attached machine is active, released when none is left. */
+void lc_settle(const struct lc_ctx *x, const char *alloc_id);
+
+/* Whether available machines of this SKU wait in the agent (fast-track),
+ * read from the context's catalog. */
+bool lc_fast_track(const struct lc_ctx *x, const char *sku);
+
+#endif

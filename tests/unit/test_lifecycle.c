@@ -1,0 +1,494 @@
+/* The lifecycle steps, driven in process: a real SQLite inventory in a
+ * temporary directory, a BMC manager with the fake driver, the shipped SKU
+ * catalog and a hand-built struct lc_ctx. Each test enrolls machines and
+ * calls lc_step() itself (no engine threads), then checks the states,
+ * events, last_error and the fake BMC's history. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "inventory/inventory.h"
+#include "provisiond/bmc/bmc.h"
+#include "provisiond/bmc/fake.h"
+#include "provisiond/lifecycle/context.h"
+#include "skus/sku.h"
+
+#define SKU "lab.small" /* in skus/catalog */
+
+/* ---- fixture: inventory, BMC manager, catalog, context ---- */
+
+static int64_t clock_offset_ms; /* the test clock runs this far ahead */
+
+static int64_t test_now(void)
+{
+	return inv_now_ms() + clock_offset_ms;
+}
+
+struct fixture {
+	char dir[256];
+	struct inv *inv;
+	struct bmc_manager *bmc;
+	struct sku_catalog *catalog;
+	pthread_rwlock_t catalog_lock;
+	atomic_bool frozen;
+	struct lc_stats stats;
+	struct lc_ctx x;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	const char *tmp = getenv("TMPDIR"), *src = getenv("PROVISIOND_SOURCE_DIR");
+	char path[512];
+	struct inv_err ie = {0};
+	struct err e = {0};
+	struct bmc_limits bl;
+
+	assert_non_null(f);
+	if (!src || !*src)
+		fail_msg("PROVISIOND_SOURCE_DIR is not set (run the test through ctest)");
+	snprintf(f->dir, sizeof f->dir, "%s/test_lifecycle.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(path, sizeof path, "%s/provisiond.db", f->dir);
+	if (inv_open(path, &f->inv, &ie) != INV_OK)
+		fail_msg("inv_open: %s", ie.message);
+	bmc_limits_default(&bl);
+	bl.retries = 0; /* an injected failure reaches the step */
+	bl.confirm_poll_ms = 10;
+	bl.confirm_timeout_ms = 2000;
+	f->bmc = bmc_manager_new(&bl);
+	assert_non_null(f->bmc);
+	snprintf(path, sizeof path, "%s/skus/catalog", src);
+	if (sku_catalog_load_dir(path, &f->catalog, &e) != ERR_OK)
+		fail_msg("catalog: %s", e.message);
+	pthread_rwlock_init(&f->catalog_lock, NULL);
+	clock_offset_ms = 0;
+	f->x = (struct lc_ctx){
+	    .inv = f->inv,
+	    .bmc = f->bmc,
+	    .catalog_lock = &f->catalog_lock,
+	    .catalog = &f->catalog,
+	    .limits = {.verify_timeout_s = 60,
+		       .inspect_timeout_s = 600,
+		       .clean_timeout_s = 600,
+		       .deploy_timeout_s = 600,
+		       .release_timeout_s = 600,
+		       .max_attempts = 3,
+		       .backoff_base_ms = 10,
+		       .backoff_max_ms = 20,
+		       .max_substitutions = 0,
+		       .max_concurrent_deploys = 4},
+	    .boot_url = "http://127.0.0.1:7481",
+	    .frozen = &f->frozen,
+	    .now_ms = test_now,
+	    .stats = &f->stats,
+	};
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	DIR *d;
+	struct dirent *de;
+	char path[600];
+
+	inv_close(f->inv);
+	bmc_manager_free(f->bmc);
+	sku_catalog_free(f->catalog);
+	pthread_rwlock_destroy(&f->catalog_lock);
+	if ((d = opendir(f->dir))) {
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+				snprintf(path, sizeof path, "%s/%s", f->dir, de->d_name);
+				unlink(path);
+			}
+		closedir(d);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+/* Enrolls a machine (a MAC of its own) with a fake BMC of the given
+ * options; its id to id. */
+static void enroll(struct fixture *f, const char *name, const char *options, char id[INV_ID_LEN])
+{
+	static unsigned serial;
+	char password[] = "secret", opts[256], mac[18];
+	snprintf(mac, sizeof mac, "52:54:00:00:%02x:%02x", (serial >> 8) & 0xff, serial & 0xff);
+	serial++;
+	struct inv_bmc b = {.driver = "fake", .password = password, .options_json = opts};
+	snprintf(b.address, sizeof b.address, "fake-%s", name);
+	snprintf(b.username, sizeof b.username, "admin");
+	snprintf(opts, sizeof opts, "%s", options);
+	struct inv_machine_new n = {.name = name,
+				    .location = {.unit = -1},
+				    .nmacs = 1,
+				    .macs = {mac},
+				    .bmc = &b,
+				    .actor = "test",
+				    .request_id = "req",
+				    .wake_at = inv_now_ms()};
+	struct inv_machine m = {0};
+	struct inv_err e = {0};
+	if (inv_machine_create(f->inv, &n, &m, &e) != INV_OK)
+		fail_msg("enroll %s: %s", name, e.message);
+	snprintf(id, INV_ID_LEN, "%s", m.id);
+	inv_machine_clear(&m);
+}
+
+static struct inv_machine get(struct fixture *f, const char *id)
+{
+	struct inv_machine m = {0};
+	struct inv_err e = {0};
+	if (inv_machine_get(f->inv, id, &m, &e) != INV_OK)
+		fail_msg("get %s: %s", id, e.message);
+	return m;
+}
+
+/* One step on the machine's current record; returns its state after. */
+static enum inv_state step(struct fixture *f, const char *id)
+{
+	struct inv_machine m = get(f, id);
+	lc_step(&f->x, &m);
+	inv_machine_clear(&m);
+	m = get(f, id);
+	enum inv_state st = m.state;
+	inv_machine_clear(&m);
+	return st;
+}
+
+/* Steps once per name in want ("verifying,inspecting,..."), checking the
+ * state after each step. */
+static void step_through(struct fixture *f, const char *id, const char *what, const char *want)
+{
+	char copy[256], *save = NULL;
+	int i = 0;
+	snprintf(copy, sizeof copy, "%s", want);
+	for (char *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save), i++) {
+		enum inv_state got = step(f, id);
+		if (strcmp(inv_state_name(got), s)) {
+			struct inv_machine m = get(f, id);
+			fail_msg("%s: step %d: want %s, got %s (last_error \"%s\")", what, i + 1, s,
+				 inv_state_name(got), m.last_error);
+		}
+	}
+}
+
+/* The machine's events as "from>to" pairs, comma-separated. */
+static void events(struct fixture *f, const char *id, char *buf, size_t len)
+{
+	struct inv_event_list l = {0};
+	struct inv_err e = {0};
+	size_t used = 0;
+	assert_int_equal(inv_machine_events(f->inv, id, 0, 100, &l, &e), INV_OK);
+	buf[0] = '\0';
+	for (size_t i = 0; i < l.n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s>%s", i ? "," : "",
+					 l.items[i].from_state, l.items[i].to_state);
+	inv_event_list_clear(&l);
+}
+
+/* ---- enrolled -> available ---- */
+
+static const struct {
+	const char *what;
+	const char *options; /* fake BMC */
+	const char *inject;  /* fake BMC slot to fail once ("power_get"), or NULL */
+	enum bmc_status inject_status;
+	const char *states;	/* after each step */
+	const char *events;	/* substring of the event list */
+	const char *last_error; /* substring; "" = must be empty */
+	int attempts;		/* at the end */
+	unsigned long retries;	/* lc_stats.retries at the end */
+} enroll_cases[] = {
+    {"clean run", "{\"sku\":\"" SKU "\"}", NULL, BMC_OK, "verifying,inspecting,cleaning,available",
+     "enrolled>verifying,verifying>inspecting,inspecting>cleaning,cleaning>available", "", 0, 0},
+    {"agent fails every inspection: retried, then failed", "{\"sku\":\"" SKU "\",\"fail_rate\":1}",
+     NULL, BMC_OK, "verifying,inspecting,inspecting,inspecting,failed",
+     "verifying>inspecting,inspecting>inspecting,inspecting>inspecting,inspecting>failed",
+     "inspecting: gave up after 3 attempts: inspection: fake agent: simulated inspection "
+     "failure (fail_rate 1.00)",
+     0, 2},
+    {"SKU unknown to the catalog: retried, then failed", "{\"sku\":\"no.such\"}", NULL, BMC_OK,
+     "verifying,inspecting,inspecting,inspecting,failed", "inspecting>failed",
+     "inspecting: gave up after 3 attempts: inspection: fake agent: SKU 'no.such' is not in the "
+     "catalog",
+     0, 2},
+    {"BMC rejects the credentials: final at once", "{\"sku\":\"" SKU "\"}", "power_get",
+     BMC_ERR_AUTH, "verifying,failed", "enrolled>verifying,verifying>failed",
+     "verifying: verify BMC (read power state): ", 0, 0},
+    {"BMC fails once: the retry goes on", "{\"sku\":\"" SKU "\"}", "power_get", BMC_ERR_FAILED,
+     "verifying,verifying,inspecting,cleaning,available",
+     "enrolled>verifying,verifying>verifying,verifying>inspecting", "", 0, 1},
+    {"boot device refused once: the retry goes on", "{\"sku\":\"" SKU "\"}", "boot_set",
+     BMC_ERR_FAILED, "verifying,verifying,inspecting,cleaning,available", "cleaning>available", "",
+     0, 1},
+};
+
+static void test_enroll_table(void **state)
+{
+	struct fixture *f = *state;
+	for (size_t i = 0; i < sizeof enroll_cases / sizeof enroll_cases[0]; i++) {
+		const char *what = enroll_cases[i].what;
+		char id[INV_ID_LEN], name[32], ev[2048];
+		snprintf(name, sizeof name, "m%zu", i);
+		enroll(f, name, enroll_cases[i].options, id);
+		if (enroll_cases[i].inject)
+			assert_int_equal(bmc_fake_inject(f->bmc, id, enroll_cases[i].inject,
+							 enroll_cases[i].inject_status, 1),
+					 0);
+		atomic_store(&f->stats.retries, 0);
+		step_through(f, id, what, enroll_cases[i].states);
+		struct inv_machine m = get(f, id);
+		events(f, id, ev, sizeof ev);
+		if (!strstr(ev, enroll_cases[i].events))
+			fail_msg("%s: want events ...%s..., got %s", what, enroll_cases[i].events,
+				 ev);
+		if (enroll_cases[i].last_error[0]
+			? !strstr(m.last_error, enroll_cases[i].last_error)
+			: m.last_error[0] != '\0')
+			fail_msg("%s: want last_error \"%s\", got \"%s\"", what,
+				 enroll_cases[i].last_error, m.last_error);
+		assert_int_equal(m.attempts, enroll_cases[i].attempts);
+		assert_int_equal(atomic_load(&f->stats.retries), enroll_cases[i].retries);
+		if (m.state == INV_ST_AVAILABLE) {
+			assert_string_equal(m.sku, SKU);
+			assert_string_equal(m.power, "off");
+			assert_non_null(m.facts_json);
+			assert_int_equal(m.wake_at, 0); /* resting */
+		}
+		inv_machine_clear(&m);
+	}
+}
+
+/* What the fake BMC was asked on the way to available: verify sets pxe for
+ * the next boot; inspection and cleaning boot the agent; cleaning ends with
+ * power off. */
+static void test_bmc_history(void **state)
+{
+	struct fixture *f = *state;
+	char id[INV_ID_LEN], hist[512];
+	enroll(f, "h1", "{\"sku\":\"" SKU "\"}", id);
+	step_through(f, id, "history", "verifying,inspecting,cleaning,available");
+	assert_true(bmc_fake_history(f->bmc, id, hist, sizeof hist) > 0);
+	assert_string_equal(hist, "boot:pxe:next,boot:pxe:next,on,boot:pxe:next,cycle,off");
+	enum bmc_power_state ps;
+	assert_int_equal(bmc_fake_peek(f->bmc, id, &ps, NULL, NULL), 0);
+	assert_int_equal(ps, BMC_POWER_OFF);
+}
+
+/* Cleaning boots the agent with a power cycle, which the BMC refuses as
+ * unsupported: the machine fails for good (not retried). */
+static void test_bmc_unsupported_final(void **state)
+{
+	struct fixture *f = *state;
+	char id[INV_ID_LEN];
+	enroll(f, "p1", "{\"sku\":\"" SKU "\"}", id);
+	step_through(f, id, "unsupported", "verifying,inspecting,cleaning");
+	assert_int_equal(bmc_fake_inject(f->bmc, id, "power_set", BMC_ERR_UNSUPPORTED, 1), 0);
+	assert_int_equal(step(f, id), INV_ST_FAILED);
+	struct inv_machine m = get(f, id);
+	assert_non_null(strstr(m.last_error, "cleaning: power cycle: "));
+	assert_int_equal(atomic_load(&f->stats.retries), 0);
+	assert_int_equal(atomic_load(&f->stats.failures[INV_ST_CLEANING]), 1);
+	inv_machine_clear(&m);
+}
+
+/* A state's deadline passes (the clock moves on): failed, named so. */
+static void test_deadline(void **state)
+{
+	struct fixture *f = *state;
+	char id[INV_ID_LEN];
+	enroll(f, "d1", "{\"sku\":\"" SKU "\"}", id);
+	assert_int_equal(step(f, id), INV_ST_VERIFYING);
+	clock_offset_ms = 61 * 1000;
+	assert_int_equal(step(f, id), INV_ST_FAILED);
+	struct inv_machine m = get(f, id);
+	assert_string_equal(
+	    m.last_error,
+	    "verifying: deadline of 60 s passed while waiting for verifying to finish");
+	assert_int_equal(atomic_load(&f->stats.deadline_misses), 1);
+	/* no BMC call was made for the late step */
+	assert_int_equal(bmc_fake_calls(f->bmc, id, "power_get"), 0);
+	inv_machine_clear(&m);
+}
+
+/* A frozen fleet: the step does nothing but look again later. */
+static void test_frozen(void **state)
+{
+	struct fixture *f = *state;
+	char id[INV_ID_LEN];
+	enroll(f, "f1", "{\"sku\":\"" SKU "\"}", id);
+	assert_int_equal(step(f, id), INV_ST_VERIFYING);
+	atomic_store(&f->frozen, true);
+	int64_t before = test_now();
+	assert_int_equal(step(f, id), INV_ST_VERIFYING);
+	struct inv_machine m = get(f, id);
+	assert_true(m.wake_at >= before + 2000);
+	assert_int_equal(bmc_fake_calls(f->bmc, id, "power_get"), 0);
+	inv_machine_clear(&m);
+	atomic_store(&f->frozen, false);
+	assert_int_equal(step(f, id), INV_ST_INSPECTING);
+}
+
+/* ---- deploy ---- */
+
+/* An available machine of SKU (as inspection and cleaning leave it). */
+static void make_available(struct fixture *f, const char *name, const char *options,
+			   char id[INV_ID_LEN])
+{
+	enroll(f, name, options, id);
+	struct inv_machine m = get(f, id);
+	struct inv_machine_change c = {.expect_version = m.version,
+				       .set_state = true,
+				       .state = INV_ST_AVAILABLE,
+				       .set_sku = true,
+				       .sku = SKU,
+				       .set_wake = true,
+				       .wake_at = 0,
+				       .actor = "test"};
+	struct inv_err e = {0};
+	if (inv_machine_change(f->inv, id, &c, NULL, &e) != INV_OK)
+		fail_msg("make %s available: %s", name, e.message);
+	inv_machine_clear(&m);
+}
+
+/* Registers the image "img" (once) and reserves one machine of SKU. */
+static void reserve(struct fixture *f, struct inv_allocation *al)
+{
+	struct inv_err e = {0};
+	struct inv_image img = {.name = "img", .format = "raw", .size = 1024};
+	snprintf(img.url, sizeof img.url, "http://images.example/img.raw");
+	memset(img.sha256, 'a', 64);
+	if (inv_image_create(f->inv, &img, "test", "req", &e) != INV_OK &&
+	    e.status != INV_DUPLICATE)
+		fail_msg("image: %s", e.message);
+	struct inv_alloc_request r = {.owner = "alice",
+				      .sku = SKU,
+				      .image = "img",
+				      .count = 1,
+				      .min_count = 1,
+				      .quota = -1,
+				      .actor = "alice",
+				      .request_id = "req",
+				      .wake_at = inv_now_ms()};
+	if (inv_allocation_reserve(f->inv, &r, al, &e) != INV_OK)
+		fail_msg("reserve: %s", e.message);
+}
+
+static const struct {
+	const char *what;
+	const char *options;
+	const char *inject; /* fails every time, or NULL */
+	enum bmc_status inject_status;
+	const char *states;
+	const char *last_error;
+	enum inv_alloc_state alloc;
+	const char *alloc_error; /* substring of the allocation's last_error */
+} deploy_cases[] = {
+    {"deploy", "{\"sku\":\"" SKU "\"}", NULL, BMC_OK, "active", "", INV_AL_READY, ""},
+    {"image write fails every time: retried, then failed; no substitute",
+     "{\"sku\":\"" SKU "\",\"fail_rate\":1}", NULL, BMC_OK, "deploying,deploying,failed",
+     "deploying: gave up after 3 attempts: image write: fake agent: simulated image write "
+     "failure (fail_rate 1.00)",
+     INV_AL_FAILED, "no substitute"},
+    {"BMC rejects the credentials: failed at once", "{\"sku\":\"" SKU "\"}", "power_get",
+     BMC_ERR_AUTH, "failed", "deploying: read power state: ", INV_AL_FAILED, "no substitute"},
+};
+
+static void test_deploy_table(void **state)
+{
+	struct fixture *f = *state;
+	for (size_t i = 0; i < sizeof deploy_cases / sizeof deploy_cases[0]; i++) {
+		const char *what = deploy_cases[i].what;
+		char id[INV_ID_LEN], name[32], ev[2048], hist[512], alloc_id[INV_ID_LEN];
+		struct inv_allocation al = {0};
+		struct inv_err e = {0};
+		snprintf(name, sizeof name, "d%zu", i);
+		make_available(f, name, deploy_cases[i].options, id);
+		reserve(f, &al);
+		assert_int_equal(al.nmachines, 1);
+		assert_string_equal(al.machines[0].id, id);
+		snprintf(alloc_id, sizeof alloc_id, "%s", al.id);
+		if (deploy_cases[i].inject)
+			bmc_fake_inject(f->bmc, id, deploy_cases[i].inject,
+					deploy_cases[i].inject_status, 100);
+		step_through(f, id, what, deploy_cases[i].states);
+		struct inv_machine m = get(f, id);
+		if (deploy_cases[i].last_error[0]
+			? !strstr(m.last_error, deploy_cases[i].last_error)
+			: m.last_error[0] != '\0')
+			fail_msg("%s: want last_error \"%s\", got \"%s\"", what,
+				 deploy_cases[i].last_error, m.last_error);
+		events(f, id, ev, sizeof ev);
+		assert_non_null(strstr(ev, "available>deploying"));
+		inv_allocation_clear(&al);
+		assert_int_equal(inv_allocation_get(f->inv, alloc_id, &al, &e), INV_OK);
+		if (al.state != deploy_cases[i].alloc ||
+		    !strstr(al.last_error, deploy_cases[i].alloc_error))
+			fail_msg("%s: want allocation %s (...%s...), got %s (%s)", what,
+				 inv_alloc_state_name(deploy_cases[i].alloc),
+				 deploy_cases[i].alloc_error, inv_alloc_state_name(al.state),
+				 al.last_error);
+		if (m.state == INV_ST_ACTIVE) {
+			assert_non_null(strstr(ev, "deploying>active"));
+			assert_string_equal(m.power, "on");
+			assert_true(bmc_fake_history(f->bmc, id, hist, sizeof hist) > 0);
+			/* the agent boots from the network, the OS from the disk */
+			assert_non_null(strstr(hist, "boot:pxe:next"));
+			assert_non_null(strstr(hist, "boot:disk:persistent,cycle"));
+			assert_int_equal(atomic_load(&f->stats.ready_count), 1);
+		}
+		inv_allocation_clear(&al);
+		inv_machine_clear(&m);
+	}
+	assert_int_equal(atomic_load(&f->stats.deploys_running), 0);
+}
+
+/* Admission control: with no deploy slot left the step only looks again. */
+static void test_deploy_admission(void **state)
+{
+	struct fixture *f = *state;
+	char id[INV_ID_LEN];
+	struct inv_allocation al = {0};
+	make_available(f, "a1", "{\"sku\":\"" SKU "\"}", id);
+	reserve(f, &al);
+	f->x.limits.max_concurrent_deploys = 1;
+	atomic_store(&f->stats.deploys_running, 1); /* another deploy runs */
+	int64_t before = test_now();
+	assert_int_equal(step(f, id), INV_ST_DEPLOYING);
+	struct inv_machine m = get(f, id);
+	assert_true(m.wake_at >= before + 1000);
+	assert_int_equal(bmc_fake_calls(f->bmc, id, "power_get"), 0);
+	inv_machine_clear(&m);
+	atomic_store(&f->stats.deploys_running, 0);
+	assert_int_equal(step(f, id), INV_ST_ACTIVE);
+	inv_allocation_clear(&al);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_enroll_table),     T(test_bmc_history), T(test_bmc_unsupported_final),
+	    T(test_deadline),	      T(test_frozen),	   T(test_deploy_table),
+	    T(test_deploy_admission),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
