@@ -8,21 +8,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "util/util.h"
+
 /* Formats a message into err (if errlen > 0) and returns status. */
 int pxe_fail(char *err, size_t errlen, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-
-/* Growable string. On allocation failure it sets oom and ignores later
- * appends, so callers check once at the end (pxe_buf_take). */
-struct pxe_buf {
-	char *data;
-	size_t len, cap;
-	bool oom;
-};
-void pxe_buf_printf(struct pxe_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Returns the string (caller frees) or NULL after an allocation failure. */
-char *pxe_buf_take(struct pxe_buf *b);
-void pxe_buf_free(struct pxe_buf *b);
 
 /* Validators. Each returns 0, or PXE_ERR_INVALID with a message that starts
  * with `field`. A NULL or empty value is "is required". */
@@ -61,10 +51,6 @@ struct pxe_spawn {
 int pxe_spawn(const struct pxe_spawn *s, pid_t *pid, char *err, size_t errlen);
 /* malloc'd path of an executable: $PATH, then /usr/sbin and /sbin. */
 char *pxe_find_program(const char *name);
-/* Monotonic milliseconds. */
-int64_t pxe_now_ms(void);
-/* Sleeps ms milliseconds (restarting on EINTR). */
-void pxe_sleep_ms(int ms);
 
 /* Length of url without trailing '/' characters. */
 size_t pxe_url_base_len(const char *url);

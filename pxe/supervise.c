@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 
 #define POLL_MS 100
 #define REAP_STEP_MS 10
@@ -27,7 +26,7 @@ struct pxe_dnsmasq {
 	unsigned starts;
 	int last_exit;
 	int64_t started_at, restart_at; /* restart_at < 0: none scheduled */
-	int backoff_ms;
+	int quick_exits;		/* since the last stable run: the backoff's retry */
 	char error[256];
 };
 
@@ -92,14 +91,7 @@ static int fill_paths(const struct pxe_dnsmasq_opts *o, struct pxe_dnsmasq *d, c
 
 static int init_sync(struct pxe_dnsmasq *d)
 {
-	pthread_condattr_t ca;
-	int rc;
-
-	if (pthread_condattr_init(&ca))
-		return -1;
-	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) || pthread_cond_init(&d->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (rc)
+	if (util_cond_init(&d->cv))
 		return -1;
 	if (pthread_mutex_init(&d->mu, NULL)) {
 		pthread_cond_destroy(&d->cv);
@@ -137,15 +129,15 @@ struct pxe_dnsmasq *pxe_dnsmasq_new(const struct pxe_dnsmasq_opts *o, char *err,
 		free_fields(d);
 		return NULL;
 	}
-	d->backoff_ms = d->backoff_min_ms;
 	return d;
 }
 
 static void schedule_restart_locked(struct pxe_dnsmasq *d)
 {
-	d->restart_at = pxe_now_ms() + d->backoff_ms;
-	d->backoff_ms =
-	    d->backoff_ms > d->backoff_max_ms / 2 ? d->backoff_max_ms : d->backoff_ms * 2;
+	/* no jitter: one dnsmasq per host, nothing to spread */
+	d->restart_at = util_now_ms() +
+			util_backoff_exp_ms(d->quick_exits, d->backoff_min_ms, d->backoff_max_ms);
+	d->quick_exits += d->quick_exits < 64;
 }
 
 /* Collects an exited child; schedules its restart when one is wanted. */
@@ -164,8 +156,8 @@ static bool reap_locked(struct pxe_dnsmasq *d, int options)
 	d->last_exit = r > 0 ? status : -1;
 	d->pid = 0;
 	if (d->wanted) {
-		if (pxe_now_ms() - d->started_at >= d->stable_ms)
-			d->backoff_ms = d->backoff_min_ms;
+		if (util_now_ms() - d->started_at >= d->stable_ms)
+			d->quick_exits = 0;
 		schedule_restart_locked(d);
 	}
 	return true;
@@ -198,9 +190,9 @@ static int spawn_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
 		d->pid = 0;
 		return rc;
 	}
-	d->started_at = pxe_now_ms();
-	while (pxe_now_ms() - d->started_at < d->settle_ms) {
-		pxe_sleep_ms(REAP_STEP_MS);
+	d->started_at = util_now_ms();
+	while (util_now_ms() - d->started_at < d->settle_ms) {
+		util_sleep_ms(REAP_STEP_MS);
 		if (reap_locked(d, WNOHANG)) {
 			describe_exit(d->last_exit, how, sizeof(how));
 			return pxe_fail(err, errlen, PXE_ERR_CHILD,
@@ -232,7 +224,7 @@ static int start_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
 
 static int stop_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
 {
-	int64_t deadline = pxe_now_ms() + d->stop_timeout_ms;
+	int64_t deadline = util_now_ms() + d->stop_timeout_ms;
 
 	d->wanted = false;
 	d->restart_at = -1;
@@ -242,12 +234,12 @@ static int stop_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
 		return pxe_fail(err, errlen, PXE_ERR_CHILD, "kill %d: %s", (int)d->pid,
 				strerror(errno));
 	while (!reap_locked(d, WNOHANG)) {
-		if (pxe_now_ms() >= deadline) {
+		if (util_now_ms() >= deadline) {
 			kill(d->pid, SIGKILL);
 			reap_locked(d, 0);
 			break;
 		}
-		pxe_sleep_ms(REAP_STEP_MS);
+		util_sleep_ms(REAP_STEP_MS);
 	}
 	return PXE_OK;
 }
@@ -255,7 +247,7 @@ static int stop_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
 static int poll_locked(struct pxe_dnsmasq *d, char *err, size_t errlen)
 {
 	reap_locked(d, WNOHANG);
-	if (d->pid || !d->wanted || d->restart_at < 0 || pxe_now_ms() < d->restart_at)
+	if (d->pid || !d->wanted || d->restart_at < 0 || util_now_ms() < d->restart_at)
 		return PXE_OK;
 	return start_locked(d, err, errlen);
 }
@@ -323,15 +315,7 @@ int pxe_dnsmasq_poll(struct pxe_dnsmasq *d, char *err, size_t errlen)
 
 static void wait_poll_interval_locked(struct pxe_dnsmasq *d)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += (long)POLL_MS * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+	util_cond_wait_until_ms(&d->cv, &d->mu, util_now_ms() + POLL_MS);
 }
 
 int pxe_dnsmasq_run(struct pxe_dnsmasq *d)
@@ -342,7 +326,7 @@ int pxe_dnsmasq_run(struct pxe_dnsmasq *d)
 	pthread_mutex_lock(&d->mu);
 	d->wanted = true;
 	if (!d->pid && d->restart_at < 0)
-		d->restart_at = pxe_now_ms();
+		d->restart_at = util_now_ms();
 	while (!d->shutdown) {
 		poll_locked(d, NULL, 0);
 		wait_poll_interval_locked(d);
@@ -368,7 +352,7 @@ void pxe_dnsmasq_info(struct pxe_dnsmasq *d, struct pxe_dnsmasq_info *out)
 
 	pthread_mutex_lock(&d->mu);
 	reap_locked(d, WNOHANG);
-	left = d->restart_at - pxe_now_ms();
+	left = d->restart_at - util_now_ms();
 	out->pid = d->pid;
 	out->starts = d->starts;
 	out->last_exit = d->last_exit;
