@@ -6,6 +6,8 @@
 
 #include <sqlite3.h>
 
+#include "util/util.h"
+
 /* A write runs on the writer connection inside its own savepoint. Return
  * INV_OK to keep its changes; anything else rolls back just this request. */
 typedef enum inv_status (*inv_write_fn)(sqlite3 *db, void *arg, struct inv_err *err);

@@ -9,10 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/util.h"
+
 static enum log_level min_level = LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
-_Static_assert(sizeof level_names / sizeof level_names[0] == LOG_ERROR + 1,
-	       "level_names must cover enum log_level");
+_Static_assert(ARRAY_SIZE(level_names) == LOG_ERROR + 1, "level_names must cover enum log_level");
 
 void log_set_level(enum log_level min)
 {
@@ -33,13 +34,13 @@ void log_event(enum log_level level, const char *msg, ...)
 {
 	if (level < min_level)
 		return;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t ms = util_wall_ms();
+	time_t secs = (time_t)(ms / 1000);
 	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
+	gmtime_r(&secs, &tm);
 	char when[40];
 	size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	snprintf(when + n, sizeof when - n, ".%03dZ", (int)(ms % 1000));
 	json_t *o = json_object();
 	json_object_set_new(o, "ts", json_string(when));
 	json_object_set_new(o, "level", json_string(level_names[level]));
