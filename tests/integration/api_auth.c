@@ -94,7 +94,6 @@ static const struct route_case cases[] = {
     {"PUT", "/v1/freeze", "/v1/freeze", "{\"frozen\":false,\"reason\":\"auth matrix\"}",
      ADMIN_ONLY(200)},
 };
-#define NCASES (sizeof cases / sizeof cases[0])
 
 static int setup(void **state)
 {
@@ -175,7 +174,7 @@ static void assert_table_covers_routes(void)
 		snprintf(pattern, sizeof pattern, "%.*s", (int)(q4 - q3 - 1), q3 + 1);
 		routes++;
 		bool found = false;
-		for (size_t i = 0; i < NCASES && !found; i++)
+		for (size_t i = 0; i < ARRAY_SIZE(cases) && !found; i++)
 			found = strcmp(cases[i].method, method) == 0 &&
 				strcmp(cases[i].pattern, pattern) == 0;
 		if (!found) {
@@ -242,7 +241,7 @@ static void test_auth_matrix(void **state)
 	char img[400];
 	snprintf(img, sizeof img, "%s/img.raw", d->dir);
 	int failures = 0;
-	for (size_t c = 0; c < NCASES; c++) {
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
 		for (int w = 0; w < NWHO; w++) {
 			struct vars v = {{"{M}", "{A2}", "{A}", "{TOK}", "{R}", "{IMG}"},
 					 {mid, aid2, aid, tok_id, who_name[w], img}};

@@ -16,8 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util/util.h"
-
 #define START_TIMEOUT_MS 60000
 #define TERM_TIMEOUT_MS 30000
 

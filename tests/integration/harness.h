@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "util/util.h"
+
 #define H_ID_LEN 37
 #define H_TOKEN_LEN 128
 
