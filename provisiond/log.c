@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util/util.h"
@@ -34,13 +33,8 @@ void log_event(enum log_level level, const char *msg, ...)
 {
 	if (level < min_level)
 		return;
-	int64_t ms = util_wall_ms();
-	time_t secs = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&secs, &tm);
-	char when[40];
-	size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + n, sizeof when - n, ".%03dZ", (int)(ms % 1000));
+	char when[UTIL_ISO_TIME_LEN];
+	util_iso_time(util_wall_ms(), when, sizeof when);
 	json_t *o = json_object();
 	json_object_set_new(o, "ts", json_string(when));
 	json_object_set_new(o, "level", json_string(level_names[level]));

@@ -89,6 +89,12 @@ void util_sleep_until_ms(int64_t deadline_ms);
 /* Sleeps ms (<= 0: not at all), as util_sleep_until_ms(now + ms). */
 void util_sleep_ms(int64_t ms);
 
+/* Formats wall-clock ms (util_wall_ms's scale) as UTC RFC 3339 with
+ * milliseconds, "2024-05-01T12:00:00.123Z", into buf (UTIL_ISO_TIME_LEN bytes
+ * hold any year up to 9999); returns buf. */
+#define UTIL_ISO_TIME_LEN 32
+char *util_iso_time(int64_t wall_ms, char *buf, size_t len);
+
 /* The real monotonic clock whatever is installed: for tests that must wait
  * for a real process (with a generous deadline) while a test clock runs. */
 int64_t util_real_now_ms(void);

@@ -20,24 +20,7 @@
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/bmc/driver.h"
 #include "provisiond/bmc/fake.h"
-#include "util/util.h"
-
-static struct util_vclock vclock;
-
-static int vclock_on(void **state)
-{
-	(void)state;
-	util_vclock_init(&vclock, 1000000, 1700000000000);
-	util_clock_set(&vclock.clock);
-	return 0;
-}
-
-static int vclock_off(void **state)
-{
-	(void)state;
-	util_clock_set(NULL);
-	return 0;
-}
+#include "tests/vclock_fixture.h"
 
 static struct bmc_limits fast_limits(void)
 {

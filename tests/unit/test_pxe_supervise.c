@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "pxe/pxe.h"
-#include "util/util.h"
+#include "tests/vclock_fixture.h"
 
 extern char **environ;
 
@@ -69,29 +69,20 @@ static int run(const char *out, const char *const argv[])
 static char *read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
-	size_t cap = 4096, n = 0, got;
-	char *buf = malloc(cap + 1), *p;
+	struct util_buf b = {0};
+	char chunk[4096], *text = NULL;
+	size_t got;
 
-	while (f && buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += got;
-		if (n == cap && (p = realloc(buf, cap * 2 + 1))) {
-			buf = p;
-			cap *= 2;
-		} else if (n == cap) {
-			break;
-		}
-	}
-	if (!f || !buf || ferror(f)) {
-		free(buf);
-		buf = NULL;
-	} else {
-		buf[n] = '\0';
-		if (len)
-			*len = n;
-	}
-	if (f)
-		fclose(f);
-	return buf;
+	if (!f)
+		return NULL;
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		util_buf_append(&b, chunk, got);
+	if (ferror(f))
+		util_buf_free(&b);
+	else
+		text = util_buf_take(&b, len);
+	fclose(f);
+	return text;
 }
 
 static void write_text(const char *path, const char *text)
@@ -154,24 +145,18 @@ static void write_idle_conf(struct fixture *f)
 	assert_int_equal(pxe_dnsmasq_test(f->conf, err, sizeof(err)), PXE_OK);
 }
 
-static struct util_vclock vclock;
-
 static int setup_vclock(void **state)
 {
 	int rc = setup(state);
 
-	if (rc == 0) {
-		util_vclock_init(&vclock, 1000000, 1700000000000);
-		util_clock_set(&vclock.clock);
-	}
-	return rc;
+	return rc ? rc : vclock_on(state);
 }
 
 static int teardown_vclock(void **state)
 {
 	int rc = teardown(state);
 
-	util_clock_set(NULL);
+	vclock_off(state);
 	return rc;
 }
 

@@ -225,6 +225,25 @@ static void test_vclock(void **state)
 	assert_true(util_wall_ms() > 1600000000000);
 }
 
+static void test_iso_time(void **state)
+{
+	static const struct {
+		int64_t ms;
+		const char *text;
+	} cases[] = {
+	    {.ms = 0, .text = "1970-01-01T00:00:00.000Z"},
+	    {.ms = 1700000000123, .text = "2023-11-14T22:13:20.123Z"},
+	    {.ms = 951782400999, .text = "2000-02-29T00:00:00.999Z"},
+	    {.ms = -1, .text = "1969-12-31T23:59:59.999Z"},
+	};
+	char buf[UTIL_ISO_TIME_LEN], small[8];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		assert_string_equal(util_iso_time(cases[i].ms, buf, sizeof buf), cases[i].text);
+	assert_string_equal(util_iso_time(0, small, sizeof small), ""); /* does not fit */
+}
+
 struct sleeper {
 	pthread_t tid;
 	int64_t until_ms;
@@ -326,6 +345,7 @@ int main(void)
 	    cmocka_unit_test(test_vclock),
 	    cmocka_unit_test(test_vclock_threads),
 	    cmocka_unit_test(test_cond_wait_on_vclock),
+	    cmocka_unit_test(test_iso_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

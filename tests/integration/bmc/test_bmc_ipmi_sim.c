@@ -22,7 +22,7 @@
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/bmc/driver.h"
 #include "sim_harness.h"
-#include "util/util.h"
+#include "tests/vclock_fixture.h"
 
 #define NSIMS 8
 static struct sim sims[NSIMS];
@@ -71,23 +71,6 @@ static int setup(void **state)
 	}
 	mgr = bmc_manager_new(&l);
 	return mgr ? 0 : -1;
-}
-
-static struct util_vclock vclock;
-
-static int vclock_on(void **state)
-{
-	(void)state;
-	util_vclock_init(&vclock, 1000000, 1700000000000);
-	util_clock_set(&vclock.clock);
-	return 0;
-}
-
-static int vclock_off(void **state)
-{
-	(void)state;
-	util_clock_set(NULL);
-	return 0;
 }
 
 static int teardown(void **state)
