@@ -144,8 +144,8 @@ unsigned util_vclock_sleeps(const struct util_vclock *v);
  *
  * A growable byte buffer. Start from {0}. p is NULL until the first append
  * and NUL-terminated after it (len does not count the NUL), so p can be used
- * as a string at once. The buffer owns p; util_buf_take hands it over,
- * util_buf_free releases it.
+ * as a string at once. Appends allocate (realloc); the buffer owns p,
+ * util_buf_take hands it over, util_buf_free releases it.
  *
  * When an allocation fails the buffer is marked failed and every later append
  * is ignored (returning -1), so a sequence of appends can be checked once at
@@ -157,7 +157,8 @@ struct util_buf {
 	bool failed;
 };
 
-/* Each returns 0, or -1 if this or an earlier allocation failed. */
+/* Each returns 0, or -1 if this or an earlier allocation (or a printf
+ * format) failed; a failed append leaves the contents as they were. */
 int util_buf_append(struct util_buf *b, const void *data, size_t n);
 int util_buf_puts(struct util_buf *b, const char *s);
 int util_buf_printf(struct util_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
