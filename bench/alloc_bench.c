@@ -9,6 +9,7 @@
  */
 #include "inventory/inventory.h"
 #include "provisiond/tokens.h"
+#include "util/util.h"
 
 #include <curl/curl.h>
 #include <getopt.h>
@@ -18,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static int n_machines = 2000, n_clients = 16, per_alloc = 1;
@@ -29,9 +29,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 static double now_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)util_now_us() / 1e6;
 }
 
 static void prepare(const char *db)
@@ -155,7 +153,7 @@ static pid_t start_daemon(const char *bin, const char *dir)
 		}
 		if (f)
 			fclose(f);
-		usleep(50000);
+		util_sleep_ms(50);
 	}
 	fprintf(stderr, "provisiond did not start\n");
 	kill(pid, SIGKILL);

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <uuid/uuid.h>
 
 #define WRITER_BATCH_MAX 128
@@ -65,9 +64,7 @@ const char *inv_status_name(enum inv_status s)
 
 int64_t inv_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return util_wall_ms();
 }
 
 void inv_uuid(char out[INV_ID_LEN])
@@ -215,7 +212,7 @@ enum inv_status inv_open_at(const char *path, int target, struct inv **out, stru
 	pthread_mutex_init(&inv->mu, NULL);
 	pthread_cond_init(&inv->queue_cv, NULL);
 	pthread_cond_init(&inv->done_cv, NULL);
-	pthread_cond_init(&inv->change_cv, NULL);
+	util_cond_init(&inv->change_cv); /* inv_wait_change uses util's clock */
 	pthread_key_create(&inv->rkey, reader_gone);
 	enum inv_status st = open_writer(inv, target, err);
 	if (st == INV_OK && pthread_create(&inv->writer, NULL, writer_main, inv) != 0)
@@ -378,17 +375,10 @@ uint64_t inv_change_counter(struct inv *inv)
 
 bool inv_wait_change(struct inv *inv, uint64_t *seen, int timeout_ms)
 {
-	struct timespec dl;
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += timeout_ms / 1000;
-	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
+	int64_t deadline = util_now_ms() + timeout_ms;
 	pthread_mutex_lock(&inv->mu);
 	while (inv->changes == *seen && !inv->stop)
-		if (pthread_cond_timedwait(&inv->change_cv, &inv->mu, &dl) == ETIMEDOUT)
+		if (util_cond_wait_until_ms(&inv->change_cv, &inv->mu, deadline) == ETIMEDOUT)
 			break;
 	bool changed = inv->changes != *seen;
 	*seen = inv->changes;

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "util/util.h"
 /* A connection and its statements, prepared on first use by id and kept
  * until the connection closes (sql_sqlite.c). Used by one thread at a time:
  * the writer's by the writer thread, a reader's by the thread it belongs

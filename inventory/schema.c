@@ -103,7 +103,7 @@ static const char *const migrations[] = {
     "ALTER TABLE machines ADD COLUMN ip TEXT NOT NULL DEFAULT '';",
 };
 
-#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+#define N_MIGRATIONS ((int)ARRAY_SIZE(migrations))
 
 int inv_schema_version(void)
 {

@@ -1,6 +1,7 @@
 /* http.c - libmicrohttpd front with suspend/resume and a worker pool. */
 #include "provisiond/http.h"
 #include "provisiond/log.h"
+#include "util/util.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -53,9 +54,7 @@ struct http_server {
 
 int64_t http_now_us(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return util_now_us();
 }
 
 const char *http_arg(const struct http_req *r, const char *key)

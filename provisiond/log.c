@@ -6,13 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "util/util.h"
 
 static enum log_level min_level = LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
-_Static_assert(sizeof level_names / sizeof level_names[0] == LOG_ERROR + 1,
-	       "level_names must cover enum log_level");
+_Static_assert(ARRAY_SIZE(level_names) == LOG_ERROR + 1, "level_names must cover enum log_level");
 
 void log_set_level(enum log_level min)
 {
@@ -33,13 +33,8 @@ void log_event(enum log_level level, const char *msg, ...)
 {
 	if (level < min_level)
 		return;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char when[40];
-	size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	char when[UTIL_ISO_TIME_LEN];
+	util_iso_time(util_wall_ms(), when, sizeof when);
 	json_t *o = json_object();
 	json_object_set_new(o, "ts", json_string(when));
 	json_object_set_new(o, "level", json_string(level_names[level]));

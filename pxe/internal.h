@@ -16,18 +16,6 @@
 enum err_status pxe_fail(struct err *e, enum err_status status, const char *field, const char *fmt,
 			 ...) __attribute__((format(printf, 4, 5)));
 
-/* Growable string. On allocation failure it sets oom and ignores later
- * appends, so callers check once at the end (pxe_buf_take). */
-struct pxe_buf {
-	char *data;
-	size_t len, cap;
-	bool oom;
-};
-void pxe_buf_printf(struct pxe_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Returns the string (caller frees) or NULL after an allocation failure. */
-char *pxe_buf_take(struct pxe_buf *b);
-void pxe_buf_free(struct pxe_buf *b);
-
 /* Validators. Each returns ERR_OK, or ERR_INVALID with e->field set from
  * `field` and a message that starts with `field`. A NULL or empty value is
  * "is required". */
@@ -66,10 +54,6 @@ struct pxe_spawn {
 enum err_status pxe_spawn(const struct pxe_spawn *s, pid_t *pid, struct err *e);
 /* malloc'd path of an executable: $PATH, then /usr/sbin and /sbin. */
 char *pxe_find_program(const char *name);
-/* Monotonic milliseconds. */
-int64_t pxe_now_ms(void);
-/* Sleeps ms milliseconds (restarting on EINTR). */
-void pxe_sleep_ms(int ms);
 
 /* Length of url without trailing '/' characters. */
 size_t pxe_url_base_len(const char *url);

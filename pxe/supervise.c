@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 
 #define POLL_MS 100
 #define REAP_STEP_MS 10
@@ -27,7 +26,7 @@ struct pxe_dnsmasq {
 	unsigned starts;
 	int last_exit;
 	int64_t started_at, restart_at; /* restart_at < 0: none scheduled */
-	int backoff_ms;
+	int quick_exits;		/* since the last stable run: the backoff's retry */
 	char error[256];
 };
 
@@ -88,14 +87,7 @@ static enum err_status fill_paths(const struct pxe_dnsmasq_opts *o, struct pxe_d
 
 static int init_sync(struct pxe_dnsmasq *d)
 {
-	pthread_condattr_t ca;
-	int rc;
-
-	if (pthread_condattr_init(&ca))
-		return -1;
-	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) || pthread_cond_init(&d->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (rc)
+	if (util_cond_init(&d->cv))
 		return -1;
 	if (pthread_mutex_init(&d->mu, NULL)) {
 		pthread_cond_destroy(&d->cv);
@@ -133,16 +125,16 @@ enum err_status pxe_dnsmasq_new(const struct pxe_dnsmasq_opts *o, struct pxe_dns
 		free_fields(d);
 		return pxe_fail(e, ERR_INTERNAL, NULL, "cannot initialise mutex/condvar");
 	}
-	d->backoff_ms = d->backoff_min_ms;
 	*out = d;
 	return ERR_OK;
 }
 
 static void schedule_restart_locked(struct pxe_dnsmasq *d)
 {
-	d->restart_at = pxe_now_ms() + d->backoff_ms;
-	d->backoff_ms =
-	    d->backoff_ms > d->backoff_max_ms / 2 ? d->backoff_max_ms : d->backoff_ms * 2;
+	/* no jitter: one dnsmasq per host, nothing to spread */
+	d->restart_at = util_now_ms() +
+			util_backoff_exp_ms(d->quick_exits, d->backoff_min_ms, d->backoff_max_ms);
+	d->quick_exits += d->quick_exits < 64;
 }
 
 /* Collects an exited child; schedules its restart when one is wanted. */
@@ -161,8 +153,8 @@ static bool reap_locked(struct pxe_dnsmasq *d, int options)
 	d->last_exit = r > 0 ? status : -1;
 	d->pid = 0;
 	if (d->wanted) {
-		if (pxe_now_ms() - d->started_at >= d->stable_ms)
-			d->backoff_ms = d->backoff_min_ms;
+		if (util_now_ms() - d->started_at >= d->stable_ms)
+			d->quick_exits = 0;
 		schedule_restart_locked(d);
 	}
 	return true;
@@ -195,9 +187,9 @@ static enum err_status spawn_locked(struct pxe_dnsmasq *d, struct err *e)
 		d->pid = 0;
 		return rc;
 	}
-	d->started_at = pxe_now_ms();
-	while (pxe_now_ms() - d->started_at < d->settle_ms) {
-		pxe_sleep_ms(REAP_STEP_MS);
+	d->started_at = util_now_ms();
+	while (util_now_ms() - d->started_at < d->settle_ms) {
+		util_sleep_ms(REAP_STEP_MS);
 		if (reap_locked(d, WNOHANG)) {
 			describe_exit(d->last_exit, how, sizeof(how));
 			return pxe_fail(e, ERR_IO, NULL,
@@ -231,7 +223,7 @@ static enum err_status start_locked(struct pxe_dnsmasq *d, struct err *e)
 
 static enum err_status stop_locked(struct pxe_dnsmasq *d, struct err *e)
 {
-	int64_t deadline = pxe_now_ms() + d->stop_timeout_ms;
+	int64_t deadline = util_now_ms() + d->stop_timeout_ms;
 
 	d->wanted = false;
 	d->restart_at = -1;
@@ -240,12 +232,12 @@ static enum err_status stop_locked(struct pxe_dnsmasq *d, struct err *e)
 	if (kill(d->pid, SIGTERM) && errno != ESRCH)
 		return pxe_fail(e, ERR_IO, NULL, "kill %d: %s", (int)d->pid, strerror(errno));
 	while (!reap_locked(d, WNOHANG)) {
-		if (pxe_now_ms() >= deadline) {
+		if (util_now_ms() >= deadline) {
 			kill(d->pid, SIGKILL);
 			reap_locked(d, 0);
 			break;
 		}
-		pxe_sleep_ms(REAP_STEP_MS);
+		util_sleep_ms(REAP_STEP_MS);
 	}
 	return ERR_OK;
 }
@@ -253,7 +245,7 @@ static enum err_status stop_locked(struct pxe_dnsmasq *d, struct err *e)
 static enum err_status poll_locked(struct pxe_dnsmasq *d, struct err *e)
 {
 	reap_locked(d, WNOHANG);
-	if (d->pid || !d->wanted || d->restart_at < 0 || pxe_now_ms() < d->restart_at)
+	if (d->pid || !d->wanted || d->restart_at < 0 || util_now_ms() < d->restart_at)
 		return ERR_OK;
 	return start_locked(d, e);
 }
@@ -320,15 +312,7 @@ enum err_status pxe_dnsmasq_poll(struct pxe_dnsmasq *d, struct err *e)
 
 static void wait_poll_interval_locked(struct pxe_dnsmasq *d)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += (long)POLL_MS * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+	util_cond_wait_until_ms(&d->cv, &d->mu, util_now_ms() + POLL_MS);
 }
 
 enum err_status pxe_dnsmasq_run(struct pxe_dnsmasq *d)
@@ -339,7 +323,7 @@ enum err_status pxe_dnsmasq_run(struct pxe_dnsmasq *d)
 	pthread_mutex_lock(&d->mu);
 	d->wanted = true;
 	if (!d->pid && d->restart_at < 0)
-		d->restart_at = pxe_now_ms();
+		d->restart_at = util_now_ms();
 	while (!d->shutdown) {
 		poll_locked(d, NULL);
 		wait_poll_interval_locked(d);
@@ -366,7 +350,7 @@ void pxe_dnsmasq_info(struct pxe_dnsmasq *d, struct pxe_dnsmasq_info *out)
 
 	pthread_mutex_lock(&d->mu);
 	reap_locked(d, WNOHANG);
-	left = d->restart_at - pxe_now_ms();
+	left = d->restart_at - util_now_ms();
 	out->pid = d->pid;
 	out->starts = d->starts;
 	out->last_exit = d->last_exit;

@@ -4,13 +4,11 @@
 
 #include "skus/sku_internal.h"
 
-#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
-
 static const char *const boot_mode_names[] = {
     [SKU_BOOT_BIOS] = "bios",
     [SKU_BOOT_UEFI] = "uefi",
 };
-static_assert(COUNT_OF(boot_mode_names) == SKU_BOOT__COUNT, "boot mode table covers the enum");
+static_assert(ARRAY_SIZE(boot_mode_names) == SKU_BOOT__COUNT, "boot mode table covers the enum");
 
 static const char *const disk_kind_names[] = {
     [SKU_DISK_ANY] = "any",
@@ -18,7 +16,7 @@ static const char *const disk_kind_names[] = {
     [SKU_DISK_HDD] = "hdd",
     [SKU_DISK_NVME] = "nvme",
 };
-static_assert(COUNT_OF(disk_kind_names) == SKU_DISK__COUNT, "disk kind table covers the enum");
+static_assert(ARRAY_SIZE(disk_kind_names) == SKU_DISK__COUNT, "disk kind table covers the enum");
 
 /* Architectures as `uname -m` spells them; a typo like "x86-64" is caught at
  * load time instead of silently matching nothing. */
@@ -40,7 +38,7 @@ const char *sku_boot_mode_str(enum sku_boot_mode m)
 
 int sku_boot_mode_from_string(const char *s)
 {
-	return lookup(boot_mode_names, COUNT_OF(boot_mode_names), s);
+	return lookup(boot_mode_names, ARRAY_SIZE(boot_mode_names), s);
 }
 
 const char *sku_disk_kind_str(enum sku_disk_kind k)
@@ -50,12 +48,12 @@ const char *sku_disk_kind_str(enum sku_disk_kind k)
 
 int sku_disk_kind_from_string(const char *s)
 {
-	return lookup(disk_kind_names, COUNT_OF(disk_kind_names), s);
+	return lookup(disk_kind_names, ARRAY_SIZE(disk_kind_names), s);
 }
 
 bool sku_arch_known(const char *s)
 {
-	return lookup(arch_names, COUNT_OF(arch_names), s) >= 0;
+	return lookup(arch_names, ARRAY_SIZE(arch_names), s) >= 0;
 }
 
 const char *sku_arch_list(void)

@@ -11,7 +11,7 @@
 #define MAX_DEVICE_ITEMS 3
 
 struct explain {
-	struct sku_buf *out;
+	struct util_buf *out;
 	int n;
 };
 
@@ -23,8 +23,8 @@ __attribute__((format(printf, 2, 3))) static void add(struct explain *e, const c
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	if (e->n++ > 0)
-		sku_buf_append(e->out, "; ");
-	sku_buf_append(e->out, text);
+		util_buf_puts(e->out, "; ");
+	util_buf_puts(e->out, text);
 }
 
 static void format_range(struct sku_range r, char *buf, size_t len)
@@ -118,7 +118,7 @@ static void explain_nics(const struct sku *s, const struct sku_facts *f, struct 
 		add(e, "%d more NIC%s too slow", more, more == 1 ? "" : "s");
 }
 
-int sku_explain(const struct sku *s, const struct sku_facts *f, struct sku_buf *out)
+int sku_explain(const struct sku *s, const struct sku_facts *f, struct util_buf *out)
 {
 	struct explain e = {.out = out};
 	explain_scalars(s, f, &e);
@@ -128,9 +128,9 @@ int sku_explain(const struct sku *s, const struct sku_facts *f, struct sku_buf *
 }
 
 /* Appends "name: problems" for s; returns the number of problems. */
-static int explain_line(const struct sku *s, const struct sku_facts *f, struct sku_buf *out)
+static int explain_line(const struct sku *s, const struct sku_facts *f, struct util_buf *out)
 {
-	sku_buf_printf(out, "%s: ", s->name);
+	util_buf_printf(out, "%s: ", s->name);
 	return sku_explain(s, f, out);
 }
 
@@ -148,24 +148,24 @@ static int parse_or_fail(const char *json, struct sku_facts *f, char **reasons)
 
 /* Builds the reasons text; returns the number of SKUs that match. */
 static size_t explain_all(const struct sku_catalog *c, const struct sku_facts *f,
-			  const struct sku **match, struct sku_buf *out)
+			  const struct sku **match, struct util_buf *out)
 {
 	size_t matches = 0;
 	for (size_t i = 0; i < c->count; i++) {
 		if (i > 0)
-			sku_buf_append(out, "\n");
+			util_buf_puts(out, "\n");
 		size_t mark = out->len;
 		if (explain_line(c->skus[i], f, out) > 0)
 			continue;
 		/* Unreachable for a loaded catalog (overlaps are refused), but
 		 * never pick one of two arbitrarily. */
 		out->len = mark;
-		sku_buf_printf(out, "%s: matches, but so does another SKU", c->skus[i]->name);
+		util_buf_printf(out, "%s: matches, but so does another SKU", c->skus[i]->name);
 		*match = c->skus[i];
 		matches++;
 	}
 	if (c->count == 0)
-		sku_buf_append(out, "no SKUs in the catalog");
+		util_buf_puts(out, "no SKUs in the catalog");
 	return matches;
 }
 
@@ -174,7 +174,7 @@ int sku_match_json(const struct sku_catalog *c, const char *facts_json, const st
 {
 	const struct sku *match = NULL;
 	struct sku_facts f;
-	struct sku_buf text = {0};
+	struct util_buf text = {0};
 	if (out)
 		*out = NULL;
 	if (reasons)
@@ -185,12 +185,12 @@ int sku_match_json(const struct sku_catalog *c, const char *facts_json, const st
 	size_t matches = explain_all(c ? c : &empty, &f, &match, &text);
 	sku_facts_release(&f);
 	if (matches == 1) {
-		sku_buf_release(&text);
+		util_buf_free(&text);
 		if (out)
 			*out = match;
 		return 0;
 	}
-	char *t = sku_buf_take(&text);
+	char *t = util_buf_take(&text, NULL);
 	if (!t)
 		return -1;
 	if (reasons)
@@ -203,7 +203,7 @@ int sku_match_json(const struct sku_catalog *c, const char *facts_json, const st
 int sku_check_json(const struct sku *s, const char *facts_json, char **reason)
 {
 	struct sku_facts f;
-	struct sku_buf text = {0};
+	struct util_buf text = {0};
 	if (reason)
 		*reason = NULL;
 	if (parse_or_fail(facts_json, &f, reason) < 0)
@@ -211,10 +211,10 @@ int sku_check_json(const struct sku *s, const char *facts_json, char **reason)
 	int n = explain_line(s, &f, &text);
 	sku_facts_release(&f);
 	if (n == 0) {
-		sku_buf_release(&text);
+		util_buf_free(&text);
 		return 0;
 	}
-	char *t = sku_buf_take(&text);
+	char *t = util_buf_take(&text, NULL);
 	if (!t)
 		return -1;
 	if (reason)

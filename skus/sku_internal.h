@@ -122,25 +122,11 @@ struct sku_facts {
 int sku_facts_parse(const char *json, struct sku_facts *f, char **msg);
 void sku_facts_release(struct sku_facts *f);
 
-/* Growable string (strbuf.c). On allocation failure `failed` is set, later
- * appends are ignored and sku_buf_take returns NULL. */
-struct sku_buf {
-	char *p;
-	size_t len;
-	size_t cap;
-	bool failed;
-};
-void sku_buf_printf(struct sku_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sku_buf_append(struct sku_buf *b, const char *s);
-/* Returns the malloc'd string ("" if nothing appended) and resets b. */
-char *sku_buf_take(struct sku_buf *b);
-void sku_buf_release(struct sku_buf *b);
-
 /* Appends the constraints of s that the facts fail, "; "-separated (match.c).
  * Returns the number of failed constraints. */
-int sku_explain(const struct sku *s, const struct sku_facts *f, struct sku_buf *out);
+int sku_explain(const struct sku *s, const struct sku_facts *f, struct util_buf *out);
 
-/* Human sizes (strbuf.c): "2 GiB", "1.5 TiB" or, decimal, "960 GB". */
+/* Human sizes (sizes.c): "2 GiB", "1.5 TiB" or, decimal, "960 GB". */
 void sku_format_bytes(unsigned long long bytes, bool decimal, char *buf, size_t len);
 
 #endif

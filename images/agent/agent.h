@@ -28,6 +28,7 @@
 #include <stdio.h>
 
 #include "protocol.h"
+#include "util/util.h"
 
 #define AGENT_MIB ((uint64_t)1024 * 1024)
 #define AGENT_META_MAGIC "PROVISIOND-METADATA-V1\n"
@@ -160,7 +161,9 @@ json_t *agent_facts_macs(const json_t *nics);
 /* ---- backoff (backoff.c) ----------------------------------------------- */
 
 struct agent_backoff {
-	double base_s, cap_s, next_s;
+	double base_s, cap_s;
+	int retry;	 /* delays handed out since init/reset */
+	uint64_t rng;	 /* jitter state */
 	double deadline; /* monotonic seconds */
 };
 void agent_backoff_init(struct agent_backoff *b, double base_s, double cap_s, double window_s);
@@ -171,7 +174,7 @@ bool agent_backoff_next(struct agent_backoff *b, double *delay_s);
 void agent_backoff_reset(struct agent_backoff *b, double window_s);
 /* value scaled by a uniform factor in [1-fraction, 1+fraction]. */
 double agent_jitter(double value, double fraction);
-double agent_now(void); /* CLOCK_MONOTONIC seconds */
+double agent_now(void); /* monotonic seconds (util_now_us) */
 void agent_sleep(double seconds);
 
 /* ---- HTTP (http.c) ----------------------------------------------------- */

@@ -1,44 +1,31 @@
-/* backoff.c — jittered exponential backoff, monotonic time, sleeping. */
+/* backoff.c — the agent's face on util's clock and backoff (util/util.h), in
+ * seconds: monotonic time, sleeping, jitter and the retry window. */
 #include "agent.h"
 
-#include <errno.h>
-#include <sys/random.h>
-#include <time.h>
+/* Whole milliseconds, rounded up so a short positive wait never becomes none. */
+static int64_t to_ms(double seconds)
+{
+	return seconds > 0 ? (int64_t)(seconds * 1000.0 + 0.999) : 0;
+}
 
 double agent_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)util_now_us() / 1e6;
 }
 
 void agent_sleep(double seconds)
 {
-	if (seconds <= 0)
-		return;
-	struct timespec ts = {.tv_sec = (time_t)seconds};
-	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	util_sleep_ms(to_ms(seconds));
 }
 
-/* xorshift64*, seeded once from getrandom (never blocks: GRND_NONBLOCK,
- * falling back to the clock early in boot). Jitter needs spread, not
- * secrecy. */
-static _Atomic unsigned long long rng_state;
-
+/* Jitter needs spread, not secrecy: a per-thread xorshift state. */
 static double uniform01(void)
 {
-	unsigned long long x = rng_state;
-	if (!x) {
-		if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != (ssize_t)sizeof(x) || !x)
-			x = (unsigned long long)(agent_now() * 1e9) ^ 0x9e3779b97f4a7c15ULL;
-	}
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return (double)((x * 2685821657736338717ULL) >> 11) / (double)(1ULL << 53);
+	static _Thread_local uint64_t rng;
+
+	if (!rng)
+		rng = util_rng_seed();
+	return (double)(util_rng_next(&rng) >> 11) / (double)(1ULL << 53);
 }
 
 double agent_jitter(double value, double fraction)
@@ -50,7 +37,8 @@ void agent_backoff_init(struct agent_backoff *b, double base_s, double cap_s, do
 {
 	b->base_s = base_s;
 	b->cap_s = cap_s;
-	b->next_s = base_s;
+	b->retry = 0;
+	b->rng = util_rng_seed();
 	b->deadline = agent_now() + window_s;
 }
 
@@ -64,10 +52,11 @@ bool agent_backoff_next(struct agent_backoff *b, double *delay_s)
 	double now = agent_now();
 	if (now >= b->deadline)
 		return false;
-	double d = b->next_s * (0.5 + 0.5 * uniform01());
+	double d =
+	    (double)util_backoff_ms(b->retry, to_ms(b->base_s), to_ms(b->cap_s), &b->rng) / 1000.0;
 	if (now + d > b->deadline)
 		d = b->deadline - now;
-	b->next_s = b->next_s * 2 > b->cap_s ? b->cap_s : b->next_s * 2;
+	b->retry += b->retry < 62;
 	*delay_s = d;
 	return true;
 }

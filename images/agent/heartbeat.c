@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 
 struct agent_heartbeat {
 	pthread_t thread;
@@ -15,14 +14,10 @@ struct agent_heartbeat {
 /* Waits up to `seconds` or until stop is set; returns true when stopping. */
 static bool wait_or_stop(struct agent_status *st, double seconds)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	long long ns = (long long)(seconds * 1e9) + until.tv_nsec;
-	until.tv_sec += (time_t)(ns / 1000000000LL);
-	until.tv_nsec = (long)(ns % 1000000000LL);
+	int64_t until = util_now_ms() + (int64_t)(seconds * 1000.0);
 	pthread_mutex_lock(&st->lock);
 	while (!st->stop) {
-		if (pthread_cond_timedwait(&st->wake, &st->lock, &until) == ETIMEDOUT)
+		if (util_cond_wait_until_ms(&st->wake, &st->lock, until) == ETIMEDOUT)
 			break;
 	}
 	bool stop = st->stop;

@@ -7,28 +7,20 @@
 
 #define REPLY_MAX (4u << 20)
 
-struct membuf {
-	char *data;
-	size_t len;
+struct reply_buf {
+	struct util_buf b;
 	bool overflow;
 };
 
 static size_t collect(char *p, size_t size, size_t n, void *ud)
 {
-	struct membuf *b = ud;
+	struct reply_buf *r = ud;
 	size_t add = size * n;
-	if (b->len + add > REPLY_MAX) {
-		b->overflow = true;
+	if (r->b.len + add > REPLY_MAX) {
+		r->overflow = true;
 		return 0;
 	}
-	char *nd = realloc(b->data, b->len + add + 1);
-	if (!nd)
-		return 0;
-	memcpy(nd + b->len, p, add);
-	b->data = nd;
-	b->len += add;
-	b->data[b->len] = '\0';
-	return add;
+	return util_buf_append(&r->b, p, add) == 0 ? add : 0;
 }
 
 enum agent_rc agent_client_init(struct agent_client *c, const struct agent_config *cfg,
@@ -76,13 +68,13 @@ static struct curl_slist *json_headers(const struct agent_client *c)
 
 /* "HTTP 409 conflict: message" from the common error body, else the raw
  * start of the body. */
-static enum agent_rc status_error(long status, const char *what, const struct membuf *b,
+static enum agent_rc status_error(long status, const char *what, const struct util_buf *b,
 				  struct agent_err *err)
 {
 	enum agent_rc rc = status >= 500   ? AGENT_E_NET
 			   : status >= 400 ? AGENT_E_HTTP
 					   : AGENT_E_PROTO;
-	json_t *j = b->data ? json_loads(b->data, 0, NULL) : NULL;
+	json_t *j = b->p ? json_loads(b->p, 0, NULL) : NULL;
 	json_t *e = json_object_get(j, "error");
 	const char *code = json_string_value(json_object_get(e, "code"));
 	const char *msg = json_string_value(json_object_get(e, "message"));
@@ -90,14 +82,14 @@ static enum agent_rc status_error(long status, const char *what, const struct me
 		agent_fail(err, rc, "%s: HTTP %ld %s: %s", what, status, code ? code : "",
 			   msg ? msg : "");
 	else
-		agent_fail(err, rc, "%s: HTTP %ld %.120s", what, status, b->data ? b->data : "");
+		agent_fail(err, rc, "%s: HTTP %ld %.120s", what, status, b->p ? b->p : "");
 	json_decref(j);
 	if (err)
 		err->http_status = status;
 	return rc;
 }
 
-static enum agent_rc parse_reply(const struct membuf *b, const char *what, json_t **reply,
+static enum agent_rc parse_reply(const struct util_buf *b, const char *what, json_t **reply,
 				 struct agent_err *err)
 {
 	if (!reply)
@@ -106,7 +98,7 @@ static enum agent_rc parse_reply(const struct membuf *b, const char *what, json_
 	if (!b->len)
 		return AGENT_OK;
 	json_error_t je;
-	*reply = json_loadb(b->data, b->len, 0, &je);
+	*reply = json_loadb(b->p, b->len, 0, &je);
 	if (!*reply)
 		return agent_fail(err, AGENT_E_PROTO, "%s: reply is not JSON: %s", what, je.text);
 	return AGENT_OK;
@@ -132,7 +124,7 @@ enum agent_rc agent_http_once(const struct agent_client *c, const char *method, 
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	struct curl_slist *hdr = json_headers(c);
 	CURL *h = curl_easy_init();
-	struct membuf b = {0};
+	struct reply_buf r = {0};
 	long code = 0;
 	enum agent_rc rc = AGENT_OK;
 	if (!url || !h || !hdr || (body && !text)) {
@@ -146,24 +138,24 @@ enum agent_rc agent_http_once(const struct agent_client *c, const char *method, 
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
 	set_request(h, method, text);
 	CURLcode cc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	if (cc != CURLE_OK) {
-		rc = agent_fail(err, b.overflow ? AGENT_E_PROTO : AGENT_E_NET, "%s: %s", what,
-				b.overflow ? "reply too large" : curl_easy_strerror(cc));
+		rc = agent_fail(err, r.overflow ? AGENT_E_PROTO : AGENT_E_NET, "%s: %s", what,
+				r.overflow ? "reply too large" : curl_easy_strerror(cc));
 	} else if (code < 200 || code > 299) {
-		rc = status_error(code, what, &b, err);
+		rc = status_error(code, what, &r.b, err);
 	} else {
-		rc = parse_reply(&b, what, reply, err);
+		rc = parse_reply(&r.b, what, reply, err);
 	}
 out:
 	if (status)
 		*status = code;
 	curl_easy_cleanup(h);
 	curl_slist_free_all(hdr);
-	free(b.data);
+	util_buf_free(&r.b);
 	free(text);
 	free(url);
 	return rc;

@@ -16,7 +16,7 @@ static const char *const level_names[] = {
     [AGENT_LOG_WARN] = "warn",
     [AGENT_LOG_ERROR] = "error",
 };
-_Static_assert(sizeof(level_names) / sizeof(level_names[0]) == AGENT_LOG_ERROR + 1,
+_Static_assert(ARRAY_SIZE(level_names) == AGENT_LOG_ERROR + 1,
 	       "level_names must cover enum agent_log_level");
 
 void agent_log_set_machine(const char *machine)
@@ -43,10 +43,9 @@ void agent_log(enum agent_log_level level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 
-	struct timespec now;
+	time_t now = (time_t)(util_wall_ms() / 1000);
 	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
+	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 
 	pthread_mutex_lock(&log_lock);

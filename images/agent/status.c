@@ -10,7 +10,7 @@ void agent_status_init(struct agent_status *s)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->wake, NULL);
+	util_cond_init(&s->wake); /* heartbeat.c waits on util's clock */
 	snprintf(s->state, sizeof(s->state), AGENT_HB_STATE_IDLE);
 }
 

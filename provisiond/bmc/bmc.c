@@ -66,7 +66,7 @@ static enum bmc_status op_begin(struct op *o, struct bmc_manager *m, const struc
 
 	memset(o, 0, sizeof(*o));
 	o->kind = k;
-	o->t0 = bmc_now_ms();
+	o->t0 = util_now_ms();
 	o->rng = bmc_backoff_seed();
 	s->m = m;
 	s->t = t;
@@ -107,7 +107,7 @@ static enum bmc_status op_end(struct op *o, enum bmc_status st)
 			bmc_entry_unbusy(s->m, s->entry);
 	}
 	if (s->drv_index >= 0)
-		bmc_metrics_op(s->m, s->drv_index, o->kind, st, bmc_now_ms() - o->t0);
+		bmc_metrics_op(s->m, s->drv_index, o->kind, st, util_now_ms() - o->t0);
 	json_decref(o->opts);
 	return st;
 }
@@ -154,7 +154,7 @@ static enum bmc_status with_retries(struct op *o, struct bmc_call_args *a, bool 
 		if (i >= l->retries)
 			return st;
 		bmc_metrics_retry(s->m, s->drv_index);
-		bmc_sleep_ms(bmc_backoff_ms(i, l->retry_base_ms, l->retry_max_ms, &o->rng));
+		util_sleep_ms(bmc_backoff_ms(i, l->retry_base_ms, l->retry_max_ms, &o->rng));
 	}
 }
 
@@ -184,14 +184,14 @@ static enum bmc_status confirm(struct op *o, enum bmc_power_action a, enum bmc_p
 {
 	struct bmc_session *s = &o->s;
 	int poll = s->m->lim.confirm_poll_ms;
-	long long deadline = bmc_now_ms() + s->m->lim.confirm_timeout_ms;
+	long long deadline = util_now_ms() + s->m->lim.confirm_timeout_ms;
 	struct bmc_call_args g;
 	enum bmc_status st;
 	bool in_command;
 
 	/* A BMC may still report "on" for a moment after accepting a cycle. */
 	if (a == BMC_POWER_ACTION_CYCLE)
-		bmc_sleep_ms(poll < s->m->lim.confirm_timeout_ms ? poll : 0);
+		util_sleep_ms(poll < s->m->lim.confirm_timeout_ms ? poll : 0);
 	for (;;) {
 		g = (struct bmc_call_args){.kind = BMC_CALL_POWER_GET};
 		st = attempt(s, &g, &in_command, e);
@@ -199,9 +199,9 @@ static enum bmc_status confirm(struct op *o, enum bmc_power_action a, enum bmc_p
 			return BMC_OK;
 		if (st != BMC_OK && (!transient(st) || s->entry_given_away || !g.ran))
 			return st;
-		if (bmc_now_ms() + poll > deadline)
+		if (util_now_ms() + poll > deadline)
 			return confirm_failed(o, st, g.power, a, want, e);
-		bmc_sleep_ms(poll);
+		util_sleep_ms(poll);
 	}
 }
 

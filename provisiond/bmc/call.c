@@ -54,7 +54,7 @@ static void job_unref(struct job *j)
 	pthread_mutex_unlock(&j->mu);
 	if (!last)
 		return;
-	for (size_t i = 0; i < sizeof(j->strs) / sizeof(j->strs[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(j->strs); i++) {
 		if (i == 4 && j->strs[i] != NULL) /* the password */
 			explicit_bzero(j->strs[i], strlen(j->strs[i]));
 		free(j->strs[i]);
@@ -166,7 +166,7 @@ static struct job *job_new(struct bmc_session *s, const struct bmc_call_args *a)
 		free(j);
 		return NULL;
 	}
-	if (bmc_cond_init(&j->cv) != 0) {
+	if (util_cond_init(&j->cv) != 0) {
 		pthread_mutex_destroy(&j->mu);
 		free(j);
 		return NULL;
@@ -208,11 +208,11 @@ static int job_start(struct job *j)
  * true when the job finished. */
 static bool job_wait(struct bmc_session *s, struct job *j)
 {
-	long long deadline = bmc_now_ms() + s->timeout_ms + bmc_call_grace_ms(s->timeout_ms);
+	long long deadline = util_now_ms() + s->timeout_ms + bmc_call_grace_ms(s->timeout_ms);
 	bool done;
 
 	pthread_mutex_lock(&j->mu);
-	while (!j->done && bmc_cond_wait_until(&j->cv, &j->mu, deadline) != ETIMEDOUT)
+	while (!j->done && util_cond_wait_until_ms(&j->cv, &j->mu, deadline) != ETIMEDOUT)
 		;
 	done = j->done;
 	if (!done) {
@@ -238,7 +238,7 @@ enum bmc_status bmc_call(struct bmc_session *s, struct bmc_call_args *a, struct 
 
 	a->ran = false;
 	/* per call, not per operation: a long confirmation must not run out of queue */
-	st = bmc_slot_acquire(s->m, bmc_now_ms() + s->m->lim.queue_timeout_ms, e);
+	st = bmc_slot_acquire(s->m, util_now_ms() + s->m->lim.queue_timeout_ms, e);
 	if (st != BMC_OK)
 		return st;
 	j = job_new(s, a);

@@ -14,6 +14,7 @@
  *    the password) and returns the same status.
  *  - slots may run on different threads one after another for one instance, never
  *    at the same time.
+ *  - time comes from util (util_now_ms, util_sleep_ms), so tests can run it virtually.
  */
 #ifndef PROVISIOND_BMC_DRIVER_H
 #define PROVISIOND_BMC_DRIVER_H
@@ -21,6 +22,7 @@
 #include <jansson.h>
 
 #include "provisiond/bmc/bmc.h"
+#include "util/util.h"
 
 struct bmc_driver {
 	const char *name;
@@ -72,9 +74,5 @@ void *bmc_manager_driver_priv(struct bmc_manager *m, const struct bmc_driver *d)
 enum bmc_status bmc_error_set(struct bmc_error *e, enum bmc_status s, const char *field,
 			      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void bmc_error_clear(struct bmc_error *e);
-
-/* Time helpers (clock.c): monotonic milliseconds, sleeping. */
-long long bmc_now_ms(void);
-void bmc_sleep_ms(long long ms);
 
 #endif

@@ -177,14 +177,14 @@ static void fake_leave(struct fake_inst *in)
 static enum bmc_status fake_wait(struct fake_inst *in, int timeout_ms, enum bmc_status injected,
 				 struct bmc_error *e)
 {
-	bmc_sleep_ms(in->c.hang_ms);
+	util_sleep_ms(in->c.hang_ms);
 	if (in->c.delay_ms > timeout_ms) {
-		bmc_sleep_ms(timeout_ms);
+		util_sleep_ms(timeout_ms);
 		return bmc_error_set(e, BMC_ERR_TIMEOUT, NULL,
 				     "BMC at %s did not answer within %d ms", in->label,
 				     timeout_ms);
 	}
-	bmc_sleep_ms(in->c.delay_ms);
+	util_sleep_ms(in->c.delay_ms);
 	if (injected != BMC_OK)
 		return bmc_error_set(e, injected, NULL, "BMC at %s: injected failure (%s)",
 				     in->label, bmc_status_name(injected));
@@ -216,7 +216,7 @@ static enum bmc_status fake_open(void *priv, const struct bmc_target *t, const j
 	}
 	fake_enter(in, FK_OPEN, &injected);
 	if (in->c.unreachable) {
-		bmc_sleep_ms(timeout_ms);
+		util_sleep_ms(timeout_ms);
 		st = bmc_error_set(e, BMC_ERR_UNREACHABLE, NULL,
 				   "no answer from BMC at %s within %d ms", in->label, timeout_ms);
 	} else {
@@ -246,7 +246,7 @@ static enum bmc_status fake_power_get(void *inst, int timeout_ms, enum bmc_power
 	st = fake_wait(in, timeout_ms, injected, e);
 	if (st == BMC_OK) {
 		pthread_mutex_lock(&in->p->mu);
-		*out = bmc_now_ms() < in->fm->visible_at ? in->fm->shown : in->fm->power;
+		*out = util_now_ms() < in->fm->visible_at ? in->fm->shown : in->fm->power;
 		pthread_mutex_unlock(&in->p->mu);
 	}
 	fake_leave(in);
@@ -257,7 +257,7 @@ static enum bmc_status fake_power_get(void *inst, int timeout_ms, enum bmc_power
 static void apply_power(struct fake_inst *in, enum bmc_power_action a)
 {
 	struct fake_machine *fm = in->fm;
-	long long now = bmc_now_ms();
+	long long now = util_now_ms();
 	enum bmc_power_state before = now < fm->visible_at ? fm->shown : fm->power;
 
 	fm->shown = before;
@@ -339,7 +339,7 @@ int bmc_fake_peek(struct bmc_manager *m, const char *key, enum bmc_power_state *
 	pthread_mutex_lock(&p->mu);
 	fm = machine_find(p, key, false);
 	if (fm != NULL && power != NULL)
-		*power = bmc_now_ms() < fm->visible_at ? fm->shown : fm->power;
+		*power = util_now_ms() < fm->visible_at ? fm->shown : fm->power;
 	if (fm != NULL && boot != NULL)
 		*boot = fm->boot;
 	if (fm != NULL && persistent != NULL)

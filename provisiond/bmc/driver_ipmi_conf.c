@@ -19,7 +19,6 @@ static const struct {
     {"integritycheckvalue", IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_NON_EMPTY_INTEGRITY_CHECK_VALUE},
     {"nochecksumcheck", IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_NO_CHECKSUM_CHECK},
 };
-#define N_WORKAROUNDS (sizeof(workarounds) / sizeof(workarounds[0]))
 
 static const char *const ipmi_keys[] = {"privilege",  "cipher_suite", "workarounds",
 					"timeout_ms", "boot_mode",    NULL};
@@ -33,7 +32,7 @@ static enum bmc_status unknown_workaround(const char *w, size_t n, struct bmc_er
 	char known[160];
 	size_t k = 0;
 
-	for (size_t i = 0; i < N_WORKAROUNDS && k < sizeof(known); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(workarounds) && k < sizeof(known); i++)
 		k += (size_t)snprintf(known + k, sizeof(known) - k, "%s%s", i ? ", " : "",
 				      workarounds[i].name);
 	return bmc_error_set(e, BMC_ERR_INVALID, "bmc.options.workarounds",
@@ -51,11 +50,11 @@ static enum bmc_status parse_workarounds(const char *s, unsigned *flags, struct 
 			w++, n--;
 		while (n > 0 && (w[n - 1] == ' ' || w[n - 1] == '\t'))
 			n--;
-		for (i = 0; n > 0 && i < N_WORKAROUNDS; i++)
+		for (i = 0; n > 0 && i < ARRAY_SIZE(workarounds); i++)
 			if (strlen(workarounds[i].name) == n &&
 			    strncmp(workarounds[i].name, w, n) == 0)
 				break;
-		if (n > 0 && i == N_WORKAROUNDS)
+		if (n > 0 && i == ARRAY_SIZE(workarounds))
 			return unknown_workaround(w, n, e);
 		if (n > 0)
 			*flags |= workarounds[i].flag;

@@ -42,7 +42,7 @@ static const struct {
 
 static enum kind kind_of(int errnum)
 {
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
 		if (table[i].errnum == errnum)
 			return table[i].kind;
 	return K_OTHER;

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "provisiond/bmc/manager.h"
 
@@ -27,27 +26,6 @@ static bool limits_valid(const struct bmc_limits *l)
 	       l->breaker_threshold > 0 && l->breaker_cooldown_ms > 0 &&
 	       l->confirm_timeout_ms > 0 && l->confirm_poll_ms > 0 && l->queue_timeout_ms > 0 &&
 	       l->retry_base_ms > 0 && l->retry_max_ms >= l->retry_base_ms;
-}
-
-int bmc_cond_init(pthread_cond_t *cv)
-{
-	pthread_condattr_t a;
-	int rc;
-
-	if (pthread_condattr_init(&a) != 0)
-		return -1;
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	rc = pthread_cond_init(cv, &a);
-	pthread_condattr_destroy(&a);
-	return rc == 0 ? 0 : -1;
-}
-
-int bmc_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, long long deadline_ms)
-{
-	struct timespec ts = {.tv_sec = deadline_ms / 1000,
-			      .tv_nsec = (long)(deadline_ms % 1000) * 1000000};
-
-	return pthread_cond_timedwait(cv, mu, &ts);
 }
 
 static int drivers_init(struct bmc_manager *m)
@@ -76,9 +54,9 @@ struct bmc_manager *bmc_manager_new(const struct bmc_limits *l)
 		goto fail_alloc;
 	if (pthread_mutex_init(&m->mu, NULL) != 0)
 		goto fail_alloc;
-	if (bmc_cond_init(&m->slot_cv) != 0)
+	if (util_cond_init(&m->slot_cv) != 0)
 		goto fail_mutex;
-	if (bmc_cond_init(&m->idle_cv) != 0)
+	if (util_cond_init(&m->idle_cv) != 0)
 		goto fail_slot;
 	if (drivers_init(m) != 0) {
 		bmc_manager_free(m);
@@ -173,7 +151,7 @@ static struct bmc_entry *entry_get(struct bmc_manager *m, const struct bmc_targe
 			break;
 	if (en == NULL) {
 		en = calloc(1, sizeof(*en));
-		if (en == NULL || (en->key = strdup(t->key)) == NULL || bmc_cond_init(&en->cv)) {
+		if (en == NULL || (en->key = strdup(t->key)) == NULL || util_cond_init(&en->cv)) {
 			if (en != NULL)
 				free(en->key);
 			free(en);
@@ -207,17 +185,17 @@ static enum bmc_status circuit_open(struct bmc_session *s, long long wait_ms, st
 /* Caller holds m->mu. Waits for the entry's turn. */
 static enum bmc_status entry_wait(struct bmc_session *s, struct bmc_entry *en, struct bmc_error *e)
 {
-	long long waited_from = bmc_now_ms(), wait_ms;
+	long long waited_from = util_now_ms(), wait_ms;
 
 	while (en->busy) {
-		if (bmc_cond_wait_until(&en->cv, &s->m->mu, s->queue_deadline) == ETIMEDOUT &&
+		if (util_cond_wait_until_ms(&en->cv, &s->m->mu, s->queue_deadline) == ETIMEDOUT &&
 		    en->busy)
 			return bmc_error_set(
 			    e, BMC_ERR_BUSY, NULL,
 			    "BMC at %s is busy with another operation (waited %lld ms)", s->label,
-			    bmc_now_ms() - waited_from);
+			    util_now_ms() - waited_from);
 	}
-	if (!bmc_breaker_allow(&en->breaker, bmc_now_ms(), &wait_ms))
+	if (!bmc_breaker_allow(&en->breaker, util_now_ms(), &wait_ms))
 		return circuit_open(s, wait_ms, e);
 	en->busy = true;
 	return BMC_OK;
@@ -234,7 +212,7 @@ enum bmc_status bmc_entry_acquire(struct bmc_session *s, struct bmc_error *e)
 	en = entry_get(m, s->t);
 	if (en == NULL)
 		st = bmc_error_set(e, BMC_ERR_FAILED, NULL, "out of memory");
-	else if (!bmc_breaker_would_allow(&en->breaker, bmc_now_ms(), &wait_ms))
+	else if (!bmc_breaker_would_allow(&en->breaker, util_now_ms(), &wait_ms))
 		st = circuit_open(s, wait_ms, e); /* fail fast, do not queue */
 	else
 		st = entry_wait(s, en, e);
@@ -255,7 +233,7 @@ void bmc_entry_finish(struct bmc_session *s)
 			? BMC_OUTCOME_DEAD
 			: BMC_OUTCOME_ALIVE;
 	pthread_mutex_lock(&s->m->mu);
-	bmc_breaker_record(&s->entry->breaker, o, bmc_now_ms(), s->m->lim.breaker_threshold,
+	bmc_breaker_record(&s->entry->breaker, o, util_now_ms(), s->m->lim.breaker_threshold,
 			   s->m->lim.breaker_cooldown_ms);
 	pthread_mutex_unlock(&s->m->mu);
 }
@@ -272,16 +250,16 @@ void bmc_entry_unbusy(struct bmc_manager *m, struct bmc_entry *en)
 
 enum bmc_status bmc_slot_acquire(struct bmc_manager *m, long long deadline_ms, struct bmc_error *e)
 {
-	long long from = bmc_now_ms();
+	long long from = util_now_ms();
 	enum bmc_status st = BMC_OK;
 
 	pthread_mutex_lock(&m->mu);
 	while (m->in_flight >= m->lim.max_concurrent) {
-		if (bmc_cond_wait_until(&m->slot_cv, &m->mu, deadline_ms) == ETIMEDOUT &&
+		if (util_cond_wait_until_ms(&m->slot_cv, &m->mu, deadline_ms) == ETIMEDOUT &&
 		    m->in_flight >= m->lim.max_concurrent) {
 			st = bmc_error_set(e, BMC_ERR_BUSY, NULL,
 					   "too many BMC calls in flight (%d); waited %lld ms",
-					   m->in_flight, bmc_now_ms() - from);
+					   m->in_flight, util_now_ms() - from);
 			break;
 		}
 	}

@@ -86,11 +86,6 @@ struct bmc_call_args {
 	bool ran;		    /* out: the driver slot was called */
 };
 
-/* manager.c: condition variables on the monotonic clock, absolute deadlines. */
-int bmc_cond_init(pthread_cond_t *cv);
-/* Returns ETIMEDOUT when deadline_ms (monotonic) passed. Caller holds mu. */
-int bmc_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, long long deadline_ms);
-
 /* manager.c: the per-BMC entry. acquire fails fast on an open breaker, waits for the
  * BMC's turn until s->queue_deadline (BMC_ERR_BUSY), then takes the breaker's
  * half-open trial if needed. finish records the outcome; unbusy lets the next one in. */

@@ -5,14 +5,12 @@
 
 #include "provisiond/bmc/manager.h"
 
-#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
-
 static const char *const op_names[] = {
     [BMC_OP_POWER_GET] = "power_get",
     [BMC_OP_POWER_SET] = "power_set",
     [BMC_OP_BOOT_SET] = "boot_set",
 };
-_Static_assert(COUNT_OF(op_names) == BMC_OP__COUNT, "op_names covers bmc_op_kind");
+_Static_assert(ARRAY_SIZE(op_names) == BMC_OP__COUNT, "op_names covers bmc_op_kind");
 
 static const char *const call_names[] = {
     [BMC_CALL_OPEN] = "open",
@@ -20,7 +18,7 @@ static const char *const call_names[] = {
     [BMC_CALL_POWER_SET] = "power_set",
     [BMC_CALL_BOOT_SET] = "boot_set",
 };
-_Static_assert(COUNT_OF(call_names) == BMC_CALL__COUNT, "call_names covers bmc_call_kind");
+_Static_assert(ARRAY_SIZE(call_names) == BMC_CALL__COUNT, "call_names covers bmc_call_kind");
 
 const char *bmc_op_kind_name(enum bmc_op_kind k)
 {

@@ -5,8 +5,7 @@
 #include <string.h>
 
 #include "provisiond/bmc/bmc.h"
-
-#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+#include "util/util.h"
 
 static const char *const status_names[] = {
     [BMC_OK] = "ok",
@@ -20,14 +19,14 @@ static const char *const status_names[] = {
     [BMC_ERR_BUSY] = "busy",
     [BMC_ERR_FAILED] = "failed",
 };
-static_assert(COUNT_OF(status_names) == BMC_STATUS__COUNT, "status_names covers bmc_status");
+static_assert(ARRAY_SIZE(status_names) == BMC_STATUS__COUNT, "status_names covers bmc_status");
 
 static const char *const power_state_names[] = {
     [BMC_POWER_UNKNOWN] = "unknown",
     [BMC_POWER_OFF] = "off",
     [BMC_POWER_ON] = "on",
 };
-static_assert(COUNT_OF(power_state_names) == BMC_POWER_STATE__COUNT,
+static_assert(ARRAY_SIZE(power_state_names) == BMC_POWER_STATE__COUNT,
 	      "power_state_names covers bmc_power_state");
 
 static const char *const power_action_names[] = {
@@ -35,14 +34,14 @@ static const char *const power_action_names[] = {
     [BMC_POWER_ACTION_CYCLE] = "cycle",	  [BMC_POWER_ACTION_RESET] = "reset",
     [BMC_POWER_ACTION_SOFT_OFF] = "soft",
 };
-static_assert(COUNT_OF(power_action_names) == BMC_POWER_ACTION__COUNT,
+static_assert(ARRAY_SIZE(power_action_names) == BMC_POWER_ACTION__COUNT,
 	      "power_action_names covers bmc_power_action");
 
 static const char *const boot_device_names[] = {
     [BMC_BOOT_PXE] = "pxe",
     [BMC_BOOT_DISK] = "disk",
 };
-static_assert(COUNT_OF(boot_device_names) == BMC_BOOT_DEVICE__COUNT,
+static_assert(ARRAY_SIZE(boot_device_names) == BMC_BOOT_DEVICE__COUNT,
 	      "boot_device_names covers bmc_boot_device");
 
 static const char *name_at(const char *const *table, size_t n, int v)
@@ -64,27 +63,27 @@ static int index_of(const char *const *table, size_t n, const char *s)
 
 const char *bmc_status_name(enum bmc_status s)
 {
-	return name_at(status_names, COUNT_OF(status_names), (int)s);
+	return name_at(status_names, ARRAY_SIZE(status_names), (int)s);
 }
 
 const char *bmc_power_state_name(enum bmc_power_state s)
 {
-	return name_at(power_state_names, COUNT_OF(power_state_names), (int)s);
+	return name_at(power_state_names, ARRAY_SIZE(power_state_names), (int)s);
 }
 
 const char *bmc_power_action_name(enum bmc_power_action a)
 {
-	return name_at(power_action_names, COUNT_OF(power_action_names), (int)a);
+	return name_at(power_action_names, ARRAY_SIZE(power_action_names), (int)a);
 }
 
 const char *bmc_boot_device_name(enum bmc_boot_device d)
 {
-	return name_at(boot_device_names, COUNT_OF(boot_device_names), (int)d);
+	return name_at(boot_device_names, ARRAY_SIZE(boot_device_names), (int)d);
 }
 
 int bmc_power_action_from_name(const char *s, enum bmc_power_action *out)
 {
-	int i = index_of(power_action_names, COUNT_OF(power_action_names), s);
+	int i = index_of(power_action_names, ARRAY_SIZE(power_action_names), s);
 	if (i < 0 || out == NULL)
 		return -1;
 	*out = (enum bmc_power_action)i;
@@ -93,7 +92,7 @@ int bmc_power_action_from_name(const char *s, enum bmc_power_action *out)
 
 int bmc_boot_device_from_name(const char *s, enum bmc_boot_device *out)
 {
-	int i = index_of(boot_device_names, COUNT_OF(boot_device_names), s);
+	int i = index_of(boot_device_names, ARRAY_SIZE(boot_device_names), s);
 	if (i < 0 || out == NULL)
 		return -1;
 	*out = (enum bmc_boot_device)i;

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "provisiond/client/provclient.h"
+#include "util/util.h"
 
 /* Exit codes (documented in docs/provisionctl.md). */
 enum ctl_exit {

@@ -4,7 +4,6 @@
 
 #include "provisiond/client/ctl.h"
 
-#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_KEYS 64
 
 static const struct ctl_col alloc_cols[] = {
@@ -27,7 +26,7 @@ static void show_alloc(struct ctl *ctl, const json_t *alloc)
 	ctl_show(ctl, alloc);
 	if (ctl->json || !json_is_array(machines) || json_array_size(machines) == 0)
 		return;
-	struct ctl_table *t = ctl_table_from_json(member_cols, NCOLS(member_cols), machines);
+	struct ctl_table *t = ctl_table_from_json(member_cols, ARRAY_SIZE(member_cols), machines);
 	if (t != NULL) {
 		fprintf(ctl->out, "\n");
 		ctl_table_print(ctl->out, t, 48);
@@ -127,7 +126,7 @@ static int run_list(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl
 	pc_status rc = pc_alloc_list(ctl->client, &body, &err);
 	if (rc != PC_OK)
 		return ctl_fail(ctl, rc, &err);
-	ctl_show_list(ctl, body, alloc_cols, NCOLS(alloc_cols));
+	ctl_show_list(ctl, body, alloc_cols, ARRAY_SIZE(alloc_cols));
 	json_decref(body);
 	return CTL_EXIT_OK;
 }

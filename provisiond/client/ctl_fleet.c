@@ -7,7 +7,6 @@
 
 #include "provisiond/client/ctl.h"
 
-#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 #define AUDIT_DEFAULT_LIMIT 100
 
 static const struct ctl_col audit_cols[] = {
@@ -105,7 +104,7 @@ static int run_quota_list(struct ctl *ctl, const struct ctl_cmd *cmd, const stru
 	if (ctl->json)
 		ctl_print_json(ctl->out, body);
 	else
-		code = ctl_show_list(ctl, list, quota_cols, NCOLS(quota_cols));
+		code = ctl_show_list(ctl, list, quota_cols, ARRAY_SIZE(quota_cols));
 	json_decref(list);
 	json_decref(items);
 	json_decref(body);
@@ -120,7 +119,7 @@ static int run_audit(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ct
 	if (limit != NULL && ctl_parse_long(limit, 1, 1000000, &n) != 0)
 		return ctl_usage(ctl, cmd, "--limit must be a positive whole number");
 	return ctl_call_list(ctl, "/v1/audit", NULL, 0, ctl_arg(a, "cursor"), (size_t)n, audit_cols,
-			     NCOLS(audit_cols));
+			     ARRAY_SIZE(audit_cols));
 }
 
 static int run_freeze(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a)

@@ -4,8 +4,6 @@
 
 #include "provisiond/client/ctl.h"
 
-#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
-
 static const struct ctl_col image_cols[] = {
     {"NAME", "name"},	  {"FORMAT", "format"},	     {"SIZE", "size|size_bytes"},
     {"SHA256", "sha256"}, {"STATE", "state|status"}, {"SOURCE", "url|path|source"},
@@ -40,7 +38,8 @@ static int run_list(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl
 {
 	(void)cmd;
 	(void)a;
-	return ctl_call_list(ctl, "/v1/images", NULL, 0, NULL, 0, image_cols, NCOLS(image_cols));
+	return ctl_call_list(ctl, "/v1/images", NULL, 0, NULL, 0, image_cols,
+			     ARRAY_SIZE(image_cols));
 }
 
 static int run_one(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a)

@@ -4,8 +4,6 @@
 
 #include "provisiond/client/ctl.h"
 
-#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
-
 static const struct ctl_col machine_cols[] = {
     {"ID", "id"},
     {"NAME", "name"},
@@ -65,7 +63,7 @@ static int run_list(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl
 	pc_status rc = pc_machine_list(ctl->client, &f, &body, &err);
 	if (rc != PC_OK)
 		return ctl_fail(ctl, rc, &err);
-	ctl_show_list(ctl, body, machine_cols, NCOLS(machine_cols));
+	ctl_show_list(ctl, body, machine_cols, ARRAY_SIZE(machine_cols));
 	json_decref(body);
 	return CTL_EXIT_OK;
 }
@@ -112,7 +110,7 @@ static int run_events(struct ctl *ctl, const struct ctl_cmd *cmd, const struct c
 	pc_status rc = pc_machine_events(ctl->client, a->pos[0], &body, &err);
 	if (rc != PC_OK)
 		return ctl_fail(ctl, rc, &err);
-	ctl_show_list(ctl, body, event_cols, NCOLS(event_cols));
+	ctl_show_list(ctl, body, event_cols, ARRAY_SIZE(event_cols));
 	json_decref(body);
 	return CTL_EXIT_OK;
 }

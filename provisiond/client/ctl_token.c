@@ -4,8 +4,6 @@
 
 #include "provisiond/client/ctl.h"
 
-#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
-
 static const struct ctl_col token_cols[] = {
     {"ID", "id"},	{"NAME", "name"},	   {"ROLE", "role"},
     {"OWNER", "owner"}, {"CREATED", "created_at"}, {"LAST USED", "last_used_at|last_used"},
@@ -34,7 +32,8 @@ static int run_list(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl
 {
 	(void)cmd;
 	(void)a;
-	return ctl_call_list(ctl, "/v1/tokens", NULL, 0, NULL, 0, token_cols, NCOLS(token_cols));
+	return ctl_call_list(ctl, "/v1/tokens", NULL, 0, NULL, 0, token_cols,
+			     ARRAY_SIZE(token_cols));
 }
 
 static int run_delete(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a)

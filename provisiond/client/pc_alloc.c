@@ -1,7 +1,6 @@
 /* Typed calls for /v1/allocations and /v1/tokens (docs/api.md). */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "provisiond/client/pc_internal.h"
 
@@ -100,21 +99,15 @@ static bool alloc_settling(const json_t *a)
 	return s != NULL && (strcmp(s, "deploying") == 0 || strcmp(s, "releasing") == 0);
 }
 
+/* Monotonic seconds and sleeping on util's clock. */
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)util_now_ms() / 1000.0;
 }
 
 static void sleep_s(double s)
 {
-	struct timespec ts = {.tv_sec = (time_t)s,
-			      .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
-
-	if (s > 0)
-		nanosleep(&ts, NULL);
+	util_sleep_ms((int64_t)(s * 1000.0));
 }
 
 static double min_d(double a, double b)

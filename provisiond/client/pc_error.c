@@ -13,8 +13,7 @@ static const char *const status_names[] = {
     [PC_E_PROTOCOL] = "protocol",
     [PC_E_API] = "api",
 };
-_Static_assert(sizeof(status_names) / sizeof(status_names[0]) == PC_E_API + 1,
-	       "status_names must cover pc_status");
+_Static_assert(ARRAY_SIZE(status_names) == PC_E_API + 1, "status_names must cover pc_status");
 
 const char *pc_status_name(pc_status s)
 {

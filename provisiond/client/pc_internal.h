@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include "provisiond/client/provclient.h"
+#include "util/util.h"
 
 struct pc_client {
 	CURL *curl;
@@ -16,17 +17,6 @@ struct pc_client {
 	char request_id[PC_REQUEST_ID_MAX];
 	FILE *trace;
 };
-
-/* Growable byte buffer; data is always NUL-terminated when non-NULL. */
-struct pc_buf {
-	char *data;
-	size_t len;
-	size_t cap;
-};
-
-/* Appends n bytes; returns 0 or -1 on allocation failure. */
-int pc_buf_append(struct pc_buf *b, const char *s, size_t n);
-void pc_buf_free(struct pc_buf *b);
 
 /* Copies src into dst[size], always terminated; returns strlen(src). */
 size_t pc_strlcpy(char *dst, const char *src, size_t size);

@@ -12,7 +12,7 @@
 #define PC_MAX_BODY (64u * 1024u * 1024u)
 
 struct exchange {
-	struct pc_buf body;
+	struct util_buf body;
 	bool overflow;
 	bool json_type;
 	char request_id[PC_REQUEST_ID_MAX];
@@ -28,7 +28,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 		x->overflow = true;
 		return 0;
 	}
-	return pc_buf_append(&x->body, p, len) == 0 ? len : 0;
+	return util_buf_append(&x->body, p, len) == 0 ? len : 0;
 }
 
 static long parse_retry_after(const char *v)
@@ -87,17 +87,17 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 static struct curl_slist *add_header(struct curl_slist *list, const char *name, const char *value,
 				     bool *ok)
 {
-	struct pc_buf b = {0};
+	struct util_buf b = {0};
 	struct curl_slist *next = NULL;
 
 	if (!*ok)
 		return list;
-	if (pc_buf_append(&b, name, strlen(name)) == 0 && pc_buf_append(&b, ": ", 2) == 0 &&
-	    pc_buf_append(&b, value, strlen(value)) == 0)
-		next = curl_slist_append(list, b.data);
-	if (b.data != NULL)
-		explicit_bzero(b.data, b.len);
-	pc_buf_free(&b);
+	if (util_buf_append(&b, name, strlen(name)) == 0 && util_buf_append(&b, ": ", 2) == 0 &&
+	    util_buf_append(&b, value, strlen(value)) == 0)
+		next = curl_slist_append(list, b.p);
+	if (b.p != NULL)
+		explicit_bzero(b.p, b.len);
+	util_buf_free(&b);
 	if (next == NULL)
 		*ok = false;
 	return next ? next : list;
@@ -140,13 +140,13 @@ static pc_status build_headers(const pc_client *c, const struct pc_request *req,
 		list = add_header(list, "Content-Type", "application/json", &ok);
 	if (c->token[0] != '\0') {
 		char auth[16] = "Bearer ";
-		struct pc_buf v = {0};
-		ok = ok && pc_buf_append(&v, auth, strlen(auth)) == 0 &&
-		     pc_buf_append(&v, c->token, strlen(c->token)) == 0;
-		list = add_header(list, "Authorization", v.data ? v.data : "", &ok);
-		if (v.data != NULL)
-			explicit_bzero(v.data, v.len);
-		pc_buf_free(&v);
+		struct util_buf v = {0};
+		ok = ok && util_buf_append(&v, auth, strlen(auth)) == 0 &&
+		     util_buf_append(&v, c->token, strlen(c->token)) == 0;
+		list = add_header(list, "Authorization", v.p ? v.p : "", &ok);
+		if (v.p != NULL)
+			explicit_bzero(v.p, v.len);
+		util_buf_free(&v);
 	}
 	if (c->request_id[0] != '\0')
 		list = add_header(list, "X-Request-Id", c->request_id, &ok);
@@ -214,14 +214,14 @@ static const char *first_non_space(const char *s)
 static pc_status finish(long status, struct exchange *x, struct pc_response *resp,
 			struct pc_error *err)
 {
-	const char *start = first_non_space(x->body.data);
+	const char *start = first_non_space(x->body.p);
 	bool looks_json = x->json_type || (start && (*start == '{' || *start == '['));
 	pc_status rc = PC_OK;
 
 	resp->status = status;
-	resp->text = x->body.data;
+	resp->text = x->body.p;
 	resp->text_len = x->body.len;
-	x->body.data = NULL;
+	x->body.p = NULL;
 	pc_strlcpy(resp->request_id, x->request_id, sizeof(resp->request_id));
 	resp->retry_after_s = x->retry_after_s;
 	if (resp->text_len > 0 && looks_json)
@@ -278,7 +278,7 @@ static pc_status perform(pc_client *c, const struct pc_request *req, const char 
 	}
 	if (rc == PC_E_TRANSPORT && c->trace != NULL)
 		fprintf(c->trace, "< error: %s\n", err ? err->message : curl_easy_strerror(cc));
-	pc_buf_free(&x.body);
+	util_buf_free(&x.body);
 	/* The handle keeps pointers to our stack buffers: drop them now. */
 	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);

@@ -1,5 +1,5 @@
-/* URL building and percent-encoding, plus the small string/buffer helpers
- * the rest of provclient uses. */
+/* URL building and percent-encoding, plus the small string helpers the rest
+ * of provclient uses. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,70 +23,42 @@ bool pc_has_crlf(const char *s)
 	return s != NULL && strpbrk(s, "\r\n") != NULL;
 }
 
-int pc_buf_append(struct pc_buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->data, cap);
-		if (p == NULL)
-			return -1;
-		b->data = p;
-		b->cap = cap;
-	}
-	if (n > 0)
-		memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-void pc_buf_free(struct pc_buf *b)
-{
-	if (b == NULL)
-		return;
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
-
 static bool is_unreserved(unsigned char ch)
 {
 	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
 	       ch == '-' || ch == '.' || ch == '_' || ch == '~';
 }
 
-static int buf_encode(struct pc_buf *b, const char *s)
+/* Appends s percent-encoded; returns 0 or -1 once b failed. */
+static int buf_encode(struct util_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-		int rc = is_unreserved(*p) ? pc_buf_append(b, (const char *)p, 1)
-					   : pc_buf_append(b, enc, 3);
-		if (rc != 0)
-			return -1;
+		if (is_unreserved(*p))
+			util_buf_append(b, p, 1);
+		else
+			util_buf_append(b, enc, 3);
 	}
-	return 0;
+	return b->failed ? -1 : 0;
 }
 
 char *pc_url_encode(const char *s)
 {
-	struct pc_buf b = {0};
+	struct util_buf b = {0};
 
-	if (s == NULL || pc_buf_append(&b, "", 0) != 0 || buf_encode(&b, s) != 0) {
-		pc_buf_free(&b);
+	if (s == NULL)
 		return NULL;
-	}
-	return b.data;
+	buf_encode(&b, s);
+	return util_buf_take(&b, NULL);
 }
 
 char *pc_path_new(const char *prefix, ...)
 {
-	struct pc_buf b = {0};
+	struct util_buf b = {0};
 	va_list ap;
-	int rc = pc_buf_append(&b, prefix, strlen(prefix));
+	int rc = util_buf_append(&b, prefix, strlen(prefix));
 
 	va_start(ap, prefix);
 	for (const char *seg = va_arg(ap, const char *); seg != NULL && rc == 0;
@@ -97,41 +69,42 @@ char *pc_path_new(const char *prefix, ...)
 		if (seg[0] == '\0')
 			rc = -1;
 		else if (dots)
-			rc = pc_buf_append(&b, "/%2E%2E", seg[1] ? 7 : 4);
+			rc = util_buf_append(&b, "/%2E%2E", seg[1] ? 7 : 4);
 		else
-			rc = (pc_buf_append(&b, "/", 1) != 0 || buf_encode(&b, seg) != 0) ? -1 : 0;
+			rc =
+			    (util_buf_append(&b, "/", 1) != 0 || buf_encode(&b, seg) != 0) ? -1 : 0;
 	}
 	va_end(ap);
 	if (rc != 0) {
-		pc_buf_free(&b);
+		util_buf_free(&b);
 		return NULL;
 	}
-	return b.data;
+	return util_buf_take(&b, NULL);
 }
 
 char *pc_url_build(const char *base, const char *path, const struct pc_query *q, size_t nq)
 {
-	struct pc_buf b = {0};
-	int rc = pc_buf_append(&b, base, strlen(base));
+	struct util_buf b = {0};
+	int rc = util_buf_append(&b, base, strlen(base));
 	char sep = strchr(path, '?') ? '&' : '?';
 
 	if (rc == 0)
-		rc = pc_buf_append(&b, path, strlen(path));
+		rc = util_buf_append(&b, path, strlen(path));
 	for (size_t i = 0; i < nq && rc == 0; i++) {
 		if (q[i].key == NULL || q[i].value == NULL)
 			continue;
-		rc = pc_buf_append(&b, &sep, 1);
+		rc = util_buf_append(&b, &sep, 1);
 		sep = '&';
 		if (rc == 0)
 			rc = buf_encode(&b, q[i].key);
 		if (rc == 0)
-			rc = pc_buf_append(&b, "=", 1);
+			rc = util_buf_append(&b, "=", 1);
 		if (rc == 0)
 			rc = buf_encode(&b, q[i].value);
 	}
 	if (rc != 0) {
-		pc_buf_free(&b);
+		util_buf_free(&b);
 		return NULL;
 	}
-	return b.data;
+	return util_buf_take(&b, NULL);
 }

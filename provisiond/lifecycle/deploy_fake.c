@@ -4,6 +4,7 @@
 #include "provisiond/lifecycle/deploy.h"
 
 #include "skus/sku.h"
+#include "util/util.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -31,13 +32,6 @@ static void parse_opts(const struct inv_bmc *b, struct fake_opts *o)
 	json_decref(j);
 }
 
-static void nap(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (ms > 0 && nanosleep(&ts, &ts) != 0)
-		;
-}
-
 static bool roll_failure(double rate)
 {
 	static __thread unsigned seed;
@@ -50,7 +44,7 @@ static enum dep_result fake_step(struct deploy_ctx *c, const char *what, struct 
 {
 	if (!c->boot_agent(c->step))
 		return DEP_ABORT;
-	nap(o->delay_ms);
+	util_sleep_ms(o->delay_ms);
 	if (roll_failure(o->fail_rate)) {
 		snprintf(c->err, sizeof c->err, "fake agent: simulated %s failure (fail_rate %.2f)",
 			 what, o->fail_rate);

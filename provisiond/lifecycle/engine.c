@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define DUE_BATCH 64
 #define MAX_INFLIGHT 4096
@@ -43,16 +42,9 @@ void lc_kick(struct lc_engine *e)
 
 static void timed_wait(struct lc_engine *e, int64_t ms)
 {
-	struct timespec dl;
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += ms / 1000;
-	dl.tv_nsec += (ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
+	int64_t deadline = util_now_ms() + ms;
 	while (!e->kicked && !e->stopping)
-		if (pthread_cond_timedwait(&e->sched_cv, &e->mu, &dl) == ETIMEDOUT)
+		if (util_cond_wait_until_ms(&e->sched_cv, &e->mu, deadline) == ETIMEDOUT)
 			break;
 	e->kicked = false;
 }
@@ -210,7 +202,7 @@ enum err_status lc_start(struct app *a, struct lc_engine **out, struct err *errp
 	e->nworkers = a->cfg.lc_workers;
 	e->workers = calloc((size_t)e->nworkers, sizeof *e->workers);
 	pthread_mutex_init(&e->mu, NULL);
-	pthread_cond_init(&e->sched_cv, NULL);
+	util_cond_init(&e->sched_cv); /* timed_wait uses util's clock */
 	pthread_cond_init(&e->work_cv, NULL);
 	lc_recover_allocations(&e->ctx);
 	for (int i = 0; i < e->nworkers; i++)

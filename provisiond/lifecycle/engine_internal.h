@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "util/util.h"
+
 struct lc_job {
 	char id[INV_ID_LEN];
 	struct lc_job *next;

@@ -132,15 +132,14 @@ static bool advance(struct step *s, enum inv_state to, const char *reason,
 	return commit(s, &c);
 }
 
+/* Jittered in [d/2, d] so a fleet does not retry in lockstep; attempt 1 is the
+ * first retry. Steps run on several workers: one random state per thread. */
 static int64_t backoff_ms(const struct lc_limits *c, int attempt)
 {
-	int64_t d = c->backoff_base_ms;
-	for (int i = 1; i < attempt && d < c->backoff_max_ms; i++)
-		d *= 2;
-	if (d > c->backoff_max_ms)
-		d = c->backoff_max_ms;
-	/* full jitter in [d/2, d] so a fleet does not retry in lockstep */
-	return d / 2 + (int64_t)(random() % (d / 2 + 1));
+	static _Thread_local uint64_t rng;
+	if (!rng)
+		rng = util_rng_seed();
+	return util_backoff_ms(attempt - 1, c->backoff_base_ms, c->backoff_max_ms, &rng);
 }
 
 /* A failed attempt: retry with backoff, or give up into `failed`. */

@@ -20,7 +20,7 @@ foreach(t ${PROVISIOND_IT_TESTS})
   target_include_directories(${t} PRIVATE ${CMAKE_CURRENT_LIST_DIR})
   target_compile_definitions(${t} PRIVATE PROVISIOND_IT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   target_link_libraries(${t} PRIVATE
-    PkgConfig::CMOCKA PkgConfig::CURL PkgConfig::JANSSON PkgConfig::SQLITE3 Threads::Threads)
+    util PkgConfig::CMOCKA PkgConfig::CURL PkgConfig::JANSSON PkgConfig::SQLITE3 Threads::Threads)
   foreach(dep provisiond provisionctl)
     if(TARGET ${dep})
       add_dependencies(${t} ${dep})

@@ -95,7 +95,6 @@ static const struct route_case cases[] = {
     {"PUT", "/v1/freeze", "/v1/freeze", "{\"frozen\":false,\"reason\":\"auth matrix\"}",
      ADMIN_ONLY(200)},
 };
-#define NCASES (sizeof cases / sizeof cases[0])
 
 static int setup(void **state)
 {
@@ -171,7 +170,7 @@ static bool role_listed(json_t *roles, const char *name)
 static int check_operation(const char *method, const char *pattern, json_t *op)
 {
 	const struct route_case *rc = NULL;
-	for (size_t i = 0; i < NCASES && !rc; i++)
+	for (size_t i = 0; i < ARRAY_SIZE(cases) && !rc; i++)
 		if (strcmp(cases[i].method, method) == 0 && strcmp(cases[i].pattern, pattern) == 0)
 			rc = &cases[i];
 	if (!rc) {
@@ -283,7 +282,7 @@ static void test_auth_matrix(void **state)
 	char img[400];
 	snprintf(img, sizeof img, "%s/img.raw", d->dir);
 	int failures = 0;
-	for (size_t c = 0; c < NCASES; c++) {
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
 		for (int w = 0; w < NWHO; w++) {
 			struct vars v = {{"{M}", "{A2}", "{A}", "{TOK}", "{R}", "{IMG}"},
 					 {mid, aid2, aid, tok_id, who_name[w], img}};

@@ -229,7 +229,6 @@ static const struct bad_case cases[] = {
     {"GET", "/v1/nope", NULL, NULL, 404, "not_found", NOFIELD},
     {"PUT", M, "{}", NULL, 405, "method_not_allowed", NOFIELD},
 };
-#define NCASES (sizeof cases / sizeof cases[0])
 
 static int setup(void **state)
 {
@@ -289,7 +288,7 @@ static void test_bad_inputs_change_nothing(void **state)
 	char *before = h_db_dump(d, all_tables);
 	assert_non_null(before);
 	int failures = 0;
-	for (size_t i = 0; i < NCASES; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct bad_case *c = &cases[i];
 		char path[512], body[1024];
 		subst(c->path, mid, aid, path, sizeof path);

@@ -25,18 +25,15 @@ static const char base_ini[] = "[lifecycle]\n"
 			       "backoff_max_ms = 200\n"
 			       "max_attempts = 3\n";
 
+/* The daemons are real processes: real time, whatever clock is installed. */
 int64_t h_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return util_real_now_ms();
 }
 
 void h_sleep_ms(int ms)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	util_real_sleep_ms(ms);
 }
 
 static int bin_path(char *out, size_t len, const char *rel)
@@ -65,31 +62,13 @@ static char *read_file(const char *path, size_t *len_out)
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return NULL;
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		if (len + 1024 + 1 > cap) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		size_t n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
+	struct util_buf b = {0};
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		util_buf_append(&b, chunk, n);
 	fclose(f);
-	if (buf) {
-		buf[len] = 0;
-		if (len_out)
-			*len_out = len;
-	}
-	return buf;
+	return util_buf_take(&b, len_out);
 }
 
 static int write_file(const char *path, const char *text)
@@ -317,7 +296,7 @@ int h_log_sanitizer_reports(const struct h_daemon *d)
 	int n = 0;
 	static const char *const marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
 					    "runtime error:"};
-	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+	for (size_t i = 0; i < ARRAY_SIZE(marks); i++)
 		for (const char *p = log; (p = strstr(p, marks[i])); p++)
 			n++;
 	free(log);
@@ -333,29 +312,10 @@ static void curl_init_once(void)
 	curl_global_init(CURL_GLOBAL_ALL);
 }
 
-struct membuf {
-	char *p;
-	size_t len, cap;
-};
-
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
-	struct membuf *b = ud;
 	size_t n = size * nmemb;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p)
-			return 0;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = 0;
-	return n;
+	return util_buf_append(ud, data, n) == 0 ? n : 0;
 }
 
 static void header_value(const char *line, size_t n, const char *name, char *out, size_t outlen)
@@ -417,7 +377,7 @@ static long request_to(struct h_daemon *d, const char *base, const char *token, 
 	struct h_resp local = {0};
 	struct h_resp *r = out ? out : &local;
 	memset(r, 0, sizeof *r);
-	struct membuf b = {0};
+	struct util_buf b = {0};
 	CURL *c = curl_easy_init();
 	if (!c) {
 		r->body = calloc(1, 1);
@@ -464,8 +424,9 @@ static long request_to(struct h_daemon *d, const char *base, const char *token, 
 	curl_slist_free_all(hl);
 	free(url);
 	r->status = status;
-	r->body = b.p ? b.p : calloc(1, 1);
-	r->body_len = b.len;
+	r->body = util_buf_take(&b, &r->body_len);
+	if (!r->body)
+		r->body = calloc(1, 1);
 	if (r->body && r->body_len)
 		r->json = json_loadb(r->body, r->body_len, 0, NULL);
 	if (d->secret[0] && r->body && strstr(r->body, d->secret)) {
@@ -656,7 +617,7 @@ static void count_busy(json_t *m, void *ctx)
 					   "releasing"};
 	const char *st = json_string_value(json_object_get(m, "state"));
 	int *n = ctx;
-	for (size_t i = 0; st && i < sizeof busy / sizeof busy[0]; i++)
+	for (size_t i = 0; st && i < ARRAY_SIZE(busy); i++)
 		if (strcmp(st, busy[i]) == 0)
 			(*n)++;
 	if (st && strcmp(st, "enrolled") == 0 && json_is_object(json_object_get(m, "bmc")))
@@ -783,13 +744,7 @@ int h_db_exec(const struct h_daemon *d, const char *sql)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-static int append(struct membuf *b, const char *s)
-{
-	size_t n = strlen(s);
-	return on_body((char *)s, 1, n, b) == n ? 0 : -1;
-}
-
-static int dump_table(sqlite3 *db, const char *table, struct membuf *b)
+static int dump_table(sqlite3 *db, const char *table, struct util_buf *b)
 {
 	char sql[160];
 	snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY rowid", table);
@@ -798,17 +753,14 @@ static int dump_table(sqlite3 *db, const char *table, struct membuf *b)
 		fprintf(stderr, "harness: %s: %s\n", sql, sqlite3_errmsg(db));
 		return -1;
 	}
-	append(b, "== ");
-	append(b, table);
-	append(b, "\n");
+	util_buf_printf(b, "== %s\n", table);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		for (int i = 0; i < sqlite3_column_count(st); i++) {
 			const unsigned char *v = sqlite3_column_text(st, i);
-			append(b, i ? "|" : "");
-			append(b, v ? (const char *)v : "NULL");
+			util_buf_printf(b, "%s%s", i ? "|" : "", v ? (const char *)v : "NULL");
 		}
-		append(b, "\n");
+		util_buf_puts(b, "\n");
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -819,19 +771,17 @@ char *h_db_dump(const struct h_daemon *d, const char *const *tables)
 	sqlite3 *db = db_open(d);
 	if (!db)
 		return NULL;
-	struct membuf b = {0};
-	append(&b, "");
+	struct util_buf b = {0};
+	bool ok = true;
 	/* One read transaction: a consistent snapshot of every table. */
 	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-	for (size_t i = 0; tables[i]; i++)
-		if (dump_table(db, tables[i], &b) != 0) {
-			free(b.p);
-			b.p = NULL;
-			break;
-		}
+	for (size_t i = 0; tables[i] && ok; i++)
+		ok = dump_table(db, tables[i], &b) == 0;
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_close(db);
-	return b.p;
+	if (!ok)
+		util_buf_free(&b);
+	return util_buf_take(&b, NULL);
 }
 
 bool h_db_table_contains(const struct h_daemon *d, const char *table, const char *needle)

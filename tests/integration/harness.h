@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "util/util.h"
+
 #define H_ID_LEN 37
 #define H_TOKEN_LEN 128
 
@@ -117,7 +119,7 @@ bool h_wait_machine(struct h_daemon *d, const char *id, const char *state, int t
  * NULL; caller decrefs). */
 bool h_wait_alloc(struct h_daemon *d, const char *token, const char *id, const char *state,
 		  int timeout_s, json_t **final_out);
-/* Monotonic milliseconds. */
+/* Monotonic milliseconds and sleeping, on the real clock (util_real_*). */
 int64_t h_now_ms(void);
 void h_sleep_ms(int ms);
 

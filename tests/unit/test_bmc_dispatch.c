@@ -1,6 +1,11 @@
 /* test_bmc_dispatch.c - the dispatch layer with the fake driver: argument checks,
  * unsupported slots, retries, breaker, global cap, per-BMC serialization,
- * confirmation, the watchdog, metrics. */
+ * confirmation, the watchdog, metrics.
+ *
+ * Timing runs on util's virtual clock (the *_on_vclock tests): timeouts, backoff and
+ * confirmation polls are checked to the millisecond of virtual time, never as an
+ * upper bound on real time. The concurrency tests need real overlap and keep the
+ * real clock; they assert no times. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +20,7 @@
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/bmc/driver.h"
 #include "provisiond/bmc/fake.h"
+#include "tests/vclock_fixture.h"
 
 static struct bmc_limits fast_limits(void)
 {
@@ -170,31 +176,31 @@ static void test_breaker_opens_fails_fast_and_recovers(void **state)
 	struct bmc_target other = fake("other", NULL);
 	enum bmc_power_state p;
 	struct bmc_error e;
-	long long t0;
+	int64_t t0;
 
 	(void)state;
 	l.breaker_threshold = 3;
 	m = new_manager(&l);
 	for (int i = 0; i < 3; i++) {
-		t0 = bmc_now_ms();
+		t0 = util_now_ms();
 		assert_int_equal(bmc_power_get(m, &dead, &p, &e), BMC_ERR_UNREACHABLE);
 		assert_string_equal(e.message, "no answer from BMC at fake://dead within 30 ms");
-		assert_in_range(bmc_now_ms() - t0, 30, 1000); /* bounded by the timeout */
+		assert_int_equal(util_now_ms() - t0, 30); /* the timeout, not retried */
 	}
-	t0 = bmc_now_ms();
+	t0 = util_now_ms();
 	assert_int_equal(bmc_power_set(m, &dead, BMC_POWER_ACTION_ON, &e), BMC_ERR_CIRCUIT_OPEN);
-	assert_true(bmc_now_ms() - t0 < 100); /* fails fast */
+	assert_int_equal(util_now_ms() - t0, 0); /* fails fast */
 	assert_string_equal(e.message,
 			    "BMC at fake://dead unreachable (circuit open, retry in 1s)");
 	assert_int_equal(bmc_fake_calls(m, "dead", "open"), 3);
 	assert_int_equal(bmc_power_get(m, &other, &p, &e), BMC_OK); /* others unaffected */
 
-	bmc_sleep_ms(320); /* half-open: one trial, still dead -> open again */
+	util_sleep_ms(320); /* half-open: one trial, still dead -> open again */
 	assert_int_equal(bmc_power_get(m, &dead, &p, &e), BMC_ERR_UNREACHABLE);
 	assert_int_equal(bmc_power_get(m, &dead, &p, &e), BMC_ERR_CIRCUIT_OPEN);
 	assert_int_equal(bmc_fake_calls(m, "dead", "open"), 4);
 
-	bmc_sleep_ms(320); /* the BMC came back: the trial closes the circuit */
+	util_sleep_ms(320); /* the BMC came back: the trial closes the circuit */
 	dead.options_json = "{\"timeout_ms\":30}";
 	assert_int_equal(bmc_power_get(m, &dead, &p, &e), BMC_OK);
 	assert_int_equal(bmc_power_get(m, &dead, &p, &e), BMC_OK);
@@ -238,6 +244,20 @@ static void test_auth_not_retried_and_not_counted_by_breaker(void **state)
 	bmc_manager_free(m);
 }
 
+/* The virtual sleeps since the last call: how many, and their total in [lo, hi]. */
+static void expect_sleeps(unsigned n, int64_t lo, int64_t hi)
+{
+	static unsigned sleeps;
+	static int64_t slept;
+	unsigned now_sleeps = util_vclock_sleeps(&vclock);
+	int64_t now_slept = util_vclock_slept_ms(&vclock);
+
+	assert_int_equal(now_sleeps - sleeps, n);
+	assert_in_range(now_slept - slept, lo, hi);
+	sleeps = now_sleeps;
+	slept = now_slept;
+}
+
 static void test_transient_errors_retried(void **state)
 {
 	struct bmc_limits l = fast_limits();
@@ -250,13 +270,16 @@ static void test_transient_errors_retried(void **state)
 	l.retries = 2;
 	m = new_manager(&l);
 	bmc_fake_inject(m, "flaky", "power_get", BMC_ERR_TIMEOUT, 1);
+	expect_sleeps(0, 0, 0);
 	assert_int_equal(bmc_power_get(m, &t, &p, &e), BMC_OK);
 	assert_int_equal(bmc_fake_calls(m, "flaky", "power_get"), 2);
 	assert_int_equal(bmc_fake_calls(m, "flaky", "open"), 2); /* a fresh session */
+	expect_sleeps(1, 2, 5); /* retry 0: base 5 ms, jittered in [2, 5] */
 
 	bmc_fake_inject(m, "flaky", "power_get", BMC_ERR_BUSY, 5);
 	assert_int_equal(bmc_power_get(m, &t, &p, &e), BMC_ERR_BUSY);
 	assert_int_equal(bmc_fake_calls(m, "flaky", "power_get"), 5); /* 2 + 1 + 2 retries */
+	expect_sleeps(2, 2 + 5, 5 + 10); /* then retry 1: 10 ms in [5, 10] */
 
 	bmc_fake_inject(m, "flaky", "power_get", BMC_OK, 0);
 	bmc_fake_inject(m, "flaky", "open", BMC_ERR_UNREACHABLE, 1);
@@ -266,6 +289,7 @@ static void test_transient_errors_retried(void **state)
 	bmc_fake_inject(m, "flaky", "boot_set", BMC_ERR_FAILED, 1);
 	assert_int_equal(bmc_boot_set(m, &t, BMC_BOOT_PXE, true, &e), BMC_ERR_FAILED);
 	assert_int_equal(bmc_fake_calls(m, "flaky", "boot_set"), 1);
+	expect_sleeps(0, 0, 0); /* neither slept */
 	bmc_manager_free(m);
 }
 
@@ -369,50 +393,122 @@ static void test_confirm_waits_for_state(void **state)
 	struct bmc_target t = fake("slow", "{\"settle_ms\":100}");
 	enum bmc_power_state p;
 	struct bmc_error e;
-	long long t0 = bmc_now_ms();
+	int64_t t0 = util_now_ms();
 
 	(void)state;
 	assert_int_equal(bmc_power_set(m, &t, BMC_POWER_ACTION_ON, &e), BMC_OK);
-	assert_true(bmc_now_ms() - t0 >= 100);
+	assert_int_equal(util_now_ms() - t0, 100); /* polled every 10 ms until it showed */
 	assert_int_equal(bmc_power_get(m, &t, &p, &e), BMC_OK);
 	assert_int_equal(p, BMC_POWER_ON);
 	t.options_json = "{\"settle_ms\":5000}";
-	t0 = bmc_now_ms();
+	t0 = util_now_ms();
 	assert_int_equal(bmc_power_set(m, &t, BMC_POWER_ACTION_OFF, &e), BMC_ERR_TIMEOUT);
 	assert_string_equal(
 	    e.message,
 	    "BMC at fake://slow still reports power on 500 ms after 'off' (expected off)");
-	assert_in_range(bmc_now_ms() - t0, 480, 1500);
+	assert_int_equal(util_now_ms() - t0, 500);
 	bmc_manager_free(m);
+}
+
+/* A driver whose open hangs on a gate the test opens: a stuck library call, which
+ * no clock (real or virtual) ends. Targets with the key "free" never hang. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool open;
+	int returned; /* hung opens that came back */
+} gate = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void gate_set(bool open)
+{
+	pthread_mutex_lock(&gate.mu);
+	gate.open = open;
+	pthread_cond_broadcast(&gate.cv);
+	pthread_mutex_unlock(&gate.mu);
+}
+
+static int gate_returned(void)
+{
+	int n;
+
+	pthread_mutex_lock(&gate.mu);
+	n = gate.returned;
+	pthread_mutex_unlock(&gate.mu);
+	return n;
+}
+
+static enum bmc_status stuck_open(void *priv, const struct bmc_target *t, const json_t *opts,
+				  int timeout_ms, void **inst, struct bmc_error *e)
+{
+	(void)priv, (void)opts, (void)timeout_ms, (void)e;
+	*inst = NULL;
+	if (strcmp(t->key, "free") == 0)
+		return BMC_OK;
+	pthread_mutex_lock(&gate.mu);
+	while (!gate.open)
+		pthread_cond_wait(&gate.cv, &gate.mu);
+	gate.returned++;
+	pthread_mutex_unlock(&gate.mu);
+	return BMC_OK;
+}
+
+static const struct bmc_driver stuck_driver = {
+    .name = "stuck",
+    .open = stuck_open,
+    .power_get = null_power_get,
+};
+
+static void *open_gate_later(void *arg)
+{
+	(void)arg;
+	util_real_sleep_ms(50);
+	gate_set(true);
+	return NULL;
 }
 
 static void test_watchdog_abandons_stuck_call(void **state)
 {
 	struct bmc_limits l = fast_limits();
 	struct bmc_manager *m;
-	struct bmc_target stuck = fake("stuck", "{\"hang_ms\":900,\"timeout_ms\":50}");
-	struct bmc_target after = fake("stuck", NULL), other = fake("free", NULL);
+	struct bmc_target stuck = {
+	    .key = "stuck", .driver = "stuck", .options_json = "{\"timeout_ms\":50}"};
+	struct bmc_target after = {.key = "stuck", .driver = "stuck"};
+	struct bmc_target other = {.key = "free", .driver = "stuck"};
 	enum bmc_power_state p;
 	struct bmc_error e;
-	long long t0 = bmc_now_ms();
+	enum bmc_status st = BMC_ERR_BUSY;
+	int64_t t0 = util_now_ms();
+	pthread_t opener;
 
 	(void)state;
+	gate_set(false);
+	bmc_registry_set_test_driver(&stuck_driver);
 	l.queue_timeout_ms = 100;
 	m = new_manager(&l);
 	assert_int_equal(bmc_power_get(m, &stuck, &p, &e), BMC_ERR_TIMEOUT);
-	assert_in_range(bmc_now_ms() - t0, 290, 1000); /* 50 ms + 250 ms grace */
-	assert_non_null(strstr(e.message, "driver fake did not return from open within 300 ms"));
+	assert_int_equal(util_now_ms() - t0, 300); /* 50 ms + 250 ms grace */
+	assert_non_null(strstr(e.message, "driver stuck did not return from open within 300 ms"));
 	/* the stuck call still holds the BMC: the next one waits, then gives up */
+	t0 = util_now_ms();
 	assert_int_equal(bmc_power_get(m, &after, &p, &e), BMC_ERR_BUSY);
-	assert_non_null(strstr(e.message, "BMC at fake://stuck is busy with another operation"));
+	assert_int_equal(util_now_ms() - t0, 100); /* the queue timeout */
+	assert_non_null(strstr(e.message, "BMC at stuck://stuck is busy with another operation "
+					  "(waited 100 ms)"));
 	assert_int_equal(bmc_power_get(m, &other, &p, &e), BMC_OK);
-	bmc_sleep_ms(900 - (bmc_now_ms() - t0) + 50);
-	assert_int_equal(bmc_power_get(m, &after, &p, &e), BMC_OK);
+	/* the call returns: the BMC is free again once its cleanup ran */
+	gate_set(true);
+	for (int i = 0; i < 100 && st == BMC_ERR_BUSY; i++)
+		st = bmc_power_get(m, &after, &p, &e);
+	assert_int_equal(st, BMC_OK);
+	assert_int_equal(gate_returned(), 2); /* the abandoned open, then this one's */
 	/* free waits for an abandoned call to return */
+	gate_set(false);
 	assert_int_equal(bmc_power_get(m, &stuck, &p, &e), BMC_ERR_TIMEOUT);
-	t0 = bmc_now_ms();
+	assert_int_equal(pthread_create(&opener, NULL, open_gate_later, NULL), 0);
 	bmc_manager_free(m);
-	assert_true(bmc_now_ms() - t0 >= 400);
+	assert_int_equal(gate_returned(), 3);
+	pthread_join(opener, NULL);
+	bmc_registry_set_test_driver(NULL);
 }
 
 struct lines {
@@ -481,19 +577,25 @@ static void test_metrics(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_power_and_boot_roundtrip),
+	    cmocka_unit_test_setup_teardown(test_power_and_boot_roundtrip, vclock_on, vclock_off),
 	    cmocka_unit_test(test_invalid_arguments),
 	    cmocka_unit_test(test_unsupported_slots),
-	    cmocka_unit_test(test_breaker_opens_fails_fast_and_recovers),
-	    cmocka_unit_test(test_breaker_resets_on_new_address),
-	    cmocka_unit_test(test_auth_not_retried_and_not_counted_by_breaker),
-	    cmocka_unit_test(test_transient_errors_retried),
-	    cmocka_unit_test(test_reboots_never_resent_after_timeout),
+	    cmocka_unit_test_setup_teardown(test_breaker_opens_fails_fast_and_recovers, vclock_on,
+					    vclock_off),
+	    cmocka_unit_test_setup_teardown(test_breaker_resets_on_new_address, vclock_on,
+					    vclock_off),
+	    cmocka_unit_test_setup_teardown(test_auth_not_retried_and_not_counted_by_breaker,
+					    vclock_on, vclock_off),
+	    cmocka_unit_test_setup_teardown(test_transient_errors_retried, vclock_on, vclock_off),
+	    cmocka_unit_test_setup_teardown(test_reboots_never_resent_after_timeout, vclock_on,
+					    vclock_off),
+	    /* real overlap between threads: the real clock */
 	    cmocka_unit_test(test_global_cap_respected),
 	    cmocka_unit_test(test_one_operation_per_bmc),
-	    cmocka_unit_test(test_confirm_waits_for_state),
-	    cmocka_unit_test(test_watchdog_abandons_stuck_call),
-	    cmocka_unit_test(test_metrics),
+	    cmocka_unit_test_setup_teardown(test_confirm_waits_for_state, vclock_on, vclock_off),
+	    cmocka_unit_test_setup_teardown(test_watchdog_abandons_stuck_call, vclock_on,
+					    vclock_off),
+	    cmocka_unit_test_setup_teardown(test_metrics, vclock_on, vclock_off),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

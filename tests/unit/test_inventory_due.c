@@ -3,6 +3,7 @@
  * limit-handling bug here reads out of bounds, which ASan turns into an abort
  * that would hide every other test's result. */
 #include "inventory/inventory.h"
+#include "util/util.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,7 +27,6 @@ static const struct {
     {"idle", 0}, {"late", -1000}, {"future", 60000}, {"oldest", -5000}, {"recent", -10},
 };
 static const char *const due_order[] = {"oldest", "late", "recent"};
-#define NDUE (sizeof due_order / sizeof due_order[0])
 
 static int64_t make_fleet(struct inv *inv)
 {
@@ -48,7 +48,7 @@ static void test_due_order_and_limit(void **state)
 	static const struct {
 		int limit;
 		size_t want;
-	} cases[] = {{10, NDUE}, {3, NDUE}, {2, 2}, {1, 1}};
+	} cases[] = {{10, ARRAY_SIZE(due_order)}, {3, ARRAY_SIZE(due_order)}, {2, 2}, {1, 1}};
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		struct inv_machine_list l = {0};
 		struct inv_err err = {0};
@@ -73,7 +73,7 @@ static void test_due_limit_zero(void **state)
 	struct inv_machine_list l = {0};
 	struct inv_err err = {0};
 	assert_int_equal(inv_machines_due(inv, now, 0, &l, &err), INV_OK);
-	assert_int_equal(l.n, NDUE);
+	assert_int_equal(l.n, ARRAY_SIZE(due_order));
 	inv_machine_list_clear(&l);
 }
 

@@ -2,7 +2,11 @@
  * nothing (port=0, no DHCP, no TFTP). The netns test builds a private network
  * namespace with a veth pair and runs the full boot-plane config there: a
  * DHCP exchange (busybox udhcpc) and a TFTP fetch (curl) that never leave the
- * namespace. It needs root and iproute2 and is skipped otherwise. */
+ * namespace. It needs root and iproute2 and is skipped otherwise.
+ *
+ * Restart backoff and the stop deadline run on util's virtual clock and are
+ * checked to the millisecond; the children are real, so the tests wait for them
+ * in real time with generous deadlines and never assert how short that was. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,10 +24,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "pxe/pxe.h"
+#include "tests/vclock_fixture.h"
 
 extern char **environ;
 
@@ -65,29 +69,20 @@ static int run(const char *out, const char *const argv[])
 static char *read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
-	size_t cap = 4096, n = 0, got;
-	char *buf = malloc(cap + 1), *p;
+	struct util_buf b = {0};
+	char chunk[4096], *text = NULL;
+	size_t got;
 
-	while (f && buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += got;
-		if (n == cap && (p = realloc(buf, cap * 2 + 1))) {
-			buf = p;
-			cap *= 2;
-		} else if (n == cap) {
-			break;
-		}
-	}
-	if (!f || !buf || ferror(f)) {
-		free(buf);
-		buf = NULL;
-	} else {
-		buf[n] = '\0';
-		if (len)
-			*len = n;
-	}
-	if (f)
-		fclose(f);
-	return buf;
+	if (!f)
+		return NULL;
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		util_buf_append(&b, chunk, got);
+	if (ferror(f))
+		util_buf_free(&b);
+	else
+		text = util_buf_take(&b, len);
+	fclose(f);
+	return text;
 }
 
 static void write_text(const char *path, const char *text)
@@ -97,13 +92,6 @@ static void write_text(const char *path, const char *text)
 	assert_non_null(f);
 	assert_true(fputs(text, f) >= 0);
 	assert_int_equal(fclose(f), 0);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-
-	nanosleep(&ts, NULL);
 }
 
 static int setup(void **state)
@@ -158,6 +146,21 @@ static void write_idle_conf(struct fixture *f)
 	assert_int_equal(pxe_dnsmasq_test(f->conf, &e), ERR_OK);
 }
 
+static int setup_vclock(void **state)
+{
+	int rc = setup(state);
+
+	return rc ? rc : vclock_on(state);
+}
+
+static int teardown_vclock(void **state)
+{
+	int rc = teardown(state);
+
+	vclock_off(state);
+	return rc;
+}
+
 static struct pxe_dnsmasq *new_sup(struct fixture *f, const char *netns, const char *bin)
 {
 	char out[128];
@@ -189,6 +192,19 @@ static void assert_gone(pid_t pid)
 {
 	assert_int_equal(kill(pid, 0), -1);
 	assert_int_equal(errno, ESRCH);
+}
+
+/* Waits (real time: a killed process takes a moment to become a zombie) until
+ * the supervisor has reaped its child; info is its view then. */
+static void wait_reaped(struct pxe_dnsmasq *d, struct pxe_dnsmasq_info *info)
+{
+	for (int i = 0; i < 1000; i++) {
+		pxe_dnsmasq_info(d, info);
+		if (info->pid == 0)
+			return;
+		util_real_sleep_ms(10);
+	}
+	fail_msg("the supervisor did not see its child exit within 10 s");
 }
 
 static void assert_is_dnsmasq(pid_t pid)
@@ -228,7 +244,7 @@ static void test_lifecycle(void **state)
 	free(text);
 	assert_int_equal(pxe_dnsmasq_start(f->d, &e), ERR_CONFLICT);
 	assert_int_equal(pxe_dnsmasq_reload(f->d, &e), ERR_OK);
-	sleep_ms(100);
+	util_real_sleep_ms(100);
 	assert_true(pxe_dnsmasq_alive(f->d));
 	assert_int_equal(current_pid(f->d), pid);
 	assert_int_equal(pxe_dnsmasq_stop(f->d, &e), ERR_OK);
@@ -237,32 +253,47 @@ static void test_lifecycle(void **state)
 	assert_int_equal(pxe_dnsmasq_stop(f->d, &e), ERR_OK);
 }
 
+/* Each exit soon after a start doubles the wait before the next start (50 ms to
+ * the 200 ms cap); a run longer than stable_ms starts over at 50 ms. On the
+ * virtual clock: the restart comes exactly at its deadline, not a millisecond
+ * before. */
 static void test_restart_with_backoff(void **state)
 {
+	static const int64_t waits[] = {50, 100, 200, 200};
 	struct fixture *f = *state;
 	struct pxe_dnsmasq_info info;
 	struct err e = {0};
-	pid_t first, second = 0;
+	pid_t pid, next;
 
 	write_idle_conf(f);
 	f->d = new_sup(f, NULL, NULL);
 	assert_int_equal(pxe_dnsmasq_start(f->d, &e), ERR_OK);
-	first = current_pid(f->d);
-	assert_int_equal(kill(first, SIGKILL), 0);
-	for (int i = 0; i < 300 && (second == 0 || second == first); i++) {
-		sleep_ms(10);
-		pxe_dnsmasq_poll(f->d, &e);
-		second = current_pid(f->d);
+	pid = current_pid(f->d);
+	for (size_t i = 0; i <= ARRAY_SIZE(waits); i++) {
+		int64_t wait = i < ARRAY_SIZE(waits) ? waits[i] : 50;
+
+		if (i == ARRAY_SIZE(waits))
+			util_vclock_advance_ms(&vclock, 60000); /* a stable run */
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		wait_reaped(f->d, &info);
+		assert_true(WIFSIGNALED(info.last_exit) && WTERMSIG(info.last_exit) == SIGKILL);
+		assert_int_equal(info.next_restart_ms, wait);
+		util_vclock_advance_ms(&vclock, wait - 1);
+		assert_int_equal(pxe_dnsmasq_poll(f->d, &e), ERR_OK);
+		assert_int_equal(current_pid(f->d), 0);
+		util_vclock_advance_ms(&vclock, 1);
+		assert_int_equal(pxe_dnsmasq_poll(f->d, &e), ERR_OK);
+		next = current_pid(f->d);
+		assert_true(next > 0 && next != pid);
+		assert_is_dnsmasq(next);
+		pid = next;
 	}
-	assert_true(second > 0 && second != first);
-	assert_is_dnsmasq(second);
 	pxe_dnsmasq_info(f->d, &info);
-	assert_int_equal(info.starts, 2);
-	assert_true(WIFSIGNALED(info.last_exit) && WTERMSIG(info.last_exit) == SIGKILL);
+	assert_int_equal(info.starts, 6);
 	assert_int_equal(pxe_dnsmasq_stop(f->d, &e), ERR_OK);
-	assert_gone(second);
+	assert_gone(pid);
 	/* Stopped on purpose: no restart follows. */
-	sleep_ms(100);
+	util_vclock_advance_ms(&vclock, 1000);
 	assert_int_equal(pxe_dnsmasq_poll(f->d, &e), ERR_OK);
 	assert_false(pxe_dnsmasq_alive(f->d));
 }
@@ -318,31 +349,35 @@ static void test_new_invalid(void **state)
 	pxe_dnsmasq_free(NULL);
 }
 
-/* A child that ignores SIGTERM is killed once stop_timeout_ms has passed. */
+/* A child that ignores SIGTERM is killed once stop_timeout_ms has passed: at the
+ * 200 ms deadline of the virtual clock. */
 static void test_stop_escalates(void **state)
 {
 	struct fixture *f = *state;
-	char script[128];
+	char script[128], ready[128], text[256];
 	struct err e = {0};
 	struct pxe_dnsmasq_opts o = {
 	    .conf_path = f->conf, .dnsmasq_path = script, .stop_timeout_ms = 200, .settle_ms = 50};
 	struct pxe_dnsmasq_info info;
-	struct timespec t0, t1;
-	long ms;
+	int64_t t0;
 	pid_t pid;
 
 	snprintf(script, sizeof(script), "%s/stubborn.sh", f->dir);
-	write_text(script, "#!/bin/sh\ntrap '' TERM\nexec sleep 30\n");
+	snprintf(ready, sizeof(ready), "%s/ready", f->dir);
+	snprintf(text, sizeof(text), "#!/bin/sh\ntrap '' TERM\n: >'%s'\nexec sleep 30\n", ready);
+	write_text(script, text);
 	assert_int_equal(chmod(script, 0700), 0);
 	assert_int_equal(pxe_dnsmasq_new(&o, &f->d, &e), ERR_OK);
 	assert_non_null(f->d);
 	assert_int_equal(pxe_dnsmasq_start(f->d, &e), ERR_OK);
 	pid = current_pid(f->d);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* real time: until the child ignores SIGTERM */
+	for (int i = 0; i < 1000 && access(ready, F_OK) != 0; i++)
+		util_real_sleep_ms(10);
+	assert_int_equal(access(ready, F_OK), 0);
+	t0 = util_now_ms();
 	assert_int_equal(pxe_dnsmasq_stop(f->d, &e), ERR_OK);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	assert_true(ms >= 190 && ms < 2000);
+	assert_int_equal(util_now_ms() - t0, 200);
 	pxe_dnsmasq_info(f->d, &info);
 	assert_true(WIFSIGNALED(info.last_exit) && WTERMSIG(info.last_exit) == SIGKILL);
 	assert_gone(pid);
@@ -363,11 +398,11 @@ static void test_run_thread(void **state)
 	write_idle_conf(f);
 	f->d = new_sup(f, NULL, NULL);
 	assert_int_equal(pthread_create(&th, NULL, run_thread, f->d), 0);
-	for (int i = 0; i < 300 && !first; i++, sleep_ms(10))
+	for (int i = 0; i < 300 && !first; i++, util_real_sleep_ms(10))
 		first = current_pid(f->d);
 	assert_true(first > 0);
 	kill(first, SIGTERM);
-	for (int i = 0; i < 300 && (!second || second == first); i++, sleep_ms(10))
+	for (int i = 0; i < 300 && (!second || second == first); i++, util_real_sleep_ms(10))
 		second = current_pid(f->d);
 	assert_true(second > 0 && second != first);
 	pxe_dnsmasq_shutdown(f->d);
@@ -410,7 +445,7 @@ static bool make_netns(struct fixture *f)
 		f->netns[0] = '\0';
 		return false;
 	}
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(steps); i++)
 		if (ns_run(f, NULL, steps[i]))
 			return false;
 	return true;
@@ -571,10 +606,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_restart_with_backoff, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_restart_with_backoff, setup_vclock,
+					    teardown_vclock),
 	    cmocka_unit_test_setup_teardown(test_start_failures, setup, teardown),
 	    cmocka_unit_test(test_new_invalid),
-	    cmocka_unit_test_setup_teardown(test_stop_escalates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_escalates, setup_vclock, teardown_vclock),
 	    cmocka_unit_test_setup_teardown(test_run_thread, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_boot_plane_in_netns, setup, teardown),
 	};
