@@ -59,6 +59,12 @@ bool api_check_fields(struct http_req *r, json_t *obj, const char *prefix,
 		      const struct field *fields, size_t n);
 
 bool api_valid_name(const char *s); /* [A-Za-z0-9][A-Za-z0-9._-]{0,62} */
+/* A field whose value is a name (machines, images, owners, SKUs, ...). */
+#define API_NAME_FIELD(n, req, hint_text)                                                          \
+	{                                                                                          \
+		.name = (n), .kind = F_STR, .required = (req), .min = 1, .max = 63,                \
+		.check = api_valid_name, .hint = (hint_text)                                       \
+	}
 bool api_valid_uuid(const char *s);
 
 /* Replies with status and the JSON (steals the reference). */

@@ -183,13 +183,8 @@ json_t *api_time(int64_t ms)
 {
 	if (ms <= 0)
 		return json_null();
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char buf[40];
-	size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, sizeof buf - n, ".%03dZ", (int)(ms % 1000));
-	return json_string(buf);
+	char buf[UTIL_ISO_TIME_LEN];
+	return json_string(util_iso_time(ms, buf, sizeof buf));
 }
 
 static bool parse_int_arg(const char *s, long long min, long long max, long long *out)

@@ -7,13 +7,7 @@
 #include <string.h>
 
 const struct field image_fields[] = {
-    {.name = "name",
-     .kind = F_STR,
-     .required = true,
-     .min = 1,
-     .max = 63,
-     .check = api_valid_name,
-     .hint = "must contain only [A-Za-z0-9._-]"},
+    API_NAME_FIELD("name", true, "must contain only [A-Za-z0-9._-]"),
     {.name = "path", .kind = F_STR, .min = 1, .max = 511},
     {.name = "url", .kind = F_STR, .min = 1, .max = 511},
     {.name = "format", .kind = F_STR, .min = 1, .max = 15},

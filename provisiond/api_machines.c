@@ -40,14 +40,9 @@ static const struct field bmc_fields[] = {
     {.name = "options", .kind = F_OBJ},
 };
 const struct field enroll_fields[] = {
-    {.name = "name",
-     .kind = F_STR,
-     .required = true,
-     .min = 1,
-     .max = 63,
-     .check = api_valid_name,
-     .hint = "must start with a letter or digit and "
-	     "contain only [A-Za-z0-9._-]"},
+    API_NAME_FIELD("name", true,
+		   "must start with a letter or digit and "
+		   "contain only [A-Za-z0-9._-]"),
     {.name = "location",
      .kind = F_OBJ,
      .sub = location_fields,
@@ -56,12 +51,7 @@ const struct field enroll_fields[] = {
     {.name = "bmc", .kind = F_OBJ, .sub = bmc_fields, .nsub = ARRAY_SIZE(bmc_fields)},
 };
 const struct field patch_fields[] = {
-    {.name = "name",
-     .kind = F_STR,
-     .min = 1,
-     .max = 63,
-     .check = api_valid_name,
-     .hint = "must contain only [A-Za-z0-9._-]"},
+    API_NAME_FIELD("name", false, "must contain only [A-Za-z0-9._-]"),
     {.name = "location",
      .kind = F_OBJ,
      .sub = location_fields,

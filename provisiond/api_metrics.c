@@ -5,32 +5,11 @@
 #include "provisiond/lifecycle/lifecycle.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
+/* One line of the exposition (the emit callback of every metrics source). */
 static void emit(void *ctx, const char *line)
 {
-	struct buf *b = ctx;
-	size_t n = strlen(line) + 1;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 8192;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p)
-			return;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, line, n - 1);
-	b->p[b->len + n - 1] = '\n';
-	b->len += n;
-	b->p[b->len] = 0;
+	util_buf_printf(ctx, "%s\n", line);
 }
 
 static void machine_gauge(void *ctx, const char *sku, enum inv_state st, int64_t n, int64_t m)
@@ -45,7 +24,7 @@ static void machine_gauge(void *ctx, const char *sku, enum inv_state st, int64_t
 void api_metrics(struct api_call *c)
 {
 	struct app *a = c->a;
-	struct buf b = {0};
+	struct util_buf b = {0};
 	struct inv_err e = {0};
 	emit(&b, "# TYPE provisiond_machines gauge");
 	/* a scrape that cannot read the inventory still reports the rest */
@@ -70,5 +49,10 @@ void api_metrics(struct api_call *c)
 	if (a->bmc)
 		bmc_manager_metrics(a->bmc, emit, &b);
 	boot_dnsmasq_metrics(a->dnsmasq, emit, &b);
-	http_reply(c->r, 200, "text/plain; version=0.0.4", b.p, b.len);
+	size_t len;
+	char *text = util_buf_take(&b, &len);
+	if (text)
+		http_reply(c->r, 200, "text/plain; version=0.0.4", text, len);
+	else
+		http_error(c->r, 500, "internal", NULL, "out of memory rendering the metrics");
 }

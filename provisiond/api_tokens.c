@@ -7,18 +7,8 @@
 
 const struct field token_fields[] = {
     {.name = "role", .kind = F_STR, .required = true, .min = 1, .max = 16},
-    {.name = "owner",
-     .kind = F_STR,
-     .min = 1,
-     .max = 63,
-     .check = api_valid_name,
-     .hint = "must be an owner name"},
-    {.name = "name",
-     .kind = F_STR,
-     .min = 1,
-     .max = 63,
-     .check = api_valid_name,
-     .hint = "must contain only [A-Za-z0-9._-]"},
+    API_NAME_FIELD("owner", false, "must be an owner name"),
+    API_NAME_FIELD("name", false, "must contain only [A-Za-z0-9._-]"),
 };
 const struct api_schema token_schema = {token_fields, ARRAY_SIZE(token_fields)};
 

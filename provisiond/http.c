@@ -307,7 +307,7 @@ static void req_free(struct http_req *r)
 	free(r->authorization);
 	free(r->idempotency_key);
 	free(r->range);
-	free(r->body);
+	util_buf_free(&r->body_buf);
 	free(r->resp);
 	if (r->fd >= 0)
 		close(r->fd);
@@ -320,19 +320,10 @@ static int append_body(struct http_req *r, const char *data, size_t n, size_t ma
 		r->too_large = true;
 		return 0;
 	}
-	if (r->body_len + n + 1 > r->body_cap) {
-		size_t cap = r->body_cap ? r->body_cap * 2 : 4096;
-		while (cap < r->body_len + n + 1)
-			cap *= 2;
-		char *b = realloc(r->body, cap);
-		if (!b)
-			return -1;
-		r->body = b;
-		r->body_cap = cap;
-	}
-	memcpy(r->body + r->body_len, data, n);
-	r->body_len += n;
-	r->body[r->body_len] = 0;
+	if (util_buf_append(&r->body_buf, data, n) != 0)
+		return -1;
+	r->body = r->body_buf.p;
+	r->body_len = r->body_buf.len;
 	return 0;
 }
 

@@ -11,6 +11,8 @@
 #ifndef PROVISIOND_HTTP_H
 #define PROVISIOND_HTTP_H
 
+#include "util/util.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,7 +54,7 @@ struct http_req {
 	char *range; /* Range header or NULL */
 	char request_id[64];
 	char client_ip[48]; /* the peer's address ("" if unknown) */
-	char *body;
+	char *body;	    /* NUL-terminated (a view of body_buf), or NULL */
 	size_t body_len;
 	const struct http_route *route; /* the matched entry of the table */
 	char params[HTTP_MAX_PARAMS][256];
@@ -72,7 +74,7 @@ struct http_req {
 	int phase;
 	bool too_large;
 	bool too_many_args, too_many_headers;
-	size_t body_cap;
+	struct util_buf body_buf;
 	int64_t t_start_us;
 	int route_index;
 };
