@@ -61,7 +61,8 @@ static void prepare(const char *db)
 					       .set_sku = true,
 					       .sku = "lab.small",
 					       .actor = "bench"};
-		inv_machine_change(inv, m.id, &c, NULL, &e);
+		if (inv_machine_change(inv, m.id, &c, NULL, &e) != INV_OK)
+			exit(1);
 		inv_machine_clear(&m);
 	}
 	struct inv_token t = {.id = "00000000-0000-4000-8000-000000000001",
@@ -75,8 +76,11 @@ static void prepare(const char *db)
 	    .sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"};
 	tok_new_secret(token, sizeof token);
 	tok_hash(token, t.hash);
-	inv_token_create(inv, &t, "bench", "", &e);
-	inv_image_create(inv, &img, "bench", "", &e);
+	if (inv_token_create(inv, &t, "bench", "", &e) != INV_OK ||
+	    inv_image_create(inv, &img, "bench", "", &e) != INV_OK) {
+		fprintf(stderr, "alloc_bench: setup: %s\n", e.message);
+		exit(1);
+	}
 	inv_close(inv);
 }
 

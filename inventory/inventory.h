@@ -4,7 +4,7 @@
  * Only inventory/ speaks SQL. Everything here is backend-neutral: callers see
  * typed records and functions, never statements.
  *
- * Threading (DESIGN section 8):
+ * Threading (docs/architecture.md):
  *  - Reads run on a read-only connection owned by the calling thread (opened
  *    on first use, closed when the thread exits). Any thread may read.
  *  - Writes are queued to one writer thread. It takes every queued write
@@ -38,6 +38,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Every inventory result must be looked at: handle it, or fail the request
+ * or step through the caller's one reporting helper. */
+#define INV_MUST_CHECK __attribute__((warn_unused_result))
 
 enum inv_status {
 	INV_OK = 0,
@@ -96,7 +100,7 @@ struct inv;
  * starts the writer. Corrupt, unreadable or newer-schema files give one clear
  * error (INV_CORRUPT, INV_IO, INV_SCHEMA_NEWER) and are never rewritten.
  * On success *out must be closed with inv_close(). */
-enum inv_status inv_open(const char *path, struct inv **out, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_open(const char *path, struct inv **out, struct inv_err *err);
 /* Drains queued writes, stops the writer, closes connections. NULL ok. */
 void inv_close(struct inv *inv);
 /* Schema version this binary writes. */
@@ -173,17 +177,17 @@ struct inv_machine_new {
 	const char *audit_after_json; /* redacted view for the audit row */
 	int64_t wake_at;	      /* when the engine should first look */
 };
-enum inv_status inv_machine_create(struct inv *inv, const struct inv_machine_new *n,
-				   struct inv_machine *out, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_machine_create(struct inv *inv, const struct inv_machine_new *n,
+						  struct inv_machine *out, struct inv_err *err);
 
 /* Looks a machine up by id or by name. */
-enum inv_status inv_machine_get(struct inv *inv, const char *id_or_name, struct inv_machine *out,
-				struct inv_err *err);
-enum inv_status inv_machine_get_by_mac(struct inv *inv, const char *mac, struct inv_machine *out,
-				       struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_machine_get(struct inv *inv, const char *id_or_name,
+					       struct inv_machine *out, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_machine_get_by_mac(struct inv *inv, const char *mac,
+						      struct inv_machine *out, struct inv_err *err);
 /* BMC credentials, password included: for the BMC layer only. */
-enum inv_status inv_machine_bmc(struct inv *inv, const char *id, struct inv_bmc *out,
-				struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_machine_bmc(struct inv *inv, const char *id, struct inv_bmc *out,
+					       struct inv_err *err);
 
 struct inv_machine_filter {
 	int state;	   /* -1: any */
@@ -198,8 +202,8 @@ struct inv_machine_list {
 	int64_t next_seq; /* 0 when there is no further page */
 };
 void inv_machine_list_clear(struct inv_machine_list *l);
-enum inv_status inv_machine_list(struct inv *inv, const struct inv_machine_filter *f,
-				 struct inv_machine_list *out, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_machine_list(struct inv *inv, const struct inv_machine_filter *f,
+						struct inv_machine_list *out, struct inv_err *err);
 
 /* A compare-and-swap change of one machine. Fields are applied only when
  * their set_ flag is true. The change commits only if the machine's version
@@ -243,20 +247,21 @@ struct inv_machine_change {
 	const char *audit_action;
 	const char *audit_before_json, *audit_after_json;
 };
-enum inv_status inv_machine_change(struct inv *inv, const char *id,
-				   const struct inv_machine_change *c, struct inv_machine *out,
-				   struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_machine_change(struct inv *inv, const char *id,
+						  const struct inv_machine_change *c,
+						  struct inv_machine *out, struct inv_err *err);
 
 /* Machines whose wake_at is due (0 < wake_at <= now), oldest first. */
-enum inv_status inv_machines_due(struct inv *inv, int64_t now, int limit,
-				 struct inv_machine_list *out, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_machines_due(struct inv *inv, int64_t now, int limit,
+						struct inv_machine_list *out, struct inv_err *err);
 /* Crash-only start: every machine in a transitional state whose wake_at
  * lies in the future (a lease or backoff of the previous run) is woken now.
  * *n gets how many. */
-enum inv_status inv_machines_recover(struct inv *inv, int *n, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_machines_recover(struct inv *inv, int *n, struct inv_err *err);
 /* Earliest pending wake_at into *wake_at (0 when no machine waits).
  * A failed read returns its status with *wake_at = 0. */
-enum inv_status inv_machines_next_wake(struct inv *inv, int64_t *wake_at, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_machines_next_wake(struct inv *inv, int64_t *wake_at,
+						      struct inv_err *err);
 
 struct inv_event {
 	int64_t seq;
@@ -273,20 +278,21 @@ struct inv_event_list {
 	int64_t next_seq;
 };
 void inv_event_list_clear(struct inv_event_list *l);
-enum inv_status inv_machine_events(struct inv *inv, const char *machine_id, int64_t after_seq,
-				   int limit, struct inv_event_list *out, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_machine_events(struct inv *inv, const char *machine_id,
+						  int64_t after_seq, int limit,
+						  struct inv_event_list *out, struct inv_err *err);
 /* The event cursor (for inv_machine_events' after_seq) before the first
  * event since the machine joined alloc_id: what its tenant may see. When
  * the machine never was in that allocation the cursor is past every event. */
-enum inv_status inv_machine_tenant_cursor(struct inv *inv, const char *machine_id,
-					  const char *alloc_id, int64_t *after_seq,
-					  struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_machine_tenant_cursor(struct inv *inv, const char *machine_id,
+							 const char *alloc_id, int64_t *after_seq,
+							 struct inv_err *err);
 
 /* Per SKU and state counts: calls fn once per (sku, state, count). */
-enum inv_status inv_capacity(struct inv *inv,
-			     void (*fn)(void *ctx, const char *sku, enum inv_state st, int64_t n,
-					int64_t maint),
-			     void *ctx, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_capacity(struct inv *inv,
+					    void (*fn)(void *ctx, const char *sku,
+						       enum inv_state st, int64_t n, int64_t maint),
+					    void *ctx, struct inv_err *err);
 
 /* ---------------------------------------------------------- allocations */
 #define INV_MAX_ALLOC 256
@@ -336,10 +342,12 @@ struct inv_alloc_request {
  * requested") or INV_QUOTA. The reserved machines move available ->
  * deploying (events written). With an idempotency key already used by this
  * owner, returns the earlier allocation with replayed = true. */
-enum inv_status inv_allocation_reserve(struct inv *inv, const struct inv_alloc_request *r,
-				       struct inv_allocation *out, struct inv_err *err);
-enum inv_status inv_allocation_get(struct inv *inv, const char *id, struct inv_allocation *out,
-				   struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_allocation_reserve(struct inv *inv,
+						      const struct inv_alloc_request *r,
+						      struct inv_allocation *out,
+						      struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_allocation_get(struct inv *inv, const char *id,
+						  struct inv_allocation *out, struct inv_err *err);
 
 struct inv_alloc_filter {
 	const char *owner; /* NULL: any */
@@ -353,8 +361,9 @@ struct inv_alloc_list {
 	int64_t next_seq;
 };
 void inv_alloc_list_clear(struct inv_alloc_list *l);
-enum inv_status inv_allocation_list(struct inv *inv, const struct inv_alloc_filter *f,
-				    struct inv_alloc_list *out, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_allocation_list(struct inv *inv,
+						   const struct inv_alloc_filter *f,
+						   struct inv_alloc_list *out, struct inv_err *err);
 
 /* Changes an allocation's state (deploying->ready|failed, ->releasing,
  * releasing->released). For releasing and failed, every attached machine
@@ -362,16 +371,18 @@ enum inv_status inv_allocation_list(struct inv *inv, const struct inv_alloc_filt
  * allocation holds no capacity. last_error may be NULL.
  * Returns INV_CONFLICT if the allocation is not in one of from_mask's states
  * (bit per enum inv_alloc_state). */
-enum inv_status inv_allocation_set_state(struct inv *inv, const char *id, unsigned from_mask,
-					 enum inv_alloc_state to, const char *last_error,
-					 const char *actor, const char *request_id,
-					 struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_allocation_set_state(struct inv *inv, const char *id,
+							unsigned from_mask, enum inv_alloc_state to,
+							const char *last_error, const char *actor,
+							const char *request_id,
+							struct inv_err *err);
 /* Detaches failed machine from its allocation and, if the allocation may
  * take another substitute (max_subs) and one is available, reserves it
  * (available -> deploying). *substitute gets its id or "". */
-enum inv_status inv_allocation_substitute(struct inv *inv, const char *alloc_id,
-					  const char *failed_id, int max_subs,
-					  char substitute[INV_ID_LEN], struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_allocation_substitute(struct inv *inv, const char *alloc_id,
+							 const char *failed_id, int max_subs,
+							 char substitute[INV_ID_LEN],
+							 struct inv_err *err);
 
 /* --------------------------------------------------------------- images */
 struct inv_image {
@@ -390,15 +401,17 @@ struct inv_image_list {
 	int64_t next_seq;
 };
 void inv_image_list_clear(struct inv_image_list *l);
-enum inv_status inv_image_create(struct inv *inv, const struct inv_image *img, const char *actor,
-				 const char *request_id, struct inv_err *err);
-enum inv_status inv_image_get(struct inv *inv, const char *name, struct inv_image *out,
-			      struct inv_err *err);
-enum inv_status inv_image_list(struct inv *inv, int64_t after_seq, int limit,
-			       struct inv_image_list *out, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_image_create(struct inv *inv, const struct inv_image *img,
+						const char *actor, const char *request_id,
+						struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_image_get(struct inv *inv, const char *name,
+					     struct inv_image *out, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_image_list(struct inv *inv, int64_t after_seq, int limit,
+					      struct inv_image_list *out, struct inv_err *err);
 /* INV_CONFLICT while an allocation that is not released uses it. */
-enum inv_status inv_image_delete(struct inv *inv, const char *name, const char *actor,
-				 const char *request_id, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_image_delete(struct inv *inv, const char *name,
+						const char *actor, const char *request_id,
+						struct inv_err *err);
 
 /* --------------------------------------------------------------- tokens */
 struct inv_token {
@@ -416,25 +429,28 @@ struct inv_token_list {
 	int64_t next_seq;
 };
 void inv_token_list_clear(struct inv_token_list *l);
-enum inv_status inv_token_create(struct inv *inv, const struct inv_token *t, const char *actor,
-				 const char *request_id, struct inv_err *err);
-enum inv_status inv_token_by_hash(struct inv *inv, const char *hash, struct inv_token *out,
-				  struct inv_err *err);
-enum inv_status inv_token_list(struct inv *inv, int64_t after_seq, int limit,
-			       struct inv_token_list *out, struct inv_err *err);
-enum inv_status inv_token_delete(struct inv *inv, const char *id, const char *actor,
-				 const char *request_id, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_token_create(struct inv *inv, const struct inv_token *t,
+						const char *actor, const char *request_id,
+						struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_token_by_hash(struct inv *inv, const char *hash,
+						 struct inv_token *out, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_token_list(struct inv *inv, int64_t after_seq, int limit,
+					      struct inv_token_list *out, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_token_delete(struct inv *inv, const char *id, const char *actor,
+						const char *request_id, struct inv_err *err);
 
 /* --------------------------------------------------------------- quotas */
 /* machines < 0 removes the quota. */
-enum inv_status inv_quota_set(struct inv *inv, const char *owner, const char *sku, int machines,
-			      const char *actor, const char *request_id, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_quota_set(struct inv *inv, const char *owner, const char *sku,
+					     int machines, const char *actor,
+					     const char *request_id, struct inv_err *err);
 /* *machines = -1 when no quota is set. */
-enum inv_status inv_quota_get(struct inv *inv, const char *owner, const char *sku, int *machines,
-			      struct inv_err *err);
-enum inv_status inv_quota_list(struct inv *inv, const char *owner,
-			       void (*fn)(void *ctx, const char *sku, int machines, int used),
-			       void *ctx, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_quota_get(struct inv *inv, const char *owner, const char *sku,
+					     int *machines, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_quota_list(struct inv *inv, const char *owner,
+					      void (*fn)(void *ctx, const char *sku, int machines,
+							 int used),
+					      void *ctx, struct inv_err *err);
 
 /* ---------------------------------------------------------------- audit */
 struct inv_audit {
@@ -454,33 +470,38 @@ struct inv_audit_list {
 	int64_t next_seq;
 };
 void inv_audit_list_clear(struct inv_audit_list *l);
-enum inv_status inv_audit_append(struct inv *inv, const char *actor, const char *action,
-				 const char *target_type, const char *target_id,
-				 const char *before_json, const char *after_json,
-				 const char *request_id, struct inv_err *err);
-enum inv_status inv_audit_list(struct inv *inv, int64_t after_seq, int limit,
-			       struct inv_audit_list *out, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_audit_append(struct inv *inv, const char *actor,
+						const char *action, const char *target_type,
+						const char *target_id, const char *before_json,
+						const char *after_json, const char *request_id,
+						struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_audit_list(struct inv *inv, int64_t after_seq, int limit,
+					      struct inv_audit_list *out, struct inv_err *err);
 
 /* ------------------------------------------------------------- settings */
 /* Small key/value settings (e.g. the fleet freeze). *out malloc'd or NULL. */
-enum inv_status inv_setting_get(struct inv *inv, const char *key, char **out, struct inv_err *err);
-enum inv_status inv_setting_set(struct inv *inv, const char *key, const char *value,
-				const char *actor, const char *request_id, const char *audit_before,
-				struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_setting_get(struct inv *inv, const char *key, char **out,
+					       struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_setting_set(struct inv *inv, const char *key, const char *value,
+					       const char *actor, const char *request_id,
+					       const char *audit_before, struct inv_err *err);
 
 /* ---------------------------------------------------------- boot tokens */
 /* One-time tokens of the boot/agent plane, stored hashed. kind: "boot"
  * (consumed on first use), "session" (valid for one agent run), "instance"
  * (the deployed OS's booted callback). */
-enum inv_status inv_boot_token_add(struct inv *inv, const char *hash, const char *machine_id,
-				   const char *kind, int64_t expires_at, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_boot_token_add(struct inv *inv, const char *hash,
+						  const char *machine_id, const char *kind,
+						  int64_t expires_at, struct inv_err *err);
 /* Finds a live token of kind; if consume, marks it used in the same write.
  * *machine_id gets its machine. INV_NOT_FOUND if unknown, used or expired. */
-enum inv_status inv_boot_token_take(struct inv *inv, const char *hash, const char *kind,
-				    bool consume, char machine_id[INV_ID_LEN], struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_boot_token_take(struct inv *inv, const char *hash,
+						   const char *kind, bool consume,
+						   char machine_id[INV_ID_LEN],
+						   struct inv_err *err);
 /* Revokes every live token of kind for machine (kind NULL = all). */
-enum inv_status inv_boot_token_revoke(struct inv *inv, const char *machine_id, const char *kind,
-				      struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_boot_token_revoke(struct inv *inv, const char *machine_id,
+						     const char *kind, struct inv_err *err);
 
 /* ------------------------------------------------------- agent commands */
 /* Commands for the deploy agent of one machine, in order. "external"
@@ -500,36 +521,40 @@ struct inv_command {
 void inv_command_clear(struct inv_command *c);
 /* Cancels the machine's unfinished commands (failed, "superseded") and
  * queues a new one. id gets its id. */
-enum inv_status inv_command_add(struct inv *inv, const char *machine_id, const char *name,
-				const char *args_json, bool external, char id[INV_ID_LEN],
-				struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_command_add(struct inv *inv, const char *machine_id,
+					       const char *name, const char *args_json,
+					       bool external, char id[INV_ID_LEN],
+					       struct inv_err *err);
 /* The newest command named name of the machine; INV_NOT_FOUND if none. */
-enum inv_status inv_command_latest(struct inv *inv, const char *machine_id, const char *name,
-				   struct inv_command *out, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_command_latest(struct inv *inv, const char *machine_id,
+						  const char *name, struct inv_command *out,
+						  struct inv_err *err);
 /* Takes the oldest pending (non-external) command and marks it sent;
  * INV_NOT_FOUND when there is none. */
-enum inv_status inv_command_next(struct inv *inv, const char *machine_id, struct inv_command *out,
-				 struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_command_next(struct inv *inv, const char *machine_id,
+						struct inv_command *out, struct inv_err *err);
 /* Finishes the command (by id, or the newest unfinished one named name
  * when id is NULL), records the result and wakes the machine's engine
  * step. INV_NOT_FOUND if no such unfinished command. */
-enum inv_status inv_command_finish(struct inv *inv, const char *machine_id, const char *id,
-				   const char *name, bool ok, const char *message,
-				   const char *details_json, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_command_finish(struct inv *inv, const char *machine_id,
+						  const char *id, const char *name, bool ok,
+						  const char *message, const char *details_json,
+						  struct inv_err *err);
 /* A new agent run took over: commands sent to the previous one (which
  * can no longer answer) go back to pending. */
-enum inv_status inv_command_requeue(struct inv *inv, const char *machine_id, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_command_requeue(struct inv *inv, const char *machine_id,
+						   struct inv_err *err);
 /* Records when the machine's agent was last heard from (at, ms), or that
  * it is gone (at = 0: the machine rebooted or powered off). */
-enum inv_status inv_machine_agent_seen(struct inv *inv, const char *machine_id, int64_t at,
-				       struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_machine_agent_seen(struct inv *inv, const char *machine_id,
+						      int64_t at, struct inv_err *err);
 /* Records the address the machine last called the boot plane from. */
-enum inv_status inv_machine_set_ip(struct inv *inv, const char *machine_id, const char *ip,
-				   struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_machine_set_ip(struct inv *inv, const char *machine_id,
+						  const char *ip, struct inv_err *err);
 /* When the machine's agent was last heard from (ms) into *at: 0 if never
  * (or gone). INV_NOT_FOUND for an unknown machine id; *at = 0 on any
  * error. */
-enum inv_status inv_machine_agent_seen_at(struct inv *inv, const char *machine_id, int64_t *at,
-					  struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_machine_agent_seen_at(struct inv *inv, const char *machine_id,
+							 int64_t *at, struct inv_err *err);
 
 #endif

@@ -185,15 +185,21 @@ enum err_status app_reload_catalog(struct app *a, struct err *e)
 	return ERR_OK;
 }
 
-static void load_freeze(struct app *a)
+/* The fleet freeze as stored. Starting without knowing it could run power
+ * and deploy actions an operator stopped, so a failed read fails the start. */
+static int load_freeze(struct app *a)
 {
 	char *v = NULL;
 	struct inv_err e = {0};
-	inv_setting_get(a->inv, "freeze", &v, &e);
+	if (inv_setting_get(a->inv, "freeze", &v, &e) != INV_OK) {
+		fprintf(stderr, "provisiond: cannot read the fleet freeze: %s\n", e.message);
+		return -1;
+	}
 	json_t *o = v ? json_loads(v, 0, NULL) : NULL;
 	atomic_store(&a->frozen, json_is_true(json_object_get(o, "frozen")));
 	json_decref(o);
 	free(v);
+	return 0;
 }
 
 static struct bmc_manager *make_bmc(const struct config *c)
@@ -270,7 +276,8 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 		fprintf(stderr, "provisiond: SKU catalog %s: %s\n", a->cfg.skus_dir, e.message);
 		return 1;
 	}
-	load_freeze(a);
+	if (load_freeze(a) != 0)
+		return 1;
 	if (boot_dnsmasq_start(&a->cfg, &a->dnsmasq, &e) != ERR_OK) {
 		fprintf(stderr, "provisiond: dnsmasq: %s\n", e.message);
 		return 1;

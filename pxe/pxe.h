@@ -1,5 +1,5 @@
 /* pxe — the boot plane: iPXE scripts, dnsmasq configuration, TFTP root and
- * dnsmasq supervision (DESIGN §6, docs/boot.md).
+ * dnsmasq supervision (docs/boot.md).
  *
  * Errors: functions return an enum err_status (util/util.h; ERR_OK is 0) and
  * fill the struct err *e they take (e may be NULL). What the statuses mean

@@ -89,26 +89,32 @@ void bmc_manager_free(struct bmc_manager *m);
 
 /* No I/O: driver known and compiled in, address, username and options well formed.
  * Returns BMC_OK, BMC_ERR_INVALID or BMC_ERR_NOT_COMPILED. Thread-safe. */
-enum bmc_status bmc_validate(const struct bmc_target *t, struct bmc_error *e);
+__attribute__((warn_unused_result)) enum bmc_status bmc_validate(const struct bmc_target *t,
+								 struct bmc_error *e);
 
 /* Operations. Each validates t first, waits for the BMC's turn (queue_timeout_ms,
  * then BMC_ERR_BUSY), fails fast with BMC_ERR_CIRCUIT_OPEN while the breaker is
  * open, and retries transient errors. Blocking; thread-safe. */
-enum bmc_status bmc_power_get(struct bmc_manager *m, const struct bmc_target *t,
-			      enum bmc_power_state *out, struct bmc_error *e);
+__attribute__((warn_unused_result)) enum bmc_status bmc_power_get(struct bmc_manager *m,
+								  const struct bmc_target *t,
+								  enum bmc_power_state *out,
+								  struct bmc_error *e);
 
 /* Sends the action, then polls power_get until the machine is in the expected state
  * (off for off/soft, on for on/cycle/reset) or confirm_timeout_ms passes
  * (BMC_ERR_TIMEOUT). cycle and reset of a machine that is off power it on; soft of a
  * machine that is off does nothing. cycle, reset and soft are not resent after a
  * timeout that may have reached the BMC: a second reboot is worse than an error. */
-enum bmc_status bmc_power_set(struct bmc_manager *m, const struct bmc_target *t,
-			      enum bmc_power_action a, struct bmc_error *e);
+__attribute__((warn_unused_result)) enum bmc_status bmc_power_set(struct bmc_manager *m,
+								  const struct bmc_target *t,
+								  enum bmc_power_action a,
+								  struct bmc_error *e);
 
 /* persistent=false: next boot only. Drivers without that (libvirt) answer
  * BMC_ERR_UNSUPPORTED; see bmc_driver_caps(). */
-enum bmc_status bmc_boot_set(struct bmc_manager *m, const struct bmc_target *t,
-			     enum bmc_boot_device d, bool persistent, struct bmc_error *e);
+__attribute__((warn_unused_result)) enum bmc_status
+bmc_boot_set(struct bmc_manager *m, const struct bmc_target *t, enum bmc_boot_device d,
+	     bool persistent, struct bmc_error *e);
 
 /* Capability bits of a driver by name; 0 for unknown or not compiled in. */
 enum bmc_cap {

@@ -40,8 +40,11 @@ void lc_settle(const struct lc_ctx *x, const char *alloc_id)
 				lc_observe_ready(x->stats, lc_now(x) - al.created_at);
 		}
 	} else if (al.state == INV_AL_RELEASING && attached == 0) {
-		inv_allocation_set_state(x->inv, al.id, MASK(INV_AL_RELEASING), INV_AL_RELEASED,
-					 NULL, "lifecycle", "", &err);
+		/* a failure leaves it releasing: the next settle tries again */
+		lc_note_inv("allocation released", al.id,
+			    inv_allocation_set_state(x->inv, al.id, MASK(INV_AL_RELEASING),
+						     INV_AL_RELEASED, NULL, "lifecycle", "", &err),
+			    &err);
 	}
 	inv_allocation_clear(&al);
 }
@@ -85,8 +88,10 @@ void lc_after_failed(const struct lc_ctx *x, const struct inv_machine *m, const 
 		    "machine %s failed (%s); no substitute: the pool of sku %s is empty or the "
 		    "substitution limit (%d) is reached",
 		    m->name, msg, al.sku, x->limits.max_substitutions);
-		inv_allocation_set_state(x->inv, al.id, MASK(INV_AL_DEPLOYING), INV_AL_FAILED, last,
-					 "lifecycle", "", &err);
+		lc_note_inv("allocation failed", al.id,
+			    inv_allocation_set_state(x->inv, al.id, MASK(INV_AL_DEPLOYING),
+						     INV_AL_FAILED, last, "lifecycle", "", &err),
+			    &err);
 		lc_kick(x->engine);
 	} else {
 		lc_settle(x, alloc_id);

@@ -90,6 +90,11 @@ static inline int64_t lc_now(const struct lc_ctx *x)
  * attempts, `failed`), never returned. Blocks for BMC calls. */
 void lc_step(const struct lc_ctx *x, struct inv_machine *m);
 
+/* For a best-effort inventory write whose failure must not stop the step
+ * (ending an agent session the machine no longer uses): logs it, with the
+ * machine or allocation id, when st != INV_OK. Thread-safe. */
+void lc_note_inv(const char *what, const char *id, enum inv_status st, const struct inv_err *e);
+
 /* Settles an allocation after one of its machines changed: ready when
  * every attached machine is active, released when none is left. */
 void lc_settle(const struct lc_ctx *x, const char *alloc_id);

@@ -236,3 +236,10 @@ void lc_stop(struct lc_engine *e)
 	free(e->workers);
 	free(e);
 }
+
+void lc_note_inv(const char *what, const char *id, enum inv_status st, const struct inv_err *e)
+{
+	if (st != INV_OK)
+		log_event(LOG_WARN, "lifecycle: inventory write failed", "what", what, "id", id,
+			  "status", inv_status_name(st), "error", e->message, NULL);
+}

@@ -127,7 +127,8 @@ static bool advance(struct step *s, enum inv_state to, const char *reason,
 	if (to == INV_ST_FAILED || to == INV_ST_RETIRED || to == INV_ST_MAINTENANCE) {
 		/* no agent work is left for it: end any agent session */
 		struct inv_err err = {0};
-		inv_boot_token_revoke(s->x->inv, s->m->id, "session", &err);
+		lc_note_inv("end agent session", s->m->id,
+			    inv_boot_token_revoke(s->x->inv, s->m->id, "session", &err), &err);
 	}
 	return commit(s, &c);
 }
@@ -195,12 +196,16 @@ static void fail(struct step *s, bool retryable, const char *fmt, const char *de
 		lc_settle(s->x, alloc);
 }
 
-static void load_bmc(struct step *s)
+/* The machine's BMC access (none for a discovered machine); false when the
+ * inventory cannot say, with err filled. */
+static bool load_bmc(struct step *s, struct inv_err *err)
 {
-	struct inv_err err = {0};
-	inv_machine_bmc(s->x->inv, s->m->id, &s->bmc, &err);
+	enum inv_status st = inv_machine_bmc(s->x->inv, s->m->id, &s->bmc, err);
+	if (st != INV_OK && st != INV_NOT_FOUND)
+		return false;
 	s->t = (struct bmc_target){s->m->id,	    s->bmc.driver,   s->bmc.address,
 				   s->bmc.username, s->bmc.password, s->bmc.options_json};
+	return true;
 }
 
 /* A BMC failure: credentials problems and missing drivers are final. */
@@ -275,8 +280,10 @@ static void pending(struct step *s, const struct deploy_ctx *c)
 static void agent_gone(struct step *s)
 {
 	struct inv_err err = {0};
-	inv_machine_agent_seen(s->x->inv, s->m->id, 0, &err);
-	inv_boot_token_revoke(s->x->inv, s->m->id, "session", &err);
+	lc_note_inv("agent gone", s->m->id, inv_machine_agent_seen(s->x->inv, s->m->id, 0, &err),
+		    &err);
+	lc_note_inv("end agent session", s->m->id,
+		    inv_boot_token_revoke(s->x->inv, s->m->id, "session", &err), &err);
 }
 
 static struct deploy_ctx ctx_for(struct step *s)
@@ -499,8 +506,10 @@ void lc_step(const struct lc_ctx *x, struct inv_machine *m)
 		advance(&s, INV_ST_CLEANING, "released: cleaning", NULL);
 		return;
 	}
-	load_bmc(&s);
-	if (st == INV_ST_VERIFYING)
+	struct inv_err err = {0};
+	if (!load_bmc(&s, &err))
+		fail(&s, true, "cannot read the BMC access: %s", err.message);
+	else if (st == INV_ST_VERIFYING)
 		step_verifying(&s);
 	else if (st == INV_ST_INSPECTING)
 		step_inspecting(&s);

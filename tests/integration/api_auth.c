@@ -1,5 +1,5 @@
 /* api_auth.c - the authorization matrix: every route x every role (admin,
- * tech, service), no token and a bad token, against DESIGN section 5:
+ * tech, service), no token and a bad token, against docs/api.md:
  *   admin: everything; tech: enroll, maintenance, repair, retire, machine
  *   power, read everything but secrets; service: allocations of its own
  *   owner, read SKUs/images (and its own machines).
