@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uuid/uuid.h>
 
 /* One named value: text (NULL binds NULL) or integer. */
 struct arg {
@@ -454,5 +455,79 @@ enum inv_status inv_boot_token_revoke(struct inv *inv, const char *machine_id, c
 	    .n = 3,
 	    .args = {T(":machine", machine_id), T(":kind", kind), I(":now", inv_now_ms())},
 	    .what = "revoke boot tokens"};
+	return inv_write(inv, exec_fn, &x, err);
+}
+
+/* ----------------------------------------------------------- boot grants */
+
+struct grant_ctx {
+	struct exec_ctx revoke, insert;
+};
+
+static enum inv_status grant_fn(struct inv_conn *c, void *arg, struct inv_err *err)
+{
+	struct grant_ctx *g = arg;
+	enum inv_status s = exec_fn(c, &g->revoke, err);
+	return s == INV_OK ? exec_fn(c, &g->insert, err) : s;
+}
+
+enum inv_status inv_boot_grant(struct inv *inv, const char *machine_id, int64_t expires_at,
+			       struct inv_err *err)
+{
+	char hash[64];
+	uuid_t u;
+	uuid_generate_random(u);
+	memcpy(hash, "grant-", 6);
+	uuid_unparse_lower(u, hash + 6);
+	int64_t now = inv_now_ms();
+	struct grant_ctx g = {
+	    .revoke = {.sql = SQL_BOOT_TOKEN_REVOKE,
+		       .n = 3,
+		       .args = {T(":machine", machine_id), T(":kind", NULL), I(":now", now)},
+		       .what = "end the previous boot's tokens"},
+	    .insert = {.sql = SQL_BOOT_TOKEN_INSERT,
+		       .n = 5,
+		       .args = {T(":hash", hash), T(":machine", machine_id), T(":kind", "grant"),
+				I(":now", now), I(":expires_at", expires_at)},
+		       .what = "open a boot grant"}};
+	return inv_write(inv, grant_fn, &g, err);
+}
+
+enum inv_status inv_boot_grant_take(struct inv *inv, const char *machine_id, struct inv_err *err)
+{
+	struct exec_ctx x = {
+	    .sql = SQL_BOOT_GRANT_TAKE,
+	    .n = 3,
+	    .args = {T(":machine", machine_id), T(":kind", "grant"), I(":now", inv_now_ms())},
+	    .must_change = true,
+	    .what = "boot grant"};
+	return inv_write(inv, exec_fn, &x, err);
+}
+
+enum inv_status inv_boot_live(struct inv *inv, const char *machine_id, const char *kind, bool *live,
+			      struct inv_err *err)
+{
+	*live = false;
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_BOOT_LIVE_COUNT, err) : NULL;
+	if (!st)
+		return INV_IO;
+	inv_bind_text(st, ":machine", machine_id);
+	inv_bind_text(st, ":kind", kind);
+	inv_bind_int(st, ":now", inv_now_ms());
+	bool row;
+	enum inv_status s = inv_step(st, &row, "count live boot tokens", err);
+	if (s == INV_OK && row)
+		*live = sqlite3_column_int64(st, 0) > 0;
+	inv_stmt_done(st);
+	return s;
+}
+
+enum inv_status inv_boot_tokens_purge(struct inv *inv, struct inv_err *err)
+{
+	struct exec_ctx x = {.sql = SQL_BOOT_TOKEN_PURGE,
+			     .n = 1,
+			     .args = {I(":now", inv_now_ms())},
+			     .what = "purge boot tokens"};
 	return inv_write(inv, exec_fn, &x, err);
 }

@@ -502,6 +502,20 @@ INV_MUST_CHECK enum inv_status inv_boot_token_take(struct inv *inv, const char *
 /* Revokes every live token of kind for machine (kind NULL = all). */
 INV_MUST_CHECK enum inv_status inv_boot_token_revoke(struct inv *inv, const char *machine_id,
 						     const char *kind, struct inv_err *err);
+/* Boot grants (docs/security.md): the engine, about to power a machine on
+ * into the agent, opens one grant until expires_at; the previous boot's
+ * tokens (grant, boot, session, instance) end in the same write. A boot
+ * script takes the grant (inv_boot_grant_take: INV_NOT_FOUND when none is
+ * open), so one power-on yields at most one boot token. */
+INV_MUST_CHECK enum inv_status inv_boot_grant(struct inv *inv, const char *machine_id,
+					      int64_t expires_at, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_boot_grant_take(struct inv *inv, const char *machine_id,
+						   struct inv_err *err);
+/* Whether machine has a live (unused, unexpired) token of kind. */
+INV_MUST_CHECK enum inv_status inv_boot_live(struct inv *inv, const char *machine_id,
+					     const char *kind, bool *live, struct inv_err *err);
+/* Deletes used and expired tokens of every kind. */
+INV_MUST_CHECK enum inv_status inv_boot_tokens_purge(struct inv *inv, struct inv_err *err);
 
 /* ------------------------------------------------------- agent commands */
 /* Commands for the deploy agent of one machine, in order. "external"

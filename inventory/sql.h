@@ -93,6 +93,9 @@ enum inv_sql {
 	SQL_BOOT_TOKEN_FIND, /* -> machine_id */
 	SQL_BOOT_TOKEN_USE,
 	SQL_BOOT_TOKEN_REVOKE,
+	SQL_BOOT_GRANT_TAKE,  /* :machine, :kind, :now: uses one live grant */
+	SQL_BOOT_LIVE_COUNT,  /* :machine, :kind, :now -> live tokens of kind */
+	SQL_BOOT_TOKEN_PURGE, /* :now: drops used and expired tokens */
 
 	/* agent commands and agent liveness (commands.c) */
 	SQL_CMD_SUPERSEDE,

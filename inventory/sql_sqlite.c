@@ -205,6 +205,12 @@ static const char *const sqlite_sql[] = {
     [SQL_BOOT_TOKEN_REVOKE] = "UPDATE boot_tokens SET used_at = :now"
 			      " WHERE machine_id = :machine AND (:kind IS NULL OR kind = :kind)"
 			      " AND used_at = 0",
+    [SQL_BOOT_GRANT_TAKE] = "UPDATE boot_tokens SET used_at = :now WHERE hash ="
+			    " (SELECT hash FROM boot_tokens WHERE machine_id = :machine"
+			    "  AND kind = :kind AND used_at = 0 AND expires_at > :now LIMIT 1)",
+    [SQL_BOOT_LIVE_COUNT] = "SELECT count(*) FROM boot_tokens WHERE machine_id = :machine"
+			    " AND kind = :kind AND used_at = 0 AND expires_at > :now",
+    [SQL_BOOT_TOKEN_PURGE] = "DELETE FROM boot_tokens WHERE used_at != 0 OR expires_at <= :now",
 
     /* agent commands, agent liveness */
     [SQL_CMD_SUPERSEDE] = "UPDATE agent_commands SET state = :failed, message = :message,"

@@ -127,12 +127,39 @@ static void seen(struct api_call *c, const char *mid)
 		     &e);
 }
 
+/* A live agent session is never displaced by a later lookup: with a boot
+ * token there can be none (the engine's power-on ended it); a discovered
+ * machine's session yields only once its agent went quiet. false with the
+ * response set. */
+static bool no_live_session(struct api_call *c, const struct inv_machine *m)
+{
+	struct inv_err e = {0};
+	bool live = false;
+	int64_t seen = 0;
+	if (inv_boot_live(c->a->inv, m->id, "session", &live, &e) != INV_OK ||
+	    (live && !c->r->authorization &&
+	     inv_machine_agent_seen_at(c->a->inv, m->id, &seen, &e) != INV_OK)) {
+		api_fail_inv(c->r, "session check", &e);
+		return false;
+	}
+	if (live && (c->r->authorization || inv_now_ms() - seen < AGENT_ALIVE_S * 1000LL)) {
+		http_error(c->r, 409, "session_live", NULL,
+			   "an agent session of machine %s is live; another starts only with the "
+			   "next boot provisiond makes",
+			   m->name);
+		return false;
+	}
+	return true;
+}
+
 /* A new session for m: the previous one ends, commands sent to it are
  * queued again. false with the response set. */
 static bool open_session(struct api_call *c, const struct inv_machine *m, char secret[80])
 {
 	char hash[65];
 	struct inv_err e = {0};
+	if (!no_live_session(c, m))
+		return false;
 	if (inv_boot_token_revoke(c->a->inv, m->id, "session", &e) != INV_OK) {
 		api_fail_inv(c->r, "revoke old session", &e);
 		return false;

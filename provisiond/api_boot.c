@@ -30,17 +30,38 @@ static bool wants_agent(struct app *a, const struct inv_machine *m)
 	return m->state == INV_ST_DEPLOYING && strcmp(m->phase, "disk") != 0;
 }
 
-static bool issue_token(struct app *a, const char *mid, const char *kind, int64_t ttl_ms,
-			char secret[80])
+/* How long a boot token lives: from the script to the agent's lookup is
+ * firmware loading a kernel and a ramdisk. */
+#define BOOT_TOKEN_TTL_MS (30LL * 60 * 1000)
+
+/* The boot token for m if the engine expects it to boot now: the grant
+ * opened when the engine powered it on is taken, so one power-on yields
+ * one token (docs/security.md). *granted false when there is no grant;
+ * false with the response set on a storage error. */
+static bool take_grant(struct http_req *r, struct app *a, const struct inv_machine *m,
+		       char secret[80], bool *granted)
 {
 	char hash[65];
 	struct inv_err e = {0};
-	if (tok_new_secret(secret, 80) != 0)
-		return false;
-	tok_hash(secret, hash);
-	return inv_boot_token_add(a->inv, hash, mid, kind, inv_now_ms() + ttl_ms, &e) == INV_OK;
+	enum inv_status st = inv_boot_grant_take(a->inv, m->id, &e);
+	*granted = st == INV_OK;
+	if (st == INV_NOT_FOUND)
+		return true;
+	if (st == INV_OK && tok_new_secret(secret, 80) != 0)
+		return http_error(r, 503, "storage_unavailable", NULL, "no randomness for a token"),
+		       false;
+	if (st == INV_OK) {
+		tok_hash(secret, hash);
+		st = inv_boot_token_add(a->inv, hash, m->id, "boot",
+					inv_now_ms() + BOOT_TOKEN_TTL_MS, &e);
+	}
+	if (st != INV_OK)
+		api_fail_inv(r, "issue boot token", &e);
+	return st == INV_OK;
 }
 
+/* What the machine (or an unknown MAC) boots. The script names nothing
+ * about the machine beyond what booting needs: it is served to anyone. */
 static void script_for(struct http_req *r, struct app *a, const struct inv_machine *m,
 		       const char *mac)
 {
@@ -50,25 +71,20 @@ static void script_for(struct http_req *r, struct app *a, const struct inv_machi
 					  a->cfg.kernel_args[0] ? a->cfg.kernel_args : NULL,
 				      .heartbeat_s = AGENT_HEARTBEAT_DEFAULT_S};
 	char secret[80];
-	if (!m) {
+	bool granted = false;
+	if (!m)
 		p.kind = strcmp(a->cfg.unknown_mac_policy, "discover") == 0 ? PXE_BOOT_DISCOVER
 									    : PXE_BOOT_IGNORE;
-	} else if (wants_agent(a, m)) {
-		int64_t ttl = 3600LL * 1000 + (int64_t)a->cfg.deploy_timeout_s * 1000;
-		if (!issue_token(a, m->id, "boot", ttl, secret)) {
-			http_error(r, 503, "storage_unavailable", NULL,
-				   "cannot issue a boot token");
-			return;
-		}
+	else if (!wants_agent(a, m))
+		p.kind = PXE_BOOT_LOCAL_DISK; /* never re-image by accident */
+	else if (!take_grant(r, a, m, secret, &granted))
+		return;
+	else if (!granted)
+		p.kind = PXE_BOOT_IGNORE; /* the engine did not power it on for this boot */
+	else {
 		p.kind = PXE_BOOT_AGENT;
 		p.machine_id = m->id;
 		p.token = secret;
-	} else {
-		p.kind = PXE_BOOT_LOCAL_DISK; /* never re-image by accident */
-	}
-	if (m) {
-		p.machine_name = m->name;
-		p.state = inv_state_name(m->state);
 	}
 	struct err perr = {0};
 	char *script = NULL;

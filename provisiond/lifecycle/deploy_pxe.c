@@ -19,30 +19,44 @@
 static bool agent_alive(struct deploy_ctx *c)
 {
 	int64_t seen = 0;
+	bool session = false;
 	struct inv_err e = {0};
-	if (inv_machine_agent_seen_at(c->lc->inv, c->m->id, &seen, &e) != INV_OK)
+	/* heard from lately, and still holding a session that can take
+	 * commands (failing, retiring or powering off ended it) */
+	if (inv_machine_agent_seen_at(c->lc->inv, c->m->id, &seen, &e) != INV_OK ||
+	    inv_boot_live(c->lc->inv, c->m->id, "session", &session, &e) != INV_OK) {
 		log_event(LOG_WARN, "lifecycle: cannot read agent liveness, booting the agent",
 			  "machine", c->m->id, "error", e.message, NULL);
-	return seen && lc_now(c->lc) - seen < AGENT_ALIVE_MS;
+		return false;
+	}
+	return session && seen && lc_now(c->lc) - seen < AGENT_ALIVE_MS;
 }
 
-/* Starts (phase "") or checks (phase "agent") one command. */
-static enum dep_result run_command(struct deploy_ctx *c, const char *name, const char *args,
-				   bool external, bool reboot)
+/* The agent is up for a command: booted now when reboot or when it is not
+ * alive. false when booting failed (recorded already). */
+static bool ensure_agent(struct deploy_ctx *c, bool reboot)
+{
+	return (!reboot && agent_alive(c)) || c->boot_agent(c->step);
+}
+
+static enum dep_result queue_command(struct deploy_ctx *c, const char *name, const char *args,
+				     bool external)
 {
 	struct inv_err e = {0};
-	if (!c->m->phase[0]) {
-		if ((reboot || !agent_alive(c)) && !c->boot_agent(c->step))
-			return DEP_ABORT;
-		char id[INV_ID_LEN];
-		if (inv_command_add(c->lc->inv, c->m->id, name, args, external, id, &e) != INV_OK) {
-			snprintf(c->err, sizeof c->err, "cannot queue %s: %s", name, e.message);
-			return DEP_ERROR;
-		}
-		c->phase_out = "agent";
-		return DEP_PENDING;
+	char id[INV_ID_LEN];
+	if (inv_command_add(c->lc->inv, c->m->id, name, args, external, id, &e) != INV_OK) {
+		snprintf(c->err, sizeof c->err, "cannot queue %s: %s", name, e.message);
+		return DEP_ERROR;
 	}
+	c->phase_out = "agent";
+	return DEP_PENDING;
+}
+
+/* How the command queued in phase "agent" went. */
+static enum dep_result check_command(struct deploy_ctx *c, const char *name)
+{
 	struct inv_command cmd = {0};
+	struct inv_err e = {0};
 	enum dep_result r = DEP_PENDING;
 	if (inv_command_latest(c->lc->inv, c->m->id, name, &cmd, &e) != INV_OK) {
 		snprintf(c->err, sizeof c->err, "%s command lost", name);
@@ -56,6 +70,17 @@ static enum dep_result run_command(struct deploy_ctx *c, const char *name, const
 	c->phase_out = "agent";
 	inv_command_clear(&cmd);
 	return r;
+}
+
+/* Starts (phase "") or checks (phase "agent") one command. */
+static enum dep_result run_command(struct deploy_ctx *c, const char *name, const char *args,
+				   bool external, bool reboot)
+{
+	if (c->m->phase[0])
+		return check_command(c, name);
+	if (!ensure_agent(c, reboot))
+		return DEP_ABORT;
+	return queue_command(c, name, args, external);
 }
 
 static enum dep_result pxe_inspect(struct deploy_ctx *c)
@@ -102,27 +127,37 @@ static char *image_args(struct deploy_ctx *c, const struct inv_image *img,
 	return s;
 }
 
+/* The write_image command's arguments with a new one-time instance token:
+ * the deployed OS proves it booted with it. Issued after the agent's boot,
+ * which ends every earlier token of the machine. NULL with c->err set. */
+static char *write_args(struct deploy_ctx *c, const struct inv_image *img,
+			const struct inv_allocation *al)
+{
+	char secret[80], hash[65];
+	struct inv_err e = {0};
+	int64_t ttl = (int64_t)c->lc->limits.deploy_timeout_s * 1000 + 3600000;
+	if (tok_new_secret(secret, sizeof secret) != 0 ||
+	    (tok_hash(secret, hash), inv_boot_token_add(c->lc->inv, hash, c->m->id, "instance",
+							lc_now(c->lc) + ttl, &e) != INV_OK)) {
+		snprintf(c->err, sizeof c->err, "cannot issue the instance token: %s", e.message);
+		return NULL;
+	}
+	return image_args(c, img, al, secret);
+}
+
 static enum dep_result pxe_write(struct deploy_ctx *c, const struct inv_image *img,
 				 const struct inv_allocation *al)
 {
-	char *args = NULL;
-	if (!c->m->phase[0]) {
-		/* The deployed OS proves it booted with this one-time token. */
-		char secret[80], hash[65];
-		struct inv_err e = {0};
-		int64_t ttl = (int64_t)c->lc->limits.deploy_timeout_s * 1000 + 3600000;
-		if (tok_new_secret(secret, sizeof secret) != 0 ||
-		    (tok_hash(secret, hash),
-		     inv_boot_token_add(c->lc->inv, hash, c->m->id, "instance", lc_now(c->lc) + ttl,
-					&e) != INV_OK)) {
-			snprintf(c->err, sizeof c->err, "cannot issue the instance token: %s",
-				 e.message);
-			return DEP_ERROR;
-		}
-		args = image_args(c, img, al, secret);
+	enum dep_result r;
+	if (c->m->phase[0]) {
+		r = check_command(c, AGENT_CMD_NAME_WRITE_IMAGE);
+	} else if (!ensure_agent(c, false)) {
+		r = DEP_ABORT;
+	} else {
+		char *args = write_args(c, img, al);
+		r = args ? queue_command(c, AGENT_CMD_NAME_WRITE_IMAGE, args, false) : DEP_ERROR;
+		free(args);
 	}
-	enum dep_result r = run_command(c, AGENT_CMD_NAME_WRITE_IMAGE, args, false, false);
-	free(args);
 	if (r != DEP_DONE)
 		return r;
 	/* Expect the deployed OS's "booted" call before the engine reboots

@@ -80,15 +80,23 @@ static void dispatch_due(struct lc_engine *e)
 	inv_machine_list_clear(&l);
 }
 
+#define PURGE_EVERY_MS 60000
+
 static void *scheduler_main(void *arg)
 {
 	struct lc_engine *e = arg;
+	int64_t purged_at = 0;
 	pthread_mutex_lock(&e->mu);
 	while (!e->stopping) {
 		pthread_mutex_unlock(&e->mu);
 		dispatch_due(e);
 		int64_t next = 0, now = lc_now(&e->ctx);
 		struct inv_err err = {0};
+		if (now - purged_at >= PURGE_EVERY_MS) { /* ended boot-plane tokens go */
+			purged_at = now;
+			lc_note_inv("purge boot tokens", "",
+				    inv_boot_tokens_purge(e->ctx.inv, &err), &err);
+		}
 		if (inv_machines_next_wake(e->ctx.inv, &next, &err) != INV_OK)
 			log_event(LOG_ERROR, "lifecycle: cannot read the next wake-up", "error",
 				  err.message, NULL);

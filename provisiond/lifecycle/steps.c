@@ -242,10 +242,23 @@ static bool power(struct step *s, enum bmc_power_action act)
 }
 
 /* Network boot into the agent: pxe for the next boot, then (re)start. */
+/* How long a boot grant waits for the machine's boot script when the
+ * state has no deadline. */
+#define GRANT_DEFAULT_MS (30LL * 60 * 1000)
+
+/* Network-boots the machine into the agent. The grant comes first, so the
+ * script the machine asks for once powered on finds it; it also ends the
+ * previous boot's tokens and agent session (docs/security.md). */
 static bool boot_agent(struct step *s)
 {
 	struct bmc_error be = {0};
 	enum bmc_power_state ps = BMC_POWER_UNKNOWN;
+	struct inv_err err = {0};
+	int64_t until = s->m->deadline_at > 0 ? s->m->deadline_at : lc_now(s->x) + GRANT_DEFAULT_MS;
+	if (inv_boot_grant(s->x->inv, s->m->id, until, &err) != INV_OK) {
+		fail(s, true, "cannot open a boot grant: %s", err.message);
+		return false;
+	}
 	if (bmc_power_get(s->x->bmc, &s->t, &ps, &be) != BMC_OK) {
 		bmc_fail(s, "read power state", &be);
 		return false;

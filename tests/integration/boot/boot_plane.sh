@@ -1,12 +1,14 @@
 #!/bin/sh
 # Boot plane against the real daemon on loopback, no VM: the real deploy
 # agent plays the machine (a fixture sysroot, regular files as disks).
-#   - per-machine iPXE script; boot token refused on reuse and for another machine
+#   - per-machine iPXE script with a boot token only for the boot provisiond
+#     made (one per power-on); token refused on reuse and for another machine
 #   - inspection report -> SKU match; wipe of both disks; back to available
 #   - image store: Range requests, wrong sha256 refused, path traversal refused
 #   - deploy: raw.zst image streamed, verified, written byte for byte; the
 #     deployed OS's "booted" call -> active, allocation ready
-#   - discovery: an unknown MAC creates exactly one enrolled machine, twice run
+#   - discovery: an unknown MAC creates exactly one enrolled machine; a live
+#     agent session is not displaced by another lookup
 # Usage: boot_plane.sh BUILD_DIR SOURCE_DIR
 set -eu
 build=$1
@@ -79,6 +81,14 @@ make_sysroot() {
 			dd of="$2/dev/$d" bs=1M seek=4095 conv=notrunc 2>/dev/null
 	done
 }
+# fetch_agent_script MAC FILE: the script with the boot token of the boot the
+# engine just started (its grant may come a moment after the state change)
+fetch_agent_script() {
+	n=0
+	until curl -sf "$boot/boot.ipxe?mac=$1" >"$2" && grep -q 'provisiond.token=' "$2"; do
+		n=$((n + 1)); [ $n -lt 100 ] || fail "no boot token for $1: $(cat "$2")"; sleep 0.1
+	done
+}
 # run_agent SYSROOT SCRIPT_FILE: boots "the machine" with the script's args
 run_agent() {
 	tok=$(grep -o 'provisiond.token=[^ ]*' "$2" | cut -d= -f2)
@@ -95,26 +105,32 @@ mac=52:54:00:aa:00:01
 	--bmc-option deploy=pxe >/dev/null
 make_sysroot $mac "$work/m1"
 wait_state m1 inspecting 30
-curl -sf "$boot/boot.ipxe?mac=$mac" >"$work/s1" || fail "boot.ipxe"
+fetch_agent_script $mac "$work/s1"
 grep -q '^#!ipxe' "$work/s1" && grep -q 'provisiond.mode=agent' "$work/s1" || fail "agent script"
 ok "inspecting machine gets the agent script with a boot token"
+curl -sf "$boot/boot.ipxe?mac=$mac" >"$work/s1b"
+grep -q 'provisiond.token=' "$work/s1b" && fail "a second script in the same power-on got a token"
+grep -q 'm1' "$work/s1b" "$work/s1" && fail "the script names the machine"
+ok "one boot token per power-on: the next script fetch gets none; scripts do not name the machine"
 
-# token for another machine, then reuse
+# token for another machine: refused, and not used up by the refusal
 tok=$(grep -o 'provisiond.token=[^ ]*' "$work/s1" | cut -d= -f2)
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" \
 	-d '{"macs":["52:54:00:ff:ff:ff"]}' "$boot/v1/agent/lookup")
 [ "$code" = 401 ] || fail "token of m1 with another MAC: $code"
 ok "boot token refused for another machine"
-code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" \
-	-d "{\"macs\":[\"$mac\"]}" "$boot/v1/agent/lookup")
-[ "$code" = 200 ] || fail "a refused call must not use up the boot token: $code"
+run_agent "$work/m1" "$work/s1"
+n=0
+until grep -q '"lookup at' "$work/m1/agent.log" 2>/dev/null; do
+	n=$((n + 1)); [ $n -lt 100 ] || fail "the agent's lookup with the token refused before"; sleep 0.1
+done
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" \
 	-d "{\"macs\":[\"$mac\"]}" "$boot/v1/agent/lookup")
 [ "$code" = 401 ] || fail "reused boot token: $code"
-ok "boot token refused on reuse (one-time), not used up by a refused call"
+code=$(curl -s -o /dev/null -w '%{http_code}' -d "{\"macs\":[\"$mac\"]}" "$boot/v1/agent/lookup")
+[ "$code" = 401 ] || fail "a lookup without a token for a managed MAC: $code"
+ok "boot token refused on reuse (one-time), not used up by a refused call; the agent's session stands"
 
-curl -sf "$boot/boot.ipxe?mac=$mac" >"$work/s2"
-run_agent "$work/m1" "$work/s2"
 wait_state m1 available 60
 [ "$("$ctl" -o json machine show m1 | jq -r .sku)" = lab.large ] || fail "sku not matched"
 [ "$("$ctl" -o json machine show m1 | jq -r .facts.disks[1].size_bytes)" = 4294967296 ] ||
@@ -157,10 +173,17 @@ svc=$("$ctl" -o json token create --role service --owner search | jq -r .token)
 alloc=$(PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE= "$ctl" -o json allocation create \
 	--sku lab.large --count 1 --image img | jq -r .id)
 wait_state m1 deploying 10
-sleep 1
-curl -sf "$boot/boot.ipxe?mac=$mac" >"$work/s3"
+fetch_agent_script $mac "$work/s3"
 grep -q 'provisiond.mode=agent' "$work/s3" || fail "deploying machine did not get the agent"
 run_agent "$work/m1" "$work/s3"
+# a hostile host that knows the MAC, during the deploy: no token, no session
+for i in $(seq 200); do curl -sf "$boot/boot.ipxe?mac=$mac"; done >"$work/hostile"
+grep -q 'provisiond.token=' "$work/hostile" && fail "a hostile script fetch got a boot token"
+live=$(sqlite3 "file:$work/p.db?mode=ro" "SELECT count(*) FROM boot_tokens WHERE kind = 'boot' AND used_at = 0")
+[ "$live" -le 1 ] || fail "$live live boot tokens after 200 script fetches"
+code=$(curl -s -o /dev/null -w '%{http_code}' -d "{\"macs\":[\"$mac\"]}" "$boot/v1/agent/lookup")
+[ "$code" = 401 ] || fail "hostile lookup during the deploy: $code"
+ok "200 script fetches by a host knowing the MAC during the deploy: no token, no session ($live live boot tokens)"
 n=0
 until [ "$("$ctl" -o json machine show m1 | jq -r .phase)" = disk ]; do
 	n=$((n + 1)); [ $n -lt 300 ] || fail "image not written: $("$ctl" -o json machine show m1 | jq -r .last_error)"
@@ -188,22 +211,24 @@ ok "deployed OS reported booted (marker with allocation id); active; allocation 
 dmac=52:54:00:dd:00:01
 make_sysroot $dmac "$work/d1"
 curl -sf "$boot/boot.ipxe?mac=$dmac" | grep -q 'provisiond.mode=discover' || fail "discover script"
-for i in 1 2; do
-	timeout 20 "$agent" --url "$boot" --mode discover --sysroot "$work/d1" --devroot "$work/d1/dev" \
-		--no-power --heartbeat 1 --poll-wait 1 --retry-max 5 >>"$work/d1/agent.log" 2>&1 &
-	p=$!
-	n=0
-	until grep -q "inventory sent" "$work/d1/agent.log" 2>/dev/null && [ "$(grep -c 'inventory sent' "$work/d1/agent.log")" -ge $i ]; do
-		n=$((n + 1)); [ $n -lt 100 ] || fail "discovery run $i"; sleep 0.2
-	done
-	kill $p 2>/dev/null || true
+timeout 60 "$agent" --url "$boot" --mode discover --sysroot "$work/d1" --devroot "$work/d1/dev" \
+	--no-power --heartbeat 1 --poll-wait 1 --retry-max 5 >>"$work/d1/agent.log" 2>&1 &
+p=$!
+pids="$pids $p"
+n=0
+until grep -q "inventory sent" "$work/d1/agent.log" 2>/dev/null; do
+	n=$((n + 1)); [ $n -lt 100 ] || fail "discovery run"; sleep 0.2
 done
+code=$(curl -s -o "$work/d1/second" -w '%{http_code}' -d "{\"macs\":[\"$dmac\"]}" "$boot/v1/agent/lookup")
+[ "$code" = 409 ] || fail "a second discovery lookup while the agent is live: $code $(cat "$work/d1/second")"
+grep -q token "$work/d1/second" && fail "the second lookup got a session token"
+kill $p 2>/dev/null || true
 count=$("$ctl" -o json machine list | jq "[.items[] | select(.macs | index(\"$dmac\"))] | length")
 [ "$count" = 1 ] || fail "discovery created $count machines"
 d=$("$ctl" -o json machine list | jq -r ".items[] | select(.macs | index(\"$dmac\")) | .name")
 [ "$("$ctl" -o json machine show "$d" | jq -r '.state + " " + .sku')" = "enrolled lab.large" ] ||
 	fail "discovered machine: $("$ctl" -o json machine show "$d" | jq -c '{state,sku,bmc}')"
-ok "discovery: two agent runs for an unknown MAC made exactly one enrolled machine (lab.large, no BMC)"
+ok "discovery: an unknown MAC made exactly one enrolled machine (lab.large, no BMC); a second lookup did not displace its live agent"
 "$ctl" machine patch "$d" --bmc-driver fake --bmc-option sku=lab.large --bmc-option deploy=pxe \
 	>/dev/null || fail "patch discovered machine"
 wait_state "$d" inspecting 30
@@ -222,7 +247,7 @@ for kind in mismatch truncated; do
 done
 PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE= "$ctl" allocation release "$alloc" >/dev/null || fail "release"
 wait_state m1 cleaning 20
-curl -sf "$boot/boot.ipxe?mac=$mac" >"$work/s4"
+fetch_agent_script $mac "$work/s4"
 run_agent "$work/m1" "$work/s4"
 wait_state m1 available 60
 kill "$agent_pid" 2>/dev/null || true
@@ -233,8 +258,7 @@ for kind in mismatch truncated; do
 	a2=$(PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE= "$ctl" -o json allocation create \
 		--sku lab.large --count 1 --image "$kind" | jq -r .id)
 	wait_state m1 deploying 10
-	sleep 1
-	curl -sf "$boot/boot.ipxe?mac=$mac" >"$work/s-$kind"
+	fetch_agent_script $mac "$work/s-$kind"
 	run_agent "$work/m1" "$work/s-$kind"
 	n=0
 	until [ "$(failures)" -gt "$before" ]; do
@@ -255,7 +279,7 @@ for kind in mismatch truncated; do
 	kill "$agent_pid" 2>/dev/null || true
 	"$ctl" machine action clean m1 >/dev/null || fail "clean failed machine"
 	wait_state m1 cleaning 10
-	curl -sf "$boot/boot.ipxe?mac=$mac" >"$work/s-$kind-clean"
+	fetch_agent_script $mac "$work/s-$kind-clean"
 	run_agent "$work/m1" "$work/s-$kind-clean"
 	wait_state m1 available 60
 	kill "$agent_pid" 2>/dev/null || true
@@ -271,14 +295,14 @@ until [ "$("$ctl" -o json sku show lab.large | jq -r .fast_track)" = true ]; do
 done
 "$ctl" machine action clean m1 >/dev/null || fail "clean"
 wait_state m1 cleaning 10
-curl -sf "$boot/boot.ipxe?mac=$mac" >"$work/s-ft"
+fetch_agent_script $mac "$work/s-ft"
 : >"$work/m1/agent.log"
 run_agent "$work/m1" "$work/s-ft"
 wait_state m1 available 60
 "$ctl" -o json machine events m1 | jq -r '.items[-1].reason' | grep -q fast-track || fail "no fast-track"
 [ "$(show m1 .power)" = on ] || fail "fast-track machine powered off"
-curl -sf "$boot/boot.ipxe?mac=$mac" | grep -q 'provisiond.mode=agent' ||
-	fail "an available fast-track machine that reboots must get the agent again"
+curl -sf "$boot/boot.ipxe?mac=$mac" | grep -q 'provisiond.token=' &&
+	fail "a fast-track machine rebooting on its own got a boot token (provisiond did not boot it)"
 a3=$(PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE= "$ctl" -o json allocation create \
 	--sku lab.large --count 1 --image img | jq -r .id)
 n=0
