@@ -288,6 +288,23 @@ INV_MUST_CHECK enum inv_status inv_machine_tenant_cursor(struct inv *inv, const 
 							 const char *alloc_id, int64_t *after_seq,
 							 struct inv_err *err);
 
+/* Deletes a machine for good: allowed for machines enrolled and never
+ * allocated, failed or retired (and in no live allocation); INV_CONFLICT
+ * naming why otherwise. Its events, commands and tokens go with it; the
+ * audit row (action "machine.delete", before = audit_before_json) keeps
+ * what it was. deleted_id (may be NULL) gets its id. */
+INV_MUST_CHECK enum inv_status inv_machine_delete(struct inv *inv, const char *id_or_name,
+						  const char *actor, const char *request_id,
+						  const char *audit_before_json,
+						  char deleted_id[INV_ID_LEN], struct inv_err *err);
+/* Discovered machines waiting for a tech (enrolled, no BMC access). */
+INV_MUST_CHECK enum inv_status inv_machines_discovered(struct inv *inv, int64_t *n,
+						       struct inv_err *err);
+/* Up to max of them created before `before` (ms): ids into ids, *n found. */
+INV_MUST_CHECK enum inv_status inv_machines_discovered_stale(struct inv *inv, int64_t before,
+							     char (*ids)[INV_ID_LEN], int max,
+							     int *n, struct inv_err *err);
+
 /* Per SKU and state counts: calls fn once per (sku, state, count). */
 INV_MUST_CHECK enum inv_status inv_capacity(struct inv *inv,
 					    void (*fn)(void *ctx, const char *sku,

@@ -96,6 +96,17 @@ enum inv_sql {
 	SQL_BOOT_GRANT_TAKE,  /* :machine, :kind, :now: uses one live grant */
 	SQL_BOOT_LIVE_COUNT,  /* :machine, :kind, :now -> live tokens of kind */
 	SQL_BOOT_TOKEN_PURGE, /* :now: drops used and expired tokens */
+	/* deleting a machine (machine_delete.c) */
+	SQL_MACHINE_LIVE_ALLOCATIONS, /* :id, :released, :failed -> attachments to live allocations
+				       */
+	SQL_MACHINE_EVER_ALLOCATED,   /* :id -> rows in allocation_machines */
+	SQL_MACHINE_DELETE_ATTACHMENTS,
+	SQL_MACHINE_DELETE_EVENTS,
+	SQL_MACHINE_DELETE_COMMANDS,
+	SQL_MACHINE_DELETE_TOKENS,
+	SQL_MACHINE_DELETE,	       /* :id (nics and bmcs follow by ON DELETE CASCADE) */
+	SQL_MACHINES_DISCOVERED,       /* :enrolled -> enrolled machines without BMC access */
+	SQL_MACHINES_DISCOVERED_STALE, /* :enrolled, :before -> ids of those created before */
 
 	/* agent commands and agent liveness (commands.c) */
 	SQL_CMD_SUPERSEDE,

@@ -211,6 +211,22 @@ static const char *const sqlite_sql[] = {
     [SQL_BOOT_LIVE_COUNT] = "SELECT count(*) FROM boot_tokens WHERE machine_id = :machine"
 			    " AND kind = :kind AND used_at = 0 AND expires_at > :now",
     [SQL_BOOT_TOKEN_PURGE] = "DELETE FROM boot_tokens WHERE used_at != 0 OR expires_at <= :now",
+    [SQL_MACHINE_LIVE_ALLOCATIONS] =
+	"SELECT count(*) FROM allocation_machines am JOIN allocations a"
+	" ON a.id = am.allocation_id WHERE am.machine_id = :id AND am.detached = 0"
+	" AND a.state NOT IN (:released, :failed)",
+    [SQL_MACHINE_EVER_ALLOCATED] =
+	"SELECT count(*) FROM allocation_machines WHERE machine_id = :id",
+    [SQL_MACHINE_DELETE_ATTACHMENTS] = "DELETE FROM allocation_machines WHERE machine_id = :id",
+    [SQL_MACHINE_DELETE_EVENTS] = "DELETE FROM machine_events WHERE machine_id = :id",
+    [SQL_MACHINE_DELETE_COMMANDS] = "DELETE FROM agent_commands WHERE machine_id = :id",
+    [SQL_MACHINE_DELETE_TOKENS] = "DELETE FROM boot_tokens WHERE machine_id = :id",
+    [SQL_MACHINE_DELETE] = "DELETE FROM machines WHERE id = :id",
+    [SQL_MACHINES_DISCOVERED] = "SELECT count(*) FROM machines m WHERE m.state = :enrolled"
+				" AND NOT EXISTS (SELECT 1 FROM bmcs b WHERE b.machine_id = m.id)",
+    [SQL_MACHINES_DISCOVERED_STALE] =
+	"SELECT m.id FROM machines m WHERE m.state = :enrolled AND m.created_at < :before"
+	" AND NOT EXISTS (SELECT 1 FROM bmcs b WHERE b.machine_id = m.id) LIMIT 100",
 
     /* agent commands, agent liveness */
     [SQL_CMD_SUPERSEDE] = "UPDATE agent_commands SET state = :failed, message = :message,"

@@ -4,6 +4,7 @@
 #include "provisiond/lifecycle/lifecycle.h"
 #include "provisiond/log.h"
 #include "provisiond/macs.h"
+#include "provisiond/ratelimit.h"
 #include "skus/sku.h"
 
 #include <stdio.h>
@@ -50,15 +51,44 @@ static int body_macs(struct http_req *r, json_t *body, char macs[INV_MAX_MACS][1
 	return -1;
 }
 
+/* Room for one more discovered machine: the number waiting for a tech is
+ * capped ([boot] discovery_max). false with the response set. */
+static bool discovery_room(struct http_req *r, struct app *a)
+{
+	int64_t waiting = 0;
+	struct inv_err e = {0};
+	if (inv_machines_discovered(a->inv, &waiting, &e) != INV_OK) {
+		api_fail_inv(r, "count discovered machines", &e);
+		return false;
+	}
+	if (waiting < a->cfg.discovery_max)
+		return true;
+	atomic_fetch_add(&a->discovery_refused, 1);
+	http_error(r, 429, "discovery_full", NULL,
+		   "%lld discovered machines wait for a tech (discovery_max): enroll or delete "
+		   "some first",
+		   (long long)waiting);
+	snprintf(r->retry_after, sizeof r->retry_after, "60");
+	return false;
+}
+
 /* Discovery: the machine with one of these MACs, created if none has. */
 static bool discover(struct http_req *r, struct app *a, char macs[][18], int n,
 		     struct inv_machine *m)
 {
 	struct inv_err e = {0};
 	for (int attempt = 0; attempt < 3; attempt++) {
-		for (int i = 0; i < n; i++)
-			if (inv_machine_get_by_mac(a->inv, macs[i], m, &e) == INV_OK)
+		for (int i = 0; i < n; i++) {
+			enum inv_status st = inv_machine_get_by_mac(a->inv, macs[i], m, &e);
+			if (st == INV_OK)
 				return true;
+			if (st != INV_NOT_FOUND) {
+				api_fail_inv(r, "machine by mac", &e);
+				return false;
+			}
+		}
+		if (!discovery_room(r, a))
+			return false;
 		char name[64];
 		snprintf(name, sizeof name, "disc-%.2s%.2s%.2s%.2s%.2s%.2s", macs[0], macs[0] + 3,
 			 macs[0] + 6, macs[0] + 9, macs[0] + 12, macs[0] + 15);
@@ -105,6 +135,14 @@ static bool lookup_machine(struct http_req *r, struct app *a, char macs[][18], i
 	}
 	if (strcmp(a->cfg.unknown_mac_policy, "discover") != 0) {
 		http_error(r, 403, "discovery_disabled", NULL, "discovery of unknown MACs is off");
+		return false;
+	}
+	if (!rl_allow(a->discovery_rl, r->client_ip[0] ? r->client_ip : "?", inv_now_ms())) {
+		atomic_fetch_add(&a->discovery_refused, 1);
+		http_error(r, 429, "rate_limited", NULL,
+			   "too many lookups without a boot token from %s (discovery_rate_per_min)",
+			   r->client_ip);
+		snprintf(r->retry_after, sizeof r->retry_after, "10");
 		return false;
 	}
 	if (!discover(r, a, macs, n, m))

@@ -1,4 +1,5 @@
 /* api_machines.c - /v1/machines: enroll, list, get, patch, events. */
+#include "provisiond/log.h"
 #include "provisiond/routes.h"
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/dnsmasq.h"
@@ -395,4 +396,28 @@ void api_machine_patch(struct api_call *c)
 	if (attempt == 8)
 		http_error(c->r, 409, "conflict", NULL, "machine %s keeps changing; try again",
 			   c->r->params[0]);
+}
+
+/* DELETE: a machine enrolled by mistake, a discovered one nobody wants, or
+ * one out of service for good. What it was stays in the audit log. */
+void api_machine_delete(struct api_call *c)
+{
+	struct http_req *r = c->r;
+	struct inv_machine m = {0};
+	if (!api_load_machine(c, r->params[0], &m))
+		return;
+	json_t *view = api_machine_json(&m, true);
+	char *before = json_dumps(view, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(view);
+	struct inv_err e = {0};
+	if (inv_machine_delete(c->a->inv, m.id, c->p->actor, r->request_id, before, NULL, &e) ==
+	    INV_OK) {
+		log_event(LOG_INFO, "machine deleted", "machine", m.id, "name", m.name,
+			  "request_id", r->request_id, NULL);
+		http_reply(r, 204, "application/json", NULL, 0);
+	} else {
+		api_fail_inv(r, "machine delete", &e);
+	}
+	free(before);
+	inv_machine_clear(&m);
 }

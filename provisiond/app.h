@@ -15,6 +15,7 @@ struct bmc_manager;
 struct lc_engine;
 struct http_server;
 struct boot_dnsmasq;
+struct rl;
 
 struct app {
 	struct config cfg;
@@ -30,6 +31,8 @@ struct app {
 	atomic_bool ready;	      /* /readyz */
 	atomic_bool draining;	      /* SIGTERM: long-polls answer now */
 	atomic_ulong auth_failures;
+	struct rl *discovery_rl; /* tokenless agent lookups per client address */
+	atomic_ulong discovery_refused;
 };
 
 /* Reloads the SKU catalog from cfg.skus_dir; keeps the old one on error

@@ -61,6 +61,9 @@ static const struct option options[] = {
     N("bmc", "breaker_cooldown_ms", bmc_breaker_cooldown_ms, 10, 3600000),
     N("bmc", "confirm_timeout_ms", bmc_confirm_timeout_ms, 100, 600000),
     S("boot", "unknown_mac", unknown_mac_policy),
+    N("boot", "discovery_max", discovery_max, 0, 1000000),
+    N("boot", "discovery_rate_per_min", discovery_rate_per_min, 1, 100000),
+    N("boot", "discovery_ttl_s", discovery_ttl_s, 60, 31536000),
     S("boot", "ramdisk_dir", ramdisk_dir),
     S("boot", "images_dir", images_dir),
     S("boot", "kernel_args", kernel_args),
@@ -87,6 +90,9 @@ void config_defaults(struct config *c)
 	c->boot_workers = 64;
 	c->max_queue = 1024;
 	c->connection_limit = 1000;
+	c->discovery_max = 200;
+	c->discovery_rate_per_min = 20;
+	c->discovery_ttl_s = 86400;
 	c->client_connection_limit = 64;
 	c->request_timeout_s = 15;
 	c->long_poll_max_s = 60;

@@ -44,6 +44,9 @@ struct config {
 	int bmc_breaker_cooldown_ms, bmc_confirm_timeout_ms;
 	/* [boot] */
 	char unknown_mac_policy[16]; /* discover | ignore */
+	int discovery_max;	     /* discovered machines waiting for a tech */
+	int discovery_rate_per_min;  /* tokenless lookups per client address */
+	int discovery_ttl_s;	     /* discovered machines nobody enrolls expire */
 	char ramdisk_dir[512];
 	char images_dir[512];
 	char kernel_args[256];

@@ -1,6 +1,7 @@
 /* main.c - provisiond: composes inventory, SKU catalog, BMC layer, lifecycle
  * engine and the two HTTP listeners; handles --init and signals. */
 #include "provisiond/api.h"
+#include "provisiond/ratelimit.h"
 #include "provisiond/routes.h"
 #include "provisiond/app.h"
 #include "provisiond/dnsmasq.h"
@@ -234,6 +235,7 @@ static int start_http(struct app *a, char *err, size_t errlen)
 		return 0;
 	o.name = "boot";
 	o.workers = a->cfg.boot_workers;
+	o.max_body = 256 * 1024; /* agent reports are a few KiB of facts */
 	struct http_table boot = api_http_table(boot_routes, boot_nroutes);
 	a->boot = http_start(a->cfg.boot_listen, &boot, a, &o, err, errlen);
 	if (a->boot && !a->cfg.boot_url[0]) {
@@ -278,6 +280,12 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 	}
 	if (load_freeze(a) != 0)
 		return 1;
+	a->discovery_rl =
+	    rl_new(a->cfg.discovery_rate_per_min, a->cfg.discovery_rate_per_min, 1024);
+	if (!a->discovery_rl) {
+		fprintf(stderr, "provisiond: out of memory\n");
+		return 1;
+	}
 	if (boot_dnsmasq_start(&a->cfg, &a->dnsmasq, &e) != ERR_OK) {
 		fprintf(stderr, "provisiond: dnsmasq: %s\n", e.message);
 		return 1;
@@ -317,6 +325,7 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 	http_stop(a->boot, 10000);
 	lc_stop(a->lc);
 	boot_dnsmasq_stop(a->dnsmasq);
+	rl_free(a->discovery_rl);
 	log_event(LOG_INFO, "stopped", NULL);
 	return 0;
 }
