@@ -67,13 +67,27 @@ static enum bmc_status copy_opt(const json_t *o, const char *key, char *dst, siz
 	return BMC_OK;
 }
 
+/* A number is taken as a string: ids like "1" are common, and provisionctl's
+ * --bmc-option system_id=1 sends a number. */
+static enum bmc_status system_id(const json_t *o, struct rf_conf *c, struct bmc_error *e)
+{
+	const json_t *v = o ? json_object_get(o, "system_id") : NULL;
+
+	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+		snprintf(c->system_id, sizeof(c->system_id), "%lld",
+			 (long long)json_integer_value(v));
+		return BMC_OK;
+	}
+	return copy_opt(o, "system_id", c->system_id, sizeof(c->system_id), e);
+}
+
 static enum bmc_status parse_options(const json_t *o, struct rf_conf *c, struct bmc_error *e)
 {
 	int auth, mode;
 	enum bmc_status st = bmc_opts_check_keys(o, "redfish", rf_keys, e);
 
 	if (st == BMC_OK)
-		st = copy_opt(o, "system_id", c->system_id, sizeof(c->system_id), e);
+		st = system_id(o, c, e);
 	if (st == BMC_OK)
 		st = copy_opt(o, "ca_file", c->ca_file, sizeof(c->ca_file), e);
 	if (st == BMC_OK)

@@ -4,3 +4,6 @@ add_test(NAME integration_redfish_clients
   COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/bmc/redfish_clients.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(integration_redfish_clients PROPERTIES
   LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77)
+add_test(NAME integration_redfish_api
+  COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/bmc/api_redfish.sh ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
+set_tests_properties(integration_redfish_api PROPERTIES LABELS integration TIMEOUT 300)

@@ -231,6 +231,10 @@ static void test_several_systems(void **state)
 	t.key = "m2";
 	assert_int_equal(bmc_power_get(m, &t, &p, &e), BMC_OK);
 	assert_int_equal(last("GET", NULL)->path[strlen("/redfish/v1/Systems/")], 'a');
+	t = target("{\"system_id\":1}"); /* a number is a name too */
+	t.key = "m4";
+	assert_int_equal(bmc_power_get(m, &t, &p, &e), BMC_ERR_INVALID);
+	assert_non_null(strstr(e.message, "no system '1'"));
 	t = target("{\"system_id\":\"nope\"}");
 	t.key = "m3";
 	assert_int_equal(bmc_power_get(m, &t, &p, &e), BMC_ERR_INVALID);
