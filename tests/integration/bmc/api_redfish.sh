@@ -8,12 +8,14 @@
 #   - a session deleted on the BMC is re-created by the next operation
 #   - one session for 100 operations, none left after provisiond stops, one again
 #     after it restarts
+#   - https: a self-signed certificate is refused unless options.ca_file names it
 # Usage: api_redfish.sh BUILD_DIR SOURCE_DIR
 set -eu
 build=$1
 work=$(mktemp -d "${TMPDIR:-/tmp}/api-redfish.XXXXXX")
-bmc_pid="" pd_pid=""
+bmc_pid="" pd_pid="" tls_pid=""
 cleanup() {
+	[ -z "$tls_pid" ] || kill "$tls_pid" 2>/dev/null || true
 	[ -z "$pd_pid" ] || kill "$pd_pid" 2>/dev/null || true
 	[ -z "$bmc_pid" ] || kill "$bmc_pid" 2>/dev/null || true
 	wait 2>/dev/null || true
@@ -141,6 +143,32 @@ while [ $i -lt 100 ]; do
 done
 [ "$(sessions)" = 1 ] && [ "$(created)" = 2 ] || fail "after 100 operations: $(created) logins, $(sessions) open"
 ok "100 operations: no new login, one session open"
+
+# https: verified against the CA file given; refused without it
+if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 2 \
+	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1; then
+	"$build/lab/redfish-bmc/redfish-bmc" --simulate tls1 --password s3cret --log "$work/oplog.tls" \
+		--port-file "$work/tls.port" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" \
+		>"$work/tls.out" 2>&1 &
+	tls_pid=$!
+	n=0
+	while [ ! -s "$work/tls.port" ]; do
+		n=$((n + 1)); [ $n -lt 100 ] || fail "TLS redfish-bmc did not start"; sleep 0.05
+	done
+	printf s3cret >"$work/pw"
+	"$ctl" machine enroll --name m-tls --mac 52:54:00:c0:00:03 --bmc-driver redfish \
+		--bmc-address "https://127.0.0.1:$(cat "$work/tls.port")" --bmc-user admin \
+		--bmc-password-file "$work/pw" >/dev/null
+	wait_state m-tls failed 30
+	show m-tls .last_error | grep -qi "certificate" || fail "unverified TLS: $(show m-tls .last_error)"
+	"$ctl" machine patch m-tls --bmc-driver redfish \
+		--bmc-address "https://127.0.0.1:$(cat "$work/tls.port")" --bmc-user admin \
+		--bmc-password-file "$work/pw" --bmc-option ca_file="$work/cert.pem" >/dev/null
+	wait_state m-tls inspecting 30
+	kill "$tls_pid"
+	tls_pid=""
+	ok "https: a self-signed BMC is refused by default, accepted with options.ca_file"
+fi
 
 # restart: provisiond logs out when it stops
 stop_pd
