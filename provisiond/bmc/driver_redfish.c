@@ -195,6 +195,18 @@ static enum bmc_status post_reset(struct rf_inst *in, const char *target, const 
 	return st;
 }
 
+/* On of a machine that is on, off of one that is off: nothing to send. Some BMCs
+ * answer those with 409 Conflict, and "on" is resent after a timeout. */
+static bool already(const struct rf_resp *sys, enum bmc_power_action a)
+{
+	const char *ps = json_string_value(json_object_get(sys->body, "PowerState"));
+
+	if (ps == NULL)
+		return false;
+	return (a == BMC_POWER_ACTION_ON && strcmp(ps, "On") == 0) ||
+	       (a == BMC_POWER_ACTION_OFF && strcmp(ps, "Off") == 0);
+}
+
 static enum bmc_status rf_power_set(void *inst, int timeout_ms, enum bmc_power_action a,
 				    struct bmc_error *e)
 {
@@ -209,6 +221,10 @@ static enum bmc_status rf_power_set(void *inst, int timeout_ms, enum bmc_power_a
 	st = rf_system_get(in, &sys, e);
 	if (st != BMC_OK)
 		return st;
+	if (already(&sys, a)) {
+		rf_resp_free(&sys);
+		return BMC_OK;
+	}
 	action = json_object_get(json_object_get(sys.body, "Actions"), "#ComputerSystem.Reset");
 	target = json_string_value(json_object_get(action, "target"));
 	if (target == NULL)

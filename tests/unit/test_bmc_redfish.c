@@ -113,6 +113,8 @@ static void test_power_on_confirmed_session_reused(void **state)
 	assert_true(srv_count("GET", SYS1) >= 4); /* polled Off twice, then On */
 	assert_int_equal(bmc_power_get(m, &t, &p, NULL), BMC_OK);
 	assert_int_equal(p, BMC_POWER_ON);
+	assert_int_equal(bmc_power_set(m, &t, BMC_POWER_ACTION_ON, NULL), BMC_OK);
+	assert_int_equal(srv_count("POST", RESET1), 1); /* on already: nothing sent */
 	assert_int_equal(srv_count("POST", SESSIONS), 1);
 	assert_string_equal(last("GET", SYS1)->token, "tok1");
 	assert_string_equal(last("GET", "/redfish/v1/")->token, ""); /* root: no auth */
