@@ -131,8 +131,13 @@ static void set_field(const json_t *boot, const char *key, char *dst, size_t len
 
 void rbmc_patch_system(struct rbmc_req *q, struct rbmc_system *s)
 {
-	json_t *cur = rbmc_system_doc(q->b, s), *boot = json_object_get(q->body, "Boot");
-	bool ok = etag_ok(q, cur);
+	char msg[256];
+	json_t *cur, *boot = json_object_get(q->body, "Boot");
+	bool ok;
+
+	q->b->be->power_get(q->b, s, msg, sizeof(msg)); /* the ETag as a GET now would see */
+	cur = rbmc_system_doc(q->b, s);
+	ok = etag_ok(q, cur);
 
 	json_decref(cur);
 	if (!ok) {
