@@ -327,12 +327,15 @@ static void write_port(const char *port_file, unsigned port)
 int rbmc_serve(struct rbmc *b, const char *listen, const char *cert, const char *key,
 	       const char *port_file)
 {
+	/* static: libmicrohttpd keeps using them while it runs, until the process ends */
+	static char *c, *k;
 	struct sockaddr_in sa = {0};
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
-	char *c = cert ? slurp(cert) : NULL, *k = key ? slurp(key) : NULL;
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
 
+	c = cert ? slurp(cert) : NULL;
+	k = key ? slurp(key) : NULL;
 	if (parse_listen(listen, &sa) != 0 || (cert != NULL && (c == NULL || k == NULL))) {
 		fprintf(stderr, "redfish-bmc: bad --listen or unreadable certificate/key\n");
 		return -1;
