@@ -244,6 +244,31 @@ static void test_several_systems(void **state)
 	bmc_manager_free(m);
 }
 
+/* An older BMC: no Links.Sessions in the root (the standard path is used), links
+ * with trailing slashes. */
+static void test_root_without_links(void **state)
+{
+	static const struct srv_rule r[] = {
+	    {.method = "GET", .path = "/redfish/v1/", .status = 200, .body = "@root_nolinks.json"},
+	    {.method = "GET",
+	     .path = "/redfish/v1/Systems/",
+	     .status = 200,
+	     .body = "@systems_one.json"},
+	    {.method = "GET", .path = SYS1, .status = 200, .body = "@system_bare_off.json"},
+	};
+	struct bmc_manager *m = manager(2);
+	struct bmc_target t = target(NULL);
+	enum bmc_power_state p;
+
+	(void)state;
+	rules(r, N(r));
+	assert_int_equal(bmc_power_get(m, &t, &p, NULL), BMC_OK);
+	assert_int_equal(p, BMC_POWER_OFF);
+	assert_int_equal(srv_count("POST", SESSIONS), 1);
+	assert_int_equal(srv_count("GET", "/redfish/v1/Systems"), 0);
+	bmc_manager_free(m);
+}
+
 static void test_boot_override_etag(void **state)
 {
 	static const struct srv_rule r[] = {
@@ -673,6 +698,7 @@ int main(void)
 	    cmocka_unit_test(test_no_allowable_values),
 	    cmocka_unit_test(test_action_info_and_body_etag),
 	    cmocka_unit_test(test_several_systems),
+	    cmocka_unit_test(test_root_without_links),
 	    cmocka_unit_test(test_boot_override_etag),
 	    cmocka_unit_test(test_boot_override_412),
 	    cmocka_unit_test(test_session_expired_recreated),
