@@ -2,7 +2,7 @@
  *
  * Only provisiond/bmc/ talks to BMCs. The daemon describes a machine's BMC with a
  * struct bmc_target and asks a struct bmc_manager to read or change power and boot
- * device. The manager picks the driver ("fake", "ipmi", "libvirt"), and owns the
+ * device. The manager picks the driver ("fake", "ipmi", "libvirt", "redfish"), and owns the
  * robustness rules that are the same for every driver: a timeout on every driver
  * call, one operation at a time per BMC, a global cap on concurrent driver calls,
  * jittered exponential retries on transient errors only, a circuit breaker per BMC,

@@ -57,7 +57,7 @@ extern const struct bmc_driver bmc_driver_fake;
 
 /* Registry (registry.c). Lookup by name returns NULL for unknown names. Index is
  * stable for the process, 0 <= index < BMC_DRIVER_MAX, used for metrics and priv. */
-#define BMC_DRIVER_MAX 4
+#define BMC_DRIVER_MAX 5
 const struct bmc_driver *bmc_driver_lookup(const char *name);
 const struct bmc_driver *bmc_driver_at(int index);
 int bmc_driver_index(const struct bmc_driver *d);

@@ -23,12 +23,18 @@ static const struct bmc_driver bmc_driver_libvirt = {
 };
 #endif
 
+#ifdef HAVE_REDFISH
+extern const struct bmc_driver bmc_driver_redfish;
+#else
+static const struct bmc_driver bmc_driver_redfish = {
+    .name = "redfish",
+    .missing = "libcurl; configure with -DWITH_REDFISH=ON",
+};
+#endif
+
 /* The last slot is for a driver registered by a test. */
 static const struct bmc_driver *drivers[BMC_DRIVER_MAX] = {
-    &bmc_driver_fake,
-    &bmc_driver_ipmi,
-    &bmc_driver_libvirt,
-    NULL,
+    &bmc_driver_fake, &bmc_driver_ipmi, &bmc_driver_libvirt, &bmc_driver_redfish, NULL,
 };
 
 void bmc_registry_set_test_driver(const struct bmc_driver *d)

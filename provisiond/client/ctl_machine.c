@@ -186,7 +186,7 @@ static const struct ctl_opt list_opts[] = {
 	    {"site", 0, CTL_VALUE, "SITE", "location: site"},                                      \
 	    {"rack", 0, CTL_VALUE, "RACK", "location: rack"},                                      \
 	    {"unit", 0, CTL_VALUE, "U", "location: rack unit (number)"},                           \
-	    {"bmc-driver", 0, CTL_VALUE, "DRIVER", "ipmi, libvirt, fake, ..."},                    \
+	    {"bmc-driver", 0, CTL_VALUE, "DRIVER", "ipmi, redfish, libvirt, fake"},                \
 	    {"bmc-address", 0, CTL_VALUE, "HOST[:PORT]", "BMC address"},                           \
 	    {"bmc-user", 0, CTL_VALUE, "USER", "BMC user name"},                                   \
 	    {"bmc-password-file", 0, CTL_VALUE, "FILE", "read the BMC password from FILE"},        \

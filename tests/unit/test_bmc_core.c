@@ -50,7 +50,7 @@ struct vcase {
 static const struct vcase vcases[] = {
     {NULL, NULL, NULL, NULL, NULL, BMC_ERR_INVALID, "bmc.driver", "bmc.driver: required"},
     {"redfish2", NULL, NULL, NULL, NULL, BMC_ERR_INVALID, "bmc.driver",
-     "bmc.driver: unknown driver 'redfish2' (known: fake, ipmi, libvirt)"},
+     "bmc.driver: unknown driver 'redfish2' (known: fake, ipmi, libvirt, redfish)"},
     {"fake", NULL, NULL, NULL, "{\"sku\":\"lab.small\",\"delay_ms\":50,\"fail_rate\":0}", BMC_OK,
      "", ""},
     {"fake", "", NULL, NULL, "", BMC_OK, "", ""},
