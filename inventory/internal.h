@@ -77,6 +77,8 @@ enum inv_status inv_attach_machine(struct inv_conn *c, const char *alloc_id, con
 				   const char *request_id, struct inv_err *err);
 /* A new random UUID string. */
 void inv_uuid(char out[INV_ID_LEN]);
+/* Discovered machines waiting for a tech, on any connection. */
+enum inv_status inv_count_discovered(struct inv_conn *c, int64_t *n, struct inv_err *err);
 
 /* Schema */
 int inv_migrate(sqlite3 *db, struct inv_err *err);

@@ -175,6 +175,8 @@ struct inv_machine_new {
 	const char *sku;		/* NULL unless discovered */
 	const char *actor, *request_id;
 	const char *audit_after_json; /* redacted view for the audit row */
+	int discovered_max;	      /* > 0: only while fewer discovered machines wait,
+				       * else INV_CAPACITY */
 	int64_t wake_at;	      /* when the engine should first look */
 };
 INV_MUST_CHECK enum inv_status inv_machine_create(struct inv *inv, const struct inv_machine_new *n,
@@ -297,7 +299,10 @@ INV_MUST_CHECK enum inv_status inv_machine_delete(struct inv *inv, const char *i
 						  const char *actor, const char *request_id,
 						  const char *audit_before_json,
 						  char deleted_id[INV_ID_LEN], struct inv_err *err);
-/* Discovered machines waiting for a tech (enrolled, no BMC access). */
+/* The actor of machines created by discovery (the agent's lookup). */
+#define INV_ACTOR_DISCOVERY "discovery"
+/* Discovered machines waiting for a tech: created by discovery, still
+ * enrolled without BMC access. */
 INV_MUST_CHECK enum inv_status inv_machines_discovered(struct inv *inv, int64_t *n,
 						       struct inv_err *err);
 /* Up to max of them created before `before` (ms): ids into ids, *n found. */

@@ -103,20 +103,27 @@ enum inv_status inv_machine_delete(struct inv *inv, const char *id_or_name, cons
 	return s;
 }
 
-enum inv_status inv_machines_discovered(struct inv *inv, int64_t *n, struct inv_err *err)
+enum inv_status inv_count_discovered(struct inv_conn *c, int64_t *n, struct inv_err *err)
 {
 	*n = 0;
-	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_MACHINES_DISCOVERED, err) : NULL;
+	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINES_DISCOVERED, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":enrolled", inv_state_name(INV_ST_ENROLLED));
+	inv_bind_text(st, ":discovery", INV_ACTOR_DISCOVERY);
 	bool row = false;
 	enum inv_status s = inv_step(st, &row, "count discovered machines", err);
 	if (s == INV_OK && row)
 		*n = sqlite3_column_int64(st, 0);
 	inv_stmt_done(st);
 	return s;
+}
+
+enum inv_status inv_machines_discovered(struct inv *inv, int64_t *n, struct inv_err *err)
+{
+	*n = 0;
+	struct inv_conn *c = inv_reader(inv, err);
+	return c ? inv_count_discovered(c, n, err) : INV_IO;
 }
 
 enum inv_status inv_machines_discovered_stale(struct inv *inv, int64_t before,
@@ -129,6 +136,7 @@ enum inv_status inv_machines_discovered_stale(struct inv *inv, int64_t before,
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":enrolled", inv_state_name(INV_ST_ENROLLED));
+	inv_bind_text(st, ":discovery", INV_ACTOR_DISCOVERY);
 	inv_bind_int(st, ":before", before);
 	bool row = false;
 	enum inv_status s;

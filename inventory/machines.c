@@ -285,6 +285,17 @@ static enum inv_status create_fn(struct inv_conn *c, void *arg, struct inv_err *
 	struct create_ctx *x = arg;
 	const struct inv_machine_new *n = x->n;
 	const char *enrolled = inv_state_name(INV_ST_ENROLLED);
+	int64_t waiting = 0;
+	if (n->discovered_max > 0) { /* counted in the creating write: exact under races */
+		enum inv_status s = inv_count_discovered(c, &waiting, err);
+		if (s != INV_OK)
+			return s;
+		if (waiting >= n->discovered_max)
+			return inv_fail(err, INV_CAPACITY, NULL,
+					"%lld discovered machines wait for a tech (discovery_max): "
+					"enroll or delete some first",
+					(long long)waiting);
+	}
 	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_INSERT, err);
 	if (!st)
 		return INV_IO;

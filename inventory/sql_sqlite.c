@@ -223,10 +223,14 @@ static const char *const sqlite_sql[] = {
     [SQL_MACHINE_DELETE_TOKENS] = "DELETE FROM boot_tokens WHERE machine_id = :id",
     [SQL_MACHINE_DELETE] = "DELETE FROM machines WHERE id = :id",
     [SQL_MACHINES_DISCOVERED] = "SELECT count(*) FROM machines m WHERE m.state = :enrolled"
-				" AND NOT EXISTS (SELECT 1 FROM bmcs b WHERE b.machine_id = m.id)",
+				" AND NOT EXISTS (SELECT 1 FROM bmcs b WHERE b.machine_id = m.id)"
+				" AND EXISTS (SELECT 1 FROM machine_events e"
+				"  WHERE e.machine_id = m.id AND e.actor = :discovery)",
     [SQL_MACHINES_DISCOVERED_STALE] =
 	"SELECT m.id FROM machines m WHERE m.state = :enrolled AND m.created_at < :before"
-	" AND NOT EXISTS (SELECT 1 FROM bmcs b WHERE b.machine_id = m.id) LIMIT 100",
+	" AND NOT EXISTS (SELECT 1 FROM bmcs b WHERE b.machine_id = m.id)"
+	" AND EXISTS (SELECT 1 FROM machine_events e WHERE e.machine_id = m.id"
+	"  AND e.actor = :discovery) LIMIT 100",
 
     /* agent commands, agent liveness */
     [SQL_CMD_SUPERSEDE] = "UPDATE agent_commands SET state = :failed, message = :message,"

@@ -51,27 +51,6 @@ static int body_macs(struct http_req *r, json_t *body, char macs[INV_MAX_MACS][1
 	return -1;
 }
 
-/* Room for one more discovered machine: the number waiting for a tech is
- * capped ([boot] discovery_max). false with the response set. */
-static bool discovery_room(struct http_req *r, struct app *a)
-{
-	int64_t waiting = 0;
-	struct inv_err e = {0};
-	if (inv_machines_discovered(a->inv, &waiting, &e) != INV_OK) {
-		api_fail_inv(r, "count discovered machines", &e);
-		return false;
-	}
-	if (waiting < a->cfg.discovery_max)
-		return true;
-	atomic_fetch_add(&a->discovery_refused, 1);
-	http_error(r, 429, "discovery_full", NULL,
-		   "%lld discovered machines wait for a tech (discovery_max): enroll or delete "
-		   "some first",
-		   (long long)waiting);
-	snprintf(r->retry_after, sizeof r->retry_after, "60");
-	return false;
-}
-
 /* Discovery: the machine with one of these MACs, created if none has. */
 static bool discover(struct http_req *r, struct app *a, char macs[][18], int n,
 		     struct inv_machine *m)
@@ -87,23 +66,28 @@ static bool discover(struct http_req *r, struct app *a, char macs[][18], int n,
 				return false;
 			}
 		}
-		if (!discovery_room(r, a))
-			return false;
 		char name[64];
 		snprintf(name, sizeof name, "disc-%.2s%.2s%.2s%.2s%.2s%.2s", macs[0], macs[0] + 3,
 			 macs[0] + 6, macs[0] + 9, macs[0] + 12, macs[0] + 15);
 		struct inv_machine_new nm = {.name = name,
 					     .nmacs = n,
-					     .actor = "discovery",
+					     .actor = INV_ACTOR_DISCOVERY,
 					     .request_id = r->request_id,
 					     .location = {.unit = -1},
-					     .audit_after_json = "{\"discovered\":true}"};
+					     .audit_after_json = "{\"discovered\":true}",
+					     .discovered_max = a->cfg.discovery_max};
 		for (int i = 0; i < n; i++)
 			nm.macs[i] = macs[i];
 		if (inv_machine_create(a->inv, &nm, m, &e) == INV_OK) {
 			log_event(LOG_INFO, "machine discovered", "machine", m->id, "mac", macs[0],
 				  NULL);
 			return true;
+		}
+		if (e.status == INV_CAPACITY) {
+			atomic_fetch_add(&a->discovery_refused, 1);
+			http_error(r, 429, "discovery_full", NULL, "%s", e.message);
+			snprintf(r->retry_after, sizeof r->retry_after, "60");
+			return false;
 		}
 		if (e.status != INV_DUPLICATE) /* a racing lookup created it: look again */
 			break;

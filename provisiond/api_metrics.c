@@ -39,6 +39,10 @@ void api_metrics(struct api_call *c)
 	snprintf(line, sizeof line, "provisiond_auth_failures_total %lu",
 		 atomic_load(&a->auth_failures));
 	emit(&b, line);
+	emit(&b, "# TYPE provisiond_discovery_refused_total counter");
+	snprintf(line, sizeof line, "provisiond_discovery_refused_total %lu",
+		 atomic_load(&a->discovery_refused));
+	emit(&b, line);
 	emit(&b, "# TYPE provisiond_http_request_seconds histogram");
 	if (a->api)
 		http_metrics(a->api, emit, &b);

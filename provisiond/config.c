@@ -63,7 +63,7 @@ static const struct option options[] = {
     S("boot", "unknown_mac", unknown_mac_policy),
     N("boot", "discovery_max", discovery_max, 0, 1000000),
     N("boot", "discovery_rate_per_min", discovery_rate_per_min, 1, 100000),
-    N("boot", "discovery_ttl_s", discovery_ttl_s, 60, 31536000),
+    N("boot", "discovery_ttl_s", discovery_ttl_s, 1, 31536000),
     S("boot", "ramdisk_dir", ramdisk_dir),
     S("boot", "images_dir", images_dir),
     S("boot", "kernel_args", kernel_args),

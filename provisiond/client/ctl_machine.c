@@ -227,6 +227,19 @@ static const char enroll_details[] =
     "    --bmc-driver ipmi --bmc-address 10.0.0.7:623 --bmc-user admin \\\n"
     "    --bmc-password-file ./bmc.pw --site dc1 --rack r12 --unit 7";
 
+static int run_delete(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a)
+{
+	struct pc_error err;
+
+	(void)cmd;
+	pc_status rc = pc_machine_delete(ctl->client, a->pos[0], &err);
+	if (rc != PC_OK)
+		return ctl_fail(ctl, rc, &err);
+	if (!ctl->json)
+		fprintf(ctl->out, "deleted machine %s\n", a->pos[0]);
+	return CTL_EXIT_OK;
+}
+
 const struct ctl_cmd ctl_machine_cmds[] = {
     {.words = "machine list",
      .synopsis = "",
@@ -280,6 +293,13 @@ const struct ctl_cmd ctl_machine_cmds[] = {
      .opts = bootdev_opts,
      .run = run_bootdev,
      .summary = "set the next boot device"},
+    {.words = "machine delete",
+     .synopsis = "ID|NAME",
+     .min_pos = 1,
+     .max_pos = 1,
+     .run = run_delete,
+     .summary = "delete a machine enrolled and never allocated, failed or retired",
+     .details = "What the machine was stays in the audit log (provisionctl audit)."},
     {.words = "machine maintenance",
      .synopsis = "on|off ID",
      .min_pos = 2,

@@ -110,6 +110,20 @@ pc_status pc_machine_events(pc_client *c, const char *id, json_t **out, struct p
 	return rc;
 }
 
+pc_status pc_machine_delete(pc_client *c, const char *id, struct pc_error *err)
+{
+	char *path = id && id[0] ? pc_path_new("/v1/machines", id, PC_END) : NULL;
+	pc_status rc;
+
+	if (path == NULL) {
+		pc_error_clear(err);
+		return pc_fail(err, PC_E_INVALID, "machine id is empty");
+	}
+	rc = pc_call(c, "DELETE", path, NULL, NULL, err);
+	free(path);
+	return rc;
+}
+
 pc_status pc_power_get(pc_client *c, const char *id, json_t **out, struct pc_error *err)
 {
 	return machine_call(c, "GET", id, "power", NULL, out, err);

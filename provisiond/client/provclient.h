@@ -208,6 +208,9 @@ pc_status pc_machine_action(pc_client *c, const char *id, const char *action, co
 			    json_t **out, struct pc_error *err);
 /* All events of a machine (pages followed); *out has the pc_list shape. */
 pc_status pc_machine_events(pc_client *c, const char *id, json_t **out, struct pc_error *err);
+/* DELETE /v1/machines/{id}: machines enrolled and never allocated, failed
+ * or retired; PC_E_API (409 conflict) otherwise. */
+pc_status pc_machine_delete(pc_client *c, const char *id, struct pc_error *err);
 
 /* GET/PUT /v1/machines/{id}/power; action: on|off|cycle|reset|soft_off. */
 pc_status pc_power_get(pc_client *c, const char *id, json_t **out, struct pc_error *err);

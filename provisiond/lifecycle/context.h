@@ -36,6 +36,7 @@ struct lc_limits {
 	int backoff_base_ms, backoff_max_ms; /* between attempts: doubling, jittered */
 	int max_substitutions;		     /* per allocation */
 	int max_concurrent_deploys;	     /* deploy steps running at once */
+	int discovery_ttl_s;		     /* discovered machines nobody enrolls expire */
 };
 
 /* Copies the lifecycle's options out of a loaded configuration. */

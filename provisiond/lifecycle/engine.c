@@ -80,7 +80,35 @@ static void dispatch_due(struct lc_engine *e)
 	inv_machine_list_clear(&l);
 }
 
-#define PURGE_EVERY_MS 60000
+/* Every minute (or as often as discovered machines expire, if sooner):
+ * ended boot-plane tokens go, and discovered machines nobody enrolled
+ * within discovery_ttl_s are deleted (the audit log keeps them). */
+static int64_t housekeeping_ms(const struct lc_limits *l)
+{
+	int64_t ttl_ms = l->discovery_ttl_s > 0 ? (int64_t)l->discovery_ttl_s * 1000 : 60000;
+	return ttl_ms < 60000 ? ttl_ms : 60000;
+}
+
+static void housekeeping(const struct lc_ctx *x)
+{
+	struct inv_err err = {0};
+	lc_note_inv("purge boot tokens", "", inv_boot_tokens_purge(x->inv, &err), &err);
+	if (x->limits.discovery_ttl_s <= 0)
+		return;
+	char ids[100][INV_ID_LEN];
+	int n = 0;
+	int64_t before = inv_now_ms() - (int64_t)x->limits.discovery_ttl_s * 1000;
+	enum inv_status st = inv_machines_discovered_stale(x->inv, before, ids, 100, &n, &err);
+	lc_note_inv("list stale discovered machines", "", st, &err);
+	for (int i = 0; st == INV_OK && i < n; i++) {
+		enum inv_status ds =
+		    inv_machine_delete(x->inv, ids[i], "discovery", "",
+				       "{\"expired\":\"discovered, never enrolled\"}", NULL, &err);
+		if (ds == INV_OK)
+			log_event(LOG_INFO, "discovered machine expired", "machine", ids[i], NULL);
+		lc_note_inv("expire discovered machine", ids[i], ds, &err);
+	}
+}
 
 static void *scheduler_main(void *arg)
 {
@@ -92,10 +120,9 @@ static void *scheduler_main(void *arg)
 		dispatch_due(e);
 		int64_t next = 0, now = lc_now(&e->ctx);
 		struct inv_err err = {0};
-		if (now - purged_at >= PURGE_EVERY_MS) { /* ended boot-plane tokens go */
+		if (now - purged_at >= housekeeping_ms(&e->ctx.limits)) {
 			purged_at = now;
-			lc_note_inv("purge boot tokens", "",
-				    inv_boot_tokens_purge(e->ctx.inv, &err), &err);
+			housekeeping(&e->ctx);
 		}
 		if (inv_machines_next_wake(e->ctx.inv, &next, &err) != INV_OK)
 			log_event(LOG_ERROR, "lifecycle: cannot read the next wake-up", "error",
@@ -171,7 +198,8 @@ void lc_limits_from_config(const struct config *c, struct lc_limits *out)
 				  .backoff_base_ms = c->backoff_base_ms,
 				  .backoff_max_ms = c->backoff_max_ms,
 				  .max_substitutions = c->max_substitutions,
-				  .max_concurrent_deploys = c->max_concurrent_deploys};
+				  .max_concurrent_deploys = c->max_concurrent_deploys,
+				  .discovery_ttl_s = c->discovery_ttl_s};
 }
 
 /* The steps' view of the daemon: pointers into a, which outlives e. */
