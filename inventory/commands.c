@@ -142,8 +142,23 @@ enum inv_status inv_command_next(struct inv *inv, const char *machine_id, struct
 				 struct inv_err *err)
 {
 	inv_command_clear(out);
+	/* Most calls find nothing (agents poll): a read answers those without
+	 * queueing on the writer, which then re-checks under its lock. */
+	struct inv_conn *rc = inv_reader(inv, err);
+	sqlite3_stmt *st = rc ? inv_stmt(rc, SQL_CMD_NEXT_PENDING, err) : NULL;
+	if (!st)
+		return INV_IO;
+	inv_bind_text(st, ":machine", machine_id);
+	inv_bind_text(st, ":pending", cmd_state_names[CMD_PENDING]);
+	bool row = false;
+	enum inv_status s = inv_step(st, &row, "read command", err);
+	inv_stmt_done(st);
+	if (s != INV_OK)
+		return s;
+	if (!row)
+		return inv_fail(err, INV_NOT_FOUND, NULL, "no pending command");
 	struct next_ctx x = {machine_id, out};
-	enum inv_status s = inv_write(inv, next_fn, &x, err);
+	s = inv_write(inv, next_fn, &x, err);
 	if (s != INV_OK)
 		inv_command_clear(out);
 	return s;

@@ -367,27 +367,30 @@ static bool send_next_command(struct api_call *c, const char hash[65], bool *ans
 	return true;
 }
 
+/* The agent's command long-poll. It holds no worker while it waits: with
+ * nothing to send it parks (http_park) until ?wait= runs out or the
+ * inventory changes (main.c wakes the boot listener's parked requests),
+ * then runs again; so a thousand polling agents cost no threads. */
 void agent_api_command(struct api_call *c)
 {
 	struct http_req *r = c->r;
 	struct app *a = c->a;
-	const char *w = http_arg(r, AGENT_ARG_WAIT);
-	long wait_s = w ? strtol(w, NULL, 10) : 0;
-	if (wait_s < 0 || wait_s > AGENT_COMMAND_WAIT_MAX_S)
-		wait_s = AGENT_COMMAND_WAIT_MAX_S;
-	int64_t deadline = inv_now_ms() + wait_s * 1000;
-	uint64_t seen_changes = inv_change_counter(a->inv);
-	seen(c, c->machine_id);
+	if (!r->reruns) {
+		const char *w = http_arg(r, AGENT_ARG_WAIT);
+		long wait_s = w ? strtol(w, NULL, 10) : 0;
+		if (wait_s < 0 || wait_s > AGENT_COMMAND_WAIT_MAX_S)
+			wait_s = AGENT_COMMAND_WAIT_MAX_S;
+		r->app_deadline_us = http_now_us() + wait_s * 1000000;
+		seen(c, c->machine_id);
+	}
 	char hash[65];
 	tok_hash(r->authorization + 7, hash);
 	bool answered = false;
-	while (!send_next_command(c, hash, &answered)) {
-		int64_t left = deadline - inv_now_ms();
-		if (left <= 0 || atomic_load(&a->draining))
-			break;
-		inv_wait_change(a->inv, &seen_changes, left > 1000 ? 1000 : (int)left);
-	}
-	if (!answered)
+	if (send_next_command(c, hash, &answered) || answered)
+		return;
+	if (http_now_us() < r->app_deadline_us && !atomic_load(&a->draining))
+		http_park(r, r->app_deadline_us);
+	else
 		http_reply(r, 204, "application/json", NULL, 0);
 }
 

@@ -43,6 +43,21 @@ void api_metrics(struct api_call *c)
 	snprintf(line, sizeof line, "provisiond_discovery_refused_total %lu",
 		 atomic_load(&a->discovery_refused));
 	emit(&b, line);
+	static const char *const load_names[] = {"workers_busy", "queued", "parked"};
+	for (int k = 0; k < 3; k++) {
+		snprintf(line, sizeof line, "# TYPE provisiond_http_%s gauge", load_names[k]);
+		emit(&b, line);
+		struct http_server *servers[] = {a->api, a->boot};
+		for (int i = 0; i < 2; i++) {
+			int v[3];
+			if (!servers[i])
+				continue;
+			http_load(servers[i], &v[0], &v[1], &v[2]);
+			snprintf(line, sizeof line, "provisiond_http_%s{listener=\"%s\"} %d",
+				 load_names[k], i ? "boot" : "api", v[k]);
+			emit(&b, line);
+		}
+	}
 	emit(&b, "# TYPE provisiond_http_request_seconds histogram");
 	if (a->api)
 		http_metrics(a->api, emit, &b);

@@ -48,6 +48,14 @@ struct http_server {
 	struct http_req **queue; /* ring */
 	int qhead, qlen, running;
 	bool stopping;
+	/* parked requests (http_park): suspended, holding no worker */
+	struct http_req *parked;
+	int nparked;
+	uint64_t park_gen; /* bumped by http_wake_parked */
+	bool releasing;	   /* stopping: every parked request runs again now */
+	pthread_t parker;
+	bool parker_started, parker_running;
+	pthread_cond_t park_cv;
 	struct route_stats *stats; /* nroutes + 1 (unmatched) */
 	atomic_ulong codes[600];
 };
@@ -152,6 +160,8 @@ static bool route(struct http_server *s, struct http_req *r)
 
 /* -------------------------------------------------------------- workers */
 
+static bool enqueue_locked(struct http_server *s, struct http_req *r);
+
 static void *worker_main(void *arg)
 {
 	struct http_server *s = arg;
@@ -169,9 +179,23 @@ static void *worker_main(void *arg)
 		s->running++;
 		pthread_mutex_unlock(&s->mu);
 
+		r->park_until_us = 0;
 		s->table.dispatch(r, s->app);
-		r->phase = PH_DONE;
-		MHD_resume_connection(r->conn);
+		pthread_mutex_lock(&s->mu);
+		bool park = r->park_until_us && !r->status;
+		if (park && s->parker_running) { /* waits on the parker, holding no worker */
+			r->park_next = s->parked;
+			s->parked = r;
+			s->nparked++;
+			pthread_cond_signal(&s->park_cv);
+		} else if (park) { /* stopping: run again now, so it answers */
+			park = enqueue_locked(s, r);
+		}
+		pthread_mutex_unlock(&s->mu);
+		if (!park) {
+			r->phase = PH_DONE;
+			MHD_resume_connection(r->conn);
+		}
 
 		pthread_mutex_lock(&s->mu);
 		s->running--;
@@ -181,23 +205,97 @@ static void *worker_main(void *arg)
 	}
 }
 
-static bool enqueue(struct http_server *s, struct http_req *r)
+/* With s->mu held. */
+static bool enqueue_locked(struct http_server *s, struct http_req *r)
 {
-	pthread_mutex_lock(&s->mu);
 	bool ok = s->qlen < s->o.max_queue && !s->stopping;
 	if (ok) {
 		s->queue[(s->qhead + s->qlen) % s->o.max_queue] = r;
 		s->qlen++;
 		pthread_cond_signal(&s->cv);
 	}
+	return ok;
+}
+
+static bool enqueue(struct http_server *s, struct http_req *r)
+{
+	pthread_mutex_lock(&s->mu);
+	bool ok = enqueue_locked(s, r);
 	pthread_mutex_unlock(&s->mu);
 	return ok;
+}
+
+/* ------------------------------------------------------------- parking */
+
+void http_park(struct http_req *r, int64_t until_us)
+{
+	r->park_until_us = until_us > 0 ? until_us : 1;
+	r->park_gen = r->srv->park_gen;
+	r->reruns++;
+}
+
+void http_wake_parked(struct http_server *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->park_gen++;
+	if (s->nparked)
+		pthread_cond_signal(&s->park_cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+int http_parked(struct http_server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	int n = s->nparked;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+/* Moves parked requests that are due (woken, past their time, or the
+ * server is stopping) onto the worker queue; returns the earliest time a
+ * remaining one is due. With s->mu held. */
+static int64_t run_due_locked(struct http_server *s, int64_t now)
+{
+	int64_t next = now + 1000000;
+	struct http_req **pp = &s->parked;
+	while (*pp) {
+		struct http_req *r = *pp;
+		bool due = s->releasing || r->park_gen != s->park_gen || r->park_until_us <= now;
+		if (due && enqueue_locked(s, r)) {
+			*pp = r->park_next;
+			s->nparked--;
+			continue;
+		}
+		if (due) /* the queue is full: try again shortly */
+			next = now + 10000;
+		else if (r->park_until_us < next)
+			next = r->park_until_us;
+		pp = &r->park_next;
+	}
+	return next;
+}
+
+static void *parker_main(void *arg)
+{
+	struct http_server *s = arg;
+	pthread_mutex_lock(&s->mu);
+	while (!s->releasing || s->nparked) {
+		int64_t next = run_due_locked(s, http_now_us());
+		if (s->releasing && s->nparked)
+			next = http_now_us() + 10000;
+		util_cond_wait_until_ms(&s->park_cv, &s->mu, (next + 999) / 1000);
+	}
+	s->parker_running = false;
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
 }
 
 int http_busy(struct http_server *s)
 {
 	pthread_mutex_lock(&s->mu);
-	int n = s->qlen + s->running;
+	int n = s->qlen + s->running + s->nparked;
 	pthread_mutex_unlock(&s->mu);
 	return n;
 }
@@ -544,8 +642,14 @@ static int start_workers(struct http_server *s)
 {
 	s->queue = calloc((size_t)s->o.max_queue, sizeof *s->queue);
 	s->workers = calloc((size_t)s->o.workers, sizeof *s->workers);
-	if (!s->queue || !s->workers)
+	if (!s->queue || !s->workers || util_cond_init(&s->park_cv) != 0)
 		return -1;
+	s->parker_running = true;
+	if (pthread_create(&s->parker, NULL, parker_main, s) != 0) {
+		s->parker_running = false;
+		return -1;
+	}
+	s->parker_started = true;
 	for (int i = 0; i < s->o.workers; i++) {
 		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
 			return -1;
@@ -556,6 +660,13 @@ static int start_workers(struct http_server *s)
 
 static void stop_workers(struct http_server *s)
 {
+	pthread_mutex_lock(&s->mu);
+	s->releasing = true;
+	pthread_cond_signal(&s->park_cv);
+	pthread_mutex_unlock(&s->mu);
+	if (s->parker_started) /* it ends once every parked request ran again */
+		pthread_join(s->parker, NULL);
+	s->parker_started = false;
 	pthread_mutex_lock(&s->mu);
 	s->stopping = true;
 	pthread_cond_broadcast(&s->cv);
@@ -575,6 +686,7 @@ static void server_free(struct http_server *s)
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	pthread_cond_destroy(&s->idle_cv);
+	pthread_cond_destroy(&s->park_cv);
 	free(s);
 }
 
@@ -642,11 +754,24 @@ void http_stop(struct http_server *s, int timeout_ms)
 	if (!s)
 		return;
 	int64_t deadline = http_now_us() + (int64_t)timeout_ms * 1000;
+	pthread_mutex_lock(&s->mu);
+	s->releasing = true; /* parked requests run again and answer */
+	pthread_cond_signal(&s->park_cv);
+	pthread_mutex_unlock(&s->mu);
 	while (http_busy(s) && http_now_us() < deadline)
-		usleep(10000);
+		util_real_sleep_ms(10);
 	stop_workers(s);
 	MHD_stop_daemon(s->mhd);
 	server_free(s);
+}
+
+void http_load(struct http_server *s, int *busy, int *queued, int *parked)
+{
+	pthread_mutex_lock(&s->mu);
+	*busy = s->running;
+	*queued = s->qlen;
+	*parked = s->nparked;
+	pthread_mutex_unlock(&s->mu);
 }
 
 void http_metrics(struct http_server *s, void (*emit)(void *ctx, const char *line), void *ctx)

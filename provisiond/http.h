@@ -77,6 +77,11 @@ struct http_req {
 	struct util_buf body_buf;
 	int64_t t_start_us;
 	int route_index;
+	int64_t park_until_us; /* set by http_park */
+	uint64_t park_gen;
+	struct http_req *park_next;
+	int reruns;		 /* times the handler parked this request */
+	int64_t app_deadline_us; /* the handler's own, kept across reruns */
 };
 
 struct http_opts {
@@ -107,6 +112,23 @@ int http_busy(struct http_server *s);
  * most 255 bytes, at most HTTP_MAX_PARAMS of them); the captures go to
  * r->params / r->nparams. Pure; exposed for the route-matcher tests. */
 bool http_match(const char *pattern, const char *path, struct http_req *r);
+
+/* Parking (long-polls that hold no thread): a handler running on a worker
+ * that has nothing to answer yet calls http_park() and returns without a
+ * response. The connection stays suspended and no worker is held; the
+ * handler runs again on a worker after http_wake_parked() or once until_us
+ * (http_now_us's clock) has passed, with r->reruns counting the parkings,
+ * and may park again. A parked request counts in http_busy(); on stop every
+ * parked request runs again at once so it can answer. Not for inline
+ * routes. */
+void http_park(struct http_req *r, int64_t until_us);
+/* Runs every parked request of s again soon (something they wait for may
+ * have changed). Thread-safe; NULL ok. */
+void http_wake_parked(struct http_server *s);
+/* Requests parked now. */
+int http_parked(struct http_server *s);
+/* Workers running a handler, requests queued for one, requests parked. */
+void http_load(struct http_server *s, int *busy, int *queued, int *parked);
 
 /* Query argument value or NULL. */
 const char *http_arg(const struct http_req *r, const char *key);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,7 +271,23 @@ static void write_ready_file(struct app *a, const char *path)
 	rename(tmp, path);
 }
 
-static int serve(struct app *a, const struct args *args, sigset_t *sigs)
+/* Wakes the boot listener's parked long-polls when the inventory changes
+ * (a command queued, a session revoked), at most ten times a second so a
+ * fleet of heartbeats does not turn into a storm of re-runs. */
+static void *notifier_main(void *arg)
+{
+	struct app *a = arg;
+	uint64_t seen = inv_change_counter(a->inv);
+	while (!atomic_load(&a->draining)) {
+		if (inv_wait_change(a->inv, &seen, 1000))
+			http_wake_parked(a->boot);
+		util_sleep_ms(100);
+	}
+	return NULL;
+}
+
+/* Everything that serves, in order; 0 or 1 with the reason on stderr. */
+static int start_services(struct app *a)
 {
 	char err[512];
 	struct err e = {0};
@@ -299,6 +316,15 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 		fprintf(stderr, "provisiond: %s\n", e.message);
 		return 1;
 	}
+	return 0;
+}
+
+static int serve(struct app *a, const struct args *args, sigset_t *sigs)
+{
+	struct err e = {0};
+	pthread_t notifier;
+	if (start_services(a) != 0 || pthread_create(&notifier, NULL, notifier_main, a) != 0)
+		return 1;
 	atomic_store(&a->ready, true);
 	write_ready_file(a, args->ready_file);
 	char ports[32];
@@ -319,6 +345,7 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 	log_event(LOG_INFO, "draining", NULL);
 	atomic_store(&a->ready, false);
 	atomic_store(&a->draining, true);
+	pthread_join(notifier, NULL);
 	http_quiesce(a->api);
 	http_quiesce(a->boot);
 	http_stop(a->api, 10000);

@@ -12,7 +12,8 @@ set(PROVISIOND_IT_TESTS
   api_input       # bad inputs -> 4xx naming the field, DB unchanged; BMC password
   api_cli         # provisionctl against the real daemon
   api_hygiene     # query-argument and header floods, idle sockets, slow requests
-  api_trust)      # discovery floods and expiry, machine deletion
+  api_trust       # discovery floods and expiry, machine deletion
+  api_longpoll)   # 1,000 agent command long-polls parked without threads
 
 foreach(t ${PROVISIOND_IT_TESTS})
   add_executable(${t}
