@@ -26,6 +26,12 @@ void api_metrics(struct api_call *c)
 	struct app *a = c->a;
 	struct util_buf b = {0};
 	struct inv_err e = {0};
+	char info[256];
+	snprintf(info, sizeof info,
+		 "# TYPE provisiond_build_info gauge\n"
+		 "provisiond_build_info{version=\"%s\",commit=\"%s\",schema=\"%d\"} 1",
+		 PROVISIOND_VERSION, PROVISIOND_COMMIT, inv_schema_version());
+	emit(&b, info);
 	emit(&b, "# TYPE provisiond_machines gauge");
 	/* a scrape that cannot read the inventory still reports the rest */
 	enum inv_status st = inv_capacity(a->inv, machine_gauge, &b, &e);

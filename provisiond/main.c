@@ -34,6 +34,7 @@ static void usage(FILE *f)
 		   "                  [--boot-listen HOST:PORT] [--skus DIR] [--ready-file FILE]\n"
 		   "       provisiond --init [--config FILE] [--db PATH] [--token-file FILE]\n"
 		   "       provisiond --write-dnsmasq-config [--config FILE]\n"
+		   "       provisiond --version\n"
 		   "--init creates the database and an admin token, written to a mode-0600 file.\n"
 		   "--write-dnsmasq-config writes the [dnsmasq] configuration, TFTP root and\n"
 		   "hosts dir for an operator-run dnsmasq, and exits.\n"
@@ -52,6 +53,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 					     {"init", no_argument, 0, 'i'},
 					     {"write-dnsmasq-config", no_argument, 0, 'w'},
 					     {"help", no_argument, 0, 'h'},
+					     {"version", no_argument, 0, 'V'},
 					     {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "c:d:l:b:s:t:r:iwh", opts, NULL)) != -1) {
@@ -85,6 +87,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'h':
 			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("provisiond %s (%s, schema %d)\n", PROVISIOND_VERSION,
+			       PROVISIOND_COMMIT, inv_schema_version());
 			exit(0);
 		default:
 			usage(stderr);

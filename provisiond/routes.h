@@ -87,6 +87,9 @@ json_t *api_openapi(void);
 void api_health(struct api_call *c);
 void api_ready(struct api_call *c);
 void api_openapi_get(struct api_call *c);
+void api_version(struct api_call *c);
+/* {"version","commit","api","schema"} of this build (new reference). */
+json_t *api_version_json(void);
 /* api_metrics.c */
 void api_metrics(struct api_call *c);
 /* api_tokens.c */

@@ -56,6 +56,7 @@ static const struct route_case cases[] = {
     {"GET", "/readyz", "/readyz", NULL, OPEN},
     {"GET", "/metrics", "/metrics", NULL, OPEN},
     {"GET", "/v1/openapi.json", "/v1/openapi.json", NULL, OPEN},
+    {"GET", "/v1/version", "/v1/version", NULL, OPEN},
     {"POST", "/v1/tokens", "/v1/tokens", "{\"role\":\"service\",\"owner\":\"new-{R}\"}",
      ADMIN_ONLY(201)},
     /* who holds which token is the admin's business (docs/api.md) */

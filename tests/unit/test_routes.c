@@ -151,12 +151,22 @@ static void test_openapi(void **state)
 	json_decref(doc);
 }
 
+static void test_version(void **state)
+{
+	(void)state;
+	json_t *v = api_version_json();
+	assert_string_equal(json_string_value(json_object_get(v, "version")), PROVISIOND_VERSION);
+	assert_int_equal(json_integer_value(json_object_get(v, "schema")), inv_schema_version());
+	assert_true(strlen(json_string_value(json_object_get(v, "commit"))) > 0);
+	json_decref(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_match_table), cmocka_unit_test(test_match_long_segment),
 	    cmocka_unit_test(test_tables),	cmocka_unit_test(test_writes_on_workers),
-	    cmocka_unit_test(test_openapi),
+	    cmocka_unit_test(test_openapi),	cmocka_unit_test(test_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
