@@ -89,6 +89,24 @@ static bool authenticate(struct api_call *c, struct principal *p)
 	return false;
 }
 
+/* Every query argument is one the route reads; 400 naming it otherwise. */
+static bool check_query(struct api_call *c)
+{
+	const struct http_req *r = c->r;
+	for (int i = 0; i < r->nargs; i++) {
+		bool known = false;
+		for (const char *const *q = c->route->query; q && *q && !known; q++)
+			known = strcmp(*q, r->arg_key[i]) == 0;
+		if (!known) {
+			http_error(c->r, 400, "unknown_parameter", r->arg_key[i],
+				   "%s %s takes no query argument '%s'", r->method,
+				   c->route->http.pattern, r->arg_key[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
 static bool parse_body(struct api_call *c)
 {
 	const struct api_route *rt = c->route;
@@ -104,7 +122,7 @@ void api_dispatch(struct http_req *r, void *app)
 {
 	struct principal p = {0};
 	struct api_call c = {.r = r, .a = app, .route = (const struct api_route *)r->route};
-	if (authenticate(&c, &p) &&
+	if (authenticate(&c, &p) && check_query(&c) &&
 	    !(c.route->refused_when_frozen && api_refuse_if_frozen(r, app)) && parse_body(&c))
 		c.route->handler(&c);
 	json_decref(c.body);

@@ -111,6 +111,10 @@ static json_t *roles(unsigned bits)
 
 static json_t *operation(const struct api_route *rt, const char *listener, json_t *params)
 {
+	for (const char *const *q = rt->query; q && *q; q++)
+		json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", *q,
+							"in", "query", "required", 0, "schema",
+							"type", "string"));
 	json_t *op = json_pack("{s:s, s:[s], s:o, s:o, s:b, s:b, s:b, s:{s:{s:s}}}", "summary",
 			       rt->summary, "tags", listener, "parameters", params, "security",
 			       security(rt), "x-audited", rt->audited, "x-refused-when-frozen",

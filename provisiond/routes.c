@@ -4,6 +4,10 @@
 
 #include "util/util.h"
 
+/* The query arguments routes read. */
+#define Q(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define PAGE "limit", "cursor"
+
 const struct api_route api_routes[] = {
     {.http = {.method = "GET", .pattern = "/healthz", .inline_ok = true},
      .handler = api_health,
@@ -37,6 +41,7 @@ const struct api_route api_routes[] = {
      .handler = api_token_list,
      .auth = AUTH_BEARER,
      .roles = ROLE_ADMIN,
+     .query = Q(PAGE),
      .summary = "List tokens (never their secrets)"},
     {.http = {.method = "DELETE", .pattern = "/v1/tokens/{}"},
      .handler = api_token_delete,
@@ -66,6 +71,7 @@ const struct api_route api_routes[] = {
      .handler = api_machine_list,
      .auth = AUTH_BEARER,
      .roles = ROLES_ALL,
+     .query = Q(PAGE, "state", "sku", "owner"),
      .summary = "List machines (?state= &sku= &owner= &limit= &cursor=)"},
     {.http = {.method = "GET", .pattern = "/v1/machines/{}", .inline_ok = true},
      .handler = api_machine_get,
@@ -97,6 +103,7 @@ const struct api_route api_routes[] = {
      .handler = api_machine_events,
      .auth = AUTH_BEARER,
      .roles = ROLES_ALL,
+     .query = Q(PAGE),
      .summary = "A machine's state transitions"},
     {.http = {.method = "GET", .pattern = "/v1/machines/{}/power"},
      .handler = api_machine_power_get,
@@ -131,6 +138,7 @@ const struct api_route api_routes[] = {
      .handler = api_image_list,
      .auth = AUTH_BEARER,
      .roles = ROLES_ALL,
+     .query = Q(PAGE),
      .summary = "List images"},
     {.http = {.method = "GET", .pattern = "/v1/images/{}", .inline_ok = true},
      .handler = api_image_get,
@@ -155,11 +163,13 @@ const struct api_route api_routes[] = {
      .handler = api_alloc_list,
      .auth = AUTH_BEARER,
      .roles = ROLES_ALL,
+     .query = Q(PAGE, "state", "owner"),
      .summary = "List allocations (a service sees its own)"},
     {.http = {.method = "GET", .pattern = "/v1/allocations/{}"},
      .handler = api_alloc_get,
      .auth = AUTH_BEARER,
      .roles = ROLES_ALL,
+     .query = Q("wait"),
      .summary = "One allocation; ?wait=SECONDS long-polls for a change"},
     {.http = {.method = "DELETE", .pattern = "/v1/allocations/{}"},
      .handler = api_alloc_delete,
@@ -170,6 +180,7 @@ const struct api_route api_routes[] = {
      .handler = api_audit_list,
      .auth = AUTH_BEARER,
      .roles = ROLES_STAFF,
+     .query = Q(PAGE),
      .summary = "The audit log of configuration changes"},
     {.http = {.method = "GET", .pattern = "/v1/capacity", .inline_ok = true},
      .handler = api_capacity,
@@ -215,6 +226,7 @@ const struct api_route boot_routes[] = {
     {.http = {.method = "GET", .pattern = "/boot.ipxe"},
      .handler = boot_serve_script,
      .auth = AUTH_NONE,
+     .query = Q("mac"),
      .summary = "The iPXE script for ?mac= in its machine's state"},
     {.http = {.method = "GET", .pattern = "/boot/{}", .inline_ok = true},
      .handler = boot_serve_file,
@@ -244,6 +256,7 @@ const struct api_route boot_routes[] = {
     {.http = {.method = "GET", .pattern = "/v1/agent/command"},
      .handler = agent_api_command,
      .auth = AUTH_SESSION,
+     .query = Q("wait"),
      .summary = "The agent's next command; ?wait=SECONDS long-polls"},
     {.http = {.method = "POST", .pattern = "/v1/agent/result"},
      .handler = agent_api_result,

@@ -7,9 +7,12 @@
  * may run on the poll thread, and whether it writes an audit record. The
  * OpenAPI document (GET /v1/openapi.json) and the access-matrix test are
  * made from these tables, so what a route promises is written once.
+ * Query arguments a route does not list are refused, so a typo in a filter
+ * (?rack=r99) is an error, not a silently unfiltered answer.
  *
  * api_dispatch() does, in this order: authentication (401), the role check
- * (403), the freeze (503), body parsing and validation against the schema
+ * (403), the query arguments (400), the freeze (503), body parsing and
+ * validation against the schema
  * (400/413), then calls the handler with a struct api_call that holds the
  * caller's identity and the parsed body. Handlers never authenticate or
  * parse bodies themselves; they answer through api_json()/http_error() and
@@ -62,6 +65,8 @@ struct api_route {
 	unsigned roles; /* AUTH_BEARER: ROLE_* bits allowed */
 	enum api_body_kind body;
 	const struct api_schema *schema; /* BODY_JSON*: the top-level fields */
+	const char *const *query;	 /* query arguments it reads (NULL-terminated; NULL: none);
+					  * any other is 400 unknown_parameter */
 	bool refused_when_frozen;	 /* 503 while the fleet freeze is on */
 	bool audited;			 /* a success writes a row to /v1/audit */
 	const char *summary;		 /* one line for the OpenAPI document */

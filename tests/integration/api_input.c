@@ -146,6 +146,9 @@ static const struct bad_case cases[] = {
     {"DELETE", AL "/" NONEXIST, NULL, NULL, 404, "not_found", "id"},
     /* lists */
     {"GET", M "?state=sleeping", NULL, NULL, 400, "invalid_value", "state"},
+    {"GET", M "?rack=r99", NULL, NULL, 400, "unknown_parameter", "rack"},
+    {"GET", "/v1/skus?limit=5", NULL, NULL, 400, "unknown_parameter", "limit"},
+    {"GET", AL "/{A}?wait=1&x=2", NULL, NULL, 400, "unknown_parameter", "x"},
     {"GET", M "?limit=0", NULL, NULL, 400, "invalid_value", "limit"},
     {"GET", M "?limit=1001", NULL, NULL, 400, "invalid_value", "limit"},
     {"GET", M "?limit=ten", NULL, NULL, 400, "invalid_value", "limit"},
