@@ -60,7 +60,8 @@ static int setup(void **state)
 	snprintf(f->dir, sizeof f->dir, "%s/test_lifecycle.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(path, sizeof path, "%s/provisiond.db", f->dir);
-	if (inv_open(path, &f->inv, &ie) != INV_OK)
+	static const struct inv_key key = {.bytes = "lifecycle test key"};
+	if (inv_open(path, &key, &f->inv, &ie) != INV_OK)
 		fail_msg("inv_open: %s", ie.message);
 	bmc_limits_default(&bl);
 	bl.retries = 0; /* an injected failure reaches the step */
