@@ -152,9 +152,8 @@ static enum inv_status open_password(const struct inv_key *key, const char *id, 
 	enum inv_status s = inv_unseal(key, ad, sealed, &out->password, &e);
 	if (s == INV_CORRUPT)
 		return inv_fail(err, s, "bmc.password",
-				"the stored BMC password of machine %s %s: wrong key file"
-				" ([database] key_file), or the row was altered; set the"
-				" password again",
+				"the stored BMC password of machine %s %s; check [database]"
+				" key_file, or set the password again",
 				id, e.message);
 	if (s != INV_OK)
 		return inv_fail(err, s, NULL, "BMC password of machine %s: %s", id, e.message);

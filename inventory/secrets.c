@@ -127,13 +127,13 @@ enum inv_status inv_unseal(const struct inv_key *key, const char *ad, const char
 	if (!buf)
 		return oom ? inv_fail(err, INV_IO, NULL, "out of memory")
 			   : inv_fail(err, INV_CORRUPT, NULL,
-				      "not a sealed value (" INV_SEAL_PREFIX "...)");
+				      "is not a sealed value (" INV_SEAL_PREFIX "...)");
 	size_t n = total - NONCE_LEN - TAG_LEN;
 	enum inv_status s = INV_OK;
 	if (gcm(key, ad, buf, n, false) != 0)
 		s = inv_fail(err, INV_CORRUPT, NULL,
-			     "does not decrypt with this key (another key, or the value was "
-			     "altered or moved)");
+			     "does not decrypt with this key: another key, or the value was "
+			     "altered or moved");
 	else if (!(*plain = malloc(n + 1)))
 		s = inv_fail(err, INV_IO, NULL, "out of memory");
 	else {
