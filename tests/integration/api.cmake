@@ -11,7 +11,8 @@ set(PROVISIOND_IT_TESTS
   api_auth        # every route x every role, other owners answer 404, boot-plane tokens
   api_input       # bad inputs -> 4xx naming the field, DB unchanged; BMC password
   api_cli         # provisionctl against the real daemon
-  api_hygiene)    # query-argument and header floods, idle sockets, slow requests
+  api_hygiene     # query-argument and header floods, idle sockets, slow requests
+  api_secrets)    # no BMC password in clear in the database, its WAL or a backup; key file
 
 foreach(t ${PROVISIOND_IT_TESTS})
   add_executable(${t}
