@@ -379,15 +379,15 @@ int main(int argc, char **argv)
 	}
 	struct inv_err e = {0};
 	struct inv_key key;
-	if (load_key(&a->cfg, args.init, &key) != 0)
-		return 1;
-	enum inv_status st = inv_open(a->cfg.db_path, &key, &a->inv, &e);
-	inv_key_clear(&key);
-	if (st != INV_OK) {
-		fprintf(stderr, "provisiond: %s\n", e.message);
-		return 1;
+	int rc = 1;
+	if (load_key(&a->cfg, args.init, &key) == 0) {
+		enum inv_status st = inv_open(a->cfg.db_path, &key, &a->inv, &e);
+		inv_key_clear(&key);
+		if (st != INV_OK)
+			fprintf(stderr, "provisiond: %s\n", e.message);
+		else
+			rc = args.init ? (do_init(a) == 0 ? 0 : 1) : serve(a, &args, &sigs);
 	}
-	int rc = args.init ? (do_init(a) == 0 ? 0 : 1) : serve(a, &args, &sigs);
 	bmc_manager_free(a->bmc);
 	inv_close(a->inv);
 	sku_catalog_free(a->catalog);
