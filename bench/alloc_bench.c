@@ -36,7 +36,12 @@ static void prepare(const char *db)
 {
 	struct inv *inv;
 	struct inv_err e = {0};
-	if (inv_open(db, &inv, &e) != INV_OK) {
+	struct inv_key key;
+	char key_file[700];
+	/* where provisiond looks for it by default: <database>.key */
+	snprintf(key_file, sizeof key_file, "%s.key", db);
+	if (inv_key_create(key_file, &e) != INV_OK || inv_key_load(key_file, &key, &e) != INV_OK ||
+	    inv_open(db, &key, &inv, &e) != INV_OK) {
 		fprintf(stderr, "%s\n", e.message);
 		exit(1);
 	}

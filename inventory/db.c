@@ -29,7 +29,8 @@ struct reader {
 
 struct inv {
 	char *path;
-	struct inv_conn w; /* the writer's connection */
+	struct inv_key key; /* wiped at inv_close */
+	struct inv_conn w;  /* the writer's connection */
 	pthread_t writer;
 	pthread_mutex_t mu;
 	pthread_cond_t queue_cv, done_cv, change_cv;
@@ -183,6 +184,7 @@ static enum inv_status open_writer(struct inv *inv, int target, struct inv_err *
 	int rc = sqlite3_open_v2(
 	    inv->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	inv->w.db = db;
+	inv->w.key = &inv->key;
 	if (rc != SQLITE_OK)
 		return inv_fail(err, INV_IO, NULL, "cannot open database %s: %s", inv->path,
 				db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -191,7 +193,7 @@ static enum inv_status open_writer(struct inv *inv, int target, struct inv_err *
 	/* Refuse foreign and newer files before anything (journal mode
 	 * included) is written to them. */
 	if (check_integrity(db, err) != 0 || inv_schema_check(db, err) != 0 ||
-	    set_pragmas(db, true, err) != 0 || inv_migrate_to(db, target, err) != 0) {
+	    set_pragmas(db, true, err) != 0 || inv_migrate_to(db, target, &inv->key, err) != 0) {
 		char msg[sizeof err->message];
 		snprintf(msg, sizeof msg, "%s", err->message);
 		return inv_fail(err, err->status, NULL, "database %s: %s", inv->path, msg);
@@ -199,15 +201,19 @@ static enum inv_status open_writer(struct inv *inv, int target, struct inv_err *
 	return INV_OK;
 }
 
-enum inv_status inv_open_at(const char *path, int target, struct inv **out, struct inv_err *err)
+enum inv_status inv_open_at(const char *path, int target, const struct inv_key *key,
+			    struct inv **out, struct inv_err *err)
 {
 	struct inv_err local = {0};
 	if (!err)
 		err = &local;
 	*out = NULL;
+	if (!key)
+		return inv_fail(err, INV_INVALID, "key_file", "database %s: no key given", path);
 	struct inv *inv = calloc(1, sizeof *inv);
 	if (!inv)
 		return inv_fail(err, INV_IO, NULL, "out of memory");
+	inv->key = *key;
 	inv->path = strdup(path);
 	pthread_mutex_init(&inv->mu, NULL);
 	pthread_cond_init(&inv->queue_cv, NULL);
@@ -220,6 +226,7 @@ enum inv_status inv_open_at(const char *path, int target, struct inv **out, stru
 	if (st != INV_OK) {
 		inv_conn_close(&inv->w);
 		pthread_key_delete(inv->rkey);
+		inv_key_clear(&inv->key);
 		free(inv->path);
 		free(inv);
 		return st;
@@ -228,9 +235,10 @@ enum inv_status inv_open_at(const char *path, int target, struct inv **out, stru
 	return INV_OK;
 }
 
-enum inv_status inv_open(const char *path, struct inv **out, struct inv_err *err)
+enum inv_status inv_open(const char *path, const struct inv_key *key, struct inv **out,
+			 struct inv_err *err)
 {
-	return inv_open_at(path, 0, out, err);
+	return inv_open_at(path, 0, key, out, err);
 }
 
 void inv_close(struct inv *inv)
@@ -253,6 +261,7 @@ void inv_close(struct inv *inv)
 	pthread_cond_destroy(&inv->done_cv);
 	pthread_cond_destroy(&inv->change_cv);
 	pthread_mutex_destroy(&inv->mu);
+	inv_key_clear(&inv->key);
 	free(inv->path);
 	free(inv);
 }
@@ -276,6 +285,7 @@ struct inv_conn *inv_reader(struct inv *inv, struct inv_err *err)
 		return NULL;
 	}
 	r->inv = inv;
+	r->conn.key = &inv->key;
 	pthread_mutex_lock(&inv->mu);
 	r->next = inv->readers;
 	inv->readers = r;

@@ -17,6 +17,7 @@
 struct inv_conn {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQL__COUNT];
+	const struct inv_key *key; /* the inventory's: seals and opens BMC passwords */
 };
 /* Finalizes the statements and closes the connection. NULL ok. */
 void inv_conn_close(struct inv_conn *c);
@@ -58,7 +59,8 @@ sqlite3_stmt *inv_prep(sqlite3 *db, const char *sql, struct inv_err *err);
 void inv_col_copy(sqlite3_stmt *st, int col, char *dst, size_t len);
 char *inv_col_dup(sqlite3_stmt *st, int col); /* malloc'd or NULL */
 
-/* Stores a machine's BMC access on the writer connection. */
+/* Stores a machine's BMC access on the writer connection, the password
+ * sealed under c->key (inventory/secrets.h). */
 enum inv_status inv_insert_bmc(struct inv_conn *c, const char *id, const struct inv_bmc *b,
 			       struct inv_err *err);
 /* Writes one audit row on the writer connection. */
@@ -80,14 +82,16 @@ void inv_uuid(char out[INV_ID_LEN]);
 /* Discovered machines waiting for a tech, on any connection. */
 enum inv_status inv_count_discovered(struct inv_conn *c, int64_t *n, struct inv_err *err);
 
-/* Schema */
-int inv_migrate(sqlite3 *db, struct inv_err *err);
+/* Schema. Migrations that rewrite data get the key (schema 5 seals the BMC
+ * passwords stored in clear). */
+int inv_migrate(sqlite3 *db, const struct inv_key *key, struct inv_err *err);
 /* Refuses newer or foreign databases without writing. 0 ok. */
 int inv_schema_check(sqlite3 *db, struct inv_err *err);
 /* Migrates to target (<= 0: latest). For tests of older versions. */
-int inv_migrate_to(sqlite3 *db, int target, struct inv_err *err);
+int inv_migrate_to(sqlite3 *db, int target, const struct inv_key *key, struct inv_err *err);
 /* Opens like inv_open but migrates only to version target (tests). */
-enum inv_status inv_open_at(const char *path, int target, struct inv **out, struct inv_err *err);
+enum inv_status inv_open_at(const char *path, int target, const struct inv_key *key,
+			    struct inv **out, struct inv_err *err);
 
 #define INV_LIMIT_DEFAULT 100
 #define INV_LIMIT_MAX 1000

@@ -96,11 +96,37 @@ int inv_alloc_state_from_name(const char *name, enum inv_alloc_state *out);
 
 struct inv;
 
+/* ---------------------------------------------------------------- the key
+ * BMC passwords are stored sealed with AES-256-GCM (inventory/secrets.h)
+ * under a 32-byte key that lives in a key file, not in the database: a
+ * copied database or backup reveals no password without the key file. */
+#define INV_KEY_LEN 32
+struct inv_key {
+	unsigned char bytes[INV_KEY_LEN];
+};
+/* Creates a key file at path with a new random key: 64 hex digits and a
+ * newline, mode 0600, never over an existing file (INV_DUPLICATE then).
+ * INV_IO when it cannot be written (nothing is left behind). */
+INV_MUST_CHECK enum inv_status inv_key_create(const char *path, struct inv_err *err);
+/* Reads the key file at path into *out. Refused, with the path in the
+ * message and field "key_file": INV_NOT_FOUND (no such file), INV_IO
+ * (unreadable), INV_INVALID (not a regular file, or group or others have
+ * any permission on it), INV_CORRUPT (not 64 hex digits). *out is zeroed
+ * on error. */
+INV_MUST_CHECK enum inv_status inv_key_load(const char *path, struct inv_key *out,
+					    struct inv_err *err);
+/* Wipes a key. NULL ok. */
+void inv_key_clear(struct inv_key *k);
+
 /* Opens (creating if needed) the database at path, applies migrations and
  * starts the writer. Corrupt, unreadable or newer-schema files give one clear
  * error (INV_CORRUPT, INV_IO, INV_SCHEMA_NEWER) and are never rewritten.
- * On success *out must be closed with inv_close(). */
-INV_MUST_CHECK enum inv_status inv_open(const char *path, struct inv **out, struct inv_err *err);
+ * key (required, copied) seals and opens BMC passwords; the migration to
+ * schema 5 seals the passwords an older provisiond stored in clear. A
+ * wrong key is not noticed here but at the first password read
+ * (inv_machine_bmc). On success *out must be closed with inv_close(). */
+INV_MUST_CHECK enum inv_status inv_open(const char *path, const struct inv_key *key,
+					struct inv **out, struct inv_err *err);
 /* Drains queued writes, stops the writer, closes connections. NULL ok. */
 void inv_close(struct inv *inv);
 /* Schema version this binary writes. */
@@ -129,7 +155,7 @@ struct inv_bmc {
 	char driver[16];
 	char address[256];
 	char username[64];
-	char *password;	    /* malloc'd; never leaves the daemon */
+	char *password;	    /* malloc'd; never leaves the daemon; stored sealed */
 	char *options_json; /* malloc'd JSON object text, "{}" when empty */
 };
 void inv_bmc_clear(struct inv_bmc *b);
@@ -187,7 +213,11 @@ INV_MUST_CHECK enum inv_status inv_machine_get(struct inv *inv, const char *id_o
 					       struct inv_machine *out, struct inv_err *err);
 INV_MUST_CHECK enum inv_status inv_machine_get_by_mac(struct inv *inv, const char *mac,
 						      struct inv_machine *out, struct inv_err *err);
-/* BMC credentials, password included: for the BMC layer only. */
+/* BMC credentials, password included (opened with the inventory's key):
+ * for the BMC layer only. INV_NOT_FOUND when the machine has no BMC
+ * access; INV_CORRUPT, field "bmc.password", when the stored password does
+ * not decrypt with the key (another key file, or the row was altered):
+ * out is then empty, never a wrong password. */
 INV_MUST_CHECK enum inv_status inv_machine_bmc(struct inv *inv, const char *id, struct inv_bmc *out,
 					       struct inv_err *err);
 

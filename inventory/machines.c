@@ -1,5 +1,6 @@
 /* machines.c - machines, their NICs and BMC access, compare-and-swap changes. */
 #include "inventory/internal.h"
+#include "inventory/secrets.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,24 @@ enum inv_status inv_machine_get_by_mac(struct inv *inv, const char *mac, struct 
 	return get_one(inv, SQL_MACHINE_BY_MAC, ":mac", mac, out, err);
 }
 
+/* Opens the sealed password of machine id into out->password. */
+static enum inv_status open_password(const struct inv_key *key, const char *id, const char *sealed,
+				     struct inv_bmc *out, struct inv_err *err)
+{
+	char ad[INV_AD_LEN];
+	inv_bmc_password_ad(id, ad);
+	struct inv_err e = {0};
+	enum inv_status s = inv_unseal(key, ad, sealed, &out->password, &e);
+	if (s == INV_CORRUPT)
+		return inv_fail(err, s, "bmc.password",
+				"the stored BMC password of machine %s %s; check [database]"
+				" key_file, or set the password again",
+				id, e.message);
+	if (s != INV_OK)
+		return inv_fail(err, s, NULL, "BMC password of machine %s: %s", id, e.message);
+	return INV_OK;
+}
+
 enum inv_status inv_machine_bmc(struct inv *inv, const char *id, struct inv_bmc *out,
 				struct inv_err *err)
 {
@@ -156,12 +175,14 @@ enum inv_status inv_machine_bmc(struct inv *inv, const char *id, struct inv_bmc 
 		inv_col_copy(st, 0, out->driver, sizeof out->driver);
 		inv_col_copy(st, 1, out->address, sizeof out->address);
 		inv_col_copy(st, 2, out->username, sizeof out->username);
-		out->password = inv_col_dup(st, 3);
+		s = open_password(c->key, id, (const char *)sqlite3_column_text(st, 3), out, err);
 		out->options_json = inv_col_dup(st, 4);
 	} else if (s == INV_OK) {
 		s = inv_fail(err, INV_NOT_FOUND, "bmc", "machine %s has no BMC access", id);
 	}
 	inv_stmt_done(st);
+	if (s != INV_OK)
+		inv_bmc_clear(out);
 	return s;
 }
 
@@ -247,18 +268,29 @@ struct create_ctx {
 	char id[INV_ID_LEN];
 };
 
+/* The one store of BMC access (enrolment and PATCH): the password is
+ * sealed under the inventory's key, bound to the machine id. */
 enum inv_status inv_insert_bmc(struct inv_conn *c, const char *id, const struct inv_bmc *b,
 			       struct inv_err *err)
 {
+	char ad[INV_AD_LEN];
+	inv_bmc_password_ad(id, ad);
+	struct inv_err e = {0};
+	char *sealed = inv_seal(c->key, ad, b->password ? b->password : "", &e);
+	if (!sealed)
+		return inv_fail(err, e.status, "bmc.password", "store bmc: %s", e.message);
 	sqlite3_stmt *st = inv_stmt(c, SQL_BMC_INSERT, err);
-	if (!st)
+	if (!st) {
+		free(sealed);
 		return INV_IO;
+	}
 	inv_bind_text(st, ":machine", id);
 	inv_bind_text(st, ":driver", b->driver);
 	inv_bind_text(st, ":address", b->address);
 	inv_bind_text(st, ":username", b->username);
-	inv_bind_text(st, ":password", b->password ? b->password : "");
+	inv_bind_text(st, ":password", sealed);
 	inv_bind_text(st, ":options", b->options_json ? b->options_json : "{}");
+	free(sealed);
 	return inv_exec_done(st, "store bmc", err);
 }
 

@@ -2,10 +2,21 @@
  *
  * Append a migration to add a version; never edit a released one. Every
  * migration runs in one transaction with the user_version bump, so a crash
- * mid-migration leaves the previous version intact. */
+ * mid-migration leaves the previous version intact.
+ *
+ * A migration that rewrites data in C (data_steps below: schema 5 seals
+ * the BMC passwords) has no SQL text. Its step runs in one transaction,
+ * then the file is rebuilt (VACUUM) and the WAL folded in and emptied, so
+ * that no copy of the old values survives in free pages, free space inside
+ * pages or the WAL; only then does user_version move. A crash in between
+ * runs the step again, so every data step is idempotent. */
 #include "inventory/internal.h"
+#include "inventory/secrets.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const char *const migrations[] = {
     /* 1: core inventory */
@@ -101,6 +112,9 @@ static const char *const migrations[] = {
 
     /* 4: the address a machine last called from (agent or deployed OS) */
     "ALTER TABLE machines ADD COLUMN ip TEXT NOT NULL DEFAULT '';",
+
+    /* 5: BMC passwords sealed under the key file's key: seal_passwords() */
+    "",
 };
 
 #define N_MIGRATIONS ((int)ARRAY_SIZE(migrations))
@@ -124,15 +138,110 @@ static int user_version(sqlite3 *db, struct inv_err *err)
 	return v;
 }
 
-static int apply_one(sqlite3 *db, int to, struct inv_err *err)
+/* ---------------------------------------------------------- data steps */
+
+/* Seals machine id's password value (stored in clear by an older
+ * provisiond) with upd (?1 id, ?2 sealed). A value that already opens is
+ * left alone: that keeps the step idempotent. */
+static int seal_one(sqlite3_stmt *upd, const struct inv_key *key, const char *id, const char *value,
+		    struct inv_err *err)
 {
-	char bump[64];
-	snprintf(bump, sizeof bump, "PRAGMA user_version=%d", to);
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return inv_sqlfail(err, db, "begin migration");
+	char ad[INV_AD_LEN], *plain = NULL;
+	inv_bmc_password_ad(id, ad);
+	if (inv_unseal(key, ad, value, &plain, NULL) == INV_OK) {
+		OPENSSL_cleanse(plain, strlen(plain));
+		free(plain);
+		return 0;
+	}
+	char *sealed = inv_seal(key, ad, value, err);
+	if (!sealed)
+		return -1;
+	sqlite3_bind_text(upd, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(upd, 2, sealed, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(upd) == SQLITE_DONE ? 0 : -1;
+	if (rc != 0)
+		inv_sqlfail(err, sqlite3_db_handle(upd), "seal bmc password");
+	sqlite3_reset(upd);
+	sqlite3_clear_bindings(upd);
+	free(sealed);
+	return rc;
+}
+
+/* Schema 5: every BMC password is stored sealed (inventory/secrets.h).
+ * Rows are visited in machine_id order, one lookup each, so no statement
+ * reads the table while another changes it. */
+static int seal_passwords(sqlite3 *db, const struct inv_key *key, struct inv_err *err)
+{
+	sqlite3_stmt *next = inv_prep(db,
+				      "SELECT machine_id, password FROM bmcs WHERE machine_id > ?1"
+				      " ORDER BY machine_id LIMIT 1",
+				      err);
+	sqlite3_stmt *upd =
+	    next ? inv_prep(db, "UPDATE bmcs SET password = ?2 WHERE machine_id = ?1", err) : NULL;
+	int rc = upd ? 0 : -1;
+	char id[INV_ID_LEN + 64] = "";
+	while (rc == 0) {
+		sqlite3_bind_text(next, 1, id, -1, SQLITE_TRANSIENT);
+		int step = sqlite3_step(next);
+		if (step == SQLITE_DONE)
+			break;
+		if (step != SQLITE_ROW) {
+			rc = -1;
+			inv_sqlfail(err, db, "read bmc passwords");
+			break;
+		}
+		inv_col_copy(next, 0, id, sizeof id);
+		char *value = inv_col_dup(next, 1);
+		sqlite3_reset(next);
+		rc = seal_one(upd, key, id, value ? value : "", err);
+		if (value) {
+			OPENSSL_cleanse(value, strlen(value));
+			free(value);
+		}
+	}
+	sqlite3_finalize(next);
+	sqlite3_finalize(upd);
+	return rc;
+}
+
+typedef int (*data_step_fn)(sqlite3 *db, const struct inv_key *key, struct inv_err *err);
+
+static const struct {
+	int version;
+	data_step_fn fn;
+} data_steps[] = {
+    {.version = 5, .fn = seal_passwords},
+};
+
+static data_step_fn data_step(int version)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(data_steps); i++)
+		if (data_steps[i].version == version)
+			return data_steps[i].fn;
+	return NULL;
+}
+
+/* One transaction: migration to's SQL, then fn (NULL: none), then the
+ * user_version bump when bump is set. 0 ok; rolled back on failure. */
+static int run_tx(sqlite3 *db, int to, data_step_fn fn, const struct inv_key *key, bool bump,
+		  struct inv_err *err)
+{
+	char bump_sql[64];
+	snprintf(bump_sql, sizeof bump_sql, "PRAGMA user_version=%d", to);
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		inv_sqlfail(err, db, "begin migration");
+		return -1;
+	}
 	if (sqlite3_exec(db, migrations[to - 1], NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db, bump, NULL, NULL, NULL) != SQLITE_OK) {
+	    (bump && sqlite3_exec(db, bump_sql, NULL, NULL, NULL) != SQLITE_OK)) {
 		inv_fail(err, INV_IO, NULL, "migration %d failed: %s", to, sqlite3_errmsg(db));
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	if (fn && fn(db, key, err) != 0) {
+		char msg[sizeof err->message];
+		snprintf(msg, sizeof msg, "%s", err->message);
+		inv_fail(err, err->status, NULL, "migration %d failed: %s", to, msg);
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
@@ -142,6 +251,30 @@ static int apply_one(sqlite3 *db, int to, struct inv_err *err)
 		return -1;
 	}
 	return 0;
+}
+
+/* Rewrites the whole file from its rows (VACUUM) and folds the WAL into it,
+ * leaving the WAL empty. The checkpoint is best effort: a reader in another
+ * process may hold the WAL, which the next checkpoint then folds in. */
+static int rebuild_file(sqlite3 *db, int to, struct inv_err *err)
+{
+	if (sqlite3_exec(db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK) {
+		inv_fail(err, INV_IO, NULL, "migration %d: rebuilding the file failed: %s", to,
+			 sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	return 0;
+}
+
+static int apply_one(sqlite3 *db, int to, const struct inv_key *key, struct inv_err *err)
+{
+	data_step_fn fn = data_step(to);
+	if (!fn)
+		return run_tx(db, to, NULL, key, true, err);
+	if (run_tx(db, to, fn, key, false, err) != 0 || rebuild_file(db, to, err) != 0)
+		return -1;
+	return run_tx(db, to, NULL, key, true, err);
 }
 
 /* Refuses a database written by a newer provisiond or by something else
@@ -176,20 +309,23 @@ int inv_schema_check(sqlite3 *db, struct inv_err *err)
 
 /* Brings db to target (N_MIGRATIONS when target <= 0). A database that
  * already has tables but no user_version is not ours: refused. */
-int inv_migrate_to(sqlite3 *db, int target, struct inv_err *err)
+int inv_migrate_to(sqlite3 *db, int target, const struct inv_key *key, struct inv_err *err)
 {
+	struct inv_err local = {0};
+	if (!err)
+		err = &local;
 	if (target <= 0 || target > N_MIGRATIONS)
 		target = N_MIGRATIONS;
 	if (inv_schema_check(db, err) != 0)
 		return -1;
 	int v = user_version(db, err);
 	for (int to = v + 1; to <= target; to++)
-		if (apply_one(db, to, err) != 0)
+		if (apply_one(db, to, key, err) != 0)
 			return -1;
 	return 0;
 }
 
-int inv_migrate(sqlite3 *db, struct inv_err *err)
+int inv_migrate(sqlite3 *db, const struct inv_key *key, struct inv_err *err)
 {
-	return inv_migrate_to(db, 0, err);
+	return inv_migrate_to(db, 0, key, err);
 }

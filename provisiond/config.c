@@ -41,6 +41,7 @@ static const struct option options[] = {
     N("server", "request_timeout_s", request_timeout_s, 1, 3600),
     N("server", "long_poll_max_s", long_poll_max_s, 1, 3600),
     S("database", "path", db_path),
+    S("database", "key_file", key_file),
     S("catalog", "skus_dir", skus_dir),
     S("auth", "admin_token_file", admin_token_file),
     N("lifecycle", "workers", lc_workers, 1, 256),

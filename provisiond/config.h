@@ -27,6 +27,7 @@ struct config {
 	int long_poll_max_s;
 	/* [database] */
 	char db_path[512];
+	char key_file[512]; /* seals BMC passwords; "" = <db_path>.key */
 	/* [catalog] */
 	char skus_dir[512];
 	/* [auth] */

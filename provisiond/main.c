@@ -35,7 +35,8 @@ static void usage(FILE *f)
 		   "       provisiond --init [--config FILE] [--db PATH] [--token-file FILE]\n"
 		   "       provisiond --write-dnsmasq-config [--config FILE]\n"
 		   "       provisiond --version\n"
-		   "--init creates the database and an admin token, written to a mode-0600 file.\n"
+		   "--init creates the database and an admin token, written to a mode-0600 file,\n"
+		   "and the key file that seals BMC passwords ([database] key_file) if missing.\n"
 		   "--write-dnsmasq-config writes the [dnsmasq] configuration, TFTP root and\n"
 		   "hosts dir for an operator-run dnsmasq, and exits.\n"
 		   "Options are documented in docs/config.md.\n");
@@ -124,6 +125,11 @@ static int setup_config(struct app *a, const struct args *args)
 	copy_opt(a->cfg.boot_listen, sizeof a->cfg.boot_listen, args->boot_listen);
 	copy_opt(a->cfg.skus_dir, sizeof a->cfg.skus_dir, args->skus);
 	copy_opt(a->cfg.admin_token_file, sizeof a->cfg.admin_token_file, args->token_file);
+	if (!a->cfg.key_file[0] && snprintf(a->cfg.key_file, sizeof a->cfg.key_file, "%s.key",
+					    a->cfg.db_path) >= (int)sizeof a->cfg.key_file) {
+		fprintf(stderr, "provisiond: database.path is too long to derive key_file\n");
+		return -1;
+	}
 	/* With a fixed boot port the URL is known now (dnsmasq needs it before
 	 * the listeners start); port 0 is filled in once bound. */
 	const char *colon = strrchr(a->cfg.boot_listen, ':');
@@ -176,6 +182,31 @@ static int do_init(struct app *a)
 	}
 	printf("database %s ready (schema %d); admin token written to %s\n", a->cfg.db_path,
 	       inv_schema_version(), path);
+	return 0;
+}
+
+/* The key that seals BMC passwords in the database. --init creates the
+ * key file when there is none (never over one: the passwords sealed with
+ * it would be lost); a start needs it. */
+static int load_key(const struct config *c, bool init, struct inv_key *key)
+{
+	struct inv_err e = {0};
+	if (init) {
+		enum inv_status s = inv_key_create(c->key_file, &e);
+		if (s == INV_OK)
+			printf("key file %s created: back it up apart from the database "
+			       "(docs/operations.md, \"Backups\")\n",
+			       c->key_file);
+		else if (s != INV_DUPLICATE)
+			return fprintf(stderr, "provisiond: %s\n", e.message), -1;
+	}
+	if (inv_key_load(c->key_file, key, &e) != INV_OK) {
+		fprintf(stderr, "provisiond: %s%s\n", e.message,
+			e.status == INV_NOT_FOUND
+			    ? " (provisiond --init creates it; see docs/operations.md)"
+			    : "");
+		return -1;
+	}
 	return 0;
 }
 
@@ -389,11 +420,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	struct inv_err e = {0};
-	if (inv_open(a->cfg.db_path, &a->inv, &e) != INV_OK) {
-		fprintf(stderr, "provisiond: %s\n", e.message);
-		return 1;
+	struct inv_key key;
+	int rc = 1;
+	if (load_key(&a->cfg, args.init, &key) == 0) {
+		enum inv_status st = inv_open(a->cfg.db_path, &key, &a->inv, &e);
+		inv_key_clear(&key);
+		if (st != INV_OK)
+			fprintf(stderr, "provisiond: %s\n", e.message);
+		else
+			rc = args.init ? (do_init(a) == 0 ? 0 : 1) : serve(a, &args, &sigs);
 	}
-	int rc = args.init ? (do_init(a) == 0 ? 0 : 1) : serve(a, &args, &sigs);
 	bmc_manager_free(a->bmc);
 	inv_close(a->inv);
 	sku_catalog_free(a->catalog);

@@ -1,6 +1,7 @@
 /* test_inventory_schema.c - opening, migrations and refusing files that are
  * not ours (inventory/schema.c, inventory/db.c). */
 #include "inventory/internal.h"
+#include "inventory/secrets.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 
 /* test_inventory_util.c */
+const struct inv_key *tinv_key(void);
 int tinv_setup_dir(void **state);
 int tinv_teardown(void **state);
 const char *tinv_path(void **state);
@@ -81,7 +83,7 @@ static void test_empty_to_latest(void **state)
 			tinv_spit(path, "", 0);
 		struct inv *inv = NULL;
 		struct inv_err err = {0};
-		enum inv_status s = inv_open(path, &inv, &err);
+		enum inv_status s = inv_open(path, tinv_key(), &inv, &err);
 		if (s != INV_OK)
 			fail_msg("%s: %s: %s", cases[i].what, inv_status_name(s), err.message);
 		assert_non_null(inv);
@@ -113,10 +115,6 @@ static const struct {
      " state='deploying' AND sku='s1' AND allocation_id='" A1 "'"},
     {1, "INSERT INTO nics(mac, machine_id) VALUES('02:00:00:00:00:01', '" M1 "')",
      "SELECT count(*) FROM nics WHERE mac='02:00:00:00:00:01' AND machine_id='" M1 "'"},
-    {1,
-     "INSERT INTO bmcs(machine_id, driver, address, username, password)"
-     " VALUES('" M1 "', 'ipmi', '10.0.0.1', 'admin', 'pw')",
-     "SELECT count(*) FROM bmcs WHERE machine_id='" M1 "' AND password='pw'"},
     {1,
      "INSERT INTO machine_events(machine_id, at, from_state, to_state, actor)"
      " VALUES('" M1 "', 1, 'available', 'deploying', 'seed')",
@@ -156,6 +154,25 @@ static const struct {
      "SELECT count(*) FROM settings WHERE key='freeze' AND value='on'"},
 };
 
+/* BMC passwords are stored sealed from this version on (secrets.h). */
+#define SEALED_SINCE 5
+
+/* M1's BMC access as the provisiond of version v stored it: the password in
+ * clear before SEALED_SINCE, sealed from then on. */
+static void seed_bmc(const char *path, int v)
+{
+	char ad[INV_AD_LEN], sql[1024];
+	inv_bmc_password_ad(M1, ad);
+	char *pw = v >= SEALED_SINCE ? inv_seal(tinv_key(), ad, "pw", NULL) : strdup("pw");
+	assert_non_null(pw);
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO bmcs(machine_id, driver, address, username, password)"
+		 " VALUES('" M1 "', 'ipmi', '10.0.0.1', 'admin', '%s')",
+		 pw);
+	free(pw);
+	tinv_exec(path, sql);
+}
+
 /* The upgraded database must also work through the API. */
 static void check_api_after_upgrade(struct inv *inv, int from)
 {
@@ -167,6 +184,12 @@ static void check_api_after_upgrade(struct inv *inv, int from)
 	assert_string_equal(m.owner, "alice");
 	assert_true(m.has_bmc);
 	inv_machine_clear(&m);
+	/* the password stored in clear (or sealed) before still reads back */
+	struct inv_bmc b = {0};
+	assert_int_equal(inv_machine_bmc(inv, M1, &b, &err), INV_OK);
+	assert_string_equal(b.username, "admin");
+	assert_string_equal(b.password, "pw");
+	inv_bmc_clear(&b);
 
 	struct inv_allocation a = {0};
 	assert_int_equal(inv_allocation_get(inv, A1, &a, &err), INV_OK);
@@ -209,7 +232,7 @@ static void test_upgrade_from_every_version(void **state)
 		snprintf(path, sizeof path, "%s/v%d.db", tinv_dir(state), v);
 		struct inv *inv = NULL;
 		struct inv_err err = {0};
-		enum inv_status s = inv_open_at(path, v, &inv, &err);
+		enum inv_status s = inv_open_at(path, v, tinv_key(), &inv, &err);
 		if (s != INV_OK)
 			fail_msg("open at %d: %s: %s", v, inv_status_name(s), err.message);
 		inv_close(inv);
@@ -218,8 +241,9 @@ static void test_upgrade_from_every_version(void **state)
 		for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
 			if (seeds[i].since <= v)
 				tinv_exec(path, seeds[i].insert);
+		seed_bmc(path, v);
 
-		s = inv_open(path, &inv, &err);
+		s = inv_open(path, tinv_key(), &inv, &err);
 		if (s != INV_OK)
 			fail_msg("upgrade from %d: %s: %s", v, inv_status_name(s), err.message);
 		check_api_after_upgrade(inv, v);
@@ -229,6 +253,11 @@ static void test_upgrade_from_every_version(void **state)
 		for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
 			if (seeds[i].since <= v && tinv_scalar(path, seeds[i].check, NULL) != 1)
 				fail_msg("upgrade from %d lost: %s", v, seeds[i].check);
+		assert_int_equal(tinv_scalar(path,
+					     "SELECT count(*) FROM bmcs WHERE machine_id='" M1
+					     "' AND password LIKE '" INV_SEAL_PREFIX "%'",
+					     NULL),
+				 1);
 	}
 }
 
@@ -240,7 +269,7 @@ static void expect_refused(const char *path, enum inv_status want, const char *w
 	unsigned char *before = tinv_slurp(path, &n0);
 	struct inv *inv = (struct inv *)&n0; /* must be reset to NULL */
 	struct inv_err err = {0};
-	enum inv_status s = inv_open(path, &inv, &err);
+	enum inv_status s = inv_open(path, tinv_key(), &inv, &err);
 	if (s != want)
 		fail_msg("%s: got %s (%s), want %s", what, inv_status_name(s), err.message,
 			 inv_status_name(want));
@@ -271,7 +300,7 @@ static void test_newer_schema_refused(void **state)
 		snprintf(path, sizeof path, "%s/newer-%s.db", tinv_dir(state), modes[i]);
 		struct inv *inv = NULL;
 		struct inv_err err = {0};
-		assert_int_equal(inv_open(path, &inv, &err), INV_OK);
+		assert_int_equal(inv_open(path, tinv_key(), &inv, &err), INV_OK);
 		tinv_machine(inv, "keep-me", "02:00:00:00:00:02", "s1", NULL);
 		inv_close(inv);
 		snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s; PRAGMA user_version=%d;",
@@ -288,12 +317,12 @@ static void test_newer_schema_message(void **state)
 {
 	struct inv *inv = NULL;
 	struct inv_err err = {0};
-	assert_int_equal(inv_open(tinv_path(state), &inv, &err), INV_OK);
+	assert_int_equal(inv_open(tinv_path(state), tinv_key(), &inv, &err), INV_OK);
 	inv_close(inv);
 	char sql[64], want[16];
 	snprintf(sql, sizeof sql, "PRAGMA user_version=%d", inv_schema_version() + 7);
 	tinv_exec(tinv_path(state), sql);
-	assert_int_equal(inv_open(tinv_path(state), &inv, &err), INV_SCHEMA_NEWER);
+	assert_int_equal(inv_open(tinv_path(state), tinv_key(), &inv, &err), INV_SCHEMA_NEWER);
 	snprintf(want, sizeof want, "%d", inv_schema_version() + 7);
 	assert_non_null(strstr(err.message, want));
 }
@@ -320,7 +349,7 @@ static void make_garbage(const char *path, enum garbage g)
 	case G_TORN_PAGES: { /* a real provisiond file whose later pages are garbage */
 		struct inv *inv = NULL;
 		struct inv_err err = {0};
-		assert_int_equal(inv_open(path, &inv, &err), INV_OK);
+		assert_int_equal(inv_open(path, tinv_key(), &inv, &err), INV_OK);
 		tinv_machine(inv, "m", "02:00:00:00:00:03", "s1", NULL);
 		inv_close(inv);
 		/* fold the WAL into the file (closing this connection removes it) */
@@ -385,13 +414,13 @@ static void test_missing_directory(void **state)
 	snprintf(path, sizeof path, "%s/inv.db", dir);
 	struct inv *inv = (struct inv *)&dir;
 	struct inv_err err = {0};
-	assert_int_equal(inv_open(path, &inv, &err), INV_IO);
+	assert_int_equal(inv_open(path, tinv_key(), &inv, &err), INV_IO);
 	assert_null(inv);
 	assert_int_equal(err.status, INV_IO);
 	assert_non_null(strstr(err.message, path));
 	struct stat sb;
 	assert_int_not_equal(stat(dir, &sb), 0);
-	assert_int_equal(inv_open(path, &inv, NULL), INV_IO);
+	assert_int_equal(inv_open(path, tinv_key(), &inv, NULL), INV_IO);
 }
 
 /* err may be NULL: the status alone must still say what went wrong. */
@@ -411,7 +440,7 @@ static void test_refused_without_err(void **state)
 		struct inv *inv = NULL;
 		switch (cases[i].want == INV_SCHEMA_NEWER ? 0 : i) {
 		case 0:
-			assert_int_equal(inv_open(path, &inv, NULL), INV_OK);
+			assert_int_equal(inv_open(path, tinv_key(), &inv, NULL), INV_OK);
 			inv_close(inv);
 			snprintf(sql, sizeof sql, "PRAGMA user_version=%d",
 				 inv_schema_version() + 1);
@@ -424,7 +453,7 @@ static void test_refused_without_err(void **state)
 			tinv_exec(path, "CREATE TABLE t(x)");
 			break;
 		}
-		enum inv_status s = inv_open(path, &inv, NULL);
+		enum inv_status s = inv_open(path, tinv_key(), &inv, NULL);
 		if (s != cases[i].want)
 			fail_msg("%s: got %s, want %s", cases[i].what, inv_status_name(s),
 				 inv_status_name(cases[i].want));

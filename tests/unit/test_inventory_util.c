@@ -32,6 +32,14 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 	return remove(path);
 }
 
+/* The key every test inventory is opened with (a fixed one: tests that
+ * need another key make their own). */
+const struct inv_key *tinv_key(void)
+{
+	static const struct inv_key key = {.bytes = "unit-test key, not a secret"};
+	return &key;
+}
+
 /* Creates the temp directory only (schema tests open files themselves). */
 int tinv_setup_dir(void **state)
 {
@@ -56,7 +64,7 @@ int tinv_setup(void **state)
 		return -1;
 	struct tinv_fx *fx = *state;
 	struct inv_err err = {0};
-	if (inv_open(fx->path, &fx->inv, &err) != INV_OK) {
+	if (inv_open(fx->path, tinv_key(), &fx->inv, &err) != INV_OK) {
 		fprintf(stderr, "inv_open: %s\n", err.message);
 		return -1;
 	}
@@ -97,7 +105,7 @@ void tinv_reopen(void **state)
 	inv_close(fx->inv);
 	fx->inv = NULL;
 	struct inv_err err = {0};
-	enum inv_status s = inv_open(fx->path, &fx->inv, &err);
+	enum inv_status s = inv_open(fx->path, tinv_key(), &fx->inv, &err);
 	if (s != INV_OK)
 		fail_msg("reopen: %s: %s", inv_status_name(s), err.message);
 }

@@ -60,7 +60,8 @@ static int setup(void **state)
 	snprintf(f->dir, sizeof f->dir, "%s/test_lifecycle.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(path, sizeof path, "%s/provisiond.db", f->dir);
-	if (inv_open(path, &f->inv, &ie) != INV_OK)
+	static const struct inv_key key = {.bytes = "lifecycle test key"};
+	if (inv_open(path, &key, &f->inv, &ie) != INV_OK)
 		fail_msg("inv_open: %s", ie.message);
 	bmc_limits_default(&bl);
 	bl.retries = 0; /* an injected failure reaches the step */
@@ -309,6 +310,32 @@ static void test_bmc_unsupported_final(void **state)
 	inv_machine_clear(&m);
 }
 
+/* The inventory opened with another key file: the stored BMC password
+ * does not decrypt. The step fails saying so and the BMC is never called
+ * (no wrong password is sent). */
+static void test_wrong_key(void **state)
+{
+	struct fixture *f = *state;
+	char id[INV_ID_LEN], path[600], hist[512];
+	enroll(f, "k1", "{\"sku\":\"" SKU "\"}", id);
+	inv_close(f->inv);
+	static const struct inv_key other = {.bytes = "not the key it was sealed with"};
+	struct inv_err ie = {0};
+	snprintf(path, sizeof path, "%s/provisiond.db", f->dir);
+	if (inv_open(path, &other, &f->inv, &ie) != INV_OK)
+		fail_msg("inv_open: %s", ie.message);
+	f->x.inv = f->inv;
+	assert_int_equal(step(f, id), INV_ST_VERIFYING); /* no BMC call yet */
+	assert_int_equal(step(f, id), INV_ST_VERIFYING); /* failed, will retry */
+	struct inv_machine m = get(f, id);
+	if (!strstr(m.last_error, "cannot read the BMC access") ||
+	    !strstr(m.last_error, "does not decrypt"))
+		fail_msg("last_error: %s", m.last_error);
+	assert_null(strstr(m.last_error, "secret"));
+	inv_machine_clear(&m);
+	assert_true(bmc_fake_history(f->bmc, id, hist, sizeof hist) <= 0); /* -1: never seen */
+}
+
 /* A state's deadline passes (the clock moves on): failed, named so. */
 static void test_deadline(void **state)
 {
@@ -488,7 +515,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_enroll_table),     T(test_bmc_history), T(test_bmc_unsupported_final),
 	    T(test_deadline),	      T(test_frozen),	   T(test_deploy_table),
-	    T(test_deploy_admission),
+	    T(test_deploy_admission), T(test_wrong_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,6 +133,8 @@ retries=$("$ctl" -o json machine events m-bad | jq '[.items[] | select(.reason |
 [ "$(show m-bad .state)" = failed ] && [ "$("$ctl" -o json machine list --state available | jq '.items|length')" = 0 ] ||
 	fail "bad machine in the pool"
 grep -q wrong-password "$work/log" && fail "password in the log"
+# stored sealed (AES-256-GCM under p.db.key): not in the file nor its WAL
+grep -qa wrong-password "$work/p.db" "$work/p.db-wal" 2>/dev/null && fail "password in the database"
 ok "wrong password: '$err' — no retries, out of the pool ($(($(date +%s) - t0)) s)"
 printf secret >"$work/pw2"
 "$ctl" machine patch m-bad --bmc-driver ipmi --bmc-address "127.0.0.1:$port_bad" --bmc-user admin \
