@@ -15,6 +15,7 @@ struct bmc_manager;
 struct lc_engine;
 struct http_server;
 struct boot_dnsmasq;
+struct image_fetcher;
 
 struct app {
 	struct config cfg;
@@ -30,6 +31,7 @@ struct app {
 	atomic_bool ready;	      /* /readyz */
 	atomic_bool draining;	      /* SIGTERM: long-polls answer now */
 	atomic_ulong auth_failures;
+	struct image_fetcher *fetcher; /* URL images into the store (image_fetcher.h) */
 };
 
 /* Reloads the SKU catalog from cfg.skus_dir; keeps the old one on error

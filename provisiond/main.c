@@ -4,6 +4,7 @@
 #include "provisiond/routes.h"
 #include "provisiond/app.h"
 #include "provisiond/dnsmasq.h"
+#include "provisiond/image_fetcher.h"
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/lifecycle/lifecycle.h"
 #include "provisiond/log.h"
@@ -283,6 +284,10 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 		return 1;
 	}
 	boot_dnsmasq_sync(a->dnsmasq, a->inv);
+	if (image_fetcher_start(a, &a->fetcher, &e) != ERR_OK) {
+		fprintf(stderr, "provisiond: %s\n", e.message);
+		return 1;
+	}
 	if (!(a->bmc = make_bmc(&a->cfg)) || start_http(a, err, sizeof err) != 0) {
 		fprintf(stderr, "provisiond: %s\n", err);
 		return 1;
@@ -352,6 +357,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int rc = args.init ? (do_init(a) == 0 ? 0 : 1) : serve(a, &args, &sigs);
+	image_fetcher_stop(a->fetcher); /* a transfer in progress stops within a second */
 	bmc_manager_free(a->bmc);
 	inv_close(a->inv);
 	sku_catalog_free(a->catalog);

@@ -280,7 +280,7 @@ static void test_auth_matrix(void **state)
 	assert_true(h_wait_alloc(d, tok[SERVICE], aid2, "ready", 120, NULL));
 
 	char img[400];
-	snprintf(img, sizeof img, "%s/img.raw", d->dir);
+	snprintf(img, sizeof img, "%s/img.raw", d->images);
 	int failures = 0;
 	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
 		for (int w = 0; w < NWHO; w++) {
