@@ -1,11 +1,10 @@
 /* hash.c - checks of an image at registration: its format name, and the
- * sha256 and raw size of a local file, raw or zstd-compressed (libcrypto +
- * libzstd). */
+ * sha256 and raw size of its bytes, raw or zstd-compressed (libcrypto +
+ * libzstd), fed incrementally (a fetch) or read from a file descriptor. */
 #include "images/images.h"
 
 #include <errno.h>
 #include <stdbool.h>
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,13 @@
 
 #define CHUNK (1 << 20)
 
+struct img_hasher {
+	EVP_MD_CTX *md;
+	ZSTD_DStream *z; /* NULL for raw */
+	char *out;	 /* CHUNK bytes of decompressed output (zstd only) */
+	int64_t size;
+};
+
 enum err_status img_check_format(const char *format, struct err *e)
 {
 	if (format && (strcmp(format, "raw") == 0 || strcmp(format, "raw.zst") == 0))
@@ -22,57 +28,85 @@ enum err_status img_check_format(const char *format, struct err *e)
 	return err_set(e, ERR_INVALID, "format", "format must be raw or raw.zst");
 }
 
-/* Feeds one chunk of compressed input through the decoder into the hash. */
-static enum err_status zstd_feed(ZSTD_DStream *z, EVP_MD_CTX *md, const char *in, size_t n,
-				 char *out, int64_t *size, struct err *e)
+void img_hasher_free(struct img_hasher *h)
 {
-	ZSTD_inBuffer ib = {in, n, 0};
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->md);
+	ZSTD_freeDStream(h->z);
+	free(h->out);
+	free(h);
+}
+
+enum err_status img_hasher_new(const char *format, struct img_hasher **out, struct err *e)
+{
+	*out = NULL;
+	if (img_check_format(format, e) != ERR_OK)
+		return ERR_INVALID;
+	bool zst = strcmp(format, "raw.zst") == 0;
+	struct img_hasher *h = calloc(1, sizeof *h);
+	if (h) {
+		h->md = EVP_MD_CTX_new();
+		h->z = zst ? ZSTD_createDStream() : NULL;
+		h->out = zst ? malloc(CHUNK) : NULL;
+	}
+	if (!h || !h->md || (zst && (!h->z || !h->out)) ||
+	    EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1) {
+		img_hasher_free(h);
+		return err_set(e, ERR_INTERNAL, NULL, "out of memory");
+	}
+	*out = h;
+	return ERR_OK;
+}
+
+enum err_status img_hasher_feed(struct img_hasher *h, const void *buf, size_t n, struct err *e)
+{
+	if (!h->z) {
+		EVP_DigestUpdate(h->md, buf, n);
+		h->size += (int64_t)n;
+		return ERR_OK;
+	}
+	ZSTD_inBuffer ib = {buf, n, 0};
 	while (ib.pos < ib.size) {
-		ZSTD_outBuffer ob = {out, CHUNK, 0};
-		size_t rc = ZSTD_decompressStream(z, &ob, &ib);
+		ZSTD_outBuffer ob = {h->out, CHUNK, 0};
+		size_t rc = ZSTD_decompressStream(h->z, &ob, &ib);
 		if (ZSTD_isError(rc))
 			return err_set(e, ERR_INVALID, "path", "zstd: %s", ZSTD_getErrorName(rc));
-		EVP_DigestUpdate(md, out, ob.pos);
-		*size += (int64_t)ob.pos;
+		EVP_DigestUpdate(h->md, h->out, ob.pos);
+		h->size += (int64_t)ob.pos;
 	}
 	return ERR_OK;
 }
 
-enum err_status img_hash_file(const char *path, const char *format, char sha256[65],
-			      int64_t *raw_size, struct err *e)
+void img_hasher_finish(struct img_hasher *h, char sha256[65], int64_t *raw_size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_set(e, ERR_IO, NULL, "cannot open %s: %s", path, strerror(errno));
-	bool zst = strcmp(format, "raw.zst") == 0;
-	char *in = malloc(CHUNK), *out = zst ? malloc(CHUNK) : NULL;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	ZSTD_DStream *z = zst ? ZSTD_createDStream() : NULL;
-	enum err_status rc = in && md && (!zst || (out && z))
-				 ? ERR_OK
-				 : err_set(e, ERR_INTERNAL, NULL, "out of memory");
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	*raw_size = 0;
-	ssize_t n;
-	while (rc == ERR_OK && (n = read(fd, in, CHUNK)) > 0) {
-		if (zst)
-			rc = zstd_feed(z, md, in, (size_t)n, out, raw_size, e);
-		else {
-			EVP_DigestUpdate(md, in, (size_t)n);
-			*raw_size += n;
-		}
-	}
-	if (rc == ERR_OK && n < 0)
-		rc = err_set(e, ERR_IO, NULL, "read %s: %s", path, strerror(errno));
 	unsigned char d[32];
 	unsigned int dl = 0;
-	EVP_DigestFinal_ex(md, d, &dl);
+	EVP_DigestFinal_ex(h->md, d, &dl);
 	for (unsigned i = 0; i < 32; i++)
 		snprintf(sha256 + 2 * i, 3, "%02x", d[i]);
-	EVP_MD_CTX_free(md);
-	ZSTD_freeDStream(z);
+	*raw_size = h->size;
+}
+
+enum err_status img_hash_fd(int fd, const char *format, const atomic_bool *cancel, char sha256[65],
+			    int64_t *raw_size, struct err *e)
+{
+	struct img_hasher *h = NULL;
+	char *in = malloc(CHUNK);
+	enum err_status rc =
+	    in ? img_hasher_new(format, &h, e) : err_set(e, ERR_INTERNAL, NULL, "out of memory");
+	ssize_t n = 0;
+	while (rc == ERR_OK && (n = read(fd, in, CHUNK)) > 0) {
+		if (cancel && atomic_load(cancel))
+			rc = err_set(e, ERR_CONFLICT, NULL, "cancelled: provisiond is stopping");
+		else
+			rc = img_hasher_feed(h, in, (size_t)n, e);
+	}
+	if (rc == ERR_OK && n < 0)
+		rc = err_set(e, ERR_IO, NULL, "read: %s", strerror(errno));
+	if (rc == ERR_OK)
+		img_hasher_finish(h, sha256, raw_size);
+	img_hasher_free(h);
 	free(in);
-	free(out);
-	close(fd);
 	return rc;
 }

@@ -21,7 +21,7 @@ struct arg {
 struct exec_ctx {
 	enum inv_sql sql;
 	int n;
-	struct arg args[8];
+	struct arg args[12];
 	bool must_change; /* 0 rows changed -> INV_NOT_FOUND */
 	const char *what;
 	const char *actor, *action, *type, *target, *before, *after, *rid;
@@ -95,6 +95,27 @@ static enum inv_status read_page(struct inv *inv, enum inv_sql sql, int64_t afte
 
 /* --------------------------------------------------------------- images */
 
+static const char *const image_state_names[] = {
+    [INV_IMG_READY] = "ready",
+    [INV_IMG_FETCHING] = "fetching",
+    [INV_IMG_FAILED] = "failed",
+};
+_Static_assert(ARRAY_SIZE(image_state_names) == INV_IMG__COUNT,
+	       "image_state_names must cover enum inv_image_state");
+
+const char *inv_image_state_name(enum inv_image_state s)
+{
+	return (unsigned)s < INV_IMG__COUNT ? image_state_names[s] : "unknown";
+}
+
+static enum inv_image_state image_state_from_name(const char *name)
+{
+	for (int i = 0; i < INV_IMG__COUNT; i++)
+		if (name && strcmp(name, image_state_names[i]) == 0)
+			return (enum inv_image_state)i;
+	return INV_IMG_FAILED; /* unknown: never usable */
+}
+
 void inv_image_list_clear(struct inv_image_list *l)
 {
 	if (!l)
@@ -109,19 +130,20 @@ enum inv_status inv_image_create(struct inv *inv, const struct inv_image *img, c
 	char after[256];
 	snprintf(after, sizeof after, "{\"format\":\"%s\",\"sha256\":\"%s\",\"size\":%lld}",
 		 img->format, img->sha256, (long long)img->size);
-	struct exec_ctx x = {.sql = SQL_IMAGE_INSERT,
-			     .n = 7,
-			     .args = {T(":name", img->name), T(":path", img->path),
-				      T(":url", img->url), T(":format", img->format),
-				      T(":sha256", img->sha256), I(":size", img->size),
-				      I(":now", inv_now_ms())},
-			     .what = "register image",
-			     .actor = actor,
-			     .action = "image.register",
-			     .type = "image",
-			     .target = img->name,
-			     .after = after,
-			     .rid = request_id};
+	struct exec_ctx x = {
+	    .sql = SQL_IMAGE_INSERT,
+	    .n = 10,
+	    .args = {T(":name", img->name), T(":path", img->path), T(":url", img->url),
+		     T(":format", img->format), T(":sha256", img->sha256), I(":size", img->size),
+		     I(":now", inv_now_ms()), T(":state", inv_image_state_name(img->state)),
+		     I(":file_size", img->file_size), I(":file_inode", img->file_inode)},
+	    .what = "register image",
+	    .actor = actor,
+	    .action = "image.register",
+	    .type = "image",
+	    .target = img->name,
+	    .after = after,
+	    .rid = request_id};
 	enum inv_status s = inv_write(inv, exec_fn, &x, err);
 	if (s == INV_DUPLICATE)
 		return inv_fail(err, INV_DUPLICATE, "name", "an image named '%s' already exists",
@@ -140,6 +162,11 @@ static void read_image(sqlite3_stmt *st, struct inv_image *m)
 	inv_col_copy(st, 5, m->sha256, sizeof m->sha256);
 	m->size = sqlite3_column_int64(st, 6);
 	m->created_at = sqlite3_column_int64(st, 7);
+	m->state = image_state_from_name((const char *)sqlite3_column_text(st, 8));
+	inv_col_copy(st, 9, m->last_error, sizeof m->last_error);
+	m->file_size = sqlite3_column_int64(st, 10);
+	m->file_inode = sqlite3_column_int64(st, 11);
+	m->updated_at = sqlite3_column_int64(st, 12);
 }
 
 enum inv_status inv_image_get(struct inv *inv, const char *name, struct inv_image *out,
@@ -172,6 +199,50 @@ enum inv_status inv_image_list(struct inv *inv, int64_t after_seq, int limit,
 	enum inv_status s = read_page(inv, SQL_IMAGE_LIST, after_seq, limit, sizeof *out->items,
 				      read_image_row, &items, &out->n, &out->next_seq, err);
 	out->items = items;
+	return s;
+}
+
+enum inv_status inv_image_fetch_done(struct inv *inv, const struct inv_image *img,
+				     struct inv_err *err)
+{
+	bool ok = img->state == INV_IMG_READY;
+	char after[400];
+	snprintf(after, sizeof after, "{\"state\":\"%s\",\"size\":%lld}",
+		 inv_image_state_name(img->state), (long long)img->size);
+	struct exec_ctx x = {.sql = SQL_IMAGE_FETCH_DONE,
+			     .n = 9,
+			     .args = {I(":seq", img->seq),
+				      T(":fetching", inv_image_state_name(INV_IMG_FETCHING)),
+				      T(":state", inv_image_state_name(img->state)),
+				      T(":last_error", img->last_error), T(":path", img->path),
+				      I(":size", img->size), I(":file_size", img->file_size),
+				      I(":file_inode", img->file_inode), I(":now", inv_now_ms())},
+			     .must_change = true,
+			     .what = "record image fetch",
+			     .actor = "image-fetcher",
+			     .action = ok ? "image.fetched" : "image.fetch_failed",
+			     .type = "image",
+			     .target = img->name,
+			     .after = after};
+	return inv_write(inv, exec_fn, &x, err);
+}
+
+enum inv_status inv_image_next_fetching(struct inv *inv, int64_t after_seq, struct inv_image *out,
+					struct inv_err *err)
+{
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_IMAGE_NEXT_FETCHING, err) : NULL;
+	if (!st)
+		return INV_IO;
+	inv_bind_int(st, ":after", after_seq);
+	inv_bind_text(st, ":fetching", inv_image_state_name(INV_IMG_FETCHING));
+	bool row;
+	enum inv_status s = inv_step(st, &row, "next fetching image", err);
+	if (s == INV_OK && row)
+		read_image(st, out);
+	else if (s == INV_OK)
+		s = inv_fail(err, INV_NOT_FOUND, "image", "no image is fetching");
+	inv_stmt_done(st);
 	return s;
 }
 

@@ -437,15 +437,28 @@ INV_MUST_CHECK enum inv_status inv_allocation_substitute(struct inv *inv, const 
 							 struct inv_err *err);
 
 /* --------------------------------------------------------------- images */
+/* An image is usable (allocations, the boot listener) only when ready. One
+ * given by URL is fetching until its file is in the store and verified,
+ * then ready, or failed with last_error. The API's names come from this
+ * table only. */
+enum inv_image_state { INV_IMG_READY, INV_IMG_FETCHING, INV_IMG_FAILED, INV_IMG__COUNT };
+const char *inv_image_state_name(enum inv_image_state s);
+
 struct inv_image {
 	int64_t seq;
 	char name[64];
-	char path[512];
+	char path[512]; /* the file, relative to the image store ("" while fetching);
+			 * images registered before schema 5 may hold an absolute path */
 	char url[512];
 	char format[16];
 	char sha256[65];
-	int64_t size;
+	int64_t size; /* raw bytes */
 	int64_t created_at;
+	enum inv_image_state state;
+	char last_error[512];
+	int64_t file_size;  /* bytes of the file as registered; -1 not recorded */
+	int64_t file_inode; /* its inode; 0 not recorded (before schema 5) */
+	int64_t updated_at; /* the last state change; 0 for none */
 };
 struct inv_image_list {
 	size_t n;
@@ -460,6 +473,17 @@ INV_MUST_CHECK enum inv_status inv_image_get(struct inv *inv, const char *name,
 					     struct inv_image *out, struct inv_err *err);
 INV_MUST_CHECK enum inv_status inv_image_list(struct inv *inv, int64_t after_seq, int limit,
 					      struct inv_image_list *out, struct inv_err *err);
+/* Records the end of a URL image's fetch on the row whose seq is img->seq,
+ * only while that row is fetching: img->state (ready or failed), last_error,
+ * path, size, file_size and file_inode, with an audit row (actor
+ * "image-fetcher"). INV_NOT_FOUND when the row is gone or not fetching (it
+ * was deleted meanwhile, maybe registered again under the same name). */
+INV_MUST_CHECK enum inv_status inv_image_fetch_done(struct inv *inv, const struct inv_image *img,
+						    struct inv_err *err);
+/* The fetching image with the lowest seq above after_seq into out.
+ * INV_NOT_FOUND when there is none. */
+INV_MUST_CHECK enum inv_status inv_image_next_fetching(struct inv *inv, int64_t after_seq,
+						       struct inv_image *out, struct inv_err *err);
 /* INV_CONFLICT while an allocation that is not released uses it. */
 INV_MUST_CHECK enum inv_status inv_image_delete(struct inv *inv, const char *name,
 						const char *actor, const char *request_id,

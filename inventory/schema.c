@@ -115,6 +115,16 @@ static const char *const migrations[] = {
 
     /* 5: BMC passwords sealed under the key file's key: seal_passwords() */
     "",
+    /* 6: the image store. Images have a state (URL images are fetched into
+     * the store before they are usable) and the identity of their file as
+     * registered. Images given by URL used to be fetched by the agent from
+     * the URL itself: they are fetched into the store now. */
+    "ALTER TABLE images ADD COLUMN state TEXT NOT NULL DEFAULT 'ready';"
+    "ALTER TABLE images ADD COLUMN last_error TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE images ADD COLUMN file_size INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE images ADD COLUMN file_inode INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE images ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE images SET state = 'fetching' WHERE url != '';",
 };
 
 #define N_MIGRATIONS ((int)ARRAY_SIZE(migrations))

@@ -79,6 +79,8 @@ enum inv_sql {
 	SQL_IMAGE_LIST, /* :after, :limit */
 	SQL_IMAGE_IN_USE,
 	SQL_IMAGE_DELETE,
+	SQL_IMAGE_FETCH_DONE,	 /* :seq, :fetching + the new :state and file columns */
+	SQL_IMAGE_NEXT_FETCHING, /* :after, :fetching -> read_image()'s columns */
 	SQL_TOKEN_INSERT,
 	SQL_TOKEN_BY_HASH, /* :hash -> read_token()'s columns */
 	SQL_TOKEN_LIST,	   /* :after, :limit */

@@ -35,7 +35,9 @@
 #define ALLOC_SELECT                                                                               \
 	"SELECT seq, id, name, owner, sku, image, count, min_count, state, version, last_error,"   \
 	" ssh_keys, substitutions, created_at, ready_at, updated_at FROM allocations"
-#define IMAGE_SELECT "SELECT seq, name, path, url, format, sha256, size, created_at FROM images"
+#define IMAGE_SELECT                                                                               \
+	"SELECT seq, name, path, url, format, sha256, size, created_at, state, last_error,"        \
+	" file_size, file_inode, updated_at FROM images"
 #define TOKEN_SELECT "SELECT seq, id, name, role, owner, hash, created_at FROM tokens"
 #define CMD_SELECT                                                                                 \
 	"SELECT id, machine_id, name, args, state, message, details, created_at, updated_at"       \
@@ -171,13 +173,20 @@ static const char *const sqlite_sql[] = {
 		     " GROUP BY sku, state ORDER BY sku, state",
 
     /* images, tokens, quotas, settings, boot tokens */
-    [SQL_IMAGE_INSERT] = "INSERT INTO images(name, path, url, format, sha256, size, created_at)"
-			 " VALUES(:name, :path, :url, :format, :sha256, :size, :now)",
+    [SQL_IMAGE_INSERT] = "INSERT INTO images(name, path, url, format, sha256, size, created_at,"
+			 " state, file_size, file_inode, updated_at) VALUES(:name, :path, :url,"
+			 " :format, :sha256, :size, :now, :state, :file_size, :file_inode, :now)",
     [SQL_IMAGE_GET] = IMAGE_SELECT " WHERE name = :name",
     [SQL_IMAGE_LIST] = IMAGE_SELECT " WHERE seq > :after ORDER BY seq LIMIT :limit",
     [SQL_IMAGE_IN_USE] = "SELECT count(*) FROM allocations WHERE image = :name"
 			 " AND state NOT IN (:released, :failed)",
     [SQL_IMAGE_DELETE] = "DELETE FROM images WHERE name = :name",
+    [SQL_IMAGE_FETCH_DONE] = "UPDATE images SET state = :state, last_error = :last_error,"
+			     " path = :path, size = :size, file_size = :file_size,"
+			     " file_inode = :file_inode, updated_at = :now"
+			     " WHERE seq = :seq AND state = :fetching",
+    [SQL_IMAGE_NEXT_FETCHING] = IMAGE_SELECT " WHERE state = :fetching AND seq > :after"
+					     " ORDER BY seq LIMIT 1",
     [SQL_TOKEN_INSERT] = "INSERT INTO tokens(id, name, role, owner, hash, created_at)"
 			 " VALUES(:id, :name, :role, :owner, :hash, :now)",
     [SQL_TOKEN_BY_HASH] = TOKEN_SELECT " WHERE hash = :hash",

@@ -95,6 +95,12 @@ static bool build_request(struct http_req *r, struct app *a, const struct princi
 		api_fail_inv(r, "image get", &e);
 		return false;
 	}
+	if (img.state != INV_IMG_READY) {
+		http_error(r, 409, "invalid_state", "image", "image '%s' is %s%s%s", q->image,
+			   inv_image_state_name(img.state), img.last_error[0] ? ": " : "",
+			   img.last_error);
+		return false;
+	}
 	if (r->idempotency_key && !valid_key(r->idempotency_key)) {
 		http_error(r, 400, "invalid_value", "Idempotency-Key",
 			   "Idempotency-Key must be 1-128 visible characters");

@@ -3,6 +3,7 @@
  * (docs/agent-protocol.md). Agents authenticate with per-boot tokens, never
  * with API tokens. */
 #include "images/agent/protocol.h"
+#include "images/images.h"
 #include "pxe/pxe.h"
 #include "provisiond/routes.h"
 #include "provisiond/lifecycle/lifecycle.h"
@@ -150,18 +151,11 @@ static bool parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *l
 	return true;
 }
 
-/* Sends a file (whole or the requested range) with sendfile. */
-static void send_file(struct http_req *r, const char *path, const char *ctype)
+/* Sends the open regular file fd of size bytes (whole or the requested
+ * range) with sendfile; takes fd. */
+static void send_fd(struct http_req *r, int fd, uint64_t size, const char *ctype)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		if (fd >= 0)
-			close(fd);
-		http_error(r, 404, "not_found", NULL, "file not available");
-		return;
-	}
-	uint64_t size = (uint64_t)st.st_size, off = 0, len = size;
+	uint64_t off = 0, len = size;
 	if (r->range && !parse_range(r->range, size, &off, &len)) {
 		close(fd);
 		http_error(r, 416, "range_not_satisfiable", "Range", "range %s not satisfiable",
@@ -177,6 +171,20 @@ static void send_file(struct http_req *r, const char *path, const char *ctype)
 	r->content_type = ctype;
 }
 
+/* Sends a regular file by path. */
+static void send_file(struct http_req *r, const char *path, const char *ctype)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		http_error(r, 404, "not_found", NULL, "file not available");
+		return;
+	}
+	send_fd(r, fd, (uint64_t)st.st_size, ctype);
+}
+
 void boot_serve_file(struct api_call *c)
 {
 	struct http_req *r = c->r;
@@ -188,6 +196,36 @@ void boot_serve_file(struct api_call *c)
 	char path[800];
 	snprintf(path, sizeof path, "%s/%s", c->a->cfg.ramdisk_dir, name);
 	send_file(r, path, "application/octet-stream");
+}
+
+/* Opens a ready image's file in the store (never outside it: see
+ * images/store.c) and checks it is the file that was registered. -1 (and
+ * a log line saying why) when it must not be served. */
+static int open_image(struct app *a, const struct inv_image *img, int64_t *size,
+		      const char *request_id)
+{
+	const char *dir = a->cfg.images_dir;
+	char rel[sizeof img->path];
+	struct img_file f = {.fd = -1};
+	struct err e = {0};
+	/* an absolute path is from before the store (schema < 5): served
+	 * only when it lies inside the store */
+	if (img_store_rel(dir, img->path, rel, sizeof rel, &e) == ERR_OK)
+		img_store_open(dir, rel, &f, &e);
+	if (f.fd >= 0 && ((img->file_inode && f.inode != img->file_inode) ||
+			  (img->file_size >= 0 && f.size != img->file_size))) {
+		close(f.fd);
+		f.fd = -1;
+		err_set(&e, ERR_CONFLICT, "path",
+			"%s changed since it was registered (now %lld bytes, inode %lld): "
+			"register it again",
+			img->path, (long long)f.size, (long long)f.inode);
+	}
+	if (f.fd < 0)
+		log_event(LOG_WARN, "image file not served", "image", img->name, "error", e.message,
+			  "request_id", request_id, NULL);
+	*size = f.size;
+	return f.fd;
 }
 
 void boot_serve_image(struct api_call *c)
@@ -203,9 +241,13 @@ void boot_serve_image(struct api_call *c)
 		api_fail_inv(r, "image get", &e);
 		return;
 	}
-	if (st == INV_NOT_FOUND || !img.path[0]) {
-		http_error(r, 404, "not_found", "image", "no image '%s'", r->params[0]);
+	int64_t size = 0;
+	int fd = st == INV_OK && img.state == INV_IMG_READY && img.path[0]
+		     ? open_image(c->a, &img, &size, r->request_id)
+		     : -1;
+	if (fd < 0) {
+		http_error(r, 404, "not_found", "image", "no image '%s' available", r->params[0]);
 		return;
 	}
-	send_file(r, img.path, "application/octet-stream");
+	send_fd(r, fd, (uint64_t)size, "application/octet-stream");
 }

@@ -16,6 +16,7 @@ struct lc_engine;
 struct http_server;
 struct boot_dnsmasq;
 struct rl;
+struct image_fetcher;
 
 struct app {
 	struct config cfg;
@@ -33,6 +34,7 @@ struct app {
 	atomic_ulong auth_failures;
 	struct rl *discovery_rl; /* tokenless agent lookups per client address */
 	atomic_ulong discovery_refused;
+	struct image_fetcher *fetcher; /* URL images into the store (image_fetcher.h) */
 };
 
 /* Reloads the SKU catalog from cfg.skus_dir; keeps the old one on error

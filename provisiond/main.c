@@ -5,6 +5,7 @@
 #include "provisiond/routes.h"
 #include "provisiond/app.h"
 #include "provisiond/dnsmasq.h"
+#include "provisiond/image_fetcher.h"
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/lifecycle/lifecycle.h"
 #include "provisiond/log.h"
@@ -345,6 +346,10 @@ static int start_services(struct app *a)
 		return 1;
 	}
 	boot_dnsmasq_sync(a->dnsmasq, a->inv);
+	if (image_fetcher_start(a, &a->fetcher, &e) != ERR_OK) {
+		fprintf(stderr, "provisiond: %s\n", e.message);
+		return 1;
+	}
 	if (!(a->bmc = make_bmc(&a->cfg)) || start_http(a, err, sizeof err) != 0) {
 		fprintf(stderr, "provisiond: %s\n", err);
 		return 1;
@@ -430,6 +435,7 @@ int main(int argc, char **argv)
 		else
 			rc = args.init ? (do_init(a) == 0 ? 0 : 1) : serve(a, &args, &sigs);
 	}
+	image_fetcher_stop(a->fetcher); /* a transfer in progress stops within a second */
 	bmc_manager_free(a->bmc);
 	inv_close(a->inv);
 	sku_catalog_free(a->catalog);

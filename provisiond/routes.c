@@ -133,7 +133,7 @@ const struct api_route api_routes[] = {
      .body = BODY_JSON,
      .schema = &image_schema,
      .audited = true,
-     .summary = "Register an image (a local file is hashed)"},
+     .summary = "Register an image: a file of the image store (hashed) or a URL (fetched into it)"},
     {.http = {.method = "GET", .pattern = "/v1/images", .inline_ok = true},
      .handler = api_image_list,
      .auth = AUTH_BEARER,

@@ -54,8 +54,8 @@ static int run_one(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_
 
 static const struct ctl_opt register_opts[] = {
     {"name", 0, CTL_VALUE, "NAME", "image name (required)"},
-    {"path", 0, CTL_VALUE, "PATH", "file on the provisiond host"},
-    {"url", 0, CTL_VALUE, "URL", "URL provisiond fetches the image from"},
+    {"path", 0, CTL_VALUE, "PATH", "file in provisiond's image store, relative to it"},
+    {"url", 0, CTL_VALUE, "URL", "URL provisiond fetches the image from into its store"},
     {"format", 0, CTL_VALUE, "raw|raw.zst", "image format (default: from the .zst suffix)"},
     {"sha256", 0, CTL_VALUE, "HEX", "expected SHA-256 of the uncompressed image"},
     {NULL, 0, 0, NULL, NULL},
@@ -68,7 +68,7 @@ const struct ctl_cmd ctl_image_cmds[] = {
      .run = run_register,
      .summary = "add an image to the catalog",
      .details = "Example:\n  provisionctl image register --name lab-image "
-		"--path /srv/images/lab.raw.zst --sha256 9f86d0..."},
+		"--path lab.raw.zst --sha256 9f86d0..."},
     {.words = "image list", .synopsis = "", .run = run_list, .summary = "list images"},
     {.words = "image show",
      .synopsis = "NAME",

@@ -109,11 +109,10 @@ static enum dep_result pxe_clean(struct deploy_ctx *c)
 static char *image_args(struct deploy_ctx *c, const struct inv_image *img,
 			const struct inv_allocation *al, const char *instance_token)
 {
+	/* every image is served from the store, URL images too (fetched
+	 * there): machines need to reach only the boot listener */
 	char url[700];
-	if (img->url[0])
-		snprintf(url, sizeof url, "%s", img->url);
-	else
-		snprintf(url, sizeof url, "%s/images/%s", c->lc->boot_url, img->name);
+	snprintf(url, sizeof url, "%s/images/%s", c->lc->boot_url, img->name);
 	json_t *keys = json_loads(al->ssh_keys_json ? al->ssh_keys_json : "[]", 0, NULL);
 	json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", AGENT_META_MACHINE_ID, c->m->id,
 				 AGENT_META_ALLOCATION_ID, al->id, AGENT_META_HOSTNAME, c->m->name,

@@ -182,7 +182,9 @@ for m in $M1 $M2; do
 done
 
 phase "allocate 2 -> ready"
-ctl image register --name lab-image --path "$LAB_CACHE/lab-image.raw" >/dev/null || fail "image register failed"
+# lab up copied the lab image into the store ([boot] images_dir); its path
+# is relative to the store
+ctl image register --name lab-image --path lab-image.raw >/dev/null || fail "image register failed"
 SVC=$(ctl -o json token create --role service --owner e2e --name e2e | jq -r .token)
 [ -n "$SVC" ] && [ "$SVC" != null ] || fail "no service token"
 T_ALLOC=$EPOCHREALTIME

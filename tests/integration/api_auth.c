@@ -291,7 +291,7 @@ static void test_auth_matrix(void **state)
 	snprintf(del, sizeof del, "%s", h_str(&r, "id"));
 	h_resp_clear(&r);
 	char img[400];
-	snprintf(img, sizeof img, "%s/img.raw", d->dir);
+	snprintf(img, sizeof img, "%s/img.raw", d->images);
 	int failures = 0;
 	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
 		for (int w = 0; w < NWHO; w++) {

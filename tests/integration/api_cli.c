@@ -109,7 +109,7 @@ static void test_provisionctl_against_daemon(void **state)
 
 	/* image register, allocation create --wait */
 	char img[400];
-	snprintf(img, sizeof img, "%s/cli.raw", d->dir);
+	snprintf(img, sizeof img, "%s/cli.raw", d->images);
 	FILE *f = fopen(img, "w");
 	assert_non_null(f);
 	fputs("cli image\n", f);

@@ -19,6 +19,7 @@
 #define START_TIMEOUT_MS 60000
 #define TERM_TIMEOUT_MS 30000
 
+/* After "[boot] images_dir = DIR/images"; extra_ini goes on after it. */
 static const char base_ini[] = "[lifecycle]\n"
 			       "workers = 8\n"
 			       "backoff_base_ms = 50\n"
@@ -196,11 +197,15 @@ int h_start(struct h_daemon *d, const char *extra_ini)
 	snprintf(d->ini, sizeof d->ini, "%s/p.ini", d->dir);
 	snprintf(d->log, sizeof d->log, "%s/log", d->dir);
 	snprintf(d->ready, sizeof d->ready, "%s/ready", d->dir);
-	size_t n = strlen(base_ini) + (extra_ini ? strlen(extra_ini) : 0) + 2;
+	snprintf(d->images, sizeof d->images, "%s/images", d->dir);
+	if (mkdir(d->images, 0700) != 0)
+		return -1;
+	size_t n = strlen(base_ini) + strlen(d->images) + (extra_ini ? strlen(extra_ini) : 0) + 32;
 	char *ini = malloc(n);
 	if (!ini)
 		return -1;
-	snprintf(ini, n, "%s%s\n", base_ini, extra_ini ? extra_ini : "");
+	snprintf(ini, n, "[boot]\nimages_dir = %s\n%s%s\n", d->images, base_ini,
+		 extra_ini ? extra_ini : "");
 	int rc = write_file(d->ini, ini);
 	free(ini);
 	if (rc != 0 || run_init(d) != 0)
@@ -369,6 +374,14 @@ long h_boot_request(struct h_daemon *d, const char *token, const char *method, c
 	return request_to(d, base, token, method, path, body, body ? strlen(body) : 0, NULL, out);
 }
 
+long h_boot_get(struct h_daemon *d, const char *path, const char *const *headers,
+		struct h_resp *out)
+{
+	char base[64];
+	snprintf(base, sizeof base, "http://127.0.0.1:%d", d->boot_port);
+	return request_to(d, base, NULL, "GET", path, NULL, 0, headers, out);
+}
+
 static long request_to(struct h_daemon *d, const char *base, const char *token, const char *method,
 		       const char *path, const char *body, size_t body_len,
 		       const char *const *headers, struct h_resp *out)
@@ -530,7 +543,7 @@ long h_patch_fake(struct h_daemon *d, const char *id, const char *sku, int delay
 long h_image(struct h_daemon *d, const char *name)
 {
 	char path[400];
-	snprintf(path, sizeof path, "%s/%s.raw", d->dir, name);
+	snprintf(path, sizeof path, "%s/%s.raw", d->images, name);
 	if (write_file(path, "provisiond integration test image\n") != 0)
 		return -1;
 	json_t *b = json_pack("{s:s, s:s}", "name", name, "path", path);

@@ -25,13 +25,14 @@
 #define H_TOKEN_LEN 128
 
 struct h_daemon {
-	char dir[256];	 /* temporary directory, removed by h_stop() */
-	char db[320];	 /* DIR/p.db */
-	char ini[320];	 /* DIR/p.ini */
-	char log[320];	 /* DIR/log: the daemon's stderr (JSON lines), appended */
-	char ready[320]; /* DIR/ready */
-	char url[64];	 /* http://127.0.0.1:PORT */
-	pid_t pid;	 /* 0 when not running */
+	char dir[256];	  /* temporary directory, removed by h_stop() */
+	char db[320];	  /* DIR/p.db */
+	char ini[320];	  /* DIR/p.ini */
+	char log[320];	  /* DIR/log: the daemon's stderr (JSON lines), appended */
+	char ready[320];  /* DIR/ready */
+	char images[320]; /* DIR/images: [boot] images_dir, the image store */
+	char url[64];	  /* http://127.0.0.1:PORT */
+	pid_t pid;	  /* 0 when not running */
 	int port, boot_port;
 	char admin[H_TOKEN_LEN]; /* the admin token written by --init */
 	/* When set, every response body is scanned for this string and
@@ -40,8 +41,9 @@ struct h_daemon {
 	atomic_int leaks;
 };
 
-/* Creates the temp dir, writes the config ("[lifecycle]" short settings
- * plus extra_ini, may be NULL), runs --init and starts the daemon. 0 ok. */
+/* Creates the temp dir and its image store DIR/images, writes the config
+ * ("[boot] images_dir", "[lifecycle]" short settings plus extra_ini, may be
+ * NULL, appended in [lifecycle]), runs --init and starts the daemon. 0 ok. */
 int h_start(struct h_daemon *d, const char *extra_ini);
 /* Starts the daemon again on the same DB (after h_kill9 or h_term). */
 int h_restart(struct h_daemon *d);
@@ -76,6 +78,9 @@ long h_request(struct h_daemon *d, const char *token, const char *method, const 
 /* The same on the boot/agent listener (body: JSON text or NULL). */
 long h_boot_request(struct h_daemon *d, const char *token, const char *method, const char *path,
 		    const char *body, struct h_resp *out);
+/* GET on the boot/agent listener with headers (as h_request's). */
+long h_boot_get(struct h_daemon *d, const char *path, const char *const *headers,
+		struct h_resp *out);
 /* Same with a JSON body (stolen; NULL for none). */
 long h_call(struct h_daemon *d, const char *token, const char *method, const char *path,
 	    json_t *body, struct h_resp *out);
@@ -98,7 +103,8 @@ long h_enroll_fake(struct h_daemon *d, const char *name, unsigned mac_n, const c
 /* Replaces a fake machine's BMC options (PATCH). Returns the HTTP status. */
 long h_patch_fake(struct h_daemon *d, const char *id, const char *sku, int delay_ms,
 		  double fail_rate);
-/* Writes a small file in the temp dir and registers it as an image. */
+/* Writes a small file DIR/images/NAME.raw in the image store and registers
+ * it as an image (by its absolute path). */
 long h_image(struct h_daemon *d, const char *name);
 /* POST /v1/allocations; id into id_out when 202. idem_key may be NULL. */
 long h_allocate(struct h_daemon *d, const char *token, const char *sku, int count, int min_count,

@@ -124,6 +124,10 @@ static const struct {
      " VALUES('img1', '/srv/img1', 'raw', 'ab', 10, 1)",
      "SELECT count(*) FROM images WHERE name='img1' AND size=10"},
     {1,
+     "INSERT INTO images(name, url, format, sha256, created_at)"
+     " VALUES('img2', 'http://h/img2', 'raw', 'cd', 1)",
+     "SELECT count(*) FROM images WHERE name='img2' AND url='http://h/img2'"},
+    {1,
      "INSERT INTO allocations(id, name, owner, sku, image, count, min_count, state,"
      " created_at, updated_at) VALUES('" A1 "', 'seed-a', 'alice', 's1', 'img1', 1, 1,"
      " 'deploying', 1, 1)",
@@ -196,6 +200,21 @@ static void check_api_after_upgrade(struct inv *inv, int from)
 	assert_int_equal(a.nmachines, 1);
 	assert_string_equal(a.machines[0].id, M1);
 	inv_allocation_clear(&a);
+
+	/* schema 5: images have a state; a URL image (the agent fetched it
+	 * from its URL) is fetched into the store after the upgrade */
+	struct inv_image img;
+	assert_int_equal(inv_image_get(inv, "img1", &img, &err), INV_OK);
+	assert_int_equal(img.state, INV_IMG_READY);
+	assert_string_equal(img.path, "/srv/img1");
+	if (from < 5) {
+		assert_int_equal(img.file_inode, 0); /* not recorded: not compared */
+		assert_int_equal(img.file_size, -1);
+		assert_int_equal(inv_image_get(inv, "img2", &img, &err), INV_OK);
+		assert_int_equal(img.state, INV_IMG_FETCHING);
+		assert_int_equal(inv_image_next_fetching(inv, 0, &img, &err), INV_OK);
+		assert_string_equal(img.name, "img2");
+	}
 
 	int q = 0;
 	assert_int_equal(inv_quota_get(inv, "alice", "s1", &q, &err), INV_OK);
