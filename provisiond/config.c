@@ -1,5 +1,6 @@
 /* config.c - INI parsing with inih into struct config. */
 #include "provisiond/config.h"
+#include "provisiond/http.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -129,7 +130,11 @@ struct load_ctx {
 	int line;
 	FILE *f;
 	bool failed;
-	int failed_line;		/* the first error's */
+	int failed_line; /* the first error's */
+	/* config_check: every problem goes here, not only the first */
+	void (*report)(void *ctx, const struct err *e);
+	void *report_ctx;
+	int problems;
 	int lines[ARRAY_SIZE(options)]; /* line that set each option, 0 = default */
 };
 
@@ -138,7 +143,7 @@ struct load_ctx {
 __attribute__((format(printf, 5, 6))) static void
 fail(struct load_ctx *x, int line, const char *section, const char *key, const char *fmt, ...)
 {
-	if (x->failed)
+	if (x->failed && !x->report)
 		return;
 	char msg[256], field[64] = "";
 	va_list ap;
@@ -147,9 +152,17 @@ fail(struct load_ctx *x, int line, const char *section, const char *key, const c
 	va_end(ap);
 	if (key)
 		snprintf(field, sizeof field, "%s%s%s", section, *section ? "." : "", key);
-	err_set(x->e, ERR_INVALID, field, "%s:%d: %s", x->path, line, msg);
+	struct err one;
+	err_set(x->report ? &one : x->e, ERR_INVALID, field, "%s:%d: %s", x->path, line, msg);
+	if (x->report) {
+		x->problems++;
+		x->report(x->report_ctx, &one);
+		if (!x->failed)
+			*x->e = one;
+	}
+	if (!x->failed)
+		x->failed_line = line;
 	x->failed = true;
-	x->failed_line = line;
 }
 
 /* inih reader that counts lines, so errors can name them (Debian's inih
@@ -207,19 +220,40 @@ static int line_of(const struct load_ctx *x, const char *section, const char *ke
 	return 0;
 }
 
-/* Checks across options, once the file is read; an error names the line
- * that set the option. */
+static const char *const log_levels[] = {"debug", "info", "warn", "error"};
+
+static bool one_of(const char *v, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Checks across options and of values' shapes, once the file is read; an
+ * error names the line that set the option (0 for a default). */
 static enum err_status check(struct load_ctx *x)
 {
 	const struct config *c = x->c;
-	if (strcmp(c->unknown_mac_policy, "discover") && strcmp(c->unknown_mac_policy, "ignore"))
+	static const char *const macs[] = {"discover", "ignore"}, *const modes[] = {"off", "full",
+										    "proxy"};
+	if (!one_of(c->unknown_mac_policy, macs, ARRAY_SIZE(macs)))
 		fail(x, line_of(x, "boot", "unknown_mac"), "boot", "unknown_mac",
 		     "boot.unknown_mac must be discover or ignore");
-	else if (strcmp(c->dnsmasq_mode, "off") && strcmp(c->dnsmasq_mode, "full") &&
-		 strcmp(c->dnsmasq_mode, "proxy"))
+	if (!one_of(c->dnsmasq_mode, modes, ARRAY_SIZE(modes)))
 		fail(x, line_of(x, "dnsmasq", "mode"), "dnsmasq", "mode",
 		     "dnsmasq.mode must be off, full or proxy");
-	else if (c->backoff_max_ms < c->backoff_base_ms) {
+	if (!one_of(c->log_level, log_levels, ARRAY_SIZE(log_levels)))
+		fail(x, line_of(x, "log", "level"), "log", "level",
+		     "log.level must be debug, info, warn or error");
+	if (!http_listen_valid(c->listen))
+		fail(x, line_of(x, "server", "listen"), "server", "listen",
+		     "server.listen '%s' must be IPv4-ADDRESS:PORT", c->listen);
+	if (c->boot_listen[0] && !http_listen_valid(c->boot_listen))
+		fail(x, line_of(x, "server", "boot_listen"), "server", "boot_listen",
+		     "server.boot_listen '%s' must be IPv4-ADDRESS:PORT (or empty: off)",
+		     c->boot_listen);
+	if (c->backoff_max_ms < c->backoff_base_ms) {
 		/* name the one the file set (the later one if both) */
 		int max = line_of(x, "lifecycle", "backoff_max_ms");
 		int base = line_of(x, "lifecycle", "backoff_base_ms");
@@ -230,23 +264,46 @@ static enum err_status check(struct load_ctx *x)
 	return x->failed ? x->e->status : ERR_OK;
 }
 
+static enum err_status load(struct load_ctx *x)
+{
+	err_clear(x->e);
+	if (!x->f)
+		return err_set(x->e, ERR_IO, NULL, "%s:0: cannot read config file: %s", x->path,
+			       strerror(errno));
+	int rc = ini_parse_stream(read_line, x, on_entry, x);
+	fclose(x->f);
+	if (rc < 0)
+		return err_set(x->e, ERR_IO, NULL, "%s:0: cannot read config file", x->path);
+	if (rc > 0 && (!x->failed || rc != x->failed_line)) { /* a syntax error */
+		if (!x->report)
+			x->failed = false;
+		fail(x, rc, NULL, NULL, "syntax error");
+	}
+	if (rc > 0 && !x->report)
+		return x->e->status;
+	return check(x);
+}
+
 enum err_status config_load(struct config *c, const char *path, struct err *e)
 {
 	struct err local;
 	struct load_ctx x = {.c = c, .e = e ? e : &local, .path = path, .f = fopen(path, "r")};
-	err_clear(x.e);
-	if (!x.f)
-		return err_set(x.e, ERR_IO, NULL, "%s:0: cannot read config file: %s", path,
-			       strerror(errno));
-	int rc = ini_parse_stream(read_line, &x, on_entry, &x);
-	fclose(x.f);
-	if (rc < 0)
-		return err_set(x.e, ERR_IO, NULL, "%s:0: cannot read config file", path);
-	if (rc > 0 && (!x.failed || rc != x.failed_line)) { /* a syntax error came first */
-		x.failed = false;
-		fail(&x, rc, NULL, NULL, "syntax error");
+	return load(&x);
+}
+
+int config_check(struct config *c, const char *path, void (*report)(void *ctx, const struct err *e),
+		 void *ctx)
+{
+	struct err first;
+	struct load_ctx x = {.c = c,
+			     .e = &first,
+			     .path = path,
+			     .f = fopen(path, "r"),
+			     .report = report,
+			     .report_ctx = ctx};
+	if (load(&x) == ERR_IO && !x.problems) { /* the file itself: one problem */
+		report(ctx, &first);
+		return 1;
 	}
-	if (rc > 0)
-		return x.e->status;
-	return check(&x);
+	return x.problems;
 }

@@ -74,5 +74,10 @@ void config_defaults(struct config *c);
  *   ERR_IO       the file cannot be read (line 0).
  * On error c may hold some of the file's values. */
 enum err_status config_load(struct config *c, const char *path, struct err *e);
+/* As config_load, but reports every problem ("file:line: message", field
+ * "section.key") to report instead of stopping at the first; returns how
+ * many there were (0: the file is good). c holds what could be read. */
+int config_check(struct config *c, const char *path, void (*report)(void *ctx, const struct err *e),
+		 void *ctx);
 
 #endif

@@ -581,6 +581,13 @@ static int parse_hostport(const char *s, struct sockaddr_in *sa, char *err, size
 	return 0;
 }
 
+bool http_listen_valid(const char *listen)
+{
+	struct sockaddr_in sa;
+	char err[160];
+	return parse_hostport(listen, &sa, err, sizeof err) == 0;
+}
+
 struct listen_job {
 	struct sockaddr_in sa;
 	const char *netns;

@@ -101,6 +101,8 @@ struct http_opts {
 struct http_server *http_start(const char *listen, const struct http_table *routes, void *app,
 			       const struct http_opts *o, char *err, size_t errlen);
 int http_port(const struct http_server *s);
+/* Whether listen is "IPv4-ADDRESS:PORT" as http_start takes it. */
+bool http_listen_valid(const char *listen);
 /* Stops accepting new connections; in-flight requests finish. */
 void http_quiesce(struct http_server *s);
 /* Waits up to timeout_ms for queued/running handlers, then stops. NULL ok. */

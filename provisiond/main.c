@@ -26,7 +26,7 @@
 
 struct args {
 	const char *config, *db, *listen, *boot_listen, *skus, *token_file, *ready_file;
-	bool init, write_dnsmasq;
+	bool init, write_dnsmasq, check_config;
 };
 
 static void usage(FILE *f)
@@ -35,11 +35,14 @@ static void usage(FILE *f)
 		   "                  [--boot-listen HOST:PORT] [--skus DIR] [--ready-file FILE]\n"
 		   "       provisiond --init [--config FILE] [--db PATH] [--token-file FILE]\n"
 		   "       provisiond --write-dnsmasq-config [--config FILE]\n"
+		   "       provisiond --check-config [--config FILE] [--skus DIR]\n"
 		   "       provisiond --version\n"
 		   "--init creates the database and an admin token, written to a mode-0600 file,\n"
 		   "and the key file that seals BMC passwords ([database] key_file) if missing.\n"
 		   "--write-dnsmasq-config writes the [dnsmasq] configuration, TFTP root and\n"
 		   "hosts dir for an operator-run dnsmasq, and exits.\n"
+		   "--check-config reports every problem of the configuration and the SKU\n"
+		   "catalog as FILE:LINE: message and exits 2 if there is one, 0 if none.\n"
 		   "Options are documented in docs/config.md.\n");
 }
 
@@ -54,47 +57,29 @@ static int parse_args(int argc, char **argv, struct args *a)
 					     {"ready-file", required_argument, 0, 'r'},
 					     {"init", no_argument, 0, 'i'},
 					     {"write-dnsmasq-config", no_argument, 0, 'w'},
+					     {"check-config", no_argument, 0, 'C'},
 					     {"help", no_argument, 0, 'h'},
 					     {"version", no_argument, 0, 'V'},
 					     {0, 0, 0, 0}};
+	/* each option's place in *a, by its letter */
+	const char **strs[128] = {['c'] = &a->config,	   ['d'] = &a->db,   ['l'] = &a->listen,
+				  ['b'] = &a->boot_listen, ['s'] = &a->skus, ['t'] = &a->token_file,
+				  ['r'] = &a->ready_file};
+	bool *flags[128] = {['i'] = &a->init, ['w'] = &a->write_dnsmasq, ['C'] = &a->check_config};
 	int c;
 	while ((c = getopt_long(argc, argv, "c:d:l:b:s:t:r:iwh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			a->config = optarg;
-			break;
-		case 'd':
-			a->db = optarg;
-			break;
-		case 'l':
-			a->listen = optarg;
-			break;
-		case 'b':
-			a->boot_listen = optarg;
-			break;
-		case 's':
-			a->skus = optarg;
-			break;
-		case 't':
-			a->token_file = optarg;
-			break;
-		case 'r':
-			a->ready_file = optarg;
-			break;
-		case 'i':
-			a->init = true;
-			break;
-		case 'w':
-			a->write_dnsmasq = true;
-			break;
-		case 'h':
+		if (c > 0 && c < 128 && strs[c]) {
+			*strs[c] = optarg;
+		} else if (c > 0 && c < 128 && flags[c]) {
+			*flags[c] = true;
+		} else if (c == 'h') {
 			usage(stdout);
 			exit(0);
-		case 'V':
+		} else if (c == 'V') {
 			printf("provisiond %s (%s, schema %d)\n", PROVISIOND_VERSION,
 			       PROVISIOND_COMMIT, inv_schema_version());
 			exit(0);
-		default:
+		} else {
 			usage(stderr);
 			return -1;
 		}
@@ -111,6 +96,33 @@ static void copy_opt(char *dst, size_t len, const char *v)
 {
 	if (v)
 		snprintf(dst, len, "%s", v);
+}
+
+static void print_problem(void *ctx, const struct err *e)
+{
+	(void)ctx;
+	fprintf(stderr, "provisiond: %s\n", e->message);
+}
+
+/* --check-config: every problem of the file and of the SKU catalog it
+ * names, each as FILE:LINE: message. 2 if there was one, else 0. */
+static int check_config(const struct args *args)
+{
+	struct config c;
+	config_defaults(&c);
+	int problems = args->config ? config_check(&c, args->config, print_problem, NULL) : 0;
+	copy_opt(c.skus_dir, sizeof c.skus_dir, args->skus);
+	struct sku_catalog *cat = NULL;
+	struct err e = {0};
+	if (sku_catalog_load_dir(c.skus_dir, &cat, &e) != ERR_OK) {
+		print_problem(NULL, &e);
+		problems++;
+	}
+	sku_catalog_free(cat);
+	if (!problems)
+		printf("provisiond: configuration %s and SKU catalog %s are valid\n",
+		       args->config ? args->config : "(defaults)", c.skus_dir);
+	return problems ? 2 : 0;
 }
 
 static int setup_config(struct app *a, const struct args *args)
@@ -403,7 +415,13 @@ int main(int argc, char **argv)
 {
 	struct args args = {0};
 	struct app *a = calloc(1, sizeof *a);
-	if (!a || parse_args(argc, argv, &args) != 0 || setup_config(a, &args) != 0)
+	if (!a || parse_args(argc, argv, &args) != 0)
+		return 2;
+	if (args.check_config) {
+		free(a);
+		return check_config(&args);
+	}
+	if (setup_config(a, &args) != 0)
 		return 2;
 	/* Signals are taken by sigwait in the main thread only. */
 	sigset_t sigs;

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,62 @@ static void test_unreadable(void **state)
 	assert_string_equal(e.field, "");
 }
 
+struct seen {
+	int n;
+	char fields[8][64];
+	int lines[8];
+};
+
+static void collect(void *ctx, const struct err *e)
+{
+	struct seen *s = ctx;
+	const char *colon = strchr(e->message, ':');
+	if (s->n < 8) {
+		snprintf(s->fields[s->n], sizeof s->fields[0], "%s", e->field);
+		s->lines[s->n] = colon ? atoi(colon + 1) : -1;
+	}
+	s->n++;
+}
+
+/* --check-config's engine: every problem, each with its line and field. */
+static void test_check_every_problem(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *field;
+		int line;
+	} want[] = {{"server.api_workers", 3},
+		    {"bogus.x", 7},
+		    {"boot.unknown_mac", 9},
+		    {"log.level", 5},
+		    {"server.listen", 2}};
+	char path[512];
+	write_ini("all.ini",
+		  "[server]\nlisten = localhost\napi_workers = 0\n[log]\nlevel = loud\n"
+		  "[bogus]\nx = 1\n[boot]\nunknown_mac = maybe\n",
+		  path, sizeof path);
+	struct config c;
+	struct seen s = {0};
+	config_defaults(&c);
+	assert_int_equal(config_check(&c, path, collect, &s), 5);
+	assert_int_equal(s.n, 5);
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		bool found = false;
+		for (int k = 0; k < s.n && !found; k++)
+			found =
+			    strcmp(s.fields[k], want[i].field) == 0 && s.lines[k] == want[i].line;
+		if (!found)
+			fail_msg("no problem reported for %s at line %d", want[i].field,
+				 want[i].line);
+	}
+	unlink(path);
+	write_ini("ok.ini", "[server]\nlisten = 127.0.0.1:0\n", path, sizeof path);
+	memset(&s, 0, sizeof s);
+	config_defaults(&c);
+	assert_int_equal(config_check(&c, path, collect, &s), 0);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +266,7 @@ int main(void)
 	    cmocka_unit_test(test_valid),
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_unreadable),
+	    cmocka_unit_test(test_check_every_problem),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
