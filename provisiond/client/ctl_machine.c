@@ -153,7 +153,7 @@ static int run_power(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ct
 		rc = pc_power_get(ctl->client, a->pos[1], &body, &err);
 	else if (one_of(verb, verbs))
 		rc = pc_power_set(ctl->client, a->pos[1],
-				  strcmp(verb, "soft-off") == 0 ? "soft_off" : verb, &body, &err);
+				  strcmp(verb, "soft-off") == 0 ? "soft" : verb, &body, &err);
 	else
 		return ctl_usage(ctl, cmd, "unknown power command '%s'", verb);
 	return finish(ctl, rc, body, &err);

@@ -195,10 +195,26 @@ static void test_provisionctl_against_daemon(void **state)
 	assert_true(h_wait_count(d, "available", "lab.small", 2, 120));
 }
 
+/* Every power verb the CLI offers is one the daemon takes: soft-off is a
+ * graceful shutdown, not a 400. */
+static void test_power_verbs(void **state)
+{
+	struct h_daemon *d = *state;
+	char id[H_ID_LEN];
+	assert_int_equal(h_enroll_fake(d, "pw-0", 0x5151, "lab.small", 5, 0, id), 201);
+	assert_true(h_wait_machine(d, id, "available", 120));
+	static const char *const verbs[] = {"on", "cycle", "reset", "soft-off", "off"};
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+		const char *argv[] = {"machine", "power", verbs[i], "pw-0", NULL};
+		assert_int_equal(ctl(d, d->admin, 0, NULL, NULL, argv), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_provisionctl_against_daemon, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_power_verbs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
