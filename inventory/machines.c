@@ -294,6 +294,24 @@ enum inv_status inv_insert_bmc(struct inv_conn *c, const char *id, const struct 
 	return inv_exec_done(st, "store bmc", err);
 }
 
+/* Who holds mac: "machine NAME" ("another machine" if unknown). */
+static void mac_holder(struct inv_conn *c, const char *mac, char name[80])
+{
+	struct inv_err ignored = {0};
+	snprintf(name, 80, "another machine");
+	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_BY_MAC, &ignored);
+	if (!st)
+		return;
+	inv_bind_text(st, ":mac", mac);
+	bool row = false;
+	if (inv_step(st, &row, "find mac holder", &ignored) == INV_OK && row) {
+		char held[64];
+		inv_col_copy(st, 2, held, sizeof held);
+		snprintf(name, 80, "machine %s", held);
+	}
+	inv_stmt_done(st);
+}
+
 static enum inv_status insert_nics(struct inv_conn *c, const char *id,
 				   const struct inv_machine_new *n, struct inv_err *err)
 {
@@ -303,9 +321,12 @@ static enum inv_status insert_nics(struct inv_conn *c, const char *id,
 			return INV_IO;
 		inv_bind_text(st, ":mac", n->macs[i]);
 		inv_bind_text(st, ":machine", id);
-		if (inv_exec_done(st, "store nic", err) != INV_OK)
-			return inv_fail(err, INV_DUPLICATE, "macs",
-					"MAC %s already belongs to another machine", n->macs[i]);
+		if (inv_exec_done(st, "store nic", err) != INV_OK) {
+			char holder[80];
+			mac_holder(c, n->macs[i], holder);
+			return inv_fail(err, INV_DUPLICATE, "macs", "MAC %s already belongs to %s",
+					n->macs[i], holder);
+		}
 	}
 	return INV_OK;
 }

@@ -212,7 +212,7 @@ pc_status pc_machine_events(pc_client *c, const char *id, json_t **out, struct p
  * or retired; PC_E_API (409 conflict) otherwise. */
 pc_status pc_machine_delete(pc_client *c, const char *id, struct pc_error *err);
 
-/* GET/PUT /v1/machines/{id}/power; action: on|off|cycle|reset|soft_off. */
+/* GET/PUT /v1/machines/{id}/power; action: on|off|cycle|reset|soft. */
 pc_status pc_power_get(pc_client *c, const char *id, json_t **out, struct pc_error *err);
 pc_status pc_power_set(pc_client *c, const char *id, const char *action, json_t **out,
 		       struct pc_error *err);
