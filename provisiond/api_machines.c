@@ -40,6 +40,15 @@ static const struct field bmc_fields[] = {
     {.name = "password", .kind = F_STR, .max = 255},
     {.name = "options", .kind = F_OBJ},
 };
+/* The same for a PATCH over stored access: nothing is required. */
+static const struct field bmc_patch_fields[] = {
+    {.name = "driver", .kind = F_STR, .min = 1, .max = 15},
+    {.name = "address", .kind = F_STR, .max = 255},
+    {.name = "username", .kind = F_STR, .max = 63},
+    {.name = "password", .kind = F_STR, .max = 255},
+    {.name = "options", .kind = F_OBJ},
+};
+_Static_assert(ARRAY_SIZE(bmc_patch_fields) == ARRAY_SIZE(bmc_fields), "one field table each");
 const struct field enroll_fields[] = {
     API_NAME_FIELD("name", true,
 		   "must start with a letter or digit and "
@@ -94,40 +103,61 @@ static bool parse_macs(struct http_req *r, json_t *arr, char macs[INV_MAX_MACS][
 /* Fills b from the JSON object (merging over old when given: PATCH keeps a
  * password that is not repeated), validates it with the BMC layer and the
  * SKU catalog (fake machines name their SKU). */
+/* The options to store: those given, merged over the stored ones when the
+ * driver stays the same (a new driver's options start afresh). malloc'd. */
+static char *merged_options(json_t *given, const struct inv_bmc *old, const char *driver)
+{
+	bool same = old && strcmp(old->driver, driver) == 0;
+	json_t *o = same && old->options_json ? json_loads(old->options_json, 0, NULL) : NULL;
+	if (!json_is_object(o)) {
+		json_decref(o);
+		o = json_object();
+	}
+	if (given)
+		json_object_update(o, given);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return s;
+}
+
+/* Fills b from the JSON object (merged over old when given: a PATCH may
+ * leave out the driver, keeps a password that is not repeated and merges
+ * options), validates it with the BMC layer and the SKU catalog (fake
+ * machines name their SKU). */
 bool api_parse_bmc(struct http_req *r, struct app *a, json_t *o, const struct inv_bmc *old,
 		   struct inv_bmc *b)
 {
 	memset(b, 0, sizeof *b);
-	if (!api_check_fields(r, o, "bmc.", bmc_fields, ARRAY_SIZE(bmc_fields)))
+	if (!api_check_fields(r, o, "bmc.", old ? bmc_patch_fields : bmc_fields,
+			      ARRAY_SIZE(bmc_fields)))
 		return false;
 	const char *pw = json_string_value(json_object_get(o, "password"));
-	snprintf(b->driver, sizeof b->driver, "%s",
-		 json_string_value(json_object_get(o, "driver")));
-	const char *s = json_string_value(json_object_get(o, "address"));
+	const char *s = json_string_value(json_object_get(o, "driver"));
+	snprintf(b->driver, sizeof b->driver, "%s", s ? s : old->driver);
+	s = json_string_value(json_object_get(o, "address"));
 	snprintf(b->address, sizeof b->address, "%s", s ? s : old ? old->address : "");
 	s = json_string_value(json_object_get(o, "username"));
 	snprintf(b->username, sizeof b->username, "%s", s ? s : old ? old->username : "");
 	b->password = strdup(pw ? pw : old && old->password ? old->password : "");
-	json_t *opt = json_object_get(o, "options");
-	b->options_json = opt ? json_dumps(opt, JSON_COMPACT | JSON_SORT_KEYS)
-			      : strdup(old && old->options_json ? old->options_json : "{}");
+	b->options_json = merged_options(json_object_get(o, "options"), old, b->driver);
 	struct bmc_target t = {"validate",  b->driver,	 b->address,
 			       b->username, b->password, b->options_json};
 	struct bmc_error e = {0};
-	if (bmc_validate(&t, &e) != BMC_OK) {
+	json_t *opt = b->options_json ? json_loads(b->options_json, 0, NULL) : NULL;
+	const char *sku = json_string_value(json_object_get(opt, "sku"));
+	bool ok = false;
+	if (bmc_validate(&t, &e) != BMC_OK)
 		http_error(r, 400, "invalid_value", e.field[0] ? e.field : "bmc.driver", "%s",
 			   e.message);
-		inv_bmc_clear(b);
-		return false;
-	}
-	const char *sku = json_string_value(json_object_get(opt, "sku"));
-	if (strcmp(b->driver, "fake") == 0 && !lc_sku_exists(a, sku)) {
+	else if (strcmp(b->driver, "fake") == 0 && !lc_sku_exists(a, sku))
 		http_error(r, 400, "invalid_value", "bmc.options.sku",
 			   "bmc.options.sku must name a SKU of the catalog (GET /v1/skus)");
+	else
+		ok = true;
+	json_decref(opt);
+	if (!ok)
 		inv_bmc_clear(b);
-		return false;
-	}
-	return true;
+	return ok;
 }
 
 /* The machine as the caller may see it: a service sees only machines of

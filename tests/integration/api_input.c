@@ -461,6 +461,32 @@ static void test_bmc_password_not_echoed_by_parse_errors(void **state)
 	assert_int_equal(atomic_load(&d->leaks), 0);
 }
 
+/* PATCH merges over the stored BMC access (docs/api.md): the driver may be
+ * left out, and options given are merged into the stored ones. */
+static void test_patch_bmc_merges(void **state)
+{
+	struct h_daemon *d = *state;
+	char id[H_ID_LEN], path[128];
+	struct h_resp r;
+	assert_int_equal(h_enroll_fake(d, "merge-0", 0x4242, "lab.small", 10, 0, id), 201);
+	assert_true(h_wait_machine(d, id, "available", 120));
+	snprintf(path, sizeof path, "/v1/machines/%s", id);
+	assert_int_equal(h_call(d, d->admin, "PATCH", path,
+				json_pack("{s:{s:s}}", "bmc", "address", "fake-bmc-moved"), &r),
+			 200);
+	json_t *bmc = json_object_get(r.json, "bmc");
+	assert_string_equal(json_string_value(json_object_get(bmc, "driver")), "fake");
+	assert_string_equal(json_string_value(json_object_get(bmc, "address")), "fake-bmc-moved");
+	h_resp_clear(&r);
+	assert_int_equal(h_call(d, d->admin, "PATCH", path,
+				json_pack("{s:{s:{s:i}}}", "bmc", "options", "delay_ms", 20), &r),
+			 200);
+	json_t *opt = json_object_get(json_object_get(r.json, "bmc"), "options");
+	assert_int_equal(json_integer_value(json_object_get(opt, "delay_ms")), 20);
+	assert_string_equal(json_string_value(json_object_get(opt, "sku")), "lab.small");
+	h_resp_clear(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +494,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bmc_password_never_leaves, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bmc_password_not_echoed_by_parse_errors, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_patch_bmc_merges, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
