@@ -67,6 +67,8 @@ static bool record_power(struct api_call *c, struct inv_machine *m, const char *
 			 const char *reason)
 {
 	struct inv_err e = {0};
+	char audit[160];
+	snprintf(audit, sizeof audit, "{\"power\":\"%s\",\"reason\":\"%s\"}", power, reason);
 	for (int attempt = 0; attempt < 8; attempt++) {
 		struct inv_machine_change ch = {.expect_version = m->version,
 						.set_power = true,
@@ -74,7 +76,9 @@ static bool record_power(struct api_call *c, struct inv_machine *m, const char *
 						.always_event = true,
 						.reason = reason,
 						.actor = c->p->actor,
-						.request_id = c->r->request_id};
+						.request_id = c->r->request_id,
+						.audit_action = "machine.power",
+						.audit_after_json = audit};
 		enum inv_status st = inv_machine_change(c->a->inv, m->id, &ch, m, &e);
 		if (st == INV_OK)
 			return true;
@@ -105,10 +109,25 @@ void api_machine_power_get(struct api_call *c)
 	inv_machine_clear(&m);
 }
 
+/* A machine serving an allocation loses power only on purpose. */
+static bool guard_allocated(struct api_call *c, const struct inv_machine *m,
+			    enum bmc_power_action act)
+{
+	if (!m->allocation_id[0] || act == BMC_POWER_ACTION_ON ||
+	    json_is_true(json_object_get(c->body, "force")))
+		return true;
+	http_error(c->r, 409, "invalid_state", "force",
+		   "machine %s serves allocation %s: power %s only with \"force\": true", m->name,
+		   m->allocation_id, bmc_power_action_name(act));
+	return false;
+}
+
 static void do_power(struct api_call *c, struct inv_machine *m, const struct inv_bmc *b,
 		     enum bmc_power_action act, unsigned ok_status)
 {
 	struct http_req *r = c->r;
+	if (!guard_allocated(c, m, act))
+		return;
 	struct bmc_target t;
 	bmc_target_of(m, b, &t);
 	struct bmc_error e = {0};
@@ -130,7 +149,9 @@ static void do_power(struct api_call *c, struct inv_machine *m, const struct inv
 }
 
 const struct field power_fields[] = {
-    {.name = "action", .kind = F_STR, .required = true, .min = 1, .max = 16}};
+    {.name = "action", .kind = F_STR, .required = true, .min = 1, .max = 16},
+    {.name = "force", .kind = F_BOOL},
+};
 const struct api_schema power_schema = {power_fields, ARRAY_SIZE(power_fields)};
 
 void api_machine_power_set(struct api_call *c)
@@ -188,6 +209,7 @@ void api_machine_bootdev(struct api_call *c)
 const struct field action_fields[] = {
     {.name = "action", .kind = F_STR, .required = true, .min = 1, .max = 32},
     {.name = "reason", .kind = F_STR, .max = 255},
+    {.name = "force", .kind = F_BOOL},
 };
 const struct api_schema action_schema = {action_fields, ARRAY_SIZE(action_fields)};
 

@@ -152,8 +152,9 @@ static int run_power(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ct
 	if (strcmp(verb, "status") == 0)
 		rc = pc_power_get(ctl->client, a->pos[1], &body, &err);
 	else if (one_of(verb, verbs))
-		rc = pc_power_set(ctl->client, a->pos[1],
-				  strcmp(verb, "soft-off") == 0 ? "soft" : verb, &body, &err);
+		rc = pc_power_set_force(ctl->client, a->pos[1],
+					strcmp(verb, "soft-off") == 0 ? "soft" : verb,
+					ctl_flag(a, "force"), &body, &err);
 	else
 		return ctl_usage(ctl, cmd, "unknown power command '%s'", verb);
 	return finish(ctl, rc, body, &err);
@@ -211,6 +212,11 @@ static const struct ctl_opt patch_opts[] = {
 
 static const struct ctl_opt reason_opts[] = {
     {"reason", 0, CTL_VALUE, "TEXT", "reason, kept in the machine's events"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static const struct ctl_opt power_opts[] = {
+    {"force", 0, CTL_FLAG, NULL, "also power off or cycle a machine serving an allocation"},
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -284,6 +290,7 @@ const struct ctl_cmd ctl_machine_cmds[] = {
      .synopsis = "status|on|off|cycle|reset|soft-off ID",
      .min_pos = 2,
      .max_pos = 2,
+     .opts = power_opts,
      .run = run_power,
      .summary = "read or set power through the BMC (waits for confirmation)"},
     {.words = "machine bootdev",

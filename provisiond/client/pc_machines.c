@@ -132,8 +132,16 @@ pc_status pc_power_get(pc_client *c, const char *id, json_t **out, struct pc_err
 pc_status pc_power_set(pc_client *c, const char *id, const char *action, json_t **out,
 		       struct pc_error *err)
 {
+	return pc_power_set_force(c, id, action, false, out, err);
+}
+
+pc_status pc_power_set_force(pc_client *c, const char *id, const char *action, bool force,
+			     json_t **out, struct pc_error *err)
+{
 	json_t *body = json_pack("{s:s?}", "action", action);
 
+	if (body && force)
+		json_object_set_new(body, "force", json_true());
 	return machine_call_new(c, "PUT", id, "power", body, out, err);
 }
 

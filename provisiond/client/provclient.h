@@ -216,6 +216,10 @@ pc_status pc_machine_delete(pc_client *c, const char *id, struct pc_error *err);
 pc_status pc_power_get(pc_client *c, const char *id, json_t **out, struct pc_error *err);
 pc_status pc_power_set(pc_client *c, const char *id, const char *action, json_t **out,
 		       struct pc_error *err);
+/* The same; force powers off or cycles a machine serving an allocation
+ * (refused with 409 otherwise). */
+pc_status pc_power_set_force(pc_client *c, const char *id, const char *action, bool force,
+			     json_t **out, struct pc_error *err);
 /* PUT /v1/machines/{id}/bootdev; device: pxe|disk. */
 pc_status pc_bootdev_set(pc_client *c, const char *id, const char *device, bool persistent,
 			 json_t **out, struct pc_error *err);

@@ -487,6 +487,36 @@ static void test_patch_bmc_merges(void **state)
 	h_resp_clear(&r);
 }
 
+/* Power through the API is audited, and a machine serving an allocation
+ * is powered off or cycled only with force. */
+static void test_power_audited_and_guarded(void **state)
+{
+	struct h_daemon *d = *state;
+	char aid[H_ID_LEN], path[160];
+	struct h_resp r;
+	assert_int_equal(h_enroll_fake(d, "pg-0", 0x4343, "lab.small", 10, 0, NULL), 201);
+	assert_true(h_wait_count(d, "available", "lab.small", 1, 120));
+	assert_int_equal(h_image(d, "img"), 201);
+	assert_int_equal(h_allocate(d, d->admin, "lab.small", 1, 0, "img", NULL, aid, NULL), 202);
+	assert_true(h_wait_alloc(d, d->admin, aid, "ready", 120, NULL));
+	snprintf(path, sizeof path, "/v1/machines/pg-0/power");
+	assert_int_equal(h_call(d, d->admin, "PUT", path, json_pack("{s:s}", "action", "off"), &r),
+			 409);
+	assert_string_equal(h_err_field(&r), "force");
+	h_resp_clear(&r);
+	assert_int_equal(h_call(d, d->admin, "POST", "/v1/machines/pg-0/actions",
+				json_pack("{s:s}", "action", "power_off"), &r),
+			 409);
+	h_resp_clear(&r);
+	assert_int_equal(h_call(d, d->admin, "PUT", path,
+				json_pack("{s:s, s:b}", "action", "off", "force", 1), NULL),
+			 200);
+	assert_int_equal(h_call(d, d->admin, "PUT", path, json_pack("{s:s}", "action", "on"), NULL),
+			 200);
+	assert_int_equal(h_db_int(d, "SELECT count(*) FROM audit WHERE action = 'machine.power'"),
+			 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -495,6 +525,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bmc_password_not_echoed_by_parse_errors, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_patch_bmc_merges, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_power_audited_and_guarded, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
