@@ -163,6 +163,7 @@ struct ctl {
 	bool json; /* -o json */
 	bool verbose;
 	const char *secret; /* masked in any error text (BMC password) */
+	bool no_token;	    /* none was configured: a 401 says where one goes */
 };
 
 struct ctl_cmd;

@@ -58,6 +58,10 @@ int ctl_fail(struct ctl *ctl, pc_status rc, const struct pc_error *err)
 		fprintf(ctl->err, "  retry after: %ld s\n", err->retry_after_s);
 	if (err->request_id[0] != '\0')
 		fprintf(ctl->err, "  request id: %s\n", err->request_id);
+	if (err->http_status == 401 && ctl->no_token)
+		fprintf(ctl->err, "  no token was given: set PROVISIOND_TOKEN_FILE (or "
+				  "PROVISIOND_TOKEN), pass --token-file, or set token_file in the "
+				  "config file\n");
 	return ctl_exit_code(rc);
 }
 

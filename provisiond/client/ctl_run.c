@@ -169,6 +169,7 @@ static int make_client(struct ctl *ctl, const struct ctl_args *a)
 		rc = ctl_usage(ctl, NULL, "%s (url from %s)", err.message, cfg.url_from);
 	} else {
 		pc_client_set_timeout(ctl->client, cfg.timeout_ms);
+		ctl->no_token = cfg.token == NULL;
 		if (ctl->verbose) {
 			pc_client_set_trace(ctl->client, ctl->err);
 			fprintf(ctl->err, "* url %s (from %s), token from %s%s%s\n", cfg.url,

@@ -195,6 +195,17 @@ static void test_provisionctl_against_daemon(void **state)
 	assert_true(h_wait_count(d, "available", "lab.small", 2, 120));
 }
 
+/* Without a token, a 401 says where one goes. */
+static void test_missing_token_hint(void **state)
+{
+	struct h_daemon *d = *state;
+	const char *argv[] = {"machine", "list", NULL};
+	char *err = NULL;
+	assert_int_not_equal(h_ctl(d, NULL, NULL, &err, argv), 0);
+	assert_non_null(strstr(err, "PROVISIOND_TOKEN_FILE"));
+	free(err);
+}
+
 /* Every power verb the CLI offers is one the daemon takes: soft-off is a
  * graceful shutdown, not a 400. */
 static void test_power_verbs(void **state)
@@ -215,6 +226,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_provisionctl_against_daemon, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_power_verbs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_token_hint, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
