@@ -1,6 +1,6 @@
 /* util.h - the small helpers every module shares: array sizes, the error
- * shape used at module boundaries, clocks, growable buffers and jittered
- * backoff.
+ * shape used at module boundaries, clocks, growable buffers, jittered
+ * backoff and histograms.
  *
  * util/ depends on libc only, so the deploy agent links it too (it is not
  * daemon code). Nothing here allocates unless its comment says so; every
