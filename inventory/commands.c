@@ -266,6 +266,24 @@ enum inv_status inv_machine_agent_seen_at(struct inv *inv, const char *machine_i
 	return s;
 }
 
+enum inv_status inv_agent_sessions_quiet(struct inv *inv, int64_t quiet_before, int64_t *n,
+					 struct inv_err *err)
+{
+	*n = 0;
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_AGENT_SESSIONS_QUIET, err) : NULL;
+	if (!st)
+		return INV_IO;
+	inv_bind_int(st, ":now", inv_now_ms());
+	inv_bind_int(st, ":before", quiet_before);
+	bool row;
+	enum inv_status s = inv_step(st, &row, "count quiet agent sessions", err);
+	if (s == INV_OK && row)
+		*n = sqlite3_column_int64(st, 0);
+	inv_stmt_done(st);
+	return s;
+}
+
 struct ip_ctx {
 	const char *mid, *ip;
 };

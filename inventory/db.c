@@ -38,8 +38,14 @@ struct inv {
 	bool stop;
 	uint64_t changes;
 	pthread_key_t rkey;
-	struct reader *readers; /* every reader connection, closed at inv_close */
+	struct reader *readers;	      /* every reader connection, closed at inv_close */
+	struct util_hist commit_hist; /* each group: BEGIN to durable COMMIT */
 };
+
+/* Commit latency bounds: an fsync on a healthy disk is milliseconds; a
+ * second means the disk or the writer is in trouble. */
+static const double commit_le[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+				   0.1,	  0.25,	  0.5,	 1,    2.5,   10};
 
 static const char *const status_names[] = {
     [INV_OK] = "ok",
@@ -215,6 +221,8 @@ enum inv_status inv_open_at(const char *path, int target, const struct inv_key *
 		return inv_fail(err, INV_IO, NULL, "out of memory");
 	inv->key = *key;
 	inv->path = strdup(path);
+	inv->commit_hist.le = commit_le;
+	inv->commit_hist.nle = ARRAY_SIZE(commit_le);
 	pthread_mutex_init(&inv->mu, NULL);
 	pthread_cond_init(&inv->queue_cv, NULL);
 	pthread_cond_init(&inv->done_cv, NULL);
@@ -299,6 +307,7 @@ struct inv_conn *inv_reader(struct inv *inv, struct inv_err *err)
 static void run_batch(struct inv *inv, struct wjob **batch, int n)
 {
 	sqlite3 *db = inv->w.db;
+	int64_t t0 = util_now_us();
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		for (int i = 0; i < n; i++)
 			batch[i]->st = inv_sqlfail(batch[i]->err, db, "begin transaction");
@@ -318,6 +327,15 @@ static void run_batch(struct inv *inv, struct wjob **batch, int n)
 				batch[i]->st = inv_sqlfail(batch[i]->err, db, "commit");
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	}
+	util_hist_observe_us(&inv->commit_hist, util_now_us() - t0);
+}
+
+void inv_metrics(struct inv *inv, void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	emit(ctx, "# HELP provisiond_inventory_commit_seconds Time from BEGIN to durable COMMIT "
+		  "of each group of inventory writes.");
+	emit(ctx, "# TYPE provisiond_inventory_commit_seconds histogram");
+	util_hist_render(&inv->commit_hist, "provisiond_inventory_commit_seconds", NULL, emit, ctx);
 }
 
 static void *writer_main(void *arg)

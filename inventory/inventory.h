@@ -340,6 +340,18 @@ INV_MUST_CHECK enum inv_status inv_machines_discovered_stale(struct inv *inv, in
 							     char (*ids)[INV_ID_LEN], int max,
 							     int *n, struct inv_err *err);
 
+/* The inventory's own metrics in Prometheus text form, HELP and TYPE
+ * included, one line (no newline) per emit call: the writer's commit latency
+ * as the histogram provisiond_inventory_commit_seconds. Reads no database;
+ * thread-safe. */
+void inv_metrics(struct inv *inv, void (*emit)(void *ctx, const char *line), void *ctx);
+
+/* Machines with a live agent session (unused, unexpired "session" boot
+ * token) whose agent has not called since quiet_before (ms since the epoch):
+ * agents that stopped sending heartbeats. *n is set on success. */
+INV_MUST_CHECK enum inv_status inv_agent_sessions_quiet(struct inv *inv, int64_t quiet_before,
+							int64_t *n, struct inv_err *err);
+
 /* Per SKU and state counts: calls fn once per (sku, state, count). */
 INV_MUST_CHECK enum inv_status inv_capacity(struct inv *inv,
 					    void (*fn)(void *ctx, const char *sku,

@@ -121,6 +121,7 @@ enum inv_sql {
 	SQL_MACHINE_WAKE_NOW,
 	SQL_MACHINE_AGENT_SEEN,
 	SQL_MACHINE_AGENT_SEEN_AT, /* :id -> agent_seen_at */
+	SQL_AGENT_SESSIONS_QUIET,  /* :now, :before -> live sessions of agents quiet since */
 	SQL_MACHINE_SET_IP,
 
 	SQL__COUNT

@@ -265,6 +265,10 @@ static const char *const sqlite_sql[] = {
     [SQL_MACHINE_WAKE_NOW] = "UPDATE machines SET wake_at = :now WHERE id = :id",
     [SQL_MACHINE_AGENT_SEEN] = "UPDATE machines SET agent_seen_at = :at WHERE id = :id",
     [SQL_MACHINE_AGENT_SEEN_AT] = "SELECT agent_seen_at FROM machines WHERE id = :id",
+    [SQL_AGENT_SESSIONS_QUIET] =
+	"SELECT count(DISTINCT t.machine_id) FROM boot_tokens t JOIN machines m"
+	" ON m.id = t.machine_id WHERE t.kind = 'session' AND t.used_at = 0"
+	" AND t.expires_at > :now AND m.agent_seen_at < :before",
     [SQL_MACHINE_SET_IP] = "UPDATE machines SET ip = :ip WHERE id = :id",
 };
 /* Catches a missing last entry; a hole in the middle is NULL, which the

@@ -34,7 +34,8 @@ struct app {
 	atomic_ulong auth_failures;
 	struct rl *discovery_rl; /* tokenless agent lookups per client address */
 	atomic_ulong discovery_refused;
-	struct image_fetcher *fetcher; /* URL images into the store (image_fetcher.h) */
+	atomic_ulong catalog_reload_failures; /* SIGHUP reloads that kept the old catalog */
+	struct image_fetcher *fetcher;	      /* URL images into the store (image_fetcher.h) */
 };
 
 /* Reloads the SKU catalog from cfg.skus_dir; keeps the old one on error

@@ -176,8 +176,12 @@ void boot_dnsmasq_metrics(struct boot_dnsmasq *b, void (*emit)(void *ctx, const 
 	if (!b)
 		return;
 	pxe_dnsmasq_info(b->d, &info);
+	emit(ctx, "# HELP provisiond_dnsmasq_up Whether the supervised dnsmasq is running.");
+	emit(ctx, "# TYPE provisiond_dnsmasq_up gauge");
 	snprintf(line, sizeof line, "provisiond_dnsmasq_up %d", info.pid > 0);
 	emit(ctx, line);
+	emit(ctx, "# HELP provisiond_dnsmasq_starts_total Times the supervisor started dnsmasq.");
+	emit(ctx, "# TYPE provisiond_dnsmasq_starts_total counter");
 	snprintf(line, sizeof line, "provisiond_dnsmasq_starts_total %u", info.starts);
 	emit(ctx, line);
 }

@@ -781,7 +781,8 @@ void http_load(struct http_server *s, int *busy, int *queued, int *parked)
 	pthread_mutex_unlock(&s->mu);
 }
 
-void http_metrics(struct http_server *s, void (*emit)(void *ctx, const char *line), void *ctx)
+void http_metrics_latency(struct http_server *s, void (*emit)(void *ctx, const char *line),
+			  void *ctx)
 {
 	char line[512];
 	for (size_t i = 0; i <= s->nroutes; i++) {
@@ -793,9 +794,9 @@ void http_metrics(struct http_server *s, void (*emit)(void *ctx, const char *lin
 		if (i < s->nroutes)
 			snprintf(lbl, sizeof lbl, "listener=\"%s\",method=\"%s\",route=\"%s\"",
 				 s->name, route_at(s, i)->method, route_at(s, i)->pattern);
-		else
-			snprintf(lbl, sizeof lbl, "listener=\"%s\",method=\"\",route=\"unmatched\"",
-				 s->name);
+		else /* Prometheus treats an empty label as absent: name the case */
+			snprintf(lbl, sizeof lbl,
+				 "listener=\"%s\",method=\"any\",route=\"unmatched\"", s->name);
 		unsigned long cum = 0;
 		for (int b = 0; b < NBUCKETS; b++) {
 			cum += atomic_load(&st->buckets[b]);
@@ -814,6 +815,12 @@ void http_metrics(struct http_server *s, void (*emit)(void *ctx, const char *lin
 			 n);
 		emit(ctx, line);
 	}
+}
+
+void http_metrics_responses(struct http_server *s, void (*emit)(void *ctx, const char *line),
+			    void *ctx)
+{
+	char line[512];
 	for (int c = 100; c < 600; c++) {
 		unsigned long n = atomic_load(&s->codes[c]);
 		if (!n)

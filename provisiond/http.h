@@ -142,8 +142,14 @@ void http_reply_text(struct http_req *r, unsigned status, const char *ctype, con
 void http_error(struct http_req *r, unsigned status, const char *code, const char *field,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Prometheus lines for this server's requests (latency per route, codes). */
-void http_metrics(struct http_server *s, void (*emit)(void *ctx, const char *line), void *ctx);
+/* Prometheus samples for this server's requests, without HELP and TYPE
+ * (the caller writes them once for both listeners): the latency histogram
+ * provisiond_http_request_seconds per route, and
+ * provisiond_http_responses_total per status code. Thread-safe. */
+void http_metrics_latency(struct http_server *s, void (*emit)(void *ctx, const char *line),
+			  void *ctx);
+void http_metrics_responses(struct http_server *s, void (*emit)(void *ctx, const char *line),
+			    void *ctx);
 
 /* Current monotonic time in microseconds. */
 int64_t http_now_us(void);

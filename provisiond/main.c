@@ -392,9 +392,11 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 			break;
 		if (app_reload_catalog(a, &e) == ERR_OK)
 			log_event(LOG_INFO, "SKU catalog reloaded", "dir", a->cfg.skus_dir, NULL);
-		else
+		else {
+			atomic_fetch_add(&a->catalog_reload_failures, 1);
 			log_event(LOG_ERROR, "SKU catalog reload failed; keeping the old one",
 				  "error", e.message, NULL);
+		}
 	}
 	log_event(LOG_INFO, "draining", NULL);
 	atomic_store(&a->ready, false);

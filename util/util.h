@@ -1,6 +1,6 @@
 /* util.h - the small helpers every module shares: array sizes, the error
- * shape used at module boundaries, clocks, growable buffers and jittered
- * backoff.
+ * shape used at module boundaries, clocks, growable buffers, jittered
+ * backoff and histograms.
  *
  * util/ depends on libc only, so the deploy agent links it too (it is not
  * daemon code). Nothing here allocates unless its comment says so; every
@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -194,5 +195,29 @@ uint64_t util_rng_seed(void);
 /* Next value of the xorshift64 generator *state (a zero state is reseeded
  * from a constant). */
 uint64_t util_rng_next(uint64_t *state);
+
+/* ------------------------------------------------------------ histograms
+ *
+ * A Prometheus histogram over fixed upper bounds in seconds (ascending, at
+ * most UTIL_HIST_MAX of them). Lock-free: any thread may observe while
+ * another renders; a render may then be off by the observation in flight.
+ * Define one as {.le = bounds, .nle = ARRAY_SIZE(bounds)} (the counters
+ * start at zero); the bounds are borrowed and must outlive it. */
+#define UTIL_HIST_MAX 16
+struct util_hist {
+	const double *le;
+	int nle;
+	atomic_ullong bucket[UTIL_HIST_MAX + 1]; /* per bound, not cumulative; last: +Inf */
+	atomic_ullong count, sum_us;
+};
+
+/* Counts one observation of us microseconds (negative counts as 0). */
+void util_hist_observe_us(struct util_hist *h, int64_t us);
+/* Emits the _bucket lines (cumulative, then le="+Inf"), _sum and _count of
+ * family `name`, each with `labels` (e.g. "state=\"deploying\"", or NULL
+ * for none) before le. One line per emit call, without a newline; HELP and
+ * TYPE are the caller's. */
+void util_hist_render(const struct util_hist *h, const char *name, const char *labels,
+		      void (*emit)(void *ctx, const char *line), void *ctx);
 
 #endif

@@ -112,58 +112,6 @@ static void recover_one(const struct lc_ctx *x, const struct inv_allocation *al)
 	lc_settle(x, al->id);
 }
 
-static const double ready_bucket_s[LC_NBUCKETS] = {1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600};
-
-void lc_observe_ready(struct lc_stats *s, int64_t ms)
-{
-	int b = 0;
-	while (b < LC_NBUCKETS && (double)ms / 1000.0 > ready_bucket_s[b])
-		b++;
-	atomic_fetch_add(&s->ready_hist[b], 1);
-	atomic_fetch_add(&s->ready_count, 1);
-	atomic_fetch_add(&s->ready_sum_ms, (unsigned long long)ms);
-}
-
-void lc_metrics(struct lc_engine *eng, void (*emit)(void *ctx, const char *line), void *ctx)
-{
-	struct lc_stats *e = &eng->stats;
-	char line[256];
-	for (int s = 0; s < INV_ST__COUNT; s++) {
-		snprintf(line, sizeof line, "provisiond_lifecycle_steps_total{state=\"%s\"} %lu",
-			 inv_state_name((enum inv_state)s), atomic_load(&e->steps[s]));
-		emit(ctx, line);
-		snprintf(line, sizeof line, "provisiond_lifecycle_failures_total{state=\"%s\"} %lu",
-			 inv_state_name((enum inv_state)s), atomic_load(&e->failures[s]));
-		emit(ctx, line);
-	}
-	snprintf(line, sizeof line, "provisiond_lifecycle_retries_total %lu",
-		 atomic_load(&e->retries));
-	emit(ctx, line);
-	snprintf(line, sizeof line, "provisiond_lifecycle_deadline_misses_total %lu",
-		 atomic_load(&e->deadline_misses));
-	emit(ctx, line);
-	snprintf(line, sizeof line, "provisiond_allocation_substitutions_total %lu",
-		 atomic_load(&e->substitutions));
-	emit(ctx, line);
-	unsigned long cum = 0;
-	for (int b = 0; b < LC_NBUCKETS; b++) {
-		cum += atomic_load(&e->ready_hist[b]);
-		snprintf(line, sizeof line,
-			 "provisiond_allocation_ready_seconds_bucket{le=\"%g\"} %lu",
-			 ready_bucket_s[b], cum);
-		emit(ctx, line);
-	}
-	snprintf(line, sizeof line, "provisiond_allocation_ready_seconds_bucket{le=\"+Inf\"} %lu",
-		 atomic_load(&e->ready_count));
-	emit(ctx, line);
-	snprintf(line, sizeof line, "provisiond_allocation_ready_seconds_sum %.3f",
-		 (double)atomic_load(&e->ready_sum_ms) / 1000.0);
-	emit(ctx, line);
-	snprintf(line, sizeof line, "provisiond_allocation_ready_seconds_count %lu",
-		 atomic_load(&e->ready_count));
-	emit(ctx, line);
-}
-
 bool lc_fast_track(const struct lc_ctx *x, const char *sku)
 {
 	if (!sku || !*sku)

@@ -16,6 +16,7 @@
 #define PROVISIOND_LIFECYCLE_CONTEXT_H
 
 #include "inventory/inventory.h"
+#include "util/util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -53,10 +54,19 @@ struct lc_stats {
 	atomic_ulong retries;
 	atomic_ulong substitutions;
 	atomic_ulong deadline_misses;
+	atomic_ulong admission_rejections; /* deploy steps put off: max_concurrent_deploys */
+	/* Time spent in a state, observed when a machine leaves it; bounds set
+	 * by lc_stats_init (zeroed: every observation lands in +Inf). */
+	struct util_hist state_seconds[INV_ST__COUNT];
 	atomic_ulong ready_hist[LC_NBUCKETS + 1];
 	atomic_ulong ready_count;
 	atomic_ullong ready_sum_ms;
 };
+
+/* Sets the histogram bounds of s (engine start; tests may skip it). */
+void lc_stats_init(struct lc_stats *s);
+/* Counts a machine leaving state `from` after ms in it (steps.c). */
+void lc_observe_state(struct lc_stats *s, enum inv_state from, int64_t ms);
 
 struct lc_ctx {
 	struct inv *inv;	 /* required */

@@ -234,6 +234,7 @@ enum err_status lc_start(struct app *a, struct lc_engine **out, struct err *errp
 	if (!e)
 		return err_set(errp, ERR_INTERNAL, NULL, "lifecycle: out of memory");
 	ctx_from_app(a, e);
+	lc_stats_init(&e->stats);
 	e->inflight = calloc(MAX_INFLIGHT, INV_ID_LEN);
 	e->nworkers = a->cfg.lc_workers;
 	e->workers = calloc((size_t)e->nworkers, sizeof *e->workers);

@@ -130,7 +130,13 @@ static bool advance(struct step *s, enum inv_state to, const char *reason,
 		lc_note_inv("end agent session", s->m->id,
 			    inv_boot_token_revoke(s->x->inv, s->m->id, "session", &err), &err);
 	}
-	return commit(s, &c);
+	enum inv_state from = s->m->state;
+	int64_t since = s->m->state_since;
+	if (!commit(s, &c))
+		return false;
+	if (since > 0)
+		lc_observe_state(s->x->stats, from, now - since);
+	return true;
 }
 
 /* Jittered in [d/2, d] so a fleet does not retry in lockstep; attempt 1 is the
@@ -451,6 +457,7 @@ static void step_deploying(struct step *s)
 	if (atomic_fetch_add(&st->deploys_running, 1) >= s->x->limits.max_concurrent_deploys) {
 		/* admission control: try again shortly */
 		atomic_fetch_sub(&st->deploys_running, 1);
+		atomic_fetch_add(&st->admission_rejections, 1);
 		struct inv_machine_change c = {.set_wake = true, .wake_at = lc_now(s->x) + 1000};
 		commit(s, &c);
 		return;

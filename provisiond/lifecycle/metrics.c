@@ -1,0 +1,153 @@
+/* metrics.c - the lifecycle engine's counters and their Prometheus text form.
+ * Every family is written whole (HELP, TYPE, then its samples), so the
+ * exposition never interleaves families. */
+#include "provisiond/lifecycle/engine_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static const double ready_bucket_s[LC_NBUCKETS] = {1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600};
+
+/* Inspecting, cleaning and deploying take minutes (firmware, disk wipes,
+ * image writes); verifying and releasing mostly seconds. */
+static const double state_bucket_s[] = {5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200};
+
+/* The states whose time is worth a histogram: the transitional ones. */
+static const enum inv_state timed_states[] = {INV_ST_VERIFYING, INV_ST_INSPECTING, INV_ST_CLEANING,
+					      INV_ST_DEPLOYING, INV_ST_RELEASING};
+
+void lc_stats_init(struct lc_stats *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(timed_states); i++) {
+		s->state_seconds[timed_states[i]].le = state_bucket_s;
+		s->state_seconds[timed_states[i]].nle = ARRAY_SIZE(state_bucket_s);
+	}
+}
+
+void lc_observe_state(struct lc_stats *s, enum inv_state from, int64_t ms)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(timed_states); i++)
+		if (timed_states[i] == from)
+			util_hist_observe_us(&s->state_seconds[from], ms * 1000);
+}
+
+void lc_observe_ready(struct lc_stats *s, int64_t ms)
+{
+	int b = 0;
+	while (b < LC_NBUCKETS && (double)ms / 1000.0 > ready_bucket_s[b])
+		b++;
+	atomic_fetch_add(&s->ready_hist[b], 1);
+	atomic_fetch_add(&s->ready_count, 1);
+	atomic_fetch_add(&s->ready_sum_ms, (unsigned long long)ms);
+}
+
+struct out {
+	void (*emit)(void *ctx, const char *line);
+	void *ctx;
+};
+
+static void line(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void line(struct out *o, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	o->emit(o->ctx, buf);
+}
+
+static void head(struct out *o, const char *name, const char *type, const char *help)
+{
+	line(o, "# HELP provisiond_%s %s", name, help);
+	line(o, "# TYPE provisiond_%s %s", name, type);
+}
+
+static void per_state(struct out *o, const char *name, const char *help, const atomic_ulong *v)
+{
+	head(o, name, "counter", help);
+	for (int s = 0; s < INV_ST__COUNT; s++)
+		line(o, "provisiond_%s{state=\"%s\"} %lu", name, inv_state_name((enum inv_state)s),
+		     atomic_load(&v[s]));
+}
+
+static void counter(struct out *o, const char *name, const char *help, unsigned long v)
+{
+	head(o, name, "counter", help);
+	line(o, "provisiond_%s %lu", name, v);
+}
+
+static void gauge(struct out *o, const char *name, const char *help, long v)
+{
+	head(o, name, "gauge", help);
+	line(o, "provisiond_%s %ld", name, v);
+}
+
+static void ready_histogram(struct out *o, struct lc_stats *e)
+{
+	head(o, "allocation_ready_seconds", "histogram",
+	     "Time from an allocation's creation to all its machines active.");
+	unsigned long cum = 0;
+	for (int b = 0; b < LC_NBUCKETS; b++) {
+		cum += atomic_load(&e->ready_hist[b]);
+		line(o, "provisiond_allocation_ready_seconds_bucket{le=\"%g\"} %lu",
+		     ready_bucket_s[b], cum);
+	}
+	cum += atomic_load(&e->ready_hist[LC_NBUCKETS]);
+	line(o, "provisiond_allocation_ready_seconds_bucket{le=\"+Inf\"} %lu", cum);
+	line(o, "provisiond_allocation_ready_seconds_sum %.3f",
+	     (double)atomic_load(&e->ready_sum_ms) / 1000.0);
+	line(o, "provisiond_allocation_ready_seconds_count %lu", cum);
+}
+
+static void state_histograms(struct out *o, struct lc_stats *e)
+{
+	head(o, "lifecycle_state_duration_seconds", "histogram",
+	     "Time machines spent in a transitional state, counted when they leave it.");
+	for (size_t i = 0; i < ARRAY_SIZE(timed_states); i++) {
+		char lbl[64];
+		snprintf(lbl, sizeof lbl, "state=\"%s\"", inv_state_name(timed_states[i]));
+		util_hist_render(&e->state_seconds[timed_states[i]],
+				 "provisiond_lifecycle_state_duration_seconds", lbl, o->emit,
+				 o->ctx);
+	}
+}
+
+static void queue_gauges(struct out *o, struct lc_engine *eng)
+{
+	long queued = 0, inflight;
+	pthread_mutex_lock(&eng->mu);
+	for (const struct lc_job *j = eng->qhead; j; j = j->next)
+		queued++;
+	inflight = eng->ninflight;
+	pthread_mutex_unlock(&eng->mu);
+	gauge(o, "lifecycle_queue_depth", "Due machines queued for a lifecycle worker.", queued);
+	gauge(o, "lifecycle_in_flight", "Machines queued or being stepped by a worker now.",
+	      inflight);
+	gauge(o, "lifecycle_deploys_running", "Deploy steps running now.",
+	      atomic_load(&eng->stats.deploys_running));
+}
+
+void lc_metrics(struct lc_engine *eng, void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	struct lc_stats *e = &eng->stats;
+	struct out o = {.emit = emit, .ctx = ctx};
+	per_state(&o, "lifecycle_steps_total", "Machines that left a state, by that state.",
+		  e->steps);
+	per_state(&o, "lifecycle_failures_total", "Failed attempts, by the state that failed.",
+		  e->failures);
+	counter(&o, "lifecycle_retries_total", "Failed attempts retried after a backoff.",
+		atomic_load(&e->retries));
+	counter(&o, "lifecycle_deadline_misses_total",
+		"Machines that overran the timeout of their state.",
+		atomic_load(&e->deadline_misses));
+	counter(&o, "lifecycle_admission_rejections_total",
+		"Deploy steps put off because max_concurrent_deploys were running.",
+		atomic_load(&e->admission_rejections));
+	counter(&o, "allocation_substitutions_total",
+		"Failed allocation members replaced by a spare machine.",
+		atomic_load(&e->substitutions));
+	queue_gauges(&o, eng);
+	ready_histogram(&o, e);
+	state_histograms(&o, e);
+}
