@@ -215,7 +215,7 @@ static void collect(void *ctx, const struct err *e)
 	const char *colon = strchr(e->message, ':');
 	if (s->n < 8) {
 		snprintf(s->fields[s->n], sizeof s->fields[0], "%s", e->field);
-		s->lines[s->n] = colon ? atoi(colon + 1) : -1;
+		s->lines[s->n] = colon ? (int)strtol(colon + 1, NULL, 10) : -1;
 	}
 	s->n++;
 }
