@@ -220,4 +220,16 @@ void util_hist_observe_us(struct util_hist *h, int64_t us);
 void util_hist_render(const struct util_hist *h, const char *name, const char *labels,
 		      void (*emit)(void *ctx, const char *line), void *ctx);
 
+/* ------------------------------------------------------- metric lines
+ *
+ * The sink every metrics source writes to (the /metrics emit callback and
+ * its context), and a formatted line into it (at most 511 bytes; longer is
+ * cut). Thread-safety is the sink's. */
+struct util_lines {
+	void (*emit)(void *ctx, const char *line);
+	void *ctx;
+};
+void util_linef(const struct util_lines *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

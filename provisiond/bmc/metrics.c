@@ -1,5 +1,4 @@
 /* metrics.c - the BMC layer's counters and their Prometheus text form. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -82,23 +81,6 @@ static void take_snapshot(struct bmc_manager *m, struct snapshot *s)
 	pthread_mutex_unlock(&m->mu);
 }
 
-struct out {
-	void (*emit)(void *ctx, const char *line);
-	void *ctx;
-};
-
-static void line(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void line(struct out *o, const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	o->emit(o->ctx, buf);
-}
-
 static bool driver_listed(int d, const char **name)
 {
 	const struct bmc_driver *drv = bmc_driver_at(d);
@@ -107,14 +89,14 @@ static bool driver_listed(int d, const char **name)
 	return drv != NULL && drv->missing == NULL;
 }
 
-static void head(struct out *o, const char *name, const char *type, const char *help)
+static void head(const struct util_lines *o, const char *name, const char *type, const char *help)
 {
-	line(o, "# HELP provisiond_bmc_%s %s", name, help);
-	line(o, "# TYPE provisiond_bmc_%s %s", name, type);
+	util_linef(o, "# HELP provisiond_bmc_%s %s", name, help);
+	util_linef(o, "# TYPE provisiond_bmc_%s %s", name, type);
 }
 
 /* Prometheus wants each family's samples together, so each loops over drivers. */
-static void emit_ops(struct out *o, const struct snapshot *s)
+static void emit_ops(const struct util_lines *o, const struct snapshot *s)
 {
 	const char *dn;
 
@@ -123,15 +105,16 @@ static void emit_ops(struct out *o, const struct snapshot *s)
 		for (int k = 0; driver_listed(d, &dn) && k < BMC_OP__COUNT; k++)
 			for (int st = 0; st < BMC_STATUS__COUNT; st++)
 				if (s->c.ops[d][k][st] != 0 || st == BMC_OK)
-					line(o,
-					     "provisiond_bmc_operations_total{driver=\"%s\",op=\"%"
-					     "s\","
-					     "status=\"%s\"} %llu",
-					     dn, op_names[k], bmc_status_name(st),
-					     s->c.ops[d][k][st]);
+					util_linef(
+					    o,
+					    "provisiond_bmc_operations_total{driver=\"%s\",op=\"%"
+					    "s\","
+					    "status=\"%s\"} %llu",
+					    dn, op_names[k], bmc_status_name(st),
+					    s->c.ops[d][k][st]);
 }
 
-static void emit_durations(struct out *o, const struct snapshot *s)
+static void emit_durations(const struct util_lines *o, const struct snapshot *s)
 {
 	const char *dn;
 
@@ -142,20 +125,22 @@ static void emit_durations(struct out *o, const struct snapshot *s)
 			unsigned long long n = 0;
 			for (int st = 0; st < BMC_STATUS__COUNT; st++)
 				n += s->c.ops[d][k][st];
-			line(o,
-			     "provisiond_bmc_operation_duration_seconds_sum{driver=\"%s\",op=\"%"
-			     "s\"} "
-			     "%.6f",
-			     dn, op_names[k], s->c.seconds[d][k]);
-			line(o,
-			     "provisiond_bmc_operation_duration_seconds_count{driver=\"%s\",op=\"%"
-			     "s\"} "
-			     "%llu",
-			     dn, op_names[k], n);
+			util_linef(
+			    o,
+			    "provisiond_bmc_operation_duration_seconds_sum{driver=\"%s\",op=\"%"
+			    "s\"} "
+			    "%.6f",
+			    dn, op_names[k], s->c.seconds[d][k]);
+			util_linef(
+			    o,
+			    "provisiond_bmc_operation_duration_seconds_count{driver=\"%s\",op=\"%"
+			    "s\"} "
+			    "%llu",
+			    dn, op_names[k], n);
 		}
 }
 
-static void emit_calls(struct out *o, const struct snapshot *s)
+static void emit_calls(const struct util_lines *o, const struct snapshot *s)
 {
 	const char *dn;
 
@@ -163,26 +148,27 @@ static void emit_calls(struct out *o, const struct snapshot *s)
 	     "Driver calls: sessions opened, commands, confirmation polls.");
 	for (int d = 0; d < BMC_DRIVER_MAX; d++)
 		for (int k = 0; driver_listed(d, &dn) && k < BMC_CALL__COUNT; k++)
-			line(o, "provisiond_bmc_driver_calls_total{driver=\"%s\",call=\"%s\"} %llu",
-			     dn, call_names[k], s->c.calls[d][k]);
+			util_linef(
+			    o, "provisiond_bmc_driver_calls_total{driver=\"%s\",call=\"%s\"} %llu",
+			    dn, call_names[k], s->c.calls[d][k]);
 	head(o, "retries_total", "counter", "Driver calls repeated after a transient error.");
 	for (int d = 0; d < BMC_DRIVER_MAX; d++)
 		if (driver_listed(d, &dn))
-			line(o, "provisiond_bmc_retries_total{driver=\"%s\"} %llu", dn,
-			     s->c.retries[d]);
+			util_linef(o, "provisiond_bmc_retries_total{driver=\"%s\"} %llu", dn,
+				   s->c.retries[d]);
 	head(o, "abandoned_calls_total", "counter",
 	     "Driver calls the watchdog gave up on (still running when counted).");
 	for (int d = 0; d < BMC_DRIVER_MAX; d++)
 		if (driver_listed(d, &dn))
-			line(o, "provisiond_bmc_abandoned_calls_total{driver=\"%s\"} %llu", dn,
-			     s->c.abandoned[d]);
+			util_linef(o, "provisiond_bmc_abandoned_calls_total{driver=\"%s\"} %llu",
+				   dn, s->c.abandoned[d]);
 }
 
 void bmc_manager_metrics(struct bmc_manager *m, void (*emit)(void *ctx, const char *line),
 			 void *ctx)
 {
 	struct snapshot *s;
-	struct out o = {.emit = emit, .ctx = ctx};
+	struct util_lines o = {.emit = emit, .ctx = ctx};
 
 	if (m == NULL || emit == NULL || (s = malloc(sizeof(*s))) == NULL)
 		return;
@@ -191,11 +177,11 @@ void bmc_manager_metrics(struct bmc_manager *m, void (*emit)(void *ctx, const ch
 	emit_durations(&o, s);
 	emit_calls(&o, s);
 	head(&o, "calls_in_flight", "gauge", "Driver calls running now.");
-	line(&o, "provisiond_bmc_calls_in_flight %d", s->in_flight);
+	util_linef(&o, "provisiond_bmc_calls_in_flight %d", s->in_flight);
 	head(&o, "calls_in_flight_limit", "gauge", "Cap on driver calls running at once.");
-	line(&o, "provisiond_bmc_calls_in_flight_limit %d", m->lim.max_concurrent);
+	util_linef(&o, "provisiond_bmc_calls_in_flight_limit %d", m->lim.max_concurrent);
 	head(&o, "circuits", "gauge", "BMCs whose circuit breaker is not closed.");
-	line(&o, "provisiond_bmc_circuits{state=\"open\"} %d", s->open);
-	line(&o, "provisiond_bmc_circuits{state=\"half_open\"} %d", s->half_open);
+	util_linef(&o, "provisiond_bmc_circuits{state=\"open\"} %d", s->open);
+	util_linef(&o, "provisiond_bmc_circuits{state=\"half_open\"} %d", s->half_open);
 	free(s);
 }

@@ -3,7 +3,6 @@
  * exposition never interleaves families. */
 #include "provisiond/lifecycle/engine_internal.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 
 static const double ready_bucket_s[LC_NBUCKETS] = {1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600};
@@ -41,66 +40,51 @@ void lc_observe_ready(struct lc_stats *s, int64_t ms)
 	atomic_fetch_add(&s->ready_sum_ms, (unsigned long long)ms);
 }
 
-struct out {
-	void (*emit)(void *ctx, const char *line);
-	void *ctx;
-};
-
-static void line(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void line(struct out *o, const char *fmt, ...)
+static void head(const struct util_lines *o, const char *name, const char *type, const char *help)
 {
-	char buf[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	o->emit(o->ctx, buf);
+	util_linef(o, "# HELP provisiond_%s %s", name, help);
+	util_linef(o, "# TYPE provisiond_%s %s", name, type);
 }
 
-static void head(struct out *o, const char *name, const char *type, const char *help)
-{
-	line(o, "# HELP provisiond_%s %s", name, help);
-	line(o, "# TYPE provisiond_%s %s", name, type);
-}
-
-static void per_state(struct out *o, const char *name, const char *help, const atomic_ulong *v)
+static void per_state(const struct util_lines *o, const char *name, const char *help,
+		      const atomic_ulong *v)
 {
 	head(o, name, "counter", help);
 	for (int s = 0; s < INV_ST__COUNT; s++)
-		line(o, "provisiond_%s{state=\"%s\"} %lu", name, inv_state_name((enum inv_state)s),
-		     atomic_load(&v[s]));
+		util_linef(o, "provisiond_%s{state=\"%s\"} %lu", name,
+			   inv_state_name((enum inv_state)s), atomic_load(&v[s]));
 }
 
-static void counter(struct out *o, const char *name, const char *help, unsigned long v)
+static void counter(const struct util_lines *o, const char *name, const char *help, unsigned long v)
 {
 	head(o, name, "counter", help);
-	line(o, "provisiond_%s %lu", name, v);
+	util_linef(o, "provisiond_%s %lu", name, v);
 }
 
-static void gauge(struct out *o, const char *name, const char *help, long v)
+static void gauge(const struct util_lines *o, const char *name, const char *help, long v)
 {
 	head(o, name, "gauge", help);
-	line(o, "provisiond_%s %ld", name, v);
+	util_linef(o, "provisiond_%s %ld", name, v);
 }
 
-static void ready_histogram(struct out *o, struct lc_stats *e)
+static void ready_histogram(const struct util_lines *o, struct lc_stats *e)
 {
 	head(o, "allocation_ready_seconds", "histogram",
 	     "Time from an allocation's creation to all its machines active.");
 	unsigned long cum = 0;
 	for (int b = 0; b < LC_NBUCKETS; b++) {
 		cum += atomic_load(&e->ready_hist[b]);
-		line(o, "provisiond_allocation_ready_seconds_bucket{le=\"%g\"} %lu",
-		     ready_bucket_s[b], cum);
+		util_linef(o, "provisiond_allocation_ready_seconds_bucket{le=\"%g\"} %lu",
+			   ready_bucket_s[b], cum);
 	}
 	cum += atomic_load(&e->ready_hist[LC_NBUCKETS]);
-	line(o, "provisiond_allocation_ready_seconds_bucket{le=\"+Inf\"} %lu", cum);
-	line(o, "provisiond_allocation_ready_seconds_sum %.3f",
-	     (double)atomic_load(&e->ready_sum_ms) / 1000.0);
-	line(o, "provisiond_allocation_ready_seconds_count %lu", cum);
+	util_linef(o, "provisiond_allocation_ready_seconds_bucket{le=\"+Inf\"} %lu", cum);
+	util_linef(o, "provisiond_allocation_ready_seconds_sum %.3f",
+		   (double)atomic_load(&e->ready_sum_ms) / 1000.0);
+	util_linef(o, "provisiond_allocation_ready_seconds_count %lu", cum);
 }
 
-static void state_histograms(struct out *o, struct lc_stats *e)
+static void state_histograms(const struct util_lines *o, struct lc_stats *e)
 {
 	head(o, "lifecycle_state_duration_seconds", "histogram",
 	     "Time machines spent in a transitional state, counted when they leave it.");
@@ -113,7 +97,7 @@ static void state_histograms(struct out *o, struct lc_stats *e)
 	}
 }
 
-static void queue_gauges(struct out *o, struct lc_engine *eng)
+static void queue_gauges(const struct util_lines *o, struct lc_engine *eng)
 {
 	long queued = 0, inflight;
 	pthread_mutex_lock(&eng->mu);
@@ -131,7 +115,7 @@ static void queue_gauges(struct out *o, struct lc_engine *eng)
 void lc_metrics(struct lc_engine *eng, void (*emit)(void *ctx, const char *line), void *ctx)
 {
 	struct lc_stats *e = &eng->stats;
-	struct out o = {.emit = emit, .ctx = ctx};
+	struct util_lines o = {.emit = emit, .ctx = ctx};
 	per_state(&o, "lifecycle_steps_total", "Machines that left a state, by that state.",
 		  e->steps);
 	per_state(&o, "lifecycle_failures_total", "Failed attempts, by the state that failed.",
