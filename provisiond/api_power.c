@@ -213,7 +213,9 @@ const struct field action_fields[] = {
 };
 const struct api_schema action_schema = {action_fields, ARRAY_SIZE(action_fields)};
 
-static void state_action(struct api_call *c, struct inv_machine *m, enum lc_action act,
+/* The state change of an action. true (nothing answered) when the engine
+ * changed the machine meanwhile: the caller tries again on a fresh read. */
+static bool state_action(struct api_call *c, struct inv_machine *m, enum lc_action act,
 			 enum inv_state to, const char *why)
 {
 	struct http_req *r = c->r;
@@ -248,32 +250,34 @@ static void state_action(struct api_call *c, struct inv_machine *m, enum lc_acti
 		ch.maintenance_reason = why;
 	}
 	struct inv_err e = {0};
-	if (inv_machine_change(a->inv, m->id, &ch, m, &e) != INV_OK) {
+	enum inv_status st = inv_machine_change(a->inv, m->id, &ch, m, &e);
+	if (st == INV_CONFLICT)
+		return true;
+	if (st != INV_OK) {
 		api_fail_inv(r, "machine action", &e);
-		return;
+		return false;
 	}
 	if (to == INV_ST_RETIRED || to == INV_ST_MAINTENANCE)
 		api_note_inv(r, "revoke agent session",
 			     inv_boot_token_revoke(a->inv, m->id, "session", &e), &e);
 	lc_kick(a->lc);
 	api_json(r, 202, api_machine_json(m, true));
+	return false;
 }
 
 /* Power actions go to the BMC now; the others are state changes the engine
  * carries out. The freeze stops power and deploy actions, not repairs,
  * retirement or maintenance. */
-static void run_action(struct api_call *c, struct inv_machine *m, enum lc_action act,
+static bool run_action(struct api_call *c, struct inv_machine *m, enum lc_action act,
 		       enum inv_state to, const char *why)
 {
 	bool power = act == LC_ACT_POWER_ON || act == LC_ACT_POWER_OFF || act == LC_ACT_REBOOT;
 	bool always = act == LC_ACT_REPAIR || act == LC_ACT_RETIRE ||
 		      act == LC_ACT_MAINTENANCE_ON || act == LC_ACT_MAINTENANCE_OFF;
 	if (!always && api_refuse_if_frozen(c->r, c->a))
-		return;
-	if (!power) {
-		state_action(c, m, act, to, why);
-		return;
-	}
+		return false;
+	if (!power)
+		return state_action(c, m, act, to, why);
 	struct inv_bmc b = {0};
 	if (machine_bmc(c, m, &b))
 		do_power(c, m, &b,
@@ -282,26 +286,37 @@ static void run_action(struct api_call *c, struct inv_machine *m, enum lc_action
 						   : BMC_POWER_ACTION_CYCLE,
 			 202);
 	inv_bmc_clear(&b);
+	return false;
 }
 
 void api_machine_action(struct api_call *c)
 {
 	struct http_req *r = c->r;
-	struct inv_machine m = {0};
 	enum lc_action act;
 	const char *name = json_string_value(json_object_get(c->body, "action"));
 	const char *why = json_string_value(json_object_get(c->body, "reason"));
-	enum inv_state to;
-	char msg[256];
-	if (lc_action_from_name(name, &act) != 0)
+	if (lc_action_from_name(name, &act) != 0) {
 		http_error(r, 400, "invalid_value", "action",
 			   "action must be one of inspect, clean, power_on, power_off, reboot, "
 			   "repair, retire, maintenance_on, maintenance_off");
-	else if (api_load_machine(c, r->params[0], &m)) {
+		return;
+	}
+	/* The client sent no version: a change the engine made meanwhile is not
+	 * the client's conflict. Decide again on the fresh record. */
+	for (int attempt = 0; attempt < 8; attempt++) {
+		struct inv_machine m = {0};
+		enum inv_state to;
+		char msg[256];
+		bool again = false;
+		if (!api_load_machine(c, r->params[0], &m))
+			return;
 		if (lc_manual(act, &m, &to, msg, sizeof msg) != 0)
 			http_error(r, 409, "invalid_state", "action", "%s", msg);
 		else
-			run_action(c, &m, act, to, why);
+			again = run_action(c, &m, act, to, why);
+		inv_machine_clear(&m);
+		if (!again)
+			return;
 	}
-	inv_machine_clear(&m);
+	http_error(r, 409, "conflict", NULL, "machine %s keeps changing; try again", r->params[0]);
 }
