@@ -21,14 +21,6 @@ static int setup(void **state)
 	return h_start(&d, "workers = 16\n");
 }
 
-static int teardown(void **state)
-{
-	struct h_daemon *d = *state;
-	int reports = h_log_sanitizer_reports(d);
-	int rc = h_stop(d);
-	return rc == 0 && reports == 0 ? 0 : -1;
-}
-
 /* Enrolls n fake lab.small machines named prefix-i and waits for the pool. */
 static void enroll_pool(struct h_daemon *d, const char *prefix, unsigned mac_base, int n,
 			char (*ids)[H_ID_LEN])
@@ -470,12 +462,13 @@ static void test_release_with_cleaning_failure(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_gang_capacity_quota_idempotency, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gang_capacity_quota_idempotency, setup,
+					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_clients_oversubscribed_pool, setup,
-					    teardown),
+					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_deploy_failure_substitution_and_exhaustion, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_release_with_cleaning_failure, setup, teardown),
+					    h_teardown),
+	    cmocka_unit_test_setup_teardown(test_release_with_cleaning_failure, setup, h_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

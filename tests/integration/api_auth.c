@@ -107,14 +107,6 @@ static int setup(void **state)
 	return h_start(&d, NULL);
 }
 
-static int teardown(void **state)
-{
-	struct h_daemon *d = *state;
-	int reports = h_log_sanitizer_reports(d);
-	int rc = h_stop(d);
-	return rc == 0 && reports == 0 ? 0 : -1;
-}
-
 struct vars {
 	const char *names[7];
 	const char *values[7];
@@ -536,11 +528,11 @@ static void test_boot_plane_tokens(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_auth_matrix, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_other_owner_sees_nothing, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_boot_plane_tokens, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_auth_matrix, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_other_owner_sees_nothing, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_boot_plane_tokens, setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_service_owner_admin_is_not_the_admin, setup,
-					    teardown),
+					    h_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

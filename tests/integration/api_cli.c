@@ -20,14 +20,6 @@ static int setup(void **state)
 	return h_start(&d, NULL);
 }
 
-static int teardown(void **state)
-{
-	struct h_daemon *d = *state;
-	int reports = h_log_sanitizer_reports(d);
-	int rc = h_stop(d);
-	return rc == 0 && reports == 0 ? 0 : -1;
-}
-
 /* Runs provisionctl; prints its output when the exit status is not want. */
 static int ctl(struct h_daemon *d, const char *token, int want, char **out, char **err,
 	       const char *const *argv)
@@ -224,9 +216,9 @@ static void test_power_verbs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_provisionctl_against_daemon, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_power_verbs, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_missing_token_hint, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_provisionctl_against_daemon, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_power_verbs, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_token_hint, setup, h_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,14 +28,6 @@ static int setup(void **state)
 	return h_start(&d, "workers = 16\n");
 }
 
-static int teardown(void **state)
-{
-	struct h_daemon *d = *state;
-	int reports = h_log_sanitizer_reports(d);
-	int rc = h_stop(d);
-	return rc == 0 && reports == 0 ? 0 : -1;
-}
-
 /* Writes racing the kill: whatever got its 2xx must survive. */
 struct writer {
 	struct h_daemon *d;
@@ -298,8 +290,8 @@ static void test_restart_settles_allocations(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_kill9_mid_deploy_converges, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_restart_settles_allocations, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kill9_mid_deploy_converges, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_restart_settles_allocations, setup, h_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

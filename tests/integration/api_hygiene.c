@@ -29,14 +29,6 @@ static int setup(void **state)
 			   "request_timeout_s = 3\n");
 }
 
-static int teardown(void **state)
-{
-	struct h_daemon *d = *state;
-	int reports = h_log_sanitizer_reports(d);
-	int rc = h_stop(d);
-	return rc == 0 && reports == 0 ? 0 : -1;
-}
-
 /* A TCP connection to port from the loopback address src ("127.0.0.N"). */
 static int connect_from(const char *src, int port)
 {
@@ -214,5 +206,5 @@ int main(void)
 	    cmocka_unit_test(test_idle_sockets),
 	    cmocka_unit_test(test_long_poll_outlives_timeout),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, h_teardown);
 }

@@ -240,14 +240,6 @@ static int setup(void **state)
 	return h_start(&d, "[bmc]\ncall_timeout_ms = 200\n");
 }
 
-static int teardown(void **state)
-{
-	struct h_daemon *d = *state;
-	int reports = h_log_sanitizer_reports(d);
-	int rc = h_stop(d);
-	return rc == 0 && reports == 0 ? 0 : -1;
-}
-
 static void subst(const char *tmpl, const char *mid, const char *aid, char *out, size_t len)
 {
 	const char *m = strstr(tmpl, "{M}"), *a = strstr(tmpl, "{A}");
@@ -520,12 +512,12 @@ static void test_power_audited_and_guarded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_bad_inputs_change_nothing, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bmc_password_never_leaves, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_inputs_change_nothing, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_bmc_password_never_leaves, setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_bmc_password_not_echoed_by_parse_errors, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_patch_bmc_merges, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_power_audited_and_guarded, setup, teardown),
+					    h_teardown),
+	    cmocka_unit_test_setup_teardown(test_patch_bmc_merges, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_power_audited_and_guarded, setup, h_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,14 +22,6 @@ static int setup(void **state)
 	return h_start(&d, "workers = 16\n");
 }
 
-static int teardown(void **state)
-{
-	struct h_daemon *d = *state;
-	int reports = h_log_sanitizer_reports(d);
-	int rc = h_stop(d);
-	return rc == 0 && reports == 0 ? 0 : -1;
-}
-
 /* The events of a machine: the "to" states in order, checked against
  * want; from of each event is the previous to; seq strictly grows. */
 static void assert_story(struct h_daemon *d, const char *id, const char *const *want, size_t nwant,
@@ -225,9 +217,10 @@ static void test_patch_while_engine_works(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_enroll_fleet_reaches_available, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_release_returns_machines_to_pool, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_patch_while_engine_works, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_enroll_fleet_reaches_available, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_release_returns_machines_to_pool, setup,
+					    h_teardown),
+	    cmocka_unit_test_setup_teardown(test_patch_while_engine_works, setup, h_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

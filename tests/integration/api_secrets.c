@@ -29,33 +29,6 @@ static int setup(void **state)
 	return h_start(&d, NULL);
 }
 
-static int teardown(void **state)
-{
-	struct h_daemon *d = *state;
-	int reports = h_log_sanitizer_reports(d);
-	int rc = h_stop(d);
-	return rc == 0 && reports == 0 ? 0 : -1;
-}
-
-/* Whether the file (missing: no) holds needle's bytes, binary-safe. */
-static bool file_has(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return false;
-	struct util_buf b = {0};
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		assert_int_equal(util_buf_append(&b, chunk, n), 0);
-	fclose(f);
-	size_t len = 0;
-	char *data = util_buf_take(&b, &len);
-	bool found = data && memmem(data, len, needle, strlen(needle)) != NULL;
-	free(data);
-	return found;
-}
-
 static int mode_of(const char *path)
 {
 	struct stat sb;
@@ -72,9 +45,9 @@ static void expect_not_on_disk(const struct h_daemon *d, const char *needle)
 {
 	char wal[400];
 	snprintf(wal, sizeof wal, "%s-wal", d->db);
-	if (file_has(d->db, needle))
+	if (h_file_contains(d->db, needle))
 		fail_msg("'%s' is in %s in clear", needle, d->db);
-	if (file_has(wal, needle))
+	if (h_file_contains(wal, needle))
 		fail_msg("'%s' is in %s in clear", needle, wal);
 }
 
@@ -191,7 +164,8 @@ static void test_no_password_on_disk(void **state)
 	/* the scan is real: the rows are there, the passwords are not */
 	char wal[400];
 	snprintf(wal, sizeof wal, "%s-wal", d->db);
-	assert_true(file_has(d->db, "fake-bmc-sec-1") || file_has(wal, "fake-bmc-sec-1"));
+	assert_true(h_file_contains(d->db, "fake-bmc-sec-1") ||
+		    h_file_contains(wal, "fake-bmc-sec-1"));
 	expect_not_on_disk(d, PW);
 	assert_int_equal(h_db_int(d, "SELECT count(*) FROM bmcs WHERE password LIKE 'v1:%'"),
 			 N_MACHINES);
@@ -199,8 +173,8 @@ static void test_no_password_on_disk(void **state)
 	snprintf(bak, sizeof bak, "%s/backup.db", d->dir);
 	assert_int_equal(backup(d, bak), 0);
 	assert_int_equal(mode_of(bak), 0600);
-	assert_true(file_has(bak, "fake-bmc-sec-1"));
-	assert_false(file_has(bak, PW));
+	assert_true(h_file_contains(bak, "fake-bmc-sec-1"));
+	assert_false(h_file_contains(bak, PW));
 	assert_int_equal(scalar(bak, "SELECT count(*) FROM bmcs WHERE password LIKE 'v1:%'"),
 			 N_MACHINES);
 
@@ -311,7 +285,7 @@ static void test_clear_rows_sealed_at_start(void **state)
 				      " ALTER TABLE images DROP COLUMN updated_at;"
 				      " PRAGMA user_version = 4;"),
 			 0);
-	assert_true(file_has(d->db, PW "-clear")); /* the scan is real */
+	assert_true(h_file_contains(d->db, PW "-clear")); /* the scan is real */
 	assert_int_equal(h_restart(d), 0);
 	expect_not_on_disk(d, PW);
 	assert_true(h_db_int(d, "PRAGMA user_version") >= 5);
@@ -322,10 +296,10 @@ static void test_clear_rows_sealed_at_start(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_no_password_on_disk, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_key_file_required, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_clear_rows_sealed_at_start, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_password_on_disk, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_key_file_required, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_key, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_clear_rows_sealed_at_start, setup, h_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

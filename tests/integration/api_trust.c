@@ -29,14 +29,6 @@ static int setup(void **state)
 			   "discovery_rate_per_min = 30\ndiscovery_ttl_s = 8\n");
 }
 
-static int teardown(void **state)
-{
-	struct h_daemon *d = *state;
-	int reports = h_log_sanitizer_reports(d);
-	int rc = h_stop(d);
-	return rc == 0 && reports == 0 ? 0 : -1;
-}
-
 /* A tokenless agent lookup for MAC number n from loopback address src;
  * the HTTP status (0: no answer). */
 static int lookup_from(const char *src, int port, unsigned n)
@@ -194,5 +186,5 @@ int main(void)
 	    cmocka_unit_test(test_discovered_expire),
 	    cmocka_unit_test(test_delete_rules),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, h_teardown);
 }

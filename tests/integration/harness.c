@@ -808,10 +808,19 @@ bool h_db_table_contains(const struct h_daemon *d, const char *table, const char
 
 bool h_file_contains(const char *path, const char *needle)
 {
-	char *s = read_file(path, NULL);
-	bool found = s && strstr(s, needle);
+	size_t len = 0;
+	char *s = read_file(path, &len);
+	bool found = s && memmem(s, len, needle, strlen(needle)) != NULL;
 	free(s);
 	return found;
+}
+
+int h_teardown(void **state)
+{
+	struct h_daemon *d = *state;
+	int reports = h_log_sanitizer_reports(d);
+	int rc = h_stop(d);
+	return rc == 0 && reports == 0 ? 0 : -1;
 }
 
 /* --------------------------------------------------------- provisionctl */

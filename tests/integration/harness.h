@@ -57,6 +57,9 @@ int h_term(struct h_daemon *d);
 int h_stop(struct h_daemon *d);
 /* Lines of the daemon log that report sanitizer errors (0 expected). */
 int h_log_sanitizer_reports(const struct h_daemon *d);
+/* A cmocka teardown for *state = the h_daemon: stops it; fails on a bad
+ * exit or sanitizer reports. */
+int h_teardown(void **state);
 
 /* ------------------------------------------------------------------ HTTP */
 struct h_resp {
@@ -140,7 +143,7 @@ int h_db_exec(const struct h_daemon *d, const char *sql);
 char *h_db_dump(const struct h_daemon *d, const char *const *tables);
 /* Whether any cell of table contains needle. */
 bool h_db_table_contains(const struct h_daemon *d, const char *table, const char *needle);
-/* Whether the file contains needle. */
+/* Whether the file contains needle's bytes (binary-safe). */
 bool h_file_contains(const char *path, const char *needle);
 
 /* ----------------------------------------------------------- provisionctl */
