@@ -284,6 +284,29 @@ enum inv_status inv_agent_sessions_quiet(struct inv *inv, int64_t quiet_before, 
 	return s;
 }
 
+enum inv_status inv_deploys_ahead(struct inv *inv, const char *machine_id, const char *sku,
+				  int64_t state_since, int64_t *ahead, int64_t *ahead_sku,
+				  struct inv_err *err)
+{
+	*ahead = *ahead_sku = 0;
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_DEPLOY_AHEAD, err) : NULL;
+	if (!st)
+		return INV_IO;
+	inv_bind_text(st, ":state", inv_state_name(INV_ST_DEPLOYING));
+	inv_bind_int(st, ":since", state_since);
+	inv_bind_text(st, ":id", machine_id);
+	inv_bind_text(st, ":sku", sku);
+	bool row;
+	enum inv_status s = inv_step(st, &row, "count deploys ahead", err);
+	if (s == INV_OK && row) {
+		*ahead = sqlite3_column_int64(st, 0);
+		*ahead_sku = sqlite3_column_int64(st, 1);
+	}
+	inv_stmt_done(st);
+	return s;
+}
+
 struct ip_ctx {
 	const char *mid, *ip;
 };

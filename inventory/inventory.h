@@ -352,6 +352,14 @@ void inv_metrics(struct inv *inv, void (*emit)(void *ctx, const char *line), voi
 INV_MUST_CHECK enum inv_status inv_agent_sessions_quiet(struct inv *inv, int64_t quiet_before,
 							int64_t *n, struct inv_err *err);
 
+/* Deploy admission (queueing in order): the machines in `deploying` that
+ * entered it before the one with this id and state_since (ties by id), in
+ * all (*ahead) and of this sku (*ahead_sku). */
+INV_MUST_CHECK enum inv_status inv_deploys_ahead(struct inv *inv, const char *machine_id,
+						 const char *sku, int64_t state_since,
+						 int64_t *ahead, int64_t *ahead_sku,
+						 struct inv_err *err);
+
 /* Per SKU and state counts: calls fn once per (sku, state, count). */
 INV_MUST_CHECK enum inv_status inv_capacity(struct inv *inv,
 					    void (*fn)(void *ctx, const char *sku,

@@ -123,6 +123,7 @@ enum inv_sql {
 	SQL_MACHINE_AGENT_SEEN_AT, /* :id -> agent_seen_at */
 	SQL_AGENT_SESSIONS_QUIET,  /* :now, :before -> live sessions of agents quiet since */
 	SQL_MACHINE_SET_IP,
+	SQL_DEPLOY_AHEAD, /* :state, :since, :id, :sku -> count, count of :sku */
 
 	SQL__COUNT
 };

@@ -270,6 +270,9 @@ static const char *const sqlite_sql[] = {
 	" ON m.id = t.machine_id WHERE t.kind = 'session' AND t.used_at = 0"
 	" AND t.expires_at > :now AND m.agent_seen_at < :before",
     [SQL_MACHINE_SET_IP] = "UPDATE machines SET ip = :ip WHERE id = :id",
+    [SQL_DEPLOY_AHEAD] = "SELECT count(*), coalesce(sum(sku = :sku), 0) FROM machines"
+			 " WHERE state = :state AND (state_since < :since"
+			 " OR (state_since = :since AND id < :id))",
 };
 /* Catches a missing last entry; a hole in the middle is NULL, which the
  * statement test refuses. */

@@ -91,7 +91,9 @@ json_t *api_list(json_t *items, int64_t next);
 json_t *api_machine_json(const struct inv_machine *m, bool detail);
 json_t *api_allocation_json(struct app *a, const struct inv_allocation *al);
 
-/* The fleet freeze (big red switch): 503 set and true when frozen. */
+/* The fleet freeze (big red switch): 503 frozen, naming who froze it and
+ * why, with Retry-After: FREEZE_RETRY_AFTER_S, and true when frozen. */
+#define FREEZE_RETRY_AFTER_S 60
 bool api_refuse_if_frozen(struct http_req *r, struct app *a);
 
 #endif

@@ -232,7 +232,22 @@ bool api_refuse_if_frozen(struct http_req *r, struct app *a)
 {
 	if (!atomic_load(&a->frozen))
 		return false;
+	atomic_fetch_add(&a->frozen_refused, 1);
+	/* who froze it and why, so the caller knows whom to ask */
+	char *v = NULL;
+	struct inv_err e = {0};
+	enum inv_status st = inv_setting_get(a->inv, "freeze", &v, &e);
+	api_note_inv(r, "freeze read", st, &e);
+	json_t *o = v ? json_loads(v, 0, NULL) : NULL;
+	const char *by = json_string_value(json_object_get(o, "by"));
+	const char *why = json_string_value(json_object_get(o, "reason"));
+	snprintf(r->retry_after, sizeof r->retry_after, "%d", FREEZE_RETRY_AFTER_S);
 	http_error(r, 503, "frozen", NULL,
-		   "the fleet is frozen: power and deploy actions are stopped (PUT /v1/freeze)");
+		   "the fleet is frozen by %s (reason: %s): power and deploy actions are refused "
+		   "until it is lifted with PUT /v1/freeze {\"frozen\":false}; nothing was "
+		   "changed, retry later",
+		   by && *by ? by : "an operator", why && *why ? why : "none given");
+	json_decref(o);
+	free(v);
 	return true;
 }

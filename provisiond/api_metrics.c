@@ -82,7 +82,7 @@ static void emit_http(struct app *a, struct util_buf *b)
 	static const char *const load_names[] = {"workers_busy", "queued", "parked"};
 	static const char *const load_help[] = {
 	    "API workers running a handler now.",
-	    "Requests waiting for a worker (full: 429).",
+	    "Requests waiting for a worker (full: 503 overloaded).",
 	    "Requests parked without a worker (agent long-polls).",
 	};
 	struct http_server *servers[] = {a->api, a->boot};
@@ -99,6 +99,15 @@ static void emit_http(struct app *a, struct util_buf *b)
 			       i ? "boot" : "api", v[k]);
 		}
 	}
+	head(b, "admission_rejections_total", "counter",
+	     "API requests refused by admission control: over the token's rate (429), beyond "
+	     "the in-flight maximum (503 overloaded), while frozen (503 frozen).");
+	sample(b, "provisiond_admission_rejections_total{reason=\"token_rate\"} %lu",
+	       atomic_load(&a->token_rate_refused));
+	sample(b, "provisiond_admission_rejections_total{reason=\"in_flight\"} %lu",
+	       a->api ? http_shed(a->api) : 0UL);
+	sample(b, "provisiond_admission_rejections_total{reason=\"frozen\"} %lu",
+	       atomic_load(&a->frozen_refused));
 	head(b, "http_request_seconds", "histogram", "Request latency by listener and route.");
 	for (int i = 0; i < 2; i++)
 		if (servers[i])

@@ -32,7 +32,10 @@ struct app {
 	atomic_bool ready;	      /* /readyz */
 	atomic_bool draining;	      /* SIGTERM: long-polls answer now */
 	atomic_ulong auth_failures;
-	struct rl *discovery_rl; /* tokenless agent lookups per client address */
+	struct rl *discovery_rl;	 /* tokenless agent lookups per client address */
+	struct rl *token_rl;		 /* API requests per token; NULL: no limit */
+	atomic_ulong token_rate_refused; /* 429 rate_limited to API tokens */
+	atomic_ulong frozen_refused;	 /* 503 frozen */
 	atomic_ulong discovery_refused;
 	atomic_ulong catalog_reload_failures; /* SIGHUP reloads that kept the old catalog */
 	struct image_fetcher *fetcher;	      /* URL images into the store (image_fetcher.h) */

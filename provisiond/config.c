@@ -37,6 +37,8 @@ static const struct option options[] = {
     N("server", "api_workers", api_workers, 2, 1024),
     N("server", "boot_workers", boot_workers, 2, 4096),
     N("server", "max_queue", max_queue, 1, 1000000),
+    N("server", "token_rate_per_s", token_rate_per_s, 0, 1000000),
+    N("server", "token_burst", token_burst, 1, 1000000),
     N("server", "connection_limit", connection_limit, 16, 100000),
     N("server", "client_connection_limit", client_connection_limit, 1, 100000),
     N("server", "request_timeout_s", request_timeout_s, 1, 3600),
@@ -91,6 +93,8 @@ void config_defaults(struct config *c)
 	c->api_workers = 32;
 	c->boot_workers = 64;
 	c->max_queue = 1024;
+	c->token_rate_per_s = 1000;
+	c->token_burst = 2000;
 	c->connection_limit = 1000;
 	c->discovery_max = 200;
 	c->discovery_rate_per_min = 20;

@@ -19,8 +19,10 @@ struct config {
 	char boot_netns[64];   /* open the boot listener in this network namespace */
 	int http_threads;
 	int api_workers;
-	int boot_workers; /* boot listener handler threads (agent long-polls hold one) */
-	int max_queue;	  /* queued API requests before 429 */
+	int boot_workers;     /* boot listener handler threads (agent long-polls hold one) */
+	int max_queue;	      /* queued API requests before 503 overloaded */
+	int token_rate_per_s; /* API requests per token per second (0: no limit) */
+	int token_burst;      /* ... of which this many at once */
 	int connection_limit;
 	int client_connection_limit; /* per client address */
 	int request_timeout_s;	     /* silent connections close after this */

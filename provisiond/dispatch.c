@@ -2,6 +2,7 @@
  * identity, the role check, the freeze, and a validated body. Written once
  * here so a handler cannot forget one (see routes.h). */
 #include "provisiond/log.h"
+#include "provisiond/ratelimit.h"
 #include "provisiond/routes.h"
 
 #include <openssl/crypto.h>
@@ -89,6 +90,24 @@ static bool authenticate(struct api_call *c, struct principal *p)
 	return false;
 }
 
+/* Admission per API token: a token bucket of [server] token_rate_per_s,
+ * so one runaway client cannot take the service from the others. */
+static bool within_rate(struct api_call *c)
+{
+	int64_t retry_ms = 0;
+	if (!c->p || !c->a->token_rl ||
+	    rl_take(c->a->token_rl, c->p->token_id, inv_now_ms(), &retry_ms))
+		return true;
+	atomic_fetch_add(&c->a->token_rate_refused, 1);
+	int s = retry_ms >= 3600000 ? 3600 : (int)((retry_ms + 999) / 1000);
+	s = s > 0 ? s : 1;
+	snprintf(c->r->retry_after, sizeof c->r->retry_after, "%d", s);
+	http_error(c->r, 429, "rate_limited", NULL,
+		   "token %s made more than %d requests a second; retry after %d s", c->p->token_id,
+		   c->a->cfg.token_rate_per_s, s);
+	return false;
+}
+
 /* Every query argument is one the route reads; 400 naming it otherwise. */
 static bool check_query(struct api_call *c)
 {
@@ -122,7 +141,7 @@ void api_dispatch(struct http_req *r, void *app)
 {
 	struct principal p = {0};
 	struct api_call c = {.r = r, .a = app, .route = (const struct api_route *)r->route};
-	if (authenticate(&c, &p) && check_query(&c) &&
+	if (authenticate(&c, &p) && within_rate(&c) && check_query(&c) &&
 	    !(c.route->refused_when_frozen && api_refuse_if_frozen(r, app)) && parse_body(&c))
 		c.route->handler(&c);
 	json_decref(c.body);

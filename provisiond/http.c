@@ -47,6 +47,7 @@ struct http_server {
 	pthread_cond_t cv, idle_cv;
 	struct http_req **queue; /* ring */
 	int qhead, qlen, running;
+	int qcap; /* the in-flight maximum: workers + max_queue */
 	bool stopping;
 	/* parked requests (http_park): suspended, holding no worker */
 	struct http_req *parked;
@@ -58,6 +59,7 @@ struct http_server {
 	pthread_cond_t park_cv;
 	struct route_stats *stats; /* nroutes + 1 (unmatched) */
 	atomic_ulong codes[600];
+	atomic_ulong shed; /* 503 overloaded: workers busy and the queue full */
 };
 
 int64_t http_now_us(void)
@@ -174,7 +176,7 @@ static void *worker_main(void *arg)
 			return NULL;
 		}
 		struct http_req *r = s->queue[s->qhead];
-		s->qhead = (s->qhead + 1) % s->o.max_queue;
+		s->qhead = (s->qhead + 1) % s->qcap;
 		s->qlen--;
 		s->running++;
 		pthread_mutex_unlock(&s->mu);
@@ -208,9 +210,10 @@ static void *worker_main(void *arg)
 /* With s->mu held. */
 static bool enqueue_locked(struct http_server *s, struct http_req *r)
 {
-	bool ok = s->qlen < s->o.max_queue && !s->stopping;
+	/* in flight = queued + on a worker (parked requests hold no worker) */
+	bool ok = s->qlen + s->running < s->qcap && !s->stopping;
 	if (ok) {
-		s->queue[(s->qhead + s->qlen) % s->o.max_queue] = r;
+		s->queue[(s->qhead + s->qlen) % s->qcap] = r;
 		s->qlen++;
 		pthread_cond_signal(&s->cv);
 	}
@@ -510,8 +513,11 @@ static enum MHD_Result dispatch(struct http_server *s, struct http_req *r)
 	MHD_suspend_connection(r->conn);
 	if (!enqueue(s, r)) {
 		r->phase = PH_DONE;
-		http_error(r, 429, "overloaded", NULL,
-			   "provisiond is shedding load; retry after a second");
+		atomic_fetch_add(&s->shed, 1);
+		http_error(r, 503, "overloaded", NULL,
+			   "provisiond has %d requests in flight, its maximum; nothing was done, "
+			   "retry after a second",
+			   s->qcap);
 		snprintf(r->retry_after, sizeof r->retry_after, "1");
 		MHD_resume_connection(r->conn);
 	}
@@ -647,7 +653,8 @@ static int make_listener(const char *listen, const char *netns, char *err, size_
 
 static int start_workers(struct http_server *s)
 {
-	s->queue = calloc((size_t)s->o.max_queue, sizeof *s->queue);
+	s->qcap = s->o.workers + s->o.max_queue;
+	s->queue = calloc((size_t)s->qcap, sizeof *s->queue);
 	s->workers = calloc((size_t)s->o.workers, sizeof *s->workers);
 	if (!s->queue || !s->workers || util_cond_init(&s->park_cv) != 0)
 		return -1;
@@ -770,6 +777,11 @@ void http_stop(struct http_server *s, int timeout_ms)
 	stop_workers(s);
 	MHD_stop_daemon(s->mhd);
 	server_free(s);
+}
+
+unsigned long http_shed(struct http_server *s)
+{
+	return atomic_load(&s->shed);
 }
 
 void http_load(struct http_server *s, int *busy, int *queued, int *parked)

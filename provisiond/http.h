@@ -131,6 +131,9 @@ void http_wake_parked(struct http_server *s);
 int http_parked(struct http_server *s);
 /* Workers running a handler, requests queued for one, requests parked. */
 void http_load(struct http_server *s, int *busy, int *queued, int *parked);
+/* Requests refused with 503 overloaded: every worker busy and max_queue
+ * more waiting (the in-flight maximum). */
+unsigned long http_shed(struct http_server *s);
 
 /* Query argument value or NULL. */
 const char *http_arg(const struct http_req *r, const char *key);

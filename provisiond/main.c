@@ -349,7 +349,9 @@ static int start_services(struct app *a)
 		return 1;
 	a->discovery_rl =
 	    rl_new(a->cfg.discovery_rate_per_min, a->cfg.discovery_rate_per_min, 1024);
-	if (!a->discovery_rl) {
+	if (a->cfg.token_rate_per_s > 0)
+		a->token_rl = rl_new(a->cfg.token_rate_per_s * 60, a->cfg.token_burst, 4096);
+	if (!a->discovery_rl || (a->cfg.token_rate_per_s > 0 && !a->token_rl)) {
 		fprintf(stderr, "provisiond: out of memory\n");
 		return 1;
 	}
@@ -409,6 +411,7 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 	lc_stop(a->lc);
 	boot_dnsmasq_stop(a->dnsmasq);
 	rl_free(a->discovery_rl);
+	rl_free(a->token_rl);
 	log_event(LOG_INFO, "stopped", NULL);
 	return 0;
 }

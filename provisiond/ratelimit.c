@@ -57,6 +57,11 @@ static struct bucket *find(struct rl *r, const char *key, int64_t now_ms)
 
 bool rl_allow(struct rl *r, const char *key, int64_t now_ms)
 {
+	return rl_take(r, key, now_ms, NULL);
+}
+
+bool rl_take(struct rl *r, const char *key, int64_t now_ms, int64_t *retry_ms)
+{
 	pthread_mutex_lock(&r->mu);
 	struct bucket *b = find(r, key, now_ms);
 	b->tokens += (double)(now_ms - b->at) * r->per_ms;
@@ -66,6 +71,8 @@ bool rl_allow(struct rl *r, const char *key, int64_t now_ms)
 	bool ok = b->tokens >= 1.0;
 	if (ok)
 		b->tokens -= 1.0;
+	else if (retry_ms)
+		*retry_ms = r->per_ms > 0 ? (int64_t)((1.0 - b->tokens) / r->per_ms) + 1 : 60000;
 	pthread_mutex_unlock(&r->mu);
 	return ok;
 }

@@ -18,5 +18,8 @@ struct rl *rl_new(int rate_per_min, int burst, int slots);
 void rl_free(struct rl *r);
 /* Takes one token for key at now_ms; false when its bucket is empty. */
 bool rl_allow(struct rl *r, const char *key, int64_t now_ms);
+/* rl_allow that also tells, when it refuses, in how many ms the bucket
+ * holds a token again (*retry_ms, at least 1; may be NULL). */
+bool rl_take(struct rl *r, const char *key, int64_t now_ms, int64_t *retry_ms);
 
 #endif

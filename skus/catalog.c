@@ -177,6 +177,11 @@ const char *sku_description(const struct sku *s)
 	return s->description;
 }
 
+int sku_max_concurrent_deploys(const struct sku *s)
+{
+	return s ? s->max_concurrent_deploys : 0;
+}
+
 bool sku_fast_track(const struct sku *s)
 {
 	return s && s->fast_track;

@@ -26,6 +26,9 @@ char *sku_to_json(const struct sku *s)
 	if (!root)
 		return NULL;
 	json_object_set_new(root, "fast_track", json_boolean(s->fast_track));
+	if (s->max_concurrent_deploys)
+		json_object_set_new(root, "max_concurrent_deploys",
+				    json_integer(s->max_concurrent_deploys));
 	char *text = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	return text;

@@ -130,6 +130,15 @@ static int set_fast_track(struct sku *s, const char *v, char *msg, size_t msglen
 	return 0;
 }
 
+static int set_max_deploys(struct sku *s, const char *v, char *msg, size_t msglen)
+{
+	long long n = 0;
+	if (sku_parse_int(v, 0, 100000, &n, msg, msglen) < 0)
+		return -1;
+	s->max_concurrent_deploys = (int)n;
+	return 0;
+}
+
 const struct sku_key sku_keys[] = {
     {"sku", "name", true, set_name},
     {"sku", "description", true, set_description},
@@ -144,5 +153,6 @@ const struct sku_key sku_keys[] = {
     {"nics", "count", true, set_nic_count},
     {"nics", "min_speed_mbps", true, set_nic_speed},
     {"sku", "fast_track", false, set_fast_track},
+    {"sku", "max_concurrent_deploys", false, set_max_deploys},
 };
 const size_t sku_nkeys = sizeof(sku_keys) / sizeof(sku_keys[0]);

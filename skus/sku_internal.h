@@ -51,7 +51,8 @@ struct sku {
 	bool disk_min_decimal; /* min_size was written in KB/MB/GB/TB */
 	struct sku_range nic_count;
 	long long nic_min_mbps;
-	bool fast_track; /* available machines stay powered on in the agent */
+	bool fast_track;	    /* available machines stay powered on in the agent */
+	int max_concurrent_deploys; /* of this SKU at once; 0: only the global cap */
 };
 
 struct sku_catalog {

@@ -54,17 +54,13 @@ struct bmc_manager *bmc_manager_new(const struct bmc_limits *l)
 		goto fail_alloc;
 	if (pthread_mutex_init(&m->mu, NULL) != 0)
 		goto fail_alloc;
-	if (util_cond_init(&m->slot_cv) != 0)
-		goto fail_mutex;
 	if (util_cond_init(&m->idle_cv) != 0)
-		goto fail_slot;
+		goto fail_mutex;
 	if (drivers_init(m) != 0) {
 		bmc_manager_free(m);
 		return NULL;
 	}
 	return m;
-fail_slot:
-	pthread_cond_destroy(&m->slot_cv);
 fail_mutex:
 	pthread_mutex_destroy(&m->mu);
 fail_alloc:
@@ -97,7 +93,6 @@ void bmc_manager_free(struct bmc_manager *m)
 			d->fini(m->priv[i]);
 	}
 	pthread_cond_destroy(&m->idle_cv);
-	pthread_cond_destroy(&m->slot_cv);
 	pthread_mutex_destroy(&m->mu);
 	free(m->buckets);
 	free(m);
@@ -248,31 +243,68 @@ void bmc_entry_unbusy(struct bmc_manager *m, struct bmc_entry *en)
 	pthread_mutex_unlock(&m->mu);
 }
 
+/* With m->mu held: takes w out of the wait queue. */
+static void unqueue(struct bmc_manager *m, struct bmc_slot_waiter *w)
+{
+	struct bmc_slot_waiter **pp = &m->wait_head, *prev = NULL;
+	while (*pp && *pp != w) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (!*pp)
+		return;
+	*pp = w->next;
+	if (m->wait_tail == w)
+		m->wait_tail = prev;
+	m->waiting--;
+}
+
 enum bmc_status bmc_slot_acquire(struct bmc_manager *m, long long deadline_ms, struct bmc_error *e)
 {
 	long long from = util_now_ms();
 	enum bmc_status st = BMC_OK;
+	struct bmc_slot_waiter w = {.granted = false};
 
 	pthread_mutex_lock(&m->mu);
-	while (m->in_flight >= m->lim.max_concurrent) {
-		if (util_cond_wait_until_ms(&m->slot_cv, &m->mu, deadline_ms) == ETIMEDOUT &&
-		    m->in_flight >= m->lim.max_concurrent) {
-			st = bmc_error_set(e, BMC_ERR_BUSY, NULL,
-					   "too many BMC calls in flight (%d); waited %lld ms",
-					   m->in_flight, util_now_ms() - from);
-			break;
-		}
-	}
-	if (st == BMC_OK)
+	if (m->in_flight < m->lim.max_concurrent && !m->wait_head) {
 		m->in_flight++;
+		pthread_mutex_unlock(&m->mu);
+		return BMC_OK;
+	}
+	if (util_cond_init(&w.cv) != 0) {
+		pthread_mutex_unlock(&m->mu);
+		return bmc_error_set(e, BMC_ERR_BUSY, NULL, "cannot wait for a BMC call slot");
+	}
+	if (m->wait_tail)
+		m->wait_tail->next = &w;
+	else
+		m->wait_head = &w;
+	m->wait_tail = &w;
+	m->waiting++;
+	while (!w.granted)
+		if (util_cond_wait_until_ms(&w.cv, &m->mu, deadline_ms) == ETIMEDOUT && !w.granted)
+			break;
+	if (!w.granted) {
+		unqueue(m, &w);
+		st = bmc_error_set(e, BMC_ERR_BUSY, NULL,
+				   "too many BMC calls in flight (%d, %d waiting); waited %lld ms",
+				   m->in_flight, m->waiting, util_now_ms() - from);
+	}
 	pthread_mutex_unlock(&m->mu);
+	pthread_cond_destroy(&w.cv);
 	return st;
 }
 
 void bmc_slot_release(struct bmc_manager *m)
 {
 	pthread_mutex_lock(&m->mu);
-	m->in_flight--;
-	pthread_cond_signal(&m->slot_cv);
+	struct bmc_slot_waiter *w = m->wait_head;
+	if (w) { /* the slot passes to the first waiter: in_flight stays */
+		unqueue(m, w);
+		w->granted = true;
+		pthread_cond_signal(&w->cv);
+	} else {
+		m->in_flight--;
+	}
 	pthread_mutex_unlock(&m->mu);
 }

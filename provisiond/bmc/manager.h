@@ -46,10 +46,19 @@ struct bmc_metrics {
 	unsigned long long abandoned[BMC_DRIVER_MAX];
 };
 
+struct bmc_slot_waiter {
+	pthread_cond_t cv;
+	bool granted;
+	struct bmc_slot_waiter *next;
+};
+
 struct bmc_manager {
 	struct bmc_limits lim;
 	pthread_mutex_t mu;
-	pthread_cond_t slot_cv; /* a global slot was freed */
+	/* callers waiting for a global slot, first come first served: a freed
+	 * slot passes straight to the head (bmc_slot_release) */
+	struct bmc_slot_waiter *wait_head, *wait_tail;
+	int waiting;
 	pthread_cond_t idle_cv; /* an abandoned call returned */
 	int in_flight;		/* driver calls running (global slots taken) */
 	int abandoned;		/* calls still running after their caller gave up */

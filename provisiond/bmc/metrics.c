@@ -63,7 +63,7 @@ void bmc_metrics_abandoned(struct bmc_manager *m, int drv)
 
 struct snapshot {
 	struct bmc_metrics c;
-	int in_flight, abandoned, open, half_open;
+	int in_flight, waiting, abandoned, open, half_open;
 };
 
 static void take_snapshot(struct bmc_manager *m, struct snapshot *s)
@@ -71,6 +71,7 @@ static void take_snapshot(struct bmc_manager *m, struct snapshot *s)
 	pthread_mutex_lock(&m->mu);
 	s->c = m->metrics;
 	s->in_flight = m->in_flight;
+	s->waiting = m->waiting;
 	s->abandoned = m->abandoned;
 	s->open = s->half_open = 0;
 	for (size_t i = 0; i < m->nbuckets; i++)
@@ -178,6 +179,9 @@ void bmc_manager_metrics(struct bmc_manager *m, void (*emit)(void *ctx, const ch
 	emit_calls(&o, s);
 	head(&o, "calls_in_flight", "gauge", "Driver calls running now.");
 	util_linef(&o, "provisiond_bmc_calls_in_flight %d", s->in_flight);
+	head(&o, "calls_queued", "gauge",
+	     "Driver calls waiting for a slot (max_concurrent reached), served in order.");
+	util_linef(&o, "provisiond_bmc_calls_queued %d", s->waiting);
 	head(&o, "calls_in_flight_limit", "gauge", "Cap on driver calls running at once.");
 	util_linef(&o, "provisiond_bmc_calls_in_flight_limit %d", m->lim.max_concurrent);
 	head(&o, "circuits", "gauge", "BMCs whose circuit breaker is not closed.");

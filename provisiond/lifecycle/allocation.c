@@ -122,6 +122,14 @@ bool lc_fast_track(const struct lc_ctx *x, const char *sku)
 	return ft;
 }
 
+int lc_sku_max_deploys(const struct lc_ctx *x, const char *sku)
+{
+	pthread_rwlock_rdlock(x->catalog_lock);
+	int n = sku_max_concurrent_deploys(sku_catalog_find(*x->catalog, sku));
+	pthread_rwlock_unlock(x->catalog_lock);
+	return n;
+}
+
 bool lc_sku_fast_track(struct app *a, const char *sku)
 {
 	const struct lc_ctx x = {.catalog_lock = &a->catalog_lock, .catalog = &a->catalog};

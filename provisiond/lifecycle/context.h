@@ -36,7 +36,7 @@ struct lc_limits {
 	int max_attempts;		     /* failed attempts of a state before `failed` */
 	int backoff_base_ms, backoff_max_ms; /* between attempts: doubling, jittered */
 	int max_substitutions;		     /* per allocation */
-	int max_concurrent_deploys;	     /* deploy steps running at once */
+	int max_concurrent_deploys;	     /* machines in `deploying` at once */
 	int discovery_ttl_s;		     /* discovered machines nobody enrolls expire */
 };
 
@@ -48,13 +48,16 @@ void lc_limits_from_config(const struct config *c, struct lc_limits *out);
 /* What the steps count: metrics (lc_metrics), and the deploys running now
  * for admission control. Zero-initialise before use. */
 struct lc_stats {
-	atomic_int deploys_running;
+	atomic_int deploys_running; /* deploy steps executing now */
 	atomic_ulong steps[INV_ST__COUNT];
 	atomic_ulong failures[INV_ST__COUNT];
 	atomic_ulong retries;
 	atomic_ulong substitutions;
 	atomic_ulong deadline_misses;
-	atomic_ulong admission_rejections; /* deploy steps put off: max_concurrent_deploys */
+	/* deploy starts put off: more machines entered `deploying` before this
+	 * one than [lifecycle] max_concurrent_deploys (global) or the SKU's
+	 * own max_concurrent_deploys (sku) */
+	atomic_ulong admission_waits_global, admission_waits_sku;
 	/* Time spent in a state, observed when a machine leaves it; bounds set
 	 * by lc_stats_init (zeroed: every observation lands in +Inf). */
 	struct util_hist state_seconds[INV_ST__COUNT];
@@ -113,5 +116,8 @@ void lc_settle(const struct lc_ctx *x, const char *alloc_id);
 /* Whether available machines of this SKU wait in the agent (fast-track),
  * read from the context's catalog. */
 bool lc_fast_track(const struct lc_ctx *x, const char *sku);
+/* The SKU's own cap on machines deploying at once (0: none), read from the
+ * context's catalog. */
+int lc_sku_max_deploys(const struct lc_ctx *x, const char *sku);
 
 #endif

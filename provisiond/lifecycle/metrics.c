@@ -112,6 +112,18 @@ static void queue_gauges(const struct util_lines *o, struct lc_engine *eng)
 	      atomic_load(&eng->stats.deploys_running));
 }
 
+static void admission(const struct util_lines *o, const struct lc_stats *e)
+{
+	util_linef(o, "# HELP provisiond_lifecycle_admission_waits_total Deploy starts put off "
+		      "(looked at again a second later) because as many machines as a cap "
+		      "allows were deploying before them, by cap.");
+	util_linef(o, "# TYPE provisiond_lifecycle_admission_waits_total counter");
+	util_linef(o, "provisiond_lifecycle_admission_waits_total{cap=\"global\"} %lu",
+		   atomic_load(&e->admission_waits_global));
+	util_linef(o, "provisiond_lifecycle_admission_waits_total{cap=\"sku\"} %lu",
+		   atomic_load(&e->admission_waits_sku));
+}
+
 void lc_metrics(struct lc_engine *eng, void (*emit)(void *ctx, const char *line), void *ctx)
 {
 	struct lc_stats *e = &eng->stats;
@@ -125,9 +137,7 @@ void lc_metrics(struct lc_engine *eng, void (*emit)(void *ctx, const char *line)
 	counter(&o, "lifecycle_deadline_misses_total",
 		"Machines that overran the timeout of their state.",
 		atomic_load(&e->deadline_misses));
-	counter(&o, "lifecycle_admission_rejections_total",
-		"Deploy steps put off because max_concurrent_deploys were running.",
-		atomic_load(&e->admission_rejections));
+	admission(&o, e);
 	counter(&o, "allocation_substitutions_total",
 		"Failed allocation members replaced by a spare machine.",
 		atomic_load(&e->substitutions));

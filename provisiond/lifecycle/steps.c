@@ -451,17 +451,41 @@ static void deploy_boot_disk(struct step *s, const struct deploy_driver *d,
 	}
 }
 
+/* Admission: a deploy starts (phase "") only while fewer machines entered
+ * `deploying` before this one than the global and the SKU's caps, so the
+ * rest wait in the order they came; once started, a deploy is not stopped
+ * by a cap lowered later. The order lives in the inventory, so it survives
+ * a restart. False (and a look again in a second) when it must wait. */
+static bool deploy_admitted(struct step *s)
+{
+	const struct lc_ctx *x = s->x;
+	if (s->m->phase[0])
+		return true;
+	int64_t ahead = 0, ahead_sku = 0;
+	struct inv_err e = {0};
+	enum inv_status st = inv_deploys_ahead(x->inv, s->m->id, s->m->sku, s->m->state_since,
+					       &ahead, &ahead_sku, &e);
+	lc_note_inv("deploy admission", s->m->id, st, &e);
+	int sku_cap = lc_sku_max_deploys(x, s->m->sku);
+	bool global_ok = ahead < x->limits.max_concurrent_deploys;
+	bool sku_ok = sku_cap <= 0 || ahead_sku < sku_cap;
+	if (st == INV_OK && global_ok && sku_ok)
+		return true;
+	if (st == INV_OK)
+		atomic_fetch_add(global_ok ? &x->stats->admission_waits_sku
+					   : &x->stats->admission_waits_global,
+				 1);
+	struct inv_machine_change c = {.set_wake = true, .wake_at = lc_now(x) + 1000};
+	commit(s, &c);
+	return false;
+}
+
 static void step_deploying(struct step *s)
 {
 	struct lc_stats *st = s->x->stats;
-	if (atomic_fetch_add(&st->deploys_running, 1) >= s->x->limits.max_concurrent_deploys) {
-		/* admission control: try again shortly */
-		atomic_fetch_sub(&st->deploys_running, 1);
-		atomic_fetch_add(&st->admission_rejections, 1);
-		struct inv_machine_change c = {.set_wake = true, .wake_at = lc_now(s->x) + 1000};
-		commit(s, &c);
+	if (!deploy_admitted(s))
 		return;
-	}
+	atomic_fetch_add(&st->deploys_running, 1);
 	struct inv_allocation al = {0};
 	struct inv_image img = {0};
 	const struct deploy_driver *d = NULL;

@@ -7,6 +7,7 @@
  * upper bound on real time. The concurrency tests need real overlap and keep the
  * real clock; they assert no times. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/bmc/driver.h"
 #include "provisiond/bmc/fake.h"
+#include "provisiond/bmc/manager.h"
 #include "tests/vclock_fixture.h"
 
 static struct bmc_limits fast_limits(void)
@@ -375,6 +377,73 @@ static void test_global_cap_respected(void **state)
 	bmc_manager_free(m);
 }
 
+/* Callers waiting for a global slot get it in the order they came. */
+struct slot_taker {
+	struct bmc_manager *m;
+	long long deadline_ms;
+	pthread_t tid;
+	enum bmc_status st;
+	int turn; /* order in which it got the slot */
+};
+
+static atomic_int slot_turns;
+
+static void *take_slot(void *arg)
+{
+	struct slot_taker *t = arg;
+	struct bmc_error e;
+	t->st = bmc_slot_acquire(t->m, t->deadline_ms, &e);
+	if (t->st == BMC_OK) {
+		t->turn = atomic_fetch_add(&slot_turns, 1);
+		bmc_slot_release(t->m);
+	}
+	return NULL;
+}
+
+static void wait_queued(struct bmc_manager *m, int n)
+{
+	for (int i = 0; i < 5000; i++) {
+		pthread_mutex_lock(&m->mu);
+		int w = m->waiting;
+		pthread_mutex_unlock(&m->mu);
+		if (w == n)
+			return;
+		util_sleep_ms(1);
+	}
+	fail_msg("never saw %d callers waiting for a slot", n);
+}
+
+static void test_slots_first_come_first_served(void **state)
+{
+	struct bmc_limits l = fast_limits();
+	struct bmc_error e;
+	struct slot_taker t[4];
+
+	(void)state;
+	l.max_concurrent = 1;
+	struct bmc_manager *m = new_manager(&l);
+	atomic_store(&slot_turns, 0);
+	assert_int_equal(bmc_slot_acquire(m, util_now_ms() + 1000, &e), BMC_OK);
+	for (int i = 0; i < 4; i++) {
+		/* the third gives up before the slot comes free: it leaves the queue */
+		t[i] = (struct slot_taker){
+		    .m = m, .deadline_ms = util_now_ms() + (i == 2 ? 1000 : 20000), .turn = -1};
+		assert_int_equal(pthread_create(&t[i].tid, NULL, take_slot, &t[i]), 0);
+		wait_queued(m, i + 1);
+	}
+	wait_queued(m, 3);
+	bmc_slot_release(m);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i].tid, NULL);
+	assert_int_equal(t[2].st, BMC_ERR_BUSY);
+	assert_int_equal(t[0].turn, 0);
+	assert_int_equal(t[1].turn, 1);
+	assert_int_equal(t[3].turn, 2);
+	assert_int_equal(m->in_flight, 0);
+	assert_int_equal(m->waiting, 0);
+	bmc_manager_free(m);
+}
+
 static void test_one_operation_per_bmc(void **state)
 {
 	struct bmc_limits l = fast_limits();
@@ -580,6 +649,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_power_and_boot_roundtrip, vclock_on, vclock_off),
 	    cmocka_unit_test(test_invalid_arguments),
 	    cmocka_unit_test(test_unsupported_slots),
+	    cmocka_unit_test(test_slots_first_come_first_served),
 	    cmocka_unit_test_setup_teardown(test_breaker_opens_fails_fast_and_recovers, vclock_on,
 					    vclock_off),
 	    cmocka_unit_test_setup_teardown(test_breaker_resets_on_new_address, vclock_on,

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "inventory/inventory.h"
@@ -487,25 +488,85 @@ static void test_deploy_table(void **state)
 	assert_int_equal(atomic_load(&f->stats.deploys_running), 0);
 }
 
-/* Admission control: with no deploy slot left the step only looks again. */
+/* Two machines reserved one after the other (first entered `deploying`
+ * first). */
+static void reserve_two(struct fixture *f, char first[INV_ID_LEN], char second[INV_ID_LEN])
+{
+	struct inv_allocation a1 = {0}, a2 = {0};
+	make_available(f, "a1", "{\"sku\":\"" SKU "\"}", first);
+	make_available(f, "a2", "{\"sku\":\"" SKU "\"}", second);
+	reserve(f, &a1);
+	usleep(5000); /* state_since differs: the order is by time */
+	reserve(f, &a2);
+	snprintf(first, INV_ID_LEN, "%s", a1.machines[0].id);
+	snprintf(second, INV_ID_LEN, "%s", a2.machines[0].id);
+	inv_allocation_clear(&a1);
+	inv_allocation_clear(&a2);
+}
+
+/* The second machine waits while the first deploys, then goes. */
+static void admission_order(struct fixture *f, const atomic_ulong *waits)
+{
+	char first[INV_ID_LEN], second[INV_ID_LEN];
+	reserve_two(f, first, second);
+	int64_t before = test_now();
+	assert_int_equal(step(f, second), INV_ST_DEPLOYING);
+	struct inv_machine m = get(f, second);
+	assert_true(m.wake_at >= before + 1000);
+	assert_string_equal(m.phase, "");
+	assert_int_equal(bmc_fake_calls(f->bmc, second, "power_get"), 0);
+	assert_int_equal(atomic_load(waits), 1);
+	inv_machine_clear(&m);
+	assert_int_equal(step(f, first), INV_ST_ACTIVE);
+	assert_int_equal(step(f, second), INV_ST_ACTIVE);
+	assert_int_equal(atomic_load(waits), 1);
+}
+
+/* Admission control, global cap: deploys start in the order machines
+ * entered `deploying`, at most max_concurrent_deploys at once. */
 static void test_deploy_admission(void **state)
 {
 	struct fixture *f = *state;
-	char id[INV_ID_LEN];
-	struct inv_allocation al = {0};
-	make_available(f, "a1", "{\"sku\":\"" SKU "\"}", id);
-	reserve(f, &al);
 	f->x.limits.max_concurrent_deploys = 1;
-	atomic_store(&f->stats.deploys_running, 1); /* another deploy runs */
-	int64_t before = test_now();
-	assert_int_equal(step(f, id), INV_ST_DEPLOYING);
-	struct inv_machine m = get(f, id);
-	assert_true(m.wake_at >= before + 1000);
-	assert_int_equal(bmc_fake_calls(f->bmc, id, "power_get"), 0);
-	inv_machine_clear(&m);
-	atomic_store(&f->stats.deploys_running, 0);
-	assert_int_equal(step(f, id), INV_ST_ACTIVE);
-	inv_allocation_clear(&al);
+	admission_order(f, &f->stats.admission_waits_global);
+	assert_int_equal(atomic_load(&f->stats.admission_waits_sku), 0);
+}
+
+/* The same with the SKU's own cap ([sku] max_concurrent_deploys = 1) under
+ * a global cap that would let both go. */
+static void test_deploy_admission_sku(void **state)
+{
+	struct fixture *f = *state;
+	char src[512], dir[300], path[400], *text = NULL;
+	snprintf(src, sizeof src, "%s/skus/catalog/" SKU ".ini", getenv("PROVISIOND_SOURCE_DIR"));
+	snprintf(dir, sizeof dir, "%s/skus", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	FILE *in = fopen(src, "r");
+	assert_non_null(in);
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	for (int ch; (ch = fgetc(in)) != EOF;)
+		fputc(ch, mem);
+	fclose(in);
+	fclose(mem);
+	char *at = strstr(text, "[sku]\n");
+	assert_non_null(at);
+	snprintf(path, sizeof path, "%s/" SKU ".ini", dir);
+	FILE *out = fopen(path, "w");
+	assert_non_null(out);
+	fprintf(out, "%.*s[sku]\nmax_concurrent_deploys = 1\n%s", (int)(at - text), text, at + 6);
+	fclose(out);
+	free(text);
+	struct sku_catalog *c = NULL;
+	struct err e = {0};
+	if (sku_catalog_load_dir(dir, &c, &e) != ERR_OK)
+		fail_msg("catalog: %s", e.message);
+	unlink(path);
+	rmdir(dir);
+	sku_catalog_free(f->catalog);
+	f->catalog = c;
+	admission_order(f, &f->stats.admission_waits_sku);
+	assert_int_equal(atomic_load(&f->stats.admission_waits_global), 0);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -513,9 +574,15 @@ static void test_deploy_admission(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_enroll_table),     T(test_bmc_history), T(test_bmc_unsupported_final),
-	    T(test_deadline),	      T(test_frozen),	   T(test_deploy_table),
-	    T(test_deploy_admission), T(test_wrong_key),
+	    T(test_enroll_table),
+	    T(test_bmc_history),
+	    T(test_bmc_unsupported_final),
+	    T(test_deadline),
+	    T(test_frozen),
+	    T(test_deploy_table),
+	    T(test_deploy_admission),
+	    T(test_deploy_admission_sku),
+	    T(test_wrong_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
