@@ -40,6 +40,10 @@ struct inv {
 	pthread_key_t rkey;
 	struct reader *readers;	      /* every reader connection, closed at inv_close */
 	struct util_hist commit_hist; /* each group: BEGIN to durable COMMIT */
+	/* the last write group failed on storage (disk full, I/O error) and
+	 * none has succeeded since: why, and since when (0: writable); under mu */
+	char storage_error[sizeof((struct inv_err *)0)->message];
+	int64_t storage_failed_at;
 };
 
 /* Commit latency bounds: an fsync on a healthy disk is milliseconds; a
@@ -304,6 +308,65 @@ struct inv_conn *inv_reader(struct inv *inv, struct inv_err *err)
 
 /* ------------------------------------------------------------- writer */
 
+/* Remembers whether the group hit a storage error (every job's own error
+ * says which) or committed. */
+static void note_storage(struct inv *inv, struct wjob **batch, int n)
+{
+	const struct inv_err *bad = NULL;
+	bool ok = false;
+	for (int i = 0; i < n; i++) {
+		if (batch[i]->st == INV_IO && !bad)
+			bad = batch[i]->err;
+		ok |= batch[i]->st == INV_OK;
+	}
+	pthread_mutex_lock(&inv->mu);
+	if (bad) {
+		snprintf(inv->storage_error, sizeof inv->storage_error, "%s", bad->message);
+		if (!inv->storage_failed_at)
+			inv->storage_failed_at = inv_now_ms();
+	} else if (ok) {
+		inv->storage_failed_at = 0;
+		inv->storage_error[0] = '\0';
+	}
+	pthread_mutex_unlock(&inv->mu);
+}
+
+static enum inv_status probe_fn(struct inv_conn *c, void *arg, struct inv_err *err)
+{
+	(void)arg;
+	sqlite3_stmt *st = inv_stmt(c, SQL_SETTING_UPSERT, err);
+	if (!st)
+		return INV_IO;
+	char now[32];
+	snprintf(now, sizeof now, "%lld", (long long)inv_now_ms());
+	inv_bind_text(st, ":key", "storage_probe");
+	inv_bind_text(st, ":value", now);
+	inv_bind_int(st, ":now", inv_now_ms());
+	return inv_exec_done(st, "storage probe", err);
+}
+
+void inv_storage_probe(struct inv *inv)
+{
+	pthread_mutex_lock(&inv->mu);
+	bool failed = inv->storage_failed_at != 0;
+	pthread_mutex_unlock(&inv->mu);
+	struct inv_err e = {0};
+	if (failed) /* the outcome lands in note_storage */
+		(void)inv_write(inv, probe_fn, NULL, &e);
+}
+
+bool inv_storage_ok(struct inv *inv, char *why, size_t len, int64_t *since)
+{
+	pthread_mutex_lock(&inv->mu);
+	bool failed = inv->storage_failed_at != 0;
+	if (why)
+		snprintf(why, len, "%s", inv->storage_error);
+	if (since)
+		*since = inv->storage_failed_at;
+	pthread_mutex_unlock(&inv->mu);
+	return !failed;
+}
+
 static void run_batch(struct inv *inv, struct wjob **batch, int n)
 {
 	sqlite3 *db = inv->w.db;
@@ -328,6 +391,7 @@ static void run_batch(struct inv *inv, struct wjob **batch, int n)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	util_hist_observe_us(&inv->commit_hist, util_now_us() - t0);
+	note_storage(inv, batch, n);
 }
 
 void inv_metrics(struct inv *inv, void (*emit)(void *ctx, const char *line), void *ctx)

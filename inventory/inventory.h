@@ -129,6 +129,14 @@ INV_MUST_CHECK enum inv_status inv_open(const char *path, const struct inv_key *
 					struct inv **out, struct inv_err *err);
 /* Drains queued writes, stops the writer, closes connections. NULL ok. */
 void inv_close(struct inv *inv);
+/* Whether the database takes writes: false when the last group of writes
+ * failed on storage (disk full, I/O error) and none has committed since.
+ * why (len bytes, may be NULL) gets the storage error, *since (may be
+ * NULL) when writes started failing (ms since the epoch). Never blocks. */
+bool inv_storage_ok(struct inv *inv, char *why, size_t len, int64_t *since);
+/* While writes fail, one small write (a settings row) to see whether they
+ * work again (space came back); nothing otherwise. Blocks for the write. */
+void inv_storage_probe(struct inv *inv);
 /* Schema version this binary writes. */
 int inv_schema_version(void);
 /* Current wall clock in milliseconds since the epoch (what rows store). */

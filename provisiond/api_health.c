@@ -8,10 +8,18 @@ void api_health(struct api_call *c)
 
 void api_ready(struct api_call *c)
 {
-	if (atomic_load(&c->a->ready))
-		http_reply_text(c->r, 200, "application/json", "{\"status\":\"ready\"}");
-	else
+	char why[320], at[32];
+	int64_t since = 0;
+	if (!atomic_load(&c->a->ready)) {
 		http_error(c->r, 503, "not_ready", NULL, "provisiond is starting or draining");
+	} else if (!inv_storage_ok(c->a->inv, why, sizeof why, &since)) {
+		util_iso_time(since, at, sizeof at);
+		snprintf(c->r->retry_after, sizeof c->r->retry_after, "1");
+		http_error(c->r, 503, "storage_unavailable", NULL,
+			   "the database takes no writes since %s: %s; reads still work", at, why);
+	} else {
+		http_reply_text(c->r, 200, "application/json", "{\"status\":\"ready\"}");
+	}
 }
 
 json_t *api_version_json(void)

@@ -61,6 +61,9 @@ static void emit_app(struct api_call *c, struct util_buf *b)
 	api_note_inv(c->r, "metrics quiet agents", qst, &e);
 	head(b, "inventory_up", "gauge", "Whether the last inventory read of this scrape worked.");
 	sample(b, "provisiond_inventory_up %d", st == INV_OK && qst == INV_OK);
+	head(b, "inventory_writable", "gauge",
+	     "0 while database writes fail on storage (disk full, I/O error); see /readyz.");
+	sample(b, "provisiond_inventory_writable %d", inv_storage_ok(a->inv, NULL, 0, NULL));
 	head(b, "agent_sessions_quiet", "gauge",
 	     "Live agent sessions whose agent missed its heartbeats (silent for 30 s).");
 	sample(b, "provisiond_agent_sessions_quiet %lld", (long long)quiet);

@@ -331,6 +331,8 @@ static void *notifier_main(void *arg)
 	while (!atomic_load(&a->draining)) {
 		if (inv_wait_change(a->inv, &seen, 1000))
 			http_wake_parked(a->boot);
+		else /* a quiet second: if writes were failing, do they work again? */
+			inv_storage_probe(a->inv);
 		util_sleep_ms(100);
 	}
 	return NULL;
