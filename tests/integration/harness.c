@@ -143,8 +143,8 @@ static int read_ports(struct h_daemon *d)
 	free(s);
 	if (api <= 0 || api > 65535 || boot < 0 || boot > 65535)
 		return -1;
-	d->port = (int)api;
-	d->boot_port = (int)boot;
+	atomic_store(&d->port, (int)api);
+	atomic_store(&d->boot_port, (int)boot);
 	snprintf(d->url, sizeof d->url, "http://127.0.0.1:%d", d->port);
 	return 0;
 }
@@ -363,14 +363,16 @@ static long request_to(struct h_daemon *d, const char *base, const char *token, 
 long h_request(struct h_daemon *d, const char *token, const char *method, const char *path,
 	       const char *body, size_t body_len, const char *const *headers, struct h_resp *out)
 {
-	return request_to(d, d->url, token, method, path, body, body_len, headers, out);
+	char base[64];
+	snprintf(base, sizeof base, "http://127.0.0.1:%d", atomic_load(&d->port));
+	return request_to(d, base, token, method, path, body, body_len, headers, out);
 }
 
 long h_boot_request(struct h_daemon *d, const char *token, const char *method, const char *path,
 		    const char *body, struct h_resp *out)
 {
 	char base[64];
-	snprintf(base, sizeof base, "http://127.0.0.1:%d", d->boot_port);
+	snprintf(base, sizeof base, "http://127.0.0.1:%d", atomic_load(&d->boot_port));
 	return request_to(d, base, token, method, path, body, body ? strlen(body) : 0, NULL, out);
 }
 
@@ -378,7 +380,7 @@ long h_boot_get(struct h_daemon *d, const char *path, const char *const *headers
 		struct h_resp *out)
 {
 	char base[64];
-	snprintf(base, sizeof base, "http://127.0.0.1:%d", d->boot_port);
+	snprintf(base, sizeof base, "http://127.0.0.1:%d", atomic_load(&d->boot_port));
 	return request_to(d, base, NULL, "GET", path, NULL, 0, headers, out);
 }
 

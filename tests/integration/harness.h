@@ -33,7 +33,8 @@ struct h_daemon {
 	char images[320]; /* DIR/images: [boot] images_dir, the image store */
 	char url[64];	  /* http://127.0.0.1:PORT */
 	pid_t pid;	  /* 0 when not running */
-	int port, boot_port;
+	/* atomic: h_request() from other threads may race h_restart() */
+	atomic_int port, boot_port;
 	char admin[H_TOKEN_LEN]; /* the admin token written by --init */
 	/* When set, every response body is scanned for this string and
 	 * leaks counts the bodies that contain it. */
