@@ -156,9 +156,15 @@ static const struct component components[] = {
 				"additionalProperties" : false
 			})},
     {.name = "OpenAPIDocument", .json = JSON({
+					"description" : "this document",
 					"type" : "object",
 					"required" : [ "openapi", "info", "paths", "components" ],
-					"properties" : {"openapi" : {"const" : "3.1.0"}}
+					"properties" : {
+						"openapi" : {"const" : "3.1.0"},
+						"info" : {"type" : "object"},
+						"paths" : {"type" : "object"},
+						"components" : {"type" : "object"}
+					}
 				})},
     {.name = "Token",
      .json = JSON({
