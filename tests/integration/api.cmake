@@ -15,8 +15,10 @@ set(PROVISIOND_IT_TESTS
   api_trust       # discovery floods and expiry, machine deletion
   api_longpoll    # 1,000 agent command long-polls parked without threads
   api_secrets     # no BMC password in clear in the database, its WAL or a backup; key file
-  api_metrics)    # /metrics passes promtool and our lint; alert rules and their tests;
+  api_metrics     # /metrics passes promtool and our lint; alert rules and their tests;
                   # the Grafana dashboard names only metrics that exist
+  api_agent)      # the boot plane's protocol spoken by the test (inspect, wipe, deploy,
+                  # booted), so openapi_responses checks those answers too
 
 foreach(t ${PROVISIOND_IT_TESTS})
   add_executable(${t}
