@@ -57,6 +57,36 @@ static const struct {
      "the MAC the firmware booted from"},
 };
 
+/* Request headers routes read (besides Authorization): method and
+ * pattern NULL on every route. */
+static const struct {
+	const char *name, *method, *pattern, *schema, *description;
+} header_params[] = {
+    {"X-Request-Id", NULL, NULL, JSON({"type" : "string", "pattern" : "^[A-Za-z0-9._-]{1,63}$"}),
+     "echoed in the answer and stored with the events and audit rows the request causes"},
+    {"Idempotency-Key", "POST", "/v1/allocations",
+     JSON({"type" : "string", "minLength" : 1, "maxLength" : 128}),
+     "the same key from the same owner returns the allocation the first request made"},
+    {"Range", "GET", "/images/{}", JSON({"type" : "string", "pattern" : "^bytes="}),
+     "one byte range: the answer is 206 with that part"},
+    {"Range", "GET", "/boot/{}", JSON({"type" : "string", "pattern" : "^bytes="}),
+     "one byte range: the answer is 206 with that part"},
+};
+
+static void header_parameters(const struct api_route *rt, json_t *params)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(header_params); i++) {
+		if (header_params[i].method && (strcmp(header_params[i].method, rt->http.method) ||
+						strcmp(header_params[i].pattern, rt->http.pattern)))
+			continue;
+		json_array_append_new(
+		    params,
+		    json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", header_params[i].name, "in",
+			      "header", "required", 0, "description", header_params[i].description,
+			      "schema", json_loads(header_params[i].schema, 0, NULL)));
+	}
+}
+
 static void path_param(const char *segment, char *name, size_t len, json_t *params)
 {
 	const char *n = "id", *d = "an id";
@@ -368,6 +398,7 @@ static json_t *operation(const struct api_route *rt, const char *method, const c
 {
 	char id[96];
 	operation_id(method, path, boot, id, sizeof id);
+	header_parameters(rt, params);
 	if (!query_parameters(rt, params)) {
 		json_decref(params);
 		return NULL;
