@@ -166,10 +166,15 @@ static void test_agent_protocol(void **state)
 	assert_int_equal(h_call(d, d->admin, "POST", "/v1/machines", b, &r), 201);
 	snprintf(ag.machine, sizeof ag.machine, "%s", h_str(&r, "id"));
 	h_resp_clear(&r);
-	/* the ramdisk the script boots */
+	/* the ramdisk the script boots, whole and in part */
 	assert_int_equal(h_boot_get(d, "/boot/vmlinuz", NULL, &r), 200);
 	assert_string_equal(r.body, "KERNEL");
 	h_resp_clear(&r);
+	const char *part[] = {"Range: bytes=0-1", NULL}, *beyond[] = {"Range: bytes=100-", NULL};
+	assert_int_equal(h_boot_get(d, "/boot/vmlinuz", part, &r), 206);
+	assert_string_equal(r.body, "KE");
+	h_resp_clear(&r);
+	assert_int_equal(h_boot_get(d, "/boot/vmlinuz", beyond, NULL), 416);
 
 	agent_until(&ag, "available"); /* inspected by its facts, wiped */
 	assert_true(ag.commands >= 1);
