@@ -34,7 +34,7 @@ static const struct {
 };
 
 /* The query arguments routes read (routes.c .query). pattern NULL: the
- * same on every route; else only on that route. */
+ * same on every route; else only on that route. Only mac is required. */
 static const struct {
 	const char *name, *pattern, *schema, *description;
 } query_params[] = {
@@ -53,7 +53,10 @@ static const struct {
      "seconds to wait for a state change (at most server.long_poll_max_s)"},
     {"wait", "/v1/agent/command", JSON({"type" : "integer", "minimum" : 0, "maximum" : 30}),
      "seconds to wait for a command"},
-    {"mac", NULL, JSON({"type" : "string", "pattern" : "^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$"}),
+    {"mac", NULL, JSON({
+	     "type" : "string",
+	     "pattern" : "^[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\\1[0-9A-Fa-f]{2}){4}$"
+     }),
      "the MAC the firmware booted from"},
 };
 
@@ -146,10 +149,10 @@ static bool query_parameters(const struct api_route *rt, json_t *params)
 				  "argument", *q, "path", rt->http.pattern, NULL);
 			return false;
 		}
-		json_array_append_new(params,
-				      json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", *q, "in",
-						"query", "required", 0, "description",
-						query_params[i].description, "schema", schema));
+		json_array_append_new(
+		    params, json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", *q, "in", "query",
+				      "required", strcmp(*q, "mac") == 0, "description",
+				      query_params[i].description, "schema", schema));
 	}
 	return true;
 }
