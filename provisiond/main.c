@@ -36,14 +36,24 @@ static void usage(FILE *f)
 		   "       provisiond --init [--config FILE] [--db PATH] [--token-file FILE]\n"
 		   "       provisiond --write-dnsmasq-config [--config FILE]\n"
 		   "       provisiond --check-config [--config FILE] [--skus DIR]\n"
-		   "       provisiond --version\n"
+		   "       provisiond --version | --openapi\n"
 		   "--init creates the database and an admin token, written to a mode-0600 file,\n"
 		   "and the key file that seals BMC passwords ([database] key_file) if missing.\n"
 		   "--write-dnsmasq-config writes the [dnsmasq] configuration, TFTP root and\n"
 		   "hosts dir for an operator-run dnsmasq, and exits.\n"
 		   "--check-config reports every problem of the configuration and the SKU\n"
 		   "catalog as FILE:LINE: message and exits 2 if there is one, 0 if none.\n"
+		   "--openapi prints the API's OpenAPI 3.1 document (GET /v1/openapi.json).\n"
 		   "Options are documented in docs/config.md.\n");
+}
+
+/* --openapi: the document GET /v1/openapi.json serves; exit status. */
+static int print_openapi(void)
+{
+	json_t *doc = api_openapi();
+	int rc = doc && json_dumpf(doc, stdout, JSON_INDENT(2)) == 0 ? 0 : 1;
+	json_decref(doc);
+	return rc;
 }
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -60,6 +70,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 					     {"check-config", no_argument, 0, 'C'},
 					     {"help", no_argument, 0, 'h'},
 					     {"version", no_argument, 0, 'V'},
+					     {"openapi", no_argument, 0, 'O'},
 					     {0, 0, 0, 0}};
 	/* each option's place in *a, by its letter */
 	const char **strs[128] = {['c'] = &a->config,	   ['d'] = &a->db,   ['l'] = &a->listen,
@@ -75,6 +86,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		} else if (c == 'h') {
 			usage(stdout);
 			exit(0);
+		} else if (c == 'O') {
+			exit(print_openapi());
 		} else if (c == 'V') {
 			printf("provisiond %s (%s, schema %d)\n", PROVISIOND_VERSION,
 			       PROVISIOND_COMMIT, inv_schema_version());

@@ -52,6 +52,21 @@ struct api_call {
 
 typedef void (*api_handler)(struct api_call *c);
 
+/* One answer a route gives: its status and, by name, the schema of its body
+ * in the OpenAPI document's components (openapi_schemas.c), or NULL for
+ * none (204). media is NULL for application/json. A route lists its
+ * success answers, and the error answers worth naming (e.g. /readyz's 503);
+ * the document adds the error answers dispatch itself gives (401, 403, 400
+ * for query arguments and bodies, ...) and a default that is the shared
+ * error shape. The integration tests check every answer they get against
+ * these (tests/openapi/). */
+struct api_response {
+	unsigned status;
+	const char *schema;
+	const char *media;
+	const char *description;
+};
+
 /* A body schema: the fields of a JSON object (api.h's struct field). */
 struct api_schema {
 	const struct field *fields;
@@ -70,6 +85,7 @@ struct api_route {
 	bool refused_when_frozen;	 /* 503 while the fleet freeze is on */
 	bool audited;			 /* a success writes a row to /v1/audit */
 	const char *summary;		 /* one line for the OpenAPI document */
+	const struct api_response *responses; /* {0}-terminated; at least one */
 };
 
 /* The management listener's and the boot/agent listener's tables. */
@@ -83,8 +99,13 @@ struct http_table api_http_table(const struct api_route *routes, size_t n);
 /* Authenticates, checks, parses, then calls the route's handler. */
 void api_dispatch(struct http_req *r, void *app);
 
-/* The OpenAPI 3 document of both tables (new reference). */
+/* The OpenAPI 3.1 document of both tables (new reference). docs/openapi.yaml
+ * is this document as YAML (scripts/openapi regenerates it, a test compares
+ * them). */
 json_t *api_openapi(void);
+/* components/schemas of that document: the schemas routes name in
+ * api_response.schema (openapi_schemas.c; new reference). */
+json_t *api_openapi_schemas(void);
 
 /* ----------------------------------------------------------- handlers */
 

@@ -17,7 +17,9 @@ set(PROVISIOND_IT_TESTS
   api_secrets     # no BMC password in clear in the database, its WAL or a backup; key file
   api_metrics     # /metrics passes promtool and our lint; alert rules and their tests;
                   # the Grafana dashboard names only metrics that exist
-  api_admission)  # per-token rate 429, in-flight 503, freeze 503 says who and why, deploy cap
+  api_admission   # per-token rate 429, in-flight 503, freeze 503 says who and why, deploy cap
+  api_agent)      # the boot plane's protocol spoken by the test (inspect, wipe, deploy,
+                  # booted), so openapi_responses checks those answers too
 
 foreach(t ${PROVISIOND_IT_TESTS})
   add_executable(${t}

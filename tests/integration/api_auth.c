@@ -161,6 +161,19 @@ static bool role_listed(json_t *roles, const char *name)
 	return false;
 }
 
+/* Whether the operation is served on the listener (x-listener). */
+static bool on_listener(json_t *op, const char *listener)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(op, "x-listener"), i, v)
+	{
+		if (strcmp(json_string_value(v), listener) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* One operation of the daemon's OpenAPI document (made from its route
  * table) against its row: the row exists and expects what x-roles says. */
 static int check_operation(const char *method, const char *pattern, json_t *op)
@@ -208,9 +221,7 @@ static void assert_table_covers_routes(struct h_daemon *d)
 		table_pattern(path, pattern, sizeof pattern);
 		json_object_foreach(item, method, op)
 		{
-			const char *tag =
-			    json_string_value(json_array_get(json_object_get(op, "tags"), 0));
-			if (!tag || strcmp(tag, "management") != 0)
+			if (!on_listener(op, "management"))
 				continue;
 			size_t i = 0;
 			for (; method[i] && i + 1 < sizeof upper; i++)

@@ -384,6 +384,42 @@ long h_boot_get(struct h_daemon *d, const char *path, const char *const *headers
 	return request_to(d, base, NULL, "GET", path, NULL, 0, headers, out);
 }
 
+/* With PROVISIOND_API_CAPTURE=DIR, every answer is appended to
+ * DIR/PROGRAM-PID.jsonl: one file per test process, so tests running at
+ * once never share one. The openapi_responses test checks each against the
+ * OpenAPI document (tests/openapi/check-responses.mjs). Bodies that are not
+ * JSON are recorded by length only. */
+static pthread_mutex_t capture_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void capture(const struct h_daemon *d, const char *base, const char *method,
+		    const char *path, const struct h_resp *r)
+{
+	const char *dir = getenv("PROVISIOND_API_CAPTURE");
+	if (!dir || !*dir || r->status == 0)
+		return;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:I}", "listener",
+			      strcmp(base, d->url) == 0 ? "management" : "boot", "method", method,
+			      "path", path, "status", (int)r->status, "content_type",
+			      r->content_type, "length", (json_int_t)r->body_len);
+	if (strncmp(r->content_type, "application/json", 16) == 0 && r->body_len)
+		json_object_set_new(o, "body",
+				    r->body ? json_stringn(r->body, r->body_len) : json_null());
+	char *line = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	char file[512];
+	snprintf(file, sizeof file, "%s/%s-%ld.jsonl", dir, program_invocation_short_name,
+		 (long)getpid());
+	pthread_mutex_lock(&capture_lock);
+	FILE *f = fopen(file, "a");
+	if (!f || !line || fprintf(f, "%s\n", line) < 0)
+		fprintf(stderr, "harness: cannot record the answer of %s %s in %s\n", method, path,
+			file);
+	if (f)
+		fclose(f);
+	pthread_mutex_unlock(&capture_lock);
+	free(line);
+}
+
 static long request_to(struct h_daemon *d, const char *base, const char *token, const char *method,
 		       const char *path, const char *body, size_t body_len,
 		       const char *const *headers, struct h_resp *out)
@@ -444,6 +480,7 @@ static long request_to(struct h_daemon *d, const char *base, const char *token, 
 		r->body = calloc(1, 1);
 	if (r->body && r->body_len)
 		r->json = json_loadb(r->body, r->body_len, 0, NULL);
+	capture(d, base, method, path, r);
 	if (d->secret[0] && r->body && strstr(r->body, d->secret)) {
 		atomic_fetch_add(&d->leaks, 1);
 		fprintf(stderr, "harness: secret leaked in %s %s -> %ld: %s\n", method, path,

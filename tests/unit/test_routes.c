@@ -121,17 +121,126 @@ static void test_writes_on_workers(void **state)
 				 api_routes[i].http.pattern);
 }
 
+/* The route's path in the document: "/v1/owners/{}/quotas/{}" matches
+ * "/v1/owners/{owner}/quotas/{sku}". */
+static bool same_path(const char *pattern, const char *path)
+{
+	while (*pattern && *path) {
+		if (pattern[0] == '{' && pattern[1] == '}' && path[0] == '{') {
+			pattern += 2;
+			path = strchr(path, '}');
+			if (!path)
+				return false;
+			path++;
+		} else if (*pattern++ != *path++) {
+			return false;
+		}
+	}
+	return !*pattern && !*path;
+}
+
+static json_t *find_operation(json_t *paths, const struct api_route *rt)
+{
+	char method[8] = "";
+	for (size_t m = 0; rt->http.method[m] && m + 1 < sizeof method; m++)
+		method[m] = (char)(rt->http.method[m] | 0x20);
+	const char *k;
+	json_t *item;
+	json_object_foreach(paths, k, item)
+	{
+		if (same_path(rt->http.pattern, k))
+			return json_object_get(item, method);
+	}
+	return NULL;
+}
+
+/* Each route of a table is an operation of the document, served on its
+ * listener, with its query arguments and every answer the table gives,
+ * each naming a schema the document has. Returns the operations found. */
+static size_t check_documented(json_t *doc, const struct api_route *t, size_t n,
+			       const char *listener)
+{
+	json_t *paths = json_object_get(doc, "paths");
+	json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
+	for (size_t i = 0; i < n; i++) {
+		const struct api_route *rt = &t[i];
+		json_t *op = find_operation(paths, rt);
+		if (!op)
+			fail_msg("%s %s is not in the document", rt->http.method, rt->http.pattern);
+		json_t *ls = json_object_get(op, "x-listener"), *v;
+		size_t j, on = 0, nq = 0;
+		json_array_foreach(ls, j, v) on += strcmp(json_string_value(v), listener) == 0;
+		if (!on)
+			fail_msg("%s %s: not on the %s listener", rt->http.method, rt->http.pattern,
+				 listener);
+		for (const char *const *q = rt->query; q && *q; q++)
+			nq++;
+		json_array_foreach(json_object_get(op, "parameters"), j, v) nq -=
+		    strcmp(json_string_value(json_object_get(v, "in")), "query") == 0;
+		if (nq)
+			fail_msg("%s %s: its query arguments are not all documented",
+				 rt->http.method, rt->http.pattern);
+		json_t *rs = json_object_get(op, "responses");
+		if (!rt->responses || !rt->responses[0].status)
+			fail_msg("%s %s: the table names no answer", rt->http.method,
+				 rt->http.pattern);
+		for (const struct api_response *r = rt->responses; r && r->status; r++) {
+			char key[16];
+			snprintf(key, sizeof key, "%u", r->status);
+			if (!json_object_get(rs, key) ||
+			    (r->schema && !json_object_get(schemas, r->schema)))
+				fail_msg("%s %s: answer %u (%s) is not documented", rt->http.method,
+					 rt->http.pattern, r->status, r->schema ? r->schema : "-");
+		}
+	}
+	return n;
+}
+
+/* Every "$ref" of v points at something the document has. */
+static void check_refs(json_t *doc, json_t *v)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+	if (json_is_array(v))
+		json_array_foreach(v, i, x) check_refs(doc, x);
+	if (!json_is_object(v))
+		return;
+	json_object_foreach(v, k, x)
+	{
+		if (strcmp(k, "$ref") != 0) {
+			check_refs(doc, x);
+			continue;
+		}
+		const char *ref = json_string_value(x);
+		char part[64];
+		json_t *at = doc;
+		for (const char *p = ref && ref[0] == '#' ? ref + 1 : ""; at && *p == '/';) {
+			size_t n = strcspn(p + 1, "/");
+			snprintf(part, sizeof part, "%.*s", (int)n, p + 1);
+			at = json_object_get(at, part);
+			p += n + 1;
+		}
+		if (!ref || ref[0] != '#' || !at || at == doc)
+			fail_msg("$ref %s points at nothing", ref ? ref : "(not a string)");
+	}
+}
+
 static void test_openapi(void **state)
 {
 	(void)state;
 	json_t *doc = api_openapi();
 	assert_non_null(doc);
-	assert_string_equal(json_string_value(json_object_get(doc, "openapi")), "3.0.3");
+	assert_string_equal(json_string_value(json_object_get(doc, "openapi")), "3.1.0");
 	json_t *paths = json_object_get(doc, "paths");
 	json_t *op =
 	    json_object_get(json_object_get(paths, "/v1/owners/{owner}/quotas/{sku}"), "put");
 	assert_non_null(op);
-	assert_int_equal(json_array_size(json_object_get(op, "parameters")), 2);
+	size_t in_path = 0, i;
+	json_t *prm;
+	json_array_foreach(json_object_get(op, "parameters"), i, prm) in_path +=
+	    strcmp(json_string_value(json_object_get(prm, "in")), "path") == 0;
+	assert_int_equal(in_path, 2);
 	json_t *roles = json_object_get(op, "x-roles");
 	assert_int_equal(json_array_size(roles), 1);
 	assert_string_equal(json_string_value(json_array_get(roles, 0)), "admin");
@@ -142,13 +251,35 @@ static void test_openapi(void **state)
 	json_t *bmc = json_object_get(json_object_get(body, "properties"), "bmc");
 	assert_string_equal(json_string_value(json_array_get(json_object_get(bmc, "required"), 0)),
 			    "driver");
-	/* every route of both tables is in it */
+	/* every route of both tables is in it, and nothing else */
+	size_t found = check_documented(doc, api_routes, api_nroutes, "management") +
+		       check_documented(doc, boot_routes, boot_nroutes, "boot");
 	size_t ops = 0;
-	const char *k;
-	json_t *item;
-	json_object_foreach(paths, k, item) ops += json_object_size(item);
-	assert_int_equal(ops, api_nroutes + boot_nroutes - 1); /* /healthz is on both */
+	const char *k, *m;
+	json_t *item, *o;
+	json_object_foreach(paths, k, item)
+	{
+		json_object_foreach(item, m, o) ops += strcmp(m, "servers") != 0;
+	}
+	assert_int_equal(ops, found - 1); /* /healthz is one operation on both */
+	check_refs(doc, doc);
 	json_decref(doc);
+}
+
+/* The state enumerations come from the name tables, not a second list. */
+static void test_openapi_enums(void **state)
+{
+	(void)state;
+	json_t *schemas = api_openapi_schemas();
+	assert_non_null(schemas);
+	json_t *e = json_object_get(json_object_get(schemas, "MachineState"), "enum");
+	assert_int_equal(json_array_size(e), INV_ST__COUNT);
+	for (int i = 0; i < INV_ST__COUNT; i++)
+		assert_string_equal(json_string_value(json_array_get(e, (size_t)i)),
+				    inv_state_name((enum inv_state)i));
+	e = json_object_get(json_object_get(schemas, "AllocationState"), "enum");
+	assert_int_equal(json_array_size(e), INV_AL__COUNT);
+	json_decref(schemas);
 }
 
 static void test_version(void **state)
@@ -166,7 +297,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_match_table), cmocka_unit_test(test_match_long_segment),
 	    cmocka_unit_test(test_tables),	cmocka_unit_test(test_writes_on_workers),
-	    cmocka_unit_test(test_openapi),	cmocka_unit_test(test_version),
+	    cmocka_unit_test(test_openapi),	cmocka_unit_test(test_openapi_enums),
+	    cmocka_unit_test(test_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,583 @@
+/* openapi_schemas.c - the schemas of what the API answers: components/schemas
+ * of the OpenAPI document, which route entries name in their responses
+ * (routes.c). A new answer shape is one entry here; the integration tests
+ * check every answer they get against these (tests/openapi/), and an
+ * answer no schema covers fails them.
+ *
+ * Schemas are JSON Schema 2020-12 (OpenAPI 3.1), written as JSON through
+ * JSON() so they read as what they are. Enumerations the code has a name
+ * table for (states, power, boot devices, roles) are made from that table,
+ * never written twice. Objects the API renders in full are closed
+ * (additionalProperties false): a member added to an answer without its
+ * schema, or one that must never appear (a BMC password), fails the tests. */
+#include "provisiond/bmc/bmc.h"
+#include "provisiond/routes.h"
+
+#include <string.h>
+
+#define JSON(...) #__VA_ARGS__
+#define REF(name) "#/components/schemas/" name
+
+typedef json_t *(*schema_builder)(void);
+
+struct component {
+	const char *name;
+	const char *json;     /* the schema as JSON text, or */
+	const char *list_of;  /* {"items":[list_of...],"next_cursor":...}, or */
+	schema_builder build; /* a schema made from a name table */
+};
+
+/* An enumeration of the names a name table gives for 0..n-1. */
+static json_t *names_enum(const char *(*name)(int), int n, const char *description)
+{
+	json_t *e = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(e, json_string(name(i)));
+	return json_pack("{s:s, s:o, s:s}", "type", "string", "enum", e, "description",
+			 description);
+}
+
+static const char *machine_state(int i)
+{
+	return inv_state_name((enum inv_state)i);
+}
+
+static const char *alloc_state(int i)
+{
+	return inv_alloc_state_name((enum inv_alloc_state)i);
+}
+
+static const char *image_state(int i)
+{
+	return inv_image_state_name((enum inv_image_state)i);
+}
+
+static const char *power_state(int i)
+{
+	return bmc_power_state_name((enum bmc_power_state)i);
+}
+
+static const char *boot_device(int i)
+{
+	return bmc_boot_device_name((enum bmc_boot_device)i);
+}
+
+static const char *role(int i)
+{
+	static const enum role roles[] = {ROLE_ADMIN, ROLE_TECH, ROLE_SERVICE};
+	return role_name(roles[i]);
+}
+
+static json_t *machine_states(void)
+{
+	return names_enum(machine_state, INV_ST__COUNT, "a machine's lifecycle state");
+}
+
+static json_t *alloc_states(void)
+{
+	return names_enum(alloc_state, INV_AL__COUNT, "an allocation's state");
+}
+
+static json_t *image_states(void)
+{
+	return names_enum(image_state, INV_IMG__COUNT, "an image's state");
+}
+
+static json_t *power_states(void)
+{
+	return names_enum(power_state, BMC_POWER_STATE__COUNT, "a power state");
+}
+
+static json_t *boot_devices(void)
+{
+	return names_enum(boot_device, BMC_BOOT_DEVICE__COUNT, "a boot device");
+}
+
+static json_t *roles(void)
+{
+	return names_enum(role, 3, "an API token's role");
+}
+
+static const struct component components[] = {
+    {.name = "Error",
+     .json = JSON({
+	     "description" : "Every error answer: a code, a message, the input to blame",
+	     "type" : "object",
+	     "required" : ["error"],
+	     "properties" : {
+		     "error" : {
+			     "type" : "object",
+			     "required" : [ "code", "message" ],
+			     "properties" : {
+				     "code" : {"type" : "string", "pattern" : "^[a-z_]+$"},
+				     "message" : {"type" : "string"},
+				     "field" : {"type" : "string", "minLength" : 1}
+			     },
+			     "additionalProperties" : false
+		     }
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "Name",
+     .json = JSON({
+	     "type" : "string",
+	     "pattern" : "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
+	     "description" : "1-63 characters of [A-Za-z0-9._-], starting with a letter or digit"
+     })},
+    {.name = "Uuid", .json = JSON({"type" : "string", "format" : "uuid"})},
+    {.name = "Time",
+     .json = JSON({
+	     "type" : [ "string", "null" ],
+	     "format" : "date-time",
+	     "description" : "RFC 3339 UTC with milliseconds; null when not (yet) set"
+     })},
+    {.name = "MachineState", .build = machine_states},
+    {.name = "AllocationState", .build = alloc_states},
+    {.name = "ImageState", .build = image_states},
+    {.name = "PowerState", .build = power_states},
+    {.name = "BootDeviceName", .build = boot_devices},
+    {.name = "Role", .build = roles},
+    {.name = "Status",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : ["status"],
+	     "properties" : {"status" : {"type" : "string", "enum" : [ "ok", "ready" ]}},
+	     "additionalProperties" : false
+     })},
+    {.name = "Version", .json = JSON({
+				"type" : "object",
+				"required" : [ "version", "commit", "api", "schema" ],
+				"properties" : {
+					"version" : {"type" : "string"},
+					"commit" : {"type" : "string"},
+					"api" : {"const" : "v1"},
+					"schema" : {"type" : "integer", "minimum" : 1}
+				},
+				"additionalProperties" : false
+			})},
+    {.name = "OpenAPIDocument", .json = JSON({
+					"description" : "this document",
+					"type" : "object",
+					"required" : [ "openapi", "info", "paths", "components" ],
+					"properties" : {
+						"openapi" : {"const" : "3.1.0"},
+						"info" : {"type" : "object"},
+						"paths" : {"type" : "object"},
+						"components" : {"type" : "object"}
+					}
+				})},
+    {.name = "Token",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "id", "name", "role", "owner", "created_at" ],
+	     "properties" : {
+		     "id" : {"$ref" : "#/components/schemas/Uuid"},
+		     "name" : {"type" : "string"},
+		     "role" : {"$ref" : "#/components/schemas/Role"},
+		     "owner" :
+			 {"anyOf" : [ {"$ref" : "#/components/schemas/Name"}, {"type" : "null"} ]},
+		     "created_at" : {"$ref" : "#/components/schemas/Time"}
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "NewToken",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "id", "name", "role", "owner", "created_at", "token" ],
+	     "properties" : {
+		     "id" : {"$ref" : "#/components/schemas/Uuid"},
+		     "name" : {"type" : "string"},
+		     "role" : {"$ref" : "#/components/schemas/Role"},
+		     "owner" :
+			 {"anyOf" : [ {"$ref" : "#/components/schemas/Name"}, {"type" : "null"} ]},
+		     "created_at" : {"$ref" : "#/components/schemas/Time"},
+		     "token" : {
+			     "type" : "string",
+			     "pattern" : "^pvd_[0-9a-f]{64}$",
+			     "description" : "the secret: shown here only"
+		     }
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "TokenList", .list_of = "Token"},
+    {.name = "Range",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "min", "max" ],
+	     "properties" : {"min" : {"type" : "integer"}, "max" : {"type" : "integer"}},
+	     "additionalProperties" : false
+     })},
+    {.name = "StateCounts",
+     .json = JSON({
+	     "description" : "machines by state, and how many of them are in maintenance",
+	     "type" : "object",
+	     "propertyNames" : {
+		     "anyOf" : [
+			     {"$ref" : "#/components/schemas/MachineState"},
+			     {"const" : "in_maintenance"}
+		     ]
+	     },
+	     "additionalProperties" : {"type" : "integer", "minimum" : 0}
+     })},
+    {.name = "Sku",
+     .json = JSON({
+	     "description" : "a catalog entry (docs/skus.md) with its machine counts",
+	     "type" : "object",
+	     "required" : [ "name", "counts" ],
+	     "properties" : {
+		     "name" : {"type" : "string"},
+		     "description" : {"type" : "string"},
+		     "arch" : {"type" : "string"},
+		     "boot_mode" : {"type" : "string"},
+		     "fast_track" : {"type" : "boolean"},
+		     "cpu" : {
+			     "type" : "object",
+			     "properties" : {"cores" : {"$ref" : "#/components/schemas/Range"}},
+			     "additionalProperties" : false
+		     },
+		     "memory" : {
+			     "type" : "object",
+			     "properties" : {
+				     "mib" : {"type" : "integer"},
+				     "tolerance_pct" : {"type" : "integer"},
+				     "min_mib" : {"type" : "integer"},
+				     "max_mib" : {"type" : "integer"}
+			     },
+			     "additionalProperties" : false
+		     },
+		     "disks" : {
+			     "type" : "object",
+			     "properties" : {
+				     "count" : {"$ref" : "#/components/schemas/Range"},
+				     "kind" : {"type" : "string"},
+				     "min_size_bytes" : {"type" : "integer"}
+			     },
+			     "additionalProperties" : false
+		     },
+		     "nics" : {
+			     "type" : "object",
+			     "properties" : {
+				     "count" : {"$ref" : "#/components/schemas/Range"},
+				     "min_speed_mbps" : {"type" : "integer"}
+			     },
+			     "additionalProperties" : false
+		     },
+		     "counts" : {"$ref" : "#/components/schemas/StateCounts"}
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "SkuList", .list_of = "Sku"},
+    {.name = "Capacity",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : ["skus"],
+	     "properties" : {
+		     "skus" : {
+			     "description" : "by SKU name; machines without one under (unmatched)",
+			     "type" : "object",
+			     "additionalProperties" :
+				 {"$ref" : "#/components/schemas/StateCounts"}
+		     }
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "Location",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "site", "rack", "unit" ],
+	     "properties" : {
+		     "site" : {"type" : "string", "maxLength" : 63},
+		     "rack" : {"type" : "string", "maxLength" : 63},
+		     "unit" : {"type" : [ "integer", "null" ], "minimum" : 0, "maximum" : 1000}
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "MachineBmc", .json = JSON({
+				   "description" : "BMC access; the password is never shown",
+				   "type" : "object",
+				   "required" : [ "driver", "address", "username", "options" ],
+				   "properties" : {
+					   "driver" : {"type" : "string"},
+					   "address" : {"type" : "string"},
+					   "username" : {"type" : "string"},
+					   "options" : {"type" : [ "object", "null" ]}
+				   },
+				   "additionalProperties" : false
+			   })},
+    {.name = "Machine",
+     .json = JSON({
+	     "description" :
+		 "lists omit facts, phase, attempts, deadline_at; services never see bmc",
+	     "type" : "object",
+	     "required" : [
+		     "id", "name", "state", "sku", "power", "maintenance", "maintenance_reason",
+		     "last_error", "location", "macs", "allocation_id", "owner", "version",
+		     "created_at", "updated_at", "state_since"
+	     ],
+	     "properties" : {
+		     "id" : {"$ref" : "#/components/schemas/Uuid"},
+		     "name" : {"$ref" : "#/components/schemas/Name"},
+		     "state" : {"$ref" : "#/components/schemas/MachineState"},
+		     "sku" : {"type" : [ "string", "null" ]},
+		     "power" : {"$ref" : "#/components/schemas/PowerState"},
+		     "maintenance" : {"type" : "boolean"},
+		     "maintenance_reason" : {"type" : "string"},
+		     "last_error" : {"type" : "string"},
+		     "location" : {"$ref" : "#/components/schemas/Location"},
+		     "macs" : {
+			     "type" : "array",
+			     "maxItems" : 8,
+			     "items" :
+				 {"type" : "string", "pattern" : "^([0-9a-f]{2}:){5}[0-9a-f]{2}$"}
+		     },
+		     "allocation_id" :
+			 {"anyOf" : [ {"$ref" : "#/components/schemas/Uuid"}, {"type" : "null"} ]},
+		     "owner" : {"type" : [ "string", "null" ]},
+		     "version" : {"type" : "integer", "minimum" : 1},
+		     "created_at" : {"$ref" : "#/components/schemas/Time"},
+		     "updated_at" : {"$ref" : "#/components/schemas/Time"},
+		     "state_since" : {"$ref" : "#/components/schemas/Time"},
+		     "bmc" : {
+			     "anyOf" :
+				 [ {"$ref" : "#/components/schemas/MachineBmc"},
+				   {"type" : "null"} ]
+		     },
+		     "facts" : {
+			     "description" : "the hardware facts the agent reported",
+			     "type" : [ "object", "null" ]
+		     },
+		     "phase" : {"type" : "string"},
+		     "attempts" : {"type" : "integer", "minimum" : 0},
+		     "deadline_at" : {"$ref" : "#/components/schemas/Time"}
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "MachineList", .list_of = "Machine"},
+    {.name = "Event",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "seq", "at", "from", "to", "actor", "reason", "request_id" ],
+	     "properties" : {
+		     "seq" : {"type" : "integer"},
+		     "at" : {"$ref" : "#/components/schemas/Time"},
+		     "from" : {
+			     "anyOf" : [
+				     {"$ref" : "#/components/schemas/MachineState"},
+				     {"type" : "null"}
+			     ]
+		     },
+		     "to" : {"$ref" : "#/components/schemas/MachineState"},
+		     "actor" : {"type" : "string"},
+		     "reason" : {"type" : "string"},
+		     "request_id" : {"type" : "string"}
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "EventList", .list_of = "Event"},
+    {.name = "Power",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : ["power"],
+	     "properties" : {"power" : {"$ref" : "#/components/schemas/PowerState"}},
+	     "additionalProperties" : false
+     })},
+    {.name = "BootDevice",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "device", "persistent" ],
+	     "properties" : {
+		     "device" : {"$ref" : "#/components/schemas/BootDeviceName"},
+		     "persistent" : {"type" : "boolean"}
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "Image",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [
+		     "name", "path", "url", "format", "sha256", "size", "state", "last_error",
+		     "created_at", "updated_at"
+	     ],
+	     "properties" : {
+		     "name" : {"$ref" : "#/components/schemas/Name"},
+		     "path" : {
+			     "description" : "relative to the image store; null for URL images",
+			     "type" : [ "string", "null" ]
+		     },
+		     "url" : {"type" : [ "string", "null" ]},
+		     "format" : {"type" : "string", "enum" : [ "raw", "raw.zst" ]},
+		     "sha256" : {"type" : "string", "pattern" : "^([0-9a-f]{64})?$"},
+		     "size" : {"type" : "integer", "minimum" : 0},
+		     "state" : {"$ref" : "#/components/schemas/ImageState"},
+		     "last_error" : {"type" : [ "string", "null" ]},
+		     "created_at" : {"$ref" : "#/components/schemas/Time"},
+		     "updated_at" : {"$ref" : "#/components/schemas/Time"}
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "ImageList", .list_of = "Image"},
+    {.name = "AllocationMachine",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "id", "name", "state", "ip" ],
+	     "properties" : {
+		     "id" : {"$ref" : "#/components/schemas/Uuid"},
+		     "name" : {"$ref" : "#/components/schemas/Name"},
+		     "state" : {"$ref" : "#/components/schemas/MachineState"},
+		     "ip" : {
+			     "description" : "where the machine last called the boot plane from",
+			     "type" : [ "string", "null" ]
+		     }
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "Allocation",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [
+		     "id", "name", "owner", "sku", "count", "min_count", "image", "state",
+		     "machines", "last_error", "substitutions", "ssh_keys", "created_at",
+		     "ready_at", "updated_at"
+	     ],
+	     "properties" : {
+		     "id" : {"$ref" : "#/components/schemas/Uuid"},
+		     "name" : {"type" : "string"},
+		     "owner" : {"type" : "string"},
+		     "sku" : {"type" : "string"},
+		     "count" : {"type" : "integer", "minimum" : 1, "maximum" : 256},
+		     "min_count" : {"type" : "integer", "minimum" : 1, "maximum" : 256},
+		     "image" : {"type" : "string"},
+		     "state" : {"$ref" : "#/components/schemas/AllocationState"},
+		     "machines" : {
+			     "type" : "array",
+			     "items" : {"$ref" : "#/components/schemas/AllocationMachine"}
+		     },
+		     "last_error" : {"type" : "string"},
+		     "substitutions" : {"type" : "integer", "minimum" : 0},
+		     "ssh_keys" : {
+			     "type" : [ "array", "null" ],
+			     "items" : {"type" : "string"},
+			     "maxItems" : 32
+		     },
+		     "created_at" : {"$ref" : "#/components/schemas/Time"},
+		     "ready_at" : {"$ref" : "#/components/schemas/Time"},
+		     "updated_at" : {"$ref" : "#/components/schemas/Time"}
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "AllocationList", .list_of = "Allocation"},
+    {.name = "AuditEntry",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [
+		     "seq", "at", "actor", "action", "target_type", "target_id", "before", "after",
+		     "request_id"
+	     ],
+	     "properties" : {
+		     "seq" : {"type" : "integer"},
+		     "at" : {"$ref" : "#/components/schemas/Time"},
+		     "actor" : {"type" : "string"},
+		     "action" : {"type" : "string", "pattern" : "^[a-z_]+\\.[a-z_]+$"},
+		     "target_type" : {"type" : "string"},
+		     "target_id" : {"type" : "string"},
+		     "before" : {"description" : "the object before the change, or null"},
+		     "after" : {"description" : "the object after the change, or null"},
+		     "request_id" : {"type" : "string"}
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "AuditList", .list_of = "AuditEntry"},
+    {.name = "Quota", .json = JSON({
+			      "type" : "object",
+			      "required" : [ "owner", "sku", "machines" ],
+			      "properties" : {
+				      "owner" : {"$ref" : "#/components/schemas/Name"},
+				      "sku" : {"type" : "string"},
+				      "machines" : {
+					      "description" : "-1: the quota was removed",
+					      "type" : "integer",
+					      "minimum" : -1,
+					      "maximum" : 100000
+				      }
+			      },
+			      "additionalProperties" : false
+		      })},
+    {.name = "QuotaUse", .json = JSON({
+				 "type" : "object",
+				 "required" : [ "sku", "machines", "used" ],
+				 "properties" : {
+					 "sku" : {"type" : "string"},
+					 "machines" : {"type" : "integer", "minimum" : 0},
+					 "used" : {"type" : "integer", "minimum" : 0}
+				 },
+				 "additionalProperties" : false
+			 })},
+    {.name = "QuotaList", .list_of = "QuotaUse"},
+    {.name = "Freeze",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "frozen", "reason" ],
+	     "properties" : {
+		     "frozen" : {"type" : "boolean"},
+		     "reason" : {"type" : "string"},
+		     "by" : {"description" : "who set it (role:token-name)", "type" : "string"}
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "AgentSession",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "machine_id", "name", "token", "heartbeat_s", "mode" ],
+	     "properties" : {
+		     "machine_id" : {"$ref" : "#/components/schemas/Uuid"},
+		     "name" : {"type" : "string"},
+		     "token" : {"description" : "the session token", "type" : "string"},
+		     "heartbeat_s" : {"type" : "integer", "minimum" : 1, "maximum" : 3600},
+		     "mode" : {"type" : "string", "enum" : [ "agent", "discover" ]}
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "AgentCommand",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "id", "name", "args" ],
+	     "properties" : {
+		     "id" : {"type" : "string"},
+		     "name" : {
+			     "type" : "string",
+			     "enum" : [ "wipe", "write_image", "reboot", "poweroff" ]
+		     },
+		     "args" : {"type" : "object"}
+	     },
+	     "additionalProperties" : false
+     })},
+};
+
+static json_t *list_schema(const char *item)
+{
+	char ref[128];
+	snprintf(ref, sizeof ref, "%s%s", "#/components/schemas/", item);
+	return json_pack("{s:s, s:[s, s], s:{s:{s:s, s:{s:s}}, s:{s:[s, s], s:s}}, s:b}", "type",
+			 "object", "required", "items", "next_cursor", "properties", "items",
+			 "type", "array", "items", "$ref", ref, "next_cursor", "type", "string",
+			 "null", "pattern", "^[0-9]+$", "additionalProperties", 0);
+}
+
+json_t *api_openapi_schemas(void)
+{
+	json_t *all = json_object();
+	for (size_t i = 0; i < ARRAY_SIZE(components); i++) {
+		const struct component *c = &components[i];
+		json_error_t err;
+		json_t *s = c->build	 ? c->build()
+			    : c->list_of ? list_schema(c->list_of)
+					 : json_loads(c->json, 0, &err);
+		if (!s) {
+			/* a schema that does not parse is a bug test_routes catches */
+			json_decref(all);
+			return NULL;
+		}
+		json_object_set_new(all, c->name, s);
+	}
+	return all;
+}
