@@ -82,10 +82,11 @@ static void next_words_fn(FILE *out, const struct ctl_cmd **cmds, size_t n)
 				continue;
 			const char *w = cmds[i]->words;
 			size_t start = k ? prefix_len(w, k) + 1 : 0;
-			fprintf(out, "\t\"%.*s\") echo %.*s ;;&\n", (int)(k ? start - 1 : 0), w,
-				(int)strcspn(w + start, " "), w + start);
+			fprintf(out, "\t\"%.*s\") printf '%%s ' %.*s ;;&\n",
+				(int)(k ? start - 1 : 0), w, (int)strcspn(w + start, " "),
+				w + start);
 		}
-	fprintf(out, "\t\"\") echo help ;;\n\tesac\n}\n");
+	fprintf(out, "\t\"\") printf '%%s ' help ;;\n\tesac\n}\n");
 }
 
 /* _provisionctl_cmd_opts CMD: the command's options; fails for a prefix. */
