@@ -15,3 +15,6 @@ add_test(NAME docs_completion COMMAND ${docs_tests_dir}/completion.sh ${CMAKE_BI
 add_test(NAME docs_logs COMMAND ${docs_tests_dir}/logs.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(docs_drift docs_man_pages docs_completion PROPERTIES LABELS unit TIMEOUT 60)
 set_tests_properties(docs_logs PROPERTIES LABELS integration TIMEOUT 120)
+add_test(NAME docs_runbook
+  COMMAND ${docs_tests_dir}/runbook.sh ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
+set_tests_properties(docs_runbook PROPERTIES LABELS integration TIMEOUT 300)
