@@ -151,6 +151,36 @@ static bool names_command(const char *text, const char *words)
 	return false;
 }
 
+/* The section around text + pos, from its heading to the next one, as a
+ * malloc'd string (NULL when out of memory). */
+static char *section_at(const char *text, size_t pos)
+{
+	size_t start = pos, end = pos;
+
+	while (start > 0 && !(text[start - 1] == '\n' && text[start] == '#'))
+		start--;
+	while (text[end] && !(text[end] == '\n' && text[end + 1] == '#'))
+		end++;
+	return strndup(text + start, end - start);
+}
+
+/* Whether a section that names the command also names its option. */
+static bool documented_with(const char *text, const char *words, const char *opt)
+{
+	char want[128];
+	bool found = false;
+
+	snprintf(want, sizeof want, "provisionctl %s", words);
+	for (const char *p = strstr(text, want); p && !found; p = strstr(p + 1, want)) {
+		char *sec = section_at(text, (size_t)(p - text));
+		found = sec && names_option(sec, opt);
+		free(sec);
+	}
+	return found;
+}
+
+/* Every global option anywhere; every command, and each of its options in
+ * a section that names the command. */
 static void check_ctl_coverage(const char *file, const char *text)
 {
 	for (const struct ctl_opt *o = ctl_global_opts; o->name; o++)
@@ -162,8 +192,10 @@ static void check_ctl_coverage(const char *file, const char *text)
 				problem(file, 0, "command 'provisionctl %s' is not documented",
 					c->words);
 			for (const struct ctl_opt *o = c->opts; o && o->name; o++)
-				if (!names_option(text, o->name))
-					problem(file, 0, "option --%s of '%s' is not documented",
+				if (!documented_with(text, c->words, o->name))
+					problem(file, 0,
+						"option --%s of '%s' is not documented in its "
+						"section",
 						o->name, c->words);
 		}
 }

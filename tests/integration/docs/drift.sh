@@ -34,6 +34,7 @@ drifted config docs/config.md '/^| `--version` |/d' "provisiond --version is not
 drifted config docs/config.md 's/^| `--db PATH` | `database.path` |/| `--db PATH` | `database.file` |/' "--db overrides 'database.file' documented"
 drifted config docs/config.md 's/^| `--init` |/| `--initialise` |/' "--initialise.*is documented but provisiond has none"
 drifted provisionctl docs/provisionctl.md 's/--min-count [0-9]*//' "option --min-count of 'allocation create' is not documented"
+drifted provisionctl docs/provisionctl.md 's/ --name search-ci//' "option --name of 'token create' is not documented in its section"
 drifted provisionctl docs/provisionctl.md 's/^provisionctl capacity .*//' "command 'provisionctl capacity' is not documented"
 drifted provisionctl docs/provisionctl.md 's/^provisionctl image list$/provisionctl image list --state ready/' "'provisionctl image list' has no option --state"
 drifted numbers docs/operations.md 's/ready (schema [0-9]*)/ready (schema 5)/' "schema 5 quoted, the code is at schema"
