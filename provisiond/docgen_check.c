@@ -228,9 +228,11 @@ static bool has_opt(const struct ctl_opt *opts, const char *name, size_t len)
 }
 
 /* Every --option of an example line (up to a '#' comment) is the command's. */
+/* Every --option of one command of an example line (up to the end of the
+ * command: ; | ) & or a # comment) is the command's or a global one. */
 static void check_example(const char *file, int line, const struct ctl_cmd *c, const char *l)
 {
-	size_t end = strcspn(l, "#");
+	size_t end = strcspn(l, "#;|)&");
 
 	for (const char *p = strstr(l, " --"); p && (size_t)(p - l) < end;
 	     p = strstr(p + 3, " --")) {
@@ -240,6 +242,24 @@ static void check_example(const char *file, int line, const struct ctl_cmd *c, c
 			problem(file, line, "'provisionctl %s' has no option --%.*s", c->words,
 				(int)len, name);
 	}
+}
+
+/* Checks each "provisionctl WORDS …" command of a code line (at its start or
+ * after a blank, '(' or '|'); returns the command of the last one, for a
+ * continuation line. */
+static const struct ctl_cmd *check_code_line(const char *file, int line, const char *l)
+{
+	const struct ctl_cmd *last = NULL;
+
+	for (const char *p = strstr(l, "provisionctl "); p; p = strstr(p + 13, "provisionctl ")) {
+		if (p > l && !strchr(" \t(|", p[-1]))
+			continue;
+		const struct ctl_cmd *c = example_cmd(p + 13);
+		if (c)
+			check_example(file, line, c, p);
+		last = c;
+	}
+	return last;
 }
 
 /* Example lines in code blocks: "provisionctl WORDS …" and their "\"
@@ -261,10 +281,10 @@ static void check_ctl_examples(const char *file, char *text)
 			continue;
 		}
 		const struct ctl_cmd *c = cont;
-		if (c == NULL && code && strncmp(l, "provisionctl ", 13) == 0)
-			c = example_cmd(l + 13);
 		if (c)
 			check_example(file, line, c, l);
+		else if (code)
+			c = check_code_line(file, line, l);
 		size_t len = strlen(l);
 		cont = c && len > 0 && l[len - 1] == '\\' ? c : NULL;
 	}
@@ -339,10 +359,12 @@ static void check_numbers(const char *file)
 	}
 	check_quoted_defaults(file, text);
 	check_schema(file, text);
+	check_ctl_examples(file, text); /* last: it cuts text into lines */
 	free(text);
 }
 
-/* Every Markdown file under docs/ of the source tree, README.md too. */
+/* Every Markdown file under docs/ of the source tree, README.md too: quoted
+ * defaults, the schema, and the options of provisionctl example lines. */
 static void check_all_numbers(const char *src)
 {
 	char path[1024];

@@ -38,4 +38,5 @@ drifted provisionctl docs/provisionctl.md 's/ --name search-ci//' "option --name
 drifted provisionctl docs/provisionctl.md 's/^provisionctl capacity .*//' "command 'provisionctl capacity' is not documented"
 drifted provisionctl docs/provisionctl.md 's/^provisionctl image list$/provisionctl image list --state ready/' "'provisionctl image list' has no option --state"
 drifted numbers docs/operations.md 's/ready (schema [0-9]*)/ready (schema 5)/' "schema 5 quoted, the code is at schema"
+drifted numbers docs/operations.md 's/quota set "$owner" "$SKU" 0;/quota set "$owner" "$SKU" 0 --force;/' "'provisionctl quota set' has no option --force"
 drifted numbers docs/bmc.md 's/`\[bmc\] call_timeout_ms` (default 10000)/`[bmc] call_timeout_ms` (default 5000)/' "call_timeout_ms: default 5000 quoted, the code has 10000"
