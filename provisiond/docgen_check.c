@@ -363,6 +363,45 @@ static void check_numbers(const char *file)
 	free(text);
 }
 
+/* roff's "\-" back to '-', in place. */
+static void unescape_dashes(char *s)
+{
+	char *w = s;
+
+	for (const char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] == '-')
+			r++;
+		*w++ = *r;
+	}
+	*w = '\0';
+}
+
+/* The example blocks (.nf to .fi) of a man page template: provisionctl
+ * commands there use only their options too. */
+static void check_man_template(const char *file)
+{
+	char *text = md_read_file(file);
+	bool nf = false;
+	int line = 0;
+
+	if (text == NULL) {
+		problem(file, 0, "cannot read it");
+		return;
+	}
+	unescape_dashes(text);
+	for (char *l = text, *save; l; l = save) {
+		save = strchr(l, '\n');
+		if (save)
+			*save++ = '\0';
+		line++;
+		if (strcmp(l, ".nf") == 0 || strcmp(l, ".fi") == 0)
+			nf = l[1] == 'n';
+		else if (nf)
+			check_code_line(file, line, l);
+	}
+	free(text);
+}
+
 /* Every Markdown file under docs/ of the source tree, README.md too: quoted
  * defaults, the schema, and the options of provisionctl example lines. */
 static void check_all_numbers(const char *src)
@@ -399,10 +438,16 @@ int docgen_check(int argc, char **argv)
 		snprintf(path, sizeof path, "%s/docs/provisionctl.md", argv[0]);
 		check_ctl_md(path);
 		check_all_numbers(argv[0]);
+		snprintf(path, sizeof path, "%s/docs/man/provisionctl.1.in", argv[0]);
+		check_man_template(path);
+		snprintf(path, sizeof path, "%s/docs/man/provisiond.8.in", argv[0]);
+		check_man_template(path);
 	} else if (argc == 2 && strcmp(argv[0], "config") == 0) {
 		check_config_md(argv[1]);
 	} else if (argc == 2 && strcmp(argv[0], "provisionctl") == 0) {
 		check_ctl_md(argv[1]);
+	} else if (argc == 2 && strcmp(argv[0], "man") == 0) {
+		check_man_template(argv[1]);
 	} else if (argc >= 2 && strcmp(argv[0], "numbers") == 0) {
 		for (int i = 1; i < argc; i++)
 			check_numbers(argv[i]);

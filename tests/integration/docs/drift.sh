@@ -39,4 +39,5 @@ drifted provisionctl docs/provisionctl.md 's/^provisionctl capacity .*//' "comma
 drifted provisionctl docs/provisionctl.md 's/^provisionctl image list$/provisionctl image list --state ready/' "'provisionctl image list' has no option --state"
 drifted numbers docs/operations.md 's/ready (schema [0-9]*)/ready (schema 5)/' "schema 5 quoted, the code is at schema"
 drifted numbers docs/operations.md 's/quota set "$owner" "$SKU" 0;/quota set "$owner" "$SKU" 0 --force;/' "'provisionctl quota set' has no option --force"
+drifted man docs/man/provisionctl.1.in 's/^provisionctl machine list \\-\\-state available$/provisionctl machine list \\-\\-status available/' "'provisionctl machine list' has no option --status"
 drifted numbers docs/bmc.md 's/`\[bmc\] call_timeout_ms` (default 10000)/`[bmc] call_timeout_ms` (default 5000)/' "call_timeout_ms: default 5000 quoted, the code has 10000"
