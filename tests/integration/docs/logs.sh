@@ -29,8 +29,8 @@ start() {
 	while [ ! -s "$work/ready" ]; do
 		n=$((n + 1)); [ $n -lt 100 ] || fail "provisiond did not start"; sleep 0.1
 	done
-	export PROVISIOND_URL="http://127.0.0.1:$(cut -d' ' -f1 "$work/ready")"
-	export PROVISIOND_TOKEN_FILE="$work/p.db.admin-token"
+	PROVISIOND_URL="http://127.0.0.1:$(cut -d' ' -f1 "$work/ready")"
+	export PROVISIOND_URL PROVISIOND_TOKEN_FILE="$work/p.db.admin-token"
 }
 stop() { kill "$pid"; wait "$pid" || fail "exit status $?"; pid=""; }
 

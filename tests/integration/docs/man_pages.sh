@@ -11,6 +11,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # warnings PAGE: prints what man and groff warn about PAGE (nothing if clean)
 warnings() {
+	# shellcheck disable=SC2069 # stderr to the caller, stdout dropped
 	LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$1" 2>&1 >/dev/null
 	groff -ww -z -man "$1" 2>&1
 }

@@ -159,11 +159,12 @@ retries = 0
 breaker_threshold = 1000
 confirm_timeout_ms = 5000
 INI
-# the runbook's variables, for this installation
+# the runbook's variables, for this installation (the blocks read them)
 export PROVISIOND_URL="http://127.0.0.1:$api_port"
 export PROVISIOND_TOKEN_FILE="$work/var/provisiond.db.admin-token"
 DB="$work/var/provisiond.db"
 KEY="$work/var/provisiond.db.key"
+# shellcheck disable=SC2034 # read by the backup block
 BACKUPS="$work/backup"
 VAULT="$work/vault"
 
@@ -319,6 +320,7 @@ provisionctl machine enroll --name ipmi-c --mac 52:54:00:d0:01:0c --bmc-driver i
 	--bmc-option workarounds=opensesspriv >/dev/null
 wait_state ipmi-c failed 30
 M=ipmi-c
+# shellcheck disable=SC2034 # read by the block
 BMC_PASSWORD_FILE="$work/bmc.pw"
 run bmc-new-access
 step="new access checks"
