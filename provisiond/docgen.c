@@ -90,14 +90,27 @@ static void man_ctl_commands(FILE *out)
 
 /* ------------------------------------------------------------ provisiond */
 
+/* One usage line per mode, filled; an option and its value ("[--db PATH]")
+ * never break apart. */
 static void man_daemon_synopsis(FILE *out)
 {
+	fprintf(out, ".ad l\n.nh\n"); /* no stretched blanks, no hyphens */
 	for (size_t i = 0; daemon_synopsis[i]; i++) {
 		const char *s = daemon_synopsis[i] + strlen("provisiond");
+		int depth = 0;
 		fprintf(out, "%s\\fBprovisiond\\fR", i ? ".br\n" : "");
-		roff_text(out, s);
+		for (; *s; s++) {
+			depth += (*s == '[') - (*s == ']');
+			if (*s == ' ' && depth > 0)
+				fputs("\\ ", out);
+			else if (*s == '-')
+				fputs("\\-", out);
+			else
+				fputc(*s, out);
+		}
 		fprintf(out, "\n");
 	}
+	fprintf(out, ".ad\n.hy\n");
 }
 
 static void man_daemon_options(FILE *out)
