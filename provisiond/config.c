@@ -127,6 +127,27 @@ void config_defaults(struct config *c)
 	snprintf(c->dnsmasq_dir, sizeof c->dnsmasq_dir, "/var/lib/provisiond/dnsmasq");
 }
 
+size_t config_setting_count(void)
+{
+	return ARRAY_SIZE(options);
+}
+
+void config_setting_at(size_t i, const struct config *c, struct config_setting *out)
+{
+	const struct option *o = &options[i];
+	const char *src = (const char *)c + o->offset;
+
+	*out = (struct config_setting){.section = o->section,
+				       .key = o->key,
+				       .is_int = o->kind == K_INT,
+				       .min = o->min,
+				       .max = o->max};
+	if (o->kind == K_INT)
+		snprintf(out->value, sizeof out->value, "%d", *(const int *)(const void *)src);
+	else
+		snprintf(out->value, sizeof out->value, "%.*s", (int)o->size, src);
+}
+
 struct load_ctx {
 	struct config *c;
 	struct err *e; /* never NULL */

@@ -8,6 +8,7 @@
 
 #include "util/util.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct config {
@@ -81,5 +82,19 @@ enum err_status config_load(struct config *c, const char *path, struct err *e);
  * many there were (0: the file is good). c holds what could be read. */
 int config_check(struct config *c, const char *path, void (*report)(void *ctx, const struct err *e),
 		 void *ctx);
+
+/* One INI setting as config.c's table declares it, for the generated
+ * provisiond.ini(5) and the check that docs/config.md lists every setting.
+ * Plain data: nothing to free. */
+struct config_setting {
+	const char *section, *key; /* static strings */
+	bool is_int;
+	long min, max;	 /* is_int only */
+	char value[512]; /* its value in the struct given (text) */
+};
+/* How many settings there are; config_setting_at() fills *out with
+ * setting i (0 <= i < count, in the table's order) and its value in c. */
+size_t config_setting_count(void);
+void config_setting_at(size_t i, const struct config *c, struct config_setting *out);
 
 #endif

@@ -155,11 +155,12 @@ struct http_table api_http_table(const struct api_route *routes, size_t n)
 
 /* ------------------------------------------------------------- failures */
 
-static void log_failure(const struct http_req *r, const char *what, const char *status,
+/* "code" is the failure's name; "status" is kept for numbers (log.c). */
+static void log_failure(const struct http_req *r, const char *what, const char *code,
 			const char *message)
 {
-	log_event(LOG_WARN, "call failed", "what", what, "status", status, "message", message,
-		  "method", r->method, "path", r->path, "request_id", r->request_id, NULL);
+	log_event(LOG_WARN, "call failed", "what", what, "code", code, "message", message, "method",
+		  r->method, "path", r->path, "request_id", r->request_id, NULL);
 }
 
 void api_fail_inv(struct http_req *r, const char *what, const struct inv_err *e)

@@ -481,7 +481,9 @@ static enum MHD_Result send_reply(struct http_req *r)
 	char code[8], ms[24];
 	snprintf(code, sizeof code, "%u", r->status);
 	snprintf(ms, sizeof ms, "%.3f", (double)us / 1000.0);
-	log_event(r->status >= 500 ? LOG_WARN : LOG_INFO, "request", "listener", s->name, "method",
+	/* one line per request is for debugging: at info it would bury the
+	 * lines an operator acts on (docs/config.md, [log] level) */
+	log_event(r->status >= 500 ? LOG_WARN : LOG_DEBUG, "request", "listener", s->name, "method",
 		  r->method, "path", r->path, "status", code, "ms", ms, "request_id", r->request_id,
 		  NULL);
 	return ret;

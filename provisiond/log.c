@@ -1,7 +1,10 @@
 /* log.c - JSON line logging. */
 #include "provisiond/log.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +32,41 @@ int log_level_from_name(const char *name, enum log_level *out)
 	return -1;
 }
 
+/* Fields whose values are numbers: written as JSON numbers, so that a log
+ * pipeline can compare and sum them. A value that does not parse as a
+ * number stays a string rather than being lost. */
+static const char *const numeric_fields[] = {"port", "status", "ms", "count"};
+/* Fields whose values are "true" or "false": written as JSON booleans. */
+static const char *const boolean_fields[] = {"ok"};
+
+static bool is_one_of(const char *key, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(key, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The JSON value of one field (new reference). */
+static json_t *field_value(const char *key, const char *v)
+{
+	if (is_one_of(key, boolean_fields, ARRAY_SIZE(boolean_fields)) &&
+	    (strcmp(v, "true") == 0 || strcmp(v, "false") == 0))
+		return json_boolean(v[0] == 't');
+	if (is_one_of(key, numeric_fields, ARRAY_SIZE(numeric_fields))) {
+		char *end;
+		errno = 0;
+		long long n = strtoll(v, &end, 10);
+		if (errno == 0 && *end == '\0')
+			return json_integer(n);
+		errno = 0;
+		double d = strtod(v, &end);
+		if (errno == 0 && *end == '\0' && isfinite(d))
+			return json_real(d);
+	}
+	return json_string(v);
+}
+
 void log_event(enum log_level level, const char *msg, ...)
 {
 	if (level < min_level)
@@ -44,7 +82,7 @@ void log_event(enum log_level level, const char *msg, ...)
 	for (const char *k; (k = va_arg(ap, const char *));) {
 		const char *v = va_arg(ap, const char *);
 		if (v && *v)
-			json_object_set_new(o, k, json_string(v));
+			json_object_set_new(o, k, field_value(k, v));
 	}
 	va_end(ap);
 	char *line = json_dumps(o, JSON_COMPACT);

@@ -2,7 +2,10 @@
  *
  * log_event(level, fields...) takes key/value string pairs ending in NULL:
  *   log_event(LOG_INFO, "machine enrolled", "machine", id, "request_id", rid, NULL);
- * Values are JSON-escaped; NULL or empty values are left out. Thread-safe
+ * Values are JSON-escaped; NULL or empty values are left out. The values of
+ * the numeric fields (port, status, ms, count: the table in log.c) are
+ * written as JSON numbers when they parse as one; the key names a number
+ * in every line that has it; "ok" ("true"/"false") is written as a boolean. Thread-safe
  * (one write(2) per line). Never pass secrets. */
 #ifndef PROVISIOND_LOG_H
 #define PROVISIOND_LOG_H

@@ -1,6 +1,7 @@
 /* main.c - provisiond: composes inventory, SKU catalog, BMC layer, lifecycle
  * engine and the two HTTP listeners; handles --init and signals. */
 #include "provisiond/api.h"
+#include "provisiond/args.h"
 #include "provisiond/ratelimit.h"
 #include "provisiond/routes.h"
 #include "provisiond/app.h"
@@ -14,7 +15,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,87 +23,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
-
-struct args {
-	const char *config, *db, *listen, *boot_listen, *skus, *token_file, *ready_file;
-	bool init, write_dnsmasq, check_config;
-};
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: provisiond [--config FILE] [--db PATH] [--listen HOST:PORT]\n"
-		   "                  [--boot-listen HOST:PORT] [--skus DIR] [--ready-file FILE]\n"
-		   "       provisiond --init [--config FILE] [--db PATH] [--token-file FILE]\n"
-		   "       provisiond --write-dnsmasq-config [--config FILE]\n"
-		   "       provisiond --check-config [--config FILE] [--skus DIR]\n"
-		   "       provisiond --version | --openapi\n"
-		   "--init creates the database and an admin token, written to a mode-0600 file,\n"
-		   "and the key file that seals BMC passwords ([database] key_file) if missing.\n"
-		   "--write-dnsmasq-config writes the [dnsmasq] configuration, TFTP root and\n"
-		   "hosts dir for an operator-run dnsmasq, and exits.\n"
-		   "--check-config reports every problem of the configuration and the SKU\n"
-		   "catalog as FILE:LINE: message and exits 2 if there is one, 0 if none.\n"
-		   "--openapi prints the API's OpenAPI 3.1 document (GET /v1/openapi.json).\n"
-		   "Options are documented in docs/config.md.\n");
-}
-
-/* --openapi: the document GET /v1/openapi.json serves; exit status. */
-static int print_openapi(void)
-{
-	json_t *doc = api_openapi();
-	int rc = doc && json_dumpf(doc, stdout, JSON_INDENT(2)) == 0 ? 0 : 1;
-	json_decref(doc);
-	return rc;
-}
-
-static int parse_args(int argc, char **argv, struct args *a)
-{
-	static const struct option opts[] = {{"config", required_argument, 0, 'c'},
-					     {"db", required_argument, 0, 'd'},
-					     {"listen", required_argument, 0, 'l'},
-					     {"boot-listen", required_argument, 0, 'b'},
-					     {"skus", required_argument, 0, 's'},
-					     {"token-file", required_argument, 0, 't'},
-					     {"ready-file", required_argument, 0, 'r'},
-					     {"init", no_argument, 0, 'i'},
-					     {"write-dnsmasq-config", no_argument, 0, 'w'},
-					     {"check-config", no_argument, 0, 'C'},
-					     {"help", no_argument, 0, 'h'},
-					     {"version", no_argument, 0, 'V'},
-					     {"openapi", no_argument, 0, 'O'},
-					     {0, 0, 0, 0}};
-	/* each option's place in *a, by its letter */
-	const char **strs[128] = {['c'] = &a->config,	   ['d'] = &a->db,   ['l'] = &a->listen,
-				  ['b'] = &a->boot_listen, ['s'] = &a->skus, ['t'] = &a->token_file,
-				  ['r'] = &a->ready_file};
-	bool *flags[128] = {['i'] = &a->init, ['w'] = &a->write_dnsmasq, ['C'] = &a->check_config};
-	int c;
-	while ((c = getopt_long(argc, argv, "c:d:l:b:s:t:r:iwh", opts, NULL)) != -1) {
-		if (c > 0 && c < 128 && strs[c]) {
-			*strs[c] = optarg;
-		} else if (c > 0 && c < 128 && flags[c]) {
-			*flags[c] = true;
-		} else if (c == 'h') {
-			usage(stdout);
-			exit(0);
-		} else if (c == 'O') {
-			exit(print_openapi());
-		} else if (c == 'V') {
-			printf("provisiond %s (%s, schema %d)\n", PROVISIOND_VERSION,
-			       PROVISIOND_COMMIT, inv_schema_version());
-			exit(0);
-		} else {
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "provisiond: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return -1;
-	}
-	return 0;
-}
 
 static void copy_opt(char *dst, size_t len, const char *v)
 {
@@ -119,7 +38,7 @@ static void print_problem(void *ctx, const struct err *e)
 
 /* --check-config: every problem of the file and of the SKU catalog it
  * names, each as FILE:LINE: message. 2 if there was one, else 0. */
-static int check_config(const struct args *args)
+static int check_config(const struct daemon_args *args)
 {
 	struct config c;
 	config_defaults(&c);
@@ -138,7 +57,7 @@ static int check_config(const struct args *args)
 	return problems ? 2 : 0;
 }
 
-static int setup_config(struct app *a, const struct args *args)
+static int setup_config(struct app *a, const struct daemon_args *args)
 {
 	struct err e = {0};
 	config_defaults(&a->cfg);
@@ -390,7 +309,7 @@ static int start_services(struct app *a)
 	return 0;
 }
 
-static int serve(struct app *a, const struct args *args, sigset_t *sigs)
+static int serve(struct app *a, const struct daemon_args *args, sigset_t *sigs)
 {
 	struct err e = {0};
 	pthread_t notifier;
@@ -433,9 +352,9 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 
 int main(int argc, char **argv)
 {
-	struct args args = {0};
+	struct daemon_args args = {0};
 	struct app *a = calloc(1, sizeof *a);
-	if (!a || parse_args(argc, argv, &args) != 0)
+	if (!a || daemon_parse_args(argc, argv, &args) != 0)
 		return 2;
 	if (args.check_config) {
 		free(a);

@@ -179,6 +179,9 @@ struct ctl_cmd {
 	const char *details; /* extra help text or NULL */
 	ctl_run_fn run;
 	bool no_client; /* runs without configuration or server (version) */
+	/* Values the first positional argument takes (NULL-ended), when the
+	 * synopsis does not spell them ("a|b|c"); completion offers them. */
+	const char *const *choices;
 };
 
 extern const struct ctl_cmd ctl_machine_cmds[];
@@ -186,6 +189,12 @@ extern const struct ctl_cmd ctl_alloc_cmds[];
 extern const struct ctl_cmd ctl_image_cmds[];
 extern const struct ctl_cmd ctl_token_cmds[];
 extern const struct ctl_cmd ctl_fleet_cmds[];
+
+/* The global options and the NULL-ended list of the command tables above
+ * (ctl_run.c). Help, the provisionctl(1) man page, the bash completion and
+ * the documentation check (provisiond/docgen.c) all read these. */
+extern const struct ctl_opt ctl_global_opts[];
+extern const struct ctl_cmd *const ctl_cmd_tables[];
 
 /* ---- output helpers (ctl_output.c) ----------------------------------- */
 

@@ -72,10 +72,10 @@ static int run_sku_show(struct ctl *ctl, const struct ctl_cmd *cmd, const struct
 
 static int run_quota_set(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a)
 {
-	long n;
+	long n = -1; /* "none": the API removes the quota */
 
-	if (ctl_parse_long(a->pos[2], 0, 1000000, &n) != 0)
-		return ctl_usage(ctl, cmd, "MACHINES must be a whole number from 0");
+	if (strcmp(a->pos[2], "none") != 0 && ctl_parse_long(a->pos[2], 0, 1000000, &n) != 0)
+		return ctl_usage(ctl, cmd, "MACHINES must be a whole number from 0, or none");
 	char *path = pc_path_new("/v1/owners", a->pos[0], "quotas", a->pos[1], PC_END);
 	json_t *body = json_pack("{s:I}", "machines", (json_int_t)n);
 	int code = ctl_call_show(ctl, "PUT", body ? path : NULL, body);
@@ -255,7 +255,9 @@ const struct ctl_cmd ctl_fleet_cmds[] = {
      .min_pos = 3,
      .max_pos = 3,
      .run = run_quota_set,
-     .summary = "limit how many machines of SKU an owner may hold"},
+     .summary = "limit how many machines of SKU an owner may hold",
+     .details = "MACHINES is a whole number (0: no new allocations of SKU for OWNER),\n"
+		"or none to remove the quota (no limit)."},
     {.words = "quota list",
      .synopsis = "OWNER",
      .min_pos = 1,

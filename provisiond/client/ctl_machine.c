@@ -120,7 +120,7 @@ static int run_action(struct ctl *ctl, const struct ctl_cmd *cmd, const struct c
 	struct pc_error err;
 	json_t *body = NULL;
 
-	if (!one_of(a->pos[0], actions))
+	if (!one_of(a->pos[0], cmd->choices))
 		return ctl_usage(ctl, cmd, "unknown action '%s'", a->pos[0]);
 	pc_status rc =
 	    pc_machine_action(ctl->client, a->pos[1], a->pos[0], ctl_arg(a, "reason"), &body, &err);
@@ -283,9 +283,8 @@ const struct ctl_cmd ctl_machine_cmds[] = {
      .max_pos = 2,
      .opts = reason_opts,
      .run = run_action,
-     .summary = "request a lifecycle action",
-     .details = "ACTION: inspect clean power_on power_off reboot repair retire\n"
-		"        maintenance_on maintenance_off"},
+     .choices = actions,
+     .summary = "request a lifecycle action"},
     {.words = "machine power",
      .synopsis = "status|on|off|cycle|reset|soft-off ID",
      .min_pos = 2,

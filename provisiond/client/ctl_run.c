@@ -7,7 +7,7 @@
 
 #define MAX_WORDS 8
 
-static const struct ctl_opt global_opts[] = {
+const struct ctl_opt ctl_global_opts[] = {
     {"url", 0, CTL_VALUE, "URL", "server URL (env PROVISIOND_URL; default " PC_DEFAULT_URL ")"},
     {"token", 0, CTL_VALUE, "TOKEN", "bearer token (env PROVISIOND_TOKEN; visible in ps)"},
     {"token-file", 0, CTL_VALUE, "FILE", "read the token from FILE (env PROVISIOND_TOKEN_FILE)"},
@@ -20,7 +20,7 @@ static const struct ctl_opt global_opts[] = {
     {NULL, 0, 0, NULL, NULL},
 };
 
-static const struct ctl_cmd *const cmd_tables[] = {
+const struct ctl_cmd *const ctl_cmd_tables[] = {
     ctl_machine_cmds, ctl_alloc_cmds, ctl_image_cmds, ctl_token_cmds, ctl_fleet_cmds, NULL,
 };
 
@@ -37,7 +37,7 @@ static size_t collect_words(int argc, char **argv, const char **words)
 			words[n++] = a;
 			continue;
 		}
-		for (const struct ctl_opt *o = global_opts; o->name; o++) {
+		for (const struct ctl_opt *o = ctl_global_opts; o->name; o++) {
 			bool is_long = a[1] == '-' && strcmp(a + 2, o->name) == 0;
 			bool is_short = a[1] == o->short_name && a[2] == '\0';
 			if ((is_long || is_short) && o->kind != CTL_FLAG)
@@ -71,8 +71,8 @@ static const struct ctl_cmd *find_cmd(const char **words, size_t n, size_t *nmat
 	const struct ctl_cmd *best = NULL;
 	size_t best_k = 0;
 
-	for (size_t t = 0; cmd_tables[t] != NULL; t++)
-		for (const struct ctl_cmd *c = cmd_tables[t]; c->words; c++) {
+	for (size_t t = 0; ctl_cmd_tables[t] != NULL; t++)
+		for (const struct ctl_cmd *c = ctl_cmd_tables[t]; c->words; c++) {
 			size_t k = match_words(c->words, words, n, false);
 			if (k > best_k) {
 				best = c;
@@ -106,8 +106,8 @@ static void print_cmd_list(FILE *out, const char **words, size_t n)
 {
 	struct ctl_table *t = ctl_table_new(2, NULL);
 
-	for (size_t i = 0; t != NULL && cmd_tables[i] != NULL; i++)
-		for (const struct ctl_cmd *c = cmd_tables[i]; c->words; c++) {
+	for (size_t i = 0; t != NULL && ctl_cmd_tables[i] != NULL; i++)
+		for (const struct ctl_cmd *c = ctl_cmd_tables[i]; c->words; c++) {
 			if (n > 0 && !match_words(c->words, words, n, true))
 				continue;
 			char left[128];
@@ -130,6 +130,12 @@ static void print_help(FILE *out, const struct ctl_cmd *c, const char **words, s
 	} else {
 		fprintf(out, "Usage: provisionctl %s [options]%s%s\n\n%s\n", c->words,
 			c->synopsis[0] ? " " : "", c->synopsis, c->summary);
+		if (c->choices != NULL) {
+			fprintf(out, "\n%.*s:", (int)strcspn(c->synopsis, " "), c->synopsis);
+			for (size_t i = 0; c->choices[i]; i++)
+				fprintf(out, " %s", c->choices[i]);
+			fprintf(out, "\n");
+		}
 		if (c->details != NULL)
 			fprintf(out, "\n%s\n", c->details);
 		if (c->opts != NULL && c->opts->name != NULL) {
@@ -138,7 +144,7 @@ static void print_help(FILE *out, const struct ctl_cmd *c, const char **words, s
 		}
 	}
 	fprintf(out, "\nGlobal options:\n");
-	print_opts(out, global_opts);
+	print_opts(out, ctl_global_opts);
 	fprintf(out, "\nExit status: 0 ok, 1 API error, 2 usage error, 3 transport error.\n");
 }
 
@@ -221,8 +227,8 @@ static int help_or_unknown(struct ctl *ctl, const char **words, size_t n, bool h
 		print_help(help ? ctl->out : ctl->err, NULL, words, n);
 		return help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
 	}
-	for (size_t i = 0; cmd_tables[i] != NULL; i++)
-		for (const struct ctl_cmd *c = cmd_tables[i]; c->words; c++)
+	for (size_t i = 0; ctl_cmd_tables[i] != NULL; i++)
+		for (const struct ctl_cmd *c = ctl_cmd_tables[i]; c->words; c++)
 			if (match_words(c->words, words, 1, true)) {
 				fprintf(ctl->err, "provisionctl: '%s' needs a subcommand:\n",
 					words[0]);
@@ -242,7 +248,8 @@ int ctl_run(int argc, char **argv, FILE *out, FILE *err)
 	char msg[256];
 	int rc;
 
-	if (ctl_args_parse(argc, argv, 1, global_opts, c ? c->opts : NULL, &a, msg, sizeof(msg)))
+	if (ctl_args_parse(argc, argv, 1, ctl_global_opts, c ? c->opts : NULL, &a, msg,
+			   sizeof(msg)))
 		return ctl_usage(&ctl, c, "%s", msg);
 	if (c == NULL)
 		return help_or_unknown(&ctl, words, n, ctl_flag(&a, "help"));

@@ -278,5 +278,5 @@ void lc_note_inv(const char *what, const char *id, enum inv_status st, const str
 {
 	if (st != INV_OK)
 		log_event(LOG_WARN, "lifecycle: inventory write failed", "what", what, "id", id,
-			  "status", inv_status_name(st), "error", e->message, NULL);
+			  "code", inv_status_name(st), "error", e->message, NULL);
 }
