@@ -7,16 +7,22 @@
 #define MAX_KEYS 64
 
 static const struct ctl_col alloc_cols[] = {
-    {"ID", "id"},	{"NAME", "name"},	   {"OWNER", "owner"},
-    {"SKU", "sku"},	{"COUNT", "count"},	   {"STATE", "state"},
-    {"IMAGE", "image"}, {"CREATED", "created_at"}, {"LAST ERROR", "last_error"},
+    {.header = "ID", .path = "id"},
+    {.header = "NAME", .path = "name"},
+    {.header = "OWNER", .path = "owner"},
+    {.header = "SKU", .path = "sku"},
+    {.header = "COUNT", .path = "count"},
+    {.header = "STATE", .path = "state"},
+    {.header = "IMAGE", .path = "image"},
+    {.header = "CREATED", .path = "created_at"},
+    {.header = "LAST ERROR", .path = "last_error", .flags = CTL_COL_FREE},
 };
 
 static const struct ctl_col member_cols[] = {
-    {"ID", "id"},
-    {"NAME", "name"},
-    {"STATE", "state"},
-    {"IP", "ip"},
+    {.header = "ID", .path = "id"},
+    {.header = "NAME", .path = "name"},
+    {.header = "STATE", .path = "state"},
+    {.header = "IP", .path = "ip"},
 };
 
 static void show_alloc(struct ctl *ctl, const json_t *alloc)
@@ -29,7 +35,7 @@ static void show_alloc(struct ctl *ctl, const json_t *alloc)
 	struct ctl_table *t = ctl_table_from_json(member_cols, ARRAY_SIZE(member_cols), machines);
 	if (t != NULL) {
 		fprintf(ctl->out, "\n");
-		ctl_table_print(ctl->out, t, 48);
+		ctl_table_print(ctl->out, t, ctl_term_width(ctl->out));
 	}
 	ctl_table_free(t);
 }

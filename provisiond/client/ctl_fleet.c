@@ -9,16 +9,31 @@
 
 #define AUDIT_DEFAULT_LIMIT 100
 
+/* "machine:fc5c…": the audit row's target_type and target_id. */
+static char *target_cell(const json_t *row)
+{
+	const char *type = json_string_value(json_object_get(row, "target_type"));
+	const char *id = json_string_value(json_object_get(row, "target_id"));
+	char *s = NULL;
+
+	if ((type == NULL || !type[0]) && (id == NULL || !id[0]))
+		return NULL;
+	if (asprintf(&s, "%s%s%s", type && type[0] ? type : "", type && type[0] ? ":" : "",
+		     id ? id : "") < 0)
+		return NULL;
+	return s;
+}
+
 static const struct ctl_col audit_cols[] = {
-    {"TIME", "time|at|created_at"},  {"ACTOR", "actor"},
-    {"ACTION", "action|what|event"}, {"TARGET", "target|resource|object|machine|allocation"},
-    {"REQUEST ID", "request_id"},
+    {.header = "TIME", .path = "time|at|created_at"},  {.header = "ACTOR", .path = "actor"},
+    {.header = "ACTION", .path = "action|what|event"}, {.header = "TARGET", .cell = target_cell},
+    {.header = "REQUEST ID", .path = "request_id"},
 };
 
 static const struct ctl_col quota_cols[] = {
-    {"SKU", "sku|name"},
-    {"MACHINES", "machines|limit"},
-    {"USED", "used|in_use"},
+    {.header = "SKU", .path = "sku|name"},
+    {.header = "MACHINES", .path = "machines|limit"},
+    {.header = "USED", .path = "used|in_use"},
 };
 
 /* Counts-by-state view of a list body (sku list, capacity). */
@@ -39,7 +54,7 @@ static int show_counts(struct ctl *ctl, const char *path, const char *name_heade
 	items = ctl_items_of(inner ? inner : body, "sku");
 	struct ctl_table *t = ctl_counts_table(name_header, "name|sku", items);
 	if (t != NULL)
-		ctl_table_print(ctl->out, t, 48);
+		ctl_table_print(ctl->out, t, ctl_term_width(ctl->out));
 	ctl_table_free(t);
 	json_decref(items);
 	json_decref(body);

@@ -1,0 +1,195 @@
+/* What each provisionctl command shows, against the loopback responder:
+ * counts, the columns of every list, sizes, the terminal width, audit and
+ * allocation views. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provisiond/client/ctl.h"
+#include "test_client.h"
+
+/* Runs one command against one canned 200 answer; the request into req. */
+static struct run one(const char *body, const char *const *args, char *req, size_t reqlen)
+{
+	char reply[8192];
+	const char *replies[] = {srv_reply(reply, sizeof(reply), 200, "", body)};
+	const char *argv[24] = {"--url", "URL", "--token", "t"};
+	size_t n = 4;
+	struct srv s;
+
+	for (size_t i = 0; args[i] != NULL && n + 1 < 24; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	srv_start(&s, replies, 1);
+	struct run r = cli(&s, argv);
+	srv_stop(&s);
+	if (req != NULL)
+		snprintf(req, reqlen, "%s", s.requests[0]);
+	return r;
+}
+
+/* Every line of text is at most width characters (UTF-8 aware). */
+static void assert_fits(const char *text, size_t width)
+{
+	size_t w = 0;
+
+	for (const char *p = text; *p; p++) {
+		if (*p == '\n') {
+			w = 0;
+			continue;
+		}
+		if (((unsigned char)*p & 0xC0) != 0x80 && ++w > width)
+			fail_msg("a line is wider than %zu:\n%s", width, text);
+	}
+}
+
+/* sku list and capacity count the same machines the same way: maintenance
+ * once, in TOTAL as in its column, and the rows in the same order. */
+static void test_views_counts_agree(void **state)
+{
+	struct run a = one("{\"items\":[{\"name\":\"lab.small\",\"counts\":{\"available\":2,"
+			   "\"maintenance\":1,\"in_maintenance\":1}},{\"name\":\"compute.c1\","
+			   "\"counts\":{}}],\"next_cursor\":null}",
+			   (const char *[]){"sku", "list", NULL}, NULL, 0);
+	struct run b = one("{\"skus\":{\"lab.small\":{\"available\":2,\"maintenance\":1,"
+			   "\"in_maintenance\":1},\"compute.c1\":{}}}",
+			   (const char *[]){"capacity", NULL}, NULL, 0);
+
+	(void)state;
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(b.rc, 0);
+	assert_string_equal(a.out, "SKU         AVAILABLE  MAINTENANCE  TOTAL\n"
+				   "compute.c1  0          0            0\n"
+				   "lab.small   2          1            3\n");
+	assert_string_equal(b.out, a.out);
+	run_free(&a);
+	run_free(&b);
+}
+
+/* machine list shows location, MACs and the maintenance reason; a column
+ * empty in every row (ALLOCATION here) is left out. */
+static void test_views_machine_list(void **state)
+{
+	struct run r = one(
+	    "{\"items\":[{\"id\":\"m-1\",\"name\":\"r12-u07\",\"state\":\"maintenance\",\"sku\":"
+	    "\"lab.small\",\"power\":\"off\",\"maintenance\":true,\"maintenance_reason\":\"fan\","
+	    "\"location\":{\"site\":\"dc1\",\"rack\":\"r12\",\"unit\":7},\"macs\":["
+	    "\"52:54:00:00:00:01\",\"52:54:00:00:00:02\"],\"allocation_id\":null},{\"id\":\"m-2\","
+	    "\"name\":\"n2\",\"state\":\"available\",\"sku\":\"lab.small\",\"power\":\"on\","
+	    "\"maintenance\":false,\"maintenance_reason\":\"\",\"location\":{\"site\":\"\","
+	    "\"rack\":\"\",\"unit\":null},\"macs\":[],\"allocation_id\":null,"
+	    "\"last_error\":\"\"}],\"next_cursor\":null}",
+	    (const char *[]){"machine", "list", NULL}, NULL, 0);
+
+	(void)state;
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.out,
+			    "ID   NAME     STATE        SKU        POWER  LOCATION   MACS        "
+			    "                         MAINTENANCE\n"
+			    "m-1  r12-u07  maintenance  lab.small  off    dc1/r12/7  "
+			    "52:54:00:00:00:01,52:54:00:00:00:02  fan\n"
+			    "m-2  n2       available    lab.small  on     -          -           "
+			    "                         -\n");
+	run_free(&r);
+}
+
+static const char events_body[] =
+    "{\"items\":[{\"seq\":1,\"at\":\"2026-11-22T13:36:02.926Z\",\"from\":null,\"to\":"
+    "\"enrolled\",\"actor\":\"tech:alice\",\"reason\":\"enrolled\",\"request_id\":\"\"},"
+    "{\"seq\":2,\"at\":\"2026-11-22T13:36:03.100Z\",\"from\":\"enrolled\",\"to\":\"failed\","
+    "\"actor\":\"lifecycle\",\"reason\":\"BMC verification failed after 5 attempts: "
+    "connection refused by 10.0.0.7:623 (check the address and the IPMI user)\","
+    "\"request_id\":\"\"}],\"next_cursor\":null}";
+
+/* Not a terminal and no COLUMNS: nothing is cut, and the REQUEST ID
+ * column, empty in every row, takes no room. */
+static void test_views_events_uncut(void **state)
+{
+	(void)state;
+	unsetenv("COLUMNS");
+	struct run r = one(events_body, (const char *[]){"machine", "events", "m1", NULL}, NULL, 0);
+	assert_int_equal(r.rc, 0);
+	assert_has(r.out, "(check the address and the IPMI user)\n");
+	assert_null(strstr(r.out, "REQUEST ID"));
+	assert_null(strstr(r.out, "..."));
+	run_free(&r);
+}
+
+/* COLUMNS=80: the table fits; the free-text REASON is the column cut. */
+static void test_views_events_fit_columns(void **state)
+{
+	(void)state;
+	setenv("COLUMNS", "80", 1);
+	struct run r = one(events_body, (const char *[]){"machine", "events", "m1", NULL}, NULL, 0);
+	unsetenv("COLUMNS");
+	assert_int_equal(r.rc, 0);
+	assert_fits(r.out, 80);
+	assert_has(r.out, "2026-11-22T13:36:03.100Z  enrolled  failed    lifecycle   BMC verif");
+	assert_has(r.out, "...\n");
+	run_free(&r);
+}
+
+/* Sizes in tables are human-readable; -o json stays raw. */
+static void test_views_image_sizes(void **state)
+{
+	static const char body[] =
+	    "{\"items\":[{\"name\":\"big\",\"format\":\"raw\",\"size\":1610612736,\"sha256\":"
+	    "\"ab\",\"state\":\"ready\",\"path\":\"big.raw\",\"url\":null},{\"name\":\"tiny\","
+	    "\"format\":\"raw\",\"size\":512,\"sha256\":\"cd\",\"state\":\"fetching\",\"path\":"
+	    "null,\"url\":\"http://m/t.raw\"}],\"next_cursor\":null}";
+
+	(void)state;
+	struct run r = one(body, (const char *[]){"image", "list", NULL}, NULL, 0);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.out, "NAME  FORMAT  SIZE     SHA256  STATE     SOURCE\n"
+				   "big   raw     1.5 GiB  ab      ready     big.raw\n"
+				   "tiny  raw     512 B    cd      fetching  http://m/t.raw\n");
+	run_free(&r);
+	r = one(body, (const char *[]){"-o", "json", "image", "list", NULL}, NULL, 0);
+	assert_has(r.out, "\"size\": 1610612736");
+	run_free(&r);
+}
+
+static void test_views_human_size(void **state)
+{
+	static const struct {
+		long long n;
+		const char *text;
+	} cases[] = {
+	    {0, "0 B"},
+	    {1023, "1023 B"},
+	    {1024, "1.0 KiB"},
+	    {1536, "1.5 KiB"},
+	    {4194304, "4.0 MiB"},
+	    {1610612736, "1.5 GiB"},
+	    {1099511627776LL, "1.0 TiB"},
+	    {-5, "-5 B"},
+	};
+	char buf[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(ctl_human_size(cases[i].n, buf, sizeof(buf)), cases[i].text);
+}
+
+/* token list has no column the server never fills (LAST USED). */
+static void test_views_token_list(void **state)
+{
+	(void)state;
+	struct run r = one("{\"items\":[{\"id\":\"t-1\",\"name\":\"ci\",\"role\":\"service\","
+			   "\"owner\":\"search\",\"created_at\":\"2026-11-22T13:36:02.926Z\"}],"
+			   "\"next_cursor\":null}",
+			   (const char *[]){"token", "list", NULL}, NULL, 0);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.out, "ID   NAME  ROLE     OWNER   CREATED\n"
+				   "t-1  ci    service  search  2026-11-22T13:36:02.926Z\n");
+	run_free(&r);
+}
+
+const struct CMUnitTest client_views_tests[] = {
+    cmocka_unit_test(test_views_counts_agree), cmocka_unit_test(test_views_machine_list),
+    cmocka_unit_test(test_views_events_uncut), cmocka_unit_test(test_views_events_fit_columns),
+    cmocka_unit_test(test_views_image_sizes),  cmocka_unit_test(test_views_human_size),
+    cmocka_unit_test(test_views_token_list),
+};
+const size_t client_views_ntests = sizeof(client_views_tests) / sizeof(client_views_tests[0]);
