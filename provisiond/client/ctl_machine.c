@@ -87,6 +87,8 @@ static int run_list(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl
 	struct pc_machine_filter f = {.state = ctl_arg(a, "state"),
 				      .sku = ctl_arg(a, "sku"),
 				      .owner = ctl_arg(a, "owner"),
+				      .site = ctl_arg(a, "site"),
+				      .rack = ctl_arg(a, "rack"),
 				      .cursor = ctl_arg(a, "cursor")};
 	const char *limit = ctl_arg(a, "limit");
 	struct pc_error err;
@@ -213,6 +215,8 @@ static const struct ctl_opt list_opts[] = {
     {"state", 0, CTL_VALUE, "STATE", "only machines in STATE"},
     {"sku", 0, CTL_VALUE, "SKU", "only machines of SKU"},
     {"owner", 0, CTL_VALUE, "OWNER", "only machines allocated to OWNER"},
+    {"site", 0, CTL_VALUE, "SITE", "only machines at SITE"},
+    {"rack", 0, CTL_VALUE, "RACK", "only machines in RACK"},
     {"limit", 0, CTL_VALUE, "N", "at most N machines (default: all pages)"},
     {"cursor", 0, CTL_VALUE, "CURSOR", "start from CURSOR (from an earlier --limit)"},
     {NULL, 0, 0, NULL, NULL},

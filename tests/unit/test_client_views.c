@@ -23,8 +23,11 @@ static struct run one(const char *body, const char *const *args, char *req, size
 	srv_start(&s, replies, 1);
 	struct run r = cli(&s, argv);
 	srv_stop(&s);
-	if (req != NULL)
-		snprintf(req, reqlen, "%s", s.requests[0]);
+	if (req != NULL) {
+		size_t n = strnlen(s.requests[0], reqlen - 1);
+		memcpy(req, s.requests[0], n);
+		req[n] = '\0';
+	}
 	return r;
 }
 
@@ -186,10 +189,141 @@ static void test_views_token_list(void **state)
 	run_free(&r);
 }
 
+/* audit: newest first by default, the filters as query arguments, and
+ * TARGET from target_type and target_id. */
+static void test_views_audit(void **state)
+{
+	char req[2048];
+
+	(void)state;
+	struct run r =
+	    one("{\"items\":[{\"seq\":9,\"at\":\"2026-11-22T13:36:02.926Z\",\"actor\":"
+		"\"tech:alice\",\"action\":\"machine.enroll\",\"target_type\":"
+		"\"machine\",\"target_id\":\"fc5c\",\"request_id\":\"\"}],"
+		"\"next_cursor\":null}",
+		(const char *[]){"audit", "--actor", "alice", "--action", "machine", "--target",
+				 "m1", "--since", "2026-11-22T00:00:00Z", NULL},
+		req, sizeof(req));
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.out,
+			    "TIME                      ACTOR       ACTION          TARGET\n"
+			    "2026-11-22T13:36:02.926Z  tech:alice  machine.enroll  machine:fc5c\n");
+	assert_has(req, "GET /v1/audit?order=desc&since=2026-11-22T00%3A00%3A00Z&actor=alice&"
+			"action=machine&target=m1&limit=100 HTTP");
+	run_free(&r);
+	/* a relative --since is sent as a time */
+	r = one("{\"items\":[],\"next_cursor\":null}",
+		(const char *[]){"audit", "--since", "2h", "--limit", "5", NULL}, req, sizeof(req));
+	assert_int_equal(r.rc, 0);
+	assert_has(req, "&since=20");
+	assert_has(req, "Z&limit=5 HTTP");
+	run_free(&r);
+	r = cli(NULL, (const char *[]){"audit", "--since", "yesterday", NULL});
+	assert_int_equal(r.rc, CTL_EXIT_USAGE);
+	assert_has(r.err, "--since");
+	run_free(&r);
+}
+
+static void test_views_list_filters(void **state)
+{
+	char req[2048];
+
+	(void)state;
+	struct run r =
+	    one("{\"items\":[],\"next_cursor\":null}",
+		(const char *[]){"machine", "list", "--site", "dc1", "--rack", "r12", NULL}, req,
+		sizeof(req));
+	assert_int_equal(r.rc, 0);
+	assert_has(req, "GET /v1/machines?site=dc1&rack=r12 HTTP");
+	run_free(&r);
+	r = one("{\"items\":[],\"next_cursor\":null}",
+		(const char *[]){"allocation", "list", "--state", "ready", "--owner", "search",
+				 "--limit", "5", NULL},
+		req, sizeof(req));
+	assert_int_equal(r.rc, 0);
+	assert_has(req, "GET /v1/allocations?state=ready&owner=search&limit=5 HTTP");
+	run_free(&r);
+}
+
+/* A replayed Idempotency-Key says so; one whose allocation is released
+ * ends without a dangling colon. */
+static void test_views_alloc_replay(void **state)
+{
+	char r1[512], r2[512], r3[512];
+	const char *replies[] = {
+	    srv_reply(r1, sizeof(r1), 202, "Idempotent-Replayed: true\r\n",
+		      "{\"id\":\"a-1\",\"name\":\"ci-42\",\"state\":\"released\",\"last_error\":"
+		      "\"\",\"machines\":[]}"),
+	    srv_reply(r2, sizeof(r2), 200, "",
+		      "{\"id\":\"a-1\",\"name\":\"ci-42\",\"state\":\"released\",\"last_error\":"
+		      "\"\",\"machines\":[]}"),
+	    srv_reply(r3, sizeof(r3), 202, "",
+		      "{\"id\":\"a-2\",\"state\":\"deploying\",\"machines\":[]}"),
+	};
+	struct srv s;
+
+	(void)state;
+	srv_start(&s, replies, 3);
+	struct run a =
+	    cli(&s, (const char *[]){"--url", "URL", "allocation", "create", "--sku", "lab.small",
+				     "--count", "1", "--image", "img", "--idempotency-key", "ci-42",
+				     "--wait", "30", NULL});
+	struct run b =
+	    cli(&s, (const char *[]){"--url", "URL", "allocation", "create", "--sku", "lab.small",
+				     "--count", "1", "--image", "img", NULL});
+	srv_stop(&s);
+	assert_int_equal(a.rc, CTL_EXIT_API);
+	assert_has(a.err, "Idempotency-Key 'ci-42' was used before: this is allocation a-1");
+	assert_has(a.err, "allocation a-1 is released, not ready, after waiting\n");
+	assert_null(strstr(a.err, "waiting:"));
+	assert_int_equal(b.rc, 0);
+	assert_null(strstr(b.err, "Idempotency-Key"));
+	run_free(&a);
+	run_free(&b);
+}
+
+/* create --wait, not on a terminal: one plain line per change. */
+static void test_views_alloc_progress(void **state)
+{
+	char r[4][512];
+	const char *replies[] = {
+	    srv_reply(r[0], 512, 202, "", "{\"id\":\"a-1\",\"state\":\"deploying\"}"),
+	    srv_reply(r[1], 512, 200, "",
+		      "{\"id\":\"a-1\",\"state\":\"deploying\",\"machines\":[{\"name\":\"n1\","
+		      "\"state\":\"deploying\"},{\"name\":\"n2\",\"state\":\"deploying\"}]}"),
+	    srv_reply(r[2], 512, 200, "",
+		      "{\"id\":\"a-1\",\"state\":\"deploying\",\"machines\":[{\"name\":\"n1\","
+		      "\"state\":\"active\"},{\"name\":\"n2\",\"state\":\"deploying\"}]}"),
+	    srv_reply(r[3], 512, 200, "",
+		      "{\"id\":\"a-1\",\"state\":\"ready\",\"machines\":[{\"name\":\"n1\","
+		      "\"state\":\"active\"},{\"name\":\"n2\",\"state\":\"active\"}]}"),
+	};
+	struct srv s;
+
+	(void)state;
+	srv_start(&s, replies, 4);
+	struct run res =
+	    cli(&s, (const char *[]){"--url", "URL", "allocation", "create", "--sku", "lab.small",
+				     "--count", "2", "--image", "img", "--wait", "30", NULL});
+	srv_stop(&s);
+	assert_int_equal(res.rc, 0);
+	assert_has(res.err, "allocation a-1 accepted; waiting up to 30 s\n"
+			    "a-1: deploying, 0/2 machines active\n"
+			    "  n1  deploying\n"
+			    "  n2  deploying\n"
+			    "  n1  deploying -> active\n"
+			    "  n2  deploying -> active\n"
+			    "a-1: deploying -> ready, 2/2 machines active\n");
+	assert_null(strstr(res.err, "\033["));
+	run_free(&res);
+}
+
 const struct CMUnitTest client_views_tests[] = {
-    cmocka_unit_test(test_views_counts_agree), cmocka_unit_test(test_views_machine_list),
-    cmocka_unit_test(test_views_events_uncut), cmocka_unit_test(test_views_events_fit_columns),
-    cmocka_unit_test(test_views_image_sizes),  cmocka_unit_test(test_views_human_size),
-    cmocka_unit_test(test_views_token_list),
+    cmocka_unit_test(test_views_counts_agree),	 cmocka_unit_test(test_views_machine_list),
+    cmocka_unit_test(test_views_events_uncut),	 cmocka_unit_test(test_views_events_fit_columns),
+    cmocka_unit_test(test_views_image_sizes),	 cmocka_unit_test(test_views_human_size),
+    cmocka_unit_test(test_views_token_list),	 cmocka_unit_test(test_views_audit),
+    cmocka_unit_test(test_views_list_filters),	 cmocka_unit_test(test_views_alloc_replay),
+    cmocka_unit_test(test_views_alloc_progress),
 };
 const size_t client_views_ntests = sizeof(client_views_tests) / sizeof(client_views_tests[0]);
