@@ -313,6 +313,43 @@ static void test_cli_allocations_by_name(void **state)
 	assert_int_equal(ctl(d, d->admin, 1, NULL, NULL, missing), 1);
 }
 
+/* What allocation create --wait draws from: ?watch=machines answers a
+ * long-poll when one machine turns active while the allocation is still
+ * deploying (a slow second machine keeps it deploying). */
+static void test_alloc_watch_machines(void **state)
+{
+	struct h_daemon *d = *state;
+	char slow[H_ID_LEN], aid[H_ID_LEN], path[200];
+	struct h_resp r = {0};
+
+	assert_int_equal(h_enroll_fake(d, "w-fast", 0x6200, "lab.small", 5, 0, NULL), 201);
+	assert_int_equal(h_enroll_fake(d, "w-slow", 0x6201, "lab.small", 5, 0, slow), 201);
+	assert_true(h_wait_count(d, "available", "lab.small", 2, 120));
+	assert_int_equal(h_patch_fake(d, slow, "lab.small", 1500, 0), 200);
+	assert_int_equal(h_image(d, "img"), 201);
+	assert_int_equal(h_allocate(d, d->admin, "lab.small", 2, 0, "img", NULL, aid, NULL), 202);
+	snprintf(path, sizeof path, "/v1/allocations/%s?wait=60&watch=machines", aid);
+	bool seen = false;
+	for (int i = 0; i < 10 && !seen; i++) {
+		assert_int_equal(h_call(d, d->admin, "GET", path, NULL, &r), 200);
+		json_t *ms = json_object_get(r.json, "machines"), *m;
+		size_t k;
+		json_array_foreach(ms, k, m)
+		{
+			const char *name = json_string_value(json_object_get(m, "name"));
+			const char *st = json_string_value(json_object_get(m, "state"));
+			if (strcmp(name, "w-fast") == 0 && strcmp(st, "active") == 0 &&
+			    strcmp(h_str(&r, "state"), "deploying") == 0)
+				seen = true;
+		}
+		bool done = strcmp(h_str(&r, "state"), "deploying") != 0;
+		h_resp_clear(&r);
+		if (done)
+			break;
+	}
+	assert_true(seen);
+}
+
 /* Without a token, a 401 says where one goes. */
 static void test_missing_token_hint(void **state)
 {
@@ -347,6 +384,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_missing_token_hint, setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_cli_filters_and_audit, setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_cli_allocations_by_name, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_alloc_watch_machines, setup, h_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,12 @@
 /* What each provisionctl command shows, against the loopback responder:
  * counts, the columns of every list, sizes, the terminal width, audit and
  * allocation views. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "provisiond/client/ctl.h"
 #include "test_client.h"
@@ -318,12 +321,97 @@ static void test_views_alloc_progress(void **state)
 	run_free(&res);
 }
 
+/* A pseudo-terminal cols wide: the master fd, the slave as a FILE. */
+static int open_tty(unsigned short cols, FILE **slave)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY);
+	struct winsize ws = {.ws_row = 24, .ws_col = cols};
+
+	if (m < 0)
+		return -1; /* no pseudo-terminals here (a container without /dev/pts) */
+	assert_int_equal(grantpt(m), 0);
+	assert_int_equal(unlockpt(m), 0);
+	int s = open(ptsname(m), O_RDWR | O_NOCTTY);
+	assert_true(s >= 0);
+	assert_int_equal(ioctl(s, TIOCSWINSZ, &ws), 0);
+	*slave = fdopen(s, "w");
+	assert_non_null(*slave);
+	return m;
+}
+
+/* What the terminal got (without the \r the line discipline adds). */
+static char *tty_text(int master)
+{
+	static char buf[16384];
+	size_t n = 0;
+	ssize_t k;
+
+	fcntl(master, F_SETFL, O_NONBLOCK);
+	while (n + 1 < sizeof(buf) && (k = read(master, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)k;
+	buf[n] = '\0';
+	char *w = buf;
+	for (char *r = buf; *r; r++)
+		if (*r != '\r')
+			*w++ = *r;
+	*w = '\0';
+	return buf;
+}
+
+/* On a terminal: tables fit its width (TIOCGWINSZ, COLUMNS unset), and
+ * --wait redraws its block of progress lines in place. */
+static void test_views_tty(void **state)
+{
+	char r[4][1024], ev[4096];
+	const char *replies[] = {
+	    srv_reply(ev, sizeof(ev), 200, "", events_body),
+	    srv_reply(r[0], 1024, 202, "", "{\"id\":\"a-1\",\"state\":\"deploying\"}"),
+	    srv_reply(r[1], 1024, 200, "",
+		      "{\"id\":\"a-1\",\"state\":\"deploying\",\"machines\":[{\"name\":\"n1\","
+		      "\"state\":\"deploying\"},{\"name\":\"n2\",\"state\":\"deploying\"}]}"),
+	    srv_reply(r[2], 1024, 200, "",
+		      "{\"id\":\"a-1\",\"state\":\"ready\",\"machines\":[{\"name\":\"n1\","
+		      "\"state\":\"active\"},{\"name\":\"n2\",\"state\":\"active\"}]}"),
+	};
+	struct srv s;
+	FILE *tty;
+	char *none = NULL;
+	size_t nlen = 0;
+
+	(void)state;
+	unsetenv("COLUMNS");
+	int m = open_tty(60, &tty);
+	if (m < 0)
+		skip();
+	FILE *quiet = open_memstream(&none, &nlen);
+	srv_start(&s, replies, 4);
+	char *ev_argv[] = {"provisionctl", "--url", s.url, "machine", "events", "m1", NULL};
+	assert_int_equal(ctl_run(6, ev_argv, tty, quiet), 0);
+	fflush(tty);
+	char *text = tty_text(m);
+	assert_fits(text, 60);
+	assert_has(text, "...\n");
+	char *wait_argv[] = {
+	    "provisionctl", "--url", s.url,	"allocation", "create", "--sku", "s",
+	    "--count",	    "2",     "--image", "i",	      "--wait", "30",	 NULL};
+	assert_int_equal(ctl_run(13, wait_argv, quiet, tty), 0);
+	srv_stop(&s);
+	fflush(tty);
+	text = tty_text(m);
+	assert_has(text, "\033[Ka-1: deploying, 0/2 machines active\n\033[K  n1");
+	assert_has(text, "\033[3F\033[Ka-1: ready, 2/2 machines active\n");
+	fclose(tty);
+	fclose(quiet);
+	free(none);
+	close(m);
+}
+
 const struct CMUnitTest client_views_tests[] = {
     cmocka_unit_test(test_views_counts_agree),	 cmocka_unit_test(test_views_machine_list),
     cmocka_unit_test(test_views_events_uncut),	 cmocka_unit_test(test_views_events_fit_columns),
     cmocka_unit_test(test_views_image_sizes),	 cmocka_unit_test(test_views_human_size),
     cmocka_unit_test(test_views_token_list),	 cmocka_unit_test(test_views_audit),
     cmocka_unit_test(test_views_list_filters),	 cmocka_unit_test(test_views_alloc_replay),
-    cmocka_unit_test(test_views_alloc_progress),
+    cmocka_unit_test(test_views_alloc_progress), cmocka_unit_test(test_views_tty),
 };
 const size_t client_views_ntests = sizeof(client_views_tests) / sizeof(client_views_tests[0]);
