@@ -374,7 +374,7 @@ static void test_views_tty(void **state)
 		      "\"state\":\"active\"},{\"name\":\"n2\",\"state\":\"active\"}]}"),
 	};
 	struct srv s;
-	FILE *tty;
+	FILE *tty = NULL;
 	char *none = NULL;
 	size_t nlen = 0;
 
