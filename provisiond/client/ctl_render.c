@@ -184,6 +184,31 @@ struct ctl_table *ctl_table_from_json(const struct ctl_col *cols, size_t ncols, 
 	return t;
 }
 
+/* "size", "file_size", "min_size_bytes": keys whose integers are bytes. */
+static bool size_key(const char *key)
+{
+	size_t n = strlen(key);
+
+	return strcmp(key, "size") == 0 || (n > 5 && strcmp(key + n - 5, "_size") == 0) ||
+	       (n > 6 && strcmp(key + n - 6, "_bytes") == 0);
+}
+
+/* A value's text in a key/value listing: sizes for people, with the
+ * exact number. */
+static char *kv_text(const char *key, const json_t *v)
+{
+	char human[32], *s = NULL;
+
+	if (strstr(key, "password") != NULL && !json_is_null(v))
+		return strdup("********");
+	if (!json_is_integer(v) || !size_key(key))
+		return ctl_json_cell(v);
+	ctl_human_size((long long)json_integer_value(v), human, sizeof(human));
+	if (asprintf(&s, "%s (%" JSON_INTEGER_FORMAT " bytes)", human, json_integer_value(v)) < 0)
+		return NULL;
+	return s;
+}
+
 static void kv_collect(struct ctl_table *t, const char *prefix, const json_t *obj)
 {
 	const char *key;
@@ -197,8 +222,7 @@ static void kv_collect(struct ctl_table *t, const char *prefix, const json_t *ob
 			kv_collect(t, full, v);
 			continue;
 		}
-		bool masked = strstr(key, "password") != NULL && !json_is_null(v);
-		char *text = masked ? strdup("********") : ctl_json_cell(v);
+		char *text = kv_text(key, v);
 		size_t n = strlen(full);
 		if (n + 1 < sizeof(full)) {
 			full[n] = ':';

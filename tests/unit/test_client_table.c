@@ -199,6 +199,23 @@ static void test_kv(void **state)
 	json_decref(o);
 }
 
+/* Byte counts in key/value listings read as sizes, with the exact number. */
+static void test_kv_sizes(void **state)
+{
+	json_t *o = json_loads("{\"size\":1610612736,\"disks\":{\"min_size_bytes\":512},"
+			       "\"sizes\":3,\"count\":4096}",
+			       0, NULL);
+	char *got = capture(print_kv, o);
+
+	(void)state;
+	assert_string_equal(got, "size:                  1.5 GiB (1610612736 bytes)\n"
+				 "disks.min_size_bytes:  512 B (512 bytes)\n"
+				 "sizes:                 3\n"
+				 "count:                 4096\n");
+	free(got);
+	json_decref(o);
+}
+
 /* Only lifecycle states are columns and add up to TOTAL: in_maintenance
  * (machines in the maintenance state, counted there already) and other
  * keys are not. Rows are sorted by name, "(unmatched)" last. */
@@ -258,6 +275,7 @@ const struct CMUnitTest client_table_tests[] = {
     cmocka_unit_test(test_table_from_json),
     cmocka_unit_test(test_json_cell),
     cmocka_unit_test(test_kv),
+    cmocka_unit_test(test_kv_sizes),
     cmocka_unit_test(test_counts_table),
     cmocka_unit_test(test_items_of),
 };
