@@ -119,8 +119,9 @@ struct ctl_table; /* opaque: headers + rows of cell strings */
 
 /* Column flags. */
 enum {
-	CTL_COL_FREE = 1u << 0,	 /* free text: the first column cut to fit the width */
-	CTL_COL_BYTES = 1u << 1, /* an integer of bytes, shown as "1.5 GiB" */
+	CTL_COL_FREE = 1u << 0,	    /* free text: the first column cut to fit the width */
+	CTL_COL_BYTES = 1u << 1,    /* an integer of bytes, shown as "1.5 GiB" */
+	CTL_COL_OPTIONAL = 1u << 2, /* left out (rather than cut) when the width is short */
 };
 
 /* Column of a JSON table: `path` is dotted ("location.rack"); '|' gives
@@ -142,8 +143,10 @@ int ctl_table_add(struct ctl_table *t, const char *const *cells);
 size_t ctl_table_rows(const struct ctl_table *t);
 /* Prints aligned columns. A column with a header whose cells are all "-"
  * is left out. With width > 0 the lines are fitted to it: CTL_COL_FREE
- * columns are cut first (widest first, cells end in "..."), then any
- * column; 0 = no limit. Control characters print as '?'. */
+ * columns are cut first (widest first, cells end in "...") down to 24
+ * characters, then CTL_COL_OPTIONAL columns are left out, then free text
+ * is cut down to 12 and any column down to 6; 0 = no limit. Control
+ * characters print as '?'. */
 void ctl_table_print(FILE *out, const struct ctl_table *t, size_t width);
 void ctl_table_free(struct ctl_table *t);
 /* Width tables printed to `out` fit: the terminal's (TIOCGWINSZ) when out

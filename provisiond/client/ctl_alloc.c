@@ -8,14 +8,14 @@
 #define MAX_KEYS 64
 
 static const struct ctl_col alloc_cols[] = {
-    {.header = "ID", .path = "id"},
+    {.header = "ID", .path = "id", .flags = CTL_COL_OPTIONAL}, /* NAME names it too */
     {.header = "NAME", .path = "name"},
     {.header = "OWNER", .path = "owner"},
     {.header = "SKU", .path = "sku"},
     {.header = "COUNT", .path = "count"},
     {.header = "STATE", .path = "state"},
     {.header = "IMAGE", .path = "image"},
-    {.header = "CREATED", .path = "created_at"},
+    {.header = "CREATED", .path = "created_at", .flags = CTL_COL_OPTIONAL},
     {.header = "LAST ERROR", .path = "last_error", .flags = CTL_COL_FREE},
 };
 

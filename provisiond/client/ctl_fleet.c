@@ -25,9 +25,11 @@ static char *target_cell(const json_t *row)
 }
 
 static const struct ctl_col audit_cols[] = {
-    {.header = "TIME", .path = "time|at|created_at"},  {.header = "ACTOR", .path = "actor"},
-    {.header = "ACTION", .path = "action|what|event"}, {.header = "TARGET", .cell = target_cell},
-    {.header = "REQUEST ID", .path = "request_id"},
+    {.header = "TIME", .path = "time|at|created_at"},
+    {.header = "ACTOR", .path = "actor"},
+    {.header = "ACTION", .path = "action|what|event"},
+    {.header = "TARGET", .cell = target_cell},
+    {.header = "REQUEST ID", .path = "request_id", .flags = CTL_COL_OPTIONAL},
 };
 
 static const struct ctl_col quota_cols[] = {

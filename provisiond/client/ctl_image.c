@@ -8,7 +8,7 @@ static const struct ctl_col image_cols[] = {
     {.header = "NAME", .path = "name"},
     {.header = "FORMAT", .path = "format"},
     {.header = "SIZE", .path = "size|size_bytes", .flags = CTL_COL_BYTES},
-    {.header = "SHA256", .path = "sha256"},
+    {.header = "SHA256", .path = "sha256", .flags = CTL_COL_OPTIONAL},
     {.header = "STATE", .path = "state|status"},
     {.header = "SOURCE", .path = "url|path|source", .flags = CTL_COL_FREE},
     {.header = "LAST ERROR", .path = "last_error", .flags = CTL_COL_FREE},

@@ -35,14 +35,16 @@ static char *maintenance_cell(const json_t *m)
 }
 
 static const struct ctl_col machine_cols[] = {
-    {.header = "ID", .path = "id"},
+    {.header = "ID", .path = "id", .flags = CTL_COL_OPTIONAL}, /* NAME names it too */
     {.header = "NAME", .path = "name"},
     {.header = "STATE", .path = "state"},
     {.header = "SKU", .path = "sku"},
     {.header = "POWER", .path = "power|power_state"},
     {.header = "LOCATION", .cell = location_cell},
     {.header = "MACS", .path = "macs"},
-    {.header = "ALLOCATION", .path = "allocation_id|allocation.id|allocation"},
+    {.header = "ALLOCATION",
+     .path = "allocation_id|allocation.id|allocation",
+     .flags = CTL_COL_OPTIONAL},
     {.header = "MAINTENANCE", .cell = maintenance_cell, .flags = CTL_COL_FREE},
     {.header = "LAST ERROR", .path = "last_error", .flags = CTL_COL_FREE},
 };
@@ -53,7 +55,7 @@ static const struct ctl_col event_cols[] = {
     {.header = "TO", .path = "to|to_state"},
     {.header = "ACTOR", .path = "actor"},
     {.header = "REASON", .path = "reason", .flags = CTL_COL_FREE},
-    {.header = "REQUEST ID", .path = "request_id"},
+    {.header = "REQUEST ID", .path = "request_id", .flags = CTL_COL_OPTIONAL},
 };
 
 static const char *const actions[] = {

@@ -11,8 +11,10 @@
 
 #define GUTTER 2
 #define ELLIPSIS "..."
-/* Narrowest a column gets when the table is fitted: free text first keeps
- * MIN_FREE characters, then any column keeps MIN_ANY. */
+/* Widths a column keeps while a table is fitted: free text gives way down
+ * to FREE_COMFORT before optional columns are left out, then down to
+ * MIN_FREE; then any column keeps MIN_ANY. */
+#define FREE_COMFORT 24
 #define MIN_FREE 12
 #define MIN_ANY 6
 
@@ -213,24 +215,62 @@ static size_t widest(const struct ctl_table *t, const size_t *widths, unsigned f
 	return best;
 }
 
-/* Narrows columns until a line fits `width`: free text first (widest
- * first, down to MIN_FREE), then any column (down to MIN_ANY). What still
- * does not fit overflows. */
-static void fit(const struct ctl_table *t, size_t *widths, size_t width)
+/* Narrows columns with `flag` (0: any), widest first, down to floor,
+ * until a line fits width. */
+static void shrink(const struct ctl_table *t, size_t *widths, size_t width, unsigned flag,
+		   size_t floor)
 {
-	static const struct {
-		unsigned flag;
-		size_t floor;
-	} passes[] = {{CTL_COL_FREE, MIN_FREE}, {0, MIN_ANY}};
+	size_t total, c;
 
-	for (size_t p = 0; p < ARRAY_SIZE(passes); p++) {
-		size_t total, c;
-		while ((total = line_width(widths, t->ncols)) > width &&
-		       (c = widest(t, widths, passes[p].flag, passes[p].floor)) < t->ncols) {
-			size_t excess = total - width, room = widths[c] - passes[p].floor;
-			widths[c] -= excess < room ? excess : room;
+	while ((total = line_width(widths, t->ncols)) > width &&
+	       (c = widest(t, widths, flag, floor)) < t->ncols) {
+		size_t excess = total - width, room = widths[c] - floor;
+		widths[c] -= excess < room ? excess : room;
+	}
+}
+
+/* Leaves out CTL_COL_OPTIONAL columns, widest first, until a line fits. */
+static void drop_optional(const struct ctl_table *t, size_t *widths, size_t width)
+{
+	size_t c;
+
+	while (line_width(widths, t->ncols) > width &&
+	       (c = widest(t, widths, CTL_COL_OPTIONAL, 0)) < t->ncols)
+		widths[c] = 0;
+}
+
+/* Gives room left over (after columns were dropped) back to the free-text
+ * columns, up to their natural widths. */
+static void regrow(const struct ctl_table *t, size_t *widths, const size_t *natural, size_t width)
+{
+	for (size_t c = 0; c < t->ncols; c++) {
+		size_t total = line_width(widths, t->ncols);
+		if (total >= width)
+			return;
+		if (widths[c] > 0 && (t->flags[c] & CTL_COL_FREE) && widths[c] < natural[c]) {
+			size_t more = natural[c] - widths[c], slack = width - total;
+			widths[c] += more < slack ? more : slack;
 		}
 	}
+}
+
+/* Fits a line to `width`: free text gives way first (down to FREE_COMFORT),
+ * then optional columns are left out, then free text goes down to
+ * MIN_FREE, then any column down to MIN_ANY; room freed by a dropped
+ * column goes back to free text. What still does not fit overflows. */
+static void fit(const struct ctl_table *t, size_t *widths, size_t width)
+{
+	size_t *natural = malloc(t->ncols * sizeof(size_t));
+
+	if (natural == NULL)
+		return;
+	memcpy(natural, widths, t->ncols * sizeof(size_t));
+	shrink(t, widths, width, CTL_COL_FREE, FREE_COMFORT);
+	drop_optional(t, widths, width);
+	shrink(t, widths, width, CTL_COL_FREE, MIN_FREE);
+	shrink(t, widths, width, 0, MIN_ANY);
+	regrow(t, widths, natural, width);
+	free(natural);
 }
 
 void ctl_table_print(FILE *out, const struct ctl_table *t, size_t width)

@@ -89,6 +89,34 @@ static void test_table_truncate_and_sanitize(void **state)
 	ctl_table_free(t);
 }
 
+/* Fitting a width: free text first gives way down to 24 characters, then
+ * optional columns go (widest first), then free text goes down to 12, then
+ * any column is cut. */
+static void test_table_fit_order(void **state)
+{
+	const char *h[] = {"ID", "NAME", "NOTE"};
+	const char *r1[] = {"0123456789abcdef0123", "node-1",
+			    "a note that is quite a bit longer than twenty-four characters"};
+	struct ctl_table *t = ctl_table_new(3, h);
+
+	(void)state;
+	ctl_table_add(t, r1);
+	ctl_table_set_flags(t, 0, CTL_COL_OPTIONAL);
+	ctl_table_set_flags(t, 2, CTL_COL_FREE);
+	/* 20+2+6+2+24 = 54: the note shrinks, the ID stays */
+	assert_table(t, 54,
+		     "ID                    NAME    NOTE\n"
+		     "0123456789abcdef0123  node-1  a note that is quite ...\n");
+	/* narrower: the optional ID goes before the note drops under 24 */
+	assert_table(t, 40,
+		     "NAME    NOTE\n"
+		     "node-1  a note that is quite a bit lo...\n");
+	assert_table(t, 20,
+		     "NAME    NOTE\n"
+		     "node-1  a note th...\n");
+	ctl_table_free(t);
+}
+
 /* A column whose cells are all "-" is left out; one with any value stays. */
 static void test_table_drops_empty_columns(void **state)
 {
@@ -271,6 +299,7 @@ const struct CMUnitTest client_table_tests[] = {
     cmocka_unit_test(test_table_basic),
     cmocka_unit_test(test_table_truncate_and_sanitize),
     cmocka_unit_test(test_table_drops_empty_columns),
+    cmocka_unit_test(test_table_fit_order),
     cmocka_unit_test(test_table_empty_and_headerless),
     cmocka_unit_test(test_table_from_json),
     cmocka_unit_test(test_json_cell),

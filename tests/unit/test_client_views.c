@@ -99,6 +99,31 @@ static void test_views_machine_list(void **state)
 	run_free(&r);
 }
 
+/* machine list at 100 columns: the ID and ALLOCATION columns (the NAME
+ * names the machine) give way before anything is cut. */
+static void test_views_machine_list_narrow(void **state)
+{
+	(void)state;
+	setenv("COLUMNS", "100", 1);
+	struct run r = one(
+	    "{\"items\":[{\"id\":\"00000000-0000-0000-0000-0000075bcd15\",\"name\":\"r12-u01\","
+	    "\"state\":\"active\",\"sku\":\"lab.small\",\"power\":\"on\",\"location\":{\"site\":"
+	    "\"dc1\",\"rack\":\"r12\",\"unit\":1},\"macs\":[\"52:54:00:00:00:01\"],"
+	    "\"allocation_id\":\"00000000-0000-0000-0000-00000000002a\",\"last_error\":\"BMC "
+	    "verification failed after 5 attempts: connection refused by 10.0.0.7:623\"}],"
+	    "\"next_cursor\":null}",
+	    (const char *[]){"machine", "list", NULL}, NULL, 0);
+	unsetenv("COLUMNS");
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.out,
+			    "NAME     STATE   SKU        POWER  LOCATION   MACS               "
+			    "LAST ERROR\n"
+			    "r12-u01  active  lab.small  on     dc1/r12/1  52:54:00:00:00:01  "
+			    "BMC verification failed after 5 ...\n");
+	assert_fits(r.out, 100);
+	run_free(&r);
+}
+
 static const char events_body[] =
     "{\"items\":[{\"seq\":1,\"at\":\"2026-11-22T13:36:02.926Z\",\"from\":null,\"to\":"
     "\"enrolled\",\"actor\":\"tech:alice\",\"reason\":\"enrolled\",\"request_id\":\"\"},"
@@ -407,11 +432,19 @@ static void test_views_tty(void **state)
 }
 
 const struct CMUnitTest client_views_tests[] = {
-    cmocka_unit_test(test_views_counts_agree),	 cmocka_unit_test(test_views_machine_list),
-    cmocka_unit_test(test_views_events_uncut),	 cmocka_unit_test(test_views_events_fit_columns),
-    cmocka_unit_test(test_views_image_sizes),	 cmocka_unit_test(test_views_human_size),
-    cmocka_unit_test(test_views_token_list),	 cmocka_unit_test(test_views_audit),
-    cmocka_unit_test(test_views_list_filters),	 cmocka_unit_test(test_views_alloc_replay),
-    cmocka_unit_test(test_views_alloc_progress), cmocka_unit_test(test_views_tty),
+    cmocka_unit_test(test_views_counts_agree),
+    cmocka_unit_test(test_views_machine_list),
+    cmocka_unit_test(test_views_machine_list_narrow),
+    cmocka_unit_test(test_views_events_uncut),
+    cmocka_unit_test(test_views_events_fit_columns),
+    cmocka_unit_test(test_views_image_sizes),
+    cmocka_unit_test(test_views_human_size),
+    cmocka_unit_test(test_views_token_list),
+    cmocka_unit_test(test_views_audit),
+    cmocka_unit_test(test_views_list_filters),
+    cmocka_unit_test(test_views_alloc_replay),
+    cmocka_unit_test(test_views_alloc_progress),
+    cmocka_unit_test(test_views_tty),
+    /* one per line */
 };
 const size_t client_views_ntests = sizeof(client_views_tests) / sizeof(client_views_tests[0]);
