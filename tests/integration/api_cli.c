@@ -288,6 +288,13 @@ static void test_cli_allocations_by_name(void **state)
 	json_t *j = ctl_json(d, (const char *[]){"-o", "json", "allocation", "show", "web", NULL});
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "ready");
 	json_decref(j);
+	/* another owner's service learns nothing by name either */
+	char other[H_TOKEN_LEN];
+	assert_int_equal(h_token(d, "service", "other", other), 201);
+	const char *peek[] = {"allocation", "show", "web", NULL};
+	assert_int_equal(ctl(d, other, 1, NULL, &err, peek), 1);
+	assert_non_null(strstr(err, "HTTP 404"));
+	free(err);
 	json_t *items = items_of(
 	    d, (const char *[]){"-o", "json", "allocation", "list", "--state", "ready", NULL});
 	assert_int_equal(json_array_size(items), 1);
