@@ -223,6 +223,26 @@ static void test_cli_filters_and_audit(void **state)
 	assert_int_equal(json_array_size(items), 2);
 	json_decref(items);
 
+	/* capacity lists the SKUs in the order of sku list, "(unmatched)" last */
+	json_t *cap = ctl_json(d, (const char *[]){"-o", "json", "capacity", NULL});
+	json_t *skus = ctl_json(d, (const char *[]){"-o", "json", "sku", "list", NULL});
+	const char *key, *prev = NULL;
+	json_t *v;
+	size_t k = 0;
+	json_object_foreach(json_object_get(cap, "skus"), key, v)
+	{
+		if (k < json_array_size(json_object_get(skus, "items")))
+			assert_string_equal(
+			    key, json_string_value(json_object_get(
+				     json_array_get(json_object_get(skus, "items"), k), "name")));
+		prev = key;
+		k++;
+	}
+	assert_non_null(prev);
+	assert_string_equal(prev, "(unmatched)");
+	json_decref(cap);
+	json_decref(skus);
+
 	/* newest first: the last enrollment leads */
 	items = items_of(d, (const char *[]){"-o", "json", "audit", "--limit", "1", NULL});
 	assert_int_equal(json_array_size(items), 1);
