@@ -123,7 +123,7 @@ static void draw_tty(struct progress *p, const json_t *a)
 	size_t i;
 
 	if (p->lines > 0)
-		fprintf(f, "\033[%zuF", p->lines);
+		fprintf(f, "\033[%zuF\033[J", p->lines); /* up, and clear below */
 	active_count(a, count, sizeof(count));
 	fprintf(f, "\033[K%s: %s, %s\n", alloc_id(a), str_of(a, "state"), count);
 	p->lines = 1;

@@ -424,7 +424,7 @@ static void test_views_tty(void **state)
 	fflush(tty);
 	text = tty_text(m);
 	assert_has(text, "\033[Ka-1: deploying, 0/2 machines active\n\033[K  n1");
-	assert_has(text, "\033[3F\033[Ka-1: ready, 2/2 machines active\n");
+	assert_has(text, "\033[3F\033[J\033[Ka-1: ready, 2/2 machines active\n");
 	fclose(tty);
 	fclose(quiet);
 	free(none);
