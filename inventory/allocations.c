@@ -129,6 +129,29 @@ enum inv_status inv_allocation_get(struct inv *inv, const char *id, struct inv_a
 	return get_on(c, id, out, err);
 }
 
+enum inv_status inv_allocation_get_by_name(struct inv *inv, const char *name, const char *owner,
+					   struct inv_allocation *out, struct inv_err *err)
+{
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_ALLOC_BY_NAME, err) : NULL;
+	char id[INV_ID_LEN] = "";
+	bool row = false;
+
+	if (!st)
+		return INV_IO;
+	inv_bind_text(st, ":name", name);
+	inv_bind_text(st, ":owner", owner);
+	enum inv_status s = inv_step(st, &row, "find allocation", err);
+	if (s == INV_OK && row)
+		inv_col_copy(st, 0, id, sizeof id);
+	inv_stmt_done(st);
+	if (s != INV_OK)
+		return s;
+	if (!row)
+		return inv_fail(err, INV_NOT_FOUND, "id", "no allocation '%s'", name);
+	return get_on(c, id, out, err);
+}
+
 enum inv_status inv_allocation_list(struct inv *inv, const struct inv_alloc_filter *f,
 				    struct inv_alloc_list *out, struct inv_err *err)
 {

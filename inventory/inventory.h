@@ -233,6 +233,8 @@ struct inv_machine_filter {
 	int state;	   /* -1: any */
 	const char *sku;   /* NULL: any */
 	const char *owner; /* NULL: any; restricts to machines of that owner */
+	const char *site;  /* NULL: any; location.site */
+	const char *rack;  /* NULL: any; location.rack */
 	int64_t after_seq; /* cursor: rows with seq > after_seq */
 	int limit;
 };
@@ -428,6 +430,12 @@ INV_MUST_CHECK enum inv_status inv_allocation_reserve(struct inv *inv,
 						      struct inv_err *err);
 INV_MUST_CHECK enum inv_status inv_allocation_get(struct inv *inv, const char *id,
 						  struct inv_allocation *out, struct inv_err *err);
+/* The newest allocation named name (of owner, unless owner is NULL):
+ * names may repeat. INV_NOT_FOUND when there is none. */
+INV_MUST_CHECK enum inv_status inv_allocation_get_by_name(struct inv *inv, const char *name,
+							  const char *owner,
+							  struct inv_allocation *out,
+							  struct inv_err *err);
 
 struct inv_alloc_filter {
 	const char *owner; /* NULL: any */
@@ -579,7 +587,18 @@ INV_MUST_CHECK enum inv_status inv_audit_append(struct inv *inv, const char *act
 						const char *target_id, const char *before_json,
 						const char *after_json, const char *request_id,
 						struct inv_err *err);
-INV_MUST_CHECK enum inv_status inv_audit_list(struct inv *inv, int64_t after_seq, int limit,
+struct inv_audit_filter {
+	int64_t cursor;	    /* 0: from the start (the newest row when newest_first) */
+	int limit;	    /* clamped like every list's */
+	bool newest_first;  /* seq descending: the cursor then lists older rows */
+	int64_t since;	    /* ms since the epoch: rows at or after it; 0: any */
+	const char *actor;  /* NULL: any; "role:name", or the name alone */
+	const char *action; /* NULL: any; exact, or the part before a dot ("machine") */
+	const char *target; /* NULL: any; a target_id */
+};
+/* One page of audit rows that pass every filter set in f; out->next_seq is
+ * the cursor of the next page (0 at the end). */
+INV_MUST_CHECK enum inv_status inv_audit_list(struct inv *inv, const struct inv_audit_filter *f,
 					      struct inv_audit_list *out, struct inv_err *err);
 
 /* ------------------------------------------------------------- settings */

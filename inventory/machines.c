@@ -227,6 +227,8 @@ enum inv_status inv_machine_list(struct inv *inv, const struct inv_machine_filte
 		      f->state >= 0 ? inv_state_name((enum inv_state)f->state) : NULL);
 	inv_bind_text(st, ":sku", f->sku);
 	inv_bind_text(st, ":owner", f->owner);
+	inv_bind_text(st, ":site", f->site);
+	inv_bind_text(st, ":rack", f->rack);
 	inv_bind_int(st, ":limit", limit + 1);
 	return collect(st, limit, out, err);
 }

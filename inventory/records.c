@@ -137,17 +137,33 @@ static void read_audit(sqlite3_stmt *st, struct inv_audit *a)
 	inv_col_copy(st, 8, a->request_id, sizeof a->request_id);
 }
 
-enum inv_status inv_audit_list(struct inv *inv, int64_t after_seq, int limit,
+static void bind_audit_filter(sqlite3_stmt *st, const struct inv_audit_filter *f, int limit)
+{
+	if (f->newest_first)
+		inv_bind_int(st, ":before", f->cursor > 0 ? f->cursor : INT64_MAX);
+	else
+		inv_bind_int(st, ":after", f->cursor);
+	if (f->since > 0)
+		inv_bind_int(st, ":since", f->since);
+	else
+		inv_bind_text(st, ":since", NULL);
+	inv_bind_text(st, ":actor", f->actor);
+	inv_bind_text(st, ":action", f->action);
+	inv_bind_text(st, ":target", f->target);
+	inv_bind_int(st, ":limit", limit + 1);
+}
+
+enum inv_status inv_audit_list(struct inv *inv, const struct inv_audit_filter *f,
 			       struct inv_audit_list *out, struct inv_err *err)
 {
 	memset(out, 0, sizeof *out);
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_AUDIT_LIST, err) : NULL;
+	sqlite3_stmt *st =
+	    c ? inv_stmt(c, f->newest_first ? SQL_AUDIT_LIST_DESC : SQL_AUDIT_LIST, err) : NULL;
 	if (!st)
 		return INV_IO;
-	limit = inv_clamp_limit(limit);
-	inv_bind_int(st, ":after", after_seq);
-	inv_bind_int(st, ":limit", limit + 1);
+	int limit = inv_clamp_limit(f->limit);
+	bind_audit_filter(st, f, limit);
 	out->items = calloc((size_t)limit + 1, sizeof *out->items);
 	enum inv_status s = out->items ? INV_OK : inv_fail(err, INV_IO, NULL, "out of memory");
 	bool row = false;

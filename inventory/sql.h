@@ -14,7 +14,7 @@ enum inv_sql {
 	/* machines (machines.c); reads return read_machine()'s columns */
 	SQL_MACHINE_BY_ID_OR_NAME, /* :key */
 	SQL_MACHINE_BY_MAC,	   /* :mac */
-	SQL_MACHINE_LIST,	   /* :after, :state, :sku, :owner, :limit */
+	SQL_MACHINE_LIST,	   /* :after, :state, :sku, :owner, :site, :rack, :limit */
 	SQL_MACHINES_DUE,	   /* :now, :limit */
 	SQL_MACHINES_NEXT_WAKE,	   /* -> min(wake_at) */
 	SQL_MACHINE_INSERT,
@@ -47,6 +47,7 @@ enum inv_sql {
 	SQL_ALLOC_GET,	    /* :id -> read_alloc()'s columns */
 	SQL_ALLOC_MEMBERS,  /* :id -> machine_id, name, state, detached, ip */
 	SQL_ALLOC_LIST_IDS, /* :after, :owner, :state, :limit -> id */
+	SQL_ALLOC_BY_NAME,  /* :name, :owner -> id of the newest of that name */
 	SQL_ALLOC_INSERT,
 	SQL_ALLOC_STATE, /* :id -> state */
 	SQL_ALLOC_SET_STATE,
@@ -70,8 +71,9 @@ enum inv_sql {
 	SQL_EVENT_TENANT_CURSOR, /* :machine, :alloc -> the cursor before the tenant's first event
 				  */
 	SQL_AUDIT_INSERT,
-	SQL_AUDIT_LIST,
-	SQL_CAPACITY, /* -> sku, state, count, maintenance count */
+	SQL_AUDIT_LIST,	     /* :after + AUDIT_FILTER's, :limit; oldest first */
+	SQL_AUDIT_LIST_DESC, /* :before + the same; newest first */
+	SQL_CAPACITY,	     /* -> sku, state, count, maintenance count */
 
 	/* images, tokens, quotas, settings, boot tokens (catalog.c) */
 	SQL_IMAGE_INSERT,

@@ -38,6 +38,19 @@
 #define IMAGE_SELECT                                                                               \
 	"SELECT seq, name, path, url, format, sha256, size, created_at, state, last_error,"        \
 	" file_size, file_inode, updated_at FROM images"
+#define AUDIT_SELECT                                                                               \
+	"SELECT seq, at, actor, action, target_type, target_id, before, after, request_id"         \
+	" FROM audit"
+/* The audit filters, each off when its parameter is NULL: rows at or after
+ * :since; by :actor ("role:name", or the name alone); by :action (exact, or
+ * the prefix before a dot: "machine" is every machine.*); by :target. */
+#define AUDIT_FILTER                                                                               \
+	" AND (:since IS NULL OR at >= :since)"                                                    \
+	" AND (:actor IS NULL OR actor = :actor"                                                   \
+	"      OR substr(actor, instr(actor, ':') + 1) = :actor)"                                  \
+	" AND (:action IS NULL OR action = :action"                                                \
+	"      OR substr(action, 1, length(:action) + 1) = :action || '.')"                        \
+	" AND (:target IS NULL OR target_id = :target)"
 #define TOKEN_SELECT "SELECT seq, id, name, role, owner, hash, created_at FROM tokens"
 #define CMD_SELECT                                                                                 \
 	"SELECT id, machine_id, name, args, state, message, details, created_at, updated_at"       \
@@ -55,6 +68,8 @@ static const char *const sqlite_sql[] = {
 					" AND (:state IS NULL OR m.state = :state)"
 					" AND (:sku IS NULL OR m.sku = :sku)"
 					" AND (:owner IS NULL OR a.owner = :owner)"
+					" AND (:site IS NULL OR m.site = :site)"
+					" AND (:rack IS NULL OR m.rack = :rack)"
 					" ORDER BY m.seq LIMIT :limit",
     [SQL_MACHINES_DUE] = MACHINE_SELECT " WHERE m.wake_at > 0 AND m.wake_at <= :now"
 					" ORDER BY m.wake_at LIMIT :limit",
@@ -103,6 +118,8 @@ static const char *const sqlite_sql[] = {
     [SQL_ALLOC_LIST_IDS] = "SELECT id FROM allocations WHERE seq > :after"
 			   " AND (:owner IS NULL OR owner = :owner)"
 			   " AND (:state IS NULL OR state = :state) ORDER BY seq LIMIT :limit",
+    [SQL_ALLOC_BY_NAME] = "SELECT id FROM allocations WHERE name = :name"
+			  " AND (:owner IS NULL OR owner = :owner) ORDER BY seq DESC LIMIT 1",
     [SQL_ALLOC_INSERT] =
 	"INSERT INTO allocations(id, name, owner, sku, image, count, min_count, state,"
 	" ssh_keys, created_at, updated_at) VALUES(:id, :name, :owner, :sku, :image, :count,"
@@ -167,8 +184,9 @@ static const char *const sqlite_sql[] = {
     [SQL_AUDIT_INSERT] = "INSERT INTO audit(at, actor, action, target_type, target_id, before,"
 			 " after, request_id) VALUES(:now, :actor, :action, :target_type,"
 			 " :target_id, :before, :after, :request_id)",
-    [SQL_AUDIT_LIST] = "SELECT seq, at, actor, action, target_type, target_id, before, after,"
-		       " request_id FROM audit WHERE seq > :after ORDER BY seq LIMIT :limit",
+    [SQL_AUDIT_LIST] = AUDIT_SELECT " WHERE seq > :after" AUDIT_FILTER " ORDER BY seq LIMIT :limit",
+    [SQL_AUDIT_LIST_DESC] =
+	AUDIT_SELECT " WHERE seq < :before" AUDIT_FILTER " ORDER BY seq DESC LIMIT :limit",
     [SQL_CAPACITY] = "SELECT sku, state, count(*), sum(maintenance) FROM machines"
 		     " GROUP BY sku, state ORDER BY sku, state",
 

@@ -143,8 +143,10 @@ void api_alloc_create(struct api_call *c)
 					   "Idempotency-Key '%s' was used for a different request "
 					   "(allocation %s)",
 					   q.idempotency_key, al.id);
-			else
+			else {
+				r->idempotent_replayed = al.replayed;
 				api_json(r, 202, api_allocation_json(a, &al));
+			}
 		} else {
 			api_fail_inv(r, "allocation reserve", &e);
 		}
@@ -153,54 +155,84 @@ void api_alloc_create(struct api_call *c)
 	free(keys_json);
 }
 
-/* The allocation if the caller may see it; 404 otherwise. */
+/* The allocation named by {id} if the caller may see it; 404 otherwise.
+ * {id} is the UUID or the name (names may repeat: the newest of that name,
+ * among the service's own for a service token). */
 static bool load_alloc(struct api_call *c, struct inv_allocation *al)
 {
 	struct http_req *r = c->r;
 	const struct principal *p = c->p;
+	const char *key = r->params[0];
+	const char *own = p->role == ROLE_SERVICE ? p->owner : NULL;
 	struct inv_err e = {0};
-	if (!api_valid_uuid(r->params[0])) {
-		http_error(r, 404, "not_found", "id", "no allocation '%s'", r->params[0]);
-		return false;
-	}
-	if (inv_allocation_get(c->a->inv, r->params[0], al, &e) != INV_OK) {
-		api_fail_inv(r, "allocation get", &e);
-		return false;
-	}
-	if (p->role == ROLE_SERVICE && strcmp(al->owner, p->owner) != 0) {
+	enum inv_status st = INV_NOT_FOUND;
+
+	if (api_valid_uuid(key))
+		st = inv_allocation_get(c->a->inv, key, al, &e);
+	if (st == INV_NOT_FOUND && api_valid_name(key))
+		st = inv_allocation_get_by_name(c->a->inv, key, own, al, &e);
+	if (st == INV_OK && own && strcmp(al->owner, own) != 0)
+		st = INV_NOT_FOUND;
+	if (st == INV_NOT_FOUND) {
 		inv_allocation_clear(al);
-		http_error(r, 404, "not_found", "id", "no allocation '%s'", r->params[0]);
+		http_error(r, 404, "not_found", "id", "no allocation '%s'", key);
+		return false;
+	}
+	if (st != INV_OK) {
+		api_fail_inv(r, "allocation get", &e);
 		return false;
 	}
 	return true;
 }
 
-/* ?wait=SECONDS: blocks until the state differs from the first read. */
-static bool long_poll(struct api_call *c, struct inv_allocation *al, int wait_s)
+/* Whether a waiting client would see no change from a to b: the same
+ * state and the same machines in the same states. */
+static bool same_view(const struct inv_allocation *a, const struct inv_allocation *b)
+{
+	if (a->state != b->state || a->nmachines != b->nmachines)
+		return false;
+	for (size_t i = 0; i < a->nmachines; i++)
+		if (strcmp(a->machines[i].id, b->machines[i].id) != 0 ||
+		    a->machines[i].state != b->machines[i].state ||
+		    a->machines[i].detached != b->machines[i].detached)
+			return false;
+	return true;
+}
+
+/* ?wait=SECONDS: blocks until the allocation's state differs from the
+ * first read, or (watch_machines) also one of its machines' states. */
+static bool long_poll(struct api_call *c, struct inv_allocation *al, int wait_s,
+		      bool watch_machines)
 {
 	struct app *a = c->a;
 	if (atomic_fetch_add(&a->long_polls, 1) >= a->cfg.api_workers / 2) {
 		atomic_fetch_sub(&a->long_polls, 1); /* keep workers for other requests */
 		return false;
 	}
-	enum inv_alloc_state first = al->state;
+	struct inv_allocation first = *al; /* kept to compare; al gets each new read */
 	int64_t deadline = inv_now_ms() + (int64_t)wait_s * 1000;
 	uint64_t seen = inv_change_counter(a->inv);
-	while (al->state == first && !atomic_load(&a->draining)) {
+	bool changed = false, read = false;
+	while (!changed && !atomic_load(&a->draining)) {
 		int64_t left = deadline - inv_now_ms();
 		if (left <= 0)
 			break;
 		inv_wait_change(a->inv, &seen, left > 1000 ? 1000 : (int)left);
 		struct inv_allocation next = {0};
 		struct inv_err e = {0};
-		enum inv_status st = inv_allocation_get(a->inv, al->id, &next, &e);
+		enum inv_status st = inv_allocation_get(a->inv, first.id, &next, &e);
 		if (st != INV_OK) { /* answer with the last state read */
 			api_note_inv(c->r, "allocation long-poll", st, &e);
 			break;
 		}
-		inv_allocation_clear(al);
+		changed = watch_machines ? !same_view(&first, &next) : first.state != next.state;
+		if (read)
+			inv_allocation_clear(al);
 		*al = next;
+		read = true;
 	}
+	if (read)
+		inv_allocation_clear(&first);
 	atomic_fetch_sub(&a->long_polls, 1);
 	return true;
 }
@@ -218,10 +250,16 @@ void api_alloc_get(struct api_call *c)
 			   a->cfg.long_poll_max_s);
 		return;
 	}
+	const char *watch = http_arg(r, "watch");
+	if (watch && strcmp(watch, "state") != 0 && strcmp(watch, "machines") != 0) {
+		http_error(r, 400, "invalid_value", "watch", "watch must be state or machines");
+		return;
+	}
 	if (!load_alloc(c, &al))
 		return;
-	if (wait_s > 0 && !long_poll(c, &al, (int)wait_s)) {
-		http_error(r, 429, "overloaded", "wait",
+	bool machines = watch && strcmp(watch, "machines") == 0;
+	if (wait_s > 0 && !long_poll(c, &al, (int)wait_s, machines)) {
+		http_error(r, 503, "overloaded", "wait",
 			   "too many long-polls in flight; retry after a second");
 		snprintf(r->retry_after, sizeof r->retry_after, "1");
 	} else {
@@ -280,8 +318,10 @@ void api_alloc_delete(struct api_call *c)
 	if (s == INV_OK) {
 		lc_allocation_settle(a, al.id);
 		lc_kick(a->lc);
+		char id[INV_ID_LEN];
+		snprintf(id, sizeof id, "%s", al.id);
 		inv_allocation_clear(&al);
-		s = inv_allocation_get(a->inv, r->params[0], &al, &e);
+		s = inv_allocation_get(a->inv, id, &al, &e);
 	}
 	if (s == INV_OK)
 		api_json(r, 202, api_allocation_json(a, &al));

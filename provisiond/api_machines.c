@@ -242,6 +242,8 @@ void api_machine_list(struct api_call *c)
 		f.state = (int)s;
 	}
 	f.sku = http_arg(r, "sku");
+	f.site = http_arg(r, "site");
+	f.rack = http_arg(r, "rack");
 	f.owner = p->role == ROLE_SERVICE ? p->owner : http_arg(r, "owner");
 	struct inv_machine_list l = {0};
 	struct inv_err e = {0};

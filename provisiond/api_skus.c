@@ -78,17 +78,31 @@ void api_sku_get(struct api_call *c)
 	sku_listing(c, c->r->params[0]);
 }
 
+/* Counts in the order of GET /v1/skus: the catalog's SKUs (sorted), then
+ * SKUs machines still carry that the catalog no longer has, then
+ * "(unmatched)". */
 void api_capacity(struct api_call *c)
 {
 	json_t *by_sku = counts_by_sku(c);
 	if (!by_sku)
 		return;
+	json_t *ordered = json_object();
 	pthread_rwlock_rdlock(&c->a->catalog_lock);
 	for (size_t i = 0; i < sku_catalog_count(c->a->catalog); i++) {
 		const char *n = sku_name(sku_catalog_at(c->a->catalog, i));
-		if (!json_object_get(by_sku, n))
-			json_object_set_new(by_sku, n, json_object());
+		json_t *v = json_object_get(by_sku, n);
+		json_object_set_new(ordered, n, v ? json_incref(v) : json_object());
 	}
 	pthread_rwlock_unlock(&c->a->catalog_lock);
-	api_json(c->r, 200, json_pack("{s:o}", "skus", by_sku));
+	const char *key;
+	json_t *v;
+	json_object_foreach(by_sku, key, v)
+	{
+		if (!json_object_get(ordered, key) && strcmp(key, "(unmatched)") != 0)
+			json_object_set(ordered, key, v);
+	}
+	if ((v = json_object_get(by_sku, "(unmatched)")))
+		json_object_set(ordered, "(unmatched)", v);
+	json_decref(by_sku);
+	api_json(c->r, 200, json_pack("{s:o}", "skus", ordered));
 }

@@ -447,6 +447,8 @@ static struct MHD_Response *make_response(struct http_req *r)
 	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
 	if (r->retry_after[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, r->retry_after);
+	if (r->idempotent_replayed)
+		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
 	if (r->partial) {
 		char cr[96];
 		snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)r->fd_off,

@@ -65,7 +65,8 @@ struct http_req {
 	size_t resp_len;
 	const char *content_type;
 	char retry_after[16];
-	int fd; /* >= 0: send this file range (sendfile) and close it */
+	bool idempotent_replayed; /* sends Idempotent-Replayed: true */
+	int fd;			  /* >= 0: send this file range (sendfile) and close it */
 	uint64_t fd_off, fd_len, fd_total;
 	bool partial;
 	/* internals */

@@ -29,7 +29,7 @@ static const struct {
     {"images", "name", "an image name"},
     {"boot", "file", "a file of the deploy ramdisk (kernel, initrd)"},
     {"machines", "id", "a machine's UUID or name"},
-    {"allocations", "id", "an allocation's UUID"},
+    {"allocations", "id", "an allocation's UUID or name (a name: the newest of that name)"},
     {"tokens", "id", "a token's UUID"},
 };
 
@@ -53,6 +53,19 @@ static const struct {
      "seconds to wait for a state change (at most server.long_poll_max_s)"},
     {"wait", "/v1/agent/command", JSON({"type" : "integer", "minimum" : 0, "maximum" : 30}),
      "seconds to wait for a command"},
+    {"watch", "/v1/allocations/{}", JSON({"type" : "string", "enum" : ["machines"]}),
+     "machines: the long-poll also answers when one of its machines changes state"},
+    {"site", "/v1/machines", JSON({"type" : "string"}), "only machines at this site"},
+    {"rack", "/v1/machines", JSON({"type" : "string"}), "only machines in this rack"},
+    {"order", "/v1/audit", JSON({"type" : "string", "enum" : [ "asc", "desc" ]}),
+     "asc (default): oldest first; desc: newest first"},
+    {"since", "/v1/audit", JSON({"type" : "string"}),
+     "only entries at or after this time (RFC 3339)"},
+    {"actor", "/v1/audit", JSON({"type" : "string"}),
+     "only entries by this actor (role:name, or the name alone)"},
+    {"action", "/v1/audit", JSON({"type" : "string"}),
+     "only this action (machine.power), or a family of actions (machine)"},
+    {"target", "/v1/audit", JSON({"type" : "string"}), "only entries about this target id"},
     {"mac", NULL, JSON({
 	     "type" : "string",
 	     "pattern" : "^[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\\1[0-9A-Fa-f]{2}){4}$"

@@ -8,7 +8,7 @@
  * OpenAPI document (GET /v1/openapi.json) and the access-matrix test are
  * made from these tables, so what a route promises is written once.
  * Query arguments a route does not list are refused, so a typo in a filter
- * (?rack=r99) is an error, not a silently unfiltered answer.
+ * (?row=r99) is an error, not a silently unfiltered answer.
  *
  * api_dispatch() does, in this order: authentication (401), the role check
  * (403), the query arguments (400), the freeze (503), body parsing and

@@ -97,6 +97,9 @@ void util_sleep_ms(int64_t ms);
  * hold any year up to 9999); returns buf. */
 #define UTIL_ISO_TIME_LEN 32
 char *util_iso_time(int64_t wall_ms, char *buf, size_t len);
+/* Parses RFC 3339 ("2024-05-01T12:00:00.123Z", fraction optional, zone Z
+ * or +hh:mm/-hh:mm) into wall-clock ms. 0, or -1 for anything else. */
+int util_parse_iso_time(const char *s, int64_t *wall_ms);
 
 /* The real monotonic clock whatever is installed: for tests that must wait
  * for a real process (with a generous deadline) while a test clock runs. */

@@ -103,9 +103,11 @@ void ctl_config_free(struct ctl_config *cfg);
 
 /* Reads the first line of a file (its line ending dropped) into a
  * malloc'd string the caller wipes and frees. "~/" expands with HOME via
- * getenv_fn. Empty content is an error. Returns 0 or -1 with errbuf. */
-int ctl_read_secret(const char *path, const char *(*getenv_fn)(const char *), char **out,
-		    char *errbuf, size_t errlen);
+ * getenv_fn. Empty content is an error. A file group or others may access
+ * gets a warning on warn (may be NULL); it is still read. Returns 0 or -1
+ * with errbuf. */
+int ctl_read_secret(const char *path, const char *(*getenv_fn)(const char *), FILE *warn,
+		    char **out, char *errbuf, size_t errlen);
 
 /* Whole file (or stdin for "-") up to max bytes; malloc'd, NUL-terminated. */
 int ctl_read_file(const char *path, size_t max, char **out, size_t *len, char *errbuf,
@@ -115,22 +117,44 @@ int ctl_read_file(const char *path, size_t max, char **out, size_t *len, char *e
 
 struct ctl_table; /* opaque: headers + rows of cell strings */
 
+/* Column flags. */
+enum {
+	CTL_COL_FREE = 1u << 0,	    /* free text: the first column cut to fit the width */
+	CTL_COL_BYTES = 1u << 1,    /* an integer of bytes, shown as "1.5 GiB" */
+	CTL_COL_OPTIONAL = 1u << 2, /* left out (rather than cut) when the width is short */
+};
+
 /* Column of a JSON table: `path` is dotted ("location.rack"); '|' gives
- * fallbacks ("created_at|time"); a leading '#' counts an array ("#machines"). */
+ * fallbacks ("created_at|time"); a leading '#' counts an array ("#machines").
+ * `cell`, when set, makes the cell instead (malloc'd text, NULL = "-"). */
 struct ctl_col {
 	const char *header;
 	const char *path;
+	unsigned flags; /* CTL_COL_* */
+	char *(*cell)(const json_t *item);
 };
 
 /* New table with copies of the headers; NULL on allocation failure. */
 struct ctl_table *ctl_table_new(size_t ncols, const char *const *headers);
+/* Sets the CTL_COL_* flags of column col. */
+void ctl_table_set_flags(struct ctl_table *t, size_t col, unsigned flags);
 /* Appends a row; copies the ncols cells (NULL cell = "-"). 0 or -1. */
 int ctl_table_add(struct ctl_table *t, const char *const *cells);
 size_t ctl_table_rows(const struct ctl_table *t);
-/* Prints aligned columns; cells wider than max_width (0 = no cap) are cut
- * with "...", except in the last column. Control characters print as '?'. */
-void ctl_table_print(FILE *out, const struct ctl_table *t, size_t max_width);
+/* Prints aligned columns. A column with a header whose cells are all "-"
+ * is left out. With width > 0 the lines are fitted to it: CTL_COL_FREE
+ * columns are cut first (widest first, cells end in "...") down to 24
+ * characters, then CTL_COL_OPTIONAL columns are left out, then free text
+ * is cut down to 12 and any column down to 6; 0 = no limit. Control
+ * characters print as '?'. */
+void ctl_table_print(FILE *out, const struct ctl_table *t, size_t width);
 void ctl_table_free(struct ctl_table *t);
+/* Width tables printed to `out` fit: the terminal's (TIOCGWINSZ) when out
+ * is a terminal, else $COLUMNS when set, else 0 (no limit: piped output is
+ * never cut). */
+size_t ctl_term_width(FILE *out);
+/* "512 B", "1.5 GiB": bytes for people, into buf; returns buf. */
+char *ctl_human_size(long long bytes, char *buf, size_t len);
 
 /* Builds a table from an array of objects; NULL on allocation failure. */
 struct ctl_table *ctl_table_from_json(const struct ctl_col *cols, size_t ncols,

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "provisiond/client/ctl.h"
 
@@ -52,8 +53,21 @@ static char *expand_home(const char *path, const char *(*getenv_fn)(const char *
 	return strdup(buf);
 }
 
-int ctl_read_secret(const char *path, const char *(*getenv_fn)(const char *), char **out,
-		    char *errbuf, size_t errlen)
+/* A secret others may read is no secret for long: say so (it still works). */
+static void warn_if_shared(const char *path, FILE *warn)
+{
+	struct stat st;
+
+	if (warn != NULL && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		fprintf(warn,
+			"provisionctl: warning: %s is readable by others (mode %03o): "
+			"chmod 600 it\n",
+			path, (unsigned)(st.st_mode & 0777));
+}
+
+int ctl_read_secret(const char *path, const char *(*getenv_fn)(const char *), FILE *warn,
+		    char **out, char *errbuf, size_t errlen)
 {
 	char *full = expand_home(path, getenv_fn), *buf = NULL;
 	size_t n = 0;
@@ -62,6 +76,7 @@ int ctl_read_secret(const char *path, const char *(*getenv_fn)(const char *), ch
 	*out = NULL;
 	if (full == NULL || ctl_read_file(full, SECRET_MAX, &buf, &n, errbuf, errlen) != 0)
 		goto out;
+	warn_if_shared(full, warn);
 	/* Only the line ending goes: spaces may be part of a password. */
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (buf[0] == '\0') {
@@ -124,7 +139,7 @@ static int bmc_password(const struct ctl_args *a, char **secret, char *errbuf, s
 		return -1;
 	}
 	if (file != NULL)
-		return ctl_read_secret(file, NULL, secret, errbuf, errlen);
+		return ctl_read_secret(file, NULL, NULL, secret, errbuf, errlen);
 	if (var == NULL)
 		return 0;
 	const char *v = getenv(var);

@@ -145,7 +145,7 @@ static int set_token(struct ctl_config *cfg, const char *inline_tok, const char 
 			snprintf(errbuf, errlen, "out of memory");
 		return cfg->token ? 0 : -1;
 	}
-	return ctl_read_secret(file, src->getenv, &cfg->token, errbuf, errlen);
+	return ctl_read_secret(file, src->getenv, src->warn, &cfg->token, errbuf, errlen);
 }
 
 static int resolve_token(const struct ctl_config_src *src, const struct file_vals *fv,

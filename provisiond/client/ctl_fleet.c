@@ -9,16 +9,33 @@
 
 #define AUDIT_DEFAULT_LIMIT 100
 
+/* "machine:fc5c…": the audit row's target_type and target_id. */
+static char *target_cell(const json_t *row)
+{
+	const char *type = json_string_value(json_object_get(row, "target_type"));
+	const char *id = json_string_value(json_object_get(row, "target_id"));
+	char *s = NULL;
+
+	if ((type == NULL || !type[0]) && (id == NULL || !id[0]))
+		return NULL;
+	if (asprintf(&s, "%s%s%s", type && type[0] ? type : "", type && type[0] ? ":" : "",
+		     id ? id : "") < 0)
+		return NULL;
+	return s;
+}
+
 static const struct ctl_col audit_cols[] = {
-    {"TIME", "time|at|created_at"},  {"ACTOR", "actor"},
-    {"ACTION", "action|what|event"}, {"TARGET", "target|resource|object|machine|allocation"},
-    {"REQUEST ID", "request_id"},
+    {.header = "TIME", .path = "time|at|created_at"},
+    {.header = "ACTOR", .path = "actor"},
+    {.header = "ACTION", .path = "action|what|event"},
+    {.header = "TARGET", .cell = target_cell},
+    {.header = "REQUEST ID", .path = "request_id", .flags = CTL_COL_OPTIONAL},
 };
 
 static const struct ctl_col quota_cols[] = {
-    {"SKU", "sku|name"},
-    {"MACHINES", "machines|limit"},
-    {"USED", "used|in_use"},
+    {.header = "SKU", .path = "sku|name"},
+    {.header = "MACHINES", .path = "machines|limit"},
+    {.header = "USED", .path = "used|in_use"},
 };
 
 /* Counts-by-state view of a list body (sku list, capacity). */
@@ -39,7 +56,7 @@ static int show_counts(struct ctl *ctl, const char *path, const char *name_heade
 	items = ctl_items_of(inner ? inner : body, "sku");
 	struct ctl_table *t = ctl_counts_table(name_header, "name|sku", items);
 	if (t != NULL)
-		ctl_table_print(ctl->out, t, 48);
+		ctl_table_print(ctl->out, t, ctl_term_width(ctl->out));
 	ctl_table_free(t);
 	json_decref(items);
 	json_decref(body);
@@ -111,15 +128,56 @@ static int run_quota_list(struct ctl *ctl, const struct ctl_cmd *cmd, const stru
 	return code;
 }
 
+/* --since: an RFC 3339 time as it is, or N followed by s, m, h or d ("2h")
+ * meaning that long ago, into buf. false when it is neither. */
+static bool since_time(const char *v, char *buf, size_t len)
+{
+	static const struct {
+		char unit;
+		int64_t ms;
+	} units[] = {{'s', 1000}, {'m', 60000}, {'h', 3600000}, {'d', 86400000}};
+	size_t n = strlen(v);
+	int64_t ms;
+	long num;
+	char digits[24];
+
+	if (util_parse_iso_time(v, &ms) == 0) {
+		snprintf(buf, len, "%s", v);
+		return true;
+	}
+	if (n < 2 || n >= sizeof(digits))
+		return false;
+	memcpy(digits, v, n - 1);
+	digits[n - 1] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (v[n - 1] == units[i].unit && ctl_parse_long(digits, 0, 100000000, &num) == 0) {
+			util_iso_time(util_wall_ms() - (int64_t)num * units[i].ms, buf, len);
+			return true;
+		}
+	return false;
+}
+
 static int run_audit(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a)
 {
-	const char *limit = ctl_arg(a, "limit");
+	const char *limit = ctl_arg(a, "limit"), *since = ctl_arg(a, "since");
+	char when[UTIL_ISO_TIME_LEN];
 	long n = AUDIT_DEFAULT_LIMIT;
 
 	if (limit != NULL && ctl_parse_long(limit, 1, 1000000, &n) != 0)
 		return ctl_usage(ctl, cmd, "--limit must be a positive whole number");
-	return ctl_call_list(ctl, "/v1/audit", NULL, 0, ctl_arg(a, "cursor"), (size_t)n, audit_cols,
-			     ARRAY_SIZE(audit_cols));
+	if (since != NULL && !since_time(since, when, sizeof(when)))
+		return ctl_usage(ctl, cmd,
+				 "--since takes an RFC 3339 time (2026-11-22T13:00:00Z) or an "
+				 "age such as 90m, 2h or 7d");
+	struct pc_query q[] = {
+	    {"order", ctl_flag(a, "oldest-first") ? "asc" : "desc"},
+	    {"since", since ? when : NULL},
+	    {"actor", ctl_arg(a, "actor")},
+	    {"action", ctl_arg(a, "action")},
+	    {"target", ctl_arg(a, "target")},
+	};
+	return ctl_call_list(ctl, "/v1/audit", q, ARRAY_SIZE(q), ctl_arg(a, "cursor"), (size_t)n,
+			     audit_cols, ARRAY_SIZE(audit_cols));
 }
 
 static int run_freeze(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a)
@@ -227,6 +285,11 @@ static int run_version(struct ctl *ctl, const struct ctl_cmd *cmd, const struct 
 static const struct ctl_opt audit_opts[] = {
     {"limit", 0, CTL_VALUE, "N", "at most N entries (default 100)"},
     {"cursor", 0, CTL_VALUE, "CURSOR", "continue from CURSOR"},
+    {"since", 0, CTL_VALUE, "TIME|AGE", "entries since an RFC 3339 time or an age (90m, 2h, 7d)"},
+    {"actor", 0, CTL_VALUE, "ACTOR", "entries by ACTOR (role:name, or the token name alone)"},
+    {"action", 0, CTL_VALUE, "ACTION", "entries of ACTION (machine.patch), or all of machine"},
+    {"target", 0, CTL_VALUE, "ID|NAME", "entries about this target id (or machine name)"},
+    {"oldest-first", 0, CTL_FLAG, NULL, "oldest entries first"},
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -268,7 +331,8 @@ const struct ctl_cmd ctl_fleet_cmds[] = {
      .synopsis = "",
      .opts = audit_opts,
      .run = run_audit,
-     .summary = "show the audit log, newest first as the server orders it"},
+     .summary = "show the audit log, newest first",
+     .details = "Example:\n  provisionctl audit --since 2h --action machine --target r12-u07"},
     {.words = "freeze",
      .synopsis = "on|off|status",
      .min_pos = 1,

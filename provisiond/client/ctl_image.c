@@ -5,8 +5,13 @@
 #include "provisiond/client/ctl.h"
 
 static const struct ctl_col image_cols[] = {
-    {"NAME", "name"},	  {"FORMAT", "format"},	     {"SIZE", "size|size_bytes"},
-    {"SHA256", "sha256"}, {"STATE", "state|status"}, {"SOURCE", "url|path|source"},
+    {.header = "NAME", .path = "name"},
+    {.header = "FORMAT", .path = "format"},
+    {.header = "SIZE", .path = "size|size_bytes", .flags = CTL_COL_BYTES},
+    {.header = "SHA256", .path = "sha256", .flags = CTL_COL_OPTIONAL},
+    {.header = "STATE", .path = "state|status"},
+    {.header = "SOURCE", .path = "url|path|source", .flags = CTL_COL_FREE},
+    {.header = "LAST ERROR", .path = "last_error", .flags = CTL_COL_FREE},
 };
 
 static bool ends_with(const char *s, const char *suffix)

@@ -4,20 +4,58 @@
 
 #include "provisiond/client/ctl.h"
 
+/* "dc1/r12/7": the parts of the location that are set, or NULL. */
+static char *location_cell(const json_t *m)
+{
+	const json_t *loc = json_object_get(m, "location");
+	const char *site = json_string_value(json_object_get(loc, "site"));
+	const char *rack = json_string_value(json_object_get(loc, "rack"));
+	json_t *unit = json_object_get(loc, "unit");
+	char buf[160] = "";
+	size_t n = 0;
+
+	if (site != NULL && site[0])
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s", site);
+	if (rack != NULL && rack[0] && n < sizeof(buf))
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? "/" : "", rack);
+	if (json_is_integer(unit) && n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - n, "%s%" JSON_INTEGER_FORMAT, n ? "/" : "u",
+			 json_integer_value(unit));
+	return buf[0] ? strdup(buf) : NULL;
+}
+
+/* The maintenance reason of a machine in maintenance ("yes" without one). */
+static char *maintenance_cell(const json_t *m)
+{
+	const char *why = json_string_value(json_object_get(m, "maintenance_reason"));
+
+	if (!json_is_true(json_object_get(m, "maintenance")))
+		return NULL;
+	return strdup(why != NULL && why[0] ? why : "yes");
+}
+
 static const struct ctl_col machine_cols[] = {
-    {"ID", "id"},
-    {"NAME", "name"},
-    {"STATE", "state"},
-    {"SKU", "sku"},
-    {"POWER", "power|power_state"},
-    {"ALLOCATION", "allocation_id|allocation.id|allocation"},
-    {"LAST ERROR", "last_error"},
+    {.header = "ID", .path = "id", .flags = CTL_COL_OPTIONAL}, /* NAME names it too */
+    {.header = "NAME", .path = "name"},
+    {.header = "STATE", .path = "state"},
+    {.header = "SKU", .path = "sku"},
+    {.header = "POWER", .path = "power|power_state"},
+    {.header = "LOCATION", .cell = location_cell},
+    {.header = "MACS", .path = "macs"},
+    {.header = "ALLOCATION",
+     .path = "allocation_id|allocation.id|allocation",
+     .flags = CTL_COL_OPTIONAL},
+    {.header = "MAINTENANCE", .cell = maintenance_cell, .flags = CTL_COL_FREE},
+    {.header = "LAST ERROR", .path = "last_error", .flags = CTL_COL_FREE},
 };
 
 static const struct ctl_col event_cols[] = {
-    {"TIME", "time|at|created_at"}, {"FROM", "from|from_state"},
-    {"TO", "to|to_state"},	    {"ACTOR", "actor"},
-    {"REASON", "reason"},	    {"REQUEST ID", "request_id"},
+    {.header = "TIME", .path = "time|at|created_at"},
+    {.header = "FROM", .path = "from|from_state"},
+    {.header = "TO", .path = "to|to_state"},
+    {.header = "ACTOR", .path = "actor"},
+    {.header = "REASON", .path = "reason", .flags = CTL_COL_FREE},
+    {.header = "REQUEST ID", .path = "request_id", .flags = CTL_COL_OPTIONAL},
 };
 
 static const char *const actions[] = {
@@ -51,6 +89,8 @@ static int run_list(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl
 	struct pc_machine_filter f = {.state = ctl_arg(a, "state"),
 				      .sku = ctl_arg(a, "sku"),
 				      .owner = ctl_arg(a, "owner"),
+				      .site = ctl_arg(a, "site"),
+				      .rack = ctl_arg(a, "rack"),
 				      .cursor = ctl_arg(a, "cursor")};
 	const char *limit = ctl_arg(a, "limit");
 	struct pc_error err;
@@ -177,6 +217,8 @@ static const struct ctl_opt list_opts[] = {
     {"state", 0, CTL_VALUE, "STATE", "only machines in STATE"},
     {"sku", 0, CTL_VALUE, "SKU", "only machines of SKU"},
     {"owner", 0, CTL_VALUE, "OWNER", "only machines allocated to OWNER"},
+    {"site", 0, CTL_VALUE, "SITE", "only machines at SITE"},
+    {"rack", 0, CTL_VALUE, "RACK", "only machines in RACK"},
     {"limit", 0, CTL_VALUE, "N", "at most N machines (default: all pages)"},
     {"cursor", 0, CTL_VALUE, "CURSOR", "start from CURSOR (from an earlier --limit)"},
     {NULL, 0, 0, NULL, NULL},

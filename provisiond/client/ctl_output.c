@@ -5,9 +5,6 @@
 
 #include "provisiond/client/ctl.h"
 
-/* Cells wider than this are cut in every column but the last. */
-#define TABLE_MAX_CELL 48
-
 int ctl_exit_code(pc_status rc)
 {
 	switch (rc) {
@@ -109,7 +106,7 @@ int ctl_show_list(struct ctl *ctl, const json_t *body, const struct ctl_col *col
 	items = ctl_items_of(body, "name");
 	t = ctl_table_from_json(cols, ncols, items);
 	if (t != NULL)
-		ctl_table_print(ctl->out, t, TABLE_MAX_CELL);
+		ctl_table_print(ctl->out, t, ctl_term_width(ctl->out));
 	const char *cursor = json_string_value(json_object_get(body, "next_cursor"));
 	if (cursor != NULL)
 		fprintf(ctl->err, "(more: --cursor %s)\n", cursor);

@@ -109,18 +109,42 @@ char *ctl_json_cell(const json_t *v)
 	return scalar_text(v);
 }
 
-static char *column_text(const json_t *item, const char *path)
+char *ctl_human_size(long long bytes, char *buf, size_t len)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	double v = (double)bytes;
+	size_t u = 0;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, "%lld B", bytes);
+		return buf;
+	}
+	v /= 1024.0;
+	while (v >= 1024.0 && u + 1 < ARRAY_SIZE(units)) {
+		v /= 1024.0;
+		u++;
+	}
+	snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+static char *column_text(const json_t *item, const struct ctl_col *col)
 {
 	char buf[32];
 
-	if (path[0] == '#') {
-		json_t *arr = ctl_json_path(item, path + 1);
+	if (col->cell != NULL)
+		return col->cell(item);
+	if (col->path[0] == '#') {
+		json_t *arr = ctl_json_path(item, col->path + 1);
 		if (!json_is_array(arr))
 			return strdup("-");
 		snprintf(buf, sizeof(buf), "%zu", json_array_size(arr));
 		return strdup(buf);
 	}
-	return ctl_json_cell(ctl_json_path(item, path));
+	json_t *v = ctl_json_path(item, col->path);
+	if ((col->flags & CTL_COL_BYTES) && json_is_integer(v))
+		return strdup(ctl_human_size((long long)json_integer_value(v), buf, sizeof(buf)));
+	return ctl_json_cell(v);
 }
 
 struct ctl_table *ctl_table_from_json(const struct ctl_col *cols, size_t ncols, const json_t *items)
@@ -137,10 +161,17 @@ struct ctl_table *ctl_table_from_json(const struct ctl_col *cols, size_t ncols, 
 	for (size_t c = 0; c < ncols; c++)
 		headers[c] = cols[c].header;
 	t = ctl_table_new(ncols, headers);
+	for (size_t c = 0; t != NULL && c < ncols; c++)
+		ctl_table_set_flags(t, c, cols[c].flags);
 	json_array_foreach(items, i, item)
 	{
-		for (size_t c = 0; c < ncols; c++)
-			cells[c] = t ? column_text(item, cols[c].path) : NULL;
+		for (size_t c = 0; c < ncols; c++) {
+			cells[c] = t ? column_text(item, &cols[c]) : NULL;
+			if (cells[c] != NULL && cells[c][0] == '\0') {
+				free(cells[c]);
+				cells[c] = NULL; /* an empty cell shows as "-" */
+			}
+		}
 		if (t != NULL)
 			rc = ctl_table_add(t, (const char *const *)cells);
 		for (size_t c = 0; c < ncols; c++)
@@ -151,6 +182,31 @@ struct ctl_table *ctl_table_from_json(const struct ctl_col *cols, size_t ncols, 
 		}
 	}
 	return t;
+}
+
+/* "size", "file_size", "min_size_bytes": keys whose integers are bytes. */
+static bool size_key(const char *key)
+{
+	size_t n = strlen(key);
+
+	return strcmp(key, "size") == 0 || (n > 5 && strcmp(key + n - 5, "_size") == 0) ||
+	       (n > 6 && strcmp(key + n - 6, "_bytes") == 0);
+}
+
+/* A value's text in a key/value listing: sizes for people, with the
+ * exact number. */
+static char *kv_text(const char *key, const json_t *v)
+{
+	char human[32], *s = NULL;
+
+	if (strstr(key, "password") != NULL && !json_is_null(v))
+		return strdup("********");
+	if (!json_is_integer(v) || !size_key(key))
+		return ctl_json_cell(v);
+	ctl_human_size((long long)json_integer_value(v), human, sizeof(human));
+	if (asprintf(&s, "%s (%" JSON_INTEGER_FORMAT " bytes)", human, json_integer_value(v)) < 0)
+		return NULL;
+	return s;
 }
 
 static void kv_collect(struct ctl_table *t, const char *prefix, const json_t *obj)
@@ -166,8 +222,7 @@ static void kv_collect(struct ctl_table *t, const char *prefix, const json_t *ob
 			kv_collect(t, full, v);
 			continue;
 		}
-		bool masked = strstr(key, "password") != NULL && !json_is_null(v);
-		char *text = masked ? strdup("********") : ctl_json_cell(v);
+		char *text = kv_text(key, v);
 		size_t n = strlen(full);
 		if (n + 1 < sizeof(full)) {
 			full[n] = ':';
@@ -223,68 +278,37 @@ json_t *ctl_items_of(const json_t *body, const char *key_name)
 
 /* ---- counts by state ---------------------------------------------------- */
 
-static bool is_state(const char *k)
-{
-	for (size_t i = 0; state_order[i] != NULL; i++)
-		if (strcmp(state_order[i], k) == 0)
-			return true;
-	return false;
-}
-
-/* The object holding counts, and whether every key in it is a count. */
-static const json_t *counts_of(const json_t *item, bool *all_keys)
+/* The object holding the counts: "counts", "by_state", "states" or
+ * "machines" when the item has one, else the item itself. */
+static const json_t *counts_of(const json_t *item)
 {
 	static const char *const names[] = {"counts", "by_state", "states", "machines", NULL};
 
 	for (size_t i = 0; names[i] != NULL; i++) {
 		json_t *o = json_object_get(item, names[i]);
-		if (json_is_object(o)) {
-			*all_keys = true;
+		if (json_is_object(o))
 			return o;
-		}
 	}
-	*all_keys = false;
 	return item;
 }
 
-static bool count_key(const char *k, const json_t *v, bool all_keys)
-{
-	return json_is_integer(v) && strcmp(k, "total") != 0 && (all_keys || is_state(k));
-}
-
-static void add_col(const char **cols, size_t *n, const char *k)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp(cols[i], k) == 0)
-			return;
-	if (*n < MAX_COUNT_COLS)
-		cols[(*n)++] = k;
-}
-
-/* Union of count keys over the items: lifecycle states first, then others. */
+/* The states present in any item, in lifecycle order. Only states are
+ * counted: every machine is in exactly one, so they add up to TOTAL. Other
+ * keys ("in_maintenance": the machines of the maintenance state once more,
+ * "total") would count machines twice. */
 static size_t count_columns(const json_t *items, const char **cols)
 {
 	size_t n = 0, i;
-	json_t *item, *v;
-	const char *k;
+	json_t *item;
 
-	for (size_t s = 0; state_order[s] != NULL; s++)
+	for (size_t s = 0; state_order[s] != NULL && n < MAX_COUNT_COLS; s++)
 		json_array_foreach(items, i, item)
 		{
-			bool all;
-			if (json_is_integer(json_object_get(counts_of(item, &all), state_order[s])))
-				add_col(cols, &n, state_order[s]);
+			if (json_is_integer(json_object_get(counts_of(item), state_order[s]))) {
+				cols[n++] = state_order[s];
+				break;
+			}
 		}
-	json_array_foreach(items, i, item)
-	{
-		bool all;
-		const json_t *cnt = counts_of(item, &all);
-		json_object_foreach((json_t *)cnt, k, v)
-		{
-			if (count_key(k, v, all))
-				add_col(cols, &n, k);
-		}
-	}
 	return n;
 }
 
@@ -295,8 +319,7 @@ static int counts_row(struct ctl_table *t, const json_t *item, const char *name_
 	const char *row[MAX_COUNT_COLS + 2];
 	char *name = ctl_json_cell(ctl_json_path(item, name_path));
 	json_int_t total = 0;
-	bool all;
-	const json_t *cnt = counts_of(item, &all);
+	const json_t *cnt = counts_of(item);
 	int rc;
 
 	row[0] = name ? name : "-";
@@ -313,14 +336,44 @@ static int counts_row(struct ctl_table *t, const json_t *item, const char *name_
 	return rc;
 }
 
+/* Row order of counts tables: by name, names in parentheses such as
+ * "(unmatched)" last. */
+struct named {
+	const char *name;
+	const json_t *item;
+};
+
+static int cmp_named(const void *a, const void *b)
+{
+	const char *x = ((const struct named *)a)->name, *y = ((const struct named *)b)->name;
+	bool px = x[0] == '(', py = y[0] == '(';
+
+	return px != py ? (px ? 1 : -1) : strcmp(x, y);
+}
+
+static struct named *sorted_items(const json_t *items, const char *name_path)
+{
+	size_t n = json_array_size(items);
+	struct named *v = calloc(n + 1, sizeof(*v));
+
+	for (size_t i = 0; v != NULL && i < n; i++) {
+		v[i].item = json_array_get(items, i);
+		v[i].name = json_string_value(ctl_json_path(v[i].item, name_path));
+		v[i].name = v[i].name ? v[i].name : "";
+	}
+	if (v != NULL)
+		qsort(v, n, sizeof(*v), cmp_named);
+	return v;
+}
+
 struct ctl_table *ctl_counts_table(const char *name_header, const char *name_path,
 				   const json_t *items)
 {
 	const char *cols[MAX_COUNT_COLS], *headers[MAX_COUNT_COLS + 2];
 	char upper[MAX_COUNT_COLS][32];
-	size_t n = count_columns(items, cols), i;
+	size_t n = count_columns(items, cols);
+	struct named *rows = sorted_items(items, name_path);
 	struct ctl_table *t;
-	json_t *item;
 
 	headers[0] = name_header;
 	for (size_t c = 0; c < n; c++) {
@@ -333,13 +386,12 @@ struct ctl_table *ctl_counts_table(const char *name_header, const char *name_pat
 		headers[c + 1] = upper[c];
 	}
 	headers[n + 1] = "TOTAL";
-	t = ctl_table_new(n + 2, headers);
-	for (i = 0; t != NULL && i < json_array_size(items); i++) {
-		item = json_array_get(items, i);
-		if (counts_row(t, item, name_path, cols, n) != 0) {
+	t = rows ? ctl_table_new(n + 2, headers) : NULL;
+	for (size_t i = 0; t != NULL && i < json_array_size(items); i++)
+		if (counts_row(t, rows[i].item, name_path, cols, n) != 0) {
 			ctl_table_free(t);
-			return NULL;
+			t = NULL;
 		}
-	}
+	free(rows);
 	return t;
 }

@@ -1,19 +1,30 @@
 /* Column-aligned tables for provisionctl's human output. Widths are fitted
- * to the content (in UTF-8 characters); control characters never reach the
- * terminal. */
+ * to the content (in UTF-8 characters) and, when a width is given, to the
+ * terminal: free-text columns are cut first, widest first. Columns empty in
+ * every row are left out. Control characters never reach the terminal. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "provisiond/client/ctl.h"
 
 #define GUTTER 2
+#define ELLIPSIS "..."
+/* Widths a column keeps while a table is fitted: free text gives way down
+ * to FREE_COMFORT before optional columns are left out, then down to
+ * MIN_FREE; then any column keeps MIN_ANY. */
+#define FREE_COMFORT 24
+#define MIN_FREE 12
+#define MIN_ANY 6
 
 struct ctl_table {
 	size_t ncols;
 	size_t nrows;
 	size_t cap;
-	char **headers; /* NULL: print no header line */
-	char **cells;	/* nrows * ncols */
+	char **headers;	 /* NULL: print no header line */
+	char **cells;	 /* nrows * ncols */
+	unsigned *flags; /* CTL_COL_* per column */
 };
 
 /* Characters on screen, counting UTF-8 sequences as one. */
@@ -36,6 +47,11 @@ struct ctl_table *ctl_table_new(size_t ncols, const char *const *headers)
 		return NULL;
 	}
 	t->ncols = ncols;
+	t->flags = calloc(ncols, sizeof(unsigned));
+	if (t->flags == NULL) {
+		free(t);
+		return NULL;
+	}
 	if (headers == NULL)
 		return t;
 	t->headers = calloc(ncols, sizeof(char *));
@@ -89,11 +105,32 @@ void ctl_table_free(struct ctl_table *t)
 		free(t->cells[i]);
 	free(t->headers);
 	free(t->cells);
+	free(t->flags);
 	free(t);
 }
 
-/* Prints at most `limit` characters of s (0 = all), control chars as '?';
- * returns the number of characters printed. */
+void ctl_table_set_flags(struct ctl_table *t, size_t col, unsigned flags)
+{
+	if (col < t->ncols)
+		t->flags[col] = flags;
+}
+
+size_t ctl_term_width(FILE *out)
+{
+	struct winsize ws;
+	const char *cols = getenv("COLUMNS");
+	long n;
+	int fd = out != NULL ? fileno(out) : -1;
+
+	if (fd >= 0 && isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	if (cols != NULL && ctl_parse_long(cols, 1, 100000, &n) == 0)
+		return (size_t)n;
+	return 0;
+}
+
+/* Prints the first `limit` characters of s, control chars as '?'; returns
+ * the number of characters printed. */
 static size_t put_text(FILE *out, const char *s, size_t limit)
 {
 	size_t w = 0;
@@ -101,7 +138,7 @@ static size_t put_text(FILE *out, const char *s, size_t limit)
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 		bool lead = (ch & 0xC0) != 0x80;
-		if (lead && limit > 0 && w == limit)
+		if (lead && w == limit)
 			break;
 		w += lead;
 		fputc(ch < 0x20 || ch == 0x7f ? '?' : ch, out);
@@ -109,15 +146,17 @@ static size_t put_text(FILE *out, const char *s, size_t limit)
 	return w;
 }
 
-static void put_cell(FILE *out, const char *s, size_t width, size_t max, bool last)
+/* One cell in a column `width` wide: cut with "..." when longer; padded
+ * unless it is the last one shown. */
+static void put_cell(FILE *out, const char *s, size_t width, bool last)
 {
-	size_t w = text_width(s), shown;
+	size_t shown, el = strlen(ELLIPSIS);
 
-	if (!last && max > 3 && w > max) {
-		shown = put_text(out, s, max - 3) + 3;
-		fputs("...", out);
+	if (text_width(s) > width && width > el) {
+		shown = put_text(out, s, width - el) + el;
+		fputs(ELLIPSIS, out);
 	} else {
-		shown = put_text(out, s, 0);
+		shown = put_text(out, s, width);
 	}
 	if (last)
 		return;
@@ -125,14 +164,116 @@ static void put_cell(FILE *out, const char *s, size_t width, size_t max, bool la
 		fputc(' ', out);
 }
 
-static void put_row(FILE *out, char *const *cells, const size_t *widths, size_t ncols, size_t max)
+/* Prints one row of the visible columns (width 0 = hidden). */
+static void put_row(FILE *out, char *const *cells, const size_t *widths, size_t ncols)
 {
+	size_t last = 0;
+
 	for (size_t c = 0; c < ncols; c++)
-		put_cell(out, cells[c], widths[c], max, c + 1 == ncols);
+		if (widths[c] > 0)
+			last = c;
+	for (size_t c = 0; c < ncols; c++)
+		if (widths[c] > 0)
+			put_cell(out, cells[c], widths[c], c == last);
 	fputc('\n', out);
 }
 
-void ctl_table_print(FILE *out, const struct ctl_table *t, size_t max_width)
+/* A column is left out when it has a header, there are rows, and every
+ * cell of it is "-": it would take room to say nothing. */
+static bool column_empty(const struct ctl_table *t, size_t c)
+{
+	if (t->headers == NULL || t->nrows == 0)
+		return false;
+	for (size_t r = 0; r < t->nrows; r++)
+		if (strcmp(t->cells[r * t->ncols + c], "-") != 0)
+			return false;
+	return true;
+}
+
+static size_t line_width(const size_t *widths, size_t ncols)
+{
+	size_t total = 0, shown = 0;
+
+	for (size_t c = 0; c < ncols; c++)
+		if (widths[c] > 0) {
+			total += widths[c];
+			shown++;
+		}
+	return total + (shown > 1 ? (shown - 1) * GUTTER : 0);
+}
+
+/* The widest visible column (with `flag` when flag != 0) wider than
+ * floor, or ncols when none is. */
+static size_t widest(const struct ctl_table *t, const size_t *widths, unsigned flag, size_t floor)
+{
+	size_t best = t->ncols;
+
+	for (size_t c = 0; c < t->ncols; c++)
+		if (widths[c] > floor && (flag == 0 || (t->flags[c] & flag)) &&
+		    (best == t->ncols || widths[c] > widths[best]))
+			best = c;
+	return best;
+}
+
+/* Narrows columns with `flag` (0: any), widest first, down to floor,
+ * until a line fits width. */
+static void shrink(const struct ctl_table *t, size_t *widths, size_t width, unsigned flag,
+		   size_t floor)
+{
+	size_t total, c;
+
+	while ((total = line_width(widths, t->ncols)) > width &&
+	       (c = widest(t, widths, flag, floor)) < t->ncols) {
+		size_t excess = total - width, room = widths[c] - floor;
+		widths[c] -= excess < room ? excess : room;
+	}
+}
+
+/* Leaves out CTL_COL_OPTIONAL columns, widest first, until a line fits. */
+static void drop_optional(const struct ctl_table *t, size_t *widths, size_t width)
+{
+	size_t c;
+
+	while (line_width(widths, t->ncols) > width &&
+	       (c = widest(t, widths, CTL_COL_OPTIONAL, 0)) < t->ncols)
+		widths[c] = 0;
+}
+
+/* Gives room left over (after columns were dropped) back to the free-text
+ * columns, up to their natural widths. */
+static void regrow(const struct ctl_table *t, size_t *widths, const size_t *natural, size_t width)
+{
+	for (size_t c = 0; c < t->ncols; c++) {
+		size_t total = line_width(widths, t->ncols);
+		if (total >= width)
+			return;
+		if (widths[c] > 0 && (t->flags[c] & CTL_COL_FREE) && widths[c] < natural[c]) {
+			size_t more = natural[c] - widths[c], slack = width - total;
+			widths[c] += more < slack ? more : slack;
+		}
+	}
+}
+
+/* Fits a line to `width`: free text gives way first (down to FREE_COMFORT),
+ * then optional columns are left out, then free text goes down to
+ * MIN_FREE, then any column down to MIN_ANY; room freed by a dropped
+ * column goes back to free text. What still does not fit overflows. */
+static void fit(const struct ctl_table *t, size_t *widths, size_t width)
+{
+	size_t *natural = malloc(t->ncols * sizeof(size_t));
+
+	if (natural == NULL)
+		return;
+	memcpy(natural, widths, t->ncols * sizeof(size_t));
+	shrink(t, widths, width, CTL_COL_FREE, FREE_COMFORT);
+	drop_optional(t, widths, width);
+	shrink(t, widths, width, CTL_COL_FREE, MIN_FREE);
+	shrink(t, widths, width, 0, MIN_ANY);
+	regrow(t, widths, natural, width);
+	free(natural);
+}
+
+void ctl_table_print(FILE *out, const struct ctl_table *t, size_t width)
 {
 	size_t *widths = calloc(t->ncols, sizeof(size_t));
 
@@ -142,15 +283,15 @@ void ctl_table_print(FILE *out, const struct ctl_table *t, size_t max_width)
 		size_t w = t->headers ? text_width(t->headers[c]) : 0;
 		for (size_t r = 0; r < t->nrows; r++) {
 			size_t cw = text_width(t->cells[r * t->ncols + c]);
-			if (max_width > 3 && cw > max_width && c + 1 < t->ncols)
-				cw = max_width;
 			w = cw > w ? cw : w;
 		}
-		widths[c] = w;
+		widths[c] = column_empty(t, c) ? 0 : w > 0 ? w : 1;
 	}
+	if (width > 0)
+		fit(t, widths, width);
 	if (t->headers != NULL)
-		put_row(out, t->headers, widths, t->ncols, max_width);
+		put_row(out, t->headers, widths, t->ncols);
 	for (size_t r = 0; r < t->nrows; r++)
-		put_row(out, t->cells + r * t->ncols, widths, t->ncols, max_width);
+		put_row(out, t->cells + r * t->ncols, widths, t->ncols);
 	free(widths);
 }

@@ -4,9 +4,14 @@
 
 #include "provisiond/client/ctl.h"
 
+/* No LAST USED: the server does not record when a token was last used
+ * (that would be a write on every request). */
 static const struct ctl_col token_cols[] = {
-    {"ID", "id"},	{"NAME", "name"},	   {"ROLE", "role"},
-    {"OWNER", "owner"}, {"CREATED", "created_at"}, {"LAST USED", "last_used_at|last_used"},
+    {.header = "ID", .path = "id"},
+    {.header = "NAME", .path = "name"},
+    {.header = "ROLE", .path = "role"},
+    {.header = "OWNER", .path = "owner"},
+    {.header = "CREATED", .path = "created_at"},
 };
 
 static int run_create(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a)

@@ -34,6 +34,12 @@ static json_t *alloc_body(const struct pc_alloc_spec *s)
 pc_status pc_alloc_create(pc_client *c, const struct pc_alloc_spec *spec, json_t **out,
 			  struct pc_error *err)
 {
+	return pc_alloc_create_ex(c, spec, out, NULL, err);
+}
+
+pc_status pc_alloc_create_ex(pc_client *c, const struct pc_alloc_spec *spec, json_t **out,
+			     bool *replayed, struct pc_error *err)
+{
 	struct pc_header h = {"Idempotency-Key", spec ? spec->idempotency_key : NULL};
 	struct pc_request req = {
 	    .method = "POST", .path = "/v1/allocations", .headers = &h, .nheaders = 1};
@@ -41,6 +47,8 @@ pc_status pc_alloc_create(pc_client *c, const struct pc_alloc_spec *spec, json_t
 	pc_status rc;
 
 	*out = NULL;
+	if (replayed != NULL)
+		*replayed = false;
 	pc_error_clear(err);
 	if (spec == NULL || spec->sku == NULL || spec->image == NULL || spec->count <= 0)
 		return pc_fail(err, PC_E_INVALID, "allocation needs sku, image and count > 0");
@@ -53,25 +61,29 @@ pc_status pc_alloc_create(pc_client *c, const struct pc_alloc_spec *spec, json_t
 	if (rc == PC_OK) {
 		*out = resp.json;
 		resp.json = NULL;
+		if (replayed != NULL)
+			*replayed = resp.idempotent_replayed;
 	}
 	json_decref((json_t *)req.body);
 	pc_response_clear(&resp);
 	return rc;
 }
 
-pc_status pc_alloc_get(pc_client *c, const char *id, long wait_s, json_t **out,
-		       struct pc_error *err)
+/* GET /v1/allocations/{id}[?wait=S[&watch=machines]]. */
+static pc_status alloc_get(pc_client *c, const char *id, long wait_s, bool watch_machines,
+			   json_t **out, struct pc_error *err)
 {
 	char wait[32];
-	struct pc_query q = {"wait", NULL};
-	struct pc_request req = {.method = "GET", .query = &q, .nquery = 1};
+	struct pc_query q[] = {{"wait", NULL}, {"watch", NULL}};
+	struct pc_request req = {.method = "GET", .query = q, .nquery = 2};
 	struct pc_response resp;
 	pc_status rc;
 
 	*out = NULL;
 	if (wait_s > 0) {
 		snprintf(wait, sizeof(wait), "%ld", wait_s);
-		q.value = wait;
+		q[0].value = wait;
+		q[1].value = watch_machines ? "machines" : NULL;
 		req.extra_timeout_ms = wait_s * 1000;
 	}
 	char *path = id && id[0] ? pc_path_new("/v1/allocations", id, PC_END) : NULL;
@@ -92,6 +104,12 @@ pc_status pc_alloc_get(pc_client *c, const char *id, long wait_s, json_t **out,
 	return rc;
 }
 
+pc_status pc_alloc_get(pc_client *c, const char *id, long wait_s, json_t **out,
+		       struct pc_error *err)
+{
+	return alloc_get(c, id, wait_s, false, out, err);
+}
+
 static bool alloc_settling(const json_t *a)
 {
 	const char *s = json_string_value(json_object_get(a, "state"));
@@ -110,6 +128,14 @@ static void sleep_s(double s)
 	util_sleep_ms((int64_t)(s * 1000.0));
 }
 
+/* Both lack key, or both hold equal values. */
+static bool same_key(const json_t *a, const json_t *b, const char *key)
+{
+	json_t *x = json_object_get(a, key), *y = json_object_get(b, key);
+
+	return (x == NULL && y == NULL) || json_equal(x, y);
+}
+
 static double min_d(double a, double b)
 {
 	return a < b ? a : b;
@@ -118,21 +144,32 @@ static double min_d(double a, double b)
 pc_status pc_alloc_wait(pc_client *c, const char *id, long total_s, json_t **out,
 			struct pc_error *err)
 {
+	return pc_alloc_wait_progress(c, id, total_s, NULL, NULL, out, err);
+}
+
+pc_status pc_alloc_wait_progress(pc_client *c, const char *id, long total_s,
+				 void (*progress)(void *ctx, const json_t *alloc), void *ctx,
+				 json_t **out, struct pc_error *err)
+{
 	struct pc_error local;
 	double deadline = now_s() + (double)total_s;
 	json_t *cur = NULL, *next = NULL;
 
 	if (err == NULL)
-		err = &local; /* the 429 retry needs Retry-After */
+		err = &local; /* the 429/503 retry needs Retry-After */
 	pc_status rc = pc_alloc_get(c, id, 0, &cur, err);
 
+	if (rc == PC_OK && progress != NULL)
+		progress(ctx, cur);
 	while (rc == PC_OK && alloc_settling(cur)) {
 		double start = now_s(), left = deadline - start;
 		if (left < 1.0)
 			break;
 		long poll = left < (double)PC_MAX_POLL_S ? (long)left : PC_MAX_POLL_S;
-		pc_status r = pc_alloc_get(c, id, poll, &next, err);
-		if (r == PC_E_API && err->http_status == 429) {
+		pc_status r = alloc_get(c, id, poll, progress != NULL, &next, err);
+		/* over the token's rate (429), or the server is busy or cannot
+		 * write (503): retry after Retry-After, within the deadline */
+		if (r == PC_E_API && (err->http_status == 429 || err->http_status == 503)) {
 			sleep_s(min_d(err->retry_after_s >= 0 ? (double)err->retry_after_s : 1.0,
 				      deadline - now_s()));
 			continue;
@@ -141,9 +178,11 @@ pc_status pc_alloc_wait(pc_client *c, const char *id, long total_s, json_t **out
 			rc = r;
 			break;
 		}
+		if (progress != NULL)
+			progress(ctx, next);
 		/* A server that answers at once with no change must not be
 		 * hammered: poll at most once a second then. */
-		if (json_equal(json_object_get(cur, "state"), json_object_get(next, "state")) &&
+		if (same_key(cur, next, "state") && same_key(cur, next, "machines") &&
 		    now_s() - start < 1.0)
 			sleep_s(min_d(1.0, deadline - now_s()));
 		json_decref(cur);
@@ -159,7 +198,18 @@ pc_status pc_alloc_wait(pc_client *c, const char *id, long total_s, json_t **out
 
 pc_status pc_alloc_list(pc_client *c, json_t **out, struct pc_error *err)
 {
-	return pc_list(c, "/v1/allocations", NULL, 0, NULL, 0, out, err);
+	return pc_alloc_list_filter(c, NULL, out, err);
+}
+
+pc_status pc_alloc_list_filter(pc_client *c, const struct pc_alloc_filter *f, json_t **out,
+			       struct pc_error *err)
+{
+	struct pc_alloc_filter none = {0};
+
+	if (f == NULL)
+		f = &none;
+	struct pc_query q[] = {{"state", f->state}, {"owner", f->owner}};
+	return pc_list(c, "/v1/allocations", q, 2, f->cursor, f->max_items, out, err);
 }
 
 pc_status pc_alloc_release(pc_client *c, const char *id, json_t **out, struct pc_error *err)

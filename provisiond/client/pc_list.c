@@ -7,6 +7,8 @@
 
 /* A server that never ends a cursor chain must not hang the client. */
 #define PC_MAX_PAGES 100000
+/* The largest ?limit= the server takes (docs/api.md, Pagination). */
+#define PC_PAGE_MAX 1000
 
 pc_status pc_call(pc_client *c, const char *method, const char *path, const json_t *body,
 		  json_t **out, struct pc_error *err)
@@ -64,7 +66,7 @@ static pc_status list_page(pc_client *c, struct pc_request *req, struct pc_query
 	q[nq + 1].key = "limit";
 	q[nq + 1].value = NULL;
 	if (want > 0) {
-		snprintf(limit, sizeof(limit), "%zu", want);
+		snprintf(limit, sizeof(limit), "%zu", want < PC_PAGE_MAX ? want : PC_PAGE_MAX);
 		q[nq + 1].value = limit;
 	}
 	rc = pc_request(c, req, &resp, err);

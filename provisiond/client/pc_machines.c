@@ -72,8 +72,12 @@ pc_status pc_machine_list(pc_client *c, const struct pc_machine_filter *f, json_
 
 	if (f == NULL)
 		f = &none;
-	struct pc_query q[] = {{"state", f->state}, {"sku", f->sku}, {"owner", f->owner}};
-	return pc_list(c, "/v1/machines", q, 3, f->cursor, f->max_items, out, err);
+	struct pc_query q[] = {{"state", f->state},
+			       {"sku", f->sku},
+			       {"owner", f->owner},
+			       {"site", f->site},
+			       {"rack", f->rack}};
+	return pc_list(c, "/v1/machines", q, 5, f->cursor, f->max_items, out, err);
 }
 
 pc_status pc_machine_get(pc_client *c, const char *id_or_name, json_t **out, struct pc_error *err)

@@ -17,6 +17,7 @@ struct exchange {
 	bool json_type;
 	char request_id[PC_REQUEST_ID_MAX];
 	long retry_after_s;
+	bool replayed; /* Idempotent-Replayed: true */
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -60,6 +61,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		x->request_id[0] = '\0';
 		x->retry_after_s = -1;
 		x->json_type = false;
+		x->replayed = false;
 		return len;
 	}
 	if (len >= sizeof(line))
@@ -81,6 +83,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		x->retry_after_s = parse_retry_after(v);
 	else if (strcasecmp(line, "Content-Type") == 0)
 		x->json_type = strcasestr(v, "json") != NULL;
+	else if (strcasecmp(line, "Idempotent-Replayed") == 0)
+		x->replayed = strcasecmp(v, "true") == 0;
 	return len;
 }
 
@@ -224,6 +228,7 @@ static pc_status finish(long status, struct exchange *x, struct pc_response *res
 	x->body.p = NULL;
 	pc_strlcpy(resp->request_id, x->request_id, sizeof(resp->request_id));
 	resp->retry_after_s = x->retry_after_s;
+	resp->idempotent_replayed = x->replayed;
 	if (resp->text_len > 0 && looks_json)
 		resp->json = json_loadb(resp->text, resp->text_len, 0, NULL);
 	if (err != NULL) {

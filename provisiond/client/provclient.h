@@ -137,6 +137,7 @@ struct pc_response {
 	json_t *json;			    /* parsed body if it was JSON, else NULL */
 	char request_id[PC_REQUEST_ID_MAX]; /* X-Request-Id ("" if absent) */
 	long retry_after_s;		    /* Retry-After seconds, -1 if absent */
+	bool idempotent_replayed;	    /* Idempotent-Replayed: true (a replay) */
 };
 
 /* Frees text and json and zeroes the struct. Accepts NULL. */
@@ -191,6 +192,8 @@ struct pc_machine_filter {
 	const char *state; /* each NULL = no filter */
 	const char *sku;
 	const char *owner;
+	const char *site;
+	const char *rack;
 	const char *cursor; /* start cursor, NULL = from the beginning */
 	size_t max_items;   /* 0 = all pages */
 };
@@ -237,6 +240,11 @@ struct pc_alloc_spec {
 
 pc_status pc_alloc_create(pc_client *c, const struct pc_alloc_spec *spec, json_t **out,
 			  struct pc_error *err);
+/* The same; *replayed (may be NULL) tells whether the server answered an
+ * Idempotency-Key it had seen with the allocation it made then (header
+ * Idempotent-Replayed: true) rather than a new one. */
+pc_status pc_alloc_create_ex(pc_client *c, const struct pc_alloc_spec *spec, json_t **out,
+			     bool *replayed, struct pc_error *err);
 /* wait_s > 0 long-polls (?wait=) until the state changes or wait_s passes. */
 pc_status pc_alloc_get(pc_client *c, const char *id, long wait_s, json_t **out,
 		       struct pc_error *err);
@@ -245,8 +253,26 @@ pc_status pc_alloc_get(pc_client *c, const char *id, long wait_s, json_t **out,
  * checks "state"). A 429 answer is retried after Retry-After. */
 pc_status pc_alloc_wait(pc_client *c, const char *id, long total_s, json_t **out,
 			struct pc_error *err);
+/* pc_alloc_wait that calls progress(ctx, alloc) with every answer it reads
+ * (alloc borrowed for the call). With a progress function the long-polls
+ * ask to be answered also when one of the machines changes state
+ * (&watch=machines). progress may be NULL. */
+pc_status pc_alloc_wait_progress(pc_client *c, const char *id, long total_s,
+				 void (*progress)(void *ctx, const json_t *alloc), void *ctx,
+				 json_t **out, struct pc_error *err);
 /* Lists follow every page; *out has the pc_list shape. */
 pc_status pc_alloc_list(pc_client *c, json_t **out, struct pc_error *err);
+
+struct pc_alloc_filter {
+	const char *state; /* each NULL = no filter */
+	const char *owner;
+	const char *cursor; /* start cursor, NULL = from the beginning */
+	size_t max_items;   /* 0 = all pages */
+};
+/* GET /v1/allocations with filters (f may be NULL); *out has the pc_list
+ * shape. */
+pc_status pc_alloc_list_filter(pc_client *c, const struct pc_alloc_filter *f, json_t **out,
+			       struct pc_error *err);
 pc_status pc_alloc_release(pc_client *c, const char *id, json_t **out, struct pc_error *err);
 
 /* POST /v1/tokens. role: admin|tech|service; owner and name may be NULL.

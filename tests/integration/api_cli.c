@@ -187,6 +187,196 @@ static void test_provisionctl_against_daemon(void **state)
 	assert_true(h_wait_count(d, "available", "lab.small", 2, 120));
 }
 
+static json_t *items_of(struct h_daemon *d, const char *const *argv)
+{
+	json_t *j = ctl_json(d, argv);
+	json_t *items = json_incref(json_object_get(j, "items"));
+	json_decref(j);
+	assert_non_null(items);
+	return items;
+}
+
+/* machine list --site/--rack, and the audit log: newest first, filters
+ * (the API's and provisionctl's), TARGET filled in. */
+static void test_cli_filters_and_audit(void **state)
+{
+	struct h_daemon *d = *state;
+	static const char *const racks[][3] = {{"v-a", "dc1", "r1"}, {"v-b", "dc1", "r2"}};
+	char *out = NULL, *err = NULL;
+
+	for (int i = 0; i < 2; i++) {
+		const char *enroll[] = {"machine",   "enroll", "--name",    racks[i][0], "--site",
+					racks[i][1], "--rack", racks[i][2], NULL};
+		assert_int_equal(ctl(d, d->admin, 0, NULL, NULL, enroll), 0);
+	}
+	json_t *items =
+	    items_of(d, (const char *[]){"-o", "json", "machine", "list", "--rack", "r2", NULL});
+	assert_int_equal(json_array_size(items), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "name")),
+			    "v-b");
+	char vb[H_ID_LEN];
+	snprintf(vb, sizeof vb, "%s",
+		 json_string_value(json_object_get(json_array_get(items, 0), "id")));
+	json_decref(items);
+	items =
+	    items_of(d, (const char *[]){"-o", "json", "machine", "list", "--site", "dc1", NULL});
+	assert_int_equal(json_array_size(items), 2);
+	json_decref(items);
+
+	/* capacity lists the SKUs in the order of sku list, "(unmatched)" last */
+	json_t *cap = ctl_json(d, (const char *[]){"-o", "json", "capacity", NULL});
+	json_t *skus = ctl_json(d, (const char *[]){"-o", "json", "sku", "list", NULL});
+	const char *key, *prev = NULL;
+	json_t *v;
+	size_t k = 0;
+	json_object_foreach(json_object_get(cap, "skus"), key, v)
+	{
+		if (k < json_array_size(json_object_get(skus, "items")))
+			assert_string_equal(
+			    key, json_string_value(json_object_get(
+				     json_array_get(json_object_get(skus, "items"), k), "name")));
+		prev = key;
+		k++;
+	}
+	assert_non_null(prev);
+	assert_string_equal(prev, "(unmatched)");
+	json_decref(cap);
+	json_decref(skus);
+
+	/* newest first: the last enrollment leads */
+	items = items_of(d, (const char *[]){"-o", "json", "audit", "--limit", "1", NULL});
+	assert_int_equal(json_array_size(items), 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(items, 0), "target_id")), vb);
+	json_decref(items);
+	/* a machine named as the target; an action family; an age */
+	items = items_of(d, (const char *[]){"-o", "json", "audit", "--target", "v-b", "--action",
+					     "machine", "--since", "1h", NULL});
+	assert_int_equal(json_array_size(items), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "action")),
+			    "machine.enroll");
+	json_decref(items);
+	items = items_of(d, (const char *[]){"-o", "json", "audit", "--actor", "nobody", NULL});
+	assert_int_equal(json_array_size(items), 0);
+	json_decref(items);
+	items = items_of(
+	    d, (const char *[]){"-o", "json", "audit", "--since", "2999-01-01T00:00:00Z", NULL});
+	assert_int_equal(json_array_size(items), 0);
+	json_decref(items);
+	const char *table[] = {"audit", "--target", "v-b", NULL};
+	assert_int_equal(ctl(d, d->admin, 0, &out, NULL, table), 0);
+	char want[64];
+	snprintf(want, sizeof want, "machine:%s", vb);
+	assert_non_null(strstr(out, want));
+	free(out);
+	/* the API refuses what it cannot read */
+	struct h_resp r = {0};
+	assert_int_equal(h_call(d, d->admin, "GET", "/v1/audit?order=sideways", NULL, &r), 400);
+	assert_string_equal(h_err_field(&r), "order");
+	h_resp_clear(&r);
+	assert_int_equal(h_call(d, d->admin, "GET", "/v1/audit?since=yesterday", NULL, &r), 400);
+	assert_string_equal(h_err_field(&r), "since");
+	h_resp_clear(&r);
+	const char *bad[] = {"audit", "--since", "yesterday", NULL};
+	assert_int_equal(ctl(d, d->admin, 2, NULL, &err, bad), 2);
+	free(err);
+}
+
+/* allocation show/release by name, list filters, --wait progress, and an
+ * Idempotency-Key replay that says so (also once released). */
+static void test_cli_allocations_by_name(void **state)
+{
+	struct h_daemon *d = *state;
+	char *out = NULL, *err = NULL;
+
+	for (unsigned i = 0; i < 2; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "an-%u", i);
+		assert_int_equal(h_enroll_fake(d, name, 0x6100 + i, "lab.small", 20, 0, NULL), 201);
+	}
+	assert_true(h_wait_count(d, "available", "lab.small", 2, 120));
+	assert_int_equal(h_image(d, "img"), 201);
+	const char *create[] = {
+	    "allocation", "create", "--sku",  "lab.small", "--count",		"2",
+	    "--image",	  "img",    "--name", "web",	   "--idempotency-key", "k-web",
+	    "--wait",	  "60",	    NULL};
+	assert_int_equal(ctl(d, d->admin, 0, &out, &err, create), 0);
+	assert_non_null(strstr(err, "2/2 machines active"));
+	assert_null(strstr(err, "used before"));
+	free(out);
+	free(err);
+	json_t *j = ctl_json(d, (const char *[]){"-o", "json", "allocation", "show", "web", NULL});
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "ready");
+	json_decref(j);
+	/* another owner's service learns nothing by name either */
+	char other[H_TOKEN_LEN];
+	assert_int_equal(h_token(d, "service", "other", other), 201);
+	const char *peek[] = {"allocation", "show", "web", NULL};
+	assert_int_equal(ctl(d, other, 1, NULL, &err, peek), 1);
+	assert_non_null(strstr(err, "HTTP 404"));
+	free(err);
+	json_t *items = items_of(
+	    d, (const char *[]){"-o", "json", "allocation", "list", "--state", "ready", NULL});
+	assert_int_equal(json_array_size(items), 1);
+	json_decref(items);
+	items = items_of(d, (const char *[]){"-o", "json", "allocation", "list", "--owner",
+					     "someone-else", NULL});
+	assert_int_equal(json_array_size(items), 0);
+	json_decref(items);
+	/* the same key again: a replay, and it says so */
+	assert_int_equal(ctl(d, d->admin, 0, NULL, &err, create), 0);
+	assert_non_null(strstr(err, "Idempotency-Key 'k-web' was used before"));
+	free(err);
+	const char *rel[] = {"allocation", "release", "web", "--wait", "60", NULL};
+	assert_int_equal(ctl(d, d->admin, 0, &out, NULL, rel), 0);
+	assert_non_null(strstr(out, "released"));
+	free(out);
+	/* replaying it now returns the released allocation: exit 1, no dangling colon */
+	assert_int_equal(ctl(d, d->admin, 1, NULL, &err, create), 1);
+	assert_non_null(strstr(err, "was used before"));
+	assert_non_null(strstr(err, "is released, not ready, after waiting\n"));
+	free(err);
+	const char *missing[] = {"allocation", "show", "no-such-name", NULL};
+	assert_int_equal(ctl(d, d->admin, 1, NULL, NULL, missing), 1);
+}
+
+/* What allocation create --wait draws from: ?watch=machines answers a
+ * long-poll when one machine turns active while the allocation is still
+ * deploying (a slow second machine keeps it deploying). */
+static void test_alloc_watch_machines(void **state)
+{
+	struct h_daemon *d = *state;
+	char slow[H_ID_LEN], aid[H_ID_LEN], path[200];
+	struct h_resp r = {0};
+
+	assert_int_equal(h_enroll_fake(d, "w-fast", 0x6200, "lab.small", 5, 0, NULL), 201);
+	assert_int_equal(h_enroll_fake(d, "w-slow", 0x6201, "lab.small", 5, 0, slow), 201);
+	assert_true(h_wait_count(d, "available", "lab.small", 2, 120));
+	assert_int_equal(h_patch_fake(d, slow, "lab.small", 1500, 0), 200);
+	assert_int_equal(h_image(d, "img"), 201);
+	assert_int_equal(h_allocate(d, d->admin, "lab.small", 2, 0, "img", NULL, aid, NULL), 202);
+	snprintf(path, sizeof path, "/v1/allocations/%s?wait=60&watch=machines", aid);
+	bool seen = false;
+	for (int i = 0; i < 10 && !seen; i++) {
+		assert_int_equal(h_call(d, d->admin, "GET", path, NULL, &r), 200);
+		json_t *ms = json_object_get(r.json, "machines"), *m;
+		size_t k;
+		json_array_foreach(ms, k, m)
+		{
+			const char *name = json_string_value(json_object_get(m, "name"));
+			const char *st = json_string_value(json_object_get(m, "state"));
+			if (strcmp(name, "w-fast") == 0 && strcmp(st, "active") == 0 &&
+			    strcmp(h_str(&r, "state"), "deploying") == 0)
+				seen = true;
+		}
+		bool done = strcmp(h_str(&r, "state"), "deploying") != 0;
+		h_resp_clear(&r);
+		if (done)
+			break;
+	}
+	assert_true(seen);
+}
+
 /* Without a token, a 401 says where one goes. */
 static void test_missing_token_hint(void **state)
 {
@@ -219,6 +409,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_provisionctl_against_daemon, setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_power_verbs, setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_token_hint, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_cli_filters_and_audit, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_cli_allocations_by_name, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_alloc_watch_machines, setup, h_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -146,7 +146,10 @@ static const struct bad_case cases[] = {
     {"DELETE", AL "/" NONEXIST, NULL, NULL, 404, "not_found", "id"},
     /* lists */
     {"GET", M "?state=sleeping", NULL, NULL, 400, "invalid_value", "state"},
-    {"GET", M "?rack=r99", NULL, NULL, 400, "unknown_parameter", "rack"},
+    {"GET", M "?row=r99", NULL, NULL, 400, "unknown_parameter", "row"},
+    {"GET", "/v1/audit?order=up", NULL, NULL, 400, "invalid_value", "order"},
+    {"GET", "/v1/audit?since=2026-13-01T00:00:00Z", NULL, NULL, 400, "invalid_value", "since"},
+    {"GET", AL "/{A}?wait=1&watch=all", NULL, NULL, 400, "invalid_value", "watch"},
     {"GET", "/v1/skus?limit=5", NULL, NULL, 400, "unknown_parameter", "limit"},
     {"GET", AL "/{A}?wait=1&x=2", NULL, NULL, 400, "unknown_parameter", "x"},
     {"GET", M "?limit=0", NULL, NULL, 400, "invalid_value", "limit"},

@@ -11,6 +11,7 @@ if(TARGET provctl)
       ${CMAKE_CURRENT_LIST_DIR}/test_client_table.c
       ${CMAKE_CURRENT_LIST_DIR}/test_client_http.c
       ${CMAKE_CURRENT_LIST_DIR}/test_client_cli.c
+      ${CMAKE_CURRENT_LIST_DIR}/test_client_views.c
     LIBS provctl provclient)
   target_include_directories(test_client PRIVATE ${CMAKE_CURRENT_LIST_DIR})
 endif()

@@ -18,17 +18,10 @@ static int setup_env(void **state)
 	if (mkdtemp(home) == NULL)
 		return -1;
 	setenv("HOME", home, 1);
-	static const char *const vars[] = {"XDG_CONFIG_HOME",
-					   "PROVISIOND_URL",
-					   "PROVISIOND_TOKEN",
-					   "PROVISIOND_TOKEN_FILE",
-					   "http_proxy",
-					   "HTTP_PROXY",
-					   "https_proxy",
-					   "HTTPS_PROXY",
-					   "all_proxy",
-					   "ALL_PROXY",
-					   NULL};
+	static const char *const vars[] = {
+	    "XDG_CONFIG_HOME",	     "COLUMNS",	   "PROVISIOND_URL", "PROVISIOND_TOKEN",
+	    "PROVISIOND_TOKEN_FILE", "http_proxy", "HTTP_PROXY",     "https_proxy",
+	    "HTTPS_PROXY",	     "all_proxy",  "ALL_PROXY",	     NULL};
 	for (size_t i = 0; vars[i] != NULL; i++)
 		unsetenv(vars[i]);
 	return 0;
@@ -56,6 +49,8 @@ int main(void)
 					  NULL, NULL);
 	failed +=
 	    _cmocka_run_group_tests("client_cli", client_cli_tests, client_cli_ntests, NULL, NULL);
+	failed += _cmocka_run_group_tests("client_views", client_views_tests, client_views_ntests,
+					  NULL, NULL);
 	nftw(getenv("HOME"), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return failed == 0 ? 0 : 1;
 }

@@ -36,6 +36,19 @@ size_t srv_stop(struct srv *s);
 const char *srv_reply(char *buf, size_t size, int status, const char *extra_headers,
 		      const char *body);
 
+/* One provisionctl run (test_client_cli.c): exit status, stdout, stderr. */
+struct run {
+	int rc;
+	char *out;
+	char *err;
+};
+/* Runs provisionctl with argv (NULL-terminated, without the program name);
+ * "URL" in argv is replaced by the responder's URL. s may be NULL. */
+struct run cli(const struct srv *s, const char *const *args);
+void run_free(struct run *r);
+/* Fails the test unless needle is in hay. */
+void assert_has(const char *hay, const char *needle);
+
 /* Test tables of each file. */
 extern const struct CMUnitTest client_encode_tests[];
 extern const size_t client_encode_ntests;
@@ -45,5 +58,7 @@ extern const struct CMUnitTest client_http_tests[];
 extern const size_t client_http_ntests;
 extern const struct CMUnitTest client_cli_tests[];
 extern const size_t client_cli_ntests;
+extern const struct CMUnitTest client_views_tests[];
+extern const size_t client_views_ntests;
 
 #endif

@@ -390,6 +390,43 @@ static void test_config_default_file(void **state)
 	free(warned);
 }
 
+/* A token file others can read gets a warning on stderr (the token is
+ * still used); a private one does not. */
+static void test_config_token_file_mode(void **state)
+{
+	static const struct {
+		mode_t mode;
+		bool warns;
+	} cases[] = {{0644, true}, {0640, true}, {0600, false}, {0400, false}};
+	char path[256], err[256];
+	struct ctl_config cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *warned = NULL;
+		size_t wlen = 0;
+		FILE *warn = open_memstream(&warned, &wlen);
+		write_file("modetok", "mode-token\n", cases[i].mode, path, sizeof(path));
+		chmod(path, cases[i].mode);
+		memset(fake_env_vals, 0, sizeof(fake_env_vals));
+		fake_env_vals[0][0] = "PROVISIOND_TOKEN_FILE";
+		fake_env_vals[0][1] = path;
+		struct ctl_config_src src = {.getenv = fake_env, .warn = warn};
+		assert_int_equal(ctl_config_resolve(&src, &cfg, err, sizeof(err)), 0);
+		assert_string_equal(cfg.token, "mode-token");
+		ctl_config_free(&cfg);
+		fclose(warn);
+		if (cases[i].warns) {
+			assert_non_null(strstr(warned, path));
+			assert_non_null(strstr(warned, "readable by others"));
+		} else if (wlen != 0) {
+			fail_msg("mode %o warned: %s", (unsigned)cases[i].mode, warned);
+		}
+		free(warned);
+		unlink(path);
+	}
+}
+
 static void test_config_errors(void **state)
 {
 	char path[256], err[256];
@@ -623,6 +660,7 @@ const struct CMUnitTest client_encode_tests[] = {
     cmocka_unit_test(test_parse_long),
     cmocka_unit_test(test_config_precedence),
     cmocka_unit_test(test_config_token_sources),
+    cmocka_unit_test(test_config_token_file_mode),
     cmocka_unit_test(test_config_default_file),
     cmocka_unit_test(test_config_errors),
     cmocka_unit_test(test_option_value),

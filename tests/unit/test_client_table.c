@@ -60,20 +60,78 @@ static void test_table_basic(void **state)
 	ctl_table_free(t);
 }
 
+/* A width fits the lines to it: the free-text column is cut first, with
+ * "...", the last column too; control characters print as '?'. */
 static void test_table_truncate_and_sanitize(void **state)
 {
 	const char *h[] = {"A", "B"};
-	const char *r1[] = {"abcdefghijkl", "the last column is never cut at all"};
+	const char *r1[] = {"abcdefghijkl", "the last column is cut when it does not fit"};
 	const char *r2[] = {"a\tb\x1b[0m", "x\ny"};
 	struct ctl_table *t = ctl_table_new(2, h);
 
 	(void)state;
 	ctl_table_add(t, r1);
 	ctl_table_add(t, r2);
-	assert_table(t, 8,
+	ctl_table_set_flags(t, 1, CTL_COL_FREE);
+	assert_table(t, 30,
+		     "A             B\n"
+		     "abcdefghijkl  the last colu...\n"
+		     "a?b?[0m       x?y\n");
+	assert_table(t, 0,
+		     "A             B\n"
+		     "abcdefghijkl  the last column is cut when it does not fit\n"
+		     "a?b?[0m       x?y\n");
+	/* free text at its narrowest: then the other columns give way */
+	assert_table(t, 22,
 		     "A         B\n"
-		     "abcde...  the last column is never cut at all\n"
+		     "abcde...  the last ...\n"
 		     "a?b?[0m   x?y\n");
+	ctl_table_free(t);
+}
+
+/* Fitting a width: free text first gives way down to 24 characters, then
+ * optional columns go (widest first), then free text goes down to 12, then
+ * any column is cut. */
+static void test_table_fit_order(void **state)
+{
+	const char *h[] = {"ID", "NAME", "NOTE"};
+	const char *r1[] = {"0123456789abcdef0123", "node-1",
+			    "a note that is quite a bit longer than twenty-four characters"};
+	struct ctl_table *t = ctl_table_new(3, h);
+
+	(void)state;
+	ctl_table_add(t, r1);
+	ctl_table_set_flags(t, 0, CTL_COL_OPTIONAL);
+	ctl_table_set_flags(t, 2, CTL_COL_FREE);
+	/* 20+2+6+2+24 = 54: the note shrinks, the ID stays */
+	assert_table(t, 54,
+		     "ID                    NAME    NOTE\n"
+		     "0123456789abcdef0123  node-1  a note that is quite ...\n");
+	/* narrower: the optional ID goes before the note drops under 24 */
+	assert_table(t, 40,
+		     "NAME    NOTE\n"
+		     "node-1  a note that is quite a bit lo...\n");
+	assert_table(t, 20,
+		     "NAME    NOTE\n"
+		     "node-1  a note th...\n");
+	ctl_table_free(t);
+}
+
+/* A column whose cells are all "-" is left out; one with any value stays. */
+static void test_table_drops_empty_columns(void **state)
+{
+	const char *h[] = {"ID", "GONE", "NOTE"};
+	const char *r1[] = {"m1", NULL, "x"};
+	const char *r2[] = {"m2", "-", NULL};
+	struct ctl_table *t = ctl_table_new(3, h);
+
+	(void)state;
+	ctl_table_add(t, r1);
+	ctl_table_add(t, r2);
+	assert_table(t, 0,
+		     "ID  NOTE\n"
+		     "m1  x\n"
+		     "m2  -\n");
 	ctl_table_free(t);
 }
 
@@ -97,9 +155,9 @@ static void test_table_empty_and_headerless(void **state)
 static void test_table_from_json(void **state)
 {
 	static const struct ctl_col cols[] = {
-	    {"ID", "id"},	{"RACK", "location.rack"},
-	    {"N", "#machines"}, {"POWER", "power|power_state"},
-	    {"TAGS", "tags"},	{"OK", "ok"},
+	    {.header = "ID", .path = "id"},	  {.header = "RACK", .path = "location.rack"},
+	    {.header = "N", .path = "#machines"}, {.header = "POWER", .path = "power|power_state"},
+	    {.header = "TAGS", .path = "tags"},	  {.header = "OK", .path = "ok"},
 	};
 	json_t *items = json_loads(
 	    "[{\"id\":\"a\",\"location\":{\"rack\":\"r1\"},\"machines\":[1,2],"
@@ -169,11 +227,32 @@ static void test_kv(void **state)
 	json_decref(o);
 }
 
+/* Byte counts in key/value listings read as sizes, with the exact number. */
+static void test_kv_sizes(void **state)
+{
+	json_t *o = json_loads("{\"size\":1610612736,\"disks\":{\"min_size_bytes\":512},"
+			       "\"sizes\":3,\"count\":4096}",
+			       0, NULL);
+	char *got = capture(print_kv, o);
+
+	(void)state;
+	assert_string_equal(got, "size:                  1.5 GiB (1610612736 bytes)\n"
+				 "disks.min_size_bytes:  512 B (512 bytes)\n"
+				 "sizes:                 3\n"
+				 "count:                 4096\n");
+	free(got);
+	json_decref(o);
+}
+
+/* Only lifecycle states are columns and add up to TOTAL: in_maintenance
+ * (machines in the maintenance state, counted there already) and other
+ * keys are not. Rows are sorted by name, "(unmatched)" last. */
 static void test_counts_table(void **state)
 {
 	json_t *items = json_loads(
 	    "[{\"name\":\"lab.small\",\"counts\":{\"available\":3,\"active\":2,\"failed\":1,"
-	    "\"weird\":4,\"total\":10}},{\"name\":\"lab.big\",\"counts\":{\"enrolled\":1}},"
+	    "\"maintenance\":2,\"in_maintenance\":2,\"total\":10}},{\"name\":\"(unmatched)\","
+	    "\"counts\":{\"enrolled\":4}},{\"name\":\"lab.big\",\"counts\":{\"enrolled\":1}},"
 	    "{\"sku\":\"bare\",\"available\":2,\"cpus\":8}]",
 	    0, NULL);
 	struct ctl_table *t = ctl_counts_table("SKU", "name|sku", items);
@@ -181,10 +260,11 @@ static void test_counts_table(void **state)
 	(void)state;
 	assert_non_null(t);
 	assert_table(t, 0,
-		     "SKU        ENROLLED  AVAILABLE  ACTIVE  FAILED  WEIRD  TOTAL\n"
-		     "lab.small  0         3          2       1       4      10\n"
-		     "lab.big    1         0          0       0       0      1\n"
-		     "bare       0         2          0       0       0      2\n");
+		     "SKU          ENROLLED  AVAILABLE  ACTIVE  MAINTENANCE  FAILED  TOTAL\n"
+		     "bare         0         2          0       0            0       2\n"
+		     "lab.big      1         0          0       0            0       1\n"
+		     "lab.small    0         3          2       2            1       8\n"
+		     "(unmatched)  4         0          0       0            0       4\n");
 	ctl_table_free(t);
 	json_decref(items);
 }
@@ -218,10 +298,13 @@ static void test_items_of(void **state)
 const struct CMUnitTest client_table_tests[] = {
     cmocka_unit_test(test_table_basic),
     cmocka_unit_test(test_table_truncate_and_sanitize),
+    cmocka_unit_test(test_table_drops_empty_columns),
+    cmocka_unit_test(test_table_fit_order),
     cmocka_unit_test(test_table_empty_and_headerless),
     cmocka_unit_test(test_table_from_json),
     cmocka_unit_test(test_json_cell),
     cmocka_unit_test(test_kv),
+    cmocka_unit_test(test_kv_sizes),
     cmocka_unit_test(test_counts_table),
     cmocka_unit_test(test_items_of),
 };

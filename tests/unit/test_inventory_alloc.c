@@ -480,6 +480,33 @@ static void test_ready_sets_ready_at(void **state)
 	inv_alloc_list_clear(&l);
 }
 
+/* Allocations by name: names may repeat, so the newest of that name wins,
+ * among one owner's when an owner is given. */
+static void test_get_by_name(void **state)
+{
+	struct inv *inv = tinv_inv(state);
+	struct inv_allocation a1 = {0}, a2 = {0}, x = {0};
+	struct inv_err err;
+
+	tinv_pool(inv, "p", "s1", 3);
+	struct inv_alloc_request r = req("alice", "s1", 1, 1);
+	r.name = "web";
+	assert_int_equal(reserve(state, r, &a1, &err), INV_OK);
+	r = req("bob", "s1", 1, 1);
+	r.name = "web";
+	assert_int_equal(reserve(state, r, &a2, &err), INV_OK);
+	assert_int_equal(inv_allocation_get_by_name(inv, "web", "alice", &x, &err), INV_OK);
+	assert_string_equal(x.id, a1.id);
+	assert_int_equal(x.nmachines, 1);
+	assert_int_equal(inv_allocation_get_by_name(inv, "web", NULL, &x, &err), INV_OK);
+	assert_string_equal(x.id, a2.id);
+	assert_int_equal(inv_allocation_get_by_name(inv, "web", "carol", &x, &err), INV_NOT_FOUND);
+	assert_int_equal(inv_allocation_get_by_name(inv, "nope", NULL, &x, &err), INV_NOT_FOUND);
+	inv_allocation_clear(&a1);
+	inv_allocation_clear(&a2);
+	inv_allocation_clear(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +523,7 @@ int main(void)
 					    tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_release, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_ready_sets_ready_at, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_get_by_name, tinv_setup, tinv_teardown),
 	};
 	return cmocka_run_group_tests_name("inventory_alloc", tests, NULL, NULL);
 }

@@ -339,7 +339,8 @@ static void test_group_commit(void **state)
 	do {
 		struct inv_audit_list l = {0};
 		struct inv_err err;
-		assert_int_equal(inv_audit_list(inv, after, 500, &l, &err), INV_OK);
+		struct inv_audit_filter f = {.cursor = after, .limit = 500};
+		assert_int_equal(inv_audit_list(inv, &f, &l, &err), INV_OK);
 		for (size_t i = 0; i < l.n; i++) {
 			assert_true(l.items[i].seq > after);
 			after = l.items[i].seq;

@@ -111,6 +111,8 @@ static void test_duplicate_mac_writes_nothing(void **state)
 	assert_int_equal(err.status, INV_DUPLICATE);
 	assert_string_equal(err.field, "macs");
 	assert_non_null(strstr(err.message, "02:00:00:00:00:aa"));
+	/* and names the machine that holds it */
+	assert_non_null(strstr(err.message, "belongs to machine owner"));
 
 	assert_totals_equal(before, totals(state));
 	assert_int_equal(count(state, "SELECT count(*) FROM machines WHERE name='intruder'", NULL),

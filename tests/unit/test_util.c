@@ -244,6 +244,40 @@ static void test_iso_time(void **state)
 	assert_string_equal(util_iso_time(0, small, sizeof small), ""); /* does not fit */
 }
 
+static void test_parse_iso_time(void **state)
+{
+	static const struct {
+		const char *text;
+		int rc;
+		int64_t ms;
+	} cases[] = {
+	    {"2023-11-14T22:13:20.123Z", 0, 1700000000123},
+	    {"2023-11-14T22:13:20Z", 0, 1700000000000},
+	    {"2023-11-14T22:13:20.1Z", 0, 1700000000100},
+	    {"2023-11-14t22:13:20z", 0, 1700000000000},
+	    {"2023-11-14T23:13:20+01:00", 0, 1700000000000},
+	    {"2023-11-14T20:43:20.5-01:30", 0, 1700000000500},
+	    {"1970-01-01T00:00:00.000Z", 0, 0},
+	    {"2000-02-29T00:00:00.999Z", 0, 951782400999},
+	    {"2023-11-14T22:13:20", -1, 0},   /* no zone */
+	    {"2023-11-14", -1, 0},	      /* no time */
+	    {"2023-13-01T00:00:00Z", -1, 0},  /* month 13 */
+	    {"2023-11-14T25:00:00Z", -1, 0},  /* hour 25 */
+	    {"2023-11-14T22:13:20Zx", -1, 0}, /* trailing text */
+	    {" 2023-11-14T22:13:20Z", -1, 0},
+	    {"yesterday", -1, 0},
+	    {"", -1, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int64_t ms = -7;
+		int rc = util_parse_iso_time(cases[i].text, &ms);
+		if (rc != cases[i].rc || (rc == 0 && ms != cases[i].ms))
+			fail_msg("%s: rc %d ms %lld", cases[i].text, rc, (long long)ms);
+	}
+}
+
 struct sleeper {
 	pthread_t tid;
 	int64_t until_ms;
@@ -346,6 +380,7 @@ int main(void)
 	    cmocka_unit_test(test_vclock_threads),
 	    cmocka_unit_test(test_cond_wait_on_vclock),
 	    cmocka_unit_test(test_iso_time),
+	    cmocka_unit_test(test_parse_iso_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,7 +37,7 @@ drifted config docs/config.md 's/^| `--init` |/| `--initialise` |/' "--initialis
 drifted provisionctl docs/provisionctl.md 's/--min-count [0-9]*//' "option --min-count of 'allocation create' is not documented"
 drifted provisionctl docs/provisionctl.md 's/ --name search-ci//' "option --name of 'token create' is not documented in its section"
 drifted provisionctl docs/provisionctl.md 's/^provisionctl capacity .*//' "command 'provisionctl capacity' is not documented"
-drifted provisionctl docs/provisionctl.md 's/^provisionctl image list$/provisionctl image list --state ready/' "'provisionctl image list' has no option --state"
+drifted provisionctl docs/provisionctl.md 's/^provisionctl image list /provisionctl image list --state ready /' "'provisionctl image list' has no option --state"
 drifted numbers docs/operations.md 's/ready (schema [0-9]*)/ready (schema 5)/' "schema 5 quoted, the code is at schema"
 drifted numbers docs/operations.md 's/quota set "$owner" "$SKU" 0;/quota set "$owner" "$SKU" 0 --force;/' "'provisionctl quota set' has no option --force"
 drifted man docs/man/provisionctl.1.in 's/^provisionctl machine list \\-\\-state available$/provisionctl machine list \\-\\-status available/' "'provisionctl machine list' has no option --status"
