@@ -119,7 +119,8 @@ static void test_in_flight_maximum(void **state)
 		assert_int_equal(
 		    h_enroll_fake(d, name, 100 + (unsigned)i, "lab.small", 0, 0, id[i]), 201);
 		g[i] = (struct slow_get){.d = d};
-		snprintf(g[i].path, sizeof g[i].path, "/v1/machines/%s/power", id[i]);
+		snprintf(g[i].path, sizeof g[i].path, "/v1/machines/%.*s/power", H_ID_LEN - 1,
+			 id[i]);
 	}
 	assert_true(h_wait_quiet(d, 120));
 	for (int i = 0; i < N; i++) /* now every BMC call takes 1.5 s */
