@@ -97,7 +97,7 @@ static void ipxe_line(struct util_buf *b, const char *line, size_t len)
 		dollars++;
 	const char *s = buf + strspn(buf, " \t");
 	if (*s == ':') {
-		util_buf_printf(b, "label %s|", s);
+		util_buf_printf(b, "label %s|\n", s);
 		return;
 	}
 	bool command = true;
