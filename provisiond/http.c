@@ -90,6 +90,22 @@ void http_reply_text(struct http_req *r, unsigned status, const char *ctype, con
 	http_reply(r, status, ctype, b, b ? strlen(b) : 0);
 }
 
+/* A JSON string of s, also when s is not UTF-8 (a path or a query argument
+ * from the network, echoed in an error): then every non-ASCII byte reads
+ * '?', so the error still has its body. NULL only when out of memory. */
+static json_t *json_text(const char *s)
+{
+	json_t *j = json_string(s);
+	char *copy = j ? NULL : strdup(s);
+	for (char *p = copy; p && *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	if (copy)
+		j = json_string(copy);
+	free(copy);
+	return j;
+}
+
 void http_error(struct http_req *r, unsigned status, const char *code, const char *field,
 		const char *fmt, ...)
 {
@@ -98,9 +114,9 @@ void http_error(struct http_req *r, unsigned status, const char *code, const cha
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	json_t *e = json_pack("{s:s, s:s}", "code", code, "message", msg);
+	json_t *e = json_pack("{s:s, s:o}", "code", code, "message", json_text(msg));
 	if (field && *field)
-		json_object_set_new(e, "field", json_string(field));
+		json_object_set_new(e, "field", json_text(field));
 	json_t *o = json_pack("{s:o}", "error", e);
 	char *body = json_dumps(o, JSON_COMPACT);
 	json_decref(o);

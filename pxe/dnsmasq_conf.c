@@ -120,22 +120,25 @@ static enum err_status check_boot_url(const char *url, struct err *e)
 
 static enum err_status check_paths(const struct pxe_dnsmasq_params *p, struct err *e)
 {
+	/* Which row may be "-" is a flag of the row: comparing the value's
+	 * pointer with p->log_file mistook a missing tftp_root for the log
+	 * file (strcmp on NULL) and let any path equal to log_file's be "-". */
 	const struct {
 		const char *field, *value;
-		bool required;
+		bool required, dash_ok;
 	} paths[] = {
-	    {"tftp_root (tftp-root)", p->tftp_root, p->mode != PXE_DHCP_OFF},
-	    {"hosts_dir (dhcp-hostsdir)", p->hosts_dir, false},
-	    {"pid_file (pid-file)", p->pid_file, false},
-	    {"lease_file (dhcp-leasefile)", p->lease_file, false},
-	    {"log_file (log-facility)", p->log_file, false},
+	    {"tftp_root (tftp-root)", p->tftp_root, p->mode != PXE_DHCP_OFF, false},
+	    {"hosts_dir (dhcp-hostsdir)", p->hosts_dir, false, false},
+	    {"pid_file (pid-file)", p->pid_file, false, false},
+	    {"lease_file (dhcp-leasefile)", p->lease_file, false, false},
+	    {"log_file (log-facility)", p->log_file, false, true},
 	};
 	enum err_status rc;
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		if (!paths[i].required && !has(paths[i].value))
 			continue;
-		if (paths[i].value == p->log_file && !strcmp(p->log_file, "-"))
+		if (paths[i].dash_ok && !strcmp(paths[i].value, "-"))
 			continue;
 		if ((rc = pxe_check_path(paths[i].field, paths[i].value, e)))
 			return rc;

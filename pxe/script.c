@@ -51,19 +51,32 @@ static bool is_agent(enum pxe_boot_kind k)
 	return k == PXE_BOOT_AGENT || k == PXE_BOOT_DISCOVER;
 }
 
+/* iPXE ends a command at the words "||", "&&" and ";" (core/exec.c) and
+ * runs what follows as another command. */
+static bool ipxe_separator(const char *w, size_t n)
+{
+	return (n == 2 && (!strncmp(w, "||", 2) || !strncmp(w, "&&", 2))) || (n == 1 && *w == ';');
+}
+
 /* Operator arguments go on the kernel line verbatim, so they may not contain
  * what iPXE would expand or split differently, nor override our own keys. */
 static enum err_status check_extra_args(const char *v, struct err *e)
 {
 	const char *field = "extra_args";
 	enum err_status rc = pxe_check_printable(field, v, "\"'$\\#", 1024, e);
+	size_t n;
 
 	if (rc)
 		return rc;
-	for (const char *w = v; *w; w++) {
-		if ((w == v || w[-1] == ' ') && !strncmp(w, "provisiond.", 11))
+	for (const char *w = v + strspn(v, " "); *w; w += n + strspn(w + n, " ")) {
+		n = strcspn(w, " ");
+		if (!strncmp(w, "provisiond.", 11))
 			return pxe_fail(e, ERR_INVALID, field,
 					"%s: may not set provisiond.* parameters", field);
+		if (ipxe_separator(w, n))
+			return pxe_fail(e, ERR_INVALID, field,
+					"%s: '%.*s' would end iPXE's kernel command", field, (int)n,
+					w);
 	}
 	return ERR_OK;
 }

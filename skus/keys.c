@@ -1,6 +1,7 @@
 /* The layout of a SKU file: which keys live in which section, which are
  * required, and how each value is checked and stored. docs/skus.md describes
  * the same table for humans; keep them together. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,13 @@ static int set_description(struct sku *s, const char *v, char *msg, size_t msgle
 		snprintf(msg, msglen, "must not be empty");
 		return -1;
 	}
+	/* GET /v1/skus shows it as a JSON string, which only UTF-8 text can be */
+	json_t *text = json_string(v);
+	if (!text) {
+		snprintf(msg, msglen, "must be UTF-8 text");
+		return -1;
+	}
+	json_decref(text);
 	s->description = strdup(v);
 	return s->description ? 0 : -1;
 }

@@ -1,8 +1,8 @@
 /* driver.c - runs a libFuzzer-style target without libFuzzer: every corpus
  * file, then a fixed number of deterministic mutations of them (bit flips,
  * truncations, splices, byte insertions). ctest runs it as a smoke fuzz,
- * under the sanitizers in the ASan build; a clang build can link the same
- * target against -fsanitize=fuzzer for long runs.
+ * under the sanitizers in the ASan build; -DPROVISIOND_LIBFUZZER=ON links
+ * the same targets with libFuzzer instead (tests/fuzz/run, README.md).
  * Usage: fuzz_X CORPUS_DIR [ITERATIONS] */
 #include <dirent.h>
 #include <stdint.h>

@@ -215,6 +215,11 @@ static void test_script_invalid(void **state)
 	     {.kind = PXE_BOOT_DISCOVER,
 	      .boot_url = BOOT_URL,
 	      .extra_args = "quiet provisiond.mode=agent"}},
+	    /* iPXE would run what follows these words as its own command */
+	    {"extra_args",
+	     {.kind = PXE_BOOT_DISCOVER, .boot_url = BOOT_URL, .extra_args = "quiet || shell"}},
+	    {"extra_args", {.kind = PXE_BOOT_DISCOVER, .boot_url = BOOT_URL, .extra_args = "&& x"}},
+	    {"extra_args", {.kind = PXE_BOOT_DISCOVER, .boot_url = BOOT_URL, .extra_args = "a ;"}},
 	    {"heartbeat_s", {.kind = PXE_BOOT_DISCOVER, .boot_url = BOOT_URL, .heartbeat_s = -1}},
 	    {"heartbeat_s", {.kind = PXE_BOOT_DISCOVER, .boot_url = BOOT_URL, .heartbeat_s = 3601}},
 	    {"mac", {.kind = PXE_BOOT_IGNORE, .mac = "52:54:00:12:34"}},
