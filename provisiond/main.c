@@ -9,6 +9,7 @@
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/lifecycle/lifecycle.h"
 #include "provisiond/log.h"
+#include "provisiond/notify.h"
 #include "skus/sku.h"
 
 #include <errno.h>
@@ -385,11 +386,14 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 	snprintf(ports, sizeof ports, "%d", http_port(a->api));
 	log_event(LOG_INFO, "provisiond ready", "listen", a->cfg.listen, "port", ports, "db",
 		  a->cfg.db_path, NULL);
+	/* both listeners serve, the database is open, the engine runs */
+	svc_notify_ready(a->cfg.listen);
 	for (;;) {
 		int sig = 0;
 		sigwait(sigs, &sig);
 		if (sig != SIGHUP)
 			break;
+		svc_notify_reloading();
 		if (app_reload_catalog(a, &e) == ERR_OK)
 			log_event(LOG_INFO, "SKU catalog reloaded", "dir", a->cfg.skus_dir, NULL);
 		else {
@@ -397,7 +401,9 @@ static int serve(struct app *a, const struct args *args, sigset_t *sigs)
 			log_event(LOG_ERROR, "SKU catalog reload failed; keeping the old one",
 				  "error", e.message, NULL);
 		}
+		svc_notify_ready(a->cfg.listen);
 	}
+	svc_notify_stopping();
 	log_event(LOG_INFO, "draining", NULL);
 	atomic_store(&a->ready, false);
 	atomic_store(&a->draining, true);
