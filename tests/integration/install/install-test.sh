@@ -54,8 +54,10 @@ if [ -z "${PROVISIOND_INSTALL_INNER:-}" ]; then
 	mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' |
 		awk '$2 == "bookworm" && $3 == "main" { print $1; exit }')
 	[ -n "$mirror" ] || die "apt has no Debian bookworm main source configured"
-	# systemd: what systemd-analyze verify --root needs besides our Depends
-	deps=$(for d in "$work"/debs1/*.deb; do dpkg-deb -f "$d" Depends; done | paste -sd, -),systemd
+	# systemd: what systemd-analyze verify --root needs besides our
+	# Depends; dnsmasq-base and ipxe: the boot plane (Recommends)
+	deps=$(for d in "$work"/debs1/*.deb; do dpkg-deb -f "$d" Depends; done | paste -sd, -)
+	deps="$deps, systemd, dnsmasq-base, ipxe"
 	key=$(printf '%s\n%s\n' "$mirror" "$deps" | sha256sum | cut -c1-16)
 	cache=$work/cache/root-$key
 	if [ ! -d "$cache" ]; then
@@ -148,13 +150,15 @@ wait_notify() { # PATTERN COUNT: until COUNT lines of the notify log match
 	done
 	die "no $1 (#$2) from provisiond; got: $(cat "$notify")"
 }
-start_service() {
+start_service() { # until READY=1 (one more than before)
+	local ready
+	ready=$(grep -c '^READY=1' "$notify" || true)
 	key ExecStartPre | while IFS= read -r line; do
 		(run_as_unit "$line") >>"$work/provisiond.log" 2>&1 || die "ExecStartPre failed: $line"
 	done
 	run_as_unit "exec $(key ExecStart)" 2>>"$work/provisiond.log" &
 	pid=$!
-	wait_notify '^READY=1' $((2 * ${1:-0} + 1))
+	wait_notify '^READY=1' $((ready + 1))
 	[ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:7480/readyz)" = 200 ] ||
 		die "READY=1 sent before /readyz answers 200"
 }
@@ -165,7 +169,7 @@ stop_service() {
 }
 for _ in $(seq 100); do [ -S "$root/run/provisiond-notify.sock" ] && break; sleep 0.1; done
 [ -S "$root/run/provisiond-notify.sock" ] || die "the notify listener did not start"
-start_service 0
+start_service
 say "provisiond started by the unit's lines: READY=1 ($(grep -m1 READY "$notify"))"
 for f in provisiond.db provisiond.db.key provisiond.db.admin-token; do
 	[ "$(stat -c '%u %a' "$state/$f")" = "$uid 600" ] || die "$f: $(stat -c '%u %a' "$state/$f")"
@@ -195,11 +199,38 @@ say "a program on the installed libprovclient-dev talks to it"
 # ---- ExecReload=: the catalog, with RELOADING=1 then READY=1
 sh -c "$(key ExecReload | sed "s/\$MAINPID/$pid/")"
 wait_notify '^RELOADING=1' 1
-wait_notify '^READY=1' 2
+wait_notify '^READY=1' 2 # the start's and the reload's
 grep -q '"SKU catalog reloaded"' "$work/provisiond.log" || die "no reload in the log"
 stop_service
 grep -q '^STOPPING=1' "$notify" || die "no STOPPING=1"
 say "reload (RELOADING=1, READY=1) and stop (STOPPING=1) reported"
+
+# ---- the boot plane's dnsmasq ([dnsmasq] mode = full on a veth here) runs
+# with the unit's capabilities, and not with one of them less
+ip link add pv0 type veth peer name pv1
+ip addr add 10.9.0.1/24 dev pv0
+ip link set pv0 up && ip link set pv1 up
+ini=$root/etc/provisiond/provisiond.ini
+cp "$ini" "$work/provisiond.ini.orig"
+sed -i 's|^# boot_url = .*|boot_url = http://10.9.0.1:7481|; s|^mode = off|mode = full\ninterface = pv0\nrange_start = 10.9.0.100\nrange_end = 10.9.0.150\nnetmask = 255.255.255.0|' "$ini"
+dnsmasq_up() { # 0 when the metric says dnsmasq runs, 3 s after the start
+	sleep 3
+	curl -sf http://127.0.0.1:7480/metrics | grep -qx 'provisiond_dnsmasq_up 1' &&
+		[ -n "$(pgrep -x dnsmasq -u "$uid")" ]
+}
+start_service
+dnsmasq_up || die "dnsmasq does not run with the unit's capabilities: $(tail -3 "$state/dnsmasq/dnsmasq.out")"
+stop_service
+unit_caps=$caps
+for drop in net_bind_service net_raw net_admin; do
+	caps=$(echo "$unit_caps" | tr , '\n' | grep -v "+$drop" | paste -sd, -)
+	start_service
+	! dnsmasq_up || die "dnsmasq runs without $drop: the unit grants one capability too many"
+	stop_service
+done
+caps=$unit_caps
+cp "$work/provisiond.ini.orig" "$ini"
+say "dnsmasq (DHCP, TFTP) runs with the unit's three capabilities and not with any two"
 
 # ---- upgrade: revision 2 over 1, from a database one schema older
 db_as_user() { setpriv --reuid="$uid" --regid="$gid" --clear-groups \
@@ -221,7 +252,7 @@ apt_install "$work/debs2"
 	die "the upgrade did not install revision 2"
 grep -q '^# changed by the operator' "$root/etc/provisiond/provisiond.ini" ||
 	die "the upgrade replaced the operator's provisiond.ini"
-start_service 1
+start_service
 [ "$(db_as_user "PRAGMA user_version")" = "$schema" ] || die "the start did not migrate to $schema"
 [ "$(sha256sum <"$state/provisiond.db.admin-token")" = "$token_sum" ] || die "admin token file changed"
 [ "$(sha256sum <"$state/provisiond.db.key")" = "$key_sum" ] || die "key file changed"
