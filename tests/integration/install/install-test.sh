@@ -116,6 +116,7 @@ user=$(key User)
 uid=$(chroot "$root" id -u "$user") || die "postinst made no user $user"
 gid=$(chroot "$root" id -g "$user")
 [ "$(stat -c '%u %a' "$state")" = "$uid 700" ] || die "state dir: $(stat -c '%u %a' "$state")"
+[ "$(stat -c '%u %a' "$state/images")" = "$uid 750" ] || die "image store: $(stat -c '%u %a' "$state/images")"
 for f in ramdisk/vmlinuz ramdisk/initramfs provisiond-agent; do
 	[ -s "$root/usr/lib/provisiond/$f" ] || die "no /usr/lib/provisiond/$f"
 done
@@ -181,7 +182,6 @@ curl -sf http://127.0.0.1:7481/boot/vmlinuz | cmp -s - "$root/usr/lib/provisiond
 printf '#!/bin/sh\nexec chroot %s /usr/bin/provisionctl "$@"\n' "$root" >"$work/ctl"
 chmod 755 "$work/ctl"
 export PROVISIOND_TOKEN_FILE=/var/lib/provisiond/provisiond.db.admin-token
-install -d -o "$uid" -g "$gid" -m 0750 "$state/images"
 "$src/scripts/demo-fake-scenario" "$work/ctl" "$state/images" "$pid" >"$work/demo.log" 2>&1 ||
 	{ tail -30 "$work/demo.log"; die "the demo failed"; }
 say "fake-hardware demo passed against the installed service"
