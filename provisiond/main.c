@@ -27,19 +27,22 @@
 
 struct args {
 	const char *config, *db, *listen, *boot_listen, *skus, *token_file, *ready_file;
-	bool init, write_dnsmasq, check_config;
+	bool init, init_if_new, write_dnsmasq, check_config;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: provisiond [--config FILE] [--db PATH] [--listen HOST:PORT]\n"
 		   "                  [--boot-listen HOST:PORT] [--skus DIR] [--ready-file FILE]\n"
-		   "       provisiond --init [--config FILE] [--db PATH] [--token-file FILE]\n"
+		   "       provisiond --init|--init-if-new [--config FILE] [--db PATH] "
+		   "[--token-file FILE]\n"
 		   "       provisiond --write-dnsmasq-config [--config FILE]\n"
 		   "       provisiond --check-config [--config FILE] [--skus DIR]\n"
 		   "       provisiond --version\n"
 		   "--init creates the database and an admin token, written to a mode-0600 file,\n"
 		   "and the key file that seals BMC passwords ([database] key_file) if missing.\n"
+		   "--init-if-new does the same only when the database or the key file is\n"
+		   "missing (a service's first start), and nothing otherwise.\n"
 		   "--write-dnsmasq-config writes the [dnsmasq] configuration, TFTP root and\n"
 		   "hosts dir for an operator-run dnsmasq, and exits.\n"
 		   "--check-config reports every problem of the configuration and the SKU\n"
@@ -57,6 +60,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 					     {"token-file", required_argument, 0, 't'},
 					     {"ready-file", required_argument, 0, 'r'},
 					     {"init", no_argument, 0, 'i'},
+					     {"init-if-new", no_argument, 0, 'N'},
 					     {"write-dnsmasq-config", no_argument, 0, 'w'},
 					     {"check-config", no_argument, 0, 'C'},
 					     {"help", no_argument, 0, 'h'},
@@ -66,7 +70,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 	const char **strs[128] = {['c'] = &a->config,	   ['d'] = &a->db,   ['l'] = &a->listen,
 				  ['b'] = &a->boot_listen, ['s'] = &a->skus, ['t'] = &a->token_file,
 				  ['r'] = &a->ready_file};
-	bool *flags[128] = {['i'] = &a->init, ['w'] = &a->write_dnsmasq, ['C'] = &a->check_config};
+	bool *flags[128] = {['i'] = &a->init,
+			    ['N'] = &a->init_if_new,
+			    ['w'] = &a->write_dnsmasq,
+			    ['C'] = &a->check_config};
 	int c;
 	while ((c = getopt_long(argc, argv, "c:d:l:b:s:t:r:iwh", opts, NULL)) != -1) {
 		if (c > 0 && c < 128 && strs[c]) {
@@ -197,6 +204,19 @@ static int do_init(struct app *a)
 	printf("database %s ready (schema %d); admin token written to %s\n", a->cfg.db_path,
 	       inv_schema_version(), path);
 	return 0;
+}
+
+/* --init-if-new: whether there is anything to initialise. An existing
+ * database with its key file is left alone, so a service may run this
+ * before every start without adding an admin token each time. */
+static bool init_needed(const struct config *c)
+{
+	if (access(c->db_path, F_OK) == 0 && access(c->key_file, F_OK) == 0) {
+		printf("database %s and key file %s exist: nothing to initialise\n", c->db_path,
+		       c->key_file);
+		return false;
+	}
+	return true;
 }
 
 /* The key that seals BMC passwords in the database. --init creates the
@@ -431,6 +451,10 @@ int main(int argc, char **argv)
 	}
 	if (setup_config(a, &args) != 0)
 		return 2;
+	if (args.init_if_new && !(args.init = init_needed(&a->cfg))) {
+		free(a);
+		return 0;
+	}
 	/* Signals are taken by sigwait in the main thread only. */
 	sigset_t sigs;
 	sigemptyset(&sigs);

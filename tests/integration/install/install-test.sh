@@ -80,6 +80,8 @@ fi
 # ---- inside our own mount and network namespaces
 cache=$3
 root=$work/root
+: >"$work/provisiond.log"
+: >"$work/apt.log"
 ip link set lo up
 rm -rf "$root"
 cp -a "$cache" "$root"
@@ -172,6 +174,7 @@ for _ in $(seq 100); do [ -S "$root/run/provisiond-notify.sock" ] && break; slee
 [ -S "$root/run/provisiond-notify.sock" ] || die "the notify listener did not start"
 start_service
 say "provisiond started by the unit's lines: READY=1 ($(grep -m1 READY "$notify"))"
+grep -q '^database .* ready (schema' "$work/provisiond.log" || die "the first start did not --init"
 for f in provisiond.db provisiond.db.key provisiond.db.admin-token; do
 	[ "$(stat -c '%u %a' "$state/$f")" = "$uid 600" ] || die "$f: $(stat -c '%u %a' "$state/$f")"
 done
@@ -257,6 +260,7 @@ start_service
 [ "$(sha256sum <"$state/provisiond.db.admin-token")" = "$token_sum" ] || die "admin token file changed"
 [ "$(sha256sum <"$state/provisiond.db.key")" = "$key_sum" ] || die "key file changed"
 [ "$(db_as_user "SELECT count(*) FROM tokens")" = "$tokens" ] || die "the start added tokens"
+grep -q 'exist: nothing to initialise' "$work/provisiond.log" || die "ExecStartPre did not skip --init"
 [ "$("$work/ctl" -o json machine list --state available | jq '.items | length')" -eq 4 ] ||
 	die "the machines did not survive the upgrade"
 "$work/ctl" -o json image list | jq -e '.items[] | select(.name == "lab-image")' >/dev/null ||
