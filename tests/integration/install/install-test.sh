@@ -267,4 +267,13 @@ grep -q 'exist: nothing to initialise' "$work/provisiond.log" || die "ExecStartP
 	die "the image did not survive the upgrade"
 stop_service
 say "upgrade to $(dpkg-deb -f "$work"/debs2/provisiond_*.deb Version): schema $((schema - 1)) -> $schema, token, key, machines and configuration kept"
+
+# ---- removal: the maintainer scripts run, the fleet's data stays
+chroot "$root" sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -q provisiond' \
+	>>"$work/apt.log" 2>&1 || { tail -20 "$work/apt.log"; die "apt-get purge provisiond failed"; }
+[ ! -e "$root/usr/sbin/provisiond" ] && [ ! -e "$root/etc/provisiond/provisiond.ini" ] ||
+	die "the purge left the daemon or its configuration"
+[ -s "$state/provisiond.db" ] && [ -s "$state/provisiond.db.key" ] ||
+	die "the purge removed the database or the key file"
+say "purged: database and key file kept in /var/lib/provisiond"
 say "passed"
