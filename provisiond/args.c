@@ -46,6 +46,9 @@ const struct daemon_opt daemon_opts[] = {
      .short_name = 'i',
      .help = "create the key file if there is none, create or migrate the database, add an "
 	     "admin token, write it to the token file, and exit"},
+    {.name = "init-if-new",
+     .help = "do what --init does only when the database or the key file is missing (a "
+	     "service's first start), and nothing otherwise"},
     {.name = "write-dnsmasq-config",
      .short_name = 'w',
      .help = "write the [dnsmasq] configuration, TFTP root and hosts directory for a dnsmasq "
@@ -63,14 +66,14 @@ const struct daemon_opt daemon_opts[] = {
 const char *const daemon_synopsis[] = {
     "provisiond [--config FILE] [--db PATH] [--listen HOST:PORT] [--boot-listen HOST:PORT] "
     "[--skus DIR] [--ready-file FILE]",
-    "provisiond --init [--config FILE] [--db PATH] [--token-file FILE]",
+    "provisiond --init|--init-if-new [--config FILE] [--db PATH] [--token-file FILE]",
     "provisiond --write-dnsmasq-config [--config FILE]",
     "provisiond --check-config [--config FILE] [--skus DIR]",
     "provisiond --version | --openapi",
     NULL,
 };
 
-#define N_OPTS 16
+#define N_OPTS 24
 
 void daemon_usage(FILE *f)
 {
@@ -136,6 +139,7 @@ static bool store(struct daemon_args *a, const char *name, const char *value)
 	    {"token-file", &a->token_file, NULL},
 	    {"ready-file", &a->ready_file, NULL},
 	    {"init", NULL, &a->init},
+	    {"init-if-new", NULL, &a->init_if_new},
 	    {"write-dnsmasq-config", NULL, &a->write_dnsmasq},
 	    {"check-config", NULL, &a->check_config},
 	};

@@ -11,7 +11,7 @@
 
 struct daemon_args {
 	const char *config, *db, *listen, *boot_listen, *skus, *token_file, *ready_file;
-	bool init, write_dnsmasq, check_config;
+	bool init, init_if_new, write_dnsmasq, check_config;
 };
 
 /* One option. A NULL name ends the table. */

@@ -10,6 +10,7 @@
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/lifecycle/lifecycle.h"
 #include "provisiond/log.h"
+#include "provisiond/notify.h"
 #include "skus/sku.h"
 
 #include <errno.h>
@@ -128,6 +129,19 @@ static int do_init(struct app *a)
 	printf("database %s ready (schema %d); admin token written to %s\n", a->cfg.db_path,
 	       inv_schema_version(), path);
 	return 0;
+}
+
+/* --init-if-new: whether there is anything to initialise. An existing
+ * database with its key file is left alone, so a service may run this
+ * before every start without adding an admin token each time. */
+static bool init_needed(const struct config *c)
+{
+	if (access(c->db_path, F_OK) == 0 && access(c->key_file, F_OK) == 0) {
+		printf("database %s and key file %s exist: nothing to initialise\n", c->db_path,
+		       c->key_file);
+		return false;
+	}
+	return true;
 }
 
 /* The key that seals BMC passwords in the database. --init creates the
@@ -321,11 +335,14 @@ static int serve(struct app *a, const struct daemon_args *args, sigset_t *sigs)
 	snprintf(ports, sizeof ports, "%d", http_port(a->api));
 	log_event(LOG_INFO, "provisiond ready", "listen", a->cfg.listen, "port", ports, "db",
 		  a->cfg.db_path, NULL);
+	/* both listeners serve, the database is open, the engine runs */
+	svc_notify_ready(a->cfg.listen);
 	for (;;) {
 		int sig = 0;
 		sigwait(sigs, &sig);
 		if (sig != SIGHUP)
 			break;
+		svc_notify_reloading();
 		if (app_reload_catalog(a, &e) == ERR_OK)
 			log_event(LOG_INFO, "SKU catalog reloaded", "dir", a->cfg.skus_dir, NULL);
 		else {
@@ -333,7 +350,9 @@ static int serve(struct app *a, const struct daemon_args *args, sigset_t *sigs)
 			log_event(LOG_ERROR, "SKU catalog reload failed; keeping the old one",
 				  "error", e.message, NULL);
 		}
+		svc_notify_ready(a->cfg.listen);
 	}
+	svc_notify_stopping();
 	log_event(LOG_INFO, "draining", NULL);
 	atomic_store(&a->ready, false);
 	atomic_store(&a->draining, true);
@@ -362,6 +381,10 @@ int main(int argc, char **argv)
 	}
 	if (setup_config(a, &args) != 0)
 		return 2;
+	if (args.init_if_new && !(args.init = init_needed(&a->cfg))) {
+		free(a);
+		return 0;
+	}
 	/* Signals are taken by sigwait in the main thread only. */
 	sigset_t sigs;
 	sigemptyset(&sigs);

@@ -1,7 +1,8 @@
 /*
  * provclient — C client library for the provisiond HTTP API (docs/api.md).
  *
- * Link: static library `provclient` (libcurl + jansson). Prefix `pc_`.
+ * Link: static library `provclient` (libcurl + jansson); installed by the
+ * package libprovclient-dev: `pkg-config --cflags --libs provclient`. Prefix `pc_`.
  *
  * Conventions for every function below:
  *  - Return a pc_status: PC_OK on success (HTTP 2xx), otherwise the kind of
