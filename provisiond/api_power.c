@@ -9,8 +9,13 @@
 static void bmc_target_of(const struct inv_machine *m, const struct inv_bmc *b,
 			  struct bmc_target *t)
 {
-	*t = (struct bmc_target){m->id,	      b->driver,   b->address,
-				 b->username, b->password, b->options_json};
+	/* no SKU boot mode: a tech's power or boot call leaves the BMC's mode alone */
+	*t = (struct bmc_target){.key = m->id,
+				 .driver = b->driver,
+				 .address = b->address,
+				 .username = b->username,
+				 .password = b->password,
+				 .options_json = b->options_json};
 }
 
 static unsigned bmc_http_status(enum bmc_status s)

@@ -238,6 +238,10 @@ const struct api_route boot_routes[] = {
      .handler = boot_serve_image,
      .auth = AUTH_NONE,
      .summary = "An image's bytes (Range supported)"},
+    {.http = {.method = "GET", .pattern = "/vmedia/{}", .inline_ok = true},
+     .handler = boot_serve_media,
+     .auth = AUTH_NONE, /* the name is the one-time secret */
+     .summary = "A virtual-media deploy's ISO, by its one-time name (Range supported)"},
     {.http = {.method = "POST", .pattern = "/v1/agent/lookup"},
      .handler = agent_api_lookup,
      .auth = AUTH_NONE, /* a boot token when it has one; discovery otherwise */

@@ -52,6 +52,8 @@ struct sku {
 	struct sku_range nic_count;
 	long long nic_min_mbps;
 	bool fast_track; /* available machines stay powered on in the agent */
+	char deploy[16];	     /* deploy interface: "pxe" (default) or "vmedia" */
+	char boot_override_mode[16]; /* "UEFI", "Legacy" or "" (leave the BMC's alone) */
 };
 
 struct sku_catalog {
