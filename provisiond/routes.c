@@ -238,7 +238,7 @@ const struct api_route boot_routes[] = {
      .handler = boot_serve_image,
      .auth = AUTH_NONE,
      .summary = "An image's bytes (Range supported)"},
-    {.http = {.method = "GET", .pattern = "/vmedia/{}", .inline_ok = true},
+    {.http = {.method = "GET", .pattern = "/vmedia/{}", .inline_ok = true, .secret_path = true},
      .handler = boot_serve_media,
      .auth = AUTH_NONE, /* the name is the one-time secret */
      .summary = "A virtual-media deploy's ISO, by its one-time name (Range supported)"},
