@@ -338,8 +338,8 @@ static enum bmc_status media_op(struct bmc_manager *m, const struct bmc_target *
 	return op_end(&o, st);
 }
 
-enum bmc_status bmc_media_insert(struct bmc_manager *m, const struct bmc_target *t,
-				 const char *url, struct bmc_error *e)
+enum bmc_status bmc_media_insert(struct bmc_manager *m, const struct bmc_target *t, const char *url,
+				 struct bmc_error *e)
 {
 	struct bmc_call_args a = {.kind = BMC_CALL_MEDIA_INSERT, .url = url};
 

@@ -171,11 +171,10 @@ static enum bmc_status ipmi_boot_set(void *inst, int timeout_ms, enum bmc_boot_d
 			  : IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_BOOT_TYPE_PC_COMPATIBLE,
 		persistent ? IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_VALID_PERSISTENTLY
 			   : IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_VALID_FOR_NEXT_BOOT,
-		IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_VALID, off, off,
-		boot_device_of(d),
-		off, off, IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_CONSOLE_REDIRECTION_DEFAULT, off, off,
-		off, IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_FIRMWARE_BIOS_VERBOSITY_DEFAULT, off, 0, 0,
-		0, rs) < 0)
+		IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_VALID, off, off, boot_device_of(d), off, off,
+		IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_CONSOLE_REDIRECTION_DEFAULT, off, off, off,
+		IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_FIRMWARE_BIOS_VERBOSITY_DEFAULT, off, 0, 0, 0,
+		rs) < 0)
 		st = bmc_ipmi_error(in, "set boot flags", false, rs, e);
 	fiid_obj_destroy(rs);
 	return st;

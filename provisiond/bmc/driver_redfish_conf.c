@@ -8,8 +8,8 @@
 #include "provisiond/bmc/driver_redfish.h"
 #include "provisiond/bmc/options.h"
 
-static const char *const rf_keys[] = {"system_id",  "auth",	 "ca_file", "tls_insecure",
-				      "boot_mode",  "timeout_ms", "deploy",	 NULL};
+static const char *const rf_keys[] = {"system_id", "auth",	 "ca_file", "tls_insecure",
+				      "boot_mode", "timeout_ms", "deploy",  NULL};
 /* read by the lifecycle (deploy_select.c), checked here */
 static const char *const deploys[] = {"pxe", "vmedia", NULL};
 static const char *const auths[] = {"session", "basic", "session_or_basic", NULL};

@@ -79,8 +79,8 @@ static enum bmc_status find_cd(struct rf_inst *in, struct rf_cd *cd, struct bmc_
 	memset(cd, 0, sizeof(*cd));
 	if (st != BMC_OK)
 		return st;
-	coll = json_string_value(json_object_get(json_object_get(sys.body, "VirtualMedia"),
-						 "@odata.id"));
+	coll = json_string_value(
+	    json_object_get(json_object_get(sys.body, "VirtualMedia"), "@odata.id"));
 	if (coll != NULL)
 		st = cd_in(in, coll, cd, e);
 	json_array_foreach(json_object_get(json_object_get(sys.body, "Links"), "ManagedBy"), i, l)
@@ -89,8 +89,8 @@ static enum bmc_status find_cd(struct rf_inst *in, struct rf_cd *cd, struct bmc_
 		if (st != BMC_OK || cd->path[0] != '\0' || p == NULL)
 			break;
 		st = rf_request(in, "GET", p, NULL, NULL, &mgr, e);
-		coll = json_string_value(json_object_get(json_object_get(mgr.body, "VirtualMedia"),
-							 "@odata.id"));
+		coll = json_string_value(
+		    json_object_get(json_object_get(mgr.body, "VirtualMedia"), "@odata.id"));
 		if (st == BMC_OK && mgr.status == 200 && coll != NULL)
 			st = cd_in(in, coll, cd, e);
 		rf_resp_free(&mgr);
@@ -161,9 +161,9 @@ enum bmc_status rf_media_insert(void *inst, int timeout_ms, const char *url, str
 	}
 	if (st == BMC_OK && cd.inserted)
 		st = eject(in, &cd, e);
-	body = st == BMC_OK ? json_pack("{s:s, s:b, s:b}", "Image", url, "Inserted", 1,
-					"WriteProtected", 1)
-			    : NULL;
+	body = st == BMC_OK
+		   ? json_pack("{s:s, s:b, s:b}", "Image", url, "Inserted", 1, "WriteProtected", 1)
+		   : NULL;
 	if (st == BMC_OK && body == NULL)
 		st = bmc_error_set(e, BMC_ERR_FAILED, NULL, "out of memory");
 	if (st == BMC_OK)

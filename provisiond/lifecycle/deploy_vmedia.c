@@ -94,8 +94,8 @@ static int build_iso(struct deploy_ctx *c, const char *token, char *why, size_t 
 	struct pxe_iso_params p = {.boot_url = x->boot_url,
 				   .machine_id = c->m->id,
 				   .token = token,
-				   .extra_args = x->kernel_args && x->kernel_args[0] ? x->kernel_args
-										     : NULL,
+				   .extra_args =
+				       x->kernel_args && x->kernel_args[0] ? x->kernel_args : NULL,
 				   .heartbeat_s = AGENT_HEARTBEAT_DEFAULT_S,
 				   .kernel = kernel,
 				   .initrd = initrd};

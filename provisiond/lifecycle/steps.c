@@ -225,7 +225,8 @@ static bool load_bmc(struct step *s, struct inv_err *err)
 		pthread_rwlock_rdlock(s->x->catalog_lock);
 		const struct sku *k = sku_catalog_find(*s->x->catalog, s->m->sku);
 		if (k)
-			snprintf(s->boot_mode, sizeof s->boot_mode, "%s", sku_boot_override_mode(k));
+			snprintf(s->boot_mode, sizeof s->boot_mode, "%s",
+				 sku_boot_override_mode(k));
 		pthread_rwlock_unlock(s->x->catalog_lock);
 	}
 	s->t = (struct bmc_target){.key = s->m->id,

@@ -154,7 +154,8 @@ static void test_system_own_virtual_media(void **state)
 	     .body = "{\"Id\":\"Cd\",\"MediaTypes\":[\"DVD\"],\"Inserted\":false,\"Actions\":"
 		     "{\"#VirtualMedia.InsertMedia\":{\"target\":\"/redfish/v1/Systems/1/"
 		     "VirtualMedia/Cd/Actions/VirtualMedia.InsertMedia\"}}}"},
-	    {.method = "POST", .path = SYS1 "/VirtualMedia/Cd/Actions/VirtualMedia.InsertMedia",
+	    {.method = "POST",
+	     .path = SYS1 "/VirtualMedia/Cd/Actions/VirtualMedia.InsertMedia",
 	     .status = 204},
 	};
 	struct bmc_manager *m = manager();
@@ -240,7 +241,7 @@ static void test_boot_cd_and_sku_mode(void **state)
 	assert_string_equal(last("PATCH", SYS1)->body,
 			    "{\"Boot\":{\"BootSourceOverrideTarget\":\"Cd\","
 			    "\"BootSourceOverrideEnabled\":\"Once\"}}"); /* mode left alone */
-	t.boot_mode = "uefi";					  /* the SKU's */
+	t.boot_mode = "uefi";						 /* the SKU's */
 	assert_int_equal(bmc_boot_set(m, &t, BMC_BOOT_CD, false, NULL), BMC_OK);
 	assert_string_equal(last("PATCH", SYS1)->body,
 			    "{\"Boot\":{\"BootSourceOverrideTarget\":\"Cd\","

@@ -159,7 +159,10 @@ static void test_iso_invalid(void **state)
 	    {.token = "two words", .url = "http://h:1", .field = "token"},
 	    {.token = "", .url = "http://h:1", .field = "token"},
 	    {.token = "t", .url = "ftp://h/", .field = "boot_url"},
-	    {.token = "t", .url = "http://h:1", .extra = "provisiond.mode=x", .field = "extra_args"},
+	    {.token = "t",
+	     .url = "http://h:1",
+	     .extra = "provisiond.mode=x",
+	     .field = "extra_args"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
