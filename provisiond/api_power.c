@@ -199,7 +199,8 @@ void api_machine_bootdev(struct api_call *c)
 		bmc_target_of(&m, &b, &t);
 		if (bmc_boot_device_from_name(json_string_value(json_object_get(body, "device")),
 					      &d) != 0)
-			http_error(r, 400, "invalid_value", "device", "device must be pxe, disk or cd");
+			http_error(r, 400, "invalid_value", "device",
+				   "device must be pxe, disk or cd");
 		else if (bmc_boot_set(a->bmc, &t, d, persistent, &e) != BMC_OK)
 			bmc_reply_error(r, &e);
 		else
