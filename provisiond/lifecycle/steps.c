@@ -127,7 +127,8 @@ static bool advance(struct step *s, enum inv_state to, const char *reason,
 		c.last_error = "";
 	}
 	c.reason = reason;
-	if (!resting(s->m->state))
+	if (s->m->state == INV_ST_INSPECTING || s->m->state == INV_ST_CLEANING ||
+	    s->m->state == INV_ST_DEPLOYING)
 		release_deploy(s); /* e.g. virtual media left inserted */
 	atomic_fetch_add(&s->x->stats->steps[s->m->state], 1);
 	if (to == INV_ST_FAILED || to == INV_ST_RETIRED || to == INV_ST_MAINTENANCE) {
@@ -564,25 +565,26 @@ static bool frozen_pause(struct step *s)
 	return true;
 }
 
-void lc_step(const struct lc_ctx *x, struct inv_machine *m)
+static void step_run(struct step *s)
 {
-	struct step s = {.x = x, .m = m};
+	const struct lc_ctx *x = s->x;
+	struct inv_machine *m = s->m;
 	enum inv_state st = m->state;
 	if (st == INV_ST_ENROLLED) {
 		if (m->has_bmc)
-			advance(&s, INV_ST_VERIFYING, "BMC access present: verifying", NULL);
+			advance(s, INV_ST_VERIFYING, "BMC access present: verifying", NULL);
 		else {
 			struct inv_machine_change c = {.set_wake = true, .wake_at = 0};
-			commit(&s, &c);
+			commit(s, &c);
 		}
 		return;
 	}
 	if (resting(st)) {
 		struct inv_machine_change c = {.set_wake = true, .wake_at = 0};
-		commit(&s, &c);
+		commit(s, &c);
 		return;
 	}
-	if (frozen_pause(&s))
+	if (frozen_pause(s))
 		return;
 	/* States entered without a deadline (reservation, release, manual
 	 * actions) get theirs from the time they were entered. */
@@ -594,23 +596,29 @@ void lc_step(const struct lc_ctx *x, struct inv_machine *m)
 		char msg[160];
 		snprintf(msg, sizeof msg, "deadline of %d s passed while waiting for %s to finish",
 			 deadline_s(&x->limits, st), inv_state_name(st));
-		fail(&s, false, "%s", msg);
+		fail(s, false, "%s", msg);
 		return;
 	}
 	if (st == INV_ST_RELEASING) {
-		advance(&s, INV_ST_CLEANING, "released: cleaning", NULL);
+		advance(s, INV_ST_CLEANING, "released: cleaning", NULL);
 		return;
 	}
 	struct inv_err err = {0};
-	if (!load_bmc(&s, &err))
-		fail(&s, true, "cannot read the BMC access: %s", err.message);
+	if (!load_bmc(s, &err))
+		fail(s, true, "cannot read the BMC access: %s", err.message);
 	else if (st == INV_ST_VERIFYING)
-		step_verifying(&s);
+		step_verifying(s);
 	else if (st == INV_ST_INSPECTING)
-		step_inspecting(&s);
+		step_inspecting(s);
 	else if (st == INV_ST_CLEANING)
-		step_cleaning(&s);
+		step_cleaning(s);
 	else if (st == INV_ST_DEPLOYING)
-		step_deploying(&s);
-	inv_bmc_clear(&s.bmc);
+		step_deploying(s);
+}
+
+void lc_step(const struct lc_ctx *x, struct inv_machine *m)
+{
+	struct step s = {.x = x, .m = m};
+	step_run(&s);
+	inv_bmc_clear(&s.bmc); /* loaded by any path that met a BMC or a release */
 }
