@@ -2,12 +2,14 @@
 # bmc-hook.sh — chassis-control hook of a lab VM's virtual BMC (OpenIPMI
 # ipmi_sim). ipmi_sim runs, through /bin/sh -c,
 #     "/bin/bash bmc-hook.sh VMDIR" get power | get boot
-#     "/bin/bash bmc-hook.sh VMDIR" set power 1|0 | set reset 1 | set shutdown 1 | set boot pxe|default|...
+#     "/bin/bash bmc-hook.sh VMDIR" set power 1|0 | set reset 1 | set shutdown 1 | set boot pxe|default|cdrom|...
+#     "/bin/bash bmc-hook.sh VMDIR" set media URL|none      (the lab's Redfish BMC only)
 # and answers the IPMI client with what we print ("power:1") or, when we exit
 # non-zero, with completion code 0xff. VMDIR holds the VM's vm.env, the
 # state files and the logs:
 #   bmc.log      one line per call and per power action: "EPOCH who what"
 #   power.want   the power state last asked for (0/1); boot: the boot device
+#   media.iso    the virtual CD's image while media is inserted
 #   queue/       power actions waiting for the worker, oldest first
 #   fault        why the last power action failed (reported by "get power")
 #
@@ -76,6 +78,7 @@ fault() {
 boot_mode() {
 	case $(cat "$vmdir/boot" 2>/dev/null) in
 	default | disk | hd | floppy) echo disk ;;
+	cdrom) echo cdrom ;;
 	*) echo pxe ;; # pxe, none/unset: the VM's own order, network first
 	esac
 }
@@ -161,6 +164,41 @@ run_worker() {
 	done
 }
 
+# Virtual media, as a BMC does it: fetch the image from the URL itself (inside
+# the lab's namespace, where the boot listener is), then put it in the VM's CD
+# drive: at once through libvirt when the domain runs, and in the definition
+# written at the next power on either way. "none" ejects.
+media_insert() {
+	local url=$1 out t0=$EPOCHREALTIME
+	rm -f "$vmdir/media.iso.part"
+	if ! out=$(ip netns exec "$VM_NETNS" curl -fsS --max-time 120 -o "$vmdir/media.iso.part" "$url" 2>&1); then
+		log "media insert: download failed: $out"
+		echo "download of the image failed: $out" >&2
+		return 1
+	fi
+	mv -f "$vmdir/media.iso.part" "$vmdir/media.iso"
+	log "media insert: downloaded $(stat -c %s "$vmdir/media.iso") bytes in $(lab_dt "$t0" "$EPOCHREALTIME") s"
+	if [ "$(domstate)" = running ] &&
+		! out=$(lab_virsh change-media "$VM_DOMAIN" hdc "$vmdir/media.iso" --insert --live --force 2>&1); then
+		log "media insert: virsh change-media failed: $out"
+		echo "virsh change-media failed: $out" >&2
+		return 1
+	fi
+	log "media inserted"
+}
+
+media_eject() {
+	local out
+	if [ "$(domstate)" = running ] &&
+		! out=$(lab_virsh change-media "$VM_DOMAIN" hdc --eject --live --force 2>&1); then
+		log "media eject: virsh change-media failed: $out"
+		echo "virsh change-media failed: $out" >&2
+		return 1
+	fi
+	rm -f "$vmdir/media.iso"
+	log "media ejected"
+}
+
 case $op in
 __worker)
 	run_worker
@@ -224,6 +262,9 @@ set)
 			;;
 		shutdown) enqueue soft ;;
 		boot) echo "$v" >"$vmdir/boot" ;;
+		media)
+			if [ "$v" = none ]; then media_eject || exit 1; else media_insert "$v" || exit 1; fi
+			;;
 		identify) ;;
 		*) exit 1 ;;
 		esac

@@ -12,7 +12,9 @@ lab_dt() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 # lab_domain_xml VMDIR BOOT: the libvirt domain of one lab VM (VMDIR/vm.env).
 # BOOT pxe: network then disk; disk: disk then network (what a BIOS does when
-# told "boot from disk": a blank disk falls through to the network).
+# told "boot from disk": a blank disk falls through to the network); cdrom: the
+# CD, then disk, then network. A VM with a Redfish BMC has a CD drive (the
+# BMC's virtual CD) holding VMDIR/media.iso while the BMC has media inserted.
 # TCG or KVM (LAB_ACCEL), serial to a file that grows across boots, no
 # graphics, raw disks, one virtio NIC on a tap that bmc-hook.sh moves into
 # the lab's network namespace before the VM runs.
@@ -22,6 +24,10 @@ lab_domain_xml() {
 	. "$vmdir/vm.env"
 	if [ "$boot" = disk ]; then
 		order="    <boot dev='hd'/>
+    <boot dev='network'/>"
+	elif [ "$boot" = cdrom ]; then
+		order="    <boot dev='cdrom'/>
+    <boot dev='hd'/>
     <boot dev='network'/>"
 	else
 		order="    <boot dev='network'/>
@@ -56,6 +62,14 @@ EOF
     </disk>
 EOF
 	done
+	if [ "${VM_BMC_KIND:-ipmi}" = redfish ]; then
+		echo "    <disk type='file' device='cdrom'>"
+		echo "      <driver name='qemu' type='raw'/>"
+		[ -s "$vmdir/media.iso" ] && echo "      <source file='$vmdir/media.iso'/>"
+		echo "      <target dev='hdc' bus='ide'/>"
+		echo "      <readonly/>"
+		echo "    </disk>"
+	fi
 	cat <<EOF
     <interface type='ethernet'>
       <mac address='$VM_MAC'/>

@@ -251,3 +251,38 @@ void boot_serve_image(struct api_call *c)
 	}
 	send_fd(r, fd, (uint64_t)size, "application/octet-stream");
 }
+
+/* GET /vmedia/SECRET.iso: a virtual-media deploy's ISO, fetched by the BMC.
+ * The name is the one-time secret of a "media" boot token (stored hashed, as
+ * every boot token): unguessable, expiring with the deploy's boot, and revoked
+ * when the media is ejected, which also removes the file. Anything else is a
+ * 404 that says nothing. Range is supported (BMCs read CDs in pieces). */
+void boot_serve_media(struct api_call *c)
+{
+	struct http_req *r = c->r;
+	const char *name = r->params[0];
+	size_t n = strlen(name);
+	char secret[80], hash[65], machine[INV_ID_LEN], path[800];
+	struct inv_err e = {0};
+	if (n < 5 || n - 4 >= sizeof secret || strcmp(name + n - 4, ".iso") != 0 ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != n - 4) {
+		http_error(r, 404, "not_found", NULL, "no such media");
+		return;
+	}
+	snprintf(secret, sizeof secret, "%.*s", (int)(n - 4), name);
+	tok_hash(secret, hash);
+	explicit_bzero(secret, sizeof secret);
+	enum inv_status st = inv_boot_token_take(c->a->inv, hash, "media", false, machine, &e);
+	if (st != INV_OK && st != INV_NOT_FOUND) {
+		api_fail_inv(r, "media token", &e);
+		return;
+	}
+	if (st == INV_NOT_FOUND) {
+		http_error(r, 404, "not_found", NULL, "no such media");
+		return;
+	}
+	log_event(LOG_INFO, "virtual media served", "machine", machine, "range",
+		  r->range ? r->range : "all", "request_id", r->request_id, NULL);
+	snprintf(path, sizeof path, "%s/%s.iso", c->a->cfg.vmedia_dir, machine);
+	send_file(r, path, "application/octet-stream");
+}

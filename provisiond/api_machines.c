@@ -140,8 +140,12 @@ bool api_parse_bmc(struct http_req *r, struct app *a, json_t *o, const struct in
 	snprintf(b->username, sizeof b->username, "%s", s ? s : old ? old->username : "");
 	b->password = strdup(pw ? pw : old && old->password ? old->password : "");
 	b->options_json = merged_options(json_object_get(o, "options"), old, b->driver);
-	struct bmc_target t = {"validate",  b->driver,	 b->address,
-			       b->username, b->password, b->options_json};
+	struct bmc_target t = {.key = "validate",
+			       .driver = b->driver,
+			       .address = b->address,
+			       .username = b->username,
+			       .password = b->password,
+			       .options_json = b->options_json};
 	struct bmc_error e = {0};
 	json_t *opt = b->options_json ? json_loads(b->options_json, 0, NULL) : NULL;
 	const char *sku = json_string_value(json_object_get(opt, "sku"));

@@ -9,8 +9,13 @@
 static void bmc_target_of(const struct inv_machine *m, const struct inv_bmc *b,
 			  struct bmc_target *t)
 {
-	*t = (struct bmc_target){m->id,	      b->driver,   b->address,
-				 b->username, b->password, b->options_json};
+	/* no SKU boot mode: a tech's power or boot call leaves the BMC's mode alone */
+	*t = (struct bmc_target){.key = m->id,
+				 .driver = b->driver,
+				 .address = b->address,
+				 .username = b->username,
+				 .password = b->password,
+				 .options_json = b->options_json};
 }
 
 static unsigned bmc_http_status(enum bmc_status s)
@@ -194,7 +199,8 @@ void api_machine_bootdev(struct api_call *c)
 		bmc_target_of(&m, &b, &t);
 		if (bmc_boot_device_from_name(json_string_value(json_object_get(body, "device")),
 					      &d) != 0)
-			http_error(r, 400, "invalid_value", "device", "device must be pxe or disk");
+			http_error(r, 400, "invalid_value", "device",
+				   "device must be pxe, disk or cd");
 		else if (bmc_boot_set(a->bmc, &t, d, persistent, &e) != BMC_OK)
 			bmc_reply_error(r, &e);
 		else

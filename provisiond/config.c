@@ -70,6 +70,7 @@ static const struct option options[] = {
     N("boot", "discovery_ttl_s", discovery_ttl_s, 1, 31536000),
     S("boot", "ramdisk_dir", ramdisk_dir),
     S("boot", "images_dir", images_dir),
+    S("boot", "vmedia_dir", vmedia_dir),
     S("boot", "kernel_args", kernel_args),
     S("dnsmasq", "mode", dnsmasq_mode),
     S("dnsmasq", "interface", dnsmasq_interface),
@@ -122,6 +123,7 @@ void config_defaults(struct config *c)
 	snprintf(c->unknown_mac_policy, sizeof c->unknown_mac_policy, "discover");
 	snprintf(c->ramdisk_dir, sizeof c->ramdisk_dir, "/var/lib/provisiond/ramdisk");
 	snprintf(c->images_dir, sizeof c->images_dir, "/var/lib/provisiond/images");
+	snprintf(c->vmedia_dir, sizeof c->vmedia_dir, "/var/lib/provisiond/vmedia");
 	snprintf(c->log_level, sizeof c->log_level, "info");
 	snprintf(c->dnsmasq_mode, sizeof c->dnsmasq_mode, "off");
 	snprintf(c->dnsmasq_dir, sizeof c->dnsmasq_dir, "/var/lib/provisiond/dnsmasq");

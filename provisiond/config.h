@@ -53,6 +53,7 @@ struct config {
 	int discovery_ttl_s;	     /* discovered machines nobody enrolls expire */
 	char ramdisk_dir[512];
 	char images_dir[512];
+	char vmedia_dir[512]; /* per-boot ISOs of virtual-media deploys */
 	char kernel_args[256];
 	/* [dnsmasq] provisiond-supervised DHCP/TFTP (mode off: operator-run) */
 	char dnsmasq_mode[16]; /* off | full | proxy */

@@ -160,7 +160,7 @@ static void log_failure(const struct http_req *r, const char *what, const char *
 			const char *message)
 {
 	log_event(LOG_WARN, "call failed", "what", what, "code", code, "message", message, "method",
-		  r->method, "path", r->path, "request_id", r->request_id, NULL);
+		  r->method, "path", http_log_path(r), "request_id", r->request_id, NULL);
 }
 
 void api_fail_inv(struct http_req *r, const char *what, const struct inv_err *e)

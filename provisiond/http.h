@@ -32,12 +32,17 @@ struct http_route {
 	const char *method;  /* GET, POST, ... */
 	const char *pattern; /* "/v1/machines/{}/events": {} captures one segment */
 	bool inline_ok;	     /* cheap and non-blocking: run on the poll thread */
+	bool secret_path;    /* captured segments are secrets: logs show the pattern */
 };
 
 /* n entries of stride bytes from base, each starting with a struct
  * http_route. The server matches method and pattern, answers 404/405
  * itself, and calls dispatch(r, app) for a match with r->route set (on the
  * poll thread for inline_ok routes, else on a worker). */
+/* The path as logs may show it: r->path, or the route's pattern when the
+ * route's captured segments are secrets. */
+const char *http_log_path(const struct http_req *r);
+
 struct http_table {
 	const void *base;
 	size_t n, stride;

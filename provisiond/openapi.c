@@ -28,6 +28,7 @@ static const struct {
     {"skus", "name", "a SKU name"},
     {"images", "name", "an image name"},
     {"boot", "file", "a file of the deploy ramdisk (kernel, initrd)"},
+    {"vmedia", "name", "the one-time name of a virtual-media deploy's ISO (SECRET.iso)"},
     {"machines", "id", "a machine's UUID or name"},
     {"allocations", "id", "an allocation's UUID or name (a name: the newest of that name)"},
     {"tokens", "id", "a token's UUID"},

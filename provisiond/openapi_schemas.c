@@ -230,6 +230,9 @@ static const struct component components[] = {
 		     "arch" : {"type" : "string"},
 		     "boot_mode" : {"type" : "string"},
 		     "fast_track" : {"type" : "boolean"},
+		     "deploy" : {"type" : "string", "enum" : [ "pxe", "vmedia" ]},
+		     "boot_override_mode" : {"type" : "string", "enum" : [ "UEFI", "Legacy" ]},
+		     "max_concurrent_deploys" : {"type" : "integer", "minimum" : 1},
 		     "cpu" : {
 			     "type" : "object",
 			     "properties" : {"cores" : {"$ref" : "#/components/schemas/Range"}},

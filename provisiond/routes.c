@@ -294,6 +294,12 @@ const struct api_route boot_routes[] = {
      .summary = "An image's bytes (Range supported)",
      .responses = R(BYTES(200, "the image as stored"), BYTES(206, "the range asked for"),
 		    OK(416, "Error", "the range is not satisfiable"))},
+    {.http = {.method = "GET", .pattern = "/vmedia/{}", .inline_ok = true, .secret_path = true},
+     .handler = boot_serve_media,
+     .auth = AUTH_NONE, /* the name is the one-time secret */
+     .summary = "A virtual-media deploy's ISO, by its one-time name (Range supported)",
+     .responses = R(BYTES(200, "the ISO"), BYTES(206, "the range asked for"),
+		    OK(416, "Error", "the range is not satisfiable"))},
     {.http = {.method = "POST", .pattern = "/v1/agent/lookup"},
      .handler = agent_api_lookup,
      .auth = AUTH_NONE, /* a boot token when it has one; discovery otherwise */

@@ -163,6 +163,7 @@ void api_freeze_set(struct api_call *c);
 void boot_serve_script(struct api_call *c);
 void boot_serve_file(struct api_call *c);
 void boot_serve_image(struct api_call *c);
+void boot_serve_media(struct api_call *c);
 void agent_api_lookup(struct api_call *c);
 void agent_api_inventory(struct api_call *c);
 void agent_api_heartbeat(struct api_call *c);

@@ -55,6 +55,15 @@ enum err_status pxe_spawn(const struct pxe_spawn *s, pid_t *pid, struct err *e);
 /* malloc'd path of an executable: $PATH, then /usr/sbin and /sbin. */
 char *pxe_find_program(const char *name);
 
+struct pxe_script_params;
+struct util_buf;
+/* The agent's kernel arguments for p (AGENT or DISCOVER), each with a leading
+ * space: provisiond.url= ... console=ttyS0,115200n8 [extra_args] (script.c).
+ * p must have passed pxe_check_script_params. */
+void pxe_agent_args(struct util_buf *b, const struct pxe_script_params *p);
+/* Every check of pxe_render_script on p (script.c). */
+enum err_status pxe_check_script_params(const struct pxe_script_params *p, struct err *e);
+
 /* Length of url without trailing '/' characters. */
 size_t pxe_url_base_len(const char *url);
 

@@ -69,6 +69,32 @@ struct pxe_script_params {
  * NULL then. Pure function: thread-safe. */
 enum err_status pxe_render_script(const struct pxe_script_params *p, char **out, struct err *e);
 
+/* ---- virtual-media ISO (iso.c) ---------------------------------------- */
+
+/* Debian's isolinux and syslinux-common files. */
+#define PXE_ISOLINUX_BIN "/usr/lib/ISOLINUX/isolinux.bin"
+#define PXE_LDLINUX_C32 "/usr/lib/syslinux/modules/bios/ldlinux.c32"
+
+struct pxe_iso_params {
+	/* The agent's parameters, checked as pxe_render_script checks an AGENT
+	 * script's (boot_url, machine_id, token required). */
+	const char *boot_url, *machine_id, *token, *extra_args;
+	int heartbeat_s;
+	const char *kernel, *initrd; /* absolute paths of the ramdisk's files */
+	/* NULL: PXE_ISOLINUX_BIN, PXE_LDLINUX_C32 */
+	const char *isolinux_bin, *ldlinux_c32;
+	int timeout_ms; /* xorriso's deadline; 0: 60 s */
+};
+
+/* Builds a BIOS-bootable (ISOLINUX, El Torito) ISO at out_path that boots the
+ * deploy ramdisk with the agent's kernel command line for p, exactly the one
+ * an AGENT iPXE script passes. The ISO appears at out_path complete or not at
+ * all (a temporary directory beside it, renamed). Runs xorriso (blocking, at
+ * most timeout_ms). ERR_INVALID naming the field, ERR_NOT_FOUND (xorriso or a
+ * file missing), ERR_IO (xorriso failed; its first line of output in the
+ * message). Thread-safe (no shared state). */
+enum err_status pxe_iso_build(const struct pxe_iso_params *p, const char *out_path, struct err *e);
+
 /* ---- dnsmasq configuration ------------------------------------------ */
 
 enum pxe_dhcp_mode {

@@ -95,7 +95,7 @@ static enum err_status check_comment_fields(const struct pxe_script_params *p, s
 	return rc;
 }
 
-static enum err_status check_params(const struct pxe_script_params *p, struct err *e)
+enum err_status pxe_check_script_params(const struct pxe_script_params *p, struct err *e)
 {
 	enum err_status rc;
 
@@ -141,17 +141,11 @@ static void emit_header(struct util_buf *b, const struct pxe_script_params *p)
 /* " provisiond.NAME=": one parameter of the agent's kernel command line. */
 #define KARG(name) " " AGENT_KARG_PREFIX name "="
 
-/* The kernel and initrd are fetched up to PXE_FETCH_ATTEMPTS times; a failed
- * attempt frees what it loaded. After the last one the machine reboots (and
- * so asks again) rather than sitting at an iPXE prompt. Image names default to
- * the URL's last component, which is what initrd= refers to (UEFI stub). */
-static void emit_agent(struct util_buf *b, const struct pxe_script_params *p)
+void pxe_agent_args(struct util_buf *b, const struct pxe_script_params *p)
 {
 	int base = (int)pxe_url_base_len(p->boot_url);
 	int hb = p->heartbeat_s ? p->heartbeat_s : PXE_HEARTBEAT_DEFAULT_S;
 
-	util_buf_printf(b, "set pd-try:int32 0\n:retry\ninc pd-try\n");
-	util_buf_printf(b, "kernel %.*s/boot/vmlinuz initrd=initramfs", base, p->boot_url);
 	util_buf_printf(b, KARG(AGENT_KARG_URL) "%.*s", base, p->boot_url);
 	if (p->kind == PXE_BOOT_AGENT) {
 		util_buf_printf(b, KARG(AGENT_KARG_MODE) AGENT_MODE_NAME_AGENT);
@@ -163,6 +157,19 @@ static void emit_agent(struct util_buf *b, const struct pxe_script_params *p)
 	util_buf_printf(b, KARG(AGENT_KARG_HEARTBEAT) "%d console=ttyS0,115200n8", hb);
 	if (has(p->extra_args))
 		util_buf_printf(b, " %s", p->extra_args);
+}
+
+/* The kernel and initrd are fetched up to PXE_FETCH_ATTEMPTS times; a failed
+ * attempt frees what it loaded. After the last one the machine reboots (and
+ * so asks again) rather than sitting at an iPXE prompt. Image names default to
+ * the URL's last component, which is what initrd= refers to (UEFI stub). */
+static void emit_agent(struct util_buf *b, const struct pxe_script_params *p)
+{
+	int base = (int)pxe_url_base_len(p->boot_url);
+
+	util_buf_printf(b, "set pd-try:int32 0\n:retry\ninc pd-try\n");
+	util_buf_printf(b, "kernel %.*s/boot/vmlinuz initrd=initramfs", base, p->boot_url);
+	pxe_agent_args(b, p);
 	util_buf_printf(b, " || goto again\n");
 	util_buf_printf(b, "initrd %.*s/boot/initramfs || goto again\n", base, p->boot_url);
 	util_buf_printf(b, "boot || goto again\n:again\n");
@@ -182,7 +189,7 @@ static void emit_agent(struct util_buf *b, const struct pxe_script_params *p)
 enum err_status pxe_render_script(const struct pxe_script_params *p, char **out, struct err *e)
 {
 	struct util_buf b = {0};
-	enum err_status rc = check_params(p, e);
+	enum err_status rc = pxe_check_script_params(p, e);
 
 	*out = NULL;
 	if (rc)

@@ -187,6 +187,16 @@ bool sku_fast_track(const struct sku *s)
 	return s && s->fast_track;
 }
 
+const char *sku_deploy(const struct sku *s)
+{
+	return s && s->deploy[0] ? s->deploy : "pxe";
+}
+
+const char *sku_boot_override_mode(const struct sku *s)
+{
+	return s ? s->boot_override_mode : "";
+}
+
 const char *sku_source_file(const struct sku *s)
 {
 	return s->file;

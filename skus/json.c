@@ -29,6 +29,9 @@ char *sku_to_json(const struct sku *s)
 	if (s->max_concurrent_deploys)
 		json_object_set_new(root, "max_concurrent_deploys",
 				    json_integer(s->max_concurrent_deploys));
+	json_object_set_new(root, "deploy", json_string(sku_deploy(s)));
+	if (s->boot_override_mode[0])
+		json_object_set_new(root, "boot_override_mode", json_string(s->boot_override_mode));
 	char *text = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	return text;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "skus/sku_internal.h"
 
@@ -147,6 +148,29 @@ static int set_max_deploys(struct sku *s, const char *v, char *msg, size_t msgle
 	return 0;
 }
 
+static int set_deploy(struct sku *s, const char *v, char *msg, size_t msglen)
+{
+	if (strcmp(v, "pxe") != 0 && strcmp(v, "vmedia") != 0) {
+		snprintf(msg, msglen, "\"%s\" is not a deploy interface (pxe or vmedia)", v);
+		return -1;
+	}
+	snprintf(s->deploy, sizeof s->deploy, "%s", v);
+	return 0;
+}
+
+static int set_boot_override_mode(struct sku *s, const char *v, char *msg, size_t msglen)
+{
+	const char *canon = strcasecmp(v, "uefi") == 0	   ? "UEFI"
+			    : strcasecmp(v, "legacy") == 0 ? "Legacy"
+							   : NULL;
+	if (!canon) {
+		snprintf(msg, msglen, "\"%s\" is not UEFI or Legacy", v);
+		return -1;
+	}
+	snprintf(s->boot_override_mode, sizeof s->boot_override_mode, "%s", canon);
+	return 0;
+}
+
 const struct sku_key sku_keys[] = {
     {"sku", "name", true, set_name},
     {"sku", "description", true, set_description},
@@ -162,5 +186,7 @@ const struct sku_key sku_keys[] = {
     {"nics", "min_speed_mbps", true, set_nic_speed},
     {"sku", "fast_track", false, set_fast_track},
     {"sku", "max_concurrent_deploys", false, set_max_deploys},
+    {"sku", "deploy", false, set_deploy},
+    {"sku", "boot_override_mode", false, set_boot_override_mode},
 };
 const size_t sku_nkeys = sizeof(sku_keys) / sizeof(sku_keys[0]);

@@ -55,6 +55,13 @@ bool sku_fast_track(const struct sku *s);
 /* Deploys of this SKU that may run at once ([sku] max_concurrent_deploys);
  * 0 (the default, and for NULL): only the global cap applies. */
 int sku_max_concurrent_deploys(const struct sku *s);
+/* The deploy interface of the SKU's machines ([sku] deploy): "pxe" (default) or
+ * "vmedia" (the BMC's virtual CD, docs/bmc.md). Static string; NULL s: "pxe". */
+const char *sku_deploy(const struct sku *s);
+/* The firmware boot mode sent with boot device changes ([sku]
+ * boot_override_mode): "UEFI", "Legacy", or "" to leave the BMC's mode alone.
+ * Borrowed; NULL s: "". */
+const char *sku_boot_override_mode(const struct sku *s);
 
 /* Borrowed path of the INI file the SKU came from ("DIR/NAME.ini"). */
 const char *sku_source_file(const struct sku *s);

@@ -310,3 +310,46 @@ enum bmc_status bmc_boot_set(struct bmc_manager *m, const struct bmc_target *t,
 		st = with_retries(&o, &a, true, e);
 	return op_end(&o, st);
 }
+
+/* insert and eject share everything but the call. */
+static enum bmc_status media_op(struct bmc_manager *m, const struct bmc_target *t,
+				struct bmc_call_args *a, enum bmc_op_kind k, struct bmc_error *e)
+{
+	struct bmc_error local;
+	struct op o;
+	enum bmc_status st;
+
+	if (e == NULL)
+		e = &local;
+	bmc_error_clear(e);
+	st = op_begin(&o, m, t, k, e);
+	if (st == BMC_OK && k == BMC_OP_MEDIA_INSERT &&
+	    (a->url == NULL || strlen(a->url) > 1000 ||
+	     (strncmp(a->url, "http://", 7) != 0 && strncmp(a->url, "https://", 8) != 0)))
+		st = bmc_error_set(e, BMC_ERR_INVALID, NULL,
+				   "media_insert: the image URL must be http(s)://, at most 1000 "
+				   "bytes");
+	if (st == BMC_OK)
+		st = check_caps(o.s.drv, BMC_CAP_VMEDIA, "virtual media", e);
+	if (st == BMC_OK)
+		st = bmc_entry_acquire(&o.s, e);
+	if (st == BMC_OK)
+		st = with_retries(&o, a, true, e);
+	return op_end(&o, st);
+}
+
+enum bmc_status bmc_media_insert(struct bmc_manager *m, const struct bmc_target *t, const char *url,
+				 struct bmc_error *e)
+{
+	struct bmc_call_args a = {.kind = BMC_CALL_MEDIA_INSERT, .url = url};
+
+	return media_op(m, t, &a, BMC_OP_MEDIA_INSERT, e);
+}
+
+enum bmc_status bmc_media_eject(struct bmc_manager *m, const struct bmc_target *t,
+				struct bmc_error *e)
+{
+	struct bmc_call_args a = {.kind = BMC_CALL_MEDIA_EJECT};
+
+	return media_op(m, t, &a, BMC_OP_MEDIA_EJECT, e);
+}

@@ -31,7 +31,8 @@ enum bmc_power_action {
 	BMC_POWER_ACTION__COUNT
 };
 
-enum bmc_boot_device { BMC_BOOT_PXE, BMC_BOOT_DISK, BMC_BOOT_DEVICE__COUNT };
+/* BMC_BOOT_CD: the (virtual) CD/DVD drive, for virtual-media boots. */
+enum bmc_boot_device { BMC_BOOT_PXE, BMC_BOOT_DISK, BMC_BOOT_CD, BMC_BOOT_DEVICE__COUNT };
 
 enum bmc_status {
 	BMC_OK = 0,
@@ -59,6 +60,10 @@ struct bmc_error {
 struct bmc_target {
 	const char *key;
 	const char *driver, *address, *username, *password, *options_json;
+	/* The machine's SKU asks for this firmware boot mode ("UEFI" or "Legacy") with
+	 * every boot device change; NULL or "" leaves the BMC's mode alone. A driver
+	 * option of the same meaning (redfish boot_mode) wins. */
+	const char *boot_mode;
 };
 
 /* All times in milliseconds. bmc_limits_default() gives the documented defaults. */
@@ -116,6 +121,19 @@ __attribute__((warn_unused_result)) enum bmc_status
 bmc_boot_set(struct bmc_manager *m, const struct bmc_target *t, enum bmc_boot_device d,
 	     bool persistent, struct bmc_error *e);
 
+/* Virtual media (the BMC's virtual CD): insert the ISO image at url, which the BMC
+ * fetches itself (http or https), ejecting whatever was inserted before; eject
+ * leaves the drive empty (nothing inserted: BMC_OK). Both are idempotent, so they
+ * are retried after transient errors like power on/off. url is borrowed for the
+ * call (http:// or https://, at most 1000 bytes). BMC_ERR_UNSUPPORTED when the driver lacks
+ * BMC_CAP_VMEDIA or the BMC offers no virtual CD. Blocking; thread-safe. */
+__attribute__((warn_unused_result)) enum bmc_status bmc_media_insert(struct bmc_manager *m,
+								     const struct bmc_target *t,
+								     const char *url,
+								     struct bmc_error *e);
+__attribute__((warn_unused_result)) enum bmc_status
+bmc_media_eject(struct bmc_manager *m, const struct bmc_target *t, struct bmc_error *e);
+
 /* Capability bits of a driver by name; 0 for unknown or not compiled in. */
 enum bmc_cap {
 	BMC_CAP_POWER_GET = 1u << 0,
@@ -123,6 +141,7 @@ enum bmc_cap {
 	BMC_CAP_SOFT_OFF = 1u << 2,
 	BMC_CAP_BOOT_NEXT = 1u << 3,	   /* one-time boot device */
 	BMC_CAP_BOOT_PERSISTENT = 1u << 4, /* persistent boot device */
+	BMC_CAP_VMEDIA = 1u << 5,	   /* virtual media insert/eject */
 };
 unsigned bmc_driver_caps(const char *driver);
 

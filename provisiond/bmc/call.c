@@ -28,7 +28,8 @@ struct job {
 	struct bmc_call_args args;
 	void *inst;	     /* in: open instance; out for OPEN */
 	struct bmc_target t; /* OPEN only: owned copies */
-	char *strs[6];
+	char *strs[7];
+	char *url;		 /* MEDIA_INSERT: owned copy */
 	json_t *opts;		 /* OPEN only: owned */
 	struct bmc_entry *entry; /* released by the job when abandoned */
 
@@ -59,6 +60,7 @@ static void job_unref(struct job *j)
 			explicit_bzero(j->strs[i], strlen(j->strs[i]));
 		free(j->strs[i]);
 	}
+	free(j->url);
 	json_decref(j->opts);
 	pthread_cond_destroy(&j->cv);
 	pthread_mutex_destroy(&j->mu);
@@ -79,6 +81,10 @@ static enum bmc_status job_run(struct job *j, struct bmc_error *e)
 		return d->power_set(j->inst, j->timeout_ms, a->action, e);
 	case BMC_CALL_BOOT_SET:
 		return d->boot_set(j->inst, j->timeout_ms, a->device, a->persistent, e);
+	case BMC_CALL_MEDIA_INSERT:
+		return d->media_insert(j->inst, j->timeout_ms, j->url, e);
+	case BMC_CALL_MEDIA_EJECT:
+		return d->media_eject(j->inst, j->timeout_ms, e);
 	case BMC_CALL__COUNT:
 		break;
 	}
@@ -146,12 +152,14 @@ static int job_copy_target(struct job *j, const struct bmc_session *s)
 	j->strs[3] = dup_or_null(t->username, &fail);
 	j->strs[4] = dup_or_null(t->password, &fail);
 	j->strs[5] = dup_or_null(t->options_json, &fail);
+	j->strs[6] = dup_or_null(t->boot_mode, &fail);
 	j->t = (struct bmc_target){.key = j->strs[0],
 				   .driver = j->strs[1],
 				   .address = j->strs[2],
 				   .username = j->strs[3],
 				   .password = j->strs[4],
-				   .options_json = j->strs[5]};
+				   .options_json = j->strs[5],
+				   .boot_mode = j->strs[6]};
 	j->opts = json_deep_copy(s->opts);
 	return (fail || j->opts == NULL) ? -1 : 0;
 }
@@ -180,6 +188,11 @@ static struct job *job_new(struct bmc_session *s, const struct bmc_call_args *a)
 	j->args = *a;
 	j->inst = s->inst;
 	j->entry = s->entry;
+	/* an abandoned call runs on after the caller's strings are gone */
+	if (a->url != NULL && (j->url = strdup(a->url)) == NULL) {
+		job_unref(j);
+		return NULL;
+	}
 	if (a->kind == BMC_CALL_OPEN && job_copy_target(j, s) != 0) {
 		job_unref(j);
 		return NULL;

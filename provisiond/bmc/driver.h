@@ -50,6 +50,11 @@ struct bmc_driver {
 				     struct bmc_error *e);
 	enum bmc_status (*boot_set)(void *inst, int timeout_ms, enum bmc_boot_device d,
 				    bool persistent, struct bmc_error *e);
+	/* Virtual CD: insert the image at url (the BMC fetches it), or eject. Both
+	 * or neither (BMC_CAP_VMEDIA comes from the slots). url is borrowed. */
+	enum bmc_status (*media_insert)(void *inst, int timeout_ms, const char *url,
+					struct bmc_error *e);
+	enum bmc_status (*media_eject)(void *inst, int timeout_ms, struct bmc_error *e);
 };
 
 /* Built-in drivers, defined in driver_*.c (or stubs in registry.c). */

@@ -143,8 +143,17 @@ static enum bmc_status ipmi_power_set(void *inst, int timeout_ms, enum bmc_power
 	return st;
 }
 
+static uint8_t boot_device_of(enum bmc_boot_device d)
+{
+	if (d == BMC_BOOT_PXE)
+		return IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_BOOT_DEVICE_FORCE_PXE;
+	if (d == BMC_BOOT_CD)
+		return IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_BOOT_DEVICE_FORCE_CD_DVD;
+	return IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_BOOT_DEVICE_FORCE_HARD_DRIVE;
+}
+
 /* Set System Boot Options, parameter 5 (boot flags): valid, next boot or persistent,
- * legacy or EFI, device PXE or hard drive; everything else left at its default. */
+ * legacy or EFI, device PXE, hard drive or CD/DVD; everything else left at its default. */
 static enum bmc_status ipmi_boot_set(void *inst, int timeout_ms, enum bmc_boot_device d,
 				     bool persistent, struct bmc_error *e)
 {
@@ -162,12 +171,10 @@ static enum bmc_status ipmi_boot_set(void *inst, int timeout_ms, enum bmc_boot_d
 			  : IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_BOOT_TYPE_PC_COMPATIBLE,
 		persistent ? IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_VALID_PERSISTENTLY
 			   : IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_VALID_FOR_NEXT_BOOT,
-		IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_VALID, off, off,
-		d == BMC_BOOT_PXE ? IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_BOOT_DEVICE_FORCE_PXE
-				  : IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_BOOT_DEVICE_FORCE_HARD_DRIVE,
-		off, off, IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_CONSOLE_REDIRECTION_DEFAULT, off, off,
-		off, IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_FIRMWARE_BIOS_VERBOSITY_DEFAULT, off, 0, 0,
-		0, rs) < 0)
+		IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_VALID, off, off, boot_device_of(d), off, off,
+		IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_CONSOLE_REDIRECTION_DEFAULT, off, off, off,
+		IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_FIRMWARE_BIOS_VERBOSITY_DEFAULT, off, 0, 0, 0,
+		rs) < 0)
 		st = bmc_ipmi_error(in, "set boot flags", false, rs, e);
 	fiid_obj_destroy(rs);
 	return st;

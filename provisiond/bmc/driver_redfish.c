@@ -25,7 +25,8 @@ static const char *const reset_prefs[][3] = {
 _Static_assert(sizeof(reset_prefs) / sizeof(reset_prefs[0]) == BMC_POWER_ACTION__COUNT,
 	       "reset_prefs must cover enum bmc_power_action");
 
-static const char *const boot_targets[] = {[BMC_BOOT_PXE] = "Pxe", [BMC_BOOT_DISK] = "Hdd"};
+static const char *const boot_targets[] = {
+    [BMC_BOOT_PXE] = "Pxe", [BMC_BOOT_DISK] = "Hdd", [BMC_BOOT_CD] = "Cd"};
 _Static_assert(sizeof(boot_targets) / sizeof(boot_targets[0]) == BMC_BOOT_DEVICE__COUNT,
 	       "boot_targets must cover enum bmc_boot_device");
 
@@ -75,7 +76,7 @@ static enum bmc_status rf_open(void *priv, const struct bmc_target *t, const jso
 	return BMC_OK;
 }
 
-static void start_call(struct rf_inst *in, int timeout_ms)
+void rf_start_call(struct rf_inst *in, int timeout_ms)
 {
 	in->timeout_ms = timeout_ms;
 	in->deadline = rf_now_ms() + timeout_ms;
@@ -91,7 +92,7 @@ static enum bmc_status rf_power_get(void *inst, int timeout_ms, enum bmc_power_s
 	const char *ps;
 	enum bmc_status st;
 
-	start_call(in, timeout_ms);
+	rf_start_call(in, timeout_ms);
 	st = rf_system_get(in, &sys, e);
 	if (st != BMC_OK)
 		return st;
@@ -217,7 +218,7 @@ static enum bmc_status rf_power_set(void *inst, int timeout_ms, enum bmc_power_a
 	json_t *list = NULL;
 	enum bmc_status st;
 
-	start_call(in, timeout_ms);
+	rf_start_call(in, timeout_ms);
 	st = rf_system_get(in, &sys, e);
 	if (st != BMC_OK)
 		return st;
@@ -298,7 +299,7 @@ static enum bmc_status rf_boot_set(void *inst, int timeout_ms, enum bmc_boot_dev
 	json_t *body = boot_body(in, d, persistent);
 	enum bmc_status st;
 
-	start_call(in, timeout_ms);
+	rf_start_call(in, timeout_ms);
 	if (body == NULL)
 		return bmc_error_set(e, BMC_ERR_FAILED, NULL, "out of memory");
 	st = rf_system_get(in, &sys, e);
@@ -333,4 +334,6 @@ const struct bmc_driver bmc_driver_redfish = {
     .power_get = rf_power_get,
     .power_set = rf_power_set,
     .boot_set = rf_boot_set,
+    .media_insert = rf_media_insert,
+    .media_eject = rf_media_eject,
 };

@@ -3,7 +3,8 @@
  * Layout: driver_redfish.c (the table, power and boot), driver_redfish_conf.c
  * (address and options, no I/O), driver_redfish_http.c (one request with libcurl,
  * bounded by the call's deadline; the error sentence), driver_redfish_session.c (the
- * per-manager cache of sessions: login, reuse, re-login on 401, logout). */
+ * per-manager cache of sessions: login, reuse, re-login on 401, logout),
+ * driver_redfish_media.c (virtual media: finding the virtual CD, insert, eject). */
 #ifndef PROVISIOND_BMC_DRIVER_REDFISH_H
 #define PROVISIOND_BMC_DRIVER_REDFISH_H
 
@@ -114,6 +115,12 @@ enum bmc_status rf_request(struct rf_inst *in, const char *method, const char *p
  * deadline. r is the 202 answer on entry and the final answer on success. */
 enum bmc_status rf_task_wait(struct rf_inst *in, const char *what, struct rf_resp *r,
 			     struct bmc_error *e);
+
+/* driver_redfish_media.c: the driver's virtual-media slots. */
+enum bmc_status rf_media_insert(void *inst, int timeout_ms, const char *url, struct bmc_error *e);
+enum bmc_status rf_media_eject(void *inst, int timeout_ms, struct bmc_error *e);
+/* Starts a driver call: its deadline is timeout_ms from now. */
+void rf_start_call(struct rf_inst *in, int timeout_ms);
 
 /* driver_redfish_discover.c: the ComputerSystem to act on, from the service root
  * (cached in the entry). *sys is its GET (body and ETag); its path in en->system_uri. */

@@ -2,13 +2,16 @@
  * docs/bmc.md for each option. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "provisiond/bmc/address.h"
 #include "provisiond/bmc/driver_redfish.h"
 #include "provisiond/bmc/options.h"
 
 static const char *const rf_keys[] = {"system_id", "auth",	 "ca_file", "tls_insecure",
-				      "boot_mode", "timeout_ms", NULL};
+				      "boot_mode", "timeout_ms", "deploy",  NULL};
+/* read by the lifecycle (deploy_select.c), checked here */
+static const char *const deploys[] = {"pxe", "vmedia", NULL};
 static const char *const auths[] = {"session", "basic", "session_or_basic", NULL};
 static const char *const boot_modes[] = {"UEFI", "Legacy", NULL};
 
@@ -83,7 +86,7 @@ static enum bmc_status system_id(const json_t *o, struct rf_conf *c, struct bmc_
 
 static enum bmc_status parse_options(const json_t *o, struct rf_conf *c, struct bmc_error *e)
 {
-	int auth, mode;
+	int auth, mode, deploy;
 	enum bmc_status st = bmc_opts_check_keys(o, "redfish", rf_keys, e);
 
 	if (st == BMC_OK)
@@ -96,6 +99,8 @@ static enum bmc_status parse_options(const json_t *o, struct rf_conf *c, struct 
 		st = bmc_opt_choice(o, "auth", auths, 0, &auth, e);
 	if (st == BMC_OK)
 		st = bmc_opt_choice(o, "boot_mode", boot_modes, -1, &mode, e);
+	if (st == BMC_OK)
+		st = bmc_opt_choice(o, "deploy", deploys, 0, &deploy, e);
 	if (st != BMC_OK)
 		return st;
 	if (c->ca_file[0] != '\0' && c->ca_file[0] != '/')
@@ -133,6 +138,16 @@ enum bmc_status rf_conf_parse(const struct bmc_target *t, const json_t *opts, st
 		st = parse_options(opts, c, e);
 	if (st != BMC_OK)
 		return st;
+	/* the SKU's mode, unless the machine's own option says otherwise */
+	if (c->boot_mode[0] == '\0' && t->boot_mode != NULL && t->boot_mode[0] != '\0') {
+		int i;
+		for (i = 0; boot_modes[i] != NULL && strcasecmp(boot_modes[i], t->boot_mode); i++)
+			;
+		if (boot_modes[i] == NULL)
+			return bmc_error_set(e, BMC_ERR_INVALID, "sku.boot_override_mode",
+					     "must be UEFI or Legacy, not '%.20s'", t->boot_mode);
+		snprintf(c->boot_mode, sizeof(c->boot_mode), "%s", boot_modes[i]);
+	}
 	snprintf(c->user, sizeof(c->user), "%s", t->username);
 	snprintf(c->pass, sizeof(c->pass), "%s", t->password ? t->password : "");
 	h = fnv(fnv(fnv(h, c->base), c->user), c->pass);

@@ -93,6 +93,8 @@ char *bmc_libvirt_xml_set_boot(const char *xml, enum bmc_boot_device d, struct b
 	w = copy_without_boot(out + (open_end + 1 - xml), open_end + 1, line);
 	if (d == BMC_BOOT_PXE)
 		w = add_boot(w, line, indent, "network");
+	if (d == BMC_BOOT_CD)
+		w = add_boot(w, line, indent, "cdrom");
 	w = add_boot(w, line, indent, "hd");
 	memcpy(w, line, len - (size_t)(line - xml) + 1);
 	return out;

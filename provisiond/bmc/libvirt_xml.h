@@ -7,8 +7,8 @@
 
 /* Returns a malloc'd copy of xml (as libvirt formats it: one element per line) whose
  * <os> element lists exactly the boot devices for d: pxe -> network, then hd;
- * disk -> hd. Every other line is kept byte for byte. On failure returns NULL with e
- * filled: BMC_ERR_UNSUPPORTED when the domain orders boot per device
+ * disk -> hd; cd -> cdrom, then hd. Every other line is kept byte for byte. On failure returns NULL
+ * with e filled: BMC_ERR_UNSUPPORTED when the domain orders boot per device
  * (<boot order='N'/>, which libvirt forbids mixing with <os><boot/>), BMC_ERR_FAILED
  * when there is no <os> element on lines of its own or no memory. */
 char *bmc_libvirt_xml_set_boot(const char *xml, enum bmc_boot_device d, struct bmc_error *e);

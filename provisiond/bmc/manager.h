@@ -15,7 +15,14 @@
 #include "provisiond/bmc/driver.h"
 
 /* Public operations, for the counters. */
-enum bmc_op_kind { BMC_OP_POWER_GET, BMC_OP_POWER_SET, BMC_OP_BOOT_SET, BMC_OP__COUNT };
+enum bmc_op_kind {
+	BMC_OP_POWER_GET,
+	BMC_OP_POWER_SET,
+	BMC_OP_BOOT_SET,
+	BMC_OP_MEDIA_INSERT,
+	BMC_OP_MEDIA_EJECT,
+	BMC_OP__COUNT
+};
 
 /* Driver slots, as run by the watchdog. */
 enum bmc_call_kind {
@@ -23,6 +30,8 @@ enum bmc_call_kind {
 	BMC_CALL_POWER_GET,
 	BMC_CALL_POWER_SET,
 	BMC_CALL_BOOT_SET,
+	BMC_CALL_MEDIA_INSERT,
+	BMC_CALL_MEDIA_EJECT,
 	BMC_CALL__COUNT
 };
 const char *bmc_op_kind_name(enum bmc_op_kind k);
@@ -91,6 +100,7 @@ struct bmc_call_args {
 	enum bmc_power_action action;
 	enum bmc_boot_device device;
 	bool persistent;
+	const char *url;	    /* media_insert; the job keeps its own copy */
 	enum bmc_power_state power; /* out: power_get */
 	bool ran;		    /* out: the driver slot was called */
 };

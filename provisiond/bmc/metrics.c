@@ -5,9 +5,9 @@
 #include "provisiond/bmc/manager.h"
 
 static const char *const op_names[] = {
-    [BMC_OP_POWER_GET] = "power_get",
-    [BMC_OP_POWER_SET] = "power_set",
-    [BMC_OP_BOOT_SET] = "boot_set",
+    [BMC_OP_POWER_GET] = "power_get",	  [BMC_OP_POWER_SET] = "power_set",
+    [BMC_OP_BOOT_SET] = "boot_set",	  [BMC_OP_MEDIA_INSERT] = "media_insert",
+    [BMC_OP_MEDIA_EJECT] = "media_eject",
 };
 _Static_assert(ARRAY_SIZE(op_names) == BMC_OP__COUNT, "op_names covers bmc_op_kind");
 
@@ -16,6 +16,8 @@ static const char *const call_names[] = {
     [BMC_CALL_POWER_GET] = "power_get",
     [BMC_CALL_POWER_SET] = "power_set",
     [BMC_CALL_BOOT_SET] = "boot_set",
+    [BMC_CALL_MEDIA_INSERT] = "media_insert",
+    [BMC_CALL_MEDIA_EJECT] = "media_eject",
 };
 _Static_assert(ARRAY_SIZE(call_names) == BMC_CALL__COUNT, "call_names covers bmc_call_kind");
 

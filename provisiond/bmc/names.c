@@ -40,6 +40,7 @@ static_assert(ARRAY_SIZE(power_action_names) == BMC_POWER_ACTION__COUNT,
 static const char *const boot_device_names[] = {
     [BMC_BOOT_PXE] = "pxe",
     [BMC_BOOT_DISK] = "disk",
+    [BMC_BOOT_CD] = "cd",
 };
 static_assert(ARRAY_SIZE(boot_device_names) == BMC_BOOT_DEVICE__COUNT,
 	      "boot_device_names covers bmc_boot_device");

@@ -76,6 +76,8 @@ unsigned bmc_driver_caps_of(const struct bmc_driver *d)
 		c |= BMC_CAP_POWER_SET | (d->caps & BMC_CAP_SOFT_OFF);
 	if (d->boot_set != NULL)
 		c |= d->caps & (BMC_CAP_BOOT_NEXT | BMC_CAP_BOOT_PERSISTENT);
+	if (d->media_insert != NULL && d->media_eject != NULL)
+		c |= BMC_CAP_VMEDIA;
 	return c;
 }
 

@@ -206,8 +206,8 @@ static int run_bootdev(struct ctl *ctl, const struct ctl_cmd *cmd, const struct 
 	json_t *body = NULL;
 	const char *dev = a->pos[0];
 
-	if (strcmp(dev, "pxe") != 0 && strcmp(dev, "disk") != 0)
-		return ctl_usage(ctl, cmd, "boot device must be pxe or disk, not '%s'", dev);
+	if (strcmp(dev, "pxe") != 0 && strcmp(dev, "disk") != 0 && strcmp(dev, "cd") != 0)
+		return ctl_usage(ctl, cmd, "boot device must be pxe, disk or cd, not '%s'", dev);
 	pc_status rc =
 	    pc_bootdev_set(ctl->client, a->pos[1], dev, ctl_flag(a, "persistent"), &body, &err);
 	return finish(ctl, rc, body, &err);
@@ -335,7 +335,7 @@ const struct ctl_cmd ctl_machine_cmds[] = {
      .run = run_power,
      .summary = "read or set power through the BMC (waits for confirmation)"},
     {.words = "machine bootdev",
-     .synopsis = "pxe|disk ID",
+     .synopsis = "pxe|disk|cd ID",
      .min_pos = 2,
      .max_pos = 2,
      .opts = bootdev_opts,

@@ -224,7 +224,7 @@ pc_status pc_power_set(pc_client *c, const char *id, const char *action, json_t 
  * (refused with 409 otherwise). */
 pc_status pc_power_set_force(pc_client *c, const char *id, const char *action, bool force,
 			     json_t **out, struct pc_error *err);
-/* PUT /v1/machines/{id}/bootdev; device: pxe|disk. */
+/* PUT /v1/machines/{id}/bootdev; device: pxe|disk|cd. */
 pc_status pc_bootdev_set(pc_client *c, const char *id, const char *device, bool persistent,
 			 json_t **out, struct pc_error *err);
 

@@ -83,6 +83,10 @@ struct lc_ctx {
 	/* Base URL machines fetch images from (the boot listener's), for the
 	 * pxe deploy driver; "" when there is none. */
 	const char *boot_url;
+	/* The virtual-media deploy interface (deploy_vmedia.c): the ramdisk's
+	 * files, where per-boot ISOs go, operator kernel arguments ("" none).
+	 * NULL or "" when there is no boot plane. */
+	const char *ramdisk_dir, *vmedia_dir, *kernel_args;
 	const atomic_bool *frozen; /* fleet freeze: steps pause; NULL: never frozen */
 	/* Wall clock in ms since the epoch, the base of every time the
 	 * inventory stores; NULL: inv_now_ms. Tests move it to reach deadlines. */

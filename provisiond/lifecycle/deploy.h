@@ -1,7 +1,8 @@
 /* deploy.h - the boot/deploy interface behind the lifecycle engine: how a
  * machine gets inspected, cleaned and imaged. "fake" simulates the agent in
  * process (tests, demos); "pxe" drives the real ramdisk agent over the boot
- * plane (docs/agent-protocol.md).
+ * plane (docs/agent-protocol.md); "vmedia" does the same with the agent
+ * booted from a per-boot ISO the BMC mounts as a virtual CD (docs/bmc.md).
  *
  * Each op runs on an engine worker and may block briefly. Results:
  *  DEP_DONE     finished (inspect fills *facts_json, malloc'd);
@@ -28,6 +29,12 @@ struct deploy_ctx {
 	/* Network-boots the machine into the agent (pxe next boot, power
 	 * on or cycle). On false the failure is recorded already. */
 	bool (*boot_agent)(void *step);
+	/* Boots the agent from virtual media: inserts the ISO at url, sets the
+	 * CD for the next boot, powers on or cycles. On false the failure is
+	 * recorded already. */
+	bool (*boot_media)(void *step, const char *url);
+	/* Ejects the virtual media. Records nothing: false with err filled. */
+	bool (*eject_media)(void *step, char *err, size_t len);
 	void *step;
 	char *facts_json;      /* out of inspect */
 	const char *phase_out; /* with DEP_PENDING */
@@ -43,13 +50,23 @@ struct deploy_driver {
 	/* After the engine set boot-from-disk and power-cycled: has the
 	 * deployed OS come up? */
 	enum dep_result (*wait_booted)(struct deploy_ctx *c);
+	/* Optional. The machine's attempt ended (a failure, a missed deadline)
+	 * or it left the state: give back what the interface holds (inserted
+	 * virtual media). Best effort, logs what fails; idempotent and cheap
+	 * when nothing is held. */
+	void (*release)(struct deploy_ctx *c);
 };
 
 extern const struct deploy_driver deploy_fake;
 extern const struct deploy_driver deploy_pxe;
+extern const struct deploy_driver deploy_vmedia;
 
-/* The deploy interface for a machine's BMC driver: fake BMCs get the
- * simulated agent, every real BMC the pxe boot plane. */
-const struct deploy_driver *deploy_for(const struct inv_bmc *bmc);
+/* The deploy interface of machine m with BMC access bmc (deploy_select.c):
+ * the BMC option "deploy" when set (fake: fake|pxe, redfish: pxe|vmedia),
+ * else the SKU's [sku] deploy when the BMC driver can do it, else fake for
+ * fake BMCs and pxe for every real one. NULL without BMC access. x may be
+ * NULL (no SKU lookup). */
+const struct deploy_driver *deploy_for(const struct lc_ctx *x, const struct inv_machine *m,
+				       const struct inv_bmc *bmc);
 
 #endif

@@ -102,16 +102,3 @@ const struct deploy_driver deploy_fake = {
     .write_image = fake_write,
     .wait_booted = fake_booted,
 };
-
-const struct deploy_driver *deploy_for(const struct inv_bmc *bmc)
-{
-	if (!bmc || !bmc->driver[0])
-		return NULL;
-	if (strcmp(bmc->driver, "fake") != 0)
-		return &deploy_pxe;
-	json_t *o = json_loads(bmc->options_json ? bmc->options_json : "{}", 0, NULL);
-	const char *d = json_string_value(json_object_get(o, "deploy"));
-	bool pxe = d && strcmp(d, "pxe") == 0;
-	json_decref(o);
-	return pxe ? &deploy_pxe : &deploy_fake;
-}

@@ -14,9 +14,13 @@ struct step {
 	const struct lc_ctx *x;
 	struct inv_machine *m;
 	struct inv_bmc bmc;
+	bool bmc_loaded;
 	struct bmc_target t;
+	char boot_mode[16]; /* the SKU's boot_override_mode for t */
 	char err[600];
 };
+
+static void release_deploy(struct step *s);
 
 static int deadline_s(const struct lc_limits *c, enum inv_state s)
 {
@@ -123,6 +127,9 @@ static bool advance(struct step *s, enum inv_state to, const char *reason,
 		c.last_error = "";
 	}
 	c.reason = reason;
+	if (s->m->state == INV_ST_INSPECTING || s->m->state == INV_ST_CLEANING ||
+	    s->m->state == INV_ST_DEPLOYING)
+		release_deploy(s); /* e.g. virtual media left inserted */
 	atomic_fetch_add(&s->x->stats->steps[s->m->state], 1);
 	if (to == INV_ST_FAILED || to == INV_ST_RETIRED || to == INV_ST_MAINTENANCE) {
 		/* no agent work is left for it: end any agent session */
@@ -161,6 +168,7 @@ static void fail(struct step *s, bool retryable, const char *fmt, const char *de
 	enum inv_state was = s->m->state;
 	log_event(LOG_WARN, "lifecycle: step failed", "machine", s->m->id, "state",
 		  inv_state_name(was), "error", msg, NULL);
+	release_deploy(s);
 	atomic_fetch_add(&s->x->stats->failures[was], 1);
 	if (retryable && attempts < cfg->max_attempts) {
 		char reason[700];
@@ -202,15 +210,33 @@ static void fail(struct step *s, bool retryable, const char *fmt, const char *de
 		lc_settle(s->x, alloc);
 }
 
-/* The machine's BMC access (none for a discovered machine); false when the
- * inventory cannot say, with err filled. */
+/* The machine's BMC access (none for a discovered machine), with the boot
+ * mode its SKU asks for; false when the inventory cannot say, with err
+ * filled. */
 static bool load_bmc(struct step *s, struct inv_err *err)
 {
+	if (s->bmc_loaded)
+		return true;
 	enum inv_status st = inv_machine_bmc(s->x->inv, s->m->id, &s->bmc, err);
 	if (st != INV_OK && st != INV_NOT_FOUND)
 		return false;
-	s->t = (struct bmc_target){s->m->id,	    s->bmc.driver,   s->bmc.address,
-				   s->bmc.username, s->bmc.password, s->bmc.options_json};
+	s->bmc_loaded = true;
+	s->boot_mode[0] = 0;
+	if (s->x->catalog_lock && s->x->catalog && s->m->sku[0]) {
+		pthread_rwlock_rdlock(s->x->catalog_lock);
+		const struct sku *k = sku_catalog_find(*s->x->catalog, s->m->sku);
+		if (k)
+			snprintf(s->boot_mode, sizeof s->boot_mode, "%s",
+				 sku_boot_override_mode(k));
+		pthread_rwlock_unlock(s->x->catalog_lock);
+	}
+	s->t = (struct bmc_target){.key = s->m->id,
+				   .driver = s->bmc.driver,
+				   .address = s->bmc.address,
+				   .username = s->bmc.username,
+				   .password = s->bmc.password,
+				   .options_json = s->bmc.options_json,
+				   .boot_mode = s->boot_mode};
 	return true;
 }
 
@@ -230,9 +256,11 @@ static bool boot_from(struct step *s, enum bmc_boot_device d, bool persistent)
 	enum bmc_status st = bmc_boot_set(s->x->bmc, &s->t, d, persistent, &be);
 	if (st == BMC_ERR_UNSUPPORTED && !persistent)
 		st = bmc_boot_set(s->x->bmc, &s->t, d, true, &be);
-	if (st != BMC_OK)
-		bmc_fail(s, d == BMC_BOOT_PXE ? "set boot device pxe" : "set boot device disk",
-			 &be);
+	if (st != BMC_OK) {
+		char what[64];
+		snprintf(what, sizeof what, "set boot device %s", bmc_boot_device_name(d));
+		bmc_fail(s, what, &be);
+	}
 	return st == BMC_OK;
 }
 
@@ -278,6 +306,35 @@ static bool boot_agent_cb(void *step)
 	return boot_agent(step);
 }
 
+/* Virtual-media boot into the agent (deploy_vmedia.c made the grant and the
+ * ISO): the media inserted, the CD for the next boot, then (re)start. */
+static bool boot_media_cb(void *step, const char *url)
+{
+	struct step *s = step;
+	struct bmc_error be = {0};
+	enum bmc_power_state ps = BMC_POWER_UNKNOWN;
+	if (bmc_power_get(s->x->bmc, &s->t, &ps, &be) != BMC_OK) {
+		bmc_fail(s, "read power state", &be);
+		return false;
+	}
+	if (bmc_media_insert(s->x->bmc, &s->t, url, &be) != BMC_OK) {
+		bmc_fail(s, "insert virtual media", &be);
+		return false;
+	}
+	return boot_from(s, BMC_BOOT_CD, false) &&
+	       power(s, ps == BMC_POWER_ON ? BMC_POWER_ACTION_CYCLE : BMC_POWER_ACTION_ON);
+}
+
+static bool eject_media_cb(void *step, char *err, size_t len)
+{
+	struct step *s = step;
+	struct bmc_error be = {0};
+	if (bmc_media_eject(s->x->bmc, &s->t, &be) == BMC_OK)
+		return true;
+	snprintf(err, len, "%s", be.message);
+	return false;
+}
+
 /* The deploy interface started something: note its phase and look again
  * shortly (an agent report wakes the machine sooner). */
 #define PENDING_POLL_MS 10000
@@ -307,8 +364,27 @@ static void agent_gone(struct step *s)
 
 static struct deploy_ctx ctx_for(struct step *s)
 {
-	return (struct deploy_ctx){
-	    .lc = s->x, .m = s->m, .bmc = &s->bmc, .boot_agent = boot_agent_cb, .step = s};
+	return (struct deploy_ctx){.lc = s->x,
+				   .m = s->m,
+				   .bmc = &s->bmc,
+				   .boot_agent = boot_agent_cb,
+				   .boot_media = boot_media_cb,
+				   .eject_media = eject_media_cb,
+				   .step = s};
+}
+
+/* The deploy interface gives back what it holds (virtual media) when an
+ * attempt ends or the machine leaves a transitional state. */
+static void release_deploy(struct step *s)
+{
+	struct inv_err err = {0};
+	if (!load_bmc(s, &err))
+		return;
+	const struct deploy_driver *d = deploy_for(s->x, s->m, &s->bmc);
+	if (!d || !d->release)
+		return;
+	struct deploy_ctx c = ctx_for(s);
+	d->release(&c);
 }
 
 static void step_verifying(struct step *s)
@@ -327,7 +403,7 @@ static void step_verifying(struct step *s)
 
 static const struct deploy_driver *driver_or_fail(struct step *s)
 {
-	const struct deploy_driver *d = deploy_for(&s->bmc);
+	const struct deploy_driver *d = deploy_for(s->x, s->m, &s->bmc);
 	if (!d)
 		fail(s, false,
 		     "no deploy interface for BMC driver '%s': this provisiond has no boot plane "
@@ -393,7 +469,7 @@ static void step_cleaning(struct step *s)
 		pending(s, &c);
 	/* fast-track SKUs wait in the running agent, so a deploy needs no
 	 * first reboot; the others power off */
-	bool fast = d == &deploy_pxe && lc_fast_track(s->x, s->m->sku);
+	bool fast = d != &deploy_fake && lc_fast_track(s->x, s->m->sku);
 	if (r != DEP_DONE || (!fast && !power(s, BMC_POWER_ACTION_OFF)))
 		return;
 	if (!fast)
@@ -513,25 +589,26 @@ static bool frozen_pause(struct step *s)
 	return true;
 }
 
-void lc_step(const struct lc_ctx *x, struct inv_machine *m)
+static void step_run(struct step *s)
 {
-	struct step s = {.x = x, .m = m};
+	const struct lc_ctx *x = s->x;
+	struct inv_machine *m = s->m;
 	enum inv_state st = m->state;
 	if (st == INV_ST_ENROLLED) {
 		if (m->has_bmc)
-			advance(&s, INV_ST_VERIFYING, "BMC access present: verifying", NULL);
+			advance(s, INV_ST_VERIFYING, "BMC access present: verifying", NULL);
 		else {
 			struct inv_machine_change c = {.set_wake = true, .wake_at = 0};
-			commit(&s, &c);
+			commit(s, &c);
 		}
 		return;
 	}
 	if (resting(st)) {
 		struct inv_machine_change c = {.set_wake = true, .wake_at = 0};
-		commit(&s, &c);
+		commit(s, &c);
 		return;
 	}
-	if (frozen_pause(&s))
+	if (frozen_pause(s))
 		return;
 	/* States entered without a deadline (reservation, release, manual
 	 * actions) get theirs from the time they were entered. */
@@ -543,23 +620,29 @@ void lc_step(const struct lc_ctx *x, struct inv_machine *m)
 		char msg[160];
 		snprintf(msg, sizeof msg, "deadline of %d s passed while waiting for %s to finish",
 			 deadline_s(&x->limits, st), inv_state_name(st));
-		fail(&s, false, "%s", msg);
+		fail(s, false, "%s", msg);
 		return;
 	}
 	if (st == INV_ST_RELEASING) {
-		advance(&s, INV_ST_CLEANING, "released: cleaning", NULL);
+		advance(s, INV_ST_CLEANING, "released: cleaning", NULL);
 		return;
 	}
 	struct inv_err err = {0};
-	if (!load_bmc(&s, &err))
-		fail(&s, true, "cannot read the BMC access: %s", err.message);
+	if (!load_bmc(s, &err))
+		fail(s, true, "cannot read the BMC access: %s", err.message);
 	else if (st == INV_ST_VERIFYING)
-		step_verifying(&s);
+		step_verifying(s);
 	else if (st == INV_ST_INSPECTING)
-		step_inspecting(&s);
+		step_inspecting(s);
 	else if (st == INV_ST_CLEANING)
-		step_cleaning(&s);
+		step_cleaning(s);
 	else if (st == INV_ST_DEPLOYING)
-		step_deploying(&s);
-	inv_bmc_clear(&s.bmc);
+		step_deploying(s);
+}
+
+void lc_step(const struct lc_ctx *x, struct inv_machine *m)
+{
+	struct step s = {.x = x, .m = m};
+	step_run(&s);
+	inv_bmc_clear(&s.bmc); /* loaded by any path that met a BMC or a release */
 }

@@ -8,19 +8,5 @@ set(PROVISIOND_CHAOS_TESTS
                  # /readyz says why, writes resume, nothing acknowledged lost
 
 foreach(t ${PROVISIOND_CHAOS_TESTS})
-  add_executable(${t}
-    ${CMAKE_CURRENT_LIST_DIR}/${t}.c
-    ${CMAKE_SOURCE_DIR}/tests/integration/harness.c)
-  target_include_directories(${t} PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
-  target_compile_definitions(${t} PRIVATE PROVISIOND_IT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
-  target_link_libraries(${t} PRIVATE
-    util PkgConfig::CMOCKA PkgConfig::CURL PkgConfig::JANSSON PkgConfig::SQLITE3 Threads::Threads)
-  foreach(dep provisiond provisionctl)
-    if(TARGET ${dep})
-      add_dependencies(${t} ${dep})
-    endif()
-  endforeach()
-  add_test(NAME ${t} COMMAND ${t})
-  set_tests_properties(${t} PROPERTIES LABELS chaos TIMEOUT 600
-    ENVIRONMENT "PROVISIOND_SOURCE_DIR=${CMAKE_SOURCE_DIR};PROVISIOND_BINARY_DIR=${CMAKE_BINARY_DIR}")
+  provisiond_daemon_test(${t} ${CMAKE_CURRENT_LIST_DIR}/${t}.c chaos)
 endforeach()

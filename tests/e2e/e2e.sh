@@ -4,12 +4,18 @@
 #   enroll -> verifying -> inspecting (SKU matched) -> cleaning -> available
 #   -> allocation -> deploying -> active (booted from disk) -> released
 #   -> cleaning -> available
-# through real iPXE, dnsmasq, IPMI to ipmi_sim BMCs, the ramdisk agent and the
-# lab image. It asserts on provisiond's API and on evidence outside it: the
-# serial consoles (PROVISIOND-AGENT start, PROVISIOND-BOOTED allocation=ID)
-# and the BMC hook logs (boot device pxe then disk, power cycles), prints each
-# phase's duration and the figures (floor vs allocation -> ready), and always
-# runs `lab down`, then checks that nothing of the lab is left.
+# both through the lab's Redfish BMC (lab/redfish-bmc), the ramdisk agent and
+# the lab image: the first VM boots the agent through real iPXE and dnsmasq
+# (Redfish + PXE), the second from a per-boot ISO its BMC fetches and mounts as
+# a virtual CD (Redfish virtual media: no iPXE, no boot script). It asserts on
+# provisiond's API and on evidence outside it: the serial consoles (iPXE or
+# ISOLINUX, PROVISIOND-AGENT start, PROVISIOND-BOOTED allocation=ID), the BMC
+# hook logs (boot device, media, power) and the Redfish BMC's operation log
+# (insert, boot once from Cd, eject, every boot), that no media stays inserted
+# and the one-time ISO URL is dead after the eject, prints each phase's duration
+# and the figures (floor vs allocation -> ready), and always runs `lab down`,
+# then checks that nothing of the lab is left. (IPMI through the lab: lab demo,
+# and tests/integration/bmc against ipmi_sim.)
 #
 # Own lab (does not touch a lab made by `lab up`): LAB_NAME provlab-e2e,
 # LAB_DIR /var/lib/provisiond-lab-e2e, API 127.0.0.1:7590, BMCs from UDP
@@ -24,10 +30,12 @@ LAB=$SRC/lab/lab
 BUDGET=${E2E_BUDGET_S:-900}
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: the lab needs root"; exit 77; }
-for t in virsh libvirtd virtlogd qemu-system-x86_64 ipmi_sim dnsmasq ip nft jq; do
+for t in virsh libvirtd virtlogd qemu-system-x86_64 ipmi_sim dnsmasq ip nft jq xorriso curl; do
 	command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || { echo "SKIP: $t not installed (scripts/deps)"; exit 77; }
 done
 [ -x "$BUILD/provisiond/provisiond" ] || { echo "SKIP: no $BUILD/provisiond/provisiond"; exit 77; }
+[ -x "$BUILD/lab/redfish-bmc/redfish-bmc" ] || { echo "SKIP: no $BUILD/lab/redfish-bmc/redfish-bmc"; exit 77; }
+[ -r /usr/lib/ISOLINUX/isolinux.bin ] || { echo "SKIP: isolinux not installed (scripts/deps)"; exit 77; }
 
 export LAB_NAME=provlab-e2e LAB_DIR=${E2E_LAB_DIR:-/var/lib/provisiond-lab-e2e}
 export LAB_API=127.0.0.1:7590 LAB_BMC_PORT=6331 LAB_NET=10.78.0
@@ -149,14 +157,62 @@ expect_order() {
 
 vmdir() { echo "$LAB_DIR/vms/$1"; }
 
+# The agent's boot of machine $1 (after time $2) as its console and BMC hook saw
+# it: PXE for M1, virtual media for M2. $3: what follows the power-on in the
+# hook log ("hook set power 0" when cleaning ends, "" otherwise).
+expect_agent_boot() {
+	local m=$1 since=$2 after=$3 d
+	d=$(vmdir "$m")
+	if [ "$m" = "$M1" ]; then
+		expect_order "$d/markers.log" "$since" 'iPXE' 'PROVISIOND-AGENT start' ||
+			fail "$m: serial console lacks iPXE -> PROVISIOND-AGENT start"
+		expect_order "$d/bmc.log" "$since" 'hook set boot pxe' 'hook set (power|reset) 1' \
+			'worker on: boot pxe' ${after:+"$after"} ||
+			fail "$m: BMC hook did not see boot pxe, power on${after:+, $after}"
+	else
+		expect_order "$d/markers.log" "$since" 'ISOLINUX' 'PROVISIOND-AGENT start' ||
+			fail "$m: serial console lacks ISOLINUX -> PROVISIOND-AGENT start"
+		expect_order "$d/bmc.log" "$since" 'hook set media http' 'media inserted' \
+			'hook set boot cdrom' 'hook set (power|reset) 1' 'worker on: boot cdrom' \
+			'hook set media none' 'media ejected' ${after:+"$after"} ||
+			fail "$m: BMC hook did not see media insert, boot cdrom, power on, eject${after:+, $after}"
+	fi
+}
+
+# Virtual media in M2's Redfish operation log since $1 (epoch seconds): every
+# insert followed by the start from Cd it was for and an eject; nothing left
+# inserted; the BMC's URLs no longer served; no iPXE and no boot script, ever.
+expect_vmedia_log() {
+	local since=$1 d ops url code
+	d=$(vmdir "$M2")
+	ops=$(jq -r --argjson s "$since" 'select(.ts >= $s) | select(.op == "media_insert" or
+		.op == "media_eject" or .op == "boot") | .op + (if .op == "boot" then ":" + .device else "" end)' \
+		"$d/redfish.log" | tr '\n' ' ')
+	[[ "$ops" == "media_insert boot:Cd media_eject "* ]] ||
+		fail "$M2: Redfish log since $since is '$ops', expected media_insert boot:Cd media_eject ..."
+	[[ "$ops" != *"boot:Pxe"* ]] || fail "$M2: booted from Pxe: $ops"
+	[ "$(jq -s '[.[] | select(.op == "media_insert")] | length' "$d/redfish.log")" = \
+		"$(jq -s '[.[] | select(.op == "media_eject" and .image != null)] | length' "$d/redfish.log")" ] ||
+		fail "$M2: inserts and ejects do not pair up: $(jq -c 'select(.op | startswith("media"))' "$d/redfish.log")"
+	[ -e "$d/media.iso" ] && fail "$M2: the VM's CD drive still holds media.iso"
+	[ -z "$(ls -A "$LAB_DIR/provisiond/vmedia" 2>/dev/null)" ] || fail "ISOs left: $(ls "$LAB_DIR/provisiond/vmedia")"
+	for url in $(jq -r 'select(.op == "media_insert") | .image' "$d/redfish.log"); do
+		code=$("$LAB" exec curl -s -o /dev/null -w '%{http_code}' "$url")
+		[ "$code" = 404 ] || fail "$M2: the ejected ISO's URL answers $code, expected 404"
+	done
+	! grep -q 'iPXE' "$d/markers.log" || fail "$M2: iPXE ran on the virtual-media machine"
+	! grep '"boot script"' "$LAB_DIR/provisiond/provisiond.log" | grep -qi "$(. "$d/vm.env" && echo "$VM_MAC")" ||
+		fail "$M2: a boot script was served for its MAC"
+}
+
 # ---------------------------------------------------------------------------
 say "e2e on the lab: $LAB_NAME in $LAB_DIR, source $SRC, build $BUILD"
 "$LAB" down >/dev/null 2>&1 # a leftover of an interrupted run
 
-phase "lab up (2 x lab.small)"
-"$LAB" up --machines 2 --sku lab.small --no-wait || fail "lab up failed"
+phase "lab up (2 x lab.small: redfish + pxe, redfish + vmedia)"
+"$LAB" up --machines 2 --sku lab.small --bmc redfish,vmedia --no-wait || fail "lab up failed"
 . "$LAB_DIR/lab.env"
-M1=$LAB_NAME-01 M2=$LAB_NAME-02
+M1=$LAB_NAME-01 M2=$LAB_NAME-02 # M1 boots the agent by PXE, M2 from virtual media
 
 # Isolation: no lab address in the root namespace; the guard is in place;
 # nothing forwards inside the lab namespace.
@@ -174,12 +230,13 @@ for m in $M1 $M2; do
 	sku=$(ctl -o json machine show "$m" | jq -r .sku)
 	[ "$sku" = lab.small ] || fail "$m matched SKU '$sku', expected lab.small"
 	d=$(vmdir "$m")
-	expect_order "$d/markers.log" 0 'iPXE' 'PROVISIOND-AGENT start' 'agent: wipe' ||
-		fail "$m: serial console lacks iPXE -> PROVISIOND-AGENT start -> wipe"
-	expect_order "$d/bmc.log" 0 'hook set boot pxe' 'hook set power 1' 'worker on: boot pxe' 'hook set power 0' ||
-		fail "$m: BMC hook did not see boot pxe, power on, power off"
+	expect_agent_boot "$m" 0 'hook set power 0'
+	expect_order "$d/markers.log" 0 'PROVISIOND-AGENT start' 'agent: wipe' ||
+		fail "$m: serial console lacks PROVISIOND-AGENT start -> wipe"
 	say "$m: $st; SKU $sku; serial and BMC evidence present"
 done
+expect_vmedia_log 0
+say "$M2: virtual media inserted, booted once from Cd, ejected; its URL is dead; no iPXE"
 
 phase "allocate 2 -> ready"
 # lab up copied the lab image into the store ([boot] images_dir); its path
@@ -202,11 +259,13 @@ for m in $M1 $M2; do
 	expect_order "$d/markers.log" "$T_ALLOC" 'PROVISIOND-AGENT start' 'agent: write_image' \
 		'SYSLINUX' "PROVISIOND-BOOTED allocation=$ID machine=$mid" ||
 		fail "$m: serial console lacks agent -> write_image -> disk boot -> PROVISIOND-BOOTED allocation=$ID machine=$mid"
-	expect_order "$d/bmc.log" "$T_ALLOC" 'hook set boot pxe' 'hook set power 1' 'worker on: boot pxe' \
-		'hook set boot default' 'hook set power 0' 'hook set power 1' 'worker on: boot disk' ||
-		fail "$m: BMC hook did not see boot pxe + power on, then boot disk + power cycle"
-	say "$m: active; PXE -> agent -> image written -> boot device disk -> power cycle -> PROVISIOND-BOOTED allocation=$ID"
+	expect_agent_boot "$m" "$T_ALLOC" ''
+	expect_order "$d/bmc.log" "$T_ALLOC" 'worker on: boot (pxe|cdrom)' 'hook set boot default' \
+		'hook set reset 1' 'worker on: boot disk' ||
+		fail "$m: BMC hook did not see the agent boot, then boot disk + power cycle"
+	say "$m: active; $([ "$m" = "$M1" ] && echo PXE || echo 'virtual media') -> agent -> image written -> boot device disk -> power cycle -> PROVISIOND-BOOTED allocation=$ID"
 done
+expect_vmedia_log "$T_ALLOC"
 "$LAB" timeline --since "$T_ALLOC" "$M1"
 
 phase "release -> available"
@@ -221,10 +280,10 @@ for m in $M1 $M2; do
 	d=$(vmdir "$m")
 	expect_order "$d/markers.log" "$T_REL" 'PROVISIOND-AGENT start' 'agent: wipe' ||
 		fail "$m: no cleaning boot (agent start, wipe) on the serial console after release"
-	expect_order "$d/bmc.log" "$T_REL" 'hook set boot pxe' 'hook set power' 'worker on: boot pxe' 'hook set power 0' ||
-		fail "$m: BMC hook did not see boot pxe, power on, power off after release"
+	expect_agent_boot "$m" "$T_REL" 'hook set power 0'
 done
-say "both machines cleaned back to available"
+expect_vmedia_log "$T_REL"
+say "both machines cleaned back to available (M2 through virtual media again)"
 phase ""
 
 echo

@@ -22,19 +22,5 @@ set(PROVISIOND_IT_TESTS
                   # booted), so openapi_responses checks those answers too
 
 foreach(t ${PROVISIOND_IT_TESTS})
-  add_executable(${t}
-    ${CMAKE_CURRENT_LIST_DIR}/${t}.c
-    ${CMAKE_CURRENT_LIST_DIR}/harness.c)
-  target_include_directories(${t} PRIVATE ${CMAKE_CURRENT_LIST_DIR})
-  target_compile_definitions(${t} PRIVATE PROVISIOND_IT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
-  target_link_libraries(${t} PRIVATE
-    util PkgConfig::CMOCKA PkgConfig::CURL PkgConfig::JANSSON PkgConfig::SQLITE3 Threads::Threads)
-  foreach(dep provisiond provisionctl)
-    if(TARGET ${dep})
-      add_dependencies(${t} ${dep})
-    endif()
-  endforeach()
-  add_test(NAME ${t} COMMAND ${t})
-  set_tests_properties(${t} PROPERTIES LABELS integration TIMEOUT 600
-    ENVIRONMENT "PROVISIOND_SOURCE_DIR=${CMAKE_SOURCE_DIR};PROVISIOND_BINARY_DIR=${CMAKE_BINARY_DIR}")
+  provisiond_daemon_test(${t} ${CMAKE_CURRENT_LIST_DIR}/${t}.c integration)
 endforeach()

@@ -123,7 +123,15 @@ static void test_thousand_polls(void **state)
 	while (metric(d, "provisiond_http_parked{listener=\"boot\"} ") < AGENTS && h_now_ms() < end)
 		h_sleep_ms(100);
 	assert_int_equal(metric(d, "provisiond_http_parked{listener=\"boot\"} "), AGENTS);
-	assert_true(metric(d, "provisiond_http_workers_busy{listener=\"boot\"} ") < 16);
+	/* parked polls hold no worker: were they holding one, all 64 would be
+	 * busy all the time. A wake (any commit) reruns them for a moment, so
+	 * the least of ten samples is what tells. */
+	int64_t least = INT64_MAX;
+	for (int i = 0; i < 10; i++, h_sleep_ms(100)) {
+		int64_t busy = metric(d, "provisiond_http_workers_busy{listener=\"boot\"} ");
+		least = busy >= 0 && busy < least ? busy : least;
+	}
+	assert_true(least < 16);
 	/* the boot listener keeps serving while they wait */
 	static int64_t ms[200];
 	for (int i = 0; i < 200; i++) {

@@ -7,3 +7,8 @@ set_tests_properties(integration_redfish_clients PROPERTIES
 add_test(NAME integration_redfish_api
   COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/bmc/api_redfish.sh ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
 set_tests_properties(integration_redfish_api PROPERTIES LABELS integration TIMEOUT 300)
+# Virtual-media deploys: the ISO inserted, served once, ejected (tests/integration/bmc/api_vmedia.sh).
+add_test(NAME integration_redfish_vmedia
+  COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/bmc/api_vmedia.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(integration_redfish_vmedia PROPERTIES
+  LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77)

@@ -10,3 +10,7 @@ provisiond_unit_test(test_pxe_files
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_pxe_files.c LIBS pxe)
 provisiond_unit_test(test_pxe_supervise
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_pxe_supervise.c LIBS pxe)
+#   test_pxe_iso       the virtual-media ISO with the real xorriso and isolinux
+#                      (skipped without them)
+provisiond_unit_test(test_pxe_iso
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_pxe_iso.c LIBS pxe)

@@ -127,7 +127,7 @@ static void test_cli_transport_and_usage(void **state)
 	    {{"machine", "list", "--bogus", NULL}, "unknown option '--bogus'"},
 	    {{"machine", "action", "explode", "m1", NULL}, "unknown action 'explode'"},
 	    {{"machine", "power", "sideways", "m1", NULL}, "unknown power command 'sideways'"},
-	    {{"machine", "bootdev", "usb", "m1", NULL}, "boot device must be pxe or disk"},
+	    {{"machine", "bootdev", "usb", "m1", NULL}, "boot device must be pxe, disk or cd"},
 	    {{"allocation", "create", "--sku", "s", NULL},
 	     "--sku, --count and --image are required"},
 	    {{"allocation", "create", "--sku", "s", "--count", "0", "--image", "i"}, "--count"},

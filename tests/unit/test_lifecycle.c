@@ -22,6 +22,7 @@
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/bmc/fake.h"
 #include "provisiond/lifecycle/context.h"
+#include "provisiond/lifecycle/deploy.h"
 #include "skus/sku.h"
 
 #define SKU "lab.small" /* in skus/catalog */
@@ -569,6 +570,58 @@ static void test_deploy_admission_sku(void **state)
 	assert_int_equal(atomic_load(&f->stats.admission_waits_global), 0);
 }
 
+/* Which deploy interface a machine gets: the BMC option, else the SKU's
+ * [sku] deploy where the BMC can do virtual media, else by driver. */
+static void test_deploy_select(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+	char path[600];
+	FILE *fp;
+	static const struct {
+		const char *driver, *options, *sku, *want;
+	} cases[] = {
+	    {"fake", "{}", "", "fake"},
+	    {"fake", "{\"deploy\":\"pxe\"}", "", "pxe"},
+	    {"ipmi", "{}", "", "pxe"},
+	    {"redfish", "{}", "", "pxe"},
+	    {"redfish", "{\"deploy\":\"vmedia\"}", "", "vmedia"},
+	    {"redfish", "{}", "t.vmedia", "vmedia"},
+	    {"redfish", "{\"deploy\":\"pxe\"}", "t.vmedia", "pxe"}, /* the machine's wins */
+	    {"ipmi", "{}", "t.vmedia", "pxe"},			    /* no virtual media */
+	    {"redfish", "{}", "no.such", "pxe"},
+	};
+
+	snprintf(path, sizeof path, "%s/v.ini", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("[sku]\nname = t.vmedia\ndescription = d\narch = x86_64\nboot_mode = bios\n"
+	      "deploy = vmedia\n[cpu]\ncores = 1\n[memory]\nmib = 512\n[disks]\ncount = 1\n"
+	      "min_size = 1GiB\nkind = any\n[nics]\ncount = 1\nmin_speed_mbps = 0\n",
+	      fp);
+	fclose(fp);
+	sku_catalog_free(f->catalog);
+	f->catalog = NULL;
+	if (sku_catalog_load_dir(f->dir, &f->catalog, &e) != ERR_OK)
+		fail_msg("catalog: %s", e.message);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct inv_bmc b = {0};
+		struct inv_machine m = {0};
+		snprintf(b.driver, sizeof b.driver, "%s", cases[i].driver);
+		b.options_json = (char *)cases[i].options;
+		snprintf(m.sku, sizeof m.sku, "%s", cases[i].sku);
+		const struct deploy_driver *d = deploy_for(&f->x, &m, &b);
+		assert_non_null(d);
+		if (strcmp(d->name, cases[i].want) != 0)
+			fail_msg("case %zu (%s %s sku '%s'): got %s, want %s", i, cases[i].driver,
+				 cases[i].options, cases[i].sku, d->name, cases[i].want);
+	}
+	struct inv_bmc none = {0};
+	assert_null(deploy_for(&f->x, NULL, &none));
+	assert_non_null(deploy_vmedia.release); /* media is given back */
+	assert_null(deploy_pxe.release);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -583,6 +636,7 @@ int main(void)
 	    T(test_deploy_admission),
 	    T(test_deploy_admission_sku),
 	    T(test_wrong_key),
+	    T(test_deploy_select),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

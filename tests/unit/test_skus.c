@@ -128,6 +128,13 @@ static const struct catalog_case catalog_cases[] = {
      {{"bad.ini", "[sku]\nname = t\ndescription = d\narch = x86_64\nboot_mode = efi\n" L_CPU L_MEM
 		      L_DISKS L_NICS}},
      "bad.ini:5: bad value for \"boot_mode\" in [sku]: \"efi\" is not a boot mode (bios or uefi)"},
+    {"deploy interface",
+     {{"bad.ini", L_SKU "deploy = usb\n" L_CPU L_MEM L_DISKS L_NICS}},
+     "bad.ini:6: bad value for \"deploy\" in [sku]: \"usb\" is not a deploy interface (pxe or "
+     "vmedia)"},
+    {"boot override mode",
+     {{"bad.ini", L_SKU "boot_override_mode = bios\n" L_CPU L_MEM L_DISKS L_NICS}},
+     "bad.ini:6: bad value for \"boot_override_mode\" in [sku]: \"bios\" is not UEFI or Legacy"},
     {"arch typo",
      {{"bad.ini", "[sku]\nname = t\ndescription = d\narch = x86-64\nboot_mode = bios\n" L_CPU L_MEM
 		      L_DISKS L_NICS}},
@@ -311,6 +318,36 @@ static void test_catalog_fields(void **state)
 	struct err e = {0};
 	assert_int_equal(load_case(&dup, &e), ERR_INVALID);
 	assert_string_equal(e.field, "sku.name");
+}
+
+/* [sku] deploy and boot_override_mode: defaults, values, in the JSON. */
+static void test_deploy_settings(void **state)
+{
+	(void)state;
+	char dir[512];
+	struct err e = {0};
+	struct sku_catalog *c = NULL;
+	make_dir(dir, sizeof(dir));
+	write_file(dir, "a.ini", GOOD);
+	write_file(dir, "b.ini",
+		   SKU2("x86_64", "uefi") "deploy = vmedia\nboot_override_mode = uefi\n" L_CPU L_MEM
+		       L_DISKS L_NICS);
+	assert_int_equal(sku_catalog_load_dir(dir, &c, &e), ERR_OK);
+	const struct sku *one = sku_catalog_find(c, "t.one"), *two = sku_catalog_find(c, "t.two");
+	assert_string_equal(sku_deploy(one), "pxe");
+	assert_string_equal(sku_boot_override_mode(one), "");
+	assert_string_equal(sku_deploy(two), "vmedia");
+	assert_string_equal(sku_boot_override_mode(two), "UEFI");
+	assert_string_equal(sku_deploy(NULL), "pxe");
+	char *text = sku_to_json(two);
+	assert_non_null(strstr(text, "\"deploy\":\"vmedia\""));
+	assert_non_null(strstr(text, "\"boot_override_mode\":\"UEFI\""));
+	free(text);
+	text = sku_to_json(one);
+	assert_null(strstr(text, "boot_override_mode"));
+	free(text);
+	sku_catalog_free(c);
+	remove_dir(dir);
 }
 
 static void test_missing_dir(void **state)
@@ -750,11 +787,12 @@ static void test_example_storage_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_catalog_table),      cmocka_unit_test(test_catalog_fields),
-	    cmocka_unit_test(test_missing_dir),	       cmocka_unit_test(test_shipped_catalog),
-	    cmocka_unit_test(test_sku_to_json),	       cmocka_unit_test(test_match_table),
-	    cmocka_unit_test(test_invalid_facts),      cmocka_unit_test(test_truncations),
-	    cmocka_unit_test(test_example_round_trip), cmocka_unit_test(test_example_storage_names),
+	    cmocka_unit_test(test_catalog_table),	  cmocka_unit_test(test_catalog_fields),
+	    cmocka_unit_test(test_deploy_settings),	  cmocka_unit_test(test_missing_dir),
+	    cmocka_unit_test(test_shipped_catalog),	  cmocka_unit_test(test_sku_to_json),
+	    cmocka_unit_test(test_match_table),		  cmocka_unit_test(test_invalid_facts),
+	    cmocka_unit_test(test_truncations),		  cmocka_unit_test(test_example_round_trip),
+	    cmocka_unit_test(test_example_storage_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
