@@ -502,8 +502,8 @@ static enum MHD_Result send_reply(struct http_req *r)
 	/* one line per request is for debugging: at info it would bury the
 	 * lines an operator acts on (docs/config.md, [log] level) */
 	log_event(r->status >= 500 ? LOG_WARN : LOG_DEBUG, "request", "listener", s->name, "method",
-		  r->method, "path", http_log_path(r), "status", code, "ms", ms, "request_id", r->request_id,
-		  NULL);
+		  r->method, "path", http_log_path(r), "status", code, "ms", ms, "request_id",
+		  r->request_id, NULL);
 	return ret;
 }
 

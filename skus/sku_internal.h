@@ -51,8 +51,8 @@ struct sku {
 	bool disk_min_decimal; /* min_size was written in KB/MB/GB/TB */
 	struct sku_range nic_count;
 	long long nic_min_mbps;
-	bool fast_track;	    /* available machines stay powered on in the agent */
-	int max_concurrent_deploys; /* of this SKU at once; 0: only the global cap */
+	bool fast_track;	     /* available machines stay powered on in the agent */
+	int max_concurrent_deploys;  /* of this SKU at once; 0: only the global cap */
 	char deploy[16];	     /* deploy interface: "pxe" (default) or "vmedia" */
 	char boot_override_mode[16]; /* "UEFI", "Legacy" or "" (leave the BMC's alone) */
 };
