@@ -242,8 +242,12 @@ cp "$work/provisiond.ini.orig" "$ini"
 say "dnsmasq (DHCP, TFTP) runs with the unit's three capabilities and not with any two"
 
 # ---- upgrade: revision 2 over 1, from a database one schema older
-db_as_user() { setpriv --reuid="$uid" --regid="$gid" --clear-groups \
-	sqlite3 "$state/provisiond.db" "$1"; }
+# as root (the service user may not traverse the path to the build dir, e.g.
+# a mode-0700 temporary directory), then the files go back to the user
+db_as_user() {
+	sqlite3 "$state/provisiond.db" "$1"
+	chown "$uid:$gid" "$state"/provisiond.db*
+}
 schema=$(chroot "$root" /usr/sbin/provisiond --version | sed -n 's/.*schema \([0-9]*\).*/\1/p')
 # what the previous schema lacked: one entry per migration (add the newest's)
 undo_6="ALTER TABLE images DROP COLUMN state; ALTER TABLE images DROP COLUMN last_error;
