@@ -32,7 +32,7 @@ command -v ipmi_sim >/dev/null || fail "ipmi_sim (package openipmi) is not insta
 
 free_udp_port() {
 	while :; do
-		p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
+		p=$((10000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
 		ss -Hlun "sport = :$p" | grep -q . || { echo $p; return; }
 	done
 }
