@@ -498,8 +498,10 @@ static void test_get_by_name(void **state)
 	assert_int_equal(inv_allocation_get_by_name(inv, "web", "alice", &x, &err), INV_OK);
 	assert_string_equal(x.id, a1.id);
 	assert_int_equal(x.nmachines, 1);
+	inv_allocation_clear(&x);
 	assert_int_equal(inv_allocation_get_by_name(inv, "web", NULL, &x, &err), INV_OK);
 	assert_string_equal(x.id, a2.id);
+	inv_allocation_clear(&x);
 	assert_int_equal(inv_allocation_get_by_name(inv, "web", "carol", &x, &err), INV_NOT_FOUND);
 	assert_int_equal(inv_allocation_get_by_name(inv, "nope", NULL, &x, &err), INV_NOT_FOUND);
 	inv_allocation_clear(&a1);
