@@ -216,7 +216,16 @@ static enum inv_status requeue_fn(struct inv_conn *c, void *arg, struct inv_err 
 	inv_bind_text(st, ":pending", cmd_state_names[CMD_PENDING]);
 	inv_bind_text(st, ":sent", cmd_state_names[CMD_SENT]);
 	inv_bind_int(st, ":now", inv_now_ms());
-	return inv_exec_done(st, "requeue commands", err);
+	enum inv_status s = inv_exec_done(st, "requeue commands", err);
+	if (s != INV_OK)
+		return s;
+	/* a new agent run is news for a step waiting on it (virtual media
+	 * goes once the agent is up): the inventory's own wake-up */
+	if (!(st = inv_stmt(c, SQL_MACHINE_WAKE_NOW, err)))
+		return INV_IO;
+	inv_bind_text(st, ":id", arg);
+	inv_bind_int(st, ":now", inv_now_ms());
+	return inv_exec_done(st, "wake machine", err);
 }
 
 enum inv_status inv_command_requeue(struct inv *inv, const char *machine_id, struct inv_err *err)

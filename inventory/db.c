@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ struct inv {
 	pthread_key_t rkey;
 	struct reader *readers;	      /* every reader connection, closed at inv_close */
 	struct util_hist commit_hist; /* each group: BEGIN to durable COMMIT */
+	atomic_llong writes;	      /* write requests run by the writer */
 	/* the last write group failed on storage (disk full, I/O error) and
 	 * none has succeeded since: why, and since when (0: writable); under mu */
 	char storage_error[sizeof((struct inv_err *)0)->message];
@@ -391,6 +393,7 @@ static void run_batch(struct inv *inv, struct wjob **batch, int n)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	util_hist_observe_us(&inv->commit_hist, util_now_us() - t0);
+	atomic_fetch_add(&inv->writes, n);
 	note_storage(inv, batch, n);
 }
 
@@ -400,6 +403,13 @@ void inv_metrics(struct inv *inv, void (*emit)(void *ctx, const char *line), voi
 		  "of each group of inventory writes.");
 	emit(ctx, "# TYPE provisiond_inventory_commit_seconds histogram");
 	util_hist_render(&inv->commit_hist, "provisiond_inventory_commit_seconds", NULL, emit, ctx);
+	char line[96];
+	emit(ctx, "# HELP provisiond_inventory_writes_total Write requests run by the inventory's "
+		  "writer (each its own savepoint; many share one commit).");
+	emit(ctx, "# TYPE provisiond_inventory_writes_total counter");
+	snprintf(line, sizeof line, "provisiond_inventory_writes_total %lld",
+		 (long long)atomic_load(&inv->writes));
+	emit(ctx, line);
 }
 
 static void *writer_main(void *arg)

@@ -262,6 +262,10 @@ struct inv_machine_change {
 	int attempts;
 	bool set_wake;
 	int64_t wake_at;
+	/* With set_wake: when nonzero, a wake_at already below it is kept (the
+	 * machine was woken, e.g. by an agent's report, since the step leased
+	 * it up to keep_wake_before: that wake-up must not be lost). */
+	int64_t keep_wake_before;
 	bool set_deadline;
 	int64_t deadline_at;
 	bool set_last_error;
@@ -293,9 +297,13 @@ INV_MUST_CHECK enum inv_status inv_machine_change(struct inv *inv, const char *i
 						  const struct inv_machine_change *c,
 						  struct inv_machine *out, struct inv_err *err);
 
-/* Machines whose wake_at is due (0 < wake_at <= now), oldest first. */
+/* Machines whose wake_at is due (0 < wake_at <= now), oldest first, at
+ * most per_rack of one rack (site and rack; machines without a rack are not
+ * capped; per_rack <= 0: no cap), so the oldest rack cannot fill a batch
+ * with machines the engine's rack cap would hold back anyway. */
 INV_MUST_CHECK enum inv_status inv_machines_due(struct inv *inv, int64_t now, int limit,
-						struct inv_machine_list *out, struct inv_err *err);
+						int per_rack, struct inv_machine_list *out,
+						struct inv_err *err);
 /* Crash-only start: every machine in a transitional state whose wake_at
  * lies in the future (a lease or backoff of the previous run) is woken now.
  * *n gets how many. */
@@ -678,7 +686,8 @@ INV_MUST_CHECK enum inv_status inv_command_finish(struct inv *inv, const char *m
 						  const char *message, const char *details_json,
 						  struct inv_err *err);
 /* A new agent run took over: commands sent to the previous one (which
- * can no longer answer) go back to pending. */
+ * can no longer answer) go back to pending, and the machine is woken
+ * (wake_at = now) so a step waiting on the agent looks at once. */
 INV_MUST_CHECK enum inv_status inv_command_requeue(struct inv *inv, const char *machine_id,
 						   struct inv_err *err);
 /* Records when the machine's agent was last heard from (at, ms), or that

@@ -233,7 +233,7 @@ enum inv_status inv_machine_list(struct inv *inv, const struct inv_machine_filte
 	return collect(st, limit, out, err);
 }
 
-enum inv_status inv_machines_due(struct inv *inv, int64_t now, int limit,
+enum inv_status inv_machines_due(struct inv *inv, int64_t now, int limit, int per_rack,
 				 struct inv_machine_list *out, struct inv_err *err)
 {
 	struct inv_conn *c = inv_reader(inv, err);
@@ -243,6 +243,7 @@ enum inv_status inv_machines_due(struct inv *inv, int64_t now, int limit,
 	limit = inv_clamp_limit(limit);
 	inv_bind_int(st, ":now", now);
 	inv_bind_int(st, ":limit", limit + 1);
+	inv_bind_int(st, ":per_rack", per_rack > 0 ? per_rack : INT32_MAX);
 	enum inv_status s = collect(st, limit, out, err);
 	out->next_seq = 0;
 	return s;

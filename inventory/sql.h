@@ -15,7 +15,7 @@ enum inv_sql {
 	SQL_MACHINE_BY_ID_OR_NAME, /* :key */
 	SQL_MACHINE_BY_MAC,	   /* :mac */
 	SQL_MACHINE_LIST,	   /* :after, :state, :sku, :owner, :site, :rack, :limit */
-	SQL_MACHINES_DUE,	   /* :now, :limit */
+	SQL_MACHINES_DUE,	   /* :now, :per_rack, :limit */
 	SQL_MACHINES_NEXT_WAKE,	   /* -> min(wake_at) */
 	SQL_MACHINE_INSERT,
 	SQL_NIC_INSERT,

@@ -47,7 +47,8 @@ static const struct option options[] = {
     S("database", "key_file", key_file),
     S("catalog", "skus_dir", skus_dir),
     S("auth", "admin_token_file", admin_token_file),
-    N("lifecycle", "workers", lc_workers, 1, 256),
+    N("lifecycle", "workers", lc_workers, 1, 1024),
+    N("lifecycle", "max_per_rack", lc_max_per_rack, 0, 100000),
     N("lifecycle", "verify_timeout_s", verify_timeout_s, 1, 86400),
     N("lifecycle", "inspect_timeout_s", inspect_timeout_s, 1, 86400),
     N("lifecycle", "clean_timeout_s", clean_timeout_s, 1, 86400),
@@ -105,7 +106,8 @@ void config_defaults(struct config *c)
 	c->long_poll_max_s = 60;
 	snprintf(c->db_path, sizeof c->db_path, "/var/lib/provisiond/provisiond.db");
 	snprintf(c->skus_dir, sizeof c->skus_dir, "%s", PROVISIOND_DEFAULT_SKUS_DIR);
-	c->lc_workers = 8;
+	c->lc_workers = 64;
+	c->lc_max_per_rack = 8;
 	c->verify_timeout_s = 60;
 	c->inspect_timeout_s = c->clean_timeout_s = c->deploy_timeout_s = 1800;
 	c->release_timeout_s = 600;

@@ -37,6 +37,7 @@ struct config {
 	char admin_token_file[512];
 	/* [lifecycle] */
 	int lc_workers;
+	int lc_max_per_rack;
 	int verify_timeout_s, inspect_timeout_s, clean_timeout_s, deploy_timeout_s;
 	int release_timeout_s;
 	int max_attempts;

@@ -190,7 +190,7 @@ static enum bmc_status confirm(struct op *o, enum bmc_power_action a, enum bmc_p
 	bool in_command;
 
 	/* A BMC may still report "on" for a moment after accepting a cycle. */
-	if (a == BMC_POWER_ACTION_CYCLE)
+	if (a == BMC_POWER_ACTION_CYCLE && !(bmc_driver_caps_of(s->drv) & BMC_CAP_CYCLE_AT_ONCE))
 		util_sleep_ms(poll < s->m->lim.confirm_timeout_ms ? poll : 0);
 	for (;;) {
 		g = (struct bmc_call_args){.kind = BMC_CALL_POWER_GET};

@@ -142,6 +142,9 @@ enum bmc_cap {
 	BMC_CAP_BOOT_NEXT = 1u << 3,	   /* one-time boot device */
 	BMC_CAP_BOOT_PERSISTENT = 1u << 4, /* persistent boot device */
 	BMC_CAP_VMEDIA = 1u << 5,	   /* virtual media insert/eject */
+	/* A cycle is never seen half-done (the power never reads as the old
+	 * "on" before it went off), so its confirmation needs no first pause. */
+	BMC_CAP_CYCLE_AT_ONCE = 1u << 6,
 };
 unsigned bmc_driver_caps(const char *driver);
 

@@ -1,7 +1,8 @@
 /* driver_fake.c - the "fake" BMC: a machine per key kept in memory by the manager.
  *
  * Options (all optional): sku (string, read by other layers), delay_ms (sleep per
- * call), fail_rate (0..1, read by other layers), unreachable (every open times out
+ * call) + delay_jitter_ms (up to this much more, at random), agent_ms and
+ * agent_jitter_ms (the simulated agent's work, read by other layers), fail_rate (0..1, read by other layers), unreachable (every open times out
  * like a dead BMC), settle_ms (a power change shows in power_get only after this
  * long), hang_ms (every call sleeps this long ignoring its timeout: a stuck library
  * call, for the watchdog's tests), timeout_ms (common). Any address is accepted. */
@@ -38,7 +39,7 @@ struct fake_priv {
 };
 
 struct fake_conf {
-	long long delay_ms, settle_ms, hang_ms;
+	long long delay_ms, jitter_ms, settle_ms, hang_ms;
 	bool unreachable;
 };
 
@@ -49,9 +50,9 @@ struct fake_inst {
 	char label[300];
 };
 
-static const char *const fake_keys[] = {"sku",	       "delay_ms",  "fail_rate",
-					"unreachable", "settle_ms", "hang_ms",
-					"timeout_ms",  "deploy",    NULL};
+static const char *const fake_keys[] = {
+    "sku",	 "delay_ms",   "delay_jitter_ms", "agent_ms",   "agent_jitter_ms", "fail_rate",
+    "unreachable", "settle_ms", "hang_ms",	    "timeout_ms", "deploy",	     NULL};
 /* deploy: "fake" simulates the agent; "pxe" uses the real boot plane (a
  * test or a person plays the machine and runs the agent). */
 static const char *const deploy_choices[] = {"fake", "pxe", NULL};
@@ -61,12 +62,19 @@ static enum bmc_status fake_parse(const json_t *o, struct fake_conf *c, struct b
 	const char *sku;
 	double rate;
 	int deploy;
+	long long agent_ms;
 	enum bmc_status st = bmc_opts_check_keys(o, "fake", fake_keys, e);
 
 	if (st == BMC_OK)
 		st = bmc_opt_string(o, "sku", NULL, &sku, e);
 	if (st == BMC_OK)
 		st = bmc_opt_int(o, "delay_ms", 0, 600000, 0, &c->delay_ms, e);
+	if (st == BMC_OK)
+		st = bmc_opt_int(o, "delay_jitter_ms", 0, 600000, 0, &c->jitter_ms, e);
+	if (st == BMC_OK) /* read by the fake deploy interface; checked here */
+		st = bmc_opt_int(o, "agent_ms", 0, 3600000, 0, &agent_ms, e);
+	if (st == BMC_OK)
+		st = bmc_opt_int(o, "agent_jitter_ms", 0, 3600000, 0, &agent_ms, e);
 	if (st == BMC_OK)
 		st = bmc_opt_number(o, "fail_rate", 0.0, 1.0, 0.0, &rate, e);
 	if (st == BMC_OK)
@@ -177,14 +185,19 @@ static void fake_leave(struct fake_inst *in)
 static enum bmc_status fake_wait(struct fake_inst *in, int timeout_ms, enum bmc_status injected,
 				 struct bmc_error *e)
 {
+	static __thread unsigned seed;
+	if (!seed)
+		seed = (unsigned)util_rng_seed();
+	long long delay =
+	    in->c.delay_ms + (in->c.jitter_ms > 0 ? rand_r(&seed) % (in->c.jitter_ms + 1) : 0);
 	util_sleep_ms(in->c.hang_ms);
-	if (in->c.delay_ms > timeout_ms) {
+	if (delay > timeout_ms) {
 		util_sleep_ms(timeout_ms);
 		return bmc_error_set(e, BMC_ERR_TIMEOUT, NULL,
 				     "BMC at %s did not answer within %d ms", in->label,
 				     timeout_ms);
 	}
-	util_sleep_ms(in->c.delay_ms);
+	util_sleep_ms(delay);
 	if (injected != BMC_OK)
 		return bmc_error_set(e, injected, NULL, "BMC at %s: injected failure (%s)",
 				     in->label, bmc_status_name(injected));
@@ -310,7 +323,7 @@ static enum bmc_status fake_boot_set(void *inst, int timeout_ms, enum bmc_boot_d
 
 const struct bmc_driver bmc_driver_fake = {
     .name = "fake",
-    .caps = BMC_CAP_SOFT_OFF | BMC_CAP_BOOT_NEXT | BMC_CAP_BOOT_PERSISTENT,
+    .caps = BMC_CAP_SOFT_OFF | BMC_CAP_BOOT_NEXT | BMC_CAP_BOOT_PERSISTENT | BMC_CAP_CYCLE_AT_ONCE,
     .init = fake_init,
     .fini = fake_fini,
     .validate = fake_validate,

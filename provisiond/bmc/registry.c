@@ -73,7 +73,7 @@ unsigned bmc_driver_caps_of(const struct bmc_driver *d)
 	if (d->power_get != NULL)
 		c |= BMC_CAP_POWER_GET;
 	if (d->power_set != NULL)
-		c |= BMC_CAP_POWER_SET | (d->caps & BMC_CAP_SOFT_OFF);
+		c |= BMC_CAP_POWER_SET | (d->caps & (BMC_CAP_SOFT_OFF | BMC_CAP_CYCLE_AT_ONCE));
 	if (d->boot_set != NULL)
 		c |= d->caps & (BMC_CAP_BOOT_NEXT | BMC_CAP_BOOT_PERSISTENT);
 	if (d->media_insert != NULL && d->media_eject != NULL)

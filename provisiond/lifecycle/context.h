@@ -37,6 +37,7 @@ struct lc_limits {
 	int backoff_base_ms, backoff_max_ms; /* between attempts: doubling, jittered */
 	int max_substitutions;		     /* per allocation */
 	int max_concurrent_deploys;	     /* machines in `deploying` at once */
+	int max_per_rack; /* machines of one rack stepped at once (<= 0: no cap) */
 	int discovery_ttl_s;		     /* discovered machines nobody enrolls expire */
 };
 
@@ -58,6 +59,11 @@ struct lc_stats {
 	 * one than [lifecycle] max_concurrent_deploys (global) or the SKU's
 	 * own max_concurrent_deploys (sku) */
 	atomic_ulong admission_waits_global, admission_waits_sku;
+	/* due machines held back because max_per_rack machines of their rack
+	 * were being stepped */
+	atomic_ulong admission_waits_rack;
+	/* one step of one machine, from its lease to its last write */
+	struct util_hist step_seconds;
 	/* Time spent in a state, observed when a machine leaves it; bounds set
 	 * by lc_stats_init (zeroed: every observation lands in +Inf). */
 	struct util_hist state_seconds[INV_ST__COUNT];

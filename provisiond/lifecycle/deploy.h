@@ -38,6 +38,10 @@ struct deploy_ctx {
 	void *step;
 	char *facts_json;      /* out of inspect */
 	const char *phase_out; /* with DEP_PENDING */
+	/* With DEP_PENDING: look again after this long (a simulated wait).
+	 * 0: when the agent reports (its command's result wakes the machine)
+	 * or at the state's deadline. */
+	int64_t wake_in_ms;
 	char err[512];
 };
 

@@ -1,6 +1,8 @@
 /* deploy_fake.c - a simulated deploy agent: reports facts matching the SKU
  * named in the fake BMC options, and "cleans" and "writes" with a delay and
- * a failure probability (options delay_ms, fail_rate). */
+ * a failure probability (options agent_ms + agent_jitter_ms, else delay_ms;
+ * fail_rate). The delay is a timer, not a sleep: the machine waits in phase
+ * "agent" holding no thread, as it would for a real agent. */
 #include "provisiond/lifecycle/deploy.h"
 
 #include "skus/sku.h"
@@ -15,9 +17,15 @@
 
 struct fake_opts {
 	char sku[64];
-	long delay_ms;
+	long agent_ms, jitter_ms;
 	double fail_rate;
 };
+
+static long opt_ms(const json_t *j, const char *key, long dflt)
+{
+	json_t *v = json_object_get(j, key);
+	return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
+}
 
 static void parse_opts(const struct inv_bmc *b, struct fake_opts *o)
 {
@@ -25,26 +33,40 @@ static void parse_opts(const struct inv_bmc *b, struct fake_opts *o)
 	json_t *j = json_loads(b && b->options_json ? b->options_json : "{}", 0, NULL);
 	const char *sku = json_string_value(json_object_get(j, "sku"));
 	snprintf(o->sku, sizeof o->sku, "%s", sku ? sku : "");
-	json_t *d = json_object_get(j, "delay_ms");
-	o->delay_ms = json_is_integer(d) ? (long)json_integer_value(d) : 0;
+	o->agent_ms = opt_ms(j, "agent_ms", opt_ms(j, "delay_ms", 0));
+	o->jitter_ms = opt_ms(j, "agent_jitter_ms", 0);
 	json_t *f = json_object_get(j, "fail_rate");
 	o->fail_rate = json_is_number(f) ? json_number_value(f) : 0;
 	json_decref(j);
 }
 
-static bool roll_failure(double rate)
+static unsigned *rng(void)
 {
 	static __thread unsigned seed;
 	if (!seed)
 		seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
-	return rate > 0 && (double)rand_r(&seed) / RAND_MAX < rate;
+	return &seed;
 }
 
+static bool roll_failure(double rate)
+{
+	return rate > 0 && (double)rand_r(rng()) / RAND_MAX < rate;
+}
+
+/* Phase "": boot the agent and let it work for agent_ms (+ jitter); phase
+ * "agent": it finished (or failed, at fail_rate). */
 static enum dep_result fake_step(struct deploy_ctx *c, const char *what, struct fake_opts *o)
 {
-	if (!c->boot_agent(c->step))
-		return DEP_ABORT;
-	util_sleep_ms(o->delay_ms);
+	if (strcmp(c->m->phase, "agent") != 0) {
+		if (!c->boot_agent(c->step))
+			return DEP_ABORT;
+		long ms = o->agent_ms + (o->jitter_ms > 0 ? rand_r(rng()) % (o->jitter_ms + 1) : 0);
+		if (ms > 0) {
+			c->phase_out = "agent";
+			c->wake_in_ms = ms;
+			return DEP_PENDING;
+		}
+	}
 	if (roll_failure(o->fail_rate)) {
 		snprintf(c->err, sizeof c->err, "fake agent: simulated %s failure (fail_rate %.2f)",
 			 what, o->fail_rate);

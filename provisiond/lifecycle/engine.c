@@ -9,25 +9,59 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DUE_BATCH 64
-#define MAX_INFLIGHT 4096
+/* Machines queued ahead of the workers: enough that a worker finishing a
+ * step finds the next one waiting, few enough that the per-rack count and
+ * the in-flight look-ups stay cheap. */
+#define QUEUE_PER_WORKER 2
 #define LEASE_MS (15 * 60 * 1000)
 
 static bool inflight_has(struct lc_engine *e, const char *id)
 {
 	for (int i = 0; i < e->ninflight; i++)
-		if (strcmp(e->inflight[i], id) == 0)
+		if (strcmp(e->inflight[i].id, id) == 0)
 			return true;
 	return false;
+}
+
+static int inflight_in_rack(struct lc_engine *e, const char *rack)
+{
+	int n = 0;
+	for (int i = 0; i < e->ninflight; i++)
+		n += strcmp(e->inflight[i].rack, rack) == 0;
+	return n;
 }
 
 static void inflight_del(struct lc_engine *e, const char *id)
 {
 	for (int i = 0; i < e->ninflight; i++)
-		if (strcmp(e->inflight[i], id) == 0) {
-			memcpy(e->inflight[i], e->inflight[--e->ninflight], INV_ID_LEN);
+		if (strcmp(e->inflight[i].id, id) == 0) {
+			e->inflight[i] = e->inflight[--e->ninflight];
 			return;
 		}
+}
+
+static void rack_key(const struct inv_machine *m, char *out, size_t len)
+{
+	if (m->location.rack[0])
+		snprintf(out, len, "%s/%s", m->location.site, m->location.rack);
+	else
+		out[0] = 0;
+}
+
+/* Whether m may be queued now: not in flight already, room in the queue,
+ * and (with a rack) fewer than max_per_rack machines of its rack in flight.
+ * Caller holds e->mu. */
+static bool admit(struct lc_engine *e, const struct inv_machine *m, char *rack, size_t len)
+{
+	if (inflight_has(e, m->id) || e->ninflight >= e->max_inflight)
+		return false;
+	rack_key(m, rack, len);
+	int cap = e->ctx.limits.max_per_rack;
+	if (rack[0] && cap > 0 && inflight_in_rack(e, rack) >= cap) {
+		atomic_fetch_add(&e->stats.admission_waits_rack, 1);
+		return false;
+	}
+	return true;
 }
 
 void lc_kick(struct lc_engine *e)
@@ -54,16 +88,27 @@ static void dispatch_due(struct lc_engine *e)
 {
 	struct inv_machine_list l = {0};
 	struct inv_err err = {0};
-	if (inv_machines_due(e->ctx.inv, lc_now(&e->ctx), DUE_BATCH, &l, &err) != INV_OK) {
+	pthread_mutex_lock(&e->mu);
+	int room = e->max_inflight - e->ninflight, queued = e->ninflight;
+	pthread_mutex_unlock(&e->mu);
+	if (room <= 0)
+		return;
+	/* queued machines are not leased yet, so they are still due: read past
+	 * them */
+	if (inv_machines_due(e->ctx.inv, lc_now(&e->ctx), queued + room,
+			     e->ctx.limits.max_per_rack, &l, &err) != INV_OK) {
 		log_event(LOG_ERROR, "lifecycle: cannot read due machines", "error", err.message,
 			  NULL);
 		return;
 	}
 	pthread_mutex_lock(&e->mu);
 	for (size_t i = 0; i < l.n; i++) {
-		if (inflight_has(e, l.items[i].id) || e->ninflight >= MAX_INFLIGHT)
+		char rack[160];
+		if (!admit(e, &l.items[i], rack, sizeof rack))
 			continue;
-		memcpy(e->inflight[e->ninflight++], l.items[i].id, INV_ID_LEN);
+		struct lc_inflight *f = &e->inflight[e->ninflight++];
+		memcpy(f->id, l.items[i].id, INV_ID_LEN);
+		snprintf(f->rack, sizeof f->rack, "%s", rack);
 		struct lc_job *j = malloc(sizeof *j);
 		if (!j)
 			break;
@@ -157,8 +202,11 @@ static void run_job(struct lc_engine *e, const char *id)
 	struct inv_err err = {0};
 	if (inv_machine_get(e->ctx.inv, id, &m, &err) != INV_OK)
 		return;
-	if (m.wake_at > 0 && m.wake_at <= lc_now(&e->ctx) && lease(e, &m))
+	int64_t t0 = util_now_us();
+	if (m.wake_at > 0 && m.wake_at <= lc_now(&e->ctx) && lease(e, &m)) {
 		lc_step(&e->ctx, &m);
+		util_hist_observe_us(&e->stats.step_seconds, util_now_us() - t0);
+	}
 	inv_machine_clear(&m);
 }
 
@@ -199,6 +247,7 @@ void lc_limits_from_config(const struct config *c, struct lc_limits *out)
 				  .backoff_max_ms = c->backoff_max_ms,
 				  .max_substitutions = c->max_substitutions,
 				  .max_concurrent_deploys = c->max_concurrent_deploys,
+				  .max_per_rack = c->lc_max_per_rack,
 				  .discovery_ttl_s = c->discovery_ttl_s};
 }
 
@@ -238,8 +287,9 @@ enum err_status lc_start(struct app *a, struct lc_engine **out, struct err *errp
 		return err_set(errp, ERR_INTERNAL, NULL, "lifecycle: out of memory");
 	ctx_from_app(a, e);
 	lc_stats_init(&e->stats);
-	e->inflight = calloc(MAX_INFLIGHT, INV_ID_LEN);
 	e->nworkers = a->cfg.lc_workers;
+	e->max_inflight = e->nworkers * (1 + QUEUE_PER_WORKER);
+	e->inflight = calloc((size_t)e->max_inflight, sizeof *e->inflight);
 	e->workers = calloc((size_t)e->nworkers, sizeof *e->workers);
 	pthread_mutex_init(&e->mu, NULL);
 	util_cond_init(&e->sched_cv); /* timed_wait uses util's clock */

@@ -15,6 +15,13 @@ struct lc_job {
 	struct lc_job *next;
 };
 
+/* A machine queued or being stepped, and its rack ("site/rack", "" when it
+ * has none) for the per-rack cap. */
+struct lc_inflight {
+	char id[INV_ID_LEN];
+	char rack[160];
+};
+
 struct lc_engine {
 	struct lc_ctx ctx; /* what the steps get; built from struct app */
 	struct lc_stats stats;
@@ -25,8 +32,8 @@ struct lc_engine {
 	pthread_cond_t sched_cv, work_cv;
 	bool stopping, kicked;
 	struct lc_job *qhead, *qtail;
-	char (*inflight)[INV_ID_LEN];
-	int ninflight;
+	struct lc_inflight *inflight; /* max_inflight entries */
+	int ninflight, max_inflight;
 };
 
 void lc_observe_ready(struct lc_stats *s, int64_t ms);

@@ -15,8 +15,13 @@ static const double state_bucket_s[] = {5, 15, 30, 60, 120, 300, 600, 1200, 1800
 static const enum inv_state timed_states[] = {INV_ST_VERIFYING, INV_ST_INSPECTING, INV_ST_CLEANING,
 					      INV_ST_DEPLOYING, INV_ST_RELEASING};
 
+/* A step is database writes and BMC calls: milliseconds to seconds. */
+static const double step_bucket_s[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60};
+
 void lc_stats_init(struct lc_stats *s)
 {
+	s->step_seconds.le = step_bucket_s;
+	s->step_seconds.nle = ARRAY_SIZE(step_bucket_s);
 	for (size_t i = 0; i < ARRAY_SIZE(timed_states); i++) {
 		s->state_seconds[timed_states[i]].le = state_bucket_s;
 		s->state_seconds[timed_states[i]].nle = ARRAY_SIZE(state_bucket_s);
@@ -114,14 +119,18 @@ static void queue_gauges(const struct util_lines *o, struct lc_engine *eng)
 
 static void admission(const struct util_lines *o, const struct lc_stats *e)
 {
-	util_linef(o, "# HELP provisiond_lifecycle_admission_waits_total Deploy starts put off "
-		      "(looked at again a second later) because as many machines as a cap "
-		      "allows were deploying before them, by cap.");
+	util_linef(o, "# HELP provisiond_lifecycle_admission_waits_total Machines held back by a "
+		      "cap: deploy starts put off (looked at again a second later) because as "
+		      "many machines as the global or the SKU's cap allows were deploying before "
+		      "them; due steps held back because max_per_rack machines of their rack "
+		      "were being stepped (rack).");
 	util_linef(o, "# TYPE provisiond_lifecycle_admission_waits_total counter");
 	util_linef(o, "provisiond_lifecycle_admission_waits_total{cap=\"global\"} %lu",
 		   atomic_load(&e->admission_waits_global));
 	util_linef(o, "provisiond_lifecycle_admission_waits_total{cap=\"sku\"} %lu",
 		   atomic_load(&e->admission_waits_sku));
+	util_linef(o, "provisiond_lifecycle_admission_waits_total{cap=\"rack\"} %lu",
+		   atomic_load(&e->admission_waits_rack));
 }
 
 void lc_metrics(struct lc_engine *eng, void (*emit)(void *ctx, const char *line), void *ctx)
@@ -144,4 +153,8 @@ void lc_metrics(struct lc_engine *eng, void (*emit)(void *ctx, const char *line)
 	queue_gauges(&o, eng);
 	ready_histogram(&o, e);
 	state_histograms(&o, e);
+	head(&o, "lifecycle_step_seconds", "histogram",
+	     "One step of one machine: its lease, BMC calls and writes (waits for agents, "
+	     "backoffs and deadlines are not steps).");
+	util_hist_render(&e->step_seconds, "provisiond_lifecycle_step_seconds", NULL, emit, ctx);
 }

@@ -17,6 +17,7 @@ struct step {
 	bool bmc_loaded;
 	struct bmc_target t;
 	char boot_mode[16]; /* the SKU's boot_override_mode for t */
+	int64_t leased_until; /* the machine's wake_at when the step began */
 	char err[600];
 };
 
@@ -38,6 +39,17 @@ static int deadline_s(const struct lc_limits *c, enum inv_state s)
 	default:
 		return 0;
 	}
+}
+
+/* When the machine's current state times out (0: never). States entered
+ * without a deadline (reservation, release, manual actions) get theirs
+ * from the time they were entered. */
+static int64_t deadline_at(const struct step *s)
+{
+	int dl = deadline_s(&s->x->limits, s->m->state);
+	if (!dl)
+		return 0;
+	return s->m->deadline_at ? s->m->deadline_at : s->m->state_since + (int64_t)dl * 1000;
 }
 
 static bool resting(enum inv_state s)
@@ -335,16 +347,27 @@ static bool eject_media_cb(void *step, char *err, size_t len)
 	return false;
 }
 
-/* The deploy interface started something: note its phase and look again
- * shortly (an agent report wakes the machine sooner). */
-#define PENDING_POLL_MS 10000
+/* A wait with neither a deadline nor a report to end it: look again after
+ * this long (no state the engine waits in lacks a deadline by default). */
+#define PENDING_FALLBACK_MS (10 * 60 * 1000)
 
+/* The deploy interface started something: note its phase and sleep until
+ * the agent's report wakes the machine (inv_command_finish sets wake_at to
+ * now), the interface's own wait ends, or the deadline passes. Nothing is
+ * written while it waits. A report that came in while this step ran has
+ * moved wake_at below the lease already; keep_wake_before keeps it. */
 static void pending(struct step *s, const struct deploy_ctx *c)
 {
+	int64_t now = lc_now(s->x), wake = now + PENDING_FALLBACK_MS;
+	if (c->wake_in_ms > 0)
+		wake = now + c->wake_in_ms;
+	else if (deadline_at(s) > 0)
+		wake = deadline_at(s) + 1; /* the step then sees it passed */
 	struct inv_machine_change ch = {.set_phase = true,
 					.phase = c->phase_out,
 					.set_wake = true,
-					.wake_at = lc_now(s->x) + PENDING_POLL_MS,
+					.wake_at = wake,
+					.keep_wake_before = s->leased_until,
 					.set_power = true,
 					.power = "on"};
 	commit(s, &ch);
@@ -610,12 +633,8 @@ static void step_run(struct step *s)
 	}
 	if (frozen_pause(s))
 		return;
-	/* States entered without a deadline (reservation, release, manual
-	 * actions) get theirs from the time they were entered. */
-	int64_t deadline = m->deadline_at
-			       ? m->deadline_at
-			       : m->state_since + (int64_t)deadline_s(&x->limits, st) * 1000;
-	if (deadline_s(&x->limits, st) && lc_now(x) > deadline) {
+	int64_t deadline = deadline_at(s);
+	if (deadline && lc_now(x) > deadline) {
 		atomic_fetch_add(&x->stats->deadline_misses, 1);
 		char msg[160];
 		snprintf(msg, sizeof msg, "deadline of %d s passed while waiting for %s to finish",
@@ -642,7 +661,7 @@ static void step_run(struct step *s)
 
 void lc_step(const struct lc_ctx *x, struct inv_machine *m)
 {
-	struct step s = {.x = x, .m = m};
+	struct step s = {.x = x, .m = m, .leased_until = m->wake_at};
 	step_run(&s);
 	inv_bmc_clear(&s.bmc); /* loaded by any path that met a BMC or a release */
 }

@@ -51,7 +51,8 @@ static void test_defaults(void **state)
 	assert_string_equal(c.boot_url, "");
 	assert_string_equal(c.db_path, "/var/lib/provisiond/provisiond.db");
 	assert_string_equal(c.skus_dir, PROVISIOND_DEFAULT_SKUS_DIR);
-	assert_int_equal(c.lc_workers, 8);
+	assert_int_equal(c.lc_workers, 64);
+	assert_int_equal(c.lc_max_per_rack, 8);
 	assert_int_equal(c.verify_timeout_s, 60);
 	assert_int_equal(c.deploy_timeout_s, 1800);
 	assert_int_equal(c.max_attempts, 3);
@@ -133,7 +134,7 @@ static const struct {
      "unknown option [nope] x"},
     {"key before any section", "workers = 1\n", 1, "workers", "unknown option [] workers"},
     {"integer below range", "[lifecycle]\nworkers = 0\n", 2, "lifecycle.workers",
-     "lifecycle.workers must be an integer in 1..256"},
+     "lifecycle.workers must be an integer in 1..1024"},
     {"integer above range", "[bmc]\nretries = 21\n", 2, "bmc.retries",
      "bmc.retries must be an integer in 0..20"},
     {"not a number", "[server]\n\nhttp_threads = two\n", 3, "server.http_threads",

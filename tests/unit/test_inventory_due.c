@@ -52,7 +52,7 @@ static void test_due_order_and_limit(void **state)
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		struct inv_machine_list l = {0};
 		struct inv_err err = {0};
-		assert_int_equal(inv_machines_due(inv, now, cases[c].limit, &l, &err), INV_OK);
+		assert_int_equal(inv_machines_due(inv, now, cases[c].limit, 0, &l, &err), INV_OK);
 		assert_int_equal(l.n, cases[c].want);
 		for (size_t i = 0; i < l.n; i++)
 			assert_string_equal(l.items[i].name, due_order[i]);
@@ -72,7 +72,7 @@ static void test_due_limit_zero(void **state)
 	int64_t now = make_fleet(inv);
 	struct inv_machine_list l = {0};
 	struct inv_err err = {0};
-	assert_int_equal(inv_machines_due(inv, now, 0, &l, &err), INV_OK);
+	assert_int_equal(inv_machines_due(inv, now, 0, 0, &l, &err), INV_OK);
 	assert_int_equal(l.n, ARRAY_SIZE(due_order));
 	inv_machine_list_clear(&l);
 }

@@ -1,0 +1,376 @@
+/* onboard_bench.c - a site's onboarding through the real daemon.
+ *
+ * Starts provisiond on a new database, enrolls N fake machines through the
+ * API with C clients (racks of 40, as a tech would), then watches
+ * GET /v1/capacity until every machine is `available` (or a time limit).
+ * Prints the enrollment rate, machines per second from the first enroll to
+ * the last machine available, the daemon's peak RSS, and inventory commits
+ * and writes per machine. With BMC and agent delays (-b, -a: "MIN-MAX" ms,
+ * jittered per call) it also prints the floor such a run cannot beat: the
+ * slowest machine's chain of waits, or the BMC-seconds the caps allow at
+ * once, whichever is longer, and the ratio to it.
+ *
+ * Usage: onboard_bench [-n MACHINES] [-c CLIENTS] [-b BMC_MS] [-a AGENT_MS]
+ *                      [-t LIMIT_S] [-p PROVISIOND] [-o KEY=VALUE]...
+ * (-o adds a setting, SECTION.KEY=VALUE, e.g. -o lifecycle.workers=256.) */
+#include "util/util.h"
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Agent runs per machine from enrolled to available (inspect, clean). The
+ * BMC driver calls (session opens, commands, confirmation polls: each
+ * takes the fake BMC's delay) are counted from the daemon's metrics. */
+#define AGENT_RUNS_PER_MACHINE 2
+#define RACK_UNITS 40
+
+static int n_machines = 1000, n_clients = 8, limit_s = 600;
+static long bmc_min, bmc_max, agent_min, agent_max;
+static char url[128], token[128], settings[2048];
+static int workers = 64, bmc_cap = 32, per_rack = 8; /* provisiond's defaults */
+static atomic_int next_machine;
+static atomic_long enroll_failed;
+
+static double now_s(void)
+{
+	return (double)util_now_us() / 1e6;
+}
+
+static size_t sink(char *p, size_t s, size_t n, void *u)
+{
+	struct util_buf *b = u;
+	if (b)
+		util_buf_append(b, p, s * n);
+	return s * n;
+}
+
+static CURL *client_new(struct curl_slist **h)
+{
+	char auth[200];
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+	*h = curl_slist_append(NULL, auth);
+	*h = curl_slist_append(*h, "Content-Type: application/json");
+	CURL *c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, NULL); /* not curl's default, stdout */
+	return c;
+}
+
+static void enroll_body(int i, char *body, size_t len)
+{
+	char opts[200];
+	if (bmc_max || agent_max)
+		snprintf(opts, sizeof opts,
+			 "{\"sku\":\"lab.small\",\"delay_ms\":%ld,\"delay_jitter_ms\":%ld,"
+			 "\"agent_ms\":%ld,\"agent_jitter_ms\":%ld}",
+			 bmc_min, bmc_max - bmc_min, agent_min, agent_max - agent_min);
+	else
+		snprintf(opts, sizeof opts, "{\"sku\":\"lab.small\"}");
+	snprintf(body, len,
+		 "{\"name\":\"m%06d\",\"location\":{\"site\":\"s1\",\"rack\":\"r%04d\",\"unit\":%d},"
+		 "\"macs\":[\"52:54:02:%02x:%02x:%02x\"],\"bmc\":{\"driver\":\"fake\",\"options\":%s}}",
+		 i, i / RACK_UNITS, i % RACK_UNITS + 1, i >> 16 & 255, i >> 8 & 255, i & 255, opts);
+}
+
+static void *enroller(void *arg)
+{
+	(void)arg;
+	struct curl_slist *h;
+	CURL *c = client_new(&h);
+	char u[160], body[600];
+	snprintf(u, sizeof u, "%s/v1/machines", url);
+	curl_easy_setopt(c, CURLOPT_URL, u);
+	for (int i; (i = atomic_fetch_add(&next_machine, 1)) < n_machines;) {
+		enroll_body(i, body, sizeof body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		long code = 0;
+		if (curl_easy_perform(c) == CURLE_OK)
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		if (code != 201)
+			atomic_fetch_add(&enroll_failed, 1);
+	}
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+/* GET path into out (cleared first); the HTTP status. */
+static long get(CURL *c, const char *path, struct util_buf *out)
+{
+	char u[300];
+	snprintf(u, sizeof u, "%s%s", url, path);
+	out->len = 0;
+	curl_easy_setopt(c, CURLOPT_URL, u);
+	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	long code = 0;
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	util_buf_append(out, "", 1);
+	out->len--;
+	return code;
+}
+
+/* Counts of lab.small machines in state (0 if none). */
+static long capacity(CURL *c, const char *state)
+{
+	struct util_buf b = {0};
+	long n = 0;
+	if (get(c, "/v1/capacity", &b) == 200) {
+		json_t *j = json_loads(b.p, 0, NULL);
+		n = (long)json_integer_value(
+		    json_object_get(json_object_get(json_object_get(j, "skus"), "lab.small"), state));
+		json_decref(j);
+	}
+	util_buf_free(&b);
+	return n;
+}
+
+/* A counter or a histogram's _count from /metrics. */
+static double metric(CURL *c, const char *name)
+{
+	struct util_buf b = {0};
+	double v = 0;
+	size_t nl = strlen(name);
+	if (get(c, "/metrics", &b) == 200)
+		for (char *p = b.p; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+			if (strncmp(p, name, nl) == 0 && p[nl] == ' ') {
+				v = strtod(p + nl + 1, NULL);
+				break;
+			}
+	util_buf_free(&b);
+	return v;
+}
+
+/* The sum of every sample whose name and labels start with prefix. */
+static double metric_sum(CURL *c, const char *prefix)
+{
+	struct util_buf b = {0};
+	double v = 0;
+	size_t nl = strlen(prefix);
+	if (get(c, "/metrics", &b) == 200)
+		for (char *p = b.p; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+			if (strncmp(p, prefix, nl) == 0 && strchr(p, ' '))
+				v += strtod(strchr(p, ' ') + 1, NULL);
+	util_buf_free(&b);
+	return v;
+}
+
+static long peak_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = 0;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "VmHWM:", 6) == 0)
+			kib = strtol(line + 6, NULL, 10);
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+static void run_or_die(const char *cmd)
+{
+	if (system(cmd) != 0) {
+		fprintf(stderr, "onboard_bench: failed: %s\n", cmd);
+		exit(1);
+	}
+}
+
+static pid_t start_daemon(const char *bin, const char *dir)
+{
+	char cmd[1600], path[700];
+	snprintf(cmd, sizeof cmd, "'%s' --init --db '%s/p.db' >/dev/null", bin, dir);
+	run_or_die(cmd);
+	snprintf(path, sizeof path, "%s/p.ini", dir);
+	FILE *f = fopen(path, "w");
+	fputs(settings, f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/p.db.admin-token", dir);
+	f = fopen(path, "r");
+	if (!f || !fgets(token, sizeof token, f))
+		exit(1);
+	fclose(f);
+	token[strcspn(token, "\n")] = 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		char db[700], ready[700], ini[700];
+		snprintf(db, sizeof db, "%s/p.db", dir);
+		snprintf(ready, sizeof ready, "%s/ready", dir);
+		snprintf(ini, sizeof ini, "%s/p.ini", dir);
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(127);
+		execl(bin, bin, "--config", ini, "--db", db, "--listen", "127.0.0.1:0",
+		      "--boot-listen", "127.0.0.1:0", "--ready-file", ready, (char *)NULL);
+		_exit(127);
+	}
+	snprintf(path, sizeof path, "%s/ready", dir);
+	for (int i = 0; i < 400; i++) {
+		int port = 0;
+		f = fopen(path, "r");
+		if (f && fscanf(f, "%d", &port) == 1) {
+			fclose(f);
+			snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+			return pid;
+		}
+		if (f)
+			fclose(f);
+		util_sleep_ms(50);
+	}
+	fprintf(stderr, "onboard_bench: provisiond did not start\n");
+	kill(pid, SIGKILL);
+	exit(1);
+}
+
+static void range(const char *s, long *lo, long *hi)
+{
+	char *end;
+	*lo = strtol(s, &end, 10);
+	*hi = *end == '-' ? strtol(end + 1, NULL, 10) : *lo;
+	if (*hi < *lo)
+		*hi = *lo;
+}
+
+/* SECTION.KEY=VALUE -> a line of the daemon's ini; the caps the floor
+ * needs are noted. */
+static int add_setting(const char *arg)
+{
+	const char *dot = strchr(arg, '.'), *eq = strchr(arg, '=');
+	size_t used = strlen(settings);
+	if (!dot || !eq || eq < dot)
+		return -1;
+	int n = snprintf(settings + used, sizeof settings - used, "[%.*s]\n%.*s\n",
+			 (int)(dot - arg), arg, (int)(strlen(dot) - 1), dot + 1);
+	if (n < 0 || (size_t)n >= sizeof settings - used)
+		return -1;
+	int v = (int)strtol(eq + 1, NULL, 10);
+	if (strncmp(arg, "lifecycle.workers=", 18) == 0)
+		workers = v;
+	else if (strncmp(arg, "bmc.max_concurrent=", 19) == 0)
+		bmc_cap = v;
+	else if (strncmp(arg, "lifecycle.max_per_rack=", 23) == 0)
+		per_rack = v;
+	return 0;
+}
+
+static void parse_args(int argc, char **argv, const char **bin)
+{
+	int o;
+	while ((o = getopt(argc, argv, "n:c:b:a:t:p:o:")) != -1) {
+		if (o == 'n')
+			n_machines = (int)strtol(optarg, NULL, 10);
+		else if (o == 'c')
+			n_clients = (int)strtol(optarg, NULL, 10);
+		else if (o == 'b')
+			range(optarg, &bmc_min, &bmc_max);
+		else if (o == 'a')
+			range(optarg, &agent_min, &agent_max);
+		else if (o == 't')
+			limit_s = (int)strtol(optarg, NULL, 10);
+		else if (o == 'p')
+			*bin = optarg;
+		else if (o == 'o' && add_setting(optarg) == 0)
+			;
+		else {
+			fprintf(stderr, "usage: onboard_bench [-n N] [-c CLIENTS] [-b MS[-MS]] "
+					"[-a MS[-MS]] [-t LIMIT_S] [-p PROVISIOND] [-o KEY=VALUE]\n");
+			exit(2);
+		}
+	}
+	if (n_clients < 1 || n_clients > 256 || n_machines < 1)
+		exit(2);
+}
+
+struct outcome {
+	double enroll_s, done_s;
+	long available, failed;
+	double bmc_calls;
+};
+
+static void watch(CURL *c, double t0, struct outcome *r)
+{
+	while (now_s() - t0 < limit_s) {
+		r->available = capacity(c, "available");
+		r->failed = capacity(c, "failed");
+		if (r->available + r->failed >= n_machines)
+			break;
+		util_sleep_ms(100);
+	}
+	r->done_s = now_s() - t0;
+}
+
+/* The run cannot beat the slowest chain of waits of one machine, nor the
+ * BMC-seconds of the whole site spread over the BMC calls the caps allow at
+ * once: [lifecycle] workers (a step holds its thread during its BMC calls),
+ * [bmc] max_concurrent, and max_per_rack times the racks. */
+static void print_floor(const struct outcome *r)
+{
+	double per_machine = r->bmc_calls / n_machines;
+	double chain = (per_machine * bmc_max + AGENT_RUNS_PER_MACHINE * agent_max) / 1e3;
+	long racks = (n_machines + RACK_UNITS - 1) / RACK_UNITS;
+	long cap = workers < bmc_cap ? workers : bmc_cap;
+	if (per_rack > 0 && racks * per_rack < cap)
+		cap = racks * per_rack;
+	double bmc_s = r->bmc_calls * (bmc_min + bmc_max) / 2e3 / (double)cap;
+	double floor = chain > bmc_s ? chain : bmc_s;
+	printf("floor: %.1f s (%.1f BMC driver calls per machine; the slowest machine's waits "
+	       "%.1f s; the site's BMC-seconds over %ld calls at once %.1f s): ratio %.2fx "
+	       "(target <= 1.2x)\n",
+	       floor, per_machine, chain, cap, bmc_s, floor > 0 ? r->done_s / floor : 0);
+}
+
+int main(int argc, char **argv)
+{
+	const char *bin = "provisiond/provisiond";
+	parse_args(argc, argv, &bin);
+	char dir[] = "/tmp/onboard-bench.XXXXXX";
+	if (!mkdtemp(dir))
+		return 1;
+	pid_t pid = start_daemon(bin, dir);
+	curl_global_init(CURL_GLOBAL_ALL);
+	struct curl_slist *h;
+	CURL *c = client_new(&h);
+	pthread_t th[256];
+	struct outcome r = {0};
+	double t0 = now_s();
+	for (int i = 0; i < n_clients; i++)
+		pthread_create(&th[i], NULL, enroller, NULL);
+	for (int i = 0; i < n_clients; i++)
+		pthread_join(th[i], NULL);
+	r.enroll_s = now_s() - t0;
+	watch(c, t0, &r);
+	double commits = metric(c, "provisiond_inventory_commit_seconds_count");
+	double writes = metric(c, "provisiond_inventory_writes_total");
+	r.bmc_calls = metric_sum(c, "provisiond_bmc_driver_calls_total{driver=\"fake\"");
+	long rss = peak_rss_kib(pid);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	printf("machine: %ld cores; the load generator shares them\n",
+	       sysconf(_SC_NPROCESSORS_ONLN));
+	printf("enrolled %d machines (%ld refused) by %d clients in %.2f s: %.0f enrollments/s\n",
+	       n_machines, (long)enroll_failed, n_clients, r.enroll_s, n_machines / r.enroll_s);
+	printf("%ld available, %ld failed after %.2f s from the first enroll: %.0f machines/s "
+	       "(target >= 500/s at BMC delay 0)\n",
+	       r.available, r.failed, r.done_s, (double)r.available / r.done_s);
+	printf("peak RSS %.1f MiB; %.1f commits and %.1f writes per machine (enroll included)\n",
+	       rss / 1024.0, commits / n_machines, writes / n_machines);
+	if (bmc_max || agent_max)
+		print_floor(&r);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	char cmd[700];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	run_or_die(cmd);
+	return r.available == n_machines && !enroll_failed ? 0 : 1;
+}
