@@ -15,7 +15,7 @@
  * events it missed. A reader starts with "hello" (after the hub holds a
  * snapshot taken after the reader joined, so a client that loads its view
  * on hello misses nothing) and a "retry" hint, and sends a comment every
- * 15 s so a client that went away is noticed.
+ * 10 s so a client that went away is noticed (and its stream closed).
  *
  * Thread-safety: every function may be called from any thread. */
 #ifndef PROVISIOND_EVENTS_H

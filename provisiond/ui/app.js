@@ -170,7 +170,7 @@ function handleBlock(block) {
 
 // Reads GET /v1/stream for as long as the session lasts; reconnects after a
 // drop (a daemon restart) with backoff, and when nothing (not even the
-// 15 s keep-alive) arrived for 45 s.
+// 10 s keep-alive) arrived for 45 s.
 async function streamLoop(token) {
   let delay = 1000;
   while (S.token === token) {
