@@ -110,10 +110,14 @@ function errorText(e) {
 
 // Re-renders without losing the keyboard focus of an element that has a data-key.
 function keepFocus(fn) {
-  const key = document.activeElement && document.activeElement.dataset
-    ? document.activeElement.dataset.key : null;
+  const active = document.activeElement;
+  const key = active && active.dataset ? active.dataset.key : null;
+  const onTitle = active && active.matches && active.matches('#view h1');
   fn();
-  if (key) {
+  if (onTitle) {
+    const h1 = $('#view h1');
+    if (h1) { h1.tabIndex = -1; h1.focus(); }
+  } else if (key) {
     const el = document.querySelector(`[data-key="${CSS.escape(key)}"]`);
     if (el) el.focus();
   }

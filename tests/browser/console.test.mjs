@@ -185,10 +185,14 @@ test('staff: fleet, racks, enroll with a field error, live states, maintenance, 
   assert.match(await first.innerText(), /r12-u07/);
   await page.getByLabel('Action', { exact: true }).fill('machine.enroll');
   await page.getByRole('button', { name: 'Filter' }).click();
-  await page.locator('#audit-rows tr', { hasText: 'r12-u07' }).waitFor();
-  assert.doesNotMatch(await page.locator('#audit-rows').innerText(), /machine\.action/);
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('#audit-rows tr')];
+    return rows.length && rows.every((r) => r.textContent.includes('machine.enroll'))
+      && rows.some((r) => r.textContent.includes('r12-u07'));
+  });
   await page.getByLabel('Action', { exact: true }).fill('');
   await page.getByRole('button', { name: 'Filter' }).click();
+  await page.locator('#audit-rows tr', { hasText: 'machine.action' }).first().waitFor();
   await shot(page, 'audit');
   assert.deepEqual(await axe(page, 'audit'), []);
 
