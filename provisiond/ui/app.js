@@ -442,7 +442,7 @@ function rackUnits(machines) {
         h('span', { class: 'name' }, m.name),
         h('span', { class: 'state' }, m.state),
         m.maintenance && m.state !== 'maintenance' ? h('span', { class: 'sr-only' }, ', in maintenance') : null))
-        : h('span', { class: 'slot empty' }, `U${u} empty`)));
+        : h('span', { class: 'slot empty' }, h('span', { class: 'sr-only' }, `U${u} `), 'empty')));
   }
   return units;
 }
@@ -459,9 +459,9 @@ function groupBy(list, key) {
 
 async function buildRacks(params) {
   const all = [...S.machines.values()].filter((m) => m.state !== 'retired');
-  const placed = all.filter((m) => m.location.site && m.location.rack);
-  const unplaced = all.filter((m) => !(m.location.site && m.location.rack));
-  const sites = groupBy(placed, (m) => m.location.site);
+  const placed = all.filter((m) => m.location.rack);
+  const unplaced = all.filter((m) => !m.location.rack);
+  const sites = groupBy(placed, (m) => m.location.site || '(no site)');
   const site = params[0] && sites.has(params[0]) ? params[0] : null;
   const nodes = [h('h1', {}, site ? `Racks at ${site}` : 'Racks')];
   if (sites.size > 1) {
@@ -473,14 +473,17 @@ async function buildRacks(params) {
   }
   nodes.push(h('p', { class: 'hint' }, 'Each unit shows its machine and state; empty units are where new machines go. ',
     'Select a machine to open it.'));
+  let si = 0;
   for (const [s, ms] of sites) {
+    si++;
     if (site && s !== site) continue;
     const racks = groupBy(ms, (m) => m.location.rack);
-    nodes.push(h('section', { 'aria-labelledby': `site-${s}` },
-      h('h2', { id: `site-${s}` }, `Site ${s}`),
-      h('div', { class: 'racks' }, [...racks].map(([r, rm]) => h('section', {
-        class: 'rack', 'aria-labelledby': `rack-${s}-${r}`,
-      }, h('h3', { id: `rack-${s}-${r}` }, `Rack ${r}`, h('span', { class: 'hint' }, ` (${rm.length} machines)`)),
+    nodes.push(h('section', { 'aria-labelledby': `site-${si}` },
+      h('h2', { id: `site-${si}` }, s === '(no site)' ? 'No site given' : `Site ${s}`),
+      h('div', { class: 'racks' }, [...racks].map(([r, rm], ri) => h('section', {
+        class: 'rack', 'aria-labelledby': `rack-${si}-${ri}`,
+      }, h('h3', { id: `rack-${si}-${ri}` }, `Rack ${r}`,
+        h('span', { class: 'hint' }, ` (${rm.length} machine${rm.length === 1 ? '' : 's'})`)),
       h('ol', { 'aria-label': `Rack ${r} units, top to bottom` }, rackUnits(rm)))))));
   }
   if (!sites.size) nodes.push(h('p', {}, 'No machine has a location yet. ', h('a', { href: '#/enroll' }, 'Enroll one.')));
