@@ -21,8 +21,18 @@ mkdirSync(ART, { recursive: true });
 let d; let browser; let staff; let tech; let svc; let other;
 const serious = [];
 
+// DOCS_SHOTS=DIR also writes the top of each view, for docs/web.md
+// (docs/web/*.png: DOCS_SHOTS=$PWD/docs/web ctest -L browser).
+const DOCS = process.env.DOCS_SHOTS;
+
 async function shot(page, name, fullPage = true) {
   await page.screenshot({ path: join(ART, `${name}.png`), fullPage });
+  if (DOCS) {
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: Math.min(size.width, 1100), height: 760 });
+    await page.screenshot({ path: join(DOCS, `${name}.png`) });
+    await page.setViewportSize(size);
+  }
 }
 
 // axe-core on the page as it is now: no serious or critical violation.
