@@ -630,10 +630,13 @@ function machineActions(m, region, reload) {
 // is captured (or this provisiond has no console capture).
 async function followConsole(id, pre, note, gen) {
   let after = 0;
+  let first = true;
   while (current(gen)) {
     let c;
     try {
-      c = await api('GET', `/v1/machines/${encodeURIComponent(id)}/console?after=${after}${after ? '&wait=20' : ''}`);
+      // the first read answers at once; the next ones wait for new output
+      c = await api('GET', `/v1/machines/${encodeURIComponent(id)}/console?after=${after}${first ? '' : '&wait=20'}`);
+      first = false;
     } catch (e) {
       if (!current(gen)) return;
       if (e.status === 404) {
@@ -646,12 +649,14 @@ async function followConsole(id, pre, note, gen) {
       continue;
     }
     if (!current(gen)) return;
-    pre.hidden = false;
     if (c.truncated) pre.textContent += '\n[… earlier output dropped …]\n';
-    pre.textContent += c.data;
+    pre.textContent += c.data || '';
+    pre.hidden = !pre.textContent;
     pre.scrollTop = pre.scrollHeight;
-    note.textContent = `Serial console, bytes ${c.start}-${c.end}.`;
-    after = c.end;
+    note.textContent = c.end ? `Serial console output, bytes ${c.start}-${c.end}; new output appears as it comes.`
+      : 'No console output captured yet; new output appears as it comes.';
+    if (c.end <= after && !c.data) await sleep(1000); // a server that did not wait
+    after = Math.max(after, c.end || 0);
   }
 }
 

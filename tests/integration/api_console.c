@@ -21,9 +21,10 @@ static struct h_daemon daemon_;
 static int setup(void **state)
 {
 	*state = &daemon_;
-	return h_start(&daemon_, "[server]\nmax_streams = 3\n"
-				 "[bmc]\ncall_timeout_ms = 500\nretries = 0\nbreaker_threshold = 1\n"
-				 "breaker_cooldown_ms = 600000\n");
+	return h_start(&daemon_,
+		       "[server]\nmax_streams = 3\n"
+		       "[bmc]\ncall_timeout_ms = 500\nretries = 0\nbreaker_threshold = 1\n"
+		       "breaker_cooldown_ms = 600000\n");
 }
 
 static void test_ui_files(void **state)
@@ -144,8 +145,8 @@ static void allocate_both(struct h_daemon *d)
 			 202);
 	char svc[H_TOKEN_LEN];
 	assert_int_equal(h_token(d, "service", "search", svc), 201);
-	assert_int_equal(
-	    h_allocate(d, svc, "lab.small", 1, 0, "img", NULL, other_alloc, NULL), 202);
+	assert_int_equal(h_allocate(d, svc, "lab.small", 1, 0, "img", NULL, other_alloc, NULL),
+			 202);
 }
 
 /* A service's stream shows its own allocation and machines, nothing of
@@ -248,13 +249,12 @@ static void test_bmc_circuits(void **state)
 	h_resp_clear(&r);
 	char mac[18];
 	h_mac(950, mac);
-	assert_int_equal(
-	    h_call(d, d->admin, "POST", "/v1/machines",
-		   json_pack("{s:s, s:[s], s:{s:s, s:{s:s, s:b}}}", "name", "dead-bmc", "macs", mac,
-			     "bmc", "driver", "fake", "options", "sku", "lab.small", "unreachable",
-			     1),
-		   &r),
-	    201);
+	assert_int_equal(h_call(d, d->admin, "POST", "/v1/machines",
+				json_pack("{s:s, s:[s], s:{s:s, s:{s:s, s:b}}}", "name", "dead-bmc",
+					  "macs", mac, "bmc", "driver", "fake", "options", "sku",
+					  "lab.small", "unreachable", 1),
+				&r),
+			 201);
 	char id[H_ID_LEN];
 	snprintf(id, sizeof id, "%s", h_str(&r, "id"));
 	h_resp_clear(&r);
