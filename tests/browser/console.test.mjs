@@ -273,6 +273,15 @@ test('tablet width: no sideways scrolling', async () => {
   assert.ok(overflow <= 0, `no sideways scrolling at 768 px (${overflow} px too wide)`);
   await shot(page, 'racks-tablet', false);
   assert.deepEqual(await axe(page, 'racks-tablet'), []);
+  // every other view fits too (wide tables scroll inside their box)
+  for (const [hash, title] of [['#/fleet', 'Fleet'], ['#/enroll', 'Enroll'], ['#/allocations', 'Allocations'],
+    ['#/audit', 'Audit log'], ['#/machine/r12-u10', 'Machine r12-u10']]) {
+    await page.goto(`${d.url}/ui/${hash}`);
+    await page.getByRole('heading', { name: title, level: 1 }).waitFor();
+    const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(over <= 0, `${title}: no sideways scrolling at 768 px (${over} px too wide)`);
+  }
+  await shot(page, 'machine-tablet', false);
   await page.context().close();
 });
 
