@@ -264,8 +264,10 @@ static void scan(struct event_hub *h)
 		seen_free(&al);
 		return;
 	}
-	qsort(m.v, m.n, sizeof *m.v, seen_cmp);
-	qsort(al.v, al.n, sizeof *al.v, seen_cmp);
+	if (m.n) /* qsort must not see NULL, even for nothing */
+		qsort(m.v, m.n, sizeof *m.v, seen_cmp);
+	if (al.n)
+		qsort(al.v, al.n, sizeof *al.v, seen_cmp);
 	if (emit)
 		scan_gone(h, &m, &al);
 	seen_free(&h->machines);
@@ -443,11 +445,12 @@ long event_reader_fill(void *reader, char *buf, size_t max)
 		}
 	}
 	size_t n = rd->out.len - rd->off;
+	if (n == 0)
+		return 0; /* nothing yet: the stream waits for a wake */
 	if (n > max)
 		n = max;
 	memcpy(buf, rd->out.p + rd->off, n);
 	rd->off += n;
-	if (n)
-		rd->last_send_ms = util_real_now_ms();
+	rd->last_send_ms = util_real_now_ms();
 	return (long)n;
 }
