@@ -979,6 +979,7 @@ async function loadAudit(form, out, more) {
   form.querySelector('.error').textContent = '';
   try {
     const page = await api('GET', auditQuery(form, more ? out.dataset.cursor : null));
+    out.dataset.paged = more ? '1' : ''; // paged back: live updates leave the list alone
     if (more) $('#audit-rows').append(...page.items.map(auditRow));
     else keepFocus(() => out.replaceChildren(page.items.length ? auditTable(page.items) : h('p', {}, 'No entries.')));
     out.dataset.cursor = page.next_cursor || '';
@@ -1011,7 +1012,7 @@ VIEWS.audit = {
   build: buildAudit,
   refresh() {
     const st = VIEWS.audit.st;
-    if (st && document.body.contains(st.out) && !$('#audit-more').dataset.paged) loadAudit(st.form, st.out, false);
+    if (st && document.body.contains(st.out) && !st.out.dataset.paged) loadAudit(st.form, st.out, false);
   },
 };
 
