@@ -51,6 +51,7 @@ struct event_hub {
 	/* the hub thread's own */
 	bool have_snapshot;
 	struct seen_set machines, allocs;
+	char *freeze; /* the freeze setting as last read (NULL: never set) */
 	int64_t last_beat_ms;
 };
 
@@ -250,12 +251,31 @@ static void scan_gone(struct event_hub *h, const struct seen_set *machines,
 	}
 }
 
+/* The fleet freeze (a setting, not a machine): an event when it changed. */
+static void scan_freeze(struct event_hub *h, bool emit)
+{
+	char *v = NULL;
+	struct inv_err e = {0};
+	enum inv_status st = inv_setting_get(h->a->inv, "freeze", &v, &e);
+	if (st != INV_OK && st != INV_NOT_FOUND) {
+		scan_failed("freeze", &e);
+		return;
+	}
+	bool same = (!v && !h->freeze) || (v && h->freeze && strcmp(v, h->freeze) == 0);
+	if (emit && !same)
+		append(h, "freeze", NULL, strdup(v ? v : "{\"frozen\":false,\"reason\":\"\"}"),
+		       NULL);
+	free(h->freeze);
+	h->freeze = v;
+}
+
 static void scan(struct event_hub *h)
 {
 	static const enum inv_alloc_state live[] = {INV_AL_DEPLOYING, INV_AL_READY,
 						    INV_AL_RELEASING, INV_AL_FAILED};
 	bool emit = h->have_snapshot;
 	struct seen_set m = {0}, al = {0};
+	scan_freeze(h, emit);
 	int rc = scan_machines(h, &m, emit);
 	for (size_t i = 0; i < ARRAY_SIZE(live) && rc == 0; i++)
 		rc = scan_allocs_in(h, live[i], &al, emit);
@@ -351,6 +371,7 @@ void event_hub_free(struct event_hub *h)
 	}
 	seen_free(&h->machines);
 	seen_free(&h->allocs);
+	free(h->freeze);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 }

@@ -76,7 +76,7 @@ const struct api_route api_routes[] = {
      .summary = "Machine and allocation changes as server-sent events (a service: its own)",
      .responses = R({.status = 200,
 		     .media = "text/event-stream",
-		     .description = "events: hello, machine, machine_deleted, allocation, resync"},
+		     .description = "events: hello, machine, machine_deleted, allocation, freeze, resync"},
 		    OK(503, "Error", "overloaded: server.max_streams streams are open"))},
     {.http = {.method = "POST", .pattern = "/v1/tokens"},
      .handler = api_token_create,

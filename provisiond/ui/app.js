@@ -154,7 +154,7 @@ function handleEvent(kind, data) {
   if (kind === 'machine') S.machines.set(obj.id, obj);
   else if (kind === 'machine_deleted') S.machines.delete(obj.id);
   else if (kind === 'allocation') S.allocs.set(obj.id, obj);
-  else return;
+  else if (kind !== 'freeze') return;
   scheduleRefresh(kind, obj);
 }
 

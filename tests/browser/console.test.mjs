@@ -241,6 +241,37 @@ test('bulk CSV enrollment reports each line, naming the column at fault', async 
   await page.context().close();
 });
 
+test('freeze shown live, power refused while frozen, retire and delete after confirming', async () => {
+  const page = await newPage();
+  await login(page, tech);
+  await page.goto(`${d.url}/ui/#/fleet`);
+  await page.getByText('Not frozen').waitFor();
+  await d.ok(d.admin, 'PUT', '/v1/freeze', { frozen: true, reason: 'PDU swap in r14' });
+  await page.getByText(/FROZEN by admin:initial-admin: PDU swap in r14/).waitFor();
+  await shot(page, 'fleet-frozen', false);
+  await page.goto(`${d.url}/ui/#/machine/r14-u05`);
+  await page.getByRole('heading', { name: 'Machine r14-u05', level: 1 }).waitFor();
+  await page.getByRole('button', { name: 'Power off', exact: true }).click();
+  await page.getByRole('alert').filter({ hasText: /Power off failed: the fleet is frozen by admin:initial-admin/ }).waitFor();
+  await d.ok(d.admin, 'PUT', '/v1/freeze', { frozen: false });
+  await page.getByRole('button', { name: 'Power off', exact: true }).click();
+  await page.getByText('Power off: done.').waitFor();
+  await page.getByRole('button', { name: 'Retire…' }).click();
+  const confirm = page.getByRole('group', { name: 'Confirm Retire r14-u05' });
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Retire r14-u05', 'focus on the confirmation');
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(await confirm.count(), 0);
+  assert.notEqual(await d.machineState('r14-u05'), 'retired', 'cancel retires nothing');
+  await page.getByRole('button', { name: 'Retire…' }).click();
+  await page.getByRole('button', { name: 'Retire r14-u05' }).click();
+  await page.locator('#m-state', { hasText: 'retired' }).waitFor();
+  await page.getByRole('button', { name: 'Delete…' }).click();
+  await page.getByRole('button', { name: 'Delete r14-u05' }).click();
+  await page.getByRole('heading', { name: 'Racks', level: 1 }).waitFor();
+  assert.equal((await d.call(d.admin, 'GET', '/v1/machines/r14-u05')).status, 404);
+  await page.context().close();
+});
+
 test('a service sees only its own allocations and no staff buttons', async () => {
   const page = await newPage();
   await login(page, svc);

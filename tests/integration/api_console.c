@@ -134,6 +134,32 @@ static void test_stream_follows_a_machine(void **state)
 	h_resp_clear(&r);
 }
 
+static void freeze_on(struct h_daemon *d)
+{
+	assert_int_equal(h_call(d, d->admin, "PUT", "/v1/freeze",
+				json_pack("{s:b, s:s}", "frozen", 1, "reason", "PDU swap"), NULL),
+			 200);
+}
+
+/* The fleet freeze is an event too (staff only), saying who and why. */
+static void test_stream_freeze(void **state)
+{
+	struct h_daemon *d = *state;
+	struct later l = {d, 500, freeze_on};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, run_later, &l), 0);
+	struct h_resp r = {0};
+	assert_int_equal(h_stream(d, d->admin, "/v1/stream", "PDU swap", 30000, &r), 200);
+	pthread_join(t, NULL);
+	const char *ev = strstr(r.body, "event: freeze\n");
+	assert_non_null(ev);
+	assert_non_null(strstr(ev, "\"frozen\":true"));
+	assert_non_null(strstr(ev, "\"by\":\"admin:initial-admin\""));
+	h_resp_clear(&r);
+	assert_int_equal(
+	    h_call(d, d->admin, "PUT", "/v1/freeze", json_pack("{s:b}", "frozen", 0), NULL), 200);
+}
+
 static char other_alloc[H_ID_LEN];
 
 static void allocate_both(struct h_daemon *d)
@@ -174,6 +200,7 @@ static void test_stream_service_sees_its_own(void **state)
 	assert_null(strstr(r.body, "other-db"));
 	assert_null(strstr(r.body, "\"bmc\""));
 	assert_null(strstr(r.body, "machine_deleted"));
+	assert_null(strstr(r.body, "event: freeze"));
 	h_resp_clear(&r);
 	/* staff see both */
 	assert_true(h_wait_alloc(d, d->admin, other_alloc, "ready", 60, NULL));
@@ -274,6 +301,7 @@ int main(void)
 	    cmocka_unit_test(test_ui_files),
 	    cmocka_unit_test(test_whoami),
 	    cmocka_unit_test(test_stream_follows_a_machine),
+	    cmocka_unit_test(test_stream_freeze),
 	    cmocka_unit_test(test_stream_service_sees_its_own),
 	    cmocka_unit_test(test_bmc_circuits),
 	    cmocka_unit_test(test_stream_limit_and_drain),
