@@ -46,12 +46,16 @@ async function axe(page, name) {
   return bad;
 }
 
-async function newPage(viewport = { width: 1280, height: 860 }) {
-  // bypassCSP: the console's policy refuses inline scripts, and axe-core is
-  // injected as one; the console itself runs under its real policy otherwise
-  const ctx = await browser.newContext({ viewport, bypassCSP: true });
+// bypassCSP: the console's policy refuses inline scripts, and axe-core is
+// injected as one. The keyboard test runs under the real policy (strict),
+// and any violation of it is a failure.
+async function newPage(viewport = { width: 1280, height: 860 }, strict = false) {
+  const ctx = await browser.newContext({ viewport, bypassCSP: !strict });
   const page = await ctx.newPage();
   page.on('pageerror', (e) => serious.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) serious.push(`CSP: ${m.text()}`);
+  });
   return page;
 }
 
@@ -316,8 +320,8 @@ test('tablet width: no sideways scrolling', async () => {
   await page.context().close();
 });
 
-test('keyboard only: skip link, log in, views, machines', async () => {
-  const page = await newPage({ width: 768, height: 1024 });
+test('keyboard only (under the real Content-Security-Policy): skip link, log in, views, machines', async () => {
+  const page = await newPage({ width: 768, height: 1024 }, true);
   await page.goto(`${d.url}/ui/`);
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
