@@ -9,6 +9,7 @@
 #include "images/agent/protocol.h"
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/dnsmasq.h"
+#include "provisiond/events.h"
 #include "provisiond/lifecycle/lifecycle.h"
 
 #include <stdarg.h>
@@ -69,6 +70,13 @@ static void emit_app(struct api_call *c, struct util_buf *b)
 	sample(b, "provisiond_agent_sessions_quiet %lld", (long long)quiet);
 	head(b, "frozen", "gauge", "Whether the fleet freeze is on.");
 	sample(b, "provisiond_frozen %d", atomic_load(&a->frozen) ? 1 : 0);
+	head(b, "streams_open", "gauge",
+	     "Event streams (GET /v1/stream, the web console's) open now; at most "
+	     "server.max_streams.");
+	sample(b, "provisiond_streams_open %d", http_streams(a->api));
+	head(b, "stream_events_total", "counter",
+	     "Machine and allocation changes written to the event streams' feed.");
+	sample(b, "provisiond_stream_events_total %lu", event_hub_events(a->events));
 	head(b, "auth_failures_total", "counter", "API calls refused for a bad or missing token.");
 	sample(b, "provisiond_auth_failures_total %lu", atomic_load(&a->auth_failures));
 	head(b, "discovery_refused_total", "counter",

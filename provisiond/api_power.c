@@ -4,6 +4,7 @@
 #include "provisiond/lifecycle/lifecycle.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void bmc_target_of(const struct inv_machine *m, const struct inv_bmc *b,
@@ -219,6 +220,19 @@ const struct field action_fields[] = {
 };
 const struct api_schema action_schema = {action_fields, ARRAY_SIZE(action_fields)};
 
+/* The audit row's "after" of an action: what was done and why, as the
+ * event says it (malloc'd; NULL when out of memory, and the row has none). */
+static char *action_audit_json(enum lc_action act, enum inv_state to, const char *why)
+{
+	json_t *what =
+	    json_pack("{s:s, s:s}", "action", lc_action_name(act), "state", inv_state_name(to));
+	if (what && why)
+		json_object_set_new(what, "reason", json_string(why));
+	char *text = what ? json_dumps(what, JSON_COMPACT) : NULL;
+	json_decref(what);
+	return text;
+}
+
 /* The state change of an action. true (nothing answered) when the engine
  * changed the machine meanwhile: the caller tries again on a fresh read. */
 static bool state_action(struct api_call *c, struct inv_machine *m, enum lc_action act,
@@ -230,6 +244,7 @@ static bool state_action(struct api_call *c, struct inv_machine *m, enum lc_acti
 	char reason[320];
 	snprintf(reason, sizeof reason, "%s%s%s", lc_action_name(act), why ? ": " : "",
 		 why ? why : "");
+	char *after = action_audit_json(act, to, why);
 	struct inv_machine_change ch = {
 	    .expect_version = m->version,
 	    .set_state = true,
@@ -244,7 +259,7 @@ static bool state_action(struct api_call *c, struct inv_machine *m, enum lc_acti
 	    .reason = reason,
 	    .request_id = r->request_id,
 	    .audit_action = "machine.action",
-	    .audit_after_json = NULL,
+	    .audit_after_json = after,
 	    .always_event = true};
 	if (act == LC_ACT_REPAIR) {
 		ch.set_last_error = true;
@@ -257,6 +272,7 @@ static bool state_action(struct api_call *c, struct inv_machine *m, enum lc_acti
 	}
 	struct inv_err e = {0};
 	enum inv_status st = inv_machine_change(a->inv, m->id, &ch, m, &e);
+	free(after);
 	if (st == INV_CONFLICT)
 		return true;
 	if (st != INV_OK) {

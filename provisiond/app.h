@@ -17,6 +17,7 @@ struct http_server;
 struct boot_dnsmasq;
 struct rl;
 struct image_fetcher;
+struct event_hub;
 
 struct app {
 	struct config cfg;
@@ -39,6 +40,7 @@ struct app {
 	atomic_ulong discovery_refused;
 	atomic_ulong catalog_reload_failures; /* SIGHUP reloads that kept the old catalog */
 	struct image_fetcher *fetcher;	      /* URL images into the store (image_fetcher.h) */
+	struct event_hub *events;	      /* the change feed of GET /v1/stream (events.h) */
 };
 
 /* Reloads the SKU catalog from cfg.skus_dir; keeps the old one on error

@@ -43,6 +43,7 @@ static const struct option options[] = {
     N("server", "client_connection_limit", client_connection_limit, 1, 100000),
     N("server", "request_timeout_s", request_timeout_s, 1, 3600),
     N("server", "long_poll_max_s", long_poll_max_s, 1, 3600),
+    N("server", "max_streams", max_streams, 0, 100000),
     S("database", "path", db_path),
     S("database", "key_file", key_file),
     S("catalog", "skus_dir", skus_dir),
@@ -103,6 +104,7 @@ void config_defaults(struct config *c)
 	c->discovery_ttl_s = 86400;
 	c->client_connection_limit = 64;
 	c->request_timeout_s = 15;
+	c->max_streams = 64;
 	c->long_poll_max_s = 60;
 	snprintf(c->db_path, sizeof c->db_path, "/var/lib/provisiond/provisiond.db");
 	snprintf(c->skus_dir, sizeof c->skus_dir, "%s", PROVISIOND_DEFAULT_SKUS_DIR);

@@ -28,6 +28,7 @@ struct config {
 	int client_connection_limit; /* per client address */
 	int request_timeout_s;	     /* silent connections close after this */
 	int long_poll_max_s;
+	int max_streams; /* event streams (GET /v1/stream) open at once */
 	/* [database] */
 	char db_path[512];
 	char key_file[512]; /* seals BMC passwords; "" = <db_path>.key */

@@ -22,6 +22,16 @@
 
 enum { PH_NEW, PH_BODY, PH_QUEUED, PH_DONE };
 
+struct http_stream {
+	struct http_server *s;
+	struct MHD_Connection *conn;
+	http_stream_fill fill;
+	void (*done)(void *ctx);
+	void *ctx;
+	bool suspended;
+	struct http_stream *next;
+};
+
 #define NBUCKETS 12
 static const double bucket_s[NBUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 					  0.05,	  0.1,	 0.25,	 0.5,	1,    5};
@@ -57,6 +67,12 @@ struct http_server {
 	pthread_t parker;
 	bool parker_started, parker_running;
 	pthread_cond_t park_cv;
+	/* streaming answers (http_stream): smu guards the list and every
+	 * stream's suspended flag, and is held while fill runs */
+	pthread_mutex_t smu;
+	struct http_stream *streams;
+	atomic_int nstreams;
+	bool streams_ending;	   /* stopping: every stream ends */
 	struct route_stats *stats; /* nroutes + 1 (unmatched) */
 	atomic_ulong codes[600];
 	atomic_ulong shed; /* 503 overloaded: workers busy and the queue full */
@@ -314,7 +330,7 @@ static void *parker_main(void *arg)
 int http_busy(struct http_server *s)
 {
 	pthread_mutex_lock(&s->mu);
-	int n = s->qlen + s->running + s->nparked;
+	int n = s->qlen + s->running + s->nparked + atomic_load(&s->nstreams);
 	pthread_mutex_unlock(&s->mu);
 	return n;
 }
@@ -379,6 +395,99 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
 	return &too_many_args;
 }
 
+/* ----------------------------------------------------------- streaming */
+
+static void stream_free(void *cls)
+{
+	struct http_stream *st = cls;
+	struct http_server *s = st->s;
+	pthread_mutex_lock(&s->smu);
+	for (struct http_stream **pp = &s->streams; *pp; pp = &(*pp)->next)
+		if (*pp == st) {
+			*pp = st->next;
+			break;
+		}
+	atomic_fetch_sub(&s->nstreams, 1);
+	pthread_mutex_unlock(&s->smu);
+	st->done(st->ctx);
+	free(st);
+}
+
+/* MHD asks for more of the body. Nothing to send: the connection is
+ * suspended (returning 0 alone would make MHD ask again at once) until
+ * http_stream_wake(); smu makes the decision and the suspension one step,
+ * so a wake cannot fall between them. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)pos;
+	struct http_stream *st = cls;
+	struct http_server *s = st->s;
+	pthread_mutex_lock(&s->smu);
+	long n = s->streams_ending ? -1 : st->fill(st->ctx, buf, max);
+	if (n == 0) {
+		st->suspended = true;
+		MHD_suspend_connection(st->conn);
+	}
+	pthread_mutex_unlock(&s->smu);
+	return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+bool http_stream(struct http_req *r, const char *content_type, http_stream_fill fill,
+		 void (*done)(void *ctx), void *ctx)
+{
+	struct http_server *s = r->srv;
+	struct http_stream *st = calloc(1, sizeof *st);
+	pthread_mutex_lock(&s->smu);
+	bool room = st && !s->streams_ending && atomic_load(&s->nstreams) < s->o.max_streams;
+	if (room) {
+		*st = (struct http_stream){
+		    .s = s, .conn = r->conn, .fill = fill, .done = done, .ctx = ctx};
+		st->next = s->streams;
+		s->streams = st;
+		atomic_fetch_add(&s->nstreams, 1);
+	}
+	pthread_mutex_unlock(&s->smu);
+	if (!room) {
+		free(st);
+		http_error(r, 503, "overloaded", NULL,
+			   "provisiond has %d streams open, its maximum (server.max_streams); "
+			   "retry later",
+			   s->o.max_streams);
+		snprintf(r->retry_after, sizeof r->retry_after, "5");
+		return false;
+	}
+	/* a stream is quiet between events: no idle timeout (fill sends
+	 * keep-alives, which notice a client that went away) */
+	MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0);
+	r->stream = st;
+	r->status = 200;
+	r->content_type = content_type;
+	return true;
+}
+
+static void streams_wake_locked(struct http_server *s)
+{
+	for (struct http_stream *st = s->streams; st; st = st->next)
+		if (st->suspended) {
+			st->suspended = false;
+			MHD_resume_connection(st->conn);
+		}
+}
+
+void http_stream_wake(struct http_server *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->smu);
+	streams_wake_locked(s);
+	pthread_mutex_unlock(&s->smu);
+}
+
+int http_streams(struct http_server *s)
+{
+	return s ? atomic_load(&s->nstreams) : 0;
+}
+
 static struct http_req *req_new(struct http_server *s, struct MHD_Connection *c, const char *method,
 				const char *url)
 {
@@ -425,6 +534,8 @@ static void req_free(struct http_req *r)
 	free(r->idempotency_key);
 	free(r->range);
 	util_buf_free(&r->body_buf);
+	if (r->stream) /* never handed to MHD */
+		stream_free(r->stream);
 	free(r->resp);
 	if (r->fd >= 0)
 		close(r->fd);
@@ -447,7 +558,14 @@ static int append_body(struct http_req *r, const char *data, size_t n, size_t ma
 static struct MHD_Response *make_response(struct http_req *r)
 {
 	struct MHD_Response *resp;
-	if (r->fd >= 0) {
+	if (r->stream) {
+		struct http_stream *st = r->stream;
+		r->stream = NULL; /* the response's, which calls stream_free at its end */
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read,
+							 st, stream_free);
+		if (!resp)
+			stream_free(st);
+	} else if (r->fd >= 0) {
 		resp = MHD_create_response_from_fd_at_offset64(r->fd_len, r->fd, r->fd_off);
 		r->fd = -1; /* MHD closes it */
 	} else {
@@ -472,7 +590,10 @@ static struct MHD_Response *make_response(struct http_req *r)
 			 (unsigned long long)r->fd_total);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	for (const char *const *h = r->headers; h && h[0] && h[1]; h += 2)
+		MHD_add_response_header(resp, h[0], h[1]);
+	if (!r->headers)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
 	return resp;
 }
 
@@ -723,6 +844,7 @@ static void server_free(struct http_server *s)
 	free(s->workers);
 	free(s->stats);
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->smu);
 	pthread_cond_destroy(&s->cv);
 	pthread_cond_destroy(&s->idle_cv);
 	pthread_cond_destroy(&s->park_cv);
@@ -741,6 +863,7 @@ struct http_server *http_start(const char *listen, const struct http_table *rout
 	s->o = *o;
 	snprintf(s->name, sizeof s->name, "%s", o->name);
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->smu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	pthread_cond_init(&s->idle_cv, NULL);
 	s->stats = calloc(s->nroutes + 1, sizeof *s->stats);
@@ -797,6 +920,10 @@ void http_stop(struct http_server *s, int timeout_ms)
 	s->releasing = true; /* parked requests run again and answer */
 	pthread_cond_signal(&s->park_cv);
 	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_lock(&s->smu);
+	s->streams_ending = true; /* every stream ends (MHD must not stop with one suspended) */
+	streams_wake_locked(s);
+	pthread_mutex_unlock(&s->smu);
 	while (http_busy(s) && http_now_us() < deadline)
 		util_real_sleep_ms(10);
 	stop_workers(s);

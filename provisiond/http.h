@@ -70,8 +70,11 @@ struct http_req {
 	size_t resp_len;
 	const char *content_type;
 	char retry_after[16];
-	bool idempotent_replayed; /* sends Idempotent-Replayed: true */
-	int fd;			  /* >= 0: send this file range (sendfile) and close it */
+	bool idempotent_replayed;   /* sends Idempotent-Replayed: true */
+	const char *const *headers; /* extra response headers: name, value, ...,
+				     * NULL (static storage) */
+	struct http_stream *stream; /* set by http_stream() */
+	int fd;			    /* >= 0: send this file range (sendfile) and close it */
 	uint64_t fd_off, fd_len, fd_total;
 	bool partial;
 	/* internals */
@@ -100,6 +103,7 @@ struct http_opts {
 	int connection_timeout_s;    /* a connection silent this long is closed (not
 				      * while its request waits on a worker) */
 	size_t max_body;	     /* larger bodies answer 413 */
+	int max_streams;	     /* streaming answers open at once (0: none) */
 	const char *netns;	     /* listen inside this network namespace (NULL: current) */
 };
 
@@ -140,6 +144,27 @@ void http_load(struct http_server *s, int *busy, int *queued, int *parked);
 /* Requests refused with 503 overloaded: every worker busy and max_queue
  * more waiting (the in-flight maximum). */
 unsigned long http_shed(struct http_server *s);
+
+/* Streaming answers (server-sent events) that hold no thread: a handler
+ * of an inline route calls http_stream() instead of http_reply(); the
+ * answer's body is then whatever fill() gives, for as long as it gives it.
+ * fill(ctx, buf, max) runs on a poll thread, must not block, and returns
+ * the bytes it wrote, 0 when it has nothing now (the connection then
+ * waits, holding no thread, until http_stream_wake()), or -1 to end the
+ * answer. done(ctx) is called once when the stream is over (ended, the
+ * client gone, or the server stopping), and never while fill runs.
+ * Returns false with 503 overloaded set when o->max_streams streams are
+ * open (ctx stays the caller's). Stream connections have no idle timeout:
+ * fill should send something now and then (an SSE comment) so a client
+ * that went away is noticed. Streams count in http_busy(); http_stop()
+ * ends every one of them. */
+typedef long (*http_stream_fill)(void *ctx, char *buf, size_t max);
+bool http_stream(struct http_req *r, const char *content_type, http_stream_fill fill,
+		 void (*done)(void *ctx), void *ctx);
+/* Every stream of s that waits runs fill again soon. Thread-safe; NULL ok. */
+void http_stream_wake(struct http_server *s);
+/* Streams open now. Thread-safe; NULL ok (0). */
+int http_streams(struct http_server *s);
 
 /* Query argument value or NULL. */
 const char *http_arg(const struct http_req *r, const char *key);

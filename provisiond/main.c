@@ -11,6 +11,7 @@
 #include "provisiond/lifecycle/lifecycle.h"
 #include "provisiond/log.h"
 #include "provisiond/notify.h"
+#include "provisiond/events.h"
 #include "skus/sku.h"
 
 #include <errno.h>
@@ -222,7 +223,8 @@ static int start_http(struct app *a, char *err, size_t errlen)
 			      .connection_limit = a->cfg.connection_limit,
 			      .client_connection_limit = a->cfg.client_connection_limit,
 			      .connection_timeout_s = a->cfg.request_timeout_s,
-			      .max_body = 1024 * 1024};
+			      .max_body = 1024 * 1024,
+			      .max_streams = a->cfg.max_streams};
 	struct http_table api = api_http_table(api_routes, api_nroutes);
 	a->api = http_start(a->cfg.listen, &api, a, &o, err, errlen);
 	o.netns = a->cfg.boot_netns[0] ? a->cfg.boot_netns : NULL;
@@ -233,6 +235,7 @@ static int start_http(struct app *a, char *err, size_t errlen)
 	o.name = "boot";
 	o.workers = a->cfg.boot_workers;
 	o.max_body = 256 * 1024; /* agent reports are a few KiB of facts */
+	o.max_streams = 0;	 /* the boot plane has no streams */
 	struct http_table boot = api_http_table(boot_routes, boot_nroutes);
 	a->boot = http_start(a->cfg.boot_listen, &boot, a, &o, err, errlen);
 	if (a->boot && !a->cfg.boot_url[0]) {
@@ -316,7 +319,7 @@ static int start_services(struct app *a)
 		fprintf(stderr, "provisiond: %s\n", err);
 		return 1;
 	}
-	if (lc_start(a, &a->lc, &e) != ERR_OK) {
+	if (lc_start(a, &a->lc, &e) != ERR_OK || event_hub_start(a, &a->events, &e) != ERR_OK) {
 		fprintf(stderr, "provisiond: %s\n", e.message);
 		return 1;
 	}
@@ -357,10 +360,12 @@ static int serve(struct app *a, const struct daemon_args *args, sigset_t *sigs)
 	atomic_store(&a->ready, false);
 	atomic_store(&a->draining, true);
 	pthread_join(notifier, NULL);
+	event_hub_stop(a->events); /* event streams end */
 	http_quiesce(a->api);
 	http_quiesce(a->boot);
 	http_stop(a->api, 10000);
 	http_stop(a->boot, 10000);
+	event_hub_free(a->events); /* no stream reads it any more */
 	lc_stop(a->lc);
 	boot_dnsmasq_stop(a->dnsmasq);
 	rl_free(a->discovery_rl);

@@ -32,6 +32,7 @@ static const struct {
     {"machines", "id", "a machine's UUID or name"},
     {"allocations", "id", "an allocation's UUID or name (a name: the newest of that name)"},
     {"tokens", "id", "a token's UUID"},
+    {"ui", "file", "a file of the web console (app.js, app.css)"},
 };
 
 /* The query arguments routes read (routes.c .query). pattern NULL: the
@@ -287,7 +288,15 @@ static json_t *responses(const struct api_route *rt)
 	char key[16], ref[96];
 	for (const struct api_response *r = rt->responses; r && r->status; r++) {
 		snprintf(key, sizeof key, "%u", r->status);
-		json_object_set_new(rs, key, response(r));
+		json_t *o = response(r), *had = json_object_get(rs, key);
+		/* one status in several media types (the console's files) */
+		if (had && json_object_get(had, "content") && json_object_get(o, "content"))
+			json_object_update(json_object_get(had, "content"),
+					   json_object_get(o, "content"));
+		if (had)
+			json_decref(o);
+		else
+			json_object_set_new(rs, key, o);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(errors); i++) {
 		snprintf(key, sizeof key, "%u", errors[i].status);

@@ -527,6 +527,52 @@ static const struct component components[] = {
 	     },
 	     "additionalProperties" : false
      })},
+    {.name = "WhoAmI",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "role", "owner", "actor", "token_id" ],
+	     "properties" : {
+		     "role" : {"type" : "string", "enum" : [ "admin", "tech", "service" ]},
+		     "owner" :
+			 {"description" : "a service token's owner", "type" : [ "string", "null" ]},
+		     "actor" : {
+			     "description" : "role:name, as events and audit rows name the caller",
+			     "type" : "string"
+		     },
+		     "token_id" : {"$ref" : "#/components/schemas/Uuid"}
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "Circuit",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "machine", "state", "failures", "retry_in_ms" ],
+	     "properties" : {
+		     "machine" : {"description" : "the machine whose BMC it is", "type" : "string"},
+		     "state" : {"type" : "string", "enum" : [ "open", "half_open" ]},
+		     "failures" : {
+			     "description" : "consecutive operations that did not reach it",
+			     "type" : "integer",
+			     "minimum" : 0
+		     },
+		     "retry_in_ms" : {
+			     "description" : "open: time until a trial operation may run",
+			     "type" : "integer",
+			     "minimum" : 0
+		     }
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "CircuitList",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : ["items"],
+	     "properties" : {
+		     "items" :
+			 {"type" : "array", "items" : {"$ref" : "#/components/schemas/Circuit"}}
+	     },
+	     "additionalProperties" : false
+     })},
     {.name = "AgentSession",
      .json = JSON({
 	     "type" : "object",

@@ -18,6 +18,11 @@
 		.status = (st), .media = "application/octet-stream", .description = (text)         \
 	}
 
+#define HTML(st, text)                                                                             \
+	{                                                                                          \
+		.status = (st), .media = "text/html", .description = (text)                        \
+	}
+
 const struct api_route api_routes[] = {
     {.http = {.method = "GET", .pattern = "/healthz", .inline_ok = true},
      .handler = api_health,
@@ -47,6 +52,33 @@ const struct api_route api_routes[] = {
      .auth = AUTH_NONE,
      .summary = "This build's version, commit, API and schema version",
      .responses = R(OK(200, "Version", "this build"))},
+    {.http = {.method = "GET", .pattern = "/ui/", .inline_ok = true},
+     .handler = api_ui_file,
+     .auth = AUTH_NONE,
+     .summary = "The web console (built into the binary; it logs in with an API token)",
+     .responses = R(HTML(200, "the console's page"))},
+    {.http = {.method = "GET", .pattern = "/ui/{}", .inline_ok = true},
+     .handler = api_ui_file,
+     .auth = AUTH_NONE,
+     .summary = "A file of the web console (script, style sheet)",
+     .responses = R({.status = 200, .media = "text/javascript", .description = "a script"},
+		    {.status = 200, .media = "text/css", .description = "a style sheet"})},
+    {.http = {.method = "GET", .pattern = "/v1/whoami", .inline_ok = true},
+     .handler = api_whoami,
+     .auth = AUTH_BEARER,
+     .roles = ROLES_ALL,
+     .summary = "The caller's role and owner (what the console shows depends on them)",
+     .responses = R(OK(200, "WhoAmI", "the caller"))},
+    {.http = {.method = "GET", .pattern = "/v1/stream", .inline_ok = true},
+     .handler = api_stream,
+     .auth = AUTH_BEARER,
+     .roles = ROLES_ALL,
+     .summary = "Machine and allocation changes as server-sent events (a service: its own)",
+     .responses =
+	 R({.status = 200,
+	    .media = "text/event-stream",
+	    .description = "events: hello, machine, machine_deleted, allocation, freeze, resync"},
+	   OK(503, "Error", "overloaded: server.max_streams streams are open"))},
     {.http = {.method = "POST", .pattern = "/v1/tokens"},
      .handler = api_token_create,
      .auth = AUTH_BEARER,
@@ -136,6 +168,12 @@ const struct api_route api_routes[] = {
      .query = Q(PAGE),
      .summary = "A machine's state transitions",
      .responses = R(OK(200, "EventList", "a page of state transitions"))},
+    {.http = {.method = "GET", .pattern = "/v1/bmc/circuits", .inline_ok = true},
+     .handler = api_bmc_circuits,
+     .auth = AUTH_BEARER,
+     .roles = ROLES_STAFF,
+     .summary = "BMCs whose circuit breaker is open or half-open (they fail fast)",
+     .responses = R(OK(200, "CircuitList", "every BMC whose breaker is not closed"))},
     {.http = {.method = "GET", .pattern = "/v1/machines/{}/power"},
      .handler = api_machine_power_get,
      .auth = AUTH_BEARER,

@@ -153,6 +153,12 @@ void api_audit_list(struct api_call *c);
 /* api_quotas.c */
 void api_quota_set(struct api_call *c);
 void api_quota_list(struct api_call *c);
+/* api_ui.c: the web console's files, and who the caller is */
+void api_ui_file(struct api_call *c);
+void api_whoami(struct api_call *c);
+/* api_stream.c: server-sent events of changes; open BMC circuit breakers */
+void api_stream(struct api_call *c);
+void api_bmc_circuits(struct api_call *c);
 /* api_freeze.c */
 void api_freeze_get(struct api_call *c);
 void api_freeze_set(struct api_call *c);

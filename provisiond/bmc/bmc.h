@@ -162,6 +162,19 @@ int bmc_boot_device_from_name(const char *s, enum bmc_boot_device *out);
 void bmc_manager_metrics(struct bmc_manager *m, void (*emit)(void *ctx, const char *line),
 			 void *ctx);
 
+/* One BMC whose circuit breaker is not closed (bmc_manager_circuits). */
+struct bmc_circuit {
+	const char *key;       /* the target's key: the machine id */
+	bool open;	       /* false: half-open (a trial operation may run) */
+	int failures;	       /* consecutive operations that did not reach it */
+	long long retry_in_ms; /* open: time until a trial is let through */
+};
+/* Calls fn once per BMC whose breaker is open or half-open, in no order,
+ * with m's lock held: fn must not call into m. c is valid during the call
+ * only. Thread-safe. */
+void bmc_manager_circuits(struct bmc_manager *m, void (*fn)(void *ctx, const struct bmc_circuit *c),
+			  void *ctx);
+
 /* The fake driver's in-memory machine for key, as this manager's fake BMCs see it
  * (for lab simulation and tests). Returns 0, or -1 if no fake operation touched key
  * yet. Any out pointer may be NULL. Thread-safe. */

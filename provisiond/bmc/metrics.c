@@ -63,6 +63,27 @@ void bmc_metrics_abandoned(struct bmc_manager *m, int drv)
 	pthread_mutex_unlock(&m->mu);
 }
 
+void bmc_manager_circuits(struct bmc_manager *m, void (*fn)(void *ctx, const struct bmc_circuit *c),
+			  void *ctx)
+{
+	long long now = util_now_ms();
+	pthread_mutex_lock(&m->mu);
+	for (size_t i = 0; i < m->nbuckets; i++)
+		for (struct bmc_entry *en = m->buckets[i]; en != NULL; en = en->next) {
+			const struct bmc_breaker *b = &en->breaker;
+			if (b->state == BMC_BREAKER_CLOSED)
+				continue;
+			long long left = b->open_until > now ? b->open_until - now : 0;
+			struct bmc_circuit c = {.key = en->key,
+						.open = b->state == BMC_BREAKER_OPEN && left > 0,
+						.failures = b->failures,
+						.retry_in_ms =
+						    b->state == BMC_BREAKER_OPEN ? left : 0};
+			fn(ctx, &c);
+		}
+	pthread_mutex_unlock(&m->mu);
+}
+
 struct snapshot {
 	struct bmc_metrics c;
 	int in_flight, waiting, abandoned, open, half_open;

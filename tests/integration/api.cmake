@@ -18,6 +18,8 @@ set(PROVISIOND_IT_TESTS
   api_metrics     # /metrics passes promtool and our lint; alert rules and their tests;
                   # the Grafana dashboard names only metrics that exist
   api_admission   # per-token rate 429, in-flight 503, freeze 503 says who and why, deploy cap
+  api_console     # the web console's files, whoami, the event stream (auth, a service's
+                  # own view, max_streams, drain), open BMC breakers
   api_agent)      # the boot plane's protocol spoken by the test (inspect, wipe, deploy,
                   # booted), so openapi_responses checks those answers too
 

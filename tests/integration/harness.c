@@ -491,6 +491,61 @@ static long request_to(struct h_daemon *d, const char *base, const char *token, 
 	return status;
 }
 
+struct stream_read {
+	struct util_buf b;
+	const char *until;
+};
+
+static size_t on_stream(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct stream_read *s = ud;
+	size_t n = size * nmemb;
+	if (util_buf_append(&s->b, data, n) != 0)
+		return 0;
+	return s->until && strstr(s->b.p, s->until) ? 0 : n; /* 0: hang up */
+}
+
+long h_stream(struct h_daemon *d, const char *token, const char *path, const char *until,
+	      int max_ms, struct h_resp *out)
+{
+	pthread_once(&curl_once, curl_init_once);
+	memset(out, 0, sizeof *out);
+	struct stream_read s = {.until = until};
+	char url[600], auth[H_TOKEN_LEN + 32];
+	snprintf(url, sizeof url, "%s%s", d->url, path);
+	struct curl_slist *hl = NULL;
+	if (token) {
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+		hl = curl_slist_append(hl, auth);
+	}
+	CURL *c = curl_easy_init();
+	long status = 0;
+	if (c) {
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)max_ms);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+		/* ends by time or by hanging up (not errors), or by the server */
+		out->ended = curl_easy_perform(c) == CURLE_OK;
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_cleanup(c);
+	}
+	curl_slist_free_all(hl);
+	out->status = status;
+	out->body = util_buf_take(&s.b, &out->body_len);
+	if (!out->body)
+		out->body = calloc(1, 1);
+	if (out->body_len && strncmp(out->content_type, "application/json", 16) == 0)
+		out->json = json_loadb(out->body, out->body_len, 0, NULL);
+	capture(d, d->url, "GET", path, out);
+	return status;
+}
+
 long h_call(struct h_daemon *d, const char *token, const char *method, const char *path,
 	    json_t *body, struct h_resp *out)
 {

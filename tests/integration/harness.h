@@ -71,6 +71,7 @@ struct h_resp {
 	char request_id[128];  /* X-Request-Id of the answer */
 	char retry_after[32];  /* Retry-After or "" */
 	char content_type[96]; /* Content-Type or "" */
+	bool ended;	       /* h_stream: the server ended the answer */
 };
 void h_resp_clear(struct h_resp *r);
 
@@ -79,6 +80,12 @@ void h_resp_clear(struct h_resp *r);
  * HTTP status (0 on transport error). out may be NULL. */
 long h_request(struct h_daemon *d, const char *token, const char *method, const char *path,
 	       const char *body, size_t body_len, const char *const *headers, struct h_resp *out);
+/* GET of a streaming answer (server-sent events): reads until the body
+ * holds `until` (NULL: until max_ms) or max_ms pass, then hangs up. Returns
+ * the HTTP status (0 when no answer began); out gets what was read
+ * (out->json stays NULL for an event stream). */
+long h_stream(struct h_daemon *d, const char *token, const char *path, const char *until,
+	      int max_ms, struct h_resp *out);
 /* The same on the boot/agent listener (body: JSON text or NULL). */
 long h_boot_request(struct h_daemon *d, const char *token, const char *method, const char *path,
 		    const char *body, struct h_resp *out);
