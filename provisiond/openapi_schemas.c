@@ -377,6 +377,40 @@ static const struct component components[] = {
 	     "additionalProperties" : false
      })},
     {.name = "EventList", .list_of = "Event"},
+    {.name = "Console",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "machine", "start", "end", "data", "truncated" ],
+	     "properties" : {
+		     "machine" : {"type" : "string", "description" : "the machine's id"},
+		     "start" : {
+			     "type" : "integer",
+			     "minimum" : 0,
+			     "description" : "stream offset of the first byte in data"
+		     },
+		     "end" : {
+			     "type" : "integer",
+			     "minimum" : 0,
+			     "description" : "stream offset after the last byte in data: the "
+					     "next request's after"
+		     },
+		     "data" : {
+			     "type" : "string",
+			     "description" : "the bytes as text: UTF-8, escapes and control "
+					     "characters but newline and tab removed"
+		     },
+		     "truncated" : {
+			     "type" : "boolean",
+			     "description" : "bytes before start that were asked for were "
+					     "dropped from the buffer"
+		     },
+		     "capturing" : {
+			     "type" : "boolean",
+			     "description" : "a capture session runs now"
+		     }
+	     },
+	     "additionalProperties" : false
+     })},
     {.name = "Power",
      .json = JSON({
 	     "type" : "object",
