@@ -391,23 +391,14 @@ static const struct component components[] = {
 		     "end" : {
 			     "type" : "integer",
 			     "minimum" : 0,
-			     "description" : "stream offset after the last byte in data: the "
-					     "next request's after"
+			     "description" : "offset after data: the next after"
 		     },
-		     "data" : {
-			     "type" : "string",
-			     "description" : "the bytes as text: UTF-8, escapes and control "
-					     "characters but newline and tab removed"
-		     },
-		     "truncated" : {
-			     "type" : "boolean",
-			     "description" : "bytes before start that were asked for were "
-					     "dropped from the buffer"
-		     },
-		     "capturing" : {
-			     "type" : "boolean",
-			     "description" : "a capture session runs now"
-		     }
+		     "data" :
+			 {"type" : "string", "description" : "UTF-8 text, no control characters"},
+		     "truncated" :
+			 {"type" : "boolean", "description" : "asked-for bytes were dropped"},
+		     "capturing" :
+			 {"type" : "boolean", "description" : "a capture session runs now"}
 	     },
 	     "additionalProperties" : false
      })},

@@ -150,9 +150,10 @@ __attribute__((warn_unused_result)) enum bmc_status bmc_console_open(struct bmc_
 								     const struct bmc_target *t,
 								     struct bmc_console **out,
 								     struct bmc_error *e);
-__attribute__((warn_unused_result)) enum bmc_status
-bmc_console_read(struct bmc_console *c, char *buf, size_t len, int wait_ms, size_t *got,
-		 struct bmc_error *e);
+__attribute__((warn_unused_result)) enum bmc_status bmc_console_read(struct bmc_console *c,
+								     char *buf, size_t len,
+								     int wait_ms, size_t *got,
+								     struct bmc_error *e);
 void bmc_console_close(struct bmc_console *c);
 /* The driver name of an open console ("ipmi"), for metrics and logs. */
 const char *bmc_console_driver(const struct bmc_console *c);

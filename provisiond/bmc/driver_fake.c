@@ -310,9 +310,8 @@ static enum bmc_status fake_boot_set(void *inst, int timeout_ms, enum bmc_boot_d
 
 /* A fake machine's serial console: it connects and stays silent, so the console
  * module's sessions (start, bound, stop) run against fake fleets too. */
-static enum bmc_status fake_console_open(void *priv, const struct bmc_target *t,
-					 const json_t *opts, int timeout_ms, void **cs,
-					 struct bmc_error *e)
+static enum bmc_status fake_console_open(void *priv, const struct bmc_target *t, const json_t *opts,
+					 int timeout_ms, void **cs, struct bmc_error *e)
 {
 	static char silent; /* nothing to hold: any non-NULL handle will do */
 
@@ -321,8 +320,8 @@ static enum bmc_status fake_console_open(void *priv, const struct bmc_target *t,
 	return BMC_OK;
 }
 
-static enum bmc_status fake_console_read(void *cs, char *buf, size_t len, int wait_ms,
-					 size_t *got, struct bmc_error *e)
+static enum bmc_status fake_console_read(void *cs, char *buf, size_t len, int wait_ms, size_t *got,
+					 struct bmc_error *e)
 {
 	(void)cs, (void)buf, (void)len, (void)e;
 	util_sleep_ms(wait_ms);

@@ -100,7 +100,7 @@ static ipmiconsole_ctx_t sol_ctx(const struct ipmi_conf *c, int timeout_ms)
 	    .password = (char *)c->pass,
 	    .k_g = NULL,
 	    .k_g_len = 0,
-	    .privilege_level = c->privilege_index == 0   ? IPMICONSOLE_PRIVILEGE_USER
+	    .privilege_level = c->privilege_index == 0	 ? IPMICONSOLE_PRIVILEGE_USER
 			       : c->privilege_index == 1 ? IPMICONSOLE_PRIVILEGE_OPERATOR
 							 : IPMICONSOLE_PRIVILEGE_ADMIN,
 	    .cipher_suite_id = c->cipher_suite,
@@ -189,6 +189,5 @@ enum bmc_status bmc_ipmi_console_read(void *cs, char *buf, size_t len, int wait_
 		return BMC_OK;
 	if (ipmiconsole_ctx_errnum(s->ctx) != IPMICONSOLE_ERR_SUCCESS)
 		return sol_error(s, ipmiconsole_ctx_errnum(s->ctx), e);
-	return bmc_error_set(e, BMC_ERR_FAILED, NULL, "BMC at %s ended the SOL session",
-			     s->label);
+	return bmc_error_set(e, BMC_ERR_FAILED, NULL, "BMC at %s ended the SOL session", s->label);
 }

@@ -29,11 +29,11 @@ struct con_session;
 struct con_entry {
 	struct con_entry *next;
 	char id[ID_MAX];
-	struct con_ring ring;		/* buf NULL until the first byte */
-	int64_t touched;		/* last write or creation (eviction order) */
-	struct con_session *session;	/* NULL: not capturing */
-	char unsupported[32];		/* driver that cannot capture (not retried) */
-	bool refused_logged;		/* max_sessions refusal already logged */
+	struct con_ring ring;	     /* buf NULL until the first byte */
+	int64_t touched;	     /* last write or creation (eviction order) */
+	struct con_session *session; /* NULL: not capturing */
+	char unsupported[32];	     /* driver that cannot capture (not retried) */
+	bool refused_logged;	     /* max_sessions refusal already logged */
 };
 
 struct con_session {
@@ -478,7 +478,8 @@ int con_read(struct con_manager *m, const char *machine_id, bool has_after, uint
 		int64_t now = util_now_ms();
 		if (any || now >= until || m->closing || (stop != NULL && atomic_load(stop)))
 			break;
-		util_cond_wait_until_ms(&m->data_cv, &m->mu, now + 1000 < until ? now + 1000 : until);
+		util_cond_wait_until_ms(&m->data_cv, &m->mu,
+					now + 1000 < until ? now + 1000 : until);
 	}
 	pthread_mutex_unlock(&m->mu);
 	if (rc != 0) {

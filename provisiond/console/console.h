@@ -65,13 +65,13 @@ char *con_text(const void *data, size_t n);
 /* --------------------------------------------------------------- manager */
 
 struct con_limits {
-	int buffer_kib;	      /* bytes kept per machine, in KiB */
-	int max_sessions;     /* capture sessions at once; 0 turns capture off */
-	int max_buffers;      /* machines whose rings are kept */
-	int read_ms;	      /* a session's read slice (stop latency) */
-	int check_ms;	      /* how often a session asks `wanted` */
-	int reopen_min_ms;    /* backoff after a failed open or an ended console */
-	int reopen_max_ms;    /*   doubling up to this */
+	int buffer_kib;	   /* bytes kept per machine, in KiB */
+	int max_sessions;  /* capture sessions at once; 0 turns capture off */
+	int max_buffers;   /* machines whose rings are kept */
+	int read_ms;	   /* a session's read slice (stop latency) */
+	int check_ms;	   /* how often a session asks `wanted` */
+	int reopen_min_ms; /* backoff after a failed open or an ended console */
+	int reopen_max_ms; /*   doubling up to this */
 };
 void con_limits_default(struct con_limits *l);
 

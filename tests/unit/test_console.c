@@ -15,8 +15,7 @@
 #include "provisiond/console/console.h"
 #include "util/util.h"
 
-static size_t rd(const struct con_ring *r, bool has, uint64_t after, char *out,
-		 struct con_slice *s)
+static size_t rd(const struct con_ring *r, bool has, uint64_t after, char *out, struct con_slice *s)
 {
 	size_t n = con_ring_read(r, has, after, out, 4096, s);
 	out[n] = '\0';
@@ -87,11 +86,20 @@ static const struct {
     {"plain line\n\ttab", 0, "plain line\n\ttab"},
     {"crlf\r\n", 0, "crlf\n"},
     {"\x1b[1;31mred\x1b[0m", 0, "red"},
-    {"\x1b]0;title\x07" "after", 0, "after"},
+    {"\x1b]0;title\x07"
+     "after",
+     0, "after"},
     {"\x1b(Bkeep", 0, "keep"},
-    {"\x1b" "c" "reset", 0, "reset"},
-    {"bell\x07" " nul", 0, "bell nul"},
-    {"bad\xff" "z", 0, "bad\xef\xbf\xbdz"},
+    {"\x1b"
+     "c"
+     "reset",
+     0, "reset"},
+    {"bell\x07"
+     " nul",
+     0, "bell nul"},
+    {"bad\xff"
+     "z",
+     0, "bad\xef\xbf\xbdz"},
     {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
     {"cut \xe2\x82", 0, "cut \xef\xbf\xbd\xef\xbf\xbd"},
     {"overlong \xc0\xaf", 0, "overlong \xef\xbf\xbd\xef\xbf\xbd"},
