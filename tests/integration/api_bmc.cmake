@@ -7,3 +7,11 @@ if(WITH_FREEIPMI AND WITH_IPMICONSOLE)
   set_tests_properties(integration_console_sol PROPERTIES LABELS integration TIMEOUT 300
     SKIP_RETURN_CODE 77)
 endif()
+if(WITH_FREEIPMI AND WITH_IPMICONSOLE)
+  # The lab's wiring with a real (diskless) VM: label qemu, like the other
+  # tests that boot one.
+  add_test(NAME integration_console_vm
+    COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/bmc/api_console_vm.sh ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
+  set_tests_properties(integration_console_vm PROPERTIES LABELS "integration;qemu" TIMEOUT 300
+    SKIP_RETURN_CODE 77)
+endif()
