@@ -56,6 +56,7 @@ struct con_manager {
 	int nentries, sessions;
 	bool closing;
 	unsigned long long bytes, open_errors, read_errors, refused, started;
+	int64_t refused_logged_at; /* last refusal logged (at most one a minute) */
 };
 
 void con_limits_default(struct con_limits *l)
@@ -376,12 +377,18 @@ static void *session_main(void *arg)
 static bool session_start(struct con_manager *m, struct con_entry *en, const struct bmc_target *t)
 {
 	if (m->sessions >= m->lim.max_sessions) {
+		/* logged once per machine, and at most once a minute (a fake fleet of
+		 * thousands deploying at once must not flood the log) */
 		m->refused++;
-		if (!en->refused_logged && m->lim.max_sessions > 0) {
-			char cap[16];
+		int64_t now = util_now_ms();
+		if (!en->refused_logged && m->lim.max_sessions > 0 &&
+		    (m->refused_logged_at == 0 || now - m->refused_logged_at >= 60000)) {
+			char cap[16], n[24];
 			snprintf(cap, sizeof(cap), "%d", m->lim.max_sessions);
+			snprintf(n, sizeof(n), "%llu", m->refused);
 			log_event(LOG_WARN, "console: not captured, [console] max_sessions reached",
-				  "machine", en->id, "max_sessions", cap, NULL);
+				  "machine", en->id, "max_sessions", cap, "refused_total", n, NULL);
+			m->refused_logged_at = now;
 		}
 		en->refused_logged = true;
 		return false;
