@@ -64,7 +64,7 @@ static const struct option options[] = {
     N("bmc", "breaker_threshold", bmc_breaker_threshold, 1, 1000),
     N("bmc", "breaker_cooldown_ms", bmc_breaker_cooldown_ms, 10, 3600000),
     N("bmc", "confirm_timeout_ms", bmc_confirm_timeout_ms, 100, 600000),
-    N("console", "buffer_kib", console_buffer_kib, 1, 16384),
+    N("console", "buffer_kib", console_buffer_kib, 1, 1024),
     N("console", "max_sessions", console_max_sessions, 0, 4096),
     N("console", "max_buffers", console_max_buffers, 1, 1000000),
     S("boot", "unknown_mac", unknown_mac_policy),
