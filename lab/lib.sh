@@ -76,15 +76,42 @@ EOF
       <target dev='$VM_TAP' managed='yes'/>
       <model type='virtio'/>
     </interface>
-    <serial type='file'>
-      <source path='$vmdir/serial.log' append='on'/>
-      <target port='0'/>
-    </serial>
+EOF
+	lab_serial_xml "$vmdir"
+	cat <<EOF
     <video><model type='none'/></video>
     <memballoon model='none'/>
   </devices>
 </domain>
 EOF
+}
+
+# The VM's serial port. Every VM's console is appended to VMDIR/serial.log
+# (every boot; the markers and `lab console` read it). A VM with an ipmi_sim BMC
+# also serves the port on TCP 127.0.0.1:VM_BMC_PORT (the BMC's port number, TCP
+# instead of UDP), which its ipmi_sim connects to (`sol "tcp:..."`), so the console
+# comes to provisiond through real Serial-over-LAN. QEMU listens without waiting
+# for a client; ipmi_sim reads the port all the time (what comes while no SOL
+# session is open is dropped), so the guest never stalls on a full socket.
+lab_serial_xml() { # vmdir
+	local vmdir=$1
+	if [ "${VM_BMC_KIND:-ipmi}" = ipmi ]; then
+		cat <<EOF
+    <serial type='tcp'>
+      <source mode='bind' host='127.0.0.1' service='$VM_BMC_PORT'/>
+      <protocol type='raw'/>
+      <log file='$vmdir/serial.log' append='on'/>
+      <target port='0'/>
+    </serial>
+EOF
+	else
+		cat <<EOF
+    <serial type='file'>
+      <source path='$vmdir/serial.log' append='on'/>
+      <target port='0'/>
+    </serial>
+EOF
+	fi
 }
 
 # A process we started is still the same process: alive and its command line

@@ -6,6 +6,7 @@
  * the output in tests/integration/metrics.sh; docs/operations.md lists the
  * families. */
 #include "provisiond/routes.h"
+#include "provisiond/console/console.h"
 #include "images/agent/protocol.h"
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/dnsmasq.h"
@@ -140,6 +141,8 @@ void api_metrics(struct api_call *c)
 		lc_metrics(a->lc, emit, &b);
 	if (a->bmc)
 		bmc_manager_metrics(a->bmc, emit, &b);
+	if (a->console)
+		con_metrics(a->console, emit, &b);
 	boot_dnsmasq_metrics(a->dnsmasq, emit, &b);
 	size_t len;
 	char *text = util_buf_take(&b, &len);

@@ -18,6 +18,7 @@ struct boot_dnsmasq;
 struct rl;
 struct image_fetcher;
 struct event_hub;
+struct con_manager;
 
 struct app {
 	struct config cfg;
@@ -25,6 +26,7 @@ struct app {
 	pthread_rwlock_t catalog_lock; /* guards catalog (swapped on SIGHUP) */
 	struct sku_catalog *catalog;
 	struct bmc_manager *bmc;
+	struct con_manager *console; /* serial console capture (console/console.h) */
 	struct lc_engine *lc;
 	struct http_server *api, *boot;
 	struct boot_dnsmasq *dnsmasq; /* NULL unless [dnsmasq] mode is on */

@@ -66,6 +66,9 @@ static const struct option options[] = {
     N("bmc", "breaker_threshold", bmc_breaker_threshold, 1, 1000),
     N("bmc", "breaker_cooldown_ms", bmc_breaker_cooldown_ms, 10, 3600000),
     N("bmc", "confirm_timeout_ms", bmc_confirm_timeout_ms, 100, 600000),
+    N("console", "buffer_kib", console_buffer_kib, 1, 1024),
+    N("console", "max_sessions", console_max_sessions, 0, 4096),
+    N("console", "max_buffers", console_max_buffers, 1, 1000000),
     S("boot", "unknown_mac", unknown_mac_policy),
     N("boot", "discovery_max", discovery_max, 0, 1000000),
     N("boot", "discovery_rate_per_min", discovery_rate_per_min, 1, 100000),
@@ -124,6 +127,9 @@ void config_defaults(struct config *c)
 	c->bmc_breaker_threshold = 3;
 	c->bmc_breaker_cooldown_ms = 30000;
 	c->bmc_confirm_timeout_ms = 30000;
+	c->console_buffer_kib = 64;
+	c->console_max_sessions = 32;
+	c->console_max_buffers = 1024;
 	snprintf(c->unknown_mac_policy, sizeof c->unknown_mac_policy, "discover");
 	snprintf(c->ramdisk_dir, sizeof c->ramdisk_dir, "/var/lib/provisiond/ramdisk");
 	snprintf(c->images_dir, sizeof c->images_dir, "/var/lib/provisiond/images");

@@ -48,6 +48,10 @@ struct config {
 	/* [bmc] */
 	int bmc_call_timeout_ms, bmc_max_concurrent, bmc_retries, bmc_breaker_threshold;
 	int bmc_breaker_cooldown_ms, bmc_confirm_timeout_ms;
+	/* [console] serial console capture */
+	int console_buffer_kib;	  /* kept per machine */
+	int console_max_sessions; /* captures at once; 0: off */
+	int console_max_buffers;  /* machines whose buffer is kept */
 	/* [boot] */
 	char unknown_mac_policy[16]; /* discover | ignore */
 	int discovery_max;	     /* discovered machines waiting for a tech */

@@ -8,6 +8,7 @@
 #include "provisiond/dnsmasq.h"
 #include "provisiond/image_fetcher.h"
 #include "provisiond/bmc/bmc.h"
+#include "provisiond/console/console.h"
 #include "provisiond/lifecycle/lifecycle.h"
 #include "provisiond/log.h"
 #include "provisiond/notify.h"
@@ -214,6 +215,29 @@ static struct bmc_manager *make_bmc(const struct config *c)
 	return bmc_manager_new(&l);
 }
 
+/* Whether a machine's console is still captured (asked by capture sessions): its
+ * state says so; a machine gone is not; an inventory that cannot answer keeps it. */
+static bool console_wanted(void *arg, const char *id)
+{
+	struct app *a = arg;
+	struct inv_machine m = {0};
+	struct inv_err e = {0};
+	enum inv_status st = inv_machine_get(a->inv, id, &m, &e);
+	bool want = st == INV_OK ? lc_console_state(m.state) : st != INV_NOT_FOUND;
+	inv_machine_clear(&m);
+	return want;
+}
+
+static struct con_manager *make_console(struct app *a)
+{
+	struct con_limits l;
+	con_limits_default(&l);
+	l.buffer_kib = a->cfg.console_buffer_kib;
+	l.max_sessions = a->cfg.console_max_sessions;
+	l.max_buffers = a->cfg.console_max_buffers;
+	return con_manager_new(a->bmc, &l, console_wanted, a);
+}
+
 static int start_http(struct app *a, char *err, size_t errlen)
 {
 	struct http_opts o = {.name = "api",
@@ -315,7 +339,9 @@ static int start_services(struct app *a)
 		fprintf(stderr, "provisiond: %s\n", e.message);
 		return 1;
 	}
-	if (!(a->bmc = make_bmc(&a->cfg)) || start_http(a, err, sizeof err) != 0) {
+	snprintf(err, sizeof err, "out of memory");
+	if (!(a->bmc = make_bmc(&a->cfg)) || !(a->console = make_console(a)) ||
+	    start_http(a, err, sizeof err) != 0) {
 		fprintf(stderr, "provisiond: %s\n", err);
 		return 1;
 	}
@@ -367,6 +393,8 @@ static int serve(struct app *a, const struct daemon_args *args, sigset_t *sigs)
 	http_stop(a->boot, 10000);
 	event_hub_free(a->events); /* no stream reads it any more */
 	lc_stop(a->lc);
+	con_manager_free(a->console); /* before the BMC manager its sessions use */
+	a->console = NULL;
 	boot_dnsmasq_stop(a->dnsmasq);
 	rl_free(a->discovery_rl);
 	rl_free(a->token_rl);
@@ -421,6 +449,7 @@ int main(int argc, char **argv)
 			rc = args.init ? (do_init(a) == 0 ? 0 : 1) : serve(a, &args, &sigs);
 	}
 	image_fetcher_stop(a->fetcher); /* a transfer in progress stops within a second */
+	con_manager_free(a->console);
 	bmc_manager_free(a->bmc);
 	inv_close(a->inv);
 	sku_catalog_free(a->catalog);

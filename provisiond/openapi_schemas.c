@@ -377,6 +377,31 @@ static const struct component components[] = {
 	     "additionalProperties" : false
      })},
     {.name = "EventList", .list_of = "Event"},
+    {.name = "Console",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "machine", "start", "end", "data", "truncated" ],
+	     "properties" : {
+		     "machine" : {"type" : "string", "description" : "the machine's id"},
+		     "start" : {
+			     "type" : "integer",
+			     "minimum" : 0,
+			     "description" : "stream offset of the first byte in data"
+		     },
+		     "end" : {
+			     "type" : "integer",
+			     "minimum" : 0,
+			     "description" : "offset after data: the next after"
+		     },
+		     "data" :
+			 {"type" : "string", "description" : "UTF-8 text, no control characters"},
+		     "truncated" :
+			 {"type" : "boolean", "description" : "asked-for bytes were dropped"},
+		     "capturing" :
+			 {"type" : "boolean", "description" : "a capture session runs now"}
+	     },
+	     "additionalProperties" : false
+     })},
     {.name = "Power",
      .json = JSON({
 	     "type" : "object",

@@ -133,6 +133,8 @@ void api_machine_get(struct api_call *c);
 void api_machine_patch(struct api_call *c);
 void api_machine_events(struct api_call *c);
 void api_machine_delete(struct api_call *c);
+/* api_console.c */
+void api_machine_console(struct api_call *c);
 /* api_power.c */
 void api_machine_action(struct api_call *c);
 void api_machine_power_get(struct api_call *c);

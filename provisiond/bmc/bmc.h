@@ -134,6 +134,30 @@ __attribute__((warn_unused_result)) enum bmc_status bmc_media_insert(struct bmc_
 __attribute__((warn_unused_result)) enum bmc_status
 bmc_media_eject(struct bmc_manager *m, const struct bmc_target *t, struct bmc_error *e);
 
+/* Serial console capture (ipmi: Serial-over-LAN through libipmiconsole; fake:
+ * a console that stays silent). A capture is one long-lived session beside the
+ * BMC's operations: not serialized with them, no retries, no breaker (the
+ * caller reopens with its own backoff). bmc_console_open validates t, connects
+ * within the BMC's call timeout and allocates *out (free with
+ * bmc_console_close, which accepts NULL). BMC_ERR_UNSUPPORTED when the driver
+ * lacks BMC_CAP_CONSOLE, BMC_ERR_NOT_COMPILED when it was built without the
+ * library it needs for it. bmc_console_read waits at most wait_ms for bytes:
+ * BMC_OK with *got 0 (nothing yet) or > 0; an error means the console ended.
+ * One console is used by one thread at a time; different consoles, and
+ * operations on the same BMC, may run at once. */
+struct bmc_console;
+__attribute__((warn_unused_result)) enum bmc_status bmc_console_open(struct bmc_manager *m,
+								     const struct bmc_target *t,
+								     struct bmc_console **out,
+								     struct bmc_error *e);
+__attribute__((warn_unused_result)) enum bmc_status bmc_console_read(struct bmc_console *c,
+								     char *buf, size_t len,
+								     int wait_ms, size_t *got,
+								     struct bmc_error *e);
+void bmc_console_close(struct bmc_console *c);
+/* The driver name of an open console ("ipmi"), for metrics and logs. */
+const char *bmc_console_driver(const struct bmc_console *c);
+
 /* Capability bits of a driver by name; 0 for unknown or not compiled in. */
 enum bmc_cap {
 	BMC_CAP_POWER_GET = 1u << 0,
@@ -142,9 +166,10 @@ enum bmc_cap {
 	BMC_CAP_BOOT_NEXT = 1u << 3,	   /* one-time boot device */
 	BMC_CAP_BOOT_PERSISTENT = 1u << 4, /* persistent boot device */
 	BMC_CAP_VMEDIA = 1u << 5,	   /* virtual media insert/eject */
+	BMC_CAP_CONSOLE = 1u << 6,	   /* serial console capture */
 	/* A cycle is never seen half-done (the power never reads as the old
 	 * "on" before it went off), so its confirmation needs no first pause. */
-	BMC_CAP_CYCLE_AT_ONCE = 1u << 6,
+	BMC_CAP_CYCLE_AT_ONCE = 1u << 7,
 };
 unsigned bmc_driver_caps(const char *driver);
 

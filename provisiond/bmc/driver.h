@@ -55,6 +55,26 @@ struct bmc_driver {
 	enum bmc_status (*media_insert)(void *inst, int timeout_ms, const char *url,
 					struct bmc_error *e);
 	enum bmc_status (*media_eject)(void *inst, int timeout_ms, struct bmc_error *e);
+
+	/* Serial console capture (optional; all three or none, BMC_CAP_CONSOLE comes
+	 * from the slots). Unlike the slots above these run outside the dispatch
+	 * layer's serialization and watchdog: a capture is one long-lived session
+	 * beside the BMC's short operations, read by one thread of the console
+	 * module. Each slot therefore bounds its own I/O:
+	 *  - console_open connects (at most timeout_ms) and allocates *cs (freed by
+	 *    console_close, which accepts NULL and returns within a second).
+	 *  - console_read waits at most wait_ms for bytes: BMC_OK with *got = 0 when
+	 *    none came, *got > 0 bytes in buf otherwise; an error when the console
+	 *    ended (the BMC closed the session), and the caller closes and reopens.
+	 * Sessions of one driver may run on several threads at once, one thread
+	 * per session. */
+	enum bmc_status (*console_open)(void *priv, const struct bmc_target *t, const json_t *opts,
+					int timeout_ms, void **cs, struct bmc_error *e);
+	enum bmc_status (*console_read)(void *cs, char *buf, size_t len, int wait_ms, size_t *got,
+					struct bmc_error *e);
+	void (*console_close)(void *cs);
+	/* Non-NULL: console capture left out of the build; names the library. */
+	const char *console_missing;
 };
 
 /* Built-in drivers, defined in driver_*.c (or stubs in registry.c). */

@@ -321,6 +321,32 @@ static enum bmc_status fake_boot_set(void *inst, int timeout_ms, enum bmc_boot_d
 	return st;
 }
 
+/* A fake machine's serial console: it connects and stays silent, so the console
+ * module's sessions (start, bound, stop) run against fake fleets too. */
+static enum bmc_status fake_console_open(void *priv, const struct bmc_target *t, const json_t *opts,
+					 int timeout_ms, void **cs, struct bmc_error *e)
+{
+	static char silent; /* nothing to hold: any non-NULL handle will do */
+
+	(void)priv, (void)t, (void)opts, (void)timeout_ms, (void)e;
+	*cs = &silent;
+	return BMC_OK;
+}
+
+static enum bmc_status fake_console_read(void *cs, char *buf, size_t len, int wait_ms, size_t *got,
+					 struct bmc_error *e)
+{
+	(void)cs, (void)buf, (void)len, (void)e;
+	util_sleep_ms(wait_ms);
+	*got = 0;
+	return BMC_OK;
+}
+
+static void fake_console_close(void *cs)
+{
+	(void)cs;
+}
+
 const struct bmc_driver bmc_driver_fake = {
     .name = "fake",
     .caps = BMC_CAP_SOFT_OFF | BMC_CAP_BOOT_NEXT | BMC_CAP_BOOT_PERSISTENT | BMC_CAP_CYCLE_AT_ONCE,
@@ -332,6 +358,9 @@ const struct bmc_driver bmc_driver_fake = {
     .power_get = fake_power_get,
     .power_set = fake_power_set,
     .boot_set = fake_boot_set,
+    .console_open = fake_console_open,
+    .console_read = fake_console_read,
+    .console_close = fake_console_close,
 };
 
 /* Public peek and test controls. */

@@ -189,4 +189,11 @@ const struct bmc_driver bmc_driver_ipmi = {
     .power_get = ipmi_power_get,
     .power_set = ipmi_power_set,
     .boot_set = ipmi_boot_set,
+#ifdef HAVE_IPMICONSOLE
+    .console_open = bmc_ipmi_console_open,
+    .console_read = bmc_ipmi_console_read,
+    .console_close = bmc_ipmi_console_close,
+#else
+    .console_missing = "libipmiconsole; configure with -DWITH_IPMICONSOLE=ON",
+#endif
 };

@@ -15,7 +15,9 @@ struct ipmi_conf {
 	uint8_t privilege;
 	const char *privilege_name;
 	uint8_t cipher_suite;
-	unsigned workarounds;
+	unsigned workarounds;	  /* libfreeipmi's flags */
+	unsigned sol_workarounds; /* libipmiconsole's flags (console capture) */
+	int privilege_index;	  /* 0 user, 1 operator, 2 admin */
 	bool efi;
 };
 
@@ -34,5 +36,12 @@ enum bmc_status bmc_ipmi_conf_parse(const struct bmc_target *t, const json_t *op
  * in session setup; rs: the command's response (for the completion code) or NULL. */
 enum bmc_status bmc_ipmi_error(const struct ipmi_inst *in, const char *what, bool opening,
 			       fiid_obj_t rs, struct bmc_error *e);
+
+/* driver_ipmi_console.c (with libipmiconsole): Serial-over-LAN capture. */
+enum bmc_status bmc_ipmi_console_open(void *priv, const struct bmc_target *t, const json_t *opts,
+				      int timeout_ms, void **cs, struct bmc_error *e);
+enum bmc_status bmc_ipmi_console_read(void *cs, char *buf, size_t len, int wait_ms, size_t *got,
+				      struct bmc_error *e);
+void bmc_ipmi_console_close(void *cs);
 
 #endif

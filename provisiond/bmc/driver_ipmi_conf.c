@@ -6,18 +6,38 @@
 #include "provisiond/bmc/driver_ipmi.h"
 #include "provisiond/bmc/options.h"
 
-/* Names as FreeIPMI's tools spell them (ipmipower -W ...). */
+#ifdef HAVE_IPMICONSOLE
+#include <ipmiconsole.h>
+#define SOL(flag) IPMICONSOLE_WORKAROUND_##flag
+#else
+#define SOL(flag) 0u /* the console is not compiled in: the names stay valid */
+#endif
+
+/* Names as FreeIPMI's tools spell them (ipmipower -W ..., ipmiconsole -W ...), each
+ * with its flag for libfreeipmi (commands) and for libipmiconsole (Serial-over-LAN).
+ * The sol* flags concern only the console. */
 static const struct {
 	const char *name;
-	unsigned flag;
+	unsigned flag, sol;
 } workarounds[] = {
-    {"authcap", IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_AUTHENTICATION_CAPABILITIES},
-    {"intel20", IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_INTEL_2_0_SESSION},
-    {"supermicro20", IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_SUPERMICRO_2_0_SESSION},
-    {"sun20", IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_SUN_2_0_SESSION},
-    {"opensesspriv", IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_OPEN_SESSION_PRIVILEGE},
-    {"integritycheckvalue", IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_NON_EMPTY_INTEGRITY_CHECK_VALUE},
-    {"nochecksumcheck", IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_NO_CHECKSUM_CHECK},
+    {"authcap", IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_AUTHENTICATION_CAPABILITIES,
+     SOL(AUTHENTICATION_CAPABILITIES)},
+    {"intel20", IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_INTEL_2_0_SESSION, SOL(INTEL_2_0_SESSION)},
+    {"supermicro20", IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_SUPERMICRO_2_0_SESSION,
+     SOL(SUPERMICRO_2_0_SESSION)},
+    {"sun20", IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_SUN_2_0_SESSION, SOL(SUN_2_0_SESSION)},
+    {"opensesspriv", IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_OPEN_SESSION_PRIVILEGE,
+     SOL(OPEN_SESSION_PRIVILEGE)},
+    {"integritycheckvalue", IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_NON_EMPTY_INTEGRITY_CHECK_VALUE,
+     SOL(NON_EMPTY_INTEGRITY_CHECK_VALUE)},
+    {"nochecksumcheck", IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_NO_CHECKSUM_CHECK,
+     SOL(NO_CHECKSUM_CHECK)},
+    {"solpayloadsize", 0, SOL(IGNORE_SOL_PAYLOAD_SIZE)},
+    {"solport", 0, SOL(IGNORE_SOL_PORT)},
+    {"solstatus", 0, SOL(SKIP_SOL_ACTIVATION_STATUS)},
+    {"solchannelsupport", 0, SOL(SKIP_CHANNEL_PAYLOAD_SUPPORT)},
+    {"serialalertsdeferred", 0, SOL(SERIAL_ALERTS_DEFERRED)},
+    {"solpacketseq", 0, SOL(INCREMENT_SOL_PACKET_SEQUENCE)},
 };
 
 static const char *const ipmi_keys[] = {"privilege",  "cipher_suite", "workarounds",
@@ -29,7 +49,7 @@ static const char *const boot_modes[] = {"legacy", "efi", NULL};
 
 static enum bmc_status unknown_workaround(const char *w, size_t n, struct bmc_error *e)
 {
-	char known[160];
+	char known[256];
 	size_t k = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(workarounds) && k < sizeof(known); i++)
@@ -40,9 +60,10 @@ static enum bmc_status unknown_workaround(const char *w, size_t n, struct bmc_er
 }
 
 /* "a, b,c" -> flags; blanks and empty items are ignored. */
-static enum bmc_status parse_workarounds(const char *s, unsigned *flags, struct bmc_error *e)
+static enum bmc_status parse_workarounds(const char *s, unsigned *flags, unsigned *sol,
+					 struct bmc_error *e)
 {
-	*flags = 0;
+	*flags = *sol = 0;
 	while (s != NULL && *s != '\0') {
 		size_t n = strcspn(s, ","), i;
 		const char *w = s;
@@ -56,8 +77,10 @@ static enum bmc_status parse_workarounds(const char *s, unsigned *flags, struct 
 				break;
 		if (n > 0 && i == ARRAY_SIZE(workarounds))
 			return unknown_workaround(w, n, e);
-		if (n > 0)
+		if (n > 0) {
 			*flags |= workarounds[i].flag;
+			*sol |= workarounds[i].sol;
+		}
 		s += strcspn(s, ",");
 		if (*s == ',')
 			s++;
@@ -84,13 +107,14 @@ static enum bmc_status parse_options(const json_t *o, struct ipmi_conf *c, struc
 	if (st == BMC_OK)
 		st = bmc_opt_string(o, "workarounds", "", &wa, e);
 	if (st == BMC_OK)
-		st = parse_workarounds(wa, &c->workarounds, e);
+		st = parse_workarounds(wa, &c->workarounds, &c->sol_workarounds, e);
 	if (st == BMC_OK)
 		st = bmc_opt_choice(o, "boot_mode", boot_modes, 0, &mode, e);
 	if (st != BMC_OK)
 		return st;
 	c->privilege = privilege_levels[priv];
 	c->privilege_name = privileges[priv];
+	c->privilege_index = priv;
 	c->cipher_suite = (uint8_t)cs;
 	c->efi = mode == 1;
 	return BMC_OK;

@@ -78,6 +78,8 @@ unsigned bmc_driver_caps_of(const struct bmc_driver *d)
 		c |= d->caps & (BMC_CAP_BOOT_NEXT | BMC_CAP_BOOT_PERSISTENT);
 	if (d->media_insert != NULL && d->media_eject != NULL)
 		c |= BMC_CAP_VMEDIA;
+	if (d->console_open != NULL && d->console_read != NULL && d->console_close != NULL)
+		c |= BMC_CAP_CONSOLE;
 	return c;
 }
 

@@ -262,6 +262,11 @@ static const struct ctl_opt power_opts[] = {
     {NULL, 0, 0, NULL, NULL},
 };
 
+static const struct ctl_opt console_opts[] = {
+    {"follow", 'f', CTL_FLAG, NULL, "keep printing what the console writes (Ctrl-C ends)"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
 static const struct ctl_opt bootdev_opts[] = {
     {"persistent", 0, CTL_FLAG, NULL, "keep the device for every boot, not only the next"},
     {NULL, 0, 0, NULL, NULL},
@@ -319,6 +324,16 @@ const struct ctl_cmd ctl_machine_cmds[] = {
      .max_pos = 1,
      .run = run_events,
      .summary = "list a machine's state transitions"},
+    {.words = "machine console",
+     .synopsis = "ID|NAME",
+     .min_pos = 1,
+     .max_pos = 1,
+     .opts = console_opts,
+     .run = ctl_run_console,
+     .summary = "show a machine's serial console (the last bytes provisiond captured)",
+     .details = "provisiond captures the console while the machine runs the agent or is\n"
+		"deployed (inspecting, cleaning, deploying) and keeps the last\n"
+		"[console] buffer_kib of it. --follow prints new output as it comes."},
     {.words = "machine action",
      .synopsis = "ACTION ID",
      .min_pos = 2,

@@ -1,4 +1,5 @@
 /* Typed calls for /healthz, /readyz and /v1/machines (incl. BMC power/boot). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,4 +156,41 @@ pc_status pc_bootdev_set(pc_client *c, const char *id, const char *device, bool 
 	json_t *body = json_pack("{s:s?, s:b}", "device", device, "persistent", persistent);
 
 	return machine_call_new(c, "PUT", id, "bootdev", body, out, err);
+}
+
+pc_status pc_machine_console(pc_client *c, const char *id, long long after, long wait_s,
+			     json_t **out, struct pc_error *err)
+{
+	char after_s[32], wait[32];
+	struct pc_query q[] = {{"after", NULL}, {"wait", NULL}};
+	struct pc_request req = {.method = "GET", .query = q, .nquery = 2};
+	struct pc_response resp;
+	char *path = id && id[0] ? pc_path_new("/v1/machines", id, "console", PC_END) : NULL;
+	pc_status rc;
+
+	*out = NULL;
+	if (path == NULL) {
+		pc_error_clear(err);
+		return pc_fail(err, PC_E_INVALID, "machine id is empty");
+	}
+	if (after >= 0) {
+		snprintf(after_s, sizeof(after_s), "%lld", after);
+		q[0].value = after_s;
+	}
+	if (wait_s > 0) {
+		snprintf(wait, sizeof(wait), "%ld", wait_s);
+		q[1].value = wait;
+		req.extra_timeout_ms = wait_s * 1000;
+	}
+	req.path = path;
+	rc = pc_request(c, &req, &resp, err);
+	if (rc == PC_OK && !json_is_object(resp.json))
+		rc = pc_fail(err, PC_E_PROTOCOL, "GET %s: expected a JSON object", path);
+	if (rc == PC_OK) {
+		*out = resp.json;
+		resp.json = NULL;
+	}
+	pc_response_clear(&resp);
+	free(path);
+	return rc;
 }

@@ -216,6 +216,14 @@ pc_status pc_machine_events(pc_client *c, const char *id, json_t **out, struct p
  * or retired; PC_E_API (409 conflict) otherwise. */
 pc_status pc_machine_delete(pc_client *c, const char *id, struct pc_error *err);
 
+/* GET /v1/machines/{id}/console: the machine's serial console as text,
+ * {"machine","start","end","data","truncated","capturing"}. after >= 0 asks
+ * for the bytes after that stream offset (the `end` of the previous answer),
+ * after < 0 for all the server keeps; wait_s > 0 long-polls until new bytes
+ * come or wait_s passes. */
+pc_status pc_machine_console(pc_client *c, const char *id, long long after, long wait_s,
+			     json_t **out, struct pc_error *err);
+
 /* GET/PUT /v1/machines/{id}/power; action: on|off|cycle|reset|soft. */
 pc_status pc_power_get(pc_client *c, const char *id, json_t **out, struct pc_error *err);
 pc_status pc_power_set(pc_client *c, const char *id, const char *action, json_t **out,

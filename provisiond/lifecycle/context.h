@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 struct bmc_manager;
+struct con_manager;
 struct config;
 struct lc_engine;
 struct sku_catalog;
@@ -99,6 +100,9 @@ struct lc_ctx {
 	int64_t (*now_ms)(void);
 	struct lc_stats *stats;	  /* required by lc_step */
 	struct lc_engine *engine; /* kicked after a substitution; NULL: none */
+	/* Serial console capture: after every step the machine's capture is
+	 * started or stopped by its state (lc_console_state). NULL: none. */
+	struct con_manager *console;
 };
 
 static inline int64_t lc_now(const struct lc_ctx *x)

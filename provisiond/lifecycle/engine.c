@@ -265,7 +265,8 @@ static void ctx_from_app(struct app *a, struct lc_engine *e)
 				 .frozen = &a->frozen,
 				 .now_ms = inv_now_ms,
 				 .stats = &e->stats,
-				 .engine = e};
+				 .engine = e,
+				 .console = a->console};
 	lc_limits_from_config(&a->cfg, &e->ctx.limits);
 }
 

@@ -56,6 +56,10 @@ int lc_manual(enum lc_action act, const struct inv_machine *m, enum inv_state *t
  * enrolled for re-verification. */
 bool lc_reverify_on_bmc_change(enum inv_state s);
 
+/* Whether a machine's serial console is captured in state s: while it runs the
+ * agent or is deployed (inspecting, cleaning, deploying). */
+bool lc_console_state(enum inv_state s);
+
 /* SKU catalog helpers (under the app's catalog lock). */
 bool lc_sku_exists(struct app *a, const char *sku);
 /* Whether available machines of this SKU wait in the agent (fast-track). */

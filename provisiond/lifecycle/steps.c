@@ -3,6 +3,7 @@
 #include "provisiond/lifecycle/engine_internal.h"
 
 #include "provisiond/bmc/bmc.h"
+#include "provisiond/console/console.h"
 #include "provisiond/log.h"
 #include "skus/sku.h"
 
@@ -659,9 +660,31 @@ static void step_run(struct step *s)
 		step_deploying(s);
 }
 
+bool lc_console_state(enum inv_state s)
+{
+	return s == INV_ST_INSPECTING || s == INV_ST_CLEANING || s == INV_ST_DEPLOYING;
+}
+
+/* The one place a capture starts or stops: after each step, by the state the
+ * step left the machine in. Machines that leave those states by another path
+ * (a tech's maintenance or retire, a deletion) are noticed by the capture
+ * itself, which asks the inventory every few seconds. */
+static void console_follow(struct step *s)
+{
+	struct inv_err err = {0};
+	bool want = lc_console_state(s->m->state) && s->m->has_bmc;
+	if (!s->x->console)
+		return;
+	if (want && load_bmc(s, &err) && s->bmc.driver[0])
+		con_capture(s->x->console, s->m->id, &s->t);
+	else if (!want)
+		con_capture(s->x->console, s->m->id, NULL);
+}
+
 void lc_step(const struct lc_ctx *x, struct inv_machine *m)
 {
 	struct step s = {.x = x, .m = m, .leased_until = m->wake_at};
 	step_run(&s);
+	console_follow(&s);
 	inv_bmc_clear(&s.bmc); /* loaded by any path that met a BMC or a release */
 }

@@ -13,7 +13,8 @@ set(PROVISIOND_FUZZ_TARGETS
   agent_reports:provisiond_core
   sku_file:skus
   config:provisiond_core
-  pxe:pxe)
+  pxe:pxe
+  console:provisiond_core)
 foreach(entry ${PROVISIOND_FUZZ_TARGETS})
   string(REPLACE ":" ";" parts ${entry})
   list(GET parts 0 target)

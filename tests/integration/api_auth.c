@@ -87,6 +87,7 @@ static const struct route_case cases[] = {
     {"POST", "/v1/machines/{}/actions", "/v1/machines/{M}/actions",
      "{\"action\":\"power_on\",\"reason\":\"auth matrix\"}", STAFF(202)},
     {"GET", "/v1/machines/{}/events", "/v1/machines/{M}/events", NULL, READ_ALL(200)},
+    {"GET", "/v1/machines/{}/console", "/v1/machines/{M}/console", NULL, STAFF(200)},
     {"GET", "/v1/machines/{}/power", "/v1/machines/{M}/power", NULL, STAFF(200)},
     {"PUT", "/v1/machines/{}/power", "/v1/machines/{M}/power", "{\"action\":\"on\"}", STAFF(200)},
     {"PUT", "/v1/machines/{}/bootdev", "/v1/machines/{M}/bootdev",

@@ -77,7 +77,8 @@ static const struct vcase vcases[] = {
     {"ipmi", "10.0.0.7", "admin", "pw", "{\"workarounds\":\"opensesspriv,foo\"}", BMC_ERR_INVALID,
      "bmc.options.workarounds",
      "bmc.options.workarounds: unknown flag 'foo' (known: authcap, intel20, supermicro20, "
-     "sun20, opensesspriv, integritycheckvalue, nochecksumcheck)"},
+     "sun20, opensesspriv, integritycheckvalue, nochecksumcheck, solpayloadsize, solport, "
+     "solstatus, solchannelsupport, serialalertsdeferred, solpacketseq)"},
     {"ipmi", "", "admin", "pw", NULL, BMC_ERR_INVALID, "bmc.address",
      "bmc.address: required (host[:port])"},
     {"ipmi", "10.0.0.7:99999", "admin", "pw", NULL, BMC_ERR_INVALID, "bmc.address", "bad port"},

@@ -167,7 +167,7 @@ static void test_unsupported_slots(void **state)
 	bmc_registry_set_test_driver(NULL);
 	assert_int_equal(bmc_driver_caps("fake"), BMC_CAP_POWER_GET | BMC_CAP_POWER_SET |
 						      BMC_CAP_SOFT_OFF | BMC_CAP_BOOT_NEXT |
-						      BMC_CAP_BOOT_PERSISTENT |
+						      BMC_CAP_BOOT_PERSISTENT | BMC_CAP_CONSOLE |
 						      BMC_CAP_CYCLE_AT_ONCE);
 }
 
