@@ -76,10 +76,11 @@ static void enroll_body(int i, char *body, size_t len)
 			 bmc_min, bmc_max - bmc_min, agent_min, agent_max - agent_min);
 	else
 		snprintf(opts, sizeof opts, "{\"sku\":\"lab.small\"}");
-	snprintf(body, len,
-		 "{\"name\":\"m%06d\",\"location\":{\"site\":\"s1\",\"rack\":\"r%04d\",\"unit\":%d},"
-		 "\"macs\":[\"52:54:02:%02x:%02x:%02x\"],\"bmc\":{\"driver\":\"fake\",\"options\":%s}}",
-		 i, i / RACK_UNITS, i % RACK_UNITS + 1, i >> 16 & 255, i >> 8 & 255, i & 255, opts);
+	snprintf(
+	    body, len,
+	    "{\"name\":\"m%06d\",\"location\":{\"site\":\"s1\",\"rack\":\"r%04d\",\"unit\":%d},"
+	    "\"macs\":[\"52:54:02:%02x:%02x:%02x\"],\"bmc\":{\"driver\":\"fake\",\"options\":%s}}",
+	    i, i / RACK_UNITS, i % RACK_UNITS + 1, i >> 16 & 255, i >> 8 & 255, i & 255, opts);
 }
 
 static void *enroller(void *arg)
@@ -128,8 +129,8 @@ static long capacity(CURL *c, const char *state)
 	long n = 0;
 	if (get(c, "/v1/capacity", &b) == 200) {
 		json_t *j = json_loads(b.p, 0, NULL);
-		n = (long)json_integer_value(
-		    json_object_get(json_object_get(json_object_get(j, "skus"), "lab.small"), state));
+		n = (long)json_integer_value(json_object_get(
+		    json_object_get(json_object_get(j, "skus"), "lab.small"), state));
 		json_decref(j);
 	}
 	util_buf_free(&b);
@@ -283,8 +284,9 @@ static void parse_args(int argc, char **argv, const char **bin)
 		else if (o == 'o' && add_setting(optarg) == 0)
 			;
 		else {
-			fprintf(stderr, "usage: onboard_bench [-n N] [-c CLIENTS] [-b MS[-MS]] "
-					"[-a MS[-MS]] [-t LIMIT_S] [-p PROVISIOND] [-o KEY=VALUE]\n");
+			fprintf(stderr,
+				"usage: onboard_bench [-n N] [-c CLIENTS] [-b MS[-MS]] "
+				"[-a MS[-MS]] [-t LIMIT_S] [-p PROVISIOND] [-o KEY=VALUE]\n");
 			exit(2);
 		}
 	}

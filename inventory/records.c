@@ -184,6 +184,29 @@ enum inv_status inv_audit_list(struct inv *inv, const struct inv_audit_filter *f
 	return INV_OK;
 }
 
+enum inv_status inv_capacity_by_rack(struct inv *inv,
+				     void (*fn)(void *ctx, const char *site, const char *rack,
+						enum inv_state st, int64_t n, int64_t maint),
+				     void *ctx, struct inv_err *err)
+{
+	struct inv_conn *c = inv_reader(inv, err);
+	sqlite3_stmt *st = c ? inv_stmt(c, SQL_CAPACITY_BY_RACK, err) : NULL;
+	if (!st)
+		return INV_IO;
+	bool row;
+	enum inv_status s;
+	while ((s = inv_step(st, &row, "count capacity by rack", err)) == INV_OK && row) {
+		enum inv_state state;
+		const char *site = (const char *)sqlite3_column_text(st, 0);
+		const char *rack = (const char *)sqlite3_column_text(st, 1);
+		if (inv_state_from_name((const char *)sqlite3_column_text(st, 2), &state) == 0)
+			fn(ctx, site ? site : "", rack ? rack : "", state,
+			   sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4));
+	}
+	inv_stmt_done(st);
+	return s;
+}
+
 enum inv_status inv_capacity(struct inv *inv,
 			     void (*fn)(void *ctx, const char *sku, enum inv_state st, int64_t n,
 					int64_t maint),

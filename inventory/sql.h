@@ -74,6 +74,7 @@ enum inv_sql {
 	SQL_AUDIT_LIST,	     /* :after + AUDIT_FILTER's, :limit; oldest first */
 	SQL_AUDIT_LIST_DESC, /* :before + the same; newest first */
 	SQL_CAPACITY,	     /* -> sku, state, count, maintenance count */
+	SQL_CAPACITY_BY_RACK, /* -> site, rack, state, count, maintenance count */
 
 	/* images, tokens, quotas, settings, boot tokens (catalog.c) */
 	SQL_IMAGE_INSERT,

@@ -71,11 +71,11 @@ static const char *const sqlite_sql[] = {
 					" AND (:site IS NULL OR m.site = :site)"
 					" AND (:rack IS NULL OR m.rack = :rack)"
 					" ORDER BY m.seq LIMIT :limit",
-    [SQL_MACHINES_DUE] =
-	MACHINE_SELECT " WHERE m.id IN (SELECT id FROM (SELECT id, row_number() OVER ("
-		       "PARTITION BY CASE WHEN rack = '' THEN id ELSE site || '/' || rack END"
-		       " ORDER BY wake_at) AS n FROM machines WHERE wake_at > 0 AND wake_at <= :now)"
-		       " WHERE n <= :per_rack) ORDER BY m.wake_at LIMIT :limit",
+    [SQL_MACHINES_DUE] = MACHINE_SELECT
+    " WHERE m.id IN (SELECT id FROM (SELECT id, row_number() OVER ("
+    "PARTITION BY CASE WHEN rack = '' THEN id ELSE site || '/' || rack END"
+    " ORDER BY wake_at) AS n FROM machines WHERE wake_at > 0 AND wake_at <= :now)"
+    " WHERE n <= :per_rack) ORDER BY m.wake_at LIMIT :limit",
     [SQL_MACHINES_NEXT_WAKE] = "SELECT min(wake_at) FROM machines WHERE wake_at > 0",
     [SQL_MACHINE_INSERT] =
 	"INSERT INTO machines(id, name, state, site, rack, unit, sku, facts, wake_at,"
@@ -98,8 +98,8 @@ static const char *const sqlite_sql[] = {
     [SQL_MACHINE_SET_PHASE] = MACHINE_SET("phase = :phase"),
     [SQL_MACHINE_SET_ATTEMPTS] = MACHINE_SET("attempts = :attempts"),
     [SQL_MACHINE_SET_WAKE] = MACHINE_SET("wake_at = CASE WHEN :woken_before > 0 AND wake_at > 0"
-					   " AND wake_at < :woken_before THEN wake_at"
-					   " ELSE :wake_at END"),
+					 " AND wake_at < :woken_before THEN wake_at"
+					 " ELSE :wake_at END"),
     [SQL_MACHINE_SET_DEADLINE] = MACHINE_SET("deadline_at = :deadline_at"),
     [SQL_MACHINE_SET_LAST_ERROR] = MACHINE_SET("last_error = :last_error"),
     [SQL_MACHINE_SET_POWER] = MACHINE_SET("power = :power"),
@@ -194,6 +194,8 @@ static const char *const sqlite_sql[] = {
 	AUDIT_SELECT " WHERE seq < :before" AUDIT_FILTER " ORDER BY seq DESC LIMIT :limit",
     [SQL_CAPACITY] = "SELECT sku, state, count(*), sum(maintenance) FROM machines"
 		     " GROUP BY sku, state ORDER BY sku, state",
+    [SQL_CAPACITY_BY_RACK] = "SELECT site, rack, state, count(*), sum(maintenance) FROM machines"
+			     " GROUP BY site, rack, state ORDER BY site, rack, state",
 
     /* images, tokens, quotas, settings, boot tokens */
     [SQL_IMAGE_INSERT] = "INSERT INTO images(name, path, url, format, sha256, size, created_at,"

@@ -81,8 +81,53 @@ void api_sku_get(struct api_call *c)
 /* Counts in the order of GET /v1/skus: the catalog's SKUs (sorted), then
  * SKUs machines still carry that the catalog no longer has, then
  * "(unmatched)". */
+struct rack_counts {
+	json_t *racks; /* the answer's list */
+	json_t *last;  /* its last item */
+};
+
+static void add_rack_count(void *ctx, const char *site, const char *rack, enum inv_state st,
+			   int64_t n, int64_t maint)
+{
+	struct rack_counts *rc = ctx;
+	json_t *o = rc->last;
+	if (!o || strcmp(json_string_value(json_object_get(o, "site")), site) != 0 ||
+	    strcmp(json_string_value(json_object_get(o, "rack")), rack) != 0) {
+		o = json_pack("{s:s, s:s, s:{}}", "site", site, "rack", rack, "counts");
+		json_array_append_new(rc->racks, o);
+		rc->last = o;
+	}
+	json_t *counts = json_object_get(o, "counts");
+	json_object_set_new(counts, inv_state_name(st), json_integer(n));
+	json_t *m = json_object_get(counts, "in_maintenance");
+	json_object_set_new(counts, "in_maintenance", json_integer(json_integer_value(m) + maint));
+}
+
+/* ?by=rack: {"racks": [{"site", "rack", "counts": {state: n, ...}}]}, by
+ * site and rack; machines without a rack under rack "". */
+static void capacity_by_rack(struct api_call *c)
+{
+	struct rack_counts rc = {.racks = json_array()};
+	struct inv_err e = {0};
+	if (inv_capacity_by_rack(c->a->inv, add_rack_count, &rc, &e) != INV_OK) {
+		json_decref(rc.racks);
+		api_fail_inv(c->r, "capacity", &e);
+		return;
+	}
+	api_json(c->r, 200, json_pack("{s:o}", "racks", rc.racks));
+}
+
 void api_capacity(struct api_call *c)
 {
+	const char *by = http_arg(c->r, "by");
+	if (by && strcmp(by, "sku") != 0 && strcmp(by, "rack") != 0) {
+		http_error(c->r, 400, "invalid_value", "by", "by must be sku or rack");
+		return;
+	}
+	if (by && strcmp(by, "rack") == 0) {
+		capacity_by_rack(c);
+		return;
+	}
 	json_t *by_sku = counts_by_sku(c);
 	if (!by_sku)
 		return;

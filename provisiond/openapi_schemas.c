@@ -272,14 +272,28 @@ static const struct component components[] = {
     {.name = "SkuList", .list_of = "Sku"},
     {.name = "Capacity",
      .json = JSON({
+	     "description" : "skus by default; racks with ?by=rack",
 	     "type" : "object",
-	     "required" : ["skus"],
 	     "properties" : {
 		     "skus" : {
 			     "description" : "by SKU name; machines without one under (unmatched)",
 			     "type" : "object",
 			     "additionalProperties" :
 				 {"$ref" : "#/components/schemas/StateCounts"}
+		     },
+		     "racks" : {
+			     "description" : "by site and rack; machines without a rack under rack \"\"",
+			     "type" : "array",
+			     "items" : {
+				     "type" : "object",
+				     "required" : [ "site", "rack", "counts" ],
+				     "properties" : {
+					     "site" : {"type" : "string"},
+					     "rack" : {"type" : "string"},
+					     "counts" : {"$ref" : "#/components/schemas/StateCounts"}
+				     },
+				     "additionalProperties" : false
+			     }
 		     }
 	     },
 	     "additionalProperties" : false

@@ -70,10 +70,44 @@ static int run_sku_list(struct ctl *ctl, const struct ctl_cmd *cmd, const struct
 	return show_counts(ctl, "/v1/skus", "SKU");
 }
 
+/* GET /v1/capacity?by=rack as a table: one row per site/rack. */
+static int show_rack_counts(struct ctl *ctl)
+{
+	struct pc_error err;
+	json_t *body = NULL, *item;
+	size_t i;
+	pc_status rc = pc_call(ctl->client, "GET", "/v1/capacity?by=rack", NULL, &body, &err);
+
+	if (rc != PC_OK)
+		return ctl_fail(ctl, rc, &err);
+	if (ctl->json) {
+		ctl_print_json(ctl->out, body);
+		json_decref(body);
+		return CTL_EXIT_OK;
+	}
+	json_t *racks = json_object_get(body, "racks");
+	json_array_foreach(racks, i, item)
+	{
+		const char *site = json_string_value(json_object_get(item, "site"));
+		const char *rack = json_string_value(json_object_get(item, "rack"));
+		char name[160];
+		snprintf(name, sizeof name, "%s/%s", site && *site ? site : "-",
+			 rack && *rack ? rack : "(no rack)");
+		json_object_set_new(item, "name", json_string(name));
+	}
+	struct ctl_table *t = ctl_counts_table("SITE/RACK", "name", racks);
+	if (t != NULL)
+		ctl_table_print(ctl->out, t, ctl_term_width(ctl->out));
+	ctl_table_free(t);
+	json_decref(body);
+	return CTL_EXIT_OK;
+}
+
 static int run_capacity(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a)
 {
 	(void)cmd;
-	(void)a;
+	if (ctl_flag(a, "by-rack"))
+		return show_rack_counts(ctl);
 	return show_counts(ctl, "/v1/capacity", "SKU");
 }
 
@@ -282,6 +316,11 @@ static int run_version(struct ctl *ctl, const struct ctl_cmd *cmd, const struct 
 	return CTL_EXIT_OK;
 }
 
+static const struct ctl_opt capacity_opts[] = {
+    {"by-rack", 0, CTL_FLAG, NULL, "counts per site and rack instead of per SKU"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
 static const struct ctl_opt audit_opts[] = {
     {"limit", 0, CTL_VALUE, "N", "at most N entries (default 100)"},
     {"cursor", 0, CTL_VALUE, "CURSOR", "continue from CURSOR"},
@@ -311,8 +350,9 @@ const struct ctl_cmd ctl_fleet_cmds[] = {
      .summary = "show one SKU"},
     {.words = "capacity",
      .synopsis = "",
+     .opts = capacity_opts,
      .run = run_capacity,
-     .summary = "machine counts by SKU and state"},
+     .summary = "machine counts by SKU (or --by-rack: by rack) and state"},
     {.words = "quota set",
      .synopsis = "OWNER SKU MACHINES",
      .min_pos = 3,

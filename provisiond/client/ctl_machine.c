@@ -84,6 +84,36 @@ static int finish(struct ctl *ctl, pc_status rc, json_t *body, const struct pc_e
 	return code;
 }
 
+/* After a list of one rack: how many of its machines are in each state
+ * (GET /v1/capacity?by=rack), for a tech watching the rack come up. Best
+ * effort: the list is shown either way. */
+static void rack_summary(struct ctl *ctl, const char *site, const char *rack)
+{
+	struct pc_error err;
+	json_t *body = NULL, *item, *n;
+	size_t i;
+	const char *state;
+
+	if (pc_call(ctl->client, "GET", "/v1/capacity?by=rack", NULL, &body, &err) != PC_OK)
+		return;
+	json_array_foreach(json_object_get(body, "racks"), i, item)
+	{
+		const char *s = json_string_value(json_object_get(item, "site"));
+		if (strcmp(json_string_value(json_object_get(item, "rack")), rack) != 0 ||
+		    (site && strcmp(s, site) != 0))
+			continue;
+		fprintf(ctl->out, "rack %s%s%s:", s, s[0] ? "/" : "", rack);
+		json_object_foreach(json_object_get(item, "counts"), state, n)
+		{
+			if (strcmp(state, "in_maintenance") != 0)
+				fprintf(ctl->out, " %" JSON_INTEGER_FORMAT " %s",
+					json_integer_value(n), state);
+		}
+		fputc('\n', ctl->out);
+	}
+	json_decref(body);
+}
+
 static int run_list(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a)
 {
 	struct pc_machine_filter f = {.state = ctl_arg(a, "state"),
@@ -105,6 +135,8 @@ static int run_list(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl
 		return ctl_fail(ctl, rc, &err);
 	ctl_show_list(ctl, body, machine_cols, ARRAY_SIZE(machine_cols));
 	json_decref(body);
+	if (f.rack && !ctl->json)
+		rack_summary(ctl, f.site, f.rack);
 	return CTL_EXIT_OK;
 }
 

@@ -38,8 +38,8 @@ struct lc_limits {
 	int backoff_base_ms, backoff_max_ms; /* between attempts: doubling, jittered */
 	int max_substitutions;		     /* per allocation */
 	int max_concurrent_deploys;	     /* machines in `deploying` at once */
-	int max_per_rack; /* machines of one rack stepped at once (<= 0: no cap) */
-	int discovery_ttl_s;		     /* discovered machines nobody enrolls expire */
+	int max_per_rack;    /* machines of one rack stepped at once (<= 0: no cap) */
+	int discovery_ttl_s; /* discovered machines nobody enrolls expire */
 };
 
 /* Copies the lifecycle's options out of a loaded configuration. */

@@ -95,8 +95,8 @@ static void dispatch_due(struct lc_engine *e)
 		return;
 	/* queued machines are not leased yet, so they are still due: read past
 	 * them */
-	if (inv_machines_due(e->ctx.inv, lc_now(&e->ctx), queued + room,
-			     e->ctx.limits.max_per_rack, &l, &err) != INV_OK) {
+	if (inv_machines_due(e->ctx.inv, lc_now(&e->ctx), queued + room, e->ctx.limits.max_per_rack,
+			     &l, &err) != INV_OK) {
 		log_event(LOG_ERROR, "lifecycle: cannot read due machines", "error", err.message,
 			  NULL);
 		return;

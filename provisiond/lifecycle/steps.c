@@ -17,7 +17,7 @@ struct step {
 	struct inv_bmc bmc;
 	bool bmc_loaded;
 	struct bmc_target t;
-	char boot_mode[16]; /* the SKU's boot_override_mode for t */
+	char boot_mode[16];   /* the SKU's boot_override_mode for t */
 	int64_t leased_until; /* the machine's wake_at when the step began */
 	char err[600];
 };
@@ -362,7 +362,7 @@ static void pending(struct step *s, const struct deploy_ctx *c)
 	int64_t now = lc_now(s->x), wake = now + PENDING_FALLBACK_MS;
 	if (c->wake_in_ms > 0)
 		wake = now + c->wake_in_ms;
-	else if (deadline_at(s) > 0)
+	if (deadline_at(s) > 0 && deadline_at(s) + 1 < wake)
 		wake = deadline_at(s) + 1; /* the step then sees it passed */
 	struct inv_machine_change ch = {.set_phase = true,
 					.phase = c->phase_out,

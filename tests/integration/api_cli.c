@@ -223,6 +223,29 @@ static void test_cli_filters_and_audit(void **state)
 	assert_int_equal(json_array_size(items), 2);
 	json_decref(items);
 
+	/* per rack: one row per site and rack, by site and rack; the rack's
+	 * counts under the machine list of one rack */
+	json_t *by_rack =
+	    ctl_json(d, (const char *[]){"-o", "json", "capacity", "--by-rack", NULL});
+	json_t *r2 = json_array_get(json_object_get(by_rack, "racks"), 1);
+	assert_string_equal(json_string_value(json_object_get(r2, "site")), "dc1");
+	assert_string_equal(json_string_value(json_object_get(r2, "rack")), "r2");
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(r2, "counts"), "enrolled")), 1);
+	json_decref(by_rack);
+	assert_int_equal(ctl(d, d->admin, 0, &out, NULL,
+			     (const char *[]){"machine", "list", "--rack", "r2", NULL}),
+			 0);
+	assert_non_null(strstr(out, "rack dc1/r2: 1 enrolled"));
+	free(out);
+	out = NULL;
+	assert_int_equal(
+	    ctl(d, d->admin, 0, &out, NULL, (const char *[]){"capacity", "--by-rack", NULL}), 0);
+	assert_non_null(strstr(out, "dc1/r1"));
+	assert_non_null(strstr(out, "ENROLLED"));
+	free(out);
+	out = NULL;
+
 	/* capacity lists the SKUs in the order of sku list, "(unmatched)" last */
 	json_t *cap = ctl_json(d, (const char *[]){"-o", "json", "capacity", NULL});
 	json_t *skus = ctl_json(d, (const char *[]){"-o", "json", "sku", "list", NULL});

@@ -2,3 +2,7 @@
 # temporary SQLite inventory, the fake BMC driver and the shipped catalog.
 provisiond_unit_test(test_lifecycle
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_lifecycle.c LIBS provisiond_core)
+# The engine with its threads: waits that hold no thread, the per-rack cap,
+# deadlines, a restart mid-onboarding.
+provisiond_unit_test(test_engine
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_engine.c LIBS provisiond_core)

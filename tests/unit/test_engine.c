@@ -1,0 +1,264 @@
+/* The lifecycle engine with its threads (lc_start): a real SQLite inventory
+ * in a temporary directory, the fake BMC driver and the shipped catalog.
+ * Checks what the engine promises about waiting and caps, not speed:
+ *  - a thousand machines waiting for their (simulated) agent at once hold
+ *    no thread each: the process keeps the threads it had;
+ *  - at most max_per_rack machines of one rack are stepped at once (the
+ *    fake BMC's calls in flight never exceed it), while machines without
+ *    a rack are not held back;
+ *  - a deadline fires: a machine whose agent never reports fails with the
+ *    deadline's reason, and one that reports goes on;
+ *  - an engine stopped mid-onboarding (as a crash would leave it) and
+ *    started again brings every machine to `available`. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "inventory/inventory.h"
+#include "provisiond/app.h"
+#include "provisiond/bmc/bmc.h"
+#include "provisiond/bmc/fake.h"
+#include "provisiond/lifecycle/lifecycle.h"
+#include "skus/sku.h"
+
+#define SKU "lab.small"
+
+struct fixture {
+	char dir[256];
+	struct app a;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	const char *tmp = getenv("TMPDIR"), *src = getenv("PROVISIOND_SOURCE_DIR");
+	char path[512];
+	struct inv_err ie = {0};
+	struct err e = {0};
+	struct bmc_limits bl;
+	assert_non_null(f);
+	if (!src || !*src)
+		fail_msg("PROVISIOND_SOURCE_DIR is not set (run the test through ctest)");
+	snprintf(f->dir, sizeof f->dir, "%s/test_engine.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(path, sizeof path, "%s/provisiond.db", f->dir);
+	static const struct inv_key key = {.bytes = "engine test key"};
+	if (inv_open(path, &key, &f->a.inv, &ie) != INV_OK)
+		fail_msg("inv_open: %s", ie.message);
+	bmc_limits_default(&bl);
+	bl.max_concurrent = 1000; /* the engine's caps are under test, not the BMC layer's */
+	f->a.bmc = bmc_manager_new(&bl);
+	assert_non_null(f->a.bmc);
+	snprintf(path, sizeof path, "%s/skus/catalog", src);
+	if (sku_catalog_load_dir(path, &f->a.catalog, &e) != ERR_OK)
+		fail_msg("catalog: %s", e.message);
+	pthread_rwlock_init(&f->a.catalog_lock, NULL);
+	config_defaults(&f->a.cfg);
+	f->a.cfg.lc_workers = 8;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char path[600];
+	lc_stop(f->a.lc);
+	inv_close(f->a.inv);
+	bmc_manager_free(f->a.bmc);
+	sku_catalog_free(f->a.catalog);
+	pthread_rwlock_destroy(&f->a.catalog_lock);
+	DIR *d = opendir(f->dir);
+	for (struct dirent *de; d && (de = readdir(d));)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			snprintf(path, sizeof path, "%s/%s", f->dir, de->d_name);
+			unlink(path);
+		}
+	if (d)
+		closedir(d);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void start(struct fixture *f)
+{
+	struct err e = {0};
+	if (lc_start(&f->a, &f->a.lc, &e) != ERR_OK)
+		fail_msg("lc_start: %s", e.message);
+}
+
+static void stop(struct fixture *f)
+{
+	lc_stop(f->a.lc);
+	f->a.lc = NULL;
+}
+
+/* Enrolls n fake machines named prefix-NNNN in rack (NULL: none). */
+static void enroll(struct fixture *f, const char *prefix, int n, const char *rack,
+		   const char *options)
+{
+	static unsigned serial;
+	for (int i = 0; i < n; i++) {
+		char name[64], mac[18], opts[256];
+		snprintf(name, sizeof name, "%s-%04d", prefix, i);
+		snprintf(mac, sizeof mac, "52:54:03:%02x:%02x:%02x", (serial >> 16) & 0xff,
+			 (serial >> 8) & 0xff, serial & 0xff);
+		serial++;
+		snprintf(opts, sizeof opts, "%s", options);
+		struct inv_bmc b = {.driver = "fake", .options_json = opts};
+		snprintf(b.address, sizeof b.address, "fake-%s", name);
+		struct inv_machine_new m = {.name = name,
+					    .location = {.unit = rack ? i + 1 : -1},
+					    .nmacs = 1,
+					    .macs = {mac},
+					    .bmc = &b,
+					    .actor = "test",
+					    .wake_at = inv_now_ms()};
+		if (rack) {
+			snprintf(m.location.site, sizeof m.location.site, "s1");
+			snprintf(m.location.rack, sizeof m.location.rack, "%s", rack);
+		}
+		struct inv_machine out = {0};
+		struct inv_err e = {0};
+		if (inv_machine_create(f->a.inv, &m, &out, &e) != INV_OK)
+			fail_msg("enroll %s: %s", name, e.message);
+		inv_machine_clear(&out);
+	}
+	lc_kick(f->a.lc);
+}
+
+/* Machines in state (and phase, unless NULL). */
+static int count(struct fixture *f, enum inv_state state, const char *phase)
+{
+	int n = 0;
+	int64_t after = 0;
+	for (;;) {
+		struct inv_machine_list l = {0};
+		struct inv_err e = {0};
+		struct inv_machine_filter flt = {
+		    .state = (int)state, .after_seq = after, .limit = 1000};
+		if (inv_machine_list(f->a.inv, &flt, &l, &e) != INV_OK)
+			fail_msg("list: %s", e.message);
+		for (size_t i = 0; i < l.n; i++)
+			n += !phase || strcmp(l.items[i].phase, phase) == 0;
+		after = l.next_seq;
+		inv_machine_list_clear(&l);
+		if (!after)
+			return n;
+	}
+}
+
+/* Waits (bounded, not timed: a slow machine only takes longer) until
+ * want machines are in state/phase. */
+static void wait_for(struct fixture *f, enum inv_state state, const char *phase, int want)
+{
+	int n = 0;
+	for (int i = 0; i < 6000 && (n = count(f, state, phase)) < want; i++)
+		usleep(20000);
+	if (n < want)
+		fail_msg("%d of %d machines reached %s%s%s", n, want, inv_state_name(state),
+			 phase ? "/" : "", phase ? phase : "");
+}
+
+static int threads(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+	for (struct dirent *de; d && (de = readdir(d));)
+		n += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void test_waiting_machines_hold_no_thread(void **state)
+{
+	struct fixture *f = *state;
+	start(f);
+	int before = threads();
+	/* the simulated agent works for a minute: long enough to look */
+	enroll(f, "w", 1000, NULL, "{\"sku\":\"" SKU "\",\"agent_ms\":60000}");
+	wait_for(f, INV_ST_INSPECTING, "agent", 1000);
+	int during = threads();
+	/* the BMC layer runs each call on a short-lived thread of its own;
+	 * none may stay per waiting machine */
+	if (during > before + 4)
+		fail_msg("1000 waiting machines: %d threads, %d before", during, before);
+}
+
+static void test_rack_cap(void **state)
+{
+	struct fixture *f = *state;
+	f->a.cfg.lc_max_per_rack = 2;
+	start(f);
+	/* every BMC call takes 30 ms, so the steps of one rack overlap unless
+	 * the cap holds them apart */
+	enroll(f, "r", 24, "r01", "{\"sku\":\"" SKU "\",\"delay_ms\":30}");
+	wait_for(f, INV_ST_AVAILABLE, NULL, 24);
+	int in_rack = bmc_fake_max_in_flight(f->a.bmc);
+	if (in_rack > 2)
+		fail_msg("max_per_rack 2: %d BMC calls of one rack at once", in_rack);
+	stop(f);
+	/* without a rack the same machines run side by side */
+	start(f);
+	enroll(f, "n", 24, NULL, "{\"sku\":\"" SKU "\",\"delay_ms\":30}");
+	wait_for(f, INV_ST_AVAILABLE, NULL, 48);
+	if (bmc_fake_max_in_flight(f->a.bmc) <= 2)
+		fail_msg("machines without a rack were held back: %d calls at once at most",
+			 bmc_fake_max_in_flight(f->a.bmc));
+}
+
+static void test_deadline_fires(void **state)
+{
+	struct fixture *f = *state;
+	f->a.cfg.inspect_timeout_s = 2;
+	start(f);
+	/* one agent answers after half a second, the other long after the
+	 * deadline */
+	enroll(f, "quick", 1, NULL, "{\"sku\":\"" SKU "\",\"agent_ms\":500}");
+	enroll(f, "slow", 1, NULL, "{\"sku\":\"" SKU "\",\"agent_ms\":600000}");
+	wait_for(f, INV_ST_FAILED, NULL, 1);
+	wait_for(f, INV_ST_AVAILABLE, NULL, 1);
+	struct inv_machine m = {0};
+	struct inv_err e = {0};
+	assert_int_equal(inv_machine_get(f->a.inv, "slow-0000", &m, &e), INV_OK);
+	assert_int_equal(m.state, INV_ST_FAILED);
+	if (!strstr(m.last_error, "deadline of 2 s passed"))
+		fail_msg("last_error: %s", m.last_error);
+	inv_machine_clear(&m);
+}
+
+static void test_restart_mid_onboarding(void **state)
+{
+	struct fixture *f = *state;
+	start(f);
+	enroll(f, "c", 300, "r02", "{\"sku\":\"" SKU "\",\"agent_ms\":300}");
+	wait_for(f, INV_ST_AVAILABLE, NULL, 20);
+	stop(f); /* leases and waits stay in the database as a crash leaves them */
+	int done = count(f, INV_ST_AVAILABLE, NULL);
+	if (done == 300)
+		skip(); /* all done before the stop: nothing to resume on this machine */
+	start(f);
+	wait_for(f, INV_ST_AVAILABLE, NULL, 300);
+	assert_int_equal(count(f, INV_ST_FAILED, NULL), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_waiting_machines_hold_no_thread, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rack_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_deadline_fires, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_restart_mid_onboarding, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
