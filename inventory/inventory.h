@@ -385,11 +385,11 @@ INV_MUST_CHECK enum inv_status inv_capacity(struct inv *inv,
 					    void *ctx, struct inv_err *err);
 /* Per rack (site, rack; "" for machines without one) and state counts,
  * ordered by site and rack: calls fn once per (site, rack, state). */
-INV_MUST_CHECK enum inv_status
-inv_capacity_by_rack(struct inv *inv,
-		     void (*fn)(void *ctx, const char *site, const char *rack, enum inv_state st,
-				int64_t n, int64_t maint),
-		     void *ctx, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_capacity_by_rack(struct inv *inv,
+						    void (*fn)(void *ctx, const char *site,
+							       const char *rack, enum inv_state st,
+							       int64_t n, int64_t maint),
+						    void *ctx, struct inv_err *err);
 
 /* ---------------------------------------------------------- allocations */
 #define INV_MAX_ALLOC 256

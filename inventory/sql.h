@@ -71,9 +71,9 @@ enum inv_sql {
 	SQL_EVENT_TENANT_CURSOR, /* :machine, :alloc -> the cursor before the tenant's first event
 				  */
 	SQL_AUDIT_INSERT,
-	SQL_AUDIT_LIST,	     /* :after + AUDIT_FILTER's, :limit; oldest first */
-	SQL_AUDIT_LIST_DESC, /* :before + the same; newest first */
-	SQL_CAPACITY,	     /* -> sku, state, count, maintenance count */
+	SQL_AUDIT_LIST,	      /* :after + AUDIT_FILTER's, :limit; oldest first */
+	SQL_AUDIT_LIST_DESC,  /* :before + the same; newest first */
+	SQL_CAPACITY,	      /* -> sku, state, count, maintenance count */
 	SQL_CAPACITY_BY_RACK, /* -> site, rack, state, count, maintenance count */
 
 	/* images, tokens, quotas, settings, boot tokens (catalog.c) */

@@ -282,7 +282,8 @@ static const struct component components[] = {
 				 {"$ref" : "#/components/schemas/StateCounts"}
 		     },
 		     "racks" : {
-			     "description" : "by site and rack; machines without a rack under rack \"\"",
+			     "description" :
+				 "by site and rack; machines without a rack under rack \"\"",
 			     "type" : "array",
 			     "items" : {
 				     "type" : "object",
@@ -290,7 +291,8 @@ static const struct component components[] = {
 				     "properties" : {
 					     "site" : {"type" : "string"},
 					     "rack" : {"type" : "string"},
-					     "counts" : {"$ref" : "#/components/schemas/StateCounts"}
+					     "counts" :
+						 {"$ref" : "#/components/schemas/StateCounts"}
 				     },
 				     "additionalProperties" : false
 			     }
