@@ -40,6 +40,7 @@ struct inv {
 	pthread_key_t rkey;
 	struct reader *readers;	      /* every reader connection, closed at inv_close */
 	struct util_hist commit_hist; /* each group: BEGIN to durable COMMIT */
+	uint64_t writes;	      /* write requests run (inv_write calls); under mu */
 	/* the last write group failed on storage (disk full, I/O error) and
 	 * none has succeeded since: why, and since when (0: writable); under mu */
 	char storage_error[sizeof((struct inv_err *)0)->message];
@@ -400,6 +401,16 @@ void inv_metrics(struct inv *inv, void (*emit)(void *ctx, const char *line), voi
 		  "of each group of inventory writes.");
 	emit(ctx, "# TYPE provisiond_inventory_commit_seconds histogram");
 	util_hist_render(&inv->commit_hist, "provisiond_inventory_commit_seconds", NULL, emit, ctx);
+	pthread_mutex_lock(&inv->mu);
+	uint64_t writes = inv->writes;
+	pthread_mutex_unlock(&inv->mu);
+	char line[96];
+	emit(ctx, "# HELP provisiond_inventory_writes_total Write requests run by the writer "
+		  "(several share one commit).");
+	emit(ctx, "# TYPE provisiond_inventory_writes_total counter");
+	snprintf(line, sizeof line, "provisiond_inventory_writes_total %llu",
+		 (unsigned long long)writes);
+	emit(ctx, line);
 }
 
 static void *writer_main(void *arg)
@@ -429,6 +440,7 @@ static void *writer_main(void *arg)
 		for (int i = 0; i < n; i++)
 			batch[i]->done = true;
 		inv->changes++;
+		inv->writes += (uint64_t)n;
 		pthread_cond_broadcast(&inv->done_cv);
 		pthread_cond_broadcast(&inv->change_cv);
 		pthread_mutex_unlock(&inv->mu);
