@@ -21,6 +21,23 @@ struct wjob {
 	struct wjob *next;
 };
 
+/* The writer's transaction statements, prepared once on its connection
+ * rather than parsed for every group and every request in it. */
+enum txn_stmt {
+	TXN_BEGIN,
+	TXN_COMMIT,
+	TXN_ROLLBACK,
+	TXN_SAVEPOINT,
+	TXN_ROLLBACK_TO,
+	TXN_RELEASE,
+	TXN__COUNT
+};
+static const char *const txn_sql[TXN__COUNT] = {
+    [TXN_BEGIN] = "BEGIN IMMEDIATE",	   [TXN_COMMIT] = "COMMIT",
+    [TXN_ROLLBACK] = "ROLLBACK",	   [TXN_SAVEPOINT] = "SAVEPOINT req",
+    [TXN_ROLLBACK_TO] = "ROLLBACK TO req", [TXN_RELEASE] = "RELEASE req",
+};
+
 struct reader {
 	struct inv_conn conn;
 	struct inv *inv;
@@ -38,9 +55,10 @@ struct inv {
 	bool stop;
 	uint64_t changes;
 	pthread_key_t rkey;
-	struct reader *readers;	      /* every reader connection, closed at inv_close */
-	struct util_hist commit_hist; /* each group: BEGIN to durable COMMIT */
-	uint64_t writes;	      /* write requests run (inv_write calls); under mu */
+	struct reader *readers;	       /* every reader connection, closed at inv_close */
+	struct util_hist commit_hist;  /* each group: BEGIN to durable COMMIT */
+	uint64_t writes;	       /* write requests run (inv_write calls); under mu */
+	sqlite3_stmt *txn[TXN__COUNT]; /* the writer's BEGIN, SAVEPOINT, ...: prepared once */
 	/* the last write group failed on storage (disk full, I/O error) and
 	 * none has succeeded since: why, and since when (0: writable); under mu */
 	char storage_error[sizeof((struct inv_err *)0)->message];
@@ -263,6 +281,8 @@ void inv_close(struct inv *inv)
 	pthread_cond_broadcast(&inv->queue_cv);
 	pthread_mutex_unlock(&inv->mu);
 	pthread_join(inv->writer, NULL);
+	for (int i = 0; i < TXN__COUNT; i++)
+		sqlite3_finalize(inv->txn[i]);
 	inv_conn_close(&inv->w);
 	for (struct reader *r = inv->readers, *n; r; r = n) {
 		n = r->next;
@@ -368,28 +388,40 @@ bool inv_storage_ok(struct inv *inv, char *why, size_t len, int64_t *since)
 	return !failed;
 }
 
+/* Runs one of the writer's transaction statements: SQLITE_OK or the
+ * error (the connection's message says which). */
+static int txn(struct inv *inv, enum txn_stmt which)
+{
+	sqlite3_stmt **st = &inv->txn[which];
+	if (!*st && sqlite3_prepare_v2(inv->w.db, txn_sql[which], -1, st, NULL) != SQLITE_OK)
+		return sqlite3_errcode(inv->w.db);
+	int rc = sqlite3_step(*st);
+	sqlite3_reset(*st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 static void run_batch(struct inv *inv, struct wjob **batch, int n)
 {
 	sqlite3 *db = inv->w.db;
 	int64_t t0 = util_now_us();
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+	if (txn(inv, TXN_BEGIN) != SQLITE_OK) {
 		for (int i = 0; i < n; i++)
 			batch[i]->st = inv_sqlfail(batch[i]->err, db, "begin transaction");
 		return;
 	}
 	for (int i = 0; i < n; i++) {
 		struct wjob *j = batch[i];
-		sqlite3_exec(db, "SAVEPOINT req", NULL, NULL, NULL);
+		txn(inv, TXN_SAVEPOINT);
 		j->st = j->fn(&inv->w, j->arg, j->err);
 		if (j->st != INV_OK)
-			sqlite3_exec(db, "ROLLBACK TO req", NULL, NULL, NULL);
-		sqlite3_exec(db, "RELEASE req", NULL, NULL, NULL);
+			txn(inv, TXN_ROLLBACK_TO);
+		txn(inv, TXN_RELEASE);
 	}
-	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	if (txn(inv, TXN_COMMIT) != SQLITE_OK) {
 		for (int i = 0; i < n; i++)
 			if (batch[i]->st == INV_OK)
 				batch[i]->st = inv_sqlfail(batch[i]->err, db, "commit");
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		txn(inv, TXN_ROLLBACK);
 	}
 	util_hist_observe_us(&inv->commit_hist, util_now_us() - t0);
 	note_storage(inv, batch, n);
