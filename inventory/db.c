@@ -18,6 +18,10 @@ struct wjob {
 	struct inv_err *err;
 	enum inv_status st;
 	bool done;
+	/* signalled (under inv->mu) when this job's group committed: each
+	 * commit wakes only its own requests, not every thread waiting on
+	 * the writer */
+	pthread_cond_t cv;
 	struct wjob *next;
 };
 
@@ -50,7 +54,7 @@ struct inv {
 	struct inv_conn w;  /* the writer's connection */
 	pthread_t writer;
 	pthread_mutex_t mu;
-	pthread_cond_t queue_cv, done_cv, change_cv;
+	pthread_cond_t queue_cv, change_cv;
 	struct wjob *head, *tail;
 	bool stop;
 	uint64_t changes;
@@ -254,7 +258,6 @@ enum inv_status inv_open_at(const char *path, int target, const struct inv_key *
 	inv->commit_hist.nle = ARRAY_SIZE(commit_le);
 	pthread_mutex_init(&inv->mu, NULL);
 	pthread_cond_init(&inv->queue_cv, NULL);
-	pthread_cond_init(&inv->done_cv, NULL);
 	util_cond_init(&inv->change_cv); /* inv_wait_change uses util's clock */
 	pthread_key_create(&inv->rkey, reader_gone);
 	enum inv_status st = open_writer(inv, target, err);
@@ -297,7 +300,6 @@ void inv_close(struct inv *inv)
 	}
 	pthread_key_delete(inv->rkey);
 	pthread_cond_destroy(&inv->queue_cv);
-	pthread_cond_destroy(&inv->done_cv);
 	pthread_cond_destroy(&inv->change_cv);
 	pthread_mutex_destroy(&inv->mu);
 	inv_key_clear(&inv->key);
@@ -475,11 +477,12 @@ static void *writer_main(void *arg)
 		run_batch(inv, batch, n);
 
 		pthread_mutex_lock(&inv->mu);
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
 			batch[i]->done = true;
+			pthread_cond_signal(&batch[i]->cv);
+		}
 		inv->changes++;
 		inv->writes += (uint64_t)n;
-		pthread_cond_broadcast(&inv->done_cv);
 		pthread_cond_broadcast(&inv->change_cv);
 		pthread_mutex_unlock(&inv->mu);
 	}
@@ -495,6 +498,7 @@ enum inv_status inv_write(struct inv *inv, inv_write_fn fn, void *arg, struct in
 		pthread_mutex_unlock(&inv->mu);
 		return inv_fail(err, INV_IO, NULL, "inventory is closing");
 	}
+	pthread_cond_init(&j.cv, NULL);
 	if (inv->tail)
 		inv->tail->next = &j;
 	else
@@ -502,8 +506,9 @@ enum inv_status inv_write(struct inv *inv, inv_write_fn fn, void *arg, struct in
 	inv->tail = &j;
 	pthread_cond_signal(&inv->queue_cv);
 	while (!j.done)
-		pthread_cond_wait(&inv->done_cv, &inv->mu);
+		pthread_cond_wait(&j.cv, &inv->mu);
 	pthread_mutex_unlock(&inv->mu);
+	pthread_cond_destroy(&j.cv);
 	return j.st;
 }
 
