@@ -6,6 +6,12 @@
  * allocation rate and latency percentiles, and the machine it ran on.
  *
  * Usage: alloc_bench [-n MACHINES] [-c CLIENTS] [-k COUNT] [-p PROVISIOND]
+ *        alloc_bench -P DIR [-n MACHINES] [-x CLEANING]
+ * -P only prepares DIR/p.db (and its key) with the machines, the first
+ * CLEANING of them in cleaning, the rest available, an image "img", and a
+ * service and an admin token of owner "bench" whose secrets go to
+ * DIR/token and DIR/admin-token; bench/run starts provisiond on it. The
+ * machines are named b000000.., MAC 52:54:01:XX:XX:XX by their number.
  */
 #include "inventory/inventory.h"
 #include "provisiond/tokens.h"
@@ -21,8 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int n_machines = 2000, n_clients = 16, per_alloc = 1;
-static char url[128], token[80];
+static int n_machines = 2000, n_clients = 16, per_alloc = 1, n_cleaning;
+static char url[128], token[80], admin_token[80];
 static double *lat;
 static long n_lat, n_409, n_other;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -30,6 +36,63 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static double now_s(void)
 {
 	return (double)util_now_us() / 1e6;
+}
+
+/* Machines [from, to) of the pool: the first n_cleaning wait in cleaning
+ * (an agent state with no boot grant and no wake-up, for the boot storm),
+ * the others are available. */
+struct prep_job {
+	struct inv *inv;
+	int from, to;
+};
+
+static void *prepare_range(void *arg)
+{
+	struct prep_job *j = arg;
+	struct inv_err e = {0};
+	struct inv_bmc bmc = {.driver = "fake", .options_json = "{\"sku\":\"lab.small\"}"};
+	for (int i = j->from; i < j->to; i++) {
+		char name[32], mac[18];
+		snprintf(name, sizeof name, "b%06d", i);
+		snprintf(mac, sizeof mac, "52:54:01:%02x:%02x:%02x", i >> 16 & 255, i >> 8 & 255,
+			 i & 255);
+		struct inv_machine_new n = {.name = name,
+					    .nmacs = 1,
+					    .macs = {mac},
+					    .bmc = &bmc,
+					    .actor = "bench",
+					    .location = {.unit = -1}};
+		struct inv_machine m = {0};
+		if (inv_machine_create(j->inv, &n, &m, &e) != INV_OK)
+			exit(1);
+		struct inv_machine_change c = {.expect_version = m.version,
+					       .set_state = true,
+					       .state = i < n_cleaning ? INV_ST_CLEANING
+								       : INV_ST_AVAILABLE,
+					       .set_sku = true,
+					       .sku = "lab.small",
+					       .actor = "bench"};
+		if (inv_machine_change(j->inv, m.id, &c, NULL, &e) != INV_OK)
+			exit(1);
+		inv_machine_clear(&m);
+	}
+	return NULL;
+}
+
+/* A token of role for owner; its secret goes to out. */
+static void add_token(struct inv *inv, const char *id, const char *role, char *out, size_t len)
+{
+	struct inv_err e = {0};
+	struct inv_token t = {.role = "", .owner = "bench", .name = ""};
+	snprintf(t.id, sizeof t.id, "%s", id);
+	snprintf(t.role, sizeof t.role, "%s", role);
+	snprintf(t.name, sizeof t.name, "bench-%s", role);
+	tok_new_secret(out, len);
+	tok_hash(out, t.hash);
+	if (inv_token_create(inv, &t, "bench", "", &e) != INV_OK) {
+		fprintf(stderr, "alloc_bench: token: %s\n", e.message);
+		exit(1);
+	}
 }
 
 static void prepare(const char *db)
@@ -45,44 +108,27 @@ static void prepare(const char *db)
 		fprintf(stderr, "%s\n", e.message);
 		exit(1);
 	}
-	struct inv_bmc bmc = {.driver = "fake", .options_json = "{\"sku\":\"lab.small\"}"};
-	for (int i = 0; i < n_machines; i++) {
-		char name[32], mac[18];
-		snprintf(name, sizeof name, "b%05d", i);
-		snprintf(mac, sizeof mac, "52:54:01:%02x:%02x:%02x", i >> 16 & 255, i >> 8 & 255,
-			 i & 255);
-		struct inv_machine_new n = {.name = name,
-					    .nmacs = 1,
-					    .macs = {mac},
-					    .bmc = &bmc,
-					    .actor = "bench",
-					    .location = {.unit = -1}};
-		struct inv_machine m = {0};
-		if (inv_machine_create(inv, &n, &m, &e) != INV_OK)
-			exit(1);
-		struct inv_machine_change c = {.expect_version = m.version,
-					       .set_state = true,
-					       .state = INV_ST_AVAILABLE,
-					       .set_sku = true,
-					       .sku = "lab.small",
-					       .actor = "bench"};
-		if (inv_machine_change(inv, m.id, &c, NULL, &e) != INV_OK)
-			exit(1);
-		inv_machine_clear(&m);
+	/* several threads: the writer commits their machines together */
+	enum { PREP_THREADS = 8 };
+	pthread_t th[PREP_THREADS];
+	struct prep_job jobs[PREP_THREADS];
+	for (int t = 0; t < PREP_THREADS; t++) {
+		jobs[t] = (struct prep_job){.inv = inv,
+					    .from = n_machines * t / PREP_THREADS,
+					    .to = n_machines * (t + 1) / PREP_THREADS};
+		pthread_create(&th[t], NULL, prepare_range, &jobs[t]);
 	}
-	struct inv_token t = {.id = "00000000-0000-4000-8000-000000000001",
-			      .role = "service",
-			      .owner = "bench",
-			      .name = "bench"};
+	for (int t = 0; t < PREP_THREADS; t++)
+		pthread_join(th[t], NULL);
 	struct inv_image img = {
 	    .name = "img",
 	    .path = "/dev/null",
 	    .format = "raw",
 	    .sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"};
-	tok_new_secret(token, sizeof token);
-	tok_hash(token, t.hash);
-	if (inv_token_create(inv, &t, "bench", "", &e) != INV_OK ||
-	    inv_image_create(inv, &img, "bench", "", &e) != INV_OK) {
+	add_token(inv, "00000000-0000-4000-8000-000000000001", "service", token, sizeof token);
+	add_token(inv, "00000000-0000-4000-8000-000000000002", "admin", admin_token,
+		  sizeof admin_token);
+	if (inv_image_create(inv, &img, "bench", "", &e) != INV_OK) {
 		fprintf(stderr, "alloc_bench: setup: %s\n", e.message);
 		exit(1);
 	}
@@ -184,11 +230,31 @@ static void machine_note(void)
 	printf("machine: %ld cores, %s\n", sysconf(_SC_NPROCESSORS_ONLN), model);
 }
 
+static int write_secret(const char *dir, const char *name, const char *secret)
+{
+	char path[700];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	if (!f || fprintf(f, "%s\n", secret) < 0 || fclose(f) != 0)
+		return 1;
+	return 0;
+}
+
+static int prepare_only(const char *dir)
+{
+	char db[600];
+	snprintf(db, sizeof db, "%s/p.db", dir);
+	double t0 = now_s();
+	prepare(db);
+	printf("prepared=%d cleaning=%d seconds=%.1f\n", n_machines, n_cleaning, now_s() - t0);
+	return write_secret(dir, "token", token) || write_secret(dir, "admin-token", admin_token);
+}
+
 int main(int argc, char **argv)
 {
-	const char *bin = "provisiond/provisiond";
+	const char *bin = "provisiond/provisiond", *prep_dir = NULL;
 	int o;
-	while ((o = getopt(argc, argv, "n:c:k:p:")) != -1) {
+	while ((o = getopt(argc, argv, "n:c:k:p:P:x:")) != -1) {
 		if (o == 'n')
 			n_machines = (int)strtol(optarg, NULL, 10);
 		else if (o == 'c')
@@ -197,9 +263,15 @@ int main(int argc, char **argv)
 			per_alloc = (int)strtol(optarg, NULL, 10);
 		else if (o == 'p')
 			bin = optarg;
+		else if (o == 'P')
+			prep_dir = optarg;
+		else if (o == 'x')
+			n_cleaning = (int)strtol(optarg, NULL, 10);
 		else
 			return 2;
 	}
+	if (prep_dir)
+		return prepare_only(prep_dir);
 	char dir[] = "/tmp/alloc-bench.XXXXXX", db[600];
 	if (!mkdtemp(dir))
 		return 1;

@@ -108,7 +108,7 @@ static enum inv_status pick_available(struct inv_conn *c, const char *sku, int w
 	while (*n < want && (s = inv_step(st, &row, "pick machines", err)) == INV_OK && row)
 		inv_col_copy(st, 0, ids[(*n)++], INV_ID_LEN);
 	inv_stmt_done(st);
-	return *n < want ? s : INV_OK;
+	return s;
 }
 
 static enum inv_status insert_alloc(struct inv_conn *c, struct reserve_ctx *x, struct inv_err *err)
@@ -142,37 +142,28 @@ static enum inv_status insert_alloc(struct inv_conn *c, struct reserve_ctx *x, s
 	return inv_exec_done(st, "store idempotency key", err);
 }
 
-/* How many machines this request may take, or an error status. */
-static enum inv_status admissible(struct inv_conn *c, const struct inv_alloc_request *r, int *take,
+/* How many machines this request may take by its owner's quota (count
+ * without one), or an error status. */
+static enum inv_status quota_room(struct inv_conn *c, const struct inv_alloc_request *r, int *want,
 				  struct inv_err *err)
 {
-	int want = r->count;
-	enum inv_status s;
-	if (r->quota >= 0) {
-		/* machines the owner holds of that SKU: attached to its unreleased
-		 * allocations */
-		int64_t used;
-		if ((s = count_of(c, SQL_OWNER_USAGE, r->sku, ":owner", r->owner, &used, err)) !=
-		    INV_OK)
-			return s;
-		int64_t room = r->quota - used;
-		if (room < r->min_count)
-			return inv_fail(
-			    err, INV_QUOTA, "count",
-			    "owner %s: quota for sku %s is %d machines, %lld in use, %d "
-			    "requested",
-			    r->owner, r->sku, r->quota, (long long)used, r->min_count);
-		if (want > room)
-			want = (int)room;
-	}
-	int64_t avail;
-	if ((s = count_of(c, SQL_POOL_COUNT, r->sku, ":available", inv_state_name(INV_ST_AVAILABLE),
-			  &avail, err)) != INV_OK)
+	*want = r->count;
+	if (r->quota < 0)
+		return INV_OK;
+	/* machines the owner holds of that SKU: attached to its unreleased
+	 * allocations */
+	int64_t used;
+	enum inv_status s = count_of(c, SQL_OWNER_USAGE, r->sku, ":owner", r->owner, &used, err);
+	if (s != INV_OK)
 		return s;
-	if (avail < r->min_count)
-		return inv_fail(err, INV_CAPACITY, "count", "sku %s: %lld available, %d requested",
-				r->sku, (long long)avail, r->min_count);
-	*take = want < avail ? want : (int)avail;
+	int64_t room = r->quota - used;
+	if (room < r->min_count)
+		return inv_fail(err, INV_QUOTA, "count",
+				"owner %s: quota for sku %s is %d machines, %lld in use, %d "
+				"requested",
+				r->owner, r->sku, r->quota, (long long)used, r->min_count);
+	if (*want > room)
+		*want = (int)room;
 	return INV_OK;
 }
 
@@ -183,17 +174,22 @@ static enum inv_status reserve_fn(struct inv_conn *c, void *arg, struct inv_err 
 	enum inv_status s = find_replay(c, x, err);
 	if (s != INV_OK || x->replayed)
 		return s;
-	int take = 0;
-	if ((s = admissible(c, r, &take, err)) != INV_OK)
+	int want = 0;
+	if ((s = quota_room(c, r, &want, err)) != INV_OK)
 		return s;
-	char(*ids)[INV_ID_LEN] = calloc((size_t)take, INV_ID_LEN);
+	/* One indexed pick of up to want machines: fewer than min_count back
+	 * means that is all the pool holds (no count(*) over the pool, which
+	 * cost a scan of every available machine per allocation). */
+	char(*ids)[INV_ID_LEN] = calloc((size_t)want, INV_ID_LEN);
 	if (!ids)
 		return inv_fail(err, INV_IO, NULL, "out of memory");
 	int n = 0;
-	s = pick_available(c, r->sku, take, ids, &n, err);
+	s = pick_available(c, r->sku, want, ids, &n, err);
+	if (s == INV_OK && n < r->min_count)
+		s = inv_fail(err, INV_CAPACITY, "count", "sku %s: %d available, %d requested",
+			     r->sku, n, r->min_count);
 	if (s == INV_OK)
-		s = n == take ? insert_alloc(c, x, err)
-			      : inv_fail(err, INV_IO, NULL, "pool changed during reservation");
+		s = insert_alloc(c, x, err);
 	char reason[128];
 	snprintf(reason, sizeof reason, "allocation %s", x->id);
 	for (int i = 0; s == INV_OK && i < n; i++)

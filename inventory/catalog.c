@@ -566,6 +566,15 @@ enum inv_status inv_boot_grant(struct inv *inv, const char *machine_id, int64_t 
 
 enum inv_status inv_boot_grant_take(struct inv *inv, const char *machine_id, struct inv_err *err)
 {
+	/* Most boot scripts find no grant (a machine polled by iPXE again, a
+	 * storm of reboots): a read answers those without queuing a write on
+	 * the writer. A grant is committed before the engine powers the
+	 * machine on, so a boot it caused always sees it here; the write below
+	 * still takes it by compare-and-swap, once. */
+	bool open = false;
+	enum inv_status s = inv_boot_live(inv, machine_id, "grant", &open, err);
+	if (s != INV_OK || !open)
+		return s != INV_OK ? s : INV_NOT_FOUND;
 	struct exec_ctx x = {
 	    .sql = SQL_BOOT_GRANT_TAKE,
 	    .n = 3,

@@ -19,7 +19,28 @@ struct wjob {
 	struct inv_err *err;
 	enum inv_status st;
 	bool done;
+	/* signalled (under inv->mu) when this job's group committed: each
+	 * commit wakes only its own requests, not every thread waiting on
+	 * the writer */
+	pthread_cond_t cv;
 	struct wjob *next;
+};
+
+/* The writer's transaction statements, prepared once on its connection
+ * rather than parsed for every group and every request in it. */
+enum txn_stmt {
+	TXN_BEGIN,
+	TXN_COMMIT,
+	TXN_ROLLBACK,
+	TXN_SAVEPOINT,
+	TXN_ROLLBACK_TO,
+	TXN_RELEASE,
+	TXN__COUNT
+};
+static const char *const txn_sql[TXN__COUNT] = {
+    [TXN_BEGIN] = "BEGIN IMMEDIATE",	   [TXN_COMMIT] = "COMMIT",
+    [TXN_ROLLBACK] = "ROLLBACK",	   [TXN_SAVEPOINT] = "SAVEPOINT req",
+    [TXN_ROLLBACK_TO] = "ROLLBACK TO req", [TXN_RELEASE] = "RELEASE req",
 };
 
 struct reader {
@@ -34,14 +55,15 @@ struct inv {
 	struct inv_conn w;  /* the writer's connection */
 	pthread_t writer;
 	pthread_mutex_t mu;
-	pthread_cond_t queue_cv, done_cv, change_cv;
+	pthread_cond_t queue_cv, change_cv;
 	struct wjob *head, *tail;
 	bool stop;
 	uint64_t changes;
 	pthread_key_t rkey;
-	struct reader *readers;	      /* every reader connection, closed at inv_close */
-	struct util_hist commit_hist; /* each group: BEGIN to durable COMMIT */
-	atomic_llong writes;	      /* write requests run by the writer */
+	struct reader *readers;	       /* every reader connection, closed at inv_close */
+	struct util_hist commit_hist;  /* each group: BEGIN to durable COMMIT */
+	uint64_t writes;	       /* write requests run (inv_write calls); under mu */
+	sqlite3_stmt *txn[TXN__COUNT]; /* the writer's BEGIN, SAVEPOINT, ...: prepared once */
 	/* the last write group failed on storage (disk full, I/O error) and
 	 * none has succeeded since: why, and since when (0: writable); under mu */
 	char storage_error[sizeof((struct inv_err *)0)->message];
@@ -144,9 +166,15 @@ char *inv_col_dup(sqlite3_stmt *st, int col)
 static int set_pragmas(sqlite3 *db, bool writer, struct inv_err *err)
 {
 	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	/* Page caches sized on purpose: every thread that reads has its own
+	 * connection (up to the API and boot workers, ~100), and SQLite's
+	 * default of 2 MiB each would let a busy daemon hold ~200 MiB of cached
+	 * pages that the kernel's page cache holds anyway. A reader keeps
+	 * 512 KiB (the index and table pages one list page touches), the one
+	 * writer its 2 MiB. */
 	const char *sql = writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-				   " PRAGMA foreign_keys=ON;"
-				 : "PRAGMA foreign_keys=ON;";
+				   " PRAGMA foreign_keys=ON; PRAGMA cache_size=-2048;"
+				 : "PRAGMA foreign_keys=ON; PRAGMA cache_size=-512;";
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
 		inv_sqlfail(err, db, "configure database");
 		return -1;
@@ -231,7 +259,6 @@ enum inv_status inv_open_at(const char *path, int target, const struct inv_key *
 	inv->commit_hist.nle = ARRAY_SIZE(commit_le);
 	pthread_mutex_init(&inv->mu, NULL);
 	pthread_cond_init(&inv->queue_cv, NULL);
-	pthread_cond_init(&inv->done_cv, NULL);
 	util_cond_init(&inv->change_cv); /* inv_wait_change uses util's clock */
 	pthread_key_create(&inv->rkey, reader_gone);
 	enum inv_status st = open_writer(inv, target, err);
@@ -264,6 +291,8 @@ void inv_close(struct inv *inv)
 	pthread_cond_broadcast(&inv->queue_cv);
 	pthread_mutex_unlock(&inv->mu);
 	pthread_join(inv->writer, NULL);
+	for (int i = 0; i < TXN__COUNT; i++)
+		sqlite3_finalize(inv->txn[i]);
 	inv_conn_close(&inv->w);
 	for (struct reader *r = inv->readers, *n; r; r = n) {
 		n = r->next;
@@ -272,7 +301,6 @@ void inv_close(struct inv *inv)
 	}
 	pthread_key_delete(inv->rkey);
 	pthread_cond_destroy(&inv->queue_cv);
-	pthread_cond_destroy(&inv->done_cv);
 	pthread_cond_destroy(&inv->change_cv);
 	pthread_mutex_destroy(&inv->mu);
 	inv_key_clear(&inv->key);
@@ -369,31 +397,42 @@ bool inv_storage_ok(struct inv *inv, char *why, size_t len, int64_t *since)
 	return !failed;
 }
 
+/* Runs one of the writer's transaction statements: SQLITE_OK or the
+ * error (the connection's message says which). */
+static int txn(struct inv *inv, enum txn_stmt which)
+{
+	sqlite3_stmt **st = &inv->txn[which];
+	if (!*st && sqlite3_prepare_v2(inv->w.db, txn_sql[which], -1, st, NULL) != SQLITE_OK)
+		return sqlite3_errcode(inv->w.db);
+	int rc = sqlite3_step(*st);
+	sqlite3_reset(*st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 static void run_batch(struct inv *inv, struct wjob **batch, int n)
 {
 	sqlite3 *db = inv->w.db;
 	int64_t t0 = util_now_us();
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+	if (txn(inv, TXN_BEGIN) != SQLITE_OK) {
 		for (int i = 0; i < n; i++)
 			batch[i]->st = inv_sqlfail(batch[i]->err, db, "begin transaction");
 		return;
 	}
 	for (int i = 0; i < n; i++) {
 		struct wjob *j = batch[i];
-		sqlite3_exec(db, "SAVEPOINT req", NULL, NULL, NULL);
+		txn(inv, TXN_SAVEPOINT);
 		j->st = j->fn(&inv->w, j->arg, j->err);
 		if (j->st != INV_OK)
-			sqlite3_exec(db, "ROLLBACK TO req", NULL, NULL, NULL);
-		sqlite3_exec(db, "RELEASE req", NULL, NULL, NULL);
+			txn(inv, TXN_ROLLBACK_TO);
+		txn(inv, TXN_RELEASE);
 	}
-	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	if (txn(inv, TXN_COMMIT) != SQLITE_OK) {
 		for (int i = 0; i < n; i++)
 			if (batch[i]->st == INV_OK)
 				batch[i]->st = inv_sqlfail(batch[i]->err, db, "commit");
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		txn(inv, TXN_ROLLBACK);
 	}
 	util_hist_observe_us(&inv->commit_hist, util_now_us() - t0);
-	atomic_fetch_add(&inv->writes, n);
 	note_storage(inv, batch, n);
 }
 
@@ -403,12 +442,15 @@ void inv_metrics(struct inv *inv, void (*emit)(void *ctx, const char *line), voi
 		  "of each group of inventory writes.");
 	emit(ctx, "# TYPE provisiond_inventory_commit_seconds histogram");
 	util_hist_render(&inv->commit_hist, "provisiond_inventory_commit_seconds", NULL, emit, ctx);
+	pthread_mutex_lock(&inv->mu);
+	uint64_t writes = inv->writes;
+	pthread_mutex_unlock(&inv->mu);
 	char line[96];
-	emit(ctx, "# HELP provisiond_inventory_writes_total Write requests run by the inventory's "
-		  "writer (each its own savepoint; many share one commit).");
+	emit(ctx, "# HELP provisiond_inventory_writes_total Write requests run by the writer "
+		  "(several share one commit).");
 	emit(ctx, "# TYPE provisiond_inventory_writes_total counter");
-	snprintf(line, sizeof line, "provisiond_inventory_writes_total %lld",
-		 (long long)atomic_load(&inv->writes));
+	snprintf(line, sizeof line, "provisiond_inventory_writes_total %llu",
+		 (unsigned long long)writes);
 	emit(ctx, line);
 }
 
@@ -436,10 +478,12 @@ static void *writer_main(void *arg)
 		run_batch(inv, batch, n);
 
 		pthread_mutex_lock(&inv->mu);
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
 			batch[i]->done = true;
+			pthread_cond_signal(&batch[i]->cv);
+		}
 		inv->changes++;
-		pthread_cond_broadcast(&inv->done_cv);
+		inv->writes += (uint64_t)n;
 		pthread_cond_broadcast(&inv->change_cv);
 		pthread_mutex_unlock(&inv->mu);
 	}
@@ -455,6 +499,7 @@ enum inv_status inv_write(struct inv *inv, inv_write_fn fn, void *arg, struct in
 		pthread_mutex_unlock(&inv->mu);
 		return inv_fail(err, INV_IO, NULL, "inventory is closing");
 	}
+	pthread_cond_init(&j.cv, NULL);
 	if (inv->tail)
 		inv->tail->next = &j;
 	else
@@ -462,8 +507,9 @@ enum inv_status inv_write(struct inv *inv, inv_write_fn fn, void *arg, struct in
 	inv->tail = &j;
 	pthread_cond_signal(&inv->queue_cv);
 	while (!j.done)
-		pthread_cond_wait(&inv->done_cv, &inv->mu);
+		pthread_cond_wait(&j.cv, &inv->mu);
 	pthread_mutex_unlock(&inv->mu);
+	pthread_cond_destroy(&j.cv);
 	return j.st;
 }
 

@@ -192,8 +192,9 @@ static const char *const sqlite_sql[] = {
     [SQL_AUDIT_LIST] = AUDIT_SELECT " WHERE seq > :after" AUDIT_FILTER " ORDER BY seq LIMIT :limit",
     [SQL_AUDIT_LIST_DESC] =
 	AUDIT_SELECT " WHERE seq < :before" AUDIT_FILTER " ORDER BY seq DESC LIMIT :limit",
-    [SQL_CAPACITY] = "SELECT sku, state, count(*), sum(maintenance) FROM machines"
-		     " GROUP BY sku, state ORDER BY sku, state",
+    /* machine_counts: kept by triggers (schema 7) */
+    [SQL_CAPACITY] = "SELECT sku, state, n, maintenance FROM machine_counts WHERE n > 0"
+		     " ORDER BY sku, state",
     [SQL_CAPACITY_BY_RACK] = "SELECT site, rack, state, count(*), sum(maintenance) FROM machines"
 			     " GROUP BY site, rack, state ORDER BY site, rack, state",
 

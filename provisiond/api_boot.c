@@ -61,6 +61,20 @@ static bool take_grant(struct http_req *r, struct app *a, const struct inv_machi
 	return st == INV_OK;
 }
 
+/* On the poll thread a script only reads. A machine the engine powered on
+ * for this boot has an open grant: taking it and writing its token are
+ * writes, which wait for a commit, so that script runs on a worker. */
+static bool needs_worker(struct http_req *r, struct app *a, const struct inv_machine *m)
+{
+	if (http_on_worker(r))
+		return false;
+	bool open = true;
+	struct inv_err e = {0};
+	if (inv_boot_live(a->inv, m->id, "grant", &open, &e) != INV_OK)
+		open = true; /* the worker's attempt reports the error */
+	return open;
+}
+
 /* What the machine (or an unknown MAC) boots. The script names nothing
  * about the machine beyond what booting needs: it is served to anyone. */
 static void script_for(struct http_req *r, struct app *a, const struct inv_machine *m,
@@ -78,7 +92,10 @@ static void script_for(struct http_req *r, struct app *a, const struct inv_machi
 									    : PXE_BOOT_IGNORE;
 	else if (!wants_agent(a, m))
 		p.kind = PXE_BOOT_LOCAL_DISK; /* never re-image by accident */
-	else if (!take_grant(r, a, m, secret, &granted))
+	else if (needs_worker(r, a, m)) {
+		http_defer_to_worker(r);
+		return;
+	} else if (!take_grant(r, a, m, secret, &granted))
 		return;
 	else if (!granted)
 		p.kind = PXE_BOOT_IGNORE; /* the engine did not power it on for this boot */

@@ -269,6 +269,16 @@ void http_park(struct http_req *r, int64_t until_us)
 	r->reruns++;
 }
 
+void http_defer_to_worker(struct http_req *r)
+{
+	r->defer = true;
+}
+
+bool http_on_worker(const struct http_req *r)
+{
+	return r->on_worker;
+}
+
 void http_wake_parked(struct http_server *s)
 {
 	if (!s)
@@ -653,8 +663,10 @@ static enum MHD_Result dispatch(struct http_server *s, struct http_req *r)
 		return send_reply(r);
 	if (r->route->inline_ok) {
 		s->table.dispatch(r, s->app);
-		return send_reply(r);
+		if (!r->defer || r->status)
+			return send_reply(r);
 	}
+	r->on_worker = true;
 	r->phase = PH_QUEUED;
 	MHD_suspend_connection(r->conn);
 	if (!enqueue(s, r)) {

@@ -32,6 +32,7 @@ struct http_route {
 	const char *method;  /* GET, POST, ... */
 	const char *pattern; /* "/v1/machines/{}/events": {} captures one segment */
 	bool inline_ok;	     /* cheap and non-blocking: run on the poll thread */
+	bool may_defer;	     /* inline_ok, but its handler may ask for a worker */
 	bool secret_path;    /* captured segments are secrets: logs show the pattern */
 };
 
@@ -90,6 +91,8 @@ struct http_req {
 	uint64_t park_gen;
 	struct http_req *park_next;
 	int reruns;		 /* times the handler parked this request */
+	bool defer;		 /* http_defer_to_worker() was called */
+	bool on_worker;		 /* the handler runs on a worker */
 	int64_t app_deadline_us; /* the handler's own, kept across reruns */
 };
 
@@ -134,6 +137,14 @@ bool http_match(const char *pattern, const char *path, struct http_req *r);
  * parked request runs again at once so it can answer. Not for inline
  * routes. */
 void http_park(struct http_req *r, int64_t until_us);
+/* Deferring: the handler of an inline_ok route (with may_defer) that finds
+ * it must block, a write for instance, calls http_defer_to_worker() and
+ * returns without a response; the request is then queued and its handler
+ * runs again on a worker (http_on_worker() true), like a worker route's,
+ * and may be refused 503 overloaded like one. Until it defers, the
+ * handler must have changed nothing. */
+void http_defer_to_worker(struct http_req *r);
+bool http_on_worker(const struct http_req *r);
 /* Runs every parked request of s again soon (something they wait for may
  * have changed). Thread-safe; NULL ok. */
 void http_wake_parked(struct http_server *s);

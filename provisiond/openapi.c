@@ -265,7 +265,7 @@ static bool route_may_fail(const struct api_route *rt, unsigned status)
 	case 413:
 		return rt->body != BODY_NONE;
 	case 429:
-		return !rt->http.inline_ok;
+		return !rt->http.inline_ok || rt->http.may_defer;
 	case 503:
 		return rt->auth != AUTH_NONE || rt->refused_when_frozen;
 	default:

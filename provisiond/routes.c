@@ -323,7 +323,11 @@ const struct api_route boot_routes[] = {
      .auth = AUTH_NONE,
      .summary = "Liveness: the process answers",
      .responses = R(OK(200, "Status", "the process answers"))},
-    {.http = {.method = "GET", .pattern = "/boot.ipxe"},
+    /* On the poll thread: a read by MAC and a render (a boot storm pays no
+     * hand-off to a worker and back); a boot the engine granted, once per
+     * power-on, goes to a worker to take its grant and write a token
+     * (api_boot.c). */
+    {.http = {.method = "GET", .pattern = "/boot.ipxe", .inline_ok = true, .may_defer = true},
      .handler = boot_serve_script,
      .auth = AUTH_NONE,
      .query = Q("mac"),

@@ -57,6 +57,7 @@ static const struct {
     {1, "quotas"},
     {2, "boot_tokens"},
     {2, "settings"},
+    {7, "machine_counts"},
 };
 
 static void check_tables(const char *path, int version)

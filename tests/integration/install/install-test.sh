@@ -253,6 +253,8 @@ schema=$(chroot "$root" /usr/sbin/provisiond --version | sed -n 's/.*schema \([0
 undo_6="ALTER TABLE images DROP COLUMN state; ALTER TABLE images DROP COLUMN last_error;
 ALTER TABLE images DROP COLUMN file_size; ALTER TABLE images DROP COLUMN file_inode;
 ALTER TABLE images DROP COLUMN updated_at;"
+undo_7="DROP TRIGGER machine_counts_insert; DROP TRIGGER machine_counts_delete;
+DROP TRIGGER machine_counts_update; DROP TABLE machine_counts;"
 undo_var=undo_$schema
 [ -n "${!undo_var:-}" ] || die "no undo_$schema: say in this script what migration $schema adds"
 db_as_user "${!undo_var} PRAGMA user_version = $((schema - 1));"
