@@ -111,7 +111,7 @@ void config_defaults(struct config *c)
 	c->long_poll_max_s = 60;
 	snprintf(c->db_path, sizeof c->db_path, "/var/lib/provisiond/provisiond.db");
 	snprintf(c->skus_dir, sizeof c->skus_dir, "%s", PROVISIOND_DEFAULT_SKUS_DIR);
-	c->lc_workers = 64;
+	c->lc_workers = 16;
 	c->lc_max_per_rack = 8;
 	c->verify_timeout_s = 60;
 	c->inspect_timeout_s = c->clean_timeout_s = c->deploy_timeout_s = 1800;

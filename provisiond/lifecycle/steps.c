@@ -555,7 +555,10 @@ static void deploy_boot_disk(struct step *s, const struct deploy_driver *d,
  * `deploying` before this one than the global and the SKU's caps, so the
  * rest wait in the order they came; once started, a deploy is not stopped
  * by a cap lowered later. The order lives in the inventory, so it survives
- * a restart. False (and a look again in a second) when it must wait. */
+ * a restart. False when it must wait: it looks again after a second at the
+ * head of the queue, and less often the further back it stands (a second
+ * per cap's worth of machines ahead, at most a minute), so ten thousand
+ * waiting deploys do not write ten thousand rows a second. */
 static bool deploy_admitted(struct step *s)
 {
 	const struct lc_ctx *x = s->x;
@@ -575,7 +578,17 @@ static bool deploy_admitted(struct step *s)
 		atomic_fetch_add(global_ok ? &x->stats->admission_waits_sku
 					   : &x->stats->admission_waits_global,
 				 1);
-	struct inv_machine_change c = {.set_wake = true, .wake_at = lc_now(x) + 1000};
+	int64_t over = 0, cap = x->limits.max_concurrent_deploys;
+	if (!global_ok)
+		over = ahead - cap + 1;
+	if (!sku_ok && ahead_sku - sku_cap + 1 > over)
+		over = ahead_sku - sku_cap + 1, cap = sku_cap;
+	int64_t wait_ms = cap > 0 ? 1000 * (over / cap) : 1000;
+	if (wait_ms < 1000)
+		wait_ms = 1000;
+	if (wait_ms > 60000)
+		wait_ms = 60000;
+	struct inv_machine_change c = {.set_wake = true, .wake_at = lc_now(x) + wait_ms};
 	commit(s, &c);
 	return false;
 }

@@ -51,7 +51,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.boot_url, "");
 	assert_string_equal(c.db_path, "/var/lib/provisiond/provisiond.db");
 	assert_string_equal(c.skus_dir, PROVISIOND_DEFAULT_SKUS_DIR);
-	assert_int_equal(c.lc_workers, 64);
+	assert_int_equal(c.lc_workers, 16);
 	assert_int_equal(c.lc_max_per_rack, 8);
 	assert_int_equal(c.verify_timeout_s, 60);
 	assert_int_equal(c.deploy_timeout_s, 1800);
