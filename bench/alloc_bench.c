@@ -13,6 +13,7 @@
  * DIR/token and DIR/admin-token; bench/run starts provisiond on it. The
  * machines are named b000000.., MAC 52:54:01:XX:XX:XX by their number.
  */
+#include "bench/daemon.h"
 #include "inventory/inventory.h"
 #include "provisiond/tokens.h"
 #include "util/util.h"
@@ -186,35 +187,6 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static pid_t start_daemon(const char *bin, const char *dir)
-{
-	char db[600], ready[600];
-	snprintf(db, sizeof db, "%s/p.db", dir);
-	snprintf(ready, sizeof ready, "%s/ready", dir);
-	pid_t pid = fork();
-	if (pid == 0) {
-		freopen("/dev/null", "w", stderr);
-		execl(bin, bin, "--db", db, "--listen", "127.0.0.1:0", "--boot-listen",
-		      "127.0.0.1:0", "--ready-file", ready, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200; i++) {
-		FILE *f = fopen(ready, "r");
-		int port = 0;
-		if (f && fscanf(f, "%d", &port) == 1) {
-			fclose(f);
-			snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-			return pid;
-		}
-		if (f)
-			fclose(f);
-		util_sleep_ms(50);
-	}
-	fprintf(stderr, "provisiond did not start\n");
-	kill(pid, SIGKILL);
-	exit(1);
-}
-
 static void machine_note(void)
 {
 	char line[256], model[256] = "?";
@@ -279,7 +251,7 @@ int main(int argc, char **argv)
 	double t0 = now_s();
 	prepare(db);
 	printf("prepared %d available machines in %.1f s\n", n_machines, now_s() - t0);
-	pid_t pid = start_daemon(bin, dir);
+	pid_t pid = bench_daemon_start(bin, dir, 0, url, sizeof url);
 	curl_global_init(CURL_GLOBAL_ALL);
 	lat = calloc((size_t)n_machines + 1, sizeof *lat);
 	pthread_t th[256];

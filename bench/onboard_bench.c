@@ -13,6 +13,7 @@
  * Usage: onboard_bench [-n MACHINES] [-c CLIENTS] [-b BMC_MS] [-a AGENT_MS]
  *                      [-t LIMIT_S] [-p PROVISIOND] [-o KEY=VALUE]...
  * (-o adds a setting, SECTION.KEY=VALUE, e.g. -o lifecycle.workers=256.) */
+#include "bench/daemon.h"
 #include "util/util.h"
 
 #include <curl/curl.h>
@@ -138,33 +139,24 @@ static long capacity(CURL *c, const char *state)
 }
 
 /* A counter or a histogram's _count from /metrics. */
-static double metric(CURL *c, const char *name)
+/* The /metrics sample name (exact) or the sum of those starting with it. */
+static double metric_of(CURL *c, const char *name, int exact)
 {
 	struct util_buf b = {0};
-	double v = 0;
-	size_t nl = strlen(name);
-	if (get(c, "/metrics", &b) == 200)
-		for (char *p = b.p; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-			if (strncmp(p, name, nl) == 0 && p[nl] == ' ') {
-				v = strtod(p + nl + 1, NULL);
-				break;
-			}
+	double v = get(c, "/metrics", &b) == 200 ? bench_metric(b.p, name, exact) : 0;
+
 	util_buf_free(&b);
 	return v;
 }
 
-/* The sum of every sample whose name and labels start with prefix. */
+static double metric(CURL *c, const char *name)
+{
+	return metric_of(c, name, 1);
+}
+
 static double metric_sum(CURL *c, const char *prefix)
 {
-	struct util_buf b = {0};
-	double v = 0;
-	size_t nl = strlen(prefix);
-	if (get(c, "/metrics", &b) == 200)
-		for (char *p = b.p; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-			if (strncmp(p, prefix, nl) == 0 && strchr(p, ' '))
-				v += strtod(strchr(p, ' ') + 1, NULL);
-	util_buf_free(&b);
-	return v;
+	return metric_of(c, prefix, 0);
 }
 
 static long peak_rss_kib(pid_t pid)
@@ -196,6 +188,8 @@ static pid_t start_daemon(const char *bin, const char *dir)
 	run_or_die(cmd);
 	snprintf(path, sizeof path, "%s/p.ini", dir);
 	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		exit(1);
 	fputs(settings, f);
 	fclose(f);
 	snprintf(path, sizeof path, "%s/p.db.admin-token", dir);
@@ -204,34 +198,7 @@ static pid_t start_daemon(const char *bin, const char *dir)
 		exit(1);
 	fclose(f);
 	token[strcspn(token, "\n")] = 0;
-	pid_t pid = fork();
-	if (pid == 0) {
-		char db[700], ready[700], ini[700];
-		snprintf(db, sizeof db, "%s/p.db", dir);
-		snprintf(ready, sizeof ready, "%s/ready", dir);
-		snprintf(ini, sizeof ini, "%s/p.ini", dir);
-		if (!freopen("/dev/null", "w", stderr))
-			_exit(127);
-		execl(bin, bin, "--config", ini, "--db", db, "--listen", "127.0.0.1:0",
-		      "--boot-listen", "127.0.0.1:0", "--ready-file", ready, (char *)NULL);
-		_exit(127);
-	}
-	snprintf(path, sizeof path, "%s/ready", dir);
-	for (int i = 0; i < 400; i++) {
-		int port = 0;
-		f = fopen(path, "r");
-		if (f && fscanf(f, "%d", &port) == 1) {
-			fclose(f);
-			snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-			return pid;
-		}
-		if (f)
-			fclose(f);
-		util_sleep_ms(50);
-	}
-	fprintf(stderr, "onboard_bench: provisiond did not start\n");
-	kill(pid, SIGKILL);
-	exit(1);
+	return bench_daemon_start(bin, dir, 1, url, sizeof url);
 }
 
 static void range(const char *s, long *lo, long *hi)

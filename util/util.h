@@ -234,5 +234,12 @@ struct util_lines {
 };
 void util_linef(const struct util_lines *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The HELP and TYPE lines of family provisiond_<family> (type "counter",
+ * "gauge" or "histogram"). */
+void util_metric_head(const struct util_lines *o, const char *family, const char *type,
+		      const char *help);
+/* A family of one unlabelled sample: its HELP, TYPE and value. */
+void util_metric_one(const struct util_lines *o, const char *family, const char *type,
+		     const char *help, long long v);
 
 #endif
