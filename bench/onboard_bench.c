@@ -37,7 +37,7 @@
 static int n_machines = 1000, n_clients = 8, limit_s = 600;
 static long bmc_min, bmc_max, agent_min, agent_max;
 static char url[128], token[128], settings[2048];
-static int workers = 16, bmc_cap = 32, per_rack = 8; /* provisiond's defaults */
+static int bmc_cap = 32, per_rack = 8; /* provisiond's defaults */
 static atomic_int next_machine;
 static atomic_long enroll_failed;
 
@@ -223,9 +223,7 @@ static int add_setting(const char *arg)
 	if (n < 0 || (size_t)n >= sizeof settings - used)
 		return -1;
 	int v = (int)strtol(eq + 1, NULL, 10);
-	if (strncmp(arg, "lifecycle.workers=", 18) == 0)
-		workers = v;
-	else if (strncmp(arg, "bmc.max_concurrent=", 19) == 0)
+	if (strncmp(arg, "bmc.max_concurrent=", 19) == 0)
 		bmc_cap = v;
 	else if (strncmp(arg, "lifecycle.max_per_rack=", 23) == 0)
 		per_rack = v;
@@ -282,14 +280,15 @@ static void watch(CURL *c, double t0, struct outcome *r)
 
 /* The run cannot beat the slowest chain of waits of one machine, nor the
  * BMC-seconds of the whole site spread over the BMC calls the caps allow at
- * once: [lifecycle] workers (a step holds its thread during its BMC calls),
- * [bmc] max_concurrent, and max_per_rack times the racks. */
+ * once: [bmc] max_concurrent (also the lifecycle's call pool) and
+ * max_per_rack times the racks. [lifecycle] workers is no cap: a step
+ * waiting for a BMC gives its worker up. */
 static void print_floor(const struct outcome *r)
 {
 	double per_machine = r->bmc_calls / n_machines;
 	double chain = (per_machine * bmc_max + AGENT_RUNS_PER_MACHINE * agent_max) / 1e3;
 	long racks = (n_machines + RACK_UNITS - 1) / RACK_UNITS;
-	long cap = workers < bmc_cap ? workers : bmc_cap;
+	long cap = bmc_cap;
 	if (per_rack > 0 && racks * per_rack < cap)
 		cap = racks * per_rack;
 	double bmc_s = r->bmc_calls * (bmc_min + bmc_max) / 2e3 / (double)cap;

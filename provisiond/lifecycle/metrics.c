@@ -2,6 +2,7 @@
  * Every family is written whole (HELP, TYPE, then its samples), so the
  * exposition never interleaves families. */
 #include "provisiond/lifecycle/engine_internal.h"
+#include "provisiond/lifecycle/calls.h"
 
 #include <stdio.h>
 
@@ -104,8 +105,17 @@ static void queue_gauges(const struct util_lines *o, struct lc_engine *eng)
 	inflight = eng->ninflight;
 	pthread_mutex_unlock(&eng->mu);
 	gauge(o, "lifecycle_queue_depth", "Due machines queued for a lifecycle worker.", queued);
-	gauge(o, "lifecycle_in_flight", "Machines queued or being stepped by a worker now.",
-	      inflight);
+	gauge(o, "lifecycle_in_flight",
+	      "Machines queued, being stepped, or waiting for a BMC operation now.", inflight);
+	long calls_queued, calls_running;
+	unsigned long yields;
+	lc_calls_counts(eng->calls, &calls_queued, &calls_running, &yields);
+	gauge(o, "lifecycle_bmc_calls_queued",
+	      "BMC operations of lifecycle steps waiting for a call-pool thread.", calls_queued);
+	gauge(o, "lifecycle_bmc_calls_running",
+	      "BMC operations of lifecycle steps running on the call pool.", calls_running);
+	counter(o, "lifecycle_bmc_waits_total",
+		"Steps that gave their worker up to wait for a BMC operation.", yields);
 	gauge(o, "lifecycle_deploys_running", "Deploy steps running now.",
 	      atomic_load(&eng->stats.deploys_running));
 }
