@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "provisiond/bmc/bmc.h"
+#include "provisiond/bmc/driver_redfish.h"
 #include "redfish_fixtures/srv.h"
 
 static int port;
@@ -683,6 +684,43 @@ static int setup(void **state)
 	return 0;
 }
 
+/* The console's telnet filter: data kept, commands dropped, DO/WILL refused, the
+ * same result whatever the reads' boundaries. */
+static void test_telnet_filter(void **state)
+{
+	static const struct {
+		const char *in, *data, *reply;
+		size_t in_len, data_len, reply_len;
+	} cases[] = {
+#define TC(i, d, r) {i, d, r, sizeof(i) - 1, sizeof(d) - 1, sizeof(r) - 1}
+	    TC("plain\r\n", "plain\r\n", ""),
+	    TC("\377\373\001\377\373\003hi", "hi", "\377\376\001\377\376\003"), /* WILL -> DONT */
+	    TC("a\377\375\030b", "ab", "\377\374\030"),				/* DO -> WONT */
+	    TC("a\377\374\001\377\376\001b", "ab", ""),	      /* WONT, DONT: no answer */
+	    TC("x\377\377y", "x\377y", ""),		      /* IAC IAC: one 0xFF */
+	    TC("\377\372\030\001\377\377\377\360z", "z", ""), /* SB ... IAC SE */
+	    TC("\377\361n\377\371", "n", ""),		      /* NOP, GA */
+#undef TC
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++)
+		for (size_t cut = 0; cut <= cases[i].in_len; cut++) {
+			struct rf_telnet t = {0};
+			unsigned char buf[64];
+			size_t n;
+			memcpy(buf, cases[i].in, cases[i].in_len);
+			n = rf_telnet_filter(&t, buf, cut);
+			n += rf_telnet_filter(&t, buf + n, 0); /* an empty read changes nothing */
+			memmove(buf + n, buf + cut, cases[i].in_len - cut);
+			n += rf_telnet_filter(&t, buf + n, cases[i].in_len - cut);
+			assert_int_equal(n, cases[i].data_len);
+			assert_memory_equal(buf, cases[i].data, n);
+			assert_int_equal(t.nreply, cases[i].reply_len);
+			assert_memory_equal(t.reply, cases[i].reply, t.nreply);
+		}
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -712,6 +750,7 @@ int main(void)
 	    cmocka_unit_test(test_unreachable),
 	    cmocka_unit_test(test_validate),
 	    cmocka_unit_test(test_tls_verified_by_default),
+	    cmocka_unit_test(test_telnet_filter),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
