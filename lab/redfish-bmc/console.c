@@ -49,9 +49,10 @@ static size_t telnet_data(int *st, unsigned char *buf, size_t n)
 			buf[out++] = c;
 		else if (*st == TN_DATA)
 			*st = TN_IAC;
-		else if (*st == TN_IAC && c == IAC)
-			buf[out++] = c, *st = TN_DATA;
-		else if (*st == TN_IAC)
+		else if (*st == TN_IAC && c == IAC) { /* IAC IAC: a 0xFF data byte */
+			buf[out++] = c;
+			*st = TN_DATA;
+		} else if (*st == TN_IAC) /* WILL..DONT take an option; SB a subnegotiation */
 			*st = c >= 251 ? TN_OPT : c == 250 ? TN_SB : TN_DATA;
 		else if (*st == TN_OPT)
 			*st = TN_DATA;
