@@ -39,7 +39,7 @@ static long bmc_min, bmc_max, agent_min, agent_max;
 static char url[128], token[128], settings[2048];
 static int bmc_cap = 32, per_rack = 8; /* provisiond's defaults */
 static atomic_int next_machine;
-static atomic_long enroll_failed;
+static atomic_long enroll_failed, enroll_retried;
 
 static double now_s(void)
 {
@@ -96,8 +96,19 @@ static void *enroller(void *arg)
 		enroll_body(i, body, sizeof body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		long code = 0;
-		if (curl_easy_perform(c) == CURLE_OK)
-			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		/* as a well-behaved client: a 503 or 429 (admission control) is
+		 * tried again after its Retry-After (at most a second here) */
+		for (int tries = 0; tries < 100; tries++) {
+			curl_off_t after = 0;
+			code = 0;
+			if (curl_easy_perform(c) == CURLE_OK)
+				curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+			if (code != 503 && code != 429)
+				break;
+			atomic_fetch_add(&enroll_retried, 1);
+			curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &after);
+			util_sleep_ms(after >= 1 ? 1000 : 100);
+		}
 		if (code != 201)
 			atomic_fetch_add(&enroll_failed, 1);
 	}
@@ -328,8 +339,10 @@ int main(int argc, char **argv)
 	waitpid(pid, NULL, 0);
 	printf("machine: %ld cores; the load generator shares them\n",
 	       sysconf(_SC_NPROCESSORS_ONLN));
-	printf("enrolled %d machines (%ld refused) by %d clients in %.2f s: %.0f enrollments/s\n",
-	       n_machines, (long)enroll_failed, n_clients, r.enroll_s, n_machines / r.enroll_s);
+	printf("enrolled %d machines (%ld refused; %ld answers 503/429 tried again) by %d clients "
+	       "in %.2f s: %.0f enrollments/s\n",
+	       n_machines, (long)enroll_failed, (long)enroll_retried, n_clients, r.enroll_s,
+	       n_machines / r.enroll_s);
 	printf("%ld available, %ld failed after %.2f s from the first enroll: %.0f machines/s "
 	       "(target >= 500/s at BMC delay 0)\n",
 	       r.available, r.failed, r.done_s, (double)r.available / r.done_s);

@@ -43,6 +43,11 @@ struct lc_limits {
 	int discovery_ttl_s; /* discovered machines nobody enrolls expire */
 };
 
+/* The seconds a machine may spend in state s (0: no deadline). Its
+ * deadline starts when the engine's first step in the state begins, so
+ * time held back by a cap before that (max_per_rack) does not count. */
+int lc_deadline_s(const struct lc_limits *c, enum inv_state s);
+
 /* Copies the lifecycle's options out of a loaded configuration. */
 void lc_limits_from_config(const struct config *c, struct lc_limits *out);
 

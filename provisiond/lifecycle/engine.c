@@ -122,9 +122,14 @@ static void dispatch_due(struct lc_engine *e)
 	struct inv_machine_list l = {0};
 	struct inv_err err = {0};
 	pthread_mutex_lock(&e->mu);
-	int room = e->max_inflight - e->ninflight, queued = e->ninflight;
+	int room = e->max_inflight - e->ninflight, queued = e->ninflight, waiting = 0;
+	for (const struct lc_job *j = e->qhead; j && waiting < e->nworkers; j = j->next)
+		waiting++;
 	pthread_mutex_unlock(&e->mu);
-	if (room <= 0)
+	/* every worker has a machine waiting for it: read when they run short,
+	 * not after each step (a read per step was most of the scheduler's
+	 * cost at BMC delay 0) */
+	if (room <= 0 || waiting >= e->nworkers)
 		return;
 	/* queued machines are not leased yet, so they are still due: read past
 	 * them */
@@ -211,12 +216,17 @@ static void *scheduler_main(void *arg)
 }
 
 /* Takes a lease on the machine (wake_at moves out) so the scheduler does not
- * pick it again while the step runs; a crash leaves the lease to recovery. */
+ * pick it again while the step runs; a crash leaves the lease to recovery.
+ * The first step in a state with a deadline starts the deadline. */
 static bool lease(struct lc_engine *e, struct inv_machine *m)
 {
+	int64_t now = lc_now(&e->ctx);
+	int dl = lc_deadline_s(&e->ctx.limits, m->state);
 	struct inv_machine_change c = {.expect_version = m->version,
 				       .set_wake = true,
-				       .wake_at = lc_now(&e->ctx) + LEASE_MS,
+				       .wake_at = now + LEASE_MS,
+				       .set_deadline = dl > 0 && m->deadline_at == 0,
+				       .deadline_at = now + (int64_t)dl * 1000,
 				       .actor = "lifecycle"};
 	struct inv_err err = {0};
 	return inv_machine_change(e->ctx.inv, m->id, &c, m, &err) == INV_OK;

@@ -26,7 +26,7 @@ struct step {
 
 static void release_deploy(struct step *s);
 
-static int deadline_s(const struct lc_limits *c, enum inv_state s)
+int lc_deadline_s(const struct lc_limits *c, enum inv_state s)
 {
 	switch (s) {
 	case INV_ST_VERIFYING:
@@ -44,12 +44,12 @@ static int deadline_s(const struct lc_limits *c, enum inv_state s)
 	}
 }
 
-/* When the machine's current state times out (0: never). States entered
- * without a deadline (reservation, release, manual actions) get theirs
- * from the time they were entered. */
+/* When the machine's current state times out (0: never). The engine sets
+ * it when its first step in the state begins (the lease); a machine stepped
+ * without one (tests call lc_step directly) counts from when it entered. */
 static int64_t deadline_at(const struct step *s)
 {
-	int dl = deadline_s(&s->x->limits, s->m->state);
+	int dl = lc_deadline_s(&s->x->limits, s->m->state);
 	if (!dl)
 		return 0;
 	return s->m->deadline_at ? s->m->deadline_at : s->m->state_since + (int64_t)dl * 1000;
@@ -132,13 +132,12 @@ static bool advance(struct step *s, enum inv_state to, const char *reason,
 	if (extra)
 		c = *extra;
 	int64_t now = lc_now(s->x);
-	int dl = deadline_s(&s->x->limits, to);
 	c.set_state = c.set_phase = c.set_attempts = c.set_wake = c.set_deadline = true;
 	c.state = to;
 	c.phase = "";
 	c.attempts = 0;
 	c.wake_at = resting(to) ? 0 : now;
-	c.deadline_at = dl ? now + (int64_t)dl * 1000 : 0;
+	c.deadline_at = 0; /* set by the state's first step (lc_deadline_s) */
 	if (!c.set_last_error) { /* success clears the last error */
 		c.set_last_error = true;
 		c.last_error = "";
@@ -674,7 +673,7 @@ static void step_run(struct step *s)
 		atomic_fetch_add(&x->stats->deadline_misses, 1);
 		char msg[160];
 		snprintf(msg, sizeof msg, "deadline of %d s passed while waiting for %s to finish",
-			 deadline_s(&x->limits, st), inv_state_name(st));
+			 lc_deadline_s(&x->limits, st), inv_state_name(st));
 		fail(s, false, "%s", msg);
 		return;
 	}

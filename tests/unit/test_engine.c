@@ -13,7 +13,8 @@
  *  - BMC operations hold no worker: with 2 workers, many more BMC calls
  *    run at once (the call pool's, calls.h);
  *  - a machine changed by a tech while its step waits for a BMC operation
- *    is not moved on by that step's answer. */
+ *    is not moved on by that step's answer;
+ *  - time held back by max_per_rack does not count against a deadline. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -308,6 +309,19 @@ static void test_change_while_bmc_call_waits(void **state)
 	assert_int_equal(bmc_fake_calls(f->a.bmc, id, "boot_set"), 0);
 }
 
+static void test_rack_wait_not_deadline(void **state)
+{
+	struct fixture *f = *state;
+	f->a.cfg.verify_timeout_s = 2;
+	f->a.cfg.lc_max_per_rack = 1;
+	start(f);
+	/* a verification takes ~1 s (BMC calls of 300 ms); one machine of the
+	 * rack at a time, so the sixth starts ~5 s after it entered verifying */
+	enroll(f, "d", 6, "r03", "{\"sku\":\"" SKU "\",\"delay_ms\":300}");
+	wait_for(f, INV_ST_AVAILABLE, NULL, 6);
+	assert_int_equal(count(f, INV_ST_FAILED, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +331,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_restart_mid_onboarding, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bmc_calls_hold_no_worker, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_change_while_bmc_call_waits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rack_wait_not_deadline, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
