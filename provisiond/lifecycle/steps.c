@@ -137,7 +137,7 @@ static bool advance(struct step *s, enum inv_state to, const char *reason,
 	c.phase = "";
 	c.attempts = 0;
 	c.wake_at = resting(to) ? 0 : now;
-	c.deadline_at = 0; /* set by the state's first step (lc_deadline_s) */
+	c.deadline_at = 0;	 /* set by the state's first step (lc_deadline_s) */
 	if (!c.set_last_error) { /* success clears the last error */
 		c.set_last_error = true;
 		c.last_error = "";
