@@ -156,6 +156,11 @@ static const char *const migrations[] = {
     "  ON CONFLICT(sku, state) DO UPDATE SET n = n + 1, maintenance = maintenance +"
     "  NEW.maintenance;"
     " END;",
+
+    /* 8: an allocation's failure-domain spread (inv_spread): across 'rack'
+     * or 'site' ('' none) and mode 'strict' or 'best_effort' ('' none) */
+    "ALTER TABLE allocations ADD COLUMN spread_across TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE allocations ADD COLUMN spread_mode TEXT NOT NULL DEFAULT '';",
 };
 
 #define N_MIGRATIONS ((int)ARRAY_SIZE(migrations))
