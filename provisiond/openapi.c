@@ -62,9 +62,9 @@ static const struct {
      "seconds to wait for a command"},
     {"watch", "/v1/allocations/{}", JSON({"type" : "string", "enum" : ["machines"]}),
      "machines: the long-poll also answers when one of its machines changes state"},
-    {"by", "/v1/capacity", JSON({"type" : "string", "enum" : [ "sku", "rack" ]}),
+    {"by", "/v1/capacity", JSON({"type" : "string", "enum" : [ "sku", "rack", "site" ]}),
      "sku (default): counts per SKU; rack: counts per site and rack, for techs watching racks "
-     "come up"},
+     "come up; site: counts per site"},
     {"site", "/v1/machines", JSON({"type" : "string"}), "only machines at this site"},
     {"rack", "/v1/machines", JSON({"type" : "string"}), "only machines in this rack"},
     {"order", "/v1/audit", JSON({"type" : "string", "enum" : [ "asc", "desc" ]}),

@@ -298,7 +298,7 @@ static const struct component components[] = {
     {.name = "SkuList", .list_of = "Sku"},
     {.name = "Capacity",
      .json = JSON({
-	     "description" : "skus by default; racks with ?by=rack",
+	     "description" : "skus by default; racks with ?by=rack; sites with ?by=site",
 	     "type" : "object",
 	     "properties" : {
 		     "skus" : {
@@ -317,6 +317,20 @@ static const struct component components[] = {
 				     "properties" : {
 					     "site" : {"type" : "string"},
 					     "rack" : {"type" : "string"},
+					     "counts" :
+						 {"$ref" : "#/components/schemas/StateCounts"}
+				     },
+				     "additionalProperties" : false
+			     }
+		     },
+		     "sites" : {
+			     "description" : "by site; machines without a site under site \"\"",
+			     "type" : "array",
+			     "items" : {
+				     "type" : "object",
+				     "required" : [ "site", "counts" ],
+				     "properties" : {
+					     "site" : {"type" : "string"},
 					     "counts" :
 						 {"$ref" : "#/components/schemas/StateCounts"}
 				     },

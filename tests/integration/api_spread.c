@@ -133,8 +133,23 @@ static void test_strict_best_effort_shortage(void **state)
 	char svc[H_TOKEN_LEN], a1[H_ID_LEN], path[160];
 	assert_int_equal(h_token(d, "service", "search", svc), 201);
 
-	/* three racks (r1 of dc2 is not r1 of dc1): one machine in each */
+	/* where the pool is, per site */
 	struct h_resp r;
+	assert_int_equal(h_call(d, svc, "GET", "/v1/capacity?by=site", NULL, &r), 200);
+	json_t *sites = json_object_get(r.json, "sites");
+	assert_int_equal(json_array_size(sites), 2);
+	static const char *const site_names[] = {"dc1", "dc2"};
+	static const int site_available[] = {5, 1};
+	for (size_t i = 0; i < 2; i++) {
+		json_t *s = json_array_get(sites, i);
+		assert_string_equal(json_string_value(json_object_get(s, "site")), site_names[i]);
+		assert_int_equal(
+		    json_integer_value(json_object_get(json_object_get(s, "counts"), "available")),
+		    site_available[i]);
+	}
+	h_resp_clear(&r);
+
+	/* three racks (r1 of dc2 is not r1 of dc1): one machine in each */
 	assert_int_equal(allocate(d, svc, 3, "rack", NULL, a1, &r), 202);
 	assert_spread(r.json, "rack", "strict", 3);
 	assert_int_equal(distinct_racks(d, r.json), 3);
