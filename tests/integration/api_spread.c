@@ -178,12 +178,43 @@ static void test_strict_best_effort_shortage(void **state)
 	assert_int_equal(json_array_size(json_object_get(r.json, "machines")), 3);
 	h_resp_clear(&r);
 	/* no spread: null */
-	enroll_racks(d, "plain", 20, where, 1, NULL);
+	enroll_racks(d, "plain", 20, where, 2, NULL);
 	char a3[H_ID_LEN];
 	assert_int_equal(allocate(d, svc, 1, NULL, NULL, a3, &r), 202);
 	assert_true(json_is_null(json_object_get(r.json, "spread")));
 	h_resp_clear(&r);
+	/* an Idempotency-Key replay must repeat the spread */
+	static const struct {
+		const char *spread;
+		long status;
+	} replays[] = {
+	    {",\"spread\":{\"across\":\"rack\"}", 202},
+	    {",\"spread\":{\"across\":\"rack\",\"mode\":\"strict\"}", 202},
+	    {"", 409},
+	    {",\"spread\":{\"across\":\"rack\",\"mode\":\"best_effort\"}", 409},
+	    {",\"spread\":{\"across\":\"site\"}", 409},
+	};
+	const char *headers[] = {"Idempotency-Key: spread-1", NULL};
+	char first[H_ID_LEN] = "";
+	for (size_t i = 0; i < sizeof replays / sizeof replays[0]; i++) {
+		char body[200];
+		snprintf(body, sizeof body,
+			 "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\"%s}",
+			 replays[i].spread);
+		h_request(d, svc, "POST", "/v1/allocations", body, strlen(body), headers, &r);
+		if (r.status != replays[i].status)
+			fprintf(stderr, "replay %zu: %ld %s\n", i, r.status, r.body);
+		assert_int_equal(r.status, replays[i].status);
+		if (i == 0)
+			snprintf(first, sizeof first, "%s", h_str(&r, "id"));
+		else if (r.status == 202)
+			assert_string_equal(h_str(&r, "id"), first);
+		else
+			assert_string_equal(h_err_code(&r), "idempotency_key_reused");
+		h_resp_clear(&r);
+	}
 	json_t *fin = NULL;
+	assert_true(h_wait_alloc(d, svc, first, "ready", 120, NULL));
 	assert_true(h_wait_alloc(d, svc, a1, "ready", 120, &fin));
 	assert_spread(fin, "rack", "strict", 3);
 	json_decref(fin);
