@@ -70,7 +70,8 @@ enum inv_sql {
 	SQL_ALLOC_SET_SPREAD,		  /* :id, :across, :mode */
 	SQL_ALLOC_SPREAD,		  /* :id, :site -> across, mode, domains */
 	SQL_POOL_PICK_SPREAD,		  /* :sku, :available, :by_site, :strict, :limit -> id */
-	SQL_ALLOC_SUBSTITUTE_PICK_SPREAD, /* + :id, :alloc_state, :max_subs -> id */
+	SQL_ALLOC_SUBSTITUTE_PICK_SPREAD, /* :id, :alloc_state, :max_subs, :available, :by_site,
+					     :strict */
 
 	/* events, audit, capacity (records.c) */
 	SQL_EVENT_INSERT,
