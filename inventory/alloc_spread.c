@@ -85,8 +85,10 @@ static int read_names(sqlite3_stmt *st, struct inv_spread *out)
 	return out->across == INV_SPREAD_NONE ? 0 : inv_spread_mode_from_name(mode, &out->mode);
 }
 
-enum inv_status inv_spread_read(struct inv_conn *c, const char *alloc_id, struct inv_spread *out,
-				struct inv_err *err)
+/* SQL_ALLOC_SPREAD's row for alloc_id into *out and, when sku is not
+ * NULL, the allocation's SKU. */
+static enum inv_status read_spread(struct inv_conn *c, const char *alloc_id, struct inv_spread *out,
+				   char sku[64], struct inv_err *err)
 {
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *st = inv_stmt(c, SQL_ALLOC_SPREAD, err);
@@ -102,6 +104,46 @@ enum inv_status inv_spread_read(struct inv_conn *c, const char *alloc_id, struct
 		s = inv_fail(err, INV_CORRUPT, NULL, "allocation %s has a bad spread", alloc_id);
 	if (s == INV_OK)
 		out->domains = sqlite3_column_int(st, 2);
+	if (s == INV_OK && sku)
+		inv_col_copy(st, 3, sku, 64);
+	inv_stmt_done(st);
+	return s;
+}
+
+enum inv_status inv_spread_read(struct inv_conn *c, const char *alloc_id, struct inv_spread *out,
+				struct inv_err *err)
+{
+	return read_spread(c, alloc_id, out, NULL, err);
+}
+
+/* A rack (site and rack) or, spread across sites, a site (rack ""). */
+struct domain {
+	char site[64], rack[64];
+};
+
+/* The domain after *d that has an available machine of sku, with that
+ * domain's oldest such machine: *d and mid updated, *found false when
+ * there is none. One index seek (machines_pool_domain). */
+static enum inv_status next_domain(struct inv_conn *c, const char *sku,
+				   enum inv_spread_across across, struct domain *d,
+				   char mid[INV_ID_LEN], bool *found, struct inv_err *err)
+{
+	bool by_site = across == INV_SPREAD_SITE;
+	sqlite3_stmt *st = inv_stmt(c, by_site ? SQL_POOL_NEXT_SITE : SQL_POOL_NEXT_RACK, err);
+	if (!st)
+		return INV_IO;
+	inv_bind_text(st, ":sku", sku);
+	inv_bind_text(st, ":available", inv_state_name(INV_ST_AVAILABLE));
+	inv_bind_text(st, ":site", d->site);
+	if (!by_site)
+		inv_bind_text(st, ":rack", d->rack);
+	enum inv_status s = inv_step(st, found, "pick machines", err);
+	if (s == INV_OK && *found) {
+		inv_col_copy(st, 0, d->site, sizeof d->site);
+		if (!by_site)
+			inv_col_copy(st, 1, d->rack, sizeof d->rack);
+		inv_col_copy(st, 2, mid, INV_ID_LEN);
+	}
 	inv_stmt_done(st);
 	return s;
 }
@@ -143,51 +185,137 @@ static enum inv_status strict_short(struct inv_conn *c, const struct inv_alloc_r
 			across, r->min_count, across, r->sku, n, n == 1 ? "has" : "have");
 }
 
+static bool picked(char (*ids)[INV_ID_LEN], int n, const char *id)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(ids[i], id) == 0)
+			return true;
+	return false;
+}
+
+/* Best effort, after one machine per domain: the oldest other available
+ * machines of sku until there are want. */
+static enum inv_status fill(struct inv_conn *c, const char *sku, int want, char (*ids)[INV_ID_LEN],
+			    int *n, struct inv_err *err)
+{
+	int first = *n;
+	if (first >= want)
+		return INV_OK;
+	sqlite3_stmt *st = inv_stmt(c, SQL_POOL_PICK, err);
+	if (!st)
+		return INV_IO;
+	inv_bind_text(st, ":sku", sku);
+	inv_bind_text(st, ":available", inv_state_name(INV_ST_AVAILABLE));
+	inv_bind_int(st, ":limit", want + first); /* those picked are still available */
+	bool row;
+	enum inv_status s = INV_OK;
+	while (*n < want && (s = inv_step(st, &row, "pick machines", err)) == INV_OK && row) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		if (id && !picked(ids, first, id))
+			snprintf(ids[(*n)++], INV_ID_LEN, "%s", id);
+	}
+	inv_stmt_done(st);
+	return s;
+}
+
+/* One machine per domain, domains in the order of their names (a seek
+ * each, never a read of the whole pool), up to want; then strict checks
+ * min_count and best effort fills up. */
 enum inv_status inv_spread_pick(struct inv_conn *c, const struct inv_alloc_request *r, int want,
 				char (*ids)[INV_ID_LEN], int *n, struct inv_err *err)
 {
 	*n = 0;
-	bool strict = r->spread.mode == INV_SPREAD_STRICT;
-	sqlite3_stmt *st = inv_stmt(c, SQL_POOL_PICK_SPREAD, err);
-	if (!st)
-		return INV_IO;
-	inv_bind_text(st, ":sku", r->sku);
-	inv_bind_text(st, ":available", inv_state_name(INV_ST_AVAILABLE));
-	inv_bind_int(st, ":by_site", r->spread.across == INV_SPREAD_SITE);
-	inv_bind_int(st, ":strict", strict);
-	inv_bind_int(st, ":limit", want);
-	bool row;
+	struct domain d = {0};
+	bool found = true;
 	enum inv_status s = INV_OK;
-	while (*n < want && (s = inv_step(st, &row, "pick machines", err)) == INV_OK && row)
-		inv_col_copy(st, 0, ids[(*n)++], INV_ID_LEN);
-	inv_stmt_done(st);
-	if (s == INV_OK && strict && *n < r->min_count)
-		s = strict_short(c, r, *n, err);
-	return s;
+	while (s == INV_OK && found && *n < want) {
+		s = next_domain(c, r->sku, r->spread.across, &d, ids[*n], &found, err);
+		if (s == INV_OK && found)
+			(*n)++;
+	}
+	if (s != INV_OK)
+		return s;
+	if (r->spread.mode == INV_SPREAD_STRICT)
+		return *n < r->min_count ? strict_short(c, r, *n, err) : INV_OK;
+	return fill(c, r->sku, want, ids, n, err);
 }
 
-enum inv_status inv_spread_pick_substitute(struct inv_conn *c, const char *alloc_id, int max_subs,
-					   char mid[INV_ID_LEN], bool *spread, struct inv_err *err)
+/* The domains of the allocation's attached machines (machines in no
+ * domain left out) into used, *n of them. */
+static enum inv_status read_used(struct inv_conn *c, const char *alloc_id,
+				 enum inv_spread_across across, struct domain *used, int *n,
+				 struct inv_err *err)
 {
-	mid[0] = 0;
-	struct inv_spread sp;
-	enum inv_status s = inv_spread_read(c, alloc_id, &sp, err);
-	*spread = s == INV_OK && sp.across != INV_SPREAD_NONE;
-	if (!*spread)
-		return s;
-	sqlite3_stmt *st = inv_stmt(c, SQL_ALLOC_SUBSTITUTE_PICK_SPREAD, err);
+	*n = 0;
+	sqlite3_stmt *st = inv_stmt(c, SQL_ALLOC_SPREAD_USED, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", alloc_id);
-	inv_bind_text(st, ":alloc_state", inv_alloc_state_name(INV_AL_DEPLOYING));
-	inv_bind_int(st, ":max_subs", max_subs);
-	inv_bind_text(st, ":available", inv_state_name(INV_ST_AVAILABLE));
-	inv_bind_int(st, ":by_site", sp.across == INV_SPREAD_SITE);
-	inv_bind_int(st, ":strict", sp.mode == INV_SPREAD_STRICT);
 	bool row;
-	s = inv_step(st, &row, "pick substitute", err);
-	if (s == INV_OK && row)
-		inv_col_copy(st, 0, mid, INV_ID_LEN);
+	enum inv_status s;
+	while ((s = inv_step(st, &row, "read allocation machines", err)) == INV_OK && row &&
+	       *n < INV_MAX_ALLOC) {
+		struct domain *u = &used[*n];
+		inv_col_copy(st, 0, u->site, sizeof u->site);
+		inv_col_copy(st, 1, u->rack, sizeof u->rack);
+		if (across == INV_SPREAD_SITE)
+			u->rack[0] = 0;
+		if (across == INV_SPREAD_SITE ? u->site[0] != 0 : u->rack[0] != 0)
+			(*n)++;
+	}
 	inv_stmt_done(st);
+	return s;
+}
+
+static int uses(const struct domain *used, int n, const struct domain *d)
+{
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		k += strcmp(used[i].site, d->site) == 0 && strcmp(used[i].rack, d->rack) == 0;
+	return k;
+}
+
+/* The oldest available machine of the first domain no attached machine is
+ * in, else (best effort) of the domain the fewest are in: mid, "" when
+ * there is none. A seek per domain with an available machine. */
+static enum inv_status pick_domain(struct inv_conn *c, const char *sku, const struct inv_spread *sp,
+				   const struct domain *used, int nused, char mid[INV_ID_LEN],
+				   struct inv_err *err)
+{
+	struct domain d = {0};
+	char id[INV_ID_LEN];
+	bool found = true;
+	int least = INV_MAX_ALLOC + 1;
+	enum inv_status s = INV_OK;
+	mid[0] = 0;
+	while (s == INV_OK && found && least > 0) {
+		s = next_domain(c, sku, sp->across, &d, id, &found, err);
+		int k = s == INV_OK && found ? uses(used, nused, &d) : least;
+		if (k < least && (k == 0 || sp->mode == INV_SPREAD_BEST_EFFORT)) {
+			least = k;
+			snprintf(mid, INV_ID_LEN, "%s", id);
+		}
+	}
+	return s;
+}
+
+enum inv_status inv_spread_substitute(struct inv_conn *c, const char *alloc_id,
+				      char mid[INV_ID_LEN], struct inv_err *err)
+{
+	struct inv_spread sp;
+	char sku[64];
+	enum inv_status s = read_spread(c, alloc_id, &sp, sku, err);
+	if (s != INV_OK || sp.across == INV_SPREAD_NONE)
+		return s;
+	struct domain used[INV_MAX_ALLOC];
+	int nused = 0;
+	char oldest[INV_ID_LEN];
+	snprintf(oldest, sizeof oldest, "%s", mid);
+	s = read_used(c, alloc_id, sp.across, used, &nused, err);
+	if (s == INV_OK)
+		s = pick_domain(c, sku, &sp, used, nused, mid, err);
+	/* best effort, no machine in any domain: the plain substitute */
+	if (s == INV_OK && !mid[0] && sp.mode == INV_SPREAD_BEST_EFFORT)
+		snprintf(mid, INV_ID_LEN, "%s", oldest);
 	return s;
 }

@@ -169,12 +169,11 @@ static enum inv_status sub_fn(struct inv_conn *c, void *arg, struct inv_err *err
 	struct sub_ctx *x = arg;
 	x->substitute[0] = 0;
 	char mid[INV_ID_LEN];
-	bool spread = false;
 	enum inv_status s = detach_failed(c, x, err);
 	if (s == INV_OK)
-		s = inv_spread_pick_substitute(c, x->alloc_id, x->max_subs, mid, &spread, err);
-	if (s == INV_OK && !spread)
 		s = pick_substitute(c, x, mid, err);
+	if (s == INV_OK && mid[0])
+		s = inv_spread_substitute(c, x->alloc_id, mid, err);
 	if (s != INV_OK || !mid[0])
 		return s;
 	char reason[160];

@@ -83,16 +83,17 @@ enum inv_status inv_attach_machine(struct inv_conn *c, const char *alloc_id, con
  * pick_available for a request with a spread (writer): up to want ids,
  * and with a strict spread short of min_count domains INV_CAPACITY naming
  * them (or the pool's shortage, as the plain reservation says it).
- * inv_spread_pick_substitute: *spread tells whether the allocation has
- * one; if so, mid gets the substitute or "". */
+ * inv_spread_substitute: mid holds the substitute a plain substitution
+ * would take; with a spread it becomes one that keeps it, or "" (strict,
+ * none left). */
 enum inv_status inv_spread_store(struct inv_conn *c, const char *alloc_id,
 				 const struct inv_spread *sp, struct inv_err *err);
 enum inv_status inv_spread_read(struct inv_conn *c, const char *alloc_id, struct inv_spread *out,
 				struct inv_err *err);
 enum inv_status inv_spread_pick(struct inv_conn *c, const struct inv_alloc_request *r, int want,
 				char (*ids)[INV_ID_LEN], int *n, struct inv_err *err);
-enum inv_status inv_spread_pick_substitute(struct inv_conn *c, const char *alloc_id, int max_subs,
-					   char mid[INV_ID_LEN], bool *spread, struct inv_err *err);
+enum inv_status inv_spread_substitute(struct inv_conn *c, const char *alloc_id,
+				      char mid[INV_ID_LEN], struct inv_err *err);
 /* ",\"spread\":{...}" for an audit row's JSON, or "" without a spread. */
 void inv_spread_audit(const struct inv_spread *sp, char *buf, size_t len);
 /* A new random UUID string. */

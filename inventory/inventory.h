@@ -399,7 +399,7 @@ INV_MUST_CHECK enum inv_status inv_capacity_by_rack(struct inv *inv,
  * sites are two domains) or its site; a machine whose location lacks it
  * is in no domain. Strict: every machine in its own domain, or no
  * reservation (INV_CAPACITY, field "spread"). Best effort: one machine per
- * domain first, then the rest round-robin, machines in no domain last.
+ * domain first (domains in the order of their names), then the oldest.
  * The API's names come from these tables only. */
 enum inv_spread_across { INV_SPREAD_NONE, INV_SPREAD_RACK, INV_SPREAD_SITE, INV_SPREAD__COUNT };
 enum inv_spread_mode { INV_SPREAD_STRICT, INV_SPREAD_BEST_EFFORT, INV_SPREAD_MODE__COUNT };

@@ -64,14 +64,14 @@ enum inv_sql {
 	SQL_OWNER_USAGE,
 	SQL_IDEMPOTENCY_FIND, /* -> allocation_id */
 	SQL_IDEMPOTENCY_INSERT,
-	/* failure-domain spread (alloc_spread.c); :by_site picks the domain
-	 * (site, or site and rack), :strict only machines of a domain no
-	 * other takes */
-	SQL_ALLOC_SET_SPREAD,		  /* :id, :across, :mode */
-	SQL_ALLOC_SPREAD,		  /* :id, :site -> across, mode, domains */
-	SQL_POOL_PICK_SPREAD,		  /* :sku, :available, :by_site, :strict, :limit -> id */
-	SQL_ALLOC_SUBSTITUTE_PICK_SPREAD, /* :id, :alloc_state, :max_subs, :available, :by_site,
-					     :strict */
+	/* failure-domain spread (alloc_spread.c) */
+	SQL_ALLOC_SET_SPREAD,  /* :id, :across, :mode */
+	SQL_ALLOC_SPREAD,      /* :id, :site -> across, mode, domains, sku */
+	SQL_ALLOC_SPREAD_USED, /* :id -> site, rack of each attached machine */
+	/* the oldest available machine of sku in the first rack after (:site,
+	 * :rack), or the first site after :site: a seek per rack (site) */
+	SQL_POOL_NEXT_RACK, /* :sku, :available, :site, :rack -> site, rack, id */
+	SQL_POOL_NEXT_SITE, /* :sku, :available, :site -> site, rack, id */
 
 	/* events, audit, capacity (records.c) */
 	SQL_EVENT_INSERT,

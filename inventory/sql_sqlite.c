@@ -55,14 +55,12 @@
 #define CMD_SELECT                                                                                 \
 	"SELECT id, machine_id, name, args, state, message, details, created_at, updated_at"       \
 	" FROM agent_commands"
-/* Machine m's failure domain: its site when spread across sites (:by_site
- * 1), else its site and rack; '' when its location lacks it. DOMAIN_STORED
- * is the same for the spread allocation a stores (:site binds "site"). */
-#define DOMAIN_CASE(by_site)                                                                       \
-	"(CASE WHEN " by_site " THEN m.site WHEN m.rack = '' THEN ''"                              \
+/* The failure domain of machine m in allocation a's spread: its site when
+ * spread across sites (:site binds "site"), else its site and rack; ''
+ * when its location lacks it. */
+#define DOMAIN_STORED                                                                              \
+	"(CASE WHEN a.spread_across = :site THEN m.site WHEN m.rack = '' THEN ''"                  \
 	" ELSE m.site || '/' || m.rack END)"
-#define DOMAIN_M DOMAIN_CASE(":by_site = 1")
-#define DOMAIN_STORED DOMAIN_CASE("a.spread_across = :site")
 /* One column of one machine, by id (the compare-and-swap change). */
 #define MACHINE_SET(cols) "UPDATE machines SET " cols " WHERE id = :id"
 
@@ -187,29 +185,18 @@ static const char *const sqlite_sql[] = {
 	"SELECT a.spread_across, a.spread_mode, CASE WHEN a.spread_across = '' THEN 0 ELSE"
 	" (SELECT count(DISTINCT " DOMAIN_STORED ") FROM allocation_machines am"
 	"  JOIN machines m ON m.id = am.machine_id WHERE am.allocation_id = a.id"
-	"  AND am.detached = 0 AND " DOMAIN_STORED " != '') END"
+	"  AND am.detached = 0 AND " DOMAIN_STORED " != '') END, a.sku"
 	" FROM allocations a WHERE a.id = :id",
-    /* one machine per domain (rn 1) first, then round-robin; machines in
-     * no domain last; strict: only the first of each domain */
-    [SQL_POOL_PICK_SPREAD] =
-	"SELECT id FROM (SELECT id, seq, dom,"
-	" row_number() OVER (PARTITION BY dom ORDER BY seq) AS rn"
-	" FROM (SELECT m.id, m.seq, " DOMAIN_M " AS dom FROM machines m WHERE m.sku = :sku"
-	" AND m.state = :available AND m.maintenance = 0))"
-	" WHERE :strict = 0 OR (rn = 1 AND dom != '') ORDER BY dom = '', rn, seq LIMIT :limit",
-    /* the domain fewest attached machines are in (strict: none), machines
-     * in no domain last */
-    [SQL_ALLOC_SUBSTITUTE_PICK_SPREAD] =
-	"WITH used AS (SELECT " DOMAIN_M " AS dom FROM allocation_machines am"
-	"  JOIN machines m ON m.id = am.machine_id"
-	"  WHERE am.allocation_id = :id AND am.detached = 0),"
-	" cand AS (SELECT m.id, m.seq, " DOMAIN_M " AS dom"
-	"  FROM allocations a JOIN machines m ON m.sku = a.sku"
-	"  WHERE a.id = :id AND a.state = :alloc_state AND a.substitutions < :max_subs"
-	"  AND m.state = :available AND m.maintenance = 0)"
-	" SELECT id FROM (SELECT id, seq, dom,"
-	"  (SELECT count(*) FROM used WHERE used.dom = cand.dom) AS n FROM cand)"
-	" WHERE :strict = 0 OR (dom != '' AND n = 0) ORDER BY dom = '', n, seq LIMIT 1",
+    [SQL_ALLOC_SPREAD_USED] = "SELECT m.site, m.rack FROM allocation_machines am"
+			      " JOIN machines m ON m.id = am.machine_id"
+			      " WHERE am.allocation_id = :id AND am.detached = 0",
+    /* machines_pool_domain (schema 8) makes each a seek */
+    [SQL_POOL_NEXT_RACK] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
+			   " AND state = :available AND maintenance = 0 AND rack != ''"
+			   " AND (site, rack) > (:site, :rack) ORDER BY site, rack, seq LIMIT 1",
+    [SQL_POOL_NEXT_SITE] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
+			   " AND state = :available AND maintenance = 0 AND site > :site"
+			   " ORDER BY site, rack, seq LIMIT 1",
 
     /* events, audit, capacity */
     [SQL_EVENT_INSERT] = "INSERT INTO machine_events(machine_id, at, from_state, to_state,"

@@ -279,6 +279,7 @@ static void test_clear_rows_sealed_at_start(void **state)
 	 * columns of migration 6, the machine counts of migration 7 and the
 	 * allocations' spread of migration 8 */
 	assert_int_equal(h_db_exec(d, "UPDATE bmcs SET password = '" PW "-clear';"
+				      " DROP INDEX machines_pool_domain;"
 				      " ALTER TABLE allocations DROP COLUMN spread_across;"
 				      " ALTER TABLE allocations DROP COLUMN spread_mode;"
 				      " DROP TRIGGER machine_counts_insert;"

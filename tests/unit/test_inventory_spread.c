@@ -211,12 +211,14 @@ static void test_sites_and_unlocated(void **state)
 			 INV_OK);
 	assert_int_equal(a.spread.across, INV_SPREAD_SITE);
 	assert_int_equal(a.spread.domains, 2);
-	/* best effort: the machine in a site before the one without */
+	/* the strict pick took dc1/r1 and the first machine of dc2 (by rack):
+	 * dc2 without a rack; best effort takes the machine in a site before
+	 * the one without */
 	assert_int_equal(reserve(state, 1, 1, INV_SPREAD_SITE, INV_SPREAD_BEST_EFFORT, &a, &err),
 			 INV_OK);
 	char w[140];
 	where(state, a.machines[0].id, w, sizeof w);
-	assert_string_equal(w, "dc2/");
+	assert_string_equal(w, "dc2/r1");
 	assert_int_equal(a.spread.domains, 1);
 	assert_int_equal(reserve(state, 1, 1, INV_SPREAD_RACK, INV_SPREAD_BEST_EFFORT, &a, &err),
 			 INV_OK);
