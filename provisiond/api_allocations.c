@@ -29,13 +29,15 @@ static const struct field spread_fields[] = {
      .min = 1,
      .max = 16,
      .check = valid_across,
-     .hint = "must be rack or site"},
+     .hint = "must be rack or site",
+     .schema = "SpreadAcross"},
     {.name = "mode",
      .kind = F_STR,
      .min = 1,
      .max = 16,
      .check = valid_mode,
-     .hint = "must be strict (the default) or best_effort"},
+     .hint = "must be strict (the default) or best_effort",
+     .schema = "SpreadMode"},
 };
 
 const struct field alloc_fields[] = {

@@ -187,6 +187,11 @@ static json_t *field_schema(const struct field *f)
 	static const char *const types[] = {"string", "integer", "boolean",
 					    "object", "array",	 NULL};
 	_Static_assert(ARRAY_SIZE(types) == F_ANY + 1, "a type per field kind");
+	if (f->schema) {
+		char ref[128];
+		snprintf(ref, sizeof ref, "%s%s", SCHEMAS, f->schema);
+		return json_pack("{s:s}", "$ref", ref);
+	}
 	json_t *s = types[f->kind] ? json_pack("{s:s}", "type", types[f->kind]) : json_object();
 	if (f->kind == F_STR) {
 		json_object_set_new(s, "minLength", json_integer(f->min));

@@ -98,8 +98,8 @@ static json_t *spread_acrosses(void)
 static json_t *spread_modes(void)
 {
 	return names_enum(spread_mode, INV_SPREAD_MODE__COUNT,
-			  "strict: every machine in its own domain or none; best_effort: as "
-			  "many domains as the pool allows");
+			  "strict (the default): every machine in its own domain, or no "
+			  "reservation; best_effort: as many domains as the pool allows");
 }
 
 static json_t *image_states(void)
