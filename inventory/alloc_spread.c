@@ -148,6 +148,36 @@ static enum inv_status next_domain(struct inv_conn *c, const char *sku,
 	return s;
 }
 
+/* The domain of the oldest available machine of sku that is in one, and
+ * that machine (the oldest of its domain too): *found false when none. */
+static enum inv_status oldest_domain(struct inv_conn *c, const char *sku,
+				     enum inv_spread_across across, struct domain *d,
+				     char mid[INV_ID_LEN], bool *found, struct inv_err *err)
+{
+	memset(d, 0, sizeof *d);
+	sqlite3_stmt *st = inv_stmt(c, SQL_POOL_OLDEST_DOMAIN, err);
+	if (!st)
+		return INV_IO;
+	inv_bind_text(st, ":sku", sku);
+	inv_bind_text(st, ":available", inv_state_name(INV_ST_AVAILABLE));
+	inv_bind_int(st, ":by_site", across == INV_SPREAD_SITE);
+	enum inv_status s = inv_step(st, found, "pick machines", err);
+	if (s == INV_OK && *found) {
+		inv_col_copy(st, 0, d->site, sizeof d->site);
+		if (across != INV_SPREAD_SITE)
+			inv_col_copy(st, 1, d->rack, sizeof d->rack);
+		inv_col_copy(st, 2, mid, INV_ID_LEN);
+	}
+	inv_stmt_done(st);
+	return s;
+}
+
+static int domain_cmp(const struct domain *a, const struct domain *b)
+{
+	int k = strcmp(a->site, b->site);
+	return k ? k : strcmp(a->rack, b->rack);
+}
+
 /* Available machines of sku, not in maintenance, into *n. */
 static enum inv_status pool_count(struct inv_conn *c, const char *sku, int64_t *n,
 				  struct inv_err *err)
@@ -218,20 +248,30 @@ static enum inv_status fill(struct inv_conn *c, const char *sku, int want, char 
 	return s;
 }
 
-/* One machine per domain, domains in the order of their names (a seek
- * each, never a read of the whole pool), up to want; then strict checks
- * min_count and best effort fills up. */
+/* One machine per domain (a seek each, never a read of the whole pool),
+ * up to want; then strict checks min_count and best effort fills up.
+ * Domains go in the order of their names from the one of the oldest
+ * machine, around to it: the start moves as the pool is used, like the
+ * plain reservation's oldest first, so gangs do not all land in the racks
+ * whose names come first (and wait for the engine's max_per_rack). */
 enum inv_status inv_spread_pick(struct inv_conn *c, const struct inv_alloc_request *r, int want,
 				char (*ids)[INV_ID_LEN], int *n, struct inv_err *err)
 {
-	*n = 0;
-	struct domain d = {0};
-	bool found = true;
-	enum inv_status s = INV_OK;
+	struct domain start, d;
+	bool found, wrapped = false;
+	enum inv_status s = oldest_domain(c, r->sku, r->spread.across, &start, ids[0], &found, err);
+	*n = s == INV_OK && found ? 1 : 0;
+	d = start;
 	while (s == INV_OK && found && *n < want) {
 		s = next_domain(c, r->sku, r->spread.across, &d, ids[*n], &found, err);
-		if (s == INV_OK && found)
+		if (s == INV_OK && !found && !wrapped) {
+			wrapped = found = true; /* around: from the first domain */
+			memset(&d, 0, sizeof d);
+		} else if (s == INV_OK && found && (!wrapped || domain_cmp(&d, &start) < 0)) {
 			(*n)++;
+		} else {
+			found = false; /* back at the start */
+		}
 	}
 	if (s != INV_OK)
 		return s;

@@ -72,6 +72,8 @@ enum inv_sql {
 	 * :rack), or the first site after :site: a seek per rack (site) */
 	SQL_POOL_NEXT_RACK, /* :sku, :available, :site, :rack -> site, rack, id */
 	SQL_POOL_NEXT_SITE, /* :sku, :available, :site -> site, rack, id */
+	/* the oldest available machine of sku in a rack (:by_site 1: a site) */
+	SQL_POOL_OLDEST_DOMAIN, /* :sku, :available, :by_site -> site, rack, id */
 
 	/* events, audit, capacity (records.c) */
 	SQL_EVENT_INSERT,

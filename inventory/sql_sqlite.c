@@ -197,6 +197,10 @@ static const char *const sqlite_sql[] = {
     [SQL_POOL_NEXT_SITE] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
 			   " AND state = :available AND maintenance = 0 AND site > :site"
 			   " ORDER BY site, rack, seq LIMIT 1",
+    [SQL_POOL_OLDEST_DOMAIN] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
+			       " AND state = :available AND maintenance = 0"
+			       " AND CASE WHEN :by_site = 1 THEN site ELSE rack END != ''"
+			       " ORDER BY seq LIMIT 1",
 
     /* events, audit, capacity */
     [SQL_EVENT_INSERT] = "INSERT INTO machine_events(machine_id, at, from_state, to_state,"
