@@ -226,6 +226,41 @@ static void test_sites_and_unlocated(void **state)
 	inv_allocation_clear(&a);
 }
 
+/* Racks are taken from the one of the oldest available machine on and
+ * around, not from the first by name. */
+static void test_start_moves(void **state)
+{
+	char b[INV_ID_LEN], c[INV_ID_LEN], d[INV_ID_LEN];
+	machine_at(state, "a", "dc1", "r1", NULL);
+	machine_at(state, "b", "dc1", "r2", b);
+	machine_at(state, "c", "dc1", "r3", c);
+	machine_at(state, "d", "dc1", "r1", d);
+	struct inv_allocation al = {0};
+	struct inv_err err;
+	/* a plain reservation takes a, the oldest: b (r2) is the oldest now */
+	assert_int_equal(reserve(state, 1, 1, INV_SPREAD_NONE, INV_SPREAD_STRICT, &al, &err),
+			 INV_OK);
+	assert_int_equal(reserve(state, 2, 2, INV_SPREAD_RACK, INV_SPREAD_STRICT, &al, &err),
+			 INV_OK);
+	assert_int_equal(al.nmachines, 2);
+	for (size_t i = 0; i < 2; i++)
+		assert_true(strcmp(al.machines[i].id, b) == 0 || strcmp(al.machines[i].id, c) == 0);
+	/* around: the oldest is in r3, the last rack, so r1 comes next */
+	assert_int_equal(reserve(state, 1, 1, INV_SPREAD_NONE, INV_SPREAD_STRICT, &al, &err),
+			 INV_OK);
+	assert_string_equal(al.machines[0].id, d);
+	char h[INV_ID_LEN], i1[INV_ID_LEN];
+	machine_at(state, "h", "dc1", "r3", h);
+	machine_at(state, "i", "dc1", "r1", i1);
+	machine_at(state, "j", "dc1", "r2", NULL);
+	assert_int_equal(reserve(state, 2, 2, INV_SPREAD_RACK, INV_SPREAD_STRICT, &al, &err),
+			 INV_OK);
+	for (size_t i = 0; i < 2; i++)
+		assert_true(strcmp(al.machines[i].id, h) == 0 ||
+			    strcmp(al.machines[i].id, i1) == 0);
+	inv_allocation_clear(&al);
+}
+
 static const char *attached_other_than(const struct inv_allocation *a, const char *id)
 {
 	for (size_t i = 0; i < a->nmachines; i++)
@@ -363,6 +398,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_strict_pool_short, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_best_effort, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_sites_and_unlocated, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_start_moves, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_substitute_strict, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_substitute_best_effort, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_spread_survives_reopen, tinv_setup, tinv_teardown),
