@@ -6,7 +6,11 @@
  * allocation rate and latency percentiles, and the machine it ran on.
  *
  * Usage: alloc_bench [-n MACHINES] [-c CLIENTS] [-k COUNT] [-p PROVISIOND]
+ *                    [-r RACKS [-s ACROSS[:MODE]]]
  *        alloc_bench -P DIR [-n MACHINES] [-x CLEANING]
+ * -r puts machine i in rack r<i % RACKS> of site dc<i % RACKS % 4> (else
+ * none has a location); -s asks every allocation for that spread
+ * ("rack", "site:best_effort", docs/allocations.md).
  * -P only prepares DIR/p.db (and its key) with the machines, the first
  * CLEANING of them in cleaning, the rest available, an image "img", and a
  * service and an admin token of owner "bench" whose secrets go to
@@ -28,7 +32,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int n_machines = 2000, n_clients = 16, per_alloc = 1, n_cleaning;
+static int n_machines = 2000, n_clients = 16, per_alloc = 1, n_cleaning, n_racks;
+static char spread[96]; /* ,"spread":{...} or "" */
 static char url[128], token[80], admin_token[80];
 static double *lat;
 static long n_lat, n_409, n_other;
@@ -63,6 +68,10 @@ static void *prepare_range(void *arg)
 					    .bmc = &bmc,
 					    .actor = "bench",
 					    .location = {.unit = -1}};
+		if (n_racks > 0) {
+			snprintf(n.location.site, sizeof n.location.site, "dc%d", i % n_racks % 4);
+			snprintf(n.location.rack, sizeof n.location.rack, "r%d", i % n_racks);
+		}
 		struct inv_machine m = {0};
 		if (inv_machine_create(j->inv, &n, &m, &e) != INV_OK)
 			exit(1);
@@ -147,9 +156,9 @@ static void *client(void *arg)
 {
 	(void)arg;
 	CURL *c = curl_easy_init();
-	char body[128], auth[128];
-	snprintf(body, sizeof body, "{\"sku\":\"lab.small\",\"count\":%d,\"image\":\"img\"}",
-		 per_alloc);
+	char body[256], auth[128];
+	snprintf(body, sizeof body, "{\"sku\":\"lab.small\",\"count\":%d,\"image\":\"img\"%s}",
+		 per_alloc, spread);
 	snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
 	struct curl_slist *h = curl_slist_append(NULL, auth);
 	h = curl_slist_append(h, "Content-Type: application/json");
@@ -222,11 +231,24 @@ static int prepare_only(const char *dir)
 	return write_secret(dir, "token", token) || write_secret(dir, "admin-token", admin_token);
 }
 
+/* -s ACROSS[:MODE] into spread. */
+static void spread_arg(const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	int n = colon ? (int)(colon - arg) : (int)strlen(arg);
+	n = n > 20 ? 20 : n;
+	if (colon)
+		snprintf(spread, sizeof spread,
+			 ",\"spread\":{\"across\":\"%.*s\",\"mode\":\"%.20s\"}", n, arg, colon + 1);
+	else
+		snprintf(spread, sizeof spread, ",\"spread\":{\"across\":\"%.20s\"}", arg);
+}
+
 int main(int argc, char **argv)
 {
 	const char *bin = "provisiond/provisiond", *prep_dir = NULL;
 	int o;
-	while ((o = getopt(argc, argv, "n:c:k:p:P:x:")) != -1) {
+	while ((o = getopt(argc, argv, "n:c:k:p:P:x:r:s:")) != -1) {
 		if (o == 'n')
 			n_machines = (int)strtol(optarg, NULL, 10);
 		else if (o == 'c')
@@ -239,6 +261,10 @@ int main(int argc, char **argv)
 			prep_dir = optarg;
 		else if (o == 'x')
 			n_cleaning = (int)strtol(optarg, NULL, 10);
+		else if (o == 'r')
+			n_racks = (int)strtol(optarg, NULL, 10);
+		else if (o == 's')
+			spread_arg(optarg);
 		else
 			return 2;
 	}

@@ -156,6 +156,15 @@ static const char *const migrations[] = {
     "  ON CONFLICT(sku, state) DO UPDATE SET n = n + 1, maintenance = maintenance +"
     "  NEW.maintenance;"
     " END;",
+
+    /* 8: an allocation's failure-domain spread (inv_spread): across 'rack'
+     * or 'site' ('' none) and mode 'strict' or 'best_effort' ('' none); the
+     * pool by site and rack, so a spread finds one machine per rack with a
+     * seek per rack instead of reading the whole pool of the SKU (20,000
+     * available machines: ~90 ms on the writer) */
+    "ALTER TABLE allocations ADD COLUMN spread_across TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE allocations ADD COLUMN spread_mode TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX machines_pool_domain ON machines(sku, state, maintenance, site, rack);",
 };
 
 #define N_MIGRATIONS ((int)ARRAY_SIZE(migrations))

@@ -17,6 +17,12 @@ static json_t *alloc_body(const struct pc_alloc_spec *s)
 		bad = json_object_set_new(body, "min_count", json_integer(s->min_count));
 	if (!bad && s->name != NULL)
 		bad = json_object_set_new(body, "name", json_string(s->name));
+	if (!bad && s->spread_across != NULL) {
+		json_t *sp = json_pack("{s:s}", "across", s->spread_across);
+		if (sp != NULL && s->spread_mode != NULL)
+			bad = json_object_set_new(sp, "mode", json_string(s->spread_mode)) != 0;
+		bad = bad || json_object_set_new(body, "spread", sp) != 0;
+	}
 	if (!bad && s->n_ssh_keys > 0) {
 		json_t *keys = json_array();
 		for (size_t i = 0; keys != NULL && i < s->n_ssh_keys; i++)
