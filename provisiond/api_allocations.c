@@ -254,11 +254,15 @@ static bool same_view(const struct inv_allocation *a, const struct inv_allocatio
 }
 
 /* ?wait=SECONDS: blocks until the allocation's state differs from the
- * first read, or (watch_machines) also one of its machines' states. */
+ * first read, or (watch_machines) also one of its machines' states. With
+ * ?seen=STATE (seen >= 0), a first read already past what the client saw
+ * answers at once: its change came between the client's two requests. */
 static bool long_poll(struct api_call *c, struct inv_allocation *al, int wait_s,
-		      bool watch_machines)
+		      bool watch_machines, int seen_state)
 {
 	struct app *a = c->a;
+	if (seen_state >= 0 && (int)al->state != seen_state)
+		return true;
 	if (atomic_fetch_add(&a->long_polls, 1) >= a->cfg.api_workers / 2) {
 		atomic_fetch_sub(&a->long_polls, 1); /* keep workers for other requests */
 		return false;
@@ -309,10 +313,16 @@ void api_alloc_get(struct api_call *c)
 		http_error(r, 400, "invalid_value", "watch", "watch must be state or machines");
 		return;
 	}
+	const char *seen_s = http_arg(r, "seen");
+	enum inv_alloc_state seen = INV_AL_DEPLOYING;
+	if (seen_s && inv_alloc_state_from_name(seen_s, &seen) != 0) {
+		http_error(r, 400, "invalid_value", "seen", "seen must be an allocation state");
+		return;
+	}
 	if (!load_alloc(c, &al))
 		return;
 	bool machines = watch && strcmp(watch, "machines") == 0;
-	if (wait_s > 0 && !long_poll(c, &al, (int)wait_s, machines)) {
+	if (wait_s > 0 && !long_poll(c, &al, (int)wait_s, machines, seen_s ? (int)seen : -1)) {
 		http_error(r, 503, "overloaded", "wait",
 			   "too many long-polls in flight; retry after a second");
 		snprintf(r->retry_after, sizeof r->retry_after, "1");

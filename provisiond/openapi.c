@@ -60,6 +60,8 @@ static const struct {
      "only the console bytes after this offset (the `end` of the previous answer)"},
     {"wait", "/v1/agent/command", JSON({"type" : "integer", "minimum" : 0, "maximum" : 30}),
      "seconds to wait for a command"},
+    {"seen", "/v1/allocations/{}", JSON({"$ref" : "#/components/schemas/AllocationState"}),
+     "with wait: the state the client last saw; a different one answers at once"},
     {"watch", "/v1/allocations/{}", JSON({"type" : "string", "enum" : ["machines"]}),
      "machines: the long-poll also answers when one of its machines changes state"},
     {"by", "/v1/capacity", JSON({"type" : "string", "enum" : [ "sku", "rack", "site" ]}),

@@ -258,7 +258,7 @@ const struct api_route api_routes[] = {
      .handler = api_alloc_get,
      .auth = AUTH_BEARER,
      .roles = ROLES_ALL,
-     .query = Q("wait", "watch"),
+     .query = Q("wait", "watch", "seen"),
      .summary = "One allocation (by id or name); ?wait=SECONDS long-polls for a change "
 		"(&watch=machines: also of a machine's state)",
      .responses = R(OK(200, "Allocation", "the allocation"))},

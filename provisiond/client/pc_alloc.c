@@ -65,13 +65,15 @@ pc_status pc_alloc_create_ex(pc_client *c, const struct pc_alloc_spec *spec, jso
 	return rc;
 }
 
-/* GET /v1/allocations/{id}[?wait=S[&watch=machines]]. */
+/* GET /v1/allocations/{id}[?wait=S[&watch=machines][&seen=STATE]]: seen is
+ * the state the caller holds, so a change since its last read answers at
+ * once. */
 static pc_status alloc_get(pc_client *c, const char *id, long wait_s, bool watch_machines,
-			   json_t **out, struct pc_error *err)
+			   const char *seen, json_t **out, struct pc_error *err)
 {
 	char wait[32];
-	struct pc_query q[] = {{"wait", NULL}, {"watch", NULL}};
-	struct pc_request req = {.method = "GET", .query = q, .nquery = 2};
+	struct pc_query q[] = {{"wait", NULL}, {"watch", NULL}, {"seen", NULL}};
+	struct pc_request req = {.method = "GET", .query = q, .nquery = 3};
 	pc_status rc;
 
 	*out = NULL;
@@ -79,6 +81,7 @@ static pc_status alloc_get(pc_client *c, const char *id, long wait_s, bool watch
 		snprintf(wait, sizeof(wait), "%ld", wait_s);
 		q[0].value = wait;
 		q[1].value = watch_machines ? "machines" : NULL;
+		q[2].value = seen;
 		req.extra_timeout_ms = wait_s * 1000;
 	}
 	char *path = id && id[0] ? pc_path_new("/v1/allocations", id, PC_END) : NULL;
@@ -95,7 +98,7 @@ static pc_status alloc_get(pc_client *c, const char *id, long wait_s, bool watch
 pc_status pc_alloc_get(pc_client *c, const char *id, long wait_s, json_t **out,
 		       struct pc_error *err)
 {
-	return alloc_get(c, id, wait_s, false, out, err);
+	return alloc_get(c, id, wait_s, false, NULL, out, err);
 }
 
 static bool alloc_settling(const json_t *a)
@@ -154,7 +157,9 @@ pc_status pc_alloc_wait_progress(pc_client *c, const char *id, long total_s,
 		if (left < 1.0)
 			break;
 		long poll = left < (double)PC_MAX_POLL_S ? (long)left : PC_MAX_POLL_S;
-		pc_status r = alloc_get(c, id, poll, progress != NULL, &next, err);
+		pc_status r =
+		    alloc_get(c, id, poll, progress != NULL,
+			      json_string_value(json_object_get(cur, "state")), &next, err);
 		/* over the token's rate (429), or the server is busy or cannot
 		 * write (503): retry after Retry-After, within the deadline */
 		if (r == PC_E_API && (err->http_status == 429 || err->http_status == 503)) {

@@ -459,6 +459,44 @@ static void test_release_with_cleaning_failure(void **state)
 	assert_int_equal(s, 202);
 }
 
+/* A long-poll from the state the client last saw (?seen=): when the
+ * allocation has moved on since, the answer comes at once, not after a
+ * further change that may never come (a released allocation). */
+static void test_long_poll_from_seen_state(void **state)
+{
+	struct h_daemon *d = *state;
+	enroll_pool(d, "seen", 1, 1, NULL);
+	assert_int_equal(h_image(d, "img"), 201);
+	char svc[H_TOKEN_LEN];
+	assert_int_equal(h_token(d, "service", "search", svc), 201);
+	json_t *q = json_pack("{s:i}", "machines", 1);
+	assert_int_equal(h_call(d, d->admin, "PUT", "/v1/owners/search/quotas/lab.small", q, NULL),
+			 200);
+	char aid[H_ID_LEN], path[200];
+	assert_int_equal(h_allocate(d, svc, "lab.small", 1, 0, "img", NULL, aid, NULL), 202);
+	assert_true(h_wait_alloc(d, svc, aid, "ready", 120, NULL));
+	snprintf(path, sizeof path, "/v1/allocations/%s", aid);
+	assert_int_equal(h_call(d, svc, "DELETE", path, NULL, NULL), 202);
+	assert_true(h_wait_alloc(d, svc, aid, "released", 120, NULL));
+	/* the client saw it ready; it has been released since */
+	struct h_resp r;
+	snprintf(path, sizeof path, "/v1/allocations/%s?wait=30&seen=ready", aid);
+	int64_t t0 = h_now_ms();
+	assert_int_equal(h_call(d, svc, "GET", path, NULL, &r), 200);
+	int64_t waited = h_now_ms() - t0;
+	assert_string_equal(h_str(&r, "state"), "released");
+	h_resp_clear(&r);
+	if (waited > 15000)
+		fail_msg("the long-poll waited %lld ms for a change it had already seen",
+			 (long long)waited);
+	/* a state name that is none */
+	snprintf(path, sizeof path, "/v1/allocations/%s?wait=1&seen=bogus", aid);
+	assert_int_equal(h_call(d, svc, "GET", path, NULL, &r), 400);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(r.json, "error"), "field")), "seen");
+	h_resp_clear(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +507,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_deploy_failure_substitution_and_exhaustion, setup,
 					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_release_with_cleaning_failure, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_long_poll_from_seen_state, setup, h_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
