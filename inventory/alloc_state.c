@@ -87,7 +87,7 @@ static enum inv_status set_fn(struct inv_conn *c, void *arg, struct inv_err *err
 	if (x->to == INV_AL_READY)
 		inv_bind_int(st, ":ready_at", now);
 	else
-		inv_bind_text(st, ":ready_at", NULL);	 /* keeps ready_at */
+		inv_bind_null_int(st, ":ready_at");	 /* keeps ready_at */
 	inv_bind_text(st, ":last_error", x->last_error); /* NULL keeps last_error */
 	s = inv_exec_done(st, "update allocation", err);
 	bool releases = x->to == INV_AL_RELEASING || x->to == INV_AL_FAILED;

@@ -54,6 +54,7 @@ struct inv_backend {
 	void (*q_reset)(struct inv_q *q);
 	bool (*bind_text)(struct inv_q *q, const char *name, const char *s);
 	bool (*bind_int)(struct inv_q *q, const char *name, int64_t v);
+	bool (*bind_null_int)(struct inv_q *q, const char *name);
 	enum inv_status (*step)(struct inv_q *q, bool *row, const char *what, struct inv_err *err);
 	int64_t (*col_int)(struct inv_q *q, int col);
 	const char *(*col_text)(struct inv_q *q, int col);
@@ -77,5 +78,6 @@ struct inv_backend {
 };
 
 extern const struct inv_backend inv_backend_sqlite;
+extern const struct inv_backend inv_backend_pg;
 
 #endif

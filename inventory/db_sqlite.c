@@ -179,6 +179,11 @@ static bool sq_bind_int(struct inv_q *q, const char *name, int64_t v)
 	return i != 0;
 }
 
+static bool sq_bind_null_int(struct inv_q *q, const char *name)
+{
+	return sq_bind_text(q, name, NULL);
+}
+
 static enum inv_status sq_step(struct inv_q *q, bool *row, const char *what, struct inv_err *err)
 {
 	int rc = sqlite3_step(st_of(q));
@@ -296,6 +301,7 @@ const struct inv_backend inv_backend_sqlite = {
     .q_reset = sq_q_reset,
     .bind_text = sq_bind_text,
     .bind_int = sq_bind_int,
+    .bind_null_int = sq_bind_null_int,
     .step = sq_step,
     .col_int = sq_col_int,
     .col_text = sq_col_text,

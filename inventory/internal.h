@@ -63,6 +63,8 @@ struct inv_q *inv_stmt(struct inv_conn *c, enum inv_sql id, struct inv_err *err)
 void inv_stmt_done(struct inv_q *q);
 void inv_bind_text(struct inv_q *q, const char *name, const char *s); /* NULL binds NULL */
 void inv_bind_int(struct inv_q *q, const char *name, int64_t v);
+/* An integer parameter's NULL (PostgreSQL types parameters by their binds). */
+void inv_bind_null_int(struct inv_q *q, const char *name);
 /* One step: INV_OK with *row true (a row to read) or false (finished), or
  * the failure (a constraint is INV_DUPLICATE). */
 enum inv_status inv_step(struct inv_q *q, bool *row, const char *what, struct inv_err *err);

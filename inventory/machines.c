@@ -297,39 +297,48 @@ enum inv_status inv_insert_bmc(struct inv_conn *c, const char *id, const struct 
 	return inv_exec_done(st, "store bmc", err);
 }
 
-/* Who holds mac: "machine NAME" ("another machine" if unknown). */
-static void mac_holder(struct inv_conn *c, const char *mac, char name[80])
+/* Who holds mac, if anyone: "machine NAME" in name. Asked before the
+ * insert, not after it fails: after a failed statement PostgreSQL runs
+ * nothing more in the transaction until its savepoint is rolled back. */
+static enum inv_status mac_holder(struct inv_conn *c, const char *mac, char name[80],
+				  struct inv_err *err)
 {
-	struct inv_err ignored = {0};
-	snprintf(name, 80, "another machine");
-	struct inv_q *st = inv_stmt(c, SQL_MACHINE_BY_MAC, &ignored);
+	name[0] = '\0';
+	struct inv_q *st = inv_stmt(c, SQL_MACHINE_BY_MAC, err);
 	if (!st)
-		return;
+		return INV_IO;
 	inv_bind_text(st, ":mac", mac);
 	bool row = false;
-	if (inv_step(st, &row, "find mac holder", &ignored) == INV_OK && row) {
+	enum inv_status s = inv_step(st, &row, "find mac holder", err);
+	if (s == INV_OK && row) {
 		char held[64];
 		inv_col_copy(st, 2, held, sizeof held);
 		snprintf(name, 80, "machine %s", held);
 	}
 	inv_stmt_done(st);
+	return s;
 }
 
 static enum inv_status insert_nics(struct inv_conn *c, const char *id,
 				   const struct inv_machine_new *n, struct inv_err *err)
 {
 	for (int i = 0; i < n->nmacs; i++) {
+		char holder[80];
+		enum inv_status s = mac_holder(c, n->macs[i], holder, err);
+		if (s != INV_OK)
+			return s;
+		if (holder[0])
+			return inv_fail(err, INV_DUPLICATE, "macs", "MAC %s already belongs to %s",
+					n->macs[i], holder);
 		struct inv_q *st = inv_stmt(c, SQL_NIC_INSERT, err);
 		if (!st)
 			return INV_IO;
 		inv_bind_text(st, ":mac", n->macs[i]);
 		inv_bind_text(st, ":machine", id);
-		if (inv_exec_done(st, "store nic", err) != INV_OK) {
-			char holder[80];
-			mac_holder(c, n->macs[i], holder);
-			return inv_fail(err, INV_DUPLICATE, "macs", "MAC %s already belongs to %s",
-					n->macs[i], holder);
-		}
+		if (inv_exec_done(st, "store nic", err) !=
+		    INV_OK) /* another replica's, meanwhile */
+			return inv_fail(err, INV_DUPLICATE, "macs",
+					"MAC %s already belongs to another machine", n->macs[i]);
 	}
 	return INV_OK;
 }

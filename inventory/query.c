@@ -10,6 +10,7 @@
 /* The backends, asked in order which takes the database setting; SQLite
  * takes any path and so comes last. */
 static const struct inv_backend *const backends[] = {
+    &inv_backend_pg,
     &inv_backend_sqlite,
 };
 
@@ -109,6 +110,12 @@ void inv_bind_text(struct inv_q *q, const char *name, const char *s)
 void inv_bind_int(struct inv_q *q, const char *name, int64_t v)
 {
 	if (!q->c->be->bind_int(q, name, v))
+		note_unbound(q, name);
+}
+
+void inv_bind_null_int(struct inv_q *q, const char *name)
+{
+	if (!q->c->be->bind_null_int(q, name))
 		note_unbound(q, name);
 }
 

@@ -143,10 +143,9 @@ static void bind_audit_filter(struct inv_q *st, const struct inv_audit_filter *f
 		inv_bind_int(st, ":before", f->cursor > 0 ? f->cursor : INT64_MAX);
 	else
 		inv_bind_int(st, ":after", f->cursor);
-	if (f->since > 0)
-		inv_bind_int(st, ":since", f->since);
-	else
-		inv_bind_text(st, ":since", NULL);
+	/* 0 lets every row through (at >= 0), and keeps :since a bigint on
+	 * PostgreSQL, whose statements type a parameter by its binds */
+	inv_bind_int(st, ":since", f->since > 0 ? f->since : 0);
 	inv_bind_text(st, ":actor", f->actor);
 	inv_bind_text(st, ":action", f->action);
 	inv_bind_text(st, ":target", f->target);

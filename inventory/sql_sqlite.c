@@ -10,7 +10,11 @@
  *    whose driver numbers its parameters, like libpq's $1, rewrites
  *    :name to $n once when it prepares the text);
  *  - its connections, statements and transaction steps (backend.h;
- *    db_sqlite.c for SQLite) and its migrations.
+ *    db_sqlite.c for SQLite, db_pg.c for PostgreSQL) and its migrations.
+ * PostgreSQL's table (sql_pg.c) holds only the texts that differ from
+ * these; every other id runs this text there too, so a new statement
+ * here must be PostgreSQL as well or get its own entry there (the
+ * statement test prepares every id on both).
  * Statements are prepared on first use and cached per connection
  * (struct inv_conn); tests/unit/test_inventory_sql.c prepares every one
  * against a migrated database.
