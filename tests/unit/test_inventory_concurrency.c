@@ -250,7 +250,7 @@ static void test_gang_race(void **state)
 	assert_int_equal(
 	    count(state,
 		  "SELECT count(*) FROM allocation_machines am JOIN machines m ON"
-		  " m.id = am.machine_id WHERE m.allocation_id IS NOT am.allocation_id",
+		  " m.id = am.machine_id WHERE m.allocation_id IS DISTINCT FROM am.allocation_id",
 		  NULL),
 	    0);
 	assert_int_equal(
