@@ -330,7 +330,8 @@ static enum inv_status ensure_prepared(struct pg_q *q, const char *what, struct 
 static enum inv_status run(struct pg_q *q, const char *what, struct inv_err *err)
 {
 	struct pg_conn *pc = pc_of(q->q.c);
-	if (PQtransactionStatus(pc->pg) == PQTRANS_IDLE)
+	PGTransactionStatusType ts = PQtransactionStatus(pc->pg);
+	if (ts == PQTRANS_IDLE || ts == PQTRANS_UNKNOWN) /* UNKNOWN: the connection broke */
 		revive(pc);
 	const char *const *vals = (const char *const *)q->vals;
 	if (q->persistent) {
@@ -344,7 +345,9 @@ static enum inv_status run(struct pg_q *q, const char *what, struct inv_err *err
 	}
 	ExecStatusType st = PQresultStatus(q->res);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-		pc->changes = strtoll(PQcmdTuples(q->res), NULL, 10);
+		/* rows changed, as sqlite3_changes(): a SELECT leaves it */
+		if (strncmp(PQcmdStatus(q->res), "SELECT", 6) != 0)
+			pc->changes = strtoll(PQcmdTuples(q->res), NULL, 10);
 		q->row = -1;
 		return INV_OK;
 	}

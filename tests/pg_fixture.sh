@@ -6,13 +6,15 @@
 # with PROVISIOND_TEST_PG set to its libpq conninfo, and stops the server
 # and removes the directory when CMD ends, fails or this script is killed
 # (a watchdog outside this process group stops it if this script dies by
-# SIGKILL, e.g. at a ctest timeout). Exits with CMD's status; 77 (skipped)
+# SIGKILL, e.g. at a ctest timeout); PG_FIXTURE_CTL is the server's pg_ctl
+# command for tests that restart it. Exits with CMD's status; 77 (skipped)
 # when the server binaries are missing.
 #
 # The server refuses to run as root: as root it runs as the unprivileged
 # user $PG_FIXTURE_USER (default postgres, created by the package).
 # Durability settings are off (fsync, synchronous_commit): the tests check
-# behaviour, not crash safety of the disk. Startup is bounded (30 s).
+# behaviour, not crash safety of the disk; PG_FIXTURE_DURABLE=1 keeps them
+# on (benchmarks). Startup is bounded (30 s).
 set -eu
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
@@ -24,6 +26,7 @@ as=""
 [ "$(id -u)" = 0 ] && as="runuser -u $osuser --"
 dir=$(mktemp -d "${TMPDIR:-/tmp}/pgfx.XXXXXX")
 [ "$(id -u)" = 0 ] && chown "$osuser" "$dir"
+here=$(pwd)
 cd / # runuser keeps the working directory, which the server user may not read
 
 stop() {
@@ -48,10 +51,10 @@ port = $port
 unix_socket_directories = '$dir'
 max_connections = 200
 shared_buffers = 32MB
-fsync = off
-synchronous_commit = off
-full_page_writes = off
 EOF
+	[ -n "${PG_FIXTURE_DURABLE:-}" ] ||
+		printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' \
+			>>"$dir/data/postgresql.conf"
 	if $as "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start >/dev/null 2>&1; then
 		break
 	fi
@@ -70,8 +73,11 @@ setsid sh -c "while kill -0 $me 2>/dev/null; do sleep 1; done;
 	rm -rf '$dir'" >/dev/null 2>&1 </dev/null &
 
 PROVISIOND_TEST_PG="host=127.0.0.1 port=$port user=postgres dbname=postgres"
-export PROVISIOND_TEST_PG
+# pg_ctl of this server, for tests that restart it: "$PG_FIXTURE_CTL restart"
+PG_FIXTURE_CTL="$as $PGBIN/pg_ctl -D $dir/data -l $dir/server.log -w -t 30"
+export PROVISIOND_TEST_PG PG_FIXTURE_CTL
 set +e
+cd "$here"
 "$@"
 rc=$?
 set -e

@@ -248,6 +248,37 @@ static void test_agent_seen_at(void **state)
 	assert_int_equal(at, 4242);
 }
 
+/* PostgreSQL: after the server restarts, every connection is reset when it
+ * is next used idle: the call that meets the break fails (INV_IO), the
+ * next one works, without reopening the inventory. */
+static void test_reconnect_after_restart(void **state)
+{
+	const char *ctl = getenv("PG_FIXTURE_CTL");
+	if (!tinv_pg() || !ctl)
+		skip();
+	struct inv *inv = tinv_inv(state);
+	char id[INV_ID_LEN];
+	tinv_machine(inv, "before", NULL, NULL, id);
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "cd / && %s -m fast restart >/dev/null 2>&1", ctl);
+	assert_int_equal(system(cmd), 0);
+	struct inv_machine m = {0};
+	struct inv_err err = {0};
+	enum inv_status s = inv_machine_get(inv, id, &m, &err); /* a reader */
+	if (s != INV_OK)
+		s = inv_machine_get(inv, id, &m, &err);
+	assert_int_equal(s, INV_OK);
+	inv_machine_clear(&m);
+	struct inv_machine_new n = {.name = "after", .actor = "test", .request_id = "r"};
+	s = inv_machine_create(inv, &n, &m, &err); /* the writer */
+	if (s != INV_OK)
+		s = inv_machine_create(inv, &n, &m, &err);
+	if (s != INV_OK)
+		fail_msg("write after the restart: %s: %s", inv_status_name(s), err.message);
+	assert_string_equal(m.name, "after");
+	inv_machine_clear(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +288,8 @@ int main(void)
 					    tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_getters_none_and_error, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_agent_seen_at, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_reconnect_after_restart, tinv_setup,
+					    tinv_teardown),
 	};
 	return cmocka_run_group_tests_name("inventory_sql", tests, NULL, NULL);
 }
