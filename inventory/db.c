@@ -163,7 +163,7 @@ enum inv_status inv_open_at(const char *path, int target, const struct inv_key *
 		return inv_fail(err, INV_IO, NULL, "out of memory");
 	inv->key = *key;
 	inv->path = strdup(path);
-	inv_database_name(path, inv->name, sizeof inv->name);
+	inv_database_display(path, inv->name, sizeof inv->name);
 	inv->commit_hist.le = commit_le;
 	inv->commit_hist.nle = ARRAY_SIZE(commit_le);
 	pthread_mutex_init(&inv->mu, NULL);

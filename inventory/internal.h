@@ -35,8 +35,6 @@ enum inv_status inv_conn_check(struct inv_conn *c, struct inv_err *err);
 enum inv_status inv_conn_configure(struct inv_conn *c, bool writer, struct inv_err *err);
 /* Finalizes the statements and closes the connection. NULL ok. */
 void inv_conn_close(struct inv_conn *c);
-/* Copies database into out for messages, without a password in it. */
-void inv_database_name(const char *database, char *out, size_t len);
 
 /* A write runs on the writer connection inside its own savepoint. Return
  * INV_OK to keep its changes; anything else rolls back just this request. */

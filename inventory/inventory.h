@@ -143,6 +143,11 @@ bool inv_storage_ok(struct inv *inv, char *why, size_t len, int64_t *since);
 void inv_storage_probe(struct inv *inv);
 /* Schema version this binary writes. */
 int inv_schema_version(void);
+/* Whether database (the database setting) names a file (SQLite) rather
+ * than a PostgreSQL server (a URI or key=value string: inv_open). */
+bool inv_database_is_file(const char *database);
+/* database for logs and messages: a PostgreSQL password becomes ***. */
+void inv_database_display(const char *database, char *out, size_t len);
 /* Current wall clock in milliseconds since the epoch (what rows store). */
 int64_t inv_now_ms(void);
 

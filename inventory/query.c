@@ -22,7 +22,12 @@ static const struct inv_backend *backend_for(const char *database)
 	return &inv_backend_sqlite;
 }
 
-void inv_database_name(const char *database, char *out, size_t len)
+bool inv_database_is_file(const char *database)
+{
+	return backend_for(database) == &inv_backend_sqlite;
+}
+
+void inv_database_display(const char *database, char *out, size_t len)
 {
 	const struct inv_backend *be = backend_for(database);
 	if (be->display)
