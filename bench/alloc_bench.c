@@ -5,8 +5,11 @@
  * /v1/allocations (count K each) until the pool is exhausted. Prints the
  * allocation rate and latency percentiles, and the machine it ran on.
  *
- * Usage: alloc_bench [-n MACHINES] [-c CLIENTS] [-k COUNT] [-p PROVISIOND]
+ * Usage: alloc_bench [-n MACHINES] [-c CLIENTS] [-k COUNT] [-p PROVISIOND] [-d DATABASE]
  *        alloc_bench -P DIR [-n MACHINES] [-x CLEANING]
+ * -d runs on that database (e.g. an empty PostgreSQL database or schema:
+ * "host=127.0.0.1 port=5432 dbname=bench") instead of a new SQLite file;
+ * the key file stays in the temporary directory.
  * -P only prepares DIR/p.db (and its key) with the machines, the first
  * CLEANING of them in cleaning, the rest available, an image "img", and a
  * service and an admin token of owner "bench" whose secrets go to
@@ -28,6 +31,7 @@
 #include <unistd.h>
 
 static int n_machines = 2000, n_clients = 16, per_alloc = 1, n_cleaning;
+static const char *database; /* -d; NULL: DIR/p.db */
 static char url[128], token[80], admin_token[80];
 static double *lat;
 static long n_lat, n_409, n_other;
@@ -95,14 +99,15 @@ static void add_token(struct inv *inv, const char *id, const char *role, char *o
 	}
 }
 
-static void prepare(const char *db)
+static void prepare(const char *dir, const char *db)
 {
 	struct inv *inv;
 	struct inv_err e = {0};
 	struct inv_key key;
 	char key_file[700];
-	/* where provisiond looks for it by default: <database>.key */
-	snprintf(key_file, sizeof key_file, "%s.key", db);
+	/* where provisiond looks for it by default beside DIR/p.db, and where
+	 * the config of a -d database names it */
+	snprintf(key_file, sizeof key_file, "%s/p.db.key", dir);
 	if (inv_key_create(key_file, &e) != INV_OK || inv_key_load(key_file, &key, &e) != INV_OK ||
 	    inv_open(db, &key, &inv, &e) != INV_OK) {
 		fprintf(stderr, "%s\n", e.message);
@@ -186,16 +191,21 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static pid_t start_daemon(const char *bin, const char *dir)
+static int write_secret(const char *dir, const char *name, const char *secret);
+
+static pid_t start_daemon(const char *bin, const char *dir, const char *db)
 {
-	char db[600], ready[600];
-	snprintf(db, sizeof db, "%s/p.db", dir);
+	char ready[600], ini[600], conf[800];
 	snprintf(ready, sizeof ready, "%s/ready", dir);
+	snprintf(ini, sizeof ini, "%s/p.ini", dir);
+	snprintf(conf, sizeof conf, "[database]\nkey_file = %s/p.db.key\n", dir);
+	if (write_secret(dir, "p.ini", conf) != 0)
+		exit(1);
 	pid_t pid = fork();
 	if (pid == 0) {
 		freopen("/dev/null", "w", stderr);
-		execl(bin, bin, "--db", db, "--listen", "127.0.0.1:0", "--boot-listen",
-		      "127.0.0.1:0", "--ready-file", ready, (char *)NULL);
+		execl(bin, bin, "--db", db, "--config", ini, "--listen", "127.0.0.1:0",
+		      "--boot-listen", "127.0.0.1:0", "--ready-file", ready, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 200; i++) {
@@ -245,7 +255,7 @@ static int prepare_only(const char *dir)
 	char db[600];
 	snprintf(db, sizeof db, "%s/p.db", dir);
 	double t0 = now_s();
-	prepare(db);
+	prepare(dir, db);
 	printf("prepared=%d cleaning=%d seconds=%.1f\n", n_machines, n_cleaning, now_s() - t0);
 	return write_secret(dir, "token", token) || write_secret(dir, "admin-token", admin_token);
 }
@@ -254,7 +264,7 @@ int main(int argc, char **argv)
 {
 	const char *bin = "provisiond/provisiond", *prep_dir = NULL;
 	int o;
-	while ((o = getopt(argc, argv, "n:c:k:p:P:x:")) != -1) {
+	while ((o = getopt(argc, argv, "n:c:k:p:P:x:d:")) != -1) {
 		if (o == 'n')
 			n_machines = (int)strtol(optarg, NULL, 10);
 		else if (o == 'c')
@@ -267,6 +277,8 @@ int main(int argc, char **argv)
 			prep_dir = optarg;
 		else if (o == 'x')
 			n_cleaning = (int)strtol(optarg, NULL, 10);
+		else if (o == 'd')
+			database = optarg;
 		else
 			return 2;
 	}
@@ -275,11 +287,13 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/alloc-bench.XXXXXX", db[600];
 	if (!mkdtemp(dir))
 		return 1;
-	snprintf(db, sizeof db, "%s/p.db", dir);
+	snprintf(db, sizeof db, "%s", database ? database : "");
+	if (!database)
+		snprintf(db, sizeof db, "%s/p.db", dir);
 	double t0 = now_s();
-	prepare(db);
+	prepare(dir, db);
 	printf("prepared %d available machines in %.1f s\n", n_machines, now_s() - t0);
-	pid_t pid = start_daemon(bin, dir);
+	pid_t pid = start_daemon(bin, dir, db);
 	curl_global_init(CURL_GLOBAL_ALL);
 	lat = calloc((size_t)n_machines + 1, sizeof *lat);
 	pthread_t th[256];
