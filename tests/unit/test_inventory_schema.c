@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,6 +535,46 @@ static void test_refused_without_err(void **state)
 	}
 }
 
+/* PostgreSQL: replicas starting together on an empty database migrate it
+ * one at a time (an advisory lock around the check and the migrations):
+ * every one opens, the schema is built once. */
+struct opener {
+	const char *path;
+	enum inv_status st;
+	struct inv_err err;
+};
+
+static void *open_one(void *p)
+{
+	struct opener *o = p;
+	struct inv *inv = NULL;
+	o->st = inv_open(o->path, tinv_key(), &inv, &o->err);
+	inv_close(inv);
+	return NULL;
+}
+
+static void test_replicas_migrate_together(void **state)
+{
+	if (!tinv_pg())
+		skip(); /* one process per SQLite file */
+	char path[700];
+	tinv_new_db(state, "together", path, sizeof path);
+	struct opener o[4];
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++) {
+		o[i] = (struct opener){.path = path};
+		assert_int_equal(pthread_create(&t[i], NULL, open_one, &o[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 4; i++)
+		if (o[i].st != INV_OK)
+			fail_msg("opener %d: %s: %s", i, inv_status_name(o[i].st),
+				 o[i].err.message);
+	assert_int_equal(user_version(path), inv_schema_version());
+	check_tables(path, inv_schema_version());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -548,6 +589,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_foreign_db_refused, tinv_setup_dir, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_directory, tinv_setup_dir, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_without_err, tinv_setup_dir,
+					    tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_replicas_migrate_together, tinv_setup_dir,
 					    tinv_teardown),
 	};
 	return cmocka_run_group_tests_name("inventory_schema", tests, NULL, NULL);
