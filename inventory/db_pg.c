@@ -116,7 +116,12 @@ static enum inv_status pg_open(struct inv_conn *c, const char *database, bool wr
 		return inv_fail(err, INV_IO, NULL, "out of memory");
 	c->h = pc;
 	pc->gen = 1;
-	pc->pg = PQconnectdb(database);
+	/* A server that does not answer must not hang a start or a reset for
+	 * the minutes of TCP's own timeout: 10 s unless the setting says
+	 * otherwise (later keywords override, and the setting comes last). */
+	static const char *const keys[] = {"connect_timeout", "dbname", NULL};
+	const char *const vals[] = {"10", database, NULL};
+	pc->pg = PQconnectdbParams(keys, vals, 1);
 	if (!pc->pg || PQstatus(pc->pg) != CONNECTION_OK) {
 		char name[256];
 		inv_pg_display(database, name, sizeof name);
