@@ -57,6 +57,7 @@ struct pg_conn {
 	unsigned gen;	  /* bumped by every reset: server-side statements are gone */
 	unsigned next_id; /* names of prepared statements */
 	int64_t changes;  /* rows of the last statement */
+	bool read_only;	  /* a reader: its session's transactions are read-only */
 };
 
 struct pg_q {
@@ -99,12 +100,16 @@ static void quiet(void *arg, const char *message)
 
 /* A broken connection (server restart, failover) is reset while idle;
  * with a multi-host setting libpq finds the new primary. */
+#define READ_ONLY_SQL "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+
 static void revive(struct pg_conn *pc)
 {
 	if (PQstatus(pc->pg) == CONNECTION_OK)
 		return;
 	PQreset(pc->pg);
 	pc->gen++;
+	if (pc->read_only && PQstatus(pc->pg) == CONNECTION_OK) /* a new session */
+		PQclear(PQexec(pc->pg, READ_ONLY_SQL));
 }
 
 static enum inv_status pg_open(struct inv_conn *c, const char *database, bool writer,
@@ -148,8 +153,8 @@ static enum inv_status pg_configure(struct inv_conn *c, bool writer, struct inv_
 {
 	if (writer)
 		return INV_OK;
-	return pg_exec(c, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
-		       "configure reader", err);
+	pc_of(c)->read_only = true;
+	return pg_exec(c, READ_ONLY_SQL, "configure reader", err);
 }
 
 static void pg_close(struct inv_conn *c)

@@ -259,11 +259,25 @@ static void test_reconnect_after_restart(void **state)
 	struct inv *inv = tinv_inv(state);
 	char id[INV_ID_LEN];
 	tinv_machine(inv, "before", NULL, NULL, id);
+	struct inv_conn rc = {0}; /* a reader of our own, to try a write on */
+	struct inv_err err = {0};
+	assert_int_equal(inv_conn_open(&rc, tinv_path(state), false, &err), INV_OK);
+	assert_int_equal(inv_conn_configure(&rc, false, &err), INV_OK);
 	char cmd[1024];
 	snprintf(cmd, sizeof cmd, "cd / && %s -m fast restart >/dev/null 2>&1", ctl);
 	assert_int_equal(system(cmd), 0);
+	/* the reader's new session is read-only too */
+	struct inv_q *q = inv_prep(&rc, "CREATE TABLE ro_probe(i BIGINT)", &err);
+	assert_non_null(q);
+	bool row;
+	if (inv_step(q, &row, "probe", &err) != INV_OK) { /* met the break */
+		inv_stmt_done(q);
+		assert_int_equal(inv_step(q, &row, "probe", &err), INV_IO);
+	}
+	assert_non_null(strstr(err.message, "read-only"));
+	inv_q_free(q);
+	inv_conn_close(&rc);
 	struct inv_machine m = {0};
-	struct inv_err err = {0};
 	enum inv_status s = inv_machine_get(inv, id, &m, &err); /* a reader */
 	if (s != INV_OK)
 		s = inv_machine_get(inv, id, &m, &err);
