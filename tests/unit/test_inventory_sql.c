@@ -20,6 +20,8 @@ struct inv *tinv_inv(void **state);
 const char *tinv_path(void **state);
 void tinv_exec(const char *path, const char *sql);
 const char *tinv_pg(void);
+const struct inv_key *tinv_key(void);
+int64_t tinv_scalar(const char *path, const char *sql, const char *arg);
 void tinv_machine(struct inv *inv, const char *name, const char *mac, const char *sku,
 		  char id[INV_ID_LEN]);
 
@@ -293,6 +295,67 @@ static void test_reconnect_after_restart(void **state)
 	inv_machine_clear(&m);
 }
 
+/* Which backend a setting names, and how messages show it. */
+static void test_database_setting(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *setting;
+		bool file;
+		const char *shown;
+	} cases[] = {
+	    {"/var/lib/provisiond/provisiond.db", true, "/var/lib/provisiond/provisiond.db"},
+	    {"relative.db", true, "relative.db"},
+	    {"postgresql://pvd:s3cret@db1,db2/pvd?target_session_attrs=read-write", false,
+	     "postgresql://pvd:***@db1,db2/pvd?target_session_attrs=read-write"},
+	    {"postgres://db1:5432/pvd?password=s3cret&sslmode=require", false,
+	     "postgres://db1:5432/pvd?password=***&sslmode=require"},
+	    {"host=db1 password=s3cret dbname=pvd", false, "host=db1 password=*** dbname=pvd"},
+	    {" dbname = pvd", false, " dbname = pvd"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char shown[256];
+		inv_database_display(cases[i].setting, shown, sizeof shown);
+		if (inv_database_is_file(cases[i].setting) != cases[i].file)
+			fail_msg("%s: file %d", cases[i].setting, !cases[i].file);
+		assert_string_equal(shown, cases[i].shown);
+	}
+}
+
+/* PostgreSQL: the setting's two forms with two hosts, the first of which
+ * refuses connections (a dead primary): libpq takes the one that accepts
+ * writes, the inventory works. */
+static void test_multi_host_settings(void **state)
+{
+	const char *pg = tinv_pg(), *path = tinv_path(state);
+	const char *at = pg ? strstr(pg, "port=") : NULL;
+	const char *schema = strstr(path, "search_path=");
+	if (!at || !schema)
+		skip();
+	int port = (int)strtol(at + 5, NULL, 10);
+	char kv[512], uri[512];
+	snprintf(kv, sizeof kv,
+		 "host=127.0.0.1,127.0.0.1 port=1,%d user=postgres dbname=postgres"
+		 " target_session_attrs=read-write options='-c %.*s'",
+		 port, (int)strcspn(schema, "'"), schema);
+	snprintf(uri, sizeof uri,
+		 "postgresql://postgres@127.0.0.1:1,127.0.0.1:%d/postgres"
+		 "?target_session_attrs=read-write&options=-csearch_path%%3D%.*s",
+		 port, (int)strcspn(schema + 12, "'"), schema + 12);
+	const char *settings[] = {kv, uri};
+	for (int i = 0; i < 2; i++) {
+		struct inv *inv = NULL;
+		struct inv_err err = {0};
+		if (inv_open(settings[i], tinv_key(), &inv, &err) != INV_OK)
+			fail_msg("%s: %s", settings[i], err.message);
+		char name[16];
+		snprintf(name, sizeof name, "multi-%d", i);
+		tinv_machine(inv, name, NULL, NULL, NULL);
+		inv_close(inv);
+	}
+	assert_int_equal(tinv_scalar(path, "SELECT count(*) FROM machines", NULL), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +367,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_agent_seen_at, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_reconnect_after_restart, tinv_setup,
 					    tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_multi_host_settings, tinv_setup, tinv_teardown),
+	    cmocka_unit_test(test_database_setting),
 	};
 	return cmocka_run_group_tests_name("inventory_sql", tests, NULL, NULL);
 }
