@@ -6,16 +6,21 @@
  * allocation rate and latency percentiles, and the machine it ran on.
  *
  * Usage: alloc_bench [-n MACHINES] [-c CLIENTS] [-k COUNT] [-p PROVISIOND] [-d DATABASE]
+ *                    [-r RACKS [-s ACROSS[:MODE]]]
  *        alloc_bench -P DIR [-n MACHINES] [-x CLEANING]
  * -d runs on that database (e.g. an empty PostgreSQL database or schema:
  * "host=127.0.0.1 port=5432 dbname=bench") instead of a new SQLite file;
  * the key file stays in the temporary directory.
+ * -r puts machine i in rack r<i % RACKS> of site dc<i % RACKS % 4> (else
+ * none has a location); -s asks every allocation for that spread
+ * ("rack", "site:best_effort", docs/allocations.md).
  * -P only prepares DIR/p.db (and its key) with the machines, the first
  * CLEANING of them in cleaning, the rest available, an image "img", and a
  * service and an admin token of owner "bench" whose secrets go to
  * DIR/token and DIR/admin-token; bench/run starts provisiond on it. The
  * machines are named b000000.., MAC 52:54:01:XX:XX:XX by their number.
  */
+#include "bench/daemon.h"
 #include "inventory/inventory.h"
 #include "provisiond/tokens.h"
 #include "util/util.h"
@@ -30,8 +35,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int n_machines = 2000, n_clients = 16, per_alloc = 1, n_cleaning;
+static int n_machines = 2000, n_clients = 16, per_alloc = 1, n_cleaning, n_racks;
 static const char *database; /* -d; NULL: DIR/p.db */
+static char spread[96];	     /* ,"spread":{...} or "" */
 static char url[128], token[80], admin_token[80];
 static double *lat;
 static long n_lat, n_409, n_other;
@@ -66,6 +72,10 @@ static void *prepare_range(void *arg)
 					    .bmc = &bmc,
 					    .actor = "bench",
 					    .location = {.unit = -1}};
+		if (n_racks > 0) {
+			snprintf(n.location.site, sizeof n.location.site, "dc%d", i % n_racks % 4);
+			snprintf(n.location.rack, sizeof n.location.rack, "r%d", i % n_racks);
+		}
 		struct inv_machine m = {0};
 		if (inv_machine_create(j->inv, &n, &m, &e) != INV_OK)
 			exit(1);
@@ -151,9 +161,9 @@ static void *client(void *arg)
 {
 	(void)arg;
 	CURL *c = curl_easy_init();
-	char body[128], auth[128];
-	snprintf(body, sizeof body, "{\"sku\":\"lab.small\",\"count\":%d,\"image\":\"img\"}",
-		 per_alloc);
+	char body[256], auth[128];
+	snprintf(body, sizeof body, "{\"sku\":\"lab.small\",\"count\":%d,\"image\":\"img\"%s}",
+		 per_alloc, spread);
 	snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
 	struct curl_slist *h = curl_slist_append(NULL, auth);
 	h = curl_slist_append(h, "Content-Type: application/json");
@@ -193,36 +203,15 @@ static int cmp(const void *a, const void *b)
 
 static int write_secret(const char *dir, const char *name, const char *secret);
 
+/* provisiond on db with DIR/p.ini naming the key file beside the SQLite
+ * file's place, which a PostgreSQL database (-d) has not. */
 static pid_t start_daemon(const char *bin, const char *dir, const char *db)
 {
-	char ready[600], ini[600], conf[800];
-	snprintf(ready, sizeof ready, "%s/ready", dir);
-	snprintf(ini, sizeof ini, "%s/p.ini", dir);
+	char conf[800];
 	snprintf(conf, sizeof conf, "[database]\nkey_file = %s/p.db.key\n", dir);
 	if (write_secret(dir, "p.ini", conf) != 0)
 		exit(1);
-	pid_t pid = fork();
-	if (pid == 0) {
-		freopen("/dev/null", "w", stderr);
-		execl(bin, bin, "--db", db, "--config", ini, "--listen", "127.0.0.1:0",
-		      "--boot-listen", "127.0.0.1:0", "--ready-file", ready, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200; i++) {
-		FILE *f = fopen(ready, "r");
-		int port = 0;
-		if (f && fscanf(f, "%d", &port) == 1) {
-			fclose(f);
-			snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-			return pid;
-		}
-		if (f)
-			fclose(f);
-		util_sleep_ms(50);
-	}
-	fprintf(stderr, "provisiond did not start\n");
-	kill(pid, SIGKILL);
-	exit(1);
+	return bench_daemon_start(bin, dir, db, 1, url, sizeof url);
 }
 
 static void machine_note(void)
@@ -260,11 +249,24 @@ static int prepare_only(const char *dir)
 	return write_secret(dir, "token", token) || write_secret(dir, "admin-token", admin_token);
 }
 
+/* -s ACROSS[:MODE] into spread. */
+static void spread_arg(const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	int n = colon ? (int)(colon - arg) : (int)strlen(arg);
+	n = n > 20 ? 20 : n;
+	if (colon)
+		snprintf(spread, sizeof spread,
+			 ",\"spread\":{\"across\":\"%.*s\",\"mode\":\"%.20s\"}", n, arg, colon + 1);
+	else
+		snprintf(spread, sizeof spread, ",\"spread\":{\"across\":\"%.20s\"}", arg);
+}
+
 int main(int argc, char **argv)
 {
 	const char *bin = "provisiond/provisiond", *prep_dir = NULL;
 	int o;
-	while ((o = getopt(argc, argv, "n:c:k:p:P:x:d:")) != -1) {
+	while ((o = getopt(argc, argv, "n:c:k:p:P:x:d:r:s:")) != -1) {
 		if (o == 'n')
 			n_machines = (int)strtol(optarg, NULL, 10);
 		else if (o == 'c')
@@ -279,6 +281,10 @@ int main(int argc, char **argv)
 			n_cleaning = (int)strtol(optarg, NULL, 10);
 		else if (o == 'd')
 			database = optarg;
+		else if (o == 'r')
+			n_racks = (int)strtol(optarg, NULL, 10);
+		else if (o == 's')
+			spread_arg(optarg);
 		else
 			return 2;
 	}

@@ -13,6 +13,7 @@
  * Usage: onboard_bench [-n MACHINES] [-c CLIENTS] [-b BMC_MS] [-a AGENT_MS]
  *                      [-t LIMIT_S] [-p PROVISIOND] [-o KEY=VALUE]...
  * (-o adds a setting, SECTION.KEY=VALUE, e.g. -o lifecycle.workers=256.) */
+#include "bench/daemon.h"
 #include "util/util.h"
 
 #include <curl/curl.h>
@@ -36,9 +37,9 @@
 static int n_machines = 1000, n_clients = 8, limit_s = 600;
 static long bmc_min, bmc_max, agent_min, agent_max;
 static char url[128], token[128], settings[2048];
-static int workers = 16, bmc_cap = 32, per_rack = 8; /* provisiond's defaults */
+static int bmc_cap = 32, per_rack = 8; /* provisiond's defaults */
 static atomic_int next_machine;
-static atomic_long enroll_failed;
+static atomic_long enroll_failed, enroll_retried;
 
 static double now_s(void)
 {
@@ -95,8 +96,19 @@ static void *enroller(void *arg)
 		enroll_body(i, body, sizeof body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		long code = 0;
-		if (curl_easy_perform(c) == CURLE_OK)
-			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		/* as a well-behaved client: a 503 or 429 (admission control) is
+		 * tried again after its Retry-After (at most a second here) */
+		for (int tries = 0; tries < 100; tries++) {
+			curl_off_t after = 0;
+			code = 0;
+			if (curl_easy_perform(c) == CURLE_OK)
+				curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+			if (code != 503 && code != 429)
+				break;
+			atomic_fetch_add(&enroll_retried, 1);
+			curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &after);
+			util_sleep_ms(after >= 1 ? 1000 : 100);
+		}
 		if (code != 201)
 			atomic_fetch_add(&enroll_failed, 1);
 	}
@@ -138,33 +150,24 @@ static long capacity(CURL *c, const char *state)
 }
 
 /* A counter or a histogram's _count from /metrics. */
-static double metric(CURL *c, const char *name)
+/* The /metrics sample name (exact) or the sum of those starting with it. */
+static double metric_of(CURL *c, const char *name, int exact)
 {
 	struct util_buf b = {0};
-	double v = 0;
-	size_t nl = strlen(name);
-	if (get(c, "/metrics", &b) == 200)
-		for (char *p = b.p; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-			if (strncmp(p, name, nl) == 0 && p[nl] == ' ') {
-				v = strtod(p + nl + 1, NULL);
-				break;
-			}
+	double v = get(c, "/metrics", &b) == 200 ? bench_metric(b.p, name, exact) : 0;
+
 	util_buf_free(&b);
 	return v;
 }
 
-/* The sum of every sample whose name and labels start with prefix. */
+static double metric(CURL *c, const char *name)
+{
+	return metric_of(c, name, 1);
+}
+
 static double metric_sum(CURL *c, const char *prefix)
 {
-	struct util_buf b = {0};
-	double v = 0;
-	size_t nl = strlen(prefix);
-	if (get(c, "/metrics", &b) == 200)
-		for (char *p = b.p; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-			if (strncmp(p, prefix, nl) == 0 && strchr(p, ' '))
-				v += strtod(strchr(p, ' ') + 1, NULL);
-	util_buf_free(&b);
-	return v;
+	return metric_of(c, prefix, 0);
 }
 
 static long peak_rss_kib(pid_t pid)
@@ -196,6 +199,8 @@ static pid_t start_daemon(const char *bin, const char *dir)
 	run_or_die(cmd);
 	snprintf(path, sizeof path, "%s/p.ini", dir);
 	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		exit(1);
 	fputs(settings, f);
 	fclose(f);
 	snprintf(path, sizeof path, "%s/p.db.admin-token", dir);
@@ -204,34 +209,7 @@ static pid_t start_daemon(const char *bin, const char *dir)
 		exit(1);
 	fclose(f);
 	token[strcspn(token, "\n")] = 0;
-	pid_t pid = fork();
-	if (pid == 0) {
-		char db[700], ready[700], ini[700];
-		snprintf(db, sizeof db, "%s/p.db", dir);
-		snprintf(ready, sizeof ready, "%s/ready", dir);
-		snprintf(ini, sizeof ini, "%s/p.ini", dir);
-		if (!freopen("/dev/null", "w", stderr))
-			_exit(127);
-		execl(bin, bin, "--config", ini, "--db", db, "--listen", "127.0.0.1:0",
-		      "--boot-listen", "127.0.0.1:0", "--ready-file", ready, (char *)NULL);
-		_exit(127);
-	}
-	snprintf(path, sizeof path, "%s/ready", dir);
-	for (int i = 0; i < 400; i++) {
-		int port = 0;
-		f = fopen(path, "r");
-		if (f && fscanf(f, "%d", &port) == 1) {
-			fclose(f);
-			snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-			return pid;
-		}
-		if (f)
-			fclose(f);
-		util_sleep_ms(50);
-	}
-	fprintf(stderr, "onboard_bench: provisiond did not start\n");
-	kill(pid, SIGKILL);
-	exit(1);
+	return bench_daemon_start(bin, dir, NULL, 1, url, sizeof url);
 }
 
 static void range(const char *s, long *lo, long *hi)
@@ -256,9 +234,7 @@ static int add_setting(const char *arg)
 	if (n < 0 || (size_t)n >= sizeof settings - used)
 		return -1;
 	int v = (int)strtol(eq + 1, NULL, 10);
-	if (strncmp(arg, "lifecycle.workers=", 18) == 0)
-		workers = v;
-	else if (strncmp(arg, "bmc.max_concurrent=", 19) == 0)
+	if (strncmp(arg, "bmc.max_concurrent=", 19) == 0)
 		bmc_cap = v;
 	else if (strncmp(arg, "lifecycle.max_per_rack=", 23) == 0)
 		per_rack = v;
@@ -315,14 +291,15 @@ static void watch(CURL *c, double t0, struct outcome *r)
 
 /* The run cannot beat the slowest chain of waits of one machine, nor the
  * BMC-seconds of the whole site spread over the BMC calls the caps allow at
- * once: [lifecycle] workers (a step holds its thread during its BMC calls),
- * [bmc] max_concurrent, and max_per_rack times the racks. */
+ * once: [bmc] max_concurrent (also the lifecycle's call pool) and
+ * max_per_rack times the racks. [lifecycle] workers is no cap: a step
+ * waiting for a BMC gives its worker up. */
 static void print_floor(const struct outcome *r)
 {
 	double per_machine = r->bmc_calls / n_machines;
 	double chain = (per_machine * bmc_max + AGENT_RUNS_PER_MACHINE * agent_max) / 1e3;
 	long racks = (n_machines + RACK_UNITS - 1) / RACK_UNITS;
-	long cap = workers < bmc_cap ? workers : bmc_cap;
+	long cap = bmc_cap;
 	if (per_rack > 0 && racks * per_rack < cap)
 		cap = racks * per_rack;
 	double bmc_s = r->bmc_calls * (bmc_min + bmc_max) / 2e3 / (double)cap;
@@ -362,8 +339,10 @@ int main(int argc, char **argv)
 	waitpid(pid, NULL, 0);
 	printf("machine: %ld cores; the load generator shares them\n",
 	       sysconf(_SC_NPROCESSORS_ONLN));
-	printf("enrolled %d machines (%ld refused) by %d clients in %.2f s: %.0f enrollments/s\n",
-	       n_machines, (long)enroll_failed, n_clients, r.enroll_s, n_machines / r.enroll_s);
+	printf("enrolled %d machines (%ld refused; %ld answers 503/429 tried again) by %d clients "
+	       "in %.2f s: %.0f enrollments/s\n",
+	       n_machines, (long)enroll_failed, (long)enroll_retried, n_clients, r.enroll_s,
+	       n_machines / r.enroll_s);
 	printf("%ld available, %ld failed after %.2f s from the first enroll: %.0f machines/s "
 	       "(target >= 500/s at BMC delay 0)\n",
 	       r.available, r.failed, r.done_s, (double)r.available / r.done_s);

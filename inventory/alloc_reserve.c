@@ -184,12 +184,17 @@ static enum inv_status reserve_fn(struct inv_conn *c, void *arg, struct inv_err 
 	if (!ids)
 		return inv_fail(err, INV_IO, NULL, "out of memory");
 	int n = 0;
-	s = pick_available(c, r->sku, want, ids, &n, err);
+	if (r->spread.across == INV_SPREAD_NONE)
+		s = pick_available(c, r->sku, want, ids, &n, err);
+	else
+		s = inv_spread_pick(c, r, want, ids, &n, err);
 	if (s == INV_OK && n < r->min_count)
 		s = inv_fail(err, INV_CAPACITY, "count", "sku %s: %d available, %d requested",
 			     r->sku, n, r->min_count);
 	if (s == INV_OK)
 		s = insert_alloc(c, x, err);
+	if (s == INV_OK && r->spread.across != INV_SPREAD_NONE)
+		s = inv_spread_store(c, x->id, &r->spread, err);
 	char reason[128];
 	snprintf(reason, sizeof reason, "allocation %s", x->id);
 	for (int i = 0; s == INV_OK && i < n; i++)
@@ -197,10 +202,11 @@ static enum inv_status reserve_fn(struct inv_conn *c, void *arg, struct inv_err 
 				       r->request_id, err);
 	free(ids);
 	if (s == INV_OK) {
-		char after[256];
+		char after[320], spread[96];
+		inv_spread_audit(&r->spread, spread, sizeof spread);
 		snprintf(after, sizeof after,
-			 "{\"sku\":\"%s\",\"count\":%d,\"reserved\":%d,\"image\":\"%s\"}", r->sku,
-			 r->count, n, r->image);
+			 "{\"sku\":\"%s\",\"count\":%d,\"reserved\":%d,\"image\":\"%s\"%s}", r->sku,
+			 r->count, n, r->image, spread);
 		s = inv_audit_row(c, r->actor, "allocation.create", "allocation", x->id, NULL,
 				  after, r->request_id, err);
 	}

@@ -171,6 +171,8 @@ static enum inv_status sub_fn(struct inv_conn *c, void *arg, struct inv_err *err
 	enum inv_status s = detach_failed(c, x, err);
 	if (s == INV_OK)
 		s = pick_substitute(c, x, mid, err);
+	if (s == INV_OK && mid[0])
+		s = inv_spread_substitute(c, x->alloc_id, mid, err);
 	if (s != INV_OK || !mid[0])
 		return s;
 	char reason[160];

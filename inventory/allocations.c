@@ -117,6 +117,8 @@ static enum inv_status get_on(struct inv_conn *c, const char *id, struct inv_all
 	inv_stmt_done(st);
 	if (s == INV_OK && (s = read_members(c, out, err)) != INV_OK)
 		inv_allocation_clear(out);
+	if (s == INV_OK && (s = inv_spread_read(c, out->id, &out->spread, err)) != INV_OK)
+		inv_allocation_clear(out);
 	return s;
 }
 

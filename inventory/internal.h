@@ -118,6 +118,25 @@ enum inv_status inv_event_row(struct inv_conn *c, const char *machine_id, const 
 enum inv_status inv_attach_machine(struct inv_conn *c, const char *alloc_id, const char *mid,
 				   int64_t wake_at, const char *actor, const char *reason,
 				   const char *request_id, struct inv_err *err);
+/* Failure-domain spread (alloc_spread.c). inv_spread_store writes the
+ * allocation's spread, inv_spread_read reads it with the domains its
+ * attached machines are in (any connection). inv_spread_pick is
+ * pick_available for a request with a spread (writer): up to want ids,
+ * and with a strict spread short of min_count domains INV_CAPACITY naming
+ * them (or the pool's shortage, as the plain reservation says it).
+ * inv_spread_substitute: mid holds the substitute a plain substitution
+ * would take; with a spread it becomes one that keeps it, or "" (strict,
+ * none left). */
+enum inv_status inv_spread_store(struct inv_conn *c, const char *alloc_id,
+				 const struct inv_spread *sp, struct inv_err *err);
+enum inv_status inv_spread_read(struct inv_conn *c, const char *alloc_id, struct inv_spread *out,
+				struct inv_err *err);
+enum inv_status inv_spread_pick(struct inv_conn *c, const struct inv_alloc_request *r, int want,
+				char (*ids)[INV_ID_LEN], int *n, struct inv_err *err);
+enum inv_status inv_spread_substitute(struct inv_conn *c, const char *alloc_id,
+				      char mid[INV_ID_LEN], struct inv_err *err);
+/* ",\"spread\":{...}" for an audit row's JSON, or "" without a spread. */
+void inv_spread_audit(const struct inv_spread *sp, char *buf, size_t len);
 /* A new random UUID string. */
 void inv_uuid(char out[INV_ID_LEN]);
 /* Discovered machines waiting for a tech, on any connection. */

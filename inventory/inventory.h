@@ -403,6 +403,29 @@ INV_MUST_CHECK enum inv_status inv_capacity_by_rack(struct inv *inv,
 /* ---------------------------------------------------------- allocations */
 #define INV_MAX_ALLOC 256
 
+/* Failure-domain spread of an allocation's machines (docs/allocations.md,
+ * "Spread"). A machine's domain is its rack (site and rack: racks of two
+ * sites are two domains) or its site; a machine whose location lacks it
+ * is in no domain. Strict: every machine in its own domain, or no
+ * reservation (INV_CAPACITY, field "spread"). Best effort: one machine per
+ * domain first (domains in the order of their names), then the oldest.
+ * The API's names come from these tables only. */
+enum inv_spread_across { INV_SPREAD_NONE, INV_SPREAD_RACK, INV_SPREAD_SITE, INV_SPREAD__COUNT };
+enum inv_spread_mode { INV_SPREAD_STRICT, INV_SPREAD_BEST_EFFORT, INV_SPREAD_MODE__COUNT };
+/* "" for INV_SPREAD_NONE, "rack", "site". */
+const char *inv_spread_across_name(enum inv_spread_across a);
+/* "strict", "best_effort". */
+const char *inv_spread_mode_name(enum inv_spread_mode m);
+/* Return 0 and set *out, or -1 for an unknown name ("" is INV_SPREAD_NONE). */
+int inv_spread_across_from_name(const char *name, enum inv_spread_across *out);
+int inv_spread_mode_from_name(const char *name, enum inv_spread_mode *out);
+
+struct inv_spread {
+	enum inv_spread_across across; /* INV_SPREAD_NONE: no spread asked */
+	enum inv_spread_mode mode;
+	int domains; /* read only: distinct domains of the attached machines */
+};
+
 struct inv_alloc_machine {
 	char id[INV_ID_LEN];
 	char name[64];
@@ -428,6 +451,7 @@ struct inv_allocation {
 	size_t nmachines;
 	struct inv_alloc_machine *machines; /* malloc'd */
 	bool replayed;			    /* set by reserve when the Idempotency-Key matched */
+	struct inv_spread spread;	    /* across NONE: none asked */
 };
 void inv_allocation_clear(struct inv_allocation *a);
 
@@ -441,13 +465,17 @@ struct inv_alloc_request {
 	const char *idempotency_key; /* NULL: none */
 	int quota;		     /* -1: unlimited, else machines per SKU */
 	const char *actor, *request_id;
-	int64_t wake_at; /* wake time for the reserved machines */
+	int64_t wake_at;	  /* wake time for the reserved machines */
+	struct inv_spread spread; /* across NONE: none (domains ignored) */
 };
 /* Reserves between min_count and count available machines of sku for owner
  * in one write transaction, or none: INV_CAPACITY ("sku X: 2 available, 4
- * requested") or INV_QUOTA. The reserved machines move available ->
- * deploying (events written). With an idempotency key already used by this
- * owner, returns the earlier allocation with replayed = true. */
+ * requested"; with a strict spread, field "spread": "spread across rack
+ * needs 4 racks with an available X machine; 3 have one") or INV_QUOTA.
+ * The spread is stored with the allocation and kept by substitutions.
+ * The reserved machines move available -> deploying (events written).
+ * With an idempotency key already used by this owner, returns the earlier
+ * allocation with replayed = true. */
 INV_MUST_CHECK enum inv_status inv_allocation_reserve(struct inv *inv,
 						      const struct inv_alloc_request *r,
 						      struct inv_allocation *out,
@@ -490,7 +518,10 @@ INV_MUST_CHECK enum inv_status inv_allocation_set_state(struct inv *inv, const c
 							struct inv_err *err);
 /* Detaches failed machine from its allocation and, if the allocation may
  * take another substitute (max_subs) and one is available, reserves it
- * (available -> deploying). *substitute gets its id or "". */
+ * (available -> deploying). *substitute gets its id or "". With a spread
+ * the substitute comes from a domain no other attached machine is in
+ * (strict: only from such a domain, else none; best effort: the least
+ * used domain). */
 INV_MUST_CHECK enum inv_status inv_allocation_substitute(struct inv *inv, const char *alloc_id,
 							 const char *failed_id, int max_subs,
 							 char substitute[INV_ID_LEN],

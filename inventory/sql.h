@@ -64,6 +64,16 @@ enum inv_sql {
 	SQL_OWNER_USAGE,
 	SQL_IDEMPOTENCY_FIND, /* -> allocation_id */
 	SQL_IDEMPOTENCY_INSERT,
+	/* failure-domain spread (alloc_spread.c) */
+	SQL_ALLOC_SET_SPREAD,  /* :id, :across, :mode */
+	SQL_ALLOC_SPREAD,      /* :id, :site -> across, mode, domains, sku */
+	SQL_ALLOC_SPREAD_USED, /* :id -> site, rack of each attached machine */
+	/* the oldest available machine of sku in the first rack after (:site,
+	 * :rack), or the first site after :site: a seek per rack (site) */
+	SQL_POOL_NEXT_RACK, /* :sku, :available, :site, :rack -> site, rack, id */
+	SQL_POOL_NEXT_SITE, /* :sku, :available, :site -> site, rack, id */
+	/* the oldest available machine of sku in a rack (:by_site 1: a site) */
+	SQL_POOL_OLDEST_DOMAIN, /* :sku, :available, :by_site -> site, rack, id */
 
 	/* events, audit, capacity (records.c) */
 	SQL_EVENT_INSERT,

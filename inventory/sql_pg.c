@@ -273,6 +273,14 @@ const char *const inv_pg_migrations[] = {
     " FOR EACH ROW WHEN (OLD.sku IS DISTINCT FROM NEW.sku OR OLD.state IS DISTINCT FROM"
     " NEW.state OR OLD.maintenance IS DISTINCT FROM NEW.maintenance)"
     " EXECUTE FUNCTION machine_counts_keep();",
+
+    /* 8: an allocation's failure-domain spread, as SQLite's; the index's
+     * site and rack in bytes' order, as SQLite compares text, and
+     * with seq last, which SQLite's index holds as its rowid */
+    "ALTER TABLE allocations ADD COLUMN spread_across TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE allocations ADD COLUMN spread_mode TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX machines_pool_domain ON machines(sku, state, maintenance,"
+    " site COLLATE \"C\", rack COLLATE \"C\", seq);",
 };
 _Static_assert(sizeof inv_pg_migrations / sizeof inv_pg_migrations[0] == INV_SCHEMA_VERSIONS,
 	       "a migration for every schema version");

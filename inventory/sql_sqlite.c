@@ -58,6 +58,12 @@
 #define CMD_SELECT                                                                                 \
 	"SELECT id, machine_id, name, args, state, message, details, created_at, updated_at"       \
 	" FROM agent_commands"
+/* The failure domain of machine m in allocation a's spread: its site when
+ * spread across sites (:site binds "site"), else its site and rack; ''
+ * when its location lacks it. */
+#define DOMAIN_STORED                                                                              \
+	"(CASE WHEN a.spread_across = :site THEN m.site WHEN m.rack = '' THEN ''"                  \
+	" ELSE m.site || '/' || m.rack END)"
 /* One column of one machine, by id (the compare-and-swap change). */
 #define MACHINE_SET(cols) "UPDATE machines SET " cols " WHERE id = :id"
 
@@ -176,6 +182,28 @@ static const char *const sqlite_sql[] = {
 	"SELECT allocation_id FROM idempotency_keys WHERE owner = :owner AND key = :key",
     [SQL_IDEMPOTENCY_INSERT] = "INSERT INTO idempotency_keys(owner, key, allocation_id,"
 			       " created_at) VALUES(:owner, :key, :allocation, :now)",
+    [SQL_ALLOC_SET_SPREAD] = "UPDATE allocations SET spread_across = :across,"
+			     " spread_mode = :mode WHERE id = :id",
+    [SQL_ALLOC_SPREAD] =
+	"SELECT a.spread_across, a.spread_mode, CASE WHEN a.spread_across = '' THEN 0 ELSE"
+	" (SELECT count(DISTINCT " DOMAIN_STORED ") FROM allocation_machines am"
+	"  JOIN machines m ON m.id = am.machine_id WHERE am.allocation_id = a.id"
+	"  AND am.detached = 0 AND " DOMAIN_STORED " != '') END, a.sku"
+	" FROM allocations a WHERE a.id = :id",
+    [SQL_ALLOC_SPREAD_USED] = "SELECT m.site, m.rack FROM allocation_machines am"
+			      " JOIN machines m ON m.id = am.machine_id"
+			      " WHERE am.allocation_id = :id AND am.detached = 0",
+    /* machines_pool_domain (schema 8) makes each a seek */
+    [SQL_POOL_NEXT_RACK] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
+			   " AND state = :available AND maintenance = 0 AND rack != ''"
+			   " AND (site, rack) > (:site, :rack) ORDER BY site, rack, seq LIMIT 1",
+    [SQL_POOL_NEXT_SITE] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
+			   " AND state = :available AND maintenance = 0 AND site > :site"
+			   " ORDER BY site, rack, seq LIMIT 1",
+    [SQL_POOL_OLDEST_DOMAIN] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
+			       " AND state = :available AND maintenance = 0"
+			       " AND CASE WHEN :by_site = 1 THEN site ELSE rack END != ''"
+			       " ORDER BY seq LIMIT 1",
 
     /* events, audit, capacity */
     [SQL_EVENT_INSERT] = "INSERT INTO machine_events(machine_id, at, from_state, to_state,"
@@ -454,6 +482,15 @@ const char *const inv_sqlite_migrations[] = {
     "  ON CONFLICT(sku, state) DO UPDATE SET n = n + 1, maintenance = maintenance +"
     "  NEW.maintenance;"
     " END;",
+
+    /* 8: an allocation's failure-domain spread (inv_spread): across 'rack'
+     * or 'site' ('' none) and mode 'strict' or 'best_effort' ('' none); the
+     * pool by site and rack, so a spread finds one machine per rack with a
+     * seek per rack instead of reading the whole pool of the SKU (20,000
+     * available machines: ~90 ms on the writer) */
+    "ALTER TABLE allocations ADD COLUMN spread_across TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE allocations ADD COLUMN spread_mode TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX machines_pool_domain ON machines(sku, state, maintenance, site, rack);",
 };
 _Static_assert(sizeof inv_sqlite_migrations / sizeof inv_sqlite_migrations[0] ==
 		   INV_SCHEMA_VERSIONS,

@@ -87,18 +87,22 @@ EOF
 }
 
 # The VM's serial port. Every VM's console is appended to VMDIR/serial.log
-# (every boot; the markers and `lab console` read it). A VM with an ipmi_sim BMC
-# also serves the port on TCP 127.0.0.1:VM_BMC_PORT (the BMC's port number, TCP
-# instead of UDP), which its ipmi_sim connects to (`sol "tcp:..."`), so the console
-# comes to provisiond through real Serial-over-LAN. QEMU listens without waiting
-# for a client; ipmi_sim reads the port all the time (what comes while no SOL
-# session is open is dropped), so the guest never stalls on a full socket.
+# (every boot; the markers and `lab console` read it) and served on TCP
+# 127.0.0.1:VM_SERIAL_PORT. A VM with an ipmi_sim BMC uses the BMC's port number
+# (TCP instead of UDP): its ipmi_sim connects to it (`sol "tcp:..."`), so the
+# console comes to provisiond through real Serial-over-LAN. A VM with a Redfish
+# BMC has a port of its own, which its BMC relays as SerialConsole.Telnet
+# (redfish-bmc --console-upstream). QEMU listens without waiting for a client;
+# what comes while none is connected is dropped, so the guest never stalls on a
+# full socket. (A VM defined by an older lab, without VM_SERIAL_PORT, keeps the
+# ipmi port or a plain file.)
 lab_serial_xml() { # vmdir
-	local vmdir=$1
-	if [ "${VM_BMC_KIND:-ipmi}" = ipmi ]; then
+	local vmdir=$1 port=${VM_SERIAL_PORT:-}
+	[ -n "$port" ] || [ "${VM_BMC_KIND:-ipmi}" != ipmi ] || port=$VM_BMC_PORT
+	if [ -n "$port" ]; then
 		cat <<EOF
     <serial type='tcp'>
-      <source mode='bind' host='127.0.0.1' service='$VM_BMC_PORT'/>
+      <source mode='bind' host='127.0.0.1' service='$port'/>
       <protocol type='raw'/>
       <log file='$vmdir/serial.log' append='on'/>
       <target port='0'/>

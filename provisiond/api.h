@@ -49,6 +49,8 @@ struct field {
 	const char *hint;	      /* "must be ..." text for check failures */
 	const struct field *sub;      /* F_OBJ: its members, for the API's documentation */
 	size_t nsub;
+	const char *schema; /* the OpenAPI document: a components/schemas name
+			     * that says it better (an enumeration), or NULL */
 };
 /* Parses the body as a JSON object and checks it against fields (unknown
  * keys rejected). Returns a new reference or NULL with a 400 set.

@@ -10,6 +10,36 @@
 
 #define MASK(s) (1u << (s))
 
+static bool valid_across(const char *s)
+{
+	enum inv_spread_across a;
+	return inv_spread_across_from_name(s, &a) == 0 && a != INV_SPREAD_NONE;
+}
+
+static bool valid_mode(const char *s)
+{
+	enum inv_spread_mode m;
+	return inv_spread_mode_from_name(s, &m) == 0;
+}
+
+static const struct field spread_fields[] = {
+    {.name = "across",
+     .kind = F_STR,
+     .required = true,
+     .min = 1,
+     .max = 16,
+     .check = valid_across,
+     .hint = "must be rack or site",
+     .schema = "SpreadAcross"},
+    {.name = "mode",
+     .kind = F_STR,
+     .min = 1,
+     .max = 16,
+     .check = valid_mode,
+     .hint = "must be strict (the default) or best_effort",
+     .schema = "SpreadMode"},
+};
+
 const struct field alloc_fields[] = {
     API_NAME_FIELD("sku", true, "must be a SKU name"),
     {.name = "count", .kind = F_INT, .required = true, .min = 1, .max = INV_MAX_ALLOC},
@@ -18,6 +48,7 @@ const struct field alloc_fields[] = {
     API_NAME_FIELD("name", false, "must contain only [A-Za-z0-9._-]"),
     {.name = "ssh_keys", .kind = F_ARR},
     API_NAME_FIELD("owner", false, "must be an owner name"),
+    {.name = "spread", .kind = F_OBJ, .sub = spread_fields, .nsub = ARRAY_SIZE(spread_fields)},
 };
 const struct api_schema alloc_schema = {alloc_fields, ARRAY_SIZE(alloc_fields)};
 
@@ -114,12 +145,35 @@ static bool build_request(struct http_req *r, struct app *a, const struct princi
 	return true;
 }
 
+/* "spread": {"across": "rack"|"site", "mode": "strict"|"best_effort"}
+ * into *sp (none when absent or null); false with a 400 naming the field. */
+static bool parse_spread(struct http_req *r, json_t *body, struct inv_spread *sp)
+{
+	json_t *o = json_object_get(body, "spread");
+	memset(sp, 0, sizeof *sp);
+	if (!o || json_is_null(o))
+		return true;
+	if (!api_check_fields(r, o, "spread.", spread_fields, ARRAY_SIZE(spread_fields)))
+		return false;
+	const char *mode = json_string_value(json_object_get(o, "mode"));
+	/* both checked above: the names are known */
+	int rc = inv_spread_across_from_name(json_string_value(json_object_get(o, "across")),
+					     &sp->across);
+	if (rc == 0 && mode)
+		rc = inv_spread_mode_from_name(mode, &sp->mode);
+	if (rc != 0)
+		http_error(r, 400, "invalid_value", "spread", "spread is not valid");
+	return rc == 0;
+}
+
 /* A replayed Idempotency-Key must come with the same request. */
 static bool same_request(const struct inv_allocation *al, const struct inv_alloc_request *q)
 {
 	return strcmp(al->sku, q->sku) == 0 && strcmp(al->image, q->image) == 0 &&
 	       al->count == q->count && al->min_count == q->min_count &&
-	       (!q->name || strcmp(al->name, q->name) == 0);
+	       (!q->name || strcmp(al->name, q->name) == 0) &&
+	       al->spread.across == q->spread.across &&
+	       (q->spread.across == INV_SPREAD_NONE || al->spread.mode == q->spread.mode);
 }
 
 void api_alloc_create(struct api_call *c)
@@ -133,7 +187,7 @@ void api_alloc_create(struct api_call *c)
 	json_t *keys = json_object_get(body, "ssh_keys");
 	char *keys_json = keys ? json_dumps(keys, JSON_COMPACT) : NULL;
 	q.ssh_keys_json = keys_json;
-	if (build_request(r, a, p, body, &q)) {
+	if (parse_spread(r, body, &q.spread) && build_request(r, a, p, body, &q)) {
 		struct inv_allocation al = {0};
 		struct inv_err e = {0};
 		if (inv_allocation_reserve(a->inv, &q, &al, &e) == INV_OK) {

@@ -51,6 +51,16 @@ json_t *api_machine_json(const struct inv_machine *m, bool detail)
 	return o;
 }
 
+/* {"across", "mode", "domains": distinct racks (sites) of its machines}, or
+ * null when none was asked. */
+static json_t *spread_json(const struct inv_spread *sp)
+{
+	if (sp->across == INV_SPREAD_NONE)
+		return json_null();
+	return json_pack("{s:s, s:s, s:i}", "across", inv_spread_across_name(sp->across), "mode",
+			 inv_spread_mode_name(sp->mode), "domains", sp->domains);
+}
+
 json_t *api_allocation_json(struct app *a, const struct inv_allocation *al)
 {
 	(void)a;
@@ -70,6 +80,7 @@ json_t *api_allocation_json(struct app *a, const struct inv_allocation *al)
 			      inv_alloc_state_name(al->state), "machines", ms, "last_error",
 			      al->last_error, "substitutions", al->substitutions);
 	json_object_set_new(o, "ssh_keys", json_or_null(al->ssh_keys_json));
+	json_object_set_new(o, "spread", spread_json(&al->spread));
 	json_object_set_new(o, "created_at", api_time(al->created_at));
 	json_object_set_new(o, "ready_at", api_time(al->ready_at));
 	json_object_set_new(o, "updated_at", api_time(al->updated_at));

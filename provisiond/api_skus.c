@@ -103,29 +103,50 @@ static void add_rack_count(void *ctx, const char *site, const char *rack, enum i
 	json_object_set_new(counts, "in_maintenance", json_integer(json_integer_value(m) + maint));
 }
 
+/* The same rows summed per site (they come ordered by site). */
+static void add_site_count(void *ctx, const char *site, const char *rack, enum inv_state st,
+			   int64_t n, int64_t maint)
+{
+	(void)rack;
+	struct rack_counts *rc = ctx;
+	json_t *o = rc->last;
+	if (!o || strcmp(json_string_value(json_object_get(o, "site")), site) != 0) {
+		o = json_pack("{s:s, s:{}}", "site", site, "counts");
+		json_array_append_new(rc->racks, o);
+		rc->last = o;
+	}
+	json_t *counts = json_object_get(o, "counts");
+	json_t *was = json_object_get(counts, inv_state_name(st));
+	json_object_set_new(counts, inv_state_name(st), json_integer(json_integer_value(was) + n));
+	json_t *m = json_object_get(counts, "in_maintenance");
+	json_object_set_new(counts, "in_maintenance", json_integer(json_integer_value(m) + maint));
+}
+
 /* ?by=rack: {"racks": [{"site", "rack", "counts": {state: n, ...}}]}, by
- * site and rack; machines without a rack under rack "". */
-static void capacity_by_rack(struct api_call *c)
+ * site and rack; machines without a rack under rack "". ?by=site:
+ * {"sites": [{"site", "counts"}]}, machines without a site under "". */
+static void capacity_by_location(struct api_call *c, bool sites)
 {
 	struct rack_counts rc = {.racks = json_array()};
 	struct inv_err e = {0};
-	if (inv_capacity_by_rack(c->a->inv, add_rack_count, &rc, &e) != INV_OK) {
+	if (inv_capacity_by_rack(c->a->inv, sites ? add_site_count : add_rack_count, &rc, &e) !=
+	    INV_OK) {
 		json_decref(rc.racks);
 		api_fail_inv(c->r, "capacity", &e);
 		return;
 	}
-	api_json(c->r, 200, json_pack("{s:o}", "racks", rc.racks));
+	api_json(c->r, 200, json_pack("{s:o}", sites ? "sites" : "racks", rc.racks));
 }
 
 void api_capacity(struct api_call *c)
 {
 	const char *by = http_arg(c->r, "by");
-	if (by && strcmp(by, "sku") != 0 && strcmp(by, "rack") != 0) {
-		http_error(c->r, 400, "invalid_value", "by", "by must be sku or rack");
+	if (by && strcmp(by, "sku") != 0 && strcmp(by, "rack") != 0 && strcmp(by, "site") != 0) {
+		http_error(c->r, 400, "invalid_value", "by", "by must be sku, rack or site");
 		return;
 	}
-	if (by && strcmp(by, "rack") == 0) {
-		capacity_by_rack(c);
+	if (by && strcmp(by, "sku") != 0) {
+		capacity_by_location(c, strcmp(by, "site") == 0);
 		return;
 	}
 	json_t *by_sku = counts_by_sku(c);

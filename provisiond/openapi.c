@@ -62,9 +62,9 @@ static const struct {
      "seconds to wait for a command"},
     {"watch", "/v1/allocations/{}", JSON({"type" : "string", "enum" : ["machines"]}),
      "machines: the long-poll also answers when one of its machines changes state"},
-    {"by", "/v1/capacity", JSON({"type" : "string", "enum" : [ "sku", "rack" ]}),
+    {"by", "/v1/capacity", JSON({"type" : "string", "enum" : [ "sku", "rack", "site" ]}),
      "sku (default): counts per SKU; rack: counts per site and rack, for techs watching racks "
-     "come up"},
+     "come up; site: counts per site"},
     {"site", "/v1/machines", JSON({"type" : "string"}), "only machines at this site"},
     {"rack", "/v1/machines", JSON({"type" : "string"}), "only machines in this rack"},
     {"order", "/v1/audit", JSON({"type" : "string", "enum" : [ "asc", "desc" ]}),
@@ -187,6 +187,11 @@ static json_t *field_schema(const struct field *f)
 	static const char *const types[] = {"string", "integer", "boolean",
 					    "object", "array",	 NULL};
 	_Static_assert(ARRAY_SIZE(types) == F_ANY + 1, "a type per field kind");
+	if (f->schema) {
+		char ref[128];
+		snprintf(ref, sizeof ref, "%s%s", SCHEMAS, f->schema);
+		return json_pack("{s:s}", "$ref", ref);
+	}
 	json_t *s = types[f->kind] ? json_pack("{s:s}", "type", types[f->kind]) : json_object();
 	if (f->kind == F_STR) {
 		json_object_set_new(s, "minLength", json_integer(f->min));

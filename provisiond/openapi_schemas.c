@@ -47,6 +47,17 @@ static const char *alloc_state(int i)
 	return inv_alloc_state_name((enum inv_alloc_state)i);
 }
 
+/* Spreads across 1.. (0 is "no spread", never rendered as a name). */
+static const char *spread_across(int i)
+{
+	return inv_spread_across_name((enum inv_spread_across)(i + 1));
+}
+
+static const char *spread_mode(int i)
+{
+	return inv_spread_mode_name((enum inv_spread_mode)i);
+}
+
 static const char *image_state(int i)
 {
 	return inv_image_state_name((enum inv_image_state)i);
@@ -76,6 +87,19 @@ static json_t *machine_states(void)
 static json_t *alloc_states(void)
 {
 	return names_enum(alloc_state, INV_AL__COUNT, "an allocation's state");
+}
+
+static json_t *spread_acrosses(void)
+{
+	return names_enum(spread_across, INV_SPREAD__COUNT - 1,
+			  "the failure domain an allocation's machines are spread across");
+}
+
+static json_t *spread_modes(void)
+{
+	return names_enum(spread_mode, INV_SPREAD_MODE__COUNT,
+			  "strict (the default): every machine in its own domain, or no "
+			  "reservation; best_effort: as many domains as the pool allows");
 }
 
 static json_t *image_states(void)
@@ -133,6 +157,8 @@ static const struct component components[] = {
      })},
     {.name = "MachineState", .build = machine_states},
     {.name = "AllocationState", .build = alloc_states},
+    {.name = "SpreadAcross", .build = spread_acrosses},
+    {.name = "SpreadMode", .build = spread_modes},
     {.name = "ImageState", .build = image_states},
     {.name = "PowerState", .build = power_states},
     {.name = "BootDeviceName", .build = boot_devices},
@@ -272,7 +298,7 @@ static const struct component components[] = {
     {.name = "SkuList", .list_of = "Sku"},
     {.name = "Capacity",
      .json = JSON({
-	     "description" : "skus by default; racks with ?by=rack",
+	     "description" : "skus by default; racks with ?by=rack; sites with ?by=site",
 	     "type" : "object",
 	     "properties" : {
 		     "skus" : {
@@ -291,6 +317,20 @@ static const struct component components[] = {
 				     "properties" : {
 					     "site" : {"type" : "string"},
 					     "rack" : {"type" : "string"},
+					     "counts" :
+						 {"$ref" : "#/components/schemas/StateCounts"}
+				     },
+				     "additionalProperties" : false
+			     }
+		     },
+		     "sites" : {
+			     "description" : "by site; machines without a site under site \"\"",
+			     "type" : "array",
+			     "items" : {
+				     "type" : "object",
+				     "required" : [ "site", "counts" ],
+				     "properties" : {
+					     "site" : {"type" : "string"},
 					     "counts" :
 						 {"$ref" : "#/components/schemas/StateCounts"}
 				     },
@@ -475,12 +515,28 @@ static const struct component components[] = {
 	     },
 	     "additionalProperties" : false
      })},
+    {.name = "Spread",
+     .json = JSON({
+	     "description" : "the failure-domain spread asked for, and the one its machines have",
+	     "type" : "object",
+	     "required" : [ "across", "mode", "domains" ],
+	     "properties" : {
+		     "across" : {"$ref" : "#/components/schemas/SpreadAcross"},
+		     "mode" : {"$ref" : "#/components/schemas/SpreadMode"},
+		     "domains" : {
+			     "description" : "distinct racks (sites) its attached machines are in",
+			     "type" : "integer",
+			     "minimum" : 0
+		     }
+	     },
+	     "additionalProperties" : false
+     })},
     {.name = "Allocation",
      .json = JSON({
 	     "type" : "object",
 	     "required" : [
 		     "id", "name", "owner", "sku", "count", "min_count", "image", "state",
-		     "machines", "last_error", "substitutions", "ssh_keys", "created_at",
+		     "machines", "last_error", "substitutions", "ssh_keys", "spread", "created_at",
 		     "ready_at", "updated_at"
 	     ],
 	     "properties" : {
@@ -502,6 +558,11 @@ static const struct component components[] = {
 			     "type" : [ "array", "null" ],
 			     "items" : {"type" : "string"},
 			     "maxItems" : 32
+		     },
+		     "spread" : {
+			     "description" : "null when no spread was asked",
+			     "oneOf" :
+				 [ {"$ref" : "#/components/schemas/Spread"}, {"type" : "null"} ]
 		     },
 		     "created_at" : {"$ref" : "#/components/schemas/Time"},
 		     "ready_at" : {"$ref" : "#/components/schemas/Time"},

@@ -280,8 +280,9 @@ const struct api_route api_routes[] = {
      .auth = AUTH_BEARER,
      .roles = ROLES_ALL,
      .query = Q("by"),
-     .summary = "Machine counts per SKU and state (?by=rack: per site, rack and state)",
-     .responses = R(OK(200, "Capacity", "counts per SKU (or rack) and state"))},
+     .summary = "Machine counts per SKU and state (?by=rack: per site, rack and state; "
+		"?by=site: per site and state)",
+     .responses = R(OK(200, "Capacity", "counts per SKU (or rack, or site) and state"))},
     {.http = {.method = "PUT", .pattern = "/v1/owners/{}/quotas/{}"},
      .handler = api_quota_set,
      .auth = AUTH_BEARER,

@@ -223,6 +223,12 @@ void util_hist_observe_us(struct util_hist *h, int64_t us);
 void util_hist_render(const struct util_hist *h, const char *name, const char *labels,
 		      void (*emit)(void *ctx, const char *line), void *ctx);
 
+/* FNV-1a of s (NULL: none) continued from h, with an end marker so that
+ * ("ab","c") and ("a","bc") differ; start from UTIL_FNV_BASIS. In-memory
+ * hashing only: not a digest. */
+#define UTIL_FNV_BASIS 14695981039346656037ull
+unsigned long long util_fnv(unsigned long long h, const char *s);
+
 /* ------------------------------------------------------- metric lines
  *
  * The sink every metrics source writes to (the /metrics emit callback and
@@ -234,5 +240,12 @@ struct util_lines {
 };
 void util_linef(const struct util_lines *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The HELP and TYPE lines of family provisiond_<family> (type "counter",
+ * "gauge" or "histogram"). */
+void util_metric_head(const struct util_lines *o, const char *family, const char *type,
+		      const char *help);
+/* A family of one unlabelled sample: its HELP, TYPE and value. */
+void util_metric_one(const struct util_lines *o, const char *family, const char *type,
+		     const char *help, long long v);
 
 #endif

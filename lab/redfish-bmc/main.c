@@ -1,6 +1,7 @@
 /* main.c - redfish-bmc: the lab's Redfish BMC. Usage in usage() below; the project's
  * docs/bmc.md ("The lab's Redfish BMC") describes it. */
 #include <getopt.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 struct args {
 	const char *listen, *cert, *key, *port_file, *log, *systems, *password_file;
+	const char *console_listen;
 };
 
 static void usage(void)
@@ -19,9 +21,13 @@ static void usage(void)
 		"         [--listen 127.0.0.1:PORT] [--user U] [--password P | --password-file F]\n"
 		"         [--log OPLOG] [--port-file F] [--tls-cert PEM --tls-key PEM]\n"
 		"         [--session-timeout S] [--max-sessions N]\n"
+		"         [--console-upstream HOST:PORT [--console-listen 127.0.0.1:PORT]]\n"
 		"Serves each ID as /redfish/v1/Systems/ID (and Managers/ID with a virtual CD).\n"
-		"Defaults: --listen 127.0.0.1:0 (a free port, printed), user admin, password\n"
-		"password, session timeout 600 s, 16 sessions.\n");
+		"--console-upstream (one system only): its serial line is the TCP service at\n"
+		"HOST:PORT, relayed as a telnet service on --console-listen and advertised as\n"
+		"SerialConsole.Telnet.\n"
+		"Defaults: --listen and --console-listen 127.0.0.1:0 (a free port, printed),\n"
+		"user admin, password password, session timeout 600 s, 16 sessions.\n");
 }
 
 static int add_systems(struct rbmc *b, const char *list)
@@ -101,6 +107,12 @@ static int parse_option(struct rbmc *b, struct args *a, int opt, const char *v)
 	case 'm':
 		b->max_sessions = (int)strtol(v, NULL, 10);
 		break;
+	case 'U':
+		snprintf(b->console_upstream, sizeof(b->console_upstream), "%s", v);
+		break;
+	case 'C':
+		a->console_listen = v;
+		break;
 	default:
 		return -1;
 	}
@@ -110,13 +122,14 @@ static int parse_option(struct rbmc *b, struct args *a, int opt, const char *v)
 static int parse_args(int argc, char **argv, struct rbmc *b, struct args *a)
 {
 	static const struct option opts[] = {
-	    {"simulate", 1, NULL, 's'},	     {"hook", 1, NULL, 'H'},
-	    {"system", 1, NULL, 'S'},	     {"listen", 1, NULL, 'l'},
-	    {"user", 1, NULL, 'u'},	     {"password", 1, NULL, 'p'},
-	    {"password-file", 1, NULL, 'P'}, {"log", 1, NULL, 'L'},
-	    {"port-file", 1, NULL, 'f'},     {"tls-cert", 1, NULL, 'c'},
-	    {"tls-key", 1, NULL, 'k'},	     {"session-timeout", 1, NULL, 't'},
-	    {"max-sessions", 1, NULL, 'm'},  {NULL, 0, NULL, 0}};
+	    {"simulate", 1, NULL, 's'},	      {"hook", 1, NULL, 'H'},
+	    {"system", 1, NULL, 'S'},	      {"listen", 1, NULL, 'l'},
+	    {"user", 1, NULL, 'u'},	      {"password", 1, NULL, 'p'},
+	    {"password-file", 1, NULL, 'P'},  {"log", 1, NULL, 'L'},
+	    {"port-file", 1, NULL, 'f'},      {"tls-cert", 1, NULL, 'c'},
+	    {"tls-key", 1, NULL, 'k'},	      {"session-timeout", 1, NULL, 't'},
+	    {"max-sessions", 1, NULL, 'm'},   {"console-upstream", 1, NULL, 'U'},
+	    {"console-listen", 1, NULL, 'C'}, {NULL, 0, NULL, 0}};
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1)
@@ -129,13 +142,16 @@ static int parse_args(int argc, char **argv, struct rbmc *b, struct args *a)
 	if (b->session_timeout_s <= 0 || b->max_sessions <= 0 ||
 	    b->max_sessions > RBMC_MAX_SESSIONS || (a->cert == NULL) != (a->key == NULL))
 		return -1;
+	if (b->console_upstream[0] != '\0' &&
+	    (b->nsys != 1 || rbmc_parse_addr(b->console_upstream, &(struct sockaddr_in){0}) != 0))
+		return -1;
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	static struct rbmc b = {.session_timeout_s = 600, .max_sessions = 16};
-	struct args a = {.listen = "127.0.0.1:0"};
+	struct args a = {.listen = "127.0.0.1:0", .console_listen = "127.0.0.1:0"};
 	sigset_t sigs;
 	int sig = 0;
 
@@ -155,6 +171,8 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (b.console_upstream[0] != '\0' && rbmc_console_start(&b, a.console_listen) != 0)
+		return 1;
 	if (rbmc_serve(&b, a.listen, a.cert, a.key, a.port_file) != 0)
 		return 1;
 	pthread_mutex_lock(&b.mu);

@@ -68,6 +68,11 @@ struct rbmc {
 	const struct rbmc_backend *be;
 	char hook[512]; /* --hook: the command prefix; the system id is appended */
 	FILE *oplog;
+	/* --console-upstream (console.c): the first system's serial line; "" = none */
+	char console_upstream[128];
+	int console_fd;	       /* the telnet service's listening socket */
+	unsigned console_port; /* its port, advertised; 0 = no console */
+	int console_clients;   /* under mu */
 };
 
 /* One request being answered. */
@@ -118,6 +123,13 @@ void rbmc_error(struct rbmc_req *q, int status, const char *id, const char *fmt,
     __attribute__((format(printf, 4, 5)));
 int rbmc_serve(struct rbmc *b, const char *listen, const char *cert, const char *key,
 	       const char *port_file);
+/* "A.B.C.D:PORT" -> sa. 0, or -1 when it is not one. */
+struct sockaddr_in;
+int rbmc_parse_addr(const char *addr, struct sockaddr_in *sa);
+
+/* console.c: listens on listen_addr (b->console_port set) and relays each client
+ * to b->console_upstream on a thread of its own. 0, or -1 (printed). */
+int rbmc_console_start(struct rbmc *b, const char *listen_addr);
 
 /* Back ends. */
 extern const struct rbmc_backend rbmc_backend_sim;

@@ -67,22 +67,40 @@ static json_t *boot_doc(const struct rbmc_system *s)
 	    "UefiHttp", "BootSourceOverrideMode@Redfish.AllowableValues", "UEFI", "Legacy");
 }
 
+/* SerialConsole (ComputerSystem v1_13): Telnet when the BMC relays the system's
+ * serial line (console.c), every protocol disabled otherwise. */
+static json_t *serial_console_doc(const struct rbmc *b, const struct rbmc_system *s)
+{
+	json_t *telnet = json_pack("{s:b}", "ServiceEnabled", 0);
+
+	if (b->console_port != 0 && s == &b->sys[0]) {
+		json_decref(telnet);
+		telnet = json_pack("{s:b, s:i, s:b}", "ServiceEnabled", 1, "Port",
+				   (int)b->console_port, "SharedWithManagerCLI", 0);
+	}
+	return json_pack("{s:i, s:{s:b}, s:{s:b}, s:o}", "MaxConcurrentSessions", 1, "IPMI",
+			 "ServiceEnabled", 0, "SSH", "ServiceEnabled", 0, "Telnet", telnet);
+}
+
 json_t *rbmc_system_doc(struct rbmc *b, struct rbmc_system *s)
 {
 	char path[128], target[192];
+	json_t *doc;
 
-	(void)b;
 	snprintf(path, sizeof(path), R "/Systems/%s", s->id);
 	snprintf(target, sizeof(target), "%s/Actions/ComputerSystem.Reset", path);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:o, s:{s:{s:s, s:[s,s,s,s,"
-			 "s,s]}}, s:{s:[o]}}",
-			 "@odata.id", path, "@odata.type", "#ComputerSystem.v1_13_0.ComputerSystem",
-			 "Id", s->id, "Name", s->id, "SystemType", "Virtual", "PowerState",
-			 s->power, "Status", "State", "Enabled", "Health", "OK", "Boot",
-			 boot_doc(s), "Actions", "#ComputerSystem.Reset", "target", target,
-			 "ResetType@Redfish.AllowableValues", "On", "ForceOff", "GracefulShutdown",
-			 "ForceRestart", "PowerCycle", "GracefulRestart", "Links", "ManagedBy",
-			 link(R "/Managers/%s", s->id));
+	doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:o, s:{s:{s:s, s:[s,s,s,s,"
+			"s,s]}}, s:{s:[o]}}",
+			"@odata.id", path, "@odata.type", "#ComputerSystem.v1_13_0.ComputerSystem",
+			"Id", s->id, "Name", s->id, "SystemType", "Virtual", "PowerState", s->power,
+			"Status", "State", "Enabled", "Health", "OK", "Boot", boot_doc(s),
+			"Actions", "#ComputerSystem.Reset", "target", target,
+			"ResetType@Redfish.AllowableValues", "On", "ForceOff", "GracefulShutdown",
+			"ForceRestart", "PowerCycle", "GracefulRestart", "Links", "ManagedBy",
+			link(R "/Managers/%s", s->id));
+	if (doc != NULL)
+		json_object_set_new(doc, "SerialConsole", serial_console_doc(b, s));
+	return doc;
 }
 
 static json_t *manager_doc(struct rbmc_system *s)

@@ -273,7 +273,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **ctx,
 	*ctx = NULL;
 }
 
-static int parse_listen(const char *listen, struct sockaddr_in *sa)
+int rbmc_parse_addr(const char *listen, struct sockaddr_in *sa)
 {
 	char host[64];
 	const char *colon = strrchr(listen, ':');
@@ -336,7 +336,7 @@ int rbmc_serve(struct rbmc *b, const char *listen, const char *cert, const char 
 
 	c = cert ? slurp(cert) : NULL;
 	k = key ? slurp(key) : NULL;
-	if (parse_listen(listen, &sa) != 0 || (cert != NULL && (c == NULL || k == NULL))) {
+	if (rbmc_parse_addr(listen, &sa) != 0 || (cert != NULL && (c == NULL || k == NULL))) {
 		fprintf(stderr, "redfish-bmc: bad --listen or unreadable certificate/key\n");
 		return -1;
 	}

@@ -134,14 +134,17 @@ __attribute__((warn_unused_result)) enum bmc_status bmc_media_insert(struct bmc_
 __attribute__((warn_unused_result)) enum bmc_status
 bmc_media_eject(struct bmc_manager *m, const struct bmc_target *t, struct bmc_error *e);
 
-/* Serial console capture (ipmi: Serial-over-LAN through libipmiconsole; fake:
- * a console that stays silent). A capture is one long-lived session beside the
- * BMC's operations: not serialized with them, no retries, no breaker (the
- * caller reopens with its own backoff). bmc_console_open validates t, connects
- * within the BMC's call timeout and allocates *out (free with
- * bmc_console_close, which accepts NULL). BMC_ERR_UNSUPPORTED when the driver
- * lacks BMC_CAP_CONSOLE, BMC_ERR_NOT_COMPILED when it was built without the
- * library it needs for it. bmc_console_read waits at most wait_ms for bytes:
+/* Serial console capture (ipmi: Serial-over-LAN through libipmiconsole;
+ * redfish: the system's SerialConsole.Telnet; libvirt: virDomainOpenConsole;
+ * fake: a console that stays silent). A capture is one long-lived session
+ * beside the BMC's operations: not serialized with them, no retries, no breaker
+ * (the caller reopens with its own backoff). bmc_console_open validates t,
+ * connects within the BMC's call timeout (libvirt: its calls take none) and
+ * allocates *out (free with bmc_console_close, which accepts NULL).
+ * BMC_ERR_UNSUPPORTED when the driver lacks BMC_CAP_CONSOLE or this machine
+ * has no console the driver can capture (a Redfish system advertising none, a
+ * domain without a pty console), BMC_ERR_NOT_COMPILED when it was built without
+ * the library it needs for it. bmc_console_read waits at most wait_ms for bytes:
  * BMC_OK with *got 0 (nothing yet) or > 0; an error means the console ended.
  * One console is used by one thread at a time; different consoles, and
  * operations on the same BMC, may run at once. */

@@ -61,8 +61,11 @@ struct bmc_driver {
 	 * layer's serialization and watchdog: a capture is one long-lived session
 	 * beside the BMC's short operations, read by one thread of the console
 	 * module. Each slot therefore bounds its own I/O:
-	 *  - console_open connects (at most timeout_ms) and allocates *cs (freed by
-	 *    console_close, which accepts NULL and returns within a second).
+	 *  - console_open connects (at most timeout_ms; the libvirt driver cannot
+	 *    bound libvirt's calls) and allocates *cs (freed by console_close,
+	 *    which accepts NULL and returns within a second). BMC_ERR_UNSUPPORTED
+	 *    when this machine has no console the driver can capture (final: the
+	 *    console module does not retry it while the machine stays in its state).
 	 *  - console_read waits at most wait_ms for bytes: BMC_OK with *got = 0 when
 	 *    none came, *got > 0 bytes in buf otherwise; an error when the console
 	 *    ended (the BMC closed the session), and the caller closes and reopens.

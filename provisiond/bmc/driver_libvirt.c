@@ -12,14 +12,12 @@
  * before would not apply, and "set boot pxe, then reset" is exactly what
  * provisioning does. Boot device: rewrite <os><boot dev/> in the persistent XML
  * (persistent only; takes effect at the next start). */
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "provisiond/bmc/driver.h"
+#include "provisiond/bmc/driver_libvirt.h"
 #include "provisiond/bmc/libvirt_xml.h"
 #include "provisiond/bmc/options.h"
 
@@ -54,6 +52,7 @@ static void lv_global_init(void)
 {
 	virInitialize();
 	virSetErrorFunc(NULL, lv_quiet);
+	lv_event_loop_start();
 }
 
 static enum bmc_status lv_validate(const struct bmc_target *t, const json_t *opts,
@@ -101,8 +100,7 @@ static void lv_fini(void *priv)
 	free(p);
 }
 
-/* The error libvirt recorded for this thread, as a status. */
-static enum bmc_status lv_error(const char *label, const char *what, struct bmc_error *e)
+enum bmc_status lv_error(const char *label, const char *what, struct bmc_error *e)
 {
 	virErrorPtr err = virGetLastError();
 	int code = err ? err->code : VIR_ERR_INTERNAL_ERROR;
@@ -139,8 +137,7 @@ static virConnectPtr cache_find(struct lv_priv *p, const char *uri)
 	return NULL;
 }
 
-/* Returns a new reference to a connection for uri, or NULL with e filled. */
-static virConnectPtr lv_connect(struct lv_priv *p, const char *uri, struct bmc_error *e)
+virConnectPtr lv_connect(struct lv_priv *p, const char *uri, struct bmc_error *e)
 {
 	virConnectPtr conn, fresh;
 	struct lv_conn *c = NULL;
@@ -194,23 +191,34 @@ static void lv_close(void *inst)
 	free(in);
 }
 
+virDomainPtr lv_domain(virConnectPtr conn, const struct bmc_target *t, const json_t *opts,
+		       char *label, size_t label_len, struct bmc_error *e)
+{
+	const char *name = json_string_value(json_object_get(opts, "domain"));
+	virDomainPtr dom;
+
+	snprintf(label, label_len, "%s domain %s", t->address, name ? name : "?");
+	dom = name != NULL ? virDomainLookupByName(conn, name) : NULL;
+	if (dom == NULL) {
+		lv_error(label, "domain lookup", e);
+		if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN || name == NULL)
+			bmc_error_set(e, BMC_ERR_FAILED, NULL, "libvirt at %s has no domain '%s'",
+				      t->address, name ? name : "");
+	}
+	return dom;
+}
+
 static enum bmc_status lv_open(void *priv, const struct bmc_target *t, const json_t *opts,
 			       int timeout_ms, void **out, struct bmc_error *e)
 {
 	struct lv_inst *in = calloc(1, sizeof(*in));
-	const char *dom = json_string_value(json_object_get(opts, "domain"));
 
 	(void)timeout_ms; /* libvirt has no per-call timeout; the watchdog bounds it */
 	if (in == NULL)
 		return bmc_error_set(e, BMC_ERR_FAILED, NULL, "out of memory");
-	snprintf(in->label, sizeof(in->label), "%s domain %s", t->address, dom ? dom : "?");
 	in->conn = lv_connect(priv, t->address, e);
-	if (in->conn != NULL && (in->dom = virDomainLookupByName(in->conn, dom)) == NULL) {
-		lv_error(in->label, "domain lookup", e);
-		if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN)
-			bmc_error_set(e, BMC_ERR_FAILED, NULL, "libvirt at %s has no domain '%s'",
-				      t->address, dom);
-	}
+	if (in->conn != NULL)
+		in->dom = lv_domain(in->conn, t, opts, in->label, sizeof(in->label), e);
 	if (in->dom == NULL) {
 		lv_close(in);
 		return e->status;
@@ -327,4 +335,7 @@ const struct bmc_driver bmc_driver_libvirt = {
     .power_get = lv_power_get,
     .power_set = lv_power_set,
     .boot_set = lv_boot_set,
+    .console_open = lv_console_open,
+    .console_read = lv_console_read,
+    .console_close = lv_console_close,
 };

@@ -336,4 +336,7 @@ const struct bmc_driver bmc_driver_redfish = {
     .boot_set = rf_boot_set,
     .media_insert = rf_media_insert,
     .media_eject = rf_media_eject,
+    .console_open = rf_console_open,
+    .console_read = rf_console_read,
+    .console_close = rf_console_close,
 };

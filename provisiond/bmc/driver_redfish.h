@@ -102,6 +102,11 @@ void rf_cache_fini(void *priv);
  * credentials) logs the old session out first. */
 enum bmc_status rf_cache_attach(struct rf_priv *p, const struct bmc_target *t, struct rf_inst *in,
 				struct bmc_error *e);
+/* An entry outside the cache (the console's, see driver_redfish_console.c): setup
+ * fills it from c; release logs its session out (at most timeout_ms, best effort)
+ * and frees what it holds, not the entry itself. */
+void rf_entry_setup(struct rf_entry *en, const struct rf_conf *c);
+void rf_entry_release(struct rf_entry *en, int timeout_ms);
 /* GETs the service root (no authentication) into en->sessions_uri, systems_uri. */
 enum bmc_status rf_root(struct rf_inst *in, struct bmc_error *e);
 /* A request with this BMC's authentication: logs in when there is no session, and
@@ -125,5 +130,26 @@ void rf_start_call(struct rf_inst *in, int timeout_ms);
 /* driver_redfish_discover.c: the ComputerSystem to act on, from the service root
  * (cached in the entry). *sys is its GET (body and ETag); its path in en->system_uri. */
 enum bmc_status rf_system_get(struct rf_inst *in, struct rf_resp *sys, struct bmc_error *e);
+
+/* driver_redfish_console.c: the driver's console slots (SerialConsole.Telnet). */
+enum bmc_status rf_console_open(void *priv, const struct bmc_target *t, const json_t *opts,
+				int timeout_ms, void **cs, struct bmc_error *e);
+enum bmc_status rf_console_read(void *cs, char *buf, size_t len, int wait_ms, size_t *got,
+				struct bmc_error *e);
+void rf_console_close(void *cs);
+
+/* Telnet in a console stream (RFC 854), minimally: commands and option
+ * negotiation are removed from buf in place (IAC IAC is a 0xFF data byte), and
+ * every option the server asks for or offers is refused (DO -> WONT, WILL ->
+ * DONT), the answers appended to t->reply (dropped when it is full). A sequence
+ * cut between two reads continues in the next call. Returns the data bytes left
+ * at the start of buf. Zero-initialise t before the first call. */
+struct rf_telnet {
+	int state;
+	unsigned char verb;
+	unsigned char reply[60];
+	size_t nreply;
+};
+size_t rf_telnet_filter(struct rf_telnet *t, unsigned char *buf, size_t n);
 
 #endif

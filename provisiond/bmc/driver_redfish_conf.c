@@ -7,6 +7,7 @@
 #include "provisiond/bmc/address.h"
 #include "provisiond/bmc/driver_redfish.h"
 #include "provisiond/bmc/options.h"
+#include "util/util.h"
 
 static const char *const rf_keys[] = {"system_id", "auth",	 "ca_file", "tls_insecure",
 				      "boot_mode", "timeout_ms", "deploy",  NULL};
@@ -114,15 +115,6 @@ static enum bmc_status parse_options(const json_t *o, struct rf_conf *c, struct 
 	return BMC_OK;
 }
 
-/* FNV-1a over the fields that make a session ours: a change of any of them means
- * the cached session belongs to someone else's view of the BMC. In memory only. */
-static unsigned long long fnv(unsigned long long h, const char *s)
-{
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (h ^ 0xff) * 1099511628211ULL;
-}
-
 enum bmc_status rf_conf_parse(const struct bmc_target *t, const json_t *opts, struct rf_conf *c,
 			      struct bmc_error *e)
 {
@@ -150,8 +142,8 @@ enum bmc_status rf_conf_parse(const struct bmc_target *t, const json_t *opts, st
 	}
 	snprintf(c->user, sizeof(c->user), "%s", t->username);
 	snprintf(c->pass, sizeof(c->pass), "%s", t->password ? t->password : "");
-	h = fnv(fnv(fnv(h, c->base), c->user), c->pass);
-	h = fnv(fnv(fnv(h, c->ca_file), c->insecure ? "i" : "v"), c->system_id);
-	c->fingerprint = fnv(h, auths[c->auth]);
+	h = util_fnv(util_fnv(util_fnv(h, c->base), c->user), c->pass);
+	h = util_fnv(util_fnv(util_fnv(h, c->ca_file), c->insecure ? "i" : "v"), c->system_id);
+	c->fingerprint = util_fnv(h, auths[c->auth]);
 	return BMC_OK;
 }

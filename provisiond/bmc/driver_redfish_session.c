@@ -114,6 +114,21 @@ void rf_cache_fini(void *priv)
 	curl_global_cleanup();
 }
 
+void rf_entry_setup(struct rf_entry *en, const struct rf_conf *c)
+{
+	en->fingerprint = c->fingerprint;
+	snprintf(en->base, sizeof(en->base), "%s", c->base);
+	snprintf(en->ca_file, sizeof(en->ca_file), "%s", c->ca_file);
+	en->insecure = c->insecure;
+	en->basic = c->auth == RF_AUTH_BASIC;
+}
+
+void rf_entry_release(struct rf_entry *en, int timeout_ms)
+{
+	entry_logout(en, timeout_ms < RF_LOGOUT_MS ? timeout_ms : RF_LOGOUT_MS);
+	entry_reset(en);
+}
+
 static struct rf_entry *entry_find_or_add(struct rf_priv *p, const char *key)
 {
 	struct rf_entry *en;
@@ -149,11 +164,7 @@ enum bmc_status rf_cache_attach(struct rf_priv *p, const struct bmc_target *t, s
 	/* new address, credentials or TLS settings: the old session is not ours to keep */
 	entry_logout(en, (int)(left / 2 < RF_LOGOUT_MS ? left / 2 : RF_LOGOUT_MS));
 	entry_reset(en);
-	en->fingerprint = in->c.fingerprint;
-	snprintf(en->base, sizeof(en->base), "%s", in->c.base);
-	snprintf(en->ca_file, sizeof(en->ca_file), "%s", in->c.ca_file);
-	en->insecure = in->c.insecure;
-	en->basic = in->c.auth == RF_AUTH_BASIC;
+	rf_entry_setup(en, &in->c);
 	if (in->c.insecure)
 		rf_log_warn("redfish: TLS certificate verification disabled (tls_insecure)", t->key,
 			    in->c.base);

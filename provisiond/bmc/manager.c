@@ -105,14 +105,6 @@ void *bmc_manager_driver_priv(struct bmc_manager *m, const struct bmc_driver *d)
 	return (m != NULL && i >= 0) ? m->priv[i] : NULL;
 }
 
-/* FNV-1a, continued over several strings. */
-static unsigned long long hash_str(unsigned long long h, const char *s)
-{
-	for (; s != NULL && *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return (h ^ 0xff) * 1099511628211ull;
-}
-
 static void rehash(struct bmc_manager *m)
 {
 	size_t n = m->nbuckets * 2;
@@ -124,7 +116,7 @@ static void rehash(struct bmc_manager *m)
 		struct bmc_entry *en = m->buckets[i], *next;
 		for (; en != NULL; en = next) {
 			next = en->next;
-			size_t j = hash_str(14695981039346656037ull, en->key) % n;
+			size_t j = util_fnv(UTIL_FNV_BASIS, en->key) % n;
 			en->next = b[j];
 			b[j] = en;
 		}
@@ -137,8 +129,8 @@ static void rehash(struct bmc_manager *m)
 /* Caller holds m->mu. */
 static struct bmc_entry *entry_get(struct bmc_manager *m, const struct bmc_target *t)
 {
-	size_t i = hash_str(14695981039346656037ull, t->key) % m->nbuckets;
-	unsigned long long fp = hash_str(hash_str(14695981039346656037ull, t->driver), t->address);
+	size_t i = util_fnv(UTIL_FNV_BASIS, t->key) % m->nbuckets;
+	unsigned long long fp = util_fnv(util_fnv(UTIL_FNV_BASIS, t->driver), t->address);
 	struct bmc_entry *en;
 
 	for (en = m->buckets[i]; en != NULL; en = en->next)

@@ -115,8 +115,10 @@ static bool driver_listed(int d, const char **name)
 
 static void head(const struct util_lines *o, const char *name, const char *type, const char *help)
 {
-	util_linef(o, "# HELP provisiond_bmc_%s %s", name, help);
-	util_linef(o, "# TYPE provisiond_bmc_%s %s", name, type);
+	char family[96];
+
+	snprintf(family, sizeof family, "bmc_%s", name);
+	util_metric_head(o, family, type, help);
 }
 
 /* Prometheus wants each family's samples together, so each loops over drivers. */

@@ -187,6 +187,26 @@ static int parse_wait(struct ctl *ctl, const struct ctl_cmd *cmd, const struct c
 	return CTL_EXIT_OK;
 }
 
+/* --spread ACROSS[:MODE] into s (buf holds ACROSS); the server checks
+ * the names. */
+static int parse_spread(struct ctl *ctl, const struct ctl_cmd *cmd, const char *arg,
+			struct pc_alloc_spec *s, char *buf, size_t len)
+{
+	if (arg == NULL)
+		return CTL_EXIT_OK;
+	const char *colon = strchr(arg, ':');
+	size_t n = colon ? (size_t)(colon - arg) : strlen(arg);
+	if (n == 0 || n >= len || (colon && (colon[1] == '\0' || strchr(colon + 1, ':'))))
+		return ctl_usage(ctl, cmd,
+				 "--spread takes rack or site, and :strict or "
+				 ":best_effort (rack:best_effort)");
+	memcpy(buf, arg, n);
+	buf[n] = '\0';
+	s->spread_across = buf;
+	s->spread_mode = colon ? colon + 1 : NULL;
+	return CTL_EXIT_OK;
+}
+
 static int parse_spec(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a,
 		      struct pc_alloc_spec *s, const char **keys)
 {
@@ -220,11 +240,15 @@ static int run_create(struct ctl *ctl, const struct ctl_cmd *cmd, const struct c
 {
 	struct pc_alloc_spec spec = {0};
 	const char *keys[MAX_KEYS];
+	char across[32];
 	struct pc_error err;
 	json_t *alloc = NULL;
 	bool replayed = false;
 	long wait;
 	int code = parse_spec(ctl, cmd, a, &spec, keys);
+
+	if (code == CTL_EXIT_OK)
+		code = parse_spread(ctl, cmd, ctl_arg(a, "spread"), &spec, across, sizeof(across));
 
 	if (code == CTL_EXIT_OK)
 		code = parse_wait(ctl, cmd, a, &wait);
@@ -318,6 +342,8 @@ static const struct ctl_opt create_opts[] = {
     {"name", 0, CTL_VALUE, "NAME", "allocation name"},
     {"ssh-key", 0, CTL_MULTI, "KEY", "SSH public key for the machines"},
     {"idempotency-key", 0, CTL_VALUE, "KEY", "retry-safe key: same key, same allocation"},
+    {"spread", 0, CTL_VALUE, "ACROSS[:MODE]",
+     "machines in distinct racks or sites: rack, site, rack:best_effort (default mode strict)"},
     {"wait", 0, CTL_VALUE, "SECONDS",
      "wait until ready, showing each machine's progress (exit 1 if failed or still deploying)"},
     {NULL, 0, 0, NULL, NULL},
@@ -349,7 +375,9 @@ const struct ctl_cmd ctl_alloc_cmds[] = {
      .summary = "reserve machines of a SKU and deploy an image on them",
      .details = "Example:\n  provisionctl allocation create --sku lab.small --count 2 "
 		"--image lab-image \\\n    --ssh-key \"$(cat ~/.ssh/id_ed25519.pub)\" "
-		"--idempotency-key build-42 --wait 900"},
+		"--idempotency-key build-42 --wait 900\n"
+		"  provisionctl allocation create --sku lab.small --count 3 --image lab-image "
+		"--spread rack"},
     {.words = "allocation list",
      .synopsis = "",
      .opts = list_opts,

@@ -70,13 +70,16 @@ static int run_sku_list(struct ctl *ctl, const struct ctl_cmd *cmd, const struct
 	return show_counts(ctl, "/v1/skus", "SKU");
 }
 
-/* GET /v1/capacity?by=rack as a table: one row per site/rack. */
-static int show_rack_counts(struct ctl *ctl)
+/* GET /v1/capacity?by=rack as a table: one row per site/rack; with sites,
+ * ?by=site: one row per site. */
+static int show_rack_counts(struct ctl *ctl, bool sites)
 {
 	struct pc_error err;
 	json_t *body = NULL, *item;
 	size_t i;
-	pc_status rc = pc_call(ctl->client, "GET", "/v1/capacity?by=rack", NULL, &body, &err);
+	pc_status rc =
+	    pc_call(ctl->client, "GET", sites ? "/v1/capacity?by=site" : "/v1/capacity?by=rack",
+		    NULL, &body, &err);
 
 	if (rc != PC_OK)
 		return ctl_fail(ctl, rc, &err);
@@ -85,17 +88,20 @@ static int show_rack_counts(struct ctl *ctl)
 		json_decref(body);
 		return CTL_EXIT_OK;
 	}
-	json_t *racks = json_object_get(body, "racks");
+	json_t *racks = json_object_get(body, sites ? "sites" : "racks");
 	json_array_foreach(racks, i, item)
 	{
 		const char *site = json_string_value(json_object_get(item, "site"));
 		const char *rack = json_string_value(json_object_get(item, "rack"));
 		char name[160];
-		snprintf(name, sizeof name, "%s/%s", site && *site ? site : "-",
-			 rack && *rack ? rack : "(no rack)");
+		if (sites)
+			snprintf(name, sizeof name, "%s", site && *site ? site : "(no site)");
+		else
+			snprintf(name, sizeof name, "%s/%s", site && *site ? site : "-",
+				 rack && *rack ? rack : "(no rack)");
 		json_object_set_new(item, "name", json_string(name));
 	}
-	struct ctl_table *t = ctl_counts_table("SITE/RACK", "name", racks);
+	struct ctl_table *t = ctl_counts_table(sites ? "SITE" : "SITE/RACK", "name", racks);
 	if (t != NULL)
 		ctl_table_print(ctl->out, t, ctl_term_width(ctl->out));
 	ctl_table_free(t);
@@ -105,9 +111,10 @@ static int show_rack_counts(struct ctl *ctl)
 
 static int run_capacity(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a)
 {
-	(void)cmd;
-	if (ctl_flag(a, "by-rack"))
-		return show_rack_counts(ctl);
+	if (ctl_flag(a, "by-rack") && ctl_flag(a, "by-site"))
+		return ctl_usage(ctl, cmd, "--by-rack or --by-site, not both");
+	if (ctl_flag(a, "by-rack") || ctl_flag(a, "by-site"))
+		return show_rack_counts(ctl, ctl_flag(a, "by-site"));
 	return show_counts(ctl, "/v1/capacity", "SKU");
 }
 
@@ -318,6 +325,7 @@ static int run_version(struct ctl *ctl, const struct ctl_cmd *cmd, const struct 
 
 static const struct ctl_opt capacity_opts[] = {
     {"by-rack", 0, CTL_FLAG, NULL, "counts per site and rack instead of per SKU"},
+    {"by-site", 0, CTL_FLAG, NULL, "counts per site instead of per SKU"},
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -352,7 +360,7 @@ const struct ctl_cmd ctl_fleet_cmds[] = {
      .synopsis = "",
      .opts = capacity_opts,
      .run = run_capacity,
-     .summary = "machine counts by SKU (or --by-rack: by rack) and state"},
+     .summary = "machine counts by SKU (or --by-rack, --by-site: by rack, site) and state"},
     {.words = "quota set",
      .synopsis = "OWNER SKU MACHINES",
      .min_pos = 3,

@@ -17,6 +17,12 @@ static json_t *alloc_body(const struct pc_alloc_spec *s)
 		bad = json_object_set_new(body, "min_count", json_integer(s->min_count));
 	if (!bad && s->name != NULL)
 		bad = json_object_set_new(body, "name", json_string(s->name));
+	if (!bad && s->spread_across != NULL) {
+		json_t *sp = json_pack("{s:s}", "across", s->spread_across);
+		if (sp != NULL && s->spread_mode != NULL)
+			bad = json_object_set_new(sp, "mode", json_string(s->spread_mode)) != 0;
+		bad = bad || json_object_set_new(body, "spread", sp) != 0;
+	}
 	if (!bad && s->n_ssh_keys > 0) {
 		json_t *keys = json_array();
 		for (size_t i = 0; keys != NULL && i < s->n_ssh_keys; i++)
@@ -43,7 +49,6 @@ pc_status pc_alloc_create_ex(pc_client *c, const struct pc_alloc_spec *spec, jso
 	struct pc_header h = {"Idempotency-Key", spec ? spec->idempotency_key : NULL};
 	struct pc_request req = {
 	    .method = "POST", .path = "/v1/allocations", .headers = &h, .nheaders = 1};
-	struct pc_response resp;
 	pc_status rc;
 
 	*out = NULL;
@@ -55,17 +60,8 @@ pc_status pc_alloc_create_ex(pc_client *c, const struct pc_alloc_spec *spec, jso
 	req.body = alloc_body(spec);
 	if (req.body == NULL)
 		return pc_fail(err, PC_E_NOMEM, "out of memory building the body");
-	rc = pc_request(c, &req, &resp, err);
-	if (rc == PC_OK && !json_is_object(resp.json))
-		rc = pc_fail(err, PC_E_PROTOCOL, "POST /v1/allocations: expected a JSON object");
-	if (rc == PC_OK) {
-		*out = resp.json;
-		resp.json = NULL;
-		if (replayed != NULL)
-			*replayed = resp.idempotent_replayed;
-	}
+	rc = pc_request_object(c, &req, out, replayed, err);
 	json_decref((json_t *)req.body);
-	pc_response_clear(&resp);
 	return rc;
 }
 
@@ -76,7 +72,6 @@ static pc_status alloc_get(pc_client *c, const char *id, long wait_s, bool watch
 	char wait[32];
 	struct pc_query q[] = {{"wait", NULL}, {"watch", NULL}};
 	struct pc_request req = {.method = "GET", .query = q, .nquery = 2};
-	struct pc_response resp;
 	pc_status rc;
 
 	*out = NULL;
@@ -92,14 +87,7 @@ static pc_status alloc_get(pc_client *c, const char *id, long wait_s, bool watch
 		return pc_fail(err, PC_E_INVALID, "allocation id is empty");
 	}
 	req.path = path;
-	rc = pc_request(c, &req, &resp, err);
-	if (rc == PC_OK && !json_is_object(resp.json))
-		rc = pc_fail(err, PC_E_PROTOCOL, "GET %s: expected a JSON object", path);
-	if (rc == PC_OK) {
-		*out = resp.json;
-		resp.json = NULL;
-	}
-	pc_response_clear(&resp);
+	rc = pc_request_object(c, &req, out, NULL, err);
 	free(path);
 	return rc;
 }

@@ -31,4 +31,10 @@ pc_status pc_fail(struct pc_error *err, pc_status kind, const char *fmt, ...)
 /* Builds the absolute URL base + path + "?" + encoded query. malloc'd. */
 char *pc_url_build(const char *base, const char *path, const struct pc_query *q, size_t nq);
 
+/* pc_request whose 2xx answer must be a JSON object: *out takes it (NULL
+ * on any failure); *replayed (may be NULL) says whether it was an
+ * idempotent replay. */
+pc_status pc_request_object(pc_client *c, const struct pc_request *req, json_t **out,
+			    bool *replayed, struct pc_error *err);
+
 #endif /* PC_INTERNAL_H */

@@ -164,7 +164,6 @@ pc_status pc_machine_console(pc_client *c, const char *id, long long after, long
 	char after_s[32], wait[32];
 	struct pc_query q[] = {{"after", NULL}, {"wait", NULL}};
 	struct pc_request req = {.method = "GET", .query = q, .nquery = 2};
-	struct pc_response resp;
 	char *path = id && id[0] ? pc_path_new("/v1/machines", id, "console", PC_END) : NULL;
 	pc_status rc;
 
@@ -183,14 +182,7 @@ pc_status pc_machine_console(pc_client *c, const char *id, long long after, long
 		req.extra_timeout_ms = wait_s * 1000;
 	}
 	req.path = path;
-	rc = pc_request(c, &req, &resp, err);
-	if (rc == PC_OK && !json_is_object(resp.json))
-		rc = pc_fail(err, PC_E_PROTOCOL, "GET %s: expected a JSON object", path);
-	if (rc == PC_OK) {
-		*out = resp.json;
-		resp.json = NULL;
-	}
-	pc_response_clear(&resp);
+	rc = pc_request_object(c, &req, out, NULL, err);
 	free(path);
 	return rc;
 }

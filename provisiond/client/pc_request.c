@@ -336,3 +336,23 @@ void pc_response_clear(struct pc_response *resp)
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after_s = -1;
 }
+
+pc_status pc_request_object(pc_client *c, const struct pc_request *req, json_t **out,
+			    bool *replayed, struct pc_error *err)
+{
+	struct pc_response resp;
+	pc_status rc = pc_request(c, req, &resp, err);
+
+	*out = NULL;
+	if (rc == PC_OK && !json_is_object(resp.json))
+		rc = pc_fail(err, PC_E_PROTOCOL, "%s %s: expected a JSON object", req->method,
+			     req->path);
+	if (rc == PC_OK) {
+		*out = resp.json;
+		resp.json = NULL;
+		if (replayed != NULL)
+			*replayed = resp.idempotent_replayed;
+	}
+	pc_response_clear(&resp);
+	return rc;
+}

@@ -245,6 +245,9 @@ struct pc_alloc_spec {
 	const char *const *ssh_keys; /* n_ssh_keys entries; may be NULL */
 	size_t n_ssh_keys;
 	const char *idempotency_key; /* sent as Idempotency-Key; NULL = none */
+	const char *spread_across;   /* "rack" or "site": sent as spread.across; NULL = none */
+	const char *spread_mode;     /* "strict" or "best_effort"; NULL = server default
+				      * (strict); only sent with spread_across */
 };
 
 pc_status pc_alloc_create(pc_client *c, const struct pc_alloc_spec *spec, json_t **out,

@@ -498,8 +498,7 @@ int con_read(struct con_manager *m, const char *machine_id, bool has_after, uint
 
 void con_metrics(struct con_manager *m, void (*emit)(void *ctx, const char *line), void *ctx)
 {
-	char line[256];
-
+	const struct util_lines o = {emit, ctx};
 	struct {
 		int sessions, limit, nentries;
 		unsigned long long started, refused, bytes, open_errors, read_errors;
@@ -510,29 +509,19 @@ void con_metrics(struct con_manager *m, void (*emit)(void *ctx, const char *line
 	c.started = m->started, c.refused = m->refused, c.bytes = m->bytes;
 	c.open_errors = m->open_errors, c.read_errors = m->read_errors;
 	pthread_mutex_unlock(&m->mu);
-#define LINE(...) (snprintf(line, sizeof(line), __VA_ARGS__), emit(ctx, line))
-	LINE("# HELP provisiond_console_sessions Serial console capture sessions running");
-	LINE("# TYPE provisiond_console_sessions gauge");
-	LINE("provisiond_console_sessions %d", c.sessions);
-	LINE("# HELP provisiond_console_sessions_limit [console] max_sessions");
-	LINE("# TYPE provisiond_console_sessions_limit gauge");
-	LINE("provisiond_console_sessions_limit %d", c.limit);
-	LINE("# HELP provisiond_console_sessions_started_total Capture sessions started");
-	LINE("# TYPE provisiond_console_sessions_started_total counter");
-	LINE("provisiond_console_sessions_started_total %llu", c.started);
-	LINE("# HELP provisiond_console_sessions_refused_total Captures not started: "
-	     "max_sessions reached");
-	LINE("# TYPE provisiond_console_sessions_refused_total counter");
-	LINE("provisiond_console_sessions_refused_total %llu", c.refused);
-	LINE("# HELP provisiond_console_bytes_total Console bytes captured");
-	LINE("# TYPE provisiond_console_bytes_total counter");
-	LINE("provisiond_console_bytes_total %llu", c.bytes);
-	LINE("# HELP provisiond_console_errors_total Console capture failures, by stage");
-	LINE("# TYPE provisiond_console_errors_total counter");
-	LINE("provisiond_console_errors_total{stage=\"open\"} %llu", c.open_errors);
-	LINE("provisiond_console_errors_total{stage=\"read\"} %llu", c.read_errors);
-	LINE("# HELP provisiond_console_buffers Machines whose console buffer is kept");
-	LINE("# TYPE provisiond_console_buffers gauge");
-	LINE("provisiond_console_buffers %d", c.nentries);
-#undef LINE
+	util_metric_one(&o, "console_sessions", "gauge", "Serial console capture sessions running",
+			c.sessions);
+	util_metric_one(&o, "console_sessions_limit", "gauge", "[console] max_sessions", c.limit);
+	util_metric_one(&o, "console_sessions_started_total", "counter", "Capture sessions started",
+			(long long)c.started);
+	util_metric_one(&o, "console_sessions_refused_total", "counter",
+			"Captures not started: max_sessions reached", (long long)c.refused);
+	util_metric_one(&o, "console_bytes_total", "counter", "Console bytes captured",
+			(long long)c.bytes);
+	util_metric_head(&o, "console_errors_total", "counter",
+			 "Console capture failures, by stage");
+	util_linef(&o, "provisiond_console_errors_total{stage=\"open\"} %llu", c.open_errors);
+	util_linef(&o, "provisiond_console_errors_total{stage=\"read\"} %llu", c.read_errors);
+	util_metric_one(&o, "console_buffers", "gauge", "Machines whose console buffer is kept",
+			c.nentries);
 }

@@ -82,12 +82,15 @@ void lc_after_failed(const struct lc_ctx *x, const struct inv_machine *m, const 
 	int attached, active;
 	count_members(&al, &attached, &active);
 	if (attached < al.min_count) {
-		char last[700];
-		snprintf(
-		    last, sizeof last,
-		    "machine %s failed (%s); no substitute: the pool of sku %s is empty or the "
-		    "substitution limit (%d) is reached",
-		    m->name, msg, al.sku, x->limits.max_substitutions);
+		char last[760], pool[96] = " is empty";
+		if (al.spread.across != INV_SPREAD_NONE && al.spread.mode == INV_SPREAD_STRICT)
+			snprintf(pool, sizeof pool,
+				 " has none in a %s its other machines are not in",
+				 inv_spread_across_name(al.spread.across));
+		snprintf(last, sizeof last,
+			 "machine %s failed (%s); no substitute: the pool of sku %s%s or the "
+			 "substitution limit (%d) is reached",
+			 m->name, msg, al.sku, pool, x->limits.max_substitutions);
 		lc_note_inv("allocation failed", al.id,
 			    inv_allocation_set_state(x->inv, al.id, MASK(INV_AL_DEPLOYING),
 						     INV_AL_FAILED, last, "lifecycle", "", &err),

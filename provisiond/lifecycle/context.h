@@ -26,6 +26,7 @@
 struct bmc_manager;
 struct con_manager;
 struct config;
+struct lc_calls;
 struct lc_engine;
 struct sku_catalog;
 
@@ -41,6 +42,11 @@ struct lc_limits {
 	int max_per_rack;    /* machines of one rack stepped at once (<= 0: no cap) */
 	int discovery_ttl_s; /* discovered machines nobody enrolls expire */
 };
+
+/* The seconds a machine may spend in state s (0: no deadline). Its
+ * deadline starts when the engine's first step in the state begins, so
+ * time held back by a cap before that (max_per_rack) does not count. */
+int lc_deadline_s(const struct lc_limits *c, enum inv_state s);
 
 /* Copies the lifecycle's options out of a loaded configuration. */
 void lc_limits_from_config(const struct config *c, struct lc_limits *out);
@@ -100,6 +106,9 @@ struct lc_ctx {
 	int64_t (*now_ms)(void);
 	struct lc_stats *stats;	  /* required by lc_step */
 	struct lc_engine *engine; /* kicked after a substitution; NULL: none */
+	/* The pool BMC operations run on (calls.h); NULL: on the step's own
+	 * thread, which then waits for them (tests). */
+	struct lc_calls *calls;
 	/* Serial console capture: after every step the machine's capture is
 	 * started or stopped by its state (lc_console_state). NULL: none. */
 	struct con_manager *console;
@@ -115,8 +124,11 @@ static inline int64_t lc_now(const struct lc_ctx *x)
  * version (retried while a concurrent change left the work the same). m is
  * the caller's current record (the engine leases it first) and is updated
  * to what was committed. Failures are recorded on the machine (last_error,
- * attempts, `failed`), never returned. Blocks for BMC calls. */
-void lc_step(const struct lc_ctx *x, struct inv_machine *m);
+ * attempts, `failed`), never returned. True when the step stopped to wait
+ * for a BMC operation on x->calls: nothing was written, and the machine is
+ * to be stepped again when the pool's done callback names it (calls.h).
+ * Without x->calls it waits for BMC operations and returns false. */
+bool lc_step(const struct lc_ctx *x, struct inv_machine *m);
 
 /* For a best-effort inventory write whose failure must not stop the step
  * (ending an agent session the machine no longer uses): logs it, with the

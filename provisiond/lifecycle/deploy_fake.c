@@ -48,9 +48,15 @@ static unsigned *rng(void)
 	return &seed;
 }
 
-static bool roll_failure(double rate)
+/* The same answer for every run of one attempt (a step replayed after a BMC
+ * operation, calls.h, must not roll again), a fresh one for the next. */
+static bool roll_failure(const struct inv_machine *m, double rate)
 {
-	return rate > 0 && (double)rand_r(rng()) / RAND_MAX < rate;
+	char attempt[64];
+	snprintf(attempt, sizeof attempt, "%s/%lld/%d", inv_state_name(m->state),
+		 (long long)m->state_since, m->attempts);
+	unsigned long long h = util_fnv(util_fnv(UTIL_FNV_BASIS, m->id), attempt);
+	return rate > 0 && (double)(h >> 11) / (double)(1ull << 53) < rate;
 }
 
 /* Phase "": boot the agent and let it work for agent_ms (+ jitter); phase
@@ -67,7 +73,7 @@ static enum dep_result fake_step(struct deploy_ctx *c, const char *what, struct 
 			return DEP_PENDING;
 		}
 	}
-	if (roll_failure(o->fail_rate)) {
+	if (roll_failure(c->m, o->fail_rate)) {
 		snprintf(c->err, sizeof c->err, "fake agent: simulated %s failure (fail_rate %.2f)",
 			 what, o->fail_rate);
 		return DEP_ERROR;

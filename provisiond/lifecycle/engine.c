@@ -1,5 +1,6 @@
 /* engine.c - scheduler and workers of the lifecycle engine. */
 #include "provisiond/lifecycle/engine_internal.h"
+#include "provisiond/lifecycle/calls.h"
 
 #include "provisiond/app.h"
 #include "provisiond/log.h"
@@ -11,8 +12,11 @@
 
 /* Machines queued ahead of the workers: enough that a worker finishing a
  * step finds the next one waiting, few enough that the per-rack count and
- * the in-flight look-ups stay cheap. */
+ * the in-flight look-ups stay cheap. Machines waiting for a BMC operation
+ * are in flight too: up to two per thread of the call pool (one running,
+ * one queued). */
 #define QUEUE_PER_WORKER 2
+#define INFLIGHT_PER_CALLER 2
 #define LEASE_MS (15 * 60 * 1000)
 
 static bool inflight_has(struct lc_engine *e, const char *id)
@@ -83,15 +87,49 @@ static void timed_wait(struct lc_engine *e, int64_t ms)
 	e->kicked = false;
 }
 
+/* Queues machine id for a worker. Caller holds e->mu. */
+static bool enqueue(struct lc_engine *e, const char *id, bool resume)
+{
+	struct lc_job *j = malloc(sizeof *j);
+	if (!j)
+		return false;
+	snprintf(j->id, sizeof j->id, "%s", id);
+	j->resume = resume;
+	j->next = NULL;
+	if (e->qtail)
+		e->qtail->next = j;
+	else
+		e->qhead = j;
+	e->qtail = j;
+	pthread_cond_signal(&e->work_cv);
+	return true;
+}
+
+/* The call pool's answer for a machine whose worker went on (calls.h): it
+ * is still in flight, so it goes straight back to the queue. */
+static void resume(void *ctx, const char *id)
+{
+	struct lc_engine *e = ctx;
+	pthread_mutex_lock(&e->mu);
+	if (e->stopping || !enqueue(e, id, true))
+		inflight_del(e, id); /* a restart (or the next due read) steps it */
+	pthread_mutex_unlock(&e->mu);
+}
+
 /* Queues due machines that are not already being worked on. */
 static void dispatch_due(struct lc_engine *e)
 {
 	struct inv_machine_list l = {0};
 	struct inv_err err = {0};
 	pthread_mutex_lock(&e->mu);
-	int room = e->max_inflight - e->ninflight, queued = e->ninflight;
+	int room = e->max_inflight - e->ninflight, queued = e->ninflight, waiting = 0;
+	for (const struct lc_job *j = e->qhead; j && waiting < e->nworkers; j = j->next)
+		waiting++;
 	pthread_mutex_unlock(&e->mu);
-	if (room <= 0)
+	/* every worker has a machine waiting for it: read when they run short,
+	 * not after each step (a read per step was most of the scheduler's
+	 * cost at BMC delay 0) */
+	if (room <= 0 || waiting >= e->nworkers)
 		return;
 	/* queued machines are not leased yet, so they are still due: read past
 	 * them */
@@ -109,17 +147,10 @@ static void dispatch_due(struct lc_engine *e)
 		struct lc_inflight *f = &e->inflight[e->ninflight++];
 		memcpy(f->id, l.items[i].id, INV_ID_LEN);
 		snprintf(f->rack, sizeof f->rack, "%s", rack);
-		struct lc_job *j = malloc(sizeof *j);
-		if (!j)
+		if (!enqueue(e, l.items[i].id, false)) {
+			e->ninflight--;
 			break;
-		memcpy(j->id, l.items[i].id, INV_ID_LEN);
-		j->next = NULL;
-		if (e->qtail)
-			e->qtail->next = j;
-		else
-			e->qhead = j;
-		e->qtail = j;
-		pthread_cond_signal(&e->work_cv);
+		}
 	}
 	pthread_mutex_unlock(&e->mu);
 	inv_machine_list_clear(&l);
@@ -185,29 +216,41 @@ static void *scheduler_main(void *arg)
 }
 
 /* Takes a lease on the machine (wake_at moves out) so the scheduler does not
- * pick it again while the step runs; a crash leaves the lease to recovery. */
+ * pick it again while the step runs; a crash leaves the lease to recovery.
+ * The first step in a state with a deadline starts the deadline. */
 static bool lease(struct lc_engine *e, struct inv_machine *m)
 {
+	int64_t now = lc_now(&e->ctx);
+	int dl = lc_deadline_s(&e->ctx.limits, m->state);
 	struct inv_machine_change c = {.expect_version = m->version,
 				       .set_wake = true,
-				       .wake_at = lc_now(&e->ctx) + LEASE_MS,
+				       .wake_at = now + LEASE_MS,
+				       .set_deadline = dl > 0 && m->deadline_at == 0,
+				       .deadline_at = now + (int64_t)dl * 1000,
 				       .actor = "lifecycle"};
 	struct inv_err err = {0};
 	return inv_machine_change(e->ctx.inv, m->id, &c, m, &err) == INV_OK;
 }
 
-static void run_job(struct lc_engine *e, const char *id)
+/* Steps the machine of j: true when it waits for a BMC operation (still in
+ * flight; the call pool's answer queues it again). A resumed machine holds
+ * its lease already. */
+static bool run_job(struct lc_engine *e, const struct lc_job *j)
 {
 	struct inv_machine m = {0};
 	struct inv_err err = {0};
-	if (inv_machine_get(e->ctx.inv, id, &m, &err) != INV_OK)
-		return;
+	bool waits = false;
+	if (inv_machine_get(e->ctx.inv, j->id, &m, &err) != INV_OK) {
+		lc_calls_forget(e->calls, j->id);
+		return false;
+	}
 	int64_t t0 = util_now_us();
-	if (m.wake_at > 0 && m.wake_at <= lc_now(&e->ctx) && lease(e, &m)) {
-		lc_step(&e->ctx, &m);
+	if (j->resume || (m.wake_at > 0 && m.wake_at <= lc_now(&e->ctx) && lease(e, &m))) {
+		waits = lc_step(&e->ctx, &m);
 		util_hist_observe_us(&e->stats.step_seconds, util_now_us() - t0);
 	}
 	inv_machine_clear(&m);
+	return waits;
 }
 
 static void *worker_main(void *arg)
@@ -224,9 +267,10 @@ static void *worker_main(void *arg)
 		if (!e->qhead)
 			e->qtail = NULL;
 		pthread_mutex_unlock(&e->mu);
-		run_job(e, j->id);
+		bool waits = run_job(e, j);
 		pthread_mutex_lock(&e->mu);
-		inflight_del(e, j->id);
+		if (!waits)
+			inflight_del(e, j->id);
 		free(j);
 		e->kicked = true;
 		pthread_cond_signal(&e->sched_cv);
@@ -289,7 +333,15 @@ enum err_status lc_start(struct app *a, struct lc_engine **out, struct err *errp
 	ctx_from_app(a, e);
 	lc_stats_init(&e->stats);
 	e->nworkers = a->cfg.lc_workers;
-	e->max_inflight = e->nworkers * (1 + QUEUE_PER_WORKER);
+	e->calls = lc_calls_new(a->bmc, a->cfg.bmc_max_concurrent, resume, e);
+	if (!e->calls) {
+		free(e);
+		return err_set(errp, ERR_INTERNAL, NULL,
+			       "lifecycle: cannot start the BMC call pool");
+	}
+	e->ctx.calls = e->calls;
+	e->max_inflight =
+	    e->nworkers * (1 + QUEUE_PER_WORKER) + a->cfg.bmc_max_concurrent * INFLIGHT_PER_CALLER;
 	e->inflight = calloc((size_t)e->max_inflight, sizeof *e->inflight);
 	e->workers = calloc((size_t)e->nworkers, sizeof *e->workers);
 	pthread_mutex_init(&e->mu, NULL);
@@ -315,6 +367,7 @@ void lc_stop(struct lc_engine *e)
 	pthread_join(e->scheduler, NULL);
 	for (int i = 0; i < e->nworkers; i++)
 		pthread_join(e->workers[i], NULL);
+	lc_calls_free(e->calls); /* its last answers may queue machines: freed below */
 	while (e->qhead) {
 		struct lc_job *j = e->qhead;
 		e->qhead = j->next;

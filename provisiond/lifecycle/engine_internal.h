@@ -12,6 +12,7 @@
 
 struct lc_job {
 	char id[INV_ID_LEN];
+	bool resume; /* its BMC operation answered: step it again, no lease */
 	struct lc_job *next;
 };
 
@@ -34,6 +35,7 @@ struct lc_engine {
 	struct lc_job *qhead, *qtail;
 	struct lc_inflight *inflight; /* max_inflight entries */
 	int ninflight, max_inflight;
+	struct lc_calls *calls; /* BMC operations of the steps (calls.h) */
 };
 
 void lc_observe_ready(struct lc_stats *s, int64_t ms);

@@ -2,6 +2,7 @@
  * Every family is written whole (HELP, TYPE, then its samples), so the
  * exposition never interleaves families. */
 #include "provisiond/lifecycle/engine_internal.h"
+#include "provisiond/lifecycle/calls.h"
 
 #include <stdio.h>
 
@@ -45,16 +46,10 @@ void lc_observe_ready(struct lc_stats *s, int64_t ms)
 	atomic_fetch_add(&s->ready_sum_ms, (unsigned long long)ms);
 }
 
-static void head(const struct util_lines *o, const char *name, const char *type, const char *help)
-{
-	util_linef(o, "# HELP provisiond_%s %s", name, help);
-	util_linef(o, "# TYPE provisiond_%s %s", name, type);
-}
-
 static void per_state(const struct util_lines *o, const char *name, const char *help,
 		      const atomic_ulong *v)
 {
-	head(o, name, "counter", help);
+	util_metric_head(o, name, "counter", help);
 	for (int s = 0; s < INV_ST__COUNT; s++)
 		util_linef(o, "provisiond_%s{state=\"%s\"} %lu", name,
 			   inv_state_name((enum inv_state)s), atomic_load(&v[s]));
@@ -62,20 +57,18 @@ static void per_state(const struct util_lines *o, const char *name, const char *
 
 static void counter(const struct util_lines *o, const char *name, const char *help, unsigned long v)
 {
-	head(o, name, "counter", help);
-	util_linef(o, "provisiond_%s %lu", name, v);
+	util_metric_one(o, name, "counter", help, (long long)v);
 }
 
 static void gauge(const struct util_lines *o, const char *name, const char *help, long v)
 {
-	head(o, name, "gauge", help);
-	util_linef(o, "provisiond_%s %ld", name, v);
+	util_metric_one(o, name, "gauge", help, v);
 }
 
 static void ready_histogram(const struct util_lines *o, struct lc_stats *e)
 {
-	head(o, "allocation_ready_seconds", "histogram",
-	     "Time from an allocation's creation to all its machines active.");
+	util_metric_head(o, "allocation_ready_seconds", "histogram",
+			 "Time from an allocation's creation to all its machines active.");
 	unsigned long cum = 0;
 	for (int b = 0; b < LC_NBUCKETS; b++) {
 		cum += atomic_load(&e->ready_hist[b]);
@@ -91,8 +84,9 @@ static void ready_histogram(const struct util_lines *o, struct lc_stats *e)
 
 static void state_histograms(const struct util_lines *o, struct lc_stats *e)
 {
-	head(o, "lifecycle_state_duration_seconds", "histogram",
-	     "Time machines spent in a transitional state, counted when they leave it.");
+	util_metric_head(
+	    o, "lifecycle_state_duration_seconds", "histogram",
+	    "Time machines spent in a transitional state, counted when they leave it.");
 	for (size_t i = 0; i < ARRAY_SIZE(timed_states); i++) {
 		char lbl[64];
 		snprintf(lbl, sizeof lbl, "state=\"%s\"", inv_state_name(timed_states[i]));
@@ -111,8 +105,17 @@ static void queue_gauges(const struct util_lines *o, struct lc_engine *eng)
 	inflight = eng->ninflight;
 	pthread_mutex_unlock(&eng->mu);
 	gauge(o, "lifecycle_queue_depth", "Due machines queued for a lifecycle worker.", queued);
-	gauge(o, "lifecycle_in_flight", "Machines queued or being stepped by a worker now.",
-	      inflight);
+	gauge(o, "lifecycle_in_flight",
+	      "Machines queued, being stepped, or waiting for a BMC operation now.", inflight);
+	long calls_queued, calls_running;
+	unsigned long yields;
+	lc_calls_counts(eng->calls, &calls_queued, &calls_running, &yields);
+	gauge(o, "lifecycle_bmc_calls_queued",
+	      "BMC operations of lifecycle steps waiting for a call-pool thread.", calls_queued);
+	gauge(o, "lifecycle_bmc_calls_running",
+	      "BMC operations of lifecycle steps running on the call pool.", calls_running);
+	counter(o, "lifecycle_bmc_waits_total",
+		"Steps that gave their worker up to wait for a BMC operation.", yields);
 	gauge(o, "lifecycle_deploys_running", "Deploy steps running now.",
 	      atomic_load(&eng->stats.deploys_running));
 }
@@ -153,8 +156,9 @@ void lc_metrics(struct lc_engine *eng, void (*emit)(void *ctx, const char *line)
 	queue_gauges(&o, eng);
 	ready_histogram(&o, e);
 	state_histograms(&o, e);
-	head(&o, "lifecycle_step_seconds", "histogram",
-	     "One step of one machine: its lease, BMC calls and writes (waits for agents, "
-	     "backoffs and deadlines are not steps).");
+	util_metric_head(
+	    &o, "lifecycle_step_seconds", "histogram",
+	    "One step of one machine: its lease, BMC calls and writes (waits for agents, "
+	    "backoffs and deadlines are not steps).");
 	util_hist_render(&e->step_seconds, "provisiond_lifecycle_step_seconds", NULL, emit, ctx);
 }

@@ -1,4 +1,5 @@
 /* steps.c - what the engine does in each state, and how results commit. */
+#include "provisiond/lifecycle/calls.h"
 #include "provisiond/lifecycle/deploy.h"
 #include "provisiond/lifecycle/engine_internal.h"
 
@@ -19,12 +20,13 @@ struct step {
 	struct bmc_target t;
 	char boot_mode[16];   /* the SKU's boot_override_mode for t */
 	int64_t leased_until; /* the machine's wake_at when the step began */
+	struct lc_run run;    /* its BMC operations (calls.h) */
 	char err[600];
 };
 
 static void release_deploy(struct step *s);
 
-static int deadline_s(const struct lc_limits *c, enum inv_state s)
+int lc_deadline_s(const struct lc_limits *c, enum inv_state s)
 {
 	switch (s) {
 	case INV_ST_VERIFYING:
@@ -42,12 +44,12 @@ static int deadline_s(const struct lc_limits *c, enum inv_state s)
 	}
 }
 
-/* When the machine's current state times out (0: never). States entered
- * without a deadline (reservation, release, manual actions) get theirs
- * from the time they were entered. */
+/* When the machine's current state times out (0: never). The engine sets
+ * it when its first step in the state begins (the lease); a machine stepped
+ * without one (tests call lc_step directly) counts from when it entered. */
 static int64_t deadline_at(const struct step *s)
 {
-	int dl = deadline_s(&s->x->limits, s->m->state);
+	int dl = lc_deadline_s(&s->x->limits, s->m->state);
 	if (!dl)
 		return 0;
 	return s->m->deadline_at ? s->m->deadline_at : s->m->state_since + (int64_t)dl * 1000;
@@ -95,6 +97,8 @@ static bool same_work(const struct inv_machine *a, const struct inv_machine *b)
 static bool commit(struct step *s, struct inv_machine_change *c)
 {
 	struct inv_err err = {0};
+	if (s->run.yielded)
+		return false; /* waiting for a BMC operation: the next run writes */
 	c->actor = "lifecycle";
 	for (int attempt = 0; attempt < 5; attempt++) {
 		c->expect_version = s->m->version;
@@ -128,13 +132,12 @@ static bool advance(struct step *s, enum inv_state to, const char *reason,
 	if (extra)
 		c = *extra;
 	int64_t now = lc_now(s->x);
-	int dl = deadline_s(&s->x->limits, to);
 	c.set_state = c.set_phase = c.set_attempts = c.set_wake = c.set_deadline = true;
 	c.state = to;
 	c.phase = "";
 	c.attempts = 0;
 	c.wake_at = resting(to) ? 0 : now;
-	c.deadline_at = dl ? now + (int64_t)dl * 1000 : 0;
+	c.deadline_at = 0;	 /* set by the state's first step (lc_deadline_s) */
 	if (!c.set_last_error) { /* success clears the last error */
 		c.set_last_error = true;
 		c.last_error = "";
@@ -174,6 +177,8 @@ static void fail(struct step *s, bool retryable, const char *fmt, const char *de
 {
 	const struct lc_limits *cfg = &s->x->limits;
 	char msg[600];
+	if (s->run.yielded)
+		return;
 	snprintf(msg, sizeof msg, fmt, detail);
 	int attempts = s->m->attempts + 1;
 	char alloc[INV_ID_LEN];
@@ -263,29 +268,47 @@ static void bmc_fail(struct step *s, const char *what, const struct bmc_error *b
 	fail(s, !final, "%s", msg);
 }
 
+/* One BMC operation of the step (calls.h): false when it is on the pool
+ * (s->run.yielded: stop, write nothing) or failed (recorded as `what`). */
+static bool bmc_op(struct step *s, struct lc_call call, const char *what, struct lc_call_result *r)
+{
+	if (!lc_call(&s->run, &s->t, &call, r))
+		return false;
+	if (r->st != BMC_OK && what != NULL)
+		bmc_fail(s, what, &r->err);
+	return r->st == BMC_OK;
+}
+
+static bool read_power(struct step *s, const char *what, enum bmc_power_state *ps)
+{
+	struct lc_call_result r;
+	bool ok = bmc_op(s, (struct lc_call){.kind = LC_CALL_POWER_GET}, what, &r);
+	*ps = r.power;
+	return ok;
+}
+
 static bool boot_from(struct step *s, enum bmc_boot_device d, bool persistent)
 {
-	struct bmc_error be = {0};
-	enum bmc_status st = bmc_boot_set(s->x->bmc, &s->t, d, persistent, &be);
-	if (st == BMC_ERR_UNSUPPORTED && !persistent)
-		st = bmc_boot_set(s->x->bmc, &s->t, d, true, &be);
-	if (st != BMC_OK) {
-		char what[64];
-		snprintf(what, sizeof what, "set boot device %s", bmc_boot_device_name(d));
-		bmc_fail(s, what, &be);
-	}
-	return st == BMC_OK;
+	struct lc_call_result r;
+	struct lc_call c = {.kind = LC_CALL_BOOT_SET, .arg = (int)d, .persistent = persistent};
+	char what[64];
+	snprintf(what, sizeof what, "set boot device %s", bmc_boot_device_name(d));
+	if (bmc_op(s, c, NULL, &r))
+		return true;
+	if (s->run.yielded)
+		return false;
+	if (r.st == BMC_ERR_UNSUPPORTED && !persistent) /* no next-boot-only: persistent */
+		return c.persistent = true, bmc_op(s, c, what, &r);
+	bmc_fail(s, what, &r.err);
+	return false;
 }
 
 static bool power(struct step *s, enum bmc_power_action act)
 {
-	struct bmc_error be = {0};
-	if (bmc_power_set(s->x->bmc, &s->t, act, &be) == BMC_OK)
-		return true;
+	struct lc_call_result r;
 	char what[64];
 	snprintf(what, sizeof what, "power %s", bmc_power_action_name(act));
-	bmc_fail(s, what, &be);
-	return false;
+	return bmc_op(s, (struct lc_call){.kind = LC_CALL_POWER_SET, .arg = (int)act}, what, &r);
 }
 
 /* Network boot into the agent: pxe for the next boot, then (re)start. */
@@ -298,18 +321,17 @@ static bool power(struct step *s, enum bmc_power_action act)
  * previous boot's tokens and agent session (docs/security.md). */
 static bool boot_agent(struct step *s)
 {
-	struct bmc_error be = {0};
 	enum bmc_power_state ps = BMC_POWER_UNKNOWN;
 	struct inv_err err = {0};
 	int64_t until = s->m->deadline_at > 0 ? s->m->deadline_at : lc_now(s->x) + GRANT_DEFAULT_MS;
-	if (inv_boot_grant(s->x->inv, s->m->id, until, &err) != INV_OK) {
+	/* once per boot: a replay of the step (calls.h) opened it already */
+	if (!lc_run_replaying(&s->run) &&
+	    inv_boot_grant(s->x->inv, s->m->id, until, &err) != INV_OK) {
 		fail(s, true, "cannot open a boot grant: %s", err.message);
 		return false;
 	}
-	if (bmc_power_get(s->x->bmc, &s->t, &ps, &be) != BMC_OK) {
-		bmc_fail(s, "read power state", &be);
+	if (!read_power(s, "read power state", &ps))
 		return false;
-	}
 	return boot_from(s, BMC_BOOT_PXE, false) &&
 	       power(s, ps == BMC_POWER_ON ? BMC_POWER_ACTION_CYCLE : BMC_POWER_ACTION_ON);
 }
@@ -325,6 +347,8 @@ static bool boot_media_cb(void *step, const char *url)
 {
 	struct step *s = step;
 	struct bmc_error be = {0};
+	/* the ISO and its token were made for this run: it waits on its worker */
+	s->run.sync = true;
 	enum bmc_power_state ps = BMC_POWER_UNKNOWN;
 	if (bmc_power_get(s->x->bmc, &s->t, &ps, &be) != BMC_OK) {
 		bmc_fail(s, "read power state", &be);
@@ -413,12 +437,9 @@ static void release_deploy(struct step *s)
 
 static void step_verifying(struct step *s)
 {
-	struct bmc_error be = {0};
 	enum bmc_power_state ps = BMC_POWER_UNKNOWN;
-	if (bmc_power_get(s->x->bmc, &s->t, &ps, &be) != BMC_OK) {
-		bmc_fail(s, "verify BMC (read power state)", &be);
+	if (!read_power(s, "verify BMC (read power state)", &ps))
 		return;
-	}
 	if (!boot_from(s, BMC_BOOT_PXE, false))
 		return;
 	struct inv_machine_change c = {.set_power = true, .power = bmc_power_state_name(ps)};
@@ -652,7 +673,7 @@ static void step_run(struct step *s)
 		atomic_fetch_add(&x->stats->deadline_misses, 1);
 		char msg[160];
 		snprintf(msg, sizeof msg, "deadline of %d s passed while waiting for %s to finish",
-			 deadline_s(&x->limits, st), inv_state_name(st));
+			 lc_deadline_s(&x->limits, st), inv_state_name(st));
 		fail(s, false, "%s", msg);
 		return;
 	}
@@ -694,10 +715,15 @@ static void console_follow(struct step *s)
 		con_capture(s->x->console, s->m->id, NULL);
 }
 
-void lc_step(const struct lc_ctx *x, struct inv_machine *m)
+bool lc_step(const struct lc_ctx *x, struct inv_machine *m)
 {
 	struct step s = {.x = x, .m = m, .leased_until = m->wake_at};
-	step_run(&s);
-	console_follow(&s);
+	lc_run_begin(x->calls, x->bmc, &s.run, m);
+	if (!s.run.yielded)
+		step_run(&s);
+	if (!s.run.yielded)
+		console_follow(&s);
+	lc_run_end(&s.run);
 	inv_bmc_clear(&s.bmc); /* loaded by any path that met a BMC or a release */
+	return s.run.yielded;
 }

@@ -6,8 +6,11 @@
  * while the driver reads power, sets power and the boot device, and inserts and
  * ejects virtual media through the BMC layer's public API. Invariants: every
  * failure carries a message, results are in range, and (under ASan) nothing is
- * misread. The corpus holds recorded answers (redfish_*.bin). */
+ * misread. The corpus holds recorded answers (redfish_*.bin). The same input,
+ * as the bytes of a telnet console, goes through the console's telnet filter
+ * (fuzz_telnet). */
 #include "provisiond/bmc/bmc.h"
+#include "provisiond/bmc/driver_redfish.h"
 #include "redfish_fixtures/srv.h"
 
 #include <stdint.h>
@@ -74,6 +77,31 @@ static void check(enum bmc_status st, const struct bmc_error *e)
 		abort();
 }
 
+/* The console's telnet filter on the raw input, in one read and cut in two at a
+ * place the input chooses: the same data and answers either way, never more data
+ * than came, answers whole (three bytes each) and within their buffer. */
+static void fuzz_telnet(const uint8_t *data, size_t size)
+{
+	unsigned char *a = malloc(size + 1), *b = malloc(size + 1);
+	struct rf_telnet ta = {0}, tb = {0};
+	size_t cut = size > 0 ? data[0] % (size + 1) : 0, na, nb;
+
+	if (!a || !b)
+		abort();
+	memcpy(a, data, size);
+	memcpy(b, data, size);
+	na = rf_telnet_filter(&ta, a, size);
+	nb = rf_telnet_filter(&tb, b, cut);
+	memmove(b + nb, b + cut, size - cut);
+	nb += rf_telnet_filter(&tb, b + nb, size - cut);
+	if (na > size || na != nb || memcmp(a, b, na) != 0 || ta.nreply != tb.nreply ||
+	    memcmp(ta.reply, tb.reply, ta.nreply) != 0 || ta.nreply % 3 != 0 ||
+	    ta.nreply > sizeof ta.reply)
+		abort();
+	free(a);
+	free(b);
+}
+
 /* The previous input's parts: freed once the responder holds the next rules
  * (a call the driver gave up on may still be answered from them until then). */
 static char *prev[NPARTS];
@@ -88,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!m)
 		init();
+	fuzz_telnet(data, size);
 	split(data, size, p);
 	const struct srv_rule rules[] = {
 	    {.method = "GET", .path = "/redfish/v1/", .status = 200, .body = "@root.json"},

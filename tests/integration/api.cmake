@@ -7,6 +7,8 @@ set(PROVISIOND_IT_TESTS
                   # available; PATCHes while the engine works
   api_alloc       # gang allocation, capacity, quota, idempotency, long-poll, min_count,
                   # 16 concurrent clients, substitution, pool exhaustion, failed cleaning
+  api_spread      # gangs spread across racks and sites: strict, best effort, the 409
+                  # counting racks, substitutes keeping the spread, racing gangs, restart
   api_crash       # kill -9 in the middle of deploys, restart, convergence; restart
                   # settles allocations left between two commits
   api_auth        # every route x every role, other owners answer 404, boot-plane tokens

@@ -426,6 +426,82 @@ static void test_power_verbs(void **state)
 	}
 }
 
+/* allocation create --spread, capacity --by-site */
+static void test_cli_spread(void **state)
+{
+	struct h_daemon *d = *state;
+	static const char *const where[][2] = {{"dc1", "r1"}, {"dc1", "r2"}, {"dc2", "r1"}};
+	char *out = NULL, *err = NULL;
+	for (unsigned i = 0; i < 3; i++) {
+		char name[16], mac[18];
+		snprintf(name, sizeof name, "sp-%u", i);
+		h_mac(i + 1, mac);
+		const char *enroll[] = {
+		    "machine",	    "enroll",	     "--name", name,	    "--mac",	    mac,
+		    "--site",	    where[i][0],     "--rack", where[i][1], "--bmc-driver", "fake",
+		    "--bmc-option", "sku=lab.small", NULL};
+		assert_int_equal(ctl(d, d->admin, 0, NULL, NULL, enroll), 0);
+	}
+	assert_true(h_wait_count(d, "available", "lab.small", 3, 120));
+	assert_int_equal(h_image(d, "img"), 201);
+
+	json_t *j = ctl_json(d, (const char *[]){"-o", "json", "capacity", "--by-site", NULL});
+	json_t *dc2 = json_array_get(json_object_get(j, "sites"), 1);
+	assert_string_equal(json_string_value(json_object_get(dc2, "site")), "dc2");
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(dc2, "counts"), "available")), 1);
+	json_decref(j);
+	assert_int_equal(
+	    ctl(d, d->admin, 0, &out, NULL, (const char *[]){"capacity", "--by-site", NULL}), 0);
+	assert_non_null(strstr(out, "SITE"));
+	assert_non_null(strstr(out, "dc2"));
+	free(out);
+	assert_int_equal(ctl(d, d->admin, 2, NULL, NULL,
+			     (const char *[]){"capacity", "--by-site", "--by-rack", NULL}),
+			 2);
+
+	/* usage errors send nothing; names the server does not know are its 400 */
+	static const char *const bad[] = {"rack:", ":strict", "rack:strict:x", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(
+		    ctl(d, d->admin, 2, NULL, NULL,
+			(const char *[]){"allocation", "create", "--sku", "lab.small", "--count",
+					 "1", "--image", "img", "--spread", bad[i], NULL}),
+		    2);
+	assert_int_equal(
+	    ctl(d, d->admin, 1, NULL, &err,
+		(const char *[]){"allocation", "create", "--sku", "lab.small", "--count", "1",
+				 "--image", "img", "--spread", "row", NULL}),
+	    1);
+	assert_non_null(strstr(err, "spread.across"));
+	free(err);
+	assert_int_equal(
+	    ctl(d, d->admin, 1, NULL, &err,
+		(const char *[]){"allocation", "create", "--sku", "lab.small", "--count", "3",
+				 "--image", "img", "--spread", "site", NULL}),
+	    1);
+	assert_non_null(strstr(err, "spread across site needs 3 sites with an available "
+				    "lab.small machine; 2 have one"));
+	free(err);
+
+	j = ctl_json(d,
+		     (const char *[]){"-o", "json", "allocation", "create", "--sku", "lab.small",
+				      "--count", "2", "--image", "img", "--spread", "site", NULL});
+	json_t *sp = json_object_get(j, "spread");
+	assert_string_equal(json_string_value(json_object_get(sp, "across")), "site");
+	assert_string_equal(json_string_value(json_object_get(sp, "mode")), "strict");
+	assert_int_equal(json_integer_value(json_object_get(sp, "domains")), 2);
+	json_decref(j);
+	j = ctl_json(d, (const char *[]){"-o", "json", "allocation", "create", "--sku", "lab.small",
+					 "--count", "1", "--image", "img", "--spread",
+					 "rack:best_effort", NULL});
+	sp = json_object_get(j, "spread");
+	assert_string_equal(json_string_value(json_object_get(sp, "across")), "rack");
+	assert_string_equal(json_string_value(json_object_get(sp, "mode")), "best_effort");
+	assert_int_equal(json_integer_value(json_object_get(sp, "domains")), 1);
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +511,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cli_filters_and_audit, setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_cli_allocations_by_name, setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_alloc_watch_machines, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_cli_spread, setup, h_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -276,8 +276,12 @@ static void test_clear_rows_sealed_at_start(void **state)
 	assert_true(h_wait_machine(d, id, "available", 120));
 	assert_int_equal(h_term(d), 0);
 	/* back to schema 4: clear passwords, and without the image store's
-	 * columns of migration 6 and the machine counts of migration 7 */
+	 * columns of migration 6, the machine counts of migration 7 and the
+	 * allocations' spread of migration 8 */
 	assert_int_equal(h_db_exec(d, "UPDATE bmcs SET password = '" PW "-clear';"
+				      " DROP INDEX machines_pool_domain;"
+				      " ALTER TABLE allocations DROP COLUMN spread_across;"
+				      " ALTER TABLE allocations DROP COLUMN spread_mode;"
 				      " DROP TRIGGER machine_counts_insert;"
 				      " DROP TRIGGER machine_counts_delete;"
 				      " DROP TRIGGER machine_counts_update;"

@@ -158,6 +158,21 @@ static void test_errors_name_the_domain(void **state)
 	    strstr(e.message, "libvirt at test+tcp://127.0.0.1:1/default: connect failed"));
 }
 
+/* test:///default's domain has no pty console: not captured, and said why. */
+static void test_console_needs_a_pty(void **state)
+{
+	struct bmc_console *c = NULL;
+	struct bmc_error e;
+
+	(void)state;
+	assert_true(bmc_driver_caps("libvirt") & BMC_CAP_CONSOLE);
+	assert_int_equal(bmc_console_open(mgr, &vm, &c, &e), BMC_ERR_UNSUPPORTED);
+	assert_null(c);
+	assert_string_equal(e.message,
+			    "libvirt at test:///default domain test: the domain has no "
+			    "console of type pty or unix, which libvirt could hand over");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +180,7 @@ int main(void)
 	    cmocka_unit_test(test_paused_is_an_error),
 	    cmocka_unit_test(test_boot_device_in_xml),
 	    cmocka_unit_test(test_errors_name_the_domain),
+	    cmocka_unit_test(test_console_needs_a_pty),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

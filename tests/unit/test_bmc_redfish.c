@@ -6,6 +6,8 @@
  * re-created after a 401, logged out at shutdown and on a credential change, Basic
  * auth, errors carrying the BMC's message verbatim, task monitors, a BMC that answers
  * 503 and recovers, TLS verification. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "provisiond/bmc/bmc.h"
+#include "provisiond/bmc/driver_redfish.h"
 #include "redfish_fixtures/srv.h"
 
 static int port;
@@ -683,6 +687,134 @@ static int setup(void **state)
 	return 0;
 }
 
+/* The console's telnet filter: data kept, commands dropped, DO/WILL refused, the
+ * same result whatever the reads' boundaries. */
+static void test_telnet_filter(void **state)
+{
+	static const struct {
+		const char *in, *data, *reply;
+		size_t in_len, data_len, reply_len;
+	} cases[] = {
+#define TC(i, d, r) {i, d, r, sizeof(i) - 1, sizeof(d) - 1, sizeof(r) - 1}
+	    TC("plain\r\n", "plain\r\n", ""),
+	    TC("\377\373\001\377\373\003hi", "hi", "\377\376\001\377\376\003"), /* WILL -> DONT */
+	    TC("a\377\375\030b", "ab", "\377\374\030"),				/* DO -> WONT */
+	    TC("a\377\374\001\377\376\001b", "ab", ""),	      /* WONT, DONT: no answer */
+	    TC("x\377\377y", "x\377y", ""),		      /* IAC IAC: one 0xFF */
+	    TC("\377\372\030\001\377\377\377\360z", "z", ""), /* SB ... IAC SE */
+	    TC("\377\361n\377\371", "n", ""),		      /* NOP, GA */
+#undef TC
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++)
+		for (size_t cut = 0; cut <= cases[i].in_len; cut++) {
+			struct rf_telnet t = {0};
+			unsigned char buf[64];
+			size_t n;
+			memcpy(buf, cases[i].in, cases[i].in_len);
+			n = rf_telnet_filter(&t, buf, cut);
+			n += rf_telnet_filter(&t, buf + n, 0); /* an empty read changes nothing */
+			memmove(buf + n, buf + cut, cases[i].in_len - cut);
+			n += rf_telnet_filter(&t, buf + n, cases[i].in_len - cut);
+			assert_int_equal(n, cases[i].data_len);
+			assert_memory_equal(buf, cases[i].data, n);
+			assert_int_equal(t.nreply, cases[i].reply_len);
+			assert_memory_equal(t.reply, cases[i].reply, t.nreply);
+		}
+}
+
+/* A listening socket on loopback; its port in *port. */
+static int listener(int *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* The console: SerialConsole.Telnet's port on the BMC's host, the open's own
+ * session logged out, telnet removed from the stream and refused, EOF an error. */
+static void test_console_telnet(void **state)
+{
+	int port, lfd = listener(&port), peer;
+	char sys[256], buf[64], reply[8];
+	size_t got = 0;
+	struct bmc_console *c = NULL;
+	struct bmc_error e;
+	struct bmc_manager *m = manager(0);
+	struct bmc_target t = target(NULL);
+
+	(void)state;
+	snprintf(sys, sizeof(sys),
+		 "{\"Id\":\"1\",\"SerialConsole\":{\"Telnet\":{\"ServiceEnabled\":true,"
+		 "\"Port\":%d,\"SharedWithManagerCLI\":false}}}",
+		 port);
+	const struct srv_rule r[] = {{.method = "GET", .path = SYS1, .status = 200, .body = sys}};
+	rules(r, N(r));
+	assert_int_equal(bmc_console_open(m, &t, &c, &e), BMC_OK);
+	assert_int_equal(srv_count("POST", SESSIONS), 1);
+	assert_int_equal(srv_count("DELETE", SESSIONS "/17"), 1); /* before it connected */
+	assert_true((peer = accept(lfd, NULL, NULL)) >= 0);
+	assert_int_equal(write(peer, "\377\373\001hello\377\377\n", 11), 11);
+	for (int i = 0; i < 20 && got == 0; i++)
+		assert_int_equal(bmc_console_read(c, buf, sizeof(buf), 100, &got, &e), BMC_OK);
+	assert_int_equal(got, 7);
+	assert_memory_equal(buf, "hello\377\n", 7);
+	assert_int_equal(read(peer, reply, sizeof(reply)), 3);
+	assert_memory_equal(reply, "\377\376\001", 3); /* WILL ECHO -> DONT ECHO */
+	close(peer);
+	enum bmc_status st = BMC_OK;
+	for (int i = 0; i < 20 && st == BMC_OK; i++)
+		st = bmc_console_read(c, buf, sizeof(buf), 100, &got, &e);
+	assert_int_equal(st, BMC_ERR_FAILED);
+	assert_non_null(strstr(e.message, "closed the console"));
+	bmc_console_close(c);
+	close(lfd);
+	bmc_manager_free(m);
+}
+
+/* Systems without a console to capture, and what the open says. */
+static void test_console_not_advertised(void **state)
+{
+	static const struct {
+		const char *sys, *says;
+		enum bmc_status st;
+	} cases[] = {
+	    {"{\"Id\":\"1\"}", "advertises no SerialConsole", BMC_ERR_UNSUPPORTED},
+	    {"{\"SerialConsole\":{\"SSH\":{\"ServiceEnabled\":true,\"Port\":2200},"
+	     "\"Telnet\":{\"ServiceEnabled\":false}}}",
+	     "no enabled SerialConsole.Telnet", BMC_ERR_UNSUPPORTED},
+	    {"{\"SerialConsole\":{\"Telnet\":{\"ServiceEnabled\":true,\"Port\":23,"
+	     "\"SharedWithManagerCLI\":true,\"ConsoleEntryCommand\":\"console 1\"}}}",
+	     "the manager's CLI", BMC_ERR_UNSUPPORTED},
+	    {"{\"SerialConsole\":{\"Telnet\":{\"ServiceEnabled\":true}}}", "no valid Port",
+	     BMC_ERR_FAILED},
+	};
+	struct bmc_manager *m = manager(0);
+	struct bmc_target t = target(NULL);
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		const struct srv_rule r[] = {
+		    {.method = "GET", .path = SYS1, .status = 200, .body = cases[i].sys}};
+		struct bmc_console *c = NULL;
+		struct bmc_error e;
+		rules(r, N(r));
+		assert_int_equal(bmc_console_open(m, &t, &c, &e), cases[i].st);
+		assert_null(c);
+		assert_non_null(strstr(e.message, cases[i].says));
+		assert_int_equal(srv_count("DELETE", SESSIONS "/17"), 1);
+	}
+	bmc_manager_free(m);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -712,6 +844,9 @@ int main(void)
 	    cmocka_unit_test(test_unreachable),
 	    cmocka_unit_test(test_validate),
 	    cmocka_unit_test(test_tls_verified_by_default),
+	    cmocka_unit_test(test_telnet_filter),
+	    cmocka_unit_test(test_console_telnet),
+	    cmocka_unit_test(test_console_not_advertised),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -54,7 +54,9 @@ static void test_request_wire(void **state)
 				     .image = "lab-image",
 				     .ssh_keys = keys,
 				     .n_ssh_keys = 1,
-				     .idempotency_key = "idem-1"};
+				     .idempotency_key = "idem-1",
+				     .spread_across = "rack",
+				     .spread_mode = "best_effort"};
 
 	(void)state;
 	srv_start(&s, replies, 1);
@@ -76,7 +78,8 @@ static void test_request_wire(void **state)
 	assert_non_null(strstr(req, "\r\nContent-Type: application/json\r\n"));
 	json_t *body = json_loads(strstr(req, "\r\n\r\n") + 4, 0, NULL);
 	json_t *want = json_loads("{\"sku\":\"lab.small\",\"count\":2,\"min_count\":1,\"image\":"
-				  "\"lab-image\",\"ssh_keys\":[\"ssh-ed25519 AAAA k1\"]}",
+				  "\"lab-image\",\"ssh_keys\":[\"ssh-ed25519 AAAA k1\"],"
+				  "\"spread\":{\"across\":\"rack\",\"mode\":\"best_effort\"}}",
 				  0, NULL);
 	assert_true(json_equal(body, want));
 	json_decref(body);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "provisiond/bmc/bmc.h"
+#include "provisiond/bmc/driver.h"
 #include "provisiond/console/console.h"
 #include "util/util.h"
 
@@ -220,29 +221,38 @@ static void test_sessions_bound_and_stop(void **state)
 	bmc_manager_free(bmc);
 }
 
+/* A driver without console slots (every built-in driver has them now). */
+static enum bmc_status noconsole_open(void *priv, const struct bmc_target *t, const json_t *opts,
+				      int timeout_ms, void **inst, struct bmc_error *e)
+{
+	(void)priv, (void)t, (void)opts, (void)timeout_ms, (void)e;
+	*inst = NULL;
+	return BMC_OK;
+}
+
+static const struct bmc_driver noconsole_driver = {.name = "noconsole", .open = noconsole_open};
+
 static void test_unsupported_driver_not_retried(void **state)
 {
 	struct bmc_manager *bmc;
-	struct con_manager *m = manager(&bmc);
-	const struct bmc_target rf = {.key = "r1",
-				      .driver = "redfish",
-				      .address = "https://127.0.0.1:9",
-				      .username = "u",
-				      .password = "p",
-				      .options_json = "{}"};
+	struct con_manager *m;
+	const struct bmc_target nc = {.key = "r1", .driver = "noconsole"};
 
 	(void)state;
+	bmc_registry_set_test_driver(&noconsole_driver);
+	m = manager(&bmc);
 	wanted_answer = true;
-	con_capture(m, "r1", &rf);
+	con_capture(m, "r1", &nc);
 	assert_true(metric_becomes(m, "provisiond_console_errors_total{stage=\"open\"}", 1));
 	assert_true(metric_becomes(m, "provisiond_console_sessions", 0));
-	con_capture(m, "r1", &rf); /* the lifecycle asks again: not started again */
+	con_capture(m, "r1", &nc); /* the lifecycle asks again: not started again */
 	assert_int_equal(metric(m, "provisiond_console_sessions_started_total"), 1);
 	con_capture(m, "r1", NULL); /* left the state: the next capture may try again */
-	con_capture(m, "r1", &rf);
+	con_capture(m, "r1", &nc);
 	assert_int_equal(metric(m, "provisiond_console_sessions_started_total"), 2);
 	con_manager_free(m);
 	bmc_manager_free(bmc);
+	bmc_registry_set_test_driver(NULL);
 }
 
 static void test_read_empty_and_wait(void **state)

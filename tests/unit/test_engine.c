@@ -9,7 +9,12 @@
  *  - a deadline fires: a machine whose agent never reports fails with the
  *    deadline's reason, and one that reports goes on;
  *  - an engine stopped mid-onboarding (as a crash would leave it) and
- *    started again brings every machine to `available`. */
+ *    started again brings every machine to `available`;
+ *  - BMC operations hold no worker: with 2 workers, many more BMC calls
+ *    run at once (the call pool's, calls.h);
+ *  - a machine changed by a tech while its step waits for a BMC operation
+ *    is not moved on by that step's answer;
+ *  - time held back by max_per_rack does not count against a deadline. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -252,6 +257,71 @@ static void test_restart_mid_onboarding(void **state)
 	assert_int_equal(count(f, INV_ST_FAILED, NULL), 0);
 }
 
+static void test_bmc_calls_hold_no_worker(void **state)
+{
+	struct fixture *f = *state;
+	f->a.cfg.lc_workers = 2;
+	f->a.cfg.bmc_max_concurrent = 64;
+	start(f);
+	/* every BMC call takes 300 ms: with the calls on the workers, at most
+	 * 2 would run at once */
+	enroll(f, "b", 64, NULL, "{\"sku\":\"" SKU "\",\"delay_ms\":300}");
+	wait_for(f, INV_ST_AVAILABLE, NULL, 64);
+	int most = bmc_fake_max_in_flight(f->a.bmc);
+	if (most < 16)
+		fail_msg("2 workers, 64 machines, call pool of 64: %d BMC calls at once at most",
+			 most);
+	assert_int_equal(count(f, INV_ST_FAILED, NULL), 0);
+}
+
+static void test_change_while_bmc_call_waits(void **state)
+{
+	struct fixture *f = *state;
+	struct inv_machine m = {0};
+	struct inv_err e = {0};
+	start(f);
+	/* verification's first call (power state) takes 1.5 s */
+	enroll(f, "t", 1, NULL, "{\"sku\":\"" SKU "\",\"delay_ms\":1500}");
+	for (int i = 0; i < 500 && bmc_fake_max_in_flight(f->a.bmc) < 1; i++)
+		usleep(10000);
+	assert_int_equal(inv_machine_get(f->a.inv, "t-0000", &m, &e), INV_OK);
+	assert_int_equal(m.state, INV_ST_VERIFYING);
+	/* a tech puts it in maintenance meanwhile (as PATCH does) */
+	struct inv_machine_change c = {.expect_version = m.version,
+				       .set_state = true,
+				       .state = INV_ST_MAINTENANCE,
+				       .set_maintenance = true,
+				       .maintenance = true,
+				       .set_phase = true,
+				       .phase = "",
+				       .set_wake = true,
+				       .wake_at = inv_now_ms(),
+				       .actor = "test"};
+	assert_int_equal(inv_machine_change(f->a.inv, m.id, &c, NULL, &e), INV_OK);
+	char id[INV_ID_LEN];
+	snprintf(id, sizeof id, "%s", m.id);
+	inv_machine_clear(&m);
+	usleep(4000 * 1000); /* the answer came and the step ran again */
+	assert_int_equal(inv_machine_get(f->a.inv, "t-0000", &m, &e), INV_OK);
+	assert_int_equal(m.state, INV_ST_MAINTENANCE);
+	assert_int_equal(m.wake_at, 0); /* resting: nothing left to do */
+	inv_machine_clear(&m);
+	assert_int_equal(bmc_fake_calls(f->a.bmc, id, "boot_set"), 0);
+}
+
+static void test_rack_wait_not_deadline(void **state)
+{
+	struct fixture *f = *state;
+	f->a.cfg.verify_timeout_s = 2;
+	f->a.cfg.lc_max_per_rack = 1;
+	start(f);
+	/* a verification takes ~1 s (BMC calls of 300 ms); one machine of the
+	 * rack at a time, so the sixth starts ~5 s after it entered verifying */
+	enroll(f, "d", 6, "r03", "{\"sku\":\"" SKU "\",\"delay_ms\":300}");
+	wait_for(f, INV_ST_AVAILABLE, NULL, 6);
+	assert_int_equal(count(f, INV_ST_FAILED, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +329,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rack_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deadline_fires, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_mid_onboarding, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bmc_calls_hold_no_worker, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_change_while_bmc_call_waits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rack_wait_not_deadline, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

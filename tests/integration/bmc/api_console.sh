@@ -19,27 +19,10 @@ src=$(cd "$2" && pwd)
 here="$src/tests/integration/bmc"
 command -v ipmi_sim >/dev/null || { echo "SKIP: ipmi_sim (package openipmi) is not installed"; exit 77; }
 command -v socat >/dev/null || { echo "SKIP: socat is not installed"; exit 77; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/api-console.XXXXXX")
-pids=""
-cleanup() {
-	exec 3>&- 2>/dev/null || true
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ "${KEEP:-0}" = 1 ] || rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-fail() {
-	echo "FAIL: $*" >&2
-	tail -n 30 "$work/log" >&2 || true
-	exit 1
-}
-ok() { echo "ok - $*"; }
-free_udp_port() {
-	while :; do
-		p=$((10000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
-		ss -Hlun "sport = :$p" | grep -q . || { echo $p; return; }
-	done
-}
+# shellcheck source=console_lib.sh
+. "$here/console_lib.sh"
+console_setup api-console
+console_cleanup_extra() { exec 3>&- 2>/dev/null || true; }
 
 # The serial port: socat joins a pty (its link is the sim's SOL device) to a FIFO
 # that fd 3 keeps open, so every `>&3` reaches the port and socat never sees EOF.
@@ -51,7 +34,7 @@ socat -u "OPEN:$d/feed,rdonly" "PTY,link=$d/ttyS0,rawer" 2>"$d/socat.log" &
 pids="$pids $!"
 for _ in $(seq 50); do [ -e "$d/ttyS0" ] && break; sleep 0.1; done
 [ -e "$d/ttyS0" ] || fail "socat made no pty"
-port=$(free_udp_port)
+port=$(free_port)
 sed -e "s|@NAME@|console|" -e "s|@PORT@|$port|" -e "s|@HOOK@|$here/chassis_hook.sh|" \
 	-e "s|@DIR@|$d|" -e "s|@GUID@|$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')|" \
 	"$here/sim.lan.conf.in" >"$d/sim.lan.conf"
@@ -62,27 +45,13 @@ echo 0 >"$d/power"
 pids="$pids $!"
 sleep 0.5
 
-"$build/provisiond/provisiond" --init --db "$work/p.db" >/dev/null
-cat >"$work/p.ini" <<INI
-[lifecycle]
+start_provisiond "[lifecycle]
 inspect_timeout_s = 900
 [bmc]
 call_timeout_ms = 4000
 [console]
 buffer_kib = 1
-max_sessions = 1
-INI
-"$build/provisiond/provisiond" --db "$work/p.db" --config "$work/p.ini" --listen 127.0.0.1:0 \
-	--boot-listen 127.0.0.1:0 --ready-file "$work/ready" 2>"$work/log" &
-pids="$pids $!"
-for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.1; done
-[ -s "$work/ready" ] || fail "provisiond did not start"
-url="http://127.0.0.1:$(cut -d' ' -f1 "$work/ready")"
-export PROVISIOND_URL="$url" PROVISIOND_TOKEN_FILE="$work/p.db.admin-token"
-admin=$(cat "$work/p.db.admin-token")
-ctl="$build/provisiond/client/provisionctl"
-api() { curl -sS -H "Authorization: Bearer ${TOKEN:-$admin}" -o "$work/body" -w '%{http_code}' "$url$1"; }
-metric() { curl -sS "$url/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+max_sessions = 1"
 
 printf secret >"$work/pw"
 "$ctl" machine enroll --name m1 --mac 52:54:00:c0:00:01 --bmc-driver ipmi \

@@ -1,0 +1,407 @@
+/* test_inventory_spread.c - failure-domain spread of allocations: strict
+ * and best-effort picks across racks and sites, the shortage of domains,
+ * machines without a rack, substitution keeping the spread, and the
+ * spread surviving a reopen. */
+#include "inventory/inventory.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+/* test_inventory_util.c */
+int tinv_setup(void **state);
+int tinv_teardown(void **state);
+struct inv *tinv_inv(void **state);
+const char *tinv_path(void **state);
+int64_t tinv_scalar(const char *path, const char *sql, const char *arg);
+void tinv_machine(struct inv *inv, const char *name, const char *mac, const char *sku,
+		  char id[INV_ID_LEN]);
+void tinv_set_state(struct inv *inv, const char *id, enum inv_state st);
+void tinv_reopen(void **state);
+
+/* An available machine of sku s1 named name at site/rack ("" for none). */
+static void machine_at(void **state, const char *name, const char *site, const char *rack,
+		       char id[INV_ID_LEN])
+{
+	struct inv *inv = tinv_inv(state);
+	char mid[INV_ID_LEN];
+	tinv_machine(inv, name, NULL, "s1", mid);
+	struct inv_machine m = {0};
+	struct inv_err err = {0};
+	assert_int_equal(inv_machine_get(inv, mid, &m, &err), INV_OK);
+	struct inv_machine_change c = {.expect_version = m.version,
+				       .set_location = true,
+				       .location = {.unit = -1},
+				       .actor = "test"};
+	snprintf(c.location.site, sizeof c.location.site, "%s", site);
+	snprintf(c.location.rack, sizeof c.location.rack, "%s", rack);
+	inv_machine_clear(&m);
+	assert_int_equal(inv_machine_change(inv, mid, &c, NULL, &err), INV_OK);
+	if (id)
+		snprintf(id, INV_ID_LEN, "%s", mid);
+}
+
+static enum inv_status reserve(void **state, int count, int min, enum inv_spread_across across,
+			       enum inv_spread_mode mode, struct inv_allocation *a,
+			       struct inv_err *err)
+{
+	struct inv_alloc_request r = {.owner = "alice",
+				      .sku = "s1",
+				      .image = "ubuntu",
+				      .count = count,
+				      .min_count = min,
+				      .quota = -1,
+				      .actor = "alice",
+				      .request_id = "req",
+				      .spread = {.across = across, .mode = mode}};
+	memset(err, 0, sizeof *err);
+	inv_allocation_clear(a);
+	return inv_allocation_reserve(tinv_inv(state), &r, a, err);
+}
+
+/* "site/rack" of machine id into out. */
+static void where(void **state, const char *id, char *out, size_t len)
+{
+	struct inv_machine m = {0};
+	struct inv_err err = {0};
+	assert_int_equal(inv_machine_get(tinv_inv(state), id, &m, &err), INV_OK);
+	snprintf(out, len, "%s/%s", m.location.site, m.location.rack);
+	inv_machine_clear(&m);
+}
+
+/* Whether the attached machines of a sit in distinct racks. */
+static bool distinct_racks(void **state, const struct inv_allocation *a)
+{
+	char seen[INV_MAX_ALLOC][140];
+	int n = 0;
+	for (size_t i = 0; i < a->nmachines; i++) {
+		if (a->machines[i].detached)
+			continue;
+		where(state, a->machines[i].id, seen[n], sizeof seen[n]);
+		for (int k = 0; k < n; k++)
+			if (strcmp(seen[k], seen[n]) == 0)
+				return false;
+		n++;
+	}
+	return true;
+}
+
+static int64_t available(void **state)
+{
+	return tinv_scalar(tinv_path(state),
+			   "SELECT count(*) FROM machines WHERE state = 'available'", NULL);
+}
+
+/* dc1: r1 three machines, r2 two, r3 one. */
+static void three_racks(void **state)
+{
+	static const char *const racks[] = {"r1", "r1", "r1", "r2", "r2", "r3"};
+	for (size_t i = 0; i < sizeof racks / sizeof racks[0]; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "m%zu", i);
+		machine_at(state, name, "dc1", racks[i], NULL);
+	}
+}
+
+static void test_strict_rack(void **state)
+{
+	three_racks(state);
+	struct inv_allocation a = {0};
+	struct inv_err err;
+	assert_int_equal(reserve(state, 3, 3, INV_SPREAD_RACK, INV_SPREAD_STRICT, &a, &err),
+			 INV_OK);
+	assert_int_equal(a.nmachines, 3);
+	assert_true(distinct_racks(state, &a));
+	assert_int_equal(a.spread.across, INV_SPREAD_RACK);
+	assert_int_equal(a.spread.mode, INV_SPREAD_STRICT);
+	assert_int_equal(a.spread.domains, 3);
+	/* the audit row says what was asked */
+	assert_int_equal(tinv_scalar(tinv_path(state),
+				     "SELECT count(*) FROM audit WHERE action = 'allocation.create'"
+				     " AND after LIKE '%\"spread\":{\"across\":\"rack\",\"mode\":"
+				     "\"strict\"}%'",
+				     NULL),
+			 1);
+	/* the other three are all in r1 and r2: two domains, not three */
+	assert_int_equal(reserve(state, 3, 3, INV_SPREAD_RACK, INV_SPREAD_STRICT, &a, &err),
+			 INV_CAPACITY);
+	assert_string_equal(err.field, "spread");
+	assert_string_equal(err.message, "spread across rack needs 3 racks with an available s1 "
+					 "machine; 2 have one");
+	assert_int_equal(available(state), 3);
+	/* min_count 2 takes one of each */
+	assert_int_equal(reserve(state, 3, 2, INV_SPREAD_RACK, INV_SPREAD_STRICT, &a, &err),
+			 INV_OK);
+	assert_int_equal(a.nmachines, 2);
+	assert_true(distinct_racks(state, &a));
+	assert_int_equal(a.spread.domains, 2);
+	inv_allocation_clear(&a);
+}
+
+static void test_strict_pool_short(void **state)
+{
+	three_racks(state);
+	struct inv_allocation a = {0};
+	struct inv_err err;
+	/* fewer machines than asked: the plain capacity message */
+	assert_int_equal(reserve(state, 7, 7, INV_SPREAD_RACK, INV_SPREAD_STRICT, &a, &err),
+			 INV_CAPACITY);
+	assert_string_equal(err.field, "count");
+	assert_string_equal(err.message, "sku s1: 6 available, 7 requested");
+	assert_int_equal(reserve(state, 4, 4, INV_SPREAD_RACK, INV_SPREAD_STRICT, &a, &err),
+			 INV_CAPACITY);
+	assert_string_equal(err.message, "spread across rack needs 4 racks with an available s1 "
+					 "machine; 3 have one");
+	assert_int_equal(available(state), 6);
+	assert_int_equal(tinv_scalar(tinv_path(state), "SELECT count(*) FROM allocations", NULL),
+			 0);
+	inv_allocation_clear(&a);
+}
+
+static void test_best_effort(void **state)
+{
+	three_racks(state);
+	struct inv_allocation a = {0};
+	struct inv_err err;
+	assert_int_equal(reserve(state, 4, 4, INV_SPREAD_RACK, INV_SPREAD_BEST_EFFORT, &a, &err),
+			 INV_OK);
+	assert_int_equal(a.nmachines, 4);
+	assert_int_equal(a.spread.mode, INV_SPREAD_BEST_EFFORT);
+	assert_int_equal(a.spread.domains, 3);
+	/* one per rack first, then the oldest rack's second: r1 left with one */
+	assert_int_equal(tinv_scalar(tinv_path(state),
+				     "SELECT count(*) FROM machines WHERE state = 'available'"
+				     " AND rack = 'r1'",
+				     NULL),
+			 1);
+	assert_int_equal(reserve(state, 2, 2, INV_SPREAD_RACK, INV_SPREAD_BEST_EFFORT, &a, &err),
+			 INV_OK);
+	assert_int_equal(a.spread.domains, 2);
+	/* best effort still needs the machines */
+	assert_int_equal(reserve(state, 1, 1, INV_SPREAD_RACK, INV_SPREAD_BEST_EFFORT, &a, &err),
+			 INV_CAPACITY);
+	assert_string_equal(err.field, "count");
+	inv_allocation_clear(&a);
+}
+
+static void test_sites_and_unlocated(void **state)
+{
+	/* r1 at two sites is two racks; a machine without a rack is in no rack
+	 * but in its site; one without a site is in neither */
+	machine_at(state, "a", "dc1", "r1", NULL);
+	machine_at(state, "b", "dc2", "r1", NULL);
+	machine_at(state, "c", "dc2", "", NULL);
+	machine_at(state, "d", "", "", NULL);
+	struct inv_allocation a = {0};
+	struct inv_err err;
+	assert_int_equal(reserve(state, 3, 3, INV_SPREAD_RACK, INV_SPREAD_STRICT, &a, &err),
+			 INV_CAPACITY);
+	assert_non_null(strstr(err.message, "needs 3 racks"));
+	assert_non_null(strstr(err.message, "2 have one"));
+	assert_int_equal(reserve(state, 3, 3, INV_SPREAD_SITE, INV_SPREAD_STRICT, &a, &err),
+			 INV_CAPACITY);
+	assert_string_equal(err.message, "spread across site needs 3 sites with an available s1 "
+					 "machine; 2 have one");
+	assert_int_equal(reserve(state, 2, 2, INV_SPREAD_SITE, INV_SPREAD_STRICT, &a, &err),
+			 INV_OK);
+	assert_int_equal(a.spread.across, INV_SPREAD_SITE);
+	assert_int_equal(a.spread.domains, 2);
+	/* the strict pick took dc1/r1 and the first machine of dc2 (by rack):
+	 * dc2 without a rack; best effort takes the machine in a site before
+	 * the one without */
+	assert_int_equal(reserve(state, 1, 1, INV_SPREAD_SITE, INV_SPREAD_BEST_EFFORT, &a, &err),
+			 INV_OK);
+	char w[140];
+	where(state, a.machines[0].id, w, sizeof w);
+	assert_string_equal(w, "dc2/r1");
+	assert_int_equal(a.spread.domains, 1);
+	assert_int_equal(reserve(state, 1, 1, INV_SPREAD_RACK, INV_SPREAD_BEST_EFFORT, &a, &err),
+			 INV_OK);
+	assert_int_equal(a.spread.domains, 0);
+	inv_allocation_clear(&a);
+}
+
+/* Racks are taken from the one of the oldest available machine on and
+ * around, not from the first by name. */
+static void test_start_moves(void **state)
+{
+	char b[INV_ID_LEN], c[INV_ID_LEN], d[INV_ID_LEN];
+	machine_at(state, "a", "dc1", "r1", NULL);
+	machine_at(state, "b", "dc1", "r2", b);
+	machine_at(state, "c", "dc1", "r3", c);
+	machine_at(state, "d", "dc1", "r1", d);
+	struct inv_allocation al = {0};
+	struct inv_err err;
+	/* a plain reservation takes a, the oldest: b (r2) is the oldest now */
+	assert_int_equal(reserve(state, 1, 1, INV_SPREAD_NONE, INV_SPREAD_STRICT, &al, &err),
+			 INV_OK);
+	assert_int_equal(reserve(state, 2, 2, INV_SPREAD_RACK, INV_SPREAD_STRICT, &al, &err),
+			 INV_OK);
+	assert_int_equal(al.nmachines, 2);
+	for (size_t i = 0; i < 2; i++)
+		assert_true(strcmp(al.machines[i].id, b) == 0 || strcmp(al.machines[i].id, c) == 0);
+	/* around: the oldest is in r3, the last rack, so r1 comes next */
+	assert_int_equal(reserve(state, 1, 1, INV_SPREAD_NONE, INV_SPREAD_STRICT, &al, &err),
+			 INV_OK);
+	assert_string_equal(al.machines[0].id, d);
+	char h[INV_ID_LEN], i1[INV_ID_LEN];
+	machine_at(state, "h", "dc1", "r3", h);
+	machine_at(state, "i", "dc1", "r1", i1);
+	machine_at(state, "j", "dc1", "r2", NULL);
+	assert_int_equal(reserve(state, 2, 2, INV_SPREAD_RACK, INV_SPREAD_STRICT, &al, &err),
+			 INV_OK);
+	for (size_t i = 0; i < 2; i++)
+		assert_true(strcmp(al.machines[i].id, h) == 0 ||
+			    strcmp(al.machines[i].id, i1) == 0);
+	inv_allocation_clear(&al);
+}
+
+static const char *attached_other_than(const struct inv_allocation *a, const char *id)
+{
+	for (size_t i = 0; i < a->nmachines; i++)
+		if (!a->machines[i].detached && strcmp(a->machines[i].id, id) != 0)
+			return a->machines[i].id;
+	return "";
+}
+
+static void test_substitute_strict(void **state)
+{
+	char r1a[INV_ID_LEN], r1b[INV_ID_LEN], r2a[INV_ID_LEN], r2b[INV_ID_LEN];
+	machine_at(state, "r1a", "dc1", "r1", r1a);
+	machine_at(state, "r2a", "dc1", "r2", r2a);
+	machine_at(state, "r2b", "dc1", "r2", r2b);
+	machine_at(state, "r1b", "dc1", "r1", r1b);
+	struct inv_allocation a = {0};
+	struct inv_err err;
+	assert_int_equal(reserve(state, 2, 2, INV_SPREAD_RACK, INV_SPREAD_STRICT, &a, &err),
+			 INV_OK);
+	char id[INV_ID_LEN], sub[INV_ID_LEN];
+	snprintf(id, sizeof id, "%s", a.id);
+	/* r2a fails: r2b (its own rack), never r1b (taken by r1a) */
+	tinv_set_state(tinv_inv(state), r2a, INV_ST_FAILED);
+	assert_int_equal(inv_allocation_substitute(tinv_inv(state), id, r2a, 5, sub, &err), INV_OK);
+	assert_string_equal(sub, r2b);
+	/* r1a fails: r1b; then r2b fails: nothing left outside r1 */
+	tinv_set_state(tinv_inv(state), r1a, INV_ST_FAILED);
+	assert_int_equal(inv_allocation_substitute(tinv_inv(state), id, r1a, 5, sub, &err), INV_OK);
+	assert_string_equal(sub, r1b);
+	machine_at(state, "r1c", "dc1", "r1", NULL);
+	tinv_set_state(tinv_inv(state), r2b, INV_ST_FAILED);
+	assert_int_equal(inv_allocation_substitute(tinv_inv(state), id, r2b, 5, sub, &err), INV_OK);
+	assert_string_equal(sub, "");
+	assert_int_equal(available(state), 1);
+	inv_allocation_clear(&a);
+	assert_int_equal(inv_allocation_get(tinv_inv(state), id, &a, &err), INV_OK);
+	assert_string_equal(attached_other_than(&a, ""), r1b);
+	assert_int_equal(a.spread.domains, 1);
+	inv_allocation_clear(&a);
+}
+
+static void test_substitute_best_effort(void **state)
+{
+	char r1a[INV_ID_LEN], r2b[INV_ID_LEN], r3a[INV_ID_LEN];
+	machine_at(state, "r1a", "dc1", "r1", r1a);
+	machine_at(state, "r2a", "dc1", "r2", NULL);
+	machine_at(state, "r2b", "dc1", "r2", r2b);
+	machine_at(state, "r3a", "dc1", "r3", r3a);
+	struct inv_allocation a = {0};
+	struct inv_err err;
+	assert_int_equal(reserve(state, 2, 2, INV_SPREAD_RACK, INV_SPREAD_BEST_EFFORT, &a, &err),
+			 INV_OK);
+	char id[INV_ID_LEN], sub[INV_ID_LEN];
+	snprintf(id, sizeof id, "%s", a.id);
+	/* r1a fails: r3 is free, r2 is taken */
+	tinv_set_state(tinv_inv(state), r1a, INV_ST_FAILED);
+	assert_int_equal(inv_allocation_substitute(tinv_inv(state), id, r1a, 5, sub, &err), INV_OK);
+	assert_string_equal(sub, r3a);
+	/* r3a fails: only r2b is left, in a taken rack, which best effort takes */
+	tinv_set_state(tinv_inv(state), r3a, INV_ST_FAILED);
+	assert_int_equal(inv_allocation_substitute(tinv_inv(state), id, r3a, 5, sub, &err), INV_OK);
+	assert_string_equal(sub, r2b);
+	inv_allocation_clear(&a);
+	assert_int_equal(inv_allocation_get(tinv_inv(state), id, &a, &err), INV_OK);
+	assert_int_equal(a.spread.domains, 1);
+	inv_allocation_clear(&a);
+}
+
+static void test_spread_survives_reopen(void **state)
+{
+	char r1a[INV_ID_LEN], r2b[INV_ID_LEN];
+	machine_at(state, "r1a", "dc1", "r1", r1a);
+	machine_at(state, "r2a", "dc1", "r2", NULL);
+	machine_at(state, "r2b", "dc1", "r2", r2b);
+	struct inv_allocation a = {0};
+	struct inv_err err;
+	assert_int_equal(reserve(state, 2, 2, INV_SPREAD_RACK, INV_SPREAD_STRICT, &a, &err),
+			 INV_OK);
+	char id[INV_ID_LEN], sub[INV_ID_LEN];
+	snprintf(id, sizeof id, "%s", a.id);
+	/* a plain allocation has none */
+	struct inv_alloc_request plain = {.owner = "bob",
+					  .sku = "s1",
+					  .image = "ubuntu",
+					  .count = 1,
+					  .min_count = 1,
+					  .quota = -1,
+					  .actor = "bob"};
+	assert_int_equal(inv_allocation_reserve(tinv_inv(state), &plain, &a, &err), INV_OK);
+	assert_int_equal(a.spread.across, INV_SPREAD_NONE);
+	assert_int_equal(a.spread.domains, 0);
+	machine_at(state, "r2c", "dc1", "r2", NULL);
+	tinv_reopen(state);
+	inv_allocation_clear(&a);
+	assert_int_equal(inv_allocation_get(tinv_inv(state), id, &a, &err), INV_OK);
+	assert_int_equal(a.spread.across, INV_SPREAD_RACK);
+	assert_int_equal(a.spread.mode, INV_SPREAD_STRICT);
+	assert_int_equal(a.spread.domains, 2);
+	/* r1a fails: only r2c is available, in r2 which the other holds */
+	tinv_set_state(tinv_inv(state), r1a, INV_ST_FAILED);
+	assert_int_equal(inv_allocation_substitute(tinv_inv(state), id, r1a, 5, sub, &err), INV_OK);
+	assert_string_equal(sub, "");
+	inv_allocation_clear(&a);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	for (int i = 0; i < INV_SPREAD__COUNT; i++) {
+		enum inv_spread_across a;
+		assert_int_equal(inv_spread_across_from_name(
+				     inv_spread_across_name((enum inv_spread_across)i), &a),
+				 0);
+		assert_int_equal(a, i);
+	}
+	for (int i = 0; i < INV_SPREAD_MODE__COUNT; i++) {
+		enum inv_spread_mode m;
+		assert_int_equal(
+		    inv_spread_mode_from_name(inv_spread_mode_name((enum inv_spread_mode)i), &m),
+		    0);
+		assert_int_equal(m, i);
+	}
+	enum inv_spread_across a;
+	enum inv_spread_mode m;
+	assert_int_equal(inv_spread_across_from_name("row", &a), -1);
+	assert_int_equal(inv_spread_across_from_name(NULL, &a), -1);
+	assert_int_equal(inv_spread_mode_from_name("", &m), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test_setup_teardown(test_strict_rack, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_strict_pool_short, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_best_effort, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_sites_and_unlocated, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_start_moves, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_substitute_strict, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_substitute_best_effort, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_spread_survives_reopen, tinv_setup, tinv_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
