@@ -98,8 +98,9 @@ void inv_pg_display(const char *database, char *out, size_t len)
 	" AND (:target IS NULL OR target_id = :target)"
 
 /* Only the statements whose SQLite text is not PostgreSQL (group_concat,
- * instr, a sum of booleans, a subquery without an alias) or that lock rows
- * another replica may want (FOR UPDATE SKIP LOCKED); every other id uses
+ * instr, a sum of booleans, a subquery without an alias), that lock rows
+ * another replica may want (FOR UPDATE SKIP LOCKED) or that must order
+ * text as SQLite does (COLLATE "C"); every other id uses
  * sql_sqlite.c's text. */
 static const char *const pg_sql[SQL__COUNT] = {
     [SQL_MACHINE_BY_ID_OR_NAME] = MACHINE_SELECT " WHERE m.id = :key OR m.name = :key"
@@ -127,6 +128,26 @@ static const char *const pg_sql[SQL__COUNT] = {
 	" WHERE a.id = :id AND a.state = :alloc_state AND a.substitutions < :max_subs"
 	" AND m.state = :available AND m.maintenance = 0 ORDER BY m.seq LIMIT 1"
 	" FOR UPDATE OF m SKIP LOCKED",
+    /* The spread picks (alloc_spread.c) lock their machine like the plain
+     * pick, for the reservation and the substitute alike. Domains compare
+     * and sort by bytes (COLLATE "C", as SQLite's and alloc_spread.c's
+     * strcmp do, whatever the database's collation), on schema 8's
+     * machines_pool_domain, which is in that collation and ends with seq,
+     * so each pick stays one seek. */
+    [SQL_POOL_NEXT_RACK] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
+			   " AND state = :available AND maintenance = 0 AND rack != ''"
+			   " AND (site COLLATE \"C\", rack COLLATE \"C\") > (:site, :rack)"
+			   " ORDER BY site COLLATE \"C\", rack COLLATE \"C\", seq LIMIT 1"
+			   " FOR UPDATE SKIP LOCKED",
+    [SQL_POOL_NEXT_SITE] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
+			   " AND state = :available AND maintenance = 0"
+			   " AND site COLLATE \"C\" > :site"
+			   " ORDER BY site COLLATE \"C\", rack COLLATE \"C\", seq LIMIT 1"
+			   " FOR UPDATE SKIP LOCKED",
+    [SQL_POOL_OLDEST_DOMAIN] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
+			       " AND state = :available AND maintenance = 0"
+			       " AND CASE WHEN :by_site = 1 THEN site ELSE rack END != ''"
+			       " ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED",
     /* re-checks used_at = 0: of two replicas taking the grant one wins */
     [SQL_BOOT_GRANT_TAKE] = "UPDATE boot_tokens SET used_at = :now WHERE used_at = 0 AND hash ="
 			    " (SELECT hash FROM boot_tokens WHERE machine_id = :machine"
@@ -275,7 +296,7 @@ const char *const inv_pg_migrations[] = {
     " EXECUTE FUNCTION machine_counts_keep();",
 
     /* 8: an allocation's failure-domain spread, as SQLite's; the index's
-     * site and rack in bytes' order, as SQLite compares text, and
+     * site and rack in bytes' order (the spread picks' COLLATE "C") and
      * with seq last, which SQLite's index holds as its rowid */
     "ALTER TABLE allocations ADD COLUMN spread_across TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE allocations ADD COLUMN spread_mode TEXT NOT NULL DEFAULT '';"
