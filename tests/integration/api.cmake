@@ -34,8 +34,8 @@ endforeach()
 # the harness gives each daemon a schema): every test above but the three
 # whose checks read SQLite files (api_input's table dumps, api_secrets'
 # database file and WAL, api_images' refusal of the database file).
-set(PROVISIOND_IT_PG_TESTS api_lifecycle api_alloc api_crash api_auth api_cli api_hygiene
-  api_trust api_longpoll api_metrics api_admission api_console api_agent)
+set(PROVISIOND_IT_PG_TESTS api_lifecycle api_alloc api_spread api_crash api_auth api_cli
+  api_hygiene api_trust api_longpoll api_metrics api_admission api_console api_agent)
 if(WITH_POSTGRES)
   foreach(t ${PROVISIOND_IT_PG_TESTS})
     add_test(NAME ${t}_pg COMMAND ${CMAKE_SOURCE_DIR}/tests/pg_fixture.sh $<TARGET_FILE:${t}>)

@@ -369,7 +369,7 @@ static void test_concurrent_strict_gangs(void **state)
 				  "SELECT count(*) FROM (SELECT am.allocation_id"
 				  " FROM allocation_machines am JOIN machines m"
 				  " ON m.id = am.machine_id GROUP BY am.allocation_id"
-				  " HAVING count(DISTINCT m.site || '/' || m.rack) != count(*))"),
+				  " HAVING count(DISTINCT m.site || '/' || m.rack) != count(*)) AS g"),
 			 0);
 	assert_int_equal(h_db_int(d, "SELECT count(*) - count(DISTINCT machine_id)"
 				     " FROM allocation_machines"),
