@@ -5,9 +5,12 @@
  * /v1/allocations (count K each) until the pool is exhausted. Prints the
  * allocation rate and latency percentiles, and the machine it ran on.
  *
- * Usage: alloc_bench [-n MACHINES] [-c CLIENTS] [-k COUNT] [-p PROVISIOND]
+ * Usage: alloc_bench [-n MACHINES] [-c CLIENTS] [-k COUNT] [-p PROVISIOND] [-d DATABASE]
  *                    [-r RACKS [-s ACROSS[:MODE]]]
  *        alloc_bench -P DIR [-n MACHINES] [-x CLEANING]
+ * -d runs on that database (e.g. an empty PostgreSQL database or schema:
+ * "host=127.0.0.1 port=5432 dbname=bench") instead of a new SQLite file;
+ * the key file stays in the temporary directory.
  * -r puts machine i in rack r<i % RACKS> of site dc<i % RACKS % 4> (else
  * none has a location); -s asks every allocation for that spread
  * ("rack", "site:best_effort", docs/allocations.md).
@@ -33,7 +36,8 @@
 #include <unistd.h>
 
 static int n_machines = 2000, n_clients = 16, per_alloc = 1, n_cleaning, n_racks;
-static char spread[96]; /* ,"spread":{...} or "" */
+static const char *database; /* -d; NULL: DIR/p.db */
+static char spread[96];	     /* ,"spread":{...} or "" */
 static char url[128], token[80], admin_token[80];
 static double *lat;
 static long n_lat, n_409, n_other;
@@ -105,14 +109,15 @@ static void add_token(struct inv *inv, const char *id, const char *role, char *o
 	}
 }
 
-static void prepare(const char *db)
+static void prepare(const char *dir, const char *db)
 {
 	struct inv *inv;
 	struct inv_err e = {0};
 	struct inv_key key;
 	char key_file[700];
-	/* where provisiond looks for it by default: <database>.key */
-	snprintf(key_file, sizeof key_file, "%s.key", db);
+	/* where provisiond looks for it by default beside DIR/p.db, and where
+	 * the config of a -d database names it */
+	snprintf(key_file, sizeof key_file, "%s/p.db.key", dir);
 	if (inv_key_create(key_file, &e) != INV_OK || inv_key_load(key_file, &key, &e) != INV_OK ||
 	    inv_open(db, &key, &inv, &e) != INV_OK) {
 		fprintf(stderr, "%s\n", e.message);
@@ -196,6 +201,19 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int write_secret(const char *dir, const char *name, const char *secret);
+
+/* provisiond on db with DIR/p.ini naming the key file beside the SQLite
+ * file's place, which a PostgreSQL database (-d) has not. */
+static pid_t start_daemon(const char *bin, const char *dir, const char *db)
+{
+	char conf[800];
+	snprintf(conf, sizeof conf, "[database]\nkey_file = %s/p.db.key\n", dir);
+	if (write_secret(dir, "p.ini", conf) != 0)
+		exit(1);
+	return bench_daemon_start(bin, dir, db, 1, url, sizeof url);
+}
+
 static void machine_note(void)
 {
 	char line[256], model[256] = "?";
@@ -226,7 +244,7 @@ static int prepare_only(const char *dir)
 	char db[600];
 	snprintf(db, sizeof db, "%s/p.db", dir);
 	double t0 = now_s();
-	prepare(db);
+	prepare(dir, db);
 	printf("prepared=%d cleaning=%d seconds=%.1f\n", n_machines, n_cleaning, now_s() - t0);
 	return write_secret(dir, "token", token) || write_secret(dir, "admin-token", admin_token);
 }
@@ -248,7 +266,7 @@ int main(int argc, char **argv)
 {
 	const char *bin = "provisiond/provisiond", *prep_dir = NULL;
 	int o;
-	while ((o = getopt(argc, argv, "n:c:k:p:P:x:r:s:")) != -1) {
+	while ((o = getopt(argc, argv, "n:c:k:p:P:x:d:r:s:")) != -1) {
 		if (o == 'n')
 			n_machines = (int)strtol(optarg, NULL, 10);
 		else if (o == 'c')
@@ -261,6 +279,8 @@ int main(int argc, char **argv)
 			prep_dir = optarg;
 		else if (o == 'x')
 			n_cleaning = (int)strtol(optarg, NULL, 10);
+		else if (o == 'd')
+			database = optarg;
 		else if (o == 'r')
 			n_racks = (int)strtol(optarg, NULL, 10);
 		else if (o == 's')
@@ -273,11 +293,13 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/alloc-bench.XXXXXX", db[600];
 	if (!mkdtemp(dir))
 		return 1;
-	snprintf(db, sizeof db, "%s/p.db", dir);
+	snprintf(db, sizeof db, "%s", database ? database : "");
+	if (!database)
+		snprintf(db, sizeof db, "%s/p.db", dir);
 	double t0 = now_s();
-	prepare(db);
+	prepare(dir, db);
 	printf("prepared %d available machines in %.1f s\n", n_machines, now_s() - t0);
-	pid_t pid = bench_daemon_start(bin, dir, 0, url, sizeof url);
+	pid_t pid = start_daemon(bin, dir, db);
 	curl_global_init(CURL_GLOBAL_ALL);
 	lat = calloc((size_t)n_machines + 1, sizeof *lat);
 	pthread_t th[256];

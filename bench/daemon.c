@@ -22,13 +22,16 @@ static int read_port(const char *ready)
 	return port;
 }
 
-pid_t bench_daemon_start(const char *bin, const char *dir, int with_config, char *url,
-			 size_t url_len)
+pid_t bench_daemon_start(const char *bin, const char *dir, const char *database, int with_config,
+			 char *url, size_t url_len)
 {
 	char db[700], ready[700], ini[700];
 	pid_t pid;
 
-	snprintf(db, sizeof db, "%s/p.db", dir);
+	if (database)
+		snprintf(db, sizeof db, "%s", database);
+	else
+		snprintf(db, sizeof db, "%s/p.db", dir);
 	snprintf(ready, sizeof ready, "%s/ready", dir);
 	snprintf(ini, sizeof ini, "%s/p.ini", dir);
 	pid = fork();

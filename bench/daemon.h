@@ -6,12 +6,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Starts bin with --db DIR/p.db (and --config DIR/p.ini when with_config),
- * API and boot listeners on loopback ports, stderr to /dev/null; waits until
- * it is ready (at most 20 s) and writes its base URL into url. Exits the
- * process with a message when it does not start. */
-pid_t bench_daemon_start(const char *bin, const char *dir, int with_config, char *url,
-			 size_t url_len);
+/* Starts bin with --db db (NULL: DIR/p.db; a PostgreSQL setting too) and
+ * --config DIR/p.ini when with_config, API and boot listeners on loopback
+ * ports, stderr to /dev/null; waits until it is ready (at most 20 s) and
+ * writes its base URL into url. Exits the process with a message when it
+ * does not start. */
+pid_t bench_daemon_start(const char *bin, const char *dir, const char *db, int with_config,
+			 char *url, size_t url_len);
 
 /* The sum of the samples in a /metrics text whose name (and labels) start
  * with prefix; exact: only the sample named exactly prefix, unlabelled. */

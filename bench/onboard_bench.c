@@ -209,7 +209,7 @@ static pid_t start_daemon(const char *bin, const char *dir)
 		exit(1);
 	fclose(f);
 	token[strcspn(token, "\n")] = 0;
-	return bench_daemon_start(bin, dir, 1, url, sizeof url);
+	return bench_daemon_start(bin, dir, NULL, 1, url, sizeof url);
 }
 
 static void range(const char *s, long *lo, long *hi)

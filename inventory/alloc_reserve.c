@@ -23,7 +23,7 @@ static enum inv_status count_of(struct inv_conn *c, enum inv_sql id, const char 
 				struct inv_err *err)
 {
 	*n = 0;
-	sqlite3_stmt *st = inv_stmt(c, id, err);
+	struct inv_q *st = inv_stmt(c, id, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":sku", sku);
@@ -31,7 +31,7 @@ static enum inv_status count_of(struct inv_conn *c, enum inv_sql id, const char 
 	bool row;
 	enum inv_status s = inv_step(st, &row, "count machines", err);
 	if (s == INV_OK && row)
-		*n = sqlite3_column_int64(st, 0);
+		*n = inv_col_int64(st, 0);
 	inv_stmt_done(st);
 	return s;
 }
@@ -42,7 +42,7 @@ static enum inv_status find_replay(struct inv_conn *c, struct reserve_ctx *x, st
 {
 	if (!x->r->idempotency_key)
 		return INV_OK;
-	sqlite3_stmt *st = inv_stmt(c, SQL_IDEMPOTENCY_FIND, err);
+	struct inv_q *st = inv_stmt(c, SQL_IDEMPOTENCY_FIND, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":owner", x->r->owner);
@@ -67,7 +67,7 @@ enum inv_status inv_attach_machine(struct inv_conn *c, const char *alloc_id, con
 	const char *available = inv_state_name(INV_ST_AVAILABLE);
 	const char *deploying = inv_state_name(INV_ST_DEPLOYING);
 	int64_t now = inv_now_ms();
-	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_ATTACH, err);
+	struct inv_q *st = inv_stmt(c, SQL_MACHINE_ATTACH, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", mid);
@@ -77,7 +77,7 @@ enum inv_status inv_attach_machine(struct inv_conn *c, const char *alloc_id, con
 	inv_bind_int(st, ":wake_at", wake_at);
 	inv_bind_int(st, ":now", now);
 	enum inv_status s = inv_exec_done(st, "reserve machine", err);
-	if (s == INV_OK && sqlite3_changes(c->db) != 1)
+	if (s == INV_OK && inv_changes(c) != 1)
 		s = inv_fail(err, INV_CONFLICT, NULL, "machine %s is no longer available", mid);
 	if (s != INV_OK)
 		return s;
@@ -97,7 +97,7 @@ static enum inv_status pick_available(struct inv_conn *c, const char *sku, int w
 				      char (*ids)[INV_ID_LEN], int *n, struct inv_err *err)
 {
 	*n = 0;
-	sqlite3_stmt *st = inv_stmt(c, SQL_POOL_PICK, err);
+	struct inv_q *st = inv_stmt(c, SQL_POOL_PICK, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":sku", sku);
@@ -117,7 +117,7 @@ static enum inv_status insert_alloc(struct inv_conn *c, struct reserve_ctx *x, s
 	int64_t now = inv_now_ms();
 	char name[64];
 	snprintf(name, sizeof name, "%s", r->name && *r->name ? r->name : x->id);
-	sqlite3_stmt *st = inv_stmt(c, SQL_ALLOC_INSERT, err);
+	struct inv_q *st = inv_stmt(c, SQL_ALLOC_INSERT, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", x->id);

@@ -66,7 +66,7 @@ void inv_spread_audit(const struct inv_spread *sp, char *buf, size_t len)
 enum inv_status inv_spread_store(struct inv_conn *c, const char *alloc_id,
 				 const struct inv_spread *sp, struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_stmt(c, SQL_ALLOC_SET_SPREAD, err);
+	struct inv_q *st = inv_stmt(c, SQL_ALLOC_SET_SPREAD, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", alloc_id);
@@ -76,10 +76,10 @@ enum inv_status inv_spread_store(struct inv_conn *c, const char *alloc_id,
 }
 
 /* across and mode of SQL_ALLOC_SPREAD's row; -1 for names not ours. */
-static int read_names(sqlite3_stmt *st, struct inv_spread *out)
+static int read_names(struct inv_q *st, struct inv_spread *out)
 {
-	const char *across = (const char *)sqlite3_column_text(st, 0);
-	const char *mode = (const char *)sqlite3_column_text(st, 1);
+	const char *across = inv_col_text(st, 0);
+	const char *mode = inv_col_text(st, 1);
 	if (inv_spread_across_from_name(across, &out->across) != 0)
 		return -1;
 	return out->across == INV_SPREAD_NONE ? 0 : inv_spread_mode_from_name(mode, &out->mode);
@@ -91,7 +91,7 @@ static enum inv_status read_spread(struct inv_conn *c, const char *alloc_id, str
 				   char sku[64], struct inv_err *err)
 {
 	memset(out, 0, sizeof *out);
-	sqlite3_stmt *st = inv_stmt(c, SQL_ALLOC_SPREAD, err);
+	struct inv_q *st = inv_stmt(c, SQL_ALLOC_SPREAD, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", alloc_id);
@@ -103,7 +103,7 @@ static enum inv_status read_spread(struct inv_conn *c, const char *alloc_id, str
 	if (s == INV_OK && read_names(st, out) != 0)
 		s = inv_fail(err, INV_CORRUPT, NULL, "allocation %s has a bad spread", alloc_id);
 	if (s == INV_OK)
-		out->domains = sqlite3_column_int(st, 2);
+		out->domains = inv_col_int(st, 2);
 	if (s == INV_OK && sku)
 		inv_col_copy(st, 3, sku, 64);
 	inv_stmt_done(st);
@@ -129,7 +129,7 @@ static enum inv_status next_domain(struct inv_conn *c, const char *sku,
 				   char mid[INV_ID_LEN], bool *found, struct inv_err *err)
 {
 	bool by_site = across == INV_SPREAD_SITE;
-	sqlite3_stmt *st = inv_stmt(c, by_site ? SQL_POOL_NEXT_SITE : SQL_POOL_NEXT_RACK, err);
+	struct inv_q *st = inv_stmt(c, by_site ? SQL_POOL_NEXT_SITE : SQL_POOL_NEXT_RACK, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":sku", sku);
@@ -155,7 +155,7 @@ static enum inv_status oldest_domain(struct inv_conn *c, const char *sku,
 				     char mid[INV_ID_LEN], bool *found, struct inv_err *err)
 {
 	memset(d, 0, sizeof *d);
-	sqlite3_stmt *st = inv_stmt(c, SQL_POOL_OLDEST_DOMAIN, err);
+	struct inv_q *st = inv_stmt(c, SQL_POOL_OLDEST_DOMAIN, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":sku", sku);
@@ -183,7 +183,7 @@ static enum inv_status pool_count(struct inv_conn *c, const char *sku, int64_t *
 				  struct inv_err *err)
 {
 	*n = 0;
-	sqlite3_stmt *st = inv_stmt(c, SQL_POOL_COUNT, err);
+	struct inv_q *st = inv_stmt(c, SQL_POOL_COUNT, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":sku", sku);
@@ -191,7 +191,7 @@ static enum inv_status pool_count(struct inv_conn *c, const char *sku, int64_t *
 	bool row;
 	enum inv_status s = inv_step(st, &row, "count machines", err);
 	if (s == INV_OK && row)
-		*n = sqlite3_column_int64(st, 0);
+		*n = inv_col_int64(st, 0);
 	inv_stmt_done(st);
 	return s;
 }
@@ -231,7 +231,7 @@ static enum inv_status fill(struct inv_conn *c, const char *sku, int want, char 
 	int first = *n;
 	if (first >= want)
 		return INV_OK;
-	sqlite3_stmt *st = inv_stmt(c, SQL_POOL_PICK, err);
+	struct inv_q *st = inv_stmt(c, SQL_POOL_PICK, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":sku", sku);
@@ -240,7 +240,7 @@ static enum inv_status fill(struct inv_conn *c, const char *sku, int want, char 
 	bool row;
 	enum inv_status s = INV_OK;
 	while (*n < want && (s = inv_step(st, &row, "pick machines", err)) == INV_OK && row) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
+		const char *id = inv_col_text(st, 0);
 		if (id && !picked(ids, first, id))
 			snprintf(ids[(*n)++], INV_ID_LEN, "%s", id);
 	}
@@ -287,7 +287,7 @@ static enum inv_status read_used(struct inv_conn *c, const char *alloc_id,
 				 struct inv_err *err)
 {
 	*n = 0;
-	sqlite3_stmt *st = inv_stmt(c, SQL_ALLOC_SPREAD_USED, err);
+	struct inv_q *st = inv_stmt(c, SQL_ALLOC_SPREAD_USED, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", alloc_id);

@@ -16,7 +16,7 @@ struct set_ctx {
 static enum inv_status read_state(struct inv_conn *c, const char *id, enum inv_alloc_state *st_out,
 				  struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_stmt(c, SQL_ALLOC_STATE, err);
+	struct inv_q *st = inv_stmt(c, SQL_ALLOC_STATE, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", id);
@@ -24,8 +24,7 @@ static enum inv_status read_state(struct inv_conn *c, const char *id, enum inv_a
 	enum inv_status s = inv_step(st, &row, "read allocation", err);
 	if (s == INV_OK && !row)
 		s = inv_fail(err, INV_NOT_FOUND, "id", "no allocation '%s'", id);
-	else if (s == INV_OK &&
-		 inv_alloc_state_from_name((const char *)sqlite3_column_text(st, 0), st_out) != 0)
+	else if (s == INV_OK && inv_alloc_state_from_name(inv_col_text(st, 0), st_out) != 0)
 		s = inv_fail(err, INV_CORRUPT, NULL, "allocation %s has a bad state", id);
 	inv_stmt_done(st);
 	return s;
@@ -33,7 +32,7 @@ static enum inv_status read_state(struct inv_conn *c, const char *id, enum inv_a
 
 /* The machine states a release or failure takes machines from, bound as
  * :deploying and :active, and the one it moves them to (:releasing). */
-static void bind_release_states(sqlite3_stmt *st)
+static void bind_release_states(struct inv_q *st)
 {
 	inv_bind_text(st, ":deploying", inv_state_name(INV_ST_DEPLOYING));
 	inv_bind_text(st, ":active", inv_state_name(INV_ST_ACTIVE));
@@ -48,7 +47,7 @@ static enum inv_status release_members(struct inv_conn *c, const struct set_ctx 
 	char reason[128];
 	snprintf(reason, sizeof reason, "allocation %s %s", x->id, inv_alloc_state_name(x->to));
 	int64_t now = inv_now_ms();
-	sqlite3_stmt *st = inv_stmt(c, SQL_ALLOC_RELEASE_EVENTS, err);
+	struct inv_q *st = inv_stmt(c, SQL_ALLOC_RELEASE_EVENTS, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", x->id);
@@ -79,7 +78,7 @@ static enum inv_status set_fn(struct inv_conn *c, void *arg, struct inv_err *err
 		return inv_fail(err, INV_CONFLICT, "state", "allocation %s is %s", x->id,
 				inv_alloc_state_name(cur));
 	int64_t now = inv_now_ms();
-	sqlite3_stmt *st = inv_stmt(c, SQL_ALLOC_SET_STATE, err);
+	struct inv_q *st = inv_stmt(c, SQL_ALLOC_SET_STATE, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", x->id);
@@ -88,7 +87,7 @@ static enum inv_status set_fn(struct inv_conn *c, void *arg, struct inv_err *err
 	if (x->to == INV_AL_READY)
 		inv_bind_int(st, ":ready_at", now);
 	else
-		inv_bind_text(st, ":ready_at", NULL);	 /* keeps ready_at */
+		inv_bind_null_int(st, ":ready_at");	 /* keeps ready_at */
 	inv_bind_text(st, ":last_error", x->last_error); /* NULL keeps last_error */
 	s = inv_exec_done(st, "update allocation", err);
 	bool releases = x->to == INV_AL_RELEASING || x->to == INV_AL_FAILED;
@@ -124,13 +123,13 @@ struct sub_ctx {
 static enum inv_status detach_failed(struct inv_conn *c, const struct sub_ctx *x,
 				     struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_stmt(c, SQL_ALLOC_DETACH_MACHINE, err);
+	struct inv_q *st = inv_stmt(c, SQL_ALLOC_DETACH_MACHINE, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":allocation", x->alloc_id);
 	inv_bind_text(st, ":machine", x->failed_id);
 	enum inv_status s = inv_exec_done(st, "detach machine", err);
-	if (s == INV_OK && sqlite3_changes(c->db) != 1)
+	if (s == INV_OK && inv_changes(c) != 1)
 		return inv_fail(err, INV_NOT_FOUND, "machine",
 				"machine %s is not part of allocation %s", x->failed_id,
 				x->alloc_id);
@@ -149,7 +148,7 @@ static enum inv_status pick_substitute(struct inv_conn *c, const struct sub_ctx 
 				       char mid[INV_ID_LEN], struct inv_err *err)
 {
 	mid[0] = 0;
-	sqlite3_stmt *st = inv_stmt(c, SQL_ALLOC_SUBSTITUTE_PICK, err);
+	struct inv_q *st = inv_stmt(c, SQL_ALLOC_SUBSTITUTE_PICK, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", x->alloc_id);
@@ -180,7 +179,7 @@ static enum inv_status sub_fn(struct inv_conn *c, void *arg, struct inv_err *err
 	snprintf(reason, sizeof reason, "allocation %s: substitute for %s", x->alloc_id,
 		 x->failed_id);
 	s = inv_attach_machine(c, x->alloc_id, mid, inv_now_ms(), "lifecycle", reason, "", err);
-	sqlite3_stmt *st = NULL;
+	struct inv_q *st = NULL;
 	if (s == INV_OK && !(st = inv_stmt(c, SQL_ALLOC_COUNT_SUBSTITUTION, err)))
 		s = INV_IO;
 	if (s == INV_OK) {

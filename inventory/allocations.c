@@ -47,32 +47,32 @@ void inv_alloc_list_clear(struct inv_alloc_list *l)
 }
 
 /* Allocation reads return these columns in this order (sql_sqlite.c). */
-static void read_alloc(sqlite3_stmt *st, struct inv_allocation *a)
+static void read_alloc(struct inv_q *st, struct inv_allocation *a)
 {
 	memset(a, 0, sizeof *a);
-	a->seq = sqlite3_column_int64(st, 0);
+	a->seq = inv_col_int64(st, 0);
 	inv_col_copy(st, 1, a->id, sizeof a->id);
 	inv_col_copy(st, 2, a->name, sizeof a->name);
 	inv_col_copy(st, 3, a->owner, sizeof a->owner);
 	inv_col_copy(st, 4, a->sku, sizeof a->sku);
 	inv_col_copy(st, 5, a->image, sizeof a->image);
-	a->count = sqlite3_column_int(st, 6);
-	a->min_count = sqlite3_column_int(st, 7);
-	if (inv_alloc_state_from_name((const char *)sqlite3_column_text(st, 8), &a->state) != 0)
+	a->count = inv_col_int(st, 6);
+	a->min_count = inv_col_int(st, 7);
+	if (inv_alloc_state_from_name(inv_col_text(st, 8), &a->state) != 0)
 		a->state = INV_AL_FAILED;
-	a->version = sqlite3_column_int64(st, 9);
+	a->version = inv_col_int64(st, 9);
 	inv_col_copy(st, 10, a->last_error, sizeof a->last_error);
 	a->ssh_keys_json = inv_col_dup(st, 11);
-	a->substitutions = sqlite3_column_int(st, 12);
-	a->created_at = sqlite3_column_int64(st, 13);
-	a->ready_at = sqlite3_column_int64(st, 14);
-	a->updated_at = sqlite3_column_int64(st, 15);
+	a->substitutions = inv_col_int(st, 12);
+	a->created_at = inv_col_int64(st, 13);
+	a->ready_at = inv_col_int64(st, 14);
+	a->updated_at = inv_col_int64(st, 15);
 }
 
 static enum inv_status read_members(struct inv_conn *c, struct inv_allocation *a,
 				    struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_stmt(c, SQL_ALLOC_MEMBERS, err);
+	struct inv_q *st = inv_stmt(c, SQL_ALLOC_MEMBERS, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", a->id);
@@ -92,9 +92,9 @@ static enum inv_status read_members(struct inv_conn *c, struct inv_allocation *a
 		struct inv_alloc_machine *m = &a->machines[a->nmachines++];
 		inv_col_copy(st, 0, m->id, sizeof m->id);
 		inv_col_copy(st, 1, m->name, sizeof m->name);
-		if (inv_state_from_name((const char *)sqlite3_column_text(st, 2), &m->state) != 0)
+		if (inv_state_from_name(inv_col_text(st, 2), &m->state) != 0)
 			m->state = INV_ST_FAILED;
-		m->detached = sqlite3_column_int(st, 3) != 0;
+		m->detached = inv_col_int(st, 3) != 0;
 		inv_col_copy(st, 4, m->ip, sizeof m->ip);
 	}
 	inv_stmt_done(st);
@@ -104,7 +104,7 @@ static enum inv_status read_members(struct inv_conn *c, struct inv_allocation *a
 static enum inv_status get_on(struct inv_conn *c, const char *id, struct inv_allocation *out,
 			      struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_stmt(c, SQL_ALLOC_GET, err);
+	struct inv_q *st = inv_stmt(c, SQL_ALLOC_GET, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", id);
@@ -135,7 +135,7 @@ enum inv_status inv_allocation_get_by_name(struct inv *inv, const char *name, co
 					   struct inv_allocation *out, struct inv_err *err)
 {
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_ALLOC_BY_NAME, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_ALLOC_BY_NAME, err) : NULL;
 	char id[INV_ID_LEN] = "";
 	bool row = false;
 
@@ -158,7 +158,7 @@ enum inv_status inv_allocation_list(struct inv *inv, const struct inv_alloc_filt
 				    struct inv_alloc_list *out, struct inv_err *err)
 {
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_ALLOC_LIST_IDS, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_ALLOC_LIST_IDS, err) : NULL;
 	if (!st)
 		return INV_IO;
 	int limit = inv_clamp_limit(f->limit);
@@ -174,7 +174,7 @@ enum inv_status inv_allocation_list(struct inv *inv, const struct inv_alloc_filt
 	while (s == INV_OK && (s = inv_step(st, &row, "list allocations", err)) == INV_OK && row &&
 	       out->n < (size_t)limit + 1) {
 		/* get_on uses other statements while this one is open */
-		s = get_on(c, (const char *)sqlite3_column_text(st, 0), &out->items[out->n], err);
+		s = get_on(c, inv_col_text(st, 0), &out->items[out->n], err);
 		if (s == INV_OK)
 			out->n++;
 	}

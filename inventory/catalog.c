@@ -28,7 +28,7 @@ struct exec_ctx {
 	int changed;
 };
 
-static void bind_args(sqlite3_stmt *st, const struct arg *a, int n)
+static void bind_args(struct inv_q *st, const struct arg *a, int n)
 {
 	for (int i = 0; i < n; i++)
 		if (a[i].is_text)
@@ -40,12 +40,12 @@ static void bind_args(sqlite3_stmt *st, const struct arg *a, int n)
 static enum inv_status exec_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
 	struct exec_ctx *x = arg;
-	sqlite3_stmt *st = inv_stmt(c, x->sql, err);
+	struct inv_q *st = inv_stmt(c, x->sql, err);
 	if (!st)
 		return INV_IO;
 	bind_args(st, x->args, x->n);
 	enum inv_status s = inv_exec_done(st, x->what, err);
-	x->changed = sqlite3_changes(c->db);
+	x->changed = inv_changes(c);
 	if (s == INV_OK && x->must_change && x->changed == 0)
 		s = inv_fail(err, INV_NOT_FOUND, "id", "%s: not found", x->what);
 	if (s == INV_OK && x->action)
@@ -60,11 +60,11 @@ _Static_assert(offsetof(struct inv_token, seq) == 0, "read_page needs seq first"
 /* One page of rows whose struct begins with `int64_t seq` (images, tokens):
  * up to limit rows after after_seq, and the cursor for the next page. */
 static enum inv_status read_page(struct inv *inv, enum inv_sql sql, int64_t after_seq, int limit,
-				 size_t item_size, void (*read)(sqlite3_stmt *st, void *item),
+				 size_t item_size, void (*read)(struct inv_q *st, void *item),
 				 void **items, size_t *n, int64_t *next_seq, struct inv_err *err)
 {
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, sql, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, sql, err) : NULL;
 	*items = NULL;
 	*n = 0;
 	*next_seq = 0;
@@ -151,29 +151,29 @@ enum inv_status inv_image_create(struct inv *inv, const struct inv_image *img, c
 	return s;
 }
 
-static void read_image(sqlite3_stmt *st, struct inv_image *m)
+static void read_image(struct inv_q *st, struct inv_image *m)
 {
 	memset(m, 0, sizeof *m);
-	m->seq = sqlite3_column_int64(st, 0);
+	m->seq = inv_col_int64(st, 0);
 	inv_col_copy(st, 1, m->name, sizeof m->name);
 	inv_col_copy(st, 2, m->path, sizeof m->path);
 	inv_col_copy(st, 3, m->url, sizeof m->url);
 	inv_col_copy(st, 4, m->format, sizeof m->format);
 	inv_col_copy(st, 5, m->sha256, sizeof m->sha256);
-	m->size = sqlite3_column_int64(st, 6);
-	m->created_at = sqlite3_column_int64(st, 7);
-	m->state = image_state_from_name((const char *)sqlite3_column_text(st, 8));
+	m->size = inv_col_int64(st, 6);
+	m->created_at = inv_col_int64(st, 7);
+	m->state = image_state_from_name(inv_col_text(st, 8));
 	inv_col_copy(st, 9, m->last_error, sizeof m->last_error);
-	m->file_size = sqlite3_column_int64(st, 10);
-	m->file_inode = sqlite3_column_int64(st, 11);
-	m->updated_at = sqlite3_column_int64(st, 12);
+	m->file_size = inv_col_int64(st, 10);
+	m->file_inode = inv_col_int64(st, 11);
+	m->updated_at = inv_col_int64(st, 12);
 }
 
 enum inv_status inv_image_get(struct inv *inv, const char *name, struct inv_image *out,
 			      struct inv_err *err)
 {
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_IMAGE_GET, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_IMAGE_GET, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":name", name);
@@ -187,7 +187,7 @@ enum inv_status inv_image_get(struct inv *inv, const char *name, struct inv_imag
 	return s;
 }
 
-static void read_image_row(sqlite3_stmt *st, void *item)
+static void read_image_row(struct inv_q *st, void *item)
 {
 	read_image(st, item);
 }
@@ -231,7 +231,7 @@ enum inv_status inv_image_next_fetching(struct inv *inv, int64_t after_seq, stru
 					struct inv_err *err)
 {
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_IMAGE_NEXT_FETCHING, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_IMAGE_NEXT_FETCHING, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_int(st, ":after", after_seq);
@@ -249,7 +249,7 @@ enum inv_status inv_image_next_fetching(struct inv *inv, int64_t after_seq, stru
 static enum inv_status image_delete_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
 	struct exec_ctx *x = arg;
-	sqlite3_stmt *st = inv_stmt(c, SQL_IMAGE_IN_USE, err);
+	struct inv_q *st = inv_stmt(c, SQL_IMAGE_IN_USE, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":name", x->target);
@@ -257,7 +257,7 @@ static enum inv_status image_delete_fn(struct inv_conn *c, void *arg, struct inv
 	inv_bind_text(st, ":failed", inv_alloc_state_name(INV_AL_FAILED));
 	bool row;
 	enum inv_status s = inv_step(st, &row, "count image users", err);
-	int64_t n = s == INV_OK && row ? sqlite3_column_int64(st, 0) : 0;
+	int64_t n = s == INV_OK && row ? inv_col_int64(st, 0) : 0;
 	inv_stmt_done(st);
 	if (s != INV_OK)
 		return s;
@@ -313,23 +313,23 @@ enum inv_status inv_token_create(struct inv *inv, const struct inv_token *t, con
 	return inv_write(inv, exec_fn, &x, err);
 }
 
-static void read_token(sqlite3_stmt *st, struct inv_token *t)
+static void read_token(struct inv_q *st, struct inv_token *t)
 {
 	memset(t, 0, sizeof *t);
-	t->seq = sqlite3_column_int64(st, 0);
+	t->seq = inv_col_int64(st, 0);
 	inv_col_copy(st, 1, t->id, sizeof t->id);
 	inv_col_copy(st, 2, t->name, sizeof t->name);
 	inv_col_copy(st, 3, t->role, sizeof t->role);
 	inv_col_copy(st, 4, t->owner, sizeof t->owner);
 	inv_col_copy(st, 5, t->hash, sizeof t->hash);
-	t->created_at = sqlite3_column_int64(st, 6);
+	t->created_at = inv_col_int64(st, 6);
 }
 
 enum inv_status inv_token_by_hash(struct inv *inv, const char *hash, struct inv_token *out,
 				  struct inv_err *err)
 {
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_TOKEN_BY_HASH, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_TOKEN_BY_HASH, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":hash", hash);
@@ -343,7 +343,7 @@ enum inv_status inv_token_by_hash(struct inv *inv, const char *hash, struct inv_
 	return s;
 }
 
-static void read_token_row(sqlite3_stmt *st, void *item)
+static void read_token_row(struct inv_q *st, void *item)
 {
 	read_token(st, item);
 }
@@ -400,7 +400,7 @@ enum inv_status inv_quota_get(struct inv *inv, const char *owner, const char *sk
 {
 	*machines = -1;
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_QUOTA_GET, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_QUOTA_GET, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":owner", owner);
@@ -408,7 +408,7 @@ enum inv_status inv_quota_get(struct inv *inv, const char *owner, const char *sk
 	bool row;
 	enum inv_status s = inv_step(st, &row, "read quota", err);
 	if (s == INV_OK && row)
-		*machines = sqlite3_column_int(st, 0);
+		*machines = inv_col_int(st, 0);
 	inv_stmt_done(st);
 	return s;
 }
@@ -418,15 +418,14 @@ enum inv_status inv_quota_list(struct inv *inv, const char *owner,
 			       void *ctx, struct inv_err *err)
 {
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_QUOTA_LIST, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_QUOTA_LIST, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":owner", owner);
 	bool row;
 	enum inv_status s;
 	while ((s = inv_step(st, &row, "list quotas", err)) == INV_OK && row)
-		fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
-		   sqlite3_column_int(st, 2));
+		fn(ctx, inv_col_text(st, 0), inv_col_int(st, 1), inv_col_int(st, 2));
 	inv_stmt_done(st);
 	return s;
 }
@@ -437,7 +436,7 @@ enum inv_status inv_setting_get(struct inv *inv, const char *key, char **out, st
 {
 	*out = NULL;
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_SETTING_GET, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_SETTING_GET, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":key", key);
@@ -487,7 +486,7 @@ enum inv_status inv_boot_token_take(struct inv *inv, const char *hash, const cha
 {
 	machine_id[0] = 0;
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_BOOT_TOKEN_FIND, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_BOOT_TOKEN_FIND, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":hash", hash);
@@ -589,7 +588,7 @@ enum inv_status inv_boot_live(struct inv *inv, const char *machine_id, const cha
 {
 	*live = false;
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_BOOT_LIVE_COUNT, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_BOOT_LIVE_COUNT, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":machine", machine_id);
@@ -598,7 +597,7 @@ enum inv_status inv_boot_live(struct inv *inv, const char *machine_id, const cha
 	bool row;
 	enum inv_status s = inv_step(st, &row, "count live boot tokens", err);
 	if (s == INV_OK && row)
-		*live = sqlite3_column_int64(st, 0) > 0;
+		*live = inv_col_int64(st, 0) > 0;
 	inv_stmt_done(st);
 	return s;
 }

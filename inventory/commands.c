@@ -24,7 +24,7 @@ _Static_assert(ARRAY_SIZE(cmd_state_names) == CMD__COUNT,
 	       "cmd_state_names must cover enum cmd_state");
 
 /* The unfinished states, as :pending, :sent and :external. */
-static void bind_unfinished(sqlite3_stmt *st)
+static void bind_unfinished(struct inv_q *st)
 {
 	inv_bind_text(st, ":pending", cmd_state_names[CMD_PENDING]);
 	inv_bind_text(st, ":sent", cmd_state_names[CMD_SENT]);
@@ -32,7 +32,7 @@ static void bind_unfinished(sqlite3_stmt *st)
 }
 
 /* Command reads return these columns in this order (sql_sqlite.c). */
-static void read_cmd(sqlite3_stmt *st, struct inv_command *c)
+static void read_cmd(struct inv_q *st, struct inv_command *c)
 {
 	memset(c, 0, sizeof *c);
 	inv_col_copy(st, 0, c->id, sizeof c->id);
@@ -42,8 +42,8 @@ static void read_cmd(sqlite3_stmt *st, struct inv_command *c)
 	inv_col_copy(st, 4, c->state, sizeof c->state);
 	inv_col_copy(st, 5, c->message, sizeof c->message);
 	c->details_json = inv_col_dup(st, 6);
-	c->created_at = sqlite3_column_int64(st, 7);
-	c->updated_at = sqlite3_column_int64(st, 8);
+	c->created_at = inv_col_int64(st, 7);
+	c->updated_at = inv_col_int64(st, 8);
 }
 
 struct add_ctx {
@@ -56,7 +56,7 @@ static enum inv_status add_fn(struct inv_conn *c, void *arg, struct inv_err *err
 {
 	struct add_ctx *x = arg;
 	int64_t now = inv_now_ms();
-	sqlite3_stmt *st = inv_stmt(c, SQL_CMD_SUPERSEDE, err);
+	struct inv_q *st = inv_stmt(c, SQL_CMD_SUPERSEDE, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":machine", x->mid);
@@ -91,7 +91,7 @@ enum inv_status inv_command_latest(struct inv *inv, const char *machine_id, cons
 				   struct inv_command *out, struct inv_err *err)
 {
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_CMD_LATEST, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_CMD_LATEST, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":machine", machine_id);
@@ -115,7 +115,7 @@ struct next_ctx {
 static enum inv_status next_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
 	struct next_ctx *x = arg;
-	sqlite3_stmt *st = inv_stmt(c, SQL_CMD_NEXT_PENDING, err);
+	struct inv_q *st = inv_stmt(c, SQL_CMD_NEXT_PENDING, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":machine", x->mid);
@@ -145,7 +145,7 @@ enum inv_status inv_command_next(struct inv *inv, const char *machine_id, struct
 	/* Most calls find nothing (agents poll): a read answers those without
 	 * queueing on the writer, which then re-checks under its lock. */
 	struct inv_conn *rc = inv_reader(inv, err);
-	sqlite3_stmt *st = rc ? inv_stmt(rc, SQL_CMD_NEXT_PENDING, err) : NULL;
+	struct inv_q *st = rc ? inv_stmt(rc, SQL_CMD_NEXT_PENDING, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":machine", machine_id);
@@ -173,7 +173,7 @@ static enum inv_status finish_fn(struct inv_conn *c, void *arg, struct inv_err *
 {
 	struct finish_ctx *x = arg;
 	int64_t now = inv_now_ms();
-	sqlite3_stmt *st = inv_stmt(c, SQL_CMD_FINISH, err);
+	struct inv_q *st = inv_stmt(c, SQL_CMD_FINISH, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":machine", x->mid);
@@ -185,7 +185,7 @@ static enum inv_status finish_fn(struct inv_conn *c, void *arg, struct inv_err *
 	inv_bind_int(st, ":now", now);
 	bind_unfinished(st);
 	enum inv_status s = inv_exec_done(st, "finish command", err);
-	if (s == INV_OK && sqlite3_changes(c->db) != 1)
+	if (s == INV_OK && inv_changes(c) != 1)
 		return inv_fail(err, INV_NOT_FOUND, "id", "no unfinished command %s",
 				x->id ? x->id : x->name);
 	if (s != INV_OK)
@@ -209,7 +209,7 @@ enum inv_status inv_command_finish(struct inv *inv, const char *machine_id, cons
 
 static enum inv_status requeue_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_stmt(c, SQL_CMD_REQUEUE, err);
+	struct inv_q *st = inv_stmt(c, SQL_CMD_REQUEUE, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":machine", arg);
@@ -241,7 +241,7 @@ struct seen_ctx {
 static enum inv_status seen_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
 	struct seen_ctx *x = arg;
-	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_AGENT_SEEN, err);
+	struct inv_q *st = inv_stmt(c, SQL_MACHINE_AGENT_SEEN, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", x->mid);
@@ -261,14 +261,14 @@ enum inv_status inv_machine_agent_seen_at(struct inv *inv, const char *machine_i
 {
 	*at = 0;
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_MACHINE_AGENT_SEEN_AT, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_MACHINE_AGENT_SEEN_AT, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", machine_id);
 	bool row;
 	enum inv_status s = inv_step(st, &row, "read agent liveness", err);
 	if (s == INV_OK && row)
-		*at = sqlite3_column_int64(st, 0);
+		*at = inv_col_int64(st, 0);
 	else if (s == INV_OK)
 		s = inv_fail(err, INV_NOT_FOUND, "id", "no machine '%s'", machine_id);
 	inv_stmt_done(st);
@@ -280,7 +280,7 @@ enum inv_status inv_agent_sessions_quiet(struct inv *inv, int64_t quiet_before, 
 {
 	*n = 0;
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_AGENT_SESSIONS_QUIET, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_AGENT_SESSIONS_QUIET, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_int(st, ":now", inv_now_ms());
@@ -288,7 +288,7 @@ enum inv_status inv_agent_sessions_quiet(struct inv *inv, int64_t quiet_before, 
 	bool row;
 	enum inv_status s = inv_step(st, &row, "count quiet agent sessions", err);
 	if (s == INV_OK && row)
-		*n = sqlite3_column_int64(st, 0);
+		*n = inv_col_int64(st, 0);
 	inv_stmt_done(st);
 	return s;
 }
@@ -299,7 +299,7 @@ enum inv_status inv_deploys_ahead(struct inv *inv, const char *machine_id, const
 {
 	*ahead = *ahead_sku = 0;
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_DEPLOY_AHEAD, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_DEPLOY_AHEAD, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":state", inv_state_name(INV_ST_DEPLOYING));
@@ -309,8 +309,8 @@ enum inv_status inv_deploys_ahead(struct inv *inv, const char *machine_id, const
 	bool row;
 	enum inv_status s = inv_step(st, &row, "count deploys ahead", err);
 	if (s == INV_OK && row) {
-		*ahead = sqlite3_column_int64(st, 0);
-		*ahead_sku = sqlite3_column_int64(st, 1);
+		*ahead = inv_col_int64(st, 0);
+		*ahead_sku = inv_col_int64(st, 1);
 	}
 	inv_stmt_done(st);
 	return s;
@@ -323,7 +323,7 @@ struct ip_ctx {
 static enum inv_status ip_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
 	struct ip_ctx *x = arg;
-	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_SET_IP, err);
+	struct inv_q *st = inv_stmt(c, SQL_MACHINE_SET_IP, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", x->mid);

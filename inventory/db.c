@@ -1,4 +1,5 @@
-/* db.c - opening the database, per-thread readers, the group-commit writer. */
+/* db.c - opening the database, per-thread readers, the group-commit writer,
+ * the same for every backend (the backend's part: backend.h). */
 #include "inventory/internal.h"
 
 #include <errno.h>
@@ -11,7 +12,6 @@
 #include <uuid/uuid.h>
 
 #define WRITER_BATCH_MAX 128
-#define BUSY_TIMEOUT_MS 10000
 
 struct wjob {
 	inv_write_fn fn;
@@ -26,23 +26,6 @@ struct wjob {
 	struct wjob *next;
 };
 
-/* The writer's transaction statements, prepared once on its connection
- * rather than parsed for every group and every request in it. */
-enum txn_stmt {
-	TXN_BEGIN,
-	TXN_COMMIT,
-	TXN_ROLLBACK,
-	TXN_SAVEPOINT,
-	TXN_ROLLBACK_TO,
-	TXN_RELEASE,
-	TXN__COUNT
-};
-static const char *const txn_sql[TXN__COUNT] = {
-    [TXN_BEGIN] = "BEGIN IMMEDIATE",	   [TXN_COMMIT] = "COMMIT",
-    [TXN_ROLLBACK] = "ROLLBACK",	   [TXN_SAVEPOINT] = "SAVEPOINT req",
-    [TXN_ROLLBACK_TO] = "ROLLBACK TO req", [TXN_RELEASE] = "RELEASE req",
-};
-
 struct reader {
 	struct inv_conn conn;
 	struct inv *inv;
@@ -50,7 +33,8 @@ struct reader {
 };
 
 struct inv {
-	char *path;
+	char *path;	    /* the database setting: a path or a PostgreSQL conninfo */
+	char name[256];	    /* the same for messages, without a password */
 	struct inv_key key; /* wiped at inv_close */
 	struct inv_conn w;  /* the writer's connection */
 	pthread_t writer;
@@ -60,10 +44,9 @@ struct inv {
 	bool stop;
 	uint64_t changes;
 	pthread_key_t rkey;
-	struct reader *readers;	       /* every reader connection, closed at inv_close */
-	struct util_hist commit_hist;  /* each group: BEGIN to durable COMMIT */
-	uint64_t writes;	       /* write requests run (inv_write calls); under mu */
-	sqlite3_stmt *txn[TXN__COUNT]; /* the writer's BEGIN, SAVEPOINT, ...: prepared once */
+	struct reader *readers;	      /* every reader connection, closed at inv_close */
+	struct util_hist commit_hist; /* each group: BEGIN to durable COMMIT */
+	uint64_t writes;	      /* write requests run (inv_write calls); under mu */
 	/* the last write group failed on storage (disk full, I/O error) and
 	 * none has succeeded since: why, and since when (0: writable); under mu */
 	char storage_error[sizeof((struct inv_err *)0)->message];
@@ -130,76 +113,6 @@ enum inv_status inv_fail(struct inv_err *err, enum inv_status st, const char *fi
 	return st;
 }
 
-enum inv_status inv_sqlfail(struct inv_err *err, sqlite3 *db, const char *what)
-{
-	int code = sqlite3_errcode(db);
-	enum inv_status st = INV_IO;
-	if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
-		st = INV_CORRUPT;
-	return inv_fail(err, st, NULL, "%s: %s", what, sqlite3_errmsg(db));
-}
-
-sqlite3_stmt *inv_prep(sqlite3 *db, const char *sql, struct inv_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		inv_sqlfail(err, db, "prepare");
-		return NULL;
-	}
-	return st;
-}
-
-void inv_col_copy(sqlite3_stmt *st, int col, char *dst, size_t len)
-{
-	const unsigned char *s = sqlite3_column_text(st, col);
-	snprintf(dst, len, "%s", s ? (const char *)s : "");
-}
-
-char *inv_col_dup(sqlite3_stmt *st, int col)
-{
-	const unsigned char *s = sqlite3_column_text(st, col);
-	return s ? strdup((const char *)s) : NULL;
-}
-
-/* ------------------------------------------------------------ opening */
-
-static int set_pragmas(sqlite3 *db, bool writer, struct inv_err *err)
-{
-	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-	/* Page caches sized on purpose: every thread that reads has its own
-	 * connection (up to the API and boot workers, ~100), and SQLite's
-	 * default of 2 MiB each would let a busy daemon hold ~200 MiB of cached
-	 * pages that the kernel's page cache holds anyway. A reader keeps
-	 * 512 KiB (the index and table pages one list page touches), the one
-	 * writer its 2 MiB. */
-	const char *sql = writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-				   " PRAGMA foreign_keys=ON; PRAGMA cache_size=-2048;"
-				 : "PRAGMA foreign_keys=ON; PRAGMA cache_size=-512;";
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		inv_sqlfail(err, db, "configure database");
-		return -1;
-	}
-	return 0;
-}
-
-static int check_integrity(sqlite3 *db, struct inv_err *err)
-{
-	sqlite3_stmt *st = inv_prep(db, "PRAGMA quick_check(1)", err);
-	if (!st)
-		return -1;
-	int rc = sqlite3_step(st);
-	int ok = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
-	if (!ok) {
-		if (rc == SQLITE_ROW)
-			inv_fail(err, INV_CORRUPT, NULL, "database failed its integrity check: %s",
-				 (const char *)sqlite3_column_text(st, 0));
-		else
-			inv_sqlfail(err, db, "integrity check");
-	}
-	sqlite3_finalize(st);
-	return ok ? 0 : -1;
-}
-
 static void *writer_main(void *arg);
 
 /* A reading thread exits: close its connection and forget it. */
@@ -220,23 +133,18 @@ static void reader_gone(void *p)
 
 static enum inv_status open_writer(struct inv *inv, int target, struct inv_err *err)
 {
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(
-	    inv->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	inv->w.db = db;
 	inv->w.key = &inv->key;
-	if (rc != SQLITE_OK)
-		return inv_fail(err, INV_IO, NULL, "cannot open database %s: %s", inv->path,
-				db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-	/* The first statement reads the header: a non-database file fails here
-	 * with NOTADB before anything is written. */
-	/* Refuse foreign and newer files before anything (journal mode
-	 * included) is written to them. */
-	if (check_integrity(db, err) != 0 || inv_schema_check(db, err) != 0 ||
-	    set_pragmas(db, true, err) != 0 || inv_migrate_to(db, target, &inv->key, err) != 0) {
+	enum inv_status st = inv_conn_open(&inv->w, inv->path, true, err);
+	if (st != INV_OK)
+		return st;
+	/* Refuse damaged, foreign and newer databases before anything
+	 * (SQLite's journal mode included) is written to them. */
+	if (inv_conn_check(&inv->w, err) != INV_OK || inv_schema_check(&inv->w, err) != 0 ||
+	    inv_conn_configure(&inv->w, true, err) != INV_OK ||
+	    inv_migrate_to(&inv->w, target, &inv->key, err) != 0) {
 		char msg[sizeof err->message];
 		snprintf(msg, sizeof msg, "%s", err->message);
-		return inv_fail(err, err->status, NULL, "database %s: %s", inv->path, msg);
+		return inv_fail(err, err->status, NULL, "database %s: %s", inv->name, msg);
 	}
 	return INV_OK;
 }
@@ -255,6 +163,7 @@ enum inv_status inv_open_at(const char *path, int target, const struct inv_key *
 		return inv_fail(err, INV_IO, NULL, "out of memory");
 	inv->key = *key;
 	inv->path = strdup(path);
+	inv_database_display(path, inv->name, sizeof inv->name);
 	inv->commit_hist.le = commit_le;
 	inv->commit_hist.nle = ARRAY_SIZE(commit_le);
 	pthread_mutex_init(&inv->mu, NULL);
@@ -291,8 +200,6 @@ void inv_close(struct inv *inv)
 	pthread_cond_broadcast(&inv->queue_cv);
 	pthread_mutex_unlock(&inv->mu);
 	pthread_join(inv->writer, NULL);
-	for (int i = 0; i < TXN__COUNT; i++)
-		sqlite3_finalize(inv->txn[i]);
 	inv_conn_close(&inv->w);
 	for (struct reader *r = inv->readers, *n; r; r = n) {
 		n = r->next;
@@ -318,16 +225,14 @@ struct inv_conn *inv_reader(struct inv *inv, struct inv_err *err)
 		inv_fail(err, INV_IO, NULL, "out of memory");
 		return NULL;
 	}
-	if (sqlite3_open_v2(inv->path, &r->conn.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK ||
-	    set_pragmas(r->conn.db, false, err) != 0) {
-		inv_fail(err, INV_IO, NULL, "open reader: %s", sqlite3_errmsg(r->conn.db));
+	r->conn.key = &inv->key;
+	if (inv_conn_open(&r->conn, inv->path, false, err) != INV_OK ||
+	    inv_conn_configure(&r->conn, false, err) != INV_OK) {
 		inv_conn_close(&r->conn);
 		free(r);
 		return NULL;
 	}
 	r->inv = inv;
-	r->conn.key = &inv->key;
 	pthread_mutex_lock(&inv->mu);
 	r->next = inv->readers;
 	inv->readers = r;
@@ -364,7 +269,7 @@ static void note_storage(struct inv *inv, struct wjob **batch, int n)
 static enum inv_status probe_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
 	(void)arg;
-	sqlite3_stmt *st = inv_stmt(c, SQL_SETTING_UPSERT, err);
+	struct inv_q *st = inv_stmt(c, SQL_SETTING_UPSERT, err);
 	if (!st)
 		return INV_IO;
 	char now[32];
@@ -397,40 +302,34 @@ bool inv_storage_ok(struct inv *inv, char *why, size_t len, int64_t *since)
 	return !failed;
 }
 
-/* Runs one of the writer's transaction statements: SQLITE_OK or the
- * error (the connection's message says which). */
-static int txn(struct inv *inv, enum txn_stmt which)
+/* Gives every job of the batch the same failure (BEGIN or COMMIT). */
+static void fail_batch(struct wjob **batch, int n, const struct inv_err *e, bool only_ok)
 {
-	sqlite3_stmt **st = &inv->txn[which];
-	if (!*st && sqlite3_prepare_v2(inv->w.db, txn_sql[which], -1, st, NULL) != SQLITE_OK)
-		return sqlite3_errcode(inv->w.db);
-	int rc = sqlite3_step(*st);
-	sqlite3_reset(*st);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	for (int i = 0; i < n; i++)
+		if (!only_ok || batch[i]->st == INV_OK)
+			batch[i]->st = inv_fail(batch[i]->err, e->status, NULL, "%s", e->message);
 }
 
 static void run_batch(struct inv *inv, struct wjob **batch, int n)
 {
-	sqlite3 *db = inv->w.db;
+	struct inv_conn *w = &inv->w;
+	struct inv_err e = {0}, ignored = {0};
 	int64_t t0 = util_now_us();
-	if (txn(inv, TXN_BEGIN) != SQLITE_OK) {
-		for (int i = 0; i < n; i++)
-			batch[i]->st = inv_sqlfail(batch[i]->err, db, "begin transaction");
+	if (inv_txn(w, INV_TXN_BEGIN, &e) != INV_OK) {
+		fail_batch(batch, n, &e, false);
 		return;
 	}
 	for (int i = 0; i < n; i++) {
 		struct wjob *j = batch[i];
-		txn(inv, TXN_SAVEPOINT);
-		j->st = j->fn(&inv->w, j->arg, j->err);
+		(void)inv_txn(w, INV_TXN_SAVEPOINT, &ignored);
+		j->st = j->fn(w, j->arg, j->err);
 		if (j->st != INV_OK)
-			txn(inv, TXN_ROLLBACK_TO);
-		txn(inv, TXN_RELEASE);
+			(void)inv_txn(w, INV_TXN_ROLLBACK_TO, &ignored);
+		(void)inv_txn(w, INV_TXN_RELEASE, &ignored);
 	}
-	if (txn(inv, TXN_COMMIT) != SQLITE_OK) {
-		for (int i = 0; i < n; i++)
-			if (batch[i]->st == INV_OK)
-				batch[i]->st = inv_sqlfail(batch[i]->err, db, "commit");
-		txn(inv, TXN_ROLLBACK);
+	if (inv_txn(w, INV_TXN_COMMIT, &e) != INV_OK) {
+		fail_batch(batch, n, &e, true);
+		(void)inv_txn(w, INV_TXN_ROLLBACK, &ignored);
 	}
 	util_hist_observe_us(&inv->commit_hist, util_now_us() - t0);
 	note_storage(inv, batch, n);

@@ -7,18 +7,32 @@
 #include "inventory/sql.h"
 #include "util/util.h"
 
-#include <sqlite3.h>
+/* A statement prepared on one connection (the backend's: backend.h). The
+ * typed functions see only this handle and the calls below, never a
+ * database library's types. */
+struct inv_q;
+struct inv_backend;
 
-#include "util/util.h"
 /* A connection and its statements, prepared on first use by id and kept
- * until the connection closes (sql_sqlite.c). Used by one thread at a time:
- * the writer's by the writer thread, a reader's by the thread it belongs
- * to. */
+ * until the connection closes. Used by one thread at a time: the writer's
+ * by the writer thread, a reader's by the thread it belongs to. */
 struct inv_conn {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[SQL__COUNT];
+	const struct inv_backend *be; /* the backend that opened it */
+	void *h;		      /* the backend's connection */
+	struct inv_q *stmt[SQL__COUNT];
 	const struct inv_key *key; /* the inventory's: seals and opens BMC passwords */
 };
+/* Opens a connection to database with the backend that takes it (a path:
+ * SQLite; a postgresql:// URI or key=value string: PostgreSQL). A writer
+ * may create the database; a reader is read-only where the backend can
+ * say so. Nothing is configured or migrated here (inv_conn_configure). */
+enum inv_status inv_conn_open(struct inv_conn *c, const char *database, bool writer,
+			      struct inv_err *err);
+/* Refuses a damaged database (SQLite: its integrity check) before
+ * anything is written to it. */
+enum inv_status inv_conn_check(struct inv_conn *c, struct inv_err *err);
+/* The backend's settings for a reader or the writer (pragmas, ...). */
+enum inv_status inv_conn_configure(struct inv_conn *c, bool writer, struct inv_err *err);
 /* Finalizes the statements and closes the connection. NULL ok. */
 void inv_conn_close(struct inv_conn *c);
 
@@ -36,28 +50,55 @@ struct inv_conn *inv_reader(struct inv *inv, struct inv_err *err);
 /* Error helpers. */
 enum inv_status inv_fail(struct inv_err *err, enum inv_status st, const char *field,
 			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-enum inv_status inv_sqlfail(struct inv_err *err, sqlite3 *db, const char *what);
 
-/* Statements by id (sql.h, texts in sql_sqlite.c). inv_stmt() returns the
+/* Statements by id (sql.h, texts per backend). inv_stmt() returns the
  * connection's cached statement, reset and with no values bound, or NULL
  * (err filled). The caller binds by name, steps, and hands it back with
  * inv_stmt_done() (inv_exec_done() does that itself) before the same id is
  * used again on that connection: one id is never in use twice at once. */
-sqlite3_stmt *inv_stmt(struct inv_conn *c, enum inv_sql id, struct inv_err *err);
-/* Resets st and clears its values (no secret stays bound). NULL ok. */
-void inv_stmt_done(sqlite3_stmt *st);
-void inv_bind_text(sqlite3_stmt *st, const char *name, const char *s); /* NULL binds NULL */
-void inv_bind_int(sqlite3_stmt *st, const char *name, int64_t v);
+struct inv_q *inv_stmt(struct inv_conn *c, enum inv_sql id, struct inv_err *err);
+/* Resets q and clears its values (no secret stays bound). NULL ok. */
+void inv_stmt_done(struct inv_q *q);
+void inv_bind_text(struct inv_q *q, const char *name, const char *s); /* NULL binds NULL */
+void inv_bind_int(struct inv_q *q, const char *name, int64_t v);
+/* An integer parameter's NULL (PostgreSQL types parameters by their binds). */
+void inv_bind_null_int(struct inv_q *q, const char *name);
 /* One step: INV_OK with *row true (a row to read) or false (finished), or
  * the failure (a constraint is INV_DUPLICATE). */
-enum inv_status inv_step(sqlite3_stmt *st, bool *row, const char *what, struct inv_err *err);
+enum inv_status inv_step(struct inv_q *q, bool *row, const char *what, struct inv_err *err);
 /* Steps a statement that returns no rows, then inv_stmt_done(). */
-enum inv_status inv_exec_done(sqlite3_stmt *st, const char *what, struct inv_err *err);
+enum inv_status inv_exec_done(struct inv_q *q, const char *what, struct inv_err *err);
+/* Rows changed by the last statement run on c (an UPDATE's matches). */
+int64_t inv_changes(struct inv_conn *c);
 
-/* Statements outside the table (pragmas, migrations): the caller finalizes. */
-sqlite3_stmt *inv_prep(sqlite3 *db, const char *sql, struct inv_err *err);
-void inv_col_copy(sqlite3_stmt *st, int col, char *dst, size_t len);
-char *inv_col_dup(sqlite3_stmt *st, int col); /* malloc'd or NULL */
+/* Columns of the current row, counted from 0. A NULL reads as 0 or NULL;
+ * the text stays valid until the next step or inv_stmt_done(). */
+int64_t inv_col_int64(struct inv_q *q, int col);
+int inv_col_int(struct inv_q *q, int col);
+const char *inv_col_text(struct inv_q *q, int col);
+bool inv_col_null(struct inv_q *q, int col);
+void inv_col_copy(struct inv_q *q, int col, char *dst, size_t len);
+char *inv_col_dup(struct inv_q *q, int col); /* malloc'd or NULL */
+
+/* Statements outside the table (migrations): named parameters as in the
+ * table; the caller frees with inv_q_free(). */
+struct inv_q *inv_prep(struct inv_conn *c, const char *sql, struct inv_err *err);
+void inv_q_free(struct inv_q *q);
+/* Runs sql, one or more statements without parameters or rows. */
+enum inv_status inv_exec_sql(struct inv_conn *c, const char *sql, const char *what,
+			     struct inv_err *err);
+
+/* The writer's transaction steps (db.c's group commit, schema.c). */
+enum inv_txn {
+	INV_TXN_BEGIN, /* a write transaction: SQLite takes the write lock at once */
+	INV_TXN_COMMIT,
+	INV_TXN_ROLLBACK,
+	INV_TXN_SAVEPOINT, /* one request's savepoint inside the group */
+	INV_TXN_ROLLBACK_TO,
+	INV_TXN_RELEASE,
+	INV_TXN__COUNT
+};
+enum inv_status inv_txn(struct inv_conn *c, enum inv_txn which, struct inv_err *err);
 
 /* Stores a machine's BMC access on the writer connection, the password
  * sealed under c->key (inventory/secrets.h). */
@@ -103,11 +144,11 @@ enum inv_status inv_count_discovered(struct inv_conn *c, int64_t *n, struct inv_
 
 /* Schema. Migrations that rewrite data get the key (schema 5 seals the BMC
  * passwords stored in clear). */
-int inv_migrate(sqlite3 *db, const struct inv_key *key, struct inv_err *err);
+int inv_migrate(struct inv_conn *c, const struct inv_key *key, struct inv_err *err);
 /* Refuses newer or foreign databases without writing. 0 ok. */
-int inv_schema_check(sqlite3 *db, struct inv_err *err);
+int inv_schema_check(struct inv_conn *c, struct inv_err *err);
 /* Migrates to target (<= 0: latest). For tests of older versions. */
-int inv_migrate_to(sqlite3 *db, int target, const struct inv_key *key, struct inv_err *err);
+int inv_migrate_to(struct inv_conn *c, int target, const struct inv_key *key, struct inv_err *err);
 /* Opens like inv_open but migrates only to version target (tests). */
 enum inv_status inv_open_at(const char *path, int target, const struct inv_key *key,
 			    struct inv **out, struct inv_err *err);

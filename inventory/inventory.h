@@ -9,7 +9,8 @@
  *    on first use, closed when the thread exits). Any thread may read.
  *  - Writes are queued to one writer thread. It takes every queued write
  *    request, runs each inside its own SAVEPOINT of one transaction and
- *    commits them together (group commit, synchronous=FULL). A request whose
+ *    commits them together (group commit; SQLite synchronous=FULL,
+ *    PostgreSQL's COMMIT). A request whose
  *    part fails is rolled back alone. The calling thread blocks until the
  *    commit that holds its change is durable, so a function that returns
  *    INV_OK has a durable result.
@@ -119,7 +120,10 @@ INV_MUST_CHECK enum inv_status inv_key_load(const char *path, struct inv_key *ou
 void inv_key_clear(struct inv_key *k);
 
 /* Opens (creating if needed) the database at path, applies migrations and
- * starts the writer. Corrupt, unreadable or newer-schema files give one clear
+ * starts the writer. path is a file (SQLite), or a PostgreSQL database: a
+ * postgresql:// or postgres:// URI or a libpq "key=value ..." string (the
+ * database must exist; its tables are created in the connection's current
+ * schema). Corrupt, unreadable or newer-schema files give one clear
  * error (INV_CORRUPT, INV_IO, INV_SCHEMA_NEWER) and are never rewritten.
  * key (required, copied) seals and opens BMC passwords; the migration to
  * schema 5 seals the passwords an older provisiond stored in clear. A
@@ -139,6 +143,11 @@ bool inv_storage_ok(struct inv *inv, char *why, size_t len, int64_t *since);
 void inv_storage_probe(struct inv *inv);
 /* Schema version this binary writes. */
 int inv_schema_version(void);
+/* Whether database (the database setting) names a file (SQLite) rather
+ * than a PostgreSQL server (a URI or key=value string: inv_open). */
+bool inv_database_is_file(const char *database);
+/* database for logs and messages: a PostgreSQL password becomes ***. */
+void inv_database_display(const char *database, char *out, size_t len);
 /* Current wall clock in milliseconds since the epoch (what rows store). */
 int64_t inv_now_ms(void);
 

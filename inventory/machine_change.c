@@ -13,7 +13,7 @@ struct change_ctx {
 static enum inv_status read_current(struct inv_conn *c, struct change_ctx *x, char *state,
 				    size_t len, int64_t *version, struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_CURRENT, err);
+	struct inv_q *st = inv_stmt(c, SQL_MACHINE_CURRENT, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":key", x->id);
@@ -22,7 +22,7 @@ static enum inv_status read_current(struct inv_conn *c, struct change_ctx *x, ch
 	if (s == INV_OK && row) {
 		inv_col_copy(st, 0, x->real_id, sizeof x->real_id);
 		inv_col_copy(st, 1, state, len);
-		*version = sqlite3_column_int64(st, 2);
+		*version = inv_col_int64(st, 2);
 	} else if (s == INV_OK) {
 		s = inv_fail(err, INV_NOT_FOUND, "id", "no machine '%s'", x->id);
 	}
@@ -51,7 +51,7 @@ struct field {
 static enum inv_status set_field(struct inv_conn *c, const char *mid, const struct field *f,
 				 struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_stmt(c, f->id, err);
+	struct inv_q *st = inv_stmt(c, f->id, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", mid);
@@ -68,14 +68,14 @@ static enum inv_status set_field(struct inv_conn *c, const char *mid, const stru
 static enum inv_status bump_version(struct inv_conn *c, const char *mid, int64_t version,
 				    int64_t now, struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_CAS, err);
+	struct inv_q *st = inv_stmt(c, SQL_MACHINE_CAS, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", mid);
 	inv_bind_int(st, ":version", version);
 	inv_bind_int(st, ":now", now);
 	enum inv_status s = inv_exec_done(st, "update machine", err);
-	if (s == INV_OK && sqlite3_changes(c->db) != 1)
+	if (s == INV_OK && inv_changes(c) != 1)
 		s = inv_fail(err, INV_CONFLICT, "version", "machine %s changed meanwhile", mid);
 	return s;
 }
@@ -140,7 +140,7 @@ static enum inv_status update_machine(struct inv_conn *c, const char *mid,
 static enum inv_status replace_bmc(struct inv_conn *c, const char *id, const struct inv_bmc *b,
 				   struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_stmt(c, SQL_BMC_DELETE, err);
+	struct inv_q *st = inv_stmt(c, SQL_BMC_DELETE, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":machine", id);
@@ -155,7 +155,7 @@ static enum inv_status replace_bmc(struct inv_conn *c, const char *id, const str
  * makes itself"). */
 static enum inv_status detach_all(struct inv_conn *c, const char *id, struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_DETACH_ALL, err);
+	struct inv_q *st = inv_stmt(c, SQL_MACHINE_DETACH_ALL, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":machine", id);
@@ -226,13 +226,13 @@ static enum inv_status recover_fn(struct inv_conn *c, void *arg, struct inv_err 
 	int64_t now = inv_now_ms();
 	enum inv_status s = INV_OK;
 	for (size_t i = 0; s == INV_OK && i < ARRAY_SIZE(transitional); i++) {
-		sqlite3_stmt *st = inv_stmt(c, SQL_MACHINES_RECOVER, err);
+		struct inv_q *st = inv_stmt(c, SQL_MACHINES_RECOVER, err);
 		if (!st)
 			return INV_IO;
 		inv_bind_int(st, ":now", now);
 		inv_bind_text(st, ":state", inv_state_name(transitional[i]));
 		if ((s = inv_exec_done(st, "recover machines", err)) == INV_OK)
-			x->n += sqlite3_changes(c->db);
+			x->n += inv_changes(c);
 	}
 	return s;
 }

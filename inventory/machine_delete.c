@@ -17,7 +17,7 @@ struct delete_ctx {
 static enum inv_status count_for(struct inv_conn *c, enum inv_sql sql, const char *id, int64_t *n,
 				 struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_stmt(c, sql, err);
+	struct inv_q *st = inv_stmt(c, sql, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", id);
@@ -27,7 +27,7 @@ static enum inv_status count_for(struct inv_conn *c, enum inv_sql sql, const cha
 	}
 	bool row = false;
 	enum inv_status s = inv_step(st, &row, "count", err);
-	*n = s == INV_OK && row ? sqlite3_column_int64(st, 0) : 0;
+	*n = s == INV_OK && row ? inv_col_int64(st, 0) : 0;
 	inv_stmt_done(st);
 	return s;
 }
@@ -36,7 +36,7 @@ static enum inv_status count_for(struct inv_conn *c, enum inv_sql sql, const cha
 static enum inv_status check_deletable(struct inv_conn *c, struct delete_ctx *x,
 				       struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_CURRENT, err);
+	struct inv_q *st = inv_stmt(c, SQL_MACHINE_CURRENT, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":key", x->key);
@@ -45,7 +45,7 @@ static enum inv_status check_deletable(struct inv_conn *c, struct delete_ctx *x,
 	enum inv_status s = inv_step(st, &row, "read machine", err);
 	if (s == INV_OK && row) {
 		inv_col_copy(st, 0, x->id, sizeof x->id);
-		s = inv_state_from_name((const char *)sqlite3_column_text(st, 1), &state) == 0
+		s = inv_state_from_name(inv_col_text(st, 1), &state) == 0
 			? INV_OK
 			: inv_fail(err, INV_CORRUPT, NULL, "machine %s: unknown state", x->key);
 	}
@@ -77,7 +77,7 @@ static enum inv_status delete_fn(struct inv_conn *c, void *arg, struct inv_err *
 	};
 	enum inv_status s = check_deletable(c, x, err);
 	for (size_t i = 0; s == INV_OK && i < ARRAY_SIZE(steps); i++) {
-		sqlite3_stmt *st = inv_stmt(c, steps[i], err);
+		struct inv_q *st = inv_stmt(c, steps[i], err);
 		if (!st)
 			return INV_IO;
 		inv_bind_text(st, ":id", x->id);
@@ -106,7 +106,7 @@ enum inv_status inv_machine_delete(struct inv *inv, const char *id_or_name, cons
 enum inv_status inv_count_discovered(struct inv_conn *c, int64_t *n, struct inv_err *err)
 {
 	*n = 0;
-	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINES_DISCOVERED, err);
+	struct inv_q *st = inv_stmt(c, SQL_MACHINES_DISCOVERED, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":enrolled", inv_state_name(INV_ST_ENROLLED));
@@ -114,7 +114,7 @@ enum inv_status inv_count_discovered(struct inv_conn *c, int64_t *n, struct inv_
 	bool row = false;
 	enum inv_status s = inv_step(st, &row, "count discovered machines", err);
 	if (s == INV_OK && row)
-		*n = sqlite3_column_int64(st, 0);
+		*n = inv_col_int64(st, 0);
 	inv_stmt_done(st);
 	return s;
 }
@@ -132,7 +132,7 @@ enum inv_status inv_machines_discovered_stale(struct inv *inv, int64_t before,
 {
 	*n = 0;
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_MACHINES_DISCOVERED_STALE, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_MACHINES_DISCOVERED_STALE, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":enrolled", inv_state_name(INV_ST_ENROLLED));

@@ -76,39 +76,39 @@ static void split_macs(struct inv_machine *m, const char *csv)
 	}
 }
 
-static void read_machine(sqlite3_stmt *st, struct inv_machine *m)
+static void read_machine(struct inv_q *st, struct inv_machine *m)
 {
 	memset(m, 0, sizeof *m);
-	m->seq = sqlite3_column_int64(st, 0);
+	m->seq = inv_col_int64(st, 0);
 	inv_col_copy(st, 1, m->id, sizeof m->id);
 	inv_col_copy(st, 2, m->name, sizeof m->name);
-	if (inv_state_from_name((const char *)sqlite3_column_text(st, 3), &m->state) != 0)
+	if (inv_state_from_name(inv_col_text(st, 3), &m->state) != 0)
 		m->state = INV_ST_FAILED;
-	m->version = sqlite3_column_int64(st, 4);
+	m->version = inv_col_int64(st, 4);
 	inv_col_copy(st, 5, m->sku, sizeof m->sku);
 	inv_col_copy(st, 6, m->power, sizeof m->power);
-	m->maintenance = sqlite3_column_int(st, 7) != 0;
+	m->maintenance = inv_col_int(st, 7) != 0;
 	inv_col_copy(st, 8, m->maintenance_reason, sizeof m->maintenance_reason);
 	inv_col_copy(st, 9, m->last_error, sizeof m->last_error);
 	inv_col_copy(st, 10, m->location.site, sizeof m->location.site);
 	inv_col_copy(st, 11, m->location.rack, sizeof m->location.rack);
-	m->location.unit = sqlite3_column_int(st, 12);
+	m->location.unit = inv_col_int(st, 12);
 	inv_col_copy(st, 13, m->allocation_id, sizeof m->allocation_id);
 	inv_col_copy(st, 14, m->phase, sizeof m->phase);
-	m->attempts = sqlite3_column_int(st, 15);
-	m->wake_at = sqlite3_column_int64(st, 16);
-	m->deadline_at = sqlite3_column_int64(st, 17);
+	m->attempts = inv_col_int(st, 15);
+	m->wake_at = inv_col_int64(st, 16);
+	m->deadline_at = inv_col_int64(st, 17);
 	m->facts_json = inv_col_dup(st, 18);
-	m->created_at = sqlite3_column_int64(st, 19);
-	m->updated_at = sqlite3_column_int64(st, 20);
-	m->state_since = sqlite3_column_int64(st, 21);
-	m->has_bmc = sqlite3_column_type(st, 22) != SQLITE_NULL;
+	m->created_at = inv_col_int64(st, 19);
+	m->updated_at = inv_col_int64(st, 20);
+	m->state_since = inv_col_int64(st, 21);
+	m->has_bmc = !inv_col_null(st, 22);
 	inv_col_copy(st, 22, m->bmc_driver, sizeof m->bmc_driver);
 	inv_col_copy(st, 23, m->bmc_address, sizeof m->bmc_address);
 	inv_col_copy(st, 24, m->bmc_username, sizeof m->bmc_username);
 	m->bmc_options_json = inv_col_dup(st, 25);
 	inv_col_copy(st, 26, m->owner, sizeof m->owner);
-	split_macs(m, (const char *)sqlite3_column_text(st, 27));
+	split_macs(m, inv_col_text(st, 27));
 }
 
 /* Reads one machine with statement id, whose one parameter is name. */
@@ -116,7 +116,7 @@ static enum inv_status get_one(struct inv *inv, enum inv_sql id, const char *nam
 			       struct inv_machine *out, struct inv_err *err)
 {
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, id, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, id, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, name, key);
@@ -164,7 +164,7 @@ enum inv_status inv_machine_bmc(struct inv *inv, const char *id, struct inv_bmc 
 				struct inv_err *err)
 {
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_BMC_GET, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_BMC_GET, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":machine", id);
@@ -175,7 +175,7 @@ enum inv_status inv_machine_bmc(struct inv *inv, const char *id, struct inv_bmc 
 		inv_col_copy(st, 0, out->driver, sizeof out->driver);
 		inv_col_copy(st, 1, out->address, sizeof out->address);
 		inv_col_copy(st, 2, out->username, sizeof out->username);
-		s = open_password(c->key, id, (const char *)sqlite3_column_text(st, 3), out, err);
+		s = open_password(c->key, id, inv_col_text(st, 3), out, err);
 		out->options_json = inv_col_dup(st, 4);
 	} else if (s == INV_OK) {
 		s = inv_fail(err, INV_NOT_FOUND, "bmc", "machine %s has no BMC access", id);
@@ -188,7 +188,7 @@ enum inv_status inv_machine_bmc(struct inv *inv, const char *id, struct inv_bmc 
 
 /* Reads up to limit machines from st (bound, limit + 1 rows asked) and
  * hands st back. */
-static enum inv_status collect(sqlite3_stmt *st, int limit, struct inv_machine_list *out,
+static enum inv_status collect(struct inv_q *st, int limit, struct inv_machine_list *out,
 			       struct inv_err *err)
 {
 	memset(out, 0, sizeof *out);
@@ -218,7 +218,7 @@ enum inv_status inv_machine_list(struct inv *inv, const struct inv_machine_filte
 				 struct inv_machine_list *out, struct inv_err *err)
 {
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_MACHINE_LIST, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_MACHINE_LIST, err) : NULL;
 	if (!st)
 		return INV_IO;
 	int limit = inv_clamp_limit(f->limit);
@@ -237,7 +237,7 @@ enum inv_status inv_machines_due(struct inv *inv, int64_t now, int limit, int pe
 				 struct inv_machine_list *out, struct inv_err *err)
 {
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_MACHINES_DUE, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_MACHINES_DUE, err) : NULL;
 	if (!st)
 		return INV_IO;
 	limit = inv_clamp_limit(limit);
@@ -253,13 +253,13 @@ enum inv_status inv_machines_next_wake(struct inv *inv, int64_t *wake_at, struct
 {
 	*wake_at = 0;
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_MACHINES_NEXT_WAKE, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_MACHINES_NEXT_WAKE, err) : NULL;
 	if (!st)
 		return INV_IO;
 	bool row;
 	enum inv_status s = inv_step(st, &row, "next wake", err);
 	if (s == INV_OK && row)
-		*wake_at = sqlite3_column_int64(st, 0); /* NULL (no machine waits) reads 0 */
+		*wake_at = inv_col_int64(st, 0); /* NULL (no machine waits) reads 0 */
 	inv_stmt_done(st);
 	return s;
 }
@@ -282,7 +282,7 @@ enum inv_status inv_insert_bmc(struct inv_conn *c, const char *id, const struct 
 	char *sealed = inv_seal(c->key, ad, b->password ? b->password : "", &e);
 	if (!sealed)
 		return inv_fail(err, e.status, "bmc.password", "store bmc: %s", e.message);
-	sqlite3_stmt *st = inv_stmt(c, SQL_BMC_INSERT, err);
+	struct inv_q *st = inv_stmt(c, SQL_BMC_INSERT, err);
 	if (!st) {
 		free(sealed);
 		return INV_IO;
@@ -297,39 +297,48 @@ enum inv_status inv_insert_bmc(struct inv_conn *c, const char *id, const struct 
 	return inv_exec_done(st, "store bmc", err);
 }
 
-/* Who holds mac: "machine NAME" ("another machine" if unknown). */
-static void mac_holder(struct inv_conn *c, const char *mac, char name[80])
+/* Who holds mac, if anyone: "machine NAME" in name. Asked before the
+ * insert, not after it fails: after a failed statement PostgreSQL runs
+ * nothing more in the transaction until its savepoint is rolled back. */
+static enum inv_status mac_holder(struct inv_conn *c, const char *mac, char name[80],
+				  struct inv_err *err)
 {
-	struct inv_err ignored = {0};
-	snprintf(name, 80, "another machine");
-	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_BY_MAC, &ignored);
+	name[0] = '\0';
+	struct inv_q *st = inv_stmt(c, SQL_MACHINE_BY_MAC, err);
 	if (!st)
-		return;
+		return INV_IO;
 	inv_bind_text(st, ":mac", mac);
 	bool row = false;
-	if (inv_step(st, &row, "find mac holder", &ignored) == INV_OK && row) {
+	enum inv_status s = inv_step(st, &row, "find mac holder", err);
+	if (s == INV_OK && row) {
 		char held[64];
 		inv_col_copy(st, 2, held, sizeof held);
 		snprintf(name, 80, "machine %s", held);
 	}
 	inv_stmt_done(st);
+	return s;
 }
 
 static enum inv_status insert_nics(struct inv_conn *c, const char *id,
 				   const struct inv_machine_new *n, struct inv_err *err)
 {
 	for (int i = 0; i < n->nmacs; i++) {
-		sqlite3_stmt *st = inv_stmt(c, SQL_NIC_INSERT, err);
+		char holder[80];
+		enum inv_status s = mac_holder(c, n->macs[i], holder, err);
+		if (s != INV_OK)
+			return s;
+		if (holder[0])
+			return inv_fail(err, INV_DUPLICATE, "macs", "MAC %s already belongs to %s",
+					n->macs[i], holder);
+		struct inv_q *st = inv_stmt(c, SQL_NIC_INSERT, err);
 		if (!st)
 			return INV_IO;
 		inv_bind_text(st, ":mac", n->macs[i]);
 		inv_bind_text(st, ":machine", id);
-		if (inv_exec_done(st, "store nic", err) != INV_OK) {
-			char holder[80];
-			mac_holder(c, n->macs[i], holder);
-			return inv_fail(err, INV_DUPLICATE, "macs", "MAC %s already belongs to %s",
-					n->macs[i], holder);
-		}
+		if (inv_exec_done(st, "store nic", err) !=
+		    INV_OK) /* another replica's, meanwhile */
+			return inv_fail(err, INV_DUPLICATE, "macs",
+					"MAC %s already belongs to another machine", n->macs[i]);
 	}
 	return INV_OK;
 }
@@ -352,7 +361,7 @@ static enum inv_status create_fn(struct inv_conn *c, void *arg, struct inv_err *
 					"enroll or delete some first",
 					(long long)waiting);
 	}
-	sqlite3_stmt *st = inv_stmt(c, SQL_MACHINE_INSERT, err);
+	struct inv_q *st = inv_stmt(c, SQL_MACHINE_INSERT, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":id", x->id);

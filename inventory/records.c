@@ -9,7 +9,7 @@ enum inv_status inv_event_row(struct inv_conn *c, const char *machine_id, const 
 			      const char *to, const char *actor, const char *reason,
 			      const char *request_id, struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_stmt(c, SQL_EVENT_INSERT, err);
+	struct inv_q *st = inv_stmt(c, SQL_EVENT_INSERT, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":machine", machine_id);
@@ -27,7 +27,7 @@ enum inv_status inv_audit_row(struct inv_conn *c, const char *actor, const char 
 			      const char *before_json, const char *after_json,
 			      const char *request_id, struct inv_err *err)
 {
-	sqlite3_stmt *st = inv_stmt(c, SQL_AUDIT_INSERT, err);
+	struct inv_q *st = inv_stmt(c, SQL_AUDIT_INSERT, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_int(st, ":now", inv_now_ms());
@@ -49,10 +49,10 @@ void inv_event_list_clear(struct inv_event_list *l)
 	memset(l, 0, sizeof *l);
 }
 
-static void read_event(sqlite3_stmt *st, struct inv_event *e)
+static void read_event(struct inv_q *st, struct inv_event *e)
 {
-	e->seq = sqlite3_column_int64(st, 0);
-	e->at = sqlite3_column_int64(st, 1);
+	e->seq = inv_col_int64(st, 0);
+	e->at = inv_col_int64(st, 1);
 	inv_col_copy(st, 2, e->machine_id, sizeof e->machine_id);
 	inv_col_copy(st, 3, e->from_state, sizeof e->from_state);
 	inv_col_copy(st, 4, e->to_state, sizeof e->to_state);
@@ -66,7 +66,7 @@ enum inv_status inv_machine_events(struct inv *inv, const char *machine_id, int6
 {
 	memset(out, 0, sizeof *out);
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_EVENT_LIST, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_EVENT_LIST, err) : NULL;
 	if (!st)
 		return INV_IO;
 	limit = inv_clamp_limit(limit);
@@ -124,10 +124,10 @@ enum inv_status inv_audit_append(struct inv *inv, const char *actor, const char 
 	return inv_write(inv, audit_fn, &a, err);
 }
 
-static void read_audit(sqlite3_stmt *st, struct inv_audit *a)
+static void read_audit(struct inv_q *st, struct inv_audit *a)
 {
-	a->seq = sqlite3_column_int64(st, 0);
-	a->at = sqlite3_column_int64(st, 1);
+	a->seq = inv_col_int64(st, 0);
+	a->at = inv_col_int64(st, 1);
 	inv_col_copy(st, 2, a->actor, sizeof a->actor);
 	inv_col_copy(st, 3, a->action, sizeof a->action);
 	inv_col_copy(st, 4, a->target_type, sizeof a->target_type);
@@ -137,16 +137,15 @@ static void read_audit(sqlite3_stmt *st, struct inv_audit *a)
 	inv_col_copy(st, 8, a->request_id, sizeof a->request_id);
 }
 
-static void bind_audit_filter(sqlite3_stmt *st, const struct inv_audit_filter *f, int limit)
+static void bind_audit_filter(struct inv_q *st, const struct inv_audit_filter *f, int limit)
 {
 	if (f->newest_first)
 		inv_bind_int(st, ":before", f->cursor > 0 ? f->cursor : INT64_MAX);
 	else
 		inv_bind_int(st, ":after", f->cursor);
-	if (f->since > 0)
-		inv_bind_int(st, ":since", f->since);
-	else
-		inv_bind_text(st, ":since", NULL);
+	/* 0 lets every row through (at >= 0), and keeps :since a bigint on
+	 * PostgreSQL, whose statements type a parameter by its binds */
+	inv_bind_int(st, ":since", f->since > 0 ? f->since : 0);
 	inv_bind_text(st, ":actor", f->actor);
 	inv_bind_text(st, ":action", f->action);
 	inv_bind_text(st, ":target", f->target);
@@ -158,7 +157,7 @@ enum inv_status inv_audit_list(struct inv *inv, const struct inv_audit_filter *f
 {
 	memset(out, 0, sizeof *out);
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st =
+	struct inv_q *st =
 	    c ? inv_stmt(c, f->newest_first ? SQL_AUDIT_LIST_DESC : SQL_AUDIT_LIST, err) : NULL;
 	if (!st)
 		return INV_IO;
@@ -190,18 +189,18 @@ enum inv_status inv_capacity_by_rack(struct inv *inv,
 				     void *ctx, struct inv_err *err)
 {
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_CAPACITY_BY_RACK, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_CAPACITY_BY_RACK, err) : NULL;
 	if (!st)
 		return INV_IO;
 	bool row;
 	enum inv_status s;
 	while ((s = inv_step(st, &row, "count capacity by rack", err)) == INV_OK && row) {
 		enum inv_state state;
-		const char *site = (const char *)sqlite3_column_text(st, 0);
-		const char *rack = (const char *)sqlite3_column_text(st, 1);
-		if (inv_state_from_name((const char *)sqlite3_column_text(st, 2), &state) == 0)
-			fn(ctx, site ? site : "", rack ? rack : "", state,
-			   sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4));
+		const char *site = inv_col_text(st, 0);
+		const char *rack = inv_col_text(st, 1);
+		if (inv_state_from_name(inv_col_text(st, 2), &state) == 0)
+			fn(ctx, site ? site : "", rack ? rack : "", state, inv_col_int64(st, 3),
+			   inv_col_int64(st, 4));
 	}
 	inv_stmt_done(st);
 	return s;
@@ -213,16 +212,16 @@ enum inv_status inv_capacity(struct inv *inv,
 			     void *ctx, struct inv_err *err)
 {
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_CAPACITY, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_CAPACITY, err) : NULL;
 	if (!st)
 		return INV_IO;
 	bool row;
 	enum inv_status s;
 	while ((s = inv_step(st, &row, "count capacity", err)) == INV_OK && row) {
 		enum inv_state state;
-		if (inv_state_from_name((const char *)sqlite3_column_text(st, 1), &state) == 0)
-			fn(ctx, (const char *)sqlite3_column_text(st, 0), state,
-			   sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
+		if (inv_state_from_name(inv_col_text(st, 1), &state) == 0)
+			fn(ctx, inv_col_text(st, 0), state, inv_col_int64(st, 2),
+			   inv_col_int64(st, 3));
 	}
 	inv_stmt_done(st);
 	return s;

@@ -6,7 +6,7 @@ enum inv_status inv_machine_tenant_cursor(struct inv *inv, const char *machine_i
 					  struct inv_err *err)
 {
 	struct inv_conn *c = inv_reader(inv, err);
-	sqlite3_stmt *st = c ? inv_stmt(c, SQL_EVENT_TENANT_CURSOR, err) : NULL;
+	struct inv_q *st = c ? inv_stmt(c, SQL_EVENT_TENANT_CURSOR, err) : NULL;
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":machine", machine_id);
@@ -14,7 +14,7 @@ enum inv_status inv_machine_tenant_cursor(struct inv *inv, const char *machine_i
 	bool row = false;
 	enum inv_status s = inv_step(st, &row, "tenant cursor", err);
 	if (s == INV_OK && row)
-		*after_seq = sqlite3_column_int64(st, 0);
+		*after_seq = inv_col_int64(st, 0);
 	else if (s == INV_OK)
 		s = inv_fail(err, INV_IO, NULL, "no tenant cursor for machine %s", machine_id);
 	inv_stmt_done(st);

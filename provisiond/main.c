@@ -74,6 +74,11 @@ static int setup_config(struct app *a, const struct daemon_args *args)
 	copy_opt(a->cfg.boot_listen, sizeof a->cfg.boot_listen, args->boot_listen);
 	copy_opt(a->cfg.skus_dir, sizeof a->cfg.skus_dir, args->skus);
 	copy_opt(a->cfg.admin_token_file, sizeof a->cfg.admin_token_file, args->token_file);
+	if (!a->cfg.key_file[0] && !inv_database_is_file(a->cfg.db_path)) {
+		fprintf(stderr, "provisiond: database.path is a PostgreSQL database: set "
+				"database.key_file (no file beside it to derive it from)\n");
+		return -1;
+	}
 	if (!a->cfg.key_file[0] && snprintf(a->cfg.key_file, sizeof a->cfg.key_file, "%s.key",
 					    a->cfg.db_path) >= (int)sizeof a->cfg.key_file) {
 		fprintf(stderr, "provisiond: database.path is too long to derive key_file\n");
@@ -108,11 +113,16 @@ static int write_secret_file(const char *path, const char *secret)
 
 static int do_init(struct app *a)
 {
-	char path[600], secret[80];
+	char path[600], secret[80], db[256];
+	inv_database_display(a->cfg.db_path, db, sizeof db);
 	if (a->cfg.admin_token_file[0])
 		snprintf(path, sizeof path, "%s", a->cfg.admin_token_file);
-	else
+	else if (inv_database_is_file(a->cfg.db_path))
 		snprintf(path, sizeof path, "%s.admin-token", a->cfg.db_path);
+	else
+		return fprintf(stderr, "provisiond: --init with a PostgreSQL database needs"
+				       " database.admin_token_file or --token-file\n"),
+		       -1;
 	struct inv_token t = {0};
 	uuid_t u;
 	uuid_generate_random(u);
@@ -129,18 +139,22 @@ static int do_init(struct app *a)
 			e.message[0] ? e.message : strerror(errno));
 		return -1;
 	}
-	printf("database %s ready (schema %d); admin token written to %s\n", a->cfg.db_path,
+	printf("database %s ready (schema %d); admin token written to %s\n", db,
 	       inv_schema_version(), path);
 	return 0;
 }
 
 /* --init-if-new: whether there is anything to initialise. An existing
  * database with its key file is left alone, so a service may run this
- * before every start without adding an admin token each time. */
+ * before every start without adding an admin token each time. A
+ * PostgreSQL database is a server's: there the key file alone decides. */
 static bool init_needed(const struct config *c)
 {
-	if (access(c->db_path, F_OK) == 0 && access(c->key_file, F_OK) == 0) {
-		printf("database %s and key file %s exist: nothing to initialise\n", c->db_path,
+	bool file = inv_database_is_file(c->db_path);
+	if ((!file || access(c->db_path, F_OK) == 0) && access(c->key_file, F_OK) == 0) {
+		char db[256];
+		inv_database_display(c->db_path, db, sizeof db);
+		printf("database %s and key file %s exist: nothing to initialise\n", db,
 		       c->key_file);
 		return false;
 	}
@@ -363,8 +377,10 @@ static int serve(struct app *a, const struct daemon_args *args, sigset_t *sigs)
 	write_ready_file(a, args->ready_file);
 	char ports[32];
 	snprintf(ports, sizeof ports, "%d", http_port(a->api));
-	log_event(LOG_INFO, "provisiond ready", "listen", a->cfg.listen, "port", ports, "db",
-		  a->cfg.db_path, NULL);
+	char db[256];
+	inv_database_display(a->cfg.db_path, db, sizeof db);
+	log_event(LOG_INFO, "provisiond ready", "listen", a->cfg.listen, "port", ports, "db", db,
+		  NULL);
 	/* both listeners serve, the database is open, the engine runs */
 	svc_notify_ready(a->cfg.listen);
 	for (;;) {

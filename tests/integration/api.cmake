@@ -1,5 +1,6 @@
 # Integration tests of the control plane: the real provisiond binary on a
-# temporary SQLite file, driven over loopback HTTP (and provisionctl).
+# temporary SQLite file (and, the *_pg twins, on PostgreSQL), driven over
+# loopback HTTP (and provisionctl).
 #   ctest -L integration -R api
 set(PROVISIOND_IT_TESTS
   api_lifecycle   # 50 machines enrolled -> available with their events; release ->
@@ -28,3 +29,18 @@ set(PROVISIOND_IT_TESTS
 foreach(t ${PROVISIOND_IT_TESTS})
   provisiond_daemon_test(${t} ${CMAKE_CURRENT_LIST_DIR}/${t}.c integration)
 endforeach()
+
+# The same daemon on PostgreSQL (tests/pg_fixture.sh starts the server,
+# the harness gives each daemon a schema): every test above but the three
+# whose checks read SQLite files (api_input's table dumps, api_secrets'
+# database file and WAL, api_images' refusal of the database file).
+set(PROVISIOND_IT_PG_TESTS api_lifecycle api_alloc api_spread api_crash api_auth api_cli
+  api_hygiene api_trust api_longpoll api_metrics api_admission api_console api_agent)
+if(WITH_POSTGRES)
+  foreach(t ${PROVISIOND_IT_PG_TESTS})
+    add_test(NAME ${t}_pg COMMAND ${CMAKE_SOURCE_DIR}/tests/pg_fixture.sh $<TARGET_FILE:${t}>)
+    set_tests_properties(${t}_pg PROPERTIES LABELS "integration;postgres" TIMEOUT 600
+      SKIP_RETURN_CODE 77
+      ENVIRONMENT "PROVISIOND_SOURCE_DIR=${CMAKE_SOURCE_DIR};PROVISIOND_BINARY_DIR=${CMAKE_BINARY_DIR}")
+  endforeach()
+endif()

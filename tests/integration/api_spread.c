@@ -365,12 +365,12 @@ static void test_concurrent_strict_gangs(void **state)
 	assert_true(granted >= 3); /* at least 9 of the 12 go, 3 at most per gang */
 	assert_int_equal(h_db_int(d, "SELECT count(*) FROM allocations"), granted);
 	/* no gang has two machines in one rack, no machine is in two gangs */
-	assert_int_equal(h_db_int(d,
-				  "SELECT count(*) FROM (SELECT am.allocation_id"
-				  " FROM allocation_machines am JOIN machines m"
-				  " ON m.id = am.machine_id GROUP BY am.allocation_id"
-				  " HAVING count(DISTINCT m.site || '/' || m.rack) != count(*))"),
-			 0);
+	assert_int_equal(
+	    h_db_int(d, "SELECT count(*) FROM (SELECT am.allocation_id"
+			" FROM allocation_machines am JOIN machines m"
+			" ON m.id = am.machine_id GROUP BY am.allocation_id"
+			" HAVING count(DISTINCT m.site || '/' || m.rack) != count(*)) AS g"),
+	    0);
 	assert_int_equal(h_db_int(d, "SELECT count(*) - count(DISTINCT machine_id)"
 				     " FROM allocation_machines"),
 			 0);

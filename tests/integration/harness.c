@@ -1,6 +1,8 @@
 /* harness.c - see harness.h. */
 #include "harness.h"
 
+#include "inventory/internal.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -122,7 +124,7 @@ static int run_init(struct h_daemon *d)
 		return -1;
 	}
 	char path[400];
-	snprintf(path, sizeof path, "%s.admin-token", d->db);
+	snprintf(path, sizeof path, "%s/p.db.admin-token", d->dir);
 	char *tok = read_file(path, NULL);
 	if (!tok)
 		return -1;
@@ -184,6 +186,61 @@ static int launch(struct h_daemon *d)
 	return -1;
 }
 
+/* ------------------------------------------------------- PostgreSQL */
+
+const char *h_pg(void)
+{
+	const char *pg = getenv("PROVISIOND_TEST_PG");
+	return pg && *pg ? pg : NULL;
+}
+
+/* Runs sql on database through the inventory's statement layer. */
+static int pg_run(const char *database, const char *sql)
+{
+	struct inv_conn c = {0};
+	struct inv_err err = {0};
+	int rc = inv_conn_open(&c, database, true, &err) == INV_OK &&
+			 inv_exec_sql(&c, sql, "harness", &err) == INV_OK
+		     ? 0
+		     : -1;
+	if (rc != 0)
+		fprintf(stderr, "harness: %s: %s\n", sql, err.message);
+	inv_conn_close(&c);
+	return rc;
+}
+
+static int64_t pg_int(const char *database, const char *sql)
+{
+	struct inv_conn c = {0};
+	struct inv_err err = {0};
+	struct inv_q *q = NULL;
+	bool row = false;
+	int64_t v = -1;
+	if (inv_conn_open(&c, database, false, &err) == INV_OK && (q = inv_prep(&c, sql, &err)) &&
+	    inv_step(q, &row, "harness", &err) == INV_OK && row)
+		v = inv_col_int64(q, 0);
+	else
+		fprintf(stderr, "harness: %s: %s\n", sql, err.message);
+	inv_q_free(q);
+	inv_conn_close(&c);
+	return v;
+}
+
+/* The daemon's database: a new schema of the server tests/pg_fixture.sh
+ * started, dropped by h_stop(). */
+static int pg_database(struct h_daemon *d)
+{
+	static atomic_int seq;
+	snprintf(d->pg_schema, sizeof d->pg_schema, "it%d_%d", (int)getpid(),
+		 atomic_fetch_add(&seq, 1));
+	char sql[128];
+	snprintf(sql, sizeof sql, "CREATE SCHEMA %s", d->pg_schema);
+	if (pg_run(h_pg(), sql) != 0)
+		return -1;
+	snprintf(d->db, sizeof d->db, "%.200s options='-c search_path=%s'", h_pg(), d->pg_schema);
+	return 0;
+}
+
 int h_start(struct h_daemon *d, const char *extra_ini)
 {
 	memset(d, 0, sizeof *d);
@@ -194,17 +251,27 @@ int h_start(struct h_daemon *d, const char *extra_ini)
 		return -1;
 	}
 	snprintf(d->db, sizeof d->db, "%s/p.db", d->dir);
+	if (h_pg() && pg_database(d) != 0)
+		return -1;
 	snprintf(d->ini, sizeof d->ini, "%s/p.ini", d->dir);
 	snprintf(d->log, sizeof d->log, "%s/log", d->dir);
 	snprintf(d->ready, sizeof d->ready, "%s/ready", d->dir);
 	snprintf(d->images, sizeof d->images, "%s/images", d->dir);
 	if (mkdir(d->images, 0700) != 0)
 		return -1;
-	size_t n = strlen(base_ini) + strlen(d->images) + (extra_ini ? strlen(extra_ini) : 0) + 32;
+	/* with PostgreSQL nothing derives from the database's path */
+	char files[800] = "";
+	if (h_pg())
+		snprintf(files, sizeof files,
+			 "[database]\nkey_file = %s/p.db.key\n"
+			 "[auth]\nadmin_token_file = %s/p.db.admin-token\n",
+			 d->dir, d->dir);
+	size_t n = strlen(base_ini) + strlen(d->images) + strlen(files) +
+		   (extra_ini ? strlen(extra_ini) : 0) + 32;
 	char *ini = malloc(n);
 	if (!ini)
 		return -1;
-	snprintf(ini, n, "[boot]\nimages_dir = %s\n%s%s\n", d->images, base_ini,
+	snprintf(ini, n, "[boot]\nimages_dir = %s\n%s%s%s\n", d->images, files, base_ini,
 		 extra_ini ? extra_ini : "");
 	int rc = write_file(d->ini, ini);
 	free(ini);
@@ -286,6 +353,12 @@ int h_stop(struct h_daemon *d)
 		}
 	}
 	const char *keep = getenv("PROVISIOND_IT_KEEP");
+	if (d->pg_schema[0] && !(keep && strcmp(keep, "1") == 0)) {
+		char sql[96];
+		snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", d->pg_schema);
+		(void)pg_run(h_pg(), sql);
+		d->pg_schema[0] = '\0';
+	}
 	if (d->dir[0] && !(keep && strcmp(keep, "1") == 0))
 		remove_tree(d->dir);
 	else if (d->dir[0])
@@ -818,6 +891,8 @@ static sqlite3 *db_open(const struct h_daemon *d)
 
 int64_t h_db_int(const struct h_daemon *d, const char *sql)
 {
+	if (d->pg_schema[0])
+		return pg_int(d->db, sql);
 	sqlite3 *db = db_open(d);
 	if (!db)
 		return -1;
@@ -839,6 +914,8 @@ int h_db_exec(const struct h_daemon *d, const char *sql)
 		fprintf(stderr, "harness: h_db_exec while provisiond runs\n");
 		return -1;
 	}
+	if (d->pg_schema[0])
+		return pg_run(d->db, sql);
 	sqlite3 *db = NULL;
 	char *msg = NULL;
 	int rc = sqlite3_open_v2(d->db, &db, SQLITE_OPEN_READWRITE, NULL);

@@ -25,14 +25,15 @@
 #define H_TOKEN_LEN 128
 
 struct h_daemon {
-	char dir[256];	  /* temporary directory, removed by h_stop() */
-	char db[320];	  /* DIR/p.db */
-	char ini[320];	  /* DIR/p.ini */
-	char log[320];	  /* DIR/log: the daemon's stderr (JSON lines), appended */
-	char ready[320];  /* DIR/ready */
-	char images[320]; /* DIR/images: [boot] images_dir, the image store */
-	char url[64];	  /* http://127.0.0.1:PORT */
-	pid_t pid;	  /* 0 when not running */
+	char dir[256];	    /* temporary directory, removed by h_stop() */
+	char db[320];	    /* DIR/p.db, or a PostgreSQL schema's conninfo (h_pg()) */
+	char pg_schema[48]; /* that schema ("" on SQLite) */
+	char ini[320];	    /* DIR/p.ini */
+	char log[320];	    /* DIR/log: the daemon's stderr (JSON lines), appended */
+	char ready[320];    /* DIR/ready */
+	char images[320];   /* DIR/images: [boot] images_dir, the image store */
+	char url[64];	    /* http://127.0.0.1:PORT */
+	pid_t pid;	    /* 0 when not running */
 	/* atomic: h_request() from other threads may race h_restart() */
 	atomic_int port, boot_port;
 	char admin[H_TOKEN_LEN]; /* the admin token written by --init */
@@ -141,7 +142,12 @@ int64_t h_now_ms(void);
 void h_sleep_ms(int ms);
 
 /* ----------------------------------------------------------- the database */
-/* Reads the database read-only (SQLite, a separate connection). */
+/* The PostgreSQL server's conninfo when the tests run on PostgreSQL
+ * (PROVISIOND_TEST_PG, set by tests/pg_fixture.sh), else NULL: each daemon
+ * then gets a schema of its own and h_db_int / h_db_exec run there
+ * (h_db_dump and h_db_table_contains are SQLite's only). */
+const char *h_pg(void);
+/* Reads the database read-only (a separate connection). */
 /* First column of the first row as an integer; -1 on error. */
 int64_t h_db_int(const struct h_daemon *d, const char *sql);
 /* Runs sql read-write: only while the daemon is stopped, to put the

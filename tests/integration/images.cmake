@@ -5,7 +5,7 @@ add_executable(api_images
   ${CMAKE_CURRENT_LIST_DIR}/api_images.c
   ${CMAKE_CURRENT_LIST_DIR}/harness.c)
 target_include_directories(api_images PRIVATE ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(api_images PRIVATE
+target_link_libraries(api_images PRIVATE inventory
   util PkgConfig::CMOCKA PkgConfig::CURL PkgConfig::JANSSON PkgConfig::SQLITE3
   PkgConfig::CRYPTO PkgConfig::ZSTD Threads::Threads)
 foreach(dep provisiond provisionctl)

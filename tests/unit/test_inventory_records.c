@@ -15,6 +15,9 @@
 int tinv_setup(void **state);
 int tinv_teardown(void **state);
 struct inv *tinv_inv(void **state);
+void tinv_machine(struct inv *inv, const char *name, const char *mac, const char *sku,
+		  char id[INV_ID_LEN]);
+void tinv_set_state(struct inv *inv, const char *id, enum inv_state st);
 
 static void append(struct inv *inv, const char *actor, const char *action, const char *target)
 {
@@ -141,12 +144,64 @@ static void test_machines_by_location(void **state)
 	}
 }
 
+/* ----------------------------------------------------------- capacity */
+
+static void collect_count(void *ctx, const char *sku, enum inv_state st, int64_t n, int64_t maint)
+{
+	char *out = ctx;
+	size_t k = strlen(out);
+	snprintf(out + k, 512 - k, "%s/%s=%lld/%lld ", sku, inv_state_name(st), (long long)n,
+		 (long long)maint);
+}
+
+/* Changes a machine's sku or maintenance flag, compare-and-swap. */
+static void change(struct inv *inv, const char *id, const char *sku, bool maint)
+{
+	struct inv_machine m = {0};
+	struct inv_err err = {0};
+	assert_int_equal(inv_machine_get(inv, id, &m, &err), INV_OK);
+	struct inv_machine_change c = {.expect_version = m.version,
+				       .set_sku = sku != NULL,
+				       .sku = sku,
+				       .set_maintenance = maint,
+				       .maintenance = maint,
+				       .maintenance_reason = "disk",
+				       .actor = "test"};
+	inv_machine_clear(&m);
+	if (inv_machine_change(inv, id, &c, NULL, &err) != INV_OK)
+		fail_msg("change %s: %s", id, err.message);
+}
+
+/* The counts by SKU and state (kept by triggers, schema 7) follow every
+ * insert, change of sku, state or maintenance, and delete. */
+static void test_capacity_counts_follow_changes(void **state)
+{
+	struct inv *inv = tinv_inv(state);
+	char a[INV_ID_LEN], b[INV_ID_LEN], c[INV_ID_LEN], d[INV_ID_LEN];
+	tinv_machine(inv, "cap-a", NULL, "s1", a);
+	tinv_machine(inv, "cap-b", NULL, "s1", b);
+	tinv_machine(inv, "cap-c", NULL, "s2", c);
+	tinv_machine(inv, "cap-d", NULL, NULL, d); /* enrolled, no sku */
+	change(inv, a, NULL, true);
+	change(inv, b, "s2", false);
+	tinv_set_state(inv, c, INV_ST_CLEANING);
+	struct inv_err err = {0};
+	char gone[INV_ID_LEN];
+	if (inv_machine_delete(inv, d, "test", "req", NULL, gone, &err) != INV_OK)
+		fail_msg("delete: %s", err.message);
+	char got[512] = "";
+	assert_int_equal(inv_capacity(inv, collect_count, got, &err), INV_OK);
+	assert_string_equal(got, "s1/available=1/1 s2/available=1/0 s2/cleaning=1/0 ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_audit_order_and_cursor, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_filters, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_machines_by_location, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_capacity_counts_follow_changes, tinv_setup,
+					    tinv_teardown),
 	};
 	return cmocka_run_group_tests_name("inventory_records", tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,14 +27,35 @@ unsigned char *tinv_slurp(const char *path, size_t *len);
 void tinv_spit(const char *path, const void *data, size_t len);
 void tinv_machine(struct inv *inv, const char *name, const char *mac, const char *sku,
 		  char id[INV_ID_LEN]);
+const char *tinv_pg(void);
+void tinv_new_db(void **state, const char *name, char *out, size_t len);
 
+/* On PostgreSQL (tinv_pg()) the databases are schemas, the version is the
+ * row of provisiond_schema, and the tests of damaged or foreign files are
+ * SQLite's alone. */
 static int64_t user_version(const char *path)
 {
+	if (tinv_pg())
+		return tinv_scalar(path, "SELECT version FROM provisiond_schema", NULL);
 	return tinv_scalar(path, "PRAGMA user_version", NULL);
+}
+
+static void set_version(const char *path, int v)
+{
+	char sql[64];
+	snprintf(sql, sizeof sql,
+		 tinv_pg() ? "UPDATE provisiond_schema SET version = %d" : "PRAGMA user_version=%d",
+		 v);
+	tinv_exec(path, sql);
 }
 
 static bool has_table(const char *path, const char *name)
 {
+	if (tinv_pg())
+		return tinv_scalar(path,
+				   "SELECT count(*) FROM pg_tables WHERE schemaname ="
+				   " current_schema() AND tablename=?1",
+				   name) == 1;
 	return tinv_scalar(path,
 			   "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1",
 			   name) == 1;
@@ -78,9 +100,10 @@ static void test_empty_to_latest(void **state)
 	} cases[] = {{"no file", false}, {"zero-byte file", true}};
 	assert_true(inv_schema_version() >= 1);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		char path[700];
-		snprintf(path, sizeof path, "%s/empty-%zu.db", tinv_dir(state), i);
-		if (cases[i].create_empty_file)
+		char path[700], name[32];
+		snprintf(name, sizeof name, "empty-%zu", i);
+		tinv_new_db(state, name, path, sizeof path);
+		if (cases[i].create_empty_file && !tinv_pg())
 			tinv_spit(path, "", 0);
 		struct inv *inv = NULL;
 		struct inv_err err = {0};
@@ -248,8 +271,9 @@ static void test_upgrade_from_every_version(void **state)
 	for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
 		assert_true(seeds[i].since <= latest);
 	for (int v = 1; v <= latest; v++) {
-		char path[700];
-		snprintf(path, sizeof path, "%s/v%d.db", tinv_dir(state), v);
+		char path[700], name[32];
+		snprintf(name, sizeof name, "v%d", v);
+		tinv_new_db(state, name, path, sizeof path);
 		struct inv *inv = NULL;
 		struct inv_err err = {0};
 		enum inv_status s = inv_open_at(path, v, tinv_key(), &inv, &err);
@@ -314,6 +338,8 @@ static void expect_refused(const char *path, enum inv_status want, const char *w
 /* A provisiond database, left in journal mode jm, then marked newer. */
 static void test_newer_schema_refused(void **state)
 {
+	if (tinv_pg())
+		skip(); /* files: SQLite's */
 	static const char *const modes[] = {"wal", "delete"};
 	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
 		char path[700], sql[200], what[64];
@@ -339,9 +365,8 @@ static void test_newer_schema_message(void **state)
 	struct inv_err err = {0};
 	assert_int_equal(inv_open(tinv_path(state), tinv_key(), &inv, &err), INV_OK);
 	inv_close(inv);
-	char sql[64], want[16];
-	snprintf(sql, sizeof sql, "PRAGMA user_version=%d", inv_schema_version() + 7);
-	tinv_exec(tinv_path(state), sql);
+	char want[16];
+	set_version(tinv_path(state), inv_schema_version() + 7);
 	assert_int_equal(inv_open(tinv_path(state), tinv_key(), &inv, &err), INV_SCHEMA_NEWER);
 	snprintf(want, sizeof want, "%d", inv_schema_version() + 7);
 	assert_non_null(strstr(err.message, want));
@@ -389,6 +414,8 @@ static void make_garbage(const char *path, enum garbage g)
 
 static void test_garbage_refused(void **state)
 {
+	if (tinv_pg())
+		skip(); /* files: SQLite's */
 	static const struct {
 		const char *what;
 		enum garbage g;
@@ -406,9 +433,32 @@ static void test_garbage_refused(void **state)
 	}
 }
 
+/* Someone else's PostgreSQL schema: tables, no provisiond_schema. */
+static void foreign_pg_refused(void **state)
+{
+	const char *path = tinv_path(state);
+	tinv_exec(path, "CREATE TABLE customers(id BIGINT PRIMARY KEY, name TEXT);"
+			" INSERT INTO customers VALUES (1, 'acme'), (2, 'globex');");
+	struct inv *inv = (struct inv *)&path; /* must be reset to NULL */
+	struct inv_err err = {0};
+	assert_int_equal(inv_open(path, tinv_key(), &inv, &err), INV_CORRUPT);
+	assert_null(inv);
+	assert_non_null(strstr(err.message, "no provisiond schema version"));
+	assert_int_equal(tinv_scalar(path,
+				     "SELECT count(*) FROM pg_tables WHERE schemaname ="
+				     " current_schema()",
+				     NULL),
+			 1);
+	assert_int_equal(tinv_scalar(path, "SELECT count(*) FROM customers", NULL), 2);
+}
+
 /* Someone else's SQLite database: tables, user_version 0. */
 static void test_foreign_db_refused(void **state)
 {
+	if (tinv_pg()) {
+		foreign_pg_refused(state);
+		return;
+	}
 	static const char *const modes[] = {"delete", "wal"};
 	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
 		char path[700], sql[300], what[64];
@@ -429,6 +479,8 @@ static void test_foreign_db_refused(void **state)
 
 static void test_missing_directory(void **state)
 {
+	if (tinv_pg())
+		skip(); /* files: SQLite's */
 	char dir[700], path[760];
 	snprintf(dir, sizeof dir, "%s/no-such-dir", tinv_dir(state));
 	snprintf(path, sizeof path, "%s/inv.db", dir);
@@ -446,6 +498,8 @@ static void test_missing_directory(void **state)
 /* err may be NULL: the status alone must still say what went wrong. */
 static void test_refused_without_err(void **state)
 {
+	if (tinv_pg())
+		skip(); /* files: SQLite's */
 	static const struct {
 		const char *what;
 		enum inv_status want;
@@ -481,6 +535,46 @@ static void test_refused_without_err(void **state)
 	}
 }
 
+/* PostgreSQL: replicas starting together on an empty database migrate it
+ * one at a time (an advisory lock around the check and the migrations):
+ * every one opens, the schema is built once. */
+struct opener {
+	const char *path;
+	enum inv_status st;
+	struct inv_err err;
+};
+
+static void *open_one(void *p)
+{
+	struct opener *o = p;
+	struct inv *inv = NULL;
+	o->st = inv_open(o->path, tinv_key(), &inv, &o->err);
+	inv_close(inv);
+	return NULL;
+}
+
+static void test_replicas_migrate_together(void **state)
+{
+	if (!tinv_pg())
+		skip(); /* one process per SQLite file */
+	char path[700];
+	tinv_new_db(state, "together", path, sizeof path);
+	struct opener o[4];
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++) {
+		o[i] = (struct opener){.path = path};
+		assert_int_equal(pthread_create(&t[i], NULL, open_one, &o[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 4; i++)
+		if (o[i].st != INV_OK)
+			fail_msg("opener %d: %s: %s", i, inv_status_name(o[i].st),
+				 o[i].err.message);
+	assert_int_equal(user_version(path), inv_schema_version());
+	check_tables(path, inv_schema_version());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -495,6 +589,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_foreign_db_refused, tinv_setup_dir, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_directory, tinv_setup_dir, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_without_err, tinv_setup_dir,
+					    tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_replicas_migrate_together, tinv_setup_dir,
 					    tinv_teardown),
 	};
 	return cmocka_run_group_tests_name("inventory_schema", tests, NULL, NULL);

@@ -28,6 +28,7 @@ const char *tinv_dir(void **state);
 void tinv_reopen(void **state);
 int64_t tinv_scalar(const char *path, const char *sql, const char *arg);
 void tinv_exec(const char *path, const char *sql);
+const char *tinv_pg(void);
 unsigned char *tinv_slurp(const char *path, size_t *len);
 void tinv_spit(const char *path, const void *data, size_t len);
 
@@ -292,9 +293,19 @@ static bool file_has(const char *path, const char *needle)
 	return found;
 }
 
-/* Neither the database nor its WAL holds needle. */
+/* Neither the database nor its WAL holds needle. On PostgreSQL, whose
+ * files are the server's: no row of bmcs or audit holds it. */
 static void expect_not_on_disk(const char *db, const char *needle)
 {
+	if (tinv_pg()) {
+		if (tinv_scalar(db,
+				"SELECT (SELECT count(*) FROM bmcs WHERE strpos(password, ?1) > 0)"
+				" + (SELECT count(*) FROM audit WHERE strpos(coalesce(before, '')"
+				" || coalesce(after, ''), ?1) > 0)",
+				needle) != 0)
+			fail_msg("'%s' is stored in clear", needle);
+		return;
+	}
 	char wal[720];
 	snprintf(wal, sizeof wal, "%s-wal", db);
 	if (file_has(db, needle) || file_has(wal, needle))
@@ -407,6 +418,8 @@ static void test_wrong_key_and_moved_row(void **state)
  * them all and leaves no clear copy anywhere in the file or its WAL. */
 static void test_upgrade_seals_clear_passwords(void **state)
 {
+	if (tinv_pg())
+		skip(); /* the file of a SQLite database of schema 4 */
 	const char *path = tinv_path(state);
 	struct inv *inv = NULL;
 	struct inv_err err = {0};

@@ -1,7 +1,7 @@
 /* test_inventory_sql.c - the statement layer (every statement id prepares
  * against a migrated database, with named parameters and no state literal)
  * and the getters' "none" versus "error" answers. */
-#include "inventory/internal.h"
+#include "inventory/backend.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,15 +19,34 @@ int tinv_teardown(void **state);
 struct inv *tinv_inv(void **state);
 const char *tinv_path(void **state);
 void tinv_exec(const char *path, const char *sql);
+const char *tinv_pg(void);
+const struct inv_key *tinv_key(void);
+int64_t tinv_scalar(const char *path, const char *sql, const char *arg);
 void tinv_machine(struct inv *inv, const char *name, const char *mac, const char *sku,
 		  char id[INV_ID_LEN]);
 
 static struct inv_conn open_conn(void **state)
 {
 	struct inv_conn c = {0};
-	if (sqlite3_open_v2(tinv_path(state), &c.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-		fail_msg("open: %s", sqlite3_errmsg(c.db));
+	struct inv_err err = {0};
+	if (inv_conn_open(&c, tinv_path(state), true, &err) != INV_OK)
+		fail_msg("open: %s", err.message);
 	return c;
+}
+
+/* Parameters are :name only (no ?, ?NNN, @name or $name of SQLite's). */
+static void assert_named_parameters(int id, const char *sql)
+{
+	for (const char *p = sql; *p; p++) {
+		if (*p == '\'') { /* skip a literal */
+			p = strchr(p + 1, '\'');
+			if (!p)
+				fail_msg("statement %d: unterminated literal: %s", id, sql);
+			continue;
+		}
+		if (*p == '?' || *p == '@' || *p == '$')
+			fail_msg("statement %d: a parameter that is not :name: %s", id, sql);
+	}
 }
 
 /* A quoted state name in a text means a literal where a bound parameter
@@ -52,26 +71,21 @@ static void test_every_statement_prepares(void **state)
 {
 	struct inv_conn c = open_conn(state);
 	for (int id = 0; id < SQL__COUNT; id++) {
-		const char *sql = inv_sql_text((enum inv_sql)id);
+		const char *sql = c.be->sql_text((enum inv_sql)id); /* this backend's */
 		if (!sql)
 			fail_msg("statement %d has no text", id);
 		struct inv_err err = {0};
-		sqlite3_stmt *st = inv_stmt(&c, (enum inv_sql)id, &err);
+		struct inv_q *st = inv_stmt(&c, (enum inv_sql)id, &err);
 		if (!st)
 			fail_msg("statement %d does not prepare: %s\n%s", id, err.message, sql);
-		for (int i = 1; i <= sqlite3_bind_parameter_count(st); i++) {
-			const char *name = sqlite3_bind_parameter_name(st, i);
-			if (!name || name[0] != ':')
-				fail_msg("statement %d: parameter %d is not named :name: %s", id, i,
-					 sql);
-		}
+		assert_named_parameters(id, sql);
 		assert_no_state_literal(id, sql);
 		inv_stmt_done(st);
 		/* cached: the same statement comes back */
 		assert_ptr_equal(inv_stmt(&c, (enum inv_sql)id, &err), st);
 		inv_stmt_done(st);
 	}
-	assert_null(inv_sql_text(SQL__COUNT));
+	assert_null(c.be->sql_text(SQL__COUNT));
 	inv_conn_close(&c);
 }
 
@@ -81,7 +95,7 @@ static void test_unbound_name_is_an_error(void **state)
 {
 	struct inv_conn c = open_conn(state);
 	struct inv_err err = {0};
-	sqlite3_stmt *st = inv_stmt(&c, SQL_SETTING_GET, &err);
+	struct inv_q *st = inv_stmt(&c, SQL_SETTING_GET, &err);
 	assert_non_null(st);
 	inv_bind_text(st, ":no_such_name", "x");
 	bool row = true;
@@ -203,9 +217,14 @@ static void test_getters_none_and_error(void **state)
 			fail_msg("%s on an empty inventory: %s (%s)", getters[i].name,
 				 inv_status_name(s), err.message);
 	}
-	tinv_exec(tinv_path(state), "DROP TABLE machines; DROP TABLE quotas; DROP TABLE settings;"
-				    " DROP TABLE images; DROP TABLE tokens; DROP TABLE boot_tokens;"
-				    " DROP TABLE agent_commands;");
+	if (tinv_pg()) /* CASCADE: the other tables' foreign keys */
+		tinv_exec(tinv_path(state), "DROP TABLE machines, quotas, settings, images, tokens,"
+					    " boot_tokens, agent_commands CASCADE");
+	else
+		tinv_exec(tinv_path(state), "DROP TABLE machines; DROP TABLE quotas;"
+					    " DROP TABLE settings; DROP TABLE images;"
+					    " DROP TABLE tokens; DROP TABLE boot_tokens;"
+					    " DROP TABLE agent_commands;");
 	for (size_t i = 0; i < ARRAY_SIZE(getters); i++) {
 		struct inv_err err = {0};
 		bool none = false;
@@ -231,6 +250,112 @@ static void test_agent_seen_at(void **state)
 	assert_int_equal(at, 4242);
 }
 
+/* PostgreSQL: after the server restarts, every connection is reset when it
+ * is next used idle: the call that meets the break fails (INV_IO), the
+ * next one works, without reopening the inventory. */
+static void test_reconnect_after_restart(void **state)
+{
+	const char *ctl = getenv("PG_FIXTURE_CTL");
+	if (!tinv_pg() || !ctl)
+		skip();
+	struct inv *inv = tinv_inv(state);
+	char id[INV_ID_LEN];
+	tinv_machine(inv, "before", NULL, NULL, id);
+	struct inv_conn rc = {0}; /* a reader of our own, to try a write on */
+	struct inv_err err = {0};
+	assert_int_equal(inv_conn_open(&rc, tinv_path(state), false, &err), INV_OK);
+	assert_int_equal(inv_conn_configure(&rc, false, &err), INV_OK);
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "cd / && %s -m fast restart >/dev/null 2>&1", ctl);
+	assert_int_equal(system(cmd), 0);
+	/* the reader's new session is read-only too */
+	struct inv_q *q = inv_prep(&rc, "CREATE TABLE ro_probe(i BIGINT)", &err);
+	assert_non_null(q);
+	bool row;
+	if (inv_step(q, &row, "probe", &err) != INV_OK) { /* met the break */
+		inv_stmt_done(q);
+		assert_int_equal(inv_step(q, &row, "probe", &err), INV_IO);
+	}
+	assert_non_null(strstr(err.message, "read-only"));
+	inv_q_free(q);
+	inv_conn_close(&rc);
+	struct inv_machine m = {0};
+	enum inv_status s = inv_machine_get(inv, id, &m, &err); /* a reader */
+	if (s != INV_OK)
+		s = inv_machine_get(inv, id, &m, &err);
+	assert_int_equal(s, INV_OK);
+	inv_machine_clear(&m);
+	struct inv_machine_new n = {.name = "after", .actor = "test", .request_id = "r"};
+	s = inv_machine_create(inv, &n, &m, &err); /* the writer */
+	if (s != INV_OK)
+		s = inv_machine_create(inv, &n, &m, &err);
+	if (s != INV_OK)
+		fail_msg("write after the restart: %s: %s", inv_status_name(s), err.message);
+	assert_string_equal(m.name, "after");
+	inv_machine_clear(&m);
+}
+
+/* Which backend a setting names, and how messages show it. */
+static void test_database_setting(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *setting;
+		bool file;
+		const char *shown;
+	} cases[] = {
+	    {"/var/lib/provisiond/provisiond.db", true, "/var/lib/provisiond/provisiond.db"},
+	    {"relative.db", true, "relative.db"},
+	    {"postgresql://pvd:s3cret@db1,db2/pvd?target_session_attrs=read-write", false,
+	     "postgresql://pvd:***@db1,db2/pvd?target_session_attrs=read-write"},
+	    {"postgres://db1:5432/pvd?password=s3cret&sslmode=require", false,
+	     "postgres://db1:5432/pvd?password=***&sslmode=require"},
+	    {"host=db1 password=s3cret dbname=pvd", false, "host=db1 password=*** dbname=pvd"},
+	    {" dbname = pvd", false, " dbname = pvd"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char shown[256];
+		inv_database_display(cases[i].setting, shown, sizeof shown);
+		if (inv_database_is_file(cases[i].setting) != cases[i].file)
+			fail_msg("%s: file %d", cases[i].setting, !cases[i].file);
+		assert_string_equal(shown, cases[i].shown);
+	}
+}
+
+/* PostgreSQL: the setting's two forms with two hosts, the first of which
+ * refuses connections (a dead primary): libpq takes the one that accepts
+ * writes, the inventory works. */
+static void test_multi_host_settings(void **state)
+{
+	const char *pg = tinv_pg(), *path = tinv_path(state);
+	const char *at = pg ? strstr(pg, "port=") : NULL;
+	const char *schema = strstr(path, "search_path=");
+	if (!at || !schema)
+		skip();
+	int port = (int)strtol(at + 5, NULL, 10);
+	char kv[512], uri[512];
+	snprintf(kv, sizeof kv,
+		 "host=127.0.0.1,127.0.0.1 port=1,%d user=postgres dbname=postgres"
+		 " target_session_attrs=read-write options='-c %.*s'",
+		 port, (int)strcspn(schema, "'"), schema);
+	snprintf(uri, sizeof uri,
+		 "postgresql://postgres@127.0.0.1:1,127.0.0.1:%d/postgres"
+		 "?target_session_attrs=read-write&options=-csearch_path%%3D%.*s",
+		 port, (int)strcspn(schema + 12, "'"), schema + 12);
+	const char *settings[] = {kv, uri};
+	for (int i = 0; i < 2; i++) {
+		struct inv *inv = NULL;
+		struct inv_err err = {0};
+		if (inv_open(settings[i], tinv_key(), &inv, &err) != INV_OK)
+			fail_msg("%s: %s", settings[i], err.message);
+		char name[16];
+		snprintf(name, sizeof name, "multi-%d", i);
+		tinv_machine(inv, name, NULL, NULL, NULL);
+		inv_close(inv);
+	}
+	assert_int_equal(tinv_scalar(path, "SELECT count(*) FROM machines", NULL), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +365,10 @@ int main(void)
 					    tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_getters_none_and_error, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_agent_seen_at, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_reconnect_after_restart, tinv_setup,
+					    tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_multi_host_settings, tinv_setup, tinv_teardown),
+	    cmocka_unit_test(test_database_setting),
 	};
 	return cmocka_run_group_tests_name("inventory_sql", tests, NULL, NULL);
 }

@@ -1,9 +1,12 @@
 /* test_inventory_util.c - fixtures and helpers shared by the inventory tests.
  *
  * Each test gets its own temporary directory (removed afterwards) holding
- * inv.db. The test files declare the few helpers they use from here; the
- * fixture struct stays private behind the tinv_* accessors. */
-#include "inventory/inventory.h"
+ * inv.db. With PROVISIOND_TEST_PG set (tests/pg_fixture.sh: the conninfo of
+ * a throwaway PostgreSQL server) the inventory is on PostgreSQL instead, in
+ * a schema of its own per test (dropped afterwards), and tinv_path() is
+ * that schema's conninfo. The test files declare the few helpers they use
+ * from here; the fixture struct stays private behind the tinv_* accessors. */
+#include "inventory/internal.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,8 +24,48 @@
 struct tinv_fx {
 	char dir[512];
 	char path[600];
+	char schema[48];    /* PostgreSQL: this test's schema ("" on SQLite) */
+	char extra[16][48]; /* PostgreSQL: schemas of tinv_new_db(), dropped too */
+	int nextra;
 	struct inv *inv;
 };
+
+/* The PostgreSQL server's conninfo, or NULL: the tests run on SQLite. */
+const char *tinv_pg(void)
+{
+	const char *pg = getenv("PROVISIOND_TEST_PG");
+	return pg && *pg ? pg : NULL;
+}
+
+/* Runs sql on the server's own database (not a test's schema). */
+static void pg_admin(const char *sql)
+{
+	struct inv_conn c = {0};
+	struct inv_err err = {0};
+	if (inv_conn_open(&c, tinv_pg(), true, &err) != INV_OK ||
+	    inv_exec_sql(&c, sql, "fixture", &err) != INV_OK)
+		fail_msg("PostgreSQL fixture: %s", err.message);
+	inv_conn_close(&c);
+}
+
+/* A new empty schema: its name in schema, its conninfo in path. */
+static void pg_schema(char schema[48], char *path, size_t len)
+{
+	static int n;
+	snprintf(schema, 48, "t%d_%d", (int)getpid(), ++n);
+	char sql[160];
+	snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", schema,
+		 schema);
+	pg_admin(sql);
+	snprintf(path, len, "%s options='-c search_path=%s'", tinv_pg(), schema);
+}
+
+static void pg_drop(const char *schema)
+{
+	char sql[96];
+	snprintf(sql, sizeof sql, "DROP SCHEMA %.48s CASCADE", schema);
+	pg_admin(sql);
+}
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -53,6 +96,8 @@ int tinv_setup_dir(void **state)
 		return -1;
 	}
 	snprintf(fx->path, sizeof fx->path, "%s/inv.db", fx->dir);
+	if (tinv_pg())
+		pg_schema(fx->schema, fx->path, sizeof fx->path);
 	*state = fx;
 	return 0;
 }
@@ -77,10 +122,28 @@ int tinv_teardown(void **state)
 	if (!fx)
 		return 0;
 	inv_close(fx->inv);
+	if (fx->schema[0])
+		pg_drop(fx->schema);
+	for (int i = 0; i < fx->nextra; i++)
+		pg_drop(fx->extra[i]);
 	int rc = nftw(fx->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(fx);
 	*state = NULL;
 	return rc;
+}
+
+/* A further database of this test, named name: a file in its directory
+ * on SQLite (not created), a new empty schema on PostgreSQL. */
+void tinv_new_db(void **state, const char *name, char *out, size_t len)
+{
+	struct tinv_fx *fx = *state;
+	if (!tinv_pg()) {
+		snprintf(out, len, "%s/%s.db", fx->dir, name);
+		return;
+	}
+	if (fx->nextra == (int)(sizeof fx->extra / sizeof fx->extra[0]))
+		fail_msg("tinv_new_db: too many databases in one test");
+	pg_schema(fx->extra[fx->nextra++], out, len);
 }
 
 struct inv *tinv_inv(void **state)
@@ -110,10 +173,49 @@ void tinv_reopen(void **state)
 		fail_msg("reopen: %s: %s", inv_status_name(s), err.message);
 }
 
+/* tinv_scalar() and tinv_exec() on PostgreSQL, through the inventory's
+ * own statement layer (?1 is its :arg). */
+static int64_t pg_scalar(const char *path, const char *sql, const char *arg)
+{
+	char text[1024];
+	snprintf(text, sizeof text, "%s", sql);
+	for (char *p = strstr(text, "?1"); p && strlen(text) + 2 < sizeof text;
+	     p = strstr(p, "?1")) {
+		memmove(p + 4, p + 2, strlen(p + 2) + 1);
+		memcpy(p, ":arg", 4);
+	}
+	struct inv_conn c = {0};
+	struct inv_err err = {0};
+	struct inv_q *q = NULL;
+	bool row = false;
+	if (inv_conn_open(&c, path, false, &err) != INV_OK || !(q = inv_prep(&c, text, &err)))
+		fail_msg("prepare %s: %s", sql, err.message);
+	if (arg)
+		inv_bind_text(q, ":arg", arg);
+	if (inv_step(q, &row, "scalar", &err) != INV_OK || !row)
+		fail_msg("no row for %s: %s", sql, err.message);
+	int64_t v = inv_col_int64(q, 0);
+	inv_q_free(q);
+	inv_conn_close(&c);
+	return v;
+}
+
+static void pg_exec(const char *path, const char *sql)
+{
+	struct inv_conn c = {0};
+	struct inv_err err = {0};
+	if (inv_conn_open(&c, path, true, &err) != INV_OK ||
+	    inv_exec_sql(&c, sql, "exec", &err) != INV_OK)
+		fail_msg("exec %s: %s", sql, err.message);
+	inv_conn_close(&c);
+}
+
 /* One integer from sql (optional text parameter ?1) on a private
  * connection, so tests see what is in the file, not what the API says. */
 int64_t tinv_scalar(const char *path, const char *sql, const char *arg)
 {
+	if (tinv_pg() && strstr(path, "search_path"))
+		return pg_scalar(path, sql, arg);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
@@ -134,6 +236,10 @@ int64_t tinv_scalar(const char *path, const char *sql, const char *arg)
 /* Runs sql (several statements allowed) on a read-write connection. */
 void tinv_exec(const char *path, const char *sql)
 {
+	if (tinv_pg() && strstr(path, "search_path")) {
+		pg_exec(path, sql);
+		return;
+	}
 	sqlite3 *db = NULL;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK)
