@@ -259,6 +259,7 @@ static const struct component components[] = {
 		     "deploy" : {"type" : "string", "enum" : [ "pxe", "vmedia" ]},
 		     "boot_override_mode" : {"type" : "string", "enum" : [ "UEFI", "Legacy" ]},
 		     "max_concurrent_deploys" : {"type" : "integer", "minimum" : 1},
+		     "warm_pool" : {"type" : "integer", "minimum" : 1},
 		     "cpu" : {
 			     "type" : "object",
 			     "properties" : {"cores" : {"$ref" : "#/components/schemas/Range"}},

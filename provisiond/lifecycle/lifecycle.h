@@ -64,6 +64,8 @@ bool lc_console_state(enum inv_state s);
 bool lc_sku_exists(struct app *a, const char *sku);
 /* Whether available machines of this SKU wait in the agent (fast-track). */
 bool lc_sku_fast_track(struct app *a, const char *sku);
+/* The SKU's [sku] warm_pool: available machines kept on in the agent. */
+int lc_sku_warm_pool(struct app *a, const char *sku);
 
 /* Settles an allocation after a machine change (ready / released). */
 void lc_allocation_settle(struct app *a, const char *alloc_id);

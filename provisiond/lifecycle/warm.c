@@ -1,0 +1,105 @@
+/* warm.c - warm pools: per SKU, [sku] warm_pool available machines wait
+ * powered on in the agent, so an allocation that takes one skips the
+ * agent's boot (docs/allocations.md#warm-pools).
+ *
+ * The pass below runs on the scheduler every few seconds and only marks
+ * machines: a cold one it wants warm gets phase "warming", a warm one too
+ * many gets "cooling", and both are woken. The steps (steps.c,
+ * step_available) do the BMC work on a worker like any other step, so a
+ * warming machine stays available and an allocation may take it at any
+ * time (the reservation resets its phase; the step's write then fails its
+ * version check and is dropped). A warm machine's wake_at is its rotation:
+ * warm_max_s after it was warmed the step powers it off, and the next pass
+ * warms the least recently changed cold machine in its place. */
+#include "provisiond/lifecycle/engine_internal.h"
+
+#include "provisiond/log.h"
+#include "skus/sku.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool lc_warm_room(const struct lc_ctx *x, const char *sku, int pool)
+{
+	struct inv_warm_pool *p = calloc(1, sizeof *p);
+	struct inv_err err = {0};
+	bool room = p && inv_pool_warm(x->inv, sku, p, &err) == INV_OK && p->nwarm < pool;
+	free(p);
+	return room;
+}
+
+/* Moves available machine id from phase `from` to `to` and wakes it, unless
+ * it changed meanwhile (taken by an allocation, put in maintenance). */
+static bool mark(const struct lc_ctx *x, const char *id, const char *from, const char *to,
+		 const char *reason)
+{
+	struct inv_machine m = {0};
+	struct inv_err err = {0};
+	bool ok = false;
+	if (inv_machine_get(x->inv, id, &m, &err) == INV_OK && m.state == INV_ST_AVAILABLE &&
+	    !m.maintenance && strcmp(m.phase, from) == 0) {
+		struct inv_machine_change c = {.expect_version = m.version,
+					       .set_phase = true,
+					       .phase = to,
+					       .set_wake = true,
+					       .wake_at = lc_now(x),
+					       .always_event = reason != NULL,
+					       .actor = "lifecycle",
+					       .reason = reason};
+		ok = inv_machine_change(x->inv, id, &c, NULL, &err) == INV_OK;
+	}
+	inv_machine_clear(&m);
+	return ok;
+}
+
+/* Brings the pool of sku to want machines: warms cold ones or cools the
+ * youngest surplus ones. */
+static int warm_sku(const struct lc_ctx *x, const char *sku, int want, struct inv_warm_pool *p)
+{
+	struct inv_err err = {0};
+	memset(p, 0, sizeof *p);
+	p->want_cold = want < INV_WARM_MAX ? want : INV_WARM_MAX;
+	if (inv_pool_warm(x->inv, sku, p, &err) != INV_OK) {
+		lc_note_inv("read the warm pool", sku, INV_IO, &err);
+		return 0;
+	}
+	int woken = 0;
+	char reason[160];
+	snprintf(reason, sizeof reason, "warming: booting the agent (warm pool of %.64s: %d)", sku,
+		 want);
+	for (int i = 0; p->nwarm + i < want && i < p->ncold; i++)
+		if (mark(x, p->cold[i], "", INV_PHASE_WARMING, reason)) {
+			woken++;
+			log_event(LOG_INFO, "warm pool: warming a machine", "machine", p->cold[i],
+				  "sku", sku, NULL);
+		}
+	for (int i = p->nwarm - 1; i >= want && i >= 0; i--)
+		woken += mark(x, p->warm[i], p->warming[i] ? INV_PHASE_WARMING : INV_PHASE_WARM,
+			      "cooling", NULL);
+	return woken;
+}
+
+void lc_warm_pass(const struct lc_ctx *x)
+{
+	struct inv_warm_pool *p = malloc(sizeof *p);
+	if (!p || !x->catalog)
+		goto out;
+	char names[64][64];
+	int want[64], n = 0;
+	pthread_rwlock_rdlock(x->catalog_lock);
+	size_t count = sku_catalog_count(*x->catalog);
+	for (size_t i = 0; i < count && n < 64; i++, n++) {
+		const struct sku *k = sku_catalog_at(*x->catalog, i);
+		snprintf(names[n], sizeof names[n], "%s", sku_name(k));
+		want[n] = sku_warm_pool(k);
+	}
+	pthread_rwlock_unlock(x->catalog_lock);
+	int woken = 0;
+	for (int i = 0; i < n; i++)
+		woken += warm_sku(x, names[i], want[i], p);
+	if (woken)
+		lc_kick(x->engine);
+out:
+	free(p);
+}
