@@ -54,8 +54,9 @@ static bool mark(const struct lc_ctx *x, const char *id, const char *from, const
 }
 
 /* Brings the pool of sku to want machines: warms cold ones or cools the
- * youngest surplus ones. */
-static int warm_sku(const struct lc_ctx *x, const char *sku, int want, struct inv_warm_pool *p)
+ * youngest surplus ones. *warm gets the machines warm now (not warming). */
+static int warm_sku(const struct lc_ctx *x, const char *sku, int want, struct inv_warm_pool *p,
+		    int *warm)
 {
 	struct inv_err err = {0};
 	memset(p, 0, sizeof *p);
@@ -65,6 +66,9 @@ static int warm_sku(const struct lc_ctx *x, const char *sku, int want, struct in
 		return 0;
 	}
 	int woken = 0;
+	*warm = 0;
+	for (int i = 0; i < p->nwarm; i++)
+		*warm += !p->warming[i];
 	char reason[160];
 	snprintf(reason, sizeof reason, "warming: booting the agent (warm pool of %.64s: %d)", sku,
 		 want);
@@ -80,16 +84,59 @@ static int warm_sku(const struct lc_ctx *x, const char *sku, int want, struct in
 	return woken;
 }
 
+/* Keeps what the pass saw for lc_warm_count and the metrics. */
+static void note_seen(struct lc_engine *e, char (*names)[64], const int *want, const int *warm,
+		      int n)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->mu);
+	e->nwarm_seen = 0;
+	for (int i = 0; i < n; i++) {
+		if (want[i] <= 0 && warm[i] == 0)
+			continue;
+		struct lc_warm_seen *w = &e->warm_seen[e->nwarm_seen++];
+		snprintf(w->sku, sizeof w->sku, "%s", names[i]);
+		w->warm = warm[i];
+	}
+	pthread_mutex_unlock(&e->mu);
+}
+
+int lc_warm_count(struct lc_engine *e, const char *sku)
+{
+	int n = -1;
+	if (!e)
+		return -1;
+	pthread_mutex_lock(&e->mu);
+	for (int i = 0; i < e->nwarm_seen; i++)
+		if (strcmp(e->warm_seen[i].sku, sku) == 0)
+			n = e->warm_seen[i].warm;
+	pthread_mutex_unlock(&e->mu);
+	return n;
+}
+
+void lc_warm_metrics(struct lc_engine *e, const struct util_lines *o)
+{
+	util_metric_head(o, "warm_machines", "gauge",
+			 "Available machines waiting powered on in the agent, per SKU with a warm "
+			 "pool (as of the engine's last look, every 2 s).");
+	pthread_mutex_lock(&e->mu);
+	for (int i = 0; i < e->nwarm_seen; i++)
+		util_linef(o, "provisiond_warm_machines{sku=\"%s\"} %d", e->warm_seen[i].sku,
+			   e->warm_seen[i].warm);
+	pthread_mutex_unlock(&e->mu);
+}
+
 void lc_warm_pass(const struct lc_ctx *x)
 {
 	struct inv_warm_pool *p = malloc(sizeof *p);
 	if (!p || !x->catalog)
 		goto out;
-	char names[64][64];
-	int want[64], n = 0;
+	char names[LC_WARM_SKUS][64];
+	int want[LC_WARM_SKUS], warm[LC_WARM_SKUS], n = 0;
 	pthread_rwlock_rdlock(x->catalog_lock);
 	size_t count = sku_catalog_count(*x->catalog);
-	for (size_t i = 0; i < count && n < 64; i++, n++) {
+	for (size_t i = 0; i < count && n < LC_WARM_SKUS; i++, n++) {
 		const struct sku *k = sku_catalog_at(*x->catalog, i);
 		snprintf(names[n], sizeof names[n], "%s", sku_name(k));
 		want[n] = sku_warm_pool(k);
@@ -97,7 +144,8 @@ void lc_warm_pass(const struct lc_ctx *x)
 	pthread_rwlock_unlock(x->catalog_lock);
 	int woken = 0;
 	for (int i = 0; i < n; i++)
-		woken += warm_sku(x, names[i], want[i], p);
+		woken += warm_sku(x, names[i], want[i], p, &warm[i]);
+	note_seen(x->engine, names, want, warm, n);
 	if (woken)
 		lc_kick(x->engine);
 out:

@@ -239,12 +239,34 @@ static void wait_ready(struct fixture *f, const char *id)
 	inv_allocation_clear(&al);
 }
 
+struct text {
+	char buf[65536];
+	size_t len;
+};
+
+static void collect(void *ctx, const char *line)
+{
+	struct text *t = ctx;
+	int n = snprintf(t->buf + t->len, sizeof t->buf - t->len, "%s\n", line);
+	if (n > 0 && (size_t)n < sizeof t->buf - t->len)
+		t->len += (size_t)n;
+}
+
 static void test_pool_fills_cold_power_off(void **state)
 {
 	struct fixture *f = *state;
 	onboard(f);
 	/* nothing else is powered on: no warming, no fast-track */
 	assert_int_equal(count(f, NULL, INV_ST_AVAILABLE, NULL, "on", NULL), 2);
+	/* what metrics and capacity show: the pass every 2 s sees it */
+	for (int i = 0; i < 300 && lc_warm_count(f->a.lc, WARM) != 2; i++)
+		usleep(20000);
+	assert_int_equal(lc_warm_count(f->a.lc, WARM), 2);
+	assert_int_equal(lc_warm_count(f->a.lc, COLD), -1);
+	struct text t = {0};
+	lc_metrics(f->a.lc, collect, &t);
+	assert_non_null(strstr(t.buf, "\nprovisiond_warm_machines{sku=\"" WARM "\"} 2\n"));
+	assert_null(strstr(t.buf, "provisiond_warm_machines{sku=\"" COLD "\"}"));
 }
 
 static void test_warm_first_and_refill(void **state)
