@@ -305,7 +305,7 @@ INV_MUST_CHECK enum inv_status inv_machine_change(struct inv *inv, const char *i
 #define INV_PHASE_WARMING "warming"
 #define INV_WARM_MAX 256
 struct inv_warm_pool {
-	int want_cold;			     /* in: cold machines wanted, <= INV_WARM_MAX */
+	int size; /* in: the pool's size: cold machines are read for the shortfall */
 	char warm[INV_WARM_MAX][INV_ID_LEN]; /* out: warm or warming, oldest first */
 	bool warming[INV_WARM_MAX];	     /* out: that one is still booting */
 	int nwarm;
@@ -314,7 +314,8 @@ struct inv_warm_pool {
 	int ncold;
 };
 /* The warm and warming machines of sku (at most INV_WARM_MAX) and up to
- * want_cold cold ones to warm next. Reads only; thread-safe. */
+ * as many cold ones to warm next as the pool is short of size (none when it
+ * is full: their query sorts the SKU's pool). Reads only; thread-safe. */
 INV_MUST_CHECK enum inv_status inv_pool_warm(struct inv *inv, const char *sku,
 					     struct inv_warm_pool *p, struct inv_err *err);
 

@@ -36,7 +36,7 @@ enum inv_status inv_pool_warm(struct inv *inv, const char *sku, struct inv_warm_
 		return INV_IO;
 	enum inv_status s =
 	    read_ids(c, SQL_POOL_WARM, sku, INV_WARM_MAX, p->warm, &p->nwarm, p->warming, err);
-	int cold = p->want_cold < INV_WARM_MAX ? p->want_cold : INV_WARM_MAX;
+	int cold = p->size < INV_WARM_MAX ? p->size - p->nwarm : INV_WARM_MAX - p->nwarm;
 	p->ncold = 0;
 	if (s == INV_OK && cold > 0)
 		s = read_ids(c, SQL_POOL_COLD, sku, cold, p->cold, &p->ncold, NULL, err);

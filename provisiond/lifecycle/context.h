@@ -147,9 +147,10 @@ bool lc_fast_track(const struct lc_ctx *x, const char *sku);
 int lc_warm_pool(const struct lc_ctx *x, const char *sku);
 /* Whether sku has fewer than pool warm or warming machines (warm.c). */
 bool lc_warm_room(const struct lc_ctx *x, const char *sku, int pool);
-/* One pass of the warm pools (warm.c): per SKU, marks cold machines to
- * warm or surplus ones to cool, and wakes them. Scheduler only. */
-void lc_warm_pass(const struct lc_ctx *x);
+/* One pass of the warm pools (warm.c): per SKU with a pool (all: every
+ * SKU), marks cold machines to warm or surplus ones to cool, and wakes
+ * them. Scheduler only. */
+void lc_warm_pass(const struct lc_ctx *x, bool all);
 /* The SKU's own cap on machines deploying at once (0: none), read from the
  * context's catalog. */
 int lc_sku_max_deploys(const struct lc_ctx *x, const char *sku);

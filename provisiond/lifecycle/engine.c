@@ -203,8 +203,8 @@ static void *scheduler_main(void *arg)
 			housekeeping(&e->ctx);
 		}
 		if (now - warmed_at >= WARM_PASS_MS || now < warmed_at) {
+			lc_warm_pass(&e->ctx, warmed_at == 0);
 			warmed_at = now;
-			lc_warm_pass(&e->ctx);
 		}
 		if (inv_machines_next_wake(e->ctx.inv, &next, &err) != INV_OK)
 			log_event(LOG_ERROR, "lifecycle: cannot read the next wake-up", "error",

@@ -581,6 +581,10 @@ static void warm_up(struct step *s)
 		cool(s, "cooled: its deploy interface cannot keep it warm");
 		return;
 	}
+	if (lc_warm_pool(s->x, s->m->sku) <= 0) {
+		cool(s, "cooled: its SKU has no warm pool any more");
+		return;
+	}
 	struct deploy_ctx c = ctx_for(s);
 	s->warming = true;
 	enum dep_result r = d->warm(&c);

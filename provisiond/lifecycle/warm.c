@@ -60,7 +60,7 @@ static int warm_sku(const struct lc_ctx *x, const char *sku, int want, struct in
 {
 	struct inv_err err = {0};
 	memset(p, 0, sizeof *p);
-	p->want_cold = want < INV_WARM_MAX ? want : INV_WARM_MAX;
+	p->size = want;
 	if (inv_pool_warm(x->inv, sku, p, &err) != INV_OK) {
 		lc_note_inv("read the warm pool", sku, INV_IO, &err);
 		return 0;
@@ -127,7 +127,7 @@ void lc_warm_metrics(struct lc_engine *e, const struct util_lines *o)
 	pthread_mutex_unlock(&e->mu);
 }
 
-void lc_warm_pass(const struct lc_ctx *x)
+void lc_warm_pass(const struct lc_ctx *x, bool all)
 {
 	struct inv_warm_pool *p = malloc(sizeof *p);
 	if (!p || !x->catalog)
@@ -143,8 +143,13 @@ void lc_warm_pass(const struct lc_ctx *x)
 	}
 	pthread_rwlock_unlock(x->catalog_lock);
 	int woken = 0;
+	/* a SKU without a pool costs no query, unless it had warm machines
+	 * at the last pass (its pool was removed) or this is the first */
 	for (int i = 0; i < n; i++)
-		woken += warm_sku(x, names[i], want[i], p, &warm[i]);
+		if (all || want[i] > 0 || lc_warm_count(x->engine, names[i]) >= 0)
+			woken += warm_sku(x, names[i], want[i], p, &warm[i]);
+		else
+			warm[i] = 0;
 	note_seen(x->engine, names, want, warm, n);
 	if (woken)
 		lc_kick(x->engine);

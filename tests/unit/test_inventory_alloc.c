@@ -538,7 +538,7 @@ static void test_warm_pick_order(void **state)
 	set_phase(state, l.items[3].id, INV_PHASE_WARM);
 	struct inv_warm_pool *p = calloc(1, sizeof *p);
 	assert_non_null(p);
-	p->want_cold = 2;
+	p->size = 4; /* 2 warm: 2 cold wanted */
 	assert_int_equal(inv_pool_warm(tinv_inv(state), "s1", p, &err), INV_OK);
 	assert_int_equal(p->nwarm, 2);
 	assert_string_equal(p->warm[0], l.items[3].id);

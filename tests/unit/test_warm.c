@@ -37,8 +37,8 @@ struct fixture {
 	struct app a;
 };
 
-/* skus/catalog/lab.small.ini renamed, with a warm pool */
-static void write_catalog(const char *src, const char *dir)
+/* skus/catalog/lab.small.ini renamed, with a warm pool of pool */
+static void write_catalog(const char *src, const char *dir, int pool)
 {
 	char path[600], line[1400];
 	snprintf(path, sizeof path, "%s/skus/catalog/lab.small.ini", src);
@@ -49,7 +49,7 @@ static void write_catalog(const char *src, const char *dir)
 	assert_non_null(out);
 	while (fgets(line, sizeof line, in))
 		if (strncmp(line, "name =", 6) == 0)
-			fputs("name = " WARM "\nwarm_pool = 2\n", out);
+			fprintf(out, "name = " WARM "\nwarm_pool = %d\n", pool);
 		else
 			fputs(line, out);
 	fclose(in);
@@ -80,7 +80,7 @@ static int setup(void **state)
 	assert_non_null(f->a.bmc);
 	snprintf(path, sizeof path, "%s/skus", f->dir);
 	assert_int_equal(mkdir(path, 0700), 0);
-	write_catalog(src, path);
+	write_catalog(src, path, 2);
 	if (sku_catalog_load_dir(path, &f->a.catalog, &e) != ERR_OK)
 		fail_msg("catalog: %s", e.message);
 	pthread_rwlock_init(&f->a.catalog_lock, NULL);
@@ -326,12 +326,36 @@ static void test_rotation(void **state)
 	assert_int_equal(count(f, COLD, INV_ST_AVAILABLE, "", "off", NULL), 3);
 }
 
+/* A catalog reloaded with a smaller pool: the youngest surplus machine
+ * powers off (event "cooled: ..."); the rest stays as it was. */
+static void test_pool_shrinks(void **state)
+{
+	struct fixture *f = *state;
+	char path[600];
+	struct err e = {0};
+	struct sku_catalog *c = NULL, *old;
+	onboard(f);
+	snprintf(path, sizeof path, "%s/skus", f->dir);
+	write_catalog(getenv("PROVISIOND_SOURCE_DIR"), path, 1);
+	if (sku_catalog_load_dir(path, &c, &e) != ERR_OK)
+		fail_msg("catalog: %s", e.message);
+	pthread_rwlock_wrlock(&f->a.catalog_lock);
+	old = f->a.catalog;
+	f->a.catalog = c;
+	pthread_rwlock_unlock(&f->a.catalog_lock);
+	sku_catalog_free(old);
+	wait_for(f, WARM, INV_ST_AVAILABLE, INV_PHASE_WARM, "on", 1);
+	wait_for(f, WARM, INV_ST_AVAILABLE, "", "off", 4);
+	assert_int_equal(count(f, NULL, INV_ST_AVAILABLE, NULL, "on", NULL), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_pool_fills_cold_power_off, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_warm_first_and_refill, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pool_shrinks, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
