@@ -303,6 +303,8 @@ INV_MUST_CHECK enum inv_status inv_machine_change(struct inv *inv, const char *i
  * (inv_alloc_request.prefer_warm puts warm ones first). */
 #define INV_PHASE_WARM "warm"
 #define INV_PHASE_WARMING "warming"
+/* cold for good: its deploy interface cannot keep it warm (vmedia) */
+#define INV_PHASE_NO_WARM "no-warm"
 #define INV_WARM_MAX 256
 struct inv_warm_pool {
 	int size; /* in: the pool's size: cold machines are read for the shortfall */

@@ -577,8 +577,15 @@ static void cool(struct step *s, const char *reason)
 static void warm_up(struct step *s)
 {
 	const struct deploy_driver *d = deploy_for(s->x, s->m, &s->bmc);
-	if (!d || !d->warm) {
-		cool(s, "cooled: its deploy interface cannot keep it warm");
+	if (!d || !d->warm) { /* never powered on: it stays cold, left alone */
+		struct inv_machine_change c = {
+		    .set_phase = true,
+		    .phase = INV_PHASE_NO_WARM,
+		    .set_wake = true,
+		    .wake_at = 0,
+		    .always_event = true,
+		    .reason = "stays cold: its deploy interface cannot keep it warm"};
+		commit(s, &c);
 		return;
 	}
 	if (lc_warm_pool(s->x, s->m->sku) <= 0) {
@@ -754,7 +761,8 @@ static void step_run(struct step *s)
 		}
 		return;
 	}
-	if (st == INV_ST_AVAILABLE && m->phase[0] && !m->maintenance) {
+	if (st == INV_ST_AVAILABLE && m->phase[0] && strcmp(m->phase, INV_PHASE_NO_WARM) != 0 &&
+	    !m->maintenance) {
 		struct inv_err err = {0};
 		if (!load_bmc(s, &err))
 			log_event(LOG_WARN, "lifecycle: cannot read the BMC access", "machine",
