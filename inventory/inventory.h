@@ -299,7 +299,8 @@ INV_MUST_CHECK enum inv_status inv_machine_change(struct inv *inv, const char *i
 
 /* Warm pools (docs/allocations.md#warm-pools): an available machine in
  * phase "warming" is booting into the agent, in phase "warm" it waits
- * there, powered on; phase "" is cold. An allocation takes it either way
+ * there, powered on (a tech's power-off makes it count as cold until its
+ * rotation); phase "" is cold. An allocation takes it either way
  * (inv_alloc_request.prefer_warm puts warm ones first). */
 #define INV_PHASE_WARM "warm"
 #define INV_PHASE_WARMING "warming"

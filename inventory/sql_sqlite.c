@@ -173,10 +173,11 @@ static const char *const sqlite_sql[] = {
     [SQL_POOL_PICK] = "SELECT id FROM machines WHERE sku = :sku AND state = :available"
 		      " AND maintenance = 0 ORDER BY seq LIMIT :limit",
     [SQL_POOL_PICK_WARM] = "SELECT id FROM machines WHERE sku = :sku AND state = :available"
-			   " AND maintenance = 0 ORDER BY CASE phase WHEN 'warm' THEN 0"
-			   " WHEN 'warming' THEN 1 ELSE 2 END, seq LIMIT :limit",
+			   " AND maintenance = 0 ORDER BY CASE WHEN phase = 'warm' AND power = 'on'"
+			   " THEN 0 WHEN phase = 'warming' THEN 1 ELSE 2 END, seq LIMIT :limit",
     [SQL_POOL_WARM] = "SELECT id, phase FROM machines WHERE sku = :sku AND state = :available"
-		      " AND phase IN ('warm', 'warming') ORDER BY seq LIMIT :limit",
+		      " AND (phase = 'warming' OR (phase = 'warm' AND power = 'on'))"
+		      " ORDER BY seq LIMIT :limit",
     /* least recently changed first: a machine just rotated out is the last
      * one warmed again */
     [SQL_POOL_COLD] = "SELECT id FROM machines WHERE sku = :sku AND state = :available"

@@ -512,11 +512,15 @@ static void test_get_by_name(void **state)
 
 /* ------------------------------------------------ warm pools */
 
-static void set_phase(void **state, const char *id, const char *phase)
+static void set_phase(void **state, const char *id, const char *phase, const char *power)
 {
 	struct inv_machine m = get(state, id);
-	struct inv_machine_change c = {
-	    .expect_version = m.version, .set_phase = true, .phase = phase, .actor = "test"};
+	struct inv_machine_change c = {.expect_version = m.version,
+				       .set_phase = true,
+				       .phase = phase,
+				       .set_power = true,
+				       .power = power,
+				       .actor = "test"};
 	struct inv_err err = {0};
 	if (inv_machine_change(tinv_inv(state), id, &c, NULL, &err) != INV_OK)
 		fail_msg("phase %s: %s", id, err.message);
@@ -524,7 +528,8 @@ static void set_phase(void **state, const char *id, const char *phase)
 }
 
 /* Warm machines first (warm, then warming), then the oldest; without
- * prefer_warm the oldest, as before. inv_pool_warm sees the same. */
+ * prefer_warm the oldest, as before. inv_pool_warm sees the same; a warm
+ * machine a tech powered off counts as neither warm nor cold. */
 static void test_warm_pick_order(void **state)
 {
 	tinv_pool(tinv_inv(state), "p", "s1", 5);
@@ -534,8 +539,9 @@ static void test_warm_pick_order(void **state)
 	bool det = false;
 	assert_int_equal(inv_machine_list(tinv_inv(state), &f, &l, &err), INV_OK);
 	assert_int_equal(l.n, 5);
-	set_phase(state, l.items[4].id, INV_PHASE_WARMING);
-	set_phase(state, l.items[3].id, INV_PHASE_WARM);
+	set_phase(state, l.items[4].id, INV_PHASE_WARMING, "off");
+	set_phase(state, l.items[3].id, INV_PHASE_WARM, "on");
+	set_phase(state, l.items[2].id, INV_PHASE_WARM, "off"); /* a tech powered it off */
 	struct inv_warm_pool *p = calloc(1, sizeof *p);
 	assert_non_null(p);
 	p->size = 4; /* 2 warm: 2 cold wanted */
@@ -546,6 +552,7 @@ static void test_warm_pick_order(void **state)
 	assert_true(p->warming[1]);
 	assert_int_equal(p->ncold, 2);
 	assert_string_equal(p->cold[0], l.items[0].id);
+	assert_string_equal(p->cold[1], l.items[1].id); /* not the one powered off */
 	free(p);
 	struct inv_allocation a = {0};
 	struct inv_alloc_request r = req("alice", "s1", 2, 2);
