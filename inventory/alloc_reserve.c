@@ -92,12 +92,13 @@ enum inv_status inv_attach_machine(struct inv_conn *c, const char *alloc_id, con
 	return s;
 }
 
-/* Up to want available machine ids of sku into ids; *n gets how many. */
-static enum inv_status pick_available(struct inv_conn *c, const char *sku, int want,
+/* Up to want available machine ids of sku into ids, oldest first (warm
+ * machines before them with warm); *n gets how many. */
+static enum inv_status pick_available(struct inv_conn *c, const char *sku, int want, bool warm,
 				      char (*ids)[INV_ID_LEN], int *n, struct inv_err *err)
 {
 	*n = 0;
-	struct inv_q *st = inv_stmt(c, SQL_POOL_PICK, err);
+	struct inv_q *st = inv_stmt(c, warm ? SQL_POOL_PICK_WARM : SQL_POOL_PICK, err);
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":sku", sku);
@@ -185,7 +186,7 @@ static enum inv_status reserve_fn(struct inv_conn *c, void *arg, struct inv_err 
 		return inv_fail(err, INV_IO, NULL, "out of memory");
 	int n = 0;
 	if (r->spread.across == INV_SPREAD_NONE)
-		s = pick_available(c, r->sku, want, ids, &n, err);
+		s = pick_available(c, r->sku, want, r->prefer_warm, ids, &n, err);
 	else
 		s = inv_spread_pick(c, r, want, ids, &n, err);
 	if (s == INV_OK && n < r->min_count)

@@ -306,6 +306,31 @@ INV_MUST_CHECK enum inv_status inv_machine_change(struct inv *inv, const char *i
 						  const struct inv_machine_change *c,
 						  struct inv_machine *out, struct inv_err *err);
 
+/* Warm pools (docs/allocations.md#warm-pools): an available machine in
+ * phase "warming" is booting into the agent, in phase "warm" it waits
+ * there, powered on (a tech's power-off makes it count as cold until its
+ * rotation); phase "" is cold. An allocation takes it either way
+ * (inv_alloc_request.prefer_warm puts warm ones first). */
+#define INV_PHASE_WARM "warm"
+#define INV_PHASE_WARMING "warming"
+/* cold for good: its deploy interface cannot keep it warm (vmedia) */
+#define INV_PHASE_NO_WARM "no-warm"
+#define INV_WARM_MAX 256
+struct inv_warm_pool {
+	int size; /* in: the pool's size: cold machines are read for the shortfall */
+	char warm[INV_WARM_MAX][INV_ID_LEN]; /* out: warm or warming, oldest first */
+	bool warming[INV_WARM_MAX];	     /* out: that one is still booting */
+	int nwarm;
+	char cold[INV_WARM_MAX][INV_ID_LEN]; /* out: available, not in maintenance,
+					      * least recently changed first */
+	int ncold;
+};
+/* The warm and warming machines of sku (at most INV_WARM_MAX) and up to
+ * as many cold ones to warm next as the pool is short of size (none when it
+ * is full: their query sorts the SKU's pool). Reads only; thread-safe. */
+INV_MUST_CHECK enum inv_status inv_pool_warm(struct inv *inv, const char *sku,
+					     struct inv_warm_pool *p, struct inv_err *err);
+
 /* Machines whose wake_at is due (0 < wake_at <= now), oldest first, at
  * most per_rack of one rack (site and rack; machines without a rack are not
  * capped; per_rack <= 0: no cap), so the oldest rack cannot fill a batch
@@ -467,6 +492,9 @@ struct inv_alloc_request {
 	const char *actor, *request_id;
 	int64_t wake_at;	  /* wake time for the reserved machines */
 	struct inv_spread spread; /* across NONE: none (domains ignored) */
+	/* the SKU keeps a warm pool: machines in phase warm, then warming,
+	 * come first (a spread ignores it); costs a sort of the SKU's pool */
+	bool prefer_warm;
 };
 /* Reserves between min_count and count available machines of sku for owner
  * in one write transaction, or none: INV_CAPACITY ("sku X: 2 available, 4

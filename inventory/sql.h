@@ -61,6 +61,10 @@ enum inv_sql {
 	SQL_MACHINE_DROP_ALLOCATION,
 	SQL_POOL_COUNT, /* -> count */
 	SQL_POOL_PICK,	/* -> id */
+	/* warm pools (pool_warm.c): warm machines first, then by seq */
+	SQL_POOL_PICK_WARM, /* :sku, :available, :limit -> id */
+	SQL_POOL_WARM,	    /* :sku, :available, :limit -> id, phase */
+	SQL_POOL_COLD,	    /* :sku, :available, :limit -> id */
 	SQL_OWNER_USAGE,
 	SQL_IDEMPOTENCY_FIND, /* -> allocation_id */
 	SQL_IDEMPOTENCY_INSERT,

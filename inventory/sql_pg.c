@@ -123,6 +123,10 @@ static const char *const pg_sql[SQL__COUNT] = {
      * replica is reserving are skipped, not waited for */
     [SQL_POOL_PICK] = "SELECT id FROM machines WHERE sku = :sku AND state = :available"
 		      " AND maintenance = 0 ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED",
+    [SQL_POOL_PICK_WARM] = "SELECT id FROM machines WHERE sku = :sku AND state = :available"
+			   " AND maintenance = 0 ORDER BY CASE WHEN phase = 'warm' AND power = 'on'"
+			   " THEN 0 WHEN phase = 'warming' THEN 1 ELSE 2 END, seq LIMIT :limit"
+			   " FOR UPDATE SKIP LOCKED",
     [SQL_ALLOC_SUBSTITUTE_PICK] =
 	"SELECT m.id FROM allocations a JOIN machines m ON m.sku = a.sku"
 	" WHERE a.id = :id AND a.state = :alloc_state AND a.substitutions < :max_subs"

@@ -175,6 +175,16 @@ static const char *const sqlite_sql[] = {
 		       " AND maintenance = 0",
     [SQL_POOL_PICK] = "SELECT id FROM machines WHERE sku = :sku AND state = :available"
 		      " AND maintenance = 0 ORDER BY seq LIMIT :limit",
+    [SQL_POOL_PICK_WARM] = "SELECT id FROM machines WHERE sku = :sku AND state = :available"
+			   " AND maintenance = 0 ORDER BY CASE WHEN phase = 'warm' AND power = 'on'"
+			   " THEN 0 WHEN phase = 'warming' THEN 1 ELSE 2 END, seq LIMIT :limit",
+    [SQL_POOL_WARM] = "SELECT id, phase FROM machines WHERE sku = :sku AND state = :available"
+		      " AND (phase = 'warming' OR (phase = 'warm' AND power = 'on'))"
+		      " ORDER BY seq LIMIT :limit",
+    /* least recently changed first: a machine just rotated out is the last
+     * one warmed again */
+    [SQL_POOL_COLD] = "SELECT id FROM machines WHERE sku = :sku AND state = :available"
+		      " AND maintenance = 0 AND phase = '' ORDER BY updated_at, seq LIMIT :limit",
     [SQL_OWNER_USAGE] = "SELECT count(*) FROM allocation_machines am"
 			" JOIN allocations a ON a.id = am.allocation_id"
 			" WHERE a.owner = :owner AND a.sku = :sku AND am.detached = 0",

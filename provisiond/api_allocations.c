@@ -114,6 +114,7 @@ static bool build_request(struct http_req *r, struct app *a, const struct princi
 			   q->sku);
 		return false;
 	}
+	q->prefer_warm = lc_sku_warm_pool(a, q->sku) > 0;
 	struct inv_image img;
 	struct inv_err e = {0};
 	enum inv_status st = inv_image_get(a->inv, q->image, &img, &e);

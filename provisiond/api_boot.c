@@ -24,8 +24,9 @@ static bool wants_agent(struct app *a, const struct inv_machine *m)
 {
 	if (m->state == INV_ST_INSPECTING || m->state == INV_ST_CLEANING)
 		return true;
-	if (m->state == INV_ST_AVAILABLE) /* fast-track: waits in the agent */
-		return lc_sku_fast_track(a, m->sku);
+	if (m->state == INV_ST_AVAILABLE) /* fast-track or warm pool: in the agent */
+		return strcmp(m->phase, INV_PHASE_WARM) == 0 ||
+		       strcmp(m->phase, INV_PHASE_WARMING) == 0 || lc_sku_fast_track(a, m->sku);
 	/* deploying: the agent writes the image; once the engine switched to
 	 * the disk ("disk" phase) the machine must boot its new OS */
 	return m->state == INV_ST_DEPLOYING && strcmp(m->phase, "disk") != 0;

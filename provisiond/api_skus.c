@@ -1,4 +1,5 @@
 /* api_skus.c - /v1/skus (the catalog with machine counts) and /v1/capacity. */
+#include "provisiond/lifecycle/lifecycle.h"
 #include "provisiond/routes.h"
 #include "skus/sku.h"
 
@@ -19,6 +20,20 @@ static void add_count(void *ctx, const char *sku, enum inv_state st, int64_t n, 
 	json_object_set_new(o, "in_maintenance", json_integer(json_integer_value(m) + maint));
 }
 
+/* "warm": the available machines waiting in the agent, for each SKU with
+ * a warm pool (docs/allocations.md#warm-pools). */
+static void add_warm(struct app *a, json_t *by_sku)
+{
+	const char *key;
+	json_t *o;
+	json_object_foreach(by_sku, key, o)
+	{
+		int n = lc_warm_count(a->lc, key);
+		if (n >= 0)
+			json_object_set_new(o, "warm", json_integer(n));
+	}
+}
+
 /* Machine counts by SKU and state: {sku: {state: n, "in_maintenance": n}}.
  * NULL with the response set when the inventory cannot answer. */
 static json_t *counts_by_sku(struct api_call *c)
@@ -30,6 +45,7 @@ static json_t *counts_by_sku(struct api_call *c)
 		api_fail_inv(c->r, "capacity", &e);
 		return NULL;
 	}
+	add_warm(c->a, by_sku);
 	return by_sku;
 }
 

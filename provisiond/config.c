@@ -60,6 +60,7 @@ static const struct option options[] = {
     N("lifecycle", "backoff_max_ms", backoff_max_ms, 1, 3600000),
     N("lifecycle", "max_substitutions", max_substitutions, 0, 1000),
     N("lifecycle", "max_concurrent_deploys", max_concurrent_deploys, 1, 100000),
+    N("lifecycle", "warm_max_s", warm_max_s, 1, 31536000),
     N("bmc", "call_timeout_ms", bmc_call_timeout_ms, 100, 600000),
     N("bmc", "max_concurrent", bmc_max_concurrent, 1, 10000),
     N("bmc", "retries", bmc_retries, 0, 20),
@@ -121,6 +122,7 @@ void config_defaults(struct config *c)
 	c->backoff_max_ms = 60000;
 	c->max_substitutions = 2;
 	c->max_concurrent_deploys = 64;
+	c->warm_max_s = 86400;
 	c->bmc_call_timeout_ms = 10000;
 	c->bmc_max_concurrent = 32;
 	c->bmc_retries = 2;

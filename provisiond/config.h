@@ -45,6 +45,7 @@ struct config {
 	int backoff_base_ms, backoff_max_ms;
 	int max_substitutions;
 	int max_concurrent_deploys;
+	int warm_max_s; /* a warm-pool machine powers off after this long */
 	/* [bmc] */
 	int bmc_call_timeout_ms, bmc_max_concurrent, bmc_retries, bmc_breaker_threshold;
 	int bmc_breaker_cooldown_ms, bmc_confirm_timeout_ms;

@@ -235,12 +235,12 @@ static const struct component components[] = {
      })},
     {.name = "StateCounts",
      .json = JSON({
-	     "description" : "machines by state, and how many of them are in maintenance",
+	     "description" : "machines by state, how many are in maintenance, how many wait warm",
 	     "type" : "object",
 	     "propertyNames" : {
 		     "anyOf" : [
 			     {"$ref" : "#/components/schemas/MachineState"},
-			     {"const" : "in_maintenance"}
+			     {"const" : "in_maintenance"}, {"const" : "warm"}
 		     ]
 	     },
 	     "additionalProperties" : {"type" : "integer", "minimum" : 0}
@@ -259,6 +259,7 @@ static const struct component components[] = {
 		     "deploy" : {"type" : "string", "enum" : [ "pxe", "vmedia" ]},
 		     "boot_override_mode" : {"type" : "string", "enum" : [ "UEFI", "Legacy" ]},
 		     "max_concurrent_deploys" : {"type" : "integer", "minimum" : 1},
+		     "warm_pool" : {"type" : "integer", "minimum" : 1},
 		     "cpu" : {
 			     "type" : "object",
 			     "properties" : {"cores" : {"$ref" : "#/components/schemas/Range"}},

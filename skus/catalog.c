@@ -182,6 +182,11 @@ int sku_max_concurrent_deploys(const struct sku *s)
 	return s ? s->max_concurrent_deploys : 0;
 }
 
+int sku_warm_pool(const struct sku *s)
+{
+	return s ? s->warm_pool : 0;
+}
+
 bool sku_fast_track(const struct sku *s)
 {
 	return s && s->fast_track;

@@ -26,6 +26,8 @@ char *sku_to_json(const struct sku *s)
 	if (!root)
 		return NULL;
 	json_object_set_new(root, "fast_track", json_boolean(s->fast_track));
+	if (s->warm_pool)
+		json_object_set_new(root, "warm_pool", json_integer(s->warm_pool));
 	if (s->max_concurrent_deploys)
 		json_object_set_new(root, "max_concurrent_deploys",
 				    json_integer(s->max_concurrent_deploys));

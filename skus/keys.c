@@ -148,6 +148,15 @@ static int set_max_deploys(struct sku *s, const char *v, char *msg, size_t msgle
 	return 0;
 }
 
+static int set_warm_pool(struct sku *s, const char *v, char *msg, size_t msglen)
+{
+	long long n = 0;
+	if (sku_parse_int(v, 0, 100000, &n, msg, msglen) < 0)
+		return -1;
+	s->warm_pool = (int)n;
+	return 0;
+}
+
 static int set_deploy(struct sku *s, const char *v, char *msg, size_t msglen)
 {
 	if (strcmp(v, "pxe") != 0 && strcmp(v, "vmedia") != 0) {
@@ -186,6 +195,7 @@ const struct sku_key sku_keys[] = {
     {"nics", "min_speed_mbps", true, set_nic_speed},
     {"sku", "fast_track", false, set_fast_track},
     {"sku", "max_concurrent_deploys", false, set_max_deploys},
+    {"sku", "warm_pool", false, set_warm_pool},
     {"sku", "deploy", false, set_deploy},
     {"sku", "boot_override_mode", false, set_boot_override_mode},
 };

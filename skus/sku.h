@@ -52,6 +52,9 @@ const char *sku_description(const struct sku *s);
  * agent, so a deploy skips the first reboot ([sku] fast_track, default
  * false). */
 bool sku_fast_track(const struct sku *s);
+/* Available machines of this SKU kept powered on in the agent ([sku]
+ * warm_pool, default 0: none); docs/allocations.md#warm-pools. */
+int sku_warm_pool(const struct sku *s);
 /* Deploys of this SKU that may run at once ([sku] max_concurrent_deploys);
  * 0 (the default, and for NULL): only the global cap applies. */
 int sku_max_concurrent_deploys(const struct sku *s);

@@ -53,6 +53,7 @@ struct sku {
 	long long nic_min_mbps;
 	bool fast_track;	     /* available machines stay powered on in the agent */
 	int max_concurrent_deploys;  /* of this SKU at once; 0: only the global cap */
+	int warm_pool;		     /* available machines kept on in the agent */
 	char deploy[16];	     /* deploy interface: "pxe" (default) or "vmedia" */
 	char boot_override_mode[16]; /* "UEFI", "Legacy" or "" (leave the BMC's alone) */
 };

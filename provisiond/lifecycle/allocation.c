@@ -125,6 +125,16 @@ bool lc_fast_track(const struct lc_ctx *x, const char *sku)
 	return ft;
 }
 
+int lc_warm_pool(const struct lc_ctx *x, const char *sku)
+{
+	if (!sku || !*sku)
+		return 0;
+	pthread_rwlock_rdlock(x->catalog_lock);
+	int n = sku_warm_pool(sku_catalog_find(*x->catalog, sku));
+	pthread_rwlock_unlock(x->catalog_lock);
+	return n;
+}
+
 int lc_sku_max_deploys(const struct lc_ctx *x, const char *sku)
 {
 	pthread_rwlock_rdlock(x->catalog_lock);
@@ -137,6 +147,12 @@ bool lc_sku_fast_track(struct app *a, const char *sku)
 {
 	const struct lc_ctx x = {.catalog_lock = &a->catalog_lock, .catalog = &a->catalog};
 	return lc_fast_track(&x, sku);
+}
+
+int lc_sku_warm_pool(struct app *a, const char *sku)
+{
+	const struct lc_ctx x = {.catalog_lock = &a->catalog_lock, .catalog = &a->catalog};
+	return lc_warm_pool(&x, sku);
 }
 
 bool lc_sku_exists(struct app *a, const char *sku)

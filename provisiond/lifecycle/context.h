@@ -41,6 +41,7 @@ struct lc_limits {
 	int max_concurrent_deploys;	     /* machines in `deploying` at once */
 	int max_per_rack;    /* machines of one rack stepped at once (<= 0: no cap) */
 	int discovery_ttl_s; /* discovered machines nobody enrolls expire */
+	int warm_max_s;	     /* a warm-pool machine stays on at most this long */
 };
 
 /* The seconds a machine may spend in state s (0: no deadline). Its
@@ -142,6 +143,14 @@ void lc_settle(const struct lc_ctx *x, const char *alloc_id);
 /* Whether available machines of this SKU wait in the agent (fast-track),
  * read from the context's catalog. */
 bool lc_fast_track(const struct lc_ctx *x, const char *sku);
+/* The SKU's [sku] warm_pool (0: none, or no such SKU). */
+int lc_warm_pool(const struct lc_ctx *x, const char *sku);
+/* Whether sku has fewer than pool warm or warming machines (warm.c). */
+bool lc_warm_room(const struct lc_ctx *x, const char *sku, int pool);
+/* One pass of the warm pools (warm.c): per SKU with a pool (all: every
+ * SKU), marks cold machines to warm or surplus ones to cool, and wakes
+ * them. Scheduler only. */
+void lc_warm_pass(const struct lc_ctx *x, bool all);
 /* The SKU's own cap on machines deploying at once (0: none), read from the
  * context's catalog. */
 int lc_sku_max_deploys(const struct lc_ctx *x, const char *sku);

@@ -54,6 +54,12 @@ struct deploy_driver {
 	/* After the engine set boot-from-disk and power-cycled: has the
 	 * deployed OS come up? */
 	enum dep_result (*wait_booted)(struct deploy_ctx *c);
+	/* Optional (NULL: the interface cannot keep a machine warm). An
+	 * available machine of a warm pool in phase "warming": DEP_DONE once
+	 * its agent is up and can take a deploy without a reboot; DEP_PENDING
+	 * with phase_out "warming" while it boots (boot it with boot_agent
+	 * when it is not on). */
+	enum dep_result (*warm)(struct deploy_ctx *c);
 	/* Optional. The machine's attempt ended (a failure, a missed deadline)
 	 * or it left the state: give back what the interface holds (inserted
 	 * virtual media). Best effort, logs what fails; idempotent and cheap

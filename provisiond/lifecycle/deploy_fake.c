@@ -107,6 +107,8 @@ static enum dep_result fake_clean(struct deploy_ctx *c)
 	return fake_step(c, "cleaning", &o);
 }
 
+/* A first deploy attempt on a machine powered on in the agent (a warm
+ * pool's) writes at once: no boot. */
 static enum dep_result fake_write(struct deploy_ctx *c, const struct inv_image *img,
 				  const struct inv_allocation *al)
 {
@@ -114,7 +116,29 @@ static enum dep_result fake_write(struct deploy_ctx *c, const struct inv_image *
 	(void)al;
 	struct fake_opts o;
 	parse_opts(c->bmc, &o);
+	if (!c->m->phase[0] && c->m->attempts == 0 && strcmp(c->m->power, "on") == 0) {
+		if (o.agent_ms <= 0)
+			return DEP_DONE;
+		c->phase_out = "agent";
+		c->wake_in_ms = o.agent_ms;
+		return DEP_PENDING;
+	}
 	return fake_step(c, "image write", &o);
+}
+
+/* Warming: boot "the agent", which is up agent_ms later; once the machine
+ * is on (pending() recorded it), it is warm. */
+static enum dep_result fake_warm(struct deploy_ctx *c)
+{
+	if (strcmp(c->m->power, "on") == 0)
+		return DEP_DONE;
+	struct fake_opts o;
+	parse_opts(c->bmc, &o);
+	if (!c->boot_agent(c->step))
+		return DEP_ABORT;
+	c->phase_out = INV_PHASE_WARMING;
+	c->wake_in_ms = o.agent_ms > 0 ? o.agent_ms : 1;
+	return DEP_PENDING;
 }
 
 static enum dep_result fake_booted(struct deploy_ctx *c)
@@ -129,4 +153,5 @@ const struct deploy_driver deploy_fake = {
     .clean = fake_clean,
     .write_image = fake_write,
     .wait_booted = fake_booted,
+    .warm = fake_warm,
 };

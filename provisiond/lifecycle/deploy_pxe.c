@@ -189,10 +189,25 @@ static enum dep_result pxe_booted(struct deploy_ctx *c)
 	return r;
 }
 
+/* Warming: the agent boots unless the machine is on already, and the
+ * machine is warm once its agent holds a session (it polls for commands
+ * while it waits). Looked at again every few seconds meanwhile. */
+static enum dep_result pxe_warm(struct deploy_ctx *c)
+{
+	if (agent_alive(c))
+		return DEP_DONE;
+	if (strcmp(c->m->power, "on") != 0 && !c->boot_agent(c->step))
+		return DEP_ABORT;
+	c->phase_out = INV_PHASE_WARMING;
+	c->wake_in_ms = 5000;
+	return DEP_PENDING;
+}
+
 const struct deploy_driver deploy_pxe = {
     .name = "pxe",
     .inspect = pxe_inspect,
     .clean = pxe_clean,
     .write_image = pxe_write,
     .wait_booted = pxe_booted,
+    .warm = pxe_warm,
 };

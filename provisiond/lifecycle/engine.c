@@ -18,6 +18,8 @@
 #define QUEUE_PER_WORKER 2
 #define INFLIGHT_PER_CALLER 2
 #define LEASE_MS (15 * 60 * 1000)
+/* How often the warm pools are looked at (warm.c) */
+#define WARM_PASS_MS 2000
 
 static bool inflight_has(struct lc_engine *e, const char *id)
 {
@@ -189,7 +191,7 @@ static void housekeeping(const struct lc_ctx *x)
 static void *scheduler_main(void *arg)
 {
 	struct lc_engine *e = arg;
-	int64_t purged_at = 0;
+	int64_t purged_at = 0, warmed_at = 0;
 	pthread_mutex_lock(&e->mu);
 	while (!e->stopping) {
 		pthread_mutex_unlock(&e->mu);
@@ -199,6 +201,10 @@ static void *scheduler_main(void *arg)
 		if (now - purged_at >= housekeeping_ms(&e->ctx.limits)) {
 			purged_at = now;
 			housekeeping(&e->ctx);
+		}
+		if (now - warmed_at >= WARM_PASS_MS || now < warmed_at) {
+			lc_warm_pass(&e->ctx, warmed_at == 0);
+			warmed_at = now;
 		}
 		if (inv_machines_next_wake(e->ctx.inv, &next, &err) != INV_OK)
 			log_event(LOG_ERROR, "lifecycle: cannot read the next wake-up", "error",
@@ -292,7 +298,8 @@ void lc_limits_from_config(const struct config *c, struct lc_limits *out)
 				  .max_substitutions = c->max_substitutions,
 				  .max_concurrent_deploys = c->max_concurrent_deploys,
 				  .max_per_rack = c->lc_max_per_rack,
-				  .discovery_ttl_s = c->discovery_ttl_s};
+				  .discovery_ttl_s = c->discovery_ttl_s,
+				  .warm_max_s = c->warm_max_s};
 }
 
 /* The steps' view of the daemon: pointers into a, which outlives e. */

@@ -10,6 +10,9 @@
 
 #include "util/util.h"
 
+/* SKUs whose warm pools the engine looks after (the first of the catalog) */
+#define LC_WARM_SKUS 64
+
 struct lc_job {
 	char id[INV_ID_LEN];
 	bool resume; /* its BMC operation answered: step it again, no lease */
@@ -36,6 +39,13 @@ struct lc_engine {
 	struct lc_inflight *inflight; /* max_inflight entries */
 	int ninflight, max_inflight;
 	struct lc_calls *calls; /* BMC operations of the steps (calls.h) */
+	/* warm machines per SKU with a warm pool as the last warm pass saw
+	 * them (warm.c), for metrics and capacity; under mu */
+	struct lc_warm_seen {
+		char sku[64];
+		int warm;
+	} warm_seen[LC_WARM_SKUS];
+	int nwarm_seen;
 };
 
 void lc_observe_ready(struct lc_stats *s, int64_t ms);
@@ -44,5 +54,7 @@ void lc_observe_ready(struct lc_stats *s, int64_t ms);
 void lc_after_failed(const struct lc_ctx *x, const struct inv_machine *m, const char *alloc_id,
 		     const char *msg);
 void lc_recover_allocations(const struct lc_ctx *x);
+/* The family provisiond_warm_machines{sku} (warm.c). */
+void lc_warm_metrics(struct lc_engine *e, const struct util_lines *o);
 
 #endif

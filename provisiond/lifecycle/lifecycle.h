@@ -64,6 +64,11 @@ bool lc_console_state(enum inv_state s);
 bool lc_sku_exists(struct app *a, const char *sku);
 /* Whether available machines of this SKU wait in the agent (fast-track). */
 bool lc_sku_fast_track(struct app *a, const char *sku);
+/* The SKU's [sku] warm_pool: available machines kept on in the agent. */
+int lc_sku_warm_pool(struct app *a, const char *sku);
+/* Warm machines of sku as the engine last saw them (every 2 s); -1 when
+ * the SKU has no warm pool or the engine is not running. Thread-safe. */
+int lc_warm_count(struct lc_engine *e, const char *sku);
 
 /* Settles an allocation after a machine change (ready / released). */
 void lc_allocation_settle(struct app *a, const char *alloc_id);

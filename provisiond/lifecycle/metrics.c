@@ -161,4 +161,5 @@ void lc_metrics(struct lc_engine *eng, void (*emit)(void *ctx, const char *line)
 	    "One step of one machine: its lease, BMC calls and writes (waits for agents, "
 	    "backoffs and deadlines are not steps).");
 	util_hist_render(&e->step_seconds, "provisiond_lifecycle_step_seconds", NULL, emit, ctx);
+	lc_warm_metrics(eng, &o);
 }

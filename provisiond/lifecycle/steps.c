@@ -21,10 +21,12 @@ struct step {
 	char boot_mode[16];   /* the SKU's boot_override_mode for t */
 	int64_t leased_until; /* the machine's wake_at when the step began */
 	struct lc_run run;    /* its BMC operations (calls.h) */
+	bool warming;	      /* an available machine warming: a failure cools it */
 	char err[600];
 };
 
 static void release_deploy(struct step *s);
+static void cool(struct step *s, const char *reason);
 
 int lc_deadline_s(const struct lc_limits *c, enum inv_state s)
 {
@@ -134,9 +136,9 @@ static bool advance(struct step *s, enum inv_state to, const char *reason,
 	int64_t now = lc_now(s->x);
 	c.set_state = c.set_phase = c.set_attempts = c.set_wake = c.set_deadline = true;
 	c.state = to;
-	c.phase = "";
+	c.phase = extra && extra->set_phase ? extra->phase : "";
 	c.attempts = 0;
-	c.wake_at = resting(to) ? 0 : now;
+	c.wake_at = extra && extra->set_wake ? extra->wake_at : resting(to) ? 0 : now;
 	c.deadline_at = 0;	 /* set by the state's first step (lc_deadline_s) */
 	if (!c.set_last_error) { /* success clears the last error */
 		c.set_last_error = true;
@@ -180,6 +182,12 @@ static void fail(struct step *s, bool retryable, const char *fmt, const char *de
 	if (s->run.yielded)
 		return;
 	snprintf(msg, sizeof msg, fmt, detail);
+	if (s->warming) { /* the machine stays in the pool, cold */
+		char reason[700];
+		snprintf(reason, sizeof reason, "warming failed: %s", msg);
+		cool(s, reason);
+		return;
+	}
 	int attempts = s->m->attempts + 1;
 	char alloc[INV_ID_LEN];
 	snprintf(alloc, sizeof alloc, "%s", s->m->allocation_id);
@@ -512,10 +520,15 @@ static void step_cleaning(struct step *s)
 	}
 	if (r == DEP_PENDING)
 		pending(s, &c);
-	/* fast-track SKUs wait in the running agent, so a deploy needs no
-	 * first reboot; the others power off */
-	bool fast = d != &deploy_fake && lc_fast_track(s->x, s->m->sku);
-	if (r != DEP_DONE || (!fast && !power(s, BMC_POWER_ACTION_OFF)))
+	if (r != DEP_DONE)
+		return;
+	/* a warm pool's SKU keeps its first warm_pool machines in the running
+	 * agent, fast-track SKUs all of them, so a deploy needs no first
+	 * reboot; the others power off */
+	int pool = d->warm ? lc_warm_pool(s->x, s->m->sku) : 0;
+	bool warm = pool > 0 && lc_warm_room(s->x, s->m->sku, pool);
+	bool fast = warm || (pool == 0 && d != &deploy_fake && lc_fast_track(s->x, s->m->sku));
+	if (!fast && !power(s, BMC_POWER_ACTION_OFF))
 		return;
 	if (!fast)
 		agent_gone(s);
@@ -524,13 +537,100 @@ static void step_cleaning(struct step *s)
 	struct inv_machine_change ch = {.set_power = true,
 					.power = fast ? "on" : "off",
 					.set_allocation = true,
-					.allocation_id = ""};
+					.allocation_id = "",
+					.set_phase = warm,
+					.phase = INV_PHASE_WARM,
+					.set_wake = warm,
+					.wake_at =
+					    lc_now(s->x) + (int64_t)s->x->limits.warm_max_s * 1000};
 	if (advance(s, INV_ST_AVAILABLE,
-		    fast ? "cleaned: disks wiped, waiting in the agent (fast-track)"
-			 : "cleaned: disks wiped, back in the pool",
+		    warm   ? "cleaned: disks wiped, waiting in the agent (warm pool)"
+		    : fast ? "cleaned: disks wiped, waiting in the agent (fast-track)"
+			   : "cleaned: disks wiped, back in the pool",
 		    &ch) &&
 	    alloc[0])
 		lc_settle(s->x, alloc);
+}
+
+/* Powers a warm-pool machine off; it stays available, cold. */
+static void cool(struct step *s, const char *reason)
+{
+	s->warming = false;
+	if (!power(s, BMC_POWER_ACTION_OFF))
+		return; /* waits for the BMC, or failed: retried like any step */
+	agent_gone(s);
+	struct inv_machine_change c = {.set_phase = true,
+				       .phase = "",
+				       .set_wake = true,
+				       .wake_at = 0,
+				       .set_power = true,
+				       .power = "off",
+				       .always_event = true,
+				       .reason = reason};
+	if (commit(s, &c))
+		log_event(LOG_INFO, "warm pool: machine cooled", "machine", s->m->id, "reason",
+			  reason, NULL);
+}
+
+/* Phase "warming": boot the agent through the deploy interface; warm once
+ * it is up, until warm_max_s from now. */
+static void warm_up(struct step *s)
+{
+	const struct deploy_driver *d = deploy_for(s->x, s->m, &s->bmc);
+	if (!d || !d->warm) { /* never powered on: it stays cold, left alone */
+		struct inv_machine_change c = {
+		    .set_phase = true,
+		    .phase = INV_PHASE_NO_WARM,
+		    .set_wake = true,
+		    .wake_at = 0,
+		    .always_event = true,
+		    .reason = "stays cold: its deploy interface cannot keep it warm"};
+		commit(s, &c);
+		return;
+	}
+	if (lc_warm_pool(s->x, s->m->sku) <= 0) {
+		cool(s, "cooled: its SKU has no warm pool any more");
+		return;
+	}
+	struct deploy_ctx c = ctx_for(s);
+	s->warming = true;
+	enum dep_result r = d->warm(&c);
+	if (r == DEP_PENDING) {
+		pending(s, &c);
+	} else if (r == DEP_ERROR) {
+		fail(s, true, "%s", c.err);
+	} else if (r == DEP_DONE) {
+		struct inv_machine_change ch = {
+		    .set_phase = true,
+		    .phase = INV_PHASE_WARM,
+		    .set_wake = true,
+		    .wake_at = lc_now(s->x) + (int64_t)s->x->limits.warm_max_s * 1000,
+		    .set_power = true,
+		    .power = "on",
+		    .always_event = true,
+		    .reason = "warmed: waiting in the agent (warm pool)"};
+		if (commit(s, &ch))
+			log_event(LOG_INFO, "warm pool: machine warmed", "machine", s->m->id, NULL);
+	}
+}
+
+/* An available machine the engine looks at: one of a warm pool (phase
+ * warming: boot it; warm and due: it has been on warm_max_s, rotate it;
+ * cooling: the pool shrank). */
+static void step_available(struct step *s)
+{
+	const char *ph = s->m->phase;
+	if (strcmp(ph, INV_PHASE_WARMING) == 0) {
+		warm_up(s);
+	} else if (strcmp(ph, INV_PHASE_WARM) == 0) {
+		char reason[128];
+		snprintf(reason, sizeof reason,
+			 "rotated: warm for %d s ([lifecycle] warm_max_s), powered off",
+			 s->x->limits.warm_max_s);
+		cool(s, reason);
+	} else {
+		cool(s, "cooled: more warm machines than the SKU's warm_pool");
+	}
 }
 
 static bool load_deploy_inputs(struct step *s, struct inv_allocation *al, struct inv_image *img)
@@ -659,6 +759,16 @@ static void step_run(struct step *s)
 			struct inv_machine_change c = {.set_wake = true, .wake_at = 0};
 			commit(s, &c);
 		}
+		return;
+	}
+	if (st == INV_ST_AVAILABLE && m->phase[0] && strcmp(m->phase, INV_PHASE_NO_WARM) != 0 &&
+	    !m->maintenance) {
+		struct inv_err err = {0};
+		if (!load_bmc(s, &err))
+			log_event(LOG_WARN, "lifecycle: cannot read the BMC access", "machine",
+				  m->id, "error", err.message, NULL);
+		else
+			step_available(s);
 		return;
 	}
 	if (resting(st)) {

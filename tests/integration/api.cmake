@@ -20,6 +20,8 @@ set(PROVISIOND_IT_TESTS
   api_secrets     # no BMC password in clear in the database, its WAL or a backup; key file
   api_metrics     # /metrics passes promtool and our lint; alert rules and their tests;
                   # the Grafana dashboard names only metrics that exist
+  api_warm        # warm pools: the warm machine, capacity and metric, warm-first
+                  # allocation, refill
   api_admission   # per-token rate 429, in-flight 503, freeze 503 says who and why, deploy cap
   api_console     # the web console's files, whoami, the event stream (auth, a service's
                   # own view, max_streams, drain), open BMC breakers

@@ -6,3 +6,7 @@ provisiond_unit_test(test_lifecycle
 # deadlines, a restart mid-onboarding.
 provisiond_unit_test(test_engine
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_engine.c LIBS provisiond_core)
+# Warm pools with the engine's threads: the pool fills, refills after an
+# allocation, rotates; allocations take warm machines first.
+provisiond_unit_test(test_warm
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_warm.c LIBS provisiond_core)

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* test_inventory_util.c */
@@ -509,11 +510,72 @@ static void test_get_by_name(void **state)
 	inv_allocation_clear(&x);
 }
 
+/* ------------------------------------------------ warm pools */
+
+static void set_phase(void **state, const char *id, const char *phase, const char *power)
+{
+	struct inv_machine m = get(state, id);
+	struct inv_machine_change c = {.expect_version = m.version,
+				       .set_phase = true,
+				       .phase = phase,
+				       .set_power = true,
+				       .power = power,
+				       .actor = "test"};
+	struct inv_err err = {0};
+	if (inv_machine_change(tinv_inv(state), id, &c, NULL, &err) != INV_OK)
+		fail_msg("phase %s: %s", id, err.message);
+	inv_machine_clear(&m);
+}
+
+/* Warm machines first (warm, then warming), then the oldest; without
+ * prefer_warm the oldest, as before. inv_pool_warm sees the same; a warm
+ * machine a tech powered off counts as neither warm nor cold. */
+static void test_warm_pick_order(void **state)
+{
+	tinv_pool(tinv_inv(state), "p", "s1", 5);
+	struct inv_machine_list l = {0};
+	struct inv_machine_filter f = {.state = -1, .sku = "s1", .limit = 10};
+	struct inv_err err = {0};
+	bool det = false;
+	assert_int_equal(inv_machine_list(tinv_inv(state), &f, &l, &err), INV_OK);
+	assert_int_equal(l.n, 5);
+	set_phase(state, l.items[4].id, INV_PHASE_WARMING, "off");
+	set_phase(state, l.items[3].id, INV_PHASE_WARM, "on");
+	set_phase(state, l.items[2].id, INV_PHASE_WARM, "off"); /* a tech powered it off */
+	struct inv_warm_pool *p = calloc(1, sizeof *p);
+	assert_non_null(p);
+	p->size = 4; /* 2 warm: 2 cold wanted */
+	assert_int_equal(inv_pool_warm(tinv_inv(state), "s1", p, &err), INV_OK);
+	assert_int_equal(p->nwarm, 2);
+	assert_string_equal(p->warm[0], l.items[3].id);
+	assert_false(p->warming[0]);
+	assert_true(p->warming[1]);
+	assert_int_equal(p->ncold, 2);
+	assert_string_equal(p->cold[0], l.items[0].id);
+	assert_string_equal(p->cold[1], l.items[1].id); /* not the one powered off */
+	free(p);
+	struct inv_allocation a = {0};
+	struct inv_alloc_request r = req("alice", "s1", 2, 2);
+	r.prefer_warm = true;
+	assert_int_equal(reserve(state, r, &a, &err), INV_OK);
+	assert_true(attached(&a, l.items[3].id, &det));
+	assert_true(attached(&a, l.items[4].id, &det));
+	struct inv_machine m = get(state, l.items[3].id);
+	assert_string_equal(m.phase, ""); /* a deploy starts at its first phase */
+	inv_machine_clear(&m);
+	inv_allocation_clear(&a);
+	assert_int_equal(reserve(state, req("alice", "s1", 1, 1), &a, &err), INV_OK);
+	assert_true(attached(&a, l.items[0].id, &det));
+	inv_allocation_clear(&a);
+	inv_machine_list_clear(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_reserve_moves_machines, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_capacity, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_warm_pick_order, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_reserve_invalid, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_quota, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_idempotency_key, tinv_setup, tinv_teardown),

@@ -124,6 +124,9 @@ static const struct catalog_case catalog_cases[] = {
      {{"bad.ini", L_SKU L_CPU "[memory]\nmib = 1024\ntolerance_pct = 60\n" L_DISKS L_NICS}},
      "bad.ini:10: bad value for \"tolerance_pct\" in [memory]: \"60\" is not an integer from 0 to "
      "50"},
+    {"warm pool too big",
+     {{"bad.ini", L_SKU "warm_pool = 100001\n" L_CPU L_MEM L_DISKS L_NICS}},
+     "bad value for \"warm_pool\" in [sku]"},
     {"boot mode",
      {{"bad.ini", "[sku]\nname = t\ndescription = d\narch = x86_64\nboot_mode = efi\n" L_CPU L_MEM
 		      L_DISKS L_NICS}},
@@ -329,9 +332,11 @@ static void test_deploy_settings(void **state)
 	struct sku_catalog *c = NULL;
 	make_dir(dir, sizeof(dir));
 	write_file(dir, "a.ini", GOOD);
-	write_file(dir, "b.ini",
-		   SKU2("x86_64", "uefi") "deploy = vmedia\nboot_override_mode = uefi\n" L_CPU L_MEM
-		       L_DISKS L_NICS);
+	write_file(
+	    dir, "b.ini",
+	    SKU2("x86_64",
+		 "uefi") "deploy = vmedia\nboot_override_mode = uefi\nwarm_pool = 3\n" L_CPU L_MEM
+		L_DISKS L_NICS);
 	assert_int_equal(sku_catalog_load_dir(dir, &c, &e), ERR_OK);
 	const struct sku *one = sku_catalog_find(c, "t.one"), *two = sku_catalog_find(c, "t.two");
 	assert_string_equal(sku_deploy(one), "pxe");
@@ -339,7 +344,10 @@ static void test_deploy_settings(void **state)
 	assert_string_equal(sku_deploy(two), "vmedia");
 	assert_string_equal(sku_boot_override_mode(two), "UEFI");
 	assert_string_equal(sku_deploy(NULL), "pxe");
+	assert_int_equal(sku_warm_pool(one), 0);
+	assert_int_equal(sku_warm_pool(two), 3);
 	char *text = sku_to_json(two);
+	assert_non_null(strstr(text, "\"warm_pool\":3"));
 	assert_non_null(strstr(text, "\"deploy\":\"vmedia\""));
 	assert_non_null(strstr(text, "\"boot_override_mode\":\"UEFI\""));
 	free(text);

@@ -1,0 +1,361 @@
+/* Warm pools with the engine's threads (lc_start): a real SQLite inventory
+ * in a temporary directory, the fake BMC driver and deploy interface, and a
+ * catalog of two SKUs: warm.small (lab.small's hardware, warm_pool = 2)
+ * and lab.large (no warm pool). Checks:
+ *  - after onboarding, two warm.small machines wait powered on in the
+ *    agent (phase warm), the other ones and every lab.large are off;
+ *  - an allocation of warm.small takes a warm machine although colder ones
+ *    are older, and the pool is refilled from a cold machine; the deploy
+ *    reaches `active`; lab.large allocates and deploys as before;
+ *  - rotation: with warm_max_s = 1, warm machines power off (event
+ *    "rotated") and cold ones are warmed in their place, the pool size
+ *    kept. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "inventory/inventory.h"
+#include "provisiond/app.h"
+#include "provisiond/bmc/bmc.h"
+#include "provisiond/lifecycle/lifecycle.h"
+#include "skus/sku.h"
+
+#define WARM "warm.small"
+#define COLD "lab.large"
+
+struct fixture {
+	char dir[256];
+	struct app a;
+};
+
+/* skus/catalog/lab.small.ini renamed, with a warm pool of pool */
+static void write_catalog(const char *src, const char *dir, int pool)
+{
+	char path[600], line[1400];
+	snprintf(path, sizeof path, "%s/skus/catalog/lab.small.ini", src);
+	FILE *in = fopen(path, "r");
+	snprintf(path, sizeof path, "%s/warm.small.ini", dir);
+	FILE *out = fopen(path, "w");
+	assert_non_null(in);
+	assert_non_null(out);
+	while (fgets(line, sizeof line, in))
+		if (strncmp(line, "name =", 6) == 0)
+			fprintf(out, "name = " WARM "\nwarm_pool = %d\n", pool);
+		else
+			fputs(line, out);
+	fclose(in);
+	fclose(out);
+	snprintf(line, sizeof line, "cp %s/skus/catalog/lab.large.ini %s/", src, dir);
+	assert_int_equal(system(line), 0);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	const char *tmp = getenv("TMPDIR"), *src = getenv("PROVISIOND_SOURCE_DIR");
+	char path[512];
+	struct inv_err ie = {0};
+	struct err e = {0};
+	struct bmc_limits bl;
+	assert_non_null(f);
+	if (!src || !*src)
+		fail_msg("PROVISIOND_SOURCE_DIR is not set (run the test through ctest)");
+	snprintf(f->dir, sizeof f->dir, "%s/test_warm.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(path, sizeof path, "%s/provisiond.db", f->dir);
+	static const struct inv_key key = {.bytes = "warm test key"};
+	if (inv_open(path, &key, &f->a.inv, &ie) != INV_OK)
+		fail_msg("inv_open: %s", ie.message);
+	bmc_limits_default(&bl);
+	f->a.bmc = bmc_manager_new(&bl);
+	assert_non_null(f->a.bmc);
+	snprintf(path, sizeof path, "%s/skus", f->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	write_catalog(src, path, 2);
+	if (sku_catalog_load_dir(path, &f->a.catalog, &e) != ERR_OK)
+		fail_msg("catalog: %s", e.message);
+	pthread_rwlock_init(&f->a.catalog_lock, NULL);
+	config_defaults(&f->a.cfg);
+	f->a.cfg.lc_workers = 4;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[600];
+	lc_stop(f->a.lc);
+	inv_close(f->a.inv);
+	bmc_manager_free(f->a.bmc);
+	sku_catalog_free(f->a.catalog);
+	pthread_rwlock_destroy(&f->a.catalog_lock);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", f->dir);
+	free(f);
+	return 0;
+}
+
+static void start(struct fixture *f)
+{
+	struct err e = {0};
+	if (lc_start(&f->a, &f->a.lc, &e) != ERR_OK)
+		fail_msg("lc_start: %s", e.message);
+}
+
+/* Enrolls n fake machines of sku named prefix-N. */
+static void enroll(struct fixture *f, const char *prefix, int n, const char *sku)
+{
+	static unsigned serial;
+	for (int i = 0; i < n; i++) {
+		char name[64], mac[18], opts[128];
+		snprintf(name, sizeof name, "%s-%d", prefix, i);
+		snprintf(mac, sizeof mac, "52:54:07:00:%02x:%02x", (serial >> 8) & 0xff,
+			 serial & 0xff);
+		serial++;
+		snprintf(opts, sizeof opts, "{\"sku\":\"%s\"}", sku);
+		struct inv_bmc b = {.driver = "fake", .options_json = opts};
+		snprintf(b.address, sizeof b.address, "fake-%s", name);
+		struct inv_machine_new m = {.name = name,
+					    .location = {.unit = -1},
+					    .nmacs = 1,
+					    .macs = {mac},
+					    .bmc = &b,
+					    .actor = "test",
+					    .wake_at = inv_now_ms()};
+		struct inv_machine out = {0};
+		struct inv_err e = {0};
+		if (inv_machine_create(f->a.inv, &m, &out, &e) != INV_OK)
+			fail_msg("enroll %s: %s", name, e.message);
+		inv_machine_clear(&out);
+	}
+	lc_kick(f->a.lc);
+}
+
+/* Machines of sku in state with phase and power (NULL: any); the ids of
+ * the first 16 into ids when given. */
+static int count(struct fixture *f, const char *sku, enum inv_state state, const char *phase,
+		 const char *power, char (*ids)[INV_ID_LEN])
+{
+	struct inv_machine_list l = {0};
+	struct inv_err e = {0};
+	struct inv_machine_filter flt = {.state = (int)state, .sku = sku, .limit = 1000};
+	if (inv_machine_list(f->a.inv, &flt, &l, &e) != INV_OK)
+		fail_msg("list: %s", e.message);
+	int n = 0;
+	for (size_t i = 0; i < l.n; i++)
+		if ((!phase || strcmp(l.items[i].phase, phase) == 0) &&
+		    (!power || strcmp(l.items[i].power, power) == 0)) {
+			if (ids && n < 16)
+				memcpy(ids[n], l.items[i].id, INV_ID_LEN);
+			n++;
+		}
+	inv_machine_list_clear(&l);
+	return n;
+}
+
+/* Waits (bounded, not timed) until want machines match. */
+static void wait_for(struct fixture *f, const char *sku, enum inv_state state, const char *phase,
+		     const char *power, int want)
+{
+	int n = 0;
+	for (int i = 0; i < 1500 && (n = count(f, sku, state, phase, power, NULL)) != want; i++)
+		usleep(20000);
+	if (n != want)
+		fail_msg("%d machines of %s in %s/%s/%s, want %d", n, sku, inv_state_name(state),
+			 phase ? phase : "*", power ? power : "*", want);
+}
+
+/* Registers the image "img" (once) and reserves one machine of sku. */
+static void reserve(struct fixture *f, const char *sku, bool warm, struct inv_allocation *al)
+{
+	struct inv_err e = {0};
+	struct inv_image img = {.name = "img", .format = "raw", .size = 1024};
+	snprintf(img.url, sizeof img.url, "http://images.example/img.raw");
+	memset(img.sha256, 'a', 64);
+	if (inv_image_create(f->a.inv, &img, "test", "req", &e) != INV_OK &&
+	    e.status != INV_DUPLICATE)
+		fail_msg("image: %s", e.message);
+	struct inv_alloc_request r = {.owner = "alice",
+				      .sku = sku,
+				      .image = "img",
+				      .count = 1,
+				      .min_count = 1,
+				      .quota = -1,
+				      .actor = "alice",
+				      .request_id = "req",
+				      .wake_at = inv_now_ms(),
+				      .prefer_warm = warm};
+	if (inv_allocation_reserve(f->a.inv, &r, al, &e) != INV_OK)
+		fail_msg("reserve: %s", e.message);
+	assert_int_equal(al->nmachines, 1);
+	lc_kick(f->a.lc);
+}
+
+/* Five warm.small and three lab.large machines onboarded: two warm.small
+ * warm, the rest off. */
+static void onboard(struct fixture *f)
+{
+	start(f);
+	enroll(f, "w", 5, WARM);
+	enroll(f, "c", 3, COLD);
+	wait_for(f, WARM, INV_ST_AVAILABLE, NULL, NULL, 5);
+	wait_for(f, COLD, INV_ST_AVAILABLE, "", "off", 3);
+	wait_for(f, WARM, INV_ST_AVAILABLE, INV_PHASE_WARM, "on", 2);
+	wait_for(f, WARM, INV_ST_AVAILABLE, "", "off", 3);
+}
+
+static bool in(char (*ids)[INV_ID_LEN], int n, const char *id)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(ids[i], id) == 0)
+			return true;
+	return false;
+}
+
+static void wait_ready(struct fixture *f, const char *id)
+{
+	struct inv_allocation al = {0};
+	struct inv_err e = {0};
+	for (int i = 0; i < 1500; i++) {
+		inv_allocation_clear(&al);
+		if (inv_allocation_get(f->a.inv, id, &al, &e) != INV_OK)
+			fail_msg("allocation: %s", e.message);
+		if (al.state == INV_AL_READY)
+			break;
+		usleep(20000);
+	}
+	assert_int_equal(al.state, INV_AL_READY);
+	inv_allocation_clear(&al);
+}
+
+struct text {
+	char buf[65536];
+	size_t len;
+};
+
+static void collect(void *ctx, const char *line)
+{
+	struct text *t = ctx;
+	int n = snprintf(t->buf + t->len, sizeof t->buf - t->len, "%s\n", line);
+	if (n > 0 && (size_t)n < sizeof t->buf - t->len)
+		t->len += (size_t)n;
+}
+
+static void test_pool_fills_cold_power_off(void **state)
+{
+	struct fixture *f = *state;
+	onboard(f);
+	/* nothing else is powered on: no warming, no fast-track */
+	assert_int_equal(count(f, NULL, INV_ST_AVAILABLE, NULL, "on", NULL), 2);
+	/* what metrics and capacity show: the pass every 2 s sees it */
+	for (int i = 0; i < 300 && lc_warm_count(f->a.lc, WARM) != 2; i++)
+		usleep(20000);
+	assert_int_equal(lc_warm_count(f->a.lc, WARM), 2);
+	assert_int_equal(lc_warm_count(f->a.lc, COLD), -1);
+	struct text t = {0};
+	lc_metrics(f->a.lc, collect, &t);
+	assert_non_null(strstr(t.buf, "\nprovisiond_warm_machines{sku=\"" WARM "\"} 2\n"));
+	assert_null(strstr(t.buf, "provisiond_warm_machines{sku=\"" COLD "\"}"));
+}
+
+static void test_warm_first_and_refill(void **state)
+{
+	struct fixture *f = *state;
+	onboard(f);
+	char warm[16][INV_ID_LEN];
+	assert_int_equal(count(f, WARM, INV_ST_AVAILABLE, INV_PHASE_WARM, NULL, warm), 2);
+	struct inv_allocation al = {0};
+	reserve(f, WARM, true, &al);
+	/* w-0 is the oldest machine; the warm ones come first whichever they are */
+	assert_true(in(warm, 2, al.machines[0].id));
+	wait_ready(f, al.id);
+	/* refilled from a cold machine */
+	wait_for(f, WARM, INV_ST_AVAILABLE, INV_PHASE_WARM, "on", 2);
+	wait_for(f, WARM, INV_ST_AVAILABLE, "", "off", 2);
+	inv_allocation_clear(&al);
+	/* a SKU without a warm pool: as before */
+	reserve(f, COLD, false, &al);
+	wait_ready(f, al.id);
+	wait_for(f, COLD, INV_ST_ACTIVE, NULL, "on", 1);
+	wait_for(f, COLD, INV_ST_AVAILABLE, "", "off", 2);
+	inv_allocation_clear(&al);
+}
+
+static bool rotated(struct fixture *f, const char *id)
+{
+	struct inv_event_list l = {0};
+	struct inv_err e = {0};
+	bool found = false;
+	if (inv_machine_events(f->a.inv, id, 0, 500, &l, &e) != INV_OK)
+		fail_msg("events: %s", e.message);
+	for (size_t i = 0; i < l.n; i++)
+		found |= strncmp(l.items[i].reason, "rotated:", 8) == 0;
+	inv_event_list_clear(&l);
+	return found;
+}
+
+static void test_rotation(void **state)
+{
+	struct fixture *f = *state;
+	f->a.cfg.warm_max_s = 1;
+	onboard(f);
+	char first[16][INV_ID_LEN], now[16][INV_ID_LEN];
+	assert_int_equal(count(f, WARM, INV_ST_AVAILABLE, INV_PHASE_WARM, NULL, first), 2);
+	bool fresh = false;
+	for (int i = 0; i < 1500 && !(fresh && rotated(f, first[0])); i++) {
+		int n = count(f, WARM, INV_ST_AVAILABLE, INV_PHASE_WARM, NULL, now);
+		for (int k = 0; k < n; k++)
+			fresh |= !in(first, 2, now[k]);
+		usleep(20000);
+	}
+	assert_true(fresh);
+	assert_true(rotated(f, first[0]));
+	/* never more on than the pool, and lab.large untouched */
+	assert_true(count(f, WARM, INV_ST_AVAILABLE, NULL, "on", NULL) <= 2);
+	assert_int_equal(count(f, COLD, INV_ST_AVAILABLE, "", "off", NULL), 3);
+}
+
+/* A catalog reloaded with a smaller pool: the youngest surplus machine
+ * powers off (event "cooled: ..."); the rest stays as it was. */
+static void test_pool_shrinks(void **state)
+{
+	struct fixture *f = *state;
+	char path[600];
+	struct err e = {0};
+	struct sku_catalog *c = NULL, *old;
+	onboard(f);
+	snprintf(path, sizeof path, "%s/skus", f->dir);
+	write_catalog(getenv("PROVISIOND_SOURCE_DIR"), path, 1);
+	if (sku_catalog_load_dir(path, &c, &e) != ERR_OK)
+		fail_msg("catalog: %s", e.message);
+	pthread_rwlock_wrlock(&f->a.catalog_lock);
+	old = f->a.catalog;
+	f->a.catalog = c;
+	pthread_rwlock_unlock(&f->a.catalog_lock);
+	sku_catalog_free(old);
+	wait_for(f, WARM, INV_ST_AVAILABLE, INV_PHASE_WARM, "on", 1);
+	wait_for(f, WARM, INV_ST_AVAILABLE, "", "off", 4);
+	assert_int_equal(count(f, NULL, INV_ST_AVAILABLE, NULL, "on", NULL), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_pool_fills_cold_power_off, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_warm_first_and_refill, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pool_shrinks, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
