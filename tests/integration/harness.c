@@ -280,6 +280,27 @@ int h_start(struct h_daemon *d, const char *extra_ini)
 	return launch(d);
 }
 
+int h_start_peer(struct h_daemon *d, const struct h_daemon *first)
+{
+	memset(d, 0, sizeof *d);
+	const char *tmp = getenv("TMPDIR");
+	snprintf(d->dir, sizeof d->dir, "%s/pvd-it-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(d->dir)) {
+		perror("harness: mkdtemp");
+		return -1;
+	}
+	snprintf(d->db, sizeof d->db, "%s", first->db); /* pg_schema "": first's to drop */
+	snprintf(d->ini, sizeof d->ini, "%s/p.ini", d->dir);
+	snprintf(d->log, sizeof d->log, "%s/log", d->dir);
+	snprintf(d->ready, sizeof d->ready, "%s/ready", d->dir);
+	snprintf(d->images, sizeof d->images, "%s", first->images);
+	snprintf(d->admin, sizeof d->admin, "%s", first->admin);
+	char *ini = read_file(first->ini, NULL);
+	int rc = ini ? write_file(d->ini, ini) : -1;
+	free(ini);
+	return rc != 0 ? -1 : launch(d);
+}
+
 int h_restart(struct h_daemon *d)
 {
 	if (d->pid)
