@@ -121,14 +121,15 @@ static void quiet(void *arg, const char *message)
 #define READ_ONLY_SQL "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
 
 /* Whether r (NULL: no result at all) says the connection is of no more
- * use: broken, its server shutting down, or a server that does not take
- * writes (a demoted primary, a standby); it is then marked for a reset. */
+ * use: broken, its server shutting down, or, for the writer, a server that
+ * does not take writes (a standby); it is then marked for a reset. (A
+ * reader's own session is read-only: 25006 there says nothing.) */
 static bool lost(struct pg_conn *pc, const PGresult *r)
 {
 	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	bool gone = PQstatus(pc->pg) != CONNECTION_OK || !r ||
 		    (st && (strncmp(st, "08", 2) == 0 || strncmp(st, "57P0", 4) == 0 ||
-			    strcmp(st, "25006") == 0));
+			    (!pc->read_only && strcmp(st, "25006") == 0)));
 	pc->stale |= gone;
 	return gone;
 }

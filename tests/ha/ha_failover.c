@@ -46,8 +46,8 @@ struct client {
 	char token[H_TOKEN_LEN];
 	struct grant grants[MAX_GRANTS];
 	int ngrants;
-	int retried;	       /* 5xx or no answer, asked again with the same key */
-	long unexpected;       /* any other answer but 202 and the final 409 */
+	int retried;	 /* 5xx or no answer, asked again with the same key */
+	long unexpected; /* any other answer but 202 and the final 409 */
 	char unexpected_body[512];
 	int64_t first_ack_after_kill; /* ms, 0 none yet */
 };
@@ -157,8 +157,9 @@ static void assert_grant(struct h_daemon *d, const char *token, const struct gra
 	for (int m = 0; m < g->n; m++) {
 		bool found = false;
 		for (size_t k = 0; k < json_array_size(ms); k++)
-			found |= strcmp(json_string_value(json_object_get(json_array_get(ms, k), "id")),
-					g->machines[m]) == 0;
+			found |=
+			    strcmp(json_string_value(json_object_get(json_array_get(ms, k), "id")),
+				   g->machines[m]) == 0;
 		assert_true(found);
 	}
 	h_resp_clear(&r);
@@ -251,8 +252,8 @@ static void test_failover_under_allocation_storm(void **state)
 	assert_int_equal(held, POOL);
 	assert_int_equal(h_count_machines(&da, "available", "lab.small"), 0);
 	assert_int_equal(h_db_int(&da, "SELECT count(*) FROM allocation_machines"), POOL);
-	assert_int_equal(h_db_int(&da, "SELECT count(DISTINCT machine_id) FROM allocation_machines"),
-			 POOL);
+	assert_int_equal(
+	    h_db_int(&da, "SELECT count(DISTINCT machine_id) FROM allocation_machines"), POOL);
 	assert_int_equal(h_db_int(&da, "SELECT count(*) FROM allocations"), atomic_load(&acked));
 	int st;
 	assert_int_equal(waitpid(da.pid, &st, WNOHANG), 0);

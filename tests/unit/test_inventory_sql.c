@@ -251,8 +251,9 @@ static void test_agent_seen_at(void **state)
 }
 
 /* PostgreSQL: after the server restarts, every connection is reset when it
- * is next used idle: the call that meets the break fails (INV_IO), the
- * next one works, without reopening the inventory. */
+ * is next used outside a transaction, without reopening the inventory: a
+ * read that met the break is read again, a BEGIN that met it is sent
+ * again, so the first read and the first write after the restart work. */
 static void test_reconnect_after_restart(void **state)
 {
 	const char *ctl = getenv("PG_FIXTURE_CTL");
@@ -272,27 +273,69 @@ static void test_reconnect_after_restart(void **state)
 	struct inv_q *q = inv_prep(&rc, "CREATE TABLE ro_probe(i BIGINT)", &err);
 	assert_non_null(q);
 	bool row;
-	if (inv_step(q, &row, "probe", &err) != INV_OK) { /* met the break */
-		inv_stmt_done(q);
-		assert_int_equal(inv_step(q, &row, "probe", &err), INV_IO);
-	}
+	assert_int_equal(inv_step(q, &row, "probe", &err), INV_IO);
 	assert_non_null(strstr(err.message, "read-only"));
 	inv_q_free(q);
 	inv_conn_close(&rc);
 	struct inv_machine m = {0};
-	enum inv_status s = inv_machine_get(inv, id, &m, &err); /* a reader */
-	if (s != INV_OK)
-		s = inv_machine_get(inv, id, &m, &err);
-	assert_int_equal(s, INV_OK);
+	assert_int_equal(inv_machine_get(inv, id, &m, &err), INV_OK); /* a reader */
 	inv_machine_clear(&m);
 	struct inv_machine_new n = {.name = "after", .actor = "test", .request_id = "r"};
-	s = inv_machine_create(inv, &n, &m, &err); /* the writer */
-	if (s != INV_OK)
-		s = inv_machine_create(inv, &n, &m, &err);
+	enum inv_status s = inv_machine_create(inv, &n, &m, &err); /* the writer */
 	if (s != INV_OK)
 		fail_msg("write after the restart: %s: %s", inv_status_name(s), err.message);
 	assert_string_equal(m.name, "after");
 	inv_machine_clear(&m);
+}
+
+static enum inv_status midbreak_table(struct inv_conn *c, void *arg, struct inv_err *err)
+{
+	(void)arg;
+	return inv_exec_sql(c, "CREATE TABLE midbreak(i BIGINT)", "create", err);
+}
+
+static enum inv_status insert(struct inv_conn *c, int64_t i, struct inv_err *err)
+{
+	struct inv_q *q = inv_prep(c, "INSERT INTO midbreak VALUES (:i)", err);
+	if (!q)
+		return INV_IO;
+	inv_bind_int(q, ":i", i);
+	bool row;
+	enum inv_status s = inv_step(q, &row, "insert", err);
+	inv_q_free(q);
+	return s;
+}
+
+/* Writes row 1, loses its session (as a failover ends it), writes row 2
+ * and, ignoring the errors, says it succeeded. */
+static enum inv_status midbreak_write(struct inv_conn *c, void *arg, struct inv_err *err)
+{
+	(void)arg;
+	struct inv_err ignored = {0};
+	(void)insert(c, 1, &ignored);
+	(void)inv_exec_sql(c, "SELECT pg_terminate_backend(pg_backend_pid())", "break", &ignored);
+	(void)insert(c, 2, err);
+	return INV_OK;
+}
+
+/* PostgreSQL: the connection breaks inside the writer's transaction. The
+ * rest of it must not run on a new connection (there it would commit on
+ * its own, without the first half): the write fails, and nothing of it is
+ * in the database. The next write works. */
+static void test_break_inside_transaction(void **state)
+{
+	if (!tinv_pg())
+		skip();
+	struct inv *inv = tinv_inv(state);
+	struct inv_err err = {0};
+	assert_int_equal(inv_write(inv, midbreak_table, NULL, &err), INV_OK);
+	enum inv_status s = inv_write(inv, midbreak_write, NULL, &err);
+	int64_t rows = tinv_scalar(tinv_path(state), "SELECT count(*) FROM midbreak", NULL);
+	if (s == INV_OK || rows != 0)
+		fail_msg("after a break inside the transaction: %s, %lld rows (%s)",
+			 inv_status_name(s), (long long)rows, err.message);
+	assert_int_equal(s, INV_IO);
+	tinv_machine(inv, "after-break", NULL, NULL, NULL);
 }
 
 /* Which backend a setting names, and how messages show it. */
@@ -368,6 +411,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reconnect_after_restart, tinv_setup,
 					    tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_multi_host_settings, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_break_inside_transaction, tinv_setup,
+					    tinv_teardown),
 	    cmocka_unit_test(test_database_setting),
 	};
 	return cmocka_run_group_tests_name("inventory_sql", tests, NULL, NULL);
