@@ -21,8 +21,9 @@
 #
 # The members run as $PG_FIXTURE_USER (default postgres) when run as root;
 # PostgreSQL refuses root. fsync is off (a process crash loses nothing; the
-# machine's crash is not what is tested); synchronous_commit and
-# full_page_writes stay on (synchronous replication, pg_rewind).
+# machine's crash is not what is tested) unless PG_HA_DURABLE=1 (benchmarks);
+# synchronous_commit and full_page_writes stay on (synchronous replication,
+# pg_rewind).
 set -eu
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 
@@ -127,6 +128,8 @@ done
 ETCD=$base PEER=$((base + 1)) PG_p1=$((base + 2)) PG_p2=$((base + 3))
 REST_p1=$((base + 4)) REST_p2=$((base + 5))
 scope=pvd$$
+fsync=off
+[ -n "${PG_HA_DURABLE:-}" ] && fsync=on
 cat >"$dir/env" <<EOF
 ETCD=$ETCD REST_p1=$REST_p1 REST_p2=$REST_p2 PG_p1=$PG_p1 PG_p2=$PG_p2
 EOF
@@ -168,7 +171,7 @@ bootstrap:
         wal_log_hints: 'on'
         max_connections: 200
         shared_buffers: 32MB
-        fsync: 'off'
+        fsync: '$fsync'
         wal_retrieve_retry_interval: 1s
   initdb: [{encoding: UTF8}, {locale: C.UTF-8}]
   pg_hba: ['local all all trust', 'host all all 127.0.0.1/32 trust',
