@@ -114,11 +114,13 @@ cd /
 trap 'stop' EXIT
 trap 'exit 130' INT TERM HUP
 
-# Six free ports (etcd client and peer, two PostgreSQL, two REST).
-port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+# Six free ports (etcd client and peer, two PostgreSQL, two REST), below
+# the kernel's ephemeral range (32768 and up on Debian): a port that a
+# client's connection holds there cannot be listened on.
+port_free() { ! ss -Htan "sport = :$1" 2>/dev/null | grep -q .; }
 tries=0
 while :; do
-	base=$((21000 + ($$ * 11 + tries * 977) % 18000))
+	base=$((21000 + ($$ * 11 + tries * 977) % 11000))
 	ok=1
 	for i in 0 1 2 3 4 5; do port_free $((base + i)) || ok=0; done
 	[ $ok = 1 ] && break
