@@ -12,6 +12,8 @@
 #                         leader        prints the leader's name (p1, p2)
 #                         kill-primary  kill -9 of the leader's postmaster
 #                                       (Patroni stays up); prints the old leader
+#                         kill-node     kill -9 of the leader's Patroni, then of
+#                                       its postmaster (the loss of its machine)
 #                         wait-leader OLD S   until a member other than OLD leads
 #                         wait-sync S   until a synchronous standby streams
 # and stops everything and removes the directory when CMD ends, fails or
@@ -55,9 +57,13 @@ if [ "${1:-}" = --ctl ]; then
 	sync_up() { [ "$(rest_code "$REST_p1" sync)" = 200 ] || [ "$(rest_code "$REST_p2" sync)" = 200 ]; }
 	case $1 in
 	leader) leader ;;
-	kill-primary)
+	kill-primary | kill-node)
 		l=$(leader)
 		pid=$(head -n 1 "$dir/$l/data/postmaster.pid")
+		if [ "$1" = kill-node ]; then
+			p=$(cat "$dir/$l.pid")
+			grep -qa patroni "/proc/$p/cmdline" && kill -9 "$p"
+		fi
 		grep -qa postgres "/proc/$pid/cmdline" && kill -9 "$pid"
 		echo "$l"
 		;;
