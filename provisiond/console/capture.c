@@ -23,6 +23,7 @@
 #include "util/util.h"
 
 #define ID_MAX 64
+#define READ_MAX 4096 /* bytes a session reads at once */
 
 struct con_session;
 
@@ -34,6 +35,7 @@ struct con_entry {
 	struct con_session *session; /* NULL: not capturing */
 	char unsupported[32];	     /* driver that cannot capture (not retried) */
 	bool refused_logged;	     /* max_sessions refusal already logged */
+	struct con_mask mask;	     /* boot tokens masked before the ring */
 };
 
 struct con_session {
@@ -175,16 +177,21 @@ static struct con_entry *entry_get(struct con_manager *m, const char *id)
 	return en;
 }
 
-/* Appends what a session read. m->mu held. */
+/* Appends what a session read, its boot tokens masked. m->mu held. */
 static void entry_append(struct con_manager *m, struct con_entry *en, const char *buf, size_t n)
 {
+	char masked[CON_MASK_OUT(READ_MAX)];
+
 	if (en->ring.buf == NULL &&
 	    con_ring_init(&en->ring, (size_t)m->lim.buffer_kib * 1024) != 0) {
 		log_event(LOG_WARN, "console: out of memory for the buffer", "machine", en->id,
 			  NULL);
 		return;
 	}
-	con_ring_append(&en->ring, buf, n);
+	if (n > READ_MAX)
+		n = READ_MAX; /* read_loop's buffer */
+	n = con_mask_apply(&en->mask, buf, n, masked);
+	con_ring_append(&en->ring, masked, n);
 	en->touched = util_now_ms();
 	m->bytes += n;
 	pthread_cond_broadcast(&m->data_cv);
@@ -300,7 +307,7 @@ static void note_failure(struct con_session *s, bool opening, const struct bmc_e
 static bool read_loop(struct con_session *s, struct bmc_console *c)
 {
 	struct con_manager *m = s->m;
-	char buf[4096];
+	char buf[READ_MAX];
 	int64_t next_check = util_now_ms() + m->lim.check_ms;
 
 	while (!stopping(s)) {
