@@ -74,7 +74,7 @@ struct con_mask {
 	bool in_value;	       /* inside a value, "***" already written */
 };
 /* Bytes con_mask_apply may write for n bytes in. */
-#define CON_MASK_OUT(n) ((n) * 3 + 3)
+#define CON_MASK_OUT(n) ((n)*3 + 3)
 /* Filters n bytes of in into out (room for CON_MASK_OUT(n)); returns the bytes
  * written. */
 size_t con_mask_apply(struct con_mask *st, const void *in, size_t n, void *out);
