@@ -43,7 +43,7 @@ struct con_session {
 	char id[ID_MAX];
 	bool stop; /* under m->mu */
 	/* the BMC, copied: the lifecycle's strings live for one step only */
-	char *driver, *address, *username, *password, *options_json, *boot_mode;
+	struct bmc_target_copy t;
 	uint64_t rng;
 };
 
@@ -199,23 +199,11 @@ static void entry_append(struct con_manager *m, struct con_entry *en, const char
 
 /* ------------------------------------------------------------- sessions */
 
-static char *dup_or_null(const char *s)
-{
-	return s != NULL ? strdup(s) : NULL;
-}
-
 static void session_free(struct con_session *s)
 {
 	if (s == NULL)
 		return;
-	if (s->password != NULL)
-		explicit_bzero(s->password, strlen(s->password));
-	free(s->driver);
-	free(s->address);
-	free(s->username);
-	free(s->password);
-	free(s->options_json);
-	free(s->boot_mode);
+	bmc_target_copy_free(&s->t);
 	free(s);
 }
 
@@ -228,14 +216,8 @@ static struct con_session *session_new(struct con_manager *m, const char *id,
 		return NULL;
 	s->m = m;
 	snprintf(s->id, sizeof(s->id), "%s", id);
-	s->driver = dup_or_null(t->driver);
-	s->address = dup_or_null(t->address);
-	s->username = dup_or_null(t->username);
-	s->password = dup_or_null(t->password);
-	s->options_json = dup_or_null(t->options_json);
-	s->boot_mode = dup_or_null(t->boot_mode);
 	s->rng = util_rng_seed();
-	if (s->driver == NULL) {
+	if (bmc_target_copy(&s->t, t) != 0 || s->t.t.driver == NULL) {
 		session_free(s);
 		return NULL;
 	}
@@ -291,14 +273,14 @@ static void note_failure(struct con_session *s, bool opening, const struct bmc_e
 		m->read_errors++;
 	struct con_entry *en = entry_find(m, s->id);
 	if (final && en != NULL)
-		snprintf(en->unsupported, sizeof(en->unsupported), "%s", s->driver);
+		snprintf(en->unsupported, sizeof(en->unsupported), "%s", s->t.t.driver);
 	if (final)
 		s->stop = true;
 	pthread_mutex_unlock(&m->mu);
 	log_event(final ? LOG_INFO : LOG_WARN,
 		  final ? "console: not captured"
 			: (opening ? "console: cannot open" : "console: capture ended"),
-		  "machine", s->id, "driver", s->driver, "status", bmc_status_name(be->status),
+		  "machine", s->id, "driver", s->t.t.driver, "status", bmc_status_name(be->status),
 		  "error", be->message, NULL);
 }
 
@@ -340,13 +322,8 @@ static void *session_main(void *arg)
 	int failures = 0;
 
 	while (!stopping(s)) {
-		struct bmc_target t = {.key = s->id,
-				       .driver = s->driver,
-				       .address = s->address,
-				       .username = s->username,
-				       .password = s->password,
-				       .options_json = s->options_json,
-				       .boot_mode = s->boot_mode};
+		struct bmc_target t = s->t.t;
+		t.key = s->id;
 		struct bmc_console *c = NULL;
 		struct bmc_error be = {0};
 		bool ok = bmc_console_open(m->bmc, &t, &c, &be) == BMC_OK;
@@ -354,7 +331,7 @@ static void *session_main(void *arg)
 			note_failure(s, true, &be);
 		} else {
 			log_event(LOG_INFO, "console: capture started", "machine", s->id, "driver",
-				  s->driver, NULL);
+				  s->t.t.driver, NULL);
 			ok = read_loop(s, c);
 			bmc_console_close(c);
 		}
