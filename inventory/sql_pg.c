@@ -259,6 +259,12 @@ const char *const inv_pg_migrations[] = {
     "ALTER TABLE allocations ADD COLUMN spread_mode TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX machines_pool_domain ON machines(sku, state, maintenance,"
     " site COLLATE \"C\", rack COLLATE \"C\", seq);",
+
+    /* 9: the picks in seq order (pool, warm-first, substitute, oldest
+     * domain) read the pool's machines in that order instead of walking
+     * the primary key past every other machine or sorting the whole pool
+     * (SQLite's machines_pool already ends with seq, its rowid) */
+    "CREATE INDEX machines_pool_seq ON machines(sku, state, maintenance, seq);",
 };
 _Static_assert(sizeof inv_pg_migrations / sizeof inv_pg_migrations[0] == INV_SCHEMA_VERSIONS,
 	       "a migration for every schema version");
