@@ -30,6 +30,18 @@ static void enroll_pool(struct h_daemon *d, const char *prefix, unsigned mac_bas
 	assert_int_equal(h_pool(d, &p, ids), 0);
 }
 
+/* A pool of n (enroll_pool), the image "img" and a service token of owner
+ * "search" into svc, with a quota of quota machines (-1: none). */
+static void search_pool(struct h_daemon *d, const char *prefix, int n, char (*ids)[H_ID_LEN],
+			int quota, char svc[H_TOKEN_LEN])
+{
+	enroll_pool(d, prefix, 1, n, ids);
+	assert_int_equal(h_image(d, "img"), 201);
+	assert_int_equal(h_token(d, "service", "search", svc), 201);
+	if (quota >= 0)
+		assert_int_equal(h_quota(d, "search", "lab.small", quota), 200);
+}
+
 static int available(struct h_daemon *d)
 {
 	return h_count_machines(d, "available", "lab.small");
@@ -56,10 +68,8 @@ static int count_allocations(struct h_daemon *d, const char *token)
 static void test_gang_capacity_quota_idempotency(void **state)
 {
 	struct h_daemon *d = *state;
-	enroll_pool(d, "gang", 1, 6, NULL);
-	assert_int_equal(h_image(d, "img"), 201);
 	char svc[H_TOKEN_LEN];
-	assert_int_equal(h_token(d, "service", "search", svc), 201);
+	search_pool(d, "gang", 6, NULL, -1, svc);
 
 	/* Gang of 3: 202 with three machines, all deploying together. */
 	char aid[H_ID_LEN];
@@ -401,11 +411,8 @@ static void test_release_with_cleaning_failure(void **state)
 {
 	struct h_daemon *d = *state;
 	char ids[1][H_ID_LEN];
-	enroll_pool(d, "dirty", 1, 1, ids);
-	assert_int_equal(h_image(d, "img"), 201);
 	char svc[H_TOKEN_LEN];
-	assert_int_equal(h_token(d, "service", "search", svc), 201);
-	assert_int_equal(h_quota(d, "search", "lab.small", 1), 200);
+	search_pool(d, "dirty", 1, ids, 1, svc);
 	char aid[H_ID_LEN];
 	assert_int_equal(h_allocate(d, svc, "lab.small", 1, 0, "img", NULL, aid, NULL), 202);
 	assert_true(h_wait_alloc(d, svc, aid, "ready", 120, NULL));
@@ -452,11 +459,8 @@ static void test_release_with_cleaning_failure(void **state)
 static void test_long_poll_from_seen_state(void **state)
 {
 	struct h_daemon *d = *state;
-	enroll_pool(d, "seen", 1, 1, NULL);
-	assert_int_equal(h_image(d, "img"), 201);
 	char svc[H_TOKEN_LEN];
-	assert_int_equal(h_token(d, "service", "search", svc), 201);
-	assert_int_equal(h_quota(d, "search", "lab.small", 1), 200);
+	search_pool(d, "seen", 1, NULL, 1, svc);
 	char aid[H_ID_LEN], path[200];
 	assert_int_equal(h_allocate(d, svc, "lab.small", 1, 0, "img", NULL, aid, NULL), 202);
 	assert_true(h_wait_alloc(d, svc, aid, "ready", 120, NULL));
