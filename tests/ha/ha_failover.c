@@ -123,7 +123,7 @@ static int setup(void **state)
 	}
 	if (!h_wait_count(&da, "available", "lab.small", POOL, 120) || h_image(&da, "img") != 201)
 		return -1;
-	return h_start_peer(&db, &da);
+	return h_start_replica(&db, &da, "workers = 4\n");
 }
 
 static int teardown(void **state)
