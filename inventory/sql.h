@@ -142,6 +142,22 @@ enum inv_sql {
 	SQL_MACHINE_SET_IP,
 	SQL_DEPLOY_AHEAD, /* :state, :since, :id, :sku -> count, count of :sku */
 
+	/* staged image rollouts (rollouts.c) */
+	SQL_ROLLOUT_INSERT,
+	SQL_ROLLOUT_MACHINE_INSERT,
+	SQL_ROLLOUT_OPEN_OF,  /* :alloc, :running, :halting, :cancelling -> count */
+	SQL_ROLLOUT_GET,      /* :id -> read_rollout()'s columns */
+	SQL_ROLLOUT_LATEST,   /* :alloc -> id of the newest */
+	SQL_ROLLOUTS_OPEN,    /* :running, :halting, :cancelling, :limit -> id */
+	SQL_ROLLOUT_MACHINES, /* :id -> machine_id, name, wave, state, message, started, finished */
+	SQL_ROLLOUT_CAS,      /* :id, :expect_state, :expect_wave + the new values */
+	SQL_ROLLOUT_MACHINE_SET, /* :id, :machine, :expect + the new values */
+	SQL_ROLLOUT_SKIP_PENDING,
+	SQL_ROLLOUT_REIMAGE,	  /* :id, :alloc, :active, :deploying, :now: active -> deploying */
+	SQL_ALLOC_MACHINE_IMAGE,  /* :alloc, :machine, :image */
+	SQL_ALLOC_SET_IMAGE,	  /* :id, :image, :now */
+	SQL_ALLOC_CLEAR_IMAGES,	  /* :id, :image: memberships whose image is the allocation's */
+
 	SQL__COUNT
 };
 
