@@ -903,10 +903,10 @@ INV_MUST_CHECK enum inv_status inv_rollout_record(struct inv *inv, const struct 
  * that is not fails (counted). */
 INV_MUST_CHECK enum inv_status inv_rollout_start_wave(struct inv *inv, const struct inv_rollout *r,
 						      struct inv_err *err);
-/* Moves the rollout to state `to` with reason: halting or cancelling
- * (pending machines become skipped), or a final state; completed also
- * makes the image the allocation's (machines' own images that equal it
- * are cleared). */
+/* Moves the rollout to state `to` with reason (NULL keeps the one it has):
+ * halting or cancelling (pending machines become skipped), or a final
+ * state; completed also makes the image the allocation's (machines' own
+ * images that equal it are cleared). */
 INV_MUST_CHECK enum inv_status inv_rollout_finish(struct inv *inv, const struct inv_rollout *r,
 						  enum inv_rollout_state to, const char *reason,
 						  const char *actor, const char *request_id,

@@ -388,7 +388,7 @@ static enum inv_status skip_pending(struct inv_conn *c, const struct finish_ctx 
 	inv_bind_text(st, ":id", x->r->id);
 	inv_bind_text(st, ":skipped", inv_rollout_mstate_name(INV_RM_SKIPPED));
 	inv_bind_text(st, ":pending", inv_rollout_mstate_name(INV_RM_PENDING));
-	inv_bind_text(st, ":message", x->reason);
+	inv_bind_text(st, ":message", x->reason ? x->reason : x->r->reason);
 	inv_bind_int(st, ":now", inv_now_ms());
 	return inv_exec_done(st, "skip rollout machines", err);
 }
@@ -407,7 +407,7 @@ static enum inv_status finish_fn(struct inv_conn *c, void *arg, struct inv_err *
 		s = adopt_image(c, x->r, err);
 	char action[48], reason[300], after[512];
 	snprintf(action, sizeof action, "rollout.%s", inv_rollout_state_name(x->to));
-	json_safe(reason, sizeof reason, x->reason);
+	json_safe(reason, sizeof reason, x->reason ? x->reason : x->r->reason);
 	snprintf(after, sizeof after,
 		 "{\"rollout\":\"%s\",\"state\":\"%s\",\"image\":\"%s\",\"wave\":%d,\"of\":%d,"
 		 "\"failures\":%d,\"reason\":\"%s\"}",
@@ -428,6 +428,6 @@ enum inv_status inv_rollout_finish(struct inv *inv, const struct inv_rollout *r,
 	if (!inv_rollout_open(r->state))
 		return inv_fail(err, INV_CONFLICT, "rebuild", "rollout %s is %s already", r->id,
 				inv_rollout_state_name(r->state));
-	struct finish_ctx x = {r, to, reason ? reason : "", actor, request_id};
+	struct finish_ctx x = {r, to, reason, actor, request_id};
 	return inv_write(inv, finish_fn, &x, err);
 }

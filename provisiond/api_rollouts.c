@@ -189,8 +189,10 @@ void api_alloc_rebuild_cancel(struct api_call *c)
 	if (st == INV_OK)
 		st = inv_rollout_finish(c->a->inv, &ro, INV_RO_CANCELLING, reason, c->p->actor,
 					c->r->request_id, &e);
+	char id[INV_ID_LEN];
+	snprintf(id, sizeof id, "%s", ro.id); /* the read clears ro first */
 	if (st == INV_OK)
-		st = inv_rollout_get(c->a->inv, ro.id, &ro, &e);
+		st = inv_rollout_get(c->a->inv, id, &ro, &e);
 	if (st == INV_OK) {
 		lc_kick(c->a->lc);
 		api_json(c->r, 202, api_rollout_json(&ro));

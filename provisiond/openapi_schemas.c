@@ -537,8 +537,7 @@ static const struct component components[] = {
 			     "type" : [ "string", "null" ]
 		     },
 		     "image" : {
-			     "description" : "the image it runs (or is being reimaged with): the "
-					     "allocation's, or a staged rollout's",
+			     "description" : "the image it runs or is being reimaged with",
 			     "type" : "string"
 		     }
 	     },
@@ -620,8 +619,7 @@ static const struct component components[] = {
 	     "properties" : {
 		     "wave" : {"type" : "integer", "minimum" : 1},
 		     "size" : {
-			     "description" : "as asked: machines (\"2\") or a percentage "
-					     "(\"10%\") on the new image in total after it",
+			     "description" : "as asked: a count or a percentage of machines",
 			     "type" : "string"
 		     },
 		     "state" : {"type" : "string", "enum" : [ "pending", "current", "done" ]},
