@@ -492,12 +492,49 @@ static void test_kill9_resumes(void **state)
 			 0);
 }
 
+/* provisionctl allocation rebuild / rebuild-status / rebuild-cancel. */
+static void test_cli(void **state)
+{
+	struct h_daemon *d = *state;
+	char *out = NULL, *err = NULL;
+	const char *missing[] = {"allocation", "rebuild", alloc_id, "--image", "img-a", NULL};
+	assert_int_equal(h_ctl(d, d->admin, NULL, NULL, missing), 2);
+	const char *bad[] = {"allocation", "rebuild", alloc_id, "--image",
+			     "img-a",	   "--waves", "50%,1",	NULL};
+	assert_int_equal(h_ctl(d, d->admin, NULL, &err, bad), 1);
+	assert_non_null(strstr(err, "waves"));
+	free(err);
+	const char *run[] = {"allocation", "rebuild", alloc_id, "--image",
+			     "img-a",	   "--waves", "2,100%", "--max-failures",
+			     "0",	   "--wait",  "120",	NULL};
+	int rc = h_ctl(d, d->admin, &out, &err, run);
+	if (rc != 0)
+		fail_msg("provisionctl rebuild: %d\n%s\n%s", rc, out, err);
+	assert_non_null(strstr(out, "completed"));
+	assert_non_null(strstr(out, "FAILURES"));
+	free(out);
+	free(err);
+	const char *show[] = {"allocation", "rebuild-status", alloc_id, "-o", "json", NULL};
+	assert_int_equal(h_ctl(d, d->admin, &out, NULL, show), 0);
+	json_t *j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "image")), "img-a");
+	assert_int_equal(json_array_size(json_object_get(j, "waves")), 2);
+	json_decref(j);
+	free(out);
+	const char *cancel[] = {"allocation", "rebuild-cancel", alloc_id, NULL};
+	assert_int_equal(h_ctl(d, d->admin, NULL, &err, cancel), 1); /* nothing runs */
+	assert_non_null(strstr(err, "completed"));
+	free(err);
+	expect_images(d, "img-a", NMACHINES - 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_validation),	  cmocka_unit_test(test_full_rollout),
 	    cmocka_unit_test(test_halt),	  cmocka_unit_test(test_cancel),
-	    cmocka_unit_test(test_kill9_resumes),
+	    cmocka_unit_test(test_kill9_resumes), cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, setup, h_teardown);
 }
