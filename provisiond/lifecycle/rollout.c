@@ -185,8 +185,12 @@ void lc_rollout_pass(const struct lc_ctx *x)
 	char(*ids)[INV_ID_LEN] = calloc(PASS_MAX, INV_ID_LEN);
 	int n = 0;
 	struct inv_err err = {0};
-	if (!ids)
+	/* the fleet freeze stops deploys: no wave starts or ends while it is
+	 * on (the machines' own steps pause too) */
+	if (!ids || (x->frozen && atomic_load(x->frozen))) {
+		free(ids);
 		return;
+	}
 	enum inv_status st = inv_rollouts_open(x->inv, ids, PASS_MAX, &n, &err);
 	lc_note_inv("list open rollouts", "", st, &err);
 	for (int i = 0; st == INV_OK && i < n; i++)
