@@ -455,8 +455,8 @@ struct inv_alloc_machine {
 	char id[INV_ID_LEN];
 	char name[64];
 	enum inv_state state;
-	bool detached; /* replaced after a failure, or released */
-	char ip[48];   /* where it last called from; "" if unknown */
+	bool detached;	/* replaced after a failure, or released */
+	char ip[48];	/* where it last called from; "" if unknown */
 	char image[64]; /* the image it runs when not the allocation's (a
 			 * rollout reimaged it), else "" */
 };
@@ -878,8 +878,8 @@ INV_MUST_CHECK enum inv_status inv_rollout_create(struct inv *inv, const struct 
 INV_MUST_CHECK enum inv_status inv_rollout_latest(struct inv *inv, const char *alloc_id,
 						  struct inv_rollout *out, struct inv_err *err);
 /* Ids of open rollouts (at most max), oldest first. */
-INV_MUST_CHECK enum inv_status inv_rollouts_open(struct inv *inv, char (*ids)[INV_ID_LEN],
-						 int max, int *n, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_rollouts_open(struct inv *inv, char (*ids)[INV_ID_LEN], int max,
+						 int *n, struct inv_err *err);
 INV_MUST_CHECK enum inv_status inv_rollout_get(struct inv *inv, const char *id,
 					       struct inv_rollout *out, struct inv_err *err);
 

@@ -319,8 +319,9 @@ static enum inv_status start_wave_fn(struct inv_conn *c, void *arg, struct inv_e
 		if (s == INV_OK)
 			s = machine_set(c, r->id, m->id, INV_RM_PENDING,
 					moved ? INV_RM_REIMAGING : INV_RM_FAILED,
-					moved ? "" : "not active (or in maintenance) when its wave "
-						     "started",
+					moved ? ""
+					      : "not active (or in maintenance) when its wave "
+						"started",
 					now, moved ? 0 : now, err);
 		started += moved;
 		failed += !moved;
@@ -411,8 +412,8 @@ static enum inv_status finish_fn(struct inv_conn *c, void *arg, struct inv_err *
 	snprintf(after, sizeof after,
 		 "{\"rollout\":\"%s\",\"state\":\"%s\",\"image\":\"%s\",\"wave\":%d,\"of\":%d,"
 		 "\"failures\":%d,\"reason\":\"%s\"}",
-		 x->r->id, inv_rollout_state_name(x->to), x->r->image, x->r->wave + 1,
-		 x->r->nwaves, x->r->failures, reason);
+		 x->r->id, inv_rollout_state_name(x->to), x->r->image, x->r->wave + 1, x->r->nwaves,
+		 x->r->failures, reason);
 	char before[96];
 	snprintf(before, sizeof before, "{\"state\":\"%s\"}", inv_rollout_state_name(x->r->state));
 	if (s == INV_OK)

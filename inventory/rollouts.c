@@ -8,9 +8,9 @@
 #include <string.h>
 
 static const char *const rollout_state_names[] = {
-    [INV_RO_RUNNING] = "running",     [INV_RO_HALTING] = "halting",
+    [INV_RO_RUNNING] = "running",	[INV_RO_HALTING] = "halting",
     [INV_RO_CANCELLING] = "cancelling", [INV_RO_COMPLETED] = "completed",
-    [INV_RO_HALTED] = "halted",	      [INV_RO_CANCELLED] = "cancelled",
+    [INV_RO_HALTED] = "halted",		[INV_RO_CANCELLED] = "cancelled",
 };
 _Static_assert(sizeof rollout_state_names / sizeof rollout_state_names[0] == INV_RO__COUNT,
 	       "rollout_state_names must cover enum inv_rollout_state");
@@ -164,8 +164,7 @@ static void read_rollout(struct inv_q *st, struct inv_rollout *r)
 	r->finished_at = inv_col_int64(st, 14);
 }
 
-static enum inv_status read_machines(struct inv_conn *c, struct inv_rollout *r,
-				     struct inv_err *err)
+static enum inv_status read_machines(struct inv_conn *c, struct inv_rollout *r, struct inv_err *err)
 {
 	struct inv_q *st = inv_stmt(c, SQL_ROLLOUT_MACHINES, err);
 	if (!st)

@@ -153,10 +153,10 @@ enum inv_sql {
 	SQL_ROLLOUT_CAS,      /* :id, :expect_state, :expect_wave + the new values */
 	SQL_ROLLOUT_MACHINE_SET, /* :id, :machine, :expect + the new values */
 	SQL_ROLLOUT_SKIP_PENDING,
-	SQL_ROLLOUT_REIMAGE,	  /* :id, :alloc, :active, :deploying, :now: active -> deploying */
-	SQL_ALLOC_MACHINE_IMAGE,  /* :alloc, :machine, :image */
-	SQL_ALLOC_SET_IMAGE,	  /* :id, :image, :now */
-	SQL_ALLOC_CLEAR_IMAGES,	  /* :id, :image: memberships whose image is the allocation's */
+	SQL_ROLLOUT_REIMAGE,	 /* :id, :alloc, :active, :deploying, :now: active -> deploying */
+	SQL_ALLOC_MACHINE_IMAGE, /* :alloc, :machine, :image */
+	SQL_ALLOC_SET_IMAGE,	 /* :id, :image, :now */
+	SQL_ALLOC_CLEAR_IMAGES,	 /* :id, :image: memberships whose image is the allocation's */
 
 	SQL__COUNT
 };

@@ -98,22 +98,22 @@ static json_t *waves_json(const struct inv_rollout *ro)
 		const char *st = w > ro->wave ? "pending" : w < ro->wave ? "done" : "current";
 		if (w == ro->wave && !inv_rollout_open(ro->state))
 			st = "done";
-		json_array_append_new(
-		    waves, json_pack("{s:i, s:s, s:s, s:i, s:i, s:i, s:o}", "wave", w + 1, "size",
-				     ro->waves[w], "state", st, "reimaging",
-				     counts[INV_RM_REIMAGING], "done", counts[INV_RM_DONE],
-				     "failures", counts[INV_RM_FAILED], "machines", ms));
+		json_array_append_new(waves, json_pack("{s:i, s:s, s:s, s:i, s:i, s:i, s:o}",
+						       "wave", w + 1, "size", ro->waves[w], "state",
+						       st, "reimaging", counts[INV_RM_REIMAGING],
+						       "done", counts[INV_RM_DONE], "failures",
+						       counts[INV_RM_FAILED], "machines", ms));
 	}
 	return waves;
 }
 
 json_t *api_rollout_json(const struct inv_rollout *ro)
 {
-	json_t *o = json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:s}", "id", ro->id, "allocation_id",
-	    ro->allocation_id, "image", ro->image, "old_image", ro->old_image, "state",
-	    inv_rollout_state_name(ro->state), "wave", ro->wave + 1, "waves_total", ro->nwaves,
-	    "max_failures", ro->max_failures, "failures", ro->failures, "actor", ro->actor);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:s}", "id", ro->id,
+			      "allocation_id", ro->allocation_id, "image", ro->image, "old_image",
+			      ro->old_image, "state", inv_rollout_state_name(ro->state), "wave",
+			      ro->wave + 1, "waves_total", ro->nwaves, "max_failures",
+			      ro->max_failures, "failures", ro->failures, "actor", ro->actor);
 	json_object_set_new(o, "reason", ro->reason[0] ? json_string(ro->reason) : json_null());
 	json_object_set_new(o, "waves", waves_json(ro));
 	json_object_set_new(o, "created_at", api_time(ro->created_at));

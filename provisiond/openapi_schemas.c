@@ -614,8 +614,7 @@ static const struct component components[] = {
     {.name = "RolloutWave",
      .json = JSON({
 	     "type" : "object",
-	     "required" :
-		 [ "wave", "size", "state", "reimaging", "done", "failures", "machines" ],
+	     "required" : [ "wave", "size", "state", "reimaging", "done", "failures", "machines" ],
 	     "properties" : {
 		     "wave" : {"type" : "integer", "minimum" : 1},
 		     "size" : {

@@ -3,10 +3,10 @@
  * Options (all optional): sku (string, read by other layers), delay_ms (sleep per
  * call) + delay_jitter_ms (up to this much more, at random), agent_ms and
  * agent_jitter_ms (the simulated agent's work, read by other layers), fail_rate (0..1, read by
- * other layers), fail_image (an image whose write fails, read by other layers), unreachable (every open times out like a dead BMC), settle_ms (a power change
- * shows in power_get only after this long), hang_ms (every call sleeps this long ignoring its
- * timeout: a stuck library call, for the watchdog's tests), timeout_ms (common). Any address is
- * accepted. */
+ * other layers), fail_image (an image whose write fails, read by other layers), unreachable (every
+ * open times out like a dead BMC), settle_ms (a power change shows in power_get only after this
+ * long), hang_ms (every call sleeps this long ignoring its timeout: a stuck library call, for the
+ * watchdog's tests), timeout_ms (common). Any address is accepted. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
  * named in the fake BMC options, and "cleans" and "writes" with a delay and
  * a failure probability (options agent_ms + agent_jitter_ms, else delay_ms;
  * fail_rate; fail_image: an image whose write always fails on this machine,
- * to fail one machine of a staged rollout). The delay is a timer, not a sleep: the machine waits in phase
- * "agent" holding no thread, as it would for a real agent. */
+ * to fail one machine of a staged rollout). The delay is a timer, not a sleep: the machine waits in
+ * phase "agent" holding no thread, as it would for a real agent. */
 #include "provisiond/lifecycle/deploy.h"
 
 #include "skus/sku.h"

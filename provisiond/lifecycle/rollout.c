@@ -65,7 +65,8 @@ static bool outcome(const struct lc_ctx *x, const struct inv_rollout *r,
 		snprintf(msg, len, "still deploying when the wave's deadline passed (%d s)",
 			 x->limits.deploy_timeout_s);
 	} else if (found) {
-		snprintf(msg, len, "%s%s%.200s", in ? inv_state_name(m.state) : "left the allocation",
+		snprintf(msg, len, "%s%s%.200s",
+			 in ? inv_state_name(m.state) : "left the allocation",
 			 m.last_error[0] ? ": " : "", m.last_error);
 	} else {
 		snprintf(msg, len, "machine is gone");
