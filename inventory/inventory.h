@@ -866,7 +866,8 @@ struct inv_rollout_new {
 /* Creates a rollout of the allocation's attached machines in one write:
  * INV_NOT_FOUND (field "id") for no such allocation; INV_CONFLICT when the
  * allocation is not ready (field "state"), one of its machines is not
- * active (field "machines"), or a rollout of it is open (field "rebuild");
+ * active or none is left (field "machines"), or a rollout of it is open
+ * (field "rebuild");
  * inv_rollout_waves' refusals; INV_INVALID (field "image") when the
  * allocation runs that image already. No machine moves yet: the engine
  * starts the first wave. An audit row "rollout.create" is written. out

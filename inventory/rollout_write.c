@@ -47,7 +47,10 @@ static enum inv_status check_alloc(struct inv_conn *c, const struct inv_rollout_
 		all_on = all_on && strcmp(m->image[0] ? m->image : al->image, n->image) == 0;
 		(*nm)++;
 	}
-	if (*nm > 0 && all_on)
+	if (*nm == 0)
+		return inv_fail(err, INV_CONFLICT, "machines", "allocation %s has no machine left",
+				al->id);
+	if (all_on)
 		return inv_fail(err, INV_INVALID, "image",
 				"every machine of allocation %s runs image '%s' already", al->id,
 				n->image);
