@@ -45,7 +45,7 @@ enum inv_sql {
 
 	/* allocations (allocations.c, alloc_reserve.c, alloc_state.c) */
 	SQL_ALLOC_GET,	    /* :id -> read_alloc()'s columns */
-	SQL_ALLOC_MEMBERS,  /* :id -> machine_id, name, state, detached, ip */
+	SQL_ALLOC_MEMBERS,  /* :id -> machine_id, name, state, detached, ip, image */
 	SQL_ALLOC_LIST_IDS, /* :after, :owner, :state, :limit -> id */
 	SQL_ALLOC_BY_NAME,  /* :name, :owner -> id of the newest of that name */
 	SQL_ALLOC_INSERT,
