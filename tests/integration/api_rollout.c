@@ -14,7 +14,10 @@
  *    old image; the allocation reports which machine runs which;
  *  - cancel: the wave being reimaged finishes, no later wave starts;
  *  - kill -9 of the daemon in the middle of waves, twice: the restarted
- *    daemon resumes the rollout and completes it. */
+ *    daemon resumes the rollout and completes it;
+ *  - provisionctl's rebuild, rebuild-status and rebuild-cancel.
+ * A second daemon (deploy_timeout_s = 3): a wave whose machine never
+ * finishes fails it at the deadline, and the rollout halts. */
 #include "harness.h"
 
 #include <setjmp.h>
@@ -529,6 +532,62 @@ static void test_cli(void **state)
 	expect_images(d, "img-a", NMACHINES - 1);
 }
 
+/* ------------------------------------------- a wave that never completes */
+
+static struct h_daemon slow_;
+
+/* deploy_timeout_s = 3: a first deploy (300 ms of agent work) fits. */
+static int setup_slow(void **state)
+{
+	struct h_daemon *d = &slow_;
+	*state = d;
+	if (h_start(d, "deploy_timeout_s = 3\n") != 0)
+		return -1;
+	for (int i = 0; i < 2; i++)
+		if (enroll(d, i) != 201)
+			return -1;
+	if (h_image(d, "img-a") != 201 || h_image(d, "img-b") != 201 ||
+	    !h_wait_count(d, "available", "lab.small", 2, 60))
+		return -1;
+	if (h_allocate(d, d->admin, "lab.small", 2, 0, "img-a", NULL, alloc_id, NULL) != 202)
+		return -1;
+	return h_wait_alloc(d, NULL, alloc_id, "ready", 60, NULL) ? 0 : -1;
+}
+
+/* The machines' agents now take 20 s to write an image: longer than the
+ * deploy timeout. The first wave's machine misses its deadline, fails and
+ * counts as the rollout's failure: it halts. */
+static void test_wave_deadline(void **state)
+{
+	struct h_daemon *d = *state;
+	json_t *al = get_alloc(d);
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(al, "machines"), i, m)
+	{
+		char path[128];
+		snprintf(path, sizeof path, "/v1/machines/%s", member_str(m, "id"));
+		json_t *b = json_pack("{s:{s:s, s:{s:s, s:i}}}", "bmc", "driver", "fake", "options",
+				      "sku", "lab.small", "agent_ms", 20000);
+		assert_int_equal(h_call(d, d->admin, "PATCH", path, b, NULL), 200);
+	}
+	json_decref(al);
+	struct h_resp r = {0};
+	int64_t t0 = h_now_ms();
+	rebuild_ok(d, "{\"image\":\"img-b\",\"waves\":[\"1\",\"100%\"]}", &r);
+	h_resp_clear(&r);
+	wait_rollout(d, "halted", 60, &r);
+	assert_true(h_now_ms() - t0 >= 3000); /* not before the deadline */
+	json_t *w1 = json_array_get(json_object_get(r.json, "waves"), 0);
+	json_t *failed = json_array_get(json_object_get(w1, "machines"), 0);
+	assert_string_equal(member_str(failed, "state"), "failed");
+	if (!strstr(member_str(failed, "error"), "deadline"))
+		fail_msg("error: %s", member_str(failed, "error"));
+	assert_int_equal(json_integer_value(json_object_get(r.json, "failures")), 1);
+	h_resp_clear(&r);
+	expect_images(d, "img-a", 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,5 +595,9 @@ int main(void)
 	    cmocka_unit_test(test_halt),	  cmocka_unit_test(test_cancel),
 	    cmocka_unit_test(test_kill9_resumes), cmocka_unit_test(test_cli),
 	};
-	return cmocka_run_group_tests(tests, setup, h_teardown);
+	const struct CMUnitTest slow[] = {
+	    cmocka_unit_test(test_wave_deadline),
+	};
+	int failed = cmocka_run_group_tests(tests, setup, h_teardown);
+	return failed + cmocka_run_group_tests(slow, setup_slow, h_teardown);
 }
