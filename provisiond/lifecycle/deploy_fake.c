@@ -111,11 +111,24 @@ static enum dep_result fake_clean(struct deploy_ctx *c)
 	return fake_step(c, "cleaning", &o);
 }
 
-/* A first deploy attempt on a machine powered on in the agent (a warm
- * pool's) writes at once: no boot. */
-static enum dep_result fake_write_run(struct deploy_ctx *c, struct fake_opts *o)
+/* Whether the machine runs an image of its own in the allocation: a staged
+ * rollout reimages it, so "on" means its OS runs, not a warm agent. */
+static bool reimaged(const struct deploy_ctx *c, const struct inv_allocation *al)
 {
-	if (!c->m->phase[0] && c->m->attempts == 0 && strcmp(c->m->power, "on") == 0) {
+	for (size_t i = 0; al && i < al->nmachines; i++)
+		if (strcmp(al->machines[i].id, c->m->id) == 0)
+			return al->machines[i].image[0] != 0;
+	return false;
+}
+
+/* A first deploy attempt on a machine powered on in the agent (a warm
+ * pool's) writes at once: no boot. A machine a staged rollout reimages is
+ * on too, running its OS: it boots the agent first. */
+static enum dep_result fake_write_run(struct deploy_ctx *c, struct fake_opts *o,
+				      const struct inv_allocation *al)
+{
+	if (!c->m->phase[0] && c->m->attempts == 0 && strcmp(c->m->power, "on") == 0 &&
+	    !reimaged(c, al)) {
 		if (o->agent_ms <= 0)
 			return DEP_DONE;
 		c->phase_out = "agent";
@@ -128,10 +141,9 @@ static enum dep_result fake_write_run(struct deploy_ctx *c, struct fake_opts *o)
 static enum dep_result fake_write(struct deploy_ctx *c, const struct inv_image *img,
 				  const struct inv_allocation *al)
 {
-	(void)al;
 	struct fake_opts o;
 	parse_opts(c->bmc, &o);
-	enum dep_result r = fake_write_run(c, &o);
+	enum dep_result r = fake_write_run(c, &o, al);
 	if (r == DEP_DONE && o.fail_image[0] && strcmp(o.fail_image, img->name) == 0) {
 		snprintf(c->err, sizeof c->err,
 			 "fake agent: simulated failure writing image %s (fail_image)", img->name);
