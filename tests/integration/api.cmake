@@ -27,7 +27,8 @@ set(PROVISIOND_IT_TESTS
   api_console     # the web console's files, whoami, the event stream (auth, a service's
                   # own view, max_streams, drain), open BMC breakers
   api_agent)      # the boot plane's protocol spoken by the test (inspect, wipe, deploy,
-                  # booted), so openapi_responses checks those answers too
+                  # booted; a rollout's reimage waiting for booted), so openapi_responses
+                  # checks those answers too
 
 foreach(t ${PROVISIOND_IT_TESTS})
   provisiond_daemon_test(${t} ${CMAKE_CURRENT_LIST_DIR}/${t}.c integration)
