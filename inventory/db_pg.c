@@ -159,9 +159,22 @@ static enum inv_status pg_open(struct inv_conn *c, const char *database, bool wr
 	pc->gen = 1;
 	/* A server that does not answer must not hang a start or a reset for
 	 * the minutes of TCP's own timeout: 10 s unless the setting says
-	 * otherwise (later keywords override, and the setting comes last). */
-	static const char *const keys[] = {"connect_timeout", "dbname", NULL};
-	const char *const vals[] = {"10", database, NULL};
+	 * otherwise (later keywords override, and the setting comes last).
+	 * Nor may a server that vanished without closing the connection (its
+	 * machine powered off, a partition) hang a statement: data it does not
+	 * acknowledge for 10 s (tcp_user_timeout) or an idle wait whose
+	 * keepalive probes go unanswered (5 s, then 3 probes 2 s apart) breaks
+	 * the connection, which is then reset like any broken one. A live
+	 * server's kernel answers the probes, so a long statement or a commit
+	 * waiting for a standby is not cut short. */
+	static const char *const keys[] = {"connect_timeout",
+					   "keepalives_idle",
+					   "keepalives_interval",
+					   "keepalives_count",
+					   "tcp_user_timeout",
+					   "dbname",
+					   NULL};
+	const char *const vals[] = {"10", "5", "2", "3", "10000", database, NULL};
 	pc->pg = PQconnectdbParams(keys, vals, 1);
 	if (!pc->pg || PQstatus(pc->pg) != CONNECTION_OK) {
 		char name[256];

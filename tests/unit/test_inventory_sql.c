@@ -9,9 +9,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* test_inventory_util.c */
 int tinv_setup(void **state);
@@ -338,6 +341,93 @@ static void test_break_inside_transaction(void **state)
 	tinv_machine(inv, "after-break", NULL, NULL, NULL);
 }
 
+/* nft ARGS, quietly; 0 ok. */
+static int nft(const char *args)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "nft %s >/dev/null 2>&1", args);
+	return system(cmd);
+}
+
+/* Drops (on input) every packet to and from the server's port, with a
+ * table of this process's own: the server goes silent and nothing closes
+ * the connections, as when its machine loses power. on=false removes it. */
+static void silence(int port, bool on)
+{
+	char args[200];
+	snprintf(args, sizeof args, "delete table inet pvd_silent_%d", (int)getpid());
+	(void)nft(args);
+	if (!on)
+		return;
+	int me = (int)getpid();
+	snprintf(args, sizeof args, "add table inet pvd_silent_%d", me);
+	assert_int_equal(nft(args), 0);
+	snprintf(args, sizeof args,
+		 "add chain inet pvd_silent_%d in '{ type filter hook input priority 0 ; }'", me);
+	assert_int_equal(nft(args), 0);
+	snprintf(args, sizeof args, "add rule inet pvd_silent_%d in tcp dport %d drop", me, port);
+	assert_int_equal(nft(args), 0);
+	snprintf(args, sizeof args, "add rule inet pvd_silent_%d in tcp sport %d drop", me, port);
+	assert_int_equal(nft(args), 0);
+}
+
+struct silent_write {
+	struct inv *inv;
+	enum inv_status st;
+	struct inv_err err;
+	atomic_bool done;
+};
+
+static void *silent_writer(void *arg)
+{
+	struct silent_write *w = arg;
+	struct inv_machine_new n = {.name = "silent", .actor = "test", .request_id = "r"};
+	struct inv_machine m = {0};
+	w->st = inv_machine_create(w->inv, &n, &m, &w->err);
+	inv_machine_clear(&m);
+	atomic_store(&w->done, true);
+	return NULL;
+}
+
+/* PostgreSQL: the server goes silent under an open writer connection. The
+ * write fails within the connection's TCP bounds (db_pg.c: tcp_user_timeout
+ * and keepalives, 10 s; then a reset that meets connect_timeout) instead
+ * of waiting for TCP's retransmissions (minutes); once the packets flow
+ * again, the next write works. Needs root and nft (CI has both). */
+static void test_silent_server(void **state)
+{
+	const char *pg = tinv_pg(), *at = pg ? strstr(pg, "port=") : NULL;
+	if (!at || geteuid() != 0 || system("nft list tables >/dev/null 2>&1") != 0)
+		skip();
+	struct inv *inv = tinv_inv(state);
+	tinv_machine(inv, "before-silence", NULL, NULL, NULL); /* the writer is connected */
+	int port = atoi(at + 5);
+	silence(port, true);
+	struct silent_write w = {.inv = inv};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, silent_writer, &w), 0);
+	int64_t t0 = util_real_now_ms();
+	while (!atomic_load(&w.done) && util_real_now_ms() - t0 < 60000)
+		util_real_sleep_ms(50);
+	int64_t took = util_real_now_ms() - t0;
+	bool done = atomic_load(&w.done);
+	silence(port, false);
+	pthread_join(th, NULL);
+	if (!done)
+		fail_msg("a write to a silent server still waited after %lld ms", (long long)took);
+	assert_int_equal(w.st, INV_IO);
+	fprintf(stderr, "silent server: the write failed after %lld ms: %s\n", (long long)took,
+		w.err.message);
+	tinv_machine(inv, "after-silence", NULL, NULL, NULL);
+}
+
+/* The table goes also when the test fails half-way. */
+static int silent_teardown(void **state)
+{
+	silence(0, false);
+	return tinv_teardown(state);
+}
+
 /* Which backend a setting names, and how messages show it. */
 static void test_database_setting(void **state)
 {
@@ -413,6 +503,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_multi_host_settings, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_break_inside_transaction, tinv_setup,
 					    tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_silent_server, tinv_setup, silent_teardown),
 	    cmocka_unit_test(test_database_setting),
 	};
 	return cmocka_run_group_tests_name("inventory_sql", tests, NULL, NULL);
