@@ -401,7 +401,7 @@ static void test_silent_server(void **state)
 		skip();
 	struct inv *inv = tinv_inv(state);
 	tinv_machine(inv, "before-silence", NULL, NULL, NULL); /* the writer is connected */
-	int port = atoi(at + 5);
+	int port = (int)strtol(at + 5, NULL, 10);
 	silence(port, true);
 	struct silent_write w = {.inv = inv};
 	pthread_t th;
