@@ -164,9 +164,11 @@ static enum bmc_status circuit_open(struct bmc_session *s, long long wait_ms, st
 		return bmc_error_set(e, BMC_ERR_CIRCUIT_OPEN, NULL,
 				     "BMC at %s unreachable (circuit half-open, trial in progress)",
 				     s->label);
-	return bmc_error_set(e, BMC_ERR_CIRCUIT_OPEN, NULL,
-			     "BMC at %s unreachable (circuit open, retry in %llds)", s->label,
-			     (wait_ms + 999) / 1000);
+	bmc_error_set(e, BMC_ERR_CIRCUIT_OPEN, NULL,
+		      "BMC at %s unreachable (circuit open, retry in %llds)", s->label,
+		      (wait_ms + 999) / 1000);
+	e->retry_in_ms = wait_ms;
+	return BMC_ERR_CIRCUIT_OPEN;
 }
 
 /* Caller holds m->mu. Waits for the entry's turn. */

@@ -56,6 +56,8 @@ struct agent {
 	char instance[H_TOKEN_LEN]; /* from write_image, for the OS's booted call */
 	char held[64];		    /* a write_image command held back, "" none */
 	char power[8];		    /* last power state read from the sim */
+	int powered_on;		    /* power-ons the sim's hook logged, seen so far */
+	int fresh;		    /* rounds left to fetch the boot script */
 	atomic_bool hold;	    /* hold write_image results back */
 	atomic_bool holding;	    /* one is held now */
 	atomic_bool stop;
@@ -152,13 +154,20 @@ static void forget_session(struct agent *ag)
 	atomic_store(&ag->holding, false);
 }
 
-/* One round of the agent: boot when it has no session, heartbeat, then
- * finish the held write or poll for a command (1 s). */
+/* One round of the agent: just powered on, it fetches its boot script (a
+ * few times: the boot listener may be busy); then heartbeat, and finish the
+ * held write or poll for a command (1 s). An agent whose session ended
+ * (401) stays idle until the next power-on. */
 static void agent_round(struct agent *ag)
 {
 	struct h_resp r;
-	if (!ag->session[0] && !agent_boot(ag)) {
-		h_sleep_ms(100);
+	if (!ag->session[0]) {
+		if (ag->fresh > 0 && !agent_boot(ag))
+			ag->fresh--;
+		else
+			ag->fresh = 0;
+		if (!ag->session[0])
+			h_sleep_ms(100);
 		return;
 	}
 	long s = h_boot_request(ag->d, ag->session, "POST", "/v1/agent/heartbeat",
@@ -200,14 +209,36 @@ static void os_round(struct agent *ag)
 	h_sleep_ms(100);
 }
 
+/* Power-ons the hook logged: "set power 1" (on, or the second half of a
+ * cycle) and "set reset 1". */
+static int power_ons(const struct sim *s)
+{
+	char path[300], line[128];
+	int n = 0;
+	snprintf(path, sizeof path, "%s/hook.log", s->dir);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f))
+		n += strncmp(line, "set power 1", 11) == 0 || strncmp(line, "set reset 1", 11) == 0;
+	if (f)
+		fclose(f);
+	return n;
+}
+
 /* The machine runs while its BMC's power is on: the agent when it boots from
- * the network (boot device pxe), its OS otherwise. A file read half-written
- * by the hook reads as "": the last state stays. */
+ * the network (boot device pxe), its OS otherwise; every power-on the BMC
+ * logged is a fresh boot. A file read half-written by the hook reads as "":
+ * the last state stays. */
 static void *agent_main(void *arg)
 {
 	struct agent *ag = arg;
 	while (!atomic_load(&ag->stop)) {
 		char power[8], boot[16];
+		int ons = power_ons(ag->sim);
+		if (ons != ag->powered_on) {
+			ag->powered_on = ons;
+			forget_session(ag);
+			ag->fresh = 20;
+		}
 		sim_read(ag->sim, "power", power, sizeof power);
 		sim_read(ag->sim, "boot", boot, sizeof boot);
 		if (power[0])
@@ -595,8 +626,9 @@ static void recover(void)
 		if (f == F_PASSWORD)
 			continue;
 		snprintf(path, sizeof path, "/v1/machines/%s/actions", ags[victim[f]].machine);
-		assert_int_equal(h_request(&daemon_, daemon_.admin, "POST", path,
-					   "{\"action\":\"repair\"}", 20, NULL, &r),
+		const char *repair = "{\"action\":\"repair\"}";
+		assert_int_equal(h_request(&daemon_, daemon_.admin, "POST", path, repair,
+					   strlen(repair), NULL, &r),
 				 202);
 		h_resp_clear(&r);
 	}

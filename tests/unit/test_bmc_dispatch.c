@@ -475,7 +475,8 @@ static void test_confirm_waits_for_state(void **state)
 	assert_int_equal(bmc_power_set(m, &t, BMC_POWER_ACTION_OFF, &e), BMC_ERR_TIMEOUT);
 	assert_string_equal(
 	    e.message,
-	    "BMC at fake://slow still reports power on 500 ms after 'off' (expected off)");
+	    "BMC at fake://slow accepted 'off' but the power never reached off: still on after "
+	    "500 ms");
 	assert_int_equal(util_now_ms() - t0, 500);
 	bmc_manager_free(m);
 }
