@@ -96,13 +96,13 @@ static void close_inst(struct bmc_session *s)
 	s->inst = NULL;
 }
 
-static enum bmc_status op_end(struct op *o, enum bmc_status st)
+static enum bmc_status op_end(struct op *o, enum bmc_status st, const struct bmc_error *e)
 {
 	struct bmc_session *s = &o->s;
 
 	close_inst(s);
 	if (s->entry != NULL) {
-		bmc_entry_finish(s);
+		bmc_entry_finish(s, e);
 		if (!s->entry_given_away)
 			bmc_entry_unbusy(s->m, s->entry);
 	}
@@ -255,7 +255,7 @@ enum bmc_status bmc_power_get(struct bmc_manager *m, const struct bmc_target *t,
 		st = with_retries(&o, &a, true, e);
 	if (st == BMC_OK)
 		*out = a.power;
-	return op_end(&o, st);
+	return op_end(&o, st, e);
 }
 
 enum bmc_status bmc_power_set(struct bmc_manager *m, const struct bmc_target *t,
@@ -282,7 +282,7 @@ enum bmc_status bmc_power_set(struct bmc_manager *m, const struct bmc_target *t,
 		st = bmc_entry_acquire(&o.s, e);
 	if (st == BMC_OK)
 		st = do_power_set(&o, a, e);
-	return op_end(&o, st);
+	return op_end(&o, st, e);
 }
 
 enum bmc_status bmc_boot_set(struct bmc_manager *m, const struct bmc_target *t,
@@ -308,7 +308,7 @@ enum bmc_status bmc_boot_set(struct bmc_manager *m, const struct bmc_target *t,
 		st = bmc_entry_acquire(&o.s, e);
 	if (st == BMC_OK)
 		st = with_retries(&o, &a, true, e);
-	return op_end(&o, st);
+	return op_end(&o, st, e);
 }
 
 /* insert and eject share everything but the call. */
@@ -335,7 +335,7 @@ static enum bmc_status media_op(struct bmc_manager *m, const struct bmc_target *
 		st = bmc_entry_acquire(&o.s, e);
 	if (st == BMC_OK)
 		st = with_retries(&o, a, true, e);
-	return op_end(&o, st);
+	return op_end(&o, st, e);
 }
 
 enum bmc_status bmc_media_insert(struct bmc_manager *m, const struct bmc_target *t, const char *url,

@@ -177,16 +177,14 @@ static int64_t backoff_ms(const struct lc_limits *c, int attempt)
 	return util_backoff_ms(attempt - 1, c->backoff_base_ms, c->backoff_max_ms, &rng);
 }
 
-/* A failed attempt to be tried again: after the backoff, or, when the BMC's
- * circuit breaker was open, once it lets a trial through. The BMC was not
- * tried then, so that costs no attempt: every attempt counted is one the BMC
- * had a chance to answer, and the last error is what it (did not) answer. */
-static void retry_later(struct step *s, const char *msg, int attempts)
+/* A failed attempt to be tried again: after the backoff, or (deferred) once
+ * the BMC's circuit breaker lets a trial through. */
+static void retry_later(struct step *s, const char *msg, int attempts, bool deferred)
 {
 	const struct lc_limits *cfg = &s->x->limits;
 	char reason[700];
 	int64_t wait = s->breaker_wait_ms;
-	if (wait > 0) {
+	if (deferred) {
 		snprintf(reason, sizeof reason, "BMC circuit open, next try in %lld ms: %s",
 			 (long long)wait, msg);
 	} else {
@@ -222,8 +220,17 @@ static void fail(struct step *s, bool retryable, const char *fmt, const char *de
 		cool(s, reason);
 		return;
 	}
-	bool deferred = retryable && s->breaker_wait_ms > 0;
-	int attempts = s->m->attempts + (deferred ? 0 : 1);
+	int attempts = s->m->attempts + 1;
+	/* The last attempt found the BMC's breaker open, so it did not try the
+	 * BMC: rather than give up on that, wait for the breaker's trial (when it
+	 * comes before the state's deadline), which costs no attempt. A BMC that
+	 * came back meanwhile (a repair within the cooldown) is then used, and a
+	 * machine gives up on what the BMC last (did not) answer. */
+	bool deferred = retryable && attempts >= cfg->max_attempts && s->breaker_wait_ms > 0 &&
+			(deadline_at(s) == 0 ||
+			 lc_now(s->x) + s->breaker_wait_ms < deadline_at(s));
+	if (deferred)
+		attempts--;
 	char alloc[INV_ID_LEN];
 	snprintf(alloc, sizeof alloc, "%s", s->m->allocation_id);
 	enum inv_state was = s->m->state;
@@ -232,7 +239,7 @@ static void fail(struct step *s, bool retryable, const char *fmt, const char *de
 	release_deploy(s);
 	atomic_fetch_add(&s->x->stats->failures[was], 1);
 	if (deferred || (retryable && attempts < cfg->max_attempts)) {
-		retry_later(s, msg, attempts);
+		retry_later(s, msg, attempts, deferred);
 		return;
 	}
 	char last[700];
