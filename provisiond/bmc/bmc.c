@@ -166,11 +166,12 @@ static enum bmc_status confirm_failed(struct op *o, enum bmc_status st, enum bmc
 	int ms = o->s.m->lim.confirm_timeout_ms;
 
 	if (st == BMC_OK) /* it answers, and accepted the action: the machine did not follow */
-		return bmc_error_set(e, BMC_ERR_TIMEOUT, NULL,
-				     "BMC at %s accepted '%s' but the power never reached %s: still "
-				     "%s after %d ms",
-				     o->s.label, bmc_power_action_name(a),
-				     bmc_power_state_name(want), bmc_power_state_name(seen), ms);
+		return bmc_error_set(
+		    e, BMC_ERR_TIMEOUT, NULL,
+		    "BMC at %s accepted '%s' but the power never reached %s: still "
+		    "%s after %d ms",
+		    o->s.label, bmc_power_action_name(a), bmc_power_state_name(want),
+		    bmc_power_state_name(seen), ms);
 	snprintf(last, sizeof(last), "%s", e->message);
 	return bmc_error_set(e, BMC_ERR_TIMEOUT, NULL,
 			     "power %s after '%s' not confirmed within %d ms; last error: %s",

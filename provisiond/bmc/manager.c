@@ -172,7 +172,8 @@ static enum bmc_status circuit_open(struct bmc_session *s, const struct bmc_entr
 		snprintf(why, sizeof(why), "circuit open, retry in %llds", (wait_ms + 999) / 1000);
 	if (en->cause[0] != '\0')
 		bmc_error_set(e, BMC_ERR_CIRCUIT_OPEN, NULL,
-			      "BMC at %s unreachable (%s); last error: %s", s->label, why, en->cause);
+			      "BMC at %s unreachable (%s); last error: %s", s->label, why,
+			      en->cause);
 	else
 		bmc_error_set(e, BMC_ERR_CIRCUIT_OPEN, NULL, "BMC at %s unreachable (%s)", s->label,
 			      why);

@@ -227,8 +227,7 @@ static void fail(struct step *s, bool retryable, const char *fmt, const char *de
 	 * came back meanwhile (a repair within the cooldown) is then used, and a
 	 * machine gives up on what the BMC last (did not) answer. */
 	bool deferred = retryable && attempts >= cfg->max_attempts && s->breaker_wait_ms > 0 &&
-			(deadline_at(s) == 0 ||
-			 lc_now(s->x) + s->breaker_wait_ms < deadline_at(s));
+			(deadline_at(s) == 0 || lc_now(s->x) + s->breaker_wait_ms < deadline_at(s));
 	if (deferred)
 		attempts--;
 	char alloc[INV_ID_LEN];

@@ -200,7 +200,8 @@ static void os_round(struct agent *ag)
 	if (ag->instance[0]) {
 		char body[96];
 		snprintf(body, sizeof body, "{\"machine_id\":\"%s\"}", ag->machine);
-		long s = h_boot_request(ag->d, ag->instance, "POST", "/v1/agent/booted", body, NULL);
+		long s =
+		    h_boot_request(ag->d, ag->instance, "POST", "/v1/agent/booted", body, NULL);
 		if (s == 204)
 			atomic_fetch_add(&ag->booted, 1);
 		if (s == 204 || s == 401) /* 401: that deploy is over */
@@ -348,8 +349,8 @@ static void wait_states(const int *list, int n, const char *want, int timeout_s)
 				fail_msg("%s failed (waiting for %s): %s", ags[list[k]].name, want,
 					 err);
 			else
-				snprintf(late + strlen(late), sizeof late - strlen(late),
-					 " %s:%s", ags[list[k]].name, state);
+				snprintf(late + strlen(late), sizeof late - strlen(late), " %s:%s",
+					 ags[list[k]].name, state);
 		}
 		watch_circuits();
 		if (ok == n)
@@ -368,10 +369,10 @@ static int enroll(int i)
 	char addr[32];
 	struct h_resp r;
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", sims[i].port);
-	json_t *b = json_pack("{s:s, s:[s], s:{s:s, s:s, s:s, s:s, s:{s:s}}}", "name", ags[i].name,
-			      "macs", ags[i].mac, "bmc", "driver", "ipmi", "address", addr,
-			      "username", "admin", "password", "secret", "options", "workarounds",
-			      "opensesspriv");
+	json_t *b =
+	    json_pack("{s:s, s:[s], s:{s:s, s:s, s:s, s:s, s:{s:s}}}", "name", ags[i].name, "macs",
+		      ags[i].mac, "bmc", "driver", "ipmi", "address", addr, "username", "admin",
+		      "password", "secret", "options", "workarounds", "opensesspriv");
 	long s = h_call(&daemon_, daemon_.admin, "POST", "/v1/machines", b, &r);
 	snprintf(ags[i].machine, sizeof ags[i].machine, "%s", h_str(&r, "id"));
 	h_resp_clear(&r);
@@ -413,8 +414,8 @@ static int setup(void **state)
 		h_mac(0xbf00 + (unsigned)i, ag->mac);
 		ag->d = &daemon_;
 		ag->sim = &sims[i];
-		if (sim_start(&sims[i], ag->name) != 0 || sim_write(&sims[i], "power", "0\n") != 0 ||
-		    enroll(i) != 0)
+		if (sim_start(&sims[i], ag->name) != 0 ||
+		    sim_write(&sims[i], "power", "0\n") != 0 || enroll(i) != 0)
 			return -1;
 		if (pthread_create(&ag->tid, NULL, agent_main, ag) != 0)
 			return -1;
@@ -445,8 +446,8 @@ static int teardown(void **state)
 
 /* ------------------------------------------------------------------- phases */
 
-static int victim[NV];		    /* machine index per fault */
-static char alloc[NV][H_ID_LEN];    /* the allocation that first got victim[f] */
+static int victim[NV];		     /* machine index per fault */
+static char alloc[NV][H_ID_LEN];     /* the allocation that first got victim[f] */
 static int64_t t_fault, t_ready[NV]; /* when the faults began; each allocation ready */
 
 static int index_of(const char *machine_id)
@@ -458,8 +459,7 @@ static int index_of(const char *machine_id)
 }
 
 /* GET /v1/allocations/{id}: its state, its one attached machine's index. */
-static void allocation(const char *id, char *state, size_t len, int *member, char *err,
-		       size_t elen)
+static void allocation(const char *id, char *state, size_t len, int *member, char *err, size_t elen)
 {
 	char path[96];
 	struct h_resp r;
@@ -553,8 +553,9 @@ static void wait_failover(int sub[NV])
 		if (done == NV)
 			return;
 		if (h_now_ms() > end)
-			fail_msg("after 90 s only %d of %d allocations ready with their victim failed",
-				 done, NV);
+			fail_msg(
+			    "after 90 s only %d of %d allocations ready with their victim failed",
+			    done, NV);
 		h_sleep_ms(200);
 	}
 }
@@ -590,11 +591,9 @@ static void check_failover(void)
 	}
 	expect_error(F_KILL, (const char *const[]){"no answer from", addr[F_KILL], NULL});
 	expect_error(F_STOP, (const char *const[]){"no answer from", addr[F_STOP], NULL});
-	expect_error(F_PASSWORD,
-		     (const char *const[]){"rejected the credentials for user admin",
-					   addr[F_PASSWORD], NULL});
-	expect_error(F_NOPOWER,
-		     (const char *const[]){"never reached on", addr[F_NOPOWER], NULL});
+	expect_error(F_PASSWORD, (const char *const[]){"rejected the credentials for user admin",
+						       addr[F_PASSWORD], NULL});
+	expect_error(F_NOPOWER, (const char *const[]){"never reached on", addr[F_NOPOWER], NULL});
 	watch_circuits();
 	/* the BMCs that stopped answering opened their breaker; the ones that
 	 * answer (a wrong password, a host that does not start) never did */
