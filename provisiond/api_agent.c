@@ -430,8 +430,14 @@ void agent_api_result(struct api_call *c)
 	} else if (st == INV_IO || st == INV_CORRUPT) {
 		api_fail_inv(r, "command result", &e);
 	} else {
+		/* commands are looked up within the session's machine: another
+		 * machine's command is unknown here and stays untouched */
+		log_event(LOG_WARN, "agent result refused", "machine", mid, "command", id,
+			  "request_id", r->request_id, NULL);
 		http_error(r, 409, "unknown_command", AGENT_RESULT_ID,
-			   "command %s is not waiting for a result (finished or superseded)", id);
+			   "command %s is not waiting for a result from machine %s (finished, "
+			   "superseded, or not this machine's)",
+			   id, mid);
 	}
 	free(details);
 }
