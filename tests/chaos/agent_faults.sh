@@ -25,9 +25,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/agent-faults.XXXXXX")
 t0=$(date +%s)
 cleanup() {
 	for f in "$work"/*.loop "$work"/*.agent; do
-		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null || true
+		if [ -f "$f" ]; then kill -9 "$(cat "$f")" 2>/dev/null || true; fi
 	done
-	[ -n "${daemon:-}" ] && kill -9 "$daemon" 2>/dev/null || true
+	if [ -n "${daemon:-}" ]; then kill -9 "$daemon" 2>/dev/null || true; fi
 	wait 2>/dev/null || true
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$work"
 }
@@ -159,7 +159,7 @@ echo "--stop-write-at 8388608" >"$work/v2.flags"
 echo "--fail-write-at 1048576" >"$work/v3.flags"
 echo "--fail-hash" >"$work/v4.flags"
 svc=$("$ctl" -o json token create --role service --owner chaos | jq -r .token)
-as_svc() { PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE= "$ctl" "$@"; }
+as_svc() { PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE='' "$ctl" "$@"; }
 alloc=$(as_svc -o json allocation create --sku lab.large --count 4 --image img | jq -r .id)
 got=$(as_svc -o json allocation show "$alloc" | jq -r '[.machines[].name] | sort | join(" ")')
 [ "$got" = "v1 v2 v3 v4" ] || fail "allocation took $got, expected the four oldest"
@@ -198,7 +198,7 @@ refusal=$(jq -r .error.message "$work/forged")
 code=$(curl -s -o "$work/forged" -w '%{http_code}' -H "Authorization: Bearer $sess" \
 	-d "{\"machine_id\":\"$v2\"}" "$boot/v1/agent/booted")
 [ "$code" = 401 ] || fail "v1's session calling booted for v2: $code $(cat "$work/forged")"
-ok "v1's valid session reporting v2's write_image (ok true and false): 409 on field id ("$refusal"), v2's command untouched; booted for v2: 401"
+ok "v1's valid session reporting v2's write_image (ok true and false): 409 on field id: $refusal; v2's command untouched; booted for v2: 401"
 
 # v3 (EIO) and v4 (wrong hash): refused three times, failed, substituted
 wait_for 60 "v3 failed" state_is v3 failed
