@@ -50,6 +50,7 @@ struct inv {
 	 * none has succeeded since: why, and since when (0: writable); under mu */
 	char storage_error[sizeof((struct inv_err *)0)->message];
 	int64_t storage_failed_at;
+	char replica[INV_REPLICA_LEN]; /* inv_set_replica; set before readers use it */
 };
 
 /* Commit latency bounds: an fsync on a healthy disk is milliseconds; a
@@ -409,6 +410,16 @@ enum inv_status inv_write(struct inv *inv, inv_write_fn fn, void *arg, struct in
 	pthread_mutex_unlock(&inv->mu);
 	pthread_cond_destroy(&j.cv);
 	return j.st;
+}
+
+void inv_set_replica(struct inv *inv, const char *name)
+{
+	snprintf(inv->replica, sizeof inv->replica, "%s", name ? name : "");
+}
+
+const char *inv_replica_of(struct inv *inv)
+{
+	return inv->replica;
 }
 
 uint64_t inv_change_counter(struct inv *inv)

@@ -46,6 +46,8 @@ enum inv_status inv_write(struct inv *inv, inv_write_fn fn, void *arg, struct in
 
 /* The calling thread's read-only connection (opened on first use). */
 struct inv_conn *inv_reader(struct inv *inv, struct inv_err *err);
+/* The replica inv_set_replica named ("" none). */
+const char *inv_replica_of(struct inv *inv);
 
 /* Error helpers. */
 enum inv_status inv_fail(struct inv_err *err, enum inv_status st, const char *field,

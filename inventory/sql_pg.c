@@ -82,7 +82,8 @@ void inv_pg_display(const char *database, char *out, size_t len)
 	" m.maintenance_reason, m.last_error, m.site, m.rack, m.unit, m.allocation_id, m.phase,"   \
 	" m.attempts, m.wake_at, m.deadline_at, m.facts, m.created_at, m.updated_at,"              \
 	" m.state_since, b.driver, b.address, b.username, b.options, a.owner,"                     \
-	" (SELECT string_agg(mac, ',' ORDER BY mac) FROM nics WHERE machine_id = m.id)"
+	" (SELECT string_agg(mac, ',' ORDER BY mac) FROM nics WHERE machine_id = m.id),"           \
+	" m.replica, m.replica_epoch"
 #define MACHINE_SELECT                                                                             \
 	"SELECT " MACHINE_COLS " FROM machines m LEFT JOIN bmcs b ON b.machine_id = m.id"          \
 	" LEFT JOIN allocations a ON a.id = m.allocation_id"
@@ -117,7 +118,8 @@ static const char *const pg_sql[SQL__COUNT] = {
     [SQL_MACHINES_DUE] = MACHINE_SELECT
     " WHERE m.id IN (SELECT id FROM (SELECT id, row_number() OVER ("
     "PARTITION BY CASE WHEN rack = '' THEN id ELSE site || '/' || rack END"
-    " ORDER BY wake_at) AS n FROM machines WHERE wake_at > 0 AND wake_at <= :now) AS due"
+    " ORDER BY wake_at) AS n FROM machines WHERE wake_at > 0 AND wake_at <= :now"
+    " AND replica IN ('', :replica)) AS due"
     " WHERE n <= :per_rack) ORDER BY m.wake_at LIMIT :limit",
     /* the gang's machines locked until the group commits; rows another
      * replica is reserving are skipped, not waited for */
@@ -306,6 +308,14 @@ const char *const inv_pg_migrations[] = {
     "ALTER TABLE allocations ADD COLUMN spread_mode TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX machines_pool_domain ON machines(sku, state, maintenance,"
     " site COLLATE \"C\", rack COLLATE \"C\", seq);",
+
+    /* 9: replicas, as SQLite's; names in bytes' order */
+    "CREATE TABLE replicas (name TEXT COLLATE \"C\" PRIMARY KEY, epoch BIGINT NOT NULL,"
+    " roles TEXT NOT NULL, address TEXT NOT NULL DEFAULT '', started_at BIGINT NOT NULL,"
+    " heartbeat_at BIGINT NOT NULL, live BIGINT NOT NULL DEFAULT 1);"
+    "ALTER TABLE machines ADD COLUMN replica TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE machines ADD COLUMN replica_epoch BIGINT NOT NULL DEFAULT 0;"
+    "CREATE INDEX machines_replica ON machines(replica) WHERE replica <> '';",
 };
 _Static_assert(sizeof inv_pg_migrations / sizeof inv_pg_migrations[0] == INV_SCHEMA_VERSIONS,
 	       "a migration for every schema version");
