@@ -1,5 +1,6 @@
 /* db.c - opening the database, per-thread readers, the group-commit writer,
  * the same for every backend (the backend's part: backend.h). */
+#include "inventory/backend.h"
 #include "inventory/internal.h"
 
 #include <errno.h>
@@ -51,6 +52,8 @@ struct inv {
 	char storage_error[sizeof((struct inv_err *)0)->message];
 	int64_t storage_failed_at;
 	char replica[INV_REPLICA_LEN]; /* inv_set_replica; set before readers use it */
+	pthread_t listener;	       /* other processes' commits (backend's listen_*) */
+	bool listening;
 };
 
 /* Commit latency bounds: an fsync on a healthy disk is milliseconds; a
@@ -149,6 +152,41 @@ static enum inv_status open_writer(struct inv *inv, int target, struct inv_err *
 	return INV_OK;
 }
 
+static bool stopping(struct inv *inv)
+{
+	pthread_mutex_lock(&inv->mu);
+	bool s = inv->stop;
+	pthread_mutex_unlock(&inv->mu);
+	return s;
+}
+
+/* Another process committed: waiters wake as for one of ours. */
+static void *listener_main(void *arg)
+{
+	struct inv *inv = arg;
+	const struct inv_backend *be = inv->w.be;
+	void *l = NULL;
+	while (!stopping(inv)) {
+		if (!l && !(l = be->listen_open(inv->path))) {
+			util_sleep_ms(500);
+			continue;
+		}
+		int rc = be->listen_wait(l, 250);
+		if (rc < 0) {
+			be->listen_close(l);
+			l = NULL;
+		} else if (rc > 0) {
+			pthread_mutex_lock(&inv->mu);
+			inv->changes++;
+			pthread_cond_broadcast(&inv->change_cv);
+			pthread_mutex_unlock(&inv->mu);
+		}
+	}
+	if (l)
+		be->listen_close(l);
+	return NULL;
+}
+
 enum inv_status inv_open_at(const char *path, int target, const struct inv_key *key,
 			    struct inv **out, struct inv_err *err)
 {
@@ -181,6 +219,8 @@ enum inv_status inv_open_at(const char *path, int target, const struct inv_key *
 		free(inv);
 		return st;
 	}
+	if (inv->w.be->listen_open)
+		inv->listening = pthread_create(&inv->listener, NULL, listener_main, inv) == 0;
 	*out = inv;
 	return INV_OK;
 }
@@ -200,6 +240,8 @@ void inv_close(struct inv *inv)
 	pthread_cond_broadcast(&inv->queue_cv);
 	pthread_mutex_unlock(&inv->mu);
 	pthread_join(inv->writer, NULL);
+	if (inv->listening)
+		pthread_join(inv->listener, NULL);
 	inv_conn_close(&inv->w);
 	for (struct reader *r = inv->readers, *n; r; r = n) {
 		n = r->next;
@@ -327,6 +369,10 @@ static void run_batch(struct inv *inv, struct wjob **batch, int n)
 			(void)inv_txn(w, INV_TXN_ROLLBACK_TO, &ignored);
 		(void)inv_txn(w, INV_TXN_RELEASE, &ignored);
 	}
+	/* other processes on the database learn of the commit (a failure here
+	 * aborts the transaction: the commit below fails the batch) */
+	if (w->be->announce_sql)
+		(void)w->be->exec(w, w->be->announce_sql, "announce the commit", &ignored);
 	if (inv_txn(w, INV_TXN_COMMIT, &e) != INV_OK) {
 		fail_batch(batch, n, &e, true);
 		(void)inv_txn(w, INV_TXN_ROLLBACK, &ignored);

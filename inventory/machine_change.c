@@ -176,7 +176,8 @@ static enum inv_status check_claim(const struct change_ctx *x, struct inv_claim 
 	if (!want)
 		return INV_OK;
 	bool mine = strcmp(held->replica, want->replica) == 0;
-	if (!(mine && held->epoch == want->epoch) && !(c->take_claim && (!held->replica[0] || mine)))
+	if (!(mine && held->epoch == want->epoch) &&
+	    !(c->take_claim && (!held->replica[0] || mine)))
 		return inv_fail(err, INV_CONFLICT, "claim",
 				"machine %s is driven by replica '%s' (epoch %lld), not by '%s' "
 				"(epoch %lld)",
@@ -194,9 +195,10 @@ static enum inv_status set_claim(struct inv_conn *cn, const struct change_ctx *x
 {
 	if (strcmp(after->replica, x->held.replica) == 0 && after->epoch == x->held.epoch)
 		return INV_OK;
-	const struct field f = {.on = true,
-				.id = SQL_MACHINE_SET_CLAIM,
-				.v = {TEXT(":replica", after->replica), NUM(":epoch", after->epoch)}};
+	const struct field f = {
+	    .on = true,
+	    .id = SQL_MACHINE_SET_CLAIM,
+	    .v = {TEXT(":replica", after->replica), NUM(":epoch", after->epoch)}};
 	return set_field(cn, x->real_id, &f, err);
 }
 

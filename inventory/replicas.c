@@ -59,9 +59,10 @@ static enum inv_status heartbeat_fn(struct inv_conn *c, void *arg, struct inv_er
 	inv_bind_int(st, ":now", inv_now_ms());
 	enum inv_status s = inv_exec_done(st, "replica heartbeat", err);
 	if (s == INV_OK && inv_changes(c) != 1)
-		s = inv_fail(err, INV_CONFLICT, "epoch",
-			     "replica %s was fenced: epoch %lld is over, its machines went to others",
-			     x->name, (long long)x->epoch);
+		s = inv_fail(
+		    err, INV_CONFLICT, "epoch",
+		    "replica %s was fenced: epoch %lld is over, its machines went to others",
+		    x->name, (long long)x->epoch);
 	return s;
 }
 
@@ -83,8 +84,7 @@ struct take_over_ctx {
 	bool lost[TAKE_OVER_MAX];
 };
 
-static enum inv_status read_stale(struct inv_conn *c, struct take_over_ctx *x,
-				  struct inv_err *err)
+static enum inv_status read_stale(struct inv_conn *c, struct take_over_ctx *x, struct inv_err *err)
 {
 	struct inv_q *st = inv_stmt(c, SQL_REPLICAS_STALE, err);
 	if (!st)
@@ -172,8 +172,7 @@ static void read_replica(struct inv_q *st, struct inv_replica *r)
 	r->machines = inv_col_int64(st, 7);
 }
 
-enum inv_status inv_replica_list(struct inv *inv, struct inv_replica_list *out,
-				 struct inv_err *err)
+enum inv_status inv_replica_list(struct inv *inv, struct inv_replica_list *out, struct inv_err *err)
 {
 	memset(out, 0, sizeof *out);
 	struct inv_conn *c = inv_reader(inv, err);

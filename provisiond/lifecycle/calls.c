@@ -128,7 +128,8 @@ static struct job *job_new(const char *id, const struct bmc_target *t, const str
 				   .username = j->strs[3],
 				   .password = j->strs[4],
 				   .options_json = j->strs[5],
-				   .boot_mode = j->strs[6]};
+				   .boot_mode = j->strs[6],
+				   .claim_epoch = t->claim_epoch};
 	return j;
 }
 

@@ -18,10 +18,11 @@ struct step {
 	struct inv_bmc bmc;
 	bool bmc_loaded;
 	struct bmc_target t;
-	char boot_mode[16];   /* the SKU's boot_override_mode for t */
-	int64_t leased_until; /* the machine's wake_at when the step began */
-	struct lc_run run;    /* its BMC operations (calls.h) */
-	bool warming;	      /* an available machine warming: a failure cools it */
+	char boot_mode[16];	/* the SKU's boot_override_mode for t */
+	int64_t leased_until;	/* the machine's wake_at when the step began */
+	struct lc_run run;	/* its BMC operations (calls.h) */
+	bool warming;		/* an available machine warming: a failure cools it */
+	struct inv_claim claim; /* the machine's when the step began: every write needs it */
 	char err[600];
 };
 
@@ -75,6 +76,7 @@ static void unlease(struct step *s)
 		if (inv_machine_get(s->x->inv, s->m->id, &fresh, &err) == INV_OK &&
 		    fresh.wake_at > lc_now(s->x)) {
 			struct inv_machine_change c = {.expect_version = fresh.version,
+						       .claim = &s->claim,
 						       .set_wake = true,
 						       .wake_at = lc_now(s->x),
 						       .actor = "lifecycle"};
@@ -102,12 +104,19 @@ static bool commit(struct step *s, struct inv_machine_change *c)
 	if (s->run.yielded)
 		return false; /* waiting for a BMC operation: the next run writes */
 	c->actor = "lifecycle";
+	c->claim = &s->claim;
 	for (int attempt = 0; attempt < 5; attempt++) {
 		c->expect_version = s->m->version;
 		if (inv_machine_change(s->x->inv, s->m->id, c, s->m, &err) == INV_OK)
 			return true;
 		struct inv_machine fresh = {0};
 		struct inv_err e2 = {0};
+		if (strcmp(err.field, "claim") == 0) {
+			/* another replica drives it now: nothing more from here */
+			log_event(LOG_WARN, "lifecycle: machine lost to another replica", "machine",
+				  s->m->id, "error", err.message, NULL);
+			return false;
+		}
 		bool retry = err.status == INV_CONFLICT &&
 			     inv_machine_get(s->x->inv, s->m->id, &fresh, &e2) == INV_OK &&
 			     same_work(&fresh, s->m);
@@ -262,7 +271,8 @@ static bool load_bmc(struct step *s, struct inv_err *err)
 				   .username = s->bmc.username,
 				   .password = s->bmc.password,
 				   .options_json = s->bmc.options_json,
-				   .boot_mode = s->boot_mode};
+				   .boot_mode = s->boot_mode,
+				   .claim_epoch = s->m->replica_epoch};
 	return true;
 }
 
@@ -828,6 +838,8 @@ static void console_follow(struct step *s)
 bool lc_step(const struct lc_ctx *x, struct inv_machine *m)
 {
 	struct step s = {.x = x, .m = m, .leased_until = m->wake_at};
+	snprintf(s.claim.replica, sizeof s.claim.replica, "%s", m->replica);
+	s.claim.epoch = m->replica_epoch;
 	lc_run_begin(x->calls, x->bmc, &s.run, m);
 	if (!s.run.yielded)
 		step_run(&s);
