@@ -24,36 +24,18 @@
  * complete, so each can be prepared once, cached and checked by the test,
  * and no SQL is assembled at run time. */
 #include "inventory/backend.h"
+#include "inventory/sql_shared.h"
 
-#define MACHINE_COLS                                                                               \
-	"m.seq, m.id, m.name, m.state, m.version, m.sku, m.power, m.maintenance,"                  \
-	" m.maintenance_reason, m.last_error, m.site, m.rack, m.unit, m.allocation_id, m.phase,"   \
-	" m.attempts, m.wake_at, m.deadline_at, m.facts, m.created_at, m.updated_at,"              \
-	" m.state_since, b.driver, b.address, b.username, b.options, a.owner,"                     \
-	" (SELECT group_concat(mac, ',') FROM (SELECT mac FROM nics WHERE machine_id = m.id"       \
-	" ORDER BY mac)), m.replica, m.replica_epoch"
 #define MACHINE_SELECT                                                                             \
-	"SELECT " MACHINE_COLS " FROM machines m LEFT JOIN bmcs b ON b.machine_id = m.id"          \
-	" LEFT JOIN allocations a ON a.id = m.allocation_id"
+	SQL_MACHINE_SELECT("(SELECT group_concat(mac, ',') FROM (SELECT mac FROM nics"             \
+			   " WHERE machine_id = m.id ORDER BY mac))")
 #define ALLOC_SELECT                                                                               \
 	"SELECT seq, id, name, owner, sku, image, count, min_count, state, version, last_error,"   \
 	" ssh_keys, substitutions, created_at, ready_at, updated_at FROM allocations"
 #define IMAGE_SELECT                                                                               \
 	"SELECT seq, name, path, url, format, sha256, size, created_at, state, last_error,"        \
 	" file_size, file_inode, updated_at FROM images"
-#define AUDIT_SELECT                                                                               \
-	"SELECT seq, at, actor, action, target_type, target_id, before, after, request_id"         \
-	" FROM audit"
-/* The audit filters, each off when its parameter is NULL: rows at or after
- * :since; by :actor ("role:name", or the name alone); by :action (exact, or
- * the prefix before a dot: "machine" is every machine.*); by :target. */
-#define AUDIT_FILTER                                                                               \
-	" AND (:since IS NULL OR at >= :since)"                                                    \
-	" AND (:actor IS NULL OR actor = :actor"                                                   \
-	"      OR substr(actor, instr(actor, ':') + 1) = :actor)"                                  \
-	" AND (:action IS NULL OR action = :action"                                                \
-	"      OR substr(action, 1, length(:action) + 1) = :action || '.')"                        \
-	" AND (:target IS NULL OR target_id = :target)"
+#define AUDIT_FILTER SQL_AUDIT_FILTER("instr(actor, ':')")
 #define TOKEN_SELECT "SELECT seq, id, name, role, owner, hash, created_at FROM tokens"
 #define CMD_SELECT                                                                                 \
 	"SELECT id, machine_id, name, args, state, message, details, created_at, updated_at"       \
@@ -69,23 +51,10 @@
 
 static const char *const sqlite_sql[] = {
     /* machines */
-    [SQL_MACHINE_BY_ID_OR_NAME] = MACHINE_SELECT " WHERE m.id = :key OR m.name = :key"
-						 " ORDER BY m.id = :key DESC LIMIT 1",
-    [SQL_MACHINE_BY_MAC] =
-	MACHINE_SELECT " WHERE m.id = (SELECT machine_id FROM nics WHERE mac = :mac)",
-    [SQL_MACHINE_LIST] = MACHINE_SELECT " WHERE m.seq > :after"
-					" AND (:state IS NULL OR m.state = :state)"
-					" AND (:sku IS NULL OR m.sku = :sku)"
-					" AND (:owner IS NULL OR a.owner = :owner)"
-					" AND (:site IS NULL OR m.site = :site)"
-					" AND (:rack IS NULL OR m.rack = :rack)"
-					" ORDER BY m.seq LIMIT :limit",
-    [SQL_MACHINES_DUE] = MACHINE_SELECT
-    " WHERE m.id IN (SELECT id FROM (SELECT id, row_number() OVER ("
-    "PARTITION BY CASE WHEN rack = '' THEN id ELSE site || '/' || rack END"
-    " ORDER BY wake_at) AS n FROM machines WHERE wake_at > 0 AND wake_at <= :now"
-    " AND replica IN ('', :replica))"
-    " WHERE n <= :per_rack) ORDER BY m.wake_at LIMIT :limit",
+    [SQL_MACHINE_BY_ID_OR_NAME] = SQL_MACHINE_BY_ID_OR_NAME_TEXT(MACHINE_SELECT),
+    [SQL_MACHINE_BY_MAC] = SQL_MACHINE_BY_MAC_TEXT(MACHINE_SELECT),
+    [SQL_MACHINE_LIST] = SQL_MACHINE_LIST_TEXT(MACHINE_SELECT),
+    [SQL_MACHINES_DUE] = SQL_MACHINES_DUE_TEXT(MACHINE_SELECT, ""),
     [SQL_MACHINES_NEXT_WAKE] = "SELECT min(wake_at) FROM machines WHERE wake_at > 0"
 			       " AND replica IN ('', :replica)",
     [SQL_MACHINE_INSERT] =
@@ -183,10 +152,7 @@ static const char *const sqlite_sql[] = {
 				 " WHERE allocation_id = :allocation AND machine_id = :machine",
     [SQL_ALLOC_COUNT_SUBSTITUTION] = "UPDATE allocations SET substitutions = substitutions + 1,"
 				     " version = version + 1 WHERE id = :id",
-    [SQL_ALLOC_SUBSTITUTE_PICK] =
-	"SELECT m.id FROM allocations a JOIN machines m ON m.sku = a.sku"
-	" WHERE a.id = :id AND a.state = :alloc_state AND a.substitutions < :max_subs"
-	" AND m.state = :available AND m.maintenance = 0 ORDER BY m.seq LIMIT 1",
+    [SQL_ALLOC_SUBSTITUTE_PICK] = SQL_ALLOC_SUBSTITUTE_PICK_TEXT(""),
     [SQL_ALLOC_MACHINE_INSERT] = "INSERT INTO allocation_machines(allocation_id, machine_id,"
 				 " attached_at) VALUES(:allocation, :machine, :now)",
     [SQL_MACHINE_ATTACH] =
@@ -199,11 +165,8 @@ static const char *const sqlite_sql[] = {
 				    " WHERE id = :id AND allocation_id = :allocation",
     [SQL_POOL_COUNT] = "SELECT count(*) FROM machines WHERE sku = :sku AND state = :available"
 		       " AND maintenance = 0",
-    [SQL_POOL_PICK] = "SELECT id FROM machines WHERE sku = :sku AND state = :available"
-		      " AND maintenance = 0 ORDER BY seq LIMIT :limit",
-    [SQL_POOL_PICK_WARM] = "SELECT id FROM machines WHERE sku = :sku AND state = :available"
-			   " AND maintenance = 0 ORDER BY CASE WHEN phase = 'warm' AND power = 'on'"
-			   " THEN 0 WHEN phase = 'warming' THEN 1 ELSE 2 END, seq LIMIT :limit",
+    [SQL_POOL_PICK] = SQL_POOL_PICK_TEXT(""),
+    [SQL_POOL_PICK_WARM] = SQL_POOL_PICK_WARM_TEXT(""),
     [SQL_POOL_WARM] = "SELECT id, phase FROM machines WHERE sku = :sku AND state = :available"
 		      " AND (phase = 'warming' OR (phase = 'warm' AND power = 'on'))"
 		      " ORDER BY seq LIMIT :limit",
@@ -230,16 +193,9 @@ static const char *const sqlite_sql[] = {
 			      " JOIN machines m ON m.id = am.machine_id"
 			      " WHERE am.allocation_id = :id AND am.detached = 0",
     /* machines_pool_domain (schema 8) makes each a seek */
-    [SQL_POOL_NEXT_RACK] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
-			   " AND state = :available AND maintenance = 0 AND rack != ''"
-			   " AND (site, rack) > (:site, :rack) ORDER BY site, rack, seq LIMIT 1",
-    [SQL_POOL_NEXT_SITE] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
-			   " AND state = :available AND maintenance = 0 AND site > :site"
-			   " ORDER BY site, rack, seq LIMIT 1",
-    [SQL_POOL_OLDEST_DOMAIN] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
-			       " AND state = :available AND maintenance = 0"
-			       " AND CASE WHEN :by_site = 1 THEN site ELSE rack END != ''"
-			       " ORDER BY seq LIMIT 1",
+    [SQL_POOL_NEXT_RACK] = SQL_POOL_NEXT_RACK_TEXT("", ""),
+    [SQL_POOL_NEXT_SITE] = SQL_POOL_NEXT_SITE_TEXT("", ""),
+    [SQL_POOL_OLDEST_DOMAIN] = SQL_POOL_OLDEST_DOMAIN_TEXT(""),
 
     /* events, audit, capacity */
     [SQL_EVENT_INSERT] = "INSERT INTO machine_events(machine_id, at, from_state, to_state,"
@@ -256,9 +212,8 @@ static const char *const sqlite_sql[] = {
     [SQL_AUDIT_INSERT] = "INSERT INTO audit(at, actor, action, target_type, target_id, before,"
 			 " after, request_id) VALUES(:now, :actor, :action, :target_type,"
 			 " :target_id, :before, :after, :request_id)",
-    [SQL_AUDIT_LIST] = AUDIT_SELECT " WHERE seq > :after" AUDIT_FILTER " ORDER BY seq LIMIT :limit",
-    [SQL_AUDIT_LIST_DESC] =
-	AUDIT_SELECT " WHERE seq < :before" AUDIT_FILTER " ORDER BY seq DESC LIMIT :limit",
+    [SQL_AUDIT_LIST] = SQL_AUDIT_LIST_TEXT(AUDIT_FILTER),
+    [SQL_AUDIT_LIST_DESC] = SQL_AUDIT_LIST_DESC_TEXT(AUDIT_FILTER),
     /* machine_counts: kept by triggers (schema 7) */
     [SQL_CAPACITY] = "SELECT sku, state, n, maintenance FROM machine_counts WHERE n > 0"
 		     " ORDER BY sku, state",
@@ -307,9 +262,7 @@ static const char *const sqlite_sql[] = {
     [SQL_BOOT_TOKEN_REVOKE] = "UPDATE boot_tokens SET used_at = :now"
 			      " WHERE machine_id = :machine AND (:kind IS NULL OR kind = :kind)"
 			      " AND used_at = 0",
-    [SQL_BOOT_GRANT_TAKE] = "UPDATE boot_tokens SET used_at = :now WHERE hash ="
-			    " (SELECT hash FROM boot_tokens WHERE machine_id = :machine"
-			    "  AND kind = :kind AND used_at = 0 AND expires_at > :now LIMIT 1)",
+    [SQL_BOOT_GRANT_TAKE] = SQL_BOOT_GRANT_TAKE_TEXT(""),
     [SQL_BOOT_LIVE_COUNT] = "SELECT count(*) FROM boot_tokens WHERE machine_id = :machine"
 			    " AND kind = :kind AND used_at = 0 AND expires_at > :now",
     [SQL_BOOT_TOKEN_PURGE] = "DELETE FROM boot_tokens WHERE used_at != 0 OR expires_at <= :now",
@@ -363,9 +316,7 @@ static const char *const sqlite_sql[] = {
 	" ON m.id = t.machine_id WHERE t.kind = 'session' AND t.used_at = 0"
 	" AND t.expires_at > :now AND m.agent_seen_at < :before",
     [SQL_MACHINE_SET_IP] = "UPDATE machines SET ip = :ip WHERE id = :id",
-    [SQL_DEPLOY_AHEAD] = "SELECT count(*), coalesce(sum(sku = :sku), 0) FROM machines"
-			 " WHERE state = :state AND (state_since < :since"
-			 " OR (state_since = :since AND id < :id))",
+    [SQL_DEPLOY_AHEAD] = SQL_DEPLOY_AHEAD_TEXT("sku = :sku"),
 };
 /* Catches a missing last entry; a hole in the middle is NULL, which the
  * statement test refuses. */
@@ -528,7 +479,12 @@ const char *const inv_sqlite_migrations[] = {
     "ALTER TABLE allocations ADD COLUMN spread_mode TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX machines_pool_domain ON machines(sku, state, maintenance, site, rack);",
 
-    /* 9: replicas (docs/scale-out.md, "Replicas"): who is alive, and which
+    /* 9: PostgreSQL's machines_pool_seq (sku, state, maintenance, seq) for
+     * the picks in seq order; nothing here: machines_pool holds its rows in
+     * that order already (seq is the rowid), EXPLAIN QUERY PLAN shows no
+     * sort for them */
+    "",
+    /* 10: replicas (docs/scale-out.md, "Replicas"): who is alive, and which
      * replica's engine drives each machine under which epoch ('' none) */
     "CREATE TABLE replicas (name TEXT PRIMARY KEY, epoch INTEGER NOT NULL,"
     " roles TEXT NOT NULL, address TEXT NOT NULL DEFAULT '', started_at INTEGER NOT NULL,"
