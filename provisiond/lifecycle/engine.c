@@ -265,6 +265,25 @@ static bool may_step(struct lc_engine *e, const struct inv_machine *m, bool resu
 	return true;
 }
 
+/* A resumed machine this replica may not step now holds its lease: give it
+ * back for a retry in a second, under its claim (a replica that lost the
+ * machine writes nothing; the take-over woke it for the others). */
+static void retry_later(struct lc_engine *e, const struct inv_machine *m)
+{
+	struct inv_claim claim = {0};
+	snprintf(claim.replica, sizeof claim.replica, "%s", m->replica);
+	claim.epoch = m->replica_epoch;
+	struct inv_machine_change c = {.expect_version = m->version,
+				       .claim = &claim,
+				       .set_wake = true,
+				       .wake_at = lc_now(&e->ctx) + 1000,
+				       .actor = "lifecycle"};
+	struct inv_err err = {0};
+	if (inv_machine_change(e->ctx.inv, m->id, &c, NULL, &err) != INV_OK)
+		log_event(LOG_DEBUG, "lifecycle: machine left to its new owner", "machine", m->id,
+			  "error", err.message, NULL);
+}
+
 /* Steps the machine of j: true when it waits for a BMC operation (still in
  * flight; the call pool's answer queues it again). A resumed machine holds
  * its lease already. */
@@ -280,6 +299,8 @@ static bool run_job(struct lc_engine *e, const struct lc_job *j)
 	int64_t t0 = util_now_us();
 	if (!may_step(e, &m, j->resume)) {
 		lc_calls_forget(e->calls, j->id);
+		if (j->resume)
+			retry_later(e, &m);
 	} else if (j->resume || (m.wake_at > 0 && m.wake_at <= lc_now(&e->ctx) && lease(e, &m))) {
 		waits = lc_step(&e->ctx, &m);
 		util_hist_observe_us(&e->stats.step_seconds, util_now_us() - t0);
