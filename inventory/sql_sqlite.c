@@ -121,7 +121,7 @@ static const char *const sqlite_sql[] = {
 
     /* allocations */
     [SQL_ALLOC_GET] = ALLOC_SELECT " WHERE id = :id",
-    [SQL_ALLOC_MEMBERS] = "SELECT am.machine_id, m.name, m.state, am.detached, m.ip"
+    [SQL_ALLOC_MEMBERS] = "SELECT am.machine_id, m.name, m.state, am.detached, m.ip, am.image"
 			  " FROM allocation_machines am JOIN machines m ON m.id = am.machine_id"
 			  " WHERE am.allocation_id = :id ORDER BY am.detached, m.seq",
     [SQL_ALLOC_LIST_IDS] = "SELECT id FROM allocations WHERE seq > :after"
@@ -226,8 +226,12 @@ static const char *const sqlite_sql[] = {
 			 " :format, :sha256, :size, :now, :state, :file_size, :file_inode, :now)",
     [SQL_IMAGE_GET] = IMAGE_SELECT " WHERE name = :name",
     [SQL_IMAGE_LIST] = IMAGE_SELECT " WHERE seq > :after ORDER BY seq LIMIT :limit",
-    [SQL_IMAGE_IN_USE] = "SELECT count(*) FROM allocations WHERE image = :name"
-			 " AND state NOT IN (:released, :failed)",
+    [SQL_IMAGE_IN_USE] =
+	"SELECT (SELECT count(*) FROM allocations WHERE image = :name"
+	" AND state NOT IN (:released, :failed)) + (SELECT count(*) FROM allocation_machines am"
+	" JOIN allocations a ON a.id = am.allocation_id WHERE am.image = :name"
+	" AND am.detached = 0 AND a.state NOT IN (:released, :failed))"
+	" + (SELECT count(*) FROM rollouts WHERE image = :name AND finished_at = 0)",
     [SQL_IMAGE_DELETE] = "DELETE FROM images WHERE name = :name",
     [SQL_IMAGE_FETCH_DONE] = "UPDATE images SET state = :state, last_error = :last_error,"
 			     " path = :path, size = :size, file_size = :file_size,"
@@ -317,6 +321,48 @@ static const char *const sqlite_sql[] = {
 	" AND t.expires_at > :now AND m.agent_seen_at < :before",
     [SQL_MACHINE_SET_IP] = "UPDATE machines SET ip = :ip WHERE id = :id",
     [SQL_DEPLOY_AHEAD] = SQL_DEPLOY_AHEAD_TEXT("sku = :sku"),
+    /* staged image rollouts */
+    [SQL_ROLLOUT_INSERT] =
+	"INSERT INTO rollouts(id, allocation_id, image, old_image, waves, max_failures, state,"
+	" actor, request_id, created_at, updated_at) VALUES(:id, :alloc, :image, :old_image,"
+	" :waves, :max_failures, :state, :actor, :request_id, :now, :now)",
+    [SQL_ROLLOUT_MACHINE_INSERT] = "INSERT INTO rollout_machines(rollout_id, machine_id, wave,"
+				   " state) VALUES(:id, :machine, :wave, :state)",
+    [SQL_ROLLOUT_OPEN_OF] = "SELECT count(*) FROM rollouts WHERE allocation_id = :alloc"
+			    " AND state IN (:running, :halting, :cancelling)",
+    [SQL_ROLLOUT_GET] = "SELECT id, allocation_id, image, old_image, waves, max_failures, state,"
+			" wave, wave_started_at, failures, reason, actor, created_at, updated_at,"
+			" finished_at FROM rollouts WHERE id = :id",
+    [SQL_ROLLOUT_LATEST] =
+	"SELECT id FROM rollouts WHERE allocation_id = :alloc ORDER BY seq DESC LIMIT 1",
+    [SQL_ROLLOUTS_OPEN] = "SELECT id FROM rollouts WHERE state IN (:running, :halting,"
+			  " :cancelling) ORDER BY seq LIMIT :limit",
+    [SQL_ROLLOUT_MACHINES] =
+	"SELECT rm.machine_id, coalesce(m.name, ''), rm.wave, rm.state, rm.message,"
+	" rm.started_at, rm.finished_at FROM rollout_machines rm LEFT JOIN machines m"
+	" ON m.id = rm.machine_id WHERE rm.rollout_id = :id ORDER BY rm.wave, m.seq",
+    [SQL_ROLLOUT_CAS] =
+	"UPDATE rollouts SET state = :state, wave = :wave, wave_started_at = :wave_started_at,"
+	" failures = failures + :failed, reason = :reason, updated_at = :now,"
+	" finished_at = :finished_at WHERE id = :id AND state = :expect_state"
+	" AND wave = :expect_wave",
+    [SQL_ROLLOUT_MACHINE_SET] =
+	"UPDATE rollout_machines SET state = :state, message = :message,"
+	" started_at = :started_at, finished_at = :finished_at"
+	" WHERE rollout_id = :id AND machine_id = :machine AND state = :expect",
+    [SQL_ROLLOUT_SKIP_PENDING] = "UPDATE rollout_machines SET state = :skipped, message = :message,"
+				 " finished_at = :now WHERE rollout_id = :id AND state = :pending",
+    [SQL_ROLLOUT_REIMAGE] =
+	"UPDATE machines SET state = :deploying, state_since = :now, version = version + 1,"
+	" updated_at = :now, phase = '', attempts = 0, wake_at = :now, deadline_at = 0,"
+	" last_error = '' WHERE id = :id AND state = :active AND allocation_id = :alloc"
+	" AND maintenance = 0",
+    [SQL_ALLOC_MACHINE_IMAGE] = "UPDATE allocation_machines SET image = :image"
+				" WHERE allocation_id = :alloc AND machine_id = :machine",
+    [SQL_ALLOC_SET_IMAGE] = "UPDATE allocations SET image = :image, version = version + 1,"
+			    " updated_at = :now WHERE id = :id",
+    [SQL_ALLOC_CLEAR_IMAGES] = "UPDATE allocation_machines SET image = ''"
+			       " WHERE allocation_id = :id AND image = :image",
 };
 /* Catches a missing last entry; a hole in the middle is NULL, which the
  * statement test refuses. */
@@ -484,7 +530,30 @@ const char *const inv_sqlite_migrations[] = {
      * that order already (seq is the rowid), EXPLAIN QUERY PLAN shows no
      * sort for them */
     "",
-    /* 10: replicas (docs/scale-out.md, "Replicas"): who is alive, and which
+
+    /* 10: staged image rollouts (rollouts.c): a rollout per allocation and
+     * wave, each machine's wave and outcome, and the image a machine runs
+     * when a rollout gave it another than its allocation's ('' none) */
+    "CREATE TABLE rollouts ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+    " allocation_id TEXT NOT NULL REFERENCES allocations(id),"
+    " image TEXT NOT NULL, old_image TEXT NOT NULL, waves TEXT NOT NULL,"
+    " max_failures INTEGER NOT NULL, state TEXT NOT NULL,"
+    " wave INTEGER NOT NULL DEFAULT -1, wave_started_at INTEGER NOT NULL DEFAULT 0,"
+    " failures INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '',"
+    " actor TEXT NOT NULL, request_id TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    " finished_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX rollouts_alloc ON rollouts(allocation_id, seq);"
+    "CREATE INDEX rollouts_state ON rollouts(state, seq);"
+    "CREATE TABLE rollout_machines ("
+    " rollout_id TEXT NOT NULL REFERENCES rollouts(id), machine_id TEXT NOT NULL,"
+    " wave INTEGER NOT NULL, state TEXT NOT NULL, message TEXT NOT NULL DEFAULT '',"
+    " started_at INTEGER NOT NULL DEFAULT 0, finished_at INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (rollout_id, machine_id));"
+    "ALTER TABLE allocation_machines ADD COLUMN image TEXT NOT NULL DEFAULT '';",
+
+    /* 11: replicas (docs/scale-out.md, "Replicas"): who is alive, and which
      * replica's engine drives each machine under which epoch ('' none) */
     "CREATE TABLE replicas (name TEXT PRIMARY KEY, epoch INTEGER NOT NULL,"
     " roles TEXT NOT NULL, address TEXT NOT NULL DEFAULT '', started_at INTEGER NOT NULL,"

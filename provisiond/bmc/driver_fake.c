@@ -3,10 +3,10 @@
  * Options (all optional): sku (string, read by other layers), delay_ms (sleep per
  * call) + delay_jitter_ms (up to this much more, at random), agent_ms and
  * agent_jitter_ms (the simulated agent's work, read by other layers), fail_rate (0..1, read by
- * other layers), unreachable (every open times out like a dead BMC), settle_ms (a power change
- * shows in power_get only after this long), hang_ms (every call sleeps this long ignoring its
- * timeout: a stuck library call, for the watchdog's tests), timeout_ms (common). Any address is
- * accepted. */
+ * other layers), fail_image (an image whose write fails, read by other layers), unreachable (every
+ * open times out like a dead BMC), settle_ms (a power change shows in power_get only after this
+ * long), hang_ms (every call sleeps this long ignoring its timeout: a stuck library call, for the
+ * watchdog's tests), timeout_ms (common). Any address is accepted. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -52,11 +52,13 @@ struct fake_inst {
 	struct fake_machine *fm;
 	struct fake_conf c;
 	char label[300];
+	long long claim_epoch; /* the target's: for the call log */
 };
 
 static const char *const fake_keys[] = {
     "sku",	   "delay_ms",	"delay_jitter_ms", "agent_ms",	 "agent_jitter_ms", "fail_rate",
-    "unreachable", "settle_ms", "hang_ms",	   "timeout_ms", "deploy",	    NULL};
+    "unreachable", "settle_ms", "hang_ms",	   "timeout_ms", "deploy",	    "fail_image",
+    NULL};
 /* deploy: "fake" simulates the agent; "pxe" uses the real boot plane (a
  * test or a person plays the machine and runs the agent). */
 static const char *const deploy_choices[] = {"fake", "pxe", NULL};
@@ -81,6 +83,8 @@ static enum bmc_status fake_parse(const json_t *o, struct fake_conf *c, struct b
 		st = bmc_opt_int(o, "agent_jitter_ms", 0, 3600000, 0, &agent_ms, e);
 	if (st == BMC_OK)
 		st = bmc_opt_number(o, "fail_rate", 0.0, 1.0, 0.0, &rate, e);
+	if (st == BMC_OK) /* read by the fake deploy interface */
+		st = bmc_opt_string(o, "fail_image", NULL, &sku, e);
 	if (st == BMC_OK)
 		st = bmc_opt_bool(o, "unreachable", false, &c->unreachable, e);
 	if (st == BMC_OK)
@@ -158,17 +162,18 @@ static void history_add(struct fake_machine *fm, const char *what)
 }
 
 /* With PROVISIOND_FAKE_CALL_LOG set (tests of several replicas), every
- * call appends "MS PID KEY CALL" to that file: which process called which
+ * call appends "MS PID KEY CALL EPOCH" (the claim's epoch it was sent under,
+ * 0 none) to that file: which process called which
  * machine's BMC when. One write(2) per line with O_APPEND: lines of
  * several processes do not interleave. */
-static void log_call(const struct fake_machine *fm, enum fk_call k)
+static void log_call(const struct fake_inst *in, enum fk_call k)
 {
 	const char *path = getenv("PROVISIOND_FAKE_CALL_LOG");
 	if (!path || !*path)
 		return;
 	char line[400];
-	int n = snprintf(line, sizeof line, "%lld %d %s %s\n", (long long)util_wall_ms(),
-			 (int)getpid(), fm->key, fk_call_names[k]);
+	int n = snprintf(line, sizeof line, "%lld %d %s %s %lld\n", (long long)util_wall_ms(),
+			 (int)getpid(), in->fm->key, fk_call_names[k], in->claim_epoch);
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
@@ -183,7 +188,7 @@ static void fake_enter(struct fake_inst *in, enum fk_call k, enum bmc_status *in
 	struct fake_priv *p = in->p;
 	struct fake_machine *fm = in->fm;
 
-	log_call(fm, k);
+	log_call(in, k);
 	pthread_mutex_lock(&p->mu);
 	fm->calls[k]++;
 	if (++p->in_flight > p->max_in_flight)
@@ -238,6 +243,7 @@ static enum bmc_status fake_open(void *priv, const struct bmc_target *t, const j
 	if (in == NULL)
 		return bmc_error_set(e, BMC_ERR_FAILED, NULL, "out of memory");
 	in->p = priv;
+	in->claim_epoch = (long long)t->claim_epoch;
 	if (t->address != NULL && t->address[0] != '\0')
 		snprintf(in->label, sizeof(in->label), "%s", t->address);
 	else

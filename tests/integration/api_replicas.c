@@ -169,8 +169,9 @@ static int64_t takeover_ms(int victim, int64_t at_ms)
 	return -1;
 }
 
-/* Calls in the log from pid at or after since_ms (wall clock). */
-static int calls_by_since(pid_t pid, int64_t since_ms)
+/* Calls in the log from pid at or after since_ms (wall clock) sent under a
+ * claim of epoch up_to or older. */
+static int calls_by_since(pid_t pid, int64_t since_ms, long long up_to)
 {
 	FILE *f = fopen(calls_log, "r");
 	if (!f)
@@ -178,10 +179,14 @@ static int calls_by_since(pid_t pid, int64_t since_ms)
 	char line[400];
 	int n = 0;
 	while (fgets(line, sizeof line, f)) {
-		long long at;
+		long long at, epoch;
 		int p;
-		if (sscanf(line, "%lld %d", &at, &p) != 2 || at < since_ms)
+		char key[64], call[32];
+		if (sscanf(line, "%lld %d %63s %31s %lld", &at, &p, key, call, &epoch) != 5 ||
+		    at < since_ms || epoch > up_to)
 			continue;
+		if (p == (int)pid)
+			fprintf(stderr, "# after the fence: %s", line);
 		n += p == (int)pid;
 	}
 	fclose(f);
@@ -232,7 +237,7 @@ static void test_kill_takeover(void **state)
 	int64_t killed_at = util_wall_ms();
 	h_kill9(&reps[victim]);
 	int via = (victim + 1) % NREP;
-	assert_int_equal(calls_by_since(pid, killed_at), 0);
+	assert_int_equal(calls_by_since(pid, killed_at, INT64_MAX), 0);
 	int64_t took = takeover_ms(victim, killed_at);
 	fprintf(stderr,
 		"# take-over: replica r%d's machines went to the others %lld ms after"
@@ -269,7 +274,7 @@ static void test_sigstop_fencing(void **state)
 	kill(pid, SIGCONT);
 	all_ready(ids, via);
 	h_sleep_ms(2 * HEARTBEAT_S * 1000);
-	assert_int_equal(calls_by_since(pid, stopped_at + 1), 0);
+	assert_int_equal(calls_by_since(pid, stopped_at + 1, epoch), 0);
 	snprintf(sql, sizeof sql, "SELECT epoch FROM replicas WHERE name = 'r%d' AND live = 1",
 		 victim);
 	assert_true(h_db_int(&reps[0], sql) > epoch);
