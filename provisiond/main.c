@@ -208,7 +208,7 @@ static int load_freeze(struct app *a)
 	char *v = NULL;
 	struct inv_err e = {0};
 	if (inv_setting_get(a->inv, "freeze", &v, &e) != INV_OK) {
-		fprintf(stderr, "provisiond: cannot read the fleet freeze: %s\n", e.message);
+		log_event(LOG_ERROR, "cannot read the fleet freeze", "error", e.message, NULL);
 		return -1;
 	}
 	json_t *o = v ? json_loads(v, 0, NULL) : NULL;
@@ -321,6 +321,7 @@ static void *notifier_main(void *arg)
 		if (inv_wait_change(a->inv, &seen, 1000)) {
 			http_wake_parked(a->boot);
 			lc_kick(a->lc); /* another replica may have woken a machine */
+			(void)load_freeze(a); /* or set the freeze */
 		} else /* a quiet second: if writes were failing, do they work again? */
 			inv_storage_probe(a->inv);
 		util_sleep_ms(100);
