@@ -497,6 +497,7 @@ const struct inv_backend inv_backend_pg = {
     .display = inv_pg_display,
     .open = pg_open,
     .announce_sql = "NOTIFY " INV_PG_CHANNEL,
+    .turn_sql = "SELECT pg_advisory_xact_lock(7480012)",
     .listen_open = inv_pg_listen_open,
     .listen_wait = inv_pg_listen_wait,
     .listen_close = inv_pg_listen_close,
