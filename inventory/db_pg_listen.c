@@ -9,15 +9,15 @@
 
 #ifdef HAVE_LIBPQ
 #include <libpq-fe.h>
+
+PGconn *inv_pg_connect(const char *database); /* db_pg.c */
 #include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 void *inv_pg_listen_open(const char *database)
 {
-	static const char *const keys[] = {"connect_timeout", "dbname", NULL};
-	const char *const vals[] = {"10", database, NULL};
-	PGconn *pg = PQconnectdbParams(keys, vals, 1);
+	PGconn *pg = inv_pg_connect(database); /* with db_pg.c's timeouts */
 	if (!pg || PQstatus(pg) != CONNECTION_OK) {
 		PQfinish(pg);
 		return NULL;
