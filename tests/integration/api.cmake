@@ -60,3 +60,15 @@ if(WITH_POSTGRES)
     SKIP_RETURN_CODE 77
     ENVIRONMENT "PROVISIOND_SOURCE_DIR=${CMAKE_SOURCE_DIR};PROVISIOND_BINARY_DIR=${CMAKE_BINARY_DIR}")
 endif()
+
+# Three replicas on one PostgreSQL database: racing gangs, kill -9 and
+# SIGSTOP of the replica driving deploys (take-over, fencing). Only on
+# PostgreSQL (several processes on one SQLite file are not replicas).
+if(WITH_POSTGRES)
+  provisiond_daemon_exe(api_replicas ${CMAKE_CURRENT_LIST_DIR}/api_replicas.c)
+  add_test(NAME api_replicas_pg COMMAND ${CMAKE_SOURCE_DIR}/tests/pg_fixture.sh
+    $<TARGET_FILE:api_replicas>)
+  set_tests_properties(api_replicas_pg PROPERTIES LABELS "integration;postgres;replicas"
+    TIMEOUT 600 SKIP_RETURN_CODE 77
+    ENVIRONMENT "PROVISIOND_SOURCE_DIR=${CMAKE_SOURCE_DIR};PROVISIOND_BINARY_DIR=${CMAKE_BINARY_DIR}")
+endif()
