@@ -306,6 +306,9 @@ const char *const inv_pg_migrations[] = {
     "ALTER TABLE allocations ADD COLUMN spread_mode TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX machines_pool_domain ON machines(sku, state, maintenance,"
     " site COLLATE \"C\", rack COLLATE \"C\", seq);",
+
+    /* 9: an allocation's cloud-init user data, as SQLite's */
+    "ALTER TABLE allocations ADD COLUMN user_data TEXT;",
 };
 _Static_assert(sizeof inv_pg_migrations / sizeof inv_pg_migrations[0] == INV_SCHEMA_VERSIONS,
 	       "a migration for every schema version");
