@@ -513,8 +513,8 @@ INV_MUST_CHECK enum inv_status inv_allocation_reserve(struct inv *inv,
  * frees; NULL when it has none). Kept out of struct inv_allocation so that
  * nothing that renders, lists or audits an allocation can carry it; read
  * by the deploy that writes the config drive. INV_NOT_FOUND: no such id. */
-INV_MUST_CHECK enum inv_status inv_allocation_user_data(struct inv *inv, const char *id,
-							char **out, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_allocation_user_data(struct inv *inv, const char *id, char **out,
+							struct inv_err *err);
 INV_MUST_CHECK enum inv_status inv_allocation_get(struct inv *inv, const char *id,
 						  struct inv_allocation *out, struct inv_err *err);
 /* The newest allocation named name (of owner, unless owner is NULL):

@@ -112,11 +112,11 @@ static json_t *image_metadata(struct deploy_ctx *c, const struct inv_allocation 
 			      const char *instance_token)
 {
 	json_t *keys = json_loads(al->ssh_keys_json ? al->ssh_keys_json : "[]", 0, NULL);
-	json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:b}", AGENT_META_MACHINE_ID,
-				 c->m->id, AGENT_META_ALLOCATION_ID, al->id, AGENT_META_HOSTNAME,
-				 c->m->name, AGENT_META_API_URL, c->lc->boot_url, AGENT_META_TOKEN,
-				 instance_token, AGENT_META_SSH_KEYS, keys ? keys : json_array(),
-				 AGENT_META_CONFIG_DRIVE, 1);
+	json_t *meta =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:b}", AGENT_META_MACHINE_ID, c->m->id,
+		      AGENT_META_ALLOCATION_ID, al->id, AGENT_META_HOSTNAME, c->m->name,
+		      AGENT_META_API_URL, c->lc->boot_url, AGENT_META_TOKEN, instance_token,
+		      AGENT_META_SSH_KEYS, keys ? keys : json_array(), AGENT_META_CONFIG_DRIVE, 1);
 	char *user_data = NULL;
 	struct inv_err e = {0};
 	if (inv_allocation_user_data(c->lc->inv, al->id, &user_data, &e) != INV_OK) {
