@@ -129,9 +129,26 @@ stage_tools() {
 		chmod 0755 "$STAGE/usr/sbin/$t"
 		stage_libraries "$p"
 	done
+	# mtools converts file names to the FAT code page (850) with iconv:
+	# glibc's module for it, found through the module cache
+	local g
+	g=$(dirname "$(gconv_dir)")
+	for t in gconv-modules.cache IBM850.so; do
+		[ -f "$g/$t" ] || die "no $g/$t (package libc6)"
+		stage_file "$g/$t" "$g/$t"
+	done
 	ln -sf mkfs.fat "$STAGE/usr/sbin/mkfs.vfat"
 	ln -sf mtools "$STAGE/usr/sbin/mcopy"
 	ln -sf mtools "$STAGE/usr/sbin/mmd"
+}
+
+# glibc's iconv module directory (DIR/gconv-modules.cache's path).
+gconv_dir() {
+	local d
+	for d in /usr/lib/x86_64-linux-gnu/gconv /usr/lib64/gconv /usr/lib/gconv; do
+		[ -f "$d/gconv-modules.cache" ] && { echo "$d/gconv-modules.cache"; return; }
+	done
+	die "no gconv-modules.cache (package libc6)"
 }
 
 # A binary's shared libraries and the dynamic loader, at the paths ldd names.
