@@ -15,7 +15,8 @@
 # Own lab: LAB_NAME provlab-deb, LAB_DIR /var/lib/provisiond-lab-deb, API
 # 127.0.0.1:7591, BMCs from UDP 6351, lab network 10.79.0.0/24.
 # Exit 77 (skipped) when not root or a tool is missing.
-# E2E_BUDGET_S (default 900) bounds the whole run.
+# E2E_BUDGET_S (default 900) bounds the whole run; E2E_KEEP=1 leaves the
+# lab up when the test fails.
 set -uo pipefail
 
 SRC=${PROVISIOND_SOURCE_DIR:-$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)}
@@ -68,10 +69,15 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/provisiond-e2e-deb.XXXXXX")
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	phase "lab down"
-	"$LAB" down || { echo "FAIL: lab down failed" >&2; rc=1; }
+	if [ "${E2E_KEEP:-0}" = 1 ] && [ $FAILED = 1 ]; then
+		echo "E2E_KEEP=1: the lab stays up for a look (LAB_DIR=$LAB_DIR lab/lab down removes it);"
+		echo "the test's SSH key: $WORK/id_ed25519"
+	else
+		phase "lab down"
+		"$LAB" down || { echo "FAIL: lab down failed" >&2; rc=1; }
+	fi
 	phase ""
-	rm -rf "$WORK"
+	[ "${E2E_KEEP:-0}" = 1 ] && [ $FAILED = 1 ] || rm -rf "$WORK"
 	echo "e2e-debian phase durations:"
 	printf '  %s\n' "${PHASES[@]}"
 	echo "  total                              $(dt "$T0" "$EPOCHREALTIME") s"
@@ -110,7 +116,9 @@ vm_ssh() { # IP CMD
 	"$LAB" exec ssh -i "$WORK/id_ed25519" -o BatchMode=yes -o StrictHostKeyChecking=no \
 		-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10 "root@$ip" "$@"
 }
-lease_of() { awk -v m="$1" '$2 == m { ip = $3 } END { print ip }' "$LAB_DIR/provisiond/dnsmasq/dnsmasq.leases"; }
+# The newest lease of a MAC (the deployed OS's DHCP client may get another
+# address than the ramdisk's): the one that expires last.
+lease_of() { awk -v m="$1" '$2 == m && $1 >= t { t = $1; ip = $3 } END { print ip }' "$LAB_DIR/provisiond/dnsmasq/dnsmasq.leases"; }
 zero_bytes() { # FILE OFFSET LEN: true when all zero
 	cmp -s -n "$3" <(tail -c +"$(($2 + 1))" "$1" | head -c "$3") /dev/zero
 }
@@ -173,7 +181,7 @@ for m in $M1 $M2; do
 	[ "${L[1]}" = "$MARK" ] || fail "$m: /root/e2e-user-data holds '${L[1]}', expected $MARK"
 	[ "${L[2]}" = "ran-$MARK" ] || fail "$m: runcmd wrote '${L[2]}'"
 	[ "${L[3]}" = done ] || fail "$m: cloud-init status '${L[3]}'"
-	[ "${L[4]}" = openstack ] || fail "$m: cloud-init's platform is '${L[4]}', expected openstack (config drive)"
+	[ "${L[4]}" = configdrive ] || fail "$m: cloud-init's platform is '${L[4]}', expected configdrive"
 	disk=${L[5]} part=${L[6]} fs=${L[7]}
 	# the root partition reaches the config drive (disk - 1 MiB start - 8 MiB drive - 1 MiB metadata)
 	[ "$part" -ge $((disk - 10 * 1048576)) ] || fail "$m: root partition $part bytes on a $disk-byte disk"
