@@ -96,6 +96,7 @@ static enum inv_status read_members(struct inv_conn *c, struct inv_allocation *a
 			m->state = INV_ST_FAILED;
 		m->detached = inv_col_int(st, 3) != 0;
 		inv_col_copy(st, 4, m->ip, sizeof m->ip);
+		inv_col_copy(st, 5, m->image, sizeof m->image);
 	}
 	inv_stmt_done(st);
 	return s;
@@ -120,6 +121,12 @@ static enum inv_status get_on(struct inv_conn *c, const char *id, struct inv_all
 	if (s == INV_OK && (s = inv_spread_read(c, out->id, &out->spread, err)) != INV_OK)
 		inv_allocation_clear(out);
 	return s;
+}
+
+enum inv_status inv_alloc_read_on(struct inv_conn *c, const char *id, struct inv_allocation *out,
+				  struct inv_err *err)
+{
+	return get_on(c, id, out, err);
 }
 
 enum inv_status inv_allocation_get(struct inv *inv, const char *id, struct inv_allocation *out,

@@ -142,6 +142,14 @@ enum inv_status inv_spread_substitute(struct inv_conn *c, const char *alloc_id,
 				      char mid[INV_ID_LEN], struct inv_err *err);
 /* ",\"spread\":{...}" for an audit row's JSON, or "" without a spread. */
 void inv_spread_audit(const struct inv_spread *sp, char *buf, size_t len);
+/* Rollouts (rollouts.c): a rollout with its machines read on connection
+ * c; the open states bound as :running, :halting, :cancelling. An
+ * allocation with its members read on connection c (allocations.c). */
+enum inv_status inv_rollout_read_on(struct inv_conn *c, const char *id, struct inv_rollout *out,
+				    struct inv_err *err);
+void inv_rollout_bind_open(struct inv_q *st);
+enum inv_status inv_alloc_read_on(struct inv_conn *c, const char *id, struct inv_allocation *out,
+				  struct inv_err *err);
 /* A new random UUID string. */
 void inv_uuid(char out[INV_ID_LEN]);
 /* Discovered machines waiting for a tech, on any connection. */

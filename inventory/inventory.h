@@ -455,8 +455,10 @@ struct inv_alloc_machine {
 	char id[INV_ID_LEN];
 	char name[64];
 	enum inv_state state;
-	bool detached; /* replaced after a failure, or released */
-	char ip[48];   /* where it last called from; "" if unknown */
+	bool detached;	/* replaced after a failure, or released */
+	char ip[48];	/* where it last called from; "" if unknown */
+	char image[64]; /* the image it runs when not the allocation's (a
+			 * rollout reimaged it), else "" */
 };
 
 struct inv_allocation {
@@ -784,5 +786,138 @@ INV_MUST_CHECK enum inv_status inv_machine_set_ip(struct inv *inv, const char *m
  * error. */
 INV_MUST_CHECK enum inv_status inv_machine_agent_seen_at(struct inv *inv, const char *machine_id,
 							 int64_t *at, struct inv_err *err);
+
+/* ------------------------------------------------------------- rollouts */
+/* Staged image rollouts (docs/allocations.md, "Staged rollouts"): an
+ * allocation's active machines are reimaged with a new image wave by wave.
+ * The inventory keeps the whole rollout (its waves, each machine's wave
+ * and outcome) so a restart resumes it; the lifecycle engine drives it
+ * (provisiond/lifecycle/rollout.c). A machine being reimaged runs the
+ * image in its allocation membership (inv_alloc_machine.image); the
+ * allocation's own image changes only when the rollout completes. */
+#define INV_ROLLOUT_MAX_WAVES 32
+enum inv_rollout_state {
+	INV_RO_RUNNING,	   /* waves start as the previous ones finish */
+	INV_RO_HALTING,	   /* too many failures: no new wave, machines finish */
+	INV_RO_CANCELLING, /* cancelled: no new wave, machines finish */
+	INV_RO_COMPLETED,  /* every machine reimaged (failures <= max_failures) */
+	INV_RO_HALTED,
+	INV_RO_CANCELLED,
+	INV_RO__COUNT
+};
+const char *inv_rollout_state_name(enum inv_rollout_state s);
+int inv_rollout_state_from_name(const char *name, enum inv_rollout_state *out);
+/* Whether a rollout in state s still has work (running, halting,
+ * cancelling): an allocation has at most one such rollout. */
+bool inv_rollout_open(enum inv_rollout_state s);
+
+/* One machine's part: pending (its wave has not started), reimaging,
+ * done (active again on the new image), failed, skipped (the rollout
+ * stopped before its wave). */
+enum inv_rollout_mstate {
+	INV_RM_PENDING,
+	INV_RM_REIMAGING,
+	INV_RM_DONE,
+	INV_RM_FAILED,
+	INV_RM_SKIPPED,
+	INV_RM__COUNT
+};
+const char *inv_rollout_mstate_name(enum inv_rollout_mstate s);
+
+/* Wave arithmetic. specs are the requested waves: "N" (a count) or "P%"
+ * (a percentage, 1..100), each the total number of machines on the new
+ * image after that wave (rounded up). Fills cum[i] for n machines. Refused
+ * (INV_INVALID, field "waves", the message naming the wave): none or more
+ * than INV_ROLLOUT_MAX_WAVES, a malformed spec, 0, a count above n or a
+ * percentage above 100, a wave below the one before, a last wave short of
+ * n. Pure: no storage, thread-safe. */
+INV_MUST_CHECK enum inv_status inv_rollout_waves(const char *const *specs, int nspecs, int n,
+						 int *cum, struct inv_err *err);
+
+struct inv_rollout_machine {
+	char id[INV_ID_LEN];
+	char name[64];
+	int wave; /* 0-based */
+	enum inv_rollout_mstate state;
+	char message[256]; /* why it failed or was skipped */
+	int64_t started_at, finished_at;
+};
+
+struct inv_rollout {
+	char id[INV_ID_LEN];
+	char allocation_id[INV_ID_LEN];
+	char image[64], old_image[64];
+	int nwaves;
+	char waves[INV_ROLLOUT_MAX_WAVES][8]; /* the specs as asked */
+	int max_failures;
+	enum inv_rollout_state state;
+	int wave;		 /* the wave started last (0-based); -1 before the first */
+	int64_t wave_started_at; /* when it started */
+	int failures;
+	char reason[256]; /* why it halted or was cancelled */
+	char actor[64];
+	int64_t created_at, updated_at, finished_at;
+	size_t nmachines;
+	struct inv_rollout_machine *machines; /* malloc'd, by wave then machine */
+};
+void inv_rollout_clear(struct inv_rollout *r);
+
+struct inv_rollout_new {
+	const char *allocation_id;
+	const char *image;
+	const char *const *waves; /* specs, as inv_rollout_waves takes them */
+	int nwaves;
+	int max_failures;
+	const char *actor, *request_id;
+};
+/* Creates a rollout of the allocation's attached machines in one write:
+ * INV_NOT_FOUND (field "id") for no such allocation; INV_CONFLICT when the
+ * allocation is not ready (field "state"), one of its machines is not
+ * active or none is left (field "machines"), or a rollout of it is open
+ * (field "rebuild");
+ * inv_rollout_waves' refusals; INV_INVALID (field "image") when the
+ * allocation runs that image already. No machine moves yet: the engine
+ * starts the first wave. An audit row "rollout.create" is written. out
+ * (may be NULL) gets the rollout. */
+INV_MUST_CHECK enum inv_status inv_rollout_create(struct inv *inv, const struct inv_rollout_new *n,
+						  struct inv_rollout *out, struct inv_err *err);
+/* The newest rollout of the allocation; INV_NOT_FOUND (field "rebuild")
+ * when it never had one. */
+INV_MUST_CHECK enum inv_status inv_rollout_latest(struct inv *inv, const char *alloc_id,
+						  struct inv_rollout *out, struct inv_err *err);
+/* Ids of open rollouts (at most max), oldest first. */
+INV_MUST_CHECK enum inv_status inv_rollouts_open(struct inv *inv, char (*ids)[INV_ID_LEN], int max,
+						 int *n, struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_rollout_get(struct inv *inv, const char *id,
+					       struct inv_rollout *out, struct inv_err *err);
+
+/* The engine's moves (provisiond/lifecycle/rollout.c). Each is one write
+ * that first checks the rollout is still as the caller read it (state and
+ * wave: expect_state, expect_wave), else INV_CONFLICT, so two replicas or
+ * a repeated pass never apply a move twice. Every one writes an audit row
+ * (actor "lifecycle", target the allocation). */
+struct inv_rollout_outcome {
+	const char *machine_id;
+	bool ok;
+	const char *message; /* why it failed */
+};
+/* Records how reimaging machines ended (done or failed: failures grows). */
+INV_MUST_CHECK enum inv_status inv_rollout_record(struct inv *inv, const struct inv_rollout *r,
+						  const struct inv_rollout_outcome *o, int n,
+						  struct inv_err *err);
+/* Starts wave r->wave + 1: each of its pending machines that is still
+ * active and attached moves active -> deploying (event, reason naming the
+ * rollout, woken now) with the rollout's image in its membership; one
+ * that is not fails (counted). */
+INV_MUST_CHECK enum inv_status inv_rollout_start_wave(struct inv *inv, const struct inv_rollout *r,
+						      struct inv_err *err);
+/* Moves the rollout to state `to` with reason (NULL keeps the one it has):
+ * halting or cancelling (pending machines become skipped), or a final
+ * state; completed also makes the image the allocation's (machines' own
+ * images that equal it are cleared). */
+INV_MUST_CHECK enum inv_status inv_rollout_finish(struct inv *inv, const struct inv_rollout *r,
+						  enum inv_rollout_state to, const char *reason,
+						  const char *actor, const char *request_id,
+						  struct inv_err *err);
 
 #endif

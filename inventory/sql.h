@@ -45,7 +45,7 @@ enum inv_sql {
 
 	/* allocations (allocations.c, alloc_reserve.c, alloc_state.c) */
 	SQL_ALLOC_GET,	    /* :id -> read_alloc()'s columns */
-	SQL_ALLOC_MEMBERS,  /* :id -> machine_id, name, state, detached, ip */
+	SQL_ALLOC_MEMBERS,  /* :id -> machine_id, name, state, detached, ip, image */
 	SQL_ALLOC_LIST_IDS, /* :after, :owner, :state, :limit -> id */
 	SQL_ALLOC_BY_NAME,  /* :name, :owner -> id of the newest of that name */
 	SQL_ALLOC_INSERT,
@@ -144,6 +144,22 @@ enum inv_sql {
 	SQL_AGENT_SESSIONS_QUIET,  /* :now, :before -> live sessions of agents quiet since */
 	SQL_MACHINE_SET_IP,
 	SQL_DEPLOY_AHEAD, /* :state, :since, :id, :sku -> count, count of :sku */
+
+	/* staged image rollouts (rollouts.c) */
+	SQL_ROLLOUT_INSERT,
+	SQL_ROLLOUT_MACHINE_INSERT,
+	SQL_ROLLOUT_OPEN_OF,  /* :alloc, :running, :halting, :cancelling -> count */
+	SQL_ROLLOUT_GET,      /* :id -> read_rollout()'s columns */
+	SQL_ROLLOUT_LATEST,   /* :alloc -> id of the newest */
+	SQL_ROLLOUTS_OPEN,    /* :running, :halting, :cancelling, :limit -> id */
+	SQL_ROLLOUT_MACHINES, /* :id -> machine_id, name, wave, state, message, started, finished */
+	SQL_ROLLOUT_CAS,      /* :id, :expect_state, :expect_wave + the new values */
+	SQL_ROLLOUT_MACHINE_SET, /* :id, :machine, :expect + the new values */
+	SQL_ROLLOUT_SKIP_PENDING,
+	SQL_ROLLOUT_REIMAGE,	 /* :id, :alloc, :active, :deploying, :now: active -> deploying */
+	SQL_ALLOC_MACHINE_IMAGE, /* :alloc, :machine, :image */
+	SQL_ALLOC_SET_IMAGE,	 /* :id, :image, :now */
+	SQL_ALLOC_CLEAR_IMAGES,	 /* :id, :image: memberships whose image is the allocation's */
 
 	SQL__COUNT
 };

@@ -30,6 +30,7 @@
  * primary's disk, and with synchronous replication (Patroni) on a
  * standby's too. */
 #include "inventory/backend.h"
+#include "inventory/sql_shared.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,25 +78,13 @@ void inv_pg_display(const char *database, char *out, size_t len)
 
 /* ---------------------------------------------------------- statements */
 
-#define MACHINE_COLS                                                                               \
-	"m.seq, m.id, m.name, m.state, m.version, m.sku, m.power, m.maintenance,"                  \
-	" m.maintenance_reason, m.last_error, m.site, m.rack, m.unit, m.allocation_id, m.phase,"   \
-	" m.attempts, m.wake_at, m.deadline_at, m.facts, m.created_at, m.updated_at,"              \
-	" m.state_since, b.driver, b.address, b.username, b.options, a.owner,"                     \
-	" (SELECT string_agg(mac, ',' ORDER BY mac) FROM nics WHERE machine_id = m.id)"
 #define MACHINE_SELECT                                                                             \
-	"SELECT " MACHINE_COLS " FROM machines m LEFT JOIN bmcs b ON b.machine_id = m.id"          \
-	" LEFT JOIN allocations a ON a.id = m.allocation_id"
-#define AUDIT_SELECT                                                                               \
-	"SELECT seq, at, actor, action, target_type, target_id, before, after, request_id"         \
-	" FROM audit"
-#define AUDIT_FILTER                                                                               \
-	" AND (:since IS NULL OR at >= :since)"                                                    \
-	" AND (:actor IS NULL OR actor = :actor"                                                   \
-	"      OR substr(actor, strpos(actor, ':') + 1) = :actor)"                                 \
-	" AND (:action IS NULL OR action = :action"                                                \
-	"      OR substr(action, 1, length(:action) + 1) = :action || '.')"                        \
-	" AND (:target IS NULL OR target_id = :target)"
+	SQL_MACHINE_SELECT("(SELECT string_agg(mac, ',' ORDER BY mac) FROM nics"                   \
+			   " WHERE machine_id = m.id)")
+#define AUDIT_FILTER SQL_AUDIT_FILTER("strpos(actor, ':')")
+/* the row lock of the picks (see the top of this file) */
+#define SKIP_LOCKED " FOR UPDATE SKIP LOCKED"
+#define COLL_C " COLLATE \"C\""
 
 /* Only the statements whose SQLite text is not PostgreSQL (group_concat,
  * instr, a sum of booleans, a subquery without an alias), that lock rows
@@ -103,65 +92,29 @@ void inv_pg_display(const char *database, char *out, size_t len)
  * text as SQLite does (COLLATE "C"); every other id uses
  * sql_sqlite.c's text. */
 static const char *const pg_sql[SQL__COUNT] = {
-    [SQL_MACHINE_BY_ID_OR_NAME] = MACHINE_SELECT " WHERE m.id = :key OR m.name = :key"
-						 " ORDER BY m.id = :key DESC LIMIT 1",
-    [SQL_MACHINE_BY_MAC] =
-	MACHINE_SELECT " WHERE m.id = (SELECT machine_id FROM nics WHERE mac = :mac)",
-    [SQL_MACHINE_LIST] = MACHINE_SELECT " WHERE m.seq > :after"
-					" AND (:state IS NULL OR m.state = :state)"
-					" AND (:sku IS NULL OR m.sku = :sku)"
-					" AND (:owner IS NULL OR a.owner = :owner)"
-					" AND (:site IS NULL OR m.site = :site)"
-					" AND (:rack IS NULL OR m.rack = :rack)"
-					" ORDER BY m.seq LIMIT :limit",
-    [SQL_MACHINES_DUE] = MACHINE_SELECT
-    " WHERE m.id IN (SELECT id FROM (SELECT id, row_number() OVER ("
-    "PARTITION BY CASE WHEN rack = '' THEN id ELSE site || '/' || rack END"
-    " ORDER BY wake_at) AS n FROM machines WHERE wake_at > 0 AND wake_at <= :now) AS due"
-    " WHERE n <= :per_rack) ORDER BY m.wake_at LIMIT :limit",
+    [SQL_MACHINE_BY_ID_OR_NAME] = SQL_MACHINE_BY_ID_OR_NAME_TEXT(MACHINE_SELECT),
+    [SQL_MACHINE_BY_MAC] = SQL_MACHINE_BY_MAC_TEXT(MACHINE_SELECT),
+    [SQL_MACHINE_LIST] = SQL_MACHINE_LIST_TEXT(MACHINE_SELECT),
+    [SQL_MACHINES_DUE] = SQL_MACHINES_DUE_TEXT(MACHINE_SELECT, " AS due"),
     /* the gang's machines locked until the group commits; rows another
      * replica is reserving are skipped, not waited for */
-    [SQL_POOL_PICK] = "SELECT id FROM machines WHERE sku = :sku AND state = :available"
-		      " AND maintenance = 0 ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED",
-    [SQL_POOL_PICK_WARM] = "SELECT id FROM machines WHERE sku = :sku AND state = :available"
-			   " AND maintenance = 0 ORDER BY CASE WHEN phase = 'warm' AND power = 'on'"
-			   " THEN 0 WHEN phase = 'warming' THEN 1 ELSE 2 END, seq LIMIT :limit"
-			   " FOR UPDATE SKIP LOCKED",
-    [SQL_ALLOC_SUBSTITUTE_PICK] =
-	"SELECT m.id FROM allocations a JOIN machines m ON m.sku = a.sku"
-	" WHERE a.id = :id AND a.state = :alloc_state AND a.substitutions < :max_subs"
-	" AND m.state = :available AND m.maintenance = 0 ORDER BY m.seq LIMIT 1"
-	" FOR UPDATE OF m SKIP LOCKED",
+    [SQL_POOL_PICK] = SQL_POOL_PICK_TEXT(SKIP_LOCKED),
+    [SQL_POOL_PICK_WARM] = SQL_POOL_PICK_WARM_TEXT(SKIP_LOCKED),
+    [SQL_ALLOC_SUBSTITUTE_PICK] = SQL_ALLOC_SUBSTITUTE_PICK_TEXT(" FOR UPDATE OF m SKIP LOCKED"),
     /* The spread picks (alloc_spread.c) lock their machine like the plain
      * pick, for the reservation and the substitute alike. Domains compare
      * and sort by bytes (COLLATE "C", as SQLite's and alloc_spread.c's
      * strcmp do, whatever the database's collation), on schema 8's
      * machines_pool_domain, which is in that collation and ends with seq,
      * so each pick stays one seek. */
-    [SQL_POOL_NEXT_RACK] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
-			   " AND state = :available AND maintenance = 0 AND rack != ''"
-			   " AND (site COLLATE \"C\", rack COLLATE \"C\") > (:site, :rack)"
-			   " ORDER BY site COLLATE \"C\", rack COLLATE \"C\", seq LIMIT 1"
-			   " FOR UPDATE SKIP LOCKED",
-    [SQL_POOL_NEXT_SITE] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
-			   " AND state = :available AND maintenance = 0"
-			   " AND site COLLATE \"C\" > :site"
-			   " ORDER BY site COLLATE \"C\", rack COLLATE \"C\", seq LIMIT 1"
-			   " FOR UPDATE SKIP LOCKED",
-    [SQL_POOL_OLDEST_DOMAIN] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
-			       " AND state = :available AND maintenance = 0"
-			       " AND CASE WHEN :by_site = 1 THEN site ELSE rack END != ''"
-			       " ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED",
+    [SQL_POOL_NEXT_RACK] = SQL_POOL_NEXT_RACK_TEXT(COLL_C, SKIP_LOCKED),
+    [SQL_POOL_NEXT_SITE] = SQL_POOL_NEXT_SITE_TEXT(COLL_C, SKIP_LOCKED),
+    [SQL_POOL_OLDEST_DOMAIN] = SQL_POOL_OLDEST_DOMAIN_TEXT(SKIP_LOCKED),
     /* re-checks used_at = 0: of two replicas taking the grant one wins */
-    [SQL_BOOT_GRANT_TAKE] = "UPDATE boot_tokens SET used_at = :now WHERE used_at = 0 AND hash ="
-			    " (SELECT hash FROM boot_tokens WHERE machine_id = :machine"
-			    "  AND kind = :kind AND used_at = 0 AND expires_at > :now LIMIT 1)",
-    [SQL_AUDIT_LIST] = AUDIT_SELECT " WHERE seq > :after" AUDIT_FILTER " ORDER BY seq LIMIT :limit",
-    [SQL_AUDIT_LIST_DESC] =
-	AUDIT_SELECT " WHERE seq < :before" AUDIT_FILTER " ORDER BY seq DESC LIMIT :limit",
-    [SQL_DEPLOY_AHEAD] = "SELECT count(*), coalesce(sum(CASE WHEN sku = :sku THEN 1 ELSE 0 END),"
-			 " 0) FROM machines WHERE state = :state AND (state_since < :since"
-			 " OR (state_since = :since AND id < :id))",
+    [SQL_BOOT_GRANT_TAKE] = SQL_BOOT_GRANT_TAKE_TEXT(" used_at = 0 AND"),
+    [SQL_AUDIT_LIST] = SQL_AUDIT_LIST_TEXT(AUDIT_FILTER),
+    [SQL_AUDIT_LIST_DESC] = SQL_AUDIT_LIST_DESC_TEXT(AUDIT_FILTER),
+    [SQL_DEPLOY_AHEAD] = SQL_DEPLOY_AHEAD_TEXT("CASE WHEN sku = :sku THEN 1 ELSE 0 END"),
 };
 
 const char *inv_pg_sql_text(enum inv_sql id)
@@ -307,7 +260,33 @@ const char *const inv_pg_migrations[] = {
     "CREATE INDEX machines_pool_domain ON machines(sku, state, maintenance,"
     " site COLLATE \"C\", rack COLLATE \"C\", seq);",
 
-    /* 9: an allocation's cloud-init user data, as SQLite's */
+    /* 9: the picks in seq order (pool, warm-first, substitute, oldest
+     * domain) read the pool's machines in that order instead of walking
+     * the primary key past every other machine or sorting the whole pool
+     * (SQLite's machines_pool already ends with seq, its rowid) */
+    "CREATE INDEX machines_pool_seq ON machines(sku, state, maintenance, seq);",
+
+    /* 10: staged image rollouts, as SQLite's */
+    "CREATE TABLE rollouts ("
+    " seq BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " allocation_id TEXT NOT NULL REFERENCES allocations(id),"
+    " image TEXT NOT NULL, old_image TEXT NOT NULL, waves TEXT NOT NULL,"
+    " max_failures BIGINT NOT NULL, state TEXT NOT NULL,"
+    " wave BIGINT NOT NULL DEFAULT -1, wave_started_at BIGINT NOT NULL DEFAULT 0,"
+    " failures BIGINT NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '',"
+    " actor TEXT NOT NULL, request_id TEXT NOT NULL DEFAULT '',"
+    " created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
+    " finished_at BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX rollouts_alloc ON rollouts(allocation_id, seq);"
+    "CREATE INDEX rollouts_state ON rollouts(state, seq);"
+    "CREATE TABLE rollout_machines ("
+    " rollout_id TEXT NOT NULL REFERENCES rollouts(id), machine_id TEXT NOT NULL,"
+    " wave BIGINT NOT NULL, state TEXT NOT NULL, message TEXT NOT NULL DEFAULT '',"
+    " started_at BIGINT NOT NULL DEFAULT 0, finished_at BIGINT NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (rollout_id, machine_id));"
+    "ALTER TABLE allocation_machines ADD COLUMN image TEXT NOT NULL DEFAULT '';",
+
+    /* 11: an allocation's cloud-init user data, as SQLite's */
     "ALTER TABLE allocations ADD COLUMN user_data TEXT;",
 };
 _Static_assert(sizeof inv_pg_migrations / sizeof inv_pg_migrations[0] == INV_SCHEMA_VERSIONS,

@@ -24,36 +24,18 @@
  * complete, so each can be prepared once, cached and checked by the test,
  * and no SQL is assembled at run time. */
 #include "inventory/backend.h"
+#include "inventory/sql_shared.h"
 
-#define MACHINE_COLS                                                                               \
-	"m.seq, m.id, m.name, m.state, m.version, m.sku, m.power, m.maintenance,"                  \
-	" m.maintenance_reason, m.last_error, m.site, m.rack, m.unit, m.allocation_id, m.phase,"   \
-	" m.attempts, m.wake_at, m.deadline_at, m.facts, m.created_at, m.updated_at,"              \
-	" m.state_since, b.driver, b.address, b.username, b.options, a.owner,"                     \
-	" (SELECT group_concat(mac, ',') FROM (SELECT mac FROM nics WHERE machine_id = m.id"       \
-	" ORDER BY mac))"
 #define MACHINE_SELECT                                                                             \
-	"SELECT " MACHINE_COLS " FROM machines m LEFT JOIN bmcs b ON b.machine_id = m.id"          \
-	" LEFT JOIN allocations a ON a.id = m.allocation_id"
+	SQL_MACHINE_SELECT("(SELECT group_concat(mac, ',') FROM (SELECT mac FROM nics"             \
+			   " WHERE machine_id = m.id ORDER BY mac))")
 #define ALLOC_SELECT                                                                               \
 	"SELECT seq, id, name, owner, sku, image, count, min_count, state, version, last_error,"   \
 	" ssh_keys, substitutions, created_at, ready_at, updated_at FROM allocations"
 #define IMAGE_SELECT                                                                               \
 	"SELECT seq, name, path, url, format, sha256, size, created_at, state, last_error,"        \
 	" file_size, file_inode, updated_at FROM images"
-#define AUDIT_SELECT                                                                               \
-	"SELECT seq, at, actor, action, target_type, target_id, before, after, request_id"         \
-	" FROM audit"
-/* The audit filters, each off when its parameter is NULL: rows at or after
- * :since; by :actor ("role:name", or the name alone); by :action (exact, or
- * the prefix before a dot: "machine" is every machine.*); by :target. */
-#define AUDIT_FILTER                                                                               \
-	" AND (:since IS NULL OR at >= :since)"                                                    \
-	" AND (:actor IS NULL OR actor = :actor"                                                   \
-	"      OR substr(actor, instr(actor, ':') + 1) = :actor)"                                  \
-	" AND (:action IS NULL OR action = :action"                                                \
-	"      OR substr(action, 1, length(:action) + 1) = :action || '.')"                        \
-	" AND (:target IS NULL OR target_id = :target)"
+#define AUDIT_FILTER SQL_AUDIT_FILTER("instr(actor, ':')")
 #define TOKEN_SELECT "SELECT seq, id, name, role, owner, hash, created_at FROM tokens"
 #define CMD_SELECT                                                                                 \
 	"SELECT id, machine_id, name, args, state, message, details, created_at, updated_at"       \
@@ -69,22 +51,10 @@
 
 static const char *const sqlite_sql[] = {
     /* machines */
-    [SQL_MACHINE_BY_ID_OR_NAME] = MACHINE_SELECT " WHERE m.id = :key OR m.name = :key"
-						 " ORDER BY m.id = :key DESC LIMIT 1",
-    [SQL_MACHINE_BY_MAC] =
-	MACHINE_SELECT " WHERE m.id = (SELECT machine_id FROM nics WHERE mac = :mac)",
-    [SQL_MACHINE_LIST] = MACHINE_SELECT " WHERE m.seq > :after"
-					" AND (:state IS NULL OR m.state = :state)"
-					" AND (:sku IS NULL OR m.sku = :sku)"
-					" AND (:owner IS NULL OR a.owner = :owner)"
-					" AND (:site IS NULL OR m.site = :site)"
-					" AND (:rack IS NULL OR m.rack = :rack)"
-					" ORDER BY m.seq LIMIT :limit",
-    [SQL_MACHINES_DUE] = MACHINE_SELECT
-    " WHERE m.id IN (SELECT id FROM (SELECT id, row_number() OVER ("
-    "PARTITION BY CASE WHEN rack = '' THEN id ELSE site || '/' || rack END"
-    " ORDER BY wake_at) AS n FROM machines WHERE wake_at > 0 AND wake_at <= :now)"
-    " WHERE n <= :per_rack) ORDER BY m.wake_at LIMIT :limit",
+    [SQL_MACHINE_BY_ID_OR_NAME] = SQL_MACHINE_BY_ID_OR_NAME_TEXT(MACHINE_SELECT),
+    [SQL_MACHINE_BY_MAC] = SQL_MACHINE_BY_MAC_TEXT(MACHINE_SELECT),
+    [SQL_MACHINE_LIST] = SQL_MACHINE_LIST_TEXT(MACHINE_SELECT),
+    [SQL_MACHINES_DUE] = SQL_MACHINES_DUE_TEXT(MACHINE_SELECT, ""),
     [SQL_MACHINES_NEXT_WAKE] = "SELECT min(wake_at) FROM machines WHERE wake_at > 0",
     [SQL_MACHINE_INSERT] =
 	"INSERT INTO machines(id, name, state, site, rack, unit, sku, facts, wake_at,"
@@ -126,7 +96,7 @@ static const char *const sqlite_sql[] = {
 
     /* allocations */
     [SQL_ALLOC_GET] = ALLOC_SELECT " WHERE id = :id",
-    [SQL_ALLOC_MEMBERS] = "SELECT am.machine_id, m.name, m.state, am.detached, m.ip"
+    [SQL_ALLOC_MEMBERS] = "SELECT am.machine_id, m.name, m.state, am.detached, m.ip, am.image"
 			  " FROM allocation_machines am JOIN machines m ON m.id = am.machine_id"
 			  " WHERE am.allocation_id = :id ORDER BY am.detached, m.seq",
     [SQL_ALLOC_LIST_IDS] = "SELECT id FROM allocations WHERE seq > :after"
@@ -157,10 +127,7 @@ static const char *const sqlite_sql[] = {
 				 " WHERE allocation_id = :allocation AND machine_id = :machine",
     [SQL_ALLOC_COUNT_SUBSTITUTION] = "UPDATE allocations SET substitutions = substitutions + 1,"
 				     " version = version + 1 WHERE id = :id",
-    [SQL_ALLOC_SUBSTITUTE_PICK] =
-	"SELECT m.id FROM allocations a JOIN machines m ON m.sku = a.sku"
-	" WHERE a.id = :id AND a.state = :alloc_state AND a.substitutions < :max_subs"
-	" AND m.state = :available AND m.maintenance = 0 ORDER BY m.seq LIMIT 1",
+    [SQL_ALLOC_SUBSTITUTE_PICK] = SQL_ALLOC_SUBSTITUTE_PICK_TEXT(""),
     [SQL_ALLOC_MACHINE_INSERT] = "INSERT INTO allocation_machines(allocation_id, machine_id,"
 				 " attached_at) VALUES(:allocation, :machine, :now)",
     [SQL_MACHINE_ATTACH] =
@@ -173,11 +140,8 @@ static const char *const sqlite_sql[] = {
 				    " WHERE id = :id AND allocation_id = :allocation",
     [SQL_POOL_COUNT] = "SELECT count(*) FROM machines WHERE sku = :sku AND state = :available"
 		       " AND maintenance = 0",
-    [SQL_POOL_PICK] = "SELECT id FROM machines WHERE sku = :sku AND state = :available"
-		      " AND maintenance = 0 ORDER BY seq LIMIT :limit",
-    [SQL_POOL_PICK_WARM] = "SELECT id FROM machines WHERE sku = :sku AND state = :available"
-			   " AND maintenance = 0 ORDER BY CASE WHEN phase = 'warm' AND power = 'on'"
-			   " THEN 0 WHEN phase = 'warming' THEN 1 ELSE 2 END, seq LIMIT :limit",
+    [SQL_POOL_PICK] = SQL_POOL_PICK_TEXT(""),
+    [SQL_POOL_PICK_WARM] = SQL_POOL_PICK_WARM_TEXT(""),
     [SQL_POOL_WARM] = "SELECT id, phase FROM machines WHERE sku = :sku AND state = :available"
 		      " AND (phase = 'warming' OR (phase = 'warm' AND power = 'on'))"
 		      " ORDER BY seq LIMIT :limit",
@@ -206,16 +170,9 @@ static const char *const sqlite_sql[] = {
 			      " JOIN machines m ON m.id = am.machine_id"
 			      " WHERE am.allocation_id = :id AND am.detached = 0",
     /* machines_pool_domain (schema 8) makes each a seek */
-    [SQL_POOL_NEXT_RACK] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
-			   " AND state = :available AND maintenance = 0 AND rack != ''"
-			   " AND (site, rack) > (:site, :rack) ORDER BY site, rack, seq LIMIT 1",
-    [SQL_POOL_NEXT_SITE] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
-			   " AND state = :available AND maintenance = 0 AND site > :site"
-			   " ORDER BY site, rack, seq LIMIT 1",
-    [SQL_POOL_OLDEST_DOMAIN] = "SELECT site, rack, id FROM machines WHERE sku = :sku"
-			       " AND state = :available AND maintenance = 0"
-			       " AND CASE WHEN :by_site = 1 THEN site ELSE rack END != ''"
-			       " ORDER BY seq LIMIT 1",
+    [SQL_POOL_NEXT_RACK] = SQL_POOL_NEXT_RACK_TEXT("", ""),
+    [SQL_POOL_NEXT_SITE] = SQL_POOL_NEXT_SITE_TEXT("", ""),
+    [SQL_POOL_OLDEST_DOMAIN] = SQL_POOL_OLDEST_DOMAIN_TEXT(""),
 
     /* events, audit, capacity */
     [SQL_EVENT_INSERT] = "INSERT INTO machine_events(machine_id, at, from_state, to_state,"
@@ -232,9 +189,8 @@ static const char *const sqlite_sql[] = {
     [SQL_AUDIT_INSERT] = "INSERT INTO audit(at, actor, action, target_type, target_id, before,"
 			 " after, request_id) VALUES(:now, :actor, :action, :target_type,"
 			 " :target_id, :before, :after, :request_id)",
-    [SQL_AUDIT_LIST] = AUDIT_SELECT " WHERE seq > :after" AUDIT_FILTER " ORDER BY seq LIMIT :limit",
-    [SQL_AUDIT_LIST_DESC] =
-	AUDIT_SELECT " WHERE seq < :before" AUDIT_FILTER " ORDER BY seq DESC LIMIT :limit",
+    [SQL_AUDIT_LIST] = SQL_AUDIT_LIST_TEXT(AUDIT_FILTER),
+    [SQL_AUDIT_LIST_DESC] = SQL_AUDIT_LIST_DESC_TEXT(AUDIT_FILTER),
     /* machine_counts: kept by triggers (schema 7) */
     [SQL_CAPACITY] = "SELECT sku, state, n, maintenance FROM machine_counts WHERE n > 0"
 		     " ORDER BY sku, state",
@@ -247,8 +203,12 @@ static const char *const sqlite_sql[] = {
 			 " :format, :sha256, :size, :now, :state, :file_size, :file_inode, :now)",
     [SQL_IMAGE_GET] = IMAGE_SELECT " WHERE name = :name",
     [SQL_IMAGE_LIST] = IMAGE_SELECT " WHERE seq > :after ORDER BY seq LIMIT :limit",
-    [SQL_IMAGE_IN_USE] = "SELECT count(*) FROM allocations WHERE image = :name"
-			 " AND state NOT IN (:released, :failed)",
+    [SQL_IMAGE_IN_USE] =
+	"SELECT (SELECT count(*) FROM allocations WHERE image = :name"
+	" AND state NOT IN (:released, :failed)) + (SELECT count(*) FROM allocation_machines am"
+	" JOIN allocations a ON a.id = am.allocation_id WHERE am.image = :name"
+	" AND am.detached = 0 AND a.state NOT IN (:released, :failed))"
+	" + (SELECT count(*) FROM rollouts WHERE image = :name AND finished_at = 0)",
     [SQL_IMAGE_DELETE] = "DELETE FROM images WHERE name = :name",
     [SQL_IMAGE_FETCH_DONE] = "UPDATE images SET state = :state, last_error = :last_error,"
 			     " path = :path, size = :size, file_size = :file_size,"
@@ -283,9 +243,7 @@ static const char *const sqlite_sql[] = {
     [SQL_BOOT_TOKEN_REVOKE] = "UPDATE boot_tokens SET used_at = :now"
 			      " WHERE machine_id = :machine AND (:kind IS NULL OR kind = :kind)"
 			      " AND used_at = 0",
-    [SQL_BOOT_GRANT_TAKE] = "UPDATE boot_tokens SET used_at = :now WHERE hash ="
-			    " (SELECT hash FROM boot_tokens WHERE machine_id = :machine"
-			    "  AND kind = :kind AND used_at = 0 AND expires_at > :now LIMIT 1)",
+    [SQL_BOOT_GRANT_TAKE] = SQL_BOOT_GRANT_TAKE_TEXT(""),
     [SQL_BOOT_LIVE_COUNT] = "SELECT count(*) FROM boot_tokens WHERE machine_id = :machine"
 			    " AND kind = :kind AND used_at = 0 AND expires_at > :now",
     [SQL_BOOT_TOKEN_PURGE] = "DELETE FROM boot_tokens WHERE used_at != 0 OR expires_at <= :now",
@@ -339,9 +297,49 @@ static const char *const sqlite_sql[] = {
 	" ON m.id = t.machine_id WHERE t.kind = 'session' AND t.used_at = 0"
 	" AND t.expires_at > :now AND m.agent_seen_at < :before",
     [SQL_MACHINE_SET_IP] = "UPDATE machines SET ip = :ip WHERE id = :id",
-    [SQL_DEPLOY_AHEAD] = "SELECT count(*), coalesce(sum(sku = :sku), 0) FROM machines"
-			 " WHERE state = :state AND (state_since < :since"
-			 " OR (state_since = :since AND id < :id))",
+    [SQL_DEPLOY_AHEAD] = SQL_DEPLOY_AHEAD_TEXT("sku = :sku"),
+    /* staged image rollouts */
+    [SQL_ROLLOUT_INSERT] =
+	"INSERT INTO rollouts(id, allocation_id, image, old_image, waves, max_failures, state,"
+	" actor, request_id, created_at, updated_at) VALUES(:id, :alloc, :image, :old_image,"
+	" :waves, :max_failures, :state, :actor, :request_id, :now, :now)",
+    [SQL_ROLLOUT_MACHINE_INSERT] = "INSERT INTO rollout_machines(rollout_id, machine_id, wave,"
+				   " state) VALUES(:id, :machine, :wave, :state)",
+    [SQL_ROLLOUT_OPEN_OF] = "SELECT count(*) FROM rollouts WHERE allocation_id = :alloc"
+			    " AND state IN (:running, :halting, :cancelling)",
+    [SQL_ROLLOUT_GET] = "SELECT id, allocation_id, image, old_image, waves, max_failures, state,"
+			" wave, wave_started_at, failures, reason, actor, created_at, updated_at,"
+			" finished_at FROM rollouts WHERE id = :id",
+    [SQL_ROLLOUT_LATEST] =
+	"SELECT id FROM rollouts WHERE allocation_id = :alloc ORDER BY seq DESC LIMIT 1",
+    [SQL_ROLLOUTS_OPEN] = "SELECT id FROM rollouts WHERE state IN (:running, :halting,"
+			  " :cancelling) ORDER BY seq LIMIT :limit",
+    [SQL_ROLLOUT_MACHINES] =
+	"SELECT rm.machine_id, coalesce(m.name, ''), rm.wave, rm.state, rm.message,"
+	" rm.started_at, rm.finished_at FROM rollout_machines rm LEFT JOIN machines m"
+	" ON m.id = rm.machine_id WHERE rm.rollout_id = :id ORDER BY rm.wave, m.seq",
+    [SQL_ROLLOUT_CAS] =
+	"UPDATE rollouts SET state = :state, wave = :wave, wave_started_at = :wave_started_at,"
+	" failures = failures + :failed, reason = :reason, updated_at = :now,"
+	" finished_at = :finished_at WHERE id = :id AND state = :expect_state"
+	" AND wave = :expect_wave",
+    [SQL_ROLLOUT_MACHINE_SET] =
+	"UPDATE rollout_machines SET state = :state, message = :message,"
+	" started_at = :started_at, finished_at = :finished_at"
+	" WHERE rollout_id = :id AND machine_id = :machine AND state = :expect",
+    [SQL_ROLLOUT_SKIP_PENDING] = "UPDATE rollout_machines SET state = :skipped, message = :message,"
+				 " finished_at = :now WHERE rollout_id = :id AND state = :pending",
+    [SQL_ROLLOUT_REIMAGE] =
+	"UPDATE machines SET state = :deploying, state_since = :now, version = version + 1,"
+	" updated_at = :now, phase = '', attempts = 0, wake_at = :now, deadline_at = 0,"
+	" last_error = '' WHERE id = :id AND state = :active AND allocation_id = :alloc"
+	" AND maintenance = 0",
+    [SQL_ALLOC_MACHINE_IMAGE] = "UPDATE allocation_machines SET image = :image"
+				" WHERE allocation_id = :alloc AND machine_id = :machine",
+    [SQL_ALLOC_SET_IMAGE] = "UPDATE allocations SET image = :image, version = version + 1,"
+			    " updated_at = :now WHERE id = :id",
+    [SQL_ALLOC_CLEAR_IMAGES] = "UPDATE allocation_machines SET image = ''"
+			       " WHERE allocation_id = :id AND image = :image",
 };
 /* Catches a missing last entry; a hole in the middle is NULL, which the
  * statement test refuses. */
@@ -504,7 +502,35 @@ const char *const inv_sqlite_migrations[] = {
     "ALTER TABLE allocations ADD COLUMN spread_mode TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX machines_pool_domain ON machines(sku, state, maintenance, site, rack);",
 
-    /* 9: an allocation's cloud-init user data (text, NULL: none); read
+    /* 9: PostgreSQL's machines_pool_seq (sku, state, maintenance, seq) for
+     * the picks in seq order; nothing here: machines_pool holds its rows in
+     * that order already (seq is the rowid), EXPLAIN QUERY PLAN shows no
+     * sort for them */
+    "",
+
+    /* 10: staged image rollouts (rollouts.c): a rollout per allocation and
+     * wave, each machine's wave and outcome, and the image a machine runs
+     * when a rollout gave it another than its allocation's ('' none) */
+    "CREATE TABLE rollouts ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+    " allocation_id TEXT NOT NULL REFERENCES allocations(id),"
+    " image TEXT NOT NULL, old_image TEXT NOT NULL, waves TEXT NOT NULL,"
+    " max_failures INTEGER NOT NULL, state TEXT NOT NULL,"
+    " wave INTEGER NOT NULL DEFAULT -1, wave_started_at INTEGER NOT NULL DEFAULT 0,"
+    " failures INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '',"
+    " actor TEXT NOT NULL, request_id TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    " finished_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX rollouts_alloc ON rollouts(allocation_id, seq);"
+    "CREATE INDEX rollouts_state ON rollouts(state, seq);"
+    "CREATE TABLE rollout_machines ("
+    " rollout_id TEXT NOT NULL REFERENCES rollouts(id), machine_id TEXT NOT NULL,"
+    " wave INTEGER NOT NULL, state TEXT NOT NULL, message TEXT NOT NULL DEFAULT '',"
+    " started_at INTEGER NOT NULL DEFAULT 0, finished_at INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (rollout_id, machine_id));"
+    "ALTER TABLE allocation_machines ADD COLUMN image TEXT NOT NULL DEFAULT '';",
+
+    /* 11: an allocation's cloud-init user data (text, NULL: none); read
      * only by the deploy that writes the config drive, never listed */
     "ALTER TABLE allocations ADD COLUMN user_data TEXT;",
 };

@@ -232,7 +232,7 @@ void api_alloc_create(struct api_call *c)
 /* The allocation named by {id} if the caller may see it; 404 otherwise.
  * {id} is the UUID or the name (names may repeat: the newest of that name,
  * among the service's own for a service token). */
-static bool load_alloc(struct api_call *c, struct inv_allocation *al)
+bool api_alloc_load(struct api_call *c, struct inv_allocation *al)
 {
 	struct http_req *r = c->r;
 	const struct principal *p = c->p;
@@ -339,7 +339,7 @@ void api_alloc_get(struct api_call *c)
 		http_error(r, 400, "invalid_value", "seen", "seen must be an allocation state");
 		return;
 	}
-	if (!load_alloc(c, &al))
+	if (!api_alloc_load(c, &al))
 		return;
 	bool machines = watch && strcmp(watch, "machines") == 0;
 	if (wait_s > 0 && !long_poll(c, &al, (int)wait_s, machines, seen_s ? (int)seen : -1)) {
@@ -390,7 +390,7 @@ void api_alloc_delete(struct api_call *c)
 	struct app *a = c->a;
 	const struct principal *p = c->p;
 	struct inv_allocation al = {0};
-	if (!load_alloc(c, &al))
+	if (!api_alloc_load(c, &al))
 		return;
 	struct inv_err e = {0};
 	enum inv_status s = INV_OK;

@@ -70,9 +70,10 @@ json_t *api_allocation_json(struct app *a, const struct inv_allocation *al)
 		if (m->detached)
 			continue;
 		json_array_append_new(ms,
-				      json_pack("{s:s, s:s, s:s, s:o}", "id", m->id, "name",
+				      json_pack("{s:s, s:s, s:s, s:o, s:s}", "id", m->id, "name",
 						m->name, "state", inv_state_name(m->state), "ip",
-						m->ip[0] ? json_string(m->ip) : json_null()));
+						m->ip[0] ? json_string(m->ip) : json_null(),
+						"image", m->image[0] ? m->image : al->image));
 	}
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:o, s:s, s:i}", "id",
 			      al->id, "name", al->name, "owner", al->owner, "sku", al->sku, "count",

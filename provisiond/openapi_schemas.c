@@ -117,6 +117,27 @@ static json_t *boot_devices(void)
 	return names_enum(boot_device, BMC_BOOT_DEVICE__COUNT, "a boot device");
 }
 
+static const char *rollout_state(int i)
+{
+	return inv_rollout_state_name((enum inv_rollout_state)i);
+}
+
+static const char *rollout_mstate(int i)
+{
+	return inv_rollout_mstate_name((enum inv_rollout_mstate)i);
+}
+
+static json_t *rollout_states(void)
+{
+	return names_enum(rollout_state, INV_RO__COUNT, "a staged rollout's state");
+}
+
+static json_t *rollout_mstates(void)
+{
+	return names_enum(rollout_mstate, INV_RM__COUNT,
+			  "how a machine of a staged rollout is doing");
+}
+
 static json_t *roles(void)
 {
 	return names_enum(role, 3, "an API token's role");
@@ -163,6 +184,8 @@ static const struct component components[] = {
     {.name = "PowerState", .build = power_states},
     {.name = "BootDeviceName", .build = boot_devices},
     {.name = "Role", .build = roles},
+    {.name = "RolloutState", .build = rollout_states},
+    {.name = "RolloutMachineState", .build = rollout_mstates},
     {.name = "Status",
      .json = JSON({
 	     "type" : "object",
@@ -512,6 +535,10 @@ static const struct component components[] = {
 		     "ip" : {
 			     "description" : "where the machine last called the boot plane from",
 			     "type" : [ "string", "null" ]
+		     },
+		     "image" : {
+			     "description" : "the image it runs or is being reimaged with",
+			     "type" : "string"
 		     }
 	     },
 	     "additionalProperties" : false
@@ -572,6 +599,77 @@ static const struct component components[] = {
 	     "additionalProperties" : false
      })},
     {.name = "AllocationList", .list_of = "Allocation"},
+    {.name = "RolloutMachine",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "id", "name", "state" ],
+	     "properties" : {
+		     "id" : {"$ref" : "#/components/schemas/Uuid"},
+		     "name" : {"type" : "string"},
+		     "state" : {"$ref" : "#/components/schemas/RolloutMachineState"},
+		     "error" : {"description" : "why it failed or was skipped", "type" : "string"}
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "RolloutWave",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "wave", "size", "state", "reimaging", "done", "failures", "machines" ],
+	     "properties" : {
+		     "wave" : {"type" : "integer", "minimum" : 1},
+		     "size" : {
+			     "description" : "as asked: a count or a percentage of machines",
+			     "type" : "string"
+		     },
+		     "state" : {"type" : "string", "enum" : [ "pending", "current", "done" ]},
+		     "reimaging" : {"type" : "integer", "minimum" : 0},
+		     "done" : {"type" : "integer", "minimum" : 0},
+		     "failures" : {"type" : "integer", "minimum" : 0},
+		     "machines" : {
+			     "type" : "array",
+			     "items" : {"$ref" : "#/components/schemas/RolloutMachine"}
+		     }
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "Rollout",
+     .json = JSON({
+	     "description" : "a staged image rollout of an allocation (docs/allocations.md)",
+	     "type" : "object",
+	     "required" : [
+		     "id", "allocation_id", "image", "old_image", "state", "wave", "waves_total",
+		     "max_failures", "failures", "actor", "reason", "waves", "created_at",
+		     "updated_at", "finished_at"
+	     ],
+	     "properties" : {
+		     "id" : {"$ref" : "#/components/schemas/Uuid"},
+		     "allocation_id" : {"$ref" : "#/components/schemas/Uuid"},
+		     "image" : {"type" : "string"},
+		     "old_image" : {"type" : "string"},
+		     "state" : {"$ref" : "#/components/schemas/RolloutState"},
+		     "wave" : {
+			     "description" : "the wave started last (0: none yet)",
+			     "type" : "integer",
+			     "minimum" : 0
+		     },
+		     "waves_total" : {"type" : "integer", "minimum" : 1},
+		     "max_failures" : {"type" : "integer", "minimum" : 0},
+		     "failures" : {"type" : "integer", "minimum" : 0},
+		     "actor" : {"type" : "string"},
+		     "reason" : {
+			     "description" : "why it halted or was cancelled",
+			     "type" : [ "string", "null" ]
+		     },
+		     "waves" : {
+			     "type" : "array",
+			     "items" : {"$ref" : "#/components/schemas/RolloutWave"}
+		     },
+		     "created_at" : {"$ref" : "#/components/schemas/Time"},
+		     "updated_at" : {"$ref" : "#/components/schemas/Time"},
+		     "finished_at" : {"$ref" : "#/components/schemas/Time"}
+	     },
+	     "additionalProperties" : false
+     })},
     {.name = "AuditEntry",
      .json = JSON({
 	     "type" : "object",

@@ -150,6 +150,15 @@ void api_alloc_create(struct api_call *c);
 void api_alloc_list(struct api_call *c);
 void api_alloc_get(struct api_call *c);
 void api_alloc_delete(struct api_call *c);
+/* The allocation named by {id} (its UUID or name) if the caller may see
+ * it; false with a 404 (or 5xx) set otherwise. */
+bool api_alloc_load(struct api_call *c, struct inv_allocation *al);
+/* api_rollouts.c */
+void api_alloc_rebuild(struct api_call *c);
+void api_alloc_rebuild_get(struct api_call *c);
+void api_alloc_rebuild_cancel(struct api_call *c);
+/* A staged rollout as the API shows it (new reference). */
+json_t *api_rollout_json(const struct inv_rollout *ro);
 /* api_audit.c */
 void api_audit_list(struct api_call *c);
 /* api_quotas.c */
@@ -189,6 +198,7 @@ API_SCHEMA(power_schema);
 API_SCHEMA(bootdev_schema);
 API_SCHEMA(image_schema);
 API_SCHEMA(alloc_schema);
+API_SCHEMA(rebuild_schema);
 API_SCHEMA(quota_schema);
 API_SCHEMA(freeze_schema);
 API_SCHEMA(lookup_schema);

@@ -66,6 +66,17 @@ struct bmc_target {
 	const char *boot_mode;
 };
 
+/* A target that owns its strings, for work that outlives the caller's (a call
+ * that runs on after an abandon, a queued job, a console session). */
+struct bmc_target_copy {
+	struct bmc_target t; /* points into strs */
+	char *strs[7];	     /* key, driver, address, username, password, options, boot mode */
+};
+/* Copies t's strings into c; -1 when out of memory (c is then freed). */
+int bmc_target_copy(struct bmc_target_copy *c, const struct bmc_target *t);
+/* Frees c's strings, the password wiped first; accepts a zeroed or freed c. */
+void bmc_target_copy_free(struct bmc_target_copy *c);
+
 /* All times in milliseconds. bmc_limits_default() gives the documented defaults. */
 struct bmc_limits {
 	int call_timeout_ms;	 /* one driver call (options.timeout_ms overrides per BMC) */

@@ -26,12 +26,11 @@ struct job {
 	void *priv;
 	int timeout_ms;
 	struct bmc_call_args args;
-	void *inst;	     /* in: open instance; out for OPEN */
-	struct bmc_target t; /* OPEN only: owned copies */
-	char *strs[7];
-	char *url;		 /* MEDIA_INSERT: owned copy */
-	json_t *opts;		 /* OPEN only: owned */
-	struct bmc_entry *entry; /* released by the job when abandoned */
+	void *inst;		  /* in: open instance; out for OPEN */
+	struct bmc_target_copy t; /* OPEN only */
+	char *url;		  /* MEDIA_INSERT: owned copy */
+	json_t *opts;		  /* OPEN only: owned */
+	struct bmc_entry *entry;  /* released by the job when abandoned */
 
 	enum bmc_status st;
 	struct bmc_error err;
@@ -55,11 +54,7 @@ static void job_unref(struct job *j)
 	pthread_mutex_unlock(&j->mu);
 	if (!last)
 		return;
-	for (size_t i = 0; i < ARRAY_SIZE(j->strs); i++) {
-		if (i == 4 && j->strs[i] != NULL) /* the password */
-			explicit_bzero(j->strs[i], strlen(j->strs[i]));
-		free(j->strs[i]);
-	}
+	bmc_target_copy_free(&j->t);
 	free(j->url);
 	json_decref(j->opts);
 	pthread_cond_destroy(&j->cv);
@@ -74,7 +69,7 @@ static enum bmc_status job_run(struct job *j, struct bmc_error *e)
 
 	switch (a->kind) {
 	case BMC_CALL_OPEN:
-		return d->open(j->priv, &j->t, j->opts, j->timeout_ms, &j->inst, e);
+		return d->open(j->priv, &j->t.t, j->opts, j->timeout_ms, &j->inst, e);
 	case BMC_CALL_POWER_GET:
 		return d->power_get(j->inst, j->timeout_ms, &a->power, e);
 	case BMC_CALL_POWER_SET:
@@ -131,37 +126,13 @@ static void *job_main(void *arg)
 	return NULL;
 }
 
-static char *dup_or_null(const char *s, bool *fail)
-{
-	char *c = s ? strdup(s) : NULL;
-
-	if (s != NULL && c == NULL)
-		*fail = true;
-	return c;
-}
-
 /* OPEN runs on after an abandon, so it needs its own copies of the target. */
 static int job_copy_target(struct job *j, const struct bmc_session *s)
 {
-	const struct bmc_target *t = s->t;
-	bool fail = false;
+	int rc = bmc_target_copy(&j->t, s->t);
 
-	j->strs[0] = dup_or_null(t->key, &fail);
-	j->strs[1] = dup_or_null(t->driver, &fail);
-	j->strs[2] = dup_or_null(t->address, &fail);
-	j->strs[3] = dup_or_null(t->username, &fail);
-	j->strs[4] = dup_or_null(t->password, &fail);
-	j->strs[5] = dup_or_null(t->options_json, &fail);
-	j->strs[6] = dup_or_null(t->boot_mode, &fail);
-	j->t = (struct bmc_target){.key = j->strs[0],
-				   .driver = j->strs[1],
-				   .address = j->strs[2],
-				   .username = j->strs[3],
-				   .password = j->strs[4],
-				   .options_json = j->strs[5],
-				   .boot_mode = j->strs[6]};
 	j->opts = json_deep_copy(s->opts);
-	return (fail || j->opts == NULL) ? -1 : 0;
+	return (rc != 0 || j->opts == NULL) ? -1 : 0;
 }
 
 static struct job *job_new(struct bmc_session *s, const struct bmc_call_args *a)

@@ -3,10 +3,10 @@
  * Options (all optional): sku (string, read by other layers), delay_ms (sleep per
  * call) + delay_jitter_ms (up to this much more, at random), agent_ms and
  * agent_jitter_ms (the simulated agent's work, read by other layers), fail_rate (0..1, read by
- * other layers), unreachable (every open times out like a dead BMC), settle_ms (a power change
- * shows in power_get only after this long), hang_ms (every call sleeps this long ignoring its
- * timeout: a stuck library call, for the watchdog's tests), timeout_ms (common). Any address is
- * accepted. */
+ * other layers), fail_image (an image whose write fails, read by other layers), unreachable (every
+ * open times out like a dead BMC), settle_ms (a power change shows in power_get only after this
+ * long), hang_ms (every call sleeps this long ignoring its timeout: a stuck library call, for the
+ * watchdog's tests), timeout_ms (common). Any address is accepted. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +53,8 @@ struct fake_inst {
 
 static const char *const fake_keys[] = {
     "sku",	   "delay_ms",	"delay_jitter_ms", "agent_ms",	 "agent_jitter_ms", "fail_rate",
-    "unreachable", "settle_ms", "hang_ms",	   "timeout_ms", "deploy",	    NULL};
+    "unreachable", "settle_ms", "hang_ms",	   "timeout_ms", "deploy",	    "fail_image",
+    NULL};
 /* deploy: "fake" simulates the agent; "pxe" uses the real boot plane (a
  * test or a person plays the machine and runs the agent). */
 static const char *const deploy_choices[] = {"fake", "pxe", NULL};
@@ -78,6 +79,8 @@ static enum bmc_status fake_parse(const json_t *o, struct fake_conf *c, struct b
 		st = bmc_opt_int(o, "agent_jitter_ms", 0, 3600000, 0, &agent_ms, e);
 	if (st == BMC_OK)
 		st = bmc_opt_number(o, "fail_rate", 0.0, 1.0, 0.0, &rate, e);
+	if (st == BMC_OK) /* read by the fake deploy interface */
+		st = bmc_opt_string(o, "fail_image", NULL, &sku, e);
 	if (st == BMC_OK)
 		st = bmc_opt_bool(o, "unreachable", false, &c->unreachable, e);
 	if (st == BMC_OK)

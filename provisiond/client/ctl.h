@@ -212,6 +212,7 @@ extern const struct ctl_cmd ctl_machine_cmds[];
 /* ctl_console.c: provisionctl machine console. */
 int ctl_run_console(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a);
 extern const struct ctl_cmd ctl_alloc_cmds[];
+extern const struct ctl_cmd ctl_rollout_cmds[];
 extern const struct ctl_cmd ctl_image_cmds[];
 extern const struct ctl_cmd ctl_token_cmds[];
 extern const struct ctl_cmd ctl_fleet_cmds[];

@@ -21,7 +21,8 @@ const struct ctl_opt ctl_global_opts[] = {
 };
 
 const struct ctl_cmd *const ctl_cmd_tables[] = {
-    ctl_machine_cmds, ctl_alloc_cmds, ctl_image_cmds, ctl_token_cmds, ctl_fleet_cmds, NULL,
+    ctl_machine_cmds, ctl_alloc_cmds, ctl_rollout_cmds, ctl_image_cmds, ctl_token_cmds,
+    ctl_fleet_cmds,   NULL,
 };
 
 /* Non-option words of argv (values of global options skipped). */

@@ -257,3 +257,60 @@ pc_status pc_token_delete(pc_client *c, const char *id, struct pc_error *err)
 	free(path);
 	return rc;
 }
+
+/* "/v1/allocations/ID/rebuild[/cancel]" (malloc'd), or NULL with err set
+ * for an empty id. */
+static char *rebuild_path(const char *id, bool cancel, json_t **out, struct pc_error *err)
+{
+	char *path = id && id[0] ? pc_path_new("/v1/allocations", id, "rebuild",
+					       cancel ? "cancel" : PC_END, PC_END)
+				 : NULL;
+	*out = NULL;
+	pc_error_clear(err);
+	if (path == NULL)
+		pc_fail(err, PC_E_INVALID, "allocation id is empty");
+	return path;
+}
+
+pc_status pc_alloc_rebuild(pc_client *c, const char *id, const struct pc_rebuild_spec *spec,
+			   json_t **out, struct pc_error *err)
+{
+	char *path = rebuild_path(id, false, out, err);
+	if (path == NULL)
+		return err->kind;
+	if (spec == NULL || spec->image == NULL || spec->nwaves == 0) {
+		free(path);
+		return pc_fail(err, PC_E_INVALID, "a rebuild needs an image and waves");
+	}
+	json_t *waves = json_array();
+	for (size_t i = 0; i < spec->nwaves; i++)
+		json_array_append_new(waves, json_string(spec->waves[i]));
+	json_t *body = json_pack("{s:s, s:o}", "image", spec->image, "waves", waves);
+	if (body != NULL && spec->max_failures >= 0)
+		json_object_set_new(body, "max_failures", json_integer(spec->max_failures));
+	pc_status rc = body ? pc_call(c, "POST", path, body, out, err)
+			    : pc_fail(err, PC_E_NOMEM, "out of memory building the body");
+	json_decref(body);
+	free(path);
+	return rc;
+}
+
+pc_status pc_alloc_rebuild_get(pc_client *c, const char *id, json_t **out, struct pc_error *err)
+{
+	char *path = rebuild_path(id, false, out, err);
+	if (path == NULL)
+		return err->kind;
+	pc_status rc = pc_call(c, "GET", path, NULL, out, err);
+	free(path);
+	return rc;
+}
+
+pc_status pc_alloc_rebuild_cancel(pc_client *c, const char *id, json_t **out, struct pc_error *err)
+{
+	char *path = rebuild_path(id, true, out, err);
+	if (path == NULL)
+		return err->kind;
+	pc_status rc = pc_call(c, "POST", path, NULL, out, err);
+	free(path);
+	return rc;
+}

@@ -288,6 +288,21 @@ pc_status pc_alloc_list_filter(pc_client *c, const struct pc_alloc_filter *f, js
 			       struct pc_error *err);
 pc_status pc_alloc_release(pc_client *c, const char *id, json_t **out, struct pc_error *err);
 
+/* Staged image rollouts (docs/allocations.md, "Staged rollouts"). */
+struct pc_rebuild_spec {
+	const char *image;	  /* required */
+	const char *const *waves; /* "1", "10%", ...: machines on the new image in total */
+	size_t nwaves;		  /* at least 1 */
+	long max_failures;	  /* < 0: not sent (the server's default, 0) */
+};
+/* POST /v1/allocations/{id}/rebuild: *out gets the rollout (202). */
+pc_status pc_alloc_rebuild(pc_client *c, const char *id, const struct pc_rebuild_spec *spec,
+			   json_t **out, struct pc_error *err);
+/* GET /v1/allocations/{id}/rebuild: the latest rollout, per wave. */
+pc_status pc_alloc_rebuild_get(pc_client *c, const char *id, json_t **out, struct pc_error *err);
+/* POST /v1/allocations/{id}/rebuild/cancel: *out gets the rollout. */
+pc_status pc_alloc_rebuild_cancel(pc_client *c, const char *id, json_t **out, struct pc_error *err);
+
 /* POST /v1/tokens. role: admin|tech|service; owner and name may be NULL.
  * *out holds the secret ("token"): it is shown once, handle with care. */
 pc_status pc_token_create(pc_client *c, const char *role, const char *owner, const char *name,

@@ -23,6 +23,7 @@
 #include "util/util.h"
 
 #define ID_MAX 64
+#define READ_MAX 4096 /* bytes a session reads at once */
 
 struct con_session;
 
@@ -34,6 +35,7 @@ struct con_entry {
 	struct con_session *session; /* NULL: not capturing */
 	char unsupported[32];	     /* driver that cannot capture (not retried) */
 	bool refused_logged;	     /* max_sessions refusal already logged */
+	struct con_mask mask;	     /* boot tokens masked before the ring */
 };
 
 struct con_session {
@@ -41,7 +43,7 @@ struct con_session {
 	char id[ID_MAX];
 	bool stop; /* under m->mu */
 	/* the BMC, copied: the lifecycle's strings live for one step only */
-	char *driver, *address, *username, *password, *options_json, *boot_mode;
+	struct bmc_target_copy t;
 	uint64_t rng;
 };
 
@@ -175,16 +177,21 @@ static struct con_entry *entry_get(struct con_manager *m, const char *id)
 	return en;
 }
 
-/* Appends what a session read. m->mu held. */
+/* Appends what a session read, its boot tokens masked. m->mu held. */
 static void entry_append(struct con_manager *m, struct con_entry *en, const char *buf, size_t n)
 {
+	char masked[CON_MASK_OUT(READ_MAX)];
+
 	if (en->ring.buf == NULL &&
 	    con_ring_init(&en->ring, (size_t)m->lim.buffer_kib * 1024) != 0) {
 		log_event(LOG_WARN, "console: out of memory for the buffer", "machine", en->id,
 			  NULL);
 		return;
 	}
-	con_ring_append(&en->ring, buf, n);
+	if (n > READ_MAX)
+		n = READ_MAX; /* read_loop's buffer */
+	n = con_mask_apply(&en->mask, buf, n, masked);
+	con_ring_append(&en->ring, masked, n);
 	en->touched = util_now_ms();
 	m->bytes += n;
 	pthread_cond_broadcast(&m->data_cv);
@@ -192,23 +199,11 @@ static void entry_append(struct con_manager *m, struct con_entry *en, const char
 
 /* ------------------------------------------------------------- sessions */
 
-static char *dup_or_null(const char *s)
-{
-	return s != NULL ? strdup(s) : NULL;
-}
-
 static void session_free(struct con_session *s)
 {
 	if (s == NULL)
 		return;
-	if (s->password != NULL)
-		explicit_bzero(s->password, strlen(s->password));
-	free(s->driver);
-	free(s->address);
-	free(s->username);
-	free(s->password);
-	free(s->options_json);
-	free(s->boot_mode);
+	bmc_target_copy_free(&s->t);
 	free(s);
 }
 
@@ -221,14 +216,8 @@ static struct con_session *session_new(struct con_manager *m, const char *id,
 		return NULL;
 	s->m = m;
 	snprintf(s->id, sizeof(s->id), "%s", id);
-	s->driver = dup_or_null(t->driver);
-	s->address = dup_or_null(t->address);
-	s->username = dup_or_null(t->username);
-	s->password = dup_or_null(t->password);
-	s->options_json = dup_or_null(t->options_json);
-	s->boot_mode = dup_or_null(t->boot_mode);
 	s->rng = util_rng_seed();
-	if (s->driver == NULL) {
+	if (bmc_target_copy(&s->t, t) != 0 || s->t.t.driver == NULL) {
 		session_free(s);
 		return NULL;
 	}
@@ -284,14 +273,14 @@ static void note_failure(struct con_session *s, bool opening, const struct bmc_e
 		m->read_errors++;
 	struct con_entry *en = entry_find(m, s->id);
 	if (final && en != NULL)
-		snprintf(en->unsupported, sizeof(en->unsupported), "%s", s->driver);
+		snprintf(en->unsupported, sizeof(en->unsupported), "%s", s->t.t.driver);
 	if (final)
 		s->stop = true;
 	pthread_mutex_unlock(&m->mu);
 	log_event(final ? LOG_INFO : LOG_WARN,
 		  final ? "console: not captured"
 			: (opening ? "console: cannot open" : "console: capture ended"),
-		  "machine", s->id, "driver", s->driver, "status", bmc_status_name(be->status),
+		  "machine", s->id, "driver", s->t.t.driver, "status", bmc_status_name(be->status),
 		  "error", be->message, NULL);
 }
 
@@ -300,7 +289,7 @@ static void note_failure(struct con_session *s, bool opening, const struct bmc_e
 static bool read_loop(struct con_session *s, struct bmc_console *c)
 {
 	struct con_manager *m = s->m;
-	char buf[4096];
+	char buf[READ_MAX];
 	int64_t next_check = util_now_ms() + m->lim.check_ms;
 
 	while (!stopping(s)) {
@@ -333,13 +322,8 @@ static void *session_main(void *arg)
 	int failures = 0;
 
 	while (!stopping(s)) {
-		struct bmc_target t = {.key = s->id,
-				       .driver = s->driver,
-				       .address = s->address,
-				       .username = s->username,
-				       .password = s->password,
-				       .options_json = s->options_json,
-				       .boot_mode = s->boot_mode};
+		struct bmc_target t = s->t.t;
+		t.key = s->id;
 		struct bmc_console *c = NULL;
 		struct bmc_error be = {0};
 		bool ok = bmc_console_open(m->bmc, &t, &c, &be) == BMC_OK;
@@ -347,7 +331,7 @@ static void *session_main(void *arg)
 			note_failure(s, true, &be);
 		} else {
 			log_event(LOG_INFO, "console: capture started", "machine", s->id, "driver",
-				  s->driver, NULL);
+				  s->t.t.driver, NULL);
 			ok = read_loop(s, c);
 			bmc_console_close(c);
 		}

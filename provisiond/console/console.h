@@ -62,6 +62,23 @@ size_t con_ring_read(const struct con_ring *r, bool has_after, uint64_t after, v
  * ... final byte, ESC ] ... BEL/ST, ESC + one byte) dropped. */
 char *con_text(const void *data, size_t n);
 
+/* ------------------------------------------------------------------ mask */
+
+/* Boot tokens on the console: the iPXE script and the kernel print the kernel
+ * command line, and with it provisiond.token=<secret> (tok_new_secret: "pvd_" and
+ * 64 hex digits). What the capture stores has the value after each "token=" (up
+ * to a blank, a quote or a control byte) replaced by "***". The state carries a
+ * match across reads, so a token cut by a read's edge is masked too. */
+struct con_mask {
+	unsigned char matched; /* bytes of "token=" matched so far */
+	bool in_value;	       /* inside a value, "***" already written */
+};
+/* Bytes con_mask_apply may write for n bytes in. */
+#define CON_MASK_OUT(n) ((n)*3 + 3)
+/* Filters n bytes of in into out (room for CON_MASK_OUT(n)); returns the bytes
+ * written. */
+size_t con_mask_apply(struct con_mask *st, const void *in, size_t n, void *out);
+
 /* --------------------------------------------------------------- manager */
 
 struct con_limits {

@@ -81,7 +81,9 @@ void lc_after_failed(const struct lc_ctx *x, const struct inv_machine *m, const 
 		return;
 	int attached, active;
 	count_members(&al, &attached, &active);
-	if (attached < al.min_count) {
+	/* a ready allocation's machine failed a reimage (a staged rollout,
+	 * rollout.c): it left the allocation, which keeps the others */
+	if (attached < al.min_count && al.state == INV_AL_DEPLOYING) {
 		char last[760], pool[96] = " is empty";
 		if (al.spread.across != INV_SPREAD_NONE && al.spread.mode == INV_SPREAD_STRICT)
 			snprintf(pool, sizeof pool,

@@ -30,8 +30,7 @@ struct job {
 	struct job *next;
 	char id[INV_ID_LEN];
 	struct lc_call call;
-	struct bmc_target t;
-	char *strs[7]; /* owned copies of t's strings; [4] the password */
+	struct bmc_target_copy t;
 };
 
 struct lc_calls {
@@ -90,45 +89,22 @@ static struct lc_call_result run_op(struct bmc_manager *b, const struct bmc_targ
 
 static void job_free(struct job *j)
 {
-	if (j->strs[4] != NULL)
-		explicit_bzero(j->strs[4], strlen(j->strs[4]));
-	for (size_t i = 0; i < ARRAY_SIZE(j->strs); i++)
-		free(j->strs[i]);
+	bmc_target_copy_free(&j->t);
 	free(j);
-}
-
-static char *dup_or_null(const char *s, bool *ok)
-{
-	char *d = s != NULL ? strdup(s) : NULL;
-
-	if (s != NULL && d == NULL)
-		*ok = false;
-	return d;
 }
 
 static struct job *job_new(const char *id, const struct bmc_target *t, const struct lc_call *call)
 {
 	struct job *j = calloc(1, sizeof *j);
-	const char *src[7] = {t->key,	   t->driver,	    t->address,	 t->username,
-			      t->password, t->options_json, t->boot_mode};
-	bool ok = j != NULL;
 
-	for (size_t i = 0; ok && i < ARRAY_SIZE(src); i++)
-		j->strs[i] = dup_or_null(src[i], &ok);
-	if (!ok) {
-		if (j != NULL)
-			job_free(j);
+	if (j == NULL)
+		return NULL;
+	if (bmc_target_copy(&j->t, t) != 0) {
+		free(j);
 		return NULL;
 	}
 	snprintf(j->id, sizeof j->id, "%s", id);
 	j->call = *call;
-	j->t = (struct bmc_target){.key = j->strs[0],
-				   .driver = j->strs[1],
-				   .address = j->strs[2],
-				   .username = j->strs[3],
-				   .password = j->strs[4],
-				   .options_json = j->strs[5],
-				   .boot_mode = j->strs[6]};
 	return j;
 }
 
@@ -170,7 +146,7 @@ static void *pool_main(void *arg)
 		c->queued--;
 		c->running++;
 		pthread_mutex_unlock(&c->mu);
-		struct lc_call_result r = run_op(c->bmc, &j->t, &j->call);
+		struct lc_call_result r = run_op(c->bmc, &j->t.t, &j->call);
 		answered(c, j, &r);
 		job_free(j);
 		pthread_mutex_lock(&c->mu);

@@ -1,8 +1,9 @@
 /* deploy_fake.c - a simulated deploy agent: reports facts matching the SKU
  * named in the fake BMC options, and "cleans" and "writes" with a delay and
  * a failure probability (options agent_ms + agent_jitter_ms, else delay_ms;
- * fail_rate). The delay is a timer, not a sleep: the machine waits in phase
- * "agent" holding no thread, as it would for a real agent. */
+ * fail_rate; fail_image: an image whose write always fails on this machine,
+ * to fail one machine of a staged rollout). The delay is a timer, not a sleep: the machine waits in
+ * phase "agent" holding no thread, as it would for a real agent. */
 #include "provisiond/lifecycle/deploy.h"
 
 #include "skus/sku.h"
@@ -19,6 +20,7 @@ struct fake_opts {
 	char sku[64];
 	long agent_ms, jitter_ms;
 	double fail_rate;
+	char fail_image[64];
 };
 
 static long opt_ms(const json_t *j, const char *key, long dflt)
@@ -37,6 +39,8 @@ static void parse_opts(const struct inv_bmc *b, struct fake_opts *o)
 	o->jitter_ms = opt_ms(j, "agent_jitter_ms", 0);
 	json_t *f = json_object_get(j, "fail_rate");
 	o->fail_rate = json_is_number(f) ? json_number_value(f) : 0;
+	const char *fi = json_string_value(json_object_get(j, "fail_image"));
+	snprintf(o->fail_image, sizeof o->fail_image, "%s", fi ? fi : "");
 	json_decref(j);
 }
 
@@ -107,23 +111,45 @@ static enum dep_result fake_clean(struct deploy_ctx *c)
 	return fake_step(c, "cleaning", &o);
 }
 
+/* Whether the machine runs an image of its own in the allocation: a staged
+ * rollout reimages it, so "on" means its OS runs, not a warm agent. */
+static bool reimaged(const struct deploy_ctx *c, const struct inv_allocation *al)
+{
+	for (size_t i = 0; al && i < al->nmachines; i++)
+		if (strcmp(al->machines[i].id, c->m->id) == 0)
+			return al->machines[i].image[0] != 0;
+	return false;
+}
+
 /* A first deploy attempt on a machine powered on in the agent (a warm
- * pool's) writes at once: no boot. */
+ * pool's) writes at once: no boot. A machine a staged rollout reimages is
+ * on too, running its OS: it boots the agent first. */
+static enum dep_result fake_write_run(struct deploy_ctx *c, struct fake_opts *o,
+				      const struct inv_allocation *al)
+{
+	if (!c->m->phase[0] && c->m->attempts == 0 && strcmp(c->m->power, "on") == 0 &&
+	    !reimaged(c, al)) {
+		if (o->agent_ms <= 0)
+			return DEP_DONE;
+		c->phase_out = "agent";
+		c->wake_in_ms = o->agent_ms;
+		return DEP_PENDING;
+	}
+	return fake_step(c, "image write", o);
+}
+
 static enum dep_result fake_write(struct deploy_ctx *c, const struct inv_image *img,
 				  const struct inv_allocation *al)
 {
-	(void)img;
-	(void)al;
 	struct fake_opts o;
 	parse_opts(c->bmc, &o);
-	if (!c->m->phase[0] && c->m->attempts == 0 && strcmp(c->m->power, "on") == 0) {
-		if (o.agent_ms <= 0)
-			return DEP_DONE;
-		c->phase_out = "agent";
-		c->wake_in_ms = o.agent_ms;
-		return DEP_PENDING;
+	enum dep_result r = fake_write_run(c, &o, al);
+	if (r == DEP_DONE && o.fail_image[0] && strcmp(o.fail_image, img->name) == 0) {
+		snprintf(c->err, sizeof c->err,
+			 "fake agent: simulated failure writing image %s (fail_image)", img->name);
+		return DEP_ERROR;
 	}
-	return fake_step(c, "image write", &o);
+	return r;
 }
 
 /* Warming: boot "the agent", which is up agent_ms later; once the machine

@@ -20,6 +20,8 @@
 #define LEASE_MS (15 * 60 * 1000)
 /* How often the warm pools are looked at (warm.c) */
 #define WARM_PASS_MS 2000
+/* How often open staged rollouts are moved on (rollout.c) */
+#define ROLLOUT_PASS_MS 1000
 
 static bool inflight_has(struct lc_engine *e, const char *id)
 {
@@ -191,7 +193,7 @@ static void housekeeping(const struct lc_ctx *x)
 static void *scheduler_main(void *arg)
 {
 	struct lc_engine *e = arg;
-	int64_t purged_at = 0, warmed_at = 0;
+	int64_t purged_at = 0, warmed_at = 0, rolled_at = 0;
 	pthread_mutex_lock(&e->mu);
 	while (!e->stopping) {
 		pthread_mutex_unlock(&e->mu);
@@ -205,6 +207,10 @@ static void *scheduler_main(void *arg)
 		if (now - warmed_at >= WARM_PASS_MS || now < warmed_at) {
 			lc_warm_pass(&e->ctx, warmed_at == 0);
 			warmed_at = now;
+		}
+		if (now - rolled_at >= ROLLOUT_PASS_MS || now < rolled_at) {
+			lc_rollout_pass(&e->ctx);
+			rolled_at = now;
 		}
 		if (inv_machines_next_wake(e->ctx.inv, &next, &err) != INV_OK)
 			log_event(LOG_ERROR, "lifecycle: cannot read the next wake-up", "error",

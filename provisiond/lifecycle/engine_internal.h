@@ -54,6 +54,10 @@ void lc_observe_ready(struct lc_stats *s, int64_t ms);
 void lc_after_failed(const struct lc_ctx *x, const struct inv_machine *m, const char *alloc_id,
 		     const char *msg);
 void lc_recover_allocations(const struct lc_ctx *x);
+/* One pass of the open staged rollouts (rollout.c): records how the
+ * current waves' machines ended, halts, starts the next waves, finishes.
+ * Scheduler only (every second). */
+void lc_rollout_pass(const struct lc_ctx *x);
 /* The family provisiond_warm_machines{sku} (warm.c). */
 void lc_warm_metrics(struct lc_engine *e, const struct util_lines *o);
 

@@ -633,6 +633,19 @@ static void step_available(struct step *s)
 	}
 }
 
+/* The image machine id gets: its own in the allocation (a staged rollout
+ * reimages it, rollout.c), else the allocation's. Per machine, because
+ * while a rollout runs, and after one halted, the allocation's machines
+ * run two images; a substitute or a retried deploy of a machine outside
+ * the rollout keeps the allocation's. */
+static const char *image_for(const struct inv_allocation *al, const char *id)
+{
+	for (size_t i = 0; i < al->nmachines; i++)
+		if (strcmp(al->machines[i].id, id) == 0 && al->machines[i].image[0])
+			return al->machines[i].image;
+	return al->image;
+}
+
 static bool load_deploy_inputs(struct step *s, struct inv_allocation *al, struct inv_image *img)
 {
 	struct inv_err err = {0};
@@ -641,8 +654,9 @@ static bool load_deploy_inputs(struct step *s, struct inv_allocation *al, struct
 		advance(s, INV_ST_RELEASING, "deploying without an allocation", NULL);
 		return false;
 	}
-	if (inv_image_get(s->x->inv, al->image, img, &err) != INV_OK) {
-		fail(s, false, "image '%s' is no longer registered", al->image);
+	const char *image = image_for(al, s->m->id);
+	if (inv_image_get(s->x->inv, image, img, &err) != INV_OK) {
+		fail(s, false, "image '%s' is no longer registered", image);
 		return false;
 	}
 	return true;

@@ -20,13 +20,15 @@ set(PROVISIOND_IT_TESTS
   api_secrets     # no BMC password in clear in the database, its WAL or a backup; key file
   api_metrics     # /metrics passes promtool and our lint; alert rules and their tests;
                   # the Grafana dashboard names only metrics that exist
+  api_rollout     # staged image rollouts: waves, the halt, cancel, kill -9 mid-rollout
   api_warm        # warm pools: the warm machine, capacity and metric, warm-first
                   # allocation, refill
   api_admission   # per-token rate 429, in-flight 503, freeze 503 says who and why, deploy cap
   api_console     # the web console's files, whoami, the event stream (auth, a service's
                   # own view, max_streams, drain), open BMC breakers
   api_agent)      # the boot plane's protocol spoken by the test (inspect, wipe, deploy,
-                  # booted), so openapi_responses checks those answers too
+                  # booted; a rollout's reimage waiting for booted), so openapi_responses
+                  # checks those answers too
 
 foreach(t ${PROVISIOND_IT_TESTS})
   provisiond_daemon_test(${t} ${CMAKE_CURRENT_LIST_DIR}/${t}.c integration)
@@ -37,7 +39,8 @@ endforeach()
 # whose checks read SQLite files (api_input's table dumps, api_secrets'
 # database file and WAL, api_images' refusal of the database file).
 set(PROVISIOND_IT_PG_TESTS api_lifecycle api_alloc api_spread api_crash api_auth api_cli
-  api_hygiene api_trust api_longpoll api_metrics api_admission api_console api_agent)
+  api_hygiene api_trust api_longpoll api_metrics api_admission api_console api_agent
+  api_rollout)
 if(WITH_POSTGRES)
   foreach(t ${PROVISIOND_IT_PG_TESTS})
     add_test(NAME ${t}_pg COMMAND ${CMAKE_SOURCE_DIR}/tests/pg_fixture.sh $<TARGET_FILE:${t}>)

@@ -3,7 +3,8 @@
  * machine with deploy=pxe is inspected (facts), cleaned (wipe), allocated
  * (write_image) and reports it booted, through every call of the boot
  * listener (script, ramdisk file, lookup, inventory, heartbeat, command,
- * result, booted), and a discovered machine's session. The harness records each answer, so
+ * result, booted), then reimaged by a staged rollout whose wave waits for
+ * the new OS's booted call, and a discovered machine's session. The harness records each answer, so
  * openapi_responses checks the boot plane's answers against docs/openapi.yaml too; the real agent's
  * run is tests/integration/boot/boot_plane.sh. */
 #include "harness.h"
@@ -32,6 +33,7 @@ struct agent {
 	char session[H_TOKEN_LEN];  /* "" when it has none */
 	char instance[H_TOKEN_LEN]; /* from write_image's metadata */
 	bool user_data_seen;	    /* write_image's metadata carried USER_DATA */
+	char image_url[300];	    /* write_image's url */
 	int commands;		    /* commands carried out */
 };
 
@@ -120,6 +122,9 @@ static void run_command(struct agent *ag, json_t *cmd)
 		ag->user_data_seen = ud && strcmp(ud, USER_DATA) == 0 &&
 				     json_is_true(json_object_get(meta, "config_drive"));
 	}
+	const char *url = json_string_value(json_object_get(json_object_get(cmd, "args"), "url"));
+	if (strcmp(name, "write_image") == 0 && url)
+		snprintf(ag->image_url, sizeof ag->image_url, "%s", url);
 	char body[160];
 	snprintf(body, sizeof body, "{\"id\":\"%s\",\"ok\":true,\"message\":\"%s done\"}", id,
 		 name);
@@ -161,6 +166,25 @@ static void agent_until(struct agent *ag, const char *state)
 		assert_true(h_now_ms() < end);
 		agent_round(ag);
 	}
+}
+
+/* The machine and allocation test_agent_protocol made (for the rollout). */
+static struct agent deployed;
+static char deployed_alloc[H_ID_LEN];
+
+/* The deployed OS reports it booted (409 until the engine expects it). */
+static void report_booted(struct agent *ag)
+{
+	char body[96];
+	snprintf(body, sizeof body, "{\"machine_id\":\"%s\"}", ag->machine);
+	int64_t end = h_now_ms() + 60000;
+	long s;
+	while ((s = h_boot_request(ag->d, ag->instance, "POST", "/v1/agent/booted", body, NULL)) ==
+	       409) {
+		assert_true(h_now_ms() < end);
+		h_sleep_ms(100);
+	}
+	assert_int_equal(s, 204);
 }
 
 static void test_agent_protocol(void **state)
@@ -206,15 +230,7 @@ static void test_agent_protocol(void **state)
 		 "00000000-0000-4000-8000-000000000000");
 	assert_int_equal(h_boot_request(d, ag.instance, "POST", "/v1/agent/booted", body, NULL),
 			 401);
-	snprintf(body, sizeof body, "{\"machine_id\":\"%s\"}", ag.machine);
-	end = h_now_ms() + 60000;
-	long s;
-	while ((s = h_boot_request(d, ag.instance, "POST", "/v1/agent/booted", body, NULL)) ==
-	       409) {
-		assert_true(h_now_ms() < end); /* the engine expects it once the image is written */
-		h_sleep_ms(100);
-	}
-	assert_int_equal(s, 204);
+	report_booted(&ag); /* the engine expects it once the image is written */
 	assert_true(h_wait_alloc(d, NULL, alloc, "ready", 60, NULL));
 	assert_true(h_wait_machine(d, ag.machine, "active", 10));
 	/* user data: in no answer of the management API, not in the log */
@@ -228,6 +244,56 @@ static void test_agent_protocol(void **state)
 		h_resp_clear(&r);
 	}
 	assert_false(h_file_contains(d->log, UD_MARK));
+	deployed = ag;
+	snprintf(deployed_alloc, sizeof deployed_alloc, "%s", alloc);
+}
+
+/* GET .../rebuild's state and its only machine's state. */
+static void rollout_state(struct h_daemon *d, char *st, char *mst)
+{
+	char path[128];
+	struct h_resp r;
+	snprintf(path, sizeof path, "/v1/allocations/%s/rebuild", deployed_alloc);
+	assert_int_equal(h_call(d, d->admin, "GET", path, NULL, &r), 200);
+	json_t *w = json_array_get(json_object_get(r.json, "waves"), 0);
+	json_t *m = json_array_get(json_object_get(w, "machines"), 0);
+	snprintf(st, 32, "%s", h_str(&r, "state"));
+	snprintf(mst, 32, "%s", json_string_value(json_object_get(m, "state")));
+	h_resp_clear(&r);
+}
+
+/* A staged rollout over the pxe deploy interface: the machine boots the
+ * agent again, gets the new image, and its wave is done only once the
+ * deployed OS reported it booted (docs/allocations.md, "Staged rollouts"). */
+static void test_rollout_waits_for_booted(void **state)
+{
+	struct h_daemon *d = *state;
+	struct agent *ag = &deployed;
+	char path[128], st[32], mst[32];
+	assert_true(ag->machine[0]);
+	assert_int_equal(h_image(d, "agent-img-2"), 201);
+	snprintf(path, sizeof path, "/v1/allocations/%s/rebuild", deployed_alloc);
+	const char *body = "{\"image\":\"agent-img-2\",\"waves\":[\"100%\"]}";
+	assert_int_equal(h_request(d, d->admin, "POST", path, body, strlen(body), NULL, NULL), 202);
+	ag->instance[0] = 0;
+	int64_t end = h_now_ms() + 60000;
+	while (!ag->instance[0]) { /* the old session is gone: it boots again */
+		assert_true(h_now_ms() < end);
+		agent_round(ag);
+	}
+	assert_non_null(strstr(ag->image_url, "/images/agent-img-2"));
+	/* written, not booted: the wave waits (two passes of the engine) */
+	h_sleep_ms(2500);
+	rollout_state(d, st, mst);
+	assert_string_equal(st, "running");
+	assert_string_equal(mst, "reimaging");
+	report_booted(ag);
+	for (end = h_now_ms() + 30000; strcmp(st, "completed") != 0; h_sleep_ms(100)) {
+		assert_true(h_now_ms() < end);
+		rollout_state(d, st, mst);
+	}
+	assert_string_equal(mst, "done");
+	assert_true(h_wait_machine(d, ag->machine, "active", 10));
 }
 
 /* An unknown MAC discovers itself: a session in discover mode, and no
@@ -252,6 +318,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_agent_protocol),
+	    cmocka_unit_test(test_rollout_waits_for_booted),
 	    cmocka_unit_test(test_discovery),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -25,15 +25,21 @@ static int setup(void **state)
 static void enroll_pool(struct h_daemon *d, const char *prefix, unsigned mac_base, int n,
 			char (*ids)[H_ID_LEN])
 {
-	int before = h_count_machines(d, "available", "lab.small");
-	for (int i = 0; i < n; i++) {
-		char name[48];
-		snprintf(name, sizeof name, "%s-%d", prefix, i);
-		assert_int_equal(h_enroll_fake(d, name, mac_base + (unsigned)i, "lab.small", 20, 0,
-					       ids ? ids[i] : NULL),
-				 201);
-	}
-	assert_true(h_wait_count(d, "available", "lab.small", before + n, 120));
+	const struct h_pool_spec p = {
+	    .prefix = prefix, .sku = "lab.small", .mac_base = mac_base, .n = n, .delay_ms = 20};
+	assert_int_equal(h_pool(d, &p, ids), 0);
+}
+
+/* A pool of n (enroll_pool), the image "img" and a service token of owner
+ * "search" into svc, with a quota of quota machines (-1: none). */
+static void search_pool(struct h_daemon *d, const char *prefix, int n, char (*ids)[H_ID_LEN],
+			int quota, char svc[H_TOKEN_LEN])
+{
+	enroll_pool(d, prefix, 1, n, ids);
+	assert_int_equal(h_image(d, "img"), 201);
+	assert_int_equal(h_token(d, "service", "search", svc), 201);
+	if (quota >= 0)
+		assert_int_equal(h_quota(d, "search", "lab.small", quota), 200);
 }
 
 static int available(struct h_daemon *d)
@@ -62,10 +68,8 @@ static int count_allocations(struct h_daemon *d, const char *token)
 static void test_gang_capacity_quota_idempotency(void **state)
 {
 	struct h_daemon *d = *state;
-	enroll_pool(d, "gang", 1, 6, NULL);
-	assert_int_equal(h_image(d, "img"), 201);
 	char svc[H_TOKEN_LEN];
-	assert_int_equal(h_token(d, "service", "search", svc), 201);
+	search_pool(d, "gang", 6, NULL, -1, svc);
 
 	/* Gang of 3: 202 with three machines, all deploying together. */
 	char aid[H_ID_LEN];
@@ -128,10 +132,7 @@ static void test_gang_capacity_quota_idempotency(void **state)
 	assert_int_equal(count_allocations(d, svc), 1);
 
 	/* Quota: 4 machines per SKU for search, 3 in use. */
-	json_t *q = json_pack("{s:i}", "machines", 4);
-	assert_int_equal(h_call(d, d->admin, "PUT", "/v1/owners/search/quotas/lab.small", q, &r),
-			 200);
-	h_resp_clear(&r);
+	assert_int_equal(h_quota(d, "search", "lab.small", 4), 200);
 	assert_int_equal(h_allocate(d, svc, "lab.small", 2, 0, "img", NULL, NULL, &r), 403);
 	assert_error(&r, 403, "quota_exceeded");
 	assert_non_null(strstr(h_err_message(&r), "search"));
@@ -148,9 +149,7 @@ static void test_gang_capacity_quota_idempotency(void **state)
 	assert_int_equal(h_allocate(d, svc, "lab.small", 1, 0, "img", NULL, NULL, &r), 403);
 	assert_error(&r, 403, "quota_exceeded");
 	h_resp_clear(&r);
-	q = json_pack("{s:i}", "machines", -1); /* removes the quota */
-	assert_int_equal(h_call(d, d->admin, "PUT", "/v1/owners/search/quotas/lab.small", q, NULL),
-			 200);
+	assert_int_equal(h_quota(d, "search", "lab.small", -1), 200); /* removes the quota */
 
 	/* Idempotency-Key: the same key twice is the same allocation. */
 	assert_int_equal(available(d), 2);
@@ -412,13 +411,8 @@ static void test_release_with_cleaning_failure(void **state)
 {
 	struct h_daemon *d = *state;
 	char ids[1][H_ID_LEN];
-	enroll_pool(d, "dirty", 1, 1, ids);
-	assert_int_equal(h_image(d, "img"), 201);
 	char svc[H_TOKEN_LEN];
-	assert_int_equal(h_token(d, "service", "search", svc), 201);
-	json_t *q = json_pack("{s:i}", "machines", 1);
-	assert_int_equal(h_call(d, d->admin, "PUT", "/v1/owners/search/quotas/lab.small", q, NULL),
-			 200);
+	search_pool(d, "dirty", 1, ids, 1, svc);
 	char aid[H_ID_LEN];
 	assert_int_equal(h_allocate(d, svc, "lab.small", 1, 0, "img", NULL, aid, NULL), 202);
 	assert_true(h_wait_alloc(d, svc, aid, "ready", 120, NULL));
@@ -465,13 +459,8 @@ static void test_release_with_cleaning_failure(void **state)
 static void test_long_poll_from_seen_state(void **state)
 {
 	struct h_daemon *d = *state;
-	enroll_pool(d, "seen", 1, 1, NULL);
-	assert_int_equal(h_image(d, "img"), 201);
 	char svc[H_TOKEN_LEN];
-	assert_int_equal(h_token(d, "service", "search", svc), 201);
-	json_t *q = json_pack("{s:i}", "machines", 1);
-	assert_int_equal(h_call(d, d->admin, "PUT", "/v1/owners/search/quotas/lab.small", q, NULL),
-			 200);
+	search_pool(d, "seen", 1, NULL, 1, svc);
 	char aid[H_ID_LEN], path[200];
 	assert_int_equal(h_allocate(d, svc, "lab.small", 1, 0, "img", NULL, aid, NULL), 202);
 	assert_true(h_wait_alloc(d, svc, aid, "ready", 120, NULL));

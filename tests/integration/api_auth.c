@@ -103,6 +103,13 @@ static const struct route_case cases[] = {
     {"GET", "/v1/allocations/{}", "/v1/allocations/{A}", NULL, READ_ALL(200)},
     /* the admin releases it first; the owner's second release is a no-op 202 */
     {"DELETE", "/v1/allocations/{}", "/v1/allocations/{A2}", NULL, ADMIN_SERVICE(202)},
+    /* staged rollouts of {A}: the roles let in reach the handler (an unknown
+     * image: 400; never rebuilt: 404) */
+    {"POST", "/v1/allocations/{}/rebuild", "/v1/allocations/{A}/rebuild",
+     "{\"image\":\"no-such-image\",\"waves\":[\"100%\"]}", ADMIN_SERVICE(400)},
+    {"GET", "/v1/allocations/{}/rebuild", "/v1/allocations/{A}/rebuild", NULL, READ_ALL(404)},
+    {"POST", "/v1/allocations/{}/rebuild/cancel", "/v1/allocations/{A}/rebuild/cancel", NULL,
+     ADMIN_SERVICE(404)},
     {"GET", "/v1/audit", "/v1/audit", NULL, STAFF(200)},
     {"GET", "/v1/capacity", "/v1/capacity", NULL, READ_ALL(200)},
     {"PUT", "/v1/owners/{}/quotas/{}", "/v1/owners/svc/quotas/lab.small", "{\"machines\":100}",

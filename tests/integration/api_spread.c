@@ -23,37 +23,17 @@ static int setup(void **state)
 	return h_start(&d, "workers = 16\n");
 }
 
-/* Enrolls a fake lab.small machine at site/rack; id into id (may be NULL). */
-static void enroll_at(struct h_daemon *d, const char *name, unsigned mac_n, const char *site,
-		      const char *rack, char id[H_ID_LEN])
-{
-	char mac[18];
-	h_mac(mac_n, mac);
-	json_t *b = json_pack("{s:s, s:[s], s:{s:s, s:s}, s:{s:s, s:{s:s, s:i}}}", "name", name,
-			      "macs", mac, "location", "site", site, "rack", rack, "bmc", "driver",
-			      "fake", "options", "sku", "lab.small", "delay_ms", 20);
-	struct h_resp r;
-	long s = h_call(d, d->admin, "POST", "/v1/machines", b, &r);
-	if (s != 201)
-		fprintf(stderr, "enroll %s: %ld %s\n", name, s, r.body);
-	assert_int_equal(s, 201);
-	if (id)
-		snprintf(id, H_ID_LEN, "%s", h_str(&r, "id"));
-	h_resp_clear(&r);
-}
-
 /* Machines at "site/rack" each, named prefix-i, all available after. */
 static void enroll_racks(struct h_daemon *d, const char *prefix, unsigned mac_base,
 			 const char *const *where, int n, char (*ids)[H_ID_LEN])
 {
-	int before = h_count_machines(d, "available", "lab.small");
-	for (int i = 0; i < n; i++) {
-		char name[48], site[32], rack[32];
-		snprintf(name, sizeof name, "%s-%d", prefix, i);
-		assert_int_equal(sscanf(where[i], "%31[^/]/%31s", site, rack), 2);
-		enroll_at(d, name, mac_base + (unsigned)i, site, rack, ids ? ids[i] : NULL);
-	}
-	assert_true(h_wait_count(d, "available", "lab.small", before + n, 120));
+	const struct h_pool_spec p = {.prefix = prefix,
+				      .sku = "lab.small",
+				      .mac_base = mac_base,
+				      .n = n,
+				      .delay_ms = 20,
+				      .where = where};
+	assert_int_equal(h_pool(d, &p, ids), 0);
 }
 
 /* POST /v1/allocations of lab.small with a spread (across NULL: none). */

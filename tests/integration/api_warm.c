@@ -85,13 +85,9 @@ static void test_warm_pool(void **state)
 {
 	struct h_daemon *d = *state;
 	char ids[3][H_ID_LEN], tok[H_TOKEN_LEN], alloc[H_ID_LEN], phase[16], power[16];
-	for (int i = 0; i < 3; i++) {
-		char name[16];
-		snprintf(name, sizeof name, "warm-%d", i);
-		assert_int_equal(
-		    h_enroll_fake(d, name, 700 + (unsigned)i, "lab.small", 0, 0, ids[i]), 201);
-	}
-	assert_true(h_wait_count(d, "available", "lab.small", 3, 60));
+	const struct h_pool_spec pool = {
+	    .prefix = "warm", .sku = "lab.small", .mac_base = 700, .n = 3};
+	assert_int_equal(h_pool(d, &pool, ids), 0);
 	assert_true(wait_warm(d, 1));
 	int warm = -1, on = 0;
 	for (int i = 0; i < 3; i++) {

@@ -681,13 +681,25 @@ static json_t *fake_bmc(const char *sku, int delay_ms, double fail_rate)
 			 "delay_ms", delay_ms, "fail_rate", fail_rate);
 }
 
-long h_enroll_fake(struct h_daemon *d, const char *name, unsigned mac_n, const char *sku,
-		   int delay_ms, double fail_rate, char id_out[H_ID_LEN])
+/* POST /v1/machines of a fake machine, at site/rack when loc is "site/rack"
+ * (NULL: no location). */
+static long enroll_fake_at(struct h_daemon *d, const char *name, unsigned mac_n, const char *sku,
+			   int delay_ms, double fail_rate, const char *loc, char id_out[H_ID_LEN])
 {
-	char mac[18];
+	char mac[18], site[32], rack[32];
 	h_mac(mac_n, mac);
 	json_t *b = json_pack("{s:s, s:[s], s:o}", "name", name, "macs", mac, "bmc",
 			      fake_bmc(sku, delay_ms, fail_rate));
+	if (loc != NULL) {
+		if (sscanf(loc, "%31[^/]/%31s", site, rack) != 2) {
+			fprintf(stderr, "harness: enroll %s: location %s is not site/rack\n", name,
+				loc);
+			json_decref(b);
+			return -1;
+		}
+		json_object_set_new(b, "location",
+				    json_pack("{s:s, s:s}", "site", site, "rack", rack));
+	}
 	struct h_resp r;
 	long s = h_call(d, d->admin, "POST", "/v1/machines", b, &r);
 	if (id_out)
@@ -696,6 +708,37 @@ long h_enroll_fake(struct h_daemon *d, const char *name, unsigned mac_n, const c
 		fprintf(stderr, "harness: enroll %s -> %ld %s\n", name, s, r.body);
 	h_resp_clear(&r);
 	return s;
+}
+
+long h_enroll_fake(struct h_daemon *d, const char *name, unsigned mac_n, const char *sku,
+		   int delay_ms, double fail_rate, char id_out[H_ID_LEN])
+{
+	return enroll_fake_at(d, name, mac_n, sku, delay_ms, fail_rate, NULL, id_out);
+}
+
+int h_pool(struct h_daemon *d, const struct h_pool_spec *p, char (*ids)[H_ID_LEN])
+{
+	int before = h_count_machines(d, "available", p->sku);
+	for (int i = 0; i < p->n; i++) {
+		char name[48];
+		snprintf(name, sizeof name, "%s-%d", p->prefix, i);
+		if (enroll_fake_at(d, name, p->mac_base + (unsigned)i, p->sku, p->delay_ms, 0,
+				   p->where ? p->where[i] : NULL, ids ? ids[i] : NULL) != 201)
+			return -1;
+	}
+	if (!h_wait_count(d, "available", p->sku, before + p->n, 120)) {
+		fprintf(stderr, "harness: pool %s: %d of %s not available in 120 s\n", p->prefix,
+			p->n, p->sku);
+		return -1;
+	}
+	return 0;
+}
+
+long h_quota(struct h_daemon *d, const char *owner, const char *sku, int machines)
+{
+	char path[200];
+	snprintf(path, sizeof path, "/v1/owners/%s/quotas/%s", owner, sku);
+	return h_call(d, d->admin, "PUT", path, json_pack("{s:i}", "machines", machines), NULL);
 }
 
 long h_patch_fake(struct h_daemon *d, const char *id, const char *sku, int delay_ms,

@@ -112,6 +112,20 @@ long h_token(struct h_daemon *d, const char *role, const char *owner, char out[H
  * Returns the HTTP status (201). */
 long h_enroll_fake(struct h_daemon *d, const char *name, unsigned mac_n, const char *sku,
 		   int delay_ms, double fail_rate, char id_out[H_ID_LEN]);
+/* A pool of fake machines for h_pool: n of sku named prefix-0.., MACs from
+ * mac_base on, delay_ms per BMC call, at where[i] ("site/rack"; where NULL:
+ * no location). */
+struct h_pool_spec {
+	const char *prefix, *sku;
+	unsigned mac_base;
+	int n, delay_ms;
+	const char *const *where;
+};
+/* Enrolls the pool and waits (120 s) until n more machines of its sku are
+ * available; ids into ids when not NULL. 0, or -1 (said on stderr). */
+int h_pool(struct h_daemon *d, const struct h_pool_spec *p, char (*ids)[H_ID_LEN]);
+/* Sets owner's quota of sku (PUT; -1 removes it). Returns the HTTP status. */
+long h_quota(struct h_daemon *d, const char *owner, const char *sku, int machines);
 /* Replaces a fake machine's BMC options (PATCH). Returns the HTTP status. */
 long h_patch_fake(struct h_daemon *d, const char *id, const char *sku, int delay_ms,
 		  double fail_rate);

@@ -132,6 +132,55 @@ static void test_text(void **state)
 	free(t);
 }
 
+/* ---------------------------------------------------------------- mask */
+
+#define SECRET "pvd_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* Runs in through a fresh mask in pieces of `step` bytes (a token cut by the
+ * edge of a console read) and returns what would be stored. */
+static char *masked(const char *in, size_t step)
+{
+	struct con_mask st = {0};
+	size_t n = strlen(in), o = 0;
+	char *out = malloc(CON_MASK_OUT(n) + 1);
+
+	assert_non_null(out);
+	for (size_t i = 0; i < n; i += step) {
+		size_t k = n - i < step ? n - i : step;
+		o += con_mask_apply(&st, in + i, k, out + o);
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static const struct {
+	const char *in, *want;
+} masks[] = {
+    {"Command line: console=ttyS0 provisiond.token=" SECRET " quiet\r\n",
+     "Command line: console=ttyS0 provisiond.token=*** quiet\r\n"},
+    {"kernel vmlinuz provisiond.machine=m-1 provisiond.token=" SECRET,
+     "kernel vmlinuz provisiond.machine=m-1 provisiond.token=***"},
+    {"provisiond.token=\"" SECRET "\" x", "provisiond.token=\"***\" x"},
+    {"token=a\ttoken=b\x1b[0m", "token=***\ttoken=***\x1b[0m"},
+    {"token= empty, tokentoken=x tok=en", "token= empty, tokentoken=*** tok=en"},
+    {"no secret here\n", "no secret here\n"},
+};
+
+static void test_mask_boot_token(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
+		for (size_t step = 1; step <= strlen(masks[i].in); step++) {
+			char *got = masked(masks[i].in, step);
+			if (strcmp(got, masks[i].want) != 0)
+				fail_msg("case %zu step %zu: got '%s', want '%s'", i, step, got,
+					 masks[i].want);
+			assert_null(strstr(got, "0123456789abcdef"));
+			free(got);
+		}
+	}
+}
+
 /* ------------------------------------------------------------- manager */
 
 struct metrics_buf {
@@ -293,6 +342,7 @@ int main(void)
 	    cmocka_unit_test(test_ring_offsets),
 	    cmocka_unit_test(test_ring_wrap_and_truncation),
 	    cmocka_unit_test(test_text),
+	    cmocka_unit_test(test_mask_boot_token),
 	    cmocka_unit_test(test_sessions_bound_and_stop),
 	    cmocka_unit_test(test_unsupported_driver_not_retried),
 	    cmocka_unit_test(test_read_empty_and_wait),

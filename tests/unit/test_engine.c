@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine_fixture.h"
 #include "inventory/inventory.h"
 #include "provisiond/app.h"
 #include "provisiond/bmc/bmc.h"
@@ -36,37 +37,15 @@
 
 #define SKU "lab.small"
 
-struct fixture {
-	char dir[256];
-	struct app a;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("TMPDIR"), *src = getenv("PROVISIOND_SOURCE_DIR");
-	char path[512];
-	struct inv_err ie = {0};
-	struct err e = {0};
+	struct engine_fixture *f = calloc(1, sizeof *f);
 	struct bmc_limits bl;
 	assert_non_null(f);
-	if (!src || !*src)
-		fail_msg("PROVISIOND_SOURCE_DIR is not set (run the test through ctest)");
-	snprintf(f->dir, sizeof f->dir, "%s/test_engine.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(path, sizeof path, "%s/provisiond.db", f->dir);
-	static const struct inv_key key = {.bytes = "engine test key"};
-	if (inv_open(path, &key, &f->a.inv, &ie) != INV_OK)
-		fail_msg("inv_open: %s", ie.message);
 	bmc_limits_default(&bl);
 	bl.max_concurrent = 1000; /* the engine's caps are under test, not the BMC layer's */
-	f->a.bmc = bmc_manager_new(&bl);
-	assert_non_null(f->a.bmc);
-	snprintf(path, sizeof path, "%s/skus/catalog", src);
-	if (sku_catalog_load_dir(path, &f->a.catalog, &e) != ERR_OK)
-		fail_msg("catalog: %s", e.message);
-	pthread_rwlock_init(&f->a.catalog_lock, NULL);
-	config_defaults(&f->a.cfg);
+	ef_open(f, "test_engine", &bl);
+	ef_load_catalog(f, NULL);
 	f->a.cfg.lc_workers = 8;
 	*state = f;
 	return 0;
@@ -74,75 +53,36 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	char path[600];
-	lc_stop(f->a.lc);
-	inv_close(f->a.inv);
-	bmc_manager_free(f->a.bmc);
-	sku_catalog_free(f->a.catalog);
-	pthread_rwlock_destroy(&f->a.catalog_lock);
-	DIR *d = opendir(f->dir);
-	for (struct dirent *de; d && (de = readdir(d));)
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-			snprintf(path, sizeof path, "%s/%s", f->dir, de->d_name);
-			unlink(path);
-		}
-	if (d)
-		closedir(d);
-	rmdir(f->dir);
-	free(f);
+	ef_close(*state);
+	free(*state);
 	return 0;
 }
 
-static void start(struct fixture *f)
-{
-	struct err e = {0};
-	if (lc_start(&f->a, &f->a.lc, &e) != ERR_OK)
-		fail_msg("lc_start: %s", e.message);
-}
-
-static void stop(struct fixture *f)
+static void stop(struct engine_fixture *f)
 {
 	lc_stop(f->a.lc);
 	f->a.lc = NULL;
 }
 
 /* Enrolls n fake machines named prefix-NNNN in rack (NULL: none). */
-static void enroll(struct fixture *f, const char *prefix, int n, const char *rack,
+static void enroll(struct engine_fixture *f, const char *prefix, int n, const char *rack,
 		   const char *options)
 {
-	static unsigned serial;
 	for (int i = 0; i < n; i++) {
-		char name[64], mac[18], opts[256];
+		char name[64];
 		snprintf(name, sizeof name, "%s-%04d", prefix, i);
-		snprintf(mac, sizeof mac, "52:54:03:%02x:%02x:%02x", (serial >> 16) & 0xff,
-			 (serial >> 8) & 0xff, serial & 0xff);
-		serial++;
-		snprintf(opts, sizeof opts, "%s", options);
-		struct inv_bmc b = {.driver = "fake", .options_json = opts};
-		snprintf(b.address, sizeof b.address, "fake-%s", name);
-		struct inv_machine_new m = {.name = name,
-					    .location = {.unit = rack ? i + 1 : -1},
-					    .nmacs = 1,
-					    .macs = {mac},
-					    .bmc = &b,
-					    .actor = "test",
-					    .wake_at = inv_now_ms()};
+		struct inv_location loc = {.unit = rack ? i + 1 : -1};
 		if (rack) {
-			snprintf(m.location.site, sizeof m.location.site, "s1");
-			snprintf(m.location.rack, sizeof m.location.rack, "%s", rack);
+			snprintf(loc.site, sizeof loc.site, "s1");
+			snprintf(loc.rack, sizeof loc.rack, "%s", rack);
 		}
-		struct inv_machine out = {0};
-		struct inv_err e = {0};
-		if (inv_machine_create(f->a.inv, &m, &out, &e) != INV_OK)
-			fail_msg("enroll %s: %s", name, e.message);
-		inv_machine_clear(&out);
+		ef_enroll(f, name, options, &loc, NULL);
 	}
 	lc_kick(f->a.lc);
 }
 
 /* Machines in state (and phase, unless NULL). */
-static int count(struct fixture *f, enum inv_state state, const char *phase)
+static int count(struct engine_fixture *f, enum inv_state state, const char *phase)
 {
 	int n = 0;
 	int64_t after = 0;
@@ -164,7 +104,7 @@ static int count(struct fixture *f, enum inv_state state, const char *phase)
 
 /* Waits (bounded, not timed: a slow machine only takes longer) until
  * want machines are in state/phase. */
-static void wait_for(struct fixture *f, enum inv_state state, const char *phase, int want)
+static void wait_for(struct engine_fixture *f, enum inv_state state, const char *phase, int want)
 {
 	int n = 0;
 	for (int i = 0; i < 6000 && (n = count(f, state, phase)) < want; i++)
@@ -187,8 +127,8 @@ static int threads(void)
 
 static void test_waiting_machines_hold_no_thread(void **state)
 {
-	struct fixture *f = *state;
-	start(f);
+	struct engine_fixture *f = *state;
+	ef_start(f);
 	int before = threads();
 	/* the simulated agent works for a minute: long enough to look */
 	enroll(f, "w", 1000, NULL, "{\"sku\":\"" SKU "\",\"agent_ms\":60000}");
@@ -202,9 +142,9 @@ static void test_waiting_machines_hold_no_thread(void **state)
 
 static void test_rack_cap(void **state)
 {
-	struct fixture *f = *state;
+	struct engine_fixture *f = *state;
 	f->a.cfg.lc_max_per_rack = 2;
-	start(f);
+	ef_start(f);
 	/* every BMC call takes 30 ms, so the steps of one rack overlap unless
 	 * the cap holds them apart */
 	enroll(f, "r", 24, "r01", "{\"sku\":\"" SKU "\",\"delay_ms\":30}");
@@ -214,7 +154,7 @@ static void test_rack_cap(void **state)
 		fail_msg("max_per_rack 2: %d BMC calls of one rack at once", in_rack);
 	stop(f);
 	/* without a rack the same machines run side by side */
-	start(f);
+	ef_start(f);
 	enroll(f, "n", 24, NULL, "{\"sku\":\"" SKU "\",\"delay_ms\":30}");
 	wait_for(f, INV_ST_AVAILABLE, NULL, 48);
 	if (bmc_fake_max_in_flight(f->a.bmc) <= 2)
@@ -224,9 +164,9 @@ static void test_rack_cap(void **state)
 
 static void test_deadline_fires(void **state)
 {
-	struct fixture *f = *state;
+	struct engine_fixture *f = *state;
 	f->a.cfg.inspect_timeout_s = 2;
-	start(f);
+	ef_start(f);
 	/* one agent answers after half a second, the other long after the
 	 * deadline */
 	enroll(f, "quick", 1, NULL, "{\"sku\":\"" SKU "\",\"agent_ms\":500}");
@@ -244,25 +184,25 @@ static void test_deadline_fires(void **state)
 
 static void test_restart_mid_onboarding(void **state)
 {
-	struct fixture *f = *state;
-	start(f);
+	struct engine_fixture *f = *state;
+	ef_start(f);
 	enroll(f, "c", 300, "r02", "{\"sku\":\"" SKU "\",\"agent_ms\":300}");
 	wait_for(f, INV_ST_AVAILABLE, NULL, 20);
 	stop(f); /* leases and waits stay in the database as a crash leaves them */
 	int done = count(f, INV_ST_AVAILABLE, NULL);
 	if (done == 300)
 		skip(); /* all done before the stop: nothing to resume on this machine */
-	start(f);
+	ef_start(f);
 	wait_for(f, INV_ST_AVAILABLE, NULL, 300);
 	assert_int_equal(count(f, INV_ST_FAILED, NULL), 0);
 }
 
 static void test_bmc_calls_hold_no_worker(void **state)
 {
-	struct fixture *f = *state;
+	struct engine_fixture *f = *state;
 	f->a.cfg.lc_workers = 2;
 	f->a.cfg.bmc_max_concurrent = 64;
-	start(f);
+	ef_start(f);
 	/* every BMC call takes 300 ms: with the calls on the workers, at most
 	 * 2 would run at once */
 	enroll(f, "b", 64, NULL, "{\"sku\":\"" SKU "\",\"delay_ms\":300}");
@@ -276,10 +216,10 @@ static void test_bmc_calls_hold_no_worker(void **state)
 
 static void test_change_while_bmc_call_waits(void **state)
 {
-	struct fixture *f = *state;
+	struct engine_fixture *f = *state;
 	struct inv_machine m = {0};
 	struct inv_err e = {0};
-	start(f);
+	ef_start(f);
 	/* verification's first call (power state) takes 1.5 s */
 	enroll(f, "t", 1, NULL, "{\"sku\":\"" SKU "\",\"delay_ms\":1500}");
 	for (int i = 0; i < 500 && bmc_fake_max_in_flight(f->a.bmc) < 1; i++)
@@ -311,10 +251,10 @@ static void test_change_while_bmc_call_waits(void **state)
 
 static void test_rack_wait_not_deadline(void **state)
 {
-	struct fixture *f = *state;
+	struct engine_fixture *f = *state;
 	f->a.cfg.verify_timeout_s = 2;
 	f->a.cfg.lc_max_per_rack = 1;
-	start(f);
+	ef_start(f);
 	/* a verification takes ~1 s (BMC calls of 300 ms); one machine of the
 	 * rack at a time, so the sixth starts ~5 s after it entered verifying */
 	enroll(f, "d", 6, "r03", "{\"sku\":\"" SKU "\",\"delay_ms\":300}");

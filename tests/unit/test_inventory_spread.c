@@ -70,6 +70,43 @@ static enum inv_status reserve(void **state, int count, int min, enum inv_spread
 	return inv_allocation_reserve(tinv_inv(state), &r, a, err);
 }
 
+/* A machine to place: machine_at's name, site and rack. */
+struct spot {
+	const char *name, *site, *rack;
+};
+
+/* Places n machines in order (the first is the oldest); their ids into ids
+ * when not NULL. */
+static void place(void **state, const struct spot *s, size_t n, char (*ids)[INV_ID_LEN])
+{
+	for (size_t i = 0; i < n; i++)
+		machine_at(state, s[i].name, s[i].site, s[i].rack, ids ? ids[i] : NULL);
+}
+
+/* A spread of count machines that must succeed; its id into id. */
+static void reserve_ok(void **state, int count, enum inv_spread_across across,
+		       enum inv_spread_mode mode, char id[INV_ID_LEN])
+{
+	struct inv_allocation a = {0};
+	struct inv_err err;
+	if (reserve(state, count, count, across, mode, &a, &err) != INV_OK)
+		fail_msg("reserve %d: %s", count, err.message);
+	snprintf(id, INV_ID_LEN, "%s", a.id);
+	inv_allocation_clear(&a);
+}
+
+/* Machine failed of allocation alloc fails; its substitute must be want
+ * ("": none). */
+static void substitute_expect(void **state, const char *alloc, const char *failed, const char *want)
+{
+	char sub[INV_ID_LEN];
+	struct inv_err err = {0};
+	tinv_set_state(tinv_inv(state), failed, INV_ST_FAILED);
+	if (inv_allocation_substitute(tinv_inv(state), alloc, failed, 5, sub, &err) != INV_OK)
+		fail_msg("substitute: %s", err.message);
+	assert_string_equal(sub, want);
+}
+
 /* "site/rack" of machine id into out. */
 static void where(void **state, const char *id, char *out, size_t len)
 {
@@ -106,12 +143,10 @@ static int64_t available(void **state)
 /* dc1: r1 three machines, r2 two, r3 one. */
 static void three_racks(void **state)
 {
-	static const char *const racks[] = {"r1", "r1", "r1", "r2", "r2", "r3"};
-	for (size_t i = 0; i < sizeof racks / sizeof racks[0]; i++) {
-		char name[32];
-		snprintf(name, sizeof name, "m%zu", i);
-		machine_at(state, name, "dc1", racks[i], NULL);
-	}
+	static const struct spot spots[] = {{"m0", "dc1", "r1"}, {"m1", "dc1", "r1"},
+					    {"m2", "dc1", "r1"}, {"m3", "dc1", "r2"},
+					    {"m4", "dc1", "r2"}, {"m5", "dc1", "r3"}};
+	place(state, spots, sizeof spots / sizeof spots[0], NULL);
 }
 
 static void test_strict_rack(void **state)
@@ -199,10 +234,9 @@ static void test_sites_and_unlocated(void **state)
 {
 	/* r1 at two sites is two racks; a machine without a rack is in no rack
 	 * but in its site; one without a site is in neither */
-	machine_at(state, "a", "dc1", "r1", NULL);
-	machine_at(state, "b", "dc2", "r1", NULL);
-	machine_at(state, "c", "dc2", "", NULL);
-	machine_at(state, "d", "", "", NULL);
+	static const struct spot spots[] = {
+	    {"a", "dc1", "r1"}, {"b", "dc2", "r1"}, {"c", "dc2", ""}, {"d", "", ""}};
+	place(state, spots, 4, NULL);
 	struct inv_allocation a = {0};
 	struct inv_err err;
 	assert_int_equal(reserve(state, 3, 3, INV_SPREAD_RACK, INV_SPREAD_STRICT, &a, &err),
@@ -277,59 +311,41 @@ static const char *attached_other_than(const struct inv_allocation *a, const cha
 
 static void test_substitute_strict(void **state)
 {
-	char r1a[INV_ID_LEN], r1b[INV_ID_LEN], r2a[INV_ID_LEN], r2b[INV_ID_LEN];
-	machine_at(state, "r1a", "dc1", "r1", r1a);
-	machine_at(state, "r2a", "dc1", "r2", r2a);
-	machine_at(state, "r2b", "dc1", "r2", r2b);
-	machine_at(state, "r1b", "dc1", "r1", r1b);
+	enum { R1A, R2A, R2B, R1B };
+	static const struct spot spots[] = {
+	    {"r1a", "dc1", "r1"}, {"r2a", "dc1", "r2"}, {"r2b", "dc1", "r2"}, {"r1b", "dc1", "r1"}};
+	char m[4][INV_ID_LEN], id[INV_ID_LEN];
+	place(state, spots, 4, m);
+	reserve_ok(state, 2, INV_SPREAD_RACK, INV_SPREAD_STRICT, id);
+	/* r2a fails: r2b (its own rack), never r1b (taken by r1a) */
+	substitute_expect(state, id, m[R2A], m[R2B]);
+	/* r1a fails: r1b; then r2b fails: nothing left outside r1 */
+	substitute_expect(state, id, m[R1A], m[R1B]);
+	machine_at(state, "r1c", "dc1", "r1", NULL);
+	substitute_expect(state, id, m[R2B], "");
+	assert_int_equal(available(state), 1);
 	struct inv_allocation a = {0};
 	struct inv_err err;
-	assert_int_equal(reserve(state, 2, 2, INV_SPREAD_RACK, INV_SPREAD_STRICT, &a, &err),
-			 INV_OK);
-	char id[INV_ID_LEN], sub[INV_ID_LEN];
-	snprintf(id, sizeof id, "%s", a.id);
-	/* r2a fails: r2b (its own rack), never r1b (taken by r1a) */
-	tinv_set_state(tinv_inv(state), r2a, INV_ST_FAILED);
-	assert_int_equal(inv_allocation_substitute(tinv_inv(state), id, r2a, 5, sub, &err), INV_OK);
-	assert_string_equal(sub, r2b);
-	/* r1a fails: r1b; then r2b fails: nothing left outside r1 */
-	tinv_set_state(tinv_inv(state), r1a, INV_ST_FAILED);
-	assert_int_equal(inv_allocation_substitute(tinv_inv(state), id, r1a, 5, sub, &err), INV_OK);
-	assert_string_equal(sub, r1b);
-	machine_at(state, "r1c", "dc1", "r1", NULL);
-	tinv_set_state(tinv_inv(state), r2b, INV_ST_FAILED);
-	assert_int_equal(inv_allocation_substitute(tinv_inv(state), id, r2b, 5, sub, &err), INV_OK);
-	assert_string_equal(sub, "");
-	assert_int_equal(available(state), 1);
-	inv_allocation_clear(&a);
 	assert_int_equal(inv_allocation_get(tinv_inv(state), id, &a, &err), INV_OK);
-	assert_string_equal(attached_other_than(&a, ""), r1b);
+	assert_string_equal(attached_other_than(&a, ""), m[R1B]);
 	assert_int_equal(a.spread.domains, 1);
 	inv_allocation_clear(&a);
 }
 
 static void test_substitute_best_effort(void **state)
 {
-	char r1a[INV_ID_LEN], r2b[INV_ID_LEN], r3a[INV_ID_LEN];
-	machine_at(state, "r1a", "dc1", "r1", r1a);
-	machine_at(state, "r2a", "dc1", "r2", NULL);
-	machine_at(state, "r2b", "dc1", "r2", r2b);
-	machine_at(state, "r3a", "dc1", "r3", r3a);
+	enum { R1A, R2A, R2B, R3A };
+	static const struct spot spots[] = {
+	    {"r1a", "dc1", "r1"}, {"r2a", "dc1", "r2"}, {"r2b", "dc1", "r2"}, {"r3a", "dc1", "r3"}};
+	char m[4][INV_ID_LEN], id[INV_ID_LEN];
+	place(state, spots, 4, m);
+	reserve_ok(state, 2, INV_SPREAD_RACK, INV_SPREAD_BEST_EFFORT, id);
+	/* r1a fails: r3 is free, r2 is taken */
+	substitute_expect(state, id, m[R1A], m[R3A]);
+	/* r3a fails: only r2b is left, in a taken rack, which best effort takes */
+	substitute_expect(state, id, m[R3A], m[R2B]);
 	struct inv_allocation a = {0};
 	struct inv_err err;
-	assert_int_equal(reserve(state, 2, 2, INV_SPREAD_RACK, INV_SPREAD_BEST_EFFORT, &a, &err),
-			 INV_OK);
-	char id[INV_ID_LEN], sub[INV_ID_LEN];
-	snprintf(id, sizeof id, "%s", a.id);
-	/* r1a fails: r3 is free, r2 is taken */
-	tinv_set_state(tinv_inv(state), r1a, INV_ST_FAILED);
-	assert_int_equal(inv_allocation_substitute(tinv_inv(state), id, r1a, 5, sub, &err), INV_OK);
-	assert_string_equal(sub, r3a);
-	/* r3a fails: only r2b is left, in a taken rack, which best effort takes */
-	tinv_set_state(tinv_inv(state), r3a, INV_ST_FAILED);
-	assert_int_equal(inv_allocation_substitute(tinv_inv(state), id, r3a, 5, sub, &err), INV_OK);
-	assert_string_equal(sub, r2b);
-	inv_allocation_clear(&a);
 	assert_int_equal(inv_allocation_get(tinv_inv(state), id, &a, &err), INV_OK);
 	assert_int_equal(a.spread.domains, 1);
 	inv_allocation_clear(&a);
@@ -337,16 +353,11 @@ static void test_substitute_best_effort(void **state)
 
 static void test_spread_survives_reopen(void **state)
 {
-	char r1a[INV_ID_LEN], r2b[INV_ID_LEN];
-	machine_at(state, "r1a", "dc1", "r1", r1a);
-	machine_at(state, "r2a", "dc1", "r2", NULL);
-	machine_at(state, "r2b", "dc1", "r2", r2b);
-	struct inv_allocation a = {0};
-	struct inv_err err;
-	assert_int_equal(reserve(state, 2, 2, INV_SPREAD_RACK, INV_SPREAD_STRICT, &a, &err),
-			 INV_OK);
-	char id[INV_ID_LEN], sub[INV_ID_LEN];
-	snprintf(id, sizeof id, "%s", a.id);
+	static const struct spot spots[] = {
+	    {"r1a", "dc1", "r1"}, {"r2a", "dc1", "r2"}, {"r2b", "dc1", "r2"}};
+	char m[3][INV_ID_LEN], id[INV_ID_LEN];
+	place(state, spots, 3, m);
+	reserve_ok(state, 2, INV_SPREAD_RACK, INV_SPREAD_STRICT, id);
 	/* a plain allocation has none */
 	struct inv_alloc_request plain = {.owner = "bob",
 					  .sku = "s1",
@@ -355,6 +366,8 @@ static void test_spread_survives_reopen(void **state)
 					  .min_count = 1,
 					  .quota = -1,
 					  .actor = "bob"};
+	struct inv_allocation a = {0};
+	struct inv_err err;
 	assert_int_equal(inv_allocation_reserve(tinv_inv(state), &plain, &a, &err), INV_OK);
 	assert_int_equal(a.spread.across, INV_SPREAD_NONE);
 	assert_int_equal(a.spread.domains, 0);
@@ -365,11 +378,9 @@ static void test_spread_survives_reopen(void **state)
 	assert_int_equal(a.spread.across, INV_SPREAD_RACK);
 	assert_int_equal(a.spread.mode, INV_SPREAD_STRICT);
 	assert_int_equal(a.spread.domains, 2);
-	/* r1a fails: only r2c is available, in r2 which the other holds */
-	tinv_set_state(tinv_inv(state), r1a, INV_ST_FAILED);
-	assert_int_equal(inv_allocation_substitute(tinv_inv(state), id, r1a, 5, sub, &err), INV_OK);
-	assert_string_equal(sub, "");
 	inv_allocation_clear(&a);
+	/* r1a fails: only r2c is available, in r2 which the other holds */
+	substitute_expect(state, id, m[0], "");
 }
 
 /* Domains go in bytes' order on both backends, whatever the column's
@@ -384,9 +395,10 @@ static void test_domains_in_bytes_order(void **state)
 			NULL) == 1)
 		tinv_exec(tinv_path(state),
 			  "ALTER TABLE machines ALTER COLUMN rack TYPE TEXT COLLATE \"und-x-icu\"");
-	machine_at(state, "a", "dc1", "R2", NULL); /* the oldest: the walk starts in R2 */
-	machine_at(state, "b", "dc1", "r1", NULL);
-	machine_at(state, "c", "dc1", "r3", NULL);
+	/* a, the oldest: the walk starts in R2 */
+	static const struct spot spots[] = {
+	    {"a", "dc1", "R2"}, {"b", "dc1", "r1"}, {"c", "dc1", "r3"}};
+	place(state, spots, 3, NULL);
 	struct inv_allocation a = {0};
 	struct inv_err err;
 	assert_int_equal(reserve(state, 3, 3, INV_SPREAD_RACK, INV_SPREAD_STRICT, &a, &err),

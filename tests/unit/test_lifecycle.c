@@ -9,7 +9,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine_fixture.h"
 #include "inventory/inventory.h"
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/bmc/fake.h"
@@ -37,11 +37,7 @@ static int64_t test_now(void)
 }
 
 struct fixture {
-	char dir[256];
-	struct inv *inv;
-	struct bmc_manager *bmc;
-	struct sku_catalog *catalog;
-	pthread_rwlock_t catalog_lock;
+	struct engine_fixture e; /* e.a: inv, bmc, catalog, catalog_lock */
 	atomic_bool frozen;
 	struct lc_stats stats;
 	struct lc_ctx x;
@@ -50,37 +46,21 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("TMPDIR"), *src = getenv("PROVISIOND_SOURCE_DIR");
-	char path[512];
-	struct inv_err ie = {0};
-	struct err e = {0};
 	struct bmc_limits bl;
 
 	assert_non_null(f);
-	if (!src || !*src)
-		fail_msg("PROVISIOND_SOURCE_DIR is not set (run the test through ctest)");
-	snprintf(f->dir, sizeof f->dir, "%s/test_lifecycle.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(path, sizeof path, "%s/provisiond.db", f->dir);
-	static const struct inv_key key = {.bytes = "lifecycle test key"};
-	if (inv_open(path, &key, &f->inv, &ie) != INV_OK)
-		fail_msg("inv_open: %s", ie.message);
 	bmc_limits_default(&bl);
 	bl.retries = 0; /* an injected failure reaches the step */
 	bl.confirm_poll_ms = 10;
 	bl.confirm_timeout_ms = 2000;
-	f->bmc = bmc_manager_new(&bl);
-	assert_non_null(f->bmc);
-	snprintf(path, sizeof path, "%s/skus/catalog", src);
-	if (sku_catalog_load_dir(path, &f->catalog, &e) != ERR_OK)
-		fail_msg("catalog: %s", e.message);
-	pthread_rwlock_init(&f->catalog_lock, NULL);
+	ef_open(&f->e, "test_lifecycle", &bl);
+	ef_load_catalog(&f->e, NULL);
 	clock_offset_ms = 0;
 	f->x = (struct lc_ctx){
-	    .inv = f->inv,
-	    .bmc = f->bmc,
-	    .catalog_lock = &f->catalog_lock,
-	    .catalog = &f->catalog,
+	    .inv = f->e.a.inv,
+	    .bmc = f->e.a.bmc,
+	    .catalog_lock = &f->e.a.catalog_lock,
+	    .catalog = &f->e.a.catalog,
 	    .limits = {.verify_timeout_s = 60,
 		       .inspect_timeout_s = 600,
 		       .clean_timeout_s = 600,
@@ -103,23 +83,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	DIR *d;
-	struct dirent *de;
-	char path[600];
 
-	inv_close(f->inv);
-	bmc_manager_free(f->bmc);
-	sku_catalog_free(f->catalog);
-	pthread_rwlock_destroy(&f->catalog_lock);
-	if ((d = opendir(f->dir))) {
-		while ((de = readdir(d)))
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-				snprintf(path, sizeof path, "%s/%s", f->dir, de->d_name);
-				unlink(path);
-			}
-		closedir(d);
-	}
-	rmdir(f->dir);
+	ef_close(&f->e);
 	free(f);
 	return 0;
 }
@@ -130,35 +95,14 @@ static int teardown(void **state)
  * options; its id to id. */
 static void enroll(struct fixture *f, const char *name, const char *options, char id[INV_ID_LEN])
 {
-	static unsigned serial;
-	char password[] = "secret", opts[256], mac[18];
-	snprintf(mac, sizeof mac, "52:54:00:00:%02x:%02x", (serial >> 8) & 0xff, serial & 0xff);
-	serial++;
-	struct inv_bmc b = {.driver = "fake", .password = password, .options_json = opts};
-	snprintf(b.address, sizeof b.address, "fake-%s", name);
-	snprintf(b.username, sizeof b.username, "admin");
-	snprintf(opts, sizeof opts, "%s", options);
-	struct inv_machine_new n = {.name = name,
-				    .location = {.unit = -1},
-				    .nmacs = 1,
-				    .macs = {mac},
-				    .bmc = &b,
-				    .actor = "test",
-				    .request_id = "req",
-				    .wake_at = inv_now_ms()};
-	struct inv_machine m = {0};
-	struct inv_err e = {0};
-	if (inv_machine_create(f->inv, &n, &m, &e) != INV_OK)
-		fail_msg("enroll %s: %s", name, e.message);
-	snprintf(id, INV_ID_LEN, "%s", m.id);
-	inv_machine_clear(&m);
+	ef_enroll(&f->e, name, options, NULL, id);
 }
 
 static struct inv_machine get(struct fixture *f, const char *id)
 {
 	struct inv_machine m = {0};
 	struct inv_err e = {0};
-	if (inv_machine_get(f->inv, id, &m, &e) != INV_OK)
+	if (inv_machine_get(f->e.a.inv, id, &m, &e) != INV_OK)
 		fail_msg("get %s: %s", id, e.message);
 	return m;
 }
@@ -198,7 +142,7 @@ static void events(struct fixture *f, const char *id, char *buf, size_t len)
 	struct inv_event_list l = {0};
 	struct inv_err e = {0};
 	size_t used = 0;
-	assert_int_equal(inv_machine_events(f->inv, id, 0, 100, &l, &e), INV_OK);
+	assert_int_equal(inv_machine_events(f->e.a.inv, id, 0, 100, &l, &e), INV_OK);
 	buf[0] = '\0';
 	for (size_t i = 0; i < l.n && used < len; i++)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s>%s", i ? "," : "",
@@ -252,7 +196,7 @@ static void test_enroll_table(void **state)
 		snprintf(name, sizeof name, "m%zu", i);
 		enroll(f, name, enroll_cases[i].options, id);
 		if (enroll_cases[i].inject)
-			assert_int_equal(bmc_fake_inject(f->bmc, id, enroll_cases[i].inject,
+			assert_int_equal(bmc_fake_inject(f->e.a.bmc, id, enroll_cases[i].inject,
 							 enroll_cases[i].inject_status, 1),
 					 0);
 		atomic_store(&f->stats.retries, 0);
@@ -288,10 +232,10 @@ static void test_bmc_history(void **state)
 	char id[INV_ID_LEN], hist[512];
 	enroll(f, "h1", "{\"sku\":\"" SKU "\"}", id);
 	step_through(f, id, "history", "verifying,inspecting,cleaning,available");
-	assert_true(bmc_fake_history(f->bmc, id, hist, sizeof hist) > 0);
+	assert_true(bmc_fake_history(f->e.a.bmc, id, hist, sizeof hist) > 0);
 	assert_string_equal(hist, "boot:pxe:next,boot:pxe:next,on,boot:pxe:next,cycle,off");
 	enum bmc_power_state ps;
-	assert_int_equal(bmc_fake_peek(f->bmc, id, &ps, NULL, NULL), 0);
+	assert_int_equal(bmc_fake_peek(f->e.a.bmc, id, &ps, NULL, NULL), 0);
 	assert_int_equal(ps, BMC_POWER_OFF);
 }
 
@@ -303,7 +247,7 @@ static void test_bmc_unsupported_final(void **state)
 	char id[INV_ID_LEN];
 	enroll(f, "p1", "{\"sku\":\"" SKU "\"}", id);
 	step_through(f, id, "unsupported", "verifying,inspecting,cleaning");
-	assert_int_equal(bmc_fake_inject(f->bmc, id, "power_set", BMC_ERR_UNSUPPORTED, 1), 0);
+	assert_int_equal(bmc_fake_inject(f->e.a.bmc, id, "power_set", BMC_ERR_UNSUPPORTED, 1), 0);
 	assert_int_equal(step(f, id), INV_ST_FAILED);
 	struct inv_machine m = get(f, id);
 	assert_non_null(strstr(m.last_error, "cleaning: power cycle: "));
@@ -320,13 +264,13 @@ static void test_wrong_key(void **state)
 	struct fixture *f = *state;
 	char id[INV_ID_LEN], path[600], hist[512];
 	enroll(f, "k1", "{\"sku\":\"" SKU "\"}", id);
-	inv_close(f->inv);
+	inv_close(f->e.a.inv);
 	static const struct inv_key other = {.bytes = "not the key it was sealed with"};
 	struct inv_err ie = {0};
-	snprintf(path, sizeof path, "%s/provisiond.db", f->dir);
-	if (inv_open(path, &other, &f->inv, &ie) != INV_OK)
+	snprintf(path, sizeof path, "%s/provisiond.db", f->e.dir);
+	if (inv_open(path, &other, &f->e.a.inv, &ie) != INV_OK)
 		fail_msg("inv_open: %s", ie.message);
-	f->x.inv = f->inv;
+	f->x.inv = f->e.a.inv;
 	assert_int_equal(step(f, id), INV_ST_VERIFYING); /* no BMC call yet */
 	assert_int_equal(step(f, id), INV_ST_VERIFYING); /* failed, will retry */
 	struct inv_machine m = get(f, id);
@@ -335,7 +279,7 @@ static void test_wrong_key(void **state)
 		fail_msg("last_error: %s", m.last_error);
 	assert_null(strstr(m.last_error, "secret"));
 	inv_machine_clear(&m);
-	assert_true(bmc_fake_history(f->bmc, id, hist, sizeof hist) <= 0); /* -1: never seen */
+	assert_true(bmc_fake_history(f->e.a.bmc, id, hist, sizeof hist) <= 0); /* -1: never seen */
 }
 
 /* A state's deadline passes (the clock moves on): failed, named so. */
@@ -353,7 +297,7 @@ static void test_deadline(void **state)
 	    "verifying: deadline of 60 s passed while waiting for verifying to finish");
 	assert_int_equal(atomic_load(&f->stats.deadline_misses), 1);
 	/* no BMC call was made for the late step */
-	assert_int_equal(bmc_fake_calls(f->bmc, id, "power_get"), 0);
+	assert_int_equal(bmc_fake_calls(f->e.a.bmc, id, "power_get"), 0);
 	inv_machine_clear(&m);
 }
 
@@ -369,7 +313,7 @@ static void test_frozen(void **state)
 	assert_int_equal(step(f, id), INV_ST_VERIFYING);
 	struct inv_machine m = get(f, id);
 	assert_true(m.wake_at >= before + 2000);
-	assert_int_equal(bmc_fake_calls(f->bmc, id, "power_get"), 0);
+	assert_int_equal(bmc_fake_calls(f->e.a.bmc, id, "power_get"), 0);
 	inv_machine_clear(&m);
 	atomic_store(&f->frozen, false);
 	assert_int_equal(step(f, id), INV_ST_INSPECTING);
@@ -392,7 +336,7 @@ static void make_available(struct fixture *f, const char *name, const char *opti
 				       .wake_at = 0,
 				       .actor = "test"};
 	struct inv_err e = {0};
-	if (inv_machine_change(f->inv, id, &c, NULL, &e) != INV_OK)
+	if (inv_machine_change(f->e.a.inv, id, &c, NULL, &e) != INV_OK)
 		fail_msg("make %s available: %s", name, e.message);
 	inv_machine_clear(&m);
 }
@@ -400,24 +344,7 @@ static void make_available(struct fixture *f, const char *name, const char *opti
 /* Registers the image "img" (once) and reserves one machine of SKU. */
 static void reserve(struct fixture *f, struct inv_allocation *al)
 {
-	struct inv_err e = {0};
-	struct inv_image img = {.name = "img", .format = "raw", .size = 1024};
-	snprintf(img.url, sizeof img.url, "http://images.example/img.raw");
-	memset(img.sha256, 'a', 64);
-	if (inv_image_create(f->inv, &img, "test", "req", &e) != INV_OK &&
-	    e.status != INV_DUPLICATE)
-		fail_msg("image: %s", e.message);
-	struct inv_alloc_request r = {.owner = "alice",
-				      .sku = SKU,
-				      .image = "img",
-				      .count = 1,
-				      .min_count = 1,
-				      .quota = -1,
-				      .actor = "alice",
-				      .request_id = "req",
-				      .wake_at = inv_now_ms()};
-	if (inv_allocation_reserve(f->inv, &r, al, &e) != INV_OK)
-		fail_msg("reserve: %s", e.message);
+	ef_reserve(&f->e, SKU, false, al);
 }
 
 static const struct {
@@ -455,7 +382,7 @@ static void test_deploy_table(void **state)
 		assert_string_equal(al.machines[0].id, id);
 		snprintf(alloc_id, sizeof alloc_id, "%s", al.id);
 		if (deploy_cases[i].inject)
-			bmc_fake_inject(f->bmc, id, deploy_cases[i].inject,
+			bmc_fake_inject(f->e.a.bmc, id, deploy_cases[i].inject,
 					deploy_cases[i].inject_status, 100);
 		step_through(f, id, what, deploy_cases[i].states);
 		struct inv_machine m = get(f, id);
@@ -467,7 +394,7 @@ static void test_deploy_table(void **state)
 		events(f, id, ev, sizeof ev);
 		assert_non_null(strstr(ev, "available>deploying"));
 		inv_allocation_clear(&al);
-		assert_int_equal(inv_allocation_get(f->inv, alloc_id, &al, &e), INV_OK);
+		assert_int_equal(inv_allocation_get(f->e.a.inv, alloc_id, &al, &e), INV_OK);
 		if (al.state != deploy_cases[i].alloc ||
 		    !strstr(al.last_error, deploy_cases[i].alloc_error))
 			fail_msg("%s: want allocation %s (...%s...), got %s (%s)", what,
@@ -477,7 +404,7 @@ static void test_deploy_table(void **state)
 		if (m.state == INV_ST_ACTIVE) {
 			assert_non_null(strstr(ev, "deploying>active"));
 			assert_string_equal(m.power, "on");
-			assert_true(bmc_fake_history(f->bmc, id, hist, sizeof hist) > 0);
+			assert_true(bmc_fake_history(f->e.a.bmc, id, hist, sizeof hist) > 0);
 			/* the agent boots from the network, the OS from the disk */
 			assert_non_null(strstr(hist, "boot:pxe:next"));
 			assert_non_null(strstr(hist, "boot:disk:persistent,cycle"));
@@ -515,7 +442,7 @@ static void admission_order(struct fixture *f, const atomic_ulong *waits)
 	struct inv_machine m = get(f, second);
 	assert_true(m.wake_at >= before + 1000);
 	assert_string_equal(m.phase, "");
-	assert_int_equal(bmc_fake_calls(f->bmc, second, "power_get"), 0);
+	assert_int_equal(bmc_fake_calls(f->e.a.bmc, second, "power_get"), 0);
 	assert_int_equal(atomic_load(waits), 1);
 	inv_machine_clear(&m);
 	assert_int_equal(step(f, first), INV_ST_ACTIVE);
@@ -540,7 +467,7 @@ static void test_deploy_admission_sku(void **state)
 	struct fixture *f = *state;
 	char src[512], dir[300], path[400], *text = NULL;
 	snprintf(src, sizeof src, "%s/skus/catalog/" SKU ".ini", getenv("PROVISIOND_SOURCE_DIR"));
-	snprintf(dir, sizeof dir, "%s/skus", f->dir);
+	snprintf(dir, sizeof dir, "%s/skus", f->e.dir);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	FILE *in = fopen(src, "r");
 	assert_non_null(in);
@@ -564,8 +491,8 @@ static void test_deploy_admission_sku(void **state)
 		fail_msg("catalog: %s", e.message);
 	unlink(path);
 	rmdir(dir);
-	sku_catalog_free(f->catalog);
-	f->catalog = c;
+	sku_catalog_free(f->e.a.catalog);
+	f->e.a.catalog = c;
 	admission_order(f, &f->stats.admission_waits_sku);
 	assert_int_equal(atomic_load(&f->stats.admission_waits_global), 0);
 }
@@ -592,7 +519,7 @@ static void test_deploy_select(void **state)
 	    {"redfish", "{}", "no.such", "pxe"},
 	};
 
-	snprintf(path, sizeof path, "%s/v.ini", f->dir);
+	snprintf(path, sizeof path, "%s/v.ini", f->e.dir);
 	fp = fopen(path, "w");
 	assert_non_null(fp);
 	fputs("[sku]\nname = t.vmedia\ndescription = d\narch = x86_64\nboot_mode = bios\n"
@@ -600,9 +527,9 @@ static void test_deploy_select(void **state)
 	      "min_size = 1GiB\nkind = any\n[nics]\ncount = 1\nmin_speed_mbps = 0\n",
 	      fp);
 	fclose(fp);
-	sku_catalog_free(f->catalog);
-	f->catalog = NULL;
-	if (sku_catalog_load_dir(f->dir, &f->catalog, &e) != ERR_OK)
+	sku_catalog_free(f->e.a.catalog);
+	f->e.a.catalog = NULL;
+	if (sku_catalog_load_dir(f->e.dir, &f->e.a.catalog, &e) != ERR_OK)
 		fail_msg("catalog: %s", e.message);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct inv_bmc b = {0};

@@ -16,13 +16,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine_fixture.h"
 #include "inventory/inventory.h"
 #include "provisiond/app.h"
 #include "provisiond/bmc/bmc.h"
@@ -31,11 +31,6 @@
 
 #define WARM "warm.small"
 #define COLD "lab.large"
-
-struct fixture {
-	char dir[256];
-	struct app a;
-};
 
 /* skus/catalog/lab.small.ini renamed, with a warm pool of pool */
 static void write_catalog(const char *src, const char *dir, int pool)
@@ -60,31 +55,14 @@ static void write_catalog(const char *src, const char *dir, int pool)
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("TMPDIR"), *src = getenv("PROVISIOND_SOURCE_DIR");
+	struct engine_fixture *f = calloc(1, sizeof *f);
 	char path[512];
-	struct inv_err ie = {0};
-	struct err e = {0};
-	struct bmc_limits bl;
 	assert_non_null(f);
-	if (!src || !*src)
-		fail_msg("PROVISIOND_SOURCE_DIR is not set (run the test through ctest)");
-	snprintf(f->dir, sizeof f->dir, "%s/test_warm.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(path, sizeof path, "%s/provisiond.db", f->dir);
-	static const struct inv_key key = {.bytes = "warm test key"};
-	if (inv_open(path, &key, &f->a.inv, &ie) != INV_OK)
-		fail_msg("inv_open: %s", ie.message);
-	bmc_limits_default(&bl);
-	f->a.bmc = bmc_manager_new(&bl);
-	assert_non_null(f->a.bmc);
+	ef_open(f, "test_warm", NULL);
 	snprintf(path, sizeof path, "%s/skus", f->dir);
 	assert_int_equal(mkdir(path, 0700), 0);
-	write_catalog(src, path, 2);
-	if (sku_catalog_load_dir(path, &f->a.catalog, &e) != ERR_OK)
-		fail_msg("catalog: %s", e.message);
-	pthread_rwlock_init(&f->a.catalog_lock, NULL);
-	config_defaults(&f->a.cfg);
+	write_catalog(ef_source_dir(), path, 2);
+	ef_load_catalog(f, path);
 	f->a.cfg.lc_workers = 4;
 	*state = f;
 	return 0;
@@ -92,59 +70,26 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[600];
-	lc_stop(f->a.lc);
-	inv_close(f->a.inv);
-	bmc_manager_free(f->a.bmc);
-	sku_catalog_free(f->a.catalog);
-	pthread_rwlock_destroy(&f->a.catalog_lock);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", f->dir);
-	free(f);
+	ef_close(*state);
+	free(*state);
 	return 0;
 }
 
-static void start(struct fixture *f)
-{
-	struct err e = {0};
-	if (lc_start(&f->a, &f->a.lc, &e) != ERR_OK)
-		fail_msg("lc_start: %s", e.message);
-}
-
 /* Enrolls n fake machines of sku named prefix-N. */
-static void enroll(struct fixture *f, const char *prefix, int n, const char *sku)
+static void enroll(struct engine_fixture *f, const char *prefix, int n, const char *sku)
 {
-	static unsigned serial;
 	for (int i = 0; i < n; i++) {
-		char name[64], mac[18], opts[128];
+		char name[64], opts[128];
 		snprintf(name, sizeof name, "%s-%d", prefix, i);
-		snprintf(mac, sizeof mac, "52:54:07:00:%02x:%02x", (serial >> 8) & 0xff,
-			 serial & 0xff);
-		serial++;
 		snprintf(opts, sizeof opts, "{\"sku\":\"%s\"}", sku);
-		struct inv_bmc b = {.driver = "fake", .options_json = opts};
-		snprintf(b.address, sizeof b.address, "fake-%s", name);
-		struct inv_machine_new m = {.name = name,
-					    .location = {.unit = -1},
-					    .nmacs = 1,
-					    .macs = {mac},
-					    .bmc = &b,
-					    .actor = "test",
-					    .wake_at = inv_now_ms()};
-		struct inv_machine out = {0};
-		struct inv_err e = {0};
-		if (inv_machine_create(f->a.inv, &m, &out, &e) != INV_OK)
-			fail_msg("enroll %s: %s", name, e.message);
-		inv_machine_clear(&out);
+		ef_enroll(f, name, opts, NULL, NULL);
 	}
 	lc_kick(f->a.lc);
 }
 
 /* Machines of sku in state with phase and power (NULL: any); the ids of
  * the first 16 into ids when given. */
-static int count(struct fixture *f, const char *sku, enum inv_state state, const char *phase,
+static int count(struct engine_fixture *f, const char *sku, enum inv_state state, const char *phase,
 		 const char *power, char (*ids)[INV_ID_LEN])
 {
 	struct inv_machine_list l = {0};
@@ -165,8 +110,8 @@ static int count(struct fixture *f, const char *sku, enum inv_state state, const
 }
 
 /* Waits (bounded, not timed) until want machines match. */
-static void wait_for(struct fixture *f, const char *sku, enum inv_state state, const char *phase,
-		     const char *power, int want)
+static void wait_for(struct engine_fixture *f, const char *sku, enum inv_state state,
+		     const char *phase, const char *power, int want)
 {
 	int n = 0;
 	for (int i = 0; i < 1500 && (n = count(f, sku, state, phase, power, NULL)) != want; i++)
@@ -177,36 +122,18 @@ static void wait_for(struct fixture *f, const char *sku, enum inv_state state, c
 }
 
 /* Registers the image "img" (once) and reserves one machine of sku. */
-static void reserve(struct fixture *f, const char *sku, bool warm, struct inv_allocation *al)
+static void reserve(struct engine_fixture *f, const char *sku, bool warm, struct inv_allocation *al)
 {
-	struct inv_err e = {0};
-	struct inv_image img = {.name = "img", .format = "raw", .size = 1024};
-	snprintf(img.url, sizeof img.url, "http://images.example/img.raw");
-	memset(img.sha256, 'a', 64);
-	if (inv_image_create(f->a.inv, &img, "test", "req", &e) != INV_OK &&
-	    e.status != INV_DUPLICATE)
-		fail_msg("image: %s", e.message);
-	struct inv_alloc_request r = {.owner = "alice",
-				      .sku = sku,
-				      .image = "img",
-				      .count = 1,
-				      .min_count = 1,
-				      .quota = -1,
-				      .actor = "alice",
-				      .request_id = "req",
-				      .wake_at = inv_now_ms(),
-				      .prefer_warm = warm};
-	if (inv_allocation_reserve(f->a.inv, &r, al, &e) != INV_OK)
-		fail_msg("reserve: %s", e.message);
+	ef_reserve(f, sku, warm, al);
 	assert_int_equal(al->nmachines, 1);
 	lc_kick(f->a.lc);
 }
 
 /* Five warm.small and three lab.large machines onboarded: two warm.small
  * warm, the rest off. */
-static void onboard(struct fixture *f)
+static void onboard(struct engine_fixture *f)
 {
-	start(f);
+	ef_start(f);
 	enroll(f, "w", 5, WARM);
 	enroll(f, "c", 3, COLD);
 	wait_for(f, WARM, INV_ST_AVAILABLE, NULL, NULL, 5);
@@ -223,7 +150,7 @@ static bool in(char (*ids)[INV_ID_LEN], int n, const char *id)
 	return false;
 }
 
-static void wait_ready(struct fixture *f, const char *id)
+static void wait_ready(struct engine_fixture *f, const char *id)
 {
 	struct inv_allocation al = {0};
 	struct inv_err e = {0};
@@ -254,7 +181,7 @@ static void collect(void *ctx, const char *line)
 
 static void test_pool_fills_cold_power_off(void **state)
 {
-	struct fixture *f = *state;
+	struct engine_fixture *f = *state;
 	onboard(f);
 	/* nothing else is powered on: no warming, no fast-track */
 	assert_int_equal(count(f, NULL, INV_ST_AVAILABLE, NULL, "on", NULL), 2);
@@ -271,7 +198,7 @@ static void test_pool_fills_cold_power_off(void **state)
 
 static void test_warm_first_and_refill(void **state)
 {
-	struct fixture *f = *state;
+	struct engine_fixture *f = *state;
 	onboard(f);
 	char warm[16][INV_ID_LEN];
 	assert_int_equal(count(f, WARM, INV_ST_AVAILABLE, INV_PHASE_WARM, NULL, warm), 2);
@@ -292,7 +219,7 @@ static void test_warm_first_and_refill(void **state)
 	inv_allocation_clear(&al);
 }
 
-static bool rotated(struct fixture *f, const char *id)
+static bool rotated(struct engine_fixture *f, const char *id)
 {
 	struct inv_event_list l = {0};
 	struct inv_err e = {0};
@@ -307,7 +234,7 @@ static bool rotated(struct fixture *f, const char *id)
 
 static void test_rotation(void **state)
 {
-	struct fixture *f = *state;
+	struct engine_fixture *f = *state;
 	f->a.cfg.warm_max_s = 1;
 	onboard(f);
 	char first[16][INV_ID_LEN], now[16][INV_ID_LEN];
@@ -330,7 +257,7 @@ static void test_rotation(void **state)
  * powers off (event "cooled: ..."); the rest stays as it was. */
 static void test_pool_shrinks(void **state)
 {
-	struct fixture *f = *state;
+	struct engine_fixture *f = *state;
 	char path[600];
 	struct err e = {0};
 	struct sku_catalog *c = NULL, *old;

@@ -257,6 +257,7 @@ undo_7="DROP TRIGGER machine_counts_insert; DROP TRIGGER machine_counts_delete;
 DROP TRIGGER machine_counts_update; DROP TABLE machine_counts;"
 undo_8="DROP INDEX machines_pool_domain; ALTER TABLE allocations DROP COLUMN spread_across;
 ALTER TABLE allocations DROP COLUMN spread_mode;"
+undo_9="/* nothing: migration 9's index is PostgreSQL's alone */"
 undo_var=undo_$schema
 [ -n "${!undo_var:-}" ] || die "no undo_$schema: say in this script what migration $schema adds"
 db_as_user "${!undo_var} PRAGMA user_version = $((schema - 1));"
