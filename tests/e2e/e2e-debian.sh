@@ -180,7 +180,7 @@ for m in $M1 $M2; do
 	[ "${L[0]}" = "$m" ] || fail "$m: hostname is '${L[0]}'"
 	[ "${L[1]}" = "$MARK" ] || fail "$m: /root/e2e-user-data holds '${L[1]}', expected $MARK"
 	[ "${L[2]}" = "ran-$MARK" ] || fail "$m: runcmd wrote '${L[2]}'"
-	[ "${L[3]}" = done ] || fail "$m: cloud-init status '${L[3]}'"
+	[ "${L[3]}" = "done" ] || fail "$m: cloud-init status '${L[3]}'"
 	[ "${L[4]}" = configdrive ] || fail "$m: cloud-init's platform is '${L[4]}', expected configdrive"
 	disk=${L[5]} part=${L[6]} fs=${L[7]}
 	# the root partition reaches the config drive (disk - 1 MiB start - 8 MiB drive - 1 MiB metadata)
