@@ -143,6 +143,9 @@ phase "enroll -> available"
 wait_all available 2 600
 
 phase "allocate 2 x Debian -> ready"
+# the hash of the image lab up put in the store (the same build unless
+# its inputs changed since the first phase)
+SHA=$(cut -d' ' -f1 "$LAB_CACHE/debian-image.raw.sha256")
 ctl image register --name debian-12 --path debian-12.raw.zst --sha256 "$SHA" >/dev/null ||
 	fail "image register failed"
 SVC=$(ctl -o json token create --role service --owner e2e --name e2e-debian | jq -r .token)
