@@ -172,8 +172,11 @@ phase "ssh into both machines"
 for m in $M1 $M2; do
 	d=$LAB_DIR/vms/$m
 	. "$d/vm.env"
-	ip=$(lease_of "$VM_MAC")
-	[ -n "$ip" ] || fail "$m: no DHCP lease for $VM_MAC"
+	# the address provisiond reports for the machine (the deployed OS's, from
+	# its booted call), which must be the OS's newest DHCP lease
+	ip=$(jq -r --arg n "$m" '.machines[] | select(.name == $n) | .ip // empty' <<<"$ALLOC")
+	[ -n "$ip" ] || fail "$m: the allocation shows no address"
+	[ "$ip" = "$(lease_of "$VM_MAC")" ] || fail "$m: provisiond says $ip, dnsmasq leased $(lease_of "$VM_MAC")"
 	out=$(vm_ssh "$ip" 'hostname; cat /root/e2e-user-data; echo; cat /root/e2e-runcmd;
 		cloud-init status | sed -n "s/^status: //p"; cloud-init query platform;
 		echo $(( $(cat /sys/class/block/vda/size) * 512 )); echo $(( $(cat /sys/class/block/vda1/size) * 512 ));
