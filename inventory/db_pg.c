@@ -7,7 +7,23 @@
  * first run on a connection, again after the connection was reset, and
  * again if a parameter is bound with another kind than when it was
  * prepared; others run with PQexecParams. A statement's rows are read
- * whole by its first step. */
+ * whole by its first step.
+ *
+ * Following a failover (a server restart, a Patroni switchover or the loss
+ * of the primary): a connection that broke (libpq says CONNECTION_BAD, or
+ * the server answered SQLSTATE class 08 or 57P0x, shutting down) or that
+ * reached a server that no longer takes writes (25006) is reset before its
+ * next use, never inside a transaction: PQreset walks a multi-host
+ * setting's hosts again, so target_session_attrs=read-write finds the new
+ * primary. What met the break:
+ *  - a BEGIN is retried once on the reset connection: nothing was written;
+ *  - a statement inside the writer's transaction fails, and so does the
+ *    rest of that transaction without touching the network; its requests
+ *    answer 503 (INV_IO). A COMMIT that met the break may or may not have
+ *    committed: it is reported failed ("outcome unknown"), never as done,
+ *    so an acknowledged write is one the server confirmed;
+ *  - a reader's statement (read-only, outside any transaction) is run
+ *    again once on the reset connection. */
 #include "inventory/backend.h"
 
 #include <stdio.h>
@@ -58,6 +74,8 @@ struct pg_conn {
 	unsigned next_id; /* names of prepared statements */
 	int64_t changes;  /* rows of the last statement */
 	bool read_only;	  /* a reader: its session's transactions are read-only */
+	bool in_txn;	  /* BEGIN succeeded, no COMMIT or ROLLBACK since */
+	bool stale;	  /* broke or reached a read-only server: reset before next use */
 };
 
 struct pg_q {
@@ -102,13 +120,31 @@ static void quiet(void *arg, const char *message)
  * with a multi-host setting libpq finds the new primary. */
 #define READ_ONLY_SQL "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
 
+/* Whether r (NULL: no result at all) says the connection is of no more
+ * use: broken, its server shutting down, or, for the writer, a server that
+ * does not take writes (a standby); it is then marked for a reset. (A
+ * reader's own session is read-only: 25006 there says nothing.) */
+static bool lost(struct pg_conn *pc, const PGresult *r)
+{
+	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	bool gone = PQstatus(pc->pg) != CONNECTION_OK || !r ||
+		    (st && (strncmp(st, "08", 2) == 0 || strncmp(st, "57P0", 4) == 0 ||
+			    (!pc->read_only && strcmp(st, "25006") == 0)));
+	pc->stale |= gone;
+	return gone;
+}
+
+/* Resets the connection if it broke or was marked; only outside a
+ * transaction. A reset session has no prepared statements (gen) and
+ * needs a reader's setting again. */
 static void revive(struct pg_conn *pc)
 {
-	if (PQstatus(pc->pg) == CONNECTION_OK)
+	if (pc->in_txn || (PQstatus(pc->pg) == CONNECTION_OK && !pc->stale))
 		return;
 	PQreset(pc->pg);
 	pc->gen++;
-	if (pc->read_only && PQstatus(pc->pg) == CONNECTION_OK) /* a new session */
+	pc->stale = PQstatus(pc->pg) != CONNECTION_OK;
+	if (pc->read_only && !pc->stale) /* a new session */
 		PQclear(PQexec(pc->pg, READ_ONLY_SQL));
 }
 
@@ -123,9 +159,22 @@ static enum inv_status pg_open(struct inv_conn *c, const char *database, bool wr
 	pc->gen = 1;
 	/* A server that does not answer must not hang a start or a reset for
 	 * the minutes of TCP's own timeout: 10 s unless the setting says
-	 * otherwise (later keywords override, and the setting comes last). */
-	static const char *const keys[] = {"connect_timeout", "dbname", NULL};
-	const char *const vals[] = {"10", database, NULL};
+	 * otherwise (later keywords override, and the setting comes last).
+	 * Nor may a server that vanished without closing the connection (its
+	 * machine powered off, a partition) hang a statement: data it does not
+	 * acknowledge for 10 s (tcp_user_timeout) or an idle wait whose
+	 * keepalive probes go unanswered (5 s, then 3 probes 2 s apart) breaks
+	 * the connection, which is then reset like any broken one. A live
+	 * server's kernel answers the probes, so a long statement or a commit
+	 * waiting for a standby is not cut short. */
+	static const char *const keys[] = {"connect_timeout",
+					   "keepalives_idle",
+					   "keepalives_interval",
+					   "keepalives_count",
+					   "tcp_user_timeout",
+					   "dbname",
+					   NULL};
+	const char *const vals[] = {"10", "5", "2", "3", "10000", database, NULL};
 	pc->pg = PQconnectdbParams(keys, vals, 1);
 	if (!pc->pg || PQstatus(pc->pg) != CONNECTION_OK) {
 		char name[256];
@@ -139,11 +188,14 @@ static enum inv_status pg_open(struct inv_conn *c, const char *database, bool wr
 static enum inv_status pg_exec(struct inv_conn *c, const char *sql, const char *what,
 			       struct inv_err *err)
 {
-	PGresult *r = PQexec(pc_of(c)->pg, sql);
+	struct pg_conn *pc = pc_of(c);
+	PGresult *r = PQexec(pc->pg, sql);
 	ExecStatusType st = PQresultStatus(r);
 	enum inv_status s = INV_OK;
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		s = pgfail(err, INV_IO, what, PQresultErrorMessage(r));
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		(void)lost(pc, r);
+		s = pgfail(err, INV_IO, what, r ? PQresultErrorMessage(r) : PQerrorMessage(pc->pg));
+	}
 	PQclear(r);
 	return s;
 }
@@ -326,8 +378,10 @@ static enum inv_status ensure_prepared(struct pg_q *q, const char *what, struct 
 	snprintf(q->name, sizeof q->name, "inv%u", ++pc->next_id);
 	PGresult *r = PQprepare(pc->pg, q->name, q->sql, q->n, (const Oid *)q->types);
 	enum inv_status s = INV_OK;
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		s = pgfail(err, INV_IO, what, PQresultErrorMessage(r));
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		(void)lost(pc, r);
+		s = pgfail(err, INV_IO, what, r ? PQresultErrorMessage(r) : PQerrorMessage(pc->pg));
+	}
 	PQclear(r);
 	if (s == INV_OK) {
 		if (q->n)
@@ -337,12 +391,10 @@ static enum inv_status ensure_prepared(struct pg_q *q, const char *what, struct 
 	return s;
 }
 
-static enum inv_status run(struct pg_q *q, const char *what, struct inv_err *err)
+/* Sends q once; its rows in q->res. */
+static enum inv_status send_once(struct pg_q *q, const char *what, struct inv_err *err)
 {
 	struct pg_conn *pc = pc_of(q->q.c);
-	PGTransactionStatusType ts = PQtransactionStatus(pc->pg);
-	if (ts == PQTRANS_IDLE || ts == PQTRANS_UNKNOWN) /* UNKNOWN: the connection broke */
-		revive(pc);
 	const char *const *vals = (const char *const *)q->vals;
 	if (q->persistent) {
 		enum inv_status s = ensure_prepared(q, what, err);
@@ -364,9 +416,27 @@ static enum inv_status run(struct pg_q *q, const char *what, struct inv_err *err
 	const char *state = PQresultErrorField(q->res, PG_DIAG_SQLSTATE);
 	/* class 23: integrity constraint violation (SQLite's CONSTRAINT) */
 	enum inv_status s = state && strncmp(state, "23", 2) == 0 ? INV_DUPLICATE : INV_IO;
-	s = pgfail(err, s, what, PQresultErrorMessage(q->res));
+	(void)lost(pc, q->res);
+	s = pgfail(err, s, what, q->res ? PQresultErrorMessage(q->res) : PQerrorMessage(pc->pg));
 	PQclear(q->res);
 	q->res = NULL;
+	return s;
+}
+
+static enum inv_status run(struct pg_q *q, const char *what, struct inv_err *err)
+{
+	struct pg_conn *pc = pc_of(q->q.c);
+	if (pc->in_txn && pc->stale)
+		return inv_fail(err, INV_IO, NULL,
+				"%s: the connection to the database was lost in this transaction",
+				what);
+	revive(pc);
+	enum inv_status s = send_once(q, what, err);
+	/* a read outside a transaction is simply read again */
+	if (s != INV_OK && pc->stale && pc->read_only && !pc->in_txn) {
+		revive(pc);
+		s = send_once(q, what, err);
+	}
 	return s;
 }
 
@@ -413,6 +483,42 @@ static int64_t pg_changes(struct inv_conn *c)
 	return pc_of(c)->changes;
 }
 
+/* BEGIN, once more on a reset connection if the first met a break:
+ * nothing was written yet. */
+static enum inv_status begin(struct pg_conn *pc, struct inv_err *err)
+{
+	for (int attempt = 0;; attempt++) {
+		revive(pc);
+		PGresult *r = PQexec(pc->pg, "BEGIN");
+		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK, gone = !ok && lost(pc, r);
+		enum inv_status s = INV_OK;
+		if (!ok)
+			s = pgfail(err, INV_IO, "BEGIN",
+				   r ? PQresultErrorMessage(r) : PQerrorMessage(pc->pg));
+		PQclear(r);
+		pc->in_txn = ok;
+		if (ok || !gone || attempt > 0)
+			return s;
+	}
+}
+
+/* The server ends the transaction of a connection that broke. */
+static enum inv_status rollback(struct pg_conn *pc, struct inv_err *err)
+{
+	pc->in_txn = false;
+	if (PQstatus(pc->pg) != CONNECTION_OK)
+		return INV_OK;
+	PGresult *r = PQexec(pc->pg, "ROLLBACK");
+	enum inv_status s = INV_OK;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		(void)lost(pc, r);
+		s = pgfail(err, INV_IO, "ROLLBACK",
+			   r ? PQresultErrorMessage(r) : PQerrorMessage(pc->pg));
+	}
+	PQclear(r);
+	return s;
+}
+
 static enum inv_status pg_txn(struct inv_conn *c, enum inv_txn which, struct inv_err *err)
 {
 	static const char *const sql[INV_TXN__COUNT] = {
@@ -425,13 +531,25 @@ static enum inv_status pg_txn(struct inv_conn *c, enum inv_txn which, struct inv
 	};
 	struct pg_conn *pc = pc_of(c);
 	if (which == INV_TXN_BEGIN)
-		revive(pc);
+		return begin(pc, err);
+	if (which == INV_TXN_ROLLBACK)
+		return rollback(pc, err);
+	bool commit = which == INV_TXN_COMMIT;
+	pc->in_txn &= !commit; /* a COMMIT ends the transaction, whatever its outcome */
+	if (pc->stale)	       /* lost earlier in this transaction: nothing of it was committed */
+		return inv_fail(err, INV_IO, NULL, "%s: the connection to the database was lost",
+				sql[which]);
 	PGresult *r = PQexec(pc->pg, sql[which]);
 	enum inv_status s = INV_OK;
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		s = pgfail(err, INV_IO, sql[which], PQresultErrorMessage(r));
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		bool gone = lost(pc, r);
+		s = pgfail(err, INV_IO,
+			   commit && gone ? "COMMIT (outcome unknown: the connection was lost)"
+					  : sql[which],
+			   r ? PQresultErrorMessage(r) : PQerrorMessage(pc->pg));
+	}
 	/* COMMIT of a transaction that failed answers ROLLBACK: not a commit */
-	else if (which == INV_TXN_COMMIT && strcmp(PQcmdStatus(r), "COMMIT") != 0)
+	else if (commit && strcmp(PQcmdStatus(r), "COMMIT") != 0)
 		s = inv_fail(err, INV_IO, NULL, "commit: the transaction was rolled back");
 	PQclear(r);
 	return s;

@@ -96,13 +96,13 @@ static void close_inst(struct bmc_session *s)
 	s->inst = NULL;
 }
 
-static enum bmc_status op_end(struct op *o, enum bmc_status st)
+static enum bmc_status op_end(struct op *o, enum bmc_status st, const struct bmc_error *e)
 {
 	struct bmc_session *s = &o->s;
 
 	close_inst(s);
 	if (s->entry != NULL) {
-		bmc_entry_finish(s);
+		bmc_entry_finish(s, e);
 		if (!s->entry_given_away)
 			bmc_entry_unbusy(s->m, s->entry);
 	}
@@ -165,12 +165,13 @@ static enum bmc_status confirm_failed(struct op *o, enum bmc_status st, enum bmc
 	char last[sizeof(e->message)];
 	int ms = o->s.m->lim.confirm_timeout_ms;
 
-	if (st == BMC_OK)
+	if (st == BMC_OK) /* it answers, and accepted the action: the machine did not follow */
 		return bmc_error_set(
 		    e, BMC_ERR_TIMEOUT, NULL,
-		    "BMC at %s still reports power %s %d ms after '%s' (expected %s)", o->s.label,
-		    bmc_power_state_name(seen), ms, bmc_power_action_name(a),
-		    bmc_power_state_name(want));
+		    "BMC at %s accepted '%s' but the power never reached %s: still "
+		    "%s after %d ms",
+		    o->s.label, bmc_power_action_name(a), bmc_power_state_name(want),
+		    bmc_power_state_name(seen), ms);
 	snprintf(last, sizeof(last), "%s", e->message);
 	return bmc_error_set(e, BMC_ERR_TIMEOUT, NULL,
 			     "power %s after '%s' not confirmed within %d ms; last error: %s",
@@ -255,7 +256,7 @@ enum bmc_status bmc_power_get(struct bmc_manager *m, const struct bmc_target *t,
 		st = with_retries(&o, &a, true, e);
 	if (st == BMC_OK)
 		*out = a.power;
-	return op_end(&o, st);
+	return op_end(&o, st, e);
 }
 
 enum bmc_status bmc_power_set(struct bmc_manager *m, const struct bmc_target *t,
@@ -282,7 +283,7 @@ enum bmc_status bmc_power_set(struct bmc_manager *m, const struct bmc_target *t,
 		st = bmc_entry_acquire(&o.s, e);
 	if (st == BMC_OK)
 		st = do_power_set(&o, a, e);
-	return op_end(&o, st);
+	return op_end(&o, st, e);
 }
 
 enum bmc_status bmc_boot_set(struct bmc_manager *m, const struct bmc_target *t,
@@ -308,7 +309,7 @@ enum bmc_status bmc_boot_set(struct bmc_manager *m, const struct bmc_target *t,
 		st = bmc_entry_acquire(&o.s, e);
 	if (st == BMC_OK)
 		st = with_retries(&o, &a, true, e);
-	return op_end(&o, st);
+	return op_end(&o, st, e);
 }
 
 /* insert and eject share everything but the call. */
@@ -335,7 +336,7 @@ static enum bmc_status media_op(struct bmc_manager *m, const struct bmc_target *
 		st = bmc_entry_acquire(&o.s, e);
 	if (st == BMC_OK)
 		st = with_retries(&o, a, true, e);
-	return op_end(&o, st);
+	return op_end(&o, st, e);
 }
 
 enum bmc_status bmc_media_insert(struct bmc_manager *m, const struct bmc_target *t, const char *url,

@@ -52,6 +52,9 @@ struct bmc_error {
 	enum bmc_status status;
 	char field[64];	   /* "bmc.options.workarounds" for validation errors, else "" */
 	char message[256]; /* starts with the field for validation errors */
+	/* BMC_ERR_CIRCUIT_OPEN: milliseconds until the breaker lets a trial through
+	 * (0: a trial is running, or another status) */
+	long long retry_in_ms;
 };
 
 /* Describes one BMC. All strings are borrowed for the duration of a call only.

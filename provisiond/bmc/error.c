@@ -10,6 +10,7 @@ void bmc_error_clear(struct bmc_error *e)
 	e->status = BMC_OK;
 	e->field[0] = '\0';
 	e->message[0] = '\0';
+	e->retry_in_ms = 0;
 }
 
 /* The message starts with "field: " when a field is named, so a log line or an API
@@ -22,6 +23,7 @@ enum bmc_status bmc_error_set(struct bmc_error *e, enum bmc_status s, const char
 
 	e->status = s;
 	e->field[0] = '\0';
+	e->retry_in_ms = 0;
 	if (field != NULL) {
 		snprintf(e->field, sizeof(e->field), "%s", field);
 		n = (size_t)snprintf(e->message, sizeof(e->message), "%s: ", field);

@@ -154,19 +154,31 @@ static struct bmc_entry *entry_get(struct bmc_manager *m, const struct bmc_targe
 	if (en->fingerprint != fp) { /* re-enrolled at another address: a new BMC */
 		en->fingerprint = fp;
 		bmc_breaker_init(&en->breaker);
+		en->cause[0] = '\0';
 	}
 	return en;
 }
 
-static enum bmc_status circuit_open(struct bmc_session *s, long long wait_ms, struct bmc_error *e)
+/* Caller holds m->mu. The message ends with what the BMC last (did not) answer, so
+ * an error that is only "failing fast" still names the cause. */
+static enum bmc_status circuit_open(struct bmc_session *s, const struct bmc_entry *en,
+				    long long wait_ms, struct bmc_error *e)
 {
+	char why[64];
+
 	if (wait_ms <= 0)
-		return bmc_error_set(e, BMC_ERR_CIRCUIT_OPEN, NULL,
-				     "BMC at %s unreachable (circuit half-open, trial in progress)",
-				     s->label);
-	return bmc_error_set(e, BMC_ERR_CIRCUIT_OPEN, NULL,
-			     "BMC at %s unreachable (circuit open, retry in %llds)", s->label,
-			     (wait_ms + 999) / 1000);
+		snprintf(why, sizeof(why), "circuit half-open, trial in progress");
+	else
+		snprintf(why, sizeof(why), "circuit open, retry in %llds", (wait_ms + 999) / 1000);
+	if (en->cause[0] != '\0')
+		bmc_error_set(e, BMC_ERR_CIRCUIT_OPEN, NULL,
+			      "BMC at %s unreachable (%s); last error: %s", s->label, why,
+			      en->cause);
+	else
+		bmc_error_set(e, BMC_ERR_CIRCUIT_OPEN, NULL, "BMC at %s unreachable (%s)", s->label,
+			      why);
+	e->retry_in_ms = wait_ms > 0 ? wait_ms : 0;
+	return BMC_ERR_CIRCUIT_OPEN;
 }
 
 /* Caller holds m->mu. Waits for the entry's turn. */
@@ -183,7 +195,7 @@ static enum bmc_status entry_wait(struct bmc_session *s, struct bmc_entry *en, s
 			    util_now_ms() - waited_from);
 	}
 	if (!bmc_breaker_allow(&en->breaker, util_now_ms(), &wait_ms))
-		return circuit_open(s, wait_ms, e);
+		return circuit_open(s, en, wait_ms, e);
 	en->busy = true;
 	return BMC_OK;
 }
@@ -200,7 +212,7 @@ enum bmc_status bmc_entry_acquire(struct bmc_session *s, struct bmc_error *e)
 	if (en == NULL)
 		st = bmc_error_set(e, BMC_ERR_FAILED, NULL, "out of memory");
 	else if (!bmc_breaker_would_allow(&en->breaker, util_now_ms(), &wait_ms))
-		st = circuit_open(s, wait_ms, e); /* fail fast, do not queue */
+		st = circuit_open(s, en, wait_ms, e); /* fail fast, do not queue */
 	else
 		st = entry_wait(s, en, e);
 	if (st == BMC_OK)
@@ -209,7 +221,7 @@ enum bmc_status bmc_entry_acquire(struct bmc_session *s, struct bmc_error *e)
 	return st;
 }
 
-void bmc_entry_finish(struct bmc_session *s)
+void bmc_entry_finish(struct bmc_session *s, const struct bmc_error *e)
 {
 	enum bmc_breaker_outcome o = BMC_OUTCOME_NEUTRAL;
 
@@ -222,6 +234,10 @@ void bmc_entry_finish(struct bmc_session *s)
 	pthread_mutex_lock(&s->m->mu);
 	bmc_breaker_record(&s->entry->breaker, o, util_now_ms(), s->m->lim.breaker_threshold,
 			   s->m->lim.breaker_cooldown_ms);
+	if (o == BMC_OUTCOME_DEAD && e != NULL)
+		snprintf(s->entry->cause, sizeof(s->entry->cause), "%s", e->message);
+	else if (o == BMC_OUTCOME_ALIVE)
+		s->entry->cause[0] = '\0';
 	pthread_mutex_unlock(&s->m->mu);
 }
 

@@ -45,6 +45,7 @@ struct bmc_entry {
 	bool busy;			/* an operation (or an abandoned call) holds it */
 	pthread_cond_t cv;		/* signalled when busy clears */
 	struct bmc_breaker breaker;
+	char cause[256]; /* the error of the last operation that got no answer */
 };
 
 struct bmc_metrics {
@@ -109,7 +110,7 @@ struct bmc_call_args {
  * BMC's turn until s->queue_deadline (BMC_ERR_BUSY), then takes the breaker's
  * half-open trial if needed. finish records the outcome; unbusy lets the next one in. */
 enum bmc_status bmc_entry_acquire(struct bmc_session *s, struct bmc_error *e);
-void bmc_entry_finish(struct bmc_session *s);
+void bmc_entry_finish(struct bmc_session *s, const struct bmc_error *e);
 void bmc_entry_unbusy(struct bmc_manager *m, struct bmc_entry *en);
 
 /* manager.c: global cap on driver calls in flight. */

@@ -36,6 +36,9 @@ struct deploy_ctx {
 	/* Ejects the virtual media. Records nothing: false with err filled. */
 	bool (*eject_media)(void *step, char *err, size_t len);
 	void *step;
+	/* This step run replays an earlier one (calls.h): what the earlier
+	 * run did before its first BMC operation must not be done twice. */
+	bool replay;
 	char *facts_json;      /* out of inspect */
 	const char *phase_out; /* with DEP_PENDING */
 	/* With DEP_PENDING: look again after this long (a simulated wait).

@@ -72,15 +72,23 @@ static enum dep_result check_command(struct deploy_ctx *c, const char *name)
 	return r;
 }
 
-/* Starts (phase "") or checks (phase "agent") one command. */
+/* Starts (phase "") or checks (phase "agent") one command. An external one
+ * (the facts the agent reports as it starts) is expected before the machine
+ * boots, once (a replay after a BMC wait keeps it): an agent that is up
+ * before its power-on is confirmed finds it waiting instead of reporting to
+ * nobody, and the step sees at once that it did. */
 static enum dep_result run_command(struct deploy_ctx *c, const char *name, const char *args,
 				   bool external, bool reboot)
 {
 	if (c->m->phase[0])
 		return check_command(c, name);
+	if (external && !c->replay && queue_command(c, name, args, true) == DEP_ERROR)
+		return DEP_ERROR;
 	if (!ensure_agent(c, reboot))
 		return DEP_ABORT;
-	return queue_command(c, name, args, external);
+	if (external) /* it may have come while the power-on was confirmed */
+		return check_command(c, name);
+	return queue_command(c, name, args, false);
 }
 
 static enum dep_result pxe_inspect(struct deploy_ctx *c)
@@ -182,9 +190,13 @@ static enum dep_result pxe_write(struct deploy_ctx *c, const struct inv_image *i
 	if (r != DEP_DONE)
 		return r;
 	/* Expect the deployed OS's "booted" call before the engine reboots
-	 * the machine into it. */
+	 * the machine into it: once. A replay (after the boot device or the
+	 * cycle waited for the BMC) keeps the first expectation, which the OS
+	 * may have met already while the cycle was being confirmed. */
 	char id[INV_ID_LEN];
 	struct inv_err e = {0};
+	if (c->replay)
+		return DEP_DONE;
 	if (inv_command_add(c->lc->inv, c->m->id, "booted", "{}", true, id, &e) != INV_OK) {
 		snprintf(c->err, sizeof c->err, "cannot expect the booted call: %s", e.message);
 		return DEP_ERROR;

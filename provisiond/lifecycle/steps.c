@@ -20,8 +20,11 @@ struct step {
 	struct bmc_target t;
 	char boot_mode[16];   /* the SKU's boot_override_mode for t */
 	int64_t leased_until; /* the machine's wake_at when the step began */
+	int64_t started;      /* when the step began */
 	struct lc_run run;    /* its BMC operations (calls.h) */
 	bool warming;	      /* an available machine warming: a failure cools it */
+	/* the BMC's circuit breaker was open: its next trial is this far off */
+	int64_t breaker_wait_ms;
 	char err[600];
 };
 
@@ -174,6 +177,35 @@ static int64_t backoff_ms(const struct lc_limits *c, int attempt)
 	return util_backoff_ms(attempt - 1, c->backoff_base_ms, c->backoff_max_ms, &rng);
 }
 
+/* A failed attempt to be tried again: after the backoff, or (deferred) once
+ * the BMC's circuit breaker lets a trial through. */
+static void retry_later(struct step *s, const char *msg, int attempts, bool deferred)
+{
+	const struct lc_limits *cfg = &s->x->limits;
+	char reason[700];
+	int64_t wait = s->breaker_wait_ms;
+	if (deferred) {
+		snprintf(reason, sizeof reason, "BMC circuit open, next try in %lld ms: %s",
+			 (long long)wait, msg);
+	} else {
+		wait = backoff_ms(cfg, attempts);
+		snprintf(reason, sizeof reason, "attempt %d/%d failed: %s", attempts,
+			 cfg->max_attempts, msg);
+	}
+	struct inv_machine_change c = {.set_attempts = true,
+				       .attempts = attempts,
+				       .set_wake = true,
+				       .wake_at = lc_now(s->x) + wait,
+				       .set_phase = true,
+				       .phase = "",
+				       .set_last_error = true,
+				       .last_error = msg,
+				       .always_event = true,
+				       .reason = reason};
+	atomic_fetch_add(&s->x->stats->retries, 1);
+	commit(s, &c);
+}
+
 /* A failed attempt: retry with backoff, or give up into `failed`. */
 static void fail(struct step *s, bool retryable, const char *fmt, const char *detail)
 {
@@ -189,6 +221,15 @@ static void fail(struct step *s, bool retryable, const char *fmt, const char *de
 		return;
 	}
 	int attempts = s->m->attempts + 1;
+	/* The last attempt found the BMC's breaker open, so it did not try the
+	 * BMC: rather than give up on that, wait for the breaker's trial (when it
+	 * comes before the state's deadline), which costs no attempt. A BMC that
+	 * came back meanwhile (a repair within the cooldown) is then used, and a
+	 * machine gives up on what the BMC last (did not) answer. */
+	bool deferred = retryable && attempts >= cfg->max_attempts && s->breaker_wait_ms > 0 &&
+			(deadline_at(s) == 0 || lc_now(s->x) + s->breaker_wait_ms < deadline_at(s));
+	if (deferred)
+		attempts--;
 	char alloc[INV_ID_LEN];
 	snprintf(alloc, sizeof alloc, "%s", s->m->allocation_id);
 	enum inv_state was = s->m->state;
@@ -196,22 +237,8 @@ static void fail(struct step *s, bool retryable, const char *fmt, const char *de
 		  inv_state_name(was), "error", msg, NULL);
 	release_deploy(s);
 	atomic_fetch_add(&s->x->stats->failures[was], 1);
-	if (retryable && attempts < cfg->max_attempts) {
-		char reason[700];
-		snprintf(reason, sizeof reason, "attempt %d/%d failed: %s", attempts,
-			 cfg->max_attempts, msg);
-		struct inv_machine_change c = {.set_attempts = true,
-					       .attempts = attempts,
-					       .set_wake = true,
-					       .wake_at = lc_now(s->x) + backoff_ms(cfg, attempts),
-					       .set_phase = true,
-					       .phase = "",
-					       .set_last_error = true,
-					       .last_error = msg,
-					       .always_event = true,
-					       .reason = reason};
-		atomic_fetch_add(&s->x->stats->retries, 1);
-		commit(s, &c);
+	if (deferred || (retryable && attempts < cfg->max_attempts)) {
+		retry_later(s, msg, attempts, deferred);
 		return;
 	}
 	char last[700];
@@ -273,6 +300,7 @@ static void bmc_fail(struct step *s, const char *what, const struct bmc_error *b
 	snprintf(msg, sizeof msg, "%s: %s", what, be->message);
 	bool final = be->status == BMC_ERR_AUTH || be->status == BMC_ERR_INVALID ||
 		     be->status == BMC_ERR_NOT_COMPILED || be->status == BMC_ERR_UNSUPPORTED;
+	s->breaker_wait_ms = be->status == BMC_ERR_CIRCUIT_OPEN ? be->retry_in_ms : 0;
 	fail(s, !final, "%s", msg);
 }
 
@@ -392,6 +420,11 @@ static bool eject_media_cb(void *step, char *err, size_t len)
 static void pending(struct step *s, const struct deploy_ctx *c)
 {
 	int64_t now = lc_now(s->x), wake = now + PENDING_FALLBACK_MS;
+	/* A run resumed after a BMC operation holds no lease in the future: its
+	 * machine was woken meanwhile (a new agent run), maybe again after the
+	 * step looked (the report it waits for). Any wake-up up to now stays:
+	 * at worst the step looks once more. */
+	int64_t keep = s->leased_until > s->started ? s->leased_until : now + 1;
 	if (c->wake_in_ms > 0)
 		wake = now + c->wake_in_ms;
 	if (deadline_at(s) > 0 && deadline_at(s) + 1 < wake)
@@ -400,7 +433,7 @@ static void pending(struct step *s, const struct deploy_ctx *c)
 					.phase = c->phase_out,
 					.set_wake = true,
 					.wake_at = wake,
-					.keep_wake_before = s->leased_until,
+					.keep_wake_before = keep,
 					.set_power = true,
 					.power = "on"};
 	commit(s, &ch);
@@ -426,7 +459,8 @@ static struct deploy_ctx ctx_for(struct step *s)
 				   .boot_agent = boot_agent_cb,
 				   .boot_media = boot_media_cb,
 				   .eject_media = eject_media_cb,
-				   .step = s};
+				   .step = s,
+				   .replay = lc_run_replaying(&s->run)};
 }
 
 /* The deploy interface gives back what it holds (virtual media) when an
@@ -668,9 +702,16 @@ static void deploy_boot_disk(struct step *s, const struct deploy_driver *d,
 {
 	struct deploy_ctx c = ctx_for(s);
 	if (strcmp(s->m->phase, "disk") != 0) {
-		if (!boot_from(s, BMC_BOOT_DISK, true) || !power(s, BMC_POWER_ACTION_CYCLE))
+		if (!boot_from(s, BMC_BOOT_DISK, true))
 			return;
+		bool cycled = power(s, BMC_POWER_ACTION_CYCLE);
+		if (s->run.yielded)
+			return;
+		/* a cycle that failed may still have reached the machine (powered it
+		 * off, never on): the agent is not to be trusted to be running */
 		agent_gone(s);
+		if (!cycled)
+			return;
 	}
 	enum dep_result r = d->wait_booted(&c);
 	if (r == DEP_PENDING) {
@@ -841,7 +882,7 @@ static void console_follow(struct step *s)
 
 bool lc_step(const struct lc_ctx *x, struct inv_machine *m)
 {
-	struct step s = {.x = x, .m = m, .leased_until = m->wake_at};
+	struct step s = {.x = x, .m = m, .leased_until = m->wake_at, .started = lc_now(x)};
 	lc_run_begin(x->calls, x->bmc, &s.run, m);
 	if (!s.run.yielded)
 		step_run(&s);

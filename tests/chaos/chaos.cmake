@@ -10,3 +10,16 @@ set(PROVISIOND_CHAOS_TESTS
 foreach(t ${PROVISIOND_CHAOS_TESTS})
   provisiond_daemon_test(${t} ${CMAKE_CURRENT_LIST_DIR}/${t}.c chaos)
 endforeach()
+
+# BMC faults on real ipmi_sim BMCs (a BMC killed mid-deploy, one that stops
+# answering, a password changed on the BMC, a host that never powers on): each
+# deploy completes on a substitute, the victim fails naming the cause, breakers
+# open and close. Labels chaos and ipmi; skipped (77) without ipmi_sim/ipmi-config.
+if(WITH_FREEIPMI)
+  provisiond_daemon_test(bmc_faults ${CMAKE_CURRENT_LIST_DIR}/bmc_faults.c chaos)
+  target_sources(bmc_faults PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration/bmc/sim_harness.c)
+  target_compile_definitions(bmc_faults PRIVATE
+    BMC_SIM_SRC="${CMAKE_SOURCE_DIR}/tests/integration/bmc")
+  set_tests_properties(bmc_faults PROPERTIES LABELS "chaos;ipmi" TIMEOUT 180
+    SKIP_RETURN_CODE 77)
+endif()

@@ -49,3 +49,14 @@ if(WITH_POSTGRES)
       ENVIRONMENT "PROVISIOND_SOURCE_DIR=${CMAKE_SOURCE_DIR};PROVISIOND_BINARY_DIR=${CMAKE_BINARY_DIR}")
   endforeach()
 endif()
+
+# PostgreSQL only: the daemon follows its server through a restart and an
+# outage (pg_fixture.sh's PG_FIXTURE_CTL restarts it).
+if(WITH_POSTGRES)
+  provisiond_daemon_exe(api_pg_restart ${CMAKE_CURRENT_LIST_DIR}/api_pg_restart.c)
+  add_test(NAME api_pg_restart COMMAND ${CMAKE_SOURCE_DIR}/tests/pg_fixture.sh
+    $<TARGET_FILE:api_pg_restart>)
+  set_tests_properties(api_pg_restart PROPERTIES LABELS "integration;postgres" TIMEOUT 300
+    SKIP_RETURN_CODE 77
+    ENVIRONMENT "PROVISIOND_SOURCE_DIR=${CMAKE_SOURCE_DIR};PROVISIOND_BINARY_DIR=${CMAKE_BINARY_DIR}")
+endif()

@@ -280,6 +280,32 @@ int h_start(struct h_daemon *d, const char *extra_ini)
 	return launch(d);
 }
 
+int h_start_replica(struct h_daemon *d, const struct h_daemon *first, const char *extra_ini)
+{
+	memset(d, 0, sizeof *d);
+	const char *tmp = getenv("TMPDIR");
+	snprintf(d->dir, sizeof d->dir, "%s/pvd-it-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(d->dir))
+		return -1;
+	memcpy(d->db, first->db, sizeof d->db);
+	/* pg_schema stays empty: the first's h_stop drops the schema */
+	memcpy(d->admin, first->admin, sizeof d->admin);
+	snprintf(d->ini, sizeof d->ini, "%s/p.ini", d->dir);
+	snprintf(d->log, sizeof d->log, "%s/log", d->dir);
+	snprintf(d->ready, sizeof d->ready, "%s/ready", d->dir);
+	snprintf(d->images, sizeof d->images, "%s", first->images);
+	char *ini = NULL;
+	if (asprintf(&ini,
+		     "[boot]\nimages_dir = %s\n[database]\nkey_file = %s/p.db.key\n"
+		     "[auth]\nadmin_token_file = %s/p.db.admin-token\n%s%s\n",
+		     first->images, first->dir, first->dir, base_ini,
+		     extra_ini ? extra_ini : "") < 0)
+		return -1;
+	int rc = write_file(d->ini, ini);
+	free(ini);
+	return rc != 0 ? -1 : launch(d);
+}
+
 int h_restart(struct h_daemon *d)
 {
 	if (d->pid)

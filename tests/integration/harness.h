@@ -47,6 +47,10 @@ struct h_daemon {
  * ("[boot] images_dir", "[lifecycle]" short settings plus extra_ini, may be
  * NULL, appended in [lifecycle]), runs --init and starts the daemon. 0 ok. */
 int h_start(struct h_daemon *d, const char *extra_ini);
+/* Starts another replica on first's database (PostgreSQL: its schema, key
+ * file and admin token), in a directory of its own; extra_ini as h_start's.
+ * 0 ok. */
+int h_start_replica(struct h_daemon *d, const struct h_daemon *first, const char *extra_ini);
 /* Starts the daemon again on the same DB (after h_kill9 or h_term). */
 int h_restart(struct h_daemon *d);
 /* SIGKILL and reap. */

@@ -9,9 +9,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* test_inventory_util.c */
 int tinv_setup(void **state);
@@ -251,8 +254,9 @@ static void test_agent_seen_at(void **state)
 }
 
 /* PostgreSQL: after the server restarts, every connection is reset when it
- * is next used idle: the call that meets the break fails (INV_IO), the
- * next one works, without reopening the inventory. */
+ * is next used outside a transaction, without reopening the inventory: a
+ * read that met the break is read again, a BEGIN that met it is sent
+ * again, so the first read and the first write after the restart work. */
 static void test_reconnect_after_restart(void **state)
 {
 	const char *ctl = getenv("PG_FIXTURE_CTL");
@@ -272,27 +276,156 @@ static void test_reconnect_after_restart(void **state)
 	struct inv_q *q = inv_prep(&rc, "CREATE TABLE ro_probe(i BIGINT)", &err);
 	assert_non_null(q);
 	bool row;
-	if (inv_step(q, &row, "probe", &err) != INV_OK) { /* met the break */
-		inv_stmt_done(q);
-		assert_int_equal(inv_step(q, &row, "probe", &err), INV_IO);
-	}
+	assert_int_equal(inv_step(q, &row, "probe", &err), INV_IO);
 	assert_non_null(strstr(err.message, "read-only"));
 	inv_q_free(q);
 	inv_conn_close(&rc);
 	struct inv_machine m = {0};
-	enum inv_status s = inv_machine_get(inv, id, &m, &err); /* a reader */
-	if (s != INV_OK)
-		s = inv_machine_get(inv, id, &m, &err);
-	assert_int_equal(s, INV_OK);
+	assert_int_equal(inv_machine_get(inv, id, &m, &err), INV_OK); /* a reader */
 	inv_machine_clear(&m);
 	struct inv_machine_new n = {.name = "after", .actor = "test", .request_id = "r"};
-	s = inv_machine_create(inv, &n, &m, &err); /* the writer */
-	if (s != INV_OK)
-		s = inv_machine_create(inv, &n, &m, &err);
+	enum inv_status s = inv_machine_create(inv, &n, &m, &err); /* the writer */
 	if (s != INV_OK)
 		fail_msg("write after the restart: %s: %s", inv_status_name(s), err.message);
 	assert_string_equal(m.name, "after");
 	inv_machine_clear(&m);
+}
+
+static enum inv_status midbreak_table(struct inv_conn *c, void *arg, struct inv_err *err)
+{
+	(void)arg;
+	return inv_exec_sql(c, "CREATE TABLE midbreak(i BIGINT)", "create", err);
+}
+
+static enum inv_status insert(struct inv_conn *c, int64_t i, struct inv_err *err)
+{
+	struct inv_q *q = inv_prep(c, "INSERT INTO midbreak VALUES (:i)", err);
+	if (!q)
+		return INV_IO;
+	inv_bind_int(q, ":i", i);
+	bool row;
+	enum inv_status s = inv_step(q, &row, "insert", err);
+	inv_q_free(q);
+	return s;
+}
+
+/* Writes row 1, loses its session (as a failover ends it), writes row 2
+ * and, ignoring the errors, says it succeeded. */
+static enum inv_status midbreak_write(struct inv_conn *c, void *arg, struct inv_err *err)
+{
+	(void)arg;
+	struct inv_err ignored = {0};
+	(void)insert(c, 1, &ignored);
+	(void)inv_exec_sql(c, "SELECT pg_terminate_backend(pg_backend_pid())", "break", &ignored);
+	(void)insert(c, 2, err);
+	return INV_OK;
+}
+
+/* PostgreSQL: the connection breaks inside the writer's transaction. The
+ * rest of it must not run on a new connection (there it would commit on
+ * its own, without the first half): the write fails, and nothing of it is
+ * in the database. The next write works. */
+static void test_break_inside_transaction(void **state)
+{
+	if (!tinv_pg())
+		skip();
+	struct inv *inv = tinv_inv(state);
+	struct inv_err err = {0};
+	assert_int_equal(inv_write(inv, midbreak_table, NULL, &err), INV_OK);
+	enum inv_status s = inv_write(inv, midbreak_write, NULL, &err);
+	int64_t rows = tinv_scalar(tinv_path(state), "SELECT count(*) FROM midbreak", NULL);
+	if (s == INV_OK || rows != 0)
+		fail_msg("after a break inside the transaction: %s, %lld rows (%s)",
+			 inv_status_name(s), (long long)rows, err.message);
+	assert_int_equal(s, INV_IO);
+	tinv_machine(inv, "after-break", NULL, NULL, NULL);
+}
+
+/* nft ARGS, quietly; 0 ok. */
+static int nft(const char *args)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "nft %s >/dev/null 2>&1", args);
+	return system(cmd);
+}
+
+/* Drops (on input) every packet to and from the server's port, with a
+ * table of this process's own: the server goes silent and nothing closes
+ * the connections, as when its machine loses power. on=false removes it. */
+static void silence(int port, bool on)
+{
+	char args[200];
+	snprintf(args, sizeof args, "delete table inet pvd_silent_%d", (int)getpid());
+	(void)nft(args);
+	if (!on)
+		return;
+	int me = (int)getpid();
+	snprintf(args, sizeof args, "add table inet pvd_silent_%d", me);
+	assert_int_equal(nft(args), 0);
+	snprintf(args, sizeof args,
+		 "add chain inet pvd_silent_%d in '{ type filter hook input priority 0 ; }'", me);
+	assert_int_equal(nft(args), 0);
+	snprintf(args, sizeof args, "add rule inet pvd_silent_%d in tcp dport %d drop", me, port);
+	assert_int_equal(nft(args), 0);
+	snprintf(args, sizeof args, "add rule inet pvd_silent_%d in tcp sport %d drop", me, port);
+	assert_int_equal(nft(args), 0);
+}
+
+struct silent_write {
+	struct inv *inv;
+	enum inv_status st;
+	struct inv_err err;
+	atomic_bool done;
+};
+
+static void *silent_writer(void *arg)
+{
+	struct silent_write *w = arg;
+	struct inv_machine_new n = {.name = "silent", .actor = "test", .request_id = "r"};
+	struct inv_machine m = {0};
+	w->st = inv_machine_create(w->inv, &n, &m, &w->err);
+	inv_machine_clear(&m);
+	atomic_store(&w->done, true);
+	return NULL;
+}
+
+/* PostgreSQL: the server goes silent under an open writer connection. The
+ * write fails within the connection's TCP bounds (db_pg.c: tcp_user_timeout
+ * and keepalives, 10 s; then a reset that meets connect_timeout) instead
+ * of waiting for TCP's retransmissions (minutes); once the packets flow
+ * again, the next write works. Needs root and nft (CI has both). */
+static void test_silent_server(void **state)
+{
+	const char *pg = tinv_pg(), *at = pg ? strstr(pg, "port=") : NULL;
+	if (!at || geteuid() != 0 || system("nft list tables >/dev/null 2>&1") != 0)
+		skip();
+	struct inv *inv = tinv_inv(state);
+	tinv_machine(inv, "before-silence", NULL, NULL, NULL); /* the writer is connected */
+	int port = (int)strtol(at + 5, NULL, 10);
+	silence(port, true);
+	struct silent_write w = {.inv = inv};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, silent_writer, &w), 0);
+	int64_t t0 = util_real_now_ms();
+	while (!atomic_load(&w.done) && util_real_now_ms() - t0 < 60000)
+		util_real_sleep_ms(50);
+	int64_t took = util_real_now_ms() - t0;
+	bool done = atomic_load(&w.done);
+	silence(port, false);
+	pthread_join(th, NULL);
+	if (!done)
+		fail_msg("a write to a silent server still waited after %lld ms", (long long)took);
+	assert_int_equal(w.st, INV_IO);
+	fprintf(stderr, "silent server: the write failed after %lld ms: %s\n", (long long)took,
+		w.err.message);
+	tinv_machine(inv, "after-silence", NULL, NULL, NULL);
+}
+
+/* The table goes also when the test fails half-way. */
+static int silent_teardown(void **state)
+{
+	silence(0, false);
+	return tinv_teardown(state);
 }
 
 /* Which backend a setting names, and how messages show it. */
@@ -368,6 +501,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reconnect_after_restart, tinv_setup,
 					    tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_multi_host_settings, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_break_inside_transaction, tinv_setup,
+					    tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_silent_server, tinv_setup, silent_teardown),
 	    cmocka_unit_test(test_database_setting),
 	};
 	return cmocka_run_group_tests_name("inventory_sql", tests, NULL, NULL);

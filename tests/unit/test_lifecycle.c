@@ -53,6 +53,8 @@ static int setup(void **state)
 	bl.retries = 0; /* an injected failure reaches the step */
 	bl.confirm_poll_ms = 10;
 	bl.confirm_timeout_ms = 2000;
+	bl.breaker_threshold = 2; /* test_breaker_last_attempt */
+	bl.breaker_cooldown_ms = 300;
 	ef_open(&f->e, "test_lifecycle", &bl);
 	ef_load_catalog(&f->e, NULL);
 	clock_offset_ms = 0;
@@ -280,6 +282,41 @@ static void test_wrong_key(void **state)
 	assert_null(strstr(m.last_error, "secret"));
 	inv_machine_clear(&m);
 	assert_true(bmc_fake_history(f->e.a.bmc, id, hist, sizeof hist) <= 0); /* -1: never seen */
+}
+
+/* A BMC that stops answering: two attempts get no answer and open its
+ * breaker; the third finds the breaker open, and the machine does not give
+ * up on that (it did not try the BMC) but waits for the breaker's trial,
+ * costing no attempt. The BMC is back by then: the trial verifies it. */
+static void test_breaker_last_attempt(void **state)
+{
+	struct fixture *f = *state;
+	char id[INV_ID_LEN];
+	enroll(f, "b1", "{\"sku\":\"" SKU "\"}", id);
+	assert_int_equal(bmc_fake_inject(f->e.a.bmc, id, "power_get", BMC_ERR_UNREACHABLE, 2), 0);
+	step_through(f, id, "breaker", "verifying,verifying,verifying,verifying");
+	struct inv_machine m = get(f, id);
+	assert_int_equal(m.attempts, 2); /* the circuit-open failure cost none */
+	if (!strstr(m.last_error, "circuit open") || !strstr(m.last_error, "last error: "))
+		fail_msg("last_error: %s", m.last_error);
+	assert_true(m.wake_at > test_now() && m.wake_at <= test_now() + 300);
+	inv_machine_clear(&m);
+	assert_int_equal(bmc_fake_calls(f->e.a.bmc, id, "power_get"), 2);
+	util_real_sleep_ms(350); /* the cooldown: a trial goes through */
+	step_through(f, id, "breaker", "inspecting");
+	assert_int_equal(bmc_fake_calls(f->e.a.bmc, id, "power_get"), 3);
+	/* on the last attempt with the trial past the deadline, it gives up */
+	char id2[INV_ID_LEN];
+	enroll(f, "b2", "{\"sku\":\"" SKU "\"}", id2);
+	assert_int_equal(bmc_fake_inject(f->e.a.bmc, id2, "power_get", BMC_ERR_UNREACHABLE, 2), 0);
+	step_through(f, id2, "breaker", "verifying,verifying,verifying");
+	clock_offset_ms = 60 * 1000 - 250; /* the deadline comes before the trial */
+	step_through(f, id2, "breaker", "failed");
+	m = get(f, id2);
+	if (!strstr(m.last_error, "verifying: gave up after 3 attempts: ") ||
+	    !strstr(m.last_error, "circuit open"))
+		fail_msg("last_error: %s", m.last_error);
+	inv_machine_clear(&m);
 }
 
 /* A state's deadline passes (the clock moves on): failed, named so. */
@@ -554,16 +591,10 @@ static void test_deploy_select(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_enroll_table),
-	    T(test_bmc_history),
-	    T(test_bmc_unsupported_final),
-	    T(test_deadline),
-	    T(test_frozen),
-	    T(test_deploy_table),
-	    T(test_deploy_admission),
-	    T(test_deploy_admission_sku),
-	    T(test_wrong_key),
-	    T(test_deploy_select),
+	    T(test_enroll_table), T(test_bmc_history),		T(test_bmc_unsupported_final),
+	    T(test_deadline),	  T(test_breaker_last_attempt), T(test_frozen),
+	    T(test_deploy_table), T(test_deploy_admission),	T(test_deploy_admission_sku),
+	    T(test_wrong_key),	  T(test_deploy_select),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

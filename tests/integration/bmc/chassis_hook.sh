@@ -7,7 +7,9 @@
 # Our string is "/bin/bash chassis_hook.sh DIR": $1 is the sim's directory, which
 # holds the state (power, boot), the log of every call (hook.log, one line per call,
 # "OP ARGS") and an optional knob: a file "delay" with seconds to sleep on "set"
-# (a slow BMC). Non-zero exit makes ipmi_sim answer completion code 0xff.
+# (a slow BMC), and a file "no_power_on": "set power 1" is accepted (exit 0) but
+# the power stays off (a BMC that confirms power-on while the host never starts).
+# Non-zero exit makes ipmi_sim answer completion code 0xff.
 #
 # Rules: ipmi_sim is single-threaded and waits for us, so return in well under
 # 100 ms (the delay knob aside). ipmi_sim hands us its UDP socket: close every fd
@@ -40,7 +42,10 @@ set)
 		p=$1 v=$2
 		shift 2
 		case $p in
-		power) echo "$v" >"$dir/power" ;;
+		power)
+			[ "$v" = 1 ] && [ -f "$dir/no_power_on" ] && continue
+			echo "$v" >"$dir/power"
+			;;
 		boot) echo "$v" >"$dir/boot" ;;
 		shutdown) echo 0 >"$dir/power" ;; # a cooperative OS powers off
 		reset | identify) ;;

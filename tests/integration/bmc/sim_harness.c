@@ -268,6 +268,56 @@ int sim_start(struct sim *s, const char *name)
 	return -1;
 }
 
+int sim_restart(struct sim *s)
+{
+	int port = s->port;
+
+	sim_stop_process(s);
+	/* the port was ours a moment ago: another process may take it in between,
+	 * so try a few times */
+	for (int attempt = 0; attempt < 50; attempt++) {
+		s->pid = fork();
+		if (s->pid < 0) {
+			s->pid = 0;
+			break;
+		}
+		if (s->pid == 0)
+			child_exec(s);
+		track(s->pid, true);
+		if (wait_ready(s) == 0 && s->port == port)
+			return 0;
+		sim_stop_process(s);
+		usleep(100000);
+	}
+	fprintf(stderr, "sim %s: ipmi_sim did not start again on port %d\n", s->name, port);
+	return -1;
+}
+
+void sim_read(const struct sim *s, const char *file, char *buf, size_t len)
+{
+	char path[512];
+	FILE *f;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", s->dir, file);
+	f = fopen(path, "r");
+	if (f != NULL) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+}
+
+int sim_unlink(const struct sim *s, const char *file)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", s->dir, file);
+	return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st, (void)flag, (void)ftw;

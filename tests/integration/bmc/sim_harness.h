@@ -34,6 +34,18 @@ int sim_start(struct sim *s, const char *name);
  * (kept when BMC_SIM_KEEP is set). Accepts a sim that never started. */
 void sim_stop(struct sim *s);
 
+/* Kills the sim (as sim_stop) but keeps its directory, state and port, and starts it
+ * again there: the same BMC back after a crash, with what it persisted (users and
+ * passwords in state/). 0 on success, -1 with a message on stderr. */
+int sim_restart(struct sim *s);
+
+/* Reads a state or knob file of the sim (power, boot) into buf, without the trailing
+ * newline; "" when it does not exist. */
+void sim_read(const struct sim *s, const char *file, char *buf, size_t len);
+
+/* Removes a knob file. */
+int sim_unlink(const struct sim *s, const char *file);
+
 /* The "set" calls the hook saw, in order, joined by ';' ("set power 1;set boot pxe").
  * Returns the number of calls, -1 on error. */
 int sim_hook_sets(const struct sim *s, char *buf, size_t len);

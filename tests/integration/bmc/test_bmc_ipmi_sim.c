@@ -212,7 +212,7 @@ static void *live_main(void *arg)
 static void test_dead_bmc(void **state)
 {
 	struct live lv = {.sim = 2, .rounds = 6};
-	char addr[64], want[160];
+	char addr[64], want[256];
 	struct bmc_target t = target(2);
 	struct bmc_error e;
 	int64_t t0, real0;
@@ -240,7 +240,10 @@ static void test_dead_bmc(void **state)
 	assert_int_equal(bmc_power_get(mgr, &t, &(enum bmc_power_state){0}, &e),
 			 BMC_ERR_CIRCUIT_OPEN); /* decided before any call or queue */
 	assert_int_equal(util_now_ms() - t0, 0);
-	snprintf(want, sizeof(want), "BMC at %s unreachable (circuit open, retry in 30s)", addr);
+	snprintf(want, sizeof(want),
+		 "BMC at %s unreachable (circuit open, retry in 30s); last error: no answer from "
+		 "BMC at %s within 700 ms",
+		 addr, addr);
 	assert_string_equal(e.message, want);
 	pthread_join(lv.tid, NULL);
 	if (lv.st != BMC_OK)
