@@ -196,6 +196,8 @@ static enum inv_status reserve_fn(struct inv_conn *c, void *arg, struct inv_err 
 		s = insert_alloc(c, x, err);
 	if (s == INV_OK && r->spread.across != INV_SPREAD_NONE)
 		s = inv_spread_store(c, x->id, &r->spread, err);
+	if (s == INV_OK && r->user_data)
+		s = inv_user_data_store(c, x->id, r->user_data, err);
 	char reason[128];
 	snprintf(reason, sizeof reason, "allocation %s", x->id);
 	for (int i = 0; s == INV_OK && i < n; i++)

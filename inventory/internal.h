@@ -124,6 +124,11 @@ enum inv_status inv_event_row(struct inv_conn *c, const char *machine_id, const 
 enum inv_status inv_attach_machine(struct inv_conn *c, const char *alloc_id, const char *mid,
 				   int64_t wake_at, const char *actor, const char *reason,
 				   const char *request_id, struct inv_err *err);
+/* An allocation's user data (alloc_user_data.c), stored by the
+ * reservation on the writer inside its transaction. */
+enum inv_status inv_user_data_store(struct inv_conn *c, const char *alloc_id, const char *user_data,
+				    struct inv_err *err);
+
 /* Failure-domain spread (alloc_spread.c). inv_spread_store writes the
  * allocation's spread, inv_spread_read reads it with the domains its
  * attached machines are in (any connection). inv_spread_pick is

@@ -558,6 +558,7 @@ struct inv_alloc_request {
 	const char *image;
 	int count, min_count;
 	const char *ssh_keys_json;   /* NULL: [] */
+	const char *user_data;	     /* NULL: none; stored, never audited or logged */
 	const char *idempotency_key; /* NULL: none */
 	int quota;		     /* -1: unlimited, else machines per SKU */
 	const char *actor, *request_id;
@@ -579,6 +580,12 @@ INV_MUST_CHECK enum inv_status inv_allocation_reserve(struct inv *inv,
 						      const struct inv_alloc_request *r,
 						      struct inv_allocation *out,
 						      struct inv_err *err);
+/* The allocation's cloud-init user data into *out (malloc'd, caller
+ * frees; NULL when it has none). Kept out of struct inv_allocation so that
+ * nothing that renders, lists or audits an allocation can carry it; read
+ * by the deploy that writes the config drive. INV_NOT_FOUND: no such id. */
+INV_MUST_CHECK enum inv_status inv_allocation_user_data(struct inv *inv, const char *id, char **out,
+							struct inv_err *err);
 INV_MUST_CHECK enum inv_status inv_allocation_get(struct inv *inv, const char *id,
 						  struct inv_allocation *out, struct inv_err *err);
 /* The newest allocation named name (of owner, unless owner is NULL):

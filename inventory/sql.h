@@ -83,6 +83,9 @@ enum inv_sql {
 	SQL_ALLOC_SET_SPREAD,  /* :id, :across, :mode */
 	SQL_ALLOC_SPREAD,      /* :id, :site -> across, mode, domains, sku */
 	SQL_ALLOC_SPREAD_USED, /* :id -> site, rack of each attached machine */
+	/* an allocation's cloud-init user data (alloc_user_data.c) */
+	SQL_ALLOC_SET_USER_DATA, /* :id, :user_data */
+	SQL_ALLOC_USER_DATA,	 /* :id -> user_data (NULL: none) */
 	/* the oldest available machine of sku in the first rack after (:site,
 	 * :rack), or the first site after :site: a seek per rack (site) */
 	SQL_POOL_NEXT_RACK, /* :sku, :available, :site, :rack -> site, rack, id */

@@ -293,6 +293,9 @@ const char *const inv_pg_migrations[] = {
     "ALTER TABLE machines ADD COLUMN replica TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE machines ADD COLUMN replica_epoch BIGINT NOT NULL DEFAULT 0;"
     "CREATE INDEX machines_replica ON machines(replica) WHERE replica <> '';",
+
+    /* 12: an allocation's cloud-init user data, as SQLite's */
+    "ALTER TABLE allocations ADD COLUMN user_data TEXT;",
 };
 _Static_assert(sizeof inv_pg_migrations / sizeof inv_pg_migrations[0] == INV_SCHEMA_VERSIONS,
 	       "a migration for every schema version");

@@ -189,6 +189,8 @@ static const char *const sqlite_sql[] = {
 	"  JOIN machines m ON m.id = am.machine_id WHERE am.allocation_id = a.id"
 	"  AND am.detached = 0 AND " DOMAIN_STORED " != '') END, a.sku"
 	" FROM allocations a WHERE a.id = :id",
+    [SQL_ALLOC_SET_USER_DATA] = "UPDATE allocations SET user_data = :user_data WHERE id = :id",
+    [SQL_ALLOC_USER_DATA] = "SELECT user_data FROM allocations WHERE id = :id",
     [SQL_ALLOC_SPREAD_USED] = "SELECT m.site, m.rack FROM allocation_machines am"
 			      " JOIN machines m ON m.id = am.machine_id"
 			      " WHERE am.allocation_id = :id AND am.detached = 0",
@@ -561,6 +563,10 @@ const char *const inv_sqlite_migrations[] = {
     "ALTER TABLE machines ADD COLUMN replica TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE machines ADD COLUMN replica_epoch INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX machines_replica ON machines(replica) WHERE replica <> '';",
+
+    /* 12: an allocation's cloud-init user data (text, NULL: none); read
+     * only by the deploy that writes the config drive, never listed */
+    "ALTER TABLE allocations ADD COLUMN user_data TEXT;",
 };
 _Static_assert(sizeof inv_sqlite_migrations / sizeof inv_sqlite_migrations[0] ==
 		   INV_SCHEMA_VERSIONS,
