@@ -21,7 +21,8 @@ if(WITH_FREEIPMI)
     ${CMAKE_CURRENT_LIST_DIR}/bmc/sim_harness.c)
   target_compile_definitions(test_bmc_ipmi_sol PRIVATE
     BMC_SIM_SRC="${CMAKE_CURRENT_LIST_DIR}/bmc")
-  target_link_libraries(test_bmc_ipmi_sol PRIVATE bmc PkgConfig::CMOCKA Threads::Threads)
+  target_link_libraries(test_bmc_ipmi_sol PRIVATE provisiond_core bmc PkgConfig::CMOCKA
+    Threads::Threads)
   add_test(NAME test_bmc_ipmi_sol COMMAND test_bmc_ipmi_sol)
   set_tests_properties(test_bmc_ipmi_sol PROPERTIES
     LABELS "integration;ipmi" TIMEOUT 300 SKIP_RETURN_CODE 77)

@@ -11,6 +11,9 @@
  * run IPMI commands on the same BMCs; afterwards every descriptor the test set
  * aside (0 included, a pipe here) must still be the same file, no IPMI command may
  * have failed, and the process holds no more descriptors than before.
+ * The capture manager (provisiond/console) over the same BMC must count each
+ * failed open and retry it after a growing backoff (on the virtual clock), never
+ * in a tight loop.
  * Exits 77 (skipped) without ipmi_sim or without the console compiled in. */
 #include <dirent.h>
 #include <errno.h>
@@ -30,7 +33,9 @@
 #include <cmocka.h>
 
 #include "provisiond/bmc/bmc.h"
+#include "provisiond/console/console.h"
 #include "sim_harness.h"
+#include "tests/vclock_fixture.h"
 
 #define NSIMS 2
 #define NSENTRY 8  /* sentinel pipes besides descriptor 0 */
@@ -240,6 +245,63 @@ static void test_failed_opens_leave_descriptors(void **state)
 	assert_int_equal(after, before);
 }
 
+struct lines {
+	char text[4096];
+	size_t n;
+};
+
+static void collect(void *ctx, const char *line)
+{
+	struct lines *b = ctx;
+	int w = snprintf(b->text + b->n, sizeof(b->text) - b->n, "%s\n", line);
+
+	if (w > 0 && (size_t)w < sizeof(b->text) - b->n)
+		b->n += (size_t)w;
+}
+
+static long long metric(struct con_manager *m, const char *name)
+{
+	struct lines b = {.n = 0};
+	size_t len = strlen(name);
+
+	con_metrics(m, collect, &b);
+	for (const char *p = b.text; p != NULL && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, name, len) == 0 && p[len] == ' ')
+			return atoll(p + len + 1);
+	return -1;
+}
+
+#define OPEN_ERRORS "provisiond_console_errors_total{stage=\"open\"}"
+
+/* Runs on the virtual clock: the backoff sleeps move it instead of waiting, so
+ * the time they add up to shows they happened and grew. */
+static void test_capture_retries_with_backoff(void **state)
+{
+	struct con_limits l;
+	struct bmc_target t = target("cap", addrs[0]);
+
+	(void)state;
+	con_limits_default(&l); /* reopen after 2 s, doubling up to 60 s */
+	struct con_manager *m = con_manager_new(mgr, &l, NULL, NULL);
+	assert_non_null(m);
+	con_capture(m, "cap", &t);
+	/* a condition, not a time bound: each failed open takes milliseconds */
+	for (int i = 0; i < 600 && metric(m, OPEN_ERRORS) < 4; i++)
+		usleep(100 * 1000);
+	if (metric(m, "provisiond_console_sessions_started_total") == 1 &&
+	    metric(m, OPEN_ERRORS) == 1 && metric(m, "provisiond_console_sessions") == 0)
+		skip(); /* final at once: the console is not compiled in */
+	assert_true(metric(m, OPEN_ERRORS) >= 4);
+	/* still trying (a BMC without SOL may get one later), and after 3 failures
+	 * at least 3 backoffs of at least half of 2, 4 and 8 s passed */
+	assert_int_equal(metric(m, "provisiond_console_sessions"), 1);
+	assert_true(util_vclock_slept_ms(&vclock) >= 1000 + 2000 + 4000);
+	assert_true(util_vclock_sleeps(&vclock) >= 3);
+	con_capture(m, "cap", NULL);
+	con_manager_free(m);
+	assert_sentinels();
+}
+
 int main(void)
 {
 	if (!sim_available()) {
@@ -248,6 +310,8 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_failed_opens_leave_descriptors),
+	    cmocka_unit_test_setup_teardown(test_capture_retries_with_backoff, vclock_on,
+					    vclock_off),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
