@@ -109,8 +109,7 @@ static enum bmc_status sol_error(const struct sol *s, int errnum, struct bmc_err
  * host resolved with the hints libipmiconsole uses, on a port it handles. A name
  * that does not resolve is unreachable for now (retried); a port above
  * SOL_PORT_MAX cannot work with this library. */
-static enum bmc_status sol_address(const char *label, char *out, size_t len,
-				   struct bmc_error *e)
+static enum bmc_status sol_address(const char *label, char *out, size_t len, struct bmc_error *e)
 {
 	const struct addrinfo hints = {.ai_family = AF_UNSPEC,
 				       .ai_socktype = SOCK_DGRAM,

@@ -2,18 +2,20 @@
  * ipmi_sim BMCs on loopback, must leave the rest of the process alone.
  *
  * The sims of sim_harness have no `sol` line: libipmiconsole's open fails there
- * ("BMC Error"). A BMC address whose name does not resolve, or whose port is above
- * 32767 (the kernel's ephemeral range, where sim_start puts sims), fails earlier,
- * inside libipmiconsole's own setup ("hostname invalid"), which in FreeIPMI 1.6
- * closes descriptor 0 (twice) on its way out: in a daemon, descriptor 0 is soon a
- * socket of libfreeipmi or libmicrohttpd, and those then fail ("internal error",
- * "Close socket failed"). The driver must keep such addresses from libipmiconsole. While two threads open consoles that fail, two threads
- * run IPMI commands on the same BMCs; afterwards every descriptor the test set
- * aside (0 included, a pipe here) must still be the same file, no IPMI command may
- * have failed, and the process holds no more descriptors than before.
- * The capture manager (provisiond/console) over the same BMC must count each
- * failed open and retry it after a growing backoff (on the virtual clock), never
- * in a tight loop.
+ * ("BMC Error"). A BMC address whose name does not resolve, or whose port is
+ * above 32767 (the kernel's ephemeral range, where sim_start puts sims), fails
+ * earlier, inside libipmiconsole's own setup ("hostname invalid"), which in
+ * FreeIPMI 1.6 closes descriptor 0 (twice) on its way out: in a daemon,
+ * descriptor 0 is soon a socket of libfreeipmi or libmicrohttpd, and those then
+ * fail ("internal error", "Close socket failed"). The driver must keep such
+ * addresses from libipmiconsole.
+ *
+ * While two threads open consoles that fail, two threads run IPMI commands on
+ * the same BMCs; afterwards every descriptor the test set aside (0 included, a
+ * pipe here) must still be the same file, no IPMI command may have failed, and
+ * the process holds no more descriptors than before. The capture manager
+ * (provisiond/console) over the same BMC must count each failed open and retry
+ * it after a growing backoff (on the virtual clock), never in a tight loop.
  * Exits 77 (skipped) without ipmi_sim or without the console compiled in. */
 #include <dirent.h>
 #include <errno.h>
@@ -38,8 +40,8 @@
 #include "tests/vclock_fixture.h"
 
 #define NSIMS 2
-#define NSENTRY 8  /* sentinel pipes besides descriptor 0 */
-#define OPENS 6	   /* failing opens per console thread */
+#define NSENTRY 8 /* sentinel pipes besides descriptor 0 */
+#define OPENS 6	  /* failing opens per console thread */
 
 static struct sim sims[NSIMS];
 static struct bmc_manager *mgr;
@@ -218,7 +220,8 @@ static void test_failed_opens_leave_descriptors(void **state)
 	assert_sentinels();
 	int before = open_fds();
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(pthread_create(&ipmi[i], NULL, ipmi_thread, (void *)(intptr_t)i), 0);
+		assert_int_equal(pthread_create(&ipmi[i], NULL, ipmi_thread, (void *)(intptr_t)i),
+				 0);
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&con[i], NULL, console_thread, (void *)(intptr_t)i),
 				 0);
@@ -265,7 +268,8 @@ static long long metric(struct con_manager *m, const char *name)
 	size_t len = strlen(name);
 
 	con_metrics(m, collect, &b);
-	for (const char *p = b.text; p != NULL && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+	for (const char *p = b.text; p != NULL && *p;
+	     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
 		if (strncmp(p, name, len) == 0 && p[len] == ' ')
 			return atoll(p + len + 1);
 	return -1;
