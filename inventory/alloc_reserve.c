@@ -196,6 +196,8 @@ static enum inv_status reserve_fn(struct inv_conn *c, void *arg, struct inv_err 
 		s = insert_alloc(c, x, err);
 	if (s == INV_OK && r->spread.across != INV_SPREAD_NONE)
 		s = inv_spread_store(c, x->id, &r->spread, err);
+	if (s == INV_OK && r->user_data)
+		s = inv_user_data_store(c, x->id, r->user_data, err);
 	char reason[128];
 	snprintf(reason, sizeof reason, "allocation %s", x->id);
 	for (int i = 0; s == INV_OK && i < n; i++)
@@ -223,7 +225,7 @@ enum inv_status inv_allocation_reserve(struct inv *inv, const struct inv_alloc_r
 		return inv_fail(err, INV_INVALID, "min_count", "min_count must be 1..count");
 	struct reserve_ctx x = {.r = r};
 	inv_uuid(x.id);
-	enum inv_status s = inv_write(inv, reserve_fn, &x, err);
+	enum inv_status s = inv_write_turn(inv, reserve_fn, &x, err);
 	if (s == INV_OK) {
 		inv_allocation_clear(out);
 		s = inv_allocation_get(inv, x.id, out, err);

@@ -24,7 +24,7 @@
 
 /* Schema versions: every backend has a migration for each (append one to
  * every backend's table together, and raise this). */
-#define INV_SCHEMA_VERSIONS 10
+#define INV_SCHEMA_VERSIONS 12
 
 struct inv_q {
 	struct inv_conn *c;
@@ -75,7 +75,26 @@ struct inv_backend {
 	enum inv_status (*rebuild)(struct inv_conn *c, struct inv_err *err);
 	/* Serializes migrations of several processes (optional). */
 	enum inv_status (*migrate_lock)(struct inv_conn *c, bool lock, struct inv_err *err);
+
+	/* Change notices between processes (optional; db_pg_listen.c): the
+	 * statement every write group runs before its commit, and a
+	 * connection that waits for other processes' commits. listen_wait
+	 * answers 1 (a commit came), 0 (timeout) or -1 (connection lost:
+	 * close it and open another). */
+	const char *announce_sql;
+	/* Run first by a write group with an inv_write_turn job (optional):
+	 * one such group of any process at a time. */
+	const char *turn_sql;
+	void *(*listen_open)(const char *database);
+	int (*listen_wait)(void *l, int timeout_ms);
+	void (*listen_close)(void *l);
 };
+
+/* PostgreSQL's channel of change notices */
+#define INV_PG_CHANNEL "provisiond_changes"
+void *inv_pg_listen_open(const char *database);
+int inv_pg_listen_wait(void *l, int timeout_ms);
+void inv_pg_listen_close(void *l);
 
 extern const struct inv_backend inv_backend_sqlite;
 extern const struct inv_backend inv_backend_pg;

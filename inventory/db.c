@@ -1,5 +1,6 @@
 /* db.c - opening the database, per-thread readers, the group-commit writer,
  * the same for every backend (the backend's part: backend.h). */
+#include "inventory/backend.h"
 #include "inventory/internal.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@ struct wjob {
 	struct inv_err *err;
 	enum inv_status st;
 	bool done;
+	bool turn; /* inv_write_turn: its group takes the database-wide turn */
 	/* signalled (under inv->mu) when this job's group committed: each
 	 * commit wakes only its own requests, not every thread waiting on
 	 * the writer */
@@ -50,6 +52,9 @@ struct inv {
 	 * none has succeeded since: why, and since when (0: writable); under mu */
 	char storage_error[sizeof((struct inv_err *)0)->message];
 	int64_t storage_failed_at;
+	char replica[INV_REPLICA_LEN]; /* inv_set_replica; set before readers use it */
+	pthread_t listener;	       /* other processes' commits (backend's listen_*) */
+	bool listening;
 };
 
 /* Commit latency bounds: an fsync on a healthy disk is milliseconds; a
@@ -148,6 +153,41 @@ static enum inv_status open_writer(struct inv *inv, int target, struct inv_err *
 	return INV_OK;
 }
 
+static bool stopping(struct inv *inv)
+{
+	pthread_mutex_lock(&inv->mu);
+	bool s = inv->stop;
+	pthread_mutex_unlock(&inv->mu);
+	return s;
+}
+
+/* Another process committed: waiters wake as for one of ours. */
+static void *listener_main(void *arg)
+{
+	struct inv *inv = arg;
+	const struct inv_backend *be = inv->w.be;
+	void *l = NULL;
+	while (!stopping(inv)) {
+		if (!l && !(l = be->listen_open(inv->path))) {
+			util_sleep_ms(500);
+			continue;
+		}
+		int rc = be->listen_wait(l, 250);
+		if (rc < 0) {
+			be->listen_close(l);
+			l = NULL;
+		} else if (rc > 0) {
+			pthread_mutex_lock(&inv->mu);
+			inv->changes++;
+			pthread_cond_broadcast(&inv->change_cv);
+			pthread_mutex_unlock(&inv->mu);
+		}
+	}
+	if (l)
+		be->listen_close(l);
+	return NULL;
+}
+
 enum inv_status inv_open_at(const char *path, int target, const struct inv_key *key,
 			    struct inv **out, struct inv_err *err)
 {
@@ -180,6 +220,8 @@ enum inv_status inv_open_at(const char *path, int target, const struct inv_key *
 		free(inv);
 		return st;
 	}
+	if (inv->w.be->listen_open)
+		inv->listening = pthread_create(&inv->listener, NULL, listener_main, inv) == 0;
 	*out = inv;
 	return INV_OK;
 }
@@ -199,6 +241,8 @@ void inv_close(struct inv *inv)
 	pthread_cond_broadcast(&inv->queue_cv);
 	pthread_mutex_unlock(&inv->mu);
 	pthread_join(inv->writer, NULL);
+	if (inv->listening)
+		pthread_join(inv->listener, NULL);
 	inv_conn_close(&inv->w);
 	for (struct reader *r = inv->readers, *n; r; r = n) {
 		n = r->next;
@@ -309,13 +353,29 @@ static void fail_batch(struct wjob **batch, int n, const struct inv_err *e, bool
 			batch[i]->st = inv_fail(batch[i]->err, e->status, NULL, "%s", e->message);
 }
 
+/* A group with a job of inv_write_turn waits for the database-wide turn
+ * first, before its jobs lock any row: groups of several processes that
+ * reserve machines then run one after the other (deadlock-free: the turn
+ * is the first lock such a group takes, and groups without it never wait
+ * for it). */
+static enum inv_status take_turn(struct inv_conn *w, struct wjob **batch, int n, struct inv_err *e)
+{
+	if (!w->be->turn_sql)
+		return INV_OK;
+	for (int i = 0; i < n; i++)
+		if (batch[i]->turn)
+			return w->be->exec(w, w->be->turn_sql, "wait for the writers' turn", e);
+	return INV_OK;
+}
+
 static void run_batch(struct inv *inv, struct wjob **batch, int n)
 {
 	struct inv_conn *w = &inv->w;
 	struct inv_err e = {0}, ignored = {0};
 	int64_t t0 = util_now_us();
-	if (inv_txn(w, INV_TXN_BEGIN, &e) != INV_OK) {
+	if (inv_txn(w, INV_TXN_BEGIN, &e) != INV_OK || take_turn(w, batch, n, &e) != INV_OK) {
 		fail_batch(batch, n, &e, false);
+		(void)inv_txn(w, INV_TXN_ROLLBACK, &ignored);
 		return;
 	}
 	for (int i = 0; i < n; i++) {
@@ -326,6 +386,10 @@ static void run_batch(struct inv *inv, struct wjob **batch, int n)
 			(void)inv_txn(w, INV_TXN_ROLLBACK_TO, &ignored);
 		(void)inv_txn(w, INV_TXN_RELEASE, &ignored);
 	}
+	/* other processes on the database learn of the commit (a failure here
+	 * aborts the transaction: the commit below fails the batch) */
+	if (w->be->announce_sql)
+		(void)w->be->exec(w, w->be->announce_sql, "announce the commit", &ignored);
 	if (inv_txn(w, INV_TXN_COMMIT, &e) != INV_OK) {
 		fail_batch(batch, n, &e, true);
 		(void)inv_txn(w, INV_TXN_ROLLBACK, &ignored);
@@ -388,10 +452,11 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-enum inv_status inv_write(struct inv *inv, inv_write_fn fn, void *arg, struct inv_err *err)
+static enum inv_status write_job(struct inv *inv, inv_write_fn fn, void *arg, bool turn,
+				 struct inv_err *err)
 {
 	struct inv_err local = {0};
-	struct wjob j = {.fn = fn, .arg = arg, .err = err ? err : &local};
+	struct wjob j = {.fn = fn, .arg = arg, .err = err ? err : &local, .turn = turn};
 	pthread_mutex_lock(&inv->mu);
 	if (inv->stop) {
 		pthread_mutex_unlock(&inv->mu);
@@ -409,6 +474,26 @@ enum inv_status inv_write(struct inv *inv, inv_write_fn fn, void *arg, struct in
 	pthread_mutex_unlock(&inv->mu);
 	pthread_cond_destroy(&j.cv);
 	return j.st;
+}
+
+enum inv_status inv_write(struct inv *inv, inv_write_fn fn, void *arg, struct inv_err *err)
+{
+	return write_job(inv, fn, arg, false, err);
+}
+
+enum inv_status inv_write_turn(struct inv *inv, inv_write_fn fn, void *arg, struct inv_err *err)
+{
+	return write_job(inv, fn, arg, true, err);
+}
+
+void inv_set_replica(struct inv *inv, const char *name)
+{
+	snprintf(inv->replica, sizeof inv->replica, "%s", name ? name : "");
+}
+
+const char *inv_replica_of(struct inv *inv)
+{
+	return inv->replica;
 }
 
 uint64_t inv_change_counter(struct inv *inv)

@@ -148,15 +148,9 @@ static void revive(struct pg_conn *pc)
 		PQclear(PQexec(pc->pg, READ_ONLY_SQL));
 }
 
-static enum inv_status pg_open(struct inv_conn *c, const char *database, bool writer,
-			       struct inv_err *err)
+/* A new connection to database (db_pg_listen.c's too). */
+PGconn *inv_pg_connect(const char *database)
 {
-	(void)writer;
-	struct pg_conn *pc = calloc(1, sizeof *pc);
-	if (!pc)
-		return inv_fail(err, INV_IO, NULL, "out of memory");
-	c->h = pc;
-	pc->gen = 1;
 	/* A server that does not answer must not hang a start or a reset for
 	 * the minutes of TCP's own timeout: 10 s unless the setting says
 	 * otherwise (later keywords override, and the setting comes last).
@@ -175,7 +169,19 @@ static enum inv_status pg_open(struct inv_conn *c, const char *database, bool wr
 					   "dbname",
 					   NULL};
 	const char *const vals[] = {"10", "5", "2", "3", "10000", database, NULL};
-	pc->pg = PQconnectdbParams(keys, vals, 1);
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+static enum inv_status pg_open(struct inv_conn *c, const char *database, bool writer,
+			       struct inv_err *err)
+{
+	(void)writer;
+	struct pg_conn *pc = calloc(1, sizeof *pc);
+	if (!pc)
+		return inv_fail(err, INV_IO, NULL, "out of memory");
+	c->h = pc;
+	pc->gen = 1;
+	pc->pg = inv_pg_connect(database);
 	if (!pc->pg || PQstatus(pc->pg) != CONNECTION_OK) {
 		char name[256];
 		inv_pg_display(database, name, sizeof name);
@@ -614,6 +620,11 @@ const struct inv_backend inv_backend_pg = {
     .takes = inv_pg_takes,
     .display = inv_pg_display,
     .open = pg_open,
+    .announce_sql = "NOTIFY " INV_PG_CHANNEL,
+    .turn_sql = "SELECT pg_advisory_xact_lock(7480012)",
+    .listen_open = inv_pg_listen_open,
+    .listen_wait = inv_pg_listen_wait,
+    .listen_close = inv_pg_listen_close,
     .configure = pg_configure,
     .close = pg_close,
     .sql_text = inv_pg_sql_text,

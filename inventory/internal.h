@@ -43,9 +43,15 @@ typedef enum inv_status (*inv_write_fn)(struct inv_conn *c, void *arg, struct in
 /* Queues fn to the writer and blocks until its transaction committed (or
  * failed). Returns fn's status, or INV_IO if the commit failed. */
 enum inv_status inv_write(struct inv *inv, inv_write_fn fn, void *arg, struct inv_err *err);
+/* inv_write for a job that must see every earlier one of any process on
+ * the database (a reservation: quotas, idempotency keys): its group takes
+ * the backend's turn_sql first. */
+enum inv_status inv_write_turn(struct inv *inv, inv_write_fn fn, void *arg, struct inv_err *err);
 
 /* The calling thread's read-only connection (opened on first use). */
 struct inv_conn *inv_reader(struct inv *inv, struct inv_err *err);
+/* The replica inv_set_replica named ("" none). */
+const char *inv_replica_of(struct inv *inv);
 
 /* Error helpers. */
 enum inv_status inv_fail(struct inv_err *err, enum inv_status st, const char *field,
@@ -118,6 +124,11 @@ enum inv_status inv_event_row(struct inv_conn *c, const char *machine_id, const 
 enum inv_status inv_attach_machine(struct inv_conn *c, const char *alloc_id, const char *mid,
 				   int64_t wake_at, const char *actor, const char *reason,
 				   const char *request_id, struct inv_err *err);
+/* An allocation's user data (alloc_user_data.c), stored by the
+ * reservation on the writer inside its transaction. */
+enum inv_status inv_user_data_store(struct inv_conn *c, const char *alloc_id, const char *user_data,
+				    struct inv_err *err);
+
 /* Failure-domain spread (alloc_spread.c). inv_spread_store writes the
  * allocation's spread, inv_spread_read reads it with the domains its
  * attached machines are in (any connection). inv_spread_pick is

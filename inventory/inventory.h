@@ -177,6 +177,13 @@ struct inv_bmc {
 };
 void inv_bmc_clear(struct inv_bmc *b);
 
+#define INV_REPLICA_LEN 64
+/* A replica's hold on the machines its engine drives (inv_machine_change). */
+struct inv_claim {
+	char replica[INV_REPLICA_LEN];
+	int64_t epoch;
+};
+
 struct inv_machine {
 	int64_t seq; /* insertion order, used by cursors */
 	char id[INV_ID_LEN];
@@ -205,6 +212,10 @@ struct inv_machine {
 	char *facts_json;	/* malloc'd or NULL */
 	char *bmc_options_json; /* malloc'd or NULL (no secrets) */
 	int64_t created_at, updated_at, state_since;
+	/* the replica whose engine drives it ("" none) and that replica's epoch
+	 * when it took it (docs/scale-out.md, "Replicas") */
+	char replica[INV_REPLICA_LEN];
+	int64_t replica_epoch;
 };
 void inv_machine_clear(struct inv_machine *m);
 
@@ -297,6 +308,15 @@ struct inv_machine_change {
 	bool set_allocation;
 	const char *allocation_id; /* "" or NULL detaches */
 	bool always_event;
+	/* The engine's claim (NULL: none, e.g. a tech's change). The change
+	 * commits only while claim->replica drives the machine under
+	 * claim->epoch (else INV_CONFLICT, field "claim"): a replica that lost
+	 * the machine writes nothing for it. With take_claim the change also
+	 * takes an unclaimed machine (or its own from an older epoch) for
+	 * claim; a claimed change that sets wake_at to 0 (nothing left to do)
+	 * gives the machine up. */
+	const struct inv_claim *claim;
+	bool take_claim;
 	const char *actor, *reason, *request_id;
 	/* optional audit row written in the same transaction */
 	const char *audit_action;
@@ -339,13 +359,62 @@ INV_MUST_CHECK enum inv_status inv_machines_due(struct inv *inv, int64_t now, in
 						int per_rack, struct inv_machine_list *out,
 						struct inv_err *err);
 /* Crash-only start: every machine in a transitional state whose wake_at
- * lies in the future (a lease or backoff of the previous run) is woken now.
- * *n gets how many. */
+ * lies in the future (a lease or backoff of the previous run) is woken now
+ * and unclaimed, if no other replica drives it (inv_set_replica). *n gets
+ * how many. */
 INV_MUST_CHECK enum inv_status inv_machines_recover(struct inv *inv, int *n, struct inv_err *err);
 /* Earliest pending wake_at into *wake_at (0 when no machine waits).
  * A failed read returns its status with *wake_at = 0. */
 INV_MUST_CHECK enum inv_status inv_machines_next_wake(struct inv *inv, int64_t *wake_at,
 						      struct inv_err *err);
+
+/* ------------------------------------------------------------- replicas
+ * Several provisiond processes on one PostgreSQL database, each a replica
+ * with a name and an epoch (docs/scale-out.md, "Replicas"). A machine a
+ * replica's engine works on carries its claim (inv_claim); a replica that
+ * stops heartbeating is fenced by another (epoch moves on, live 0) and
+ * its machines are unclaimed and woken for the others. */
+
+/* Names this process's replica for the engine's reads: due machines, the
+ * next wake-up and recovery count only machines it drives or nobody
+ * drives. "" (the default): unclaimed machines only. Call before the
+ * engine starts; not thread-safe against the engine's reads. */
+void inv_set_replica(struct inv *inv, const char *name);
+
+struct inv_replica {
+	char name[INV_REPLICA_LEN];
+	int64_t epoch;
+	char roles[64];
+	char address[256];
+	int64_t started_at, heartbeat_at;
+	bool fenced;	  /* another replica took its machines over */
+	int64_t machines; /* machines it drives */
+};
+struct inv_replica_list {
+	size_t n;
+	struct inv_replica *items;
+};
+void inv_replica_list_clear(struct inv_replica_list *l);
+/* Registers replica name (again): a new epoch into *epoch, not fenced,
+ * heartbeat and start now. */
+INV_MUST_CHECK enum inv_status inv_replica_register(struct inv *inv, const char *name,
+						    const char *roles, const char *address,
+						    int64_t *epoch, struct inv_err *err);
+/* Records that replica name is alive under epoch; INV_CONFLICT when it
+ * was fenced meanwhile (its machines went to others: register again). */
+INV_MUST_CHECK enum inv_status inv_replica_heartbeat(struct inv *inv, const char *name,
+						     int64_t epoch, struct inv_err *err);
+/* Replica name takes over from every other replica whose last heartbeat
+ * is older than before: fences it and unclaims (and wakes) its machines,
+ * all in one transaction, so of several replicas doing this at once one
+ * takes each. Up to max names of the replicas fenced go to lost, their
+ * number to *nlost, the machines unclaimed to *nmachines. */
+INV_MUST_CHECK enum inv_status inv_replicas_take_over(struct inv *inv, const char *name,
+						      int64_t before, char (*lost)[INV_REPLICA_LEN],
+						      int max, int *nlost, int *nmachines,
+						      struct inv_err *err);
+INV_MUST_CHECK enum inv_status inv_replica_list(struct inv *inv, struct inv_replica_list *out,
+						struct inv_err *err);
 
 struct inv_event {
 	int64_t seq;
@@ -489,6 +558,7 @@ struct inv_alloc_request {
 	const char *image;
 	int count, min_count;
 	const char *ssh_keys_json;   /* NULL: [] */
+	const char *user_data;	     /* NULL: none; stored, never audited or logged */
 	const char *idempotency_key; /* NULL: none */
 	int quota;		     /* -1: unlimited, else machines per SKU */
 	const char *actor, *request_id;
@@ -510,6 +580,12 @@ INV_MUST_CHECK enum inv_status inv_allocation_reserve(struct inv *inv,
 						      const struct inv_alloc_request *r,
 						      struct inv_allocation *out,
 						      struct inv_err *err);
+/* The allocation's cloud-init user data into *out (malloc'd, caller
+ * frees; NULL when it has none). Kept out of struct inv_allocation so that
+ * nothing that renders, lists or audits an allocation can carry it; read
+ * by the deploy that writes the config drive. INV_NOT_FOUND: no such id. */
+INV_MUST_CHECK enum inv_status inv_allocation_user_data(struct inv *inv, const char *id, char **out,
+							struct inv_err *err);
 INV_MUST_CHECK enum inv_status inv_allocation_get(struct inv *inv, const char *id,
 						  struct inv_allocation *out, struct inv_err *err);
 /* The newest allocation named name (of owner, unless owner is NULL):

@@ -8,6 +8,7 @@ struct change_ctx {
 	const char *id;
 	const struct inv_machine_change *c;
 	char real_id[INV_ID_LEN];
+	struct inv_claim held; /* the machine's claim before the change */
 };
 
 static enum inv_status read_current(struct inv_conn *c, struct change_ctx *x, char *state,
@@ -23,6 +24,8 @@ static enum inv_status read_current(struct inv_conn *c, struct change_ctx *x, ch
 		inv_col_copy(st, 0, x->real_id, sizeof x->real_id);
 		inv_col_copy(st, 1, state, len);
 		*version = inv_col_int64(st, 2);
+		inv_col_copy(st, 3, x->held.replica, sizeof x->held.replica);
+		x->held.epoch = inv_col_int64(st, 4);
 	} else if (s == INV_OK) {
 		s = inv_fail(err, INV_NOT_FOUND, "id", "no machine '%s'", x->id);
 	}
@@ -162,6 +165,43 @@ static enum inv_status detach_all(struct inv_conn *c, const char *id, struct inv
 	return inv_exec_done(st, "detach machine", err);
 }
 
+/* The engine's claim (inv_machine_change.claim): whether the change may
+ * commit, and the claim the machine has after it into *after. */
+static enum inv_status check_claim(const struct change_ctx *x, struct inv_claim *after,
+				   struct inv_err *err)
+{
+	const struct inv_machine_change *c = x->c;
+	const struct inv_claim *want = c->claim, *held = &x->held;
+	*after = *held;
+	if (!want)
+		return INV_OK;
+	bool mine = strcmp(held->replica, want->replica) == 0;
+	if (!(mine && held->epoch == want->epoch) &&
+	    !(c->take_claim && (!held->replica[0] || mine)))
+		return inv_fail(err, INV_CONFLICT, "claim",
+				"machine %s is driven by replica '%s' (epoch %lld), not by '%s' "
+				"(epoch %lld)",
+				x->real_id, held->replica, (long long)held->epoch, want->replica,
+				(long long)want->epoch);
+	if (c->take_claim)
+		*after = *want;
+	if (c->set_wake && c->wake_at == 0)
+		*after = (struct inv_claim){0}; /* nothing left to do: given up */
+	return INV_OK;
+}
+
+static enum inv_status set_claim(struct inv_conn *cn, const struct change_ctx *x,
+				 const struct inv_claim *after, struct inv_err *err)
+{
+	if (strcmp(after->replica, x->held.replica) == 0 && after->epoch == x->held.epoch)
+		return INV_OK;
+	const struct field f = {
+	    .on = true,
+	    .id = SQL_MACHINE_SET_CLAIM,
+	    .v = {TEXT(":replica", after->replica), NUM(":epoch", after->epoch)}};
+	return set_field(cn, x->real_id, &f, err);
+}
+
 static enum inv_status change_fn(struct inv_conn *cn, void *arg, struct inv_err *err)
 {
 	struct change_ctx *x = arg;
@@ -175,6 +215,9 @@ static enum inv_status change_fn(struct inv_conn *cn, void *arg, struct inv_err 
 		return inv_fail(err, INV_CONFLICT, "version",
 				"machine %s changed meanwhile (version %lld, expected %lld)",
 				x->real_id, (long long)version, (long long)c->expect_version);
+	struct inv_claim claim;
+	if ((s = check_claim(x, &claim, err)) != INV_OK)
+		return s;
 	const char *to = c->set_state ? inv_state_name(c->state) : from;
 	bool state_changes = strcmp(from, to) != 0;
 	if ((s = update_machine(cn, x->real_id, c, state_changes, err)) != INV_OK)
@@ -182,6 +225,8 @@ static enum inv_status change_fn(struct inv_conn *cn, void *arg, struct inv_err 
 			   ? inv_fail(err, INV_DUPLICATE, "name",
 				      "a machine named '%s' already exists", c->name ? c->name : "")
 			   : s;
+	if ((s = set_claim(cn, x, &claim, err)) != INV_OK)
+		return s;
 	if (c->set_bmc && (s = replace_bmc(cn, x->real_id, c->bmc, err)) != INV_OK)
 		return s;
 	if (c->set_allocation && (!c->allocation_id || !*c->allocation_id) &&
@@ -218,6 +263,7 @@ static const enum inv_state transitional[] = {
 
 struct recover_ctx {
 	int n;
+	const char *replica;
 };
 
 static enum inv_status recover_fn(struct inv_conn *c, void *arg, struct inv_err *err)
@@ -231,6 +277,7 @@ static enum inv_status recover_fn(struct inv_conn *c, void *arg, struct inv_err 
 			return INV_IO;
 		inv_bind_int(st, ":now", now);
 		inv_bind_text(st, ":state", inv_state_name(transitional[i]));
+		inv_bind_text(st, ":replica", x->replica);
 		if ((s = inv_exec_done(st, "recover machines", err)) == INV_OK)
 			x->n += inv_changes(c);
 	}
@@ -239,7 +286,7 @@ static enum inv_status recover_fn(struct inv_conn *c, void *arg, struct inv_err 
 
 enum inv_status inv_machines_recover(struct inv *inv, int *n, struct inv_err *err)
 {
-	struct recover_ctx x = {0};
+	struct recover_ctx x = {.replica = inv_replica_of(inv)};
 	enum inv_status s = inv_write(inv, recover_fn, &x, err);
 	*n = x.n;
 	return s;

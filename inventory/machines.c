@@ -108,6 +108,8 @@ static void read_machine(struct inv_q *st, struct inv_machine *m)
 	inv_col_copy(st, 24, m->bmc_username, sizeof m->bmc_username);
 	m->bmc_options_json = inv_col_dup(st, 25);
 	inv_col_copy(st, 26, m->owner, sizeof m->owner);
+	inv_col_copy(st, 28, m->replica, sizeof m->replica);
+	m->replica_epoch = inv_col_int64(st, 29);
 	split_macs(m, inv_col_text(st, 27));
 }
 
@@ -244,6 +246,7 @@ enum inv_status inv_machines_due(struct inv *inv, int64_t now, int limit, int pe
 	inv_bind_int(st, ":now", now);
 	inv_bind_int(st, ":limit", limit + 1);
 	inv_bind_int(st, ":per_rack", per_rack > 0 ? per_rack : INT32_MAX);
+	inv_bind_text(st, ":replica", inv_replica_of(inv));
 	enum inv_status s = collect(st, limit, out, err);
 	out->next_seq = 0;
 	return s;
@@ -256,6 +259,7 @@ enum inv_status inv_machines_next_wake(struct inv *inv, int64_t *wake_at, struct
 	struct inv_q *st = c ? inv_stmt(c, SQL_MACHINES_NEXT_WAKE, err) : NULL;
 	if (!st)
 		return INV_IO;
+	inv_bind_text(st, ":replica", inv_replica_of(inv));
 	bool row;
 	enum inv_status s = inv_step(st, &row, "next wake", err);
 	if (s == INV_OK && row)

@@ -15,8 +15,8 @@ enum inv_sql {
 	SQL_MACHINE_BY_ID_OR_NAME, /* :key */
 	SQL_MACHINE_BY_MAC,	   /* :mac */
 	SQL_MACHINE_LIST,	   /* :after, :state, :sku, :owner, :site, :rack, :limit */
-	SQL_MACHINES_DUE,	   /* :now, :per_rack, :limit */
-	SQL_MACHINES_NEXT_WAKE,	   /* -> min(wake_at) */
+	SQL_MACHINES_DUE,	   /* :now, :per_rack, :limit, :replica */
+	SQL_MACHINES_NEXT_WAKE,	   /* :replica -> min(wake_at) */
 	SQL_MACHINE_INSERT,
 	SQL_NIC_INSERT,
 	SQL_BMC_INSERT,
@@ -25,7 +25,7 @@ enum inv_sql {
 
 	/* the compare-and-swap change (machine_change.c): SQL_MACHINE_CAS bumps
 	 * the version, then one SQL_MACHINE_SET_* per field the change carries */
-	SQL_MACHINE_CURRENT, /* :key -> id, state, version */
+	SQL_MACHINE_CURRENT, /* :key -> id, state, version, replica, replica_epoch */
 	SQL_MACHINE_CAS,     /* :id, :version, :now */
 	SQL_MACHINE_SET_STATE,
 	SQL_MACHINE_SET_PHASE,
@@ -41,7 +41,18 @@ enum inv_sql {
 	SQL_MACHINE_SET_LOCATION,
 	SQL_MACHINE_SET_ALLOCATION,
 	SQL_MACHINE_DETACH_ALL,
-	SQL_MACHINES_RECOVER,
+	SQL_MACHINE_SET_CLAIM, /* :replica, :epoch */
+	SQL_MACHINES_RECOVER,  /* :now, :state, :replica */
+
+	/* replicas (replicas.c) */
+	SQL_REPLICA_REGISTER,  /* :name, :roles, :address, :now */
+	SQL_REPLICA_EPOCH,     /* :name -> epoch */
+	SQL_REPLICA_HEARTBEAT, /* :name, :epoch, :now */
+	SQL_REPLICAS_STALE,    /* :before, :name -> name, epoch */
+	SQL_REPLICA_FENCE,     /* :name, :epoch */
+	SQL_MACHINES_UNCLAIM,  /* :replica, :now: a lost replica's machines */
+	SQL_REPLICA_LIST,      /* -> name, epoch, roles, address, started_at,
+				* heartbeat_at, live, machines */
 
 	/* allocations (allocations.c, alloc_reserve.c, alloc_state.c) */
 	SQL_ALLOC_GET,	    /* :id -> read_alloc()'s columns */
@@ -72,6 +83,9 @@ enum inv_sql {
 	SQL_ALLOC_SET_SPREAD,  /* :id, :across, :mode */
 	SQL_ALLOC_SPREAD,      /* :id, :site -> across, mode, domains, sku */
 	SQL_ALLOC_SPREAD_USED, /* :id -> site, rack of each attached machine */
+	/* an allocation's cloud-init user data (alloc_user_data.c) */
+	SQL_ALLOC_SET_USER_DATA, /* :id, :user_data */
+	SQL_ALLOC_USER_DATA,	 /* :id -> user_data (NULL: none) */
 	/* the oldest available machine of sku in the first rack after (:site,
 	 * :rack), or the first site after :site: a seek per rack (site) */
 	SQL_POOL_NEXT_RACK, /* :sku, :available, :site, :rack -> site, rack, id */

@@ -285,6 +285,17 @@ const char *const inv_pg_migrations[] = {
     " started_at BIGINT NOT NULL DEFAULT 0, finished_at BIGINT NOT NULL DEFAULT 0,"
     " PRIMARY KEY (rollout_id, machine_id));"
     "ALTER TABLE allocation_machines ADD COLUMN image TEXT NOT NULL DEFAULT '';",
+
+    /* 11: replicas, as SQLite's; names in bytes' order */
+    "CREATE TABLE replicas (name TEXT COLLATE \"C\" PRIMARY KEY, epoch BIGINT NOT NULL,"
+    " roles TEXT NOT NULL, address TEXT NOT NULL DEFAULT '', started_at BIGINT NOT NULL,"
+    " heartbeat_at BIGINT NOT NULL, live BIGINT NOT NULL DEFAULT 1);"
+    "ALTER TABLE machines ADD COLUMN replica TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE machines ADD COLUMN replica_epoch BIGINT NOT NULL DEFAULT 0;"
+    "CREATE INDEX machines_replica ON machines(replica) WHERE replica <> '';",
+
+    /* 12: an allocation's cloud-init user data, as SQLite's */
+    "ALTER TABLE allocations ADD COLUMN user_data TEXT;",
 };
 _Static_assert(sizeof inv_pg_migrations / sizeof inv_pg_migrations[0] == INV_SCHEMA_VERSIONS,
 	       "a migration for every schema version");

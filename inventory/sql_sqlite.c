@@ -55,7 +55,8 @@ static const char *const sqlite_sql[] = {
     [SQL_MACHINE_BY_MAC] = SQL_MACHINE_BY_MAC_TEXT(MACHINE_SELECT),
     [SQL_MACHINE_LIST] = SQL_MACHINE_LIST_TEXT(MACHINE_SELECT),
     [SQL_MACHINES_DUE] = SQL_MACHINES_DUE_TEXT(MACHINE_SELECT, ""),
-    [SQL_MACHINES_NEXT_WAKE] = "SELECT min(wake_at) FROM machines WHERE wake_at > 0",
+    [SQL_MACHINES_NEXT_WAKE] = "SELECT min(wake_at) FROM machines WHERE wake_at > 0"
+			       " AND replica IN ('', :replica)",
     [SQL_MACHINE_INSERT] =
 	"INSERT INTO machines(id, name, state, site, rack, unit, sku, facts, wake_at,"
 	" created_at, updated_at, state_since) VALUES(:id, :name, :state, :site, :rack, :unit,"
@@ -70,7 +71,8 @@ static const char *const sqlite_sql[] = {
 
     /* the compare-and-swap change */
     [SQL_MACHINE_CURRENT] =
-	"SELECT id, state, version FROM machines WHERE id = :key OR name = :key LIMIT 1",
+	"SELECT id, state, version, replica, replica_epoch FROM machines"
+	" WHERE id = :key OR name = :key LIMIT 1",
     [SQL_MACHINE_CAS] = "UPDATE machines SET version = version + 1, updated_at = :now"
 			" WHERE id = :id AND version = :version",
     [SQL_MACHINE_SET_STATE] = MACHINE_SET("state = :state, state_since = :now"),
@@ -91,8 +93,31 @@ static const char *const sqlite_sql[] = {
     [SQL_MACHINE_SET_ALLOCATION] = MACHINE_SET("allocation_id = :allocation"),
     [SQL_MACHINE_DETACH_ALL] = "UPDATE allocation_machines SET detached = 1"
 			       " WHERE machine_id = :machine AND detached = 0",
-    [SQL_MACHINES_RECOVER] =
-	"UPDATE machines SET wake_at = :now WHERE wake_at > :now AND state = :state",
+    [SQL_MACHINE_SET_CLAIM] = MACHINE_SET("replica = :replica, replica_epoch = :epoch"),
+    [SQL_MACHINES_RECOVER] = "UPDATE machines SET wake_at = :now, replica = '', replica_epoch = 0,"
+			     " version = version + 1 WHERE wake_at > :now AND state = :state"
+			     " AND replica IN ('', :replica)",
+
+    /* replicas */
+    [SQL_REPLICA_REGISTER] =
+	"INSERT INTO replicas(name, epoch, roles, address, started_at, heartbeat_at, live)"
+	" VALUES(:name, 1, :roles, :address, :now, :now, 1) ON CONFLICT(name) DO UPDATE SET"
+	" epoch = replicas.epoch + 1, roles = excluded.roles, address = excluded.address,"
+	" started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, live = 1",
+    [SQL_REPLICA_EPOCH] = "SELECT epoch FROM replicas WHERE name = :name",
+    [SQL_REPLICA_HEARTBEAT] = "UPDATE replicas SET heartbeat_at = :now"
+			      " WHERE name = :name AND epoch = :epoch AND live = 1",
+    [SQL_REPLICAS_STALE] = "SELECT name, epoch FROM replicas WHERE live = 1"
+			   " AND heartbeat_at < :before AND name <> :name",
+    [SQL_REPLICA_FENCE] = "UPDATE replicas SET live = 0, epoch = epoch + 1"
+			  " WHERE name = :name AND epoch = :epoch AND live = 1",
+    [SQL_MACHINES_UNCLAIM] = "UPDATE machines SET replica = '', replica_epoch = 0,"
+			     " version = version + 1,"
+			     " wake_at = CASE WHEN wake_at > :now THEN :now ELSE wake_at END"
+			     " WHERE replica = :replica",
+    [SQL_REPLICA_LIST] = "SELECT r.name, r.epoch, r.roles, r.address, r.started_at,"
+			 " r.heartbeat_at, r.live, (SELECT count(*) FROM machines m"
+			 " WHERE m.replica = r.name) FROM replicas r ORDER BY r.name",
 
     /* allocations */
     [SQL_ALLOC_GET] = ALLOC_SELECT " WHERE id = :id",
@@ -164,6 +189,8 @@ static const char *const sqlite_sql[] = {
 	"  JOIN machines m ON m.id = am.machine_id WHERE am.allocation_id = a.id"
 	"  AND am.detached = 0 AND " DOMAIN_STORED " != '') END, a.sku"
 	" FROM allocations a WHERE a.id = :id",
+    [SQL_ALLOC_SET_USER_DATA] = "UPDATE allocations SET user_data = :user_data WHERE id = :id",
+    [SQL_ALLOC_USER_DATA] = "SELECT user_data FROM allocations WHERE id = :id",
     [SQL_ALLOC_SPREAD_USED] = "SELECT m.site, m.rack FROM allocation_machines am"
 			      " JOIN machines m ON m.id = am.machine_id"
 			      " WHERE am.allocation_id = :id AND am.detached = 0",
@@ -527,6 +554,19 @@ const char *const inv_sqlite_migrations[] = {
     " started_at INTEGER NOT NULL DEFAULT 0, finished_at INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (rollout_id, machine_id));"
     "ALTER TABLE allocation_machines ADD COLUMN image TEXT NOT NULL DEFAULT '';",
+
+    /* 11: replicas (docs/scale-out.md, "Replicas"): who is alive, and which
+     * replica's engine drives each machine under which epoch ('' none) */
+    "CREATE TABLE replicas (name TEXT PRIMARY KEY, epoch INTEGER NOT NULL,"
+    " roles TEXT NOT NULL, address TEXT NOT NULL DEFAULT '', started_at INTEGER NOT NULL,"
+    " heartbeat_at INTEGER NOT NULL, live INTEGER NOT NULL DEFAULT 1);"
+    "ALTER TABLE machines ADD COLUMN replica TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE machines ADD COLUMN replica_epoch INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX machines_replica ON machines(replica) WHERE replica <> '';",
+
+    /* 12: an allocation's cloud-init user data (text, NULL: none); read
+     * only by the deploy that writes the config drive, never listed */
+    "ALTER TABLE allocations ADD COLUMN user_data TEXT;",
 };
 _Static_assert(sizeof inv_sqlite_migrations / sizeof inv_sqlite_migrations[0] ==
 		   INV_SCHEMA_VERSIONS,

@@ -40,6 +40,18 @@ static const struct field spread_fields[] = {
      .schema = "SpreadMode"},
 };
 
+/* user_data: cloud-init's user data for the config drive. jansson has
+ * already refused bytes that are not UTF-8, and the length check refuses
+ * NUL; here the other control characters but tab, LF and CR. */
+static bool valid_user_data(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r') ||
+		    *s == 0x7f)
+			return false;
+	return true;
+}
+
 const struct field alloc_fields[] = {
     API_NAME_FIELD("sku", true, "must be a SKU name"),
     {.name = "count", .kind = F_INT, .required = true, .min = 1, .max = INV_MAX_ALLOC},
@@ -47,6 +59,12 @@ const struct field alloc_fields[] = {
     API_NAME_FIELD("image", true, "must be an image name"),
     API_NAME_FIELD("name", false, "must contain only [A-Za-z0-9._-]"),
     {.name = "ssh_keys", .kind = F_ARR},
+    {.name = "user_data",
+     .kind = F_STR,
+     .min = 1,
+     .max = 64 * 1024,
+     .check = valid_user_data,
+     .hint = "must be text (UTF-8 without control characters but tab, CR and LF)"},
     API_NAME_FIELD("owner", false, "must be an owner name"),
     {.name = "spread", .kind = F_OBJ, .sub = spread_fields, .nsub = ARRAY_SIZE(spread_fields)},
 };
@@ -188,6 +206,7 @@ void api_alloc_create(struct api_call *c)
 	json_t *keys = json_object_get(body, "ssh_keys");
 	char *keys_json = keys ? json_dumps(keys, JSON_COMPACT) : NULL;
 	q.ssh_keys_json = keys_json;
+	q.user_data = json_string_value(json_object_get(body, "user_data"));
 	if (parse_spread(r, body, &q.spread) && build_request(r, a, p, body, &q)) {
 		struct inv_allocation al = {0};
 		struct inv_err e = {0};

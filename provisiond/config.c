@@ -89,6 +89,10 @@ static const struct option options[] = {
     S("dnsmasq", "dir", dnsmasq_dir),
     N("dnsmasq", "ipv6_ra", dnsmasq_ipv6_ra, 0, 1),
     S("log", "level", log_level),
+    S("replica", "name", replica_name),
+    S("replica", "roles", replica_roles),
+    N("replica", "heartbeat_s", replica_heartbeat_s, 1, 600),
+    N("replica", "takeover_s", replica_takeover_s, 3, 3600),
 };
 
 void config_defaults(struct config *c)
@@ -137,6 +141,9 @@ void config_defaults(struct config *c)
 	snprintf(c->images_dir, sizeof c->images_dir, "/var/lib/provisiond/images");
 	snprintf(c->vmedia_dir, sizeof c->vmedia_dir, "/var/lib/provisiond/vmedia");
 	snprintf(c->log_level, sizeof c->log_level, "info");
+	snprintf(c->replica_roles, sizeof c->replica_roles, "api,boot,engine");
+	c->replica_heartbeat_s = 5;
+	c->replica_takeover_s = 30;
 	snprintf(c->dnsmasq_mode, sizeof c->dnsmasq_mode, "off");
 	snprintf(c->dnsmasq_dir, sizeof c->dnsmasq_dir, "/var/lib/provisiond/dnsmasq");
 }
@@ -261,6 +268,25 @@ static int line_of(const struct load_ctx *x, const char *section, const char *ke
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error"};
 
+int config_roles(const char *list)
+{
+	static const char *const names[] = {"api", "boot", "engine"};
+	int roles = 0;
+	char buf[sizeof((struct config *)0)->replica_roles];
+	snprintf(buf, sizeof buf, "%s", list);
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+		int bit = -1;
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+			if (strcmp(t, names[i]) == 0)
+				bit = 1 << i;
+		if (bit < 0)
+			return -1;
+		roles |= bit;
+	}
+	return roles ? roles : -1;
+}
+
 static bool one_of(const char *v, const char *const *names, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -292,6 +318,17 @@ static enum err_status check(struct load_ctx *x)
 		fail(x, line_of(x, "server", "boot_listen"), "server", "boot_listen",
 		     "server.boot_listen '%s' must be IPv4-ADDRESS:PORT (or empty: off)",
 		     c->boot_listen);
+	if (config_roles(c->replica_roles) < 0)
+		fail(x, line_of(x, "replica", "roles"), "replica", "roles",
+		     "replica.roles '%s' must list one or more of api, boot, engine "
+		     "(comma-separated)",
+		     c->replica_roles);
+	if (c->replica_heartbeat_s * 3 > c->replica_takeover_s) {
+		int hb = line_of(x, "replica", "heartbeat_s"),
+		    to = line_of(x, "replica", "takeover_s");
+		fail(x, hb > to ? hb : to, "replica", hb > to ? "heartbeat_s" : "takeover_s",
+		     "replica.takeover_s must be at least 3 x replica.heartbeat_s");
+	}
 	if (c->backoff_max_ms < c->backoff_base_ms) {
 		/* name the one the file set (the later one if both) */
 		int max = line_of(x, "lifecycle", "backoff_max_ms");

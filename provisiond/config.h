@@ -71,6 +71,10 @@ struct config {
 	char dnsmasq_lease_time[16];
 	char dnsmasq_dir[512];
 	int dnsmasq_ipv6_ra;
+	/* [replica] several provisiond processes on one database */
+	char replica_name[64];	/* "" = HOSTNAME:API_PORT */
+	char replica_roles[64]; /* api, boot, engine (config_roles) */
+	int replica_heartbeat_s, replica_takeover_s;
 	/* [log] */
 	char log_level[16];
 };
@@ -84,6 +88,12 @@ void config_defaults(struct config *c);
  *                other (the line of the option that set it);
  *   ERR_IO       the file cannot be read (line 0).
  * On error c may hold some of the file's values. */
+/* The roles of a [replica] roles list: CONFIG_ROLE_* bits, -1 when a name
+ * is unknown or the list is empty. */
+#define CONFIG_ROLE_API 1
+#define CONFIG_ROLE_BOOT 2
+#define CONFIG_ROLE_ENGINE 4
+int config_roles(const char *list);
 enum err_status config_load(struct config *c, const char *path, struct err *e);
 /* As config_load, but reports every problem ("file:line: message", field
  * "section.key") to report instead of stopping at the first; returns how

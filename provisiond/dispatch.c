@@ -137,10 +137,26 @@ static bool parse_body(struct api_call *c)
 	return c->body != NULL;
 }
 
+/* A replica without the api role ([replica] roles) answers the
+ * management API's /v1 routes with 421: the client asked the wrong one. */
+static bool api_role_serves(struct api_call *c)
+{
+	bool in_api = c->route >= api_routes && c->route < api_routes + api_nroutes;
+	if (!in_api || (c->a->roles & CONFIG_ROLE_API) ||
+	    strncmp(c->route->http.pattern, "/v1/", 4) != 0)
+		return true;
+	http_error(c->r, 421, "misdirected_request", NULL,
+		   "this replica does not serve the API (replica.roles = %s)",
+		   c->a->cfg.replica_roles);
+	return false;
+}
+
 void api_dispatch(struct http_req *r, void *app)
 {
 	struct principal p = {0};
 	struct api_call c = {.r = r, .a = app, .route = (const struct api_route *)r->route};
+	if (!api_role_serves(&c))
+		return;
 	if (authenticate(&c, &p) && within_rate(&c) && check_query(&c) &&
 	    !(c.route->refused_when_frozen && api_refuse_if_frozen(r, app)) && parse_body(&c))
 		c.route->handler(&c);

@@ -12,6 +12,7 @@
 #include "provisiond/lifecycle/lifecycle.h"
 #include "provisiond/log.h"
 #include "provisiond/notify.h"
+#include "provisiond/replica.h"
 #include "provisiond/events.h"
 #include "skus/sku.h"
 
@@ -207,7 +208,7 @@ static int load_freeze(struct app *a)
 	char *v = NULL;
 	struct inv_err e = {0};
 	if (inv_setting_get(a->inv, "freeze", &v, &e) != INV_OK) {
-		fprintf(stderr, "provisiond: cannot read the fleet freeze: %s\n", e.message);
+		log_event(LOG_ERROR, "cannot read the fleet freeze", "error", e.message, NULL);
 		return -1;
 	}
 	json_t *o = v ? json_loads(v, 0, NULL) : NULL;
@@ -269,7 +270,7 @@ static int start_http(struct app *a, char *err, size_t errlen)
 	o.netns = a->cfg.boot_netns[0] ? a->cfg.boot_netns : NULL;
 	if (!a->api)
 		return -1;
-	if (!a->cfg.boot_listen[0])
+	if (!a->cfg.boot_listen[0] || !(a->roles & CONFIG_ROLE_BOOT))
 		return 0;
 	o.name = "boot";
 	o.workers = a->cfg.boot_workers;
@@ -317,9 +318,11 @@ static void *notifier_main(void *arg)
 	struct app *a = arg;
 	uint64_t seen = inv_change_counter(a->inv);
 	while (!atomic_load(&a->draining)) {
-		if (inv_wait_change(a->inv, &seen, 1000))
+		if (inv_wait_change(a->inv, &seen, 1000)) {
 			http_wake_parked(a->boot);
-		else /* a quiet second: if writes were failing, do they work again? */
+			lc_kick(a->lc); /* another replica may have woken a machine */
+			(void)load_freeze(a); /* or set the freeze */
+		} else /* a quiet second: if writes were failing, do they work again? */
 			inv_storage_probe(a->inv);
 		util_sleep_ms(100);
 	}
@@ -331,6 +334,7 @@ static int start_services(struct app *a)
 {
 	char err[512];
 	struct err e = {0};
+	a->roles = config_roles(a->cfg.replica_roles);
 	if (app_reload_catalog(a, &e) != ERR_OK) {
 		fprintf(stderr, "provisiond: SKU catalog %s: %s\n", a->cfg.skus_dir, e.message);
 		return 1;
@@ -345,7 +349,8 @@ static int start_services(struct app *a)
 		fprintf(stderr, "provisiond: out of memory\n");
 		return 1;
 	}
-	if (boot_dnsmasq_start(&a->cfg, &a->dnsmasq, &e) != ERR_OK) {
+	if ((a->roles & CONFIG_ROLE_BOOT) &&
+	    boot_dnsmasq_start(&a->cfg, &a->dnsmasq, &e) != ERR_OK) {
 		fprintf(stderr, "provisiond: dnsmasq: %s\n", e.message);
 		return 1;
 	}
@@ -360,7 +365,13 @@ static int start_services(struct app *a)
 		fprintf(stderr, "provisiond: %s\n", err);
 		return 1;
 	}
-	if (lc_start(a, &a->lc, &e) != ERR_OK || event_hub_start(a, &a->events, &e) != ERR_OK) {
+	if (!(a->replica =
+		  replica_start(a->inv, a->bmc, &a->cfg, http_port(a->api), err, sizeof err))) {
+		fprintf(stderr, "provisiond: %s\n", err);
+		return 1;
+	}
+	if (((a->roles & CONFIG_ROLE_ENGINE) && lc_start(a, &a->lc, &e) != ERR_OK) ||
+	    event_hub_start(a, &a->events, &e) != ERR_OK) {
 		fprintf(stderr, "provisiond: %s\n", e.message);
 		return 1;
 	}
@@ -410,6 +421,7 @@ static int serve(struct app *a, const struct daemon_args *args, sigset_t *sigs)
 	http_stop(a->boot, 10000);
 	event_hub_free(a->events); /* no stream reads it any more */
 	lc_stop(a->lc);
+	replica_stop(a->replica);
 	con_manager_free(a->console); /* before the BMC manager its sessions use */
 	a->console = NULL;
 	boot_dnsmasq_stop(a->dnsmasq);

@@ -360,6 +360,7 @@ static const char *tag_of(const char *pattern, bool boot)
 	    {"/v1/audit", "audit"},
 	    {"/v1/owners/", "quotas"},
 	    {"/v1/freeze", "freeze"},
+	    {"/v1/replicas", "replicas"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(tags); i++)
 		if (strncmp(pattern, tags[i].prefix, strlen(tags[i].prefix)) == 0)
@@ -382,7 +383,8 @@ static json_t *tag_list(void)
 		    {"name" : "allocations", "description" : "Gangs of machines given to services"},
 		    {"name" : "audit", "description" : "Who changed what configuration"},
 		    {"name" : "quotas", "description" : "Machine quotas per owner and SKU"},
-		    {"name" : "freeze", "description" : "The fleet freeze switch"}, {
+		    {"name" : "freeze", "description" : "The fleet freeze switch"},
+		    {"name" : "replicas", "description" : "provisiond processes on one database"}, {
 			    "name" : "boot",
 			    "description" : "Boot listener: iPXE scripts, ramdisk and images"
 		    },

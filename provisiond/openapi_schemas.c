@@ -320,6 +320,32 @@ static const struct component components[] = {
 	     "additionalProperties" : false
      })},
     {.name = "SkuList", .list_of = "Sku"},
+    {.name = "Replica",
+     .json = JSON({
+	     "type" : "object",
+	     "required" : [ "name", "epoch", "roles", "status", "machines" ],
+	     "properties" : {
+		     "name" : {"type" : "string"},
+		     "epoch" : {
+			     "description" : "new at each start and after each fencing",
+			     "type" : "integer"
+		     },
+		     "roles" : {"type" : "array", "items" : {"enum" : [ "api", "boot", "engine" ]}},
+		     "address" : {"description" : "its API listener", "type" : "string"},
+		     "started_at" : {"type" : "string", "format" : "date-time"},
+		     "heartbeat_at" : {"type" : "string", "format" : "date-time"},
+		     "heartbeat_age_ms" : {"type" : "integer"},
+		     "status" : {
+			     "description" : "live, silent (about to be taken over) or fenced",
+			     "enum" : [ "live", "silent", "fenced" ]
+		     },
+		     "machines" :
+			 {"description" : "machines its engine drives now", "type" : "integer"},
+		     "self" : {"description" : "the replica that answered", "type" : "boolean"}
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "ReplicaList", .list_of = "Replica"},
     {.name = "Capacity",
      .json = JSON({
 	     "description" : "skus by default; racks with ?by=rack; sites with ?by=site",

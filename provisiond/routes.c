@@ -102,6 +102,13 @@ const struct api_route api_routes[] = {
      .audited = true,
      .summary = "Revoke a token",
      .responses = R(OK(204, NULL, "revoked"))},
+    {.http = {.method = "GET", .pattern = "/v1/replicas"},
+     .handler = api_replica_list,
+     .auth = AUTH_BEARER,
+     .roles = ROLES_STAFF,
+     .summary = "The provisiond replicas sharing this database: roles, heartbeats, machines "
+		"each drives",
+     .responses = R(OK(200, "ReplicaList", "every replica that ever registered"))},
     {.http = {.method = "GET", .pattern = "/v1/skus", .inline_ok = true},
      .handler = api_sku_list,
      .auth = AUTH_BEARER,

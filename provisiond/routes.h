@@ -125,6 +125,7 @@ void api_token_delete(struct api_call *c);
 /* api_skus.c */
 void api_sku_list(struct api_call *c);
 void api_sku_get(struct api_call *c);
+void api_replica_list(struct api_call *c);
 void api_capacity(struct api_call *c);
 /* api_machines.c */
 void api_machine_enroll(struct api_call *c);

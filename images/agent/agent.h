@@ -269,6 +269,8 @@ struct agent_image_args {
 	long long size;	 /* decompressed size, -1 unknown */
 	char *device;	 /* owned: resolved target path */
 	const json_t *metadata;
+	bool config_drive;   /* metadata's AGENT_META_CONFIG_DRIVE */
+	const char *sysroot; /* borrowed from the configuration */
 };
 /* Validates the write_image args (borrowed from `args`, which must outlive
  * out) and resolves the device (default: first disk under devroot). */
@@ -309,6 +311,21 @@ enum agent_rc agent_meta_write(int fd, uint64_t disk_size, const json_t *meta,
 			       struct agent_err *err);
 /* Reads the block back from the tail of path; AGENT_E_IO when absent. */
 enum agent_rc agent_meta_read(const char *path, json_t **meta, struct agent_err *err);
+
+/* ---- config drive (configdrive.c) ---------------------------------------- */
+
+/* The config drive's size; it ends where the metadata MiB starts. */
+#define AGENT_CONFIG_DRIVE_MIB 8ULL
+/* Writes the OpenStack config drive (label config-2) for meta into fd
+ * (the device at path `device`, disk_size bytes, holding an image of
+ * image_size bytes): a FAT filesystem made with mkfs.fat + mtools, a
+ * partition added with sfdisk, the image's last partition grown up to it
+ * when it is a Linux one. sysroot: where /sys is (the boot NIC's MAC).
+ * Runs the tools from PATH; AGENT_E_IO when one fails, AGENT_E_USAGE when
+ * the disk has no room or no partition table. */
+enum agent_rc agent_configdrive_write(int fd, const char *device, uint64_t disk_size,
+				      uint64_t image_size, const json_t *meta, const char *sysroot,
+				      struct agent_err *err);
 
 /* ---- server conversation (client.c, commands.c, run.c, booted.c) -------- */
 

@@ -73,6 +73,9 @@ enum agent_rc agent_image_args_parse(const json_t *args, const struct agent_conf
 		out->metadata = NULL;
 	if (out->metadata && !json_is_object(out->metadata))
 		return agent_fail(err, AGENT_E_USAGE, "write_image: metadata must be an object");
+	out->config_drive =
+	    out->metadata && json_is_true(json_object_get(out->metadata, AGENT_META_CONFIG_DRIVE));
+	out->sysroot = cfg->sysroot;
 	json_t *dev = json_object_get(args, AGENT_IMAGE_DEVICE);
 	if (dev && !json_is_null(dev) && !json_is_string(dev))
 		return agent_fail(err, AGENT_E_USAGE, "write_image: device must be a string");
@@ -87,8 +90,9 @@ void agent_image_args_free(struct agent_image_args *a)
 	a->device = NULL;
 }
 
-/* Room for the image: the device size, less the metadata MiB. A regular
- * file of size 0 is unbounded (no metadata possible). */
+/* Room for the image: the device size, less the metadata MiB and the
+ * config drive. A regular file of size 0 is unbounded (no metadata
+ * possible). */
 static enum agent_rc image_capacity(const struct agent_image_args *a, struct agent_sink *sink,
 				    uint64_t *disk_size, uint64_t *capacity, struct agent_err *err)
 {
@@ -103,6 +107,9 @@ static enum agent_rc image_capacity(const struct agent_image_args *a, struct age
 					  a->device, (unsigned long long)*disk_size);
 		*capacity = *disk_size - AGENT_MIB;
 	}
+	uint64_t cd = AGENT_CONFIG_DRIVE_MIB * AGENT_MIB;
+	if (a->config_drive)
+		*capacity = *capacity > cd ? *capacity - cd : 0;
 	if (a->size >= 0 && *capacity && (uint64_t)a->size > *capacity)
 		return agent_fail(err, AGENT_E_USAGE,
 				  "image of %lld bytes does not fit in %s (%llu "
@@ -160,6 +167,9 @@ enum agent_rc agent_image_write(const struct agent_client *c, const struct agent
 	uint64_t written = agent_sink_written(sink);
 	if (rc == AGENT_OK)
 		rc = verify(a, written, hex, err);
+	if (rc == AGENT_OK && a->config_drive)
+		rc = agent_configdrive_write(agent_sink_fd(sink), a->device, disk_size, written,
+					     a->metadata, a->sysroot, err);
 	if (rc == AGENT_OK && a->metadata) {
 		rc = agent_meta_write(agent_sink_fd(sink), disk_size, a->metadata, err);
 		if (rc == AGENT_OK && fsync(agent_sink_fd(sink)) != 0)

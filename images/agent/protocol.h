@@ -123,6 +123,8 @@ _Static_assert(AGENT_ALIVE_S * 100 > AGENT_HEARTBEAT_DEFAULT_S * (100 + AGENT_HE
 #define AGENT_META_API_URL "api_url"
 #define AGENT_META_TOKEN "token" /* the one-time instance token */
 #define AGENT_META_SSH_KEYS "ssh_keys"
+#define AGENT_META_USER_DATA "user_data"       /* cloud-init user data text, optional */
+#define AGENT_META_CONFIG_DRIVE "config_drive" /* true: write a config drive */
 
 /* POST AGENT_PATH_RESULT. */
 #define AGENT_RESULT_ID "id"

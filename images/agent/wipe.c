@@ -1,5 +1,5 @@
 /* wipe.c — the wipe command: erase partition tables and filesystem
- * signatures (first and last MiB) or whole disks. */
+ * signatures (first MiB, last MiB and config drive) or whole disks. */
 #include "agent.h"
 
 #include <errno.h>
@@ -10,16 +10,21 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-/* The two ranges to zero; they merge when the device is under 2 MiB. */
+/* The two ranges to zero; they merge when the device is under 2 MiB. The
+ * tail range covers the config drive too (it holds the user data) on
+ * disks large enough to have had one. */
 static void wipe_ranges(uint64_t size, bool full, uint64_t r[2][2])
 {
+	uint64_t tail = (AGENT_CONFIG_DRIVE_MIB + 1) * AGENT_MIB;
 	if (full || size <= 2 * AGENT_MIB) {
 		r[0][0] = 0, r[0][1] = size;
 		r[1][0] = 0, r[1][1] = 0;
 		return;
 	}
+	if (size < 4 * tail)
+		tail = AGENT_MIB;
 	r[0][0] = 0, r[0][1] = AGENT_MIB;
-	r[1][0] = size - AGENT_MIB, r[1][1] = AGENT_MIB;
+	r[1][0] = size - tail, r[1][1] = tail;
 }
 
 enum agent_rc agent_wipe_device(const char *path, bool full, struct agent_progress *progress,

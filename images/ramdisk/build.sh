@@ -116,10 +116,45 @@ stage_file() {
 	cp -L "$1" "$STAGE$2"
 }
 
-# The agent's shared libraries and the dynamic loader, at the paths ldd names.
+# The tools the agent runs to write a config drive (images/agent/
+# configdrive.c): this host's sfdisk, mkfs.fat and mtools (packages fdisk,
+# dosfstools, mtools), with their libraries. mcopy and mmd are mtools
+# under another name.
+CD_TOOLS="sfdisk mkfs.fat mtools"
+stage_tools() {
+	local t p
+	for t in $CD_TOOLS; do
+		p=$(PATH=$PATH:/sbin:/usr/sbin command -v "$t") || die "missing tool: $t (packages: fdisk dosfstools mtools)"
+		stage_file "$p" "/usr/sbin/$t"
+		chmod 0755 "$STAGE/usr/sbin/$t"
+		stage_libraries "$p"
+	done
+	# mtools converts file names to the FAT code page (850) with iconv:
+	# glibc's module for it, found through the module cache
+	local g
+	g=$(dirname "$(gconv_dir)")
+	for t in gconv-modules.cache IBM850.so; do
+		[ -f "$g/$t" ] || die "no $g/$t (package libc6)"
+		stage_file "$g/$t" "$g/$t"
+	done
+	ln -sf mkfs.fat "$STAGE/usr/sbin/mkfs.vfat"
+	ln -sf mtools "$STAGE/usr/sbin/mcopy"
+	ln -sf mtools "$STAGE/usr/sbin/mmd"
+}
+
+# glibc's iconv module directory (DIR/gconv-modules.cache's path).
+gconv_dir() {
+	local d
+	for d in /usr/lib/x86_64-linux-gnu/gconv /usr/lib64/gconv /usr/lib/gconv; do
+		[ -f "$d/gconv-modules.cache" ] && { echo "$d/gconv-modules.cache"; return; }
+	done
+	die "no gconv-modules.cache (package libc6)"
+}
+
+# A binary's shared libraries and the dynamic loader, at the paths ldd names.
 stage_libraries() {
-	local line lib
-	ldd "$AGENT" >"$WORK/ldd" || die "ldd $AGENT failed (not a dynamic executable?)"
+	local line lib bin=$1
+	ldd "$bin" >"$WORK/ldd" || die "ldd $bin failed (not a dynamic executable?)"
 	if grep -q 'not found' "$WORK/ldd"; then die "unresolved libraries: $(grep 'not found' "$WORK/ldd")"; fi
 	while read -r line; do
 		case "$line" in
@@ -127,6 +162,7 @@ stage_libraries() {
 		/*) lib=${line%% (*} ;;
 		*) continue ;;
 		esac
+		[ -e "$STAGE$lib" ] && continue
 		stage_file "$lib" "$lib"
 		echo "$lib" >>"$WORK/libs"
 	done <"$WORK/ldd"
@@ -166,7 +202,8 @@ stage_tree() {
 	printf 'root:x:0:\n' >"$STAGE/etc/group"
 	printf 'hosts: files dns\n' >"$STAGE/etc/nsswitch.conf"
 	printf '127.0.0.1 localhost\n' >"$STAGE/etc/hosts"
-	stage_libraries
+	stage_libraries "$AGENT"
+	stage_tools
 	stage_modules
 }
 

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The __COUNT members are sentinels for the name tables, not values. */
 enum bmc_power_state { BMC_POWER_UNKNOWN, BMC_POWER_OFF, BMC_POWER_ON, BMC_POWER_STATE__COUNT };
@@ -67,6 +68,10 @@ struct bmc_target {
 	 * every boot device change; NULL or "" leaves the BMC's mode alone. A driver
 	 * option of the same meaning (redfish boot_mode) wins. */
 	const char *boot_mode;
+	/* The epoch of the claim under which a replica's engine calls (0: no
+	 * claim, e.g. a tech's call): the manager's gate refuses the call once
+	 * that claim is over (bmc_manager_set_gate). */
+	int64_t claim_epoch;
 };
 
 /* A target that owns its strings, for work that outlives the caller's (a call
@@ -96,6 +101,10 @@ struct bmc_limits {
 
 void bmc_limits_default(struct bmc_limits *l);
 
+/* Decides before every driver call whether it may be sent: false refuses
+ * it (BMC_ERR_BUSY, with why in the message). claim_epoch is the target's. */
+typedef bool (*bmc_gate_fn)(void *ctx, int64_t claim_epoch, char *why, size_t len);
+
 struct bmc_manager;
 
 /* Allocates a manager; returns NULL on allocation failure or when l is invalid (a
@@ -105,6 +114,9 @@ struct bmc_manager;
  * manager, and it waits for driver calls that timed out but have not returned. */
 struct bmc_manager *bmc_manager_new(const struct bmc_limits *l);
 void bmc_manager_free(struct bmc_manager *m);
+/* Installs the gate every driver call passes (NULL: none); set before
+ * calls begin. A replica that lost its claims sends nothing. */
+void bmc_manager_set_gate(struct bmc_manager *m, bmc_gate_fn gate, void *ctx);
 
 /* No I/O: driver known and compiled in, address, username and options well formed.
  * Returns BMC_OK, BMC_ERR_INVALID or BMC_ERR_NOT_COMPILED. Thread-safe. */

@@ -221,6 +221,10 @@ enum bmc_status bmc_call(struct bmc_session *s, struct bmc_call_args *a, struct 
 	struct job *j;
 
 	a->ran = false;
+	char why[200];
+	if (s->m->gate && !s->m->gate(s->m->gate_ctx, s->t->claim_epoch, why, sizeof why))
+		return bmc_error_set(e, BMC_ERR_BUSY, NULL, "BMC at %s: not sent: %s", s->label,
+				     why);
 	/* per call, not per operation: a long confirmation must not run out of queue */
 	st = bmc_slot_acquire(s->m, util_now_ms() + s->m->lim.queue_timeout_ms, e);
 	if (st != BMC_OK)

@@ -7,14 +7,17 @@
  * open times out like a dead BMC), settle_ms (a power change shows in power_get only after this
  * long), hang_ms (every call sleeps this long ignoring its timeout: a stuck library call, for the
  * watchdog's tests), timeout_ms (common). Any address is accepted. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "provisiond/bmc/driver.h"
 #include "provisiond/bmc/fake.h"
 #include "provisiond/bmc/options.h"
+#include "util/util.h"
 
 enum fk_call { FK_OPEN, FK_GET, FK_SET, FK_BOOT, FK__COUNT };
 static const char *const fk_call_names[FK__COUNT] = {"open", "power_get", "power_set", "boot_set"};
@@ -49,6 +52,7 @@ struct fake_inst {
 	struct fake_machine *fm;
 	struct fake_conf c;
 	char label[300];
+	long long claim_epoch; /* the target's: for the call log */
 };
 
 static const char *const fake_keys[] = {
@@ -157,12 +161,34 @@ static void history_add(struct fake_machine *fm, const char *what)
 		snprintf(fm->history + n, sizeof(fm->history) - n, "%s%s", n ? "," : "", what);
 }
 
+/* With PROVISIOND_FAKE_CALL_LOG set (tests of several replicas), every
+ * call appends "MS PID KEY CALL EPOCH" (the claim's epoch it was sent under,
+ * 0 none) to that file: which process called which
+ * machine's BMC when. One write(2) per line with O_APPEND: lines of
+ * several processes do not interleave. */
+static void log_call(const struct fake_inst *in, enum fk_call k)
+{
+	const char *path = getenv("PROVISIOND_FAKE_CALL_LOG");
+	if (!path || !*path)
+		return;
+	char line[400];
+	int n = snprintf(line, sizeof line, "%lld %d %s %s %lld\n", (long long)util_wall_ms(),
+			 (int)getpid(), in->fm->key, fk_call_names[k], in->claim_epoch);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (n > 0 && n < (int)sizeof line && write(fd, line, (size_t)n) < 0)
+		n = -1; /* a test's log: nothing to do about a failed write */
+	close(fd);
+}
+
 /* Counts the call and picks an injected failure; *injected is BMC_OK if none. */
 static void fake_enter(struct fake_inst *in, enum fk_call k, enum bmc_status *injected)
 {
 	struct fake_priv *p = in->p;
 	struct fake_machine *fm = in->fm;
 
+	log_call(in, k);
 	pthread_mutex_lock(&p->mu);
 	fm->calls[k]++;
 	if (++p->in_flight > p->max_in_flight)
@@ -217,6 +243,7 @@ static enum bmc_status fake_open(void *priv, const struct bmc_target *t, const j
 	if (in == NULL)
 		return bmc_error_set(e, BMC_ERR_FAILED, NULL, "out of memory");
 	in->p = priv;
+	in->claim_epoch = (long long)t->claim_epoch;
 	if (t->address != NULL && t->address[0] != '\0')
 		snprintf(in->label, sizeof(in->label), "%s", t->address);
 	else

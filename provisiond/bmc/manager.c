@@ -316,3 +316,9 @@ void bmc_slot_release(struct bmc_manager *m)
 	}
 	pthread_mutex_unlock(&m->mu);
 }
+
+void bmc_manager_set_gate(struct bmc_manager *m, bmc_gate_fn gate, void *ctx)
+{
+	m->gate = gate;
+	m->gate_ctx = ctx;
+}

@@ -76,6 +76,8 @@ struct bmc_manager {
 	size_t nbuckets, nentries;
 	void *priv[BMC_DRIVER_MAX];
 	struct bmc_metrics metrics;
+	bmc_gate_fn gate; /* bmc_manager_set_gate */
+	void *gate_ctx;
 };
 
 /* One public operation's hold on a BMC (bmc.c fills it, call.c uses it). */

@@ -34,7 +34,8 @@ int bmc_target_copy(struct bmc_target_copy *c, const struct bmc_target *t)
 				   .username = c->strs[USERNAME],
 				   .password = c->strs[PASSWORD],
 				   .options_json = c->strs[OPTIONS],
-				   .boot_mode = c->strs[BOOT_MODE]};
+				   .boot_mode = c->strs[BOOT_MODE],
+				   .claim_epoch = t->claim_epoch};
 	return 0;
 }
 

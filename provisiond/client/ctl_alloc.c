@@ -227,6 +227,22 @@ static int parse_spec(struct ctl *ctl, const struct ctl_cmd *cmd, const struct c
 	return CTL_EXIT_OK;
 }
 
+/* --user-data FILE into *out (malloc'd; NULL without the option). The
+ * server checks that it is text of at most 64 KiB. */
+static int read_user_data(struct ctl *ctl, const char *path, char **out)
+{
+	char errbuf[256];
+	size_t len;
+	*out = NULL;
+	if (path == NULL)
+		return CTL_EXIT_OK;
+	if (ctl_read_file(path, 64 * 1024, out, &len, errbuf, sizeof errbuf) != 0) {
+		fprintf(ctl->err, "provisionctl: --user-data: %s\n", errbuf);
+		return CTL_EXIT_USAGE;
+	}
+	return CTL_EXIT_OK;
+}
+
 /* A replayed Idempotency-Key: the allocation is the one made then. */
 static void say_replay(struct ctl *ctl, const char *key, const json_t *alloc)
 {
@@ -252,9 +268,14 @@ static int run_create(struct ctl *ctl, const struct ctl_cmd *cmd, const struct c
 
 	if (code == CTL_EXIT_OK)
 		code = parse_wait(ctl, cmd, a, &wait);
+	char *user_data = NULL;
+	if (code == CTL_EXIT_OK)
+		code = read_user_data(ctl, ctl_arg(a, "user-data"), &user_data);
 	if (code != CTL_EXIT_OK)
 		return code;
+	spec.user_data = user_data;
 	pc_status rc = pc_alloc_create_ex(ctl->client, &spec, &alloc, &replayed, &err);
+	free(user_data);
 	if (rc != PC_OK)
 		return ctl_fail(ctl, rc, &err);
 	if (replayed)
@@ -341,6 +362,8 @@ static const struct ctl_opt create_opts[] = {
     {"image", 0, CTL_VALUE, "IMAGE", "image name (required)"},
     {"name", 0, CTL_VALUE, "NAME", "allocation name"},
     {"ssh-key", 0, CTL_MULTI, "KEY", "SSH public key for the machines"},
+    {"user-data", 0, CTL_VALUE, "FILE",
+     "cloud-init user data for the machines' config drive (- = stdin; at most 64 KiB)"},
     {"idempotency-key", 0, CTL_VALUE, "KEY", "retry-safe key: same key, same allocation"},
     {"spread", 0, CTL_VALUE, "ACROSS[:MODE]",
      "machines in distinct racks or sites: rack, site, rack:best_effort (default mode strict)"},

@@ -1,5 +1,5 @@
 /* provisionctl fleet-wide commands: sku, capacity, quota, audit, freeze,
- * health, metrics, version. */
+ * replica, health, metrics, version. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +36,15 @@ static const struct ctl_col quota_cols[] = {
     {.header = "SKU", .path = "sku|name"},
     {.header = "MACHINES", .path = "machines|limit"},
     {.header = "USED", .path = "used|in_use"},
+};
+
+static const struct ctl_col replica_cols[] = {
+    {.header = "NAME", .path = "name"},
+    {.header = "STATUS", .path = "status"},
+    {.header = "EPOCH", .path = "epoch"},
+    {.header = "MACHINES", .path = "machines"},
+    {.header = "HEARTBEAT AGE MS", .path = "heartbeat_age_ms"},
+    {.header = "ADDRESS", .path = "address"},
 };
 
 /* Counts-by-state view of a list body (sku list, capacity). */
@@ -221,6 +230,24 @@ static int run_audit(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ct
 			     audit_cols, ARRAY_SIZE(audit_cols));
 }
 
+static int run_replica_list(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a)
+{
+	struct pc_error err;
+	json_t *body = NULL;
+	(void)cmd;
+	(void)a;
+	pc_status rc = pc_call(ctl->client, "GET", "/v1/replicas", NULL, &body, &err);
+	if (rc != PC_OK)
+		return ctl_fail(ctl, rc, &err);
+	int code = CTL_EXIT_OK;
+	if (ctl->json)
+		ctl_print_json(ctl->out, body);
+	else
+		code = ctl_show_list(ctl, body, replica_cols, ARRAY_SIZE(replica_cols));
+	json_decref(body);
+	return code;
+}
+
 static int run_freeze(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a)
 {
 	const char *mode = a->pos[0], *reason = ctl_arg(a, "reason");
@@ -388,6 +415,12 @@ const struct ctl_cmd ctl_fleet_cmds[] = {
      .opts = freeze_opts,
      .run = run_freeze,
      .summary = "fleet-wide stop of all power and deploy actions (big red switch)"},
+    {.words = "replica list",
+     .synopsis = "",
+     .run = run_replica_list,
+     .summary = "the provisiond replicas on this database: status, epoch, machines each drives",
+     .details = "STATUS is live, silent (no heartbeat for takeover_s: about to be taken\n"
+		"over) or fenced (taken over; a restart under its name brings it back)."},
     {.words = "health",
      .synopsis = "",
      .run = run_health,

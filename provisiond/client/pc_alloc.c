@@ -23,6 +23,8 @@ static json_t *alloc_body(const struct pc_alloc_spec *s)
 			bad = json_object_set_new(sp, "mode", json_string(s->spread_mode)) != 0;
 		bad = bad || json_object_set_new(body, "spread", sp) != 0;
 	}
+	if (!bad && s->user_data != NULL)
+		bad = json_object_set_new(body, "user_data", json_string(s->user_data));
 	if (!bad && s->n_ssh_keys > 0) {
 		json_t *keys = json_array();
 		for (size_t i = 0; keys != NULL && i < s->n_ssh_keys; i++)

@@ -244,6 +244,7 @@ struct pc_alloc_spec {
 	const char *name;	     /* NULL = not sent */
 	const char *const *ssh_keys; /* n_ssh_keys entries; may be NULL */
 	size_t n_ssh_keys;
+	const char *user_data;	     /* cloud-init user data text; NULL = not sent */
 	const char *idempotency_key; /* sent as Idempotency-Key; NULL = none */
 	const char *spread_across;   /* "rack" or "site": sent as spread.across; NULL = none */
 	const char *spread_mode;     /* "strict" or "best_effort"; NULL = server default

@@ -28,6 +28,7 @@ struct con_manager;
 struct config;
 struct lc_calls;
 struct lc_engine;
+struct replica;
 struct sku_catalog;
 
 /* The [lifecycle] part of the configuration (docs/config.md). */
@@ -113,6 +114,10 @@ struct lc_ctx {
 	/* Serial console capture: after every step the machine's capture is
 	 * started or stopped by its state (lc_console_state). NULL: none. */
 	struct con_manager *console;
+	/* This process as a replica (provisiond/replica.h): the claim the
+	 * engine takes machines under, and whether it may still act. NULL
+	 * (tests): machines are stepped unclaimed. */
+	struct replica *replica;
 };
 
 static inline int64_t lc_now(const struct lc_ctx *x)

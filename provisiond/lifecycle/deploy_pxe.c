@@ -142,6 +142,30 @@ static enum dep_result pxe_clean(struct deploy_ctx *c)
 	return run_command(c, AGENT_CMD_NAME_WIPE, "{\"" AGENT_WIPE_FULL "\":false}", false, false);
 }
 
+/* The metadata the agent writes to the disk (and the config drive's
+ * contents): user_data is read here only, never kept or logged. */
+static json_t *image_metadata(struct deploy_ctx *c, const struct inv_allocation *al,
+			      const char *instance_token)
+{
+	json_t *keys = json_loads(al->ssh_keys_json ? al->ssh_keys_json : "[]", 0, NULL);
+	json_t *meta =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:b}", AGENT_META_MACHINE_ID, c->m->id,
+		      AGENT_META_ALLOCATION_ID, al->id, AGENT_META_HOSTNAME, c->m->name,
+		      AGENT_META_API_URL, c->lc->boot_url, AGENT_META_TOKEN, instance_token,
+		      AGENT_META_SSH_KEYS, keys ? keys : json_array(), AGENT_META_CONFIG_DRIVE, 1);
+	char *user_data = NULL;
+	struct inv_err e = {0};
+	if (inv_allocation_user_data(c->lc->inv, al->id, &user_data, &e) != INV_OK) {
+		snprintf(c->err, sizeof c->err, "cannot read the user data: %s", e.message);
+		json_decref(meta);
+		return NULL;
+	}
+	if (meta && user_data)
+		json_object_set_new(meta, AGENT_META_USER_DATA, json_string(user_data));
+	free(user_data);
+	return meta;
+}
+
 static char *image_args(struct deploy_ctx *c, const struct inv_image *img,
 			const struct inv_allocation *al, const char *instance_token)
 {
@@ -149,11 +173,9 @@ static char *image_args(struct deploy_ctx *c, const struct inv_image *img,
 	 * there): machines need to reach only the boot listener */
 	char url[700];
 	snprintf(url, sizeof url, "%s/images/%s", c->lc->boot_url, img->name);
-	json_t *keys = json_loads(al->ssh_keys_json ? al->ssh_keys_json : "[]", 0, NULL);
-	json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", AGENT_META_MACHINE_ID, c->m->id,
-				 AGENT_META_ALLOCATION_ID, al->id, AGENT_META_HOSTNAME, c->m->name,
-				 AGENT_META_API_URL, c->lc->boot_url, AGENT_META_TOKEN,
-				 instance_token, AGENT_META_SSH_KEYS, keys ? keys : json_array());
+	json_t *meta = image_metadata(c, al, instance_token);
+	if (!meta)
+		return NULL;
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:o}", AGENT_IMAGE_URL, url, AGENT_IMAGE_FORMAT,
 			      img->format, AGENT_IMAGE_SHA256, img->sha256, AGENT_IMAGE_SIZE,
 			      (json_int_t)img->size, AGENT_IMAGE_METADATA, meta);

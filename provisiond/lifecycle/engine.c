@@ -4,6 +4,7 @@
 
 #include "provisiond/app.h"
 #include "provisiond/log.h"
+#include "provisiond/replica.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -234,7 +235,12 @@ static bool lease(struct lc_engine *e, struct inv_machine *m)
 {
 	int64_t now = lc_now(&e->ctx);
 	int dl = lc_deadline_s(&e->ctx.limits, m->state);
+	struct inv_claim claim = {0};
+	if (e->ctx.replica)
+		replica_claim(e->ctx.replica, &claim);
 	struct inv_machine_change c = {.expect_version = m->version,
+				       .claim = &claim,
+				       .take_claim = true,
 				       .set_wake = true,
 				       .wake_at = now + LEASE_MS,
 				       .set_deadline = dl > 0 && m->deadline_at == 0,
@@ -242,6 +248,46 @@ static bool lease(struct lc_engine *e, struct inv_machine *m)
 				       .actor = "lifecycle"};
 	struct inv_err err = {0};
 	return inv_machine_change(e->ctx.inv, m->id, &c, m, &err) == INV_OK;
+}
+
+/* Whether this replica may step m now: its heartbeat is fresh, and m is
+ * unclaimed or (resumed) still claimed by it under its epoch. A replica
+ * that lost m leaves it alone (replica.h). */
+static bool may_step(struct lc_engine *e, const struct inv_machine *m, bool resumed)
+{
+	if (!e->ctx.replica)
+		return true;
+	char why[300];
+	struct inv_claim mine;
+	replica_claim(e->ctx.replica, &mine);
+	bool claimed_by_me = strcmp(m->replica, mine.replica) == 0;
+	if (resumed ? !(claimed_by_me && m->replica_epoch == mine.epoch)
+		    : !(claimed_by_me || !m->replica[0]))
+		return false;
+	if (!replica_may_act(e->ctx.replica, resumed ? m->replica_epoch : 0, why, sizeof why)) {
+		log_event(LOG_WARN, "lifecycle: step not run", "machine", m->id, "why", why, NULL);
+		return false;
+	}
+	return true;
+}
+
+/* A resumed machine this replica may not step now holds its lease: give it
+ * back for a retry in a second, under its claim (a replica that lost the
+ * machine writes nothing; the take-over woke it for the others). */
+static void retry_later(struct lc_engine *e, const struct inv_machine *m)
+{
+	struct inv_claim claim = {0};
+	snprintf(claim.replica, sizeof claim.replica, "%s", m->replica);
+	claim.epoch = m->replica_epoch;
+	struct inv_machine_change c = {.expect_version = m->version,
+				       .claim = &claim,
+				       .set_wake = true,
+				       .wake_at = lc_now(&e->ctx) + 1000,
+				       .actor = "lifecycle"};
+	struct inv_err err = {0};
+	if (inv_machine_change(e->ctx.inv, m->id, &c, NULL, &err) != INV_OK)
+		log_event(LOG_DEBUG, "lifecycle: machine left to its new owner", "machine", m->id,
+			  "error", err.message, NULL);
 }
 
 /* Steps the machine of j: true when it waits for a BMC operation (still in
@@ -257,7 +303,11 @@ static bool run_job(struct lc_engine *e, const struct lc_job *j)
 		return false;
 	}
 	int64_t t0 = util_now_us();
-	if (j->resume || (m.wake_at > 0 && m.wake_at <= lc_now(&e->ctx) && lease(e, &m))) {
+	if (!may_step(e, &m, j->resume)) {
+		lc_calls_forget(e->calls, j->id);
+		if (j->resume)
+			retry_later(e, &m);
+	} else if (j->resume || (m.wake_at > 0 && m.wake_at <= lc_now(&e->ctx) && lease(e, &m))) {
 		waits = lc_step(&e->ctx, &m);
 		util_hist_observe_us(&e->stats.step_seconds, util_now_us() - t0);
 	}
@@ -323,7 +373,8 @@ static void ctx_from_app(struct app *a, struct lc_engine *e)
 				 .now_ms = inv_now_ms,
 				 .stats = &e->stats,
 				 .engine = e,
-				 .console = a->console};
+				 .console = a->console,
+				 .replica = a->replica};
 	lc_limits_from_config(&a->cfg, &e->ctx.limits);
 }
 

@@ -25,6 +25,7 @@ struct step {
 	bool warming;	      /* an available machine warming: a failure cools it */
 	/* the BMC's circuit breaker was open: its next trial is this far off */
 	int64_t breaker_wait_ms;
+	struct inv_claim claim; /* the machine's when the step began: every write needs it */
 	char err[600];
 };
 
@@ -78,6 +79,7 @@ static void unlease(struct step *s)
 		if (inv_machine_get(s->x->inv, s->m->id, &fresh, &err) == INV_OK &&
 		    fresh.wake_at > lc_now(s->x)) {
 			struct inv_machine_change c = {.expect_version = fresh.version,
+						       .claim = &s->claim,
 						       .set_wake = true,
 						       .wake_at = lc_now(s->x),
 						       .actor = "lifecycle"};
@@ -105,12 +107,19 @@ static bool commit(struct step *s, struct inv_machine_change *c)
 	if (s->run.yielded)
 		return false; /* waiting for a BMC operation: the next run writes */
 	c->actor = "lifecycle";
+	c->claim = &s->claim;
 	for (int attempt = 0; attempt < 5; attempt++) {
 		c->expect_version = s->m->version;
 		if (inv_machine_change(s->x->inv, s->m->id, c, s->m, &err) == INV_OK)
 			return true;
 		struct inv_machine fresh = {0};
 		struct inv_err e2 = {0};
+		if (strcmp(err.field, "claim") == 0) {
+			/* another replica drives it now: nothing more from here */
+			log_event(LOG_WARN, "lifecycle: machine lost to another replica", "machine",
+				  s->m->id, "error", err.message, NULL);
+			return false;
+		}
 		bool retry = err.status == INV_CONFLICT &&
 			     inv_machine_get(s->x->inv, s->m->id, &fresh, &e2) == INV_OK &&
 			     same_work(&fresh, s->m);
@@ -289,7 +298,8 @@ static bool load_bmc(struct step *s, struct inv_err *err)
 				   .username = s->bmc.username,
 				   .password = s->bmc.password,
 				   .options_json = s->bmc.options_json,
-				   .boot_mode = s->boot_mode};
+				   .boot_mode = s->boot_mode,
+				   .claim_epoch = s->m->replica_epoch};
 	return true;
 }
 
@@ -883,6 +893,8 @@ static void console_follow(struct step *s)
 bool lc_step(const struct lc_ctx *x, struct inv_machine *m)
 {
 	struct step s = {.x = x, .m = m, .leased_until = m->wake_at, .started = lc_now(x)};
+	snprintf(s.claim.replica, sizeof s.claim.replica, "%s", m->replica);
+	s.claim.epoch = m->replica_epoch;
 	lc_run_begin(x->calls, x->bmc, &s.run, m);
 	if (!s.run.yielded)
 		step_run(&s);

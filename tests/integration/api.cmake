@@ -44,7 +44,7 @@ set(PROVISIOND_IT_PG_TESTS api_lifecycle api_alloc api_spread api_crash api_auth
 if(WITH_POSTGRES)
   foreach(t ${PROVISIOND_IT_PG_TESTS})
     add_test(NAME ${t}_pg COMMAND ${CMAKE_SOURCE_DIR}/tests/pg_fixture.sh $<TARGET_FILE:${t}>)
-    set_tests_properties(${t}_pg PROPERTIES LABELS "integration;postgres" TIMEOUT 600
+    set_tests_properties(${t}_pg PROPERTIES LABELS "integration;postgres;pgtwin" TIMEOUT 600
       SKIP_RETURN_CODE 77
       ENVIRONMENT "PROVISIOND_SOURCE_DIR=${CMAKE_SOURCE_DIR};PROVISIOND_BINARY_DIR=${CMAKE_BINARY_DIR}")
   endforeach()
@@ -58,5 +58,17 @@ if(WITH_POSTGRES)
     $<TARGET_FILE:api_pg_restart>)
   set_tests_properties(api_pg_restart PROPERTIES LABELS "integration;postgres" TIMEOUT 300
     SKIP_RETURN_CODE 77
+    ENVIRONMENT "PROVISIOND_SOURCE_DIR=${CMAKE_SOURCE_DIR};PROVISIOND_BINARY_DIR=${CMAKE_BINARY_DIR}")
+endif()
+
+# Three replicas on one PostgreSQL database: racing gangs, kill -9 and
+# SIGSTOP of the replica driving deploys (take-over, fencing). Only on
+# PostgreSQL (several processes on one SQLite file are not replicas).
+if(WITH_POSTGRES)
+  provisiond_daemon_exe(api_replicas ${CMAKE_CURRENT_LIST_DIR}/api_replicas.c)
+  add_test(NAME api_replicas_pg COMMAND ${CMAKE_SOURCE_DIR}/tests/pg_fixture.sh
+    $<TARGET_FILE:api_replicas>)
+  set_tests_properties(api_replicas_pg PROPERTIES LABELS "integration;postgres;replicas"
+    TIMEOUT 600 SKIP_RETURN_CODE 77
     ENVIRONMENT "PROVISIOND_SOURCE_DIR=${CMAKE_SOURCE_DIR};PROVISIOND_BINARY_DIR=${CMAKE_BINARY_DIR}")
 endif()

@@ -22,6 +22,9 @@
 #include <cmocka.h>
 
 #define MAC "52:54:00:0a:0e:01"
+/* The allocation's user data: reaches the agent, nothing else. */
+#define USER_DATA "#cloud-config\nruncmd: [echo ud-5ecret-77f1]\n"
+#define UD_MARK "ud-5ecret-77f1"
 
 /* What the scripted machine holds between calls. */
 struct agent {
@@ -29,6 +32,7 @@ struct agent {
 	char machine[H_ID_LEN];
 	char session[H_TOKEN_LEN];  /* "" when it has none */
 	char instance[H_TOKEN_LEN]; /* from write_image's metadata */
+	bool user_data_seen;	    /* write_image's metadata carried USER_DATA */
 	char image_url[300];	    /* write_image's url */
 	int commands;		    /* commands carried out */
 };
@@ -112,8 +116,12 @@ static void run_command(struct agent *ag, json_t *cmd)
 	assert_non_null(name);
 	json_t *meta = json_object_get(json_object_get(cmd, "args"), "metadata");
 	const char *inst = json_string_value(json_object_get(meta, "token"));
-	if (strcmp(name, "write_image") == 0 && inst)
+	if (strcmp(name, "write_image") == 0 && inst) {
 		snprintf(ag->instance, sizeof ag->instance, "%s", inst);
+		const char *ud = json_string_value(json_object_get(meta, "user_data"));
+		ag->user_data_seen = ud && strcmp(ud, USER_DATA) == 0 &&
+				     json_is_true(json_object_get(meta, "config_drive"));
+	}
 	const char *url = json_string_value(json_object_get(json_object_get(cmd, "args"), "url"));
 	if (strcmp(name, "write_image") == 0 && url)
 		snprintf(ag->image_url, sizeof ag->image_url, "%s", url);
@@ -204,13 +212,18 @@ static void test_agent_protocol(void **state)
 	assert_true(ag.commands >= 1);
 	assert_int_equal(h_image(d, "agent-img"), 201);
 	char alloc[H_ID_LEN];
-	assert_int_equal(h_allocate(d, d->admin, "lab.small", 1, 0, "agent-img", NULL, alloc, NULL),
-			 202);
+	b = json_pack("{s:s, s:i, s:s, s:s}", "sku", "lab.small", "count", 1, "image", "agent-img",
+		      "user_data", USER_DATA);
+	assert_int_equal(h_call(d, d->admin, "POST", "/v1/allocations", b, &r), 202);
+	snprintf(alloc, sizeof alloc, "%s", h_str(&r, "id"));
+	assert_null(strstr(r.body, UD_MARK));
+	h_resp_clear(&r);
 	int64_t end = h_now_ms() + 60000;
 	while (!ag.instance[0]) { /* until write_image is done */
 		assert_true(h_now_ms() < end);
 		agent_round(&ag);
 	}
+	assert_true(ag.user_data_seen);
 	/* the deployed OS: the wrong machine is refused, the right one counts */
 	char body[96];
 	snprintf(body, sizeof body, "{\"machine_id\":\"%s\"}",
@@ -220,6 +233,17 @@ static void test_agent_protocol(void **state)
 	report_booted(&ag); /* the engine expects it once the image is written */
 	assert_true(h_wait_alloc(d, NULL, alloc, "ready", 60, NULL));
 	assert_true(h_wait_machine(d, ag.machine, "active", 10));
+	/* user data: in no answer of the management API, not in the log */
+	char path[128];
+	snprintf(path, sizeof path, "/v1/allocations/%s", alloc);
+	const char *reads[] = {path, "/v1/allocations", "/v1/audit"};
+	for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+		long st = h_call(d, d->admin, "GET", reads[i], NULL, &r);
+		assert_int_equal(st, 200);
+		assert_null(strstr(r.body ? r.body : "", UD_MARK));
+		h_resp_clear(&r);
+	}
+	assert_false(h_file_contains(d->log, UD_MARK));
 	deployed = ag;
 	snprintf(deployed_alloc, sizeof deployed_alloc, "%s", alloc);
 }

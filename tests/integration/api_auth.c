@@ -115,6 +115,7 @@ static const struct route_case cases[] = {
     {"PUT", "/v1/owners/{}/quotas/{}", "/v1/owners/svc/quotas/lab.small", "{\"machines\":100}",
      ADMIN_ONLY(200)},
     {"GET", "/v1/owners/{}/quotas", "/v1/owners/svc/quotas", NULL, READ_ALL(200)},
+    {"GET", "/v1/replicas", "/v1/replicas", NULL, STAFF(200)},
     {"GET", "/v1/freeze", "/v1/freeze", NULL, STAFF(200)},
     {"PUT", "/v1/freeze", "/v1/freeze", "{\"frozen\":false,\"reason\":\"auth matrix\"}",
      ADMIN_ONLY(200)},

@@ -276,9 +276,16 @@ static void test_clear_rows_sealed_at_start(void **state)
 	assert_true(h_wait_machine(d, id, "available", 120));
 	assert_int_equal(h_term(d), 0);
 	/* back to schema 4: clear passwords, and without the image store's
-	 * columns of migration 6, the machine counts of migration 7 and the
-	 * allocations' spread of migration 8 */
+	 * columns of migration 6, the machine counts of migration 7, the
+	 * allocations' spread of migration 8, the rollouts of migration 10,
+	 * the replicas of migration 11 and the user data of migration 12 */
 	assert_int_equal(h_db_exec(d, "UPDATE bmcs SET password = '" PW "-clear';"
+				      " ALTER TABLE allocations DROP COLUMN user_data;"
+				      " DROP TABLE rollout_machines; DROP TABLE rollouts;"
+				      " ALTER TABLE allocation_machines DROP COLUMN image;"
+				      " DROP INDEX machines_replica; DROP TABLE replicas;"
+				      " ALTER TABLE machines DROP COLUMN replica;"
+				      " ALTER TABLE machines DROP COLUMN replica_epoch;"
 				      " DROP INDEX machines_pool_domain;"
 				      " ALTER TABLE allocations DROP COLUMN spread_across;"
 				      " ALTER TABLE allocations DROP COLUMN spread_mode;"

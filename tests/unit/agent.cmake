@@ -10,6 +10,7 @@ if(TARGET agentcore)
       ${CMAKE_CURRENT_LIST_DIR}/test_agent_facts.c
       ${CMAKE_CURRENT_LIST_DIR}/test_agent_image.c
       ${CMAKE_CURRENT_LIST_DIR}/test_agent_wipe.c
+      ${CMAKE_CURRENT_LIST_DIR}/test_agent_configdrive.c
       ${CMAKE_CURRENT_LIST_DIR}/test_agent_util.c
     LIBS agentcore)
   target_compile_definitions(test_agent PRIVATE

@@ -1,7 +1,8 @@
 # inventory/: the state store, on SQLite and (the _pg variants) PostgreSQL. One executable per area so that a
 # crash in one (e.g. under ASan) does not hide the others' results; the
 # target test_inventory builds them all.
-set(_inv_tests schema machines alloc spread concurrency due sql secrets records rollouts)
+set(_inv_tests schema machines alloc spread concurrency due sql secrets records rollouts
+  replicas)
 set(_inv_util ${CMAKE_CURRENT_LIST_DIR}/test_inventory_util.c)
 add_custom_target(test_inventory)
 foreach(t ${_inv_tests})

@@ -9,6 +9,7 @@ int agent_test_cmdline(void);
 int agent_test_facts(void);
 int agent_test_image(void);
 int agent_test_wipe(void);
+int agent_test_configdrive(void);
 
 int main(void)
 {
@@ -18,6 +19,7 @@ int main(void)
 	failed += agent_test_facts();
 	failed += agent_test_image();
 	failed += agent_test_wipe();
+	failed += agent_test_configdrive();
 	curl_global_cleanup();
 	return failed ? 1 : 0;
 }

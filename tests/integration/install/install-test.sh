@@ -258,6 +258,11 @@ DROP TRIGGER machine_counts_update; DROP TABLE machine_counts;"
 undo_8="DROP INDEX machines_pool_domain; ALTER TABLE allocations DROP COLUMN spread_across;
 ALTER TABLE allocations DROP COLUMN spread_mode;"
 undo_9="/* nothing: migration 9's index is PostgreSQL's alone */"
+undo_10="DROP TABLE rollout_machines; DROP TABLE rollouts;
+ALTER TABLE allocation_machines DROP COLUMN image;"
+undo_11="DROP INDEX machines_replica; DROP TABLE replicas; ALTER TABLE machines DROP COLUMN replica;
+ALTER TABLE machines DROP COLUMN replica_epoch;"
+undo_12="ALTER TABLE allocations DROP COLUMN user_data;"
 undo_var=undo_$schema
 [ -n "${!undo_var:-}" ] || die "no undo_$schema: say in this script what migration $schema adds"
 db_as_user "${!undo_var} PRAGMA user_version = $((schema - 1));"

@@ -1,0 +1,243 @@
+/* replica.c - registration, heartbeat, take-over and the BMC gate of this
+ * replica (replica.h). */
+#include "provisiond/replica.h"
+
+#include "provisiond/bmc/bmc.h"
+#include "provisiond/config.h"
+#include "provisiond/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOST_MAX 16
+
+struct replica {
+	struct inv *inv;
+	char name[INV_REPLICA_LEN];
+	char roles[64], address[256];
+	int heartbeat_ms, takeover_ms;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stopping;
+	int64_t epoch;	  /* under mu */
+	int64_t fresh_at; /* util_now_ms() when the last good heartbeat began; under mu */
+	atomic_ulong heartbeat_failures, fenced, takeovers, machines_taken, refused;
+};
+
+static void set_name(struct replica *r, const struct config *cfg, int api_port)
+{
+	if (cfg->replica_name[0]) {
+		snprintf(r->name, sizeof r->name, "%s", cfg->replica_name);
+		return;
+	}
+	char host[64] = "localhost";
+	(void)gethostname(host, sizeof host - 1);
+	host[sizeof host - 1] = 0;
+	snprintf(r->name, sizeof r->name, "%s:%d", host, api_port);
+}
+
+/* Registers under a new epoch; false with why. */
+static bool enrol(struct replica *r, char *why, size_t len)
+{
+	struct inv_err err = {0};
+	int64_t began = util_now_ms(), epoch = 0;
+	if (inv_replica_register(r->inv, r->name, r->roles, r->address, &epoch, &err) != INV_OK) {
+		snprintf(why, len, "cannot register replica %s: %s", r->name, err.message);
+		return false;
+	}
+	pthread_mutex_lock(&r->mu);
+	r->epoch = epoch;
+	r->fresh_at = began;
+	pthread_mutex_unlock(&r->mu);
+	return true;
+}
+
+/* One heartbeat; a fenced replica registers again. */
+static void beat(struct replica *r)
+{
+	struct inv_err err = {0};
+	int64_t began = util_now_ms(), epoch;
+	pthread_mutex_lock(&r->mu);
+	epoch = r->epoch;
+	pthread_mutex_unlock(&r->mu);
+	enum inv_status st = inv_replica_heartbeat(r->inv, r->name, epoch, &err);
+	if (st == INV_OK) {
+		pthread_mutex_lock(&r->mu);
+		if (r->epoch == epoch)
+			r->fresh_at = began;
+		pthread_mutex_unlock(&r->mu);
+		return;
+	}
+	if (st != INV_CONFLICT) {
+		atomic_fetch_add(&r->heartbeat_failures, 1);
+		log_event(LOG_WARN, "replica: heartbeat failed", "replica", r->name, "error",
+			  err.message, NULL);
+		return;
+	}
+	atomic_fetch_add(&r->fenced, 1);
+	log_event(LOG_ERROR, "replica: fenced (silent too long): its machines went to others",
+		  "replica", r->name, "error", err.message, NULL);
+	char why[300];
+	if (!enrol(r, why, sizeof why))
+		log_event(LOG_ERROR, "replica: cannot register again", "error", why, NULL);
+}
+
+/* Takes over from replicas silent for takeover_ms. */
+static void take_over(struct replica *r)
+{
+	char lost[LOST_MAX][INV_REPLICA_LEN];
+	int nlost = 0, nmachines = 0;
+	struct inv_err err = {0};
+	int64_t before = inv_now_ms() - r->takeover_ms;
+	if (inv_replicas_take_over(r->inv, r->name, before, lost, LOST_MAX, &nlost, &nmachines,
+				   &err) != INV_OK) {
+		log_event(LOG_WARN, "replica: take-over pass failed", "error", err.message, NULL);
+		return;
+	}
+	atomic_fetch_add(&r->takeovers, (unsigned long)nlost);
+	atomic_fetch_add(&r->machines_taken, (unsigned long)nmachines);
+	for (int i = 0; i < nlost && i < LOST_MAX; i++) {
+		char n[24];
+		snprintf(n, sizeof n, "%d", nmachines);
+		log_event(LOG_WARN, "replica: took over from a silent replica", "replica", r->name,
+			  "lost", lost[i], "machines", n, NULL);
+	}
+}
+
+static void *heartbeat_main(void *arg)
+{
+	struct replica *r = arg;
+	pthread_mutex_lock(&r->mu);
+	while (!r->stopping) {
+		pthread_mutex_unlock(&r->mu);
+		beat(r);
+		take_over(r);
+		int64_t next = util_now_ms() + r->heartbeat_ms;
+		pthread_mutex_lock(&r->mu);
+		while (!r->stopping && util_now_ms() < next)
+			if (util_cond_wait_until_ms(&r->cv, &r->mu, next) == ETIMEDOUT)
+				break;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+bool replica_may_act(struct replica *r, int64_t epoch, char *why, size_t len)
+{
+	pthread_mutex_lock(&r->mu);
+	int64_t age = util_now_ms() - r->fresh_at, mine = r->epoch;
+	pthread_mutex_unlock(&r->mu);
+	const char *reason = NULL;
+	if (age >= (int64_t)r->takeover_ms * 2 / 3)
+		reason = "its last good heartbeat is too old: another replica may own the machine";
+	else if (epoch && epoch != mine)
+		reason = "the claim is of an older epoch: the machine went to another replica";
+	if (!reason)
+		return true;
+	atomic_fetch_add(&r->refused, 1);
+	snprintf(why, len, "replica %s (epoch %lld, claim %lld): %s", r->name, (long long)mine,
+		 (long long)epoch, reason);
+	return false;
+}
+
+static bool gate(void *ctx, int64_t claim_epoch, char *why, size_t len)
+{
+	return replica_may_act(ctx, claim_epoch, why, len);
+}
+
+struct replica *replica_start(struct inv *inv, struct bmc_manager *bmc, const struct config *cfg,
+			      int api_port, char *why, size_t len)
+{
+	struct replica *r = calloc(1, sizeof *r);
+	if (!r) {
+		snprintf(why, len, "out of memory");
+		return NULL;
+	}
+	r->inv = inv;
+	set_name(r, cfg, api_port);
+	snprintf(r->roles, sizeof r->roles, "%s", cfg->replica_roles);
+	snprintf(r->address, sizeof r->address, "%s", cfg->listen);
+	r->heartbeat_ms = cfg->replica_heartbeat_s * 1000;
+	r->takeover_ms = cfg->replica_takeover_s * 1000;
+	pthread_mutex_init(&r->mu, NULL);
+	util_cond_init(&r->cv);
+	if (!enrol(r, why, len) || pthread_create(&r->thread, NULL, heartbeat_main, r) != 0) {
+		if (!why[0])
+			snprintf(why, len, "cannot start the heartbeat thread");
+		pthread_cond_destroy(&r->cv);
+		pthread_mutex_destroy(&r->mu);
+		free(r);
+		return NULL;
+	}
+	inv_set_replica(inv, r->name);
+	if (bmc)
+		bmc_manager_set_gate(bmc, gate, r);
+	return r;
+}
+
+void replica_stop(struct replica *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stopping = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->thread, NULL);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+const char *replica_name(const struct replica *r)
+{
+	return r->name;
+}
+
+int replica_takeover_s(const struct replica *r)
+{
+	return r->takeover_ms / 1000;
+}
+
+void replica_claim(struct replica *r, struct inv_claim *out)
+{
+	memset(out, 0, sizeof *out);
+	snprintf(out->replica, sizeof out->replica, "%s", r->name);
+	pthread_mutex_lock(&r->mu);
+	out->epoch = r->epoch;
+	pthread_mutex_unlock(&r->mu);
+}
+
+void replica_metrics(struct replica *r, const struct util_lines *o)
+{
+	pthread_mutex_lock(&r->mu);
+	long long epoch = r->epoch, age = util_now_ms() - r->fresh_at;
+	pthread_mutex_unlock(&r->mu);
+	util_metric_one(o, "replica_epoch", "gauge",
+			"This replica's epoch (a new one per start "
+			"and after each time it was fenced).",
+			epoch);
+	util_metric_one(o, "replica_heartbeat_age_seconds", "gauge",
+			"Seconds since this replica's last good heartbeat began.", age / 1000);
+	util_metric_one(o, "replica_heartbeat_failures_total", "counter",
+			"Heartbeats that could not be written.",
+			(long long)atomic_load(&r->heartbeat_failures));
+	util_metric_one(o, "replica_fenced_total", "counter",
+			"Times this replica found itself fenced and registered again.",
+			(long long)atomic_load(&r->fenced));
+	util_metric_one(o, "replica_takeovers_total", "counter",
+			"Silent replicas this replica took over from.",
+			(long long)atomic_load(&r->takeovers));
+	util_metric_one(o, "replica_machines_taken_total", "counter",
+			"Machines unclaimed from silent replicas by this replica.",
+			(long long)atomic_load(&r->machines_taken));
+	util_metric_one(o, "replica_refused_calls_total", "counter",
+			"BMC calls and steps refused because this replica's claim was over.",
+			(long long)atomic_load(&r->refused));
+}

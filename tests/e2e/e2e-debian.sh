@@ -1,0 +1,217 @@
+#!/bin/bash
+# e2e-debian.sh — the Debian image end to end on the libvirt lab (lab/lab):
+# a service allocates 2 real VMs with the Debian 12 image
+# (images/build/build-debian-image.sh, cached in the build directory), an SSH
+# key this test generates and user data that writes a file and runs a
+# command; when the allocation is ready (the deployed OS reported booted
+# after cloud-init finished), the test logs in over SSH from inside the lab's
+# network namespace with that key and checks the hostname (the machine's
+# name), the user data's file and command, that cloud-init finished from the
+# config drive, and that the root filesystem fills the disk; then releases
+# the allocation and checks that the wipe left no trace on the VMs' disk
+# files (partition table, config drive and metadata MiB all zero). Prints
+# each phase's duration.
+#
+# Own lab: LAB_NAME provlab-deb, LAB_DIR /var/lib/provisiond-lab-deb, API
+# 127.0.0.1:7591, BMCs from UDP 6351, lab network 10.79.0.0/24.
+# Exit 77 (skipped) when not root or a tool is missing.
+# E2E_BUDGET_S (default 900) bounds the whole run; E2E_KEEP=1 leaves the
+# lab up when the test fails.
+set -uo pipefail
+
+SRC=${PROVISIOND_SOURCE_DIR:-$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)}
+BUILD=${PROVISIOND_BINARY_DIR:-$SRC/build}
+LAB=$SRC/lab/lab
+BUDGET=${E2E_BUDGET_S:-900}
+
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: the lab needs root"; exit 77; }
+for t in virsh libvirtd qemu-system-x86_64 dnsmasq ip nft jq curl debootstrap ssh ssh-keygen sfdisk mkfs.fat mcopy; do
+	command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || [ -x "/sbin/$t" ] || { echo "SKIP: $t not installed (scripts/deps)"; exit 77; }
+done
+for b in provisiond/provisiond lab/redfish-bmc/redfish-bmc images/agent/provisiond-agent; do
+	[ -x "$BUILD/$b" ] || { echo "SKIP: no $BUILD/$b"; exit 77; }
+done
+
+export LAB_NAME=provlab-deb LAB_DIR=${E2E_LAB_DIR:-/var/lib/provisiond-lab-deb}
+export LAB_API=127.0.0.1:7591 LAB_BMC_PORT=6351 LAB_NET=10.79.0
+export LAB_BUILD=$BUILD LAB_CACHE=${LAB_CACHE:-$BUILD/lab-cache}
+unset PROVISIOND_TOKEN PROVISIOND_TOKEN_FILE PROVISIOND_URL
+
+T0=$EPOCHREALTIME
+dt() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+say() { printf '[%6.1fs] %s\n' "$(dt "$T0" "$EPOCHREALTIME")" "$*"; }
+PHASES=()
+PH_NAME="" PH_T=""
+phase() {
+	[ -n "$PH_NAME" ] && PHASES+=("$(printf '%-34s %7.1f s' "$PH_NAME" "$(dt "$PH_T" "$EPOCHREALTIME")")") &&
+		say "phase '$PH_NAME' took $(dt "$PH_T" "$EPOCHREALTIME") s"
+	PH_NAME=$1 PH_T=$EPOCHREALTIME
+	[ -n "$PH_NAME" ] && say "== $PH_NAME"
+}
+FAILED=0
+fail() {
+	FAILED=1
+	echo "FAIL: $*" >&2
+	{
+		echo "--- lab status"
+		"$LAB" status
+		for d in "$LAB_DIR"/vms/*/; do
+			[ -f "$d/serial.log" ] || continue
+			echo "--- $d serial.log (tail)"
+			tr -d '\r' <"$d/serial.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | grep -av '^\s*$' | tail -40
+		done
+		echo "--- provisiond.log (tail)"
+		tail -30 "$LAB_DIR/provisiond/provisiond.log"
+	} >&2 2>/dev/null
+	exit 1
+}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/provisiond-e2e-deb.XXXXXX")
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [ "${E2E_KEEP:-0}" = 1 ] && [ $FAILED = 1 ]; then
+		echo "E2E_KEEP=1: the lab stays up for a look (LAB_DIR=$LAB_DIR lab/lab down removes it);"
+		echo "the test's SSH key: $WORK/id_ed25519"
+	else
+		phase "lab down"
+		"$LAB" down || { echo "FAIL: lab down failed" >&2; rc=1; }
+	fi
+	phase ""
+	[ "${E2E_KEEP:-0}" = 1 ] && [ $FAILED = 1 ] || rm -rf "$WORK"
+	echo "e2e-debian phase durations:"
+	printf '  %s\n' "${PHASES[@]}"
+	echo "  total                              $(dt "$T0" "$EPOCHREALTIME") s"
+	[ $rc -eq 0 ] && [ $FAILED -eq 0 ] && echo "e2e-debian: PASS" || echo "e2e-debian: FAIL"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+over_budget() { [ "$(dt "$T0" "$EPOCHREALTIME" | cut -d. -f1)" -ge "$BUDGET" ]; }
+
+ctl() {
+	"$LAB" ctl "$@" &
+	wait $!
+}
+svc() {
+	PROVISIOND_TOKEN=$SVC "$LAB" ctl "$@" &
+	wait $!
+}
+wait_all() { # STATE N TIMEOUT
+	local want=$1 n=$2 timeout=$3 t=$EPOCHREALTIME json got
+	while :; do
+		json=$(ctl -o json machine list 2>/dev/null) || json='{"items":[]}'
+		jq -e '[.items[] | select(.state == "failed")] | length == 0' <<<"$json" >/dev/null ||
+			fail "machine failed: $(jq -c '[.items[] | select(.state == "failed") | {name, last_error}]' <<<"$json")"
+		got=$(jq --arg s "$want" '[.items[] | select(.state == $s)] | length' <<<"$json")
+		[ "$got" -ge "$n" ] && return 0
+		[ "$(dt "$t" "$EPOCHREALTIME" | cut -d. -f1)" -ge "$timeout" ] && fail "after ${timeout}s only $got of $n machines $want"
+		over_budget && fail "over the budget of ${BUDGET}s waiting for $want"
+		sleep 1
+	done
+}
+# ssh as root with the test's key, inside the lab namespace.
+vm_ssh() { # IP CMD
+	local ip=$1
+	shift
+	"$LAB" exec ssh -i "$WORK/id_ed25519" -o BatchMode=yes -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10 "root@$ip" "$@"
+}
+# The newest lease of a MAC (the deployed OS's DHCP client may get another
+# address than the ramdisk's): the one that expires last.
+lease_of() { awk -v m="$1" '$2 == m && $1 >= t { t = $1; ip = $3 } END { print ip }' "$LAB_DIR/provisiond/dnsmasq/dnsmasq.leases"; }
+zero_bytes() { # FILE OFFSET LEN: true when all zero
+	cmp -s -n "$3" <(tail -c +"$(($2 + 1))" "$1" | head -c "$3") /dev/zero
+}
+
+# ---------------------------------------------------------------------------
+say "e2e-debian on the lab: $LAB_NAME in $LAB_DIR, source $SRC, build $BUILD"
+"$LAB" down >/dev/null 2>&1
+
+phase "Debian image (built or cached)"
+"$SRC/images/build/build-debian-image.sh" "$LAB_CACHE/debian-image.raw" \
+	--agent "$BUILD/images/agent/provisiond-agent" --cache "$LAB_CACHE/debian-debs" >"$WORK/build.out" ||
+	fail "build-debian-image.sh failed"
+SHA=$(sed -n 's/^sha256 //p' "$WORK/build.out")
+say "debian-image.raw.zst $(stat -c %s "$LAB_CACHE/debian-image.raw.zst") bytes, sha256 $SHA"
+
+phase "lab up (2 x lab.small, redfish + pxe)"
+"$LAB" up --machines 2 --sku lab.small --bmc redfish --debian --no-wait || fail "lab up failed"
+. "$LAB_DIR/lab.env"
+M1=$LAB_NAME-01 M2=$LAB_NAME-02
+
+phase "enroll -> available"
+wait_all available 2 600
+
+phase "allocate 2 x Debian -> ready"
+# the hash of the image lab up put in the store (the same build unless
+# its inputs changed since the first phase)
+SHA=$(cut -d' ' -f1 "$LAB_CACHE/debian-image.raw.sha256")
+ctl image register --name debian-12 --path debian-12.raw.zst --sha256 "$SHA" >/dev/null ||
+	fail "image register failed"
+SVC=$(ctl -o json token create --role service --owner e2e --name e2e-debian | jq -r .token)
+[ -n "$SVC" ] && [ "$SVC" != null ] || fail "no service token"
+ssh-keygen -q -t ed25519 -N "" -C e2e-debian -f "$WORK/id_ed25519" || fail "ssh-keygen failed"
+MARK=e2e-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+cat >"$WORK/user-data" <<EOF
+#cloud-config
+write_files:
+  - path: /root/e2e-user-data
+    content: "$MARK"
+runcmd:
+  - [sh, -c, "echo ran-$MARK > /root/e2e-runcmd"]
+EOF
+T_ALLOC=$EPOCHREALTIME
+ALLOC=$(svc -o json allocation create --sku lab.small --count 2 --image debian-12 --name e2e-debian \
+	--ssh-key "$(cat "$WORK/id_ed25519.pub")" --user-data "$WORK/user-data" --wait 600) ||
+	fail "allocation did not become ready: $ALLOC"
+ID=$(jq -r .id <<<"$ALLOC")
+[ "$(jq -r .state <<<"$ALLOC")" = ready ] || fail "allocation $ID is $(jq -r .state <<<"$ALLOC")"
+say "allocation $ID ready after $(dt "$T_ALLOC" "$EPOCHREALTIME") s"
+
+phase "ssh into both machines"
+for m in $M1 $M2; do
+	d=$LAB_DIR/vms/$m
+	. "$d/vm.env"
+	# the address provisiond reports for the machine (the deployed OS's, from
+	# its booted call), which must be the OS's newest DHCP lease
+	ip=$(jq -r --arg n "$m" '.machines[] | select(.name == $n) | .ip // empty' <<<"$ALLOC")
+	[ -n "$ip" ] || fail "$m: the allocation shows no address"
+	[ "$ip" = "$(lease_of "$VM_MAC")" ] || fail "$m: provisiond says $ip, dnsmasq leased $(lease_of "$VM_MAC")"
+	out=$(vm_ssh "$ip" 'hostname; cat /root/e2e-user-data; echo; cat /root/e2e-runcmd;
+		cloud-init status | sed -n "s/^status: //p"; cloud-init query platform;
+		echo $(( $(cat /sys/class/block/vda/size) * 512 )); echo $(( $(cat /sys/class/block/vda1/size) * 512 ));
+		df -B1 --output=size / | tail -1; head -1 /etc/os-release') || fail "$m: ssh root@$ip failed"
+	mapfile -t L <<<"$out"
+	say "$m ($ip): $(tr '\n' ' ' <<<"$out")"
+	[ "${L[0]}" = "$m" ] || fail "$m: hostname is '${L[0]}'"
+	[ "${L[1]}" = "$MARK" ] || fail "$m: /root/e2e-user-data holds '${L[1]}', expected $MARK"
+	[ "${L[2]}" = "ran-$MARK" ] || fail "$m: runcmd wrote '${L[2]}'"
+	[ "${L[3]}" = "done" ] || fail "$m: cloud-init status '${L[3]}'"
+	[ "${L[4]}" = configdrive ] || fail "$m: cloud-init's platform is '${L[4]}', expected configdrive"
+	disk=${L[5]} part=${L[6]} fs=${L[7]}
+	# the root partition reaches the config drive (disk - 1 MiB start - 8 MiB drive - 1 MiB metadata)
+	[ "$part" -ge $((disk - 10 * 1048576)) ] || fail "$m: root partition $part bytes on a $disk-byte disk"
+	# and the filesystem fills it (less ext4's own overhead; the image's was 640 MiB)
+	[ "$fs" -ge $((part * 9 / 10)) ] || fail "$m: root filesystem $fs bytes in a $part-byte partition"
+	[[ "${L[8]}" == *"Debian GNU/Linux 12"* ]] || fail "$m: /etc/os-release says '${L[8]}'"
+	# booted was reported after cloud-init finished: in this order on the console
+	tr -d '\r' <"$d/serial.log" | grep -aE 'Cloud-init v\. .* finished|PROVISIOND-BOOTED allocation='"$ID" |
+		tail -2 | tr '\n' ' ' | grep -qE 'finished.*PROVISIOND-BOOTED' ||
+		fail "$m: no 'cloud-init finished' then 'PROVISIOND-BOOTED allocation=$ID' on the console"
+done
+
+phase "release -> available (wiped)"
+REL=$(svc -o json allocation release "$ID" --wait 600) || fail "release did not finish: $REL"
+wait_all available 2 300
+for m in $M1 $M2; do
+	disk=$LAB_DIR/vms/$m/disk0.raw
+	size=$(stat -c %s "$disk")
+	zero_bytes "$disk" 0 1048576 || fail "$m: the disk's first MiB is not zero after release"
+	zero_bytes "$disk" $((size - 9 * 1048576)) $((9 * 1048576)) ||
+		fail "$m: the config drive / metadata MiB survived the release"
+	grep -qa "$MARK" <(head -c 4194304 "$disk"; tail -c 16777216 "$disk") &&
+		fail "$m: the user data's marker is still on the disk's ends"
+	say "$m: first MiB, config drive and metadata MiB zero after release"
+done
+phase ""
+exit 0 # the EXIT trap takes down the lab and prints the phases

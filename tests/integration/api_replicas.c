@@ -1,0 +1,295 @@
+/* api_replicas.c - three provisiond replicas on one PostgreSQL database
+ * (docs/scale-out.md, "Replicas"): racing gangs through all three, kill -9
+ * of the replica driving deploys (another takes them over within the
+ * bound), SIGSTOP past the lease (the frozen one makes no BMC call for the
+ * machines it lost). PostgreSQL only: run as api_replicas_pg. */
+#include "harness.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define NREP 3
+#define TAKEOVER_S 3
+#define HEARTBEAT_S 1
+#define CLIENTS 16
+#define GANG 3
+
+static struct h_daemon reps[NREP];
+static char calls_log[400];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(calls_log, sizeof calls_log, "%s/pvd-calls-%d.log",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+	unlink(calls_log);
+	setenv("PROVISIOND_FAKE_CALL_LOG", calls_log, 1);
+	for (int i = 0; i < NREP; i++) {
+		char ini[200];
+		snprintf(ini, sizeof ini,
+			 "workers = 8\n[replica]\nname = r%d\nheartbeat_s = %d\ntakeover_s = %d\n",
+			 i, HEARTBEAT_S, TAKEOVER_S);
+		int rc = i == 0 ? h_start(&reps[0], ini) : h_start_replica(&reps[i], &reps[0], ini);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	for (int i = NREP - 1; i >= 0; i--) {
+		if (reps[i].pid)
+			kill(reps[i].pid, SIGCONT);
+		h_stop(&reps[i]);
+	}
+	(void)state;
+	return 0;
+}
+
+static void enroll(const char *prefix, int n, unsigned mac_base, int delay_ms)
+{
+	for (int i = 0; i < n; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "%s-%d", prefix, i);
+		struct h_daemon *d = reps[i % NREP].pid ? &reps[i % NREP] : &reps[(i + 1) % NREP];
+		assert_int_equal(
+		    h_enroll_fake(d, name, mac_base + (unsigned)i, "lab.small", delay_ms, 0, NULL),
+		    201);
+	}
+}
+
+/* ------------------------------------------------------------- the race */
+
+struct client {
+	int n;
+	atomic_int *acked;
+	char ids[16][H_ID_LEN];
+	int nids;
+};
+
+static void *client_main(void *arg)
+{
+	struct client *c = arg;
+	struct h_daemon *d = &reps[c->n % NREP];
+	for (int i = 0; i < 16; i++) {
+		char key[48], id[H_ID_LEN];
+		snprintf(key, sizeof key, "race-%d-%d", c->n, i);
+		long s = h_allocate(d, d->admin, "lab.small", GANG, 0, "img", key, id, NULL);
+		if (s == 202) {
+			snprintf(c->ids[c->nids++], H_ID_LEN, "%s", id);
+			atomic_fetch_add(c->acked, 1);
+		} else if (s == 409) {
+			break; /* the pool is used up */
+		}
+	}
+	return NULL;
+}
+
+/* 16 clients across the three replicas race gangs of 3 for a pool of 40:
+ * 13 gangs, no machine in two, each acknowledged one there on every
+ * replica, and the one machine left over is the pool's last. */
+static void test_race(void **state)
+{
+	(void)state;
+	enum { POOL = 40 };
+	assert_int_equal(h_image(&reps[0], "img"), 201);
+	enroll("race", POOL, 1000, 0);
+	assert_true(h_wait_count(&reps[1], "available", "lab.small", POOL, 120));
+	atomic_int acked = 0;
+	static struct client cl[CLIENTS];
+	pthread_t t[CLIENTS];
+	for (int i = 0; i < CLIENTS; i++) {
+		cl[i] = (struct client){.n = i, .acked = &acked};
+		pthread_create(&t[i], NULL, client_main, &cl[i]);
+	}
+	for (int i = 0; i < CLIENTS; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(atomic_load(&acked), POOL / GANG);
+	assert_int_equal(h_db_int(&reps[0], "SELECT count(*) FROM (SELECT machine_id FROM"
+					    " allocation_machines WHERE detached = 0"
+					    " GROUP BY machine_id HAVING count(*) > 1) x"),
+			 0);
+	for (int i = 0; i < CLIENTS; i++)
+		for (int k = 0; k < cl[i].nids; k++)
+			assert_true(h_wait_alloc(&reps[(i + 1) % NREP], reps[0].admin, cl[i].ids[k],
+						 "ready", 120, NULL));
+	assert_int_equal(h_count_machines(&reps[2], "available", "lab.small"), POOL % GANG);
+	struct h_resp r;
+	assert_int_equal(h_call(&reps[0], reps[0].admin, "GET", "/v1/replicas", NULL, &r), 200);
+	for (int i = 0; i < NREP; i++) {
+		char want[32];
+		snprintf(want, sizeof want, "\"name\":\"r%d\"", i);
+		assert_non_null(strstr(r.body, want));
+	}
+	assert_null(strstr(r.body, "\"fenced\""));
+	h_resp_clear(&r);
+}
+
+/* ---------------------------------------------------- take-over, fencing */
+
+/* Which replica drives most of the machines being deployed now. */
+static int busiest(void)
+{
+	int best = -1;
+	int64_t most = 0;
+	for (int i = 0; i < NREP; i++) {
+		if (!reps[i].pid)
+			continue;
+		char sql[160];
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM machines WHERE replica = 'r%d'", i);
+		int64_t n = h_db_int(&reps[0], sql);
+		if (n > most)
+			most = n, best = i;
+	}
+	return best;
+}
+
+/* Milliseconds from at_ms until replica victim drives no machine any more
+ * (another replica took them over); -1 past the bound. */
+static int64_t takeover_ms(int victim, int64_t at_ms)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM machines WHERE replica = 'r%d'", victim);
+	while (util_wall_ms() - at_ms < 60000) {
+		if (h_db_int(&reps[0], sql) == 0)
+			return util_wall_ms() - at_ms;
+		h_sleep_ms(50);
+	}
+	return -1;
+}
+
+/* Calls in the log from pid at or after since_ms (wall clock) sent under a
+ * claim of epoch up_to or older. */
+static int calls_by_since(pid_t pid, int64_t since_ms, long long up_to)
+{
+	FILE *f = fopen(calls_log, "r");
+	if (!f)
+		return 0;
+	char line[400];
+	int n = 0;
+	while (fgets(line, sizeof line, f)) {
+		long long at, epoch;
+		int p;
+		char key[64], call[32];
+		if (sscanf(line, "%lld %d %63s %31s %lld", &at, &p, key, call, &epoch) != 5 ||
+		    at < since_ms || epoch > up_to)
+			continue;
+		if (p == (int)pid)
+			fprintf(stderr, "# after the fence: %s", line);
+		n += p == (int)pid;
+	}
+	fclose(f);
+	return n;
+}
+
+static void deploy_gangs(const char *prefix, unsigned mac_base, char ids[4][H_ID_LEN])
+{
+	enroll(prefix, 4 * GANG, mac_base, 400);
+	assert_true(h_wait_quiet(&reps[0], 120));
+	for (int i = 0; i < 4; i++) {
+		char key[48];
+		snprintf(key, sizeof key, "%s-%d", prefix, i);
+		struct h_daemon *d = reps[i % NREP].pid ? &reps[i % NREP] : &reps[(i + 1) % NREP];
+		assert_int_equal(
+		    h_allocate(d, reps[0].admin, "lab.small", GANG, 0, "img", key, ids[i], NULL),
+		    202);
+	}
+}
+
+static int wait_busiest(void)
+{
+	int victim = -1;
+	for (int i = 0; i < 100 && victim < 0; i++, h_sleep_ms(100))
+		victim = busiest();
+	assert_true(victim >= 0);
+	return victim;
+}
+
+static void all_ready(char ids[4][H_ID_LEN], int via)
+{
+	for (int i = 0; i < 4; i++)
+		assert_true(h_wait_alloc(&reps[via], reps[0].admin, ids[i], "ready", 180, NULL));
+}
+
+/* kill -9 of the replica driving most deploys: another takes them over
+ * within takeover_s (+ a heartbeat) and every deploy completes. */
+static void test_kill_takeover(void **state)
+{
+	(void)state;
+	char ids[4][H_ID_LEN];
+	deploy_gangs("kill", 2000, ids);
+	int victim = wait_busiest();
+	pid_t pid = reps[victim].pid;
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM machines WHERE replica = 'r%d'", victim);
+	assert_true(h_db_int(&reps[0], sql) > 0);
+	int64_t killed_at = util_wall_ms();
+	h_kill9(&reps[victim]);
+	int via = (victim + 1) % NREP;
+	assert_int_equal(calls_by_since(pid, killed_at, INT64_MAX), 0);
+	int64_t took = takeover_ms(victim, killed_at);
+	fprintf(stderr,
+		"# take-over: replica r%d's machines went to the others %lld ms after"
+		" its kill -9 (takeover_s = %d)\n",
+		victim, (long long)took, TAKEOVER_S);
+	assert_true(took >= 0 && took <= (TAKEOVER_S + 2 * HEARTBEAT_S + 2) * 1000);
+	all_ready(ids, via);
+	snprintf(sql, sizeof sql, "SELECT live FROM replicas WHERE name = 'r%d'", victim);
+	assert_int_equal(h_db_int(&reps[0], sql), 0);
+	assert_int_equal(h_restart(&reps[victim]), 0); /* back under its name */
+}
+
+/* SIGSTOP of the replica driving most deploys past takeover_s: the others
+ * take its machines; resumed, it sends no BMC call for them (its claims are
+ * over) and registers again under a new epoch. */
+static void test_sigstop_fencing(void **state)
+{
+	(void)state;
+	char ids[4][H_ID_LEN];
+	deploy_gangs("stop", 3000, ids);
+	int victim = wait_busiest();
+	pid_t pid = reps[victim].pid;
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT epoch FROM replicas WHERE name = 'r%d'", victim);
+	int64_t epoch = h_db_int(&reps[0], sql);
+	kill(pid, SIGSTOP);
+	int64_t stopped_at = util_wall_ms();
+	int via = (victim + 1) % NREP;
+	snprintf(sql, sizeof sql, "SELECT live FROM replicas WHERE name = 'r%d'", victim);
+	bool fenced = false;
+	for (int i = 0; i < 200 && !fenced; i++, h_sleep_ms(50))
+		fenced = h_db_int(&reps[0], sql) == 0;
+	assert_true(fenced);
+	kill(pid, SIGCONT);
+	all_ready(ids, via);
+	h_sleep_ms(2 * HEARTBEAT_S * 1000);
+	assert_int_equal(calls_by_since(pid, stopped_at + 1, epoch), 0);
+	snprintf(sql, sizeof sql, "SELECT epoch FROM replicas WHERE name = 'r%d' AND live = 1",
+		 victim);
+	assert_true(h_db_int(&reps[0], sql) > epoch);
+}
+
+int main(void)
+{
+	if (!h_pg()) {
+		fprintf(stderr, "api_replicas: needs PostgreSQL (run api_replicas_pg)\n");
+		return 77;
+	}
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_race),
+	    cmocka_unit_test(test_kill_takeover),
+	    cmocka_unit_test(test_sigstop_fencing),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,157 @@
+/* test_agent_configdrive.c — the config drive on a regular file standing
+ * for a disk: the real sfdisk, mkfs.fat and mtools, read back with the
+ * same tools; the quick wipe erases it. */
+#include "agent.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *tu_tempdir(void);
+void tu_rmtree(const char *dir);
+char *tu_path(const char *dir, const char *name);
+unsigned char *tu_read_file(const char *path, size_t *len);
+int tu_make_disk(const char *path, size_t size, unsigned char fill);
+
+#define MIB (1024 * 1024)
+#define DISK (48 * MIB)
+#define CD_AT (DISK - 9 * MIB) /* the drive ends where the metadata MiB starts */
+
+/* sh -c cmd; its exit status. */
+static int sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+static json_t *meta_fixture(void)
+{
+	return json_pack("{s:s, s:s, s:s, s:[s], s:s, s:b}", AGENT_META_MACHINE_ID, "m-1",
+			 AGENT_META_ALLOCATION_ID, "a-1", AGENT_META_HOSTNAME, "web-01",
+			 AGENT_META_SSH_KEYS, "ssh-ed25519 AAAAC3Nza test@x", AGENT_META_USER_DATA,
+			 "#cloud-config\nruncmd: [touch /x]\n", AGENT_META_CONFIG_DRIVE, 1);
+}
+
+/* A file from the drive, read with mcopy at the partition's offset. */
+static json_t *drive_json(const char *dir, const char *disk, const char *name)
+{
+	char *out = tu_path(dir, "out");
+	assert_int_equal(sh("MTOOLS_SKIP_CHECK=1 mcopy -n -i '%s@@%d' ::/openstack/latest/%s '%s'",
+			    disk, CD_AT, name, out),
+			 0);
+	json_t *j = json_load_file(out, 0, NULL);
+	unlink(out);
+	free(out);
+	return j;
+}
+
+static void check_table(const char *dir, const char *disk)
+{
+	char *out = tu_path(dir, "table.json");
+	assert_int_equal(sh("sfdisk --json '%s' > '%s'", disk, out), 0);
+	json_t *t = json_load_file(out, 0, NULL);
+	json_t *p = json_object_get(json_object_get(t, "partitiontable"), "partitions");
+	assert_int_equal(json_array_size(p), 2);
+	json_t *root = json_array_get(p, 0), *cd = json_array_get(p, 1);
+	assert_int_equal(json_integer_value(json_object_get(root, "start")), 2048);
+	/* grown from 8 MiB up to the drive */
+	assert_int_equal(json_integer_value(json_object_get(root, "size")), CD_AT / 512 - 2048);
+	assert_int_equal(json_integer_value(json_object_get(cd, "start")), CD_AT / 512);
+	assert_int_equal(json_integer_value(json_object_get(cd, "size")), 8 * 2048);
+	assert_string_equal(json_string_value(json_object_get(cd, "type")), "c");
+	json_decref(t);
+	unlink(out);
+	free(out);
+}
+
+static void test_configdrive_write(void **state)
+{
+	(void)state;
+	char *dir = tu_tempdir();
+	char *disk = tu_path(dir, "disk");
+	assert_int_equal(tu_make_disk(disk, DISK, 0xaa), 0);
+	assert_int_equal(sh("echo 'start=2048, size=16384, type=83' | sfdisk -q '%s'", disk), 0);
+	json_t *meta = meta_fixture();
+	int fd = open(disk, O_RDWR);
+	assert_int_equal(agent_configdrive_write(fd, disk, DISK, 9 * MIB, meta, "", NULL),
+			 AGENT_OK);
+	close(fd);
+	check_table(dir, disk);
+	assert_int_equal(
+	    sh("blkid -p -o value -s LABEL -O %d '%s' | grep -qx config-2", CD_AT, disk), 0);
+	json_t *md = drive_json(dir, disk, "meta_data.json");
+	assert_non_null(md);
+	assert_string_equal(json_string_value(json_object_get(md, "uuid")), "m-1");
+	assert_string_equal(json_string_value(json_object_get(md, "hostname")), "web-01");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(md, "public_keys"), "key-0")),
+	    "ssh-ed25519 AAAAC3Nza test@x");
+	json_decref(md);
+	char *ud = tu_path(dir, "ud");
+	assert_int_equal(
+	    sh("MTOOLS_SKIP_CHECK=1 mcopy -n -i '%s@@%d' ::/openstack/latest/user_data "
+	       "'%s'",
+	       disk, CD_AT, ud),
+	    0);
+	size_t len = 0;
+	unsigned char *text = tu_read_file(ud, &len);
+	assert_int_equal(len, strlen("#cloud-config\nruncmd: [touch /x]\n"));
+	assert_memory_equal(text, "#cloud-config\nruncmd: [touch /x]\n", len);
+	free(text);
+	free(ud);
+
+	/* release: the quick wipe zeroes the drive with the metadata MiB */
+	assert_int_equal(agent_wipe_device(disk, false, NULL, NULL, NULL), AGENT_OK);
+	unsigned char *d = tu_read_file(disk, &len);
+	for (size_t i = CD_AT; i < DISK; i++)
+		if (d[i] != 0)
+			fail_msg("byte %zu of the config drive survived the wipe", i);
+	free(d);
+	json_decref(meta);
+	tu_rmtree(dir);
+	free(disk);
+	free(dir);
+}
+
+static void test_configdrive_errors(void **state)
+{
+	(void)state;
+	char *dir = tu_tempdir();
+	char *disk = tu_path(dir, "disk");
+	assert_int_equal(tu_make_disk(disk, DISK, 0), 0);
+	json_t *meta = meta_fixture();
+	int fd = open(disk, O_RDWR);
+	struct agent_err err = {0};
+	/* no partition table after the image */
+	assert_int_equal(agent_configdrive_write(fd, disk, DISK, 9 * MIB, meta, "", &err),
+			 AGENT_E_USAGE);
+	assert_non_null(strstr(err.msg, "no partition table"));
+	/* an image that reaches into the drive */
+	assert_int_equal(agent_configdrive_write(fd, disk, DISK, DISK - 8 * MIB, meta, "", &err),
+			 AGENT_E_USAGE);
+	assert_non_null(strstr(err.msg, "no room"));
+	close(fd);
+	json_decref(meta);
+	tu_rmtree(dir);
+	free(disk);
+	free(dir);
+}
+
+int agent_test_configdrive(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_configdrive_write),
+	    cmocka_unit_test(test_configdrive_errors),
+	};
+	return cmocka_run_group_tests_name("agent_configdrive", tests, NULL, NULL);
+}
