@@ -186,6 +186,10 @@ static bool open_session(struct api_call *c, const struct inv_machine *m, char s
 		api_fail_inv(c->r, "revoke old session", &e);
 		return false;
 	}
+	/* heard from before the session exists and wakes the engine: a step
+	 * never sees this session with the previous run's time (an agent
+	 * silent for long) nor with none (no silence deadline to wake for) */
+	seen(c, m->id);
 	if (tok_new_secret(secret, 80) != 0) {
 		http_error(c->r, 503, "storage_unavailable", NULL, "cannot issue a session token");
 		return false;
@@ -197,7 +201,6 @@ static bool open_session(struct api_call *c, const struct inv_machine *m, char s
 		api_fail_inv(c->r, "open session", &e);
 		return false;
 	}
-	seen(c, m->id);
 	if (c->r->client_ip[0])
 		api_note_inv(c->r, "record agent address",
 			     inv_machine_set_ip(c->a->inv, m->id, c->r->client_ip, &e), &e);
