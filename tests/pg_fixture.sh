@@ -16,12 +16,9 @@
 # behaviour, not crash safety of the disk; PG_FIXTURE_DURABLE=1 keeps them
 # on (benchmarks). Startup is bounded (30 s).
 set -eu
-PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
-	echo "pg_fixture: no PostgreSQL server binaries (Debian: apt-get install postgresql)" >&2
-	exit 77
-fi
-osuser=${PG_FIXTURE_USER:-postgres}
+# shellcheck source=pg_server.sh
+. "$(dirname "$0")/pg_server.sh"
+pg_server pg_fixture
 as=""
 [ "$(id -u)" = 0 ] && as="runuser -u $osuser --"
 dir=$(mktemp -d "${TMPDIR:-/tmp}/pgfx.XXXXXX")

@@ -27,7 +27,8 @@
 # synchronous_commit and full_page_writes stay on (synchronous replication,
 # pg_rewind).
 set -eu
-PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+# shellcheck source=../pg_server.sh
+. "$(dirname "$0")/../pg_server.sh"
 
 rest_code() { # port path
 	curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/$2" 2>/dev/null || true
@@ -103,11 +104,7 @@ for b in patroni etcd; do
 		exit 77
 	fi
 done
-if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
-	echo "patroni_fixture: no PostgreSQL server binaries (Debian: apt-get install postgresql)" >&2
-	exit 77
-fi
-osuser=${PG_FIXTURE_USER:-postgres}
+pg_server patroni_fixture
 as=""
 [ "$(id -u)" = 0 ] && as="setpriv --reuid=$osuser --regid=$osuser --init-groups --"
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
