@@ -810,6 +810,20 @@ long h_allocate(struct h_daemon *d, const char *token, const char *sku, int coun
 	return s;
 }
 
+void h_grant_record(struct h_grant *g, const char *id, const struct h_resp *r)
+{
+	snprintf(g->id, sizeof g->id, "%s", id);
+	json_t *ms = json_object_get(r->json, "machines"), *m;
+	size_t i;
+	json_array_foreach(ms, i, m)
+	{
+		if (g->n < 3)
+			snprintf(g->machines[g->n], H_ID_LEN, "%s",
+				 json_string_value(json_object_get(m, "id")));
+		g->n++;
+	}
+}
+
 /* ---------------------------------------------------------------- waits */
 
 /* Calls fn for every machine of the list (every page). -1 on error. */
