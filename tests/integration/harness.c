@@ -483,6 +483,15 @@ long h_boot_get(struct h_daemon *d, const char *path, const char *const *headers
 	return request_to(d, base, NULL, "GET", path, NULL, 0, headers, out);
 }
 
+void h_script_arg(const char *script, const char *key, char *out, size_t len)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, "provisiond.%s=", key);
+	const char *p = strstr(script, pat);
+	size_t n = p ? strcspn(p + strlen(pat), " \r\n") : 0;
+	snprintf(out, len, "%.*s", (int)n, p ? p + strlen(pat) : "");
+}
+
 /* With PROVISIOND_API_CAPTURE=DIR, every answer is appended to
  * DIR/PROGRAM-PID.jsonl: one file per test process, so tests running at
  * once never share one. The openapi_responses test checks each against the

@@ -97,6 +97,9 @@ long h_boot_request(struct h_daemon *d, const char *token, const char *method, c
 /* GET on the boot/agent listener with headers (as h_request's). */
 long h_boot_get(struct h_daemon *d, const char *path, const char *const *headers,
 		struct h_resp *out);
+/* The value of "provisiond.KEY=" in an iPXE script (a boot answer's body)
+ * into out, or "". */
+void h_script_arg(const char *script, const char *key, char *out, size_t len);
 /* Same with a JSON body (stolen; NULL for none). */
 long h_call(struct h_daemon *d, const char *token, const char *method, const char *path,
 	    json_t *body, struct h_resp *out);
