@@ -19,7 +19,7 @@
 # lab up when the test fails.
 set -uo pipefail
 
-PH_WIDTH=34
+PH_WIDTH=34 SERIAL_TAIL=40
 # shellcheck source=e2e-lib.sh
 . "$(dirname "$(readlink -f "$0")")/e2e-lib.sh"
 
@@ -28,23 +28,6 @@ need_built provisiond/provisiond lab/redfish-bmc/redfish-bmc images/agent/provis
 
 lab_env provlab-deb /var/lib/provisiond-lab-deb 127.0.0.1:7591 6351 10.79.0
 
-FAILED=0
-fail() {
-	FAILED=1
-	echo "FAIL: $*" >&2
-	{
-		echo "--- lab status"
-		"$LAB" status
-		for d in "$LAB_DIR"/vms/*/; do
-			[ -f "$d/serial.log" ] || continue
-			echo "--- $d serial.log (tail)"
-			serial_tail "$d" 40
-		done
-		echo "--- provisiond.log (tail)"
-		tail -30 "$LAB_DIR/provisiond/provisiond.log"
-	} >&2 2>/dev/null
-	exit 1
-}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/provisiond-e2e-deb.XXXXXX")
 cleanup() {
 	local rc=$?

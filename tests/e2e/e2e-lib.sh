@@ -3,9 +3,10 @@
 # Sets SRC, BUILD, LAB, BUDGET and T0, skips (exit 77) when not root, and
 # defines the timing (dt, say, phase, print_phases, over_budget), the lab's
 # environment (lab_env), the provisionctl calls (ctl, svc) and the wait for
-# machine states (wait_all). Before sourcing: PH_WIDTH, the width of a
-# phase's name in the durations (default 28). A script may define
-# check_faults (called on every round of wait_all) and must define fail.
+# machine states (wait_all) and the failure (fail). Before sourcing:
+# PH_WIDTH, the width of a phase's name in the durations (default 28),
+# SERIAL_TAIL. A script may define check_faults (called on every round of
+# wait_all), report_lab and report_vm (see fail).
 # shellcheck shell=bash
 
 SRC=${PROVISIOND_SOURCE_DIR:-$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)}
@@ -78,6 +79,35 @@ svc() {
 
 # No check beyond the machines' states unless the script defines its own.
 check_faults() { return 0; }
+
+# fail MSG: the test fails (exit 1, FAILED=1) after what the lab shows on
+# stderr: its status, report_lab, each VM's console (the last SERIAL_TAIL
+# lines, default 25) and report_vm VMDIR, provisiond's log. A script may
+# define report_lab and report_vm to show more.
+# shellcheck disable=SC2034 # FAILED: read by the scripts
+FAILED=0
+SERIAL_TAIL=${SERIAL_TAIL:-25}
+report_lab() { :; }
+report_vm() { :; }
+# shellcheck disable=SC2034
+fail() {
+	FAILED=1
+	echo "FAIL: $*" >&2
+	{
+		echo "--- lab status"
+		"$LAB" status
+		report_lab
+		for d in "$LAB_DIR"/vms/*/; do
+			[ -f "$d/serial.log" ] || continue
+			echo "--- $d serial.log (tail)"
+			serial_tail "$d" "$SERIAL_TAIL"
+			report_vm "$d"
+		done
+		echo "--- provisiond.log (tail)"
+		tail -30 "$LAB_DIR/provisiond/provisiond.log"
+	} >&2 2>/dev/null
+	exit 1
+}
 
 # wait_all STATE N TIMEOUT: N lab machines in STATE; a failed one ends the test.
 wait_all() {

@@ -33,26 +33,14 @@ need_built provisiond/provisiond lab/redfish-bmc/redfish-bmc
 
 lab_env provlab-e2e /var/lib/provisiond-lab-e2e 127.0.0.1:7590 6331 10.78.0
 
-FAILED=0
-fail() {
-	FAILED=1
-	echo "FAIL: $*" >&2
-	{
-		echo "--- lab status"
-		"$LAB" status
-		echo "--- timeline"
-		"$LAB" timeline
-		for d in "$LAB_DIR"/vms/*/; do
-			[ -f "$d/serial.log" ] || continue
-			echo "--- $d serial.log (tail)"
-			serial_tail "$d" 25
-			echo "--- $d bmc.log (tail)"
-			tail -15 "$d/bmc.log"
-		done
-		echo "--- provisiond.log (tail)"
-		tail -30 "$LAB_DIR/provisiond/provisiond.log"
-	} >&2 2>/dev/null
-	exit 1
+# On a failure (fail): the lab's timeline and each VM's BMC hook log too.
+report_lab() {
+	echo "--- timeline"
+	"$LAB" timeline
+}
+report_vm() {
+	echo "--- $1 bmc.log (tail)"
+	tail -15 "$1/bmc.log"
 }
 
 cleanup() {
