@@ -73,9 +73,4 @@ PROVISIOND_TEST_PG="host=127.0.0.1 port=$port user=postgres dbname=postgres"
 # pg_ctl of this server, for tests that restart it: "$PG_FIXTURE_CTL restart"
 PG_FIXTURE_CTL="$as $PGBIN/pg_ctl -D $dir/data -l $dir/server.log -w -t 30"
 export PROVISIOND_TEST_PG PG_FIXTURE_CTL
-set +e
-cd "$here"
-"$@"
-rc=$?
-set -e
-exit $rc
+pg_run "$here" "$@"

@@ -4,7 +4,9 @@
 # and osuser, the unprivileged user the server runs as when the fixture
 # runs as root ($PG_FIXTURE_USER, default postgres: PostgreSQL refuses
 # root); it exits 77 (skipped), naming FIXTURE, when the server binaries
-# are missing.
+# are missing. pg_run DIR CMD [ARG...] runs CMD in DIR (where the fixture
+# was started) and exits with its status, the fixture's EXIT trap stopping
+# the server.
 # shellcheck shell=sh
 pg_server() {
 	PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
@@ -14,4 +16,14 @@ pg_server() {
 	fi
 	# shellcheck disable=SC2034 # used by the fixture that sources this
 	osuser=${PG_FIXTURE_USER:-postgres}
+}
+
+pg_run() {
+	cd "$1"
+	shift
+	set +e
+	"$@"
+	rc=$?
+	set -e
+	exit $rc
 }

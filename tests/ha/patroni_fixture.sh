@@ -223,9 +223,4 @@ wait_code "$REST_p2" sync 90 || fail "p2 did not become the synchronous standby"
 PROVISIOND_TEST_PG="host=127.0.0.1,127.0.0.1 port=$PG_p1,$PG_p2 user=postgres dbname=postgres target_session_attrs=read-write connect_timeout=2"
 PG_HA_CTL="$self --ctl $dir"
 export PROVISIOND_TEST_PG PG_HA_CTL
-set +e
-cd "$here"
-"$@"
-rc=$?
-set -e
-exit $rc
+pg_run "$here" "$@"
