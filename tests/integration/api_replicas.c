@@ -2,7 +2,8 @@
  * (docs/scale-out.md, "Replicas"): racing gangs through all three, kill -9
  * of the replica driving deploys (another takes them over within the
  * bound), SIGSTOP past the lease (the frozen one makes no BMC call for the
- * machines it lost). PostgreSQL only: run as api_replicas_pg. */
+ * machines it lost), an agent's session going on through another replica's
+ * boot plane. PostgreSQL only: run as api_replicas_pg. */
 #include "harness.h"
 
 #include <pthread.h>
@@ -286,6 +287,38 @@ static void test_sigstop_fencing(void **state)
 	assert_true(replica_int("epoch", victim, "live = 1") > epoch);
 }
 
+/* An agent's session lives in the database: opened through one replica's
+ * boot plane, it goes on through another's after the first is killed. */
+static void test_agent_session_moves(void **state)
+{
+	(void)state;
+	struct h_daemon *first = NULL, *other = NULL;
+	for (int i = 0; i < NREP; i++)
+		if (reps[i].pid && !first)
+			first = &reps[i];
+		else if (reps[i].pid && !other)
+			other = &reps[i];
+	assert_non_null(other);
+	struct h_resp r;
+	assert_int_equal(h_boot_request(first, NULL, "POST", "/v1/agent/lookup",
+					"{\"macs\":[\"52:54:00:0a:0e:77\"]}", &r),
+			 200);
+	assert_string_equal(h_str(&r, "mode"), "discover");
+	char tok[H_TOKEN_LEN];
+	snprintf(tok, sizeof tok, "%s", h_str(&r, "token"));
+	h_resp_clear(&r);
+	assert_int_equal(
+	    h_boot_request(first, tok, "POST", "/v1/agent/heartbeat", "{\"state\":\"idle\"}", NULL),
+	    204);
+	h_kill9(first);
+	assert_int_equal(
+	    h_boot_request(other, tok, "POST", "/v1/agent/heartbeat", "{\"state\":\"idle\"}", NULL),
+	    204);
+	assert_int_equal(h_boot_request(other, tok, "GET", "/v1/agent/command?wait=0", NULL, NULL),
+			 204);
+	assert_int_equal(h_restart(first), 0);
+}
+
 int main(void)
 {
 	if (!h_pg()) {
@@ -296,6 +329,7 @@ int main(void)
 	    cmocka_unit_test(test_race),
 	    cmocka_unit_test(test_kill_takeover),
 	    cmocka_unit_test(test_sigstop_fencing),
+	    cmocka_unit_test(test_agent_session_moves),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
