@@ -18,7 +18,7 @@
 # (docs/scale-out.md).
 #
 # Own lab: LAB_NAME provlab-pg, LAB_DIR /var/lib/provisiond-lab-pg, API
-# 127.0.0.1:7690 (r2 7691), BMCs from 6431, lab network 10.79.0.0/24.
+# 127.0.0.1:7690 (r2 7691), BMCs from 6431, lab network 10.80.0.0/24.
 # Exit 77 (skipped) when not root or tools (the lab's, PostgreSQL) are missing.
 # E2E_BUDGET_S (default 600) bounds the whole run.
 set -uo pipefail
@@ -39,11 +39,12 @@ getent passwd postgres >/dev/null || { echo "SKIP: no user postgres"; exit 77; }
 [ -x "$BUILD/lab/redfish-bmc/redfish-bmc" ] || { echo "SKIP: no $BUILD/lab/redfish-bmc/redfish-bmc"; exit 77; }
 
 export LAB_NAME=provlab-pg LAB_DIR=${E2E_LAB_DIR:-/var/lib/provisiond-lab-pg}
-export LAB_API=127.0.0.1:7690 LAB_BMC_PORT=6431 LAB_NET=10.79.0
+export LAB_API=127.0.0.1:7690 LAB_BMC_PORT=6431 LAB_NET=10.80.0
 export LAB_BUILD=$BUILD LAB_CACHE=${LAB_CACHE:-$BUILD/lab-cache}
 unset PROVISIOND_TOKEN PROVISIOND_TOKEN_FILE PROVISIOND_URL
 R1=$LAB_NAME-r1 R2=$LAB_NAME-r2 R2_URL=http://127.0.0.1:7691
 M=$LAB_NAME-01
+CTL=$BUILD/provisiond/client/provisionctl # straight to r2 (lab ctl talks to r1)
 
 T0=$EPOCHREALTIME
 dt() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
@@ -73,6 +74,8 @@ fail() {
 		tail -30 "$LAB_DIR/provisiond/provisiond.log"
 		echo "--- r2 replica-2.log (tail)"
 		tail -20 "$LAB_DIR/provisiond/replica-2.log"
+		echo "--- PostgreSQL server.log (tail)"
+		tail -20 "$LAB_DIR/pg/server.log"
 	} >&2 2>/dev/null
 	exit 1
 }
@@ -138,11 +141,11 @@ SVC=$(ctl -o json token create --role service --owner e2e --name e2e | jq -r .to
 [ -n "$SVC" ] && [ "$SVC" != null ] || fail "no service token"
 kill -STOP "$R1_PID"
 T_ALLOC=$EPOCHREALTIME
-ALLOC=$(PROVISIOND_URL=$R2_URL PROVISIOND_TOKEN=$SVC "$LAB" ctl -o json allocation create --sku lab.small \
+ALLOC=$(PROVISIOND_URL=$R2_URL PROVISIOND_TOKEN=$SVC "$CTL" -o json allocation create --sku lab.small \
 	--count 1 --image lab-image --name e2e-pg) || fail "allocation create (through r2) failed: $ALLOC"
 ID=$(jq -r .id <<<"$ALLOC")
 n=0
-until [ "$(PROVISIOND_URL=$R2_URL "$LAB" ctl -o json replica list |
+until [ "$(PROVISIOND_URL=$R2_URL PROVISIOND_TOKEN_FILE=$LAB_DIR/provisiond/admin-token "$CTL" -o json replica list |
 	jq -r --arg b "$R2" '.items[] | select(.name == $b) | .machines')" = 1 ]; do
 	n=$((n + 1))
 	[ $n -lt 25 ] || fail "r2 did not claim $M within 5 s with r1 stopped"
