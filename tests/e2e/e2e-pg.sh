@@ -192,6 +192,12 @@ until grep -q "PROVISIOND-BOOTED allocation=$ID machine=$MID" "$LAB_DIR/vms/$M/m
 	over_budget && fail "$M: no PROVISIOND-BOOTED allocation=$ID on its console"
 	sleep 1
 done
+# the steps after the agent's write, by the replica that took over: boot
+# device disk and the power cycle, seen by the VM's BMC after the kill
+awk -v s="$T_KILL" '$1 >= s' "$LAB_DIR/vms/$M/bmc.log" | grep -q 'hook set boot default' ||
+	fail "$M: no 'set boot default' at its BMC after the kill"
+awk -v s="$T_KILL" '$1 >= s' "$LAB_DIR/vms/$M/bmc.log" | grep -Eq 'hook set (reset|power) 1' ||
+	fail "$M: no power cycle at its BMC after the kill"
 say "allocation $ID ready $T_READY s after the request; $M booted the deployed image: $(grep -m1 "PROVISIOND-BOOTED allocation=$ID" "$LAB_DIR/vms/$M/markers.log" | cut -d' ' -f2-)"
 "$LAB" status
 "$LAB" timeline --since "$T_ALLOC" "$M"
