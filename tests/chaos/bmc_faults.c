@@ -80,16 +80,6 @@ static const char facts_fmt[] =
 
 /* ------------------------------------------------------- the played machine */
 
-/* The value of "provisiond.KEY=" in an iPXE script, or "". */
-static void script_arg(const char *script, const char *key, char *out, size_t len)
-{
-	char pat[64];
-	snprintf(pat, sizeof pat, "provisiond.%s=", key);
-	const char *p = strstr(script, pat);
-	size_t n = p ? strcspn(p + strlen(pat), " \r\n") : 0;
-	snprintf(out, len, "%.*s", (int)n, p ? p + strlen(pat) : "");
-}
-
 /* The machine network-boots: its boot script's token buys an agent session
  * (only while the engine holds a boot grant), and the agent reports its facts. */
 static bool agent_boot(struct agent *ag)
@@ -98,7 +88,7 @@ static bool agent_boot(struct agent *ag)
 	struct h_resp r;
 	snprintf(path, sizeof path, "/boot.ipxe?mac=%s", ag->mac);
 	if (h_boot_get(ag->d, path, NULL, &r) == 200)
-		script_arg(r.body, "token", tok, sizeof tok);
+		h_script_arg(r.body, "token", tok, sizeof tok);
 	h_resp_clear(&r);
 	if (!tok[0])
 		return false;
