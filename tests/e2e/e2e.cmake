@@ -21,3 +21,14 @@ set_tests_properties(e2e_debian PROPERTIES
   RUN_SERIAL TRUE
   SKIP_RETURN_CODE 77
   ENVIRONMENT "PROVISIOND_SOURCE_DIR=${CMAKE_SOURCE_DIR};PROVISIOND_BINARY_DIR=${CMAKE_BINARY_DIR}")
+
+# The lab on PostgreSQL with two replicas (tests/e2e/e2e-pg.sh): one VM
+# deployed while the replica driving it is killed with SIGKILL; the other
+# takes it over and the deploy completes. ctest -L postgres runs it too.
+add_test(NAME e2e_lab_pg COMMAND ${CMAKE_CURRENT_LIST_DIR}/e2e-pg.sh)
+set_tests_properties(e2e_lab_pg PROPERTIES
+  LABELS "e2e;postgres"
+  TIMEOUT 900
+  RUN_SERIAL TRUE
+  SKIP_RETURN_CODE 77
+  ENVIRONMENT "PROVISIOND_SOURCE_DIR=${CMAKE_SOURCE_DIR};PROVISIOND_BINARY_DIR=${CMAKE_BINARY_DIR}")
