@@ -6,11 +6,14 @@
  * allocation rate and latency percentiles, and the machine it ran on.
  *
  * Usage: alloc_bench [-n MACHINES] [-c CLIENTS] [-k COUNT] [-p PROVISIOND] [-d DATABASE]
- *                    [-r RACKS [-s ACROSS[:MODE]]]
+ *                    [-R REPLICAS] [-r RACKS [-s ACROSS[:MODE]]]
  *        alloc_bench -P DIR [-n MACHINES] [-x CLEANING]
  * -d runs on that database (e.g. an empty PostgreSQL database or schema:
  * "host=127.0.0.1 port=5432 dbname=bench") instead of a new SQLite file;
  * the key file stays in the temporary directory.
+ * -R starts that many replicas of provisiond on the -d database (each its
+ * own ports and [replica] name, bench/daemon.h); client i sends to replica
+ * i % REPLICAS.
  * -r puts machine i in rack r<i % RACKS> of site dc<i % RACKS % 4> (else
  * none has a location); -s asks every allocation for that spread
  * ("rack", "site:best_effort", docs/allocations.md).
@@ -35,10 +38,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int n_machines = 2000, n_clients = 16, per_alloc = 1, n_cleaning, n_racks;
+enum { MAX_REPLICAS = 16 };
+static int n_machines = 2000, n_clients = 16, per_alloc = 1, n_cleaning, n_racks, n_replicas = 1;
 static const char *database; /* -d; NULL: DIR/p.db */
 static char spread[96];	     /* ,"spread":{...} or "" */
-static char url[128], token[80], admin_token[80];
+static char urls[MAX_REPLICAS][128], token[80], admin_token[80];
 static double *lat;
 static long n_lat, n_409, n_other;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -159,7 +163,7 @@ static size_t sink(char *p, size_t s, size_t n, void *u)
 
 static void *client(void *arg)
 {
-	(void)arg;
+	const char *url = urls[(long)arg % n_replicas];
 	CURL *c = curl_easy_init();
 	char body[256], auth[128];
 	snprintf(body, sizeof body, "{\"sku\":\"lab.small\",\"count\":%d,\"image\":\"img\"%s}",
@@ -199,19 +203,6 @@ static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 	return x < y ? -1 : x > y;
-}
-
-static int write_secret(const char *dir, const char *name, const char *secret);
-
-/* provisiond on db with DIR/p.ini naming the key file beside the SQLite
- * file's place, which a PostgreSQL database (-d) has not. */
-static pid_t start_daemon(const char *bin, const char *dir, const char *db)
-{
-	char conf[800];
-	snprintf(conf, sizeof conf, "[database]\nkey_file = %s/p.db.key\n", dir);
-	if (write_secret(dir, "p.ini", conf) != 0)
-		exit(1);
-	return bench_daemon_start(bin, dir, db, 1, url, sizeof url);
 }
 
 static void machine_note(void)
@@ -262,11 +253,10 @@ static void spread_arg(const char *arg)
 		snprintf(spread, sizeof spread, ",\"spread\":{\"across\":\"%.20s\"}", arg);
 }
 
-int main(int argc, char **argv)
+static void parse_args(int argc, char **argv, const char **bin, const char **prep_dir)
 {
-	const char *bin = "provisiond/provisiond", *prep_dir = NULL;
 	int o;
-	while ((o = getopt(argc, argv, "n:c:k:p:P:x:d:r:s:")) != -1) {
+	while ((o = getopt(argc, argv, "n:c:k:p:P:x:d:r:s:R:")) != -1) {
 		if (o == 'n')
 			n_machines = (int)strtol(optarg, NULL, 10);
 		else if (o == 'c')
@@ -274,9 +264,9 @@ int main(int argc, char **argv)
 		else if (o == 'k')
 			per_alloc = (int)strtol(optarg, NULL, 10);
 		else if (o == 'p')
-			bin = optarg;
+			*bin = optarg;
 		else if (o == 'P')
-			prep_dir = optarg;
+			*prep_dir = optarg;
 		else if (o == 'x')
 			n_cleaning = (int)strtol(optarg, NULL, 10);
 		else if (o == 'd')
@@ -285,11 +275,23 @@ int main(int argc, char **argv)
 			n_racks = (int)strtol(optarg, NULL, 10);
 		else if (o == 's')
 			spread_arg(optarg);
+		else if (o == 'R')
+			n_replicas = (int)strtol(optarg, NULL, 10);
 		else
-			return 2;
+			exit(2);
 	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *bin = "provisiond/provisiond", *prep_dir = NULL;
+	parse_args(argc, argv, &bin, &prep_dir);
 	if (prep_dir)
 		return prepare_only(prep_dir);
+	if (n_replicas < 1 || n_replicas > MAX_REPLICAS || (n_replicas > 1 && !database)) {
+		fprintf(stderr, "alloc_bench: -R takes 1..%d, more than 1 with -d\n", MAX_REPLICAS);
+		return 2;
+	}
 	char dir[] = "/tmp/alloc-bench.XXXXXX", db[600];
 	if (!mkdtemp(dir))
 		return 1;
@@ -299,22 +301,23 @@ int main(int argc, char **argv)
 	double t0 = now_s();
 	prepare(dir, db);
 	printf("prepared %d available machines in %.1f s\n", n_machines, now_s() - t0);
-	pid_t pid = start_daemon(bin, dir, db);
+	pid_t pids[MAX_REPLICAS];
+	bench_replicas_start(bin, dir, db, n_replicas, NULL, pids, urls);
 	curl_global_init(CURL_GLOBAL_ALL);
 	lat = calloc((size_t)n_machines + 1, sizeof *lat);
 	pthread_t th[256];
 	t0 = now_s();
 	for (int i = 0; i < n_clients && i < 256; i++)
-		pthread_create(&th[i], NULL, client, NULL);
+		pthread_create(&th[i], NULL, client, (void *)(long)i);
 	for (int i = 0; i < n_clients && i < 256; i++)
 		pthread_join(th[i], NULL);
 	double el = now_s() - t0;
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
+	bench_replicas_stop(pids, n_replicas);
 	qsort(lat, (size_t)n_lat, sizeof *lat, cmp);
 	machine_note();
-	printf("%ld allocations of %d machine(s) by %d clients in %.2f s: %.0f allocations/s\n",
-	       n_lat, per_alloc, n_clients, el, (double)n_lat / el);
+	printf("%ld allocations of %d machine(s) by %d clients over %d replica(s) in %.2f s: %.0f "
+	       "allocations/s\n",
+	       n_lat, per_alloc, n_clients, n_replicas, el, (double)n_lat / el);
 	if (n_lat)
 		printf("latency ms: p50 %.2f  p95 %.2f  p99 %.2f  max %.2f\n", lat[n_lat / 2] * 1e3,
 		       lat[n_lat * 95 / 100] * 1e3, lat[n_lat * 99 / 100] * 1e3,
