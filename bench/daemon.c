@@ -38,7 +38,11 @@ pid_t bench_daemon_start(const char *bin, const char *dir, const char *database,
 	snprintf(ini, sizeof ini, "%s/p.ini", dir);
 	pid = fork();
 	if (pid == 0) {
-		if (!freopen("/dev/null", "w", stderr))
+		/* BENCH_DAEMON_LOG=PREFIX: the log in PREFIX.PID, for a diagnosis */
+		const char *log = getenv("BENCH_DAEMON_LOG");
+		char path[600];
+		snprintf(path, sizeof path, "%s.%d", log ? log : "", (int)getpid());
+		if (!freopen(log ? path : "/dev/null", "w", stderr))
 			_exit(127);
 		if (with_config)
 			execl(bin, bin, "--config", ini, "--db", db, "--listen", "127.0.0.1:0",
