@@ -231,8 +231,8 @@ static void report(double el)
 		printf("latency ms: p50 %.2f  p95 %.2f  p99 %.2f  max %.2f\n", lat[n_lat / 2] * 1e3,
 		       lat[n_lat * 95 / 100] * 1e3, lat[n_lat * 99 / 100] * 1e3,
 		       lat[n_lat - 1] * 1e3);
-	printf("409 insufficient_capacity at the end: %ld, other: %ld (the last: HTTP %ld)\n", n_409,
-	       n_other, last_other);
+	printf("409 insufficient_capacity at the end: %ld, other: %ld (the last: HTTP %ld)\n",
+	       n_409, n_other, last_other);
 	fflush(stdout);
 }
 
@@ -325,8 +325,9 @@ static void parse_args(int argc, char **argv, const char **bin, const char **pre
 		else if (o == 't')
 			limit_s = (int)strtol(optarg, NULL, 10);
 		else if (o == 'T' || o == 'H')
-			snprintf(replica_ini + strlen(replica_ini), sizeof replica_ini - strlen(replica_ini),
-				 "[replica]\n%s = %d\n", o == 'T' ? "takeover_s" : "heartbeat_s",
+			snprintf(replica_ini + strlen(replica_ini),
+				 sizeof replica_ini - strlen(replica_ini), "[replica]\n%s = %d\n",
+				 o == 'T' ? "takeover_s" : "heartbeat_s",
 				 (int)strtol(optarg, NULL, 10));
 		else
 			exit(2);

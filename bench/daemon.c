@@ -74,15 +74,18 @@ void bench_replicas_start(const char *bin, const char *dir, const char *db, int 
 		snprintf(rdir, sizeof rdir, "%s/r%d", dir, i);
 		snprintf(ini, sizeof ini, "%s/p.ini", rdir);
 		FILE *f = mkdir(rdir, 0700) == 0 ? fopen(ini, "w") : NULL;
-		if (f == NULL || fprintf(f, "[database]\nkey_file = %s/p.db.key\n[replica]\nname = bench-r%d\n%s\n",
-					 dir, i, extra_ini ? extra_ini : "") < 0 ||
+		if (f == NULL ||
+		    fprintf(f,
+			    "[database]\nkey_file = %s/p.db.key\n[replica]\nname = bench-r%d\n%s\n",
+			    dir, i, extra_ini ? extra_ini : "") < 0 ||
 		    fclose(f) != 0) {
 			fprintf(stderr, "bench: cannot write %s\n", ini);
 			exit(1);
 		}
 		char sqlite[700];
 		snprintf(sqlite, sizeof sqlite, "%s/p.db", dir);
-		pids[i] = bench_daemon_start(bin, rdir, db ? db : sqlite, 1, urls[i], sizeof urls[i]);
+		pids[i] =
+		    bench_daemon_start(bin, rdir, db ? db : sqlite, 1, urls[i], sizeof urls[i]);
 	}
 }
 

@@ -8,9 +8,9 @@
 
 /* Starts bin with --db db (NULL: DIR/p.db; a PostgreSQL setting too) and
  * --config DIR/p.ini when with_config, API and boot listeners on loopback
- * ports, stderr to /dev/null (to PREFIX.PID with BENCH_DAEMON_LOG=PREFIX); waits until it is ready (at most 20 s) and
- * writes its base URL into url. Exits the process with a message when it
- * does not start. */
+ * ports, stderr to /dev/null (to PREFIX.PID with BENCH_DAEMON_LOG=PREFIX); waits until it is ready
+ * (at most 20 s) and writes its base URL into url. Exits the process with a message when it does
+ * not start. */
 pid_t bench_daemon_start(const char *bin, const char *dir, const char *db, int with_config,
 			 char *url, size_t url_len);
 

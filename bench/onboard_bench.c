@@ -281,10 +281,9 @@ static void parse_args(int argc, char **argv, const char **bin)
 		else if (o == 'R')
 			n_replicas = (int)strtol(optarg, NULL, 10);
 		else {
-			fprintf(stderr,
-				"usage: onboard_bench [-n N] [-c CLIENTS] [-b MS[-MS]] "
-				"[-a MS[-MS]] [-t LIMIT_S] [-p PROVISIOND] [-o KEY=VALUE] "
-				"[-d DATABASE [-R REPLICAS]]\n");
+			fprintf(stderr, "usage: onboard_bench [-n N] [-c CLIENTS] [-b MS[-MS]] "
+					"[-a MS[-MS]] [-t LIMIT_S] [-p PROVISIOND] [-o KEY=VALUE] "
+					"[-d DATABASE [-R REPLICAS]]\n");
 			exit(2);
 		}
 	}

@@ -70,8 +70,8 @@ static long driven_by(const char *base, const char *token, int i)
 static long active(const char *base, const char *token)
 {
 	json_t *j = get_json(base, "/v1/capacity", token);
-	json_t *v = json_object_get(
-	    json_object_get(json_object_get(j, "skus"), "lab.small"), "active");
+	json_t *v =
+	    json_object_get(json_object_get(json_object_get(j, "skus"), "lab.small"), "active");
 	long n = json_is_integer(v) ? (long)json_integer_value(v) : -1;
 	json_decref(j);
 	return n;
