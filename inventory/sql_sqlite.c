@@ -70,9 +70,8 @@ static const char *const sqlite_sql[] = {
     [SQL_BMC_DELETE] = "DELETE FROM bmcs WHERE machine_id = :machine",
 
     /* the compare-and-swap change */
-    [SQL_MACHINE_CURRENT] =
-	"SELECT id, state, version, replica, replica_epoch FROM machines"
-	" WHERE id = :key OR name = :key LIMIT 1",
+    [SQL_MACHINE_CURRENT] = "SELECT id, state, version, replica, replica_epoch FROM machines"
+			    " WHERE id = :key OR name = :key LIMIT 1",
     [SQL_MACHINE_CAS] = "UPDATE machines SET version = version + 1, updated_at = :now"
 			" WHERE id = :id AND version = :version",
     [SQL_MACHINE_SET_STATE] = MACHINE_SET("state = :state, state_since = :now"),

@@ -186,6 +186,10 @@ static bool open_session(struct api_call *c, const struct inv_machine *m, char s
 		api_fail_inv(c->r, "revoke old session", &e);
 		return false;
 	}
+	/* heard from before the session exists and wakes the engine: a step
+	 * never sees this session with the previous run's time (an agent
+	 * silent for long) nor with none (no silence deadline to wake for) */
+	seen(c, m->id);
 	if (tok_new_secret(secret, 80) != 0) {
 		http_error(c->r, 503, "storage_unavailable", NULL, "cannot issue a session token");
 		return false;
@@ -197,7 +201,6 @@ static bool open_session(struct api_call *c, const struct inv_machine *m, char s
 		api_fail_inv(c->r, "open session", &e);
 		return false;
 	}
-	seen(c, m->id);
 	if (c->r->client_ip[0])
 		api_note_inv(c->r, "record agent address",
 			     inv_machine_set_ip(c->a->inv, m->id, c->r->client_ip, &e), &e);
@@ -430,8 +433,14 @@ void agent_api_result(struct api_call *c)
 	} else if (st == INV_IO || st == INV_CORRUPT) {
 		api_fail_inv(r, "command result", &e);
 	} else {
+		/* commands are looked up within the session's machine: another
+		 * machine's command is unknown here and stays untouched */
+		log_event(LOG_WARN, "agent result refused", "machine", mid, "command", id,
+			  "request_id", r->request_id, NULL);
 		http_error(r, 409, "unknown_command", AGENT_RESULT_ID,
-			   "command %s is not waiting for a result (finished or superseded)", id);
+			   "command %s is not waiting for a result from machine %s (finished, "
+			   "superseded, or not this machine's)",
+			   id, mid);
 	}
 	free(details);
 }

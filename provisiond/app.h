@@ -27,7 +27,7 @@ struct app {
 	struct sku_catalog *catalog;
 	struct bmc_manager *bmc;
 	struct con_manager *console; /* serial console capture (console/console.h) */
-	struct lc_engine *lc; /* NULL without the engine role */
+	struct lc_engine *lc;	     /* NULL without the engine role */
 	struct replica *replica;
 	int roles; /* CONFIG_ROLE_* of [replica] roles */
 	struct http_server *api, *boot;

@@ -320,7 +320,7 @@ static void *notifier_main(void *arg)
 	while (!atomic_load(&a->draining)) {
 		if (inv_wait_change(a->inv, &seen, 1000)) {
 			http_wake_parked(a->boot);
-			lc_kick(a->lc); /* another replica may have woken a machine */
+			lc_kick(a->lc);	      /* another replica may have woken a machine */
 			(void)load_freeze(a); /* or set the freeze */
 		} else /* a quiet second: if writes were failing, do they work again? */
 			inv_storage_probe(a->inv);

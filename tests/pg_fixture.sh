@@ -16,12 +16,9 @@
 # behaviour, not crash safety of the disk; PG_FIXTURE_DURABLE=1 keeps them
 # on (benchmarks). Startup is bounded (30 s).
 set -eu
-PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
-	echo "pg_fixture: no PostgreSQL server binaries (Debian: apt-get install postgresql)" >&2
-	exit 77
-fi
-osuser=${PG_FIXTURE_USER:-postgres}
+# shellcheck source=pg_server.sh
+. "$(dirname "$0")/pg_server.sh"
+pg_server pg_fixture
 as=""
 [ "$(id -u)" = 0 ] && as="runuser -u $osuser --"
 dir=$(mktemp -d "${TMPDIR:-/tmp}/pgfx.XXXXXX")
@@ -76,9 +73,4 @@ PROVISIOND_TEST_PG="host=127.0.0.1 port=$port user=postgres dbname=postgres"
 # pg_ctl of this server, for tests that restart it: "$PG_FIXTURE_CTL restart"
 PG_FIXTURE_CTL="$as $PGBIN/pg_ctl -D $dir/data -l $dir/server.log -w -t 30"
 export PROVISIOND_TEST_PG PG_FIXTURE_CTL
-set +e
-cd "$here"
-"$@"
-rc=$?
-set -e
-exit $rc
+pg_run "$here" "$@"

@@ -243,6 +243,14 @@ enum agent_rc agent_sink_feed(struct agent_sink *s, const void *buf, size_t len,
 /* Checks the zstd frame ended, fsyncs, and writes the hex digest (65 bytes). */
 enum agent_rc agent_sink_finish(struct agent_sink *s, char hex[65], struct agent_err *err);
 void agent_sink_set_capacity(struct agent_sink *s, uint64_t capacity);
+/* Test hook (--fail-write-at): image writes reaching past offset fail with
+ * EIO, like a disk with a bad sector there. 0 = off. */
+void agent_sink_fail_at(uint64_t offset);
+/* Test hook (--fail-hash): the image's SHA-256 comes out wrong. */
+void agent_sink_fail_hash(void);
+/* Test hook (--stop-write-at): the agent SIGSTOPs itself once when an image
+ * write reaches offset (a hung agent: no heartbeats, no result). */
+void agent_sink_stop_at(uint64_t offset);
 uint64_t agent_sink_written(const struct agent_sink *s);
 int agent_sink_fd(const struct agent_sink *s);
 void agent_sink_free(struct agent_sink *s); /* NULL allowed; closes the fd */

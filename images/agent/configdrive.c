@@ -303,6 +303,15 @@ static void remove_dir(const char *dir)
 	rmdir(dir);
 }
 
+/* Whether the allocation asked for something only a config drive carries:
+ * SSH keys or user data (then an image without a partition table fails the
+ * deploy instead of booting without them). */
+static bool wants_drive(const json_t *meta)
+{
+	return json_array_size(json_object_get(meta, AGENT_META_SSH_KEYS)) > 0 ||
+	       json_is_string(json_object_get(meta, AGENT_META_USER_DATA));
+}
+
 enum agent_rc agent_configdrive_write(int fd, const char *device, uint64_t disk_size,
 				      uint64_t image_size, const json_t *meta, const char *sysroot,
 				      struct agent_err *err)
@@ -319,6 +328,19 @@ enum agent_rc agent_configdrive_write(int fd, const char *device, uint64_t disk_
 	char dir[] = "/tmp/provisiond-cd.XXXXXX";
 	if (!mkdtemp(dir))
 		return agent_fail(err, AGENT_E_IO, "config drive: mkdtemp: %s", strerror(errno));
+	int num = 0;
+	long long start = 0;
+	char type[8] = "";
+	if (!last_partition(dir, device, &num, &start, type) && !wants_drive(meta)) {
+		/* a whole-disk image without a table (a raw blob, a filesystem
+		 * image): nothing asked for a drive, so none is added */
+		remove_dir(dir);
+		agent_log(AGENT_LOG_INFO,
+			  "config drive: %s has no partition table after the image "
+			  "and no keys or user data to deliver: none written",
+			  device);
+		return AGENT_OK;
+	}
 	enum agent_rc rc = stage_files(dir, meta, sysroot, err);
 	if (rc == AGENT_OK)
 		rc = make_fs(dir, err);

@@ -27,6 +27,9 @@ static void usage(FILE *out)
 	      "  --poll-wait S      long-poll wait for commands, default 30\n"
 	      "  --retry-max S      give up on network errors after S seconds, default 600\n"
 	      "  --retry-base MS    first retry delay in ms, default 1000 (doubles to 30 s)\n"
+	      "  --fail-write-at B  test hook: image writes past byte B fail with EIO\n"
+	      "  --fail-hash        test hook: the image's SHA-256 comes out wrong\n"
+	      "  --stop-write-at B  test hook: SIGSTOP itself when the image write reaches B\n"
 	      "  --debug            debug logging\n",
 	      out);
 }

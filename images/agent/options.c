@@ -19,6 +19,9 @@ enum {
 	OPT_POLL_WAIT,
 	OPT_RETRY_MAX,
 	OPT_RETRY_BASE,
+	OPT_FAIL_WRITE_AT,
+	OPT_FAIL_HASH,
+	OPT_STOP_WRITE_AT,
 	OPT_DEBUG,
 	OPT_HELP,
 };
@@ -37,6 +40,9 @@ static const struct option long_opts[] = {
     {"poll-wait", required_argument, NULL, OPT_POLL_WAIT},
     {"retry-max", required_argument, NULL, OPT_RETRY_MAX},
     {"retry-base", required_argument, NULL, OPT_RETRY_BASE},
+    {"fail-write-at", required_argument, NULL, OPT_FAIL_WRITE_AT},
+    {"fail-hash", no_argument, NULL, OPT_FAIL_HASH},
+    {"stop-write-at", required_argument, NULL, OPT_STOP_WRITE_AT},
     {"debug", no_argument, NULL, OPT_DEBUG},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -98,6 +104,19 @@ static enum agent_rc apply_early(struct agent_config *cfg, int opt, const char *
 		if (set_number(v, 1, 60000, &ms, err))
 			return AGENT_E_USAGE;
 		cfg->retry_base_s = ms / 1000.0;
+		return AGENT_OK;
+	case OPT_FAIL_WRITE_AT: /* test hook: an image write past this offset fails (EIO) */
+		if (set_number(v, 0, 1 << 30, &ms, err))
+			return AGENT_E_USAGE;
+		agent_sink_fail_at((uint64_t)ms);
+		return AGENT_OK;
+	case OPT_FAIL_HASH: /* test hook: the image's SHA-256 comes out wrong */
+		agent_sink_fail_hash();
+		return AGENT_OK;
+	case OPT_STOP_WRITE_AT: /* test hook: SIGSTOP itself mid-write */
+		if (set_number(v, 1, 1 << 30, &ms, err))
+			return AGENT_E_USAGE;
+		agent_sink_stop_at((uint64_t)ms);
 		return AGENT_OK;
 	default:
 		return AGENT_OK;

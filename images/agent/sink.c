@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -91,6 +92,47 @@ int agent_sink_fd(const struct agent_sink *s)
 	return s->fd;
 }
 
+/* Test hook (--fail-write-at): writes reaching past this offset fail with
+ * EIO, as on a disk with a bad sector. 0 = off. */
+static uint64_t fail_at;
+/* Test hook (--fail-hash): the digest comes out with a bit flipped, as
+ * after a bit flip in memory, so it never matches. */
+static bool fail_hash;
+/* Test hook (--stop-write-at): the agent stops itself (SIGSTOP, every
+ * thread: no more heartbeats) once, when the write reaches this offset. */
+static uint64_t stop_at;
+
+void agent_sink_fail_at(uint64_t offset)
+{
+	fail_at = offset;
+}
+
+void agent_sink_fail_hash(void)
+{
+	fail_hash = true;
+}
+
+void agent_sink_stop_at(uint64_t offset)
+{
+	stop_at = offset;
+}
+
+/* pwrite, with the test hooks' faults. */
+static ssize_t write_at(int fd, const void *p, size_t len, uint64_t off)
+{
+	if (stop_at && off + len > stop_at) {
+		stop_at = 0;
+		agent_log(AGENT_LOG_WARN, "test hook: stopping at byte %llu of the image",
+			  (unsigned long long)off);
+		raise(SIGSTOP);
+	}
+	if (fail_at && off + len > fail_at) {
+		errno = EIO;
+		return -1;
+	}
+	return pwrite(fd, p, len, (off_t)off);
+}
+
 /* Hash and write decompressed bytes at the current end. */
 static enum agent_rc put(struct agent_sink *s, const unsigned char *p, size_t len,
 			 struct agent_err *err)
@@ -101,7 +143,7 @@ static enum agent_rc put(struct agent_sink *s, const unsigned char *p, size_t le
 	if (!EVP_DigestUpdate(s->md, p, len))
 		return agent_fail(err, AGENT_E_IO, "SHA-256 update failed");
 	while (len > 0) {
-		ssize_t n = pwrite(s->fd, p, len, (off_t)s->written);
+		ssize_t n = write_at(s->fd, p, len, s->written);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -170,6 +212,8 @@ enum agent_rc agent_sink_finish(struct agent_sink *s, char hex[65], struct agent
 	unsigned int n = 0;
 	if (!EVP_DigestFinal_ex(s->md, md, &n) || n != 32)
 		return agent_fail(err, AGENT_E_IO, "SHA-256 final failed");
+	if (fail_hash)
+		md[0] ^= 1;
 	static const char digits[] = "0123456789abcdef";
 	for (unsigned int i = 0; i < n; i++) {
 		hex[2 * i] = digits[md[i] >> 4];

@@ -13,18 +13,30 @@
  * ipmitool sol activate) makes the open fail with "in use", and the caller retries
  * later, instead of kicking the tech out. OpenIPMI's ipmi_sim needs the workarounds
  * solpayloadsize (it reports payload sizes byte-swapped) and solchannelsupport
- * (2.0.33 crashes on Get Channel Payload Support), besides opensesspriv. */
+ * (2.0.33 crashes on Get Channel Payload Support), besides opensesspriv.
+ *
+ * Why the address is resolved here, not by libipmiconsole: when its own setup fails
+ * before it made its sockets (FreeIPMI 1.6: the name does not resolve, or "hostname
+ * invalid" for any port above 32767, which it keeps in a signed 16-bit field), its
+ * cleanup closes descriptor 0 twice: the context was zeroed, and the descriptors
+ * it closes are set to -1 only later. In this daemon descriptor 0 is soon a socket
+ * of libfreeipmi or libmicrohttpd, which then fail or abort. So libipmiconsole
+ * only ever gets a numeric address that resolved here with its own hints, on a
+ * port it can use; the rest fails before it is called. */
 #include <errno.h>
 #include <ipmiconsole.h>
+#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "provisiond/bmc/address.h"
 #include "provisiond/bmc/driver_ipmi.h"
 
 #define ENGINE_THREADS 2
+#define SOL_PORT_MAX 32767 /* libipmiconsole 1.6 fails above (see the top) */
 
 struct sol {
 	ipmiconsole_ctx_t ctx;
@@ -93,7 +105,47 @@ static enum bmc_status sol_error(const struct sol *s, int errnum, struct bmc_err
 	}
 }
 
-static ipmiconsole_ctx_t sol_ctx(const struct ipmi_conf *c, int timeout_ms)
+/* The BMC's address as libipmiconsole gets it ("a.b.c.d:port", "[v6]:port"): the
+ * host resolved with the hints libipmiconsole uses, on a port it handles. A name
+ * that does not resolve is unreachable for now (retried); a port above
+ * SOL_PORT_MAX cannot work with this library. */
+static enum bmc_status sol_address(const char *label, char *out, size_t len, struct bmc_error *e)
+{
+	const struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				       .ai_socktype = SOCK_DGRAM,
+				       .ai_flags = AI_V4MAPPED | AI_ADDRCONFIG};
+	struct addrinfo *res = NULL, *ai;
+	char host[256], service[12], num[NI_MAXHOST];
+	int port, rc;
+	enum bmc_status st = bmc_address_parse(label, 623, host, sizeof(host), &port, e);
+
+	if (st != BMC_OK)
+		return st;
+	if (port > SOL_PORT_MAX)
+		return bmc_error_set(e, BMC_ERR_UNSUPPORTED, NULL,
+				     "BMC at %s: libipmiconsole cannot open SOL on a port above %d",
+				     label, SOL_PORT_MAX);
+	snprintf(service, sizeof(service), "%d", port);
+	if ((rc = getaddrinfo(host, service, &hints, &res)) != 0)
+		return bmc_error_set(e, BMC_ERR_UNREACHABLE, NULL,
+				     "BMC at %s: cannot resolve %s for SOL: %s", label, host,
+				     gai_strerror(rc));
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
+		    getnameinfo(ai->ai_addr, ai->ai_addrlen, num, sizeof(num), NULL, 0,
+				NI_NUMERICHOST) == 0)
+			break;
+	if (ai != NULL)
+		snprintf(out, len, ai->ai_family == AF_INET6 ? "[%s]:%d" : "%s:%d", num, port);
+	freeaddrinfo(res);
+	if (ai == NULL)
+		return bmc_error_set(e, BMC_ERR_UNREACHABLE, NULL,
+				     "BMC at %s: %s has no IPv4 or IPv6 address for SOL", label,
+				     host);
+	return BMC_OK;
+}
+
+static ipmiconsole_ctx_t sol_ctx(const struct ipmi_conf *c, const char *address, int timeout_ms)
 {
 	struct ipmiconsole_ipmi_config ic = {
 	    .username = (char *)c->user,
@@ -114,7 +166,7 @@ static ipmiconsole_ctx_t sol_ctx(const struct ipmi_conf *c, int timeout_ms)
 	};
 
 	sol_timeouts(timeout_ms, &pc);
-	return ipmiconsole_ctx_create(c->host, &ic, &pc, &ec);
+	return ipmiconsole_ctx_create(address, &ic, &pc, &ec);
 }
 
 void bmc_ipmi_console_close(void *cs)
@@ -134,6 +186,7 @@ enum bmc_status bmc_ipmi_console_open(void *priv, const struct bmc_target *t, co
 				      int timeout_ms, void **cs, struct bmc_error *e)
 {
 	struct ipmi_conf c;
+	char address[NI_MAXHOST + 16];
 	struct sol *s = calloc(1, sizeof(*s));
 	enum bmc_status st = s == NULL ? bmc_error_set(e, BMC_ERR_FAILED, NULL, "out of memory")
 				       : bmc_ipmi_conf_parse(t, opts, &c, e);
@@ -148,7 +201,9 @@ enum bmc_status bmc_ipmi_console_open(void *priv, const struct bmc_target *t, co
 					   "cannot start libipmiconsole's engine: %s",
 					   strerror(errno));
 	}
-	if (st == BMC_OK && (s->ctx = sol_ctx(&c, timeout_ms)) == NULL)
+	if (st == BMC_OK)
+		st = sol_address(s->label, address, sizeof(address), e);
+	if (st == BMC_OK && (s->ctx = sol_ctx(&c, address, timeout_ms)) == NULL)
 		st = bmc_error_set(e, BMC_ERR_FAILED, NULL, "BMC at %s: cannot set up SOL: %s",
 				   s->label, strerror(errno));
 	explicit_bzero(c.pass, sizeof(c.pass));

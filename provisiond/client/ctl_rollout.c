@@ -99,6 +99,20 @@ static int wait_rollout(struct ctl *ctl, const char *id, long secs, json_t *ro)
 	return code;
 }
 
+/* The end of rebuild, status and cancel: rc's error, or the rollout ro of
+ * allocation id shown (once it ends, when wait > 0: --wait). Takes ro. */
+static int end_rollout(struct ctl *ctl, const char *id, pc_status rc, const struct pc_error *err,
+		       json_t *ro, long wait)
+{
+	if (rc != PC_OK)
+		return ctl_fail(ctl, rc, err);
+	if (wait > 0)
+		return wait_rollout(ctl, id, wait, ro);
+	show_rollout(ctl, ro);
+	json_decref(ro);
+	return CTL_EXIT_OK;
+}
+
 static int run_rebuild(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a)
 {
 	const char *image = ctl_arg(a, "image"), *waves_arg = ctl_arg(a, "waves");
@@ -123,13 +137,7 @@ static int run_rebuild(struct ctl *ctl, const struct ctl_cmd *cmd, const struct 
 	struct pc_error err;
 	json_t *ro = NULL;
 	pc_status rc = pc_alloc_rebuild(ctl->client, a->pos[0], &spec, &ro, &err);
-	if (rc != PC_OK)
-		return ctl_fail(ctl, rc, &err);
-	if (wait > 0)
-		return wait_rollout(ctl, a->pos[0], wait, ro);
-	show_rollout(ctl, ro);
-	json_decref(ro);
-	return CTL_EXIT_OK;
+	return end_rollout(ctl, a->pos[0], rc, &err, ro, wait);
 }
 
 static int run_status(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a)
@@ -142,13 +150,7 @@ static int run_status(struct ctl *ctl, const struct ctl_cmd *cmd, const struct c
 	if (w != NULL && ctl_parse_long(w, 1, 86400, &wait) != 0)
 		return ctl_usage(ctl, cmd, "--wait takes seconds (1-86400)");
 	pc_status rc = pc_alloc_rebuild_get(ctl->client, a->pos[0], &ro, &err);
-	if (rc != PC_OK)
-		return ctl_fail(ctl, rc, &err);
-	if (wait > 0)
-		return wait_rollout(ctl, a->pos[0], wait, ro);
-	show_rollout(ctl, ro);
-	json_decref(ro);
-	return CTL_EXIT_OK;
+	return end_rollout(ctl, a->pos[0], rc, &err, ro, wait);
 }
 
 static int run_cancel(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a)
@@ -158,11 +160,7 @@ static int run_cancel(struct ctl *ctl, const struct ctl_cmd *cmd, const struct c
 
 	(void)cmd;
 	pc_status rc = pc_alloc_rebuild_cancel(ctl->client, a->pos[0], &ro, &err);
-	if (rc != PC_OK)
-		return ctl_fail(ctl, rc, &err);
-	show_rollout(ctl, ro);
-	json_decref(ro);
-	return CTL_EXIT_OK;
+	return end_rollout(ctl, a->pos[0], rc, &err, ro, 0);
 }
 
 static const struct ctl_opt rebuild_opts[] = {

@@ -52,12 +52,33 @@ static enum dep_result queue_command(struct deploy_ctx *c, const char *name, con
 	return DEP_PENDING;
 }
 
-/* How the command queued in phase "agent" went. */
+/* Milliseconds since the agent of this boot was last heard from; -1 before
+ * a freshly booted agent holds its session (booting takes as long as it
+ * takes: the state's deadline bounds that wait; a boot ends the previous
+ * run's session, whose agent_seen_at may linger) or when it cannot be read. */
+static int64_t agent_quiet_ms(struct deploy_ctx *c)
+{
+	int64_t seen = 0;
+	bool session = false;
+	struct inv_err e = {0};
+	if (inv_boot_live(c->lc->inv, c->m->id, "session", &session, &e) != INV_OK || !session ||
+	    inv_machine_agent_seen_at(c->lc->inv, c->m->id, &seen, &e) != INV_OK || !seen)
+		return -1;
+	int64_t quiet = lc_now(c->lc) - seen;
+	return quiet > 0 ? quiet : 0;
+}
+
+/* How the command queued in phase "agent" went. An agent that was heard
+ * from and then stays silent past AGENT_ALIVE_S (hung, killed, its machine
+ * lost power or network) cannot finish it: a failed attempt (retried with a
+ * fresh boot) instead of a wait for the state's deadline. While it waits
+ * the step looks again when the agent would count as silent. */
 static enum dep_result check_command(struct deploy_ctx *c, const char *name)
 {
 	struct inv_command cmd = {0};
 	struct inv_err e = {0};
 	enum dep_result r = DEP_PENDING;
+	int64_t quiet = -1;
 	if (inv_command_latest(c->lc->inv, c->m->id, name, &cmd, &e) != INV_OK) {
 		snprintf(c->err, sizeof c->err, "%s command lost", name);
 		r = DEP_ERROR;
@@ -66,6 +87,13 @@ static enum dep_result check_command(struct deploy_ctx *c, const char *name)
 	} else if (strcmp(cmd.state, "failed") == 0) {
 		snprintf(c->err, sizeof c->err, "agent: %s failed: %.400s", name, cmd.message);
 		r = DEP_ERROR;
+	} else if ((quiet = agent_quiet_ms(c)) >= AGENT_ALIVE_MS) {
+		snprintf(c->err, sizeof c->err,
+			 "agent silent for %lld s (no heartbeat within %d s) during %s",
+			 (long long)(quiet / 1000), AGENT_ALIVE_S, name);
+		r = DEP_ERROR;
+	} else if (quiet >= 0) {
+		c->wake_in_ms = AGENT_ALIVE_MS - quiet + 500;
 	}
 	c->phase_out = "agent";
 	inv_command_clear(&cmd);

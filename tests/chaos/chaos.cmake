@@ -23,3 +23,12 @@ if(WITH_FREEIPMI)
   set_tests_properties(bmc_faults PROPERTIES LABELS "chaos;ipmi" TIMEOUT 180
     SKIP_RETURN_CODE 77)
 endif()
+
+# Agent faults with the real provisiond-agent on loopback (regular files as
+# disks, fake BMCs, pxe deploys): an agent stopped mid-write, a disk that
+# returns EIO, a wrong image hash, a session reporting another machine's
+# command -> each refused or timed out naming the cause, then retried or
+# substituted from the pool.
+add_test(NAME agent_faults
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/agent_faults.sh ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
+set_tests_properties(agent_faults PROPERTIES LABELS chaos TIMEOUT 180)

@@ -19,52 +19,15 @@
 # lab up when the test fails.
 set -uo pipefail
 
-SRC=${PROVISIOND_SOURCE_DIR:-$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)}
-BUILD=${PROVISIOND_BINARY_DIR:-$SRC/build}
-LAB=$SRC/lab/lab
-BUDGET=${E2E_BUDGET_S:-900}
+PH_WIDTH=34 SERIAL_TAIL=40
+# shellcheck source=e2e-lib.sh
+. "$(dirname "$(readlink -f "$0")")/e2e-lib.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: the lab needs root"; exit 77; }
-for t in virsh libvirtd qemu-system-x86_64 dnsmasq ip nft jq curl debootstrap ssh ssh-keygen sfdisk mkfs.fat mcopy; do
-	command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || [ -x "/sbin/$t" ] || { echo "SKIP: $t not installed (scripts/deps)"; exit 77; }
-done
-for b in provisiond/provisiond lab/redfish-bmc/redfish-bmc images/agent/provisiond-agent; do
-	[ -x "$BUILD/$b" ] || { echo "SKIP: no $BUILD/$b"; exit 77; }
-done
+need_tools virsh libvirtd qemu-system-x86_64 dnsmasq ip nft jq curl debootstrap ssh ssh-keygen sfdisk mkfs.fat mcopy
+need_built provisiond/provisiond lab/redfish-bmc/redfish-bmc images/agent/provisiond-agent
 
-export LAB_NAME=provlab-deb LAB_DIR=${E2E_LAB_DIR:-/var/lib/provisiond-lab-deb}
-export LAB_API=127.0.0.1:7591 LAB_BMC_PORT=6351 LAB_NET=10.79.0
-export LAB_BUILD=$BUILD LAB_CACHE=${LAB_CACHE:-$BUILD/lab-cache}
-unset PROVISIOND_TOKEN PROVISIOND_TOKEN_FILE PROVISIOND_URL
+lab_env provlab-deb /var/lib/provisiond-lab-deb 127.0.0.1:7591 6351 10.79.0
 
-T0=$EPOCHREALTIME
-dt() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-say() { printf '[%6.1fs] %s\n' "$(dt "$T0" "$EPOCHREALTIME")" "$*"; }
-PHASES=()
-PH_NAME="" PH_T=""
-phase() {
-	[ -n "$PH_NAME" ] && PHASES+=("$(printf '%-34s %7.1f s' "$PH_NAME" "$(dt "$PH_T" "$EPOCHREALTIME")")") &&
-		say "phase '$PH_NAME' took $(dt "$PH_T" "$EPOCHREALTIME") s"
-	PH_NAME=$1 PH_T=$EPOCHREALTIME
-	[ -n "$PH_NAME" ] && say "== $PH_NAME"
-}
-FAILED=0
-fail() {
-	FAILED=1
-	echo "FAIL: $*" >&2
-	{
-		echo "--- lab status"
-		"$LAB" status
-		for d in "$LAB_DIR"/vms/*/; do
-			[ -f "$d/serial.log" ] || continue
-			echo "--- $d serial.log (tail)"
-			tr -d '\r' <"$d/serial.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | grep -av '^\s*$' | tail -40
-		done
-		echo "--- provisiond.log (tail)"
-		tail -30 "$LAB_DIR/provisiond/provisiond.log"
-	} >&2 2>/dev/null
-	exit 1
-}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/provisiond-e2e-deb.XXXXXX")
 cleanup() {
 	local rc=$?
@@ -78,37 +41,12 @@ cleanup() {
 	fi
 	phase ""
 	[ "${E2E_KEEP:-0}" = 1 ] && [ $FAILED = 1 ] || rm -rf "$WORK"
-	echo "e2e-debian phase durations:"
-	printf '  %s\n' "${PHASES[@]}"
-	echo "  total                              $(dt "$T0" "$EPOCHREALTIME") s"
+	print_phases e2e-debian
 	[ $rc -eq 0 ] && [ $FAILED -eq 0 ] && echo "e2e-debian: PASS" || echo "e2e-debian: FAIL"
 	exit $rc
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-over_budget() { [ "$(dt "$T0" "$EPOCHREALTIME" | cut -d. -f1)" -ge "$BUDGET" ]; }
-
-ctl() {
-	"$LAB" ctl "$@" &
-	wait $!
-}
-svc() {
-	PROVISIOND_TOKEN=$SVC "$LAB" ctl "$@" &
-	wait $!
-}
-wait_all() { # STATE N TIMEOUT
-	local want=$1 n=$2 timeout=$3 t=$EPOCHREALTIME json got
-	while :; do
-		json=$(ctl -o json machine list 2>/dev/null) || json='{"items":[]}'
-		jq -e '[.items[] | select(.state == "failed")] | length == 0' <<<"$json" >/dev/null ||
-			fail "machine failed: $(jq -c '[.items[] | select(.state == "failed") | {name, last_error}]' <<<"$json")"
-		got=$(jq --arg s "$want" '[.items[] | select(.state == $s)] | length' <<<"$json")
-		[ "$got" -ge "$n" ] && return 0
-		[ "$(dt "$t" "$EPOCHREALTIME" | cut -d. -f1)" -ge "$timeout" ] && fail "after ${timeout}s only $got of $n machines $want"
-		over_budget && fail "over the budget of ${BUDGET}s waiting for $want"
-		sleep 1
-	done
-}
 # ssh as root with the test's key, inside the lab namespace.
 vm_ssh() { # IP CMD
 	local ip=$1

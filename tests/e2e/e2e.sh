@@ -24,60 +24,23 @@
 # E2E_BUDGET_S (default 900) bounds the whole run.
 set -uo pipefail
 
-SRC=${PROVISIOND_SOURCE_DIR:-$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)}
-BUILD=${PROVISIOND_BINARY_DIR:-$SRC/build}
-LAB=$SRC/lab/lab
-BUDGET=${E2E_BUDGET_S:-900}
+# shellcheck source=e2e-lib.sh
+. "$(dirname "$(readlink -f "$0")")/e2e-lib.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: the lab needs root"; exit 77; }
-for t in virsh libvirtd virtlogd qemu-system-x86_64 ipmi_sim dnsmasq ip nft jq xorriso curl; do
-	command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || { echo "SKIP: $t not installed (scripts/deps)"; exit 77; }
-done
-[ -x "$BUILD/provisiond/provisiond" ] || { echo "SKIP: no $BUILD/provisiond/provisiond"; exit 77; }
-[ -x "$BUILD/lab/redfish-bmc/redfish-bmc" ] || { echo "SKIP: no $BUILD/lab/redfish-bmc/redfish-bmc"; exit 77; }
+need_tools virsh libvirtd virtlogd qemu-system-x86_64 ipmi_sim dnsmasq ip nft jq xorriso curl
+need_built provisiond/provisiond lab/redfish-bmc/redfish-bmc
 [ -r /usr/lib/ISOLINUX/isolinux.bin ] || { echo "SKIP: isolinux not installed (scripts/deps)"; exit 77; }
 
-export LAB_NAME=provlab-e2e LAB_DIR=${E2E_LAB_DIR:-/var/lib/provisiond-lab-e2e}
-export LAB_API=127.0.0.1:7590 LAB_BMC_PORT=6331 LAB_NET=10.78.0
-export LAB_BUILD=$BUILD LAB_CACHE=${LAB_CACHE:-$BUILD/lab-cache}
-unset PROVISIOND_TOKEN PROVISIOND_TOKEN_FILE PROVISIOND_URL
+lab_env provlab-e2e /var/lib/provisiond-lab-e2e 127.0.0.1:7590 6331 10.78.0
 
-T0=$EPOCHREALTIME
-dt() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-say() { printf '[%6.1fs] %s\n' "$(dt "$T0" "$EPOCHREALTIME")" "$*"; }
-PHASES=()
-PH_NAME="" PH_T=""
-phase() { # phase NAME: ends the running phase, starts the next
-	[ -n "$PH_NAME" ] && PHASES+=("$(printf '%-28s %7.1f s' "$PH_NAME" "$(dt "$PH_T" "$EPOCHREALTIME")")") &&
-		say "phase '$PH_NAME' took $(dt "$PH_T" "$EPOCHREALTIME") s"
-	PH_NAME=$1 PH_T=$EPOCHREALTIME
-	[ -n "$PH_NAME" ] && say "== $PH_NAME"
+# On a failure (fail): the lab's timeline and each VM's BMC hook log too.
+report_lab() {
+	echo "--- timeline"
+	"$LAB" timeline
 }
-print_phases() {
-	echo "e2e phase durations:"
-	printf '  %s\n' "${PHASES[@]}"
-	echo "  total                        $(dt "$T0" "$EPOCHREALTIME") s"
-}
-FAILED=0
-fail() {
-	FAILED=1
-	echo "FAIL: $*" >&2
-	{
-		echo "--- lab status"
-		"$LAB" status
-		echo "--- timeline"
-		"$LAB" timeline
-		for d in "$LAB_DIR"/vms/*/; do
-			[ -f "$d/serial.log" ] || continue
-			echo "--- $d serial.log (tail)"
-			tr -d '\r' <"$d/serial.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | grep -av '^\s*$' | tail -25
-			echo "--- $d bmc.log (tail)"
-			tail -15 "$d/bmc.log"
-		done
-		echo "--- provisiond.log (tail)"
-		tail -30 "$LAB_DIR/provisiond/provisiond.log"
-	} >&2 2>/dev/null
-	exit 1
+report_vm() {
+	echo "--- $1 bmc.log (tail)"
+	tail -15 "$1/bmc.log"
 }
 
 cleanup() {
@@ -95,40 +58,12 @@ cleanup() {
 		echo "FAIL: domains $LAB_NAME-* left" >&2
 		rc=1
 	fi
-	print_phases
+	print_phases e2e
 	[ $rc -eq 0 ] && [ $FAILED -eq 0 ] && echo "e2e: PASS" || echo "e2e: FAIL"
 	exit $rc
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-over_budget() { [ "$(dt "$T0" "$EPOCHREALTIME" | cut -d. -f1)" -ge "$BUDGET" ]; }
-
-# Long calls run in the background so that INT/TERM reach the trap at once.
-ctl() {
-	"$LAB" ctl "$@" &
-	wait $!
-}
-svc() {
-	PROVISIOND_TOKEN=$SVC "$LAB" ctl "$@" &
-	wait $!
-}
-
-# wait_all STATE N TIMEOUT: N lab machines in STATE; a failed one ends the test.
-wait_all() {
-	local want=$1 n=$2 timeout=$3 t=$EPOCHREALTIME json got
-	while :; do
-		json=$(ctl -o json machine list 2>/dev/null) || json='{"items":[]}'
-		jq -e '[.items[] | select(.state == "failed")] | length == 0' <<<"$json" >/dev/null ||
-			fail "machine failed: $(jq -c '[.items[] | select(.state == "failed") | {name, last_error}]' <<<"$json")"
-		got=$(jq --arg s "$want" '[.items[] | select(.state == $s)] | length' <<<"$json")
-		[ "$got" -ge "$n" ] && return 0
-		check_faults
-		[ "$(dt "$t" "$EPOCHREALTIME" | cut -d. -f1)" -ge "$timeout" ] && fail "after ${timeout}s only $got of $n machines $want: $(jq -c '[.items[] | {name, state}]' <<<"$json")"
-		over_budget && fail "over the budget of ${BUDGET}s waiting for $want"
-		sleep 1
-	done
-}
 
 # A VM the accelerator cannot run (paused) or a failed BMC action is a failure.
 check_faults() {

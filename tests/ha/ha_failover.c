@@ -35,17 +35,11 @@
 #define PACE_MS 250
 #define STORM_S 100 /* a client that has not seen the pool run dry by then fails */
 
-struct grant {
-	char id[H_ID_LEN];
-	int n;
-	char machines[3][H_ID_LEN];
-};
-
 struct client {
 	struct h_daemon *d; /* the process it talks to */
 	int index, size;
 	char token[H_TOKEN_LEN];
-	struct grant grants[MAX_GRANTS];
+	struct h_grant grants[MAX_GRANTS];
 	int ngrants;
 	int retried;	 /* 5xx or no answer, asked again with the same key */
 	long unexpected; /* any other answer but 202 and the final 409 */
@@ -58,17 +52,7 @@ static atomic_int acked;
 
 static void record(struct client *c, const char *id, const struct h_resp *r)
 {
-	struct grant *g = &c->grants[c->ngrants++];
-	snprintf(g->id, sizeof g->id, "%s", id);
-	json_t *ms = json_object_get(r->json, "machines"), *m;
-	size_t i;
-	json_array_foreach(ms, i, m)
-	{
-		if (g->n < 3)
-			snprintf(g->machines[g->n], H_ID_LEN, "%s",
-				 json_string_value(json_object_get(m, "id")));
-		g->n++;
-	}
+	h_grant_record(&c->grants[c->ngrants++], id, r);
 	int64_t k = atomic_load(&killed_at);
 	if (k && !c->first_ack_after_kill)
 		c->first_ack_after_kill = h_now_ms() - k;
@@ -147,7 +131,7 @@ static void ctl(const char *args, char *out, size_t len)
 }
 
 /* The allocation, seen through d, has exactly g's machines. */
-static void assert_grant(struct h_daemon *d, const char *token, const struct grant *g)
+static void assert_grant(struct h_daemon *d, const char *token, const struct h_grant *g)
 {
 	char path[128];
 	struct h_resp r;
@@ -192,7 +176,7 @@ static int check_grants(struct client *cl)
 				cl[i].unexpected_body);
 		assert_int_equal(cl[i].unexpected, 0);
 		for (int g = 0; g < cl[i].ngrants; g++) {
-			const struct grant *gr = &cl[i].grants[g];
+			const struct h_grant *gr = &cl[i].grants[g];
 			assert_int_equal(gr->n, cl[i].size);
 			for (int m = 0; m < gr->n; m++) {
 				for (int k = 0; k < nseen; k++)

@@ -27,7 +27,8 @@
 # synchronous_commit and full_page_writes stay on (synchronous replication,
 # pg_rewind).
 set -eu
-PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+# shellcheck source=../pg_server.sh
+. "$(dirname "$0")/../pg_server.sh"
 
 rest_code() { # port path
 	curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/$2" 2>/dev/null || true
@@ -103,11 +104,7 @@ for b in patroni etcd; do
 		exit 77
 	fi
 done
-if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
-	echo "patroni_fixture: no PostgreSQL server binaries (Debian: apt-get install postgresql)" >&2
-	exit 77
-fi
-osuser=${PG_FIXTURE_USER:-postgres}
+pg_server patroni_fixture
 as=""
 [ "$(id -u)" = 0 ] && as="setpriv --reuid=$osuser --regid=$osuser --init-groups --"
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
@@ -226,9 +223,4 @@ wait_code "$REST_p2" sync 90 || fail "p2 did not become the synchronous standby"
 PROVISIOND_TEST_PG="host=127.0.0.1,127.0.0.1 port=$PG_p1,$PG_p2 user=postgres dbname=postgres target_session_attrs=read-write connect_timeout=2"
 PG_HA_CTL="$self --ctl $dir"
 export PROVISIOND_TEST_PG PG_HA_CTL
-set +e
-cd "$here"
-"$@"
-rc=$?
-set -e
-exit $rc
+pg_run "$here" "$@"

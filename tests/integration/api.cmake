@@ -44,7 +44,7 @@ set(PROVISIOND_IT_PG_TESTS api_lifecycle api_alloc api_spread api_crash api_auth
 if(WITH_POSTGRES)
   foreach(t ${PROVISIOND_IT_PG_TESTS})
     add_test(NAME ${t}_pg COMMAND ${CMAKE_SOURCE_DIR}/tests/pg_fixture.sh $<TARGET_FILE:${t}>)
-    set_tests_properties(${t}_pg PROPERTIES LABELS "integration;postgres" TIMEOUT 600
+    set_tests_properties(${t}_pg PROPERTIES LABELS "integration;postgres;pgtwin" TIMEOUT 600
       SKIP_RETURN_CODE 77
       ENVIRONMENT "PROVISIOND_SOURCE_DIR=${CMAKE_SOURCE_DIR};PROVISIOND_BINARY_DIR=${CMAKE_BINARY_DIR}")
   endforeach()

@@ -74,16 +74,6 @@ static int teardown(void **state)
 	return h_teardown(state);
 }
 
-/* The value of "provisiond.KEY=" in an iPXE script, or "". */
-static void script_arg(const char *script, const char *key, char *out, size_t len)
-{
-	char pat[64];
-	snprintf(pat, sizeof pat, "provisiond.%s=", key);
-	const char *p = strstr(script, pat);
-	size_t n = p ? strcspn(p + strlen(pat), " \r\n") : 0;
-	snprintf(out, len, "%.*s", (int)n, p ? p + strlen(pat) : "");
-}
-
 /* Boots "the machine": the script's boot token buys a session, and the
  * agent reports its facts as it does when it starts. false: no token yet. */
 static bool boot(struct agent *ag)
@@ -91,8 +81,8 @@ static bool boot(struct agent *ag)
 	struct h_resp r;
 	char tok[H_TOKEN_LEN], mid[H_ID_LEN];
 	assert_int_equal(h_boot_get(ag->d, "/boot.ipxe?mac=" MAC, NULL, &r), 200);
-	script_arg(r.body, "token", tok, sizeof tok);
-	script_arg(r.body, "machine", mid, sizeof mid);
+	h_script_arg(r.body, "token", tok, sizeof tok);
+	h_script_arg(r.body, "machine", mid, sizeof mid);
 	h_resp_clear(&r);
 	if (!tok[0])
 		return false;

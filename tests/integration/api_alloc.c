@@ -184,18 +184,12 @@ static void test_gang_capacity_quota_idempotency(void **state)
 #define NTHREADS 16
 #define POOL 12
 
-struct grant {
-	char id[H_ID_LEN];
-	int n;
-	char machines[3][H_ID_LEN];
-};
-
 struct client {
 	struct h_daemon *d;
 	int index;
 	char token[H_TOKEN_LEN];
 	pthread_barrier_t *start;
-	struct grant grants[POOL];
+	struct h_grant grants[POOL];
 	int ngrants;
 	int refused;	 /* 409 insufficient_capacity */
 	long unexpected; /* any other status */
@@ -212,17 +206,7 @@ static void *client_main(void *arg)
 		long s = h_allocate(c->d, c->token, "lab.small", 1 + c->index % 3, 1, "img", NULL,
 				    id, &r);
 		if (s == 202 && c->ngrants < POOL) {
-			struct grant *g = &c->grants[c->ngrants++];
-			snprintf(g->id, sizeof g->id, "%s", id);
-			json_t *ms = json_object_get(r.json, "machines"), *m;
-			size_t i;
-			json_array_foreach(ms, i, m)
-			{
-				if (g->n < 3)
-					snprintf(g->machines[g->n], H_ID_LEN, "%s",
-						 json_string_value(json_object_get(m, "id")));
-				g->n++;
-			}
+			h_grant_record(&c->grants[c->ngrants++], id, &r);
 		} else if (s == 409 && strcmp(h_err_code(&r), "insufficient_capacity") == 0) {
 			c->refused++;
 		} else {
@@ -271,7 +255,7 @@ static void test_concurrent_clients_oversubscribed_pool(void **state)
 		assert_int_equal(cl[i].unexpected, 0);
 		assert_int_equal(cl[i].refused, 1);
 		for (int g = 0; g < cl[i].ngrants; g++) {
-			struct grant *gr = &cl[i].grants[g];
+			struct h_grant *gr = &cl[i].grants[g];
 			assert_true(gr->n >= 1 && gr->n <= 1 + i % 3);
 			total += gr->n;
 			grants++;

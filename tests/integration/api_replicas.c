@@ -138,6 +138,23 @@ static void test_race(void **state)
 
 /* ---------------------------------------------------- take-over, fencing */
 
+/* How many machines replica rN drives (claims) now. */
+static int64_t machines_of(int n)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM machines WHERE replica = 'r%d'", n);
+	return h_db_int(&reps[0], sql);
+}
+
+/* Column what of replica rN's row, with " AND cond" when cond is not NULL. */
+static int64_t replica_int(const char *what, int n, const char *cond)
+{
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT %s FROM replicas WHERE name = 'r%d'%s%s", what, n,
+		 cond ? " AND " : "", cond ? cond : "");
+	return h_db_int(&reps[0], sql);
+}
+
 /* Which replica drives most of the machines being deployed now. */
 static int busiest(void)
 {
@@ -146,9 +163,7 @@ static int busiest(void)
 	for (int i = 0; i < NREP; i++) {
 		if (!reps[i].pid)
 			continue;
-		char sql[160];
-		snprintf(sql, sizeof sql, "SELECT count(*) FROM machines WHERE replica = 'r%d'", i);
-		int64_t n = h_db_int(&reps[0], sql);
+		int64_t n = machines_of(i);
 		if (n > most)
 			most = n, best = i;
 	}
@@ -159,10 +174,8 @@ static int busiest(void)
  * (another replica took them over); -1 past the bound. */
 static int64_t takeover_ms(int victim, int64_t at_ms)
 {
-	char sql[128];
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM machines WHERE replica = 'r%d'", victim);
 	while (util_wall_ms() - at_ms < 60000) {
-		if (h_db_int(&reps[0], sql) == 0)
+		if (machines_of(victim) == 0)
 			return util_wall_ms() - at_ms;
 		h_sleep_ms(50);
 	}
@@ -207,8 +220,11 @@ static void deploy_gangs(const char *prefix, unsigned mac_base, char ids[4][H_ID
 	}
 }
 
-static int wait_busiest(void)
+/* Deploys the four gangs (deploy_gangs) and returns the replica that drives
+ * most of their machines. */
+static int deploy_busiest(const char *prefix, unsigned mac_base, char ids[4][H_ID_LEN])
 {
+	deploy_gangs(prefix, mac_base, ids);
 	int victim = -1;
 	for (int i = 0; i < 100 && victim < 0; i++, h_sleep_ms(100))
 		victim = busiest();
@@ -228,12 +244,9 @@ static void test_kill_takeover(void **state)
 {
 	(void)state;
 	char ids[4][H_ID_LEN];
-	deploy_gangs("kill", 2000, ids);
-	int victim = wait_busiest();
+	int victim = deploy_busiest("kill", 2000, ids);
 	pid_t pid = reps[victim].pid;
-	char sql[160];
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM machines WHERE replica = 'r%d'", victim);
-	assert_true(h_db_int(&reps[0], sql) > 0);
+	assert_true(machines_of(victim) > 0);
 	int64_t killed_at = util_wall_ms();
 	h_kill9(&reps[victim]);
 	int via = (victim + 1) % NREP;
@@ -245,8 +258,7 @@ static void test_kill_takeover(void **state)
 		victim, (long long)took, TAKEOVER_S);
 	assert_true(took >= 0 && took <= (TAKEOVER_S + 2 * HEARTBEAT_S + 2) * 1000);
 	all_ready(ids, via);
-	snprintf(sql, sizeof sql, "SELECT live FROM replicas WHERE name = 'r%d'", victim);
-	assert_int_equal(h_db_int(&reps[0], sql), 0);
+	assert_int_equal(replica_int("live", victim, NULL), 0);
 	assert_int_equal(h_restart(&reps[victim]), 0); /* back under its name */
 }
 
@@ -257,27 +269,21 @@ static void test_sigstop_fencing(void **state)
 {
 	(void)state;
 	char ids[4][H_ID_LEN];
-	deploy_gangs("stop", 3000, ids);
-	int victim = wait_busiest();
+	int victim = deploy_busiest("stop", 3000, ids);
 	pid_t pid = reps[victim].pid;
-	char sql[160];
-	snprintf(sql, sizeof sql, "SELECT epoch FROM replicas WHERE name = 'r%d'", victim);
-	int64_t epoch = h_db_int(&reps[0], sql);
+	int64_t epoch = replica_int("epoch", victim, NULL);
 	kill(pid, SIGSTOP);
 	int64_t stopped_at = util_wall_ms();
 	int via = (victim + 1) % NREP;
-	snprintf(sql, sizeof sql, "SELECT live FROM replicas WHERE name = 'r%d'", victim);
 	bool fenced = false;
 	for (int i = 0; i < 200 && !fenced; i++, h_sleep_ms(50))
-		fenced = h_db_int(&reps[0], sql) == 0;
+		fenced = replica_int("live", victim, NULL) == 0;
 	assert_true(fenced);
 	kill(pid, SIGCONT);
 	all_ready(ids, via);
 	h_sleep_ms(2 * HEARTBEAT_S * 1000);
 	assert_int_equal(calls_by_since(pid, stopped_at + 1, epoch), 0);
-	snprintf(sql, sizeof sql, "SELECT epoch FROM replicas WHERE name = 'r%d' AND live = 1",
-		 victim);
-	assert_true(h_db_int(&reps[0], sql) > epoch);
+	assert_true(replica_int("epoch", victim, "live = 1") > epoch);
 }
 
 int main(void)

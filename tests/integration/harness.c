@@ -483,6 +483,15 @@ long h_boot_get(struct h_daemon *d, const char *path, const char *const *headers
 	return request_to(d, base, NULL, "GET", path, NULL, 0, headers, out);
 }
 
+void h_script_arg(const char *script, const char *key, char *out, size_t len)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, "provisiond.%s=", key);
+	const char *p = strstr(script, pat);
+	size_t n = p ? strcspn(p + strlen(pat), " \r\n") : 0;
+	snprintf(out, len, "%.*s", (int)n, p ? p + strlen(pat) : "");
+}
+
 /* With PROVISIOND_API_CAPTURE=DIR, every answer is appended to
  * DIR/PROGRAM-PID.jsonl: one file per test process, so tests running at
  * once never share one. The openapi_responses test checks each against the
@@ -808,6 +817,20 @@ long h_allocate(struct h_daemon *d, const char *token, const char *sku, int coun
 	if (r == &local)
 		h_resp_clear(&local);
 	return s;
+}
+
+void h_grant_record(struct h_grant *g, const char *id, const struct h_resp *r)
+{
+	snprintf(g->id, sizeof g->id, "%s", id);
+	json_t *ms = json_object_get(r->json, "machines"), *m;
+	size_t i;
+	json_array_foreach(ms, i, m)
+	{
+		if (g->n < 3)
+			snprintf(g->machines[g->n], H_ID_LEN, "%s",
+				 json_string_value(json_object_get(m, "id")));
+		g->n++;
+	}
 }
 
 /* ---------------------------------------------------------------- waits */

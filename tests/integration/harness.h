@@ -97,6 +97,9 @@ long h_boot_request(struct h_daemon *d, const char *token, const char *method, c
 /* GET on the boot/agent listener with headers (as h_request's). */
 long h_boot_get(struct h_daemon *d, const char *path, const char *const *headers,
 		struct h_resp *out);
+/* The value of "provisiond.KEY=" in an iPXE script (a boot answer's body)
+ * into out, or "". */
+void h_script_arg(const char *script, const char *key, char *out, size_t len);
 /* Same with a JSON body (stolen; NULL for none). */
 long h_call(struct h_daemon *d, const char *token, const char *method, const char *path,
 	    json_t *body, struct h_resp *out);
@@ -139,6 +142,15 @@ long h_image(struct h_daemon *d, const char *name);
 /* POST /v1/allocations; id into id_out when 202. idem_key may be NULL. */
 long h_allocate(struct h_daemon *d, const char *token, const char *sku, int count, int min_count,
 		const char *image, const char *idem_key, char id_out[H_ID_LEN], struct h_resp *out);
+/* A granted allocation as a test keeps it: its id, how many machines the
+ * answer named and the first three of their ids. */
+struct h_grant {
+	char id[H_ID_LEN];
+	int n;
+	char machines[3][H_ID_LEN];
+};
+/* Fills g from allocation id and the machines of its 202 answer r. */
+void h_grant_record(struct h_grant *g, const char *id, const struct h_resp *r);
 
 /* ------------------------------------------------------------------ waits */
 /* Machines in state (NULL any) and sku (NULL any), every page; -1 on error. */

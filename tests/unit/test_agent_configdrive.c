@@ -136,6 +136,14 @@ static void test_configdrive_errors(void **state)
 	assert_int_equal(agent_configdrive_write(fd, disk, DISK, 9 * MIB, meta, "", &err),
 			 AGENT_E_USAGE);
 	assert_non_null(strstr(err.msg, "no partition table"));
+	/* ...but with no keys and no user data to deliver, a whole-disk image
+	 * without a table deploys without a drive (nothing written) */
+	json_t *bare = json_pack("{s:s, s:s, s:b}", AGENT_META_MACHINE_ID, "m-1",
+				 AGENT_META_HOSTNAME, "web-01", AGENT_META_CONFIG_DRIVE, 1);
+	assert_int_equal(agent_configdrive_write(fd, disk, DISK, 9 * MIB, bare, "", &err),
+			 AGENT_OK);
+	assert_int_not_equal(sh("sfdisk --json '%s' >/dev/null 2>&1", disk), 0);
+	json_decref(bare);
 	/* an image that reaches into the drive */
 	assert_int_equal(agent_configdrive_write(fd, disk, DISK, DISK - 8 * MIB, meta, "", &err),
 			 AGENT_E_USAGE);

@@ -49,6 +49,17 @@ static void machine_taken(struct inv *inv, const char *name, const struct inv_cl
 	assert_int_equal(out->replica_epoch, claim->epoch);
 }
 
+/* Replicas a and b registered (epochs into their claims), m1 taken by a
+ * into m and m2 by b into m2. */
+static void two_taken(struct inv *inv, struct inv_claim *a, struct inv_claim *b,
+		      struct inv_machine *m, struct inv_machine *m2)
+{
+	a->epoch = reg(inv, a->replica);
+	b->epoch = reg(inv, b->replica);
+	machine_taken(inv, "m1", a, m);
+	machine_taken(inv, "m2", b, m2);
+}
+
 static void test_register_epochs(void **state)
 {
 	struct inv *inv = tinv_inv(state);
@@ -63,11 +74,9 @@ static void test_register_epochs(void **state)
 static void test_take_over_and_fence(void **state)
 {
 	struct inv *inv = tinv_inv(state);
-	struct inv_claim a = {.replica = "a", .epoch = reg(inv, "a")};
-	struct inv_claim b = {.replica = "b", .epoch = reg(inv, "b")};
+	struct inv_claim a = {.replica = "a"}, b = {.replica = "b"};
 	struct inv_machine m = {0}, m2 = {0};
-	machine_taken(inv, "m1", &a, &m);
-	machine_taken(inv, "m2", &b, &m2);
+	two_taken(inv, &a, &b, &m, &m2);
 	/* b cannot take a's machine, nor write under a's claim */
 	struct inv_err err = {0};
 	struct inv_machine_change c = {
@@ -126,11 +135,9 @@ static void test_take_over_and_fence(void **state)
 static void test_release_and_due(void **state)
 {
 	struct inv *inv = tinv_inv(state);
-	struct inv_claim a = {.replica = "a", .epoch = reg(inv, "a")};
-	struct inv_claim b = {.replica = "b", .epoch = reg(inv, "b")};
+	struct inv_claim a = {.replica = "a"}, b = {.replica = "b"};
 	struct inv_machine m = {0}, m2 = {0};
-	machine_taken(inv, "m1", &a, &m);
-	machine_taken(inv, "m2", &b, &m2);
+	two_taken(inv, &a, &b, &m, &m2);
 	struct inv_err err = {0};
 	/* both due now, still claimed */
 	struct inv_machine_change wake = {.claim = &a, .set_wake = true, .actor = "t"};

@@ -229,12 +229,26 @@ static int prepare_dir(struct sim *s, const char *name)
 	return copy_emu(s) == 0 && write_file(s->dir, "hook.log", "") == 0 ? 0 : -1;
 }
 
-static int spawn(struct sim *s)
+/* A free port in [10000, max), tried at random; -1 when none was found. */
+static int free_udp_port_below(int max)
+{
+	for (int i = 0; i < 100 && max > 10000; i++) {
+		int port = 10000 + (int)(random() % (max - 10000));
+		int fd = bind_udp(port);
+		if (fd >= 0) {
+			close(fd);
+			return port;
+		}
+	}
+	return -1;
+}
+
+static int spawn(struct sim *s, int max_port)
 {
 	static unsigned serial;
 	char guid[40];
 
-	s->port = sim_free_udp_port();
+	s->port = max_port > 0 ? free_udp_port_below(max_port) : sim_free_udp_port();
 	snprintf(guid, sizeof(guid), "a1234567%08x%08x%08x", (unsigned)getpid(), serial++,
 		 (unsigned)s->port);
 	if (s->port <= 0 || render_conf(s, guid) != 0)
@@ -250,7 +264,7 @@ static int spawn(struct sim *s)
 	return wait_ready(s);
 }
 
-int sim_start(struct sim *s, const char *name)
+static int start(struct sim *s, const char *name, int max_port)
 {
 	memset(s, 0, sizeof(*s));
 	install_cleanup();
@@ -260,12 +274,22 @@ int sim_start(struct sim *s, const char *name)
 	}
 	/* another process may take the port between the bind test and the sim's bind */
 	for (int attempt = 0; attempt < 5; attempt++) {
-		if (spawn(s) == 0)
+		if (spawn(s, max_port) == 0)
 			return 0;
 		sim_stop_process(s);
 	}
 	fprintf(stderr, "sim %s: ipmi_sim did not start (see %s/sim.out)\n", name, s->dir);
 	return -1;
+}
+
+int sim_start(struct sim *s, const char *name)
+{
+	return start(s, name, 0);
+}
+
+int sim_start_below(struct sim *s, const char *name, int max_port)
+{
+	return start(s, name, max_port);
 }
 
 int sim_restart(struct sim *s)

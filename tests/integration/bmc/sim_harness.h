@@ -30,6 +30,10 @@ int sim_free_udp_port(void);
 /* Starts ipmi_sim named name; 0 on success, -1 with a message on stderr. */
 int sim_start(struct sim *s, const char *name);
 
+/* As sim_start, on a port in [10000, max_port) instead of the kernel's ephemeral
+ * range (libipmiconsole 1.6 cannot open SOL on a port above 32767). */
+int sim_start_below(struct sim *s, const char *name, int max_port);
+
 /* Kills the sim by pid (and its process group), reaps it, removes its directory
  * (kept when BMC_SIM_KEEP is set). Accepts a sim that never started. */
 void sim_stop(struct sim *s);
