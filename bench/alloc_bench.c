@@ -6,11 +6,22 @@
  * allocation rate and latency percentiles, and the machine it ran on.
  *
  * Usage: alloc_bench [-n MACHINES] [-c CLIENTS] [-k COUNT] [-p PROVISIOND] [-d DATABASE]
- *                    [-r RACKS [-s ACROSS[:MODE]]]
+ *                    [-R REPLICAS] [-r RACKS [-s ACROSS[:MODE]]]
+ *                    [-b BMC_MS[-MS]] [-a AGENT_MS[-MS]] [-w | -K] [-T TAKEOVER_S]
+ *                    [-H HEARTBEAT_S] [-t LIMIT_S]
  *        alloc_bench -P DIR [-n MACHINES] [-x CLEANING]
  * -d runs on that database (e.g. an empty PostgreSQL database or schema:
  * "host=127.0.0.1 port=5432 dbname=bench") instead of a new SQLite file;
  * the key file stays in the temporary directory.
+ * -R starts that many replicas of provisiond on the -d database (each its
+ * own ports and [replica] name, bench/daemon.h); client i sends to replica
+ * i % REPLICAS.
+ * -b, -a give every fake machine that BMC and agent delay ("MIN-MAX" ms,
+ * jittered per call). -w then waits (at most -t seconds, 600) until every
+ * allocated machine is active and prints the time from the first
+ * allocation; -K (with -R > 1) first kills -9 the replica driving the most
+ * machines and prints when they were unclaimed (bench/takeover.h). -T and
+ * -H set [replica] takeover_s and heartbeat_s.
  * -r puts machine i in rack r<i % RACKS> of site dc<i % RACKS % 4> (else
  * none has a location); -s asks every allocation for that spread
  * ("rack", "site:best_effort", docs/allocations.md).
@@ -21,6 +32,7 @@
  * machines are named b000000.., MAC 52:54:01:XX:XX:XX by their number.
  */
 #include "bench/daemon.h"
+#include "bench/takeover.h"
 #include "inventory/inventory.h"
 #include "provisiond/tokens.h"
 #include "util/util.h"
@@ -35,12 +47,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int n_machines = 2000, n_clients = 16, per_alloc = 1, n_cleaning, n_racks;
+enum { MAX_REPLICAS = 16 };
+static int n_machines = 2000, n_clients = 16, per_alloc = 1, n_cleaning, n_racks, n_replicas = 1;
 static const char *database; /* -d; NULL: DIR/p.db */
 static char spread[96];	     /* ,"spread":{...} or "" */
-static char url[128], token[80], admin_token[80];
+static char fake_opts[200] = "{\"sku\":\"lab.small\"}";
+static long bmc_ms[2], agent_ms[2];
+static int wait_mode, limit_s = 600; /* wait_mode: 'w' or 'K' */
+static char replica_ini[128];	     /* -T, -H */
+static char urls[MAX_REPLICAS][128], token[80], admin_token[80];
 static double *lat;
-static long n_lat, n_409, n_other;
+static long n_lat, n_409, n_other, last_other; /* last_other: its HTTP status, 0 none */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 static double now_s(void)
@@ -60,7 +77,7 @@ static void *prepare_range(void *arg)
 {
 	struct prep_job *j = arg;
 	struct inv_err e = {0};
-	struct inv_bmc bmc = {.driver = "fake", .options_json = "{\"sku\":\"lab.small\"}"};
+	struct inv_bmc bmc = {.driver = "fake", .options_json = fake_opts};
 	for (int i = j->from; i < j->to; i++) {
 		char name[32], mac[18];
 		snprintf(name, sizeof name, "b%06d", i);
@@ -159,7 +176,7 @@ static size_t sink(char *p, size_t s, size_t n, void *u)
 
 static void *client(void *arg)
 {
-	(void)arg;
+	const char *url = urls[(long)arg % n_replicas];
 	CURL *c = curl_easy_init();
 	char body[256], auth[128];
 	snprintf(body, sizeof body, "{\"sku\":\"lab.small\",\"count\":%d,\"image\":\"img\"%s}",
@@ -185,7 +202,7 @@ static void *client(void *arg)
 		else if (code == 409)
 			n_409++;
 		else
-			n_other++;
+			n_other++, last_other = code;
 		pthread_mutex_unlock(&mu);
 		if (code != 202)
 			break;
@@ -201,17 +218,22 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int write_secret(const char *dir, const char *name, const char *secret);
+static void machine_note(void);
 
-/* provisiond on db with DIR/p.ini naming the key file beside the SQLite
- * file's place, which a PostgreSQL database (-d) has not. */
-static pid_t start_daemon(const char *bin, const char *dir, const char *db)
+static void report(double el)
 {
-	char conf[800];
-	snprintf(conf, sizeof conf, "[database]\nkey_file = %s/p.db.key\n", dir);
-	if (write_secret(dir, "p.ini", conf) != 0)
-		exit(1);
-	return bench_daemon_start(bin, dir, db, 1, url, sizeof url);
+	qsort(lat, (size_t)n_lat, sizeof *lat, cmp);
+	machine_note();
+	printf("%ld allocations of %d machine(s) by %d clients over %d replica(s) in %.2f s: %.0f "
+	       "allocations/s\n",
+	       n_lat, per_alloc, n_clients, n_replicas, el, (double)n_lat / el);
+	if (n_lat)
+		printf("latency ms: p50 %.2f  p95 %.2f  p99 %.2f  max %.2f\n", lat[n_lat / 2] * 1e3,
+		       lat[n_lat * 95 / 100] * 1e3, lat[n_lat * 99 / 100] * 1e3,
+		       lat[n_lat - 1] * 1e3);
+	printf("409 insufficient_capacity at the end: %ld, other: %ld (the last: HTTP %ld)\n",
+	       n_409, n_other, last_other);
+	fflush(stdout);
 }
 
 static void machine_note(void)
@@ -262,11 +284,20 @@ static void spread_arg(const char *arg)
 		snprintf(spread, sizeof spread, ",\"spread\":{\"across\":\"%.20s\"}", arg);
 }
 
-int main(int argc, char **argv)
+/* "MIN[-MAX]" into v[0], v[1] (MAX >= MIN). */
+static void range(const char *arg, long v[2])
 {
-	const char *bin = "provisiond/provisiond", *prep_dir = NULL;
+	char *end;
+	v[0] = strtol(arg, &end, 10);
+	v[1] = *end == '-' ? strtol(end + 1, NULL, 10) : v[0];
+	if (v[1] < v[0])
+		v[1] = v[0];
+}
+
+static void parse_args(int argc, char **argv, const char **bin, const char **prep_dir)
+{
 	int o;
-	while ((o = getopt(argc, argv, "n:c:k:p:P:x:d:r:s:")) != -1) {
+	while ((o = getopt(argc, argv, "n:c:k:p:P:x:d:r:s:R:b:a:wKt:T:H:")) != -1) {
 		if (o == 'n')
 			n_machines = (int)strtol(optarg, NULL, 10);
 		else if (o == 'c')
@@ -274,9 +305,9 @@ int main(int argc, char **argv)
 		else if (o == 'k')
 			per_alloc = (int)strtol(optarg, NULL, 10);
 		else if (o == 'p')
-			bin = optarg;
+			*bin = optarg;
 		else if (o == 'P')
-			prep_dir = optarg;
+			*prep_dir = optarg;
 		else if (o == 'x')
 			n_cleaning = (int)strtol(optarg, NULL, 10);
 		else if (o == 'd')
@@ -285,11 +316,39 @@ int main(int argc, char **argv)
 			n_racks = (int)strtol(optarg, NULL, 10);
 		else if (o == 's')
 			spread_arg(optarg);
+		else if (o == 'R')
+			n_replicas = (int)strtol(optarg, NULL, 10);
+		else if (o == 'b' || o == 'a')
+			range(optarg, o == 'b' ? bmc_ms : agent_ms);
+		else if (o == 'w' || o == 'K')
+			wait_mode = o;
+		else if (o == 't')
+			limit_s = (int)strtol(optarg, NULL, 10);
+		else if (o == 'T' || o == 'H')
+			snprintf(replica_ini + strlen(replica_ini),
+				 sizeof replica_ini - strlen(replica_ini), "[replica]\n%s = %d\n",
+				 o == 'T' ? "takeover_s" : "heartbeat_s",
+				 (int)strtol(optarg, NULL, 10));
 		else
-			return 2;
+			exit(2);
 	}
+	if (bmc_ms[1] || agent_ms[1])
+		snprintf(fake_opts, sizeof fake_opts,
+			 "{\"sku\":\"lab.small\",\"delay_ms\":%ld,\"delay_jitter_ms\":%ld,"
+			 "\"agent_ms\":%ld,\"agent_jitter_ms\":%ld}",
+			 bmc_ms[0], bmc_ms[1] - bmc_ms[0], agent_ms[0], agent_ms[1] - agent_ms[0]);
+}
+
+int main(int argc, char **argv)
+{
+	const char *bin = "provisiond/provisiond", *prep_dir = NULL;
+	parse_args(argc, argv, &bin, &prep_dir);
 	if (prep_dir)
 		return prepare_only(prep_dir);
+	if (n_replicas < 1 || n_replicas > MAX_REPLICAS || (n_replicas > 1 && !database)) {
+		fprintf(stderr, "alloc_bench: -R takes 1..%d, more than 1 with -d\n", MAX_REPLICAS);
+		return 2;
+	}
 	char dir[] = "/tmp/alloc-bench.XXXXXX", db[600];
 	if (!mkdtemp(dir))
 		return 1;
@@ -299,28 +358,32 @@ int main(int argc, char **argv)
 	double t0 = now_s();
 	prepare(dir, db);
 	printf("prepared %d available machines in %.1f s\n", n_machines, now_s() - t0);
-	pid_t pid = start_daemon(bin, dir, db);
+	pid_t pids[MAX_REPLICAS];
+	bench_replicas_start(bin, dir, db, n_replicas, replica_ini, pids, urls);
 	curl_global_init(CURL_GLOBAL_ALL);
 	lat = calloc((size_t)n_machines + 1, sizeof *lat);
 	pthread_t th[256];
 	t0 = now_s();
 	for (int i = 0; i < n_clients && i < 256; i++)
-		pthread_create(&th[i], NULL, client, NULL);
+		pthread_create(&th[i], NULL, client, (void *)(long)i);
 	for (int i = 0; i < n_clients && i < 256; i++)
 		pthread_join(th[i], NULL);
 	double el = now_s() - t0;
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-	qsort(lat, (size_t)n_lat, sizeof *lat, cmp);
-	machine_note();
-	printf("%ld allocations of %d machine(s) by %d clients in %.2f s: %.0f allocations/s\n",
-	       n_lat, per_alloc, n_clients, el, (double)n_lat / el);
-	if (n_lat)
-		printf("latency ms: p50 %.2f  p95 %.2f  p99 %.2f  max %.2f\n", lat[n_lat / 2] * 1e3,
-		       lat[n_lat * 95 / 100] * 1e3, lat[n_lat * 99 / 100] * 1e3,
-		       lat[n_lat - 1] * 1e3);
-	printf("409 insufficient_capacity at the end: %ld, other: %ld\n", n_409, n_other);
+	report(el);
+	int failed = 0;
+	if (wait_mode) {
+		struct bench_takeover t = {.urls = urls,
+					   .pids = pids,
+					   .n = n_replicas,
+					   .token = admin_token,
+					   .want = n_lat * per_alloc,
+					   .kill = wait_mode == 'K' && n_replicas > 1,
+					   .t0 = t0,
+					   .limit_s = limit_s};
+		failed = bench_takeover_run(&t);
+	}
+	bench_replicas_stop(pids, n_replicas);
 	char cmd[700];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 && n_other == 0 ? 0 : 1;
+	return system(cmd) == 0 && n_other == 0 && !failed ? 0 : 1;
 }

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/util.h"
@@ -36,7 +38,11 @@ pid_t bench_daemon_start(const char *bin, const char *dir, const char *database,
 	snprintf(ini, sizeof ini, "%s/p.ini", dir);
 	pid = fork();
 	if (pid == 0) {
-		if (!freopen("/dev/null", "w", stderr))
+		/* BENCH_DAEMON_LOG=PREFIX: the log in PREFIX.PID, for a diagnosis */
+		const char *log = getenv("BENCH_DAEMON_LOG");
+		char path[600];
+		snprintf(path, sizeof path, "%s.%d", log ? log : "", (int)getpid());
+		if (!freopen(log ? path : "/dev/null", "w", stderr))
 			_exit(127);
 		if (with_config)
 			execl(bin, bin, "--config", ini, "--db", db, "--listen", "127.0.0.1:0",
@@ -58,6 +64,39 @@ pid_t bench_daemon_start(const char *bin, const char *dir, const char *database,
 	if (pid > 0)
 		kill(pid, SIGKILL);
 	exit(1);
+}
+
+void bench_replicas_start(const char *bin, const char *dir, const char *db, int n,
+			  const char *extra_ini, pid_t *pids, char (*urls)[128])
+{
+	for (int i = 0; i < n; i++) {
+		char rdir[600], ini[700];
+		snprintf(rdir, sizeof rdir, "%s/r%d", dir, i);
+		snprintf(ini, sizeof ini, "%s/p.ini", rdir);
+		FILE *f = mkdir(rdir, 0700) == 0 ? fopen(ini, "w") : NULL;
+		if (f == NULL ||
+		    fprintf(f,
+			    "[database]\nkey_file = %s/p.db.key\n[replica]\nname = bench-r%d\n%s\n",
+			    dir, i, extra_ini ? extra_ini : "") < 0 ||
+		    fclose(f) != 0) {
+			fprintf(stderr, "bench: cannot write %s\n", ini);
+			exit(1);
+		}
+		char sqlite[700];
+		snprintf(sqlite, sizeof sqlite, "%s/p.db", dir);
+		pids[i] =
+		    bench_daemon_start(bin, rdir, db ? db : sqlite, 1, urls[i], sizeof urls[i]);
+	}
+}
+
+void bench_replicas_stop(const pid_t *pids, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	for (int i = 0; i < n; i++)
+		if (pids[i] > 0)
+			waitpid(pids[i], NULL, 0);
 }
 
 double bench_metric(const char *text, const char *prefix, int exact)

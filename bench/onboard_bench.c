@@ -12,7 +12,12 @@
  *
  * Usage: onboard_bench [-n MACHINES] [-c CLIENTS] [-b BMC_MS] [-a AGENT_MS]
  *                      [-t LIMIT_S] [-p PROVISIOND] [-o KEY=VALUE]...
- * (-o adds a setting, SECTION.KEY=VALUE, e.g. -o lifecycle.workers=256.) */
+ *                      [-d DATABASE [-R REPLICAS]]
+ * (-o adds a setting, SECTION.KEY=VALUE, e.g. -o lifecycle.workers=256.)
+ * -d runs on that database (an empty PostgreSQL database) instead of a new
+ * SQLite file; -R starts that many replicas on it (bench/daemon.h), enroller
+ * i sends to replica i % REPLICAS, the figures from /metrics and the peak
+ * RSS are the sums over the replicas. */
 #include "bench/daemon.h"
 #include "util/util.h"
 
@@ -34,9 +39,11 @@
 #define AGENT_RUNS_PER_MACHINE 2
 #define RACK_UNITS 40
 
-static int n_machines = 1000, n_clients = 8, limit_s = 600;
+enum { MAX_REPLICAS = 16 };
+static int n_machines = 1000, n_clients = 8, limit_s = 600, n_replicas = 1;
+static const char *database; /* -d; NULL: DIR/p.db */
 static long bmc_min, bmc_max, agent_min, agent_max;
-static char url[128], token[128], settings[2048];
+static char urls[MAX_REPLICAS][128], token[128], settings[2048];
 static int bmc_cap = 32, per_rack = 8; /* provisiond's defaults */
 static atomic_int next_machine;
 static atomic_long enroll_failed, enroll_retried;
@@ -86,11 +93,10 @@ static void enroll_body(int i, char *body, size_t len)
 
 static void *enroller(void *arg)
 {
-	(void)arg;
 	struct curl_slist *h;
 	CURL *c = client_new(&h);
 	char u[160], body[600];
-	snprintf(u, sizeof u, "%s/v1/machines", url);
+	snprintf(u, sizeof u, "%s/v1/machines", urls[(long)arg % n_replicas]);
 	curl_easy_setopt(c, CURLOPT_URL, u);
 	for (int i; (i = atomic_fetch_add(&next_machine, 1)) < n_machines;) {
 		enroll_body(i, body, sizeof body);
@@ -117,11 +123,11 @@ static void *enroller(void *arg)
 	return NULL;
 }
 
-/* GET path into out (cleared first); the HTTP status. */
-static long get(CURL *c, const char *path, struct util_buf *out)
+/* GET path of base into out (cleared first); the HTTP status. */
+static long get(CURL *c, const char *base, const char *path, struct util_buf *out)
 {
 	char u[300];
-	snprintf(u, sizeof u, "%s%s", url, path);
+	snprintf(u, sizeof u, "%s%s", base, path);
 	out->len = 0;
 	curl_easy_setopt(c, CURLOPT_URL, u);
 	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -139,7 +145,7 @@ static long capacity(CURL *c, const char *state)
 {
 	struct util_buf b = {0};
 	long n = 0;
-	if (get(c, "/v1/capacity", &b) == 200) {
+	if (get(c, urls[0], "/v1/capacity", &b) == 200) {
 		json_t *j = json_loads(b.p, 0, NULL);
 		n = (long)json_integer_value(json_object_get(
 		    json_object_get(json_object_get(j, "skus"), "lab.small"), state));
@@ -150,11 +156,15 @@ static long capacity(CURL *c, const char *state)
 }
 
 /* A counter or a histogram's _count from /metrics. */
-/* The /metrics sample name (exact) or the sum of those starting with it. */
+/* The /metrics sample name (exact) or the sum of those starting with it,
+ * summed over the replicas. */
 static double metric_of(CURL *c, const char *name, int exact)
 {
 	struct util_buf b = {0};
-	double v = get(c, "/metrics", &b) == 200 ? bench_metric(b.p, name, exact) : 0;
+	double v = 0;
+	for (int i = 0; i < n_replicas; i++)
+		if (get(c, urls[i], "/metrics", &b) == 200)
+			v += bench_metric(b.p, name, exact);
 
 	util_buf_free(&b);
 	return v;
@@ -192,24 +202,31 @@ static void run_or_die(const char *cmd)
 	}
 }
 
-static pid_t start_daemon(const char *bin, const char *dir)
+/* Initialises the database (DIR/p.ini: the key and admin token files in
+ * DIR, the -o settings) and starts the replicas on it. */
+static void start_daemons(const char *bin, const char *dir, pid_t *pids)
 {
-	char cmd[1600], path[700];
-	snprintf(cmd, sizeof cmd, "'%s' --init --db '%s/p.db' >/dev/null", bin, dir);
-	run_or_die(cmd);
+	char cmd[1600], path[700], db[700], extra[sizeof settings + 800];
+	snprintf(db, sizeof db, "%s", database ? database : "");
+	if (!database)
+		snprintf(db, sizeof db, "%s/p.db", dir);
+	snprintf(extra, sizeof extra, "[auth]\nadmin_token_file = %s/p.db.admin-token\n%s", dir,
+		 settings);
 	snprintf(path, sizeof path, "%s/p.ini", dir);
 	FILE *f = fopen(path, "w");
 	if (f == NULL)
 		exit(1);
-	fputs(settings, f);
+	fprintf(f, "[database]\nkey_file = %s/p.db.key\n%s", dir, extra);
 	fclose(f);
+	snprintf(cmd, sizeof cmd, "'%s' --init --db '%s' --config '%s' >/dev/null", bin, db, path);
+	run_or_die(cmd);
 	snprintf(path, sizeof path, "%s/p.db.admin-token", dir);
 	f = fopen(path, "r");
 	if (!f || !fgets(token, sizeof token, f))
 		exit(1);
 	fclose(f);
 	token[strcspn(token, "\n")] = 0;
-	return bench_daemon_start(bin, dir, NULL, 1, url, sizeof url);
+	bench_replicas_start(bin, dir, database, n_replicas, extra, pids, urls);
 }
 
 static void range(const char *s, long *lo, long *hi)
@@ -244,7 +261,7 @@ static int add_setting(const char *arg)
 static void parse_args(int argc, char **argv, const char **bin)
 {
 	int o;
-	while ((o = getopt(argc, argv, "n:c:b:a:t:p:o:")) != -1) {
+	while ((o = getopt(argc, argv, "n:c:b:a:t:p:o:d:R:")) != -1) {
 		if (o == 'n')
 			n_machines = (int)strtol(optarg, NULL, 10);
 		else if (o == 'c')
@@ -259,14 +276,19 @@ static void parse_args(int argc, char **argv, const char **bin)
 			*bin = optarg;
 		else if (o == 'o' && add_setting(optarg) == 0)
 			;
+		else if (o == 'd')
+			database = optarg;
+		else if (o == 'R')
+			n_replicas = (int)strtol(optarg, NULL, 10);
 		else {
-			fprintf(stderr,
-				"usage: onboard_bench [-n N] [-c CLIENTS] [-b MS[-MS]] "
-				"[-a MS[-MS]] [-t LIMIT_S] [-p PROVISIOND] [-o KEY=VALUE]\n");
+			fprintf(stderr, "usage: onboard_bench [-n N] [-c CLIENTS] [-b MS[-MS]] "
+					"[-a MS[-MS]] [-t LIMIT_S] [-p PROVISIOND] [-o KEY=VALUE] "
+					"[-d DATABASE [-R REPLICAS]]\n");
 			exit(2);
 		}
 	}
-	if (n_clients < 1 || n_clients > 256 || n_machines < 1)
+	if (n_clients < 1 || n_clients > 256 || n_machines < 1 || n_replicas < 1 ||
+	    n_replicas > MAX_REPLICAS || (n_replicas > 1 && !database))
 		exit(2);
 }
 
@@ -317,7 +339,8 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/onboard-bench.XXXXXX";
 	if (!mkdtemp(dir))
 		return 1;
-	pid_t pid = start_daemon(bin, dir);
+	pid_t pids[MAX_REPLICAS];
+	start_daemons(bin, dir, pids);
 	curl_global_init(CURL_GLOBAL_ALL);
 	struct curl_slist *h;
 	CURL *c = client_new(&h);
@@ -325,7 +348,7 @@ int main(int argc, char **argv)
 	struct outcome r = {0};
 	double t0 = now_s();
 	for (int i = 0; i < n_clients; i++)
-		pthread_create(&th[i], NULL, enroller, NULL);
+		pthread_create(&th[i], NULL, enroller, (void *)(long)i);
 	for (int i = 0; i < n_clients; i++)
 		pthread_join(th[i], NULL);
 	r.enroll_s = now_s() - t0;
@@ -334,11 +357,12 @@ int main(int argc, char **argv)
 	double commits = metric(c, "provisiond_inventory_commit_seconds_count");
 	double writes = metric(c, "provisiond_inventory_writes_total");
 	r.bmc_calls = metric_sum(c, "provisiond_bmc_driver_calls_total{driver=\"fake\"");
-	long rss = peak_rss_kib(pid);
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-	printf("machine: %ld cores; the load generator shares them\n",
-	       sysconf(_SC_NPROCESSORS_ONLN));
+	long rss = 0;
+	for (int i = 0; i < n_replicas; i++)
+		rss += peak_rss_kib(pids[i]);
+	bench_replicas_stop(pids, n_replicas);
+	printf("machine: %ld cores; the load generator shares them; %d replica(s) %s\n",
+	       sysconf(_SC_NPROCESSORS_ONLN), n_replicas, database ? "on -d" : "on SQLite");
 	printf("enrolled %d machines (%ld refused; %ld answers 503/429 tried again) by %d clients "
 	       "in %.2f s: %.0f enrollments/s\n",
 	       n_machines, (long)enroll_failed, (long)enroll_retried, n_clients, r.enroll_s,
