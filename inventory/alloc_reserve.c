@@ -225,7 +225,7 @@ enum inv_status inv_allocation_reserve(struct inv *inv, const struct inv_alloc_r
 		return inv_fail(err, INV_INVALID, "min_count", "min_count must be 1..count");
 	struct reserve_ctx x = {.r = r};
 	inv_uuid(x.id);
-	enum inv_status s = inv_write_turn(inv, reserve_fn, &x, err);
+	enum inv_status s = inv_write(inv, reserve_fn, &x, err);
 	if (s == INV_OK) {
 		inv_allocation_clear(out);
 		s = inv_allocation_get(inv, x.id, out, err);

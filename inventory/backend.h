@@ -82,8 +82,8 @@ struct inv_backend {
 	 * answers 1 (a commit came), 0 (timeout) or -1 (connection lost:
 	 * close it and open another). */
 	const char *announce_sql;
-	/* Run first by a write group with an inv_write_turn job (optional):
-	 * one such group of any process at a time. */
+	/* Run first by every write group (optional): one group of any
+	 * process on the database at a time (db.c, take_turn). */
 	const char *turn_sql;
 	void *(*listen_open)(const char *database);
 	int (*listen_wait)(void *l, int timeout_ms);

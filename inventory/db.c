@@ -19,7 +19,6 @@ struct wjob {
 	struct inv_err *err;
 	enum inv_status st;
 	bool done;
-	bool turn; /* inv_write_turn: its group takes the database-wide turn */
 	/* signalled (under inv->mu) when this job's group committed: each
 	 * commit wakes only its own requests, not every thread waiting on
 	 * the writer */
@@ -353,19 +352,18 @@ static void fail_batch(struct wjob **batch, int n, const struct inv_err *e, bool
 			batch[i]->st = inv_fail(batch[i]->err, e->status, NULL, "%s", e->message);
 }
 
-/* A group with a job of inv_write_turn waits for the database-wide turn
- * first, before its jobs lock any row: groups of several processes that
- * reserve machines then run one after the other (deadlock-free: the turn
- * is the first lock such a group takes, and groups without it never wait
- * for it). */
-static enum inv_status take_turn(struct inv_conn *w, struct wjob **batch, int n, struct inv_err *e)
+/* On a database several processes write (PostgreSQL), every write group
+ * takes the database-wide turn first, before it locks any row: the groups
+ * of all replicas commit one after another, as one writer's do. Without
+ * it, groups that touch the same rows in different orders (the capacity
+ * counts every machine change updates, a reservation's quota) deadlock
+ * (deadlock_timeout each, and the group is lost), and an owner's quota or
+ * idempotency key could miss another replica's reservation. */
+static enum inv_status take_turn(struct inv_conn *w, struct inv_err *e)
 {
 	if (!w->be->turn_sql)
 		return INV_OK;
-	for (int i = 0; i < n; i++)
-		if (batch[i]->turn)
-			return w->be->exec(w, w->be->turn_sql, "wait for the writers' turn", e);
-	return INV_OK;
+	return w->be->exec(w, w->be->turn_sql, "wait for the writers' turn", e);
 }
 
 static void run_batch(struct inv *inv, struct wjob **batch, int n)
@@ -373,7 +371,7 @@ static void run_batch(struct inv *inv, struct wjob **batch, int n)
 	struct inv_conn *w = &inv->w;
 	struct inv_err e = {0}, ignored = {0};
 	int64_t t0 = util_now_us();
-	if (inv_txn(w, INV_TXN_BEGIN, &e) != INV_OK || take_turn(w, batch, n, &e) != INV_OK) {
+	if (inv_txn(w, INV_TXN_BEGIN, &e) != INV_OK || take_turn(w, &e) != INV_OK) {
 		fail_batch(batch, n, &e, false);
 		(void)inv_txn(w, INV_TXN_ROLLBACK, &ignored);
 		return;
@@ -452,11 +450,10 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-static enum inv_status write_job(struct inv *inv, inv_write_fn fn, void *arg, bool turn,
-				 struct inv_err *err)
+enum inv_status inv_write(struct inv *inv, inv_write_fn fn, void *arg, struct inv_err *err)
 {
 	struct inv_err local = {0};
-	struct wjob j = {.fn = fn, .arg = arg, .err = err ? err : &local, .turn = turn};
+	struct wjob j = {.fn = fn, .arg = arg, .err = err ? err : &local};
 	pthread_mutex_lock(&inv->mu);
 	if (inv->stop) {
 		pthread_mutex_unlock(&inv->mu);
@@ -474,16 +471,6 @@ static enum inv_status write_job(struct inv *inv, inv_write_fn fn, void *arg, bo
 	pthread_mutex_unlock(&inv->mu);
 	pthread_cond_destroy(&j.cv);
 	return j.st;
-}
-
-enum inv_status inv_write(struct inv *inv, inv_write_fn fn, void *arg, struct inv_err *err)
-{
-	return write_job(inv, fn, arg, false, err);
-}
-
-enum inv_status inv_write_turn(struct inv *inv, inv_write_fn fn, void *arg, struct inv_err *err)
-{
-	return write_job(inv, fn, arg, true, err);
 }
 
 void inv_set_replica(struct inv *inv, const char *name)

@@ -43,10 +43,6 @@ typedef enum inv_status (*inv_write_fn)(struct inv_conn *c, void *arg, struct in
 /* Queues fn to the writer and blocks until its transaction committed (or
  * failed). Returns fn's status, or INV_IO if the commit failed. */
 enum inv_status inv_write(struct inv *inv, inv_write_fn fn, void *arg, struct inv_err *err);
-/* inv_write for a job that must see every earlier one of any process on
- * the database (a reservation: quotas, idempotency keys): its group takes
- * the backend's turn_sql first. */
-enum inv_status inv_write_turn(struct inv *inv, inv_write_fn fn, void *arg, struct inv_err *err);
 
 /* The calling thread's read-only connection (opened on first use). */
 struct inv_conn *inv_reader(struct inv *inv, struct inv_err *err);
