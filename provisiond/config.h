@@ -72,7 +72,7 @@ struct config {
 	char dnsmasq_dir[512];
 	int dnsmasq_ipv6_ra;
 	/* [replica] several provisiond processes on one database */
-	char replica_name[64];	/* "" = HOSTNAME:API_PORT */
+	char replica_name[64];	/* "" = HOSTNAME:PORT of listen as configured */
 	char replica_roles[64]; /* api, boot, engine (config_roles) */
 	int replica_heartbeat_s, replica_takeover_s;
 	/* [log] */

@@ -365,8 +365,7 @@ static int start_services(struct app *a)
 		fprintf(stderr, "provisiond: %s\n", err);
 		return 1;
 	}
-	if (!(a->replica =
-		  replica_start(a->inv, a->bmc, &a->cfg, http_port(a->api), err, sizeof err))) {
+	if (!(a->replica = replica_start(a->inv, a->bmc, &a->cfg, err, sizeof err))) {
 		fprintf(stderr, "provisiond: %s\n", err);
 		return 1;
 	}

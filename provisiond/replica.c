@@ -30,7 +30,11 @@ struct replica {
 	atomic_ulong heartbeat_failures, fenced, takeovers, machines_taken, refused;
 };
 
-static void set_name(struct replica *r, const struct config *cfg, int api_port)
+/* The configured name, else HOSTNAME:PORT with the port of [server] listen
+ * as configured — not the bound one: a daemon listening on port 0 keeps its
+ * name across restarts, so a restart takes its own machines back at once
+ * instead of waiting takeover_s for a replica of another name. */
+static void set_name(struct replica *r, const struct config *cfg)
 {
 	if (cfg->replica_name[0]) {
 		snprintf(r->name, sizeof r->name, "%s", cfg->replica_name);
@@ -39,7 +43,8 @@ static void set_name(struct replica *r, const struct config *cfg, int api_port)
 	char host[64] = "localhost";
 	(void)gethostname(host, sizeof host - 1);
 	host[sizeof host - 1] = 0;
-	snprintf(r->name, sizeof r->name, "%s:%d", host, api_port);
+	const char *colon = strrchr(cfg->listen, ':');
+	snprintf(r->name, sizeof r->name, "%.40s:%.16s", host, colon ? colon + 1 : cfg->listen);
 }
 
 /* Registers under a new epoch; false with why. */
@@ -152,7 +157,7 @@ static bool gate(void *ctx, int64_t claim_epoch, char *why, size_t len)
 }
 
 struct replica *replica_start(struct inv *inv, struct bmc_manager *bmc, const struct config *cfg,
-			      int api_port, char *why, size_t len)
+			      char *why, size_t len)
 {
 	struct replica *r = calloc(1, sizeof *r);
 	if (!r) {
@@ -160,7 +165,7 @@ struct replica *replica_start(struct inv *inv, struct bmc_manager *bmc, const st
 		return NULL;
 	}
 	r->inv = inv;
-	set_name(r, cfg, api_port);
+	set_name(r, cfg);
 	snprintf(r->roles, sizeof r->roles, "%s", cfg->replica_roles);
 	snprintf(r->address, sizeof r->address, "%s", cfg->listen);
 	r->heartbeat_ms = cfg->replica_heartbeat_s * 1000;

@@ -28,10 +28,11 @@ struct bmc_manager;
 struct config;
 struct replica;
 
-/* Registers this process (name: cfg's, or HOSTNAME:api_port), starts the
+/* Registers this process (name: cfg's, or HOSTNAME:PORT of [server] listen
+ * as configured), starts the
  * heartbeat thread and installs the BMC gate. NULL with why on failure. */
 struct replica *replica_start(struct inv *inv, struct bmc_manager *bmc, const struct config *cfg,
-			      int api_port, char *why, size_t len);
+			      char *why, size_t len);
 /* Stops the heartbeat (the row stays; the name may come back). */
 void replica_stop(struct replica *r);
 const char *replica_name(const struct replica *r);
