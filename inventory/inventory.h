@@ -216,6 +216,9 @@ struct inv_machine {
 	 * when it took it (docs/scale-out.md, "Replicas") */
 	char replica[INV_REPLICA_LEN];
 	int64_t replica_epoch;
+	/* how many times the inventory woke it (inv_command_finish,
+	 * inv_command_requeue): a step compares it to see a wake-up it missed */
+	int64_t wakes;
 };
 void inv_machine_clear(struct inv_machine *m);
 
@@ -282,10 +285,12 @@ struct inv_machine_change {
 	int attempts;
 	bool set_wake;
 	int64_t wake_at;
-	/* With set_wake: when nonzero, a wake_at already below it is kept (the
-	 * machine was woken, e.g. by an agent's report, since the step leased
-	 * it up to keep_wake_before: that wake-up must not be lost). */
-	int64_t keep_wake_before;
+	/* With set_wake and keep_woken: when the machine's wakes counter is no
+	 * longer wakes_seen (the inventory woke it since the caller read it:
+	 * an agent's report, a new agent run), its wake_at is kept, so that
+	 * wake-up is not lost (docs/lifecycle.md, "Crash-only recovery"). */
+	bool keep_woken;
+	int64_t wakes_seen;
 	bool set_deadline;
 	int64_t deadline_at;
 	bool set_last_error;
@@ -308,6 +313,10 @@ struct inv_machine_change {
 	bool set_allocation;
 	const char *allocation_id; /* "" or NULL detaches */
 	bool always_event;
+	/* The machine left its agent: the agent counts as not seen and its
+	 * session tokens end (as inv_machine_agent_seen(0) and
+	 * inv_boot_token_revoke(kind "session")), in the change's transaction. */
+	bool end_agent_session;
 	/* The engine's claim (NULL: none, e.g. a tech's change). The change
 	 * commits only while claim->replica drives the machine under
 	 * claim->epoch (else INV_CONFLICT, field "claim"): a replica that lost
@@ -354,7 +363,10 @@ INV_MUST_CHECK enum inv_status inv_pool_warm(struct inv *inv, const char *sku,
 /* Machines whose wake_at is due (0 < wake_at <= now), oldest first, at
  * most per_rack of one rack (site and rack; machines without a rack are not
  * capped; per_rack <= 0: no cap), so the oldest rack cannot fill a batch
- * with machines the engine's rack cap would hold back anyway. */
+ * with machines the engine's rack cap would hold back anyway; at most
+ * limit (<= 0: the default page; not capped at the largest page). Only
+ * id, name, location.site, location.rack and wake_at are filled (the
+ * engine reads each machine again before its step). */
 INV_MUST_CHECK enum inv_status inv_machines_due(struct inv *inv, int64_t now, int limit,
 						int per_rack, struct inv_machine_list *out,
 						struct inv_err *err);
@@ -363,10 +375,11 @@ INV_MUST_CHECK enum inv_status inv_machines_due(struct inv *inv, int64_t now, in
  * and unclaimed, if no other replica drives it (inv_set_replica). *n gets
  * how many. */
 INV_MUST_CHECK enum inv_status inv_machines_recover(struct inv *inv, int *n, struct inv_err *err);
-/* Earliest pending wake_at into *wake_at (0 when no machine waits).
- * A failed read returns its status with *wake_at = 0. */
-INV_MUST_CHECK enum inv_status inv_machines_next_wake(struct inv *inv, int64_t *wake_at,
-						      struct inv_err *err);
+/* Earliest wake_at later than after (0: the earliest pending one) into
+ * *wake_at (0 when no machine waits). A failed read returns its status
+ * with *wake_at = 0. */
+INV_MUST_CHECK enum inv_status inv_machines_next_wake(struct inv *inv, int64_t after,
+						      int64_t *wake_at, struct inv_err *err);
 
 /* ------------------------------------------------------------- replicas
  * Several provisiond processes on one PostgreSQL database, each a replica

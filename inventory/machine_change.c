@@ -106,7 +106,8 @@ static enum inv_status update_machine(struct inv_conn *c, const char *mid,
 	     .v = {NUM(":attempts", m->attempts)}},
 	    {.on = m->set_wake,
 	     .id = SQL_MACHINE_SET_WAKE,
-	     .v = {NUM(":wake_at", m->wake_at), NUM(":woken_before", m->keep_wake_before)}},
+	     .v = {NUM(":wake_at", m->wake_at), NUM(":keep", m->keep_woken),
+		   NUM(":wakes_seen", m->wakes_seen)}},
 	    {.on = m->set_deadline,
 	     .id = SQL_MACHINE_SET_DEADLINE,
 	     .v = {NUM(":deadline_at", m->deadline_at)}},
@@ -202,6 +203,21 @@ static enum inv_status set_claim(struct inv_conn *cn, const struct change_ctx *x
 	return set_field(cn, x->real_id, &f, err);
 }
 
+/* inv_machine_change.end_agent_session: no agent heard from, and its
+ * session's tokens used up. */
+static enum inv_status end_agent(struct inv_conn *cn, const char *mid, struct inv_err *err)
+{
+	const struct field seen = {.on = true, .id = SQL_MACHINE_AGENT_SEEN, .v = {NUM(":at", 0)}};
+	enum inv_status s = set_field(cn, mid, &seen, err);
+	struct inv_q *st = s == INV_OK ? inv_stmt(cn, SQL_BOOT_TOKEN_REVOKE, err) : NULL;
+	if (!st)
+		return s == INV_OK ? INV_IO : s;
+	inv_bind_text(st, ":machine", mid);
+	inv_bind_text(st, ":kind", "session");
+	inv_bind_int(st, ":now", inv_now_ms());
+	return inv_exec_done(st, "revoke boot tokens", err);
+}
+
 static enum inv_status change_fn(struct inv_conn *cn, void *arg, struct inv_err *err)
 {
 	struct change_ctx *x = arg;
@@ -231,6 +247,8 @@ static enum inv_status change_fn(struct inv_conn *cn, void *arg, struct inv_err 
 		return s;
 	if (c->set_allocation && (!c->allocation_id || !*c->allocation_id) &&
 	    (s = detach_all(cn, x->real_id, err)) != INV_OK)
+		return s;
+	if (c->end_agent_session && (s = end_agent(cn, x->real_id, err)) != INV_OK)
 		return s;
 	if (state_changes || c->always_event)
 		s = inv_event_row(cn, x->real_id, from, to, c->actor, c->reason, c->request_id,

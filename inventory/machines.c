@@ -110,6 +110,7 @@ static void read_machine(struct inv_q *st, struct inv_machine *m)
 	inv_col_copy(st, 26, m->owner, sizeof m->owner);
 	inv_col_copy(st, 28, m->replica, sizeof m->replica);
 	m->replica_epoch = inv_col_int64(st, 29);
+	m->wakes = inv_col_int64(st, 30);
 	split_macs(m, inv_col_text(st, 27));
 }
 
@@ -242,17 +243,39 @@ enum inv_status inv_machines_due(struct inv *inv, int64_t now, int limit, int pe
 	struct inv_q *st = c ? inv_stmt(c, SQL_MACHINES_DUE, err) : NULL;
 	if (!st)
 		return INV_IO;
-	limit = inv_clamp_limit(limit);
+	/* not clamped to a page: the engine reads past the machines it has in
+	 * flight (due until their step writes), as many as its caps allow */
+	if (limit <= 0)
+		limit = inv_clamp_limit(limit);
 	inv_bind_int(st, ":now", now);
-	inv_bind_int(st, ":limit", limit + 1);
+	inv_bind_int(st, ":limit", limit);
 	inv_bind_int(st, ":per_rack", per_rack > 0 ? per_rack : INT32_MAX);
 	inv_bind_text(st, ":replica", inv_replica_of(inv));
-	enum inv_status s = collect(st, limit, out, err);
-	out->next_seq = 0;
+	memset(out, 0, sizeof *out);
+	out->items = calloc((size_t)limit, sizeof *out->items);
+	if (!out->items) {
+		inv_stmt_done(st);
+		return inv_fail(err, INV_IO, NULL, "out of memory");
+	}
+	bool row;
+	enum inv_status s;
+	while ((s = inv_step(st, &row, "due machines", err)) == INV_OK && row &&
+	       out->n < (size_t)limit) {
+		struct inv_machine *m = &out->items[out->n++];
+		inv_col_copy(st, 0, m->id, sizeof m->id);
+		inv_col_copy(st, 1, m->name, sizeof m->name);
+		inv_col_copy(st, 2, m->location.site, sizeof m->location.site);
+		inv_col_copy(st, 3, m->location.rack, sizeof m->location.rack);
+		m->wake_at = inv_col_int64(st, 4);
+	}
+	inv_stmt_done(st);
+	if (s != INV_OK)
+		inv_machine_list_clear(out);
 	return s;
 }
 
-enum inv_status inv_machines_next_wake(struct inv *inv, int64_t *wake_at, struct inv_err *err)
+enum inv_status inv_machines_next_wake(struct inv *inv, int64_t after, int64_t *wake_at,
+				       struct inv_err *err)
 {
 	*wake_at = 0;
 	struct inv_conn *c = inv_reader(inv, err);
@@ -260,6 +283,7 @@ enum inv_status inv_machines_next_wake(struct inv *inv, int64_t *wake_at, struct
 	if (!st)
 		return INV_IO;
 	inv_bind_text(st, ":replica", inv_replica_of(inv));
+	inv_bind_int(st, ":after", after > 0 ? after : 0);
 	bool row;
 	enum inv_status s = inv_step(st, &row, "next wake", err);
 	if (s == INV_OK && row)

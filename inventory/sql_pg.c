@@ -95,7 +95,7 @@ static const char *const pg_sql[SQL__COUNT] = {
     [SQL_MACHINE_BY_ID_OR_NAME] = SQL_MACHINE_BY_ID_OR_NAME_TEXT(MACHINE_SELECT),
     [SQL_MACHINE_BY_MAC] = SQL_MACHINE_BY_MAC_TEXT(MACHINE_SELECT),
     [SQL_MACHINE_LIST] = SQL_MACHINE_LIST_TEXT(MACHINE_SELECT),
-    [SQL_MACHINES_DUE] = SQL_MACHINES_DUE_TEXT(MACHINE_SELECT, " AS due"),
+    [SQL_MACHINES_DUE] = SQL_MACHINES_DUE_TEXT(" AS due"),
     /* the gang's machines locked until the group commits; rows another
      * replica is reserving are skipped, not waited for */
     [SQL_POOL_PICK] = SQL_POOL_PICK_TEXT(SKIP_LOCKED),
@@ -296,6 +296,9 @@ const char *const inv_pg_migrations[] = {
 
     /* 12: an allocation's cloud-init user data, as SQLite's */
     "ALTER TABLE allocations ADD COLUMN user_data TEXT;",
+
+    /* 13: the machines' wake-up counter, as SQLite's */
+    "ALTER TABLE machines ADD COLUMN wakes BIGINT NOT NULL DEFAULT 0;",
 };
 _Static_assert(sizeof inv_pg_migrations / sizeof inv_pg_migrations[0] == INV_SCHEMA_VERSIONS,
 	       "a migration for every schema version");

@@ -12,7 +12,7 @@
 	" m.maintenance_reason, m.last_error, m.site, m.rack, m.unit, m.allocation_id, m.phase,"   \
 	" m.attempts, m.wake_at, m.deadline_at, m.facts, m.created_at, m.updated_at,"              \
 	" m.state_since, b.driver, b.address, b.username, b.options, a.owner, " nics               \
-	", m.replica, m.replica_epoch"
+	", m.replica, m.replica_epoch, m.wakes"
 #define SQL_MACHINE_SELECT(nics)                                                                   \
 	"SELECT " SQL_MACHINE_COLS(                                                                \
 	    nics) " FROM machines m LEFT JOIN bmcs b ON b.machine_id = m.id"                       \
@@ -29,13 +29,14 @@
 	       " AND (:site IS NULL OR m.site = :site)"                                            \
 	       " AND (:rack IS NULL OR m.rack = :rack)"                                            \
 	       " ORDER BY m.seq LIMIT :limit"
-/* alias: PostgreSQL wants one on the subquery */
-#define SQL_MACHINES_DUE_TEXT(select, alias)                                                       \
-	select " WHERE m.id IN (SELECT id FROM (SELECT id, row_number() OVER ("                    \
-	       "PARTITION BY CASE WHEN rack = '' THEN id ELSE site || '/' || rack END"             \
-	       " ORDER BY wake_at) AS n FROM machines WHERE wake_at > 0 AND wake_at <= :now"       \
-	       " AND replica IN ('', :replica))" alias                                             \
-	       " WHERE n <= :per_rack) ORDER BY m.wake_at LIMIT :limit"
+/* The due machines' id, name, site, rack and wake_at, at most :per_rack
+ * of one rack. alias: PostgreSQL wants one on the subquery */
+#define SQL_MACHINES_DUE_TEXT(alias)                                                               \
+	"SELECT id, name, site, rack, wake_at FROM (SELECT id, name, site, rack, wake_at,"         \
+	" row_number() OVER (PARTITION BY CASE WHEN rack = '' THEN id"                             \
+	" ELSE site || '/' || rack END ORDER BY wake_at) AS n FROM machines"                       \
+	" WHERE wake_at > 0 AND wake_at <= :now AND replica IN ('', :replica))" alias              \
+	" WHERE n <= :per_rack ORDER BY wake_at LIMIT :limit"
 
 /* The picks of available machines. lock: "" on SQLite (one writer), the row
  * lock on PostgreSQL (sql_pg.c: replicas skip each other's rows). */

@@ -54,8 +54,8 @@ static const char *const sqlite_sql[] = {
     [SQL_MACHINE_BY_ID_OR_NAME] = SQL_MACHINE_BY_ID_OR_NAME_TEXT(MACHINE_SELECT),
     [SQL_MACHINE_BY_MAC] = SQL_MACHINE_BY_MAC_TEXT(MACHINE_SELECT),
     [SQL_MACHINE_LIST] = SQL_MACHINE_LIST_TEXT(MACHINE_SELECT),
-    [SQL_MACHINES_DUE] = SQL_MACHINES_DUE_TEXT(MACHINE_SELECT, ""),
-    [SQL_MACHINES_NEXT_WAKE] = "SELECT min(wake_at) FROM machines WHERE wake_at > 0"
+    [SQL_MACHINES_DUE] = SQL_MACHINES_DUE_TEXT(""),
+    [SQL_MACHINES_NEXT_WAKE] = "SELECT min(wake_at) FROM machines WHERE wake_at > :after"
 			       " AND replica IN ('', :replica)",
     [SQL_MACHINE_INSERT] =
 	"INSERT INTO machines(id, name, state, site, rack, unit, sku, facts, wake_at,"
@@ -77,9 +77,8 @@ static const char *const sqlite_sql[] = {
     [SQL_MACHINE_SET_STATE] = MACHINE_SET("state = :state, state_since = :now"),
     [SQL_MACHINE_SET_PHASE] = MACHINE_SET("phase = :phase"),
     [SQL_MACHINE_SET_ATTEMPTS] = MACHINE_SET("attempts = :attempts"),
-    [SQL_MACHINE_SET_WAKE] = MACHINE_SET("wake_at = CASE WHEN :woken_before > 0 AND wake_at > 0"
-					 " AND wake_at < :woken_before THEN wake_at"
-					 " ELSE :wake_at END"),
+    [SQL_MACHINE_SET_WAKE] = MACHINE_SET("wake_at = CASE WHEN :keep = 1 AND wakes <> :wakes_seen"
+					 " THEN wake_at ELSE :wake_at END"),
     [SQL_MACHINE_SET_DEADLINE] = MACHINE_SET("deadline_at = :deadline_at"),
     [SQL_MACHINE_SET_LAST_ERROR] = MACHINE_SET("last_error = :last_error"),
     [SQL_MACHINE_SET_POWER] = MACHINE_SET("power = :power"),
@@ -313,7 +312,8 @@ static const char *const sqlite_sql[] = {
 	" ORDER BY seq DESC LIMIT 1)",
     [SQL_CMD_REQUEUE] = "UPDATE agent_commands SET state = :pending, updated_at = :now"
 			" WHERE machine_id = :machine AND state = :sent",
-    [SQL_MACHINE_WAKE_NOW] = "UPDATE machines SET wake_at = :now WHERE id = :id",
+    [SQL_MACHINE_WAKE_NOW] = "UPDATE machines SET wake_at = :now, wakes = wakes + 1"
+			     " WHERE id = :id",
     [SQL_MACHINE_AGENT_SEEN] = "UPDATE machines SET agent_seen_at = :at WHERE id = :id",
     [SQL_MACHINE_AGENT_SEEN_AT] = "SELECT agent_seen_at FROM machines WHERE id = :id",
     [SQL_AGENT_SESSIONS_QUIET] =
@@ -566,6 +566,11 @@ const char *const inv_sqlite_migrations[] = {
     /* 12: an allocation's cloud-init user data (text, NULL: none); read
      * only by the deploy that writes the config drive, never listed */
     "ALTER TABLE allocations ADD COLUMN user_data TEXT;",
+
+    /* 13: how many times the inventory woke a machine (an agent's report):
+     * the engine's step keeps a wake-up it did not see (docs/lifecycle.md,
+     * "Crash-only recovery") */
+    "ALTER TABLE machines ADD COLUMN wakes INTEGER NOT NULL DEFAULT 0;",
 };
 _Static_assert(sizeof inv_sqlite_migrations / sizeof inv_sqlite_migrations[0] ==
 		   INV_SCHEMA_VERSIONS,

@@ -23,7 +23,8 @@ struct memo {
 	int n;
 	struct lc_call calls[MEMO_MAX];
 	struct lc_call_result res[MEMO_MAX];
-	enum waiter pending; /* an operation is on the pool, and who waits for it */
+	enum waiter pending;	   /* an operation is on the pool, and who waits for it */
+	int64_t began, wakes_seen; /* the first run's (struct lc_run) */
 };
 
 struct job {
@@ -208,9 +209,9 @@ void lc_calls_free(struct lc_calls *c)
 }
 
 void lc_run_begin(struct lc_calls *calls, struct bmc_manager *bmc, struct lc_run *r,
-		  const struct inv_machine *m)
+		  const struct inv_machine *m, int64_t now)
 {
-	*r = (struct lc_run){.calls = calls, .bmc = bmc};
+	*r = (struct lc_run){.calls = calls, .bmc = bmc, .began = now, .wakes_seen = m->wakes};
 	snprintf(r->id, sizeof r->id, "%s", m->id);
 	snprintf(r->key, sizeof r->key, "%s|%s|%s", inv_state_name(m->state), m->phase,
 		 m->allocation_id);
@@ -223,6 +224,9 @@ void lc_run_begin(struct lc_calls *calls, struct bmc_manager *bmc, struct lc_run
 		r->yielded = true;
 	} else if (mm != NULL && strcmp(mm->key, r->key) != 0) {
 		forget(calls, r->id); /* kept for other work */
+	} else if (mm != NULL) {      /* a replay: the step began with the first run */
+		r->began = mm->began;
+		r->wakes_seen = mm->wakes_seen;
 	}
 	pthread_mutex_unlock(&calls->mu);
 }
@@ -272,6 +276,8 @@ static struct memo *memo_for(struct lc_calls *c, const struct lc_run *r)
 	if (*p == NULL && (*p = calloc(1, sizeof **p)) != NULL) {
 		snprintf((*p)->id, sizeof(*p)->id, "%s", r->id);
 		snprintf((*p)->key, sizeof(*p)->key, "%s", r->key);
+		(*p)->began = r->began;
+		(*p)->wakes_seen = r->wakes_seen;
 	}
 	return *p != NULL && (*p)->n < MEMO_MAX ? *p : NULL;
 }

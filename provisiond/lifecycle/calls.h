@@ -55,6 +55,9 @@ struct lc_run {
 	char key[INV_ID_LEN + 64]; /* state, phase, allocation */
 	int n;			   /* operations asked so far */
 	bool yielded;		   /* an operation is on the pool: stop the step */
+	/* When the step began and the machine's wakes counter then: the first
+	 * run's, also in the runs that replay it. */
+	int64_t began, wakes_seen;
 };
 
 /* A pool of nthreads threads calling into bmc. done(ctx, id) runs on a pool
@@ -65,9 +68,9 @@ struct lc_calls *lc_calls_new(struct bmc_manager *bmc, int nthreads,
 /* Waits for the operations running (queued ones are dropped) and frees. */
 void lc_calls_free(struct lc_calls *c);
 
-/* Starts a step run of machine m (calls may be NULL). */
+/* Starts a step run of machine m at now (calls may be NULL). */
 void lc_run_begin(struct lc_calls *calls, struct bmc_manager *bmc, struct lc_run *r,
-		  const struct inv_machine *m);
+		  const struct inv_machine *m, int64_t now);
 /* Ends it: unless it yielded, the machine's remembered answers go. */
 void lc_run_end(struct lc_run *r);
 /* Whether the operation the step asks next was answered in an earlier run

@@ -136,8 +136,8 @@ static void dispatch_due(struct lc_engine *e)
 	 * cost at BMC delay 0) */
 	if (room <= 0 || waiting >= e->nworkers)
 		return;
-	/* queued machines are not leased yet, so they are still due: read past
-	 * them */
+	/* machines in flight are due until their step writes its outcome (no
+	 * lease is written, see needs_lease): read past them */
 	if (inv_machines_due(e->ctx.inv, lc_now(&e->ctx), queued + room, e->ctx.limits.max_per_rack,
 			     &l, &err) != INV_OK) {
 		log_event(LOG_ERROR, "lifecycle: cannot read due machines", "error", err.message,
@@ -213,7 +213,10 @@ static void *scheduler_main(void *arg)
 			lc_rollout_pass(&e->ctx);
 			rolled_at = now;
 		}
-		if (inv_machines_next_wake(e->ctx.inv, &next, &err) != INV_OK)
+		/* the next wake-up to come: machines due now are queued, in flight
+		 * (due until their step writes), or held back by a cap, which a
+		 * step's end lifts (it kicks the scheduler) */
+		if (inv_machines_next_wake(e->ctx.inv, now, &next, &err) != INV_OK)
 			log_event(LOG_ERROR, "lifecycle: cannot read the next wake-up", "error",
 				  err.message, NULL);
 		int64_t wait = next ? next - now : 1000;
@@ -228,9 +231,10 @@ static void *scheduler_main(void *arg)
 	return NULL;
 }
 
-/* Takes a lease on the machine (wake_at moves out) so the scheduler does not
- * pick it again while the step runs; a crash leaves the lease to recovery.
- * The first step in a state with a deadline starts the deadline. */
+/* Takes a lease on the machine (wake_at moves out) and this replica's claim
+ * on it, so no other replica picks it while the step runs; a crash leaves
+ * the lease to recovery. The first step in a state with a deadline starts
+ * the deadline. */
 static bool lease(struct lc_engine *e, struct inv_machine *m)
 {
 	int64_t now = lc_now(&e->ctx);
@@ -290,9 +294,29 @@ static void retry_later(struct lc_engine *e, const struct inv_machine *m)
 			  "error", err.message, NULL);
 }
 
+/* Whether the step of m needs a lease written first. Not when m carries
+ * this replica's claim under its current epoch: no other replica picks it
+ * (their reads skip machines claimed by others), and this one holds it in
+ * memory (in flight) until its step wrote its outcome. Not either for a
+ * step that calls no BMC and no agent (enrolled -> verifying): its one
+ * write takes the claim, and of two replicas stepping it at once one loses
+ * the compare-and-swap, having done nothing else. Otherwise (an unclaimed
+ * machine about to be powered on or booted) the claim is written before
+ * any BMC call, so two replicas never both act on one BMC. */
+static bool needs_lease(struct lc_engine *e, const struct inv_machine *m)
+{
+	if (m->state == INV_ST_ENROLLED)
+		return false;
+	if (!e->ctx.replica)
+		return m->replica[0] != 0;
+	struct inv_claim mine;
+	replica_claim(e->ctx.replica, &mine);
+	return strcmp(m->replica, mine.replica) != 0 || m->replica_epoch != mine.epoch;
+}
+
 /* Steps the machine of j: true when it waits for a BMC operation (still in
  * flight; the call pool's answer queues it again). A resumed machine holds
- * its lease already. */
+ * its claim already. */
 static bool run_job(struct lc_engine *e, const struct lc_job *j)
 {
 	struct inv_machine m = {0};
@@ -307,7 +331,8 @@ static bool run_job(struct lc_engine *e, const struct lc_job *j)
 		lc_calls_forget(e->calls, j->id);
 		if (j->resume)
 			retry_later(e, &m);
-	} else if (j->resume || (m.wake_at > 0 && m.wake_at <= lc_now(&e->ctx) && lease(e, &m))) {
+	} else if (j->resume || (m.wake_at > 0 && m.wake_at <= lc_now(&e->ctx) &&
+				 (!needs_lease(e, &m) || lease(e, &m)))) {
 		waits = lc_step(&e->ctx, &m);
 		util_hist_observe_us(&e->stats.step_seconds, util_now_us() - t0);
 	}

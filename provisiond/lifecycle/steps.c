@@ -6,6 +6,7 @@
 #include "provisiond/bmc/bmc.h"
 #include "provisiond/console/console.h"
 #include "provisiond/log.h"
+#include "provisiond/replica.h"
 #include "skus/sku.h"
 
 #include <stdio.h>
@@ -18,14 +19,18 @@ struct step {
 	struct inv_bmc bmc;
 	bool bmc_loaded;
 	struct bmc_target t;
-	char boot_mode[16];   /* the SKU's boot_override_mode for t */
-	int64_t leased_until; /* the machine's wake_at when the step began */
-	int64_t started;      /* when the step began */
-	struct lc_run run;    /* its BMC operations (calls.h) */
-	bool warming;	      /* an available machine warming: a failure cools it */
+	char boot_mode[16]; /* the SKU's boot_override_mode for t */
+	struct lc_run run;  /* its BMC operations (calls.h) */
+	bool warming;	    /* an available machine warming: a failure cools it */
 	/* the BMC's circuit breaker was open: its next trial is this far off */
 	int64_t breaker_wait_ms;
-	struct inv_claim claim; /* the machine's when the step began: every write needs it */
+	/* the claim every write of the step needs: the replica's own, taken
+	 * by the first write when the machine does not carry it yet */
+	struct inv_claim claim;
+	bool take_claim;
+	/* the deadline the step started (in m) is not stored yet: its first
+	 * write stores it */
+	bool persist_deadline;
 	char err[600];
 };
 
@@ -50,9 +55,10 @@ int lc_deadline_s(const struct lc_limits *c, enum inv_state s)
 	}
 }
 
-/* When the machine's current state times out (0: never). The engine sets
- * it when its first step in the state begins (the lease); a machine stepped
- * without one (tests call lc_step directly) counts from when it entered. */
+/* When the machine's current state times out (0: never). The engine's first
+ * step in the state starts it (lc_step, stored with that step's first
+ * write); a machine stepped without an engine (tests call lc_step
+ * directly) counts from when it entered. */
 static int64_t deadline_at(const struct step *s)
 {
 	int dl = lc_deadline_s(&s->x->limits, s->m->state);
@@ -108,10 +114,17 @@ static bool commit(struct step *s, struct inv_machine_change *c)
 		return false; /* waiting for a BMC operation: the next run writes */
 	c->actor = "lifecycle";
 	c->claim = &s->claim;
+	c->take_claim = s->take_claim;
+	if (s->persist_deadline && !c->set_deadline) {
+		c->set_deadline = true;
+		c->deadline_at = s->m->deadline_at;
+	}
 	for (int attempt = 0; attempt < 5; attempt++) {
 		c->expect_version = s->m->version;
-		if (inv_machine_change(s->x->inv, s->m->id, c, s->m, &err) == INV_OK)
+		if (inv_machine_change(s->x->inv, s->m->id, c, s->m, &err) == INV_OK) {
+			s->persist_deadline = false;
 			return true;
+		}
 		struct inv_machine fresh = {0};
 		struct inv_err e2 = {0};
 		if (strcmp(err.field, "claim") == 0) {
@@ -124,6 +137,8 @@ static bool commit(struct step *s, struct inv_machine_change *c)
 			     inv_machine_get(s->x->inv, s->m->id, &fresh, &e2) == INV_OK &&
 			     same_work(&fresh, s->m);
 		if (retry) {
+			if (s->persist_deadline)
+				fresh.deadline_at = s->m->deadline_at;
 			inv_machine_clear(s->m);
 			*s->m = fresh;
 			continue;
@@ -425,16 +440,13 @@ static bool eject_media_cb(void *step, char *err, size_t len)
 /* The deploy interface started something: note its phase and sleep until
  * the agent's report wakes the machine (inv_command_finish sets wake_at to
  * now), the interface's own wait ends, or the deadline passes. Nothing is
- * written while it waits. A report that came in while this step ran has
- * moved wake_at below the lease already; keep_wake_before keeps it. */
+ * written while it waits. A report that came in while this step ran (since
+ * its first run read the machine, calls.h) counted up the machine's wakes:
+ * keep_woken then leaves its wake_at (now) in place, and the step looks
+ * once more. */
 static void pending(struct step *s, const struct deploy_ctx *c)
 {
 	int64_t now = lc_now(s->x), wake = now + PENDING_FALLBACK_MS;
-	/* A run resumed after a BMC operation holds no lease in the future: its
-	 * machine was woken meanwhile (a new agent run), maybe again after the
-	 * step looked (the report it waits for). Any wake-up up to now stays:
-	 * at worst the step looks once more. */
-	int64_t keep = s->leased_until > s->started ? s->leased_until : now + 1;
 	if (c->wake_in_ms > 0)
 		wake = now + c->wake_in_ms;
 	if (deadline_at(s) > 0 && deadline_at(s) + 1 < wake)
@@ -443,7 +455,8 @@ static void pending(struct step *s, const struct deploy_ctx *c)
 					.phase = c->phase_out,
 					.set_wake = true,
 					.wake_at = wake,
-					.keep_wake_before = keep,
+					.keep_woken = true,
+					.wakes_seen = s->run.wakes_seen,
 					.set_power = true,
 					.power = "on"};
 	commit(s, &ch);
@@ -574,11 +587,11 @@ static void step_cleaning(struct step *s)
 	bool fast = warm || (pool == 0 && d != &deploy_fake && lc_fast_track(s->x, s->m->sku));
 	if (!fast && !power(s, BMC_POWER_ACTION_OFF))
 		return;
-	if (!fast)
-		agent_gone(s);
 	char alloc[INV_ID_LEN];
 	snprintf(alloc, sizeof alloc, "%s", s->m->allocation_id);
-	struct inv_machine_change ch = {.set_power = true,
+	/* powered off, the agent is gone: its session ends with the move */
+	struct inv_machine_change ch = {.end_agent_session = !fast,
+					.set_power = true,
 					.power = fast ? "on" : "off",
 					.set_allocation = true,
 					.allocation_id = "",
@@ -602,8 +615,8 @@ static void cool(struct step *s, const char *reason)
 	s->warming = false;
 	if (!power(s, BMC_POWER_ACTION_OFF))
 		return; /* waits for the BMC, or failed: retried like any step */
-	agent_gone(s);
-	struct inv_machine_change c = {.set_phase = true,
+	struct inv_machine_change c = {.end_agent_session = true, /* agent gone */
+				       .set_phase = true,
 				       .phase = "",
 				       .set_wake = true,
 				       .wake_at = 0,
@@ -892,10 +905,20 @@ static void console_follow(struct step *s)
 
 bool lc_step(const struct lc_ctx *x, struct inv_machine *m)
 {
-	struct step s = {.x = x, .m = m, .leased_until = m->wake_at, .started = lc_now(x)};
+	struct step s = {.x = x, .m = m};
 	snprintf(s.claim.replica, sizeof s.claim.replica, "%s", m->replica);
 	s.claim.epoch = m->replica_epoch;
-	lc_run_begin(x->calls, x->bmc, &s.run, m);
+	if (x->replica) { /* the engine's own claim, which the first write takes */
+		replica_claim(x->replica, &s.claim);
+		s.take_claim =
+		    strcmp(s.claim.replica, m->replica) != 0 || s.claim.epoch != m->replica_epoch;
+	}
+	lc_run_begin(x->calls, x->bmc, &s.run, m, lc_now(x));
+	int dl = lc_deadline_s(&x->limits, m->state);
+	if (x->engine && dl > 0 && m->deadline_at == 0) {
+		m->deadline_at = s.run.began + (int64_t)dl * 1000;
+		s.persist_deadline = true;
+	}
 	if (!s.run.yielded)
 		step_run(&s);
 	if (!s.run.yielded)

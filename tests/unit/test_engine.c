@@ -14,7 +14,10 @@
  *    run at once (the call pool's, calls.h);
  *  - a machine changed by a tech while its step waits for a BMC operation
  *    is not moved on by that step's answer;
- *  - time held back by max_per_rack does not count against a deadline. */
+ *  - time held back by max_per_rack does not count against a deadline;
+ *  - one write per transition: a machine goes enrolled -> available in its
+ *    four transitions' writes plus a boot grant per agent boot, with no
+ *    lease written before each step. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -262,6 +265,41 @@ static void test_rack_wait_not_deadline(void **state)
 	assert_int_equal(count(f, INV_ST_FAILED, NULL), 0);
 }
 
+static void count_writes(void *ctx, const char *line)
+{
+	const char *name = "provisiond_inventory_writes_total ";
+	if (strncmp(line, name, strlen(name)) == 0)
+		*(long long *)ctx = strtoll(line + strlen(name), NULL, 10);
+}
+
+static long long inventory_writes(struct engine_fixture *f)
+{
+	long long n = -1;
+	inv_metrics(f->a.inv, count_writes, &n);
+	assert_true(n >= 0);
+	return n;
+}
+
+static void test_one_write_per_transition(void **state)
+{
+	struct engine_fixture *f = *state;
+	enum { N = 100 };
+	enroll(f, "o", N, NULL, "{\"sku\":\"" SKU "\"}");
+	long long before = inventory_writes(f);
+	ef_start(f);
+	wait_for(f, INV_ST_AVAILABLE, NULL, N);
+	stop(f);
+	long long writes = inventory_writes(f) - before;
+	/* enrolled -> verifying -> inspecting -> cleaning -> available: 4
+	 * outcomes, and the boot grants of inspection's and cleaning's agent
+	 * boots (the cleaning outcome ends the agent session with the move);
+	 * a few more for the scheduler's housekeeping. A lease before each
+	 * step would add 4 per machine. */
+	if (writes > N * 6 + 10 || writes < N * 4)
+		fail_msg("%d machines enrolled -> available: %lld inventory writes (%.2f each)", N,
+			 writes, (double)writes / N);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +310,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bmc_calls_hold_no_worker, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_change_while_bmc_call_waits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rack_wait_not_deadline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_one_write_per_transition, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

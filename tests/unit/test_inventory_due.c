@@ -60,7 +60,7 @@ static void test_due_order_and_limit(void **state)
 	}
 	int64_t next = 0;
 	struct inv_err err = {0};
-	assert_int_equal(inv_machines_next_wake(inv, &next, &err), INV_OK);
+	assert_int_equal(inv_machines_next_wake(inv, 0, &next, &err), INV_OK);
 	assert_int_equal(next, now - 5000);
 }
 

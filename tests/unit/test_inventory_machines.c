@@ -224,6 +224,56 @@ static void test_change_cas(void **state)
 	inv_machine_clear(&m);
 }
 
+/* A step's write that keeps a wake-up it did not see (keep_woken): an
+ * agent's new session (inv_command_requeue) counts up the machine's wakes;
+ * a write made with the count read before it leaves wake_at (now) alone,
+ * one made with the current count sets it. end_agent_session ends the
+ * agent's session with the change. */
+static void test_change_keeps_unseen_wake(void **state)
+{
+	struct inv *inv = tinv_inv(state);
+	char id[INV_ID_LEN];
+	tinv_machine(inv, "woken", NULL, NULL, id);
+	struct inv_machine m = {0};
+	struct inv_err err = {0};
+	assert_int_equal(inv_machine_get(inv, id, &m, &err), INV_OK);
+	int64_t seen = m.wakes, later = inv_now_ms() + 600000;
+	assert_int_equal(inv_command_requeue(inv, id, &err), INV_OK); /* lands mid-step */
+	struct inv_machine_change c = {.expect_version = m.version,
+				       .set_wake = true,
+				       .wake_at = later,
+				       .keep_woken = true,
+				       .wakes_seen = seen,
+				       .actor = "lc"};
+	assert_int_equal(inv_machine_change(inv, id, &c, &m, &err), INV_OK);
+	assert_int_equal(m.wakes, seen + 1);
+	assert_true(m.wake_at > 0 && m.wake_at <= inv_now_ms()); /* still due */
+	c.expect_version = m.version;
+	c.wakes_seen = m.wakes; /* nothing came since: the wake moves out */
+	assert_int_equal(inv_machine_change(inv, id, &c, &m, &err), INV_OK);
+	assert_int_equal(m.wake_at, later);
+
+	assert_int_equal(inv_boot_token_add(inv, "h-session", id, "session", later, &err), INV_OK);
+	assert_int_equal(inv_boot_token_add(inv, "h-media", id, "media", later, &err), INV_OK);
+	assert_int_equal(inv_machine_agent_seen(inv, id, inv_now_ms(), &err), INV_OK);
+	assert_true(count(state, "SELECT agent_seen_at FROM machines WHERE id=?1", id) > 0);
+	struct inv_machine_change gone = {
+	    .expect_version = m.version, .end_agent_session = true, .actor = "lc"};
+	assert_int_equal(inv_machine_change(inv, id, &gone, NULL, &err), INV_OK);
+	assert_int_equal(count(state, "SELECT agent_seen_at FROM machines WHERE id=?1", id), 0);
+	assert_int_equal(count(state,
+			       "SELECT count(*) FROM boot_tokens WHERE machine_id=?1 AND used_at=0"
+			       " AND kind='session'",
+			       id),
+			 0);
+	/* other kinds of token are not the session's */
+	assert_int_equal(
+	    count(state, "SELECT count(*) FROM boot_tokens WHERE hash='h-media' AND used_at=0",
+		  NULL),
+	    1);
+	inv_machine_clear(&m);
+}
+
 static void test_change_rename_to_taken_name(void **state)
 {
 	struct inv *inv = tinv_inv(state);
@@ -480,6 +530,8 @@ int main(void)
 					    tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_create_invalid, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_change_cas, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_change_keeps_unseen_wake, tinv_setup,
+					    tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_change_rename_to_taken_name, tinv_setup,
 					    tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_change_each_field, tinv_setup, tinv_teardown),

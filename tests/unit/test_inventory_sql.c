@@ -128,7 +128,7 @@ static enum inv_status get_next_wake(struct inv *inv, const char *key, bool *non
 {
 	(void)key;
 	int64_t w = -1;
-	enum inv_status s = inv_machines_next_wake(inv, &w, err);
+	enum inv_status s = inv_machines_next_wake(inv, 0, &w, err);
 	*none = w == 0;
 	return s;
 }
