@@ -326,6 +326,11 @@ struct inv_machine_change {
 	 * gives the machine up. */
 	const struct inv_claim *claim;
 	bool take_claim;
+	/* out holds the machine as it was at expect_version (the engine's step
+	 * record): it is brought to what was committed without reading the
+	 * machine again, unless the change touched BMC access or attached an
+	 * allocation. Otherwise out is read afresh. */
+	bool out_is_current;
 	const char *actor, *reason, *request_id;
 	/* optional audit row written in the same transaction */
 	const char *audit_action;

@@ -55,8 +55,10 @@ static const char *const sqlite_sql[] = {
     [SQL_MACHINE_BY_MAC] = SQL_MACHINE_BY_MAC_TEXT(MACHINE_SELECT),
     [SQL_MACHINE_LIST] = SQL_MACHINE_LIST_TEXT(MACHINE_SELECT),
     [SQL_MACHINES_DUE] = SQL_MACHINES_DUE_TEXT(""),
-    [SQL_MACHINES_NEXT_WAKE] = "SELECT min(wake_at) FROM machines WHERE wake_at > :after"
-			       " AND replica IN ('', :replica)",
+    /* wake_at > 0 too: the index on wake_at holds those rows only */
+    [SQL_MACHINES_NEXT_WAKE] = "SELECT wake_at FROM machines WHERE wake_at > 0"
+			       " AND wake_at > :after AND replica IN ('', :replica)"
+			       " ORDER BY wake_at LIMIT 1",
     [SQL_MACHINE_INSERT] =
 	"INSERT INTO machines(id, name, state, site, rack, unit, sku, facts, wake_at,"
 	" created_at, updated_at, state_since) VALUES(:id, :name, :state, :site, :rack, :unit,"
@@ -70,7 +72,8 @@ static const char *const sqlite_sql[] = {
     [SQL_BMC_DELETE] = "DELETE FROM bmcs WHERE machine_id = :machine",
 
     /* the compare-and-swap change */
-    [SQL_MACHINE_CURRENT] = "SELECT id, state, version, replica, replica_epoch FROM machines"
+    [SQL_MACHINE_CURRENT] = "SELECT id, state, version, replica, replica_epoch, wake_at, wakes"
+			    " FROM machines"
 			    " WHERE id = :key OR name = :key LIMIT 1",
     [SQL_MACHINE_CAS] = "UPDATE machines SET version = version + 1, updated_at = :now"
 			" WHERE id = :id AND version = :version",

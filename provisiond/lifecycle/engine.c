@@ -191,16 +191,41 @@ static void housekeeping(const struct lc_ctx *x)
 	}
 }
 
+/* How often the scheduler reads the next wake-up at most: a busy engine
+ * kicks it after every step, and the read is not needed that often. */
+#define NEXT_WAKE_READ_MS 20
+
+/* How long the scheduler may sleep: until the next wake-up to come
+ * (machines due now are queued, in flight, due until their step writes,
+ * or held back by a cap, which a step's end lifts: it kicks the
+ * scheduler), at most a second. The next wake-up is read again at most
+ * every NEXT_WAKE_READ_MS; a value kept from an earlier read may miss a
+ * wake-up set since, so it is trusted that long only. */
+static int64_t sleep_ms(struct lc_engine *e, int64_t now, int64_t *next, int64_t *read_at)
+{
+	struct inv_err err = {0};
+	int64_t most = 1000;
+	if (now - *read_at >= NEXT_WAKE_READ_MS || now < *read_at) {
+		*read_at = now;
+		if (inv_machines_next_wake(e->ctx.inv, now, next, &err) != INV_OK)
+			log_event(LOG_ERROR, "lifecycle: cannot read the next wake-up", "error",
+				  err.message, NULL);
+	} else {
+		most = NEXT_WAKE_READ_MS;
+	}
+	int64_t wait = *next ? *next - now : most;
+	return wait > most ? most : wait < 20 ? 20 : wait;
+}
+
 static void *scheduler_main(void *arg)
 {
 	struct lc_engine *e = arg;
-	int64_t purged_at = 0, warmed_at = 0, rolled_at = 0;
+	int64_t purged_at = 0, warmed_at = 0, rolled_at = 0, next = 0, next_read_at = 0;
 	pthread_mutex_lock(&e->mu);
 	while (!e->stopping) {
 		pthread_mutex_unlock(&e->mu);
 		dispatch_due(e);
-		int64_t next = 0, now = lc_now(&e->ctx);
-		struct inv_err err = {0};
+		int64_t now = lc_now(&e->ctx);
 		if (now - purged_at >= housekeeping_ms(&e->ctx.limits)) {
 			purged_at = now;
 			housekeeping(&e->ctx);
@@ -213,17 +238,7 @@ static void *scheduler_main(void *arg)
 			lc_rollout_pass(&e->ctx);
 			rolled_at = now;
 		}
-		/* the next wake-up to come: machines due now are queued, in flight
-		 * (due until their step writes), or held back by a cap, which a
-		 * step's end lifts (it kicks the scheduler) */
-		if (inv_machines_next_wake(e->ctx.inv, now, &next, &err) != INV_OK)
-			log_event(LOG_ERROR, "lifecycle: cannot read the next wake-up", "error",
-				  err.message, NULL);
-		int64_t wait = next ? next - now : 1000;
-		if (wait > 1000)
-			wait = 1000;
-		if (wait < 20)
-			wait = 20;
+		int64_t wait = sleep_ms(e, now, &next, &next_read_at);
 		pthread_mutex_lock(&e->mu);
 		timed_wait(e, wait);
 	}

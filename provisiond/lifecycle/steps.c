@@ -115,6 +115,7 @@ static bool commit(struct step *s, struct inv_machine_change *c)
 	c->actor = "lifecycle";
 	c->claim = &s->claim;
 	c->take_claim = s->take_claim;
+	c->out_is_current = true; /* s->m is the record at expect_version */
 	if (s->persist_deadline && !c->set_deadline) {
 		c->set_deadline = true;
 		c->deadline_at = s->m->deadline_at;
