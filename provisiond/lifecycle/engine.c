@@ -136,6 +136,10 @@ static void dispatch_due(struct lc_engine *e)
 	 * cost at BMC delay 0) */
 	if (room <= 0 || waiting >= e->nworkers)
 		return;
+	/* writes fail (disk full): a step would call its BMC and then not be
+	 * able to record it; the notifier's probe finds when writes work again */
+	if (!inv_storage_ok(e->ctx.inv, NULL, 0, NULL))
+		return;
 	/* machines in flight are due until their step writes its outcome (no
 	 * lease is written, see needs_lease): read past them */
 	if (inv_machines_due(e->ctx.inv, lc_now(&e->ctx), queued + room, e->ctx.limits.max_per_rack,
@@ -290,9 +294,9 @@ static bool may_step(struct lc_engine *e, const struct inv_machine *m, bool resu
 	return true;
 }
 
-/* A resumed machine this replica may not step now holds its lease: give it
- * back for a retry in a second, under its claim (a replica that lost the
- * machine writes nothing; the take-over woke it for the others). */
+/* Looks at m again in a second, under its claim: a resumed machine this
+ * replica may not step now, or a step that wrote nothing (a replica that
+ * lost the machine writes nothing; the take-over woke it for the others). */
 static void retry_later(struct lc_engine *e, const struct inv_machine *m)
 {
 	struct inv_claim claim = {0};
@@ -348,8 +352,14 @@ static bool run_job(struct lc_engine *e, const struct lc_job *j)
 			retry_later(e, &m);
 	} else if (j->resume || (m.wake_at > 0 && m.wake_at <= lc_now(&e->ctx) &&
 				 (!needs_lease(e, &m) || lease(e, &m)))) {
+		int64_t version = m.version;
 		waits = lc_step(&e->ctx, &m);
 		util_hist_observe_us(&e->stats.step_seconds, util_now_us() - t0);
+		/* a step that wrote nothing (it could not read what it needs)
+		 * leaves the machine due: with no lease to hold it back, it is
+		 * looked at again in a second, not at once */
+		if (!waits && m.version == version)
+			retry_later(e, &m);
 	}
 	inv_machine_clear(&m);
 	return waits;
