@@ -333,6 +333,46 @@ static bool needs_lease(struct lc_engine *e, const struct inv_machine *m)
 	return strcmp(m->replica, mine.replica) != 0 || m->replica_epoch != mine.epoch;
 }
 
+/* Steps of one machine a worker runs back to back at most: a step that
+ * leaves its machine due again with nothing to wait for (it moved it on)
+ * goes straight to the next one, on the record its write left, without
+ * reading it again or going through the scheduler. */
+#define CHAIN_MAX 4
+
+static bool stopping(struct lc_engine *e)
+{
+	pthread_mutex_lock(&e->mu);
+	bool s = e->stopping;
+	pthread_mutex_unlock(&e->mu);
+	return s;
+}
+
+/* Steps m (this replica may, and holds it): true when it waits for a BMC
+ * operation. The record m holds after a step is what its last write
+ * committed (inv_machine_change out_is_current); a change someone made
+ * since fails the next step's compare-and-swap, as one made during a step
+ * does. */
+static bool step_chain(struct lc_engine *e, struct inv_machine *m)
+{
+	for (int i = 0;; i++) {
+		int64_t t0 = util_now_us(), version = m->version;
+		bool waits = lc_step(&e->ctx, m);
+		util_hist_observe_us(&e->stats.step_seconds, util_now_us() - t0);
+		if (waits)
+			return true;
+		/* a step that wrote nothing (it could not read what it needs)
+		 * leaves the machine due: with no lease to hold it back, it is
+		 * looked at again in a second, not at once */
+		if (m->version == version) {
+			retry_later(e, m);
+			return false;
+		}
+		if (i + 1 >= CHAIN_MAX || m->wake_at <= 0 || m->wake_at > lc_now(&e->ctx) ||
+		    needs_lease(e, m) || !may_step(e, m, false) || stopping(e))
+			return false;
+	}
+}
+
 /* Steps the machine of j: true when it waits for a BMC operation (still in
  * flight; the call pool's answer queues it again). A resumed machine holds
  * its claim already. */
@@ -345,21 +385,13 @@ static bool run_job(struct lc_engine *e, const struct lc_job *j)
 		lc_calls_forget(e->calls, j->id);
 		return false;
 	}
-	int64_t t0 = util_now_us();
 	if (!may_step(e, &m, j->resume)) {
 		lc_calls_forget(e->calls, j->id);
 		if (j->resume)
 			retry_later(e, &m);
 	} else if (j->resume || (m.wake_at > 0 && m.wake_at <= lc_now(&e->ctx) &&
 				 (!needs_lease(e, &m) || lease(e, &m)))) {
-		int64_t version = m.version;
-		waits = lc_step(&e->ctx, &m);
-		util_hist_observe_us(&e->stats.step_seconds, util_now_us() - t0);
-		/* a step that wrote nothing (it could not read what it needs)
-		 * leaves the machine due: with no lease to hold it back, it is
-		 * looked at again in a second, not at once */
-		if (!waits && m.version == version)
-			retry_later(e, &m);
+		waits = step_chain(e, &m);
 	}
 	inv_machine_clear(&m);
 	return waits;
