@@ -13,6 +13,7 @@
  * tools come with the ramdisk (images/ramdisk/build.sh). */
 #include "agent.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -75,26 +76,40 @@ static const char *meta_text(const json_t *meta, const char *key)
 	return v ? v : "";
 }
 
-/* The MAC of the first interface holding an IPv4 address other than
- * loopback: the NIC the ramdisk got its DHCP lease on, i.e. the boot NIC.
- * "" when there is none. */
+/* The MAC of interface name (sysroot's /sys) into mac; false when unknown. */
+static bool nic_mac(const char *sysroot, const char *name, char mac[18])
+{
+	char rel[128];
+	snprintf(rel, sizeof rel, "/sys/class/net/%s/address", name);
+	char *text = agent_read_text_or_empty(sysroot, rel);
+	bool ok = text && strlen(text) == 17;
+	if (ok)
+		snprintf(mac, 18, "%s", text);
+	free(text);
+	return ok;
+}
+
+/* The boot NIC's MAC: the interface of the ramdisk's first DHCP lease
+ * (the first line of /run/provisiond-leases, "IFACE ADDRESS", written by
+ * its udhcpc script), else the first interface holding an IPv4 address
+ * other than loopback. "" when there is none. */
 static void boot_mac(const char *sysroot, char mac[18])
 {
 	mac[0] = '\0';
+	char *leases = agent_read_text_or_empty(sysroot, "/run/provisiond-leases");
+	char name[IF_NAMESIZE] = "";
+	if (leases && sscanf(leases, "%15s", name) == 1 && nic_mac(sysroot, name, mac)) {
+		free(leases);
+		return;
+	}
+	free(leases);
 	struct ifaddrs *ifs = NULL;
 	if (getifaddrs(&ifs) != 0)
 		return;
-	for (struct ifaddrs *i = ifs; i && !mac[0]; i = i->ifa_next) {
-		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
-		    (i->ifa_flags & IFF_LOOPBACK))
-			continue;
-		char rel[128];
-		snprintf(rel, sizeof rel, "/sys/class/net/%s/address", i->ifa_name);
-		char *text = agent_read_text_or_empty(sysroot, rel);
-		if (text && strlen(text) == 17)
-			snprintf(mac, 18, "%s", text);
-		free(text);
-	}
+	for (struct ifaddrs *i = ifs; i && !mac[0]; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    !(i->ifa_flags & IFF_LOOPBACK))
+			nic_mac(sysroot, i->ifa_name, mac);
 	freeifaddrs(ifs);
 }
 
@@ -119,13 +134,67 @@ static json_t *meta_data_json(const json_t *meta)
 			 keys, "meta", "allocation_id", meta_text(meta, AGENT_META_ALLOCATION_ID));
 }
 
-/* openstack/latest/network_data.json: the boot NIC by MAC, DHCP. */
-static json_t *network_data_json(const char *mac)
+/* A netmask of prefix bits in family's text form ("255.255.255.0",
+ * "ffff:ffff:ffff:ffff::"). */
+static void netmask_text(int family, int prefix, char out[INET6_ADDRSTRLEN])
 {
-	return json_pack("{s:[{s:s, s:s, s:s}], s:[{s:s, s:s, s:s, s:s}], s:[]}", "links", "id",
-			 "boot", "type", "phy", "ethernet_mac_address", mac, "networks", "id",
-			 "boot-ipv4", "type", "ipv4_dhcp", "link", "boot", "network_id", "boot",
-			 "services");
+	unsigned char b[16] = {0};
+	for (int i = 0; i < prefix; i++)
+		b[i / 8] |= (unsigned char)(0x80 >> (i % 8));
+	if (!inet_ntop(family, b, out, INET6_ADDRSTRLEN))
+		out[0] = '\0';
+}
+
+/* The static network of meta's AGENT_META_NETWORK in OpenStack's form:
+ * {"id","type":"ipv4"|"ipv6","link","ip_address","netmask","routes",
+ * "services"}; NULL when its address is not "ADDRESS/PREFIX". */
+static json_t *static_network(const json_t *net)
+{
+	char ip[INET6_ADDRSTRLEN + 8], mask[INET6_ADDRSTRLEN], any[INET6_ADDRSTRLEN];
+	snprintf(ip, sizeof ip, "%s", meta_text(net, AGENT_NET_ADDRESS));
+	char *slash = strchr(ip, '/');
+	unsigned char bin[16];
+	int family = strchr(ip, ':') ? AF_INET6 : AF_INET;
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	char *end = NULL;
+	long prefix = strtol(slash + 1, &end, 10);
+	if (inet_pton(family, ip, bin) != 1 || end == slash + 1 || *end || prefix < 1 ||
+	    prefix > (family == AF_INET ? 32 : 128))
+		return NULL;
+	netmask_text(family, (int)prefix, mask);
+	netmask_text(family, 0, any);
+	bool v4 = family == AF_INET;
+	json_t *dns = json_array(), *routes = json_array(), *v;
+	size_t i;
+	json_array_foreach(json_object_get(net, AGENT_NET_NAMESERVERS), i, v)
+	    json_array_append_new(dns, json_pack("{s:s, s:O}", "type", "dns", "address", v));
+	const char *gw = json_string_value(json_object_get(net, AGENT_NET_GATEWAY));
+	if (gw) /* the default route */
+		json_array_append_new(routes, json_pack("{s:s, s:s, s:s}", "network", any,
+							"netmask", any, "gateway", gw));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
+			 v4 ? "boot-ipv4" : "boot-ipv6", "type", v4 ? "ipv4" : "ipv6", "link",
+			 "boot", "network_id", "boot", "ip_address", ip, "netmask", mask, "routes",
+			 routes, "services", dns);
+}
+
+/* openstack/latest/network_data.json: the boot NIC by MAC with DHCP, or
+ * with the static network of meta (AGENT_META_NETWORK); the nameservers
+ * also as global services. NULL when the static network is malformed. */
+static json_t *network_data_json(const char *mac, const json_t *meta)
+{
+	const json_t *net = json_object_get(meta, AGENT_META_NETWORK);
+	json_t *network = net ? static_network(net)
+			      : json_pack("{s:s, s:s, s:s, s:s}", "id", "boot-ipv4", "type",
+					  "ipv4_dhcp", "link", "boot", "network_id", "boot");
+	if (!network)
+		return NULL;
+	json_t *services = json_deep_copy(json_object_get(network, "services"));
+	return json_pack("{s:[{s:s, s:s, s:s}], s:[o], s:o}", "links", "id", "boot", "type", "phy",
+			 "ethernet_mac_address", mac, "networks", network, "services",
+			 services ? services : json_array());
 }
 
 /* Writes name under dir with text; false on failure. */
@@ -155,14 +224,27 @@ static enum agent_rc stage_files(const char *dir, const json_t *meta, const char
 {
 	char mac[18];
 	boot_mac(sysroot, mac);
+	bool is_static = json_is_object(json_object_get(meta, AGENT_META_NETWORK));
+	if (is_static && !mac[0])
+		return agent_fail(err, AGENT_E_USAGE,
+				  "config drive: no boot NIC (no DHCP lease in the ramdisk) to put "
+				  "the static address on");
 	bool ok = put_json(dir, "meta_data.json", meta_data_json(meta));
-	if (ok && mac[0])
-		ok = put_json(dir, "network_data.json", network_data_json(mac));
+	json_t *nd = mac[0] ? network_data_json(mac, meta) : NULL;
+	if (is_static && !nd)
+		return agent_fail(err, AGENT_E_USAGE,
+				  "config drive: the static network's address is not "
+				  "ADDRESS/PREFIX");
+	if (ok && nd)
+		ok = put_json(dir, "network_data.json", nd);
+	else
+		json_decref(nd);
 	const char *ud = json_string_value(json_object_get(meta, AGENT_META_USER_DATA));
 	if (ok && ud)
 		ok = put_file(dir, "user_data", ud);
-	agent_log(AGENT_LOG_INFO, "config drive: boot NIC %s, user data %s",
-		  mac[0] ? mac : "unknown", ud ? "yes" : "no");
+	agent_log(AGENT_LOG_INFO, "config drive: boot NIC %s, %s, user data %s",
+		  mac[0] ? mac : "unknown", is_static ? "static address" : "DHCP",
+		  ud ? "yes" : "no");
 	return ok ? AGENT_OK : agent_fail(err, AGENT_E_IO, "config drive: cannot stage its files");
 }
 
@@ -304,12 +386,13 @@ static void remove_dir(const char *dir)
 }
 
 /* Whether the allocation asked for something only a config drive carries:
- * SSH keys or user data (then an image without a partition table fails the
- * deploy instead of booting without them). */
+ * SSH keys, user data or a static network (then an image without a
+ * partition table fails the deploy instead of booting without them). */
 static bool wants_drive(const json_t *meta)
 {
 	return json_array_size(json_object_get(meta, AGENT_META_SSH_KEYS)) > 0 ||
-	       json_is_string(json_object_get(meta, AGENT_META_USER_DATA));
+	       json_is_string(json_object_get(meta, AGENT_META_USER_DATA)) ||
+	       json_is_object(json_object_get(meta, AGENT_META_NETWORK));
 }
 
 enum agent_rc agent_configdrive_write(int fd, const char *device, uint64_t disk_size,

@@ -123,6 +123,128 @@ static void test_configdrive_write(void **state)
 	free(dir);
 }
 
+/* A sysroot under dir whose ramdisk got its first lease on eth7 (MAC
+ * below), then one on eth0, as the
+ * ramdisk's udhcpc script records them. */
+#define BOOT_MAC "52:54:00:aa:bb:cc"
+static char *lease_sysroot(const char *dir)
+{
+	char *root = tu_path(dir, "root");
+	assert_int_equal(sh("mkdir -p '%s/run' '%s/sys/class/net/eth7' '%s/sys/class/net/eth0' && "
+			    "echo 'eth7 10.0.0.9/24' > '%s/run/provisiond-leases' && "
+			    "echo 'eth0 10.1.0.9/24' >> '%s/run/provisiond-leases' && "
+			    "echo " BOOT_MAC " > '%s/sys/class/net/eth7/address' && "
+			    "echo 52:54:00:00:00:01 > '%s/sys/class/net/eth0/address'",
+			    root, root, root, root, root, root, root),
+			 0);
+	return root;
+}
+
+/* Writes a drive with meta on a fresh disk under dir; network_data.json
+ * read back (NULL when the drive has none). */
+static json_t *drive_network(const char *dir, json_t *meta, const char *sysroot)
+{
+	char *disk = tu_path(dir, "disk");
+	assert_int_equal(tu_make_disk(disk, DISK, 0), 0);
+	assert_int_equal(sh("echo 'start=2048, size=16384, type=83' | sfdisk -q '%s'", disk), 0);
+	int fd = open(disk, O_RDWR);
+	assert_int_equal(agent_configdrive_write(fd, disk, DISK, 9 * MIB, meta, sysroot, NULL),
+			 AGENT_OK);
+	close(fd);
+	json_t *nd = drive_json(dir, disk, "network_data.json");
+	free(disk);
+	return nd;
+}
+
+/* The one network of nd, on the boot NIC's link, of type. */
+static json_t *boot_network(json_t *nd, const char *type)
+{
+	json_t *link = json_array_get(json_object_get(nd, "links"), 0);
+	assert_string_equal(json_string_value(json_object_get(link, "ethernet_mac_address")),
+			    BOOT_MAC);
+	json_t *nets = json_object_get(nd, "networks");
+	assert_int_equal(json_array_size(nets), 1);
+	json_t *n = json_array_get(nets, 0);
+	assert_string_equal(json_string_value(json_object_get(n, "type")), type);
+	assert_string_equal(json_string_value(json_object_get(n, "link")),
+			    json_string_value(json_object_get(link, "id")));
+	return n;
+}
+
+static void expect_route_and_dns(json_t *nd, json_t *n, const char *any, const char *gw,
+				 const char *dns)
+{
+	json_t *routes = json_object_get(n, "routes");
+	assert_int_equal(json_array_size(routes), 1);
+	json_t *r = json_array_get(routes, 0);
+	assert_string_equal(json_string_value(json_object_get(r, "network")), any);
+	assert_string_equal(json_string_value(json_object_get(r, "netmask")), any);
+	assert_string_equal(json_string_value(json_object_get(r, "gateway")), gw);
+	json_t *svc = json_array_get(json_object_get(n, "services"), 0);
+	assert_string_equal(json_string_value(json_object_get(svc, "type")), "dns");
+	assert_string_equal(json_string_value(json_object_get(svc, "address")), dns);
+	svc = json_array_get(json_object_get(nd, "services"), 0);
+	assert_string_equal(json_string_value(json_object_get(svc, "address")), dns);
+}
+
+/* network_data.json: DHCP by default, the static address (IPv4 and IPv6)
+ * with its default route and nameservers when the metadata has one, on
+ * the NIC of the ramdisk's first lease; a static address with no boot NIC
+ * known fails. */
+static void test_configdrive_network(void **state)
+{
+	(void)state;
+	char *dir = tu_tempdir();
+	char *root = lease_sysroot(dir);
+	json_t *meta = meta_fixture();
+	json_t *nd = drive_network(dir, meta, root);
+	assert_non_null(nd);
+	json_t *n = boot_network(nd, "ipv4_dhcp");
+	assert_null(json_object_get(n, "ip_address"));
+	json_decref(nd);
+
+	json_object_set_new(meta, AGENT_META_NETWORK,
+			    json_pack("{s:s, s:s, s:[s]}", AGENT_NET_ADDRESS, "10.79.0.50/24",
+				      AGENT_NET_GATEWAY, "10.79.0.1", AGENT_NET_NAMESERVERS,
+				      "10.79.0.1"));
+	nd = drive_network(dir, meta, root);
+	assert_non_null(nd);
+	n = boot_network(nd, "ipv4");
+	assert_string_equal(json_string_value(json_object_get(n, "ip_address")), "10.79.0.50");
+	assert_string_equal(json_string_value(json_object_get(n, "netmask")), "255.255.255.0");
+	expect_route_and_dns(nd, n, "0.0.0.0", "10.79.0.1", "10.79.0.1");
+	json_decref(nd);
+
+	json_object_set_new(meta, AGENT_META_NETWORK,
+			    json_pack("{s:s, s:s, s:[s]}", AGENT_NET_ADDRESS, "fd00:79::50/64",
+				      AGENT_NET_GATEWAY, "fd00:79::1", AGENT_NET_NAMESERVERS,
+				      "fd00:79::53"));
+	nd = drive_network(dir, meta, root);
+	n = boot_network(nd, "ipv6");
+	assert_string_equal(json_string_value(json_object_get(n, "ip_address")), "fd00:79::50");
+	assert_string_equal(json_string_value(json_object_get(n, "netmask")),
+			    "ffff:ffff:ffff:ffff::");
+	expect_route_and_dns(nd, n, "::", "fd00:79::1", "fd00:79::53");
+	json_decref(nd);
+
+	/* no lease recorded and no NIC of this sysroot holding an address */
+	char *bare = tu_path(dir, "bare");
+	char *disk = tu_path(dir, "disk");
+	assert_int_equal(sh("mkdir -p '%s'", bare), 0);
+	int fd = open(disk, O_RDWR);
+	struct agent_err err = {0};
+	assert_int_equal(agent_configdrive_write(fd, disk, DISK, 9 * MIB, meta, bare, &err),
+			 AGENT_E_USAGE);
+	assert_non_null(strstr(err.msg, "no boot NIC"));
+	close(fd);
+	json_decref(meta);
+	tu_rmtree(dir);
+	free(disk);
+	free(bare);
+	free(root);
+	free(dir);
+}
+
 static void test_configdrive_errors(void **state)
 {
 	(void)state;
@@ -160,6 +282,7 @@ int agent_test_configdrive(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_configdrive_write),
 	    cmocka_unit_test(test_configdrive_errors),
+	    cmocka_unit_test(test_configdrive_network),
 	};
 	return cmocka_run_group_tests_name("agent_configdrive", tests, NULL, NULL);
 }
