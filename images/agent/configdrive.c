@@ -9,8 +9,9 @@
  *
  * The filesystem is made in a file under the ramdisk's /tmp with mkfs.fat
  * and filled with mtools, then copied to the disk with pwrite; sfdisk edits
- * the partition table in place (keeping the boot code). No mounts. The
- * tools come with the ramdisk (images/ramdisk/build.sh). */
+ * the partition table in place (keeping the boot code), MBR or GPT (whose
+ * backup header it first moves from the image's end to the disk's). No
+ * mounts. The tools come with the ramdisk (images/ramdisk/build.sh). */
 #include "agent.h"
 
 #include <arpa/inet.h>
@@ -300,10 +301,22 @@ static enum agent_rc copy_fs(const char *dir, int fd, uint64_t at, struct agent_
 	return rc;
 }
 
-/* The last partition of the device's table (sfdisk --json, read back with
- * jansson): its number, start and type. false when there is no table. */
-static bool last_partition(const char *dir, const char *device, int *num, long long *start,
-			   char type[8])
+/* The device's partition table as sfdisk --json reads it: its label and
+ * its last partition (the one that starts last): number, start, type. */
+struct table {
+	bool gpt;	 /* else an MBR ("dos") */
+	int num;	 /* the last partition's number */
+	long long start; /* its first sector */
+	char type[40];	 /* "83" (MBR) or a GUID (GPT) */
+};
+
+/* GPT partition types the drive needs (sfdisk prints and takes GUIDs). */
+#define GPT_LINUX_FS "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
+#define GPT_BASIC_DATA "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7" /* FAT, as Windows' */
+
+/* Fills t from the device's table; false when there is none (or no
+ * partition in it). */
+static bool read_table(const char *dir, const char *device, struct table *t)
 {
 	char out[256];
 	snprintf(out, sizeof out, "%s/table.json", dir);
@@ -313,63 +326,77 @@ static bool last_partition(const char *dir, const char *device, int *num, long l
 	char *dump[] = {"sfdisk", "--json", (char *)device, NULL};
 	enum agent_rc rc = run_tool(dump, NULL, fd, NULL);
 	close(fd);
-	json_t *t = rc == AGENT_OK ? json_load_file(out, 0, NULL) : NULL;
-	json_t *parts = json_object_get(json_object_get(t, "partitiontable"), "partitions");
-	json_t *last = json_array_get(parts, json_array_size(parts) - 1);
+	json_t *j = rc == AGENT_OK ? json_load_file(out, 0, NULL) : NULL;
+	json_t *pt = json_object_get(j, "partitiontable");
+	json_t *parts = json_object_get(pt, "partitions"), *p, *last = NULL;
+	size_t i;
+	json_array_foreach(parts, i, p)
+	{
+		if (!last || json_integer_value(json_object_get(p, "start")) >
+				 json_integer_value(json_object_get(last, "start")))
+			last = p;
+	}
 	const char *node = json_string_value(json_object_get(last, "node"));
 	bool ok = last && node && json_is_integer(json_object_get(last, "start"));
 	if (ok) {
 		size_t len = strlen(node);
 		while (len > 0 && node[len - 1] >= '0' && node[len - 1] <= '9')
 			len--;
-		*num = (int)strtol(node + len, NULL, 10);
-		*start = json_integer_value(json_object_get(last, "start"));
-		snprintf(type, 8, "%s", meta_text(last, "type"));
+		t->num = (int)strtol(node + len, NULL, 10);
+		t->start = json_integer_value(json_object_get(last, "start"));
+		snprintf(t->type, sizeof t->type, "%s", meta_text(last, "type"));
+		t->gpt = strcmp(meta_text(pt, "label"), "gpt") == 0;
 	}
-	json_decref(t);
-	return ok && *num > 0;
+	json_decref(j);
+	return ok && t->num > 0;
+}
+
+/* sfdisk editing the device in place: no re-read, no wipe of signatures
+ * (the image's and the drive's filesystems stay), then args. */
+static enum agent_rc sfdisk_edit(const char *device, const char *input, const char *a1,
+				 const char *a2, struct agent_err *err)
+{
+	char *argv[] = {"sfdisk",   "-q",	"--no-reread",	     "--no-tell-kernel",
+			"--wipe",   "never",	"--wipe-partitions", "never",
+			(char *)a1, (char *)a2, (char *)device,	     NULL};
+	if (!a2) { /* one argument: the device follows it */
+		argv[9] = (char *)device;
+		argv[10] = NULL;
+	}
+	return run_tool(argv, input, -1, err);
 }
 
 /* Grows the last partition up to the drive when it is a Linux one, then
- * adds the drive's partition (FAT, type c). Sectors of 512 bytes. */
+ * adds the drive's partition (FAT: type c on an MBR, basic data named
+ * config-2 on a GPT). Sectors of 512 bytes. A GPT image's backup header
+ * sits at the image's end, inside the disk: it moves to the disk's end
+ * first, which also moves the table's last usable sector there. */
 static enum agent_rc edit_table(const char *dir, const char *device, uint64_t cd_at,
 				struct agent_err *err)
 {
-	int num = 0;
-	long long start = 0;
-	char type[8] = "";
-	if (!last_partition(dir, device, &num, &start, type))
+	struct table t = {0};
+	if (!read_table(dir, device, &t))
 		return agent_fail(err, AGENT_E_USAGE,
 				  "config drive: %s has no partition table after the image",
 				  device);
-	char line[96], nbuf[16];
-	long long cd_sector = (long long)(cd_at / 512);
 	enum agent_rc rc = AGENT_OK;
-	if (strcmp(type, "83") == 0 && start < cd_sector) {
-		snprintf(nbuf, sizeof nbuf, "%d", num);
-		snprintf(line, sizeof line, "%lld, %lld\n", start, cd_sector - start);
-		char *grow[] = {"sfdisk", "-q",	   "--no-reread",	"--no-tell-kernel",
-				"--wipe", "never", "--wipe-partitions", "never",
-				"-N",	  nbuf,	   (char *)device,	NULL};
-		rc = run_tool(grow, line, -1, err);
-		agent_log(AGENT_LOG_INFO, "config drive: partition %d grown to %lld MiB", num,
-			  (cd_sector - start) / 2048);
+	if (t.gpt)
+		rc = sfdisk_edit(device, NULL, "--relocate", "gpt-bak-std", err);
+	char line[160], nbuf[16];
+	long long cd_sector = (long long)(cd_at / 512);
+	bool linux_fs = strcmp(t.type, t.gpt ? GPT_LINUX_FS : "83") == 0;
+	if (rc == AGENT_OK && linux_fs && t.start < cd_sector) {
+		snprintf(nbuf, sizeof nbuf, "%d", t.num);
+		snprintf(line, sizeof line, "%lld, %lld\n", t.start, cd_sector - t.start);
+		rc = sfdisk_edit(device, line, "-N", nbuf, err);
+		agent_log(AGENT_LOG_INFO, "config drive: partition %d grown to %lld MiB", t.num,
+			  (cd_sector - t.start) / 2048);
 	}
-	snprintf(line, sizeof line, "start=%lld, size=%llu, type=c\n", cd_sector,
-		 (unsigned long long)(AGENT_CONFIG_DRIVE_MIB * 2048));
-	char *append[] = {"sfdisk",
-			  "-q",
-			  "--no-reread",
-			  "--no-tell-kernel",
-			  "--wipe",
-			  "never",
-			  "--wipe-partitions",
-			  "never",
-			  "--append",
-			  (char *)device,
-			  NULL};
+	snprintf(line, sizeof line, "start=%lld, size=%llu, type=%s\n", cd_sector,
+		 (unsigned long long)(AGENT_CONFIG_DRIVE_MIB * 2048),
+		 t.gpt ? GPT_BASIC_DATA ", name=config-2" : "c");
 	if (rc == AGENT_OK)
-		rc = run_tool(append, line, -1, err);
+		rc = sfdisk_edit(device, line, "--append", NULL, err);
 	return rc;
 }
 
@@ -411,10 +438,8 @@ enum agent_rc agent_configdrive_write(int fd, const char *device, uint64_t disk_
 	char dir[] = "/tmp/provisiond-cd.XXXXXX";
 	if (!mkdtemp(dir))
 		return agent_fail(err, AGENT_E_IO, "config drive: mkdtemp: %s", strerror(errno));
-	int num = 0;
-	long long start = 0;
-	char type[8] = "";
-	if (!last_partition(dir, device, &num, &start, type) && !wants_drive(meta)) {
+	struct table t = {0};
+	if (!read_table(dir, device, &t) && !wants_drive(meta)) {
 		/* a whole-disk image without a table (a raw blob, a filesystem
 		 * image): nothing asked for a drive, so none is added */
 		remove_dir(dir);

@@ -22,6 +22,8 @@ int tu_make_disk(const char *path, size_t size, unsigned char fill);
 #define MIB (1024 * 1024)
 #define DISK (48 * MIB)
 #define CD_AT (DISK - 9 * MIB) /* the drive ends where the metadata MiB starts */
+#define GPT_LINUX "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
+#define GPT_BASIC_DATA "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"
 
 /* sh -c cmd; its exit status. */
 static int sh(const char *fmt, ...)
@@ -245,6 +247,67 @@ static void test_configdrive_network(void **state)
 	free(dir);
 }
 
+/* A GPT whole-disk image (a 16 MiB image's table: its backup header at
+ * 16 MiB, inside the disk) on a 48 MiB disk: the backup header moves to the
+ * disk's end, the Linux root is grown, the drive is a basic-data partition
+ * named config-2 holding a FAT labelled config-2; sfdisk --verify finds no
+ * fault and the metadata block after it leaves the backup table whole. */
+static void test_configdrive_gpt(void **state)
+{
+	(void)state;
+	char *dir = tu_tempdir();
+	char *disk = tu_path(dir, "disk"), *img = tu_path(dir, "img");
+	assert_int_equal(tu_make_disk(disk, DISK, 0xaa), 0);
+	assert_int_equal(tu_make_disk(img, 16 * MIB, 0), 0);
+	assert_int_equal(sh("printf 'label: gpt\\nstart=2048, size=8192, type=" GPT_LINUX
+			    ", name=root\\n' | sfdisk -q '%s' && "
+			    "dd if='%s' of='%s' conv=notrunc status=none",
+			    img, img, disk),
+			 0);
+	json_t *meta = meta_fixture();
+	int fd = open(disk, O_RDWR);
+	assert_int_equal(agent_configdrive_write(fd, disk, DISK, 16 * MIB, meta, "", NULL),
+			 AGENT_OK);
+	assert_int_equal(agent_meta_write(fd, DISK, meta, NULL), AGENT_OK);
+	close(fd);
+	char *out = tu_path(dir, "table.json");
+	assert_int_equal(sh("sfdisk --json '%s' > '%s'", disk, out), 0);
+	json_t *j = json_load_file(out, 0, NULL);
+	json_t *t = json_object_get(j, "partitiontable");
+	assert_string_equal(json_string_value(json_object_get(t, "label")), "gpt");
+	/* the table's last usable sector is the disk's: its backup header and
+	 * table (33 sectors) at the end */
+	assert_int_equal(json_integer_value(json_object_get(t, "lastlba")), DISK / 512 - 34);
+	json_t *p = json_object_get(t, "partitions");
+	assert_int_equal(json_array_size(p), 2);
+	json_t *root = json_array_get(p, 0), *cd = json_array_get(p, 1);
+	assert_int_equal(json_integer_value(json_object_get(root, "size")), CD_AT / 512 - 2048);
+	assert_int_equal(json_integer_value(json_object_get(cd, "start")), CD_AT / 512);
+	assert_int_equal(json_integer_value(json_object_get(cd, "size")), 8 * 2048);
+	assert_string_equal(json_string_value(json_object_get(cd, "type")), GPT_BASIC_DATA);
+	assert_string_equal(json_string_value(json_object_get(cd, "name")), "config-2");
+	json_decref(j);
+	/* no fault: primary and backup agree, the backup where it belongs */
+	assert_int_equal(
+	    sh("sfdisk --verify '%s' > '%s' 2>&1 && grep -q 'No errors detected' '%s' && "
+	       "! grep -qi 'backup\\|mismatch' '%s'",
+	       disk, out, out, out),
+	    0);
+	assert_int_equal(
+	    sh("blkid -p -o value -s LABEL -O %d '%s' | grep -qx config-2", CD_AT, disk), 0);
+	json_t *md = drive_json(dir, disk, "meta_data.json");
+	assert_non_null(md);
+	assert_string_equal(json_string_value(json_object_get(md, "hostname")), "web-01");
+	json_decref(md);
+	json_decref(meta);
+	unlink(out);
+	tu_rmtree(dir);
+	free(out);
+	free(img);
+	free(disk);
+	free(dir);
+}
+
 static void test_configdrive_errors(void **state)
 {
 	(void)state;
@@ -283,6 +346,7 @@ int agent_test_configdrive(void)
 	    cmocka_unit_test(test_configdrive_write),
 	    cmocka_unit_test(test_configdrive_errors),
 	    cmocka_unit_test(test_configdrive_network),
+	    cmocka_unit_test(test_configdrive_gpt),
 	};
 	return cmocka_run_group_tests_name("agent_configdrive", tests, NULL, NULL);
 }
