@@ -1,12 +1,19 @@
 #!/bin/bash
 # check-ramdisk.sh SRC AGENT OUTDIR — builds the deploy ramdisk with
 # images/ramdisk/build.sh and checks the cpio holds /init, busybox, the
-# agent, its libraries, the dynamic loader and every wanted kernel module.
+# agent, its libraries, the dynamic loader and every wanted kernel module;
+# without --agent it refuses at once, naming the option (it builds no agent).
 set -euo pipefail
 SRC=$1 AGENT=$2 OUT=$3
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 rm -rf "$OUT"
+if "$SRC/images/ramdisk/build.sh" "$OUT" 2>"$OUT.err"; then
+	fail "build.sh without --agent succeeded"
+fi
+grep -q -- "--agent BIN is required" "$OUT.err" || fail "build.sh without --agent said: $(cat "$OUT.err")"
+[ ! -e "$OUT" ] || fail "build.sh without --agent left $OUT behind"
+rm -f "$OUT.err"
 "$SRC/images/ramdisk/build.sh" "$OUT" --agent "$AGENT"
 [ -s "$OUT/vmlinuz" ] || fail "no vmlinuz"
 [ -s "$OUT/initramfs" ] || fail "no initramfs"
