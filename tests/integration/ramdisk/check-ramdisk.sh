@@ -8,12 +8,13 @@ SRC=$1 AGENT=$2 OUT=$3
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 rm -rf "$OUT"
-if "$SRC/images/ramdisk/build.sh" "$OUT" 2>"$OUT.err"; then
+err=$(mktemp)
+if "$SRC/images/ramdisk/build.sh" "$OUT" 2>"$err"; then
 	fail "build.sh without --agent succeeded"
 fi
-grep -q -- "--agent BIN is required" "$OUT.err" || fail "build.sh without --agent said: $(cat "$OUT.err")"
+grep -q -- "--agent BIN is required" "$err" || fail "build.sh without --agent said: $(cat "$err")"
+rm -f "$err"
 [ ! -e "$OUT" ] || fail "build.sh without --agent left $OUT behind"
-rm -f "$OUT.err"
 "$SRC/images/ramdisk/build.sh" "$OUT" --agent "$AGENT"
 [ -s "$OUT/vmlinuz" ] || fail "no vmlinuz"
 [ -s "$OUT/initramfs" ] || fail "no initramfs"
