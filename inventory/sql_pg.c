@@ -297,7 +297,15 @@ const char *const inv_pg_migrations[] = {
     /* 12: an allocation's cloud-init user data, as SQLite's */
     "ALTER TABLE allocations ADD COLUMN user_data TEXT;",
 
-    /* 13: the machines' wake-up counter, as SQLite's */
+    /* 13: an allocation's static network, as SQLite's */
+    "ALTER TABLE allocations ADD COLUMN network TEXT;"
+    "CREATE TABLE allocation_addresses ("
+    " allocation_id TEXT NOT NULL REFERENCES allocations(id), slot BIGINT NOT NULL,"
+    " address TEXT NOT NULL, ip TEXT NOT NULL, machine_id TEXT NOT NULL DEFAULT '',"
+    " PRIMARY KEY (allocation_id, slot));"
+    "CREATE INDEX allocation_addresses_ip ON allocation_addresses(ip);",
+
+    /* 14: the machines' wake-up counter, as SQLite's */
     "ALTER TABLE machines ADD COLUMN wakes BIGINT NOT NULL DEFAULT 0;",
 };
 _Static_assert(sizeof inv_pg_migrations / sizeof inv_pg_migrations[0] == INV_SCHEMA_VERSIONS,
