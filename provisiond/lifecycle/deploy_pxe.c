@@ -49,6 +49,10 @@ static enum dep_result queue_command(struct deploy_ctx *c, const char *name, con
 		return DEP_ERROR;
 	}
 	c->phase_out = "agent";
+	/* queued at the agent's boot: look again when it would be overdue
+	 * (boot_overdue), unless it reports first */
+	if (c->lc->limits.agent_boot_timeout_s > 0)
+		c->wake_in_ms = (int64_t)c->lc->limits.agent_boot_timeout_s * 1000 + 500;
 	return DEP_PENDING;
 }
 

@@ -401,6 +401,44 @@ static void test_agent_boot_timeout(void **state)
 	inv_machine_clear(&m);
 }
 
+/* The same in cleaning, where the wipe is queued right after the boot (no
+ * report expected first): the step still looks again at the boot's
+ * timeout, not at the 10-minute fallback, and fails the attempt there. */
+static void test_agent_boot_timeout_clean(void **state)
+{
+	struct fixture *f = *state;
+	char id[INV_ID_LEN];
+	f->x.limits.agent_boot_timeout_s = 90;
+	enroll(f, "c1", "{\"sku\":\"" SKU "\",\"deploy\":\"pxe\"}", id);
+	struct inv_machine m = get(f, id);
+	struct inv_err e = {0};
+	struct inv_machine_change c = {.expect_version = m.version,
+				       .set_state = true,
+				       .state = INV_ST_CLEANING,
+				       .set_sku = true,
+				       .sku = SKU,
+				       .set_wake = true,
+				       .wake_at = test_now(),
+				       .reason = "test: inspected",
+				       .actor = "lifecycle"};
+	assert_int_equal(inv_machine_change(f->e.a.inv, id, &c, NULL, &e), INV_OK);
+	inv_machine_clear(&m);
+	leased_step(f, id); /* boots the agent, queues the wipe */
+	m = get(f, id);
+	assert_int_equal(m.state, INV_ST_CLEANING);
+	assert_string_equal(m.phase, "agent");
+	if (m.wake_at < test_now() + 89000 || m.wake_at > test_now() + 91000)
+		fail_msg("wakes in %lld ms", (long long)(m.wake_at - test_now()));
+	inv_machine_clear(&m);
+	clock_offset_ms = 91 * 1000;
+	leased_step(f, id);
+	m = get(f, id);
+	assert_int_equal(m.attempts, 1);
+	if (!strstr(m.last_error, "the agent did not call in within 90 s of its boot"))
+		fail_msg("last_error: %s", m.last_error);
+	inv_machine_clear(&m);
+}
+
 /* A frozen fleet: the step does nothing but look again later. */
 static void test_frozen(void **state)
 {
@@ -654,17 +692,12 @@ static void test_deploy_select(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_enroll_table),
-	    T(test_bmc_history),
-	    T(test_bmc_unsupported_final),
-	    T(test_deadline),
-	    T(test_breaker_last_attempt),
-	    T(test_frozen),
-	    T(test_agent_boot_timeout),
-	    T(test_deploy_table),
-	    T(test_deploy_admission),
-	    T(test_deploy_admission_sku),
-	    T(test_wrong_key),
+	    T(test_enroll_table),	   T(test_bmc_history),
+	    T(test_bmc_unsupported_final), T(test_deadline),
+	    T(test_breaker_last_attempt),  T(test_frozen),
+	    T(test_agent_boot_timeout),	   T(test_agent_boot_timeout_clean),
+	    T(test_deploy_table),	   T(test_deploy_admission),
+	    T(test_deploy_admission_sku),  T(test_wrong_key),
 	    T(test_deploy_select),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
