@@ -4,9 +4,12 @@
 # uses (ctl, say, die, replica_start, bmc_run_ipmi, vm_dirs, lab_pid_is...).
 # docs/lab.md#soak, docs/reliability.md.
 #
-# Faults (--faults, a comma-separated subset), one per cycle, at a random
-# moment: before the allocation (between cycles), while it deploys, or while
-# its machines are cleaned after the release:
+# Faults (--faults, a comma-separated subset) are taken in turn from that
+# list shuffled by the seed, --per-cycle of them (default 1) per cycle: the
+# last at a random moment (before the allocation, between cycles; while it
+# deploys; or while its machines are cleaned after the release), the others
+# before the allocation. A VM is never destroyed between cycles (it is off):
+# that fault comes last, while a machine boots.
 #   bmc      a machine's ipmi_sim killed (SIGKILL), restarted 5-60 s later
 #            (the BMC's own watchdog, not a human)
 #   vm       a machine's domain destroyed (virsh destroy) while it boots:
@@ -19,8 +22,8 @@
 # for: a machine left failed or in maintenance beyond --grace, one stuck in
 # a waiting state beyond the settle time, an allocation not ready within
 # --cycle-timeout, dnsmasq not running again within 30 s. The soak does what
-# the human would (repair, maintenance off, release) so the next cycle can
-# run, and counts it.
+# the human would (repair, maintenance off, a power cycle, release) so the
+# next cycle can run, and counts it.
 # shellcheck shell=bash
 
 SOAK_KINDS_ALL=bmc,vm,daemon,dnsmasq
@@ -29,17 +32,19 @@ SOAK_HUMAN=()
 SOAK_DONE=0 SOAK_SUBS=0 SOAK_T0="" SOAK_KEEP=0 SOAK_OWN=0
 SOAK_CYCLE_TIMEOUT=420 SOAK_GRACE=240 SOAK_SETTLE=300
 SOAK_ALLOCS=()
+SOAK_BG=() # BMC restarts still sleeping
 # the fault waiting for its moment: kind, target VM dir, not before (epoch s), console marker
 P_KIND="" P_VM="" P_AT=0 P_MARK="" P_SINCE=0
 
 soak_usage() {
-	die "usage: lab soak --cycles N [--machines M] [--seed S] [--count C] [--faults KIND,...] [--cycle-timeout S] [--grace S] [--keep]"
+	die "usage: lab soak --cycles N [--machines M] [--seed S] [--count C] [--faults KIND,...] [--per-cycle N] [--cycle-timeout S] [--grace S] [--keep]"
 }
 
 soak_int() { [[ $2 =~ ^[0-9]+$ ]] || die "lab soak: $1 takes a number, not '$2'"; }
 
 cmd_soak() {
 	local cycles="" machines=2 seed=$((RANDOM * 32768 + RANDOM)) count="" faults=$SOAK_KINDS_ALL c k
+	SOAK_PER_CYCLE=1
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--cycles) soak_int "$1" "${2:-}"; cycles=$2; shift 2 ;;
@@ -47,6 +52,7 @@ cmd_soak() {
 		--seed) soak_int "$1" "${2:-}"; seed=$2; shift 2 ;;
 		--count) soak_int "$1" "${2:-}"; count=$2; shift 2 ;;
 		--faults) faults=$2; shift 2 ;;
+		--per-cycle) soak_int "$1" "${2:-}"; SOAK_PER_CYCLE=$2; shift 2 ;;
 		--cycle-timeout) soak_int "$1" "${2:-}"; SOAK_CYCLE_TIMEOUT=$2; shift 2 ;;
 		--grace) soak_int "$1" "${2:-}"; SOAK_GRACE=$2; shift 2 ;;
 		--keep) SOAK_KEEP=1; shift ;;
@@ -60,6 +66,7 @@ cmd_soak() {
 	need_root
 	IFS=, read -r -a SOAK_KINDS <<<"${faults/#none/}"
 	RANDOM=$((seed % 32768))
+	soak_shuffle
 	SOAK_T0=$EPOCHREALTIME
 	soak_lab "$machines"
 	machines=$(vm_dirs | wc -l)
@@ -67,7 +74,7 @@ cmd_soak() {
 	for k in bmc vm daemon dnsmasq; do SOAK_FAULTS[$k]=0; done
 	trap soak_end EXIT
 	trap 'exit 130' INT TERM
-	say "soak: $cycles cycles of allocate $count x $LAB_SKU -> ready -> release on $machines VMs, seed $seed, faults ${faults}"
+	say "soak: $cycles cycles of allocate $count x $LAB_SKU -> ready -> release on $machines VMs, seed $seed, faults ${SOAK_KINDS[*]:-none} in turn, $SOAK_PER_CYCLE per cycle"
 	soak_prepare
 	for ((c = 1; c <= cycles; c++)); do
 		soak_cycle "$c" "$count"
@@ -78,7 +85,7 @@ cmd_soak() {
 # The lab to soak: the one up in LAB_DIR (its BMCs must be ipmi_sim), or a
 # new one of M lab.small VMs, taken down at the end unless --keep. A new
 # lab's provisiond gives an agent or deployed OS 90 s to call in after its
-# boot (the lab's busybox image boots in ~15 s under TCG).
+# boot.
 soak_lab() {
 	local m=$1 d
 	if [ ! -f "$LAB_DIR/lab.env" ]; then
@@ -107,17 +114,47 @@ soak_prepare() {
 # provisionctl as the soak's service; a daemon being restarted answers nothing.
 svc_ctl() { PROVISIOND_TOKEN=$SOAK_SVC PROVISIOND_TOKEN_FILE="" ctl "$@"; }
 
+# SOAK_KINDS in a random order (Fisher-Yates), taken in turn by the cycles.
+SOAK_NEXT=0
+soak_shuffle() {
+	local i j t
+	for ((i = ${#SOAK_KINDS[@]} - 1; i > 0; i--)); do
+		j=$((RANDOM % (i + 1)))
+		t=${SOAK_KINDS[i]} SOAK_KINDS[i]=${SOAK_KINDS[j]} SOAK_KINDS[j]=$t
+	done
+}
+
+# This cycle's faults in CYCLE_KINDS: the next SOAK_PER_CYCLE kinds in
+# turn, vm last.
+soak_kinds() {
+	local i k vm=()
+	CYCLE_KINDS=()
+	[ ${#SOAK_KINDS[@]} -gt 0 ] || return 0
+	for ((i = 0; i < SOAK_PER_CYCLE; i++)); do
+		k=${SOAK_KINDS[SOAK_NEXT % ${#SOAK_KINDS[@]}]}
+		SOAK_NEXT=$((SOAK_NEXT + 1))
+		if [ "$k" = vm ]; then vm=(vm); else CYCLE_KINDS+=("$k"); fi
+	done
+	CYCLE_KINDS+=("${vm[@]}")
+}
+
 soak_pick() { # WORD...: one of them at random
 	local a=("$@")
 	echo "${a[RANDOM % ${#a[@]}]}"
 }
 
 soak_cycle() {
-	local c=$1 count=$2 kind="" when id json st t0
-	[ ${#SOAK_KINDS[@]} -gt 0 ] && kind=$(soak_pick "${SOAK_KINDS[@]}")
+	local c=$1 count=$2 kinds kind="" when id json st t0 i
+	soak_kinds
+	kinds=("${CYCLE_KINDS[@]}")
+	[ ${#kinds[@]} -gt 0 ] && kind=${kinds[-1]}
 	when=$(soak_pick between deploy release)
-	say "-- cycle $c: fault ${kind:-none}${kind:+ $when}"
+	[ "$kind" = vm ] && [ "$when" = between ] && when=$(soak_pick deploy release)
+	say "-- cycle $c: faults ${kinds[*]:-none}${kind:+ (the last: $when)}"
 	P_KIND=""
+	for ((i = 0; i + 1 < ${#kinds[@]}; i++)); do
+		soak_arm "${kinds[i]}" "" && soak_fire
+	done
 	[ -n "$kind" ] && [ "$when" = between ] && soak_arm "$kind" "" && soak_fire
 	t0=$EPOCHREALTIME
 	json=$(svc_ctl -o json allocation create --sku "$LAB_SKU" --count "$count" --image lab-image \
@@ -215,6 +252,7 @@ soak_fault_bmc() {
 		sleep "$down"
 		bmc_run_ipmi "$d" "$VM_NAME" "$VM_BMC_PORT" && say "ipmi_sim of $VM_NAME restarted"
 	) &
+	SOAK_BG+=($!)
 }
 
 soak_fault_vm() {
@@ -233,6 +271,7 @@ soak_fault_daemon() {
 	say "FAULT daemon: provisiond (pid $pid) killed with SIGKILL; restarted in $down s"
 	sleep "$down"
 	replica_start "$p/provisiond.ini" "$p/ready" "$p/provisiond.log" "$LAB_DIR/run/provisiond.pid"
+	disown "$(cat "$LAB_DIR/run/provisiond.pid")" 2>/dev/null # its next kill is no job's news
 	say "provisiond restarted (pid $(cat "$LAB_DIR/run/provisiond.pid"))"
 }
 
@@ -276,7 +315,8 @@ soak_wait_alloc() {
 # soak_settle TIMEOUT: until every machine is available. A machine failed
 # or in maintenance for more than SOAK_GRACE s, or anything not available at
 # TIMEOUT, needs a human: repaired (failed), returned (maintenance), or
-# taken out and returned (stuck in a waiting state), and counted.
+# power-cycled (stuck in a waiting state: what a tech tries first), and
+# counted.
 soak_settle() {
 	local timeout=$1 t=$EPOCHREALTIME json now name st since err
 	while :; do
@@ -297,8 +337,8 @@ soak_settle() {
 		if [ "$(lab_dt "$t" "$EPOCHREALTIME" | cut -d. -f1)" -ge "$timeout" ]; then
 			jq -r '.items[] | select(.state != "available") | [.name, .state] | @tsv' <<<"$json" |
 				while IFS=$'\t' read -r name st; do
-					soak_human "$name stuck in $st for more than $timeout s: maintenance on, off"
-					ctl machine maintenance on "$name" >/dev/null && ctl machine maintenance off "$name" >/dev/null
+					soak_human "$name stuck in $st for more than $timeout s: power-cycled by hand"
+					ctl machine power cycle "$name" >/dev/null
 				done
 			return 1
 		fi
@@ -352,7 +392,7 @@ soak_end() {
 	local rc=$?
 	trap - EXIT INT TERM
 	P_KIND=""
-	wait # BMC restarts still sleeping
+	[ ${#SOAK_BG[@]} -eq 0 ] || wait "${SOAK_BG[@]}" 2>/dev/null
 	soak_report
 	if [ "$SOAK_OWN" = 1 ] && [ "$SOAK_KEEP" = 0 ]; then
 		"$0" down >/dev/null || echo "lab: lab down failed" >&2
