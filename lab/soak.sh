@@ -67,8 +67,8 @@ cmd_soak() {
 	IFS=, read -r -a SOAK_KINDS <<<"${faults/#none/}"
 	RANDOM=$((seed % 32768))
 	soak_shuffle
-	SOAK_T0=$EPOCHREALTIME
 	soak_lab "$machines"
+	SOAK_T0=$EPOCHREALTIME # the soak's figures start here, after a lab up
 	machines=$(vm_dirs | wc -l)
 	[ -n "$count" ] || count=$((machines > 1 ? machines - 1 : 1))
 	for k in bmc vm daemon dnsmasq; do SOAK_FAULTS[$k]=0; done
@@ -76,10 +76,10 @@ cmd_soak() {
 	trap 'exit 130' INT TERM
 	say "soak: $cycles cycles of allocate $count x $LAB_SKU -> ready -> release on $machines VMs, seed $seed, faults ${SOAK_KINDS[*]:-none} in turn, $SOAK_PER_CYCLE per cycle"
 	soak_prepare
+	SOAK_CYCLES=$cycles
 	for ((c = 1; c <= cycles; c++)); do
 		soak_cycle "$c" "$count"
 	done
-	SOAK_CYCLES=$cycles
 }
 
 # The lab to soak: the one up in LAB_DIR (its BMCs must be ipmi_sim), or a
@@ -276,7 +276,7 @@ soak_fault_daemon() {
 }
 
 soak_fault_dnsmasq() {
-	local f=$LAB_DIR/provisiond/dnsmasq/dnsmasq.pid pid new i
+	local f=$LAB_DIR/provisiond/dnsmasq/dnsmasq.pid pid new i t=$EPOCHREALTIME
 	pid=$(cat "$f" 2>/dev/null)
 	lab_pid_is "$pid" dnsmasq && kill -KILL "$pid"
 	say "FAULT dnsmasq: dnsmasq (pid $pid) killed with SIGKILL"
@@ -286,7 +286,7 @@ soak_fault_dnsmasq() {
 		sleep 0.1
 	done
 	if [ "$new" != "$pid" ] && lab_pid_is "$new" dnsmasq; then
-		say "dnsmasq running again (pid $new, $(awk -v i="$i" 'BEGIN { printf "%.1f", i / 10 }') s)"
+		say "dnsmasq running again (pid $new, $(lab_dt "$t" "$EPOCHREALTIME") s after the kill)"
 	else
 		soak_human "dnsmasq not running 30 s after it was killed"
 	fi
