@@ -34,6 +34,7 @@ json_t *api_machine_json(const struct inv_machine *m, bool detail)
 	json_object_set_new(o, "created_at", api_time(m->created_at));
 	json_object_set_new(o, "updated_at", api_time(m->updated_at));
 	json_object_set_new(o, "state_since", api_time(m->state_since));
+	json_object_set_new(o, "phase", json_string(m->phase));
 	if (m->has_bmc)
 		json_object_set_new(o, "bmc",
 				    json_pack("{s:s, s:s, s:s, s:o}", "driver", m->bmc_driver,
@@ -44,7 +45,6 @@ json_t *api_machine_json(const struct inv_machine *m, bool detail)
 		json_object_set_new(o, "bmc", json_null());
 	if (detail) {
 		json_object_set_new(o, "facts", json_or_null(m->facts_json));
-		json_object_set_new(o, "phase", json_string(m->phase));
 		json_object_set_new(o, "attempts", json_integer(m->attempts));
 		json_object_set_new(o, "deadline_at", api_time(m->deadline_at));
 	}

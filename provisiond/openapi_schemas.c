@@ -416,7 +416,7 @@ static const struct component components[] = {
     {.name = "Machine",
      .json = JSON({
 	     "description" :
-		 "lists omit facts, phase, attempts, deadline_at; services never see bmc",
+		 "lists omit facts, attempts, deadline_at; services never see bmc",
 	     "type" : "object",
 	     "required" : [
 		     "id", "name", "state", "sku", "power", "maintenance", "maintenance_reason",

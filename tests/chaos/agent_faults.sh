@@ -27,7 +27,7 @@ cleanup() {
 	for f in "$work"/*.loop "$work"/*.agent; do
 		if [ -f "$f" ]; then kill -9 "$(cat "$f")" 2>/dev/null || true; fi
 	done
-	if [ -n "${daemon:-}" ]; then kill -9 "$daemon" 2>/dev/null || true; fi
+	if [ -n "${pd_pid:-}" ]; then kill -9 "$pd_pid" 2>/dev/null || true; fi
 	wait 2>/dev/null || true
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$work"
 }
@@ -44,8 +44,9 @@ fail() {
 }
 ok() { echo "ok - $* ($(($(date +%s) - t0)) s)"; }
 
+# shellcheck source=tests/daemon_lib.sh
+. "$src/tests/daemon_lib.sh"
 agent="$build/images/agent/provisiond-agent"
-ctl="$build/provisiond/client/provisionctl"
 "$build/provisiond/provisiond" --init --db "$work/p.db" >/dev/null
 # deploy deadline well above the 30 s silence that fails an attempt
 cat >"$work/p.ini" <<INI
@@ -59,18 +60,8 @@ images_dir = $work/images
 INI
 mkdir -p "$work/ramdisk" "$work/images"
 printf 'KERNEL' >"$work/ramdisk/vmlinuz"
-"$build/provisiond/provisiond" --db "$work/p.db" --config "$work/p.ini" --listen 127.0.0.1:0 \
-	--boot-listen 127.0.0.1:0 --ready-file "$work/ready" --skus "$src/skus/catalog" >/dev/null 2>"$work/log" &
-daemon=$!
-n=0
-while [ ! -s "$work/ready" ]; do
-	n=$((n + 1)); [ $n -lt 100 ] || fail "provisiond did not start"; sleep 0.1
-done
-api="http://127.0.0.1:$(cut -d' ' -f1 "$work/ready")"
-boot="http://127.0.0.1:$(cut -d' ' -f2 "$work/ready")"
-export PROVISIOND_URL="$api" PROVISIOND_TOKEN_FILE="$work/p.db.admin-token"
+pd_start --skus "$src/skus/catalog"
 
-show() { "$ctl" -o json machine show "$1" | jq -r "$2"; }
 reasons() { "$ctl" -o json machine events "$1" | jq -r '.items[].reason'; }
 # wait_for SECONDS WHAT COMMAND...: until COMMAND succeeds
 wait_for() {

@@ -102,6 +102,20 @@ static void test_warm_pool(void **state)
 	assert_int_equal(h_call(d, NULL, "GET", "/metrics", NULL, &m), 200);
 	assert_non_null(strstr(m.body, "\nprovisiond_warm_machines{sku=\"lab.small\"} 1\n"));
 	h_resp_clear(&m);
+	/* the list shows which one is warm, as a tech watching the pool sees it */
+	assert_int_equal(h_call(d, d->admin, "GET", "/v1/machines?sku=lab.small", NULL, &m), 200);
+	size_t i;
+	json_t *it;
+	int listed_warm = 0;
+	json_array_foreach(json_object_get(m.json, "items"), i, it)
+	{
+		const char *ph = json_string_value(json_object_get(it, "phase"));
+		assert_non_null(ph);
+		listed_warm += strcmp(ph, "warm") == 0 &&
+			       strcmp(json_string_value(json_object_get(it, "id")), ids[warm]) == 0;
+	}
+	assert_int_equal(listed_warm, 1);
+	h_resp_clear(&m);
 
 	assert_int_equal(h_token(d, "service", "team-w", tok), 201);
 	assert_int_equal(h_image(d, "warm-img"), 201);

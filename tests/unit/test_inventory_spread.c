@@ -309,6 +309,19 @@ static const char *attached_other_than(const struct inv_allocation *a, const cha
 	return "";
 }
 
+/* The allocation spans `domains` failure domains; with `attached`, that
+ * is its only attached machine. */
+static void expect_domains(void **state, const char *id, int domains, const char *attached)
+{
+	struct inv_allocation a = {0};
+	struct inv_err err;
+	assert_int_equal(inv_allocation_get(tinv_inv(state), id, &a, &err), INV_OK);
+	if (attached)
+		assert_string_equal(attached_other_than(&a, ""), attached);
+	assert_int_equal(a.spread.domains, domains);
+	inv_allocation_clear(&a);
+}
+
 static void test_substitute_strict(void **state)
 {
 	enum { R1A, R2A, R2B, R1B };
@@ -324,12 +337,7 @@ static void test_substitute_strict(void **state)
 	machine_at(state, "r1c", "dc1", "r1", NULL);
 	substitute_expect(state, id, m[R2B], "");
 	assert_int_equal(available(state), 1);
-	struct inv_allocation a = {0};
-	struct inv_err err;
-	assert_int_equal(inv_allocation_get(tinv_inv(state), id, &a, &err), INV_OK);
-	assert_string_equal(attached_other_than(&a, ""), m[R1B]);
-	assert_int_equal(a.spread.domains, 1);
-	inv_allocation_clear(&a);
+	expect_domains(state, id, 1, m[R1B]);
 }
 
 static void test_substitute_best_effort(void **state)
@@ -344,11 +352,7 @@ static void test_substitute_best_effort(void **state)
 	substitute_expect(state, id, m[R1A], m[R3A]);
 	/* r3a fails: only r2b is left, in a taken rack, which best effort takes */
 	substitute_expect(state, id, m[R3A], m[R2B]);
-	struct inv_allocation a = {0};
-	struct inv_err err;
-	assert_int_equal(inv_allocation_get(tinv_inv(state), id, &a, &err), INV_OK);
-	assert_int_equal(a.spread.domains, 1);
-	inv_allocation_clear(&a);
+	expect_domains(state, id, 1, NULL);
 }
 
 static void test_spread_survives_reopen(void **state)

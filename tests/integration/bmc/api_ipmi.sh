@@ -14,6 +14,8 @@ set -eu
 build=$1
 src=$2
 here="$src/tests/integration/bmc"
+# shellcheck source=tests/daemon_lib.sh
+. "$src/tests/daemon_lib.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/api-ipmi.XXXXXX")
 pids=""
 cleanup() {
@@ -68,17 +70,8 @@ breaker_threshold = 2
 breaker_cooldown_ms = 60000
 confirm_timeout_ms = 5000
 INI
-"$build/provisiond/provisiond" --db "$work/p.db" --config "$work/p.ini" --listen 127.0.0.1:0 \
-	--boot-listen 127.0.0.1:0 --ready-file "$work/ready" 2>"$work/log" &
-pids="$pids $!"
-n=0
-while [ ! -s "$work/ready" ]; do
-	n=$((n + 1)); [ $n -lt 100 ] || fail "provisiond did not start"; sleep 0.1
-done
-export PROVISIOND_URL="http://127.0.0.1:$(cut -d' ' -f1 "$work/ready")"
-export PROVISIOND_TOKEN_FILE="$work/p.db.admin-token"
-ctl="$build/provisiond/client/provisionctl"
-show() { "$ctl" -o json machine show "$1" | jq -r "$2"; }
+pd_start
+pids="$pids $pd_pid"
 wait_state() {
 	t=0
 	until [ "$(show "$1" .state)" = "$2" ]; do

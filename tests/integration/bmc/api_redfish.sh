@@ -13,6 +13,8 @@
 set -eu
 build=$1
 work=$(mktemp -d "${TMPDIR:-/tmp}/api-redfish.XXXXXX")
+# shellcheck source=tests/daemon_lib.sh
+. "$(dirname "$0")/../../daemon_lib.sh"
 bmc_pid="" pd_pid="" tls_pid=""
 cleanup() {
 	[ -z "$tls_pid" ] || kill "$tls_pid" 2>/dev/null || true
@@ -62,27 +64,12 @@ confirm_timeout_ms = 5000
 [console]
 max_sessions = 0
 INI
-start_pd() {
-	rm -f "$work/ready"
-	"$build/provisiond/provisiond" --db "$work/p.db" --config "$work/p.ini" --listen 127.0.0.1:0 \
-		--boot-listen 127.0.0.1:0 --ready-file "$work/ready" 2>>"$work/log" &
-	pd_pid=$!
-	n=0
-	while [ ! -s "$work/ready" ]; do
-		n=$((n + 1)); [ $n -lt 100 ] || fail "provisiond did not start"; sleep 0.1
-	done
-	PROVISIOND_URL="http://127.0.0.1:$(cut -d' ' -f1 "$work/ready")"
-	export PROVISIOND_URL
-}
 stop_pd() {
 	kill -TERM "$pd_pid"
 	wait "$pd_pid" || fail "provisiond exited $?"
 	pd_pid=""
 }
-start_pd
-export PROVISIOND_TOKEN_FILE="$work/p.db.admin-token"
-ctl="$build/provisiond/client/provisionctl"
-show() { "$ctl" -o json machine show "$1" | jq -r "$2"; }
+pd_start
 wait_state() {
 	t=0
 	until [ "$(show "$1" .state)" = "$2" ]; do
@@ -178,7 +165,7 @@ fi
 # restart: provisiond logs out when it stops
 stop_pd
 [ "$(sessions)" = 0 ] || fail "$(sessions) session(s) left open after provisiond stopped"
-start_pd
+pd_start
 "$ctl" machine power status m-ok >/dev/null || fail "status after restart"
 [ "$(sessions)" = 1 ] || fail "$(sessions) sessions after restart"
 stop_pd

@@ -18,6 +18,8 @@ build=$1
 command -v xorriso >/dev/null && [ -r /usr/lib/ISOLINUX/isolinux.bin ] ||
 	{ echo "SKIP: xorriso or isolinux missing (scripts/deps)"; exit 77; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/api-vmedia.XXXXXX")
+# shellcheck source=tests/daemon_lib.sh
+. "$(dirname "$0")/../../daemon_lib.sh"
 bmc_pid="" pd_pid=""
 cleanup() {
 	[ -z "$pd_pid" ] || kill "$pd_pid" 2>/dev/null || true
@@ -70,18 +72,7 @@ ramdisk_dir = $work/ramdisk
 vmedia_dir = $work/vmedia
 unknown_mac = ignore
 INI
-"$build/provisiond/provisiond" --db "$work/p.db" --config "$work/p.ini" --listen 127.0.0.1:0 \
-	--boot-listen 127.0.0.1:0 --ready-file "$work/ready" 2>>"$work/log" &
-pd_pid=$!
-n=0
-while [ ! -s "$work/ready" ]; do
-	n=$((n + 1)); [ $n -lt 100 ] || fail "provisiond did not start"; sleep 0.1
-done
-export PROVISIOND_URL="http://127.0.0.1:$(cut -d' ' -f1 "$work/ready")"
-boot="http://127.0.0.1:$(cut -d' ' -f2 "$work/ready")"
-export PROVISIOND_TOKEN_FILE="$work/p.db.admin-token"
-ctl="$build/provisiond/client/provisionctl"
-show() { "$ctl" -o json machine show "$1" | jq -r "$2"; }
+pd_start
 # wait_for SECONDS CMD...: until CMD succeeds
 wait_for() {
 	t=0 s=$1

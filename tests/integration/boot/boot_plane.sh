@@ -30,8 +30,9 @@ fail() {
 }
 ok() { echo "ok - $*"; }
 
+# shellcheck source=tests/daemon_lib.sh
+. "$src/tests/daemon_lib.sh"
 agent="$build/images/agent/provisiond-agent"
-ctl="$build/provisiond/client/provisionctl"
 "$build/provisiond/provisiond" --init --db "$work/p.db" >/dev/null
 cat >"$work/p.ini" <<INI
 [lifecycle]
@@ -45,20 +46,11 @@ store=$work/images
 mkdir -p "$work/ramdisk" "$store"
 printf 'KERNEL' >"$work/ramdisk/vmlinuz"
 cp -r "$src/skus/catalog" "$work/skus"
-"$build/provisiond/provisiond" --db "$work/p.db" --config "$work/p.ini" --listen 127.0.0.1:0 \
-	--boot-listen 127.0.0.1:0 --ready-file "$work/ready" --skus "$work/skus" 2>"$work/log" &
-daemon=$!
+pd_start --skus "$work/skus"
+daemon=$pd_pid
 pids="$pids $daemon"
-n=0
-while [ ! -s "$work/ready" ]; do
-	n=$((n + 1)); [ $n -lt 100 ] || fail "provisiond did not start"; sleep 0.1
-done
-api="http://127.0.0.1:$(cut -d' ' -f1 "$work/ready")"
-boot="http://127.0.0.1:$(cut -d' ' -f2 "$work/ready")"
-export PROVISIOND_URL="$api" PROVISIOND_TOKEN_FILE="$work/p.db.admin-token"
 
 show_state() { "$ctl" -o json machine show "$1" | jq -r .state; }
-show() { "$ctl" -o json machine show "$1" | jq -r "$2"; }
 # wait_state MACHINE STATE [SECONDS]
 wait_state() {
 	t=0
