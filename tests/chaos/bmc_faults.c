@@ -639,7 +639,8 @@ static void recover(void)
 	snprintf(path, sizeof path, "/v1/machines/%s/actions", ags[victim[F_NOPOWER]].machine);
 	const char *repair = "{\"action\":\"repair\"}";
 	assert_int_equal(
-	    h_request(&daemon_, daemon_.admin, "POST", path, repair, strlen(repair), NULL, &r), 202);
+	    h_request(&daemon_, daemon_.admin, "POST", path, repair, strlen(repair), NULL, &r),
+	    202);
 	h_resp_clear(&r);
 	wait_states(victim, NV, "available", 90, false);
 	int now[NM];
