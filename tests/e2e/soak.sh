@@ -25,6 +25,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	"$LAB" down >/dev/null || { echo "FAIL: lab down failed" >&2; rc=1; }
 	[ -e "/run/netns/$LAB_NAME" ] && { echo "FAIL: netns $LAB_NAME left" >&2; rc=1; }
+	lab_dir_left && { echo "FAIL: $LAB_DIR left" >&2; rc=1; }
 	if virsh -q -c qemu:///system version >/dev/null 2>&1 &&
 		[ -n "$(virsh -q -c qemu:///system list --all --name 2>/dev/null | grep "^$LAB_NAME-")" ]; then
 		echo "FAIL: domains $LAB_NAME-* left" >&2
