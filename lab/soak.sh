@@ -25,6 +25,7 @@
 # the human would (repair, maintenance off, a power cycle, release) so the
 # next cycle can run, and counts it.
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # iso_to_epoch_jq and the settings are lab/lab's
 
 SOAK_KINDS_ALL=bmc,vm,daemon,dnsmasq
 declare -A SOAK_FAULTS=()
