@@ -176,7 +176,8 @@ static enum inv_status reserve_fn(struct inv_conn *c, void *arg, struct inv_err 
 	if (s != INV_OK || x->replayed)
 		return s;
 	int want = 0;
-	if ((s = quota_room(c, r, &want, err)) != INV_OK)
+	if ((s = quota_room(c, r, &want, err)) != INV_OK ||
+	    (s = inv_network_check(c, r, err)) != INV_OK)
 		return s;
 	/* One indexed pick of up to want machines: fewer than min_count back
 	 * means that is all the pool holds (no count(*) over the pool, which
@@ -204,6 +205,8 @@ static enum inv_status reserve_fn(struct inv_conn *c, void *arg, struct inv_err 
 		s = inv_attach_machine(c, x->id, ids[i], r->wake_at, r->actor, reason,
 				       r->request_id, err);
 	free(ids);
+	if (s == INV_OK)
+		s = inv_network_store(c, x->id, r, err);
 	if (s == INV_OK) {
 		char after[320], spread[96];
 		inv_spread_audit(&r->spread, spread, sizeof spread);

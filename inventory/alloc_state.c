@@ -179,6 +179,8 @@ static enum inv_status sub_fn(struct inv_conn *c, void *arg, struct inv_err *err
 	snprintf(reason, sizeof reason, "allocation %s: substitute for %s", x->alloc_id,
 		 x->failed_id);
 	s = inv_attach_machine(c, x->alloc_id, mid, inv_now_ms(), "lifecycle", reason, "", err);
+	if (s == INV_OK) /* a static address stays with the allocation's slot */
+		s = inv_network_move(c, x->alloc_id, x->failed_id, mid, err);
 	struct inv_q *st = NULL;
 	if (s == INV_OK && !(st = inv_stmt(c, SQL_ALLOC_COUNT_SUBSTITUTION, err)))
 		s = INV_IO;

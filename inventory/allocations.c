@@ -32,6 +32,7 @@ void inv_allocation_clear(struct inv_allocation *a)
 	if (!a)
 		return;
 	free(a->ssh_keys_json);
+	free(a->network_json);
 	free(a->machines);
 	memset(a, 0, sizeof *a);
 }
@@ -67,6 +68,7 @@ static void read_alloc(struct inv_q *st, struct inv_allocation *a)
 	a->created_at = inv_col_int64(st, 13);
 	a->ready_at = inv_col_int64(st, 14);
 	a->updated_at = inv_col_int64(st, 15);
+	a->network_json = inv_col_dup(st, 16);
 }
 
 static enum inv_status read_members(struct inv_conn *c, struct inv_allocation *a,
@@ -97,6 +99,7 @@ static enum inv_status read_members(struct inv_conn *c, struct inv_allocation *a
 		m->detached = inv_col_int(st, 3) != 0;
 		inv_col_copy(st, 4, m->ip, sizeof m->ip);
 		inv_col_copy(st, 5, m->image, sizeof m->image);
+		inv_col_copy(st, 6, m->address, sizeof m->address);
 	}
 	inv_stmt_done(st);
 	return s;

@@ -24,7 +24,7 @@
 
 /* Schema versions: every backend has a migration for each (append one to
  * every backend's table together, and raise this). */
-#define INV_SCHEMA_VERSIONS 12
+#define INV_SCHEMA_VERSIONS 13
 
 struct inv_q {
 	struct inv_conn *c;

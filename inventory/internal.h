@@ -125,6 +125,19 @@ enum inv_status inv_attach_machine(struct inv_conn *c, const char *alloc_id, con
 enum inv_status inv_user_data_store(struct inv_conn *c, const char *alloc_id, const char *user_data,
 				    struct inv_err *err);
 
+/* Static network (alloc_network.c), on the writer inside the reservation
+ * (substitution): inv_network_check fails INV_CONFLICT naming the first
+ * address another live allocation holds; inv_network_store, after the
+ * machines are attached, stores the network and gives the i-th address
+ * to the i-th machine as the allocation lists them; inv_network_move
+ * gives the address of machine old to machine new (none: nothing). */
+enum inv_status inv_network_check(struct inv_conn *c, const struct inv_alloc_request *r,
+				  struct inv_err *err);
+enum inv_status inv_network_store(struct inv_conn *c, const char *alloc_id,
+				  const struct inv_alloc_request *r, struct inv_err *err);
+enum inv_status inv_network_move(struct inv_conn *c, const char *alloc_id, const char *old_id,
+				 const char *new_id, struct inv_err *err);
+
 /* Failure-domain spread (alloc_spread.c). inv_spread_store writes the
  * allocation's spread, inv_spread_read reads it with the domains its
  * attached machines are in (any connection). inv_spread_pick is

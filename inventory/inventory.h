@@ -523,14 +523,19 @@ struct inv_spread {
 	int domains; /* read only: distinct domains of the attached machines */
 };
 
+/* A static address with its prefix: an IPv6 text (45) + "/128" + NUL. */
+#define INV_ADDRESS_LEN 52
+
 struct inv_alloc_machine {
 	char id[INV_ID_LEN];
 	char name[64];
 	enum inv_state state;
-	bool detached;	/* replaced after a failure, or released */
-	char ip[48];	/* where it last called from; "" if unknown */
-	char image[64]; /* the image it runs when not the allocation's (a
-			 * rollout reimaged it), else "" */
+	bool detached;		       /* replaced after a failure, or released */
+	char ip[48];		       /* where it last called from; "" if unknown */
+	char image[64];		       /* the image it runs when not the allocation's (a
+					* rollout reimaged it), else "" */
+	char address[INV_ADDRESS_LEN]; /* its static address ("10.0.0.5/24"),
+					* "" with DHCP or once detached */
 };
 
 struct inv_allocation {
@@ -551,6 +556,8 @@ struct inv_allocation {
 	struct inv_alloc_machine *machines; /* malloc'd */
 	bool replayed;			    /* set by reserve when the Idempotency-Key matched */
 	struct inv_spread spread;	    /* across NONE: none asked */
+	char *network_json;		    /* malloc'd static network as asked (mode, addresses,
+					     * gateway, nameservers); NULL: DHCP */
 };
 void inv_allocation_clear(struct inv_allocation *a);
 
@@ -560,8 +567,16 @@ struct inv_alloc_request {
 	const char *sku;
 	const char *image;
 	int count, min_count;
-	const char *ssh_keys_json;   /* NULL: [] */
-	const char *user_data;	     /* NULL: none; stored, never audited or logged */
+	const char *ssh_keys_json; /* NULL: [] */
+	const char *user_data;	   /* NULL: none; stored, never audited or logged */
+	/* A static network: network_json (NULL: DHCP) is stored as given;
+	 * addresses[i] (a CIDR, "10.0.0.5/24") goes to the i-th machine in the
+	 * order the allocation lists them, and address_ips[i] (the same
+	 * address without its prefix, in one canonical text) is what no two
+	 * live allocations may share. naddresses is count. */
+	const char *network_json;
+	const char *const *addresses, *const *address_ips;
+	int naddresses;
 	const char *idempotency_key; /* NULL: none */
 	int quota;		     /* -1: unlimited, else machines per SKU */
 	const char *actor, *request_id;
@@ -576,6 +591,9 @@ struct inv_alloc_request {
  * requested"; with a strict spread, field "spread": "spread across rack
  * needs 4 racks with an available X machine; 3 have one") or INV_QUOTA.
  * The spread is stored with the allocation and kept by substitutions.
+ * A static network's addresses: INV_CONFLICT, field
+ * "network.addresses[i]", when one is held by another allocation that is
+ * not released; a substitute takes the address of the machine it replaces.
  * The reserved machines move available -> deploying (events written).
  * With an idempotency key already used by this owner, returns the earlier
  * allocation with replayed = true. */

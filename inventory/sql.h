@@ -56,7 +56,7 @@ enum inv_sql {
 
 	/* allocations (allocations.c, alloc_reserve.c, alloc_state.c) */
 	SQL_ALLOC_GET,	    /* :id -> read_alloc()'s columns */
-	SQL_ALLOC_MEMBERS,  /* :id -> machine_id, name, state, detached, ip, image */
+	SQL_ALLOC_MEMBERS,  /* :id -> machine_id, name, state, detached, ip, image, address */
 	SQL_ALLOC_LIST_IDS, /* :after, :owner, :state, :limit -> id */
 	SQL_ALLOC_BY_NAME,  /* :name, :owner -> id of the newest of that name */
 	SQL_ALLOC_INSERT,
@@ -86,6 +86,11 @@ enum inv_sql {
 	/* an allocation's cloud-init user data (alloc_user_data.c) */
 	SQL_ALLOC_SET_USER_DATA, /* :id, :user_data */
 	SQL_ALLOC_USER_DATA,	 /* :id -> user_data (NULL: none) */
+	/* an allocation's static network (alloc_network.c) */
+	SQL_ALLOC_SET_NETWORK,	  /* :id, :network */
+	SQL_ALLOC_ADDRESS_INSERT, /* :allocation, :slot, :address, :ip, :machine */
+	SQL_ALLOC_ADDRESS_MOVE,	  /* :allocation, :old, :new */
+	SQL_ADDRESS_HOLDER,	  /* :ip, :released -> allocation id, owner */
 	/* the oldest available machine of sku in the first rack after (:site,
 	 * :rack), or the first site after :site: a seek per rack (site) */
 	SQL_POOL_NEXT_RACK, /* :sku, :available, :site, :rack -> site, rack, id */

@@ -296,6 +296,14 @@ const char *const inv_pg_migrations[] = {
 
     /* 12: an allocation's cloud-init user data, as SQLite's */
     "ALTER TABLE allocations ADD COLUMN user_data TEXT;",
+
+    /* 13: an allocation's static network, as SQLite's */
+    "ALTER TABLE allocations ADD COLUMN network TEXT;"
+    "CREATE TABLE allocation_addresses ("
+    " allocation_id TEXT NOT NULL REFERENCES allocations(id), slot BIGINT NOT NULL,"
+    " address TEXT NOT NULL, ip TEXT NOT NULL, machine_id TEXT NOT NULL DEFAULT '',"
+    " PRIMARY KEY (allocation_id, slot));"
+    "CREATE INDEX allocation_addresses_ip ON allocation_addresses(ip);",
 };
 _Static_assert(sizeof inv_pg_migrations / sizeof inv_pg_migrations[0] == INV_SCHEMA_VERSIONS,
 	       "a migration for every schema version");

@@ -31,7 +31,7 @@
 			   " WHERE machine_id = m.id ORDER BY mac))")
 #define ALLOC_SELECT                                                                               \
 	"SELECT seq, id, name, owner, sku, image, count, min_count, state, version, last_error,"   \
-	" ssh_keys, substitutions, created_at, ready_at, updated_at FROM allocations"
+	" ssh_keys, substitutions, created_at, ready_at, updated_at, network FROM allocations"
 #define IMAGE_SELECT                                                                               \
 	"SELECT seq, name, path, url, format, sha256, size, created_at, state, last_error,"        \
 	" file_size, file_inode, updated_at FROM images"
@@ -120,8 +120,11 @@ static const char *const sqlite_sql[] = {
 
     /* allocations */
     [SQL_ALLOC_GET] = ALLOC_SELECT " WHERE id = :id",
-    [SQL_ALLOC_MEMBERS] = "SELECT am.machine_id, m.name, m.state, am.detached, m.ip, am.image"
+    [SQL_ALLOC_MEMBERS] = "SELECT am.machine_id, m.name, m.state, am.detached, m.ip, am.image,"
+			  " coalesce(x.address, '')"
 			  " FROM allocation_machines am JOIN machines m ON m.id = am.machine_id"
+			  " LEFT JOIN allocation_addresses x ON x.allocation_id = am.allocation_id"
+			  " AND x.machine_id = am.machine_id AND am.detached = 0"
 			  " WHERE am.allocation_id = :id ORDER BY am.detached, m.seq",
     [SQL_ALLOC_LIST_IDS] = "SELECT id FROM allocations WHERE seq > :after"
 			   " AND (:owner IS NULL OR owner = :owner)"
@@ -190,6 +193,15 @@ static const char *const sqlite_sql[] = {
 	" FROM allocations a WHERE a.id = :id",
     [SQL_ALLOC_SET_USER_DATA] = "UPDATE allocations SET user_data = :user_data WHERE id = :id",
     [SQL_ALLOC_USER_DATA] = "SELECT user_data FROM allocations WHERE id = :id",
+    [SQL_ALLOC_SET_NETWORK] = "UPDATE allocations SET network = :network WHERE id = :id",
+    [SQL_ALLOC_ADDRESS_INSERT] =
+	"INSERT INTO allocation_addresses(allocation_id, slot, address, ip, machine_id)"
+	" VALUES(:allocation, :slot, :address, :ip, :machine)",
+    [SQL_ALLOC_ADDRESS_MOVE] = "UPDATE allocation_addresses SET machine_id = :new"
+			       " WHERE allocation_id = :allocation AND machine_id = :old",
+    [SQL_ADDRESS_HOLDER] = "SELECT a.id, a.owner FROM allocation_addresses x"
+			   " JOIN allocations a ON a.id = x.allocation_id"
+			   " WHERE x.ip = :ip AND a.state <> :released LIMIT 1",
     [SQL_ALLOC_SPREAD_USED] = "SELECT m.site, m.rack FROM allocation_machines am"
 			      " JOIN machines m ON m.id = am.machine_id"
 			      " WHERE am.allocation_id = :id AND am.detached = 0",
@@ -566,6 +578,18 @@ const char *const inv_sqlite_migrations[] = {
     /* 12: an allocation's cloud-init user data (text, NULL: none); read
      * only by the deploy that writes the config drive, never listed */
     "ALTER TABLE allocations ADD COLUMN user_data TEXT;",
+
+    /* 13: an allocation's static network (docs/allocations.md, "Static
+     * network"): the configuration as given (NULL: DHCP), and one row per
+     * address in the order given, with the machine that holds it now ('':
+     * none); ip is the address without its prefix, the key no two live
+     * allocations share */
+    "ALTER TABLE allocations ADD COLUMN network TEXT;"
+    "CREATE TABLE allocation_addresses ("
+    " allocation_id TEXT NOT NULL REFERENCES allocations(id), slot INTEGER NOT NULL,"
+    " address TEXT NOT NULL, ip TEXT NOT NULL, machine_id TEXT NOT NULL DEFAULT '',"
+    " PRIMARY KEY (allocation_id, slot));"
+    "CREATE INDEX allocation_addresses_ip ON allocation_addresses(ip);",
 };
 _Static_assert(sizeof inv_sqlite_migrations / sizeof inv_sqlite_migrations[0] ==
 		   INV_SCHEMA_VERSIONS,

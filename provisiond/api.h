@@ -93,6 +93,24 @@ json_t *api_list(json_t *items, int64_t next);
 json_t *api_machine_json(const struct inv_machine *m, bool detail);
 json_t *api_allocation_json(struct app *a, const struct inv_allocation *al);
 
+/* An allocation's "network" (api_network.c). api_network_parse checks
+ * body's "network" for an allocation of count machines: absent, null or
+ * mode dhcp leave *out empty (json NULL); mode static fills it with the
+ * canonical configuration (json, stored as is) and count addresses
+ * (cidrs "10.0.0.5/24", ips "10.0.0.5"). false with a 400 naming the
+ * field. api_network_clear frees (accepts an empty one). api_network_json
+ * renders a stored configuration (NULL: {"mode":"dhcp"}); new reference. */
+#define API_NETWORK_NFIELDS 4
+extern const struct field network_fields[API_NETWORK_NFIELDS];
+struct api_network {
+	char *json;
+	char **cidrs, **ips;
+	int n;
+};
+bool api_network_parse(struct http_req *r, json_t *body, int count, struct api_network *out);
+void api_network_clear(struct api_network *n);
+json_t *api_network_json(const char *network_json);
+
 /* The fleet freeze (big red switch): 503 frozen, naming who froze it and
  * why, with Retry-After: FREEZE_RETRY_AFTER_S, and true when frozen. */
 #define FREEZE_RETRY_AFTER_S 60

@@ -67,6 +67,7 @@ const struct field alloc_fields[] = {
      .hint = "must be text (UTF-8 without control characters but tab, CR and LF)"},
     API_NAME_FIELD("owner", false, "must be an owner name"),
     {.name = "spread", .kind = F_OBJ, .sub = spread_fields, .nsub = ARRAY_SIZE(spread_fields)},
+    {.name = "network", .kind = F_OBJ, .sub = network_fields, .nsub = API_NETWORK_NFIELDS},
 };
 const struct api_schema alloc_schema = {alloc_fields, ARRAY_SIZE(alloc_fields)};
 
@@ -185,12 +186,22 @@ static bool parse_spread(struct http_req *r, json_t *body, struct inv_spread *sp
 	return rc == 0;
 }
 
+/* Whether two stored network texts say the same (NULL: DHCP). */
+static bool same_network(const char *a, const char *b)
+{
+	json_t *x = a ? json_loads(a, 0, NULL) : NULL, *y = b ? json_loads(b, 0, NULL) : NULL;
+	bool same = (!a && !b) || (x && y && json_equal(x, y));
+	json_decref(x);
+	json_decref(y);
+	return same;
+}
+
 /* A replayed Idempotency-Key must come with the same request. */
 static bool same_request(const struct inv_allocation *al, const struct inv_alloc_request *q)
 {
-	return strcmp(al->sku, q->sku) == 0 && strcmp(al->image, q->image) == 0 &&
-	       al->count == q->count && al->min_count == q->min_count &&
-	       (!q->name || strcmp(al->name, q->name) == 0) &&
+	return strcmp(al->sku, q->sku) == 0 && same_network(al->network_json, q->network_json) &&
+	       strcmp(al->image, q->image) == 0 && al->count == q->count &&
+	       al->min_count == q->min_count && (!q->name || strcmp(al->name, q->name) == 0) &&
 	       al->spread.across == q->spread.across &&
 	       (q->spread.across == INV_SPREAD_NONE || al->spread.mode == q->spread.mode);
 }
@@ -207,7 +218,14 @@ void api_alloc_create(struct api_call *c)
 	char *keys_json = keys ? json_dumps(keys, JSON_COMPACT) : NULL;
 	q.ssh_keys_json = keys_json;
 	q.user_data = json_string_value(json_object_get(body, "user_data"));
-	if (parse_spread(r, body, &q.spread) && build_request(r, a, p, body, &q)) {
+	struct api_network net = {0};
+	int count = (int)json_integer_value(json_object_get(body, "count"));
+	if (parse_spread(r, body, &q.spread) && api_network_parse(r, body, count, &net) &&
+	    build_request(r, a, p, body, &q)) {
+		q.network_json = net.json;
+		q.addresses = (const char *const *)net.cidrs;
+		q.address_ips = (const char *const *)net.ips;
+		q.naddresses = net.n;
 		struct inv_allocation al = {0};
 		struct inv_err e = {0};
 		if (inv_allocation_reserve(a->inv, &q, &al, &e) == INV_OK) {
@@ -226,6 +244,7 @@ void api_alloc_create(struct api_call *c)
 		}
 		inv_allocation_clear(&al);
 	}
+	api_network_clear(&net);
 	free(keys_json);
 }
 

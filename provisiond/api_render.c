@@ -69,11 +69,12 @@ json_t *api_allocation_json(struct app *a, const struct inv_allocation *al)
 		const struct inv_alloc_machine *m = &al->machines[i];
 		if (m->detached)
 			continue;
-		json_array_append_new(ms,
-				      json_pack("{s:s, s:s, s:s, s:o, s:s}", "id", m->id, "name",
-						m->name, "state", inv_state_name(m->state), "ip",
-						m->ip[0] ? json_string(m->ip) : json_null(),
-						"image", m->image[0] ? m->image : al->image));
+		json_array_append_new(
+		    ms, json_pack("{s:s, s:s, s:s, s:o, s:s, s:o}", "id", m->id, "name", m->name,
+				  "state", inv_state_name(m->state), "ip",
+				  m->ip[0] ? json_string(m->ip) : json_null(), "image",
+				  m->image[0] ? m->image : al->image, "address",
+				  m->address[0] ? json_string(m->address) : json_null()));
 	}
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:o, s:s, s:i}", "id",
 			      al->id, "name", al->name, "owner", al->owner, "sku", al->sku, "count",
@@ -82,6 +83,7 @@ json_t *api_allocation_json(struct app *a, const struct inv_allocation *al)
 			      al->last_error, "substitutions", al->substitutions);
 	json_object_set_new(o, "ssh_keys", json_or_null(al->ssh_keys_json));
 	json_object_set_new(o, "spread", spread_json(&al->spread));
+	json_object_set_new(o, "network", api_network_json(al->network_json));
 	json_object_set_new(o, "created_at", api_time(al->created_at));
 	json_object_set_new(o, "ready_at", api_time(al->ready_at));
 	json_object_set_new(o, "updated_at", api_time(al->updated_at));

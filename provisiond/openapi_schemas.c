@@ -415,8 +415,7 @@ static const struct component components[] = {
 			   })},
     {.name = "Machine",
      .json = JSON({
-	     "description" :
-		 "lists omit facts, attempts, deadline_at; services never see bmc",
+	     "description" : "lists omit facts, attempts, deadline_at; services never see bmc",
 	     "type" : "object",
 	     "required" : [
 		     "id", "name", "state", "sku", "power", "maintenance", "maintenance_reason",
@@ -565,7 +564,30 @@ static const struct component components[] = {
 		     "image" : {
 			     "description" : "the image it runs or is being reimaged with",
 			     "type" : "string"
+		     },
+		     "address" : {
+			     "description" : "its static address and prefix length; null with DHCP",
+			     "type" : [ "string", "null" ]
 		     }
+	     },
+	     "additionalProperties" : false
+     })},
+    {.name = "Network",
+     .json = JSON({
+	     "description" : "DHCP, or static addresses: one per machine, in request order",
+	     "type" : "object",
+	     "required" : ["mode"],
+	     "properties" : {
+		     "mode" : {"type" : "string", "enum" : [ "dhcp", "static" ]},
+		     "addresses" : {
+			     "type" : "array",
+			     "items" : {"type" : "string"},
+			     "minItems" : 1,
+			     "maxItems" : 256
+		     },
+		     "gateway" : {"type" : [ "string", "null" ]},
+		     "nameservers" :
+			 {"type" : "array", "items" : {"type" : "string"}, "maxItems" : 8}
 	     },
 	     "additionalProperties" : false
      })},
@@ -590,8 +612,8 @@ static const struct component components[] = {
 	     "type" : "object",
 	     "required" : [
 		     "id", "name", "owner", "sku", "count", "min_count", "image", "state",
-		     "machines", "last_error", "substitutions", "ssh_keys", "spread", "created_at",
-		     "ready_at", "updated_at"
+		     "machines", "last_error", "substitutions", "ssh_keys", "spread", "network",
+		     "created_at", "ready_at", "updated_at"
 	     ],
 	     "properties" : {
 		     "id" : {"$ref" : "#/components/schemas/Uuid"},
@@ -618,6 +640,7 @@ static const struct component components[] = {
 			     "oneOf" :
 				 [ {"$ref" : "#/components/schemas/Spread"}, {"type" : "null"} ]
 		     },
+		     "network" : {"$ref" : "#/components/schemas/Network"},
 		     "created_at" : {"$ref" : "#/components/schemas/Time"},
 		     "ready_at" : {"$ref" : "#/components/schemas/Time"},
 		     "updated_at" : {"$ref" : "#/components/schemas/Time"}

@@ -9,10 +9,12 @@
  *
  * The filesystem is made in a file under the ramdisk's /tmp with mkfs.fat
  * and filled with mtools, then copied to the disk with pwrite; sfdisk edits
- * the partition table in place (keeping the boot code). No mounts. The
- * tools come with the ramdisk (images/ramdisk/build.sh). */
+ * the partition table in place (keeping the boot code), MBR or GPT (whose
+ * backup header it first moves from the image's end to the disk's). No
+ * mounts. The tools come with the ramdisk (images/ramdisk/build.sh). */
 #include "agent.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -75,26 +77,40 @@ static const char *meta_text(const json_t *meta, const char *key)
 	return v ? v : "";
 }
 
-/* The MAC of the first interface holding an IPv4 address other than
- * loopback: the NIC the ramdisk got its DHCP lease on, i.e. the boot NIC.
- * "" when there is none. */
+/* The MAC of interface name (sysroot's /sys) into mac; false when unknown. */
+static bool nic_mac(const char *sysroot, const char *name, char mac[18])
+{
+	char rel[128];
+	snprintf(rel, sizeof rel, "/sys/class/net/%s/address", name);
+	char *text = agent_read_text_or_empty(sysroot, rel);
+	bool ok = text && strlen(text) == 17;
+	if (ok)
+		snprintf(mac, 18, "%s", text);
+	free(text);
+	return ok;
+}
+
+/* The boot NIC's MAC: the interface of the ramdisk's first DHCP lease
+ * (the first line of /run/provisiond-leases, "IFACE ADDRESS", written by
+ * its udhcpc script), else the first interface holding an IPv4 address
+ * other than loopback. "" when there is none. */
 static void boot_mac(const char *sysroot, char mac[18])
 {
 	mac[0] = '\0';
+	char *leases = agent_read_text_or_empty(sysroot, "/run/provisiond-leases");
+	char name[IF_NAMESIZE] = "";
+	if (leases && sscanf(leases, "%15s", name) == 1 && nic_mac(sysroot, name, mac)) {
+		free(leases);
+		return;
+	}
+	free(leases);
 	struct ifaddrs *ifs = NULL;
 	if (getifaddrs(&ifs) != 0)
 		return;
-	for (struct ifaddrs *i = ifs; i && !mac[0]; i = i->ifa_next) {
-		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
-		    (i->ifa_flags & IFF_LOOPBACK))
-			continue;
-		char rel[128];
-		snprintf(rel, sizeof rel, "/sys/class/net/%s/address", i->ifa_name);
-		char *text = agent_read_text_or_empty(sysroot, rel);
-		if (text && strlen(text) == 17)
-			snprintf(mac, 18, "%s", text);
-		free(text);
-	}
+	for (struct ifaddrs *i = ifs; i && !mac[0]; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    !(i->ifa_flags & IFF_LOOPBACK))
+			nic_mac(sysroot, i->ifa_name, mac);
 	freeifaddrs(ifs);
 }
 
@@ -119,13 +135,67 @@ static json_t *meta_data_json(const json_t *meta)
 			 keys, "meta", "allocation_id", meta_text(meta, AGENT_META_ALLOCATION_ID));
 }
 
-/* openstack/latest/network_data.json: the boot NIC by MAC, DHCP. */
-static json_t *network_data_json(const char *mac)
+/* A netmask of prefix bits in family's text form ("255.255.255.0",
+ * "ffff:ffff:ffff:ffff::"). */
+static void netmask_text(int family, int prefix, char out[INET6_ADDRSTRLEN])
 {
-	return json_pack("{s:[{s:s, s:s, s:s}], s:[{s:s, s:s, s:s, s:s}], s:[]}", "links", "id",
-			 "boot", "type", "phy", "ethernet_mac_address", mac, "networks", "id",
-			 "boot-ipv4", "type", "ipv4_dhcp", "link", "boot", "network_id", "boot",
-			 "services");
+	unsigned char b[16] = {0};
+	for (int i = 0; i < prefix; i++)
+		b[i / 8] |= (unsigned char)(0x80 >> (i % 8));
+	if (!inet_ntop(family, b, out, INET6_ADDRSTRLEN))
+		out[0] = '\0';
+}
+
+/* The static network of meta's AGENT_META_NETWORK in OpenStack's form:
+ * {"id","type":"ipv4"|"ipv6","link","ip_address","netmask","routes",
+ * "services"}; NULL when its address is not "ADDRESS/PREFIX". */
+static json_t *static_network(const json_t *net)
+{
+	char ip[INET6_ADDRSTRLEN + 8], mask[INET6_ADDRSTRLEN], any[INET6_ADDRSTRLEN];
+	snprintf(ip, sizeof ip, "%s", meta_text(net, AGENT_NET_ADDRESS));
+	char *slash = strchr(ip, '/');
+	unsigned char bin[16];
+	int family = strchr(ip, ':') ? AF_INET6 : AF_INET;
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	char *end = NULL;
+	long prefix = strtol(slash + 1, &end, 10);
+	if (inet_pton(family, ip, bin) != 1 || end == slash + 1 || *end || prefix < 1 ||
+	    prefix > (family == AF_INET ? 32 : 128))
+		return NULL;
+	netmask_text(family, (int)prefix, mask);
+	netmask_text(family, 0, any);
+	bool v4 = family == AF_INET;
+	json_t *dns = json_array(), *routes = json_array(), *v;
+	size_t i;
+	json_array_foreach(json_object_get(net, AGENT_NET_NAMESERVERS), i, v)
+	    json_array_append_new(dns, json_pack("{s:s, s:O}", "type", "dns", "address", v));
+	const char *gw = json_string_value(json_object_get(net, AGENT_NET_GATEWAY));
+	if (gw) /* the default route */
+		json_array_append_new(routes, json_pack("{s:s, s:s, s:s}", "network", any,
+							"netmask", any, "gateway", gw));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
+			 v4 ? "boot-ipv4" : "boot-ipv6", "type", v4 ? "ipv4" : "ipv6", "link",
+			 "boot", "network_id", "boot", "ip_address", ip, "netmask", mask, "routes",
+			 routes, "services", dns);
+}
+
+/* openstack/latest/network_data.json: the boot NIC by MAC with DHCP, or
+ * with the static network of meta (AGENT_META_NETWORK); the nameservers
+ * also as global services. NULL when the static network is malformed. */
+static json_t *network_data_json(const char *mac, const json_t *meta)
+{
+	const json_t *net = json_object_get(meta, AGENT_META_NETWORK);
+	json_t *network = net ? static_network(net)
+			      : json_pack("{s:s, s:s, s:s, s:s}", "id", "boot-ipv4", "type",
+					  "ipv4_dhcp", "link", "boot", "network_id", "boot");
+	if (!network)
+		return NULL;
+	json_t *services = json_deep_copy(json_object_get(network, "services"));
+	return json_pack("{s:[{s:s, s:s, s:s}], s:[o], s:o}", "links", "id", "boot", "type", "phy",
+			 "ethernet_mac_address", mac, "networks", network, "services",
+			 services ? services : json_array());
 }
 
 /* Writes name under dir with text; false on failure. */
@@ -155,14 +225,27 @@ static enum agent_rc stage_files(const char *dir, const json_t *meta, const char
 {
 	char mac[18];
 	boot_mac(sysroot, mac);
+	bool is_static = json_is_object(json_object_get(meta, AGENT_META_NETWORK));
+	if (is_static && !mac[0])
+		return agent_fail(err, AGENT_E_USAGE,
+				  "config drive: no boot NIC (no DHCP lease in the ramdisk) to put "
+				  "the static address on");
 	bool ok = put_json(dir, "meta_data.json", meta_data_json(meta));
-	if (ok && mac[0])
-		ok = put_json(dir, "network_data.json", network_data_json(mac));
+	json_t *nd = mac[0] ? network_data_json(mac, meta) : NULL;
+	if (is_static && !nd)
+		return agent_fail(err, AGENT_E_USAGE,
+				  "config drive: the static network's address is not "
+				  "ADDRESS/PREFIX");
+	if (ok && nd)
+		ok = put_json(dir, "network_data.json", nd);
+	else
+		json_decref(nd);
 	const char *ud = json_string_value(json_object_get(meta, AGENT_META_USER_DATA));
 	if (ok && ud)
 		ok = put_file(dir, "user_data", ud);
-	agent_log(AGENT_LOG_INFO, "config drive: boot NIC %s, user data %s",
-		  mac[0] ? mac : "unknown", ud ? "yes" : "no");
+	agent_log(AGENT_LOG_INFO, "config drive: boot NIC %s, %s, user data %s",
+		  mac[0] ? mac : "unknown", is_static ? "static address" : "DHCP",
+		  ud ? "yes" : "no");
 	return ok ? AGENT_OK : agent_fail(err, AGENT_E_IO, "config drive: cannot stage its files");
 }
 
@@ -218,10 +301,22 @@ static enum agent_rc copy_fs(const char *dir, int fd, uint64_t at, struct agent_
 	return rc;
 }
 
-/* The last partition of the device's table (sfdisk --json, read back with
- * jansson): its number, start and type. false when there is no table. */
-static bool last_partition(const char *dir, const char *device, int *num, long long *start,
-			   char type[8])
+/* The device's partition table as sfdisk --json reads it: its label and
+ * its last partition (the one that starts last): number, start, type. */
+struct table {
+	bool gpt;	 /* else an MBR ("dos") */
+	int num;	 /* the last partition's number */
+	long long start; /* its first sector */
+	char type[40];	 /* "83" (MBR) or a GUID (GPT) */
+};
+
+/* GPT partition types the drive needs (sfdisk prints and takes GUIDs). */
+#define GPT_LINUX_FS "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
+#define GPT_BASIC_DATA "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7" /* FAT, as Windows' */
+
+/* Fills t from the device's table; false when there is none (or no
+ * partition in it). */
+static bool read_table(const char *dir, const char *device, struct table *t)
 {
 	char out[256];
 	snprintf(out, sizeof out, "%s/table.json", dir);
@@ -231,63 +326,77 @@ static bool last_partition(const char *dir, const char *device, int *num, long l
 	char *dump[] = {"sfdisk", "--json", (char *)device, NULL};
 	enum agent_rc rc = run_tool(dump, NULL, fd, NULL);
 	close(fd);
-	json_t *t = rc == AGENT_OK ? json_load_file(out, 0, NULL) : NULL;
-	json_t *parts = json_object_get(json_object_get(t, "partitiontable"), "partitions");
-	json_t *last = json_array_get(parts, json_array_size(parts) - 1);
+	json_t *j = rc == AGENT_OK ? json_load_file(out, 0, NULL) : NULL;
+	json_t *pt = json_object_get(j, "partitiontable");
+	json_t *parts = json_object_get(pt, "partitions"), *p, *last = NULL;
+	size_t i;
+	json_array_foreach(parts, i, p)
+	{
+		if (!last || json_integer_value(json_object_get(p, "start")) >
+				 json_integer_value(json_object_get(last, "start")))
+			last = p;
+	}
 	const char *node = json_string_value(json_object_get(last, "node"));
 	bool ok = last && node && json_is_integer(json_object_get(last, "start"));
 	if (ok) {
 		size_t len = strlen(node);
 		while (len > 0 && node[len - 1] >= '0' && node[len - 1] <= '9')
 			len--;
-		*num = (int)strtol(node + len, NULL, 10);
-		*start = json_integer_value(json_object_get(last, "start"));
-		snprintf(type, 8, "%s", meta_text(last, "type"));
+		t->num = (int)strtol(node + len, NULL, 10);
+		t->start = json_integer_value(json_object_get(last, "start"));
+		snprintf(t->type, sizeof t->type, "%s", meta_text(last, "type"));
+		t->gpt = strcmp(meta_text(pt, "label"), "gpt") == 0;
 	}
-	json_decref(t);
-	return ok && *num > 0;
+	json_decref(j);
+	return ok && t->num > 0;
+}
+
+/* sfdisk editing the device in place: no re-read, no wipe of signatures
+ * (the image's and the drive's filesystems stay), then args. */
+static enum agent_rc sfdisk_edit(const char *device, const char *input, const char *a1,
+				 const char *a2, struct agent_err *err)
+{
+	char *argv[] = {"sfdisk",   "-q",	"--no-reread",	     "--no-tell-kernel",
+			"--wipe",   "never",	"--wipe-partitions", "never",
+			(char *)a1, (char *)a2, (char *)device,	     NULL};
+	if (!a2) { /* one argument: the device follows it */
+		argv[9] = (char *)device;
+		argv[10] = NULL;
+	}
+	return run_tool(argv, input, -1, err);
 }
 
 /* Grows the last partition up to the drive when it is a Linux one, then
- * adds the drive's partition (FAT, type c). Sectors of 512 bytes. */
+ * adds the drive's partition (FAT: type c on an MBR, basic data named
+ * config-2 on a GPT). Sectors of 512 bytes. A GPT image's backup header
+ * sits at the image's end, inside the disk: it moves to the disk's end
+ * first, which also moves the table's last usable sector there. */
 static enum agent_rc edit_table(const char *dir, const char *device, uint64_t cd_at,
 				struct agent_err *err)
 {
-	int num = 0;
-	long long start = 0;
-	char type[8] = "";
-	if (!last_partition(dir, device, &num, &start, type))
+	struct table t = {0};
+	if (!read_table(dir, device, &t))
 		return agent_fail(err, AGENT_E_USAGE,
 				  "config drive: %s has no partition table after the image",
 				  device);
-	char line[96], nbuf[16];
-	long long cd_sector = (long long)(cd_at / 512);
 	enum agent_rc rc = AGENT_OK;
-	if (strcmp(type, "83") == 0 && start < cd_sector) {
-		snprintf(nbuf, sizeof nbuf, "%d", num);
-		snprintf(line, sizeof line, "%lld, %lld\n", start, cd_sector - start);
-		char *grow[] = {"sfdisk", "-q",	   "--no-reread",	"--no-tell-kernel",
-				"--wipe", "never", "--wipe-partitions", "never",
-				"-N",	  nbuf,	   (char *)device,	NULL};
-		rc = run_tool(grow, line, -1, err);
-		agent_log(AGENT_LOG_INFO, "config drive: partition %d grown to %lld MiB", num,
-			  (cd_sector - start) / 2048);
+	if (t.gpt)
+		rc = sfdisk_edit(device, NULL, "--relocate", "gpt-bak-std", err);
+	char line[160], nbuf[16];
+	long long cd_sector = (long long)(cd_at / 512);
+	bool linux_fs = strcmp(t.type, t.gpt ? GPT_LINUX_FS : "83") == 0;
+	if (rc == AGENT_OK && linux_fs && t.start < cd_sector) {
+		snprintf(nbuf, sizeof nbuf, "%d", t.num);
+		snprintf(line, sizeof line, "%lld, %lld\n", t.start, cd_sector - t.start);
+		rc = sfdisk_edit(device, line, "-N", nbuf, err);
+		agent_log(AGENT_LOG_INFO, "config drive: partition %d grown to %lld MiB", t.num,
+			  (cd_sector - t.start) / 2048);
 	}
-	snprintf(line, sizeof line, "start=%lld, size=%llu, type=c\n", cd_sector,
-		 (unsigned long long)(AGENT_CONFIG_DRIVE_MIB * 2048));
-	char *append[] = {"sfdisk",
-			  "-q",
-			  "--no-reread",
-			  "--no-tell-kernel",
-			  "--wipe",
-			  "never",
-			  "--wipe-partitions",
-			  "never",
-			  "--append",
-			  (char *)device,
-			  NULL};
+	snprintf(line, sizeof line, "start=%lld, size=%llu, type=%s\n", cd_sector,
+		 (unsigned long long)(AGENT_CONFIG_DRIVE_MIB * 2048),
+		 t.gpt ? GPT_BASIC_DATA ", name=config-2" : "c");
 	if (rc == AGENT_OK)
-		rc = run_tool(append, line, -1, err);
+		rc = sfdisk_edit(device, line, "--append", NULL, err);
 	return rc;
 }
 
@@ -304,12 +413,13 @@ static void remove_dir(const char *dir)
 }
 
 /* Whether the allocation asked for something only a config drive carries:
- * SSH keys or user data (then an image without a partition table fails the
- * deploy instead of booting without them). */
+ * SSH keys, user data or a static network (then an image without a
+ * partition table fails the deploy instead of booting without them). */
 static bool wants_drive(const json_t *meta)
 {
 	return json_array_size(json_object_get(meta, AGENT_META_SSH_KEYS)) > 0 ||
-	       json_is_string(json_object_get(meta, AGENT_META_USER_DATA));
+	       json_is_string(json_object_get(meta, AGENT_META_USER_DATA)) ||
+	       json_is_object(json_object_get(meta, AGENT_META_NETWORK));
 }
 
 enum agent_rc agent_configdrive_write(int fd, const char *device, uint64_t disk_size,
@@ -328,10 +438,8 @@ enum agent_rc agent_configdrive_write(int fd, const char *device, uint64_t disk_
 	char dir[] = "/tmp/provisiond-cd.XXXXXX";
 	if (!mkdtemp(dir))
 		return agent_fail(err, AGENT_E_IO, "config drive: mkdtemp: %s", strerror(errno));
-	int num = 0;
-	long long start = 0;
-	char type[8] = "";
-	if (!last_partition(dir, device, &num, &start, type) && !wants_drive(meta)) {
+	struct table t = {0};
+	if (!read_table(dir, device, &t) && !wants_drive(meta)) {
 		/* a whole-disk image without a table (a raw blob, a filesystem
 		 * image): nothing asked for a drive, so none is added */
 		remove_dir(dir);

@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #define MAGIC_LEN (sizeof(AGENT_META_MAGIC) - 1)
+/* The block ends 64 KiB before the disk does: a GPT's backup header and
+ * table take the disk's last 33 sectors. */
+#define META_MAX (AGENT_MIB - 64 * 1024)
 
 enum agent_rc agent_meta_write(int fd, uint64_t disk_size, const json_t *meta,
 			       struct agent_err *err)
@@ -21,10 +24,10 @@ enum agent_rc agent_meta_write(int fd, uint64_t disk_size, const json_t *meta,
 		return agent_fail(err, AGENT_E_USAGE, "metadata cannot be serialized");
 	size_t jlen = strlen(json);
 	size_t total = MAGIC_LEN + jlen + 1;
-	if (total > AGENT_MIB) {
+	if (total > META_MAX) {
 		free(json);
 		return agent_fail(err, AGENT_E_USAGE, "metadata is %zu bytes; at most %llu fit",
-				  jlen, (unsigned long long)(AGENT_MIB - MAGIC_LEN - 1));
+				  jlen, (unsigned long long)(META_MAX - MAGIC_LEN - 1));
 	}
 	char *block = malloc(total);
 	if (!block) {

@@ -125,6 +125,13 @@ _Static_assert(AGENT_ALIVE_S * 100 > AGENT_HEARTBEAT_DEFAULT_S * (100 + AGENT_HE
 #define AGENT_META_SSH_KEYS "ssh_keys"
 #define AGENT_META_USER_DATA "user_data"       /* cloud-init user data text, optional */
 #define AGENT_META_CONFIG_DRIVE "config_drive" /* true: write a config drive */
+/* The machine's static network, optional (absent: DHCP on the boot NIC):
+ * {"address": "10.0.0.5/24" (IPv4 or IPv6, with its prefix length),
+ *  "gateway": "10.0.0.1" (optional), "nameservers": ["10.0.0.1", ...]} */
+#define AGENT_META_NETWORK "network"
+#define AGENT_NET_ADDRESS "address"
+#define AGENT_NET_GATEWAY "gateway"
+#define AGENT_NET_NAMESERVERS "nameservers"
 
 /* POST AGENT_PATH_RESULT. */
 #define AGENT_RESULT_ID "id"

@@ -4,7 +4,7 @@
 # /init runs `provisiond-agent booted`), plus OUT.raw.zst and
 # OUT.raw.sha256, and prints the raw image's sha256.
 #
-#   images/build/build-lab-image.sh OUT.raw [--size-mib N] [--agent BIN] [--cache DIR]
+#   images/build/build-lab-image.sh OUT.raw --agent BIN [--size-mib N] [--cache DIR]
 #
 # No loop devices, no mounts, no root: sfdisk on a file, mkfs.vfat on a
 # partition-sized file, mtools to copy, `syslinux --install` (mtools
@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
 	*) [ -z "$OUT" ] || die "one OUT.raw only"; OUT=$1; shift ;;
 	esac
 done
-[ -n "$OUT" ] || die "usage: build-lab-image.sh OUT.raw [--size-mib N] [--agent BIN] [--cache DIR]"
+[ -n "$OUT" ] || die "usage: build-lab-image.sh OUT.raw --agent BIN [--size-mib N] [--cache DIR]"
 [ "$MIB" -ge 32 ] || die "--size-mib must be at least 32 (FAT16 and the kernel need room)"
 for tool in sfdisk mkfs.vfat mcopy mdir syslinux zstd sha256sum; do
 	command -v "$tool" >/dev/null || [ -x "/sbin/$tool" ] || [ -x "/usr/sbin/$tool" ] ||

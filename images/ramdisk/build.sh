@@ -3,7 +3,7 @@
 # OUTDIR/initramfs (gzip'd newc cpio), plus OUTDIR/initramfs.manifest
 # (kernel, agent hash, sizes, build time, modules in load order, libraries).
 #
-#   images/ramdisk/build.sh OUTDIR [--agent BIN] [--cache DIR] [--kernel-deb FILE]
+#   images/ramdisk/build.sh OUTDIR --agent BIN [--cache DIR] [--kernel-deb FILE]
 #                                  [--init FILE] [--modules "name ..."] [--name NAME]
 #
 # Kernel and modules come from Debian's linux-image-amd64 dependency
@@ -13,8 +13,9 @@
 # steps: the cpio is written from a staging dir; /dev/console is a
 # hand-written second newc archive, so no mknod is needed.
 #
-#   --agent BIN      the provisiond-agent binary (default: compiled here from
-#                    images/agent/*.c with cc + pkg-config)
+#   --agent BIN      the provisiond-agent binary (required: CMake builds it,
+#                    target provisiond-agent; the package installs it in
+#                    /usr/lib/provisiond)
 #   --init FILE      the /init to use (default: images/ramdisk/init.sh);
 #                    images/build/ uses this for the lab image
 #   --modules LIST   module names (default: images/ramdisk/modules.txt);
@@ -23,7 +24,6 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-SRC=$(cd "$HERE/../.." && pwd)
 T0=$(date +%s.%N)
 
 die() { echo "ramdisk: $*" >&2; exit 1; }
@@ -47,6 +47,12 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$OUT" ] || die "usage: build.sh OUTDIR [options] (see --help)"
 [ -f "$INIT" ] || die "no init script $INIT"
+# The agent is built by CMake (target provisiond-agent; packaged in
+# /usr/lib/provisiond). This script does not compile it: the agent links the
+# tree's util/ library, which only the CMake build knows, and the packaged
+# builder has no sources.
+[ -n "$AGENT" ] || die "--agent BIN is required (cmake --build build --target provisiond-agent; packaged: /usr/lib/provisiond/provisiond-agent)"
+[ -x "$AGENT" ] || die "agent $AGENT is not executable"
 for tool in cpio gzip dpkg-deb depmod ldd awk; do
 	command -v "$tool" >/dev/null || [ -x "/sbin/$tool" ] || die "missing tool: $tool"
 done
@@ -84,16 +90,6 @@ unpack_kernel() {
 	KV=$(ls "$WORK/k/lib/modules" | head -1)
 	[ -n "$KV" ] && [ -f "$WORK/k/boot/vmlinuz-$KV" ] || die "$KDEB holds no kernel"
 	PATH=$PATH:/sbin:/usr/sbin depmod -b "$WORK/k" "$KV"
-}
-
-# The agent: given, or compiled from the tree with the same warnings as CMake.
-agent_binary() {
-	[ -n "$AGENT" ] && { [ -x "$AGENT" ] || die "agent $AGENT is not executable"; return; }
-	say "compiling provisiond-agent"
-	AGENT=$WORK/provisiond-agent
-	# shellcheck disable=SC2046
-	cc -std=c17 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -o "$AGENT" "$SRC"/images/agent/*.c \
-		$(pkg-config --cflags --libs libcurl jansson libcrypto libzstd) -pthread
 }
 
 # A static busybox: the host's busybox-static, else one from the cache.
@@ -251,7 +247,6 @@ write_manifest() {
 
 fetch_kernel_deb
 unpack_kernel
-agent_binary
 busybox_binary
 stage_tree
 write_initramfs

@@ -24,6 +24,7 @@ static const struct ctl_col member_cols[] = {
     {.header = "NAME", .path = "name"},
     {.header = "STATE", .path = "state"},
     {.header = "IP", .path = "ip"},
+    {.header = "ADDRESS", .path = "address", .flags = CTL_COL_OPTIONAL},
 };
 
 static void show_alloc(struct ctl *ctl, const json_t *alloc)
@@ -207,6 +208,24 @@ static int parse_spread(struct ctl *ctl, const struct ctl_cmd *cmd, const char *
 	return CTL_EXIT_OK;
 }
 
+/* --address (one per machine), --gateway, --nameserver: a static
+ * network (the server checks the addresses). */
+struct net_args {
+	const char *addresses[256], *nameservers[MAX_KEYS];
+};
+static int parse_network(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a,
+			 struct pc_alloc_spec *s, struct net_args *n)
+{
+	s->n_addresses = ctl_arg_all(a, "address", n->addresses, ARRAY_SIZE(n->addresses));
+	s->addresses = n->addresses;
+	s->gateway = ctl_arg(a, "gateway");
+	s->n_nameservers = ctl_arg_all(a, "nameserver", n->nameservers, MAX_KEYS);
+	s->nameservers = n->nameservers;
+	if (s->n_addresses == 0 && (s->gateway != NULL || s->n_nameservers > 0))
+		return ctl_usage(ctl, cmd, "--gateway and --nameserver go with --address");
+	return CTL_EXIT_OK;
+}
+
 static int parse_spec(struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_args *a,
 		      struct pc_alloc_spec *s, const char **keys)
 {
@@ -265,6 +284,9 @@ static int run_create(struct ctl *ctl, const struct ctl_cmd *cmd, const struct c
 
 	if (code == CTL_EXIT_OK)
 		code = parse_spread(ctl, cmd, ctl_arg(a, "spread"), &spec, across, sizeof(across));
+	struct net_args net;
+	if (code == CTL_EXIT_OK)
+		code = parse_network(ctl, cmd, a, &spec, &net);
 
 	if (code == CTL_EXIT_OK)
 		code = parse_wait(ctl, cmd, a, &wait);
@@ -365,6 +387,11 @@ static const struct ctl_opt create_opts[] = {
     {"user-data", 0, CTL_VALUE, "FILE",
      "cloud-init user data for the machines' config drive (- = stdin; at most 64 KiB)"},
     {"idempotency-key", 0, CTL_VALUE, "KEY", "retry-safe key: same key, same allocation"},
+    {"address", 0, CTL_MULTI, "CIDR",
+     "static address of a machine with its prefix length (10.0.0.5/24): once per machine, "
+     "in order (default: DHCP)"},
+    {"gateway", 0, CTL_VALUE, "IP", "default gateway of the static addresses"},
+    {"nameserver", 0, CTL_MULTI, "IP", "DNS server for the static addresses"},
     {"spread", 0, CTL_VALUE, "ACROSS[:MODE]",
      "machines in distinct racks or sites: rack, site, rack:best_effort (default mode strict)"},
     {"wait", 0, CTL_VALUE, "SECONDS",
@@ -400,7 +427,10 @@ const struct ctl_cmd ctl_alloc_cmds[] = {
 		"--image lab-image \\\n    --ssh-key \"$(cat ~/.ssh/id_ed25519.pub)\" "
 		"--idempotency-key build-42 --wait 900\n"
 		"  provisionctl allocation create --sku lab.small --count 3 --image lab-image "
-		"--spread rack"},
+		"--spread rack\n"
+		"  provisionctl allocation create --sku lab.small --count 2 --image debian-12 "
+		"\\\n    --address 10.0.0.50/24 --address 10.0.0.51/24 --gateway 10.0.0.1 "
+		"--nameserver 10.0.0.1"},
     {.words = "allocation list",
      .synopsis = "",
      .opts = list_opts,

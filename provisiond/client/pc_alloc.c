@@ -7,6 +7,34 @@
 /* Per-request long-poll cap: stays under common proxy idle timeouts. */
 #define PC_MAX_POLL_S 60L
 
+/* A JSON array of n strings; NULL on allocation failure. */
+static json_t *string_array(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a != NULL && i < n; i++)
+		if (json_array_append_new(a, json_string(v[i])) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* "network": {"mode":"static","addresses":[…],"gateway":…,"nameservers":[…]} */
+static int add_network(json_t *body, const struct pc_alloc_spec *s)
+{
+	if (s->n_addresses == 0)
+		return 0;
+	json_t *net = json_pack("{s:s, s:o}", "mode", "static", "addresses",
+				string_array(s->addresses, s->n_addresses));
+	int bad = net == NULL;
+	if (!bad && s->gateway != NULL)
+		bad = json_object_set_new(net, "gateway", json_string(s->gateway)) != 0;
+	if (!bad && s->n_nameservers > 0)
+		bad = json_object_set_new(net, "nameservers",
+					  string_array(s->nameservers, s->n_nameservers)) != 0;
+	return bad || json_object_set_new(body, "network", net) != 0;
+}
+
 static json_t *alloc_body(const struct pc_alloc_spec *s)
 {
 	json_t *body = json_pack("{s:s, s:I, s:s}", "sku", s->sku, "count", (json_int_t)s->count,
@@ -25,6 +53,8 @@ static json_t *alloc_body(const struct pc_alloc_spec *s)
 	}
 	if (!bad && s->user_data != NULL)
 		bad = json_object_set_new(body, "user_data", json_string(s->user_data));
+	if (!bad)
+		bad = add_network(body, s);
 	if (!bad && s->n_ssh_keys > 0) {
 		json_t *keys = json_array();
 		for (size_t i = 0; keys != NULL && i < s->n_ssh_keys; i++)

@@ -249,6 +249,14 @@ struct pc_alloc_spec {
 	const char *spread_across;   /* "rack" or "site": sent as spread.across; NULL = none */
 	const char *spread_mode;     /* "strict" or "best_effort"; NULL = server default
 				      * (strict); only sent with spread_across */
+	/* A static network, sent when n_addresses > 0 (else DHCP, nothing
+	 * sent): one address with its prefix length per machine, in order;
+	 * gateway (NULL = none) and nameservers as the server takes them. */
+	const char *const *addresses;
+	size_t n_addresses;
+	const char *gateway;
+	const char *const *nameservers;
+	size_t n_nameservers;
 };
 
 pc_status pc_alloc_create(pc_client *c, const struct pc_alloc_spec *spec, json_t **out,

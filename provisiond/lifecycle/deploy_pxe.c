@@ -172,6 +172,34 @@ static enum dep_result pxe_clean(struct deploy_ctx *c)
 	return run_command(c, AGENT_CMD_NAME_WIPE, "{\"" AGENT_WIPE_FULL "\":false}", false, false);
 }
 
+/* The machine's static network for the metadata (AGENT_META_NETWORK):
+ * its address in the allocation, the allocation's gateway and
+ * nameservers. NULL with c->err set when the allocation has a static
+ * network but no address for this machine. */
+static json_t *static_network(struct deploy_ctx *c, const struct inv_allocation *al)
+{
+	const char *address = NULL;
+	for (size_t i = 0; i < al->nmachines; i++)
+		if (!al->machines[i].detached && strcmp(al->machines[i].id, c->m->id) == 0)
+			address = al->machines[i].address;
+	json_t *net = json_loads(al->network_json, 0, NULL);
+	if (!net || !address || !*address) {
+		snprintf(c->err, sizeof c->err,
+			 "allocation %s has a static network but no "
+			 "address for this machine",
+			 al->id);
+		json_decref(net);
+		return NULL;
+	}
+	json_t *gw = json_object_get(net, "gateway");
+	json_t *o = json_pack("{s:s, s:O}", AGENT_NET_ADDRESS, address, AGENT_NET_NAMESERVERS,
+			      json_object_get(net, "nameservers"));
+	if (o && json_is_string(gw))
+		json_object_set(o, AGENT_NET_GATEWAY, gw);
+	json_decref(net);
+	return o;
+}
+
 /* The metadata the agent writes to the disk (and the config drive's
  * contents): user_data is read here only, never kept or logged. */
 static json_t *image_metadata(struct deploy_ctx *c, const struct inv_allocation *al,
@@ -193,6 +221,13 @@ static json_t *image_metadata(struct deploy_ctx *c, const struct inv_allocation 
 	if (meta && user_data)
 		json_object_set_new(meta, AGENT_META_USER_DATA, json_string(user_data));
 	free(user_data);
+	json_t *net = al->network_json ? static_network(c, al) : NULL;
+	if (al->network_json && !net) {
+		json_decref(meta);
+		return NULL;
+	}
+	if (meta && net)
+		json_object_set_new(meta, AGENT_META_NETWORK, net);
 	return meta;
 }
 

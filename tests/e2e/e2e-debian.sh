@@ -1,14 +1,18 @@
 #!/bin/bash
 # e2e-debian.sh — the Debian image end to end on the libvirt lab (lab/lab):
-# a service allocates 2 real VMs with the Debian 12 image
-# (images/build/build-debian-image.sh, cached in the build directory), an SSH
-# key this test generates and user data that writes a file and runs a
-# command; when the allocation is ready (the deployed OS reported booted
-# after cloud-init finished), the test logs in over SSH from inside the lab's
+# a service makes two allocations of one real VM each, at the same time,
+# with the Debian 12 image (images/build/build-debian-image.sh, cached in the
+# build directory), an SSH key this test generates and user data that writes
+# a file and runs a command: one with DHCP, one with a static address of the
+# lab's /24 outside dnsmasq's range (gateway and nameserver: the lab's
+# bridge). When both are ready (the deployed OS reported booted after
+# cloud-init finished), the test logs in over SSH from inside the lab's
 # network namespace with that key and checks the hostname (the machine's
 # name), the user data's file and command, that cloud-init finished from the
-# config drive, and that the root filesystem fills the disk; then releases
-# the allocation and checks that the wipe left no trace on the VMs' disk
+# config drive, that the root filesystem fills the disk, and the network:
+# the DHCP machine holds its lease; the static one exactly its address, the
+# default route via the gateway and the nameserver in resolv.conf. Then it
+# releases both and checks that the wipe left no trace on the VMs' disk
 # files (partition table, config drive and metadata MiB all zero). Prints
 # each phase's duration.
 #
@@ -80,7 +84,7 @@ M1=$LAB_NAME-01 M2=$LAB_NAME-02
 phase "enroll -> available"
 wait_all available 2 600
 
-phase "allocate 2 x Debian -> ready"
+phase "allocate 2 x 1 Debian (DHCP, static) -> ready"
 # the hash of the image lab up put in the store (the same build unless
 # its inputs changed since the first phase)
 SHA=$(cut -d' ' -f1 "$LAB_CACHE/debian-image.raw.sha256")
@@ -98,29 +102,61 @@ write_files:
 runcmd:
   - [sh, -c, "echo ran-$MARK > /root/e2e-runcmd"]
 EOF
+# the static machine: an address of the lab's /24 outside dnsmasq's range
+# (.100-.199), the lab's bridge as gateway and nameserver
+STATIC_IP=$LAB_NET.50 GATEWAY=$LAB_NET.1
 T_ALLOC=$EPOCHREALTIME
-ALLOC=$(svc -o json allocation create --sku lab.small --count 2 --image debian-12 --name e2e-debian \
-	--ssh-key "$(cat "$WORK/id_ed25519.pub")" --user-data "$WORK/user-data" --wait 600) ||
-	fail "allocation did not become ready: $ALLOC"
-ID=$(jq -r .id <<<"$ALLOC")
-[ "$(jq -r .state <<<"$ALLOC")" = ready ] || fail "allocation $ID is $(jq -r .state <<<"$ALLOC")"
-say "allocation $ID ready after $(dt "$T_ALLOC" "$EPOCHREALTIME") s"
+create() { # NAME OUT [ARGS...]: one machine; the answer (or the error) into OUT
+	local name=$1 out=$2
+	shift 2
+	svc -o json allocation create --sku lab.small --count 1 --image debian-12 --name "$name" \
+		--ssh-key "$(cat "$WORK/id_ed25519.pub")" --user-data "$WORK/user-data" --wait 600 "$@" \
+		>"$out" 2>"$out.err"
+}
+# both at once: the two deploys run side by side
+create e2e-dhcp "$WORK/dhcp.json" &
+P_DHCP=$!
+create e2e-static "$WORK/static.json" --address "$STATIC_IP/24" --gateway "$GATEWAY" \
+	--nameserver "$GATEWAY" &
+P_STATIC=$!
+wait $P_DHCP || fail "the DHCP allocation did not become ready: $(cat "$WORK/dhcp.json"*)"
+wait $P_STATIC || fail "the static allocation did not become ready: $(cat "$WORK/static.json"*)"
+IDS=()
+for f in dhcp static; do
+	[ "$(jq -r .state "$WORK/$f.json")" = ready ] || fail "allocation e2e-$f is $(jq -r .state "$WORK/$f.json")"
+	IDS+=("$(jq -r .id "$WORK/$f.json")")
+done
+[ "$(jq -r .network.mode "$WORK/dhcp.json")" = dhcp ] || fail "e2e-dhcp: its network is not dhcp"
+[ "$(jq -r '.machines[0].address' "$WORK/static.json")" = "$STATIC_IP/24" ] ||
+	fail "e2e-static: its machine is $(jq -c '.machines[0]' "$WORK/static.json")"
+say "allocations ${IDS[*]} ready after $(dt "$T_ALLOC" "$EPOCHREALTIME") s"
 
 phase "ssh into both machines"
-for m in $M1 $M2; do
+for f in dhcp static; do
+	a=$(cat "$WORK/$f.json")
+	ID=$(jq -r .id <<<"$a")
+	m=$(jq -r '.machines[0].name' <<<"$a")
 	d=$LAB_DIR/vms/$m
+	[ -f "$d/vm.env" ] || fail "e2e-$f: its machine '$m' is not a lab VM"
 	. "$d/vm.env"
 	# the address provisiond reports for the machine (the deployed OS's, from
-	# its booted call), which must be the OS's newest DHCP lease
-	ip=$(jq -r --arg n "$m" '.machines[] | select(.name == $n) | .ip // empty' <<<"$ALLOC")
+	# its booted call): the OS's newest DHCP lease, or the static address
+	ip=$(jq -r '.machines[0].ip // empty' <<<"$a")
 	[ -n "$ip" ] || fail "$m: the allocation shows no address"
-	[ "$ip" = "$(lease_of "$VM_MAC")" ] || fail "$m: provisiond says $ip, dnsmasq leased $(lease_of "$VM_MAC")"
+	if [ $f = dhcp ]; then
+		[ "$ip" = "$(lease_of "$VM_MAC")" ] || fail "$m: provisiond says $ip, dnsmasq leased $(lease_of "$VM_MAC")"
+	else
+		[ "$ip" = "$STATIC_IP" ] || fail "$m: provisiond says $ip, not the static $STATIC_IP"
+	fi
 	out=$(vm_ssh "$ip" 'hostname; cat /root/e2e-user-data; echo; cat /root/e2e-runcmd;
 		cloud-init status | sed -n "s/^status: //p"; cloud-init query platform;
 		echo $(( $(cat /sys/class/block/vda/size) * 512 )); echo $(( $(cat /sys/class/block/vda1/size) * 512 ));
-		df -B1 --output=size / | tail -1; head -1 /etc/os-release') || fail "$m: ssh root@$ip failed"
+		df -B1 --output=size / | tail -1; head -1 /etc/os-release;
+		echo $(ip -o -4 addr show scope global | while read -r _ dev _ addr _; do echo "$dev=$addr"; done);
+		ip -4 route show default | head -1; grep -m1 "^nameserver" /etc/resolv.conf || true') ||
+		fail "$m: ssh root@$ip failed"
 	mapfile -t L <<<"$out"
-	say "$m ($ip): $(tr '\n' ' ' <<<"$out")"
+	say "$m ($f, $ip): $(tr '\n' ' ' <<<"$out")"
 	[ "${L[0]}" = "$m" ] || fail "$m: hostname is '${L[0]}'"
 	[ "${L[1]}" = "$MARK" ] || fail "$m: /root/e2e-user-data holds '${L[1]}', expected $MARK"
 	[ "${L[2]}" = "ran-$MARK" ] || fail "$m: runcmd wrote '${L[2]}'"
@@ -132,6 +168,15 @@ for m in $M1 $M2; do
 	# and the filesystem fills it (less ext4's own overhead; the image's was 640 MiB)
 	[ "$fs" -ge $((part * 9 / 10)) ] || fail "$m: root filesystem $fs bytes in a $part-byte partition"
 	[[ "${L[8]}" == *"Debian GNU/Linux 12"* ]] || fail "$m: /etc/os-release says '${L[8]}'"
+	if [ $f = dhcp ]; then
+		[ "${L[9]}" = "eth0=$ip/24" ] || fail "$m: IPv4 addresses '${L[9]}', expected its lease eth0=$ip/24"
+	else
+		# exactly the static address (no lease beside it), the default route
+		# via the gateway, the nameserver
+		[ "${L[9]}" = "eth0=$STATIC_IP/24" ] || fail "$m: IPv4 addresses '${L[9]}', expected eth0=$STATIC_IP/24"
+		[[ "${L[10]}" == "default via $GATEWAY dev eth0"* ]] || fail "$m: default route '${L[10]}'"
+		[ "${L[11]}" = "nameserver $GATEWAY" ] || fail "$m: resolv.conf's first nameserver line is '${L[11]}'"
+	fi
 	# booted was reported after cloud-init finished: in this order on the console
 	tr -d '\r' <"$d/serial.log" | grep -aE 'Cloud-init v\. .* finished|PROVISIOND-BOOTED allocation='"$ID" |
 		tail -2 | tr '\n' ' ' | grep -qE 'finished.*PROVISIOND-BOOTED' ||
@@ -139,7 +184,12 @@ for m in $M1 $M2; do
 done
 
 phase "release -> available (wiped)"
-REL=$(svc -o json allocation release "$ID" --wait 600) || fail "release did not finish: $REL"
+for ID in "${IDS[@]}"; do
+	svc -o json allocation release "$ID" >/dev/null || fail "the release of $ID was refused"
+done
+for ID in "${IDS[@]}"; do
+	REL=$(svc -o json allocation release "$ID" --wait 600) || fail "release of $ID did not finish: $REL"
+done
 wait_all available 2 300
 for m in $M1 $M2; do
 	disk=$LAB_DIR/vms/$m/disk0.raw

@@ -10,9 +10,11 @@ set_tests_properties(e2e_lab PROPERTIES
   SKIP_RETURN_CODE 77
   ENVIRONMENT "PROVISIOND_SOURCE_DIR=${CMAKE_SOURCE_DIR};PROVISIOND_BINARY_DIR=${CMAKE_BINARY_DIR}")
 
-# The Debian image end to end (tests/e2e/e2e-debian.sh): 2 VMs deployed with
-# the Debian 12 image, a config drive with an SSH key and user data, logged
-# into over SSH, released and wiped. Label debian to run it apart
+# The Debian image end to end (tests/e2e/e2e-debian.sh): 2 allocations of one
+# VM each deployed at once with the Debian 12 image, a config drive with an
+# SSH key and user data, one with DHCP and one with a static address, logged
+# into over SSH (address, default route, nameserver checked), released and
+# wiped. Label debian to run it apart
 # (ctest -L debian); the image build is cached in the build directory.
 # Its image is built first by the fixture debian_image_build
 # (tests/e2e/debian-image.sh), which needs no VM and so runs beside the other

@@ -7,6 +7,8 @@ set(PROVISIOND_IT_TESTS
                   # available; PATCHes while the engine works
   api_alloc       # gang allocation, capacity, quota, idempotency, long-poll, min_count,
                   # 16 concurrent clients, substitution, pool exhaustion, failed cleaning
+  api_network     # static addresses: stored and returned, the 409 for an address in use,
+                  # a substitute keeping the address, release freeing it
   api_spread      # gangs spread across racks and sites: strict, best effort, the 409
                   # counting racks, substitutes keeping the spread, racing gangs, restart
   api_crash       # kill -9 in the middle of deploys, restart, convergence; restart
@@ -38,7 +40,7 @@ endforeach()
 # the harness gives each daemon a schema): every test above but the three
 # whose checks read SQLite files (api_input's table dumps, api_secrets'
 # database file and WAL, api_images' refusal of the database file).
-set(PROVISIOND_IT_PG_TESTS api_lifecycle api_alloc api_spread api_crash api_auth api_cli
+set(PROVISIOND_IT_PG_TESTS api_lifecycle api_alloc api_network api_spread api_crash api_auth api_cli
   api_hygiene api_trust api_longpoll api_metrics api_admission api_console api_agent
   api_rollout)
 if(WITH_POSTGRES)

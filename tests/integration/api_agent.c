@@ -33,6 +33,7 @@ struct agent {
 	char session[H_TOKEN_LEN];  /* "" when it has none */
 	char instance[H_TOKEN_LEN]; /* from write_image's metadata */
 	bool user_data_seen;	    /* write_image's metadata carried USER_DATA */
+	bool network_seen;	    /* ...and the machine's static network */
 	char image_url[300];	    /* write_image's url */
 	int commands;		    /* commands carried out */
 };
@@ -111,6 +112,12 @@ static void run_command(struct agent *ag, json_t *cmd)
 		const char *ud = json_string_value(json_object_get(meta, "user_data"));
 		ag->user_data_seen = ud && strcmp(ud, USER_DATA) == 0 &&
 				     json_is_true(json_object_get(meta, "config_drive"));
+		json_t *net = json_object_get(meta, "network");
+		const char *addr = json_string_value(json_object_get(net, "address"));
+		const char *gw = json_string_value(json_object_get(net, "gateway"));
+		json_t *ns = json_object_get(net, "nameservers");
+		ag->network_seen = addr && strcmp(addr, "10.79.9.5/24") == 0 && gw &&
+				   strcmp(gw, "10.79.9.1") == 0 && json_array_size(ns) == 1;
 	}
 	const char *url = json_string_value(json_object_get(json_object_get(cmd, "args"), "url"));
 	if (strcmp(name, "write_image") == 0 && url)
@@ -202,8 +209,10 @@ static void test_agent_protocol(void **state)
 	assert_true(ag.commands >= 1);
 	assert_int_equal(h_image(d, "agent-img"), 201);
 	char alloc[H_ID_LEN];
-	b = json_pack("{s:s, s:i, s:s, s:s}", "sku", "lab.small", "count", 1, "image", "agent-img",
-		      "user_data", USER_DATA);
+	b = json_pack("{s:s, s:i, s:s, s:s, s:{s:s, s:[s], s:s, s:[s]}}", "sku", "lab.small",
+		      "count", 1, "image", "agent-img", "user_data", USER_DATA, "network", "mode",
+		      "static", "addresses", "10.79.9.5/24", "gateway", "10.79.9.1", "nameservers",
+		      "10.79.9.1");
 	assert_int_equal(h_call(d, d->admin, "POST", "/v1/allocations", b, &r), 202);
 	snprintf(alloc, sizeof alloc, "%s", h_str(&r, "id"));
 	assert_null(strstr(r.body, UD_MARK));
@@ -214,6 +223,7 @@ static void test_agent_protocol(void **state)
 		agent_round(&ag);
 	}
 	assert_true(ag.user_data_seen);
+	assert_true(ag.network_seen);
 	/* the deployed OS: the wrong machine is refused, the right one counts */
 	char body[96];
 	snprintf(body, sizeof body, "{\"machine_id\":\"%s\"}",

@@ -136,6 +136,93 @@ static const struct bad_case cases[] = {
     {"POST", AL,
      "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"user_data\":\"a\\u0001b\"}", NULL, 400,
      "invalid_value", "user_data"},
+    /* network: DHCP or static addresses, one per machine */
+    {"POST", AL, "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":7}", NULL, 400,
+     "invalid_type", "network"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":{\"mode\":\"bogus\"}}", NULL,
+     400, "invalid_value", "network.mode"},
+    {"POST", AL, "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":{}}", NULL, 400,
+     "missing_field", "network.mode"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"mask\":1}}",
+     NULL, 400, "unknown_field", "network.mask"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":{\"mode\":\"dhcp\","
+     "\"addresses\":[\"10.0.0.5/24\"]}}",
+     NULL, 400, "invalid_value", "network.addresses"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":{\"mode\":\"static\"}}",
+     NULL, 400, "missing_field", "network.addresses"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":2,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[\"10.0.0.5/24\"]}}",
+     NULL, 400, "invalid_value", "network.addresses"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":2,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[\"10.0.0.5/24\",\"10.0.0.300/24\"]}}",
+     NULL, 400, "invalid_value", "network.addresses[1]"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[5]}}",
+     NULL, 400, "invalid_value", "network.addresses[0]"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[\"10.0.0.5\"]}}",
+     NULL, 400, "invalid_value", "network.addresses[0]"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[\"10.0.0.5/33\"]}}",
+     NULL, 400, "invalid_value", "network.addresses[0]"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[\"10.0.0.5/+8\"]}}",
+     NULL, 400, "invalid_value", "network.addresses[0]"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[\"10.0.0.0/24\"]}}",
+     NULL, 400, "invalid_value", "network.addresses[0]"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[\"10.0.0.255/24\"]}}",
+     NULL, 400, "invalid_value", "network.addresses[0]"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":2,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[\"10.0.0.5/24\",\"10.0.0.5/25\"]}}",
+     NULL, 400, "invalid_value", "network.addresses[1]"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":2,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[\"fd00::5/64\",\"fd00:0::05/64\"]}}",
+     NULL, 400, "invalid_value", "network.addresses[1]"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":2,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[\"10.0.0.5/24\",\"fd00::5/64\"]}}",
+     NULL, 400, "invalid_value", "network.addresses[1]"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":2,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[\"10.0.0.5/24\",\"10.0.1.5/24\"],\"gateway\":\"10.0.0.1\"}}",
+     NULL, 400, "invalid_value", "network.gateway"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[\"10.0.0.5/24\"],\"gateway\":\"10.0.0.5\"}}",
+     NULL, 400, "invalid_value", "network.addresses[0]"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[\"10.0.0.5/24\"],\"gateway\":\"10.0.0.1/24\"}}",
+     NULL, 400, "invalid_value", "network.gateway"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[\"fd00:1::5/64\"],\"gateway\":\"fd00:2::1\"}}",
+     NULL, 400, "invalid_value", "network.gateway"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[\"10.0.0.5/24\"],\"nameservers\":[\"10.0.0.1\",\"x\"]}}",
+     NULL, 400, "invalid_value", "network.nameservers[1]"},
+    {"POST", AL,
+     "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"network\":{\"mode\":\"static\","
+     "\"addresses\":[\"10.0.0.5/24\"],\"nameservers\":\"10.0.0.1\"}}",
+     NULL, 400, "invalid_type", "network.nameservers"},
     {"POST", AL, "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\",\"name\":\"a b\"}", NULL,
      400, "invalid_value", "name"},
     {"POST", AL, "{\"sku\":\"lab.small\",\"count\":1,\"image\":\"img\"}",

@@ -278,8 +278,12 @@ static void test_clear_rows_sealed_at_start(void **state)
 	/* back to schema 4: clear passwords, and without the image store's
 	 * columns of migration 6, the machine counts of migration 7, the
 	 * allocations' spread of migration 8, the rollouts of migration 10,
-	 * the replicas of migration 11 and the user data of migration 12 */
+	 * the replicas of migration 11, the user data of migration 12 and the
+	 * static network of migration 13 */
 	assert_int_equal(h_db_exec(d, "UPDATE bmcs SET password = '" PW "-clear';"
+				      " DROP INDEX allocation_addresses_ip;"
+				      " DROP TABLE allocation_addresses;"
+				      " ALTER TABLE allocations DROP COLUMN network;"
 				      " ALTER TABLE allocations DROP COLUMN user_data;"
 				      " DROP TABLE rollout_machines; DROP TABLE rollouts;"
 				      " ALTER TABLE allocation_machines DROP COLUMN image;"

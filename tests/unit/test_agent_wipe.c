@@ -157,10 +157,12 @@ static void test_metadata_errors(void **state)
 	assert_int_equal(tu_write_file(disk, blk, 2 * MIB), 0);
 	assert_int_equal(agent_meta_read(disk, &back, &err), AGENT_E_IO);
 	assert_non_null(strstr(err.msg, "not a JSON object"));
-	/* Too big to fit in the last MiB. */
-	char *big = malloc(MIB + 1);
-	memset(big, 'x', MIB);
-	big[MIB] = '\0';
+	/* Too big: it would fit in the last MiB, but not before the last
+	 * 64 KiB, which a GPT's backup header and table need. */
+	size_t n = MIB - 32 * 1024;
+	char *big = malloc(n + 1);
+	memset(big, 'x', n);
+	big[n] = '\0';
 	json_t *meta = json_pack("{s:s}", "k", big);
 	int fd = open(disk, O_RDWR);
 	assert_int_equal(agent_meta_write(fd, 2 * MIB, meta, &err), AGENT_E_USAGE);

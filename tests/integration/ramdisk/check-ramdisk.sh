@@ -1,12 +1,20 @@
 #!/bin/bash
 # check-ramdisk.sh SRC AGENT OUTDIR — builds the deploy ramdisk with
 # images/ramdisk/build.sh and checks the cpio holds /init, busybox, the
-# agent, its libraries, the dynamic loader and every wanted kernel module.
+# agent, its libraries, the dynamic loader and every wanted kernel module;
+# without --agent it refuses at once, naming the option (it builds no agent).
 set -euo pipefail
 SRC=$1 AGENT=$2 OUT=$3
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 rm -rf "$OUT"
+err=$(mktemp)
+if "$SRC/images/ramdisk/build.sh" "$OUT" 2>"$err"; then
+	fail "build.sh without --agent succeeded"
+fi
+grep -q -- "--agent BIN is required" "$err" || fail "build.sh without --agent said: $(cat "$err")"
+rm -f "$err"
+[ ! -e "$OUT" ] || fail "build.sh without --agent left $OUT behind"
 "$SRC/images/ramdisk/build.sh" "$OUT" --agent "$AGENT"
 [ -s "$OUT/vmlinuz" ] || fail "no vmlinuz"
 [ -s "$OUT/initramfs" ] || fail "no initramfs"
