@@ -139,9 +139,11 @@ soak_kinds() {
 	CYCLE_KINDS+=("${vm[@]}")
 }
 
-soak_pick() { # WORD...: one of them at random
+# WORD...: one of them at random, in PICK. Not in a $(...) subshell: bash
+# reseeds RANDOM there, and --seed would no longer repeat a run.
+soak_pick() {
 	local a=("$@")
-	echo "${a[RANDOM % ${#a[@]}]}"
+	PICK=${a[RANDOM % ${#a[@]}]}
 }
 
 soak_cycle() {
@@ -149,8 +151,9 @@ soak_cycle() {
 	soak_kinds
 	kinds=("${CYCLE_KINDS[@]}")
 	[ ${#kinds[@]} -gt 0 ] && kind=${kinds[-1]}
-	when=$(soak_pick between deploy release)
-	[ "$kind" = vm ] && [ "$when" = between ] && when=$(soak_pick deploy release)
+	soak_pick between deploy release
+	when=$PICK
+	[ "$kind" = vm ] && [ "$when" = between ] && soak_pick deploy release && when=$PICK
 	say "-- cycle $c: faults ${kinds[*]:-none}${kind:+ (the last: $when)}"
 	P_KIND=""
 	for ((i = 0; i + 1 < ${#kinds[@]}; i++)); do
@@ -212,13 +215,16 @@ soak_arm() {
 	names=$( [ -n "$alloc" ] && svc_ctl -o json allocation show "$alloc" 2>/dev/null | jq -r '.machines[].name')
 	if [ -n "$names" ]; then
 		# shellcheck disable=SC2086
-		P_VM=$LAB_DIR/vms/$(soak_pick $names)
+		soak_pick $names
+		P_VM=$LAB_DIR/vms/$PICK
 	else
 		# shellcheck disable=SC2046
-		P_VM=$(soak_pick $(vm_dirs))
+		soak_pick $(vm_dirs)
+		P_VM=$PICK
 	fi
 	if [ "$kind" = vm ] && [ -n "$alloc" ]; then
-		P_MARK=$(soak_pick 'iPXE' 'PROVISIOND-AGENT start' 'SYSLINUX')
+		soak_pick 'iPXE' 'PROVISIOND-AGENT start' 'SYSLINUX'
+		P_MARK=$PICK
 	else
 		P_AT=$((${EPOCHREALTIME%.*} + RANDOM % 26))
 	fi
