@@ -350,6 +350,9 @@ INV_MUST_CHECK enum inv_status inv_machine_change(struct inv *inv, const char *i
 /* cold for good: its deploy interface cannot keep it warm (vmedia) */
 #define INV_PHASE_NO_WARM "no-warm"
 #define INV_WARM_MAX 256
+/* A failed machine in phase "bmc-down" failed because its BMC did not
+ * answer; the engine looks at it again until the BMC does (steps.c). */
+#define INV_PHASE_BMC_DOWN "bmc-down"
 struct inv_warm_pool {
 	int size; /* in: the pool's size: cold machines are read for the shortfall */
 	char warm[INV_WARM_MAX][INV_ID_LEN]; /* out: warm or warming, oldest first */

@@ -61,6 +61,7 @@ static const struct option options[] = {
     N("lifecycle", "max_substitutions", max_substitutions, 0, 1000),
     N("lifecycle", "max_concurrent_deploys", max_concurrent_deploys, 1, 100000),
     N("lifecycle", "warm_max_s", warm_max_s, 1, 31536000),
+    N("lifecycle", "agent_boot_timeout_s", agent_boot_timeout_s, 0, 86400),
     N("bmc", "call_timeout_ms", bmc_call_timeout_ms, 100, 600000),
     N("bmc", "max_concurrent", bmc_max_concurrent, 1, 10000),
     N("bmc", "retries", bmc_retries, 0, 20),
@@ -127,6 +128,7 @@ void config_defaults(struct config *c)
 	c->max_substitutions = 2;
 	c->max_concurrent_deploys = 64;
 	c->warm_max_s = 86400;
+	c->agent_boot_timeout_s = 600;
 	c->bmc_call_timeout_ms = 10000;
 	c->bmc_max_concurrent = 32;
 	c->bmc_retries = 2;

@@ -46,6 +46,9 @@ struct config {
 	int max_substitutions;
 	int max_concurrent_deploys;
 	int warm_max_s; /* a warm-pool machine powers off after this long */
+	/* an agent or deployed OS that has not called in this long after its
+	 * boot fails the attempt (0: only the state's deadline) */
+	int agent_boot_timeout_s;
 	/* [bmc] */
 	int bmc_call_timeout_ms, bmc_max_concurrent, bmc_retries, bmc_breaker_threshold;
 	int bmc_breaker_cooldown_ms, bmc_confirm_timeout_ms;

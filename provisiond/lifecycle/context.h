@@ -43,6 +43,11 @@ struct lc_limits {
 	int max_per_rack;    /* machines of one rack stepped at once (<= 0: no cap) */
 	int discovery_ttl_s; /* discovered machines nobody enrolls expire */
 	int warm_max_s;	     /* a warm-pool machine stays on at most this long */
+	/* An agent (or deployed OS) that has not called in this long after the
+	 * boot that should have started it fails the attempt, which boots it
+	 * again: the machine lost power or never network-booted. 0: only the
+	 * state's deadline catches it. */
+	int agent_boot_timeout_s;
 };
 
 /* The seconds a machine may spend in state s (0: no deadline). Its

@@ -49,6 +49,10 @@ static enum dep_result queue_command(struct deploy_ctx *c, const char *name, con
 		return DEP_ERROR;
 	}
 	c->phase_out = "agent";
+	/* queued at the agent's boot: look again when it would be overdue
+	 * (boot_overdue), unless it reports first */
+	if (c->lc->limits.agent_boot_timeout_s > 0)
+		c->wake_in_ms = (int64_t)c->lc->limits.agent_boot_timeout_s * 1000 + 500;
 	return DEP_PENDING;
 }
 
@@ -68,11 +72,35 @@ static int64_t agent_quiet_ms(struct deploy_ctx *c)
 	return quiet > 0 ? quiet : 0;
 }
 
+/* Whether what was booted at booted_at (the agent, or the deployed OS) is
+ * overdue: it has not called in within [lifecycle] agent_boot_timeout_s.
+ * The machine lost its power in the middle of the boot (nothing powers it
+ * on again), or never network-booted (no DHCP answer, a firmware that gave
+ * up): waiting longer does not help, a fresh boot does. While it is not
+ * overdue, the step looks again when it would be. */
+static bool boot_overdue(struct deploy_ctx *c, int64_t booted_at, const char *what)
+{
+	int64_t limit = (int64_t)c->lc->limits.agent_boot_timeout_s * 1000;
+	int64_t waited = lc_now(c->lc) - booted_at;
+	if (limit <= 0 || booted_at <= 0)
+		return false;
+	if (waited < limit) {
+		c->wake_in_ms = limit - waited + 500;
+		return false;
+	}
+	snprintf(c->err, sizeof c->err,
+		 "%s did not call in within %d s of its boot (the machine is off, or did not "
+		 "boot it)",
+		 what, c->lc->limits.agent_boot_timeout_s);
+	return true;
+}
+
 /* How the command queued in phase "agent" went. An agent that was heard
  * from and then stays silent past AGENT_ALIVE_S (hung, killed, its machine
  * lost power or network) cannot finish it: a failed attempt (retried with a
- * fresh boot) instead of a wait for the state's deadline. While it waits
- * the step looks again when the agent would count as silent. */
+ * fresh boot) instead of a wait for the state's deadline; so is an agent
+ * that never calls in after its boot (boot_overdue). While it waits the
+ * step looks again when the agent would count as silent or overdue. */
 static enum dep_result check_command(struct deploy_ctx *c, const char *name)
 {
 	struct inv_command cmd = {0};
@@ -94,6 +122,8 @@ static enum dep_result check_command(struct deploy_ctx *c, const char *name)
 		r = DEP_ERROR;
 	} else if (quiet >= 0) {
 		c->wake_in_ms = AGENT_ALIVE_MS - quiet + 500;
+	} else if (boot_overdue(c, cmd.created_at, "the agent")) {
+		r = DEP_ERROR; /* the command was queued at the agent's boot */
 	}
 	c->phase_out = "agent";
 	inv_command_clear(&cmd);
@@ -281,6 +311,8 @@ static enum dep_result pxe_booted(struct deploy_ctx *c)
 	} else if (strcmp(cmd.state, "failed") == 0) {
 		snprintf(c->err, sizeof c->err, "deployed OS: %.400s", cmd.message);
 		r = DEP_ERROR;
+	} else if (boot_overdue(c, cmd.created_at, "the deployed OS")) {
+		r = DEP_ERROR; /* expected right before the cycle into it */
 	}
 	inv_command_clear(&cmd);
 	return r;

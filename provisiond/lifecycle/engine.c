@@ -437,7 +437,8 @@ void lc_limits_from_config(const struct config *c, struct lc_limits *out)
 				  .max_concurrent_deploys = c->max_concurrent_deploys,
 				  .max_per_rack = c->lc_max_per_rack,
 				  .discovery_ttl_s = c->discovery_ttl_s,
-				  .warm_max_s = c->warm_max_s};
+				  .warm_max_s = c->warm_max_s,
+				  .agent_boot_timeout_s = c->agent_boot_timeout_s};
 }
 
 /* The steps' view of the daemon: pointers into a, which outlives e. */

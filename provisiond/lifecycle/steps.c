@@ -24,6 +24,9 @@ struct step {
 	bool warming;	    /* an available machine warming: a failure cools it */
 	/* the BMC's circuit breaker was open: its next trial is this far off */
 	int64_t breaker_wait_ms;
+	/* the failure being recorded is a BMC that did not answer (timeout,
+	 * unreachable, circuit open), not one that said no */
+	bool bmc_silent;
 	/* the claim every write of the step needs: the replica's own, taken
 	 * by the first write when the machine does not carry it yet */
 	struct inv_claim claim;
@@ -231,6 +234,14 @@ static void retry_later(struct step *s, const char *msg, int attempts, bool defe
 	commit(s, &c);
 }
 
+/* How often a machine that failed because its BMC did not answer is looked
+ * at again: the longest backoff, so a fleet behind a dead switch costs one
+ * BMC call per machine and minute at the defaults. */
+static int64_t bmc_recheck_ms(const struct lc_ctx *x)
+{
+	return x->limits.backoff_max_ms > 1000 ? x->limits.backoff_max_ms : 1000;
+}
+
 /* A failed attempt: retry with backoff, or give up into `failed`. */
 static void fail(struct step *s, bool retryable, const char *fmt, const char *detail)
 {
@@ -273,6 +284,9 @@ static void fail(struct step *s, bool retryable, const char *fmt, const char *de
 	else
 		snprintf(last, sizeof last, "%s: %s", inv_state_name(was), msg);
 	struct inv_machine_change c = {.set_last_error = true, .last_error = last};
+	if (s->bmc_silent) /* looked at again until the BMC answers (step_bmc_down) */
+		c.set_phase = true, c.phase = INV_PHASE_BMC_DOWN, c.set_wake = true,
+		c.wake_at = lc_now(s->x) + bmc_recheck_ms(s->x);
 	/* A machine that fails on its way back to the pool leaves its
 	 * allocation, which then completes its release without it. */
 	bool leaving = was == INV_ST_CLEANING || was == INV_ST_RELEASING;
@@ -319,6 +333,33 @@ static bool load_bmc(struct step *s, struct inv_err *err)
 	return true;
 }
 
+struct circuit_find {
+	const char *key;
+	bool open;
+};
+
+static void circuit_match(void *ctx, const struct bmc_circuit *c)
+{
+	struct circuit_find *f = ctx;
+	f->open |= strcmp(c->key, f->key) == 0;
+}
+
+/* Whether the BMC did not answer at all (unreachable, or its breaker open),
+ * as opposed to answering no (credentials, a bad option) or a host that did
+ * not follow: a BMC that accepts power-on while the power never comes on
+ * ends in a timeout too, but its breaker stays closed, and so a timeout
+ * counts only when the breaker is open or half-open. */
+static bool bmc_silent(struct step *s, const struct bmc_error *be)
+{
+	struct circuit_find f = {.key = s->m->id};
+	if (be->status == BMC_ERR_UNREACHABLE || be->status == BMC_ERR_CIRCUIT_OPEN)
+		return true;
+	if (be->status != BMC_ERR_TIMEOUT || !s->x->bmc)
+		return false;
+	bmc_manager_circuits(s->x->bmc, circuit_match, &f);
+	return f.open;
+}
+
 /* A BMC failure: credentials problems and missing drivers are final. */
 static void bmc_fail(struct step *s, const char *what, const struct bmc_error *be)
 {
@@ -327,7 +368,9 @@ static void bmc_fail(struct step *s, const char *what, const struct bmc_error *b
 	bool final = be->status == BMC_ERR_AUTH || be->status == BMC_ERR_INVALID ||
 		     be->status == BMC_ERR_NOT_COMPILED || be->status == BMC_ERR_UNSUPPORTED;
 	s->breaker_wait_ms = be->status == BMC_ERR_CIRCUIT_OPEN ? be->retry_in_ms : 0;
+	s->bmc_silent = bmc_silent(s, be);
 	fail(s, !final, "%s", msg);
+	s->bmc_silent = false;
 }
 
 /* One BMC operation of the step (calls.h): false when it is on the pool
@@ -817,6 +860,33 @@ static void step_deploying(struct step *s)
 	inv_allocation_clear(&al);
 }
 
+/* A machine that failed because its BMC did not answer (phase bmc-down):
+ * nothing was found wrong with the machine, only that it could not be
+ * reached. Once the BMC answers a power-state read, the machine is verified
+ * again, as a tech's repair would do, and returns to the pool through
+ * inspection and cleaning; a real fault of the machine fails it there again,
+ * for good. Until then, and while an allocation still holds it (a repair
+ * would be refused too), it is looked at again every bmc_recheck_ms. */
+static void step_bmc_down(struct step *s)
+{
+	struct inv_err err = {0};
+	enum bmc_power_state ps = BMC_POWER_UNKNOWN;
+	if (!s->m->allocation_id[0] && load_bmc(s, &err) && s->bmc.driver[0]) {
+		if (read_power(s, NULL, &ps)) {
+			advance(s, INV_ST_VERIFYING,
+				"its BMC answers again: verifying (it failed while the BMC did not "
+				"answer)",
+				NULL);
+			return;
+		}
+		if (s->run.yielded)
+			return; /* the read goes on on the pool; the step runs again */
+	}
+	struct inv_machine_change c = {.set_wake = true,
+				       .wake_at = lc_now(s->x) + bmc_recheck_ms(s->x)};
+	commit(s, &c);
+}
+
 static bool frozen_pause(struct step *s)
 {
 	if (!s->x->frozen || !atomic_load(s->x->frozen))
@@ -848,6 +918,10 @@ static void step_run(struct step *s)
 				  m->id, "error", err.message, NULL);
 		else
 			step_available(s);
+		return;
+	}
+	if (st == INV_ST_FAILED && strcmp(m->phase, INV_PHASE_BMC_DOWN) == 0 && !m->maintenance) {
+		step_bmc_down(s);
 		return;
 	}
 	if (resting(st)) {

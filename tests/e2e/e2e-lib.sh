@@ -77,6 +77,15 @@ svc() {
 	wait $!
 }
 
+# lab_dir_left: LAB_DIR still holds something `lab down` should have
+# removed. It keeps only the files of a libvirtd started from it that still
+# runs for other labs' domains: libvirt/ and run/libvirtd.pid (docs/lab.md).
+lab_dir_left() {
+	[ -e "$LAB_DIR" ] || return 1
+	[ -n "$(find "$LAB_DIR" -mindepth 1 -maxdepth 1 ! -name libvirt ! -name run)" ] ||
+		[ -n "$(find "$LAB_DIR/run" -mindepth 1 ! -name libvirtd.pid 2>/dev/null)" ]
+}
+
 # No check beyond the machines' states unless the script defines its own.
 check_faults() { return 0; }
 

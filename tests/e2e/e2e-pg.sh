@@ -88,7 +88,7 @@ cleanup() {
 	"$LAB" down || { echo "FAIL: lab down failed" >&2; rc=1; }
 	phase ""
 	[ -e "/run/netns/$LAB_NAME" ] && { echo "FAIL: netns $LAB_NAME left" >&2; rc=1; }
-	[ -e "$LAB_DIR" ] && { echo "FAIL: $LAB_DIR left" >&2; rc=1; }
+	lab_dir_left && { echo "FAIL: $LAB_DIR left" >&2; rc=1; }
 	pgrep -u postgres -f "$LAB_DIR/pg/data" >/dev/null && { echo "FAIL: the lab's PostgreSQL still runs" >&2; rc=1; }
 	echo "e2e_lab_pg phase durations:"
 	printf '  %s\n' "${PHASES[@]}"

@@ -52,7 +52,7 @@ cleanup() {
 	# lab down leaves nothing behind.
 	[ -e "/run/netns/$LAB_NAME" ] && { echo "FAIL: netns $LAB_NAME left" >&2; rc=1; }
 	nft list table inet "provisiond_lab_${LAB_NAME//-/_}" >/dev/null 2>&1 && { echo "FAIL: nft table left" >&2; rc=1; }
-	[ -e "$LAB_DIR" ] && { echo "FAIL: $LAB_DIR left" >&2; rc=1; }
+	lab_dir_left && { echo "FAIL: $LAB_DIR left" >&2; rc=1; }
 	if virsh -q -c qemu:///system version >/dev/null 2>&1 &&
 		[ -n "$(virsh -q -c qemu:///system list --all --name 2>/dev/null | grep "^$LAB_NAME-")" ]; then
 		echo "FAIL: domains $LAB_NAME-* left" >&2

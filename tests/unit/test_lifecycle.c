@@ -338,6 +338,107 @@ static void test_deadline(void **state)
 	inv_machine_clear(&m);
 }
 
+/* One step as the engine takes it: leased first (wake_at moved out, as
+ * engine.c's lease does), so the wake-up the step asks for is what stays. */
+static void leased_step(struct fixture *f, const char *id)
+{
+	struct inv_machine m = get(f, id);
+	struct inv_claim claim = {0};
+	struct inv_err e = {0};
+	struct inv_machine_change c = {.expect_version = m.version,
+				       .claim = &claim,
+				       .take_claim = true,
+				       .set_wake = true,
+				       .wake_at = test_now() + 60000,
+				       .actor = "lifecycle"};
+	assert_int_equal(inv_machine_change(f->e.a.inv, id, &c, &m, &e), INV_OK);
+	lc_step(&f->x, &m);
+	inv_machine_clear(&m);
+}
+
+/* The pxe deploy interface boots the agent, which never calls in (the
+ * machine lost its power in the middle of the boot, or did not network-boot):
+ * the step looks again agent_boot_timeout_s after the boot, fails the attempt
+ * there, long before the state's deadline (600 s), and the retry boots it
+ * again. */
+static void test_agent_boot_timeout(void **state)
+{
+	struct fixture *f = *state;
+	char id[INV_ID_LEN];
+	f->x.limits.agent_boot_timeout_s = 90;
+	enroll(f, "a1", "{\"sku\":\"" SKU "\",\"deploy\":\"pxe\"}", id);
+	step_through(f, id, "boot", "verifying,inspecting");
+	leased_step(f, id); /* boots the agent */
+	int sets = bmc_fake_calls(f->e.a.bmc, id, "power_set");
+	assert_true(sets >= 1);
+	leased_step(f, id); /* nobody called in: looks again at the boot's timeout */
+	struct inv_machine m = get(f, id);
+	assert_string_equal(m.phase, "agent");
+	if (m.wake_at < test_now() + 89000 || m.wake_at > test_now() + 91000)
+		fail_msg("wakes in %lld ms", (long long)(m.wake_at - test_now()));
+	inv_machine_clear(&m);
+	clock_offset_ms = 89 * 1000; /* not yet */
+	leased_step(f, id);
+	m = get(f, id);
+	assert_int_equal(m.attempts, 0);
+	inv_machine_clear(&m);
+	clock_offset_ms = 91 * 1000;
+	leased_step(f, id);
+	m = get(f, id);
+	assert_int_equal(m.state, INV_ST_INSPECTING);
+	assert_int_equal(m.attempts, 1);
+	if (!strstr(m.last_error, "the agent did not call in within 90 s of its boot"))
+		fail_msg("last_error: %s", m.last_error);
+	inv_machine_clear(&m);
+	/* the retry boots the agent again (the clock back: the command's time
+	 * is the inventory's) and waits for it as long again */
+	clock_offset_ms = 0;
+	leased_step(f, id);
+	assert_int_equal(bmc_fake_calls(f->e.a.bmc, id, "power_set"), sets + 1);
+	m = get(f, id);
+	assert_int_equal(m.attempts, 1);
+	assert_string_equal(m.phase, "agent");
+	inv_machine_clear(&m);
+}
+
+/* The same in cleaning, where the wipe is queued right after the boot (no
+ * report expected first): the step still looks again at the boot's
+ * timeout, not at the 10-minute fallback, and fails the attempt there. */
+static void test_agent_boot_timeout_clean(void **state)
+{
+	struct fixture *f = *state;
+	char id[INV_ID_LEN];
+	f->x.limits.agent_boot_timeout_s = 90;
+	enroll(f, "c1", "{\"sku\":\"" SKU "\",\"deploy\":\"pxe\"}", id);
+	struct inv_machine m = get(f, id);
+	struct inv_err e = {0};
+	struct inv_machine_change c = {.expect_version = m.version,
+				       .set_state = true,
+				       .state = INV_ST_CLEANING,
+				       .set_sku = true,
+				       .sku = SKU,
+				       .set_wake = true,
+				       .wake_at = test_now(),
+				       .reason = "test: inspected",
+				       .actor = "lifecycle"};
+	assert_int_equal(inv_machine_change(f->e.a.inv, id, &c, NULL, &e), INV_OK);
+	inv_machine_clear(&m);
+	leased_step(f, id); /* boots the agent, queues the wipe */
+	m = get(f, id);
+	assert_int_equal(m.state, INV_ST_CLEANING);
+	assert_string_equal(m.phase, "agent");
+	if (m.wake_at < test_now() + 89000 || m.wake_at > test_now() + 91000)
+		fail_msg("wakes in %lld ms", (long long)(m.wake_at - test_now()));
+	inv_machine_clear(&m);
+	clock_offset_ms = 91 * 1000;
+	leased_step(f, id);
+	m = get(f, id);
+	assert_int_equal(m.attempts, 1);
+	if (!strstr(m.last_error, "the agent did not call in within 90 s of its boot"))
+		fail_msg("last_error: %s", m.last_error);
+	inv_machine_clear(&m);
+}
+
 /* A frozen fleet: the step does nothing but look again later. */
 static void test_frozen(void **state)
 {
@@ -591,10 +692,13 @@ static void test_deploy_select(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_enroll_table), T(test_bmc_history),		T(test_bmc_unsupported_final),
-	    T(test_deadline),	  T(test_breaker_last_attempt), T(test_frozen),
-	    T(test_deploy_table), T(test_deploy_admission),	T(test_deploy_admission_sku),
-	    T(test_wrong_key),	  T(test_deploy_select),
+	    T(test_enroll_table),	   T(test_bmc_history),
+	    T(test_bmc_unsupported_final), T(test_deadline),
+	    T(test_breaker_last_attempt),  T(test_frozen),
+	    T(test_agent_boot_timeout),	   T(test_agent_boot_timeout_clean),
+	    T(test_deploy_table),	   T(test_deploy_admission),
+	    T(test_deploy_admission_sku),  T(test_wrong_key),
+	    T(test_deploy_select),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
