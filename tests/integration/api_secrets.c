@@ -281,6 +281,7 @@ static void test_clear_rows_sealed_at_start(void **state)
 	 * the replicas of migration 11, the user data of migration 12 and the
 	 * static network of migration 13 */
 	assert_int_equal(h_db_exec(d, "UPDATE bmcs SET password = '" PW "-clear';"
+				      " ALTER TABLE machines DROP COLUMN wakes;"
 				      " DROP INDEX allocation_addresses_ip;"
 				      " DROP TABLE allocation_addresses;"
 				      " ALTER TABLE allocations DROP COLUMN network;"

@@ -265,6 +265,7 @@ ALTER TABLE machines DROP COLUMN replica_epoch;"
 undo_12="ALTER TABLE allocations DROP COLUMN user_data;"
 undo_13="DROP INDEX allocation_addresses_ip; DROP TABLE allocation_addresses;
 ALTER TABLE allocations DROP COLUMN network;"
+undo_14="ALTER TABLE machines DROP COLUMN wakes;"
 undo_var=undo_$schema
 [ -n "${!undo_var:-}" ] || die "no undo_$schema: say in this script what migration $schema adds"
 db_as_user "${!undo_var} PRAGMA user_version = $((schema - 1));"
