@@ -79,7 +79,8 @@ static void heartbeat(json_t *o)
 	json_t *progress = json_object_get(o, AGENT_HB_PROGRESS);
 	FUZZ_CHECK(!state || (*state && strlen(state) <= 16));
 	FUZZ_CHECK(!msg || strlen(msg) <= AGENT_MAX_HEARTBEAT_MESSAGE);
-	FUZZ_CHECK(!progress || json_is_object(progress));
+	/* {"bytes":N,"total":N} or null (images/agent/protocol.h) */
+	FUZZ_CHECK(!progress || json_is_object(progress) || json_is_null(progress));
 }
 
 /* agent_api_booted compares the claimed id with the token's machine. */
