@@ -356,6 +356,27 @@ static void leased_step(struct fixture *f, const char *id)
 	inv_machine_clear(&m);
 }
 
+/* The machine waits for its agent (phase agent) and is looked at again at
+ * the boot's timeout of 90 s, not at a later fallback. */
+static void expect_agent_wait_90s(struct fixture *f, const char *id)
+{
+	struct inv_machine m = get(f, id);
+	assert_string_equal(m.phase, "agent");
+	if (m.wake_at < test_now() + 89000 || m.wake_at > test_now() + 91000)
+		fail_msg("wakes in %lld ms", (long long)(m.wake_at - test_now()));
+	inv_machine_clear(&m);
+}
+
+/* The attempt failed at the boot's timeout, saying so. */
+static void expect_boot_timed_out(struct fixture *f, const char *id)
+{
+	struct inv_machine m = get(f, id);
+	assert_int_equal(m.attempts, 1);
+	if (!strstr(m.last_error, "the agent did not call in within 90 s of its boot"))
+		fail_msg("last_error: %s", m.last_error);
+	inv_machine_clear(&m);
+}
+
 /* The pxe deploy interface boots the agent, which never calls in (the
  * machine lost its power in the middle of the boot, or did not network-boot):
  * the step looks again agent_boot_timeout_s after the boot, fails the attempt
@@ -372,24 +393,18 @@ static void test_agent_boot_timeout(void **state)
 	int sets = bmc_fake_calls(f->e.a.bmc, id, "power_set");
 	assert_true(sets >= 1);
 	leased_step(f, id); /* nobody called in: looks again at the boot's timeout */
-	struct inv_machine m = get(f, id);
-	assert_string_equal(m.phase, "agent");
-	if (m.wake_at < test_now() + 89000 || m.wake_at > test_now() + 91000)
-		fail_msg("wakes in %lld ms", (long long)(m.wake_at - test_now()));
-	inv_machine_clear(&m);
+	expect_agent_wait_90s(f, id);
 	clock_offset_ms = 89 * 1000; /* not yet */
 	leased_step(f, id);
-	m = get(f, id);
+	struct inv_machine m = get(f, id);
 	assert_int_equal(m.attempts, 0);
 	inv_machine_clear(&m);
 	clock_offset_ms = 91 * 1000;
 	leased_step(f, id);
 	m = get(f, id);
 	assert_int_equal(m.state, INV_ST_INSPECTING);
-	assert_int_equal(m.attempts, 1);
-	if (!strstr(m.last_error, "the agent did not call in within 90 s of its boot"))
-		fail_msg("last_error: %s", m.last_error);
 	inv_machine_clear(&m);
+	expect_boot_timed_out(f, id);
 	/* the retry boots the agent again (the clock back: the command's time
 	 * is the inventory's) and waits for it as long again */
 	clock_offset_ms = 0;
@@ -426,17 +441,11 @@ static void test_agent_boot_timeout_clean(void **state)
 	leased_step(f, id); /* boots the agent, queues the wipe */
 	m = get(f, id);
 	assert_int_equal(m.state, INV_ST_CLEANING);
-	assert_string_equal(m.phase, "agent");
-	if (m.wake_at < test_now() + 89000 || m.wake_at > test_now() + 91000)
-		fail_msg("wakes in %lld ms", (long long)(m.wake_at - test_now()));
 	inv_machine_clear(&m);
+	expect_agent_wait_90s(f, id);
 	clock_offset_ms = 91 * 1000;
 	leased_step(f, id);
-	m = get(f, id);
-	assert_int_equal(m.attempts, 1);
-	if (!strstr(m.last_error, "the agent did not call in within 90 s of its boot"))
-		fail_msg("last_error: %s", m.last_error);
-	inv_machine_clear(&m);
+	expect_boot_timed_out(f, id);
 }
 
 /* A frozen fleet: the step does nothing but look again later. */
