@@ -85,6 +85,27 @@ enum err_status boot_dnsmasq_write(const struct config *c, struct err *e)
 	return ERR_OK;
 }
 
+/* A dnsmasq on our configuration that a killed provisiond left running
+ * would hold the ports the one we start needs (PR_SET_PDEATHSIG does not
+ * survive dnsmasq's change of group). */
+static void stop_strays(const char *conf)
+{
+	struct err e = {0};
+	pid_t pids[8];
+	int n = 0;
+	char pid[16];
+	if (pxe_dnsmasq_stop_strays(conf, 0, pids, 8, &n, &e) != ERR_OK) {
+		log_event(LOG_WARN, "cannot look for a dnsmasq left running", "error", e.message,
+			  NULL);
+		return;
+	}
+	for (int i = 0; i < n && i < 8; i++) {
+		snprintf(pid, sizeof pid, "%d", (int)pids[i]);
+		log_event(LOG_WARN, "stopped a dnsmasq left running", "pid", pid, "conf", conf,
+			  NULL);
+	}
+}
+
 enum err_status boot_dnsmasq_start(const struct config *c, struct boot_dnsmasq **out, struct err *e)
 {
 	*out = NULL;
@@ -97,6 +118,7 @@ enum err_status boot_dnsmasq_start(const struct config *c, struct boot_dnsmasq *
 	enum err_status rc = write_conf(c, conf, e);
 	if (rc != ERR_OK)
 		return rc;
+	stop_strays(conf);
 	struct boot_dnsmasq *b = calloc(1, sizeof *b);
 	struct pxe_dnsmasq_opts o = {.conf_path = conf,
 				     .output_path = output,

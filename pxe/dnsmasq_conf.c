@@ -183,8 +183,9 @@ static void emit_process(struct util_buf *b, const struct pxe_dnsmasq_params *p)
 	util_buf_printf(b,
 			"# No DNS: the boot plane hands out addresses and files only.\nport=0\n");
 	if (p->run_as_root)
-		util_buf_printf(b, "# Keep privileges so leases and logs can live in root's dirs.\n"
-				   "user=root\n");
+		util_buf_printf(b, "# Keep privileges so leases and logs can live in root's dirs;\n"
+				   "# the same group, so the parent-death signal survives.\n"
+				   "user=root\ngroup=root\n");
 	emit_opt(b, "pid-file", p->pid_file);
 	emit_opt(b, "log-facility", p->log_file);
 	if (p->log_dhcp)

@@ -178,6 +178,14 @@ char *pxe_dnsmasq_find(void);
  * thread-safe. */
 enum err_status pxe_dnsmasq_test(const char *conf_path, struct err *e);
 
+/* Stops every dnsmasq running `--conf-file=conf_path` that is not this
+ * process's child (one a killed supervisor left behind: it keeps the DHCP
+ * and TFTP ports): SIGTERM, SIGKILL after timeout_ms (<= 0 -> 5000). Call
+ * before the first start. Their pids in stopped[0..max), *n how many were
+ * found (may exceed max). ERR_INVALID (conf_path) or ERR_IO (/proc). */
+enum err_status pxe_dnsmasq_stop_strays(const char *conf_path, int timeout_ms, pid_t *stopped,
+					int max, int *n, struct err *e);
+
 struct pxe_dnsmasq_opts {
 	const char *conf_path;	  /* required: a file from pxe_dnsmasq_conf */
 	const char *netns;	  /* optional: run under `ip netns exec NETNS` */
