@@ -12,6 +12,7 @@
 #include "provisiond/dnsmasq.h"
 #include "provisiond/events.h"
 #include "provisiond/lifecycle/lifecycle.h"
+#include "provisiond/replica.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -144,6 +145,8 @@ void api_metrics(struct api_call *c)
 	if (a->console)
 		con_metrics(a->console, emit, &b);
 	boot_dnsmasq_metrics(a->dnsmasq, emit, &b);
+	if (a->replica)
+		replica_metrics(a->replica, &(struct util_lines){.emit = emit, .ctx = &b});
 	size_t len;
 	char *text = util_buf_take(&b, &len);
 	if (text)

@@ -25,8 +25,10 @@ struct replica {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stopping;
-	int64_t epoch;	  /* under mu */
-	int64_t fresh_at; /* util_now_ms() when the last good heartbeat began; under mu */
+	int64_t epoch;	   /* under mu */
+	int64_t fresh_at;  /* util_now_ms() when the last good heartbeat began; under mu */
+	int engines, rank; /* live engine replicas, this one's place by name; under mu */
+	bool settled;	   /* every other one counted since this one registered; under mu */
 	atomic_ulong heartbeat_failures, fenced, takeovers, machines_taken, refused;
 };
 
@@ -59,6 +61,7 @@ static bool enrol(struct replica *r, char *why, size_t len)
 	pthread_mutex_lock(&r->mu);
 	r->epoch = epoch;
 	r->fresh_at = began;
+	r->settled = false; /* a joiner until the others counted it */
 	pthread_mutex_unlock(&r->mu);
 	return true;
 }
@@ -115,6 +118,79 @@ static void take_over(struct replica *r)
 	}
 }
 
+static bool runs_engine(const char *roles)
+{
+	char buf[64];
+	snprintf(buf, sizeof buf, "%s", roles);
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (!strcmp(t, "engine"))
+			return true;
+	return false;
+}
+
+static const struct inv_replica *find(const struct inv_replica_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->items[i].name, name))
+			return &l->items[i];
+	return NULL;
+}
+
+/* This replica's place among the live engine replicas, by name: what
+ * replica_rack_share splits the rack cap by. It is settled once every
+ * other one has heartbeat since this one registered: each counts the
+ * replicas right after its heartbeat, so all of them count this one and
+ * have cut their own share. A failed read keeps the last view. */
+static void count_engines(struct replica *r)
+{
+	struct inv_replica_list l = {0};
+	struct inv_err err = {0};
+	if (inv_replica_list(r->inv, &l, &err) != INV_OK)
+		return;
+	int64_t live_after = inv_now_ms() - r->takeover_ms;
+	const struct inv_replica *me = find(&l, r->name);
+	int n = 1, rank = 0; /* this replica, listed or not */
+	bool counted = me != NULL;
+	for (size_t i = 0; i < l.n; i++) {
+		const struct inv_replica *x = &l.items[i];
+		if (x == me || x->fenced || x->heartbeat_at < live_after || !runs_engine(x->roles))
+			continue;
+		n++;
+		rank += strcmp(x->name, r->name) < 0;
+		counted = counted && x->heartbeat_at >= me->started_at;
+	}
+	inv_replica_list_clear(&l);
+	pthread_mutex_lock(&r->mu);
+	bool changed = r->engines != n || r->rank != rank || (counted && !r->settled);
+	r->engines = n;
+	r->rank = rank;
+	r->settled = r->settled || counted;
+	pthread_mutex_unlock(&r->mu);
+	if (changed) {
+		char ns[16], ranks[16];
+		snprintf(ns, sizeof ns, "%d", n);
+		snprintf(ranks, sizeof ranks, "%d", rank);
+		log_event(LOG_INFO,
+			  "replica: engine replicas live (the rack cap is split among them)",
+			  "replica", r->name, "engines", ns, "rank", ranks, "settled",
+			  counted ? "yes" : "not yet", NULL);
+	}
+}
+
+int replica_rack_share(struct replica *r, int cap)
+{
+	if (!r || cap <= 0)
+		return cap;
+	pthread_mutex_lock(&r->mu);
+	int n = r->engines > 0 ? r->engines : 1, rank = r->rank;
+	bool settled = r->settled;
+	pthread_mutex_unlock(&r->mu);
+	if (!settled)
+		return 0;
+	int share = cap / n + (rank < cap % n);
+	return share > 0 ? share : 1;
+}
+
 static void *heartbeat_main(void *arg)
 {
 	struct replica *r = arg;
@@ -123,6 +199,7 @@ static void *heartbeat_main(void *arg)
 		pthread_mutex_unlock(&r->mu);
 		beat(r);
 		take_over(r);
+		count_engines(r);
 		int64_t next = util_now_ms() + r->heartbeat_ms;
 		pthread_mutex_lock(&r->mu);
 		while (!r->stopping && util_now_ms() < next)
@@ -181,6 +258,7 @@ struct replica *replica_start(struct inv *inv, struct bmc_manager *bmc, const st
 		return NULL;
 	}
 	inv_set_replica(inv, r->name);
+	count_engines(r); /* before the engine starts: its first share */
 	if (bmc)
 		bmc_manager_set_gate(bmc, gate, r);
 	return r;
@@ -222,8 +300,12 @@ void replica_claim(struct replica *r, struct inv_claim *out)
 void replica_metrics(struct replica *r, const struct util_lines *o)
 {
 	pthread_mutex_lock(&r->mu);
-	long long epoch = r->epoch, age = util_now_ms() - r->fresh_at;
+	long long epoch = r->epoch, age = util_now_ms() - r->fresh_at, engines = r->engines;
 	pthread_mutex_unlock(&r->mu);
+	util_metric_one(o, "replica_engines", "gauge",
+			"Live replicas running the engine, this one included, as of its last "
+			"heartbeat: [lifecycle] max_per_rack is split among them.",
+			engines);
 	util_metric_one(o, "replica_epoch", "gauge",
 			"This replica's epoch (a new one per start "
 			"and after each time it was fenced).",

@@ -43,6 +43,13 @@ void replica_claim(struct replica *r, struct inv_claim *out);
 bool replica_may_act(struct replica *r, int64_t epoch, char *why, size_t len);
 /* The seconds after which a silent replica is taken over. */
 int replica_takeover_s(const struct replica *r);
+/* This replica's part of a site-wide per-rack cap: cap split among the
+ * live engine replicas (as of the last heartbeat), the remainder to the
+ * first by name; at least 1. 0 (step no machine of a rack yet) until every
+ * other live engine replica has counted this one since it registered (at
+ * most about two heartbeats; at once when it is alone). cap <= 0 (no cap)
+ * and r NULL return cap. */
+int replica_rack_share(struct replica *r, int cap);
 /* provisiond_replica_* families. */
 void replica_metrics(struct replica *r, const struct util_lines *o);
 

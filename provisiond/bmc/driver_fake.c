@@ -163,17 +163,17 @@ static void history_add(struct fake_machine *fm, const char *what)
 
 /* With PROVISIOND_FAKE_CALL_LOG set (tests of several replicas), every
  * call appends "MS PID KEY CALL EPOCH" (the claim's epoch it was sent under,
- * 0 none) to that file: which process called which
- * machine's BMC when. One write(2) per line with O_APPEND: lines of
- * several processes do not interleave. */
-static void log_call(const struct fake_inst *in, enum fk_call k)
+ * 0 none) to that file when it starts, and "MS PID KEY done:CALL EPOCH"
+ * when it returns: which process called which machine's BMC when. One write(2) per line with
+ * O_APPEND: lines of several processes do not interleave. */
+static void log_call(const struct fake_inst *in, enum fk_call k, const char *prefix)
 {
 	const char *path = getenv("PROVISIOND_FAKE_CALL_LOG");
 	if (!path || !*path)
 		return;
 	char line[400];
-	int n = snprintf(line, sizeof line, "%lld %d %s %s %lld\n", (long long)util_wall_ms(),
-			 (int)getpid(), in->fm->key, fk_call_names[k], in->claim_epoch);
+	int n = snprintf(line, sizeof line, "%lld %d %s %s%s %lld\n", (long long)util_wall_ms(),
+			 (int)getpid(), in->fm->key, prefix, fk_call_names[k], in->claim_epoch);
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
@@ -188,7 +188,7 @@ static void fake_enter(struct fake_inst *in, enum fk_call k, enum bmc_status *in
 	struct fake_priv *p = in->p;
 	struct fake_machine *fm = in->fm;
 
-	log_call(in, k);
+	log_call(in, k, "");
 	pthread_mutex_lock(&p->mu);
 	fm->calls[k]++;
 	if (++p->in_flight > p->max_in_flight)
@@ -203,12 +203,13 @@ static void fake_enter(struct fake_inst *in, enum fk_call k, enum bmc_status *in
 	pthread_mutex_unlock(&p->mu);
 }
 
-static void fake_leave(struct fake_inst *in)
+static void fake_leave(struct fake_inst *in, enum fk_call k)
 {
 	pthread_mutex_lock(&in->p->mu);
 	in->p->in_flight--;
 	in->fm->in_flight--;
 	pthread_mutex_unlock(&in->p->mu);
+	log_call(in, k, "done:");
 }
 
 /* The BMC's think time, then the injected failure if any. */
@@ -266,7 +267,7 @@ static enum bmc_status fake_open(void *priv, const struct bmc_target *t, const j
 	} else {
 		st = fake_wait(in, timeout_ms, injected, e);
 	}
-	fake_leave(in);
+	fake_leave(in, FK_OPEN);
 	if (st != BMC_OK) {
 		free(in);
 		return st;
@@ -293,7 +294,7 @@ static enum bmc_status fake_power_get(void *inst, int timeout_ms, enum bmc_power
 		*out = util_now_ms() < in->fm->visible_at ? in->fm->shown : in->fm->power;
 		pthread_mutex_unlock(&in->p->mu);
 	}
-	fake_leave(in);
+	fake_leave(in, FK_GET);
 	return st;
 }
 
@@ -326,7 +327,7 @@ static enum bmc_status fake_power_set(void *inst, int timeout_ms, enum bmc_power
 		apply_power(in, a);
 		pthread_mutex_unlock(&in->p->mu);
 	}
-	fake_leave(in);
+	fake_leave(in, FK_SET);
 	return st;
 }
 
@@ -348,7 +349,7 @@ static enum bmc_status fake_boot_set(void *inst, int timeout_ms, enum bmc_boot_d
 		history_add(in->fm, what);
 		pthread_mutex_unlock(&in->p->mu);
 	}
-	fake_leave(in);
+	fake_leave(in, FK_BOOT);
 	return st;
 }
 

@@ -57,16 +57,23 @@ static void rack_key(const struct inv_machine *m, char *out, size_t len)
 		out[0] = 0;
 }
 
+/* This replica's part of max_per_rack: the cap holds for the site, so
+ * several engine replicas split it (replica_rack_share; 0 while this one
+ * waits for the others to count it). */
+static int rack_cap(const struct lc_engine *e)
+{
+	return replica_rack_share(e->ctx.replica, e->ctx.limits.max_per_rack);
+}
+
 /* Whether m may be queued now: not in flight already, room in the queue,
- * and (with a rack) fewer than max_per_rack machines of its rack in flight.
- * Caller holds e->mu. */
-static bool admit(struct lc_engine *e, const struct inv_machine *m, char *rack, size_t len)
+ * and (with a rack) fewer than cap machines of its rack in flight. Caller
+ * holds e->mu. */
+static bool admit(struct lc_engine *e, const struct inv_machine *m, int cap, char *rack, size_t len)
 {
 	if (inflight_has(e, m->id) || e->ninflight >= e->max_inflight)
 		return false;
 	rack_key(m, rack, len);
-	int cap = e->ctx.limits.max_per_rack;
-	if (rack[0] && cap > 0 && inflight_in_rack(e, rack) >= cap) {
+	if (rack[0] && e->ctx.limits.max_per_rack > 0 && inflight_in_rack(e, rack) >= cap) {
 		atomic_fetch_add(&e->stats.admission_waits_rack, 1);
 		return false;
 	}
@@ -142,8 +149,10 @@ static void dispatch_due(struct lc_engine *e)
 		return;
 	/* machines in flight are due until their step writes its outcome (no
 	 * lease is written, see needs_lease): read past them */
-	if (inv_machines_due(e->ctx.inv, lc_now(&e->ctx), queued + room, e->ctx.limits.max_per_rack,
-			     &l, &err) != INV_OK) {
+	int cap = rack_cap(e);
+	if (inv_machines_due(e->ctx.inv, lc_now(&e->ctx), queued + room,
+			     cap > 0 || e->ctx.limits.max_per_rack <= 0 ? cap : 1, &l,
+			     &err) != INV_OK) {
 		log_event(LOG_ERROR, "lifecycle: cannot read due machines", "error", err.message,
 			  NULL);
 		return;
@@ -151,7 +160,7 @@ static void dispatch_due(struct lc_engine *e)
 	pthread_mutex_lock(&e->mu);
 	for (size_t i = 0; i < l.n; i++) {
 		char rack[160];
-		if (!admit(e, &l.items[i], rack, sizeof rack))
+		if (!admit(e, &l.items[i], cap, rack, sizeof rack))
 			continue;
 		struct lc_inflight *f = &e->inflight[e->ninflight++];
 		memcpy(f->id, l.items[i].id, INV_ID_LEN);

@@ -43,6 +43,8 @@ static const char *const required[] = {
     "provisiond_http_request_seconds",
     "provisiond_http_responses_total",
     "provisiond_machines",
+    "provisiond_replica_engines",
+    "provisiond_replica_refused_calls_total",
 };
 
 struct families {

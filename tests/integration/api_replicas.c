@@ -1,5 +1,6 @@
 /* api_replicas.c - three provisiond replicas on one PostgreSQL database
- * (docs/scale-out.md, "Replicas"): racing gangs through all three, kill -9
+ * (docs/scale-out.md, "Replicas"): racing gangs through all three, the rack
+ * cap held for the site while the three onboard one rack, kill -9
  * of the replica driving deploys (another takes them over within the
  * bound), SIGSTOP past the lease (the frozen one makes no BMC call for the
  * machines it lost), an agent's session going on through another replica's
@@ -197,7 +198,7 @@ static int calls_by_since(pid_t pid, int64_t since_ms, long long up_to)
 		int p;
 		char key[64], call[32];
 		if (sscanf(line, "%lld %d %63s %31s %lld", &at, &p, key, call, &epoch) != 5 ||
-		    at < since_ms || epoch > up_to)
+		    !strncmp(call, "done:", 5) || at < since_ms || epoch > up_to)
 			continue;
 		if (p == (int)pid)
 			fprintf(stderr, "# after the fence: %s", line);
@@ -319,6 +320,99 @@ static void test_agent_session_moves(void **state)
 	assert_int_equal(h_restart(first), 0);
 }
 
+/* ------------------------------------------------------- the rack's cap */
+
+#define RACK_N 36
+
+static bool in_ids(const char *key, char (*ids)[H_ID_LEN], int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(key, ids[i]))
+			return true;
+	return false;
+}
+
+/* The most BMC calls to machines of ids at once, across all replicas, from
+ * the call log's start and done:lines; *ncalls the calls counted. */
+static int most_at_once(char (*ids)[H_ID_LEN], int n, int *ncalls)
+{
+	FILE *f = fopen(calls_log, "r");
+	static long long ev[RACK_N * 64][3]; /* ms, +1 start / -1 done, pid */
+	int nev = 0, most = 0, now = 0;
+	char line[400];
+	*ncalls = 0;
+	while (f && fgets(line, sizeof line, f) && nev < RACK_N * 64) {
+		long long at, epoch;
+		int p;
+		char key[64], call[32];
+		if (sscanf(line, "%lld %d %63s %31s %lld", &at, &p, key, call, &epoch) != 5 ||
+		    !in_ids(key, ids, n))
+			continue;
+		bool done = !strncmp(call, "done:", 5);
+		ev[nev][0] = at;
+		ev[nev][2] = p;
+		ev[nev++][1] = done ? -1 : 1;
+		*ncalls += !done;
+	}
+	if (f)
+		fclose(f);
+	/* by time; at the same millisecond an end before a start */
+	for (int i = 1; i < nev; i++)
+		for (int j = i; j > 0 && (ev[j][0] < ev[j - 1][0] ||
+					  (ev[j][0] == ev[j - 1][0] && ev[j][1] < ev[j - 1][1]));
+		     j--) {
+			long long t[3];
+			memcpy(t, ev[j], sizeof t);
+			memcpy(ev[j], ev[j - 1], sizeof t);
+			memcpy(ev[j - 1], t, sizeof t);
+		}
+	for (int i = 0; i < nev; i++) {
+		now += (int)ev[i][1];
+		if (now > most) {
+			most = now;
+			/* at the peak: the calls running per process */
+			fprintf(stderr, "# %d at once at %lld:", most, ev[i][0]);
+			for (int k = 0; k < 3; k++) {
+				int by = 0;
+				for (int j = 0; j <= i; j++)
+					by += ev[j][2] == reps[k].pid ? (int)ev[j][1] : 0;
+				fprintf(stderr, " r%d %d", k, by);
+			}
+			fprintf(stderr, "\n");
+		}
+	}
+	return most;
+}
+
+/* max_per_rack (8, the default) holds for the site, not per replica: 36
+ * machines of one rack onboarded by three replicas never have more than 8
+ * BMC calls at once (each replica steps its share of the rack: 3, 3, 2).
+ * Once the replicas have counted each other: right after a replica joins,
+ * steps the others started under their larger share still finish
+ * (docs/scale-out.md). */
+static void test_rack_cap_across_replicas(void **state)
+{
+	(void)state;
+	h_sleep_ms(3 * HEARTBEAT_S * 1000);
+	static char ids[RACK_N][H_ID_LEN];
+	const char *where[RACK_N];
+	for (int i = 0; i < RACK_N; i++)
+		where[i] = "s9/r9";
+	struct h_pool_spec p = {.prefix = "rack",
+				.sku = "lab.small",
+				.mac_base = 9000,
+				.n = RACK_N,
+				.delay_ms = 150,
+				.where = where};
+	assert_int_equal(h_pool(&reps[0], &p, ids), 0);
+	int calls, most = most_at_once(ids, RACK_N, &calls);
+	fprintf(stderr, "# %d BMC calls to the rack, at most %d at once\n", calls, most);
+	assert_true(calls >= RACK_N * 4);
+	if (most > 8)
+		fail_msg("max_per_rack 8 across 3 replicas: %d BMC calls of one rack at once",
+			 most);
+}
+
 int main(void)
 {
 	if (!h_pg()) {
@@ -327,6 +421,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_race),
+	    cmocka_unit_test(test_rack_cap_across_replicas),
 	    cmocka_unit_test(test_kill_takeover),
 	    cmocka_unit_test(test_sigstop_fencing),
 	    cmocka_unit_test(test_agent_session_moves),
