@@ -314,7 +314,8 @@ static void watch(CURL *c, double t0, struct outcome *r)
 
 /* The run cannot beat the slowest chain of waits of one machine, nor the
  * BMC-seconds of the whole site spread over the BMC calls the caps allow at
- * once: [bmc] max_concurrent (also the lifecycle's call pool) and
+ * once: [bmc] max_concurrent (also the lifecycle's call pool; each replica
+ * has its own) and
  * max_per_rack times the racks, nor one rack's: a rack's BMC-seconds over
  * its max_per_rack machines at once (a machine holds its rack's slot
  * through its BMC operations), plus the agent runs of its last machine
@@ -327,7 +328,7 @@ static void print_floor(const struct outcome *r)
 	double per_machine = r->bmc_calls / n_machines, mean_bmc = (bmc_min + bmc_max) / 2e3;
 	double chain = (per_machine * bmc_max + AGENT_RUNS_PER_MACHINE * agent_max) / 1e3;
 	long racks = (n_machines + RACK_UNITS - 1) / RACK_UNITS;
-	long cap = bmc_cap;
+	long cap = (long)bmc_cap * n_replicas; /* each replica has its own call pool */
 	if (per_rack > 0 && racks * per_rack < cap)
 		cap = racks * per_rack;
 	double bmc_s = r->bmc_calls * mean_bmc / (double)cap;

@@ -16,25 +16,35 @@
 
 #define STRAY_STEP_MS 10
 
+/* Reads /proc/PID/FILE into buf (NUL-terminated); its length, <= 0 when
+ * there is none (the process is gone). */
+static ssize_t read_proc(const char *pid, const char *file, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%s/%s", pid, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
 /* True when /proc/PID/cmdline runs dnsmasq with exactly arg among its
  * arguments. */
 static bool runs_conf(const char *pid, const char *arg)
 {
-	char path[64], buf[4096];
+	char buf[4096];
 	const char *base;
-	ssize_t n;
-	int fd;
+	ssize_t n = read_proc(pid, "cmdline", buf, sizeof(buf));
 	bool found = false;
 
-	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
 	if (n <= 0)
 		return false;
-	buf[n] = '\0';
 	base = strrchr(buf, '/');
 	base = base ? base + 1 : buf;
 	if (strcmp(base, "dnsmasq"))
@@ -47,22 +57,14 @@ static bool runs_conf(const char *pid, const char *arg)
 /* Gone, or a zombie waiting for its reaper (it holds no port any more). */
 static bool gone(pid_t pid)
 {
-	char path[64], buf[256];
+	char id[16], buf[256];
 	const char *st;
-	ssize_t n;
-	int fd;
 
 	if (kill(pid, 0) && errno == ESRCH)
 		return true;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	snprintf(id, sizeof(id), "%d", (int)pid);
+	if (read_proc(id, "stat", buf, sizeof(buf)) <= 0)
 		return true;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	buf[n] = '\0';
 	st = strrchr(buf, ')'); /* "PID (comm) S ...": comm may hold anything */
 	return !st || st[1] != ' ' || st[2] == 'Z' || st[2] == 'X';
 }
