@@ -168,6 +168,29 @@ static enum inv_status quota_room(struct inv_conn *c, const struct inv_alloc_req
 	return INV_OK;
 }
 
+/* The allocation.create row: what was asked and given, the static
+ * network (stored as the API gave it: JSON) included. */
+static enum inv_status audit_create(struct inv_conn *c, const struct reserve_ctx *x, int n,
+				    struct inv_err *err)
+{
+	const struct inv_alloc_request *r = x->r;
+	const char *net = r->network_json ? r->network_json : "{\"mode\":\"dhcp\"}";
+	const char *image = r->image ? r->image : "";
+	char spread[96];
+	inv_spread_audit(&r->spread, spread, sizeof spread);
+	size_t len = strlen(net) + strlen(r->sku) + strlen(image) + sizeof spread + 128;
+	char *after = malloc(len);
+	if (!after)
+		return inv_fail(err, INV_IO, NULL, "out of memory");
+	snprintf(after, len,
+		 "{\"sku\":\"%s\",\"count\":%d,\"reserved\":%d,\"image\":\"%s\"%s,\"network\":%s}",
+		 r->sku, r->count, n, image, spread, net);
+	enum inv_status s = inv_audit_row(c, r->actor, "allocation.create", "allocation", x->id,
+					  NULL, after, r->request_id, err);
+	free(after);
+	return s;
+}
+
 static enum inv_status reserve_fn(struct inv_conn *c, void *arg, struct inv_err *err)
 {
 	struct reserve_ctx *x = arg;
@@ -207,15 +230,8 @@ static enum inv_status reserve_fn(struct inv_conn *c, void *arg, struct inv_err 
 	free(ids);
 	if (s == INV_OK)
 		s = inv_network_store(c, x->id, r, err);
-	if (s == INV_OK) {
-		char after[320], spread[96];
-		inv_spread_audit(&r->spread, spread, sizeof spread);
-		snprintf(after, sizeof after,
-			 "{\"sku\":\"%s\",\"count\":%d,\"reserved\":%d,\"image\":\"%s\"%s}", r->sku,
-			 r->count, n, r->image, spread);
-		s = inv_audit_row(c, r->actor, "allocation.create", "allocation", x->id, NULL,
-				  after, r->request_id, err);
-	}
+	if (s == INV_OK)
+		s = audit_create(c, x, n, err);
 	return s;
 }
 

@@ -114,6 +114,17 @@ static void test_stored_conflict_release(void **state)
 	assert_int_equal(h_call(d, svc, "GET", path, NULL, &r), 200);
 	check_stored(r.json);
 	h_resp_clear(&r);
+	/* the audit row of the allocation says which addresses it was given */
+	snprintf(path, sizeof path, "/v1/audit?action=allocation.create&target=%s", aid);
+	assert_int_equal(h_call(d, d->admin, "GET", path, NULL, &r), 200);
+	json_t *net = json_object_get(
+	    json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "after"),
+	    "network");
+	assert_string_equal(json_string_value(json_object_get(net, "mode")), "static");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(net, "addresses"), 1)),
+			    "10.80.0.51/24");
+	h_resp_clear(&r);
+	snprintf(path, sizeof path, "/v1/allocations/%s", aid);
 
 	/* the same key with another network is another request */
 	assert_int_equal(
