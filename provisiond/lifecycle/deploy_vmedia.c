@@ -188,8 +188,11 @@ static enum dep_result wrap(struct deploy_ctx *c, enum dep_result (*op)(struct d
 	v.boot_agent = vm_boot_agent;
 	v.step = &b;
 	enum dep_result r = op ? op(&v) : deploy_pxe.write_image(&v, img, al);
+	/* the pxe op's outputs (deploy.h): a wait's wake_in_ms too, or the
+	 * agent boot timeout would never be looked at */
 	c->facts_json = v.facts_json;
 	c->phase_out = v.phase_out;
+	c->wake_in_ms = v.wake_in_ms;
 	snprintf(c->err, sizeof c->err, "%s", v.err);
 	if (r == DEP_ABORT && b.err[0]) { /* failed before the BMC: not recorded yet */
 		snprintf(c->err, sizeof c->err, "%s", b.err);
