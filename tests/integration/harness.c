@@ -348,7 +348,15 @@ int h_term(struct h_daemon *d)
 		h_sleep_ms(20);
 	}
 	d->pid = 0;
-	return exit_status(st);
+	int rc = exit_status(st);
+	if (rc != 0) { /* why it did not stop cleanly: its last words */
+		char cmd[600];
+		fprintf(stderr, "harness: provisiond exited %d on SIGTERM; its log's end:\n", rc);
+		snprintf(cmd, sizeof cmd, "tail -n 15 '%s' >&2", d->log);
+		if (system(cmd) != 0)
+			fprintf(stderr, "harness: cannot show %s\n", d->log);
+	}
+	return rc;
 }
 
 static void remove_tree(const char *dir)
