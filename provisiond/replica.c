@@ -118,16 +118,6 @@ static void take_over(struct replica *r)
 	}
 }
 
-static bool runs_engine(const char *roles)
-{
-	char buf[64];
-	snprintf(buf, sizeof buf, "%s", roles);
-	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-		if (!strcmp(t, "engine"))
-			return true;
-	return false;
-}
-
 static const struct inv_replica *find(const struct inv_replica_list *l, const char *name)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -153,7 +143,9 @@ static void count_engines(struct replica *r)
 	bool counted = me != NULL;
 	for (size_t i = 0; i < l.n; i++) {
 		const struct inv_replica *x = &l.items[i];
-		if (x == me || x->fenced || x->heartbeat_at < live_after || !runs_engine(x->roles))
+		int roles = config_roles(x->roles); /* as its configuration gave them */
+		if (x == me || x->fenced || x->heartbeat_at < live_after || roles < 0 ||
+		    !(roles & CONFIG_ROLE_ENGINE))
 			continue;
 		n++;
 		rank += strcmp(x->name, r->name) < 0;
