@@ -38,3 +38,16 @@ set_tests_properties(agent_faults PROPERTIES LABELS chaos TIMEOUT 180)
 add_test(NAME dnsmasq_orphan
   COMMAND ${CMAKE_CURRENT_LIST_DIR}/dnsmasq_orphan.sh ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
 set_tests_properties(dnsmasq_orphan PROPERTIES LABELS chaos TIMEOUT 120 SKIP_RETURN_CODE 77)
+
+# A drain under load: wrk opening a new connection per request to both
+# listeners while provisiond gets SIGTERM, 8 times; each drain exits 0 and
+# leaves both ports refusing. slow_epoll.so slows the draining thread's epoll
+# calls so a race with the HTTP server's threads cannot hide.
+add_library(slow_epoll SHARED ${CMAKE_CURRENT_LIST_DIR}/slow_epoll.c)
+target_compile_options(slow_epoll PRIVATE -fno-sanitize=all)
+target_link_options(slow_epoll PRIVATE -fno-sanitize=all)
+target_link_libraries(slow_epoll PRIVATE dl)
+add_test(NAME drain_load
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/drain_load.sh ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR}
+    $<TARGET_FILE:slow_epoll>)
+set_tests_properties(drain_load PROPERTIES LABELS chaos TIMEOUT 120 SKIP_RETURN_CODE 77)
