@@ -1,6 +1,5 @@
 /* http.c - libmicrohttpd front with suspend/resume and a worker pool. */
 #include "provisiond/http.h"
-#include "provisiond/http_accept.h"
 #include "provisiond/log.h"
 #include "util/util.h"
 
@@ -51,8 +50,7 @@ struct http_server {
 	struct http_opts o;
 	char name[16];
 	int port;
-	int listen_fd;			/* until the acceptor owns it */
-	struct http_acceptor *acceptor; /* accepts for MHD (http_accept.h) */
+	int listen_fd;
 	pthread_t *workers;
 	int nworkers;
 	pthread_mutex_t mu;
@@ -854,7 +852,6 @@ static void server_free(struct http_server *s)
 {
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
-	http_acceptor_free(s->acceptor);
 	free(s->queue);
 	free(s->workers);
 	free(s->stats);
@@ -894,11 +891,14 @@ struct http_server *http_start(const char *listen, const struct http_table *rout
 	socklen_t sl = sizeof sa;
 	getsockname(s->listen_fd, (struct sockaddr *)&sa, &sl);
 	s->port = ntohs(sa.sin_port);
+	/* poll, not epoll: with a thread pool on epoll, MHD_quiesce_daemon (the
+	 * drain) edits the pool threads' epoll sets while they may edit them
+	 * too, and libmicrohttpd 0.9.75 aborts when it loses that race ("Failed
+	 * to remove listen FD from epoll set"); on poll it only flags them. */
 	s->mhd = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-		MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC,
-	    0, NULL, NULL, on_access, s, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->connection_limit,
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
+	    NULL, on_access, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)o->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->connection_limit,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->connection_timeout_s,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->client_connection_limit,
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
@@ -909,16 +909,7 @@ struct http_server *http_start(const char *listen, const struct http_table *rout
 		server_free(s);
 		return NULL;
 	}
-	int fd = s->listen_fd;
-	s->listen_fd = -1; /* the acceptor owns it now, also when it fails */
-	s->acceptor =
-	    http_acceptor_start(s->mhd, fd, (unsigned)o->connection_limit, s->name, err, errlen);
-	if (!s->acceptor) {
-		stop_workers(s);
-		MHD_stop_daemon(s->mhd);
-		server_free(s);
-		return NULL;
-	}
+	s->listen_fd = -1; /* MHD owns it now */
 	return s;
 }
 
@@ -927,10 +918,18 @@ int http_port(const struct http_server *s)
 	return s->port;
 }
 
+/* The pool threads stop polling the socket at their next wake (the quiesce
+ * wakes them); shutdown makes the kernel refuse newcomers and reset the
+ * backlog at once, while a thread may still be inside poll() with it. */
 void http_quiesce(struct http_server *s)
 {
-	if (s)
-		http_acceptor_close(s->acceptor);
+	if (s && s->mhd) {
+		MHD_socket fd = MHD_quiesce_daemon(s->mhd);
+		if (fd != MHD_INVALID_SOCKET) {
+			shutdown(fd, SHUT_RDWR);
+			close(fd);
+		}
+	}
 }
 
 void http_stop(struct http_server *s, int timeout_ms)
@@ -949,7 +948,6 @@ void http_stop(struct http_server *s, int timeout_ms)
 	while (http_busy(s) && http_now_us() < deadline)
 		util_real_sleep_ms(10);
 	stop_workers(s);
-	http_acceptor_close(s->acceptor); /* before MHD, which it hands connections to */
 	MHD_stop_daemon(s->mhd);
 	server_free(s);
 }

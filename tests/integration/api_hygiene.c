@@ -2,8 +2,8 @@
  * client would: too many query arguments or headers are answered with
  * 400/431 at once instead of holding the connection; idle sockets from one
  * address cannot lock another client out; a connection that never sends a
- * complete request is closed. Raw sockets, so the tests control exactly
- * what is (not) sent and from which loopback address. */
+ * complete request is closed; past the connection limit newcomers wait. Raw sockets, so the tests
+ * control exactly what is (not) sent and from which loopback address. */
 #include "harness.h"
 
 #include <arpa/inet.h>
@@ -186,6 +186,37 @@ static void test_idle_sockets(void **state)
 	assert_int_equal(st, 200);
 }
 
+/* At connection_limit (256 here) a newcomer waits in the listening socket's
+ * backlog, neither reset nor refused, and is served once connections close
+ * (here: the idle ones, at request_timeout_s, 3 s after they opened). */
+static void test_connection_limit_waits(void **state)
+{
+	struct h_daemon *d = *state;
+	int fds[256], open = 0;
+	int64_t opened = h_now_ms();
+	for (int i = 0; i < 256; i++) {
+		char src[16];
+		snprintf(src, sizeof src, "127.0.0.%d", 10 + i / 32);
+		if ((fds[i] = connect_from(src, d->port)) >= 0)
+			open++;
+	}
+	assert_int_equal(open, 256);
+	h_sleep_ms(300); /* the server took them all */
+	int fd = connect_from("127.0.0.30", d->port);
+	assert_true(fd >= 0);
+	const char *req = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+	assert_true(send_all(fd, req, strlen(req)));
+	int st = read_status(fd, 1000);
+	if (h_now_ms() - opened < 2500) /* the idle ones are still open: no answer yet */
+		assert_int_equal(st, 0);
+	if (st == 0)
+		st = read_status(fd, 30000);
+	assert_int_equal(st, 200);
+	close(fd);
+	for (int i = 0; i < 256; i++)
+		close(fds[i]);
+}
+
 /* The request timeout closes silent connections, not requests that wait on
  * a worker: a long-poll twice as long as the timeout is answered. */
 static void test_long_poll_outlives_timeout(void **state)
@@ -210,6 +241,7 @@ int main(void)
 	    cmocka_unit_test(test_query_arguments),
 	    cmocka_unit_test(test_many_headers),
 	    cmocka_unit_test(test_idle_sockets),
+	    cmocka_unit_test(test_connection_limit_waits),
 	    cmocka_unit_test(test_long_poll_outlives_timeout),
 	};
 	return cmocka_run_group_tests(tests, setup, h_teardown);
