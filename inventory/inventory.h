@@ -434,6 +434,12 @@ INV_MUST_CHECK enum inv_status inv_replicas_take_over(struct inv *inv, const cha
 						      int64_t before, char (*lost)[INV_REPLICA_LEN],
 						      int max, int *nlost, int *nmachines,
 						      struct inv_err *err);
+/* Replica name, stopping, hands its machines over: fences its own row of
+ * epoch (so it no longer counts as live) and unclaims and wakes its
+ * machines, in one transaction, as a take-over would. The number of
+ * machines unclaimed to *nmachines (0 when the row was fenced already). */
+INV_MUST_CHECK enum inv_status inv_replica_resign(struct inv *inv, const char *name, int64_t epoch,
+						  int *nmachines, struct inv_err *err);
 INV_MUST_CHECK enum inv_status inv_replica_list(struct inv *inv, struct inv_replica_list *out,
 						struct inv_err *err);
 

@@ -2,6 +2,7 @@
  * (docs/scale-out.md, "Replicas"). */
 #include "inventory/internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,6 +156,31 @@ enum inv_status inv_replicas_take_over(struct inv *inv, const char *name, int64_
 		*nlost = x->nlost;
 		*nmachines = x->nmachines;
 	}
+	free(x);
+	return s;
+}
+
+static enum inv_status resign_fn(struct inv_conn *c, void *arg, struct inv_err *err)
+{
+	struct take_over_ctx *x = arg;
+	x->nlost = x->nmachines = 0;
+	x->lost[0] = false;
+	return take_one(c, x, 0, err);
+}
+
+enum inv_status inv_replica_resign(struct inv *inv, const char *name, int64_t epoch, int *nmachines,
+				   struct inv_err *err)
+{
+	struct take_over_ctx *x = calloc(1, sizeof *x);
+	*nmachines = 0;
+	if (!x)
+		return inv_fail(err, INV_IO, NULL, "out of memory");
+	snprintf(x->stale[0], sizeof x->stale[0], "%s", name);
+	x->epochs[0] = epoch;
+	x->nstale = 1;
+	enum inv_status s = inv_write(inv, resign_fn, x, err);
+	if (s == INV_OK)
+		*nmachines = x->nmachines;
 	free(x);
 	return s;
 }

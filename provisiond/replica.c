@@ -256,6 +256,27 @@ struct replica *replica_start(struct inv *inv, struct bmc_manager *bmc, const st
 	return r;
 }
 
+/* A replica that stops (its engine already has) hands its machines to the
+ * others at once instead of leaving them until it is silent past
+ * takeover_ms, and stops counting as live (its rack share goes to them at
+ * their next heartbeat). */
+static void resign(struct replica *r)
+{
+	struct inv_err err = {0};
+	int n = 0;
+	if (inv_replica_resign(r->inv, r->name, r->epoch, &n, &err) != INV_OK) {
+		log_event(LOG_WARN,
+			  "replica: cannot hand its machines over; the others take them"
+			  " after takeover_s",
+			  "replica", r->name, "error", err.message, NULL);
+		return;
+	}
+	char nm[24];
+	snprintf(nm, sizeof nm, "%d", n);
+	log_event(LOG_INFO, "replica: stopped, its machines handed over", "replica", r->name,
+		  "machines", nm, NULL);
+}
+
 void replica_stop(struct replica *r)
 {
 	if (!r)
@@ -265,6 +286,7 @@ void replica_stop(struct replica *r)
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 	pthread_join(r->thread, NULL);
+	resign(r);
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mu);
 	free(r);

@@ -2,9 +2,9 @@
  * (docs/scale-out.md, "Replicas"): racing gangs through all three, the rack
  * cap held for the site while the three onboard one rack, kill -9
  * of the replica driving deploys (another takes them over within the
- * bound), SIGSTOP past the lease (the frozen one makes no BMC call for the
- * machines it lost), an agent's session going on through another replica's
- * boot plane. PostgreSQL only: run as api_replicas_pg. */
+ * bound), SIGTERM of it (it hands them over as it stops), SIGSTOP past the lease (the frozen one
+ * makes no BMC call for the machines it lost), an agent's session going on through another
+ * replica's boot plane. PostgreSQL only: run as api_replicas_pg. */
 #include "harness.h"
 
 #include <pthread.h>
@@ -264,6 +264,27 @@ static void test_kill_takeover(void **state)
 	assert_int_equal(h_restart(&reps[victim]), 0); /* back under its name */
 }
 
+/* SIGTERM of the replica driving most deploys: it hands its machines over
+ * as it stops, so by the time it has exited none is claimed by it and its
+ * row is no longer live (before: they waited for takeover_s after its last
+ * heartbeat); every deploy completes through the others. */
+static void test_graceful_handover(void **state)
+{
+	(void)state;
+	char ids[4][H_ID_LEN];
+	int victim = deploy_busiest("term", 4000, ids);
+	assert_true(machines_of(victim) > 0);
+	assert_int_equal(h_term(&reps[victim]), 0);
+	int64_t left = machines_of(victim), live = replica_int("live", victim, NULL);
+	fprintf(stderr, "# after r%d exited: %lld machines still claimed by it, live %lld\n",
+		victim, (long long)left, (long long)live);
+	assert_int_equal(left, 0);
+	assert_int_equal(live, 0);
+	all_ready(ids, (victim + 1) % NREP);
+	assert_int_equal(h_restart(&reps[victim]), 0);
+	assert_int_equal(replica_int("live", victim, NULL), 1);
+}
+
 /* SIGSTOP of the replica driving most deploys past takeover_s: the others
  * take its machines; resumed, it sends no BMC call for them (its claims are
  * over) and registers again under a new epoch. */
@@ -423,6 +444,7 @@ int main(void)
 	    cmocka_unit_test(test_race),
 	    cmocka_unit_test(test_rack_cap_across_replicas),
 	    cmocka_unit_test(test_kill_takeover),
+	    cmocka_unit_test(test_graceful_handover),
 	    cmocka_unit_test(test_sigstop_fencing),
 	    cmocka_unit_test(test_agent_session_moves),
 	};
