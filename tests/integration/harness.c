@@ -323,6 +323,19 @@ void h_kill9(struct h_daemon *d)
 	d->pid = 0;
 }
 
+/* The last 6000 bytes of the daemon's log on stderr. */
+static void show_log_end(const struct h_daemon *d, int rc)
+{
+	fprintf(stderr, "harness: provisiond exit status %d; last log lines of %s:\n", rc, d->log);
+	size_t len = 0;
+	char *log = read_file(d->log, &len);
+	if (log) {
+		size_t from = len > 6000 ? len - 6000 : 0;
+		fputs(log + from, stderr);
+		free(log);
+	}
+}
+
 int h_term(struct h_daemon *d)
 {
 	if (!d->pid)
@@ -349,13 +362,8 @@ int h_term(struct h_daemon *d)
 	}
 	d->pid = 0;
 	int rc = exit_status(st);
-	if (rc != 0) { /* why it did not stop cleanly: its last words */
-		char cmd[600];
-		fprintf(stderr, "harness: provisiond exited %d on SIGTERM; its log's end:\n", rc);
-		snprintf(cmd, sizeof cmd, "tail -n 15 '%s' >&2", d->log);
-		if (system(cmd) != 0)
-			fprintf(stderr, "harness: cannot show %s\n", d->log);
-	}
+	if (rc != 0) /* why it did not stop cleanly: its last words */
+		show_log_end(d, rc);
 	return rc;
 }
 
@@ -375,17 +383,8 @@ static void remove_tree(const char *dir)
 int h_stop(struct h_daemon *d)
 {
 	int rc = d->pid ? h_term(d) : 0;
-	if (rc != 0 || h_log_sanitizer_reports(d) > 0) {
-		fprintf(stderr, "harness: provisiond exit status %d; last log lines of %s:\n", rc,
-			d->log);
-		size_t len = 0;
-		char *log = read_file(d->log, &len);
-		if (log) {
-			size_t from = len > 6000 ? len - 6000 : 0;
-			fputs(log + from, stderr);
-			free(log);
-		}
-	}
+	if (rc == 0 && h_log_sanitizer_reports(d) > 0) /* h_term showed it otherwise */
+		show_log_end(d, rc);
 	const char *keep = getenv("PROVISIOND_IT_KEEP");
 	if (d->pg_schema[0] && !(keep && strcmp(keep, "1") == 0)) {
 		char sql[96];
