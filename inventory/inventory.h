@@ -343,10 +343,14 @@ INV_MUST_CHECK enum inv_status inv_machine_change(struct inv *inv, const char *i
 /* Warm pools (docs/allocations.md#warm-pools): an available machine in
  * phase "warming" is booting into the agent, in phase "warm" it waits
  * there, powered on (a tech's power-off makes it count as cold until its
- * rotation); phase "" is cold. An allocation takes it either way
+ * rotation), in phase "rotating" it waits there until a replacement is
+ * warm; phase "" is cold. An allocation takes it either way
  * (inv_alloc_request.prefer_warm puts warm ones first). */
 #define INV_PHASE_WARM "warm"
 #define INV_PHASE_WARMING "warming"
+/* warm for warm_max_s: still on in the agent and taken like a warm one,
+ * it powers off once a replacement is warm (provisiond/lifecycle/warm.c) */
+#define INV_PHASE_ROTATING "rotating"
 /* cold for good: its deploy interface cannot keep it warm (vmedia) */
 #define INV_PHASE_NO_WARM "no-warm"
 #define INV_WARM_MAX 256
@@ -358,13 +362,16 @@ struct inv_warm_pool {
 	char warm[INV_WARM_MAX][INV_ID_LEN]; /* out: warm or warming, oldest first */
 	bool warming[INV_WARM_MAX];	     /* out: that one is still booting */
 	int nwarm;
+	char rotating[INV_WARM_MAX][INV_ID_LEN]; /* out: phase rotating, not in nwarm */
+	int nrotating;
 	char cold[INV_WARM_MAX][INV_ID_LEN]; /* out: available, not in maintenance,
 					      * least recently changed first */
 	int ncold;
 };
-/* The warm and warming machines of sku (at most INV_WARM_MAX) and up to
- * as many cold ones to warm next as the pool is short of size (none when it
- * is full: their query sorts the SKU's pool). Reads only; thread-safe. */
+/* The warm and warming machines of sku (at most INV_WARM_MAX), the
+ * rotating ones apart, and up to as many cold ones to warm next as the pool
+ * is short of size (none when it is full: their query sorts the SKU's
+ * pool). Reads only; thread-safe. */
 INV_MUST_CHECK enum inv_status inv_pool_warm(struct inv *inv, const char *sku,
 					     struct inv_warm_pool *p, struct inv_err *err);
 

@@ -45,7 +45,7 @@
 	" AND maintenance = 0 ORDER BY seq LIMIT :limit" lock
 #define SQL_POOL_PICK_WARM_TEXT(lock)                                                              \
 	"SELECT id FROM machines WHERE sku = :sku AND state = :available"                          \
-	" AND maintenance = 0 ORDER BY CASE WHEN phase = 'warm' AND power = 'on'"                  \
+	" AND maintenance = 0 ORDER BY CASE WHEN phase IN ('warm', 'rotating') AND power = 'on'"   \
 	" THEN 0 WHEN phase = 'warming' THEN 1 ELSE 2 END, seq LIMIT :limit" lock
 #define SQL_ALLOC_SUBSTITUTE_PICK_TEXT(lock)                                                       \
 	"SELECT m.id FROM allocations a JOIN machines m ON m.sku = a.sku"                          \

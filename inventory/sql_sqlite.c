@@ -172,7 +172,7 @@ static const char *const sqlite_sql[] = {
     [SQL_POOL_PICK] = SQL_POOL_PICK_TEXT(""),
     [SQL_POOL_PICK_WARM] = SQL_POOL_PICK_WARM_TEXT(""),
     [SQL_POOL_WARM] = "SELECT id, phase FROM machines WHERE sku = :sku AND state = :available"
-		      " AND (phase = 'warming' OR (phase = 'warm' AND power = 'on'))"
+		      " AND (phase IN ('warming', 'rotating') OR (phase = 'warm' AND power = 'on'))"
 		      " ORDER BY seq LIMIT :limit",
     /* least recently changed first: a machine just rotated out is the last
      * one warmed again */

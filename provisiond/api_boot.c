@@ -26,7 +26,8 @@ static bool wants_agent(struct app *a, const struct inv_machine *m)
 		return true;
 	if (m->state == INV_ST_AVAILABLE) /* fast-track or warm pool: in the agent */
 		return strcmp(m->phase, INV_PHASE_WARM) == 0 ||
-		       strcmp(m->phase, INV_PHASE_WARMING) == 0 || lc_sku_fast_track(a, m->sku);
+		       strcmp(m->phase, INV_PHASE_WARMING) == 0 ||
+		       strcmp(m->phase, INV_PHASE_ROTATING) == 0 || lc_sku_fast_track(a, m->sku);
 	/* deploying: the agent writes the image; once the engine switched to
 	 * the disk ("disk" phase) the machine must boot its new OS */
 	return m->state == INV_ST_DEPLOYING && strcmp(m->phase, "disk") != 0;

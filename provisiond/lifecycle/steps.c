@@ -715,15 +715,38 @@ static void warm_up(struct step *s)
 	}
 }
 
+/* Phase "warm" and due: it has been on warm_max_s. It stays on, out of
+ * the pool's count, until the warm pass has warmed its replacement, or
+ * for one agent boot's deadline if no replacement gets warm. */
+static void rotate(struct step *s)
+{
+	int wait_s =
+	    s->x->limits.agent_boot_timeout_s > 0 ? s->x->limits.agent_boot_timeout_s : 600;
+	char reason[160];
+	snprintf(reason, sizeof reason,
+		 "rotating: warm for %d s ([lifecycle] warm_max_s), powers off once a "
+		 "replacement is warm",
+		 s->x->limits.warm_max_s);
+	struct inv_machine_change c = {.set_phase = true,
+				       .phase = INV_PHASE_ROTATING,
+				       .set_wake = true,
+				       .wake_at = lc_now(s->x) + (int64_t)wait_s * 1000,
+				       .always_event = true,
+				       .reason = reason};
+	commit(s, &c);
+}
+
 /* An available machine the engine looks at: one of a warm pool (phase
- * warming: boot it; warm and due: it has been on warm_max_s, rotate it;
- * cooling: the pool shrank). */
+ * warming: boot it; warm and due: rotate it; rotating and woken by the
+ * warm pass: power it off; cooling: the pool shrank). */
 static void step_available(struct step *s)
 {
 	const char *ph = s->m->phase;
 	if (strcmp(ph, INV_PHASE_WARMING) == 0) {
 		warm_up(s);
 	} else if (strcmp(ph, INV_PHASE_WARM) == 0) {
+		rotate(s);
+	} else if (strcmp(ph, INV_PHASE_ROTATING) == 0) {
 		char reason[128];
 		snprintf(reason, sizeof reason,
 			 "rotated: warm for %d s ([lifecycle] warm_max_s), powered off",

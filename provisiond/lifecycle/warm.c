@@ -9,8 +9,12 @@
  * warming machine stays available and an allocation may take it at any
  * time (the reservation resets its phase; the step's write then fails its
  * version check and is dropped). A warm machine's wake_at is its rotation:
- * warm_max_s after it was warmed the step powers it off, and the next pass
- * warms the least recently changed cold machine in its place. */
+ * warm_max_s after it was warmed the step moves it to phase "rotating"
+ * (still on, still taken first), which takes it out of the pool's count:
+ * the next pass warms the least recently changed cold machine in its
+ * place, and once the pool is warm again without it, or when no machine
+ * can replace it, wakes it to power off. The pool never runs short for
+ * the length of a boot because a machine's time was up. */
 #include "provisiond/lifecycle/engine_internal.h"
 
 #include "provisiond/log.h"
@@ -54,7 +58,10 @@ static bool mark(const struct lc_ctx *x, const char *id, const char *from, const
 }
 
 /* Brings the pool of sku to want machines: warms cold ones or cools the
- * youngest surplus ones. *warm gets the machines warm now (not warming). */
+ * youngest surplus ones, and lets the rotating ones power off once the
+ * pool is warm without them, or no machine is on its way to replace them.
+ * *warm gets the machines an allocation would find warm now: warm and
+ * rotating ones (not warming). */
 static int warm_sku(const struct lc_ctx *x, const char *sku, int want, struct inv_warm_pool *p,
 		    int *warm)
 {
@@ -65,22 +72,27 @@ static int warm_sku(const struct lc_ctx *x, const char *sku, int want, struct in
 		lc_note_inv("read the warm pool", sku, INV_IO, &err);
 		return 0;
 	}
-	int woken = 0;
-	*warm = 0;
-	for (int i = 0; i < p->nwarm; i++)
-		*warm += !p->warming[i];
+	int woken = 0, coming = 0, ready = 0;
+	for (int i = 0; i < p->nwarm; i++) {
+		ready += !p->warming[i];
+		coming += p->warming[i];
+	}
+	*warm = ready + p->nrotating;
 	char reason[160];
 	snprintf(reason, sizeof reason, "warming: booting the agent (warm pool of %.64s: %d)", sku,
 		 want);
 	for (int i = 0; p->nwarm + i < want && i < p->ncold; i++)
 		if (mark(x, p->cold[i], "", INV_PHASE_WARMING, reason)) {
 			woken++;
+			coming++;
 			log_event(LOG_INFO, "warm pool: warming a machine", "machine", p->cold[i],
 				  "sku", sku, NULL);
 		}
 	for (int i = p->nwarm - 1; i >= want && i >= 0; i--)
 		woken += mark(x, p->warm[i], p->warming[i] ? INV_PHASE_WARMING : INV_PHASE_WARM,
 			      "cooling", NULL);
+	for (int i = 0; i < p->nrotating && (ready >= want || !coming); i++)
+		woken += mark(x, p->rotating[i], INV_PHASE_ROTATING, INV_PHASE_ROTATING, NULL);
 	return woken;
 }
 

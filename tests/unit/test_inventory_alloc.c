@@ -570,12 +570,50 @@ static void test_warm_pick_order(void **state)
 	inv_machine_list_clear(&l);
 }
 
+/* A machine rotating out of a warm pool is on in the agent: inv_pool_warm
+ * lists it apart (not in the pool's count), and a warm pick takes it with
+ * the warm ones, before warming and cold ones. */
+static void test_rotating_pick(void **state)
+{
+	tinv_pool(tinv_inv(state), "p", "s1", 4);
+	struct inv_machine_list l = {0};
+	struct inv_machine_filter f = {.state = -1, .sku = "s1", .limit = 10};
+	struct inv_err err = {0};
+	bool det = false;
+	assert_int_equal(inv_machine_list(tinv_inv(state), &f, &l, &err), INV_OK);
+	assert_int_equal(l.n, 4);
+	set_phase(state, l.items[1].id, INV_PHASE_ROTATING, "on");
+	set_phase(state, l.items[2].id, INV_PHASE_WARM, "on");
+	set_phase(state, l.items[3].id, INV_PHASE_WARMING, "off");
+	struct inv_warm_pool *p = calloc(1, sizeof *p);
+	assert_non_null(p);
+	p->size = 3; /* 2 in the pool: 1 cold wanted */
+	assert_int_equal(inv_pool_warm(tinv_inv(state), "s1", p, &err), INV_OK);
+	assert_int_equal(p->nwarm, 2);
+	assert_string_equal(p->warm[0], l.items[2].id);
+	assert_string_equal(p->warm[1], l.items[3].id);
+	assert_int_equal(p->nrotating, 1);
+	assert_string_equal(p->rotating[0], l.items[1].id);
+	assert_int_equal(p->ncold, 1);
+	assert_string_equal(p->cold[0], l.items[0].id);
+	free(p);
+	struct inv_allocation a = {0};
+	struct inv_alloc_request r = req("alice", "s1", 2, 2);
+	r.prefer_warm = true;
+	assert_int_equal(reserve(state, r, &a, &err), INV_OK);
+	assert_true(attached(&a, l.items[1].id, &det));
+	assert_true(attached(&a, l.items[2].id, &det));
+	inv_allocation_clear(&a);
+	inv_machine_list_clear(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_reserve_moves_machines, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_capacity, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_warm_pick_order, tinv_setup, tinv_teardown),
+	    cmocka_unit_test_setup_teardown(test_rotating_pick, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_reserve_invalid, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_quota, tinv_setup, tinv_teardown),
 	    cmocka_unit_test_setup_teardown(test_idempotency_key, tinv_setup, tinv_teardown),
