@@ -2,7 +2,8 @@
  *
  * Options (all optional): sku (string, read by other layers), delay_ms (sleep per
  * call) + delay_jitter_ms (up to this much more, at random), agent_ms and
- * agent_jitter_ms (the simulated agent's work, read by other layers), fail_rate (0..1, read by
+ * agent_jitter_ms (the simulated agent's work, read by other layers), warm_ms (its boot
+ * when a warm pool warms the machine, read by other layers), fail_rate (0..1, read by
  * other layers), fail_image (an image whose write fails, read by other layers), unreachable (every
  * open times out like a dead BMC), settle_ms (a power change shows in power_get only after this
  * long), hang_ms (every call sleeps this long ignoring its timeout: a stuck library call, for the
@@ -56,9 +57,9 @@ struct fake_inst {
 };
 
 static const char *const fake_keys[] = {
-    "sku",	   "delay_ms",	"delay_jitter_ms", "agent_ms",	 "agent_jitter_ms", "fail_rate",
-    "unreachable", "settle_ms", "hang_ms",	   "timeout_ms", "deploy",	    "fail_image",
-    NULL};
+    "sku",	 "delay_ms",	"delay_jitter_ms", "agent_ms", "agent_jitter_ms",
+    "fail_rate", "unreachable", "settle_ms",	   "hang_ms",  "timeout_ms",
+    "deploy",	 "fail_image",	"warm_ms",	   NULL};
 /* deploy: "fake" simulates the agent; "pxe" uses the real boot plane (a
  * test or a person plays the machine and runs the agent). */
 static const char *const deploy_choices[] = {"fake", "pxe", NULL};
@@ -81,6 +82,8 @@ static enum bmc_status fake_parse(const json_t *o, struct fake_conf *c, struct b
 		st = bmc_opt_int(o, "agent_ms", 0, 3600000, 0, &agent_ms, e);
 	if (st == BMC_OK)
 		st = bmc_opt_int(o, "agent_jitter_ms", 0, 3600000, 0, &agent_ms, e);
+	if (st == BMC_OK)
+		st = bmc_opt_int(o, "warm_ms", 0, 3600000, 0, &agent_ms, e);
 	if (st == BMC_OK)
 		st = bmc_opt_number(o, "fail_rate", 0.0, 1.0, 0.0, &rate, e);
 	if (st == BMC_OK) /* read by the fake deploy interface */

@@ -18,7 +18,7 @@
 
 struct fake_opts {
 	char sku[64];
-	long agent_ms, jitter_ms;
+	long agent_ms, jitter_ms, warm_ms;
 	double fail_rate;
 	char fail_image[64];
 };
@@ -37,6 +37,7 @@ static void parse_opts(const struct inv_bmc *b, struct fake_opts *o)
 	snprintf(o->sku, sizeof o->sku, "%s", sku ? sku : "");
 	o->agent_ms = opt_ms(j, "agent_ms", opt_ms(j, "delay_ms", 0));
 	o->jitter_ms = opt_ms(j, "agent_jitter_ms", 0);
+	o->warm_ms = opt_ms(j, "warm_ms", o->agent_ms);
 	json_t *f = json_object_get(j, "fail_rate");
 	o->fail_rate = json_is_number(f) ? json_number_value(f) : 0;
 	const char *fi = json_string_value(json_object_get(j, "fail_image"));
@@ -152,8 +153,8 @@ static enum dep_result fake_write(struct deploy_ctx *c, const struct inv_image *
 	return r;
 }
 
-/* Warming: boot "the agent", which is up agent_ms later; once the machine
- * is on (pending() recorded it), it is warm. */
+/* Warming: boot "the agent", which is up warm_ms (default agent_ms) later;
+ * once the machine is on (pending() recorded it), it is warm. */
 static enum dep_result fake_warm(struct deploy_ctx *c)
 {
 	if (strcmp(c->m->power, "on") == 0)
@@ -163,7 +164,7 @@ static enum dep_result fake_warm(struct deploy_ctx *c)
 	if (!c->boot_agent(c->step))
 		return DEP_ABORT;
 	c->phase_out = INV_PHASE_WARMING;
-	c->wake_in_ms = o.agent_ms > 0 ? o.agent_ms : 1;
+	c->wake_in_ms = o.warm_ms > 0 ? o.warm_ms : 1;
 	return DEP_PENDING;
 }
 

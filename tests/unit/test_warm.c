@@ -10,7 +10,8 @@
  *  - rotation: with warm_max_s = 1, cold machines are warmed in place of
  *    the warm ones, which then power off (event "rotated"): the pool never
  *    has fewer than its size warm; without a spare cold machine they power
- *    off and are warmed again. */
+ *    off and are warmed again; nor when their replacement does not get
+ *    warm within agent_boot_timeout_s. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -310,6 +311,57 @@ static void test_rotation_without_spare(void **state)
 	assert_int_equal(ready(f), 2);
 }
 
+/* When machine id got its newest event whose reason starts with prefix
+ * (0: none). */
+static int64_t event_at(struct engine_fixture *f, const char *id, const char *prefix)
+{
+	struct inv_event_list l = {0};
+	struct inv_err e = {0};
+	int64_t at = 0;
+	if (inv_machine_events(f->a.inv, id, 0, 500, &l, &e) != INV_OK)
+		fail_msg("events: %s", e.message);
+	for (size_t i = 0; i < l.n; i++)
+		if (strncmp(l.items[i].reason, prefix, strlen(prefix)) == 0)
+			at = l.items[i].at;
+	inv_event_list_clear(&l);
+	return at;
+}
+
+/* A replacement that never gets warm (every machine's agent takes 10 min
+ * to boot when warmed; the first two are warm from their cleaning): the
+ * rotating machines wait agent_boot_timeout_s for it, then power off
+ * anyway, while it is still warming. */
+static void test_rotation_deadline(void **state)
+{
+	struct engine_fixture *f = *state;
+	f->a.cfg.warm_max_s = 5;
+	f->a.cfg.agent_boot_timeout_s = 4; /* longer than a warm pass (2 s) */
+	ef_start(f);
+	for (int i = 0; i < 3; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "slow-warm-%d", i);
+		ef_enroll(f, name, "{\"sku\":\"" WARM "\",\"warm_ms\":600000}", NULL, NULL);
+	}
+	lc_kick(f->a.lc);
+	wait_for(f, WARM, INV_ST_AVAILABLE, "", "off", 1);
+	char first[16][INV_ID_LEN], spare[16][INV_ID_LEN];
+	assert_int_equal(count(f, WARM, INV_ST_AVAILABLE, INV_PHASE_WARM, "on", first), 2);
+	assert_int_equal(count(f, WARM, INV_ST_AVAILABLE, "", "off", spare), 1);
+	for (int i = 0; i < 1500 && !rotated(f, first[0]); i++)
+		usleep(20000);
+	assert_true(rotated(f, first[0]));
+	/* the spare was warming (it was there to replace it) before the
+	 * rotating machine powered off, and still is */
+	int64_t warming = event_at(f, spare[0], "warming:");
+	if (warming == 0 || warming > event_at(f, first[0], "rotated:"))
+		fail_msg("the spare did not start warming before the rotation ended");
+	struct inv_machine m = {0};
+	struct inv_err e = {0};
+	assert_int_equal(inv_machine_get(f->a.inv, spare[0], &m, &e), INV_OK);
+	assert_string_equal(m.phase, INV_PHASE_WARMING);
+	inv_machine_clear(&m);
+}
+
 /* A catalog reloaded with a smaller pool: the youngest surplus machine
  * powers off (event "cooled: ..."); the rest stays as it was. */
 static void test_pool_shrinks(void **state)
@@ -340,6 +392,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_warm_first_and_refill, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotation_without_spare, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rotation_deadline, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pool_shrinks, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
