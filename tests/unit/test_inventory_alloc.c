@@ -527,18 +527,25 @@ static void set_phase(void **state, const char *id, const char *phase, const cha
 	inv_machine_clear(&m);
 }
 
+/* A pool "p" of n machines of SKU s1, listed oldest first into l. */
+static void pool_of(void **state, int n, struct inv_machine_list *l)
+{
+	struct inv_machine_filter f = {.state = -1, .sku = "s1", .limit = 10};
+	struct inv_err err = {0};
+	tinv_pool(tinv_inv(state), "p", "s1", n);
+	assert_int_equal(inv_machine_list(tinv_inv(state), &f, l, &err), INV_OK);
+	assert_int_equal(l->n, (size_t)n);
+}
+
 /* Warm machines first (warm, then warming), then the oldest; without
  * prefer_warm the oldest, as before. inv_pool_warm sees the same; a warm
  * machine a tech powered off counts as neither warm nor cold. */
 static void test_warm_pick_order(void **state)
 {
-	tinv_pool(tinv_inv(state), "p", "s1", 5);
 	struct inv_machine_list l = {0};
-	struct inv_machine_filter f = {.state = -1, .sku = "s1", .limit = 10};
 	struct inv_err err = {0};
 	bool det = false;
-	assert_int_equal(inv_machine_list(tinv_inv(state), &f, &l, &err), INV_OK);
-	assert_int_equal(l.n, 5);
+	pool_of(state, 5, &l);
 	set_phase(state, l.items[4].id, INV_PHASE_WARMING, "off");
 	set_phase(state, l.items[3].id, INV_PHASE_WARM, "on");
 	set_phase(state, l.items[2].id, INV_PHASE_WARM, "off"); /* a tech powered it off */
@@ -575,13 +582,10 @@ static void test_warm_pick_order(void **state)
  * the warm ones, before warming and cold ones. */
 static void test_rotating_pick(void **state)
 {
-	tinv_pool(tinv_inv(state), "p", "s1", 4);
 	struct inv_machine_list l = {0};
-	struct inv_machine_filter f = {.state = -1, .sku = "s1", .limit = 10};
 	struct inv_err err = {0};
 	bool det = false;
-	assert_int_equal(inv_machine_list(tinv_inv(state), &f, &l, &err), INV_OK);
-	assert_int_equal(l.n, 4);
+	pool_of(state, 4, &l);
 	set_phase(state, l.items[1].id, INV_PHASE_ROTATING, "on");
 	set_phase(state, l.items[2].id, INV_PHASE_WARM, "on");
 	set_phase(state, l.items[3].id, INV_PHASE_WARMING, "off");
