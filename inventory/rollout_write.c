@@ -24,12 +24,36 @@ struct create_ctx {
 	char id[INV_ID_LEN];
 };
 
-/* The allocation may be rebuilt: ready, every attached machine active, no
- * open rollout, and not every machine on the image already. *nm gets the
- * attached machines. */
+/* A rollout of allocation id still open: INV_CONFLICT on "rebuild". */
+static enum inv_status check_none_open(struct inv_conn *c, const char *id, struct inv_err *err)
+{
+	struct inv_q *st = inv_stmt(c, SQL_ROLLOUT_OPEN_OF, err);
+	if (!st)
+		return INV_IO;
+	inv_bind_text(st, ":alloc", id);
+	inv_rollout_bind_open(st);
+	bool row;
+	enum inv_status s = inv_step(st, &row, "find open rollouts", err);
+	int64_t open = s == INV_OK && row ? inv_col_int64(st, 0) : 0;
+	inv_stmt_done(st);
+	if (s == INV_OK && open > 0)
+		return inv_fail(err, INV_CONFLICT, "rebuild",
+				"a rollout of allocation %s is running (POST .../rebuild/cancel "
+				"stops it)",
+				id);
+	return s;
+}
+
+/* The allocation may be rebuilt: no open rollout (checked first: while
+ * one runs, its machines are down and the allocation may be busy because
+ * of it), ready, every attached machine active, and not every machine on
+ * the image already. *nm gets the attached machines. */
 static enum inv_status check_alloc(struct inv_conn *c, const struct inv_rollout_new *n,
 				   const struct inv_allocation *al, int *nm, struct inv_err *err)
 {
+	enum inv_status s = check_none_open(c, al->id, err);
+	if (s != INV_OK)
+		return s;
 	if (al->state != INV_AL_READY)
 		return inv_fail(err, INV_CONFLICT, "state",
 				"allocation %s is %s: only a ready allocation can be rebuilt",
@@ -54,21 +78,7 @@ static enum inv_status check_alloc(struct inv_conn *c, const struct inv_rollout_
 		return inv_fail(err, INV_INVALID, "image",
 				"every machine of allocation %s runs image '%s' already", al->id,
 				n->image);
-	struct inv_q *st = inv_stmt(c, SQL_ROLLOUT_OPEN_OF, err);
-	if (!st)
-		return INV_IO;
-	inv_bind_text(st, ":alloc", al->id);
-	inv_rollout_bind_open(st);
-	bool row;
-	enum inv_status s = inv_step(st, &row, "find open rollouts", err);
-	int64_t open = s == INV_OK && row ? inv_col_int64(st, 0) : 0;
-	inv_stmt_done(st);
-	if (s == INV_OK && open > 0)
-		return inv_fail(err, INV_CONFLICT, "rebuild",
-				"a rollout of allocation %s is running (POST .../rebuild/cancel "
-				"stops it)",
-				al->id);
-	return s;
+	return INV_OK;
 }
 
 static enum inv_status insert_rollout(struct inv_conn *c, struct create_ctx *x,

@@ -295,6 +295,25 @@ static void expect_images(struct h_daemon *d, const char *image, int n)
 	json_decref(al);
 }
 
+/* Waits until a machine of the allocation is not active. */
+static void wait_down(struct h_daemon *d)
+{
+	for (int i = 0; i < 3000; i++) {
+		json_t *al = get_alloc(d), *m;
+		size_t k;
+		bool down = false;
+		json_array_foreach(json_object_get(al, "machines"), k, m)
+		{
+			down |= strcmp(member_str(m, "state"), "active") != 0;
+		}
+		json_decref(al);
+		if (down)
+			return;
+		h_sleep_ms(10);
+	}
+	fail_msg("no machine left active");
+}
+
 static void test_full_rollout(void **state)
 {
 	struct h_daemon *d = *state;
@@ -306,7 +325,9 @@ static void test_full_rollout(void **state)
 	assert_string_equal(h_str(&r, "state"), "running");
 	assert_string_equal(h_str(&r, "old_image"), "img-a");
 	h_resp_clear(&r);
-	/* a second one while it runs */
+	/* a second one while it runs, once its first machine is down: the
+	 * running rollout is the conflict, not that machine */
+	wait_down(d);
 	expect_4xx(d, "{\"image\":\"img-c\",\"waves\":[\"100%\"]}", 409, "rebuild");
 	int max_down = 0;
 	char st[32] = "running";
