@@ -8,7 +8,25 @@
 #                       fails. Sets pd_pid, api, boot, ctl; exports
 #                       PROVISIOND_URL and PROVISIOND_TOKEN_FILE
 #   show NAME JQ        a field of `provisionctl machine show NAME`
+#   kill_ours SIG PID...
+#                       sends SIG to each PID that still runs with $work
+#                       in its command line, and to no other: a process
+#                       that exited and was reaped left its number free,
+#                       and with pid_max 32768 and tests forking hundreds
+#                       of processes a second another test's daemon may
+#                       hold it a minute later
 # shellcheck shell=sh
+
+kill_ours() {
+	ko_sig=$1
+	shift
+	for ko_p; do
+		if grep -qaF -- "$work" "/proc/$ko_p/cmdline" 2>/dev/null; then
+			kill "-$ko_sig" "$ko_p" 2>/dev/null || true
+		fi
+	done
+	return 0
+}
 
 pd_start() {
 	rm -f "$work/ready"

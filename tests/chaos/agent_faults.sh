@@ -24,10 +24,15 @@ src=$2
 work=$(mktemp -d "${TMPDIR:-/tmp}/agent-faults.XXXXXX")
 t0=$(date +%s)
 cleanup() {
-	for f in "$work"/*.loop "$work"/*.agent; do
+	# the host loops run until killed; an agent may have exited long ago
+	# and left its process number to someone else: kill_ours
+	for f in "$work"/*.loop; do
 		if [ -f "$f" ]; then kill -9 "$(cat "$f")" 2>/dev/null || true; fi
 	done
-	if [ -n "${pd_pid:-}" ]; then kill -9 "$pd_pid" 2>/dev/null || true; fi
+	for f in "$work"/*.agent; do
+		if [ -f "$f" ]; then kill_ours 9 "$(cat "$f")"; fi
+	done
+	if [ -n "${pd_pid:-}" ]; then kill_ours 9 "$pd_pid"; fi
 	wait 2>/dev/null || true
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$work"
 }
@@ -87,7 +92,7 @@ host() {
 		case $s in
 		*provisiond.token=*)
 			if [ -f "$work/$name.agent" ]; then
-				kill -9 "$(cat "$work/$name.agent")" 2>/dev/null || true
+				kill_ours 9 "$(cat "$work/$name.agent")"
 			fi
 			rm -f "$work/$name.agent" "$work/$name.booted"
 			flags=$(cat "$work/$name.flags" 2>/dev/null || true)

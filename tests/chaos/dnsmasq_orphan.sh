@@ -18,7 +18,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/dnsmasq-orphan.XXXXXX")
 ns="pdorph$$"
 other=""
 cleanup() {
-	[ -z "${pd_pid:-}" ] || kill -9 "$pd_pid" 2>/dev/null || true
+	[ -z "${pd_pid:-}" ] || kill_ours 9 "$pd_pid"
 	[ -z "$other" ] || kill "$other" 2>/dev/null || true
 	for p in $(ours); do kill -9 "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true

@@ -14,7 +14,7 @@ shim=$3
 command -v wrk >/dev/null || { echo "SKIP: wrk not installed"; exit 77; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/drain-load.XXXXXX")
 cleanup() {
-	[ -z "${pd_pid:-}" ] || kill -9 "$pd_pid" 2>/dev/null || true
+	[ -z "${pd_pid:-}" ] || kill_ours 9 "$pd_pid"
 	wait 2>/dev/null || true
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$work"
 }

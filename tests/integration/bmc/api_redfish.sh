@@ -18,7 +18,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/api-redfish.XXXXXX")
 bmc_pid="" pd_pid="" tls_pid=""
 cleanup() {
 	[ -z "$tls_pid" ] || kill "$tls_pid" 2>/dev/null || true
-	[ -z "$pd_pid" ] || kill "$pd_pid" 2>/dev/null || true
+	[ -z "$pd_pid" ] || kill_ours TERM "$pd_pid"
 	[ -z "$bmc_pid" ] || kill "$bmc_pid" 2>/dev/null || true
 	wait 2>/dev/null || true
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$work"
