@@ -57,7 +57,9 @@ struct http_server {
 	pthread_cond_t cv, idle_cv;
 	struct http_req **queue; /* ring */
 	int qhead, qlen, running;
-	int qcap; /* the in-flight maximum: workers + max_queue */
+	int finishing; /* of running: workers done with their request (answered
+			* or parked) that have not taken the next yet */
+	int qcap;      /* the in-flight maximum: workers + max_queue */
 	bool stopping;
 	/* parked requests (http_park): suspended, holding no worker */
 	struct http_req *parked;
@@ -216,6 +218,7 @@ static void *worker_main(void *arg)
 		r->park_until_us = 0;
 		s->table.dispatch(r, s->app);
 		pthread_mutex_lock(&s->mu);
+		s->finishing++; /* its slot is free for admission from now on */
 		bool park = r->park_until_us && !r->status;
 		if (park && s->parker_running) { /* waits on the parker, holding no worker */
 			r->park_next = s->parked;
@@ -232,6 +235,7 @@ static void *worker_main(void *arg)
 		}
 
 		pthread_mutex_lock(&s->mu);
+		s->finishing--;
 		s->running--;
 		if (!s->qlen && !s->running)
 			pthread_cond_broadcast(&s->idle_cv);
@@ -242,8 +246,10 @@ static void *worker_main(void *arg)
 /* With s->mu held. */
 static bool enqueue_locked(struct http_server *s, struct http_req *r)
 {
-	/* in flight = queued + on a worker (parked requests hold no worker) */
-	bool ok = s->qlen + s->running < s->qcap && !s->stopping;
+	/* in flight = queued + on a worker (parked requests hold no worker; an
+	 * answered one no slot, though its worker still counts in running, so
+	 * that http_busy() outlasts the resume of its connection) */
+	bool ok = s->qlen + s->running - s->finishing < s->qcap && !s->stopping;
 	if (ok) {
 		s->queue[(s->qhead + s->qlen) % s->qcap] = r;
 		s->qlen++;
