@@ -19,7 +19,7 @@ here="$src/tests/integration/bmc"
 work=$(mktemp -d "${TMPDIR:-/tmp}/api-ipmi.XXXXXX")
 pids=""
 cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	kill_ours TERM $pids
 	wait 2>/dev/null || true
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$work"
 }
@@ -48,7 +48,7 @@ start_sim() {
 		"$here/sim.lan.conf.in" >"$d/sim.lan.conf"
 	cp "$here/sim.emu" "$d/sim.emu"
 	echo 0 >"$d/power"
-	(cd "$d" && exec setsid ipmi_sim -c sim.lan.conf -f sim.emu -s state -n >sim.out 2>&1) &
+	(cd "$d" && exec setsid ipmi_sim -c "$d/sim.lan.conf" -f "$d/sim.emu" -s "$d/state" -n >sim.out 2>&1) &
 	pids="$pids $!"
 	echo "$port" >"$d/port"
 }

@@ -17,9 +17,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/api-redfish.XXXXXX")
 . "$(dirname "$0")/../../daemon_lib.sh"
 bmc_pid="" pd_pid="" tls_pid=""
 cleanup() {
-	[ -z "$tls_pid" ] || kill "$tls_pid" 2>/dev/null || true
+	[ -z "$tls_pid" ] || kill_ours TERM "$tls_pid"
 	[ -z "$pd_pid" ] || kill_ours TERM "$pd_pid"
-	[ -z "$bmc_pid" ] || kill "$bmc_pid" 2>/dev/null || true
+	[ -z "$bmc_pid" ] || kill_ours TERM "$bmc_pid"
 	wait 2>/dev/null || true
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$work"
 }
@@ -157,7 +157,7 @@ if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work
 		--bmc-address "https://127.0.0.1:$(cat "$work/tls.port")" --bmc-user admin \
 		--bmc-password-file "$work/pw" --bmc-option ca_file="$work/cert.pem" >/dev/null
 	wait_state m-tls inspecting 30
-	kill "$tls_pid"
+	kill_ours TERM "$tls_pid"
 	tls_pid=""
 	ok "https: a self-signed BMC is refused by default, accepted with options.ca_file"
 fi

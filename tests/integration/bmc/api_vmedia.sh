@@ -24,7 +24,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/api-vmedia.XXXXXX")
 bmc_pid="" pd_pid=""
 cleanup() {
 	[ -z "$pd_pid" ] || kill_ours TERM "$pd_pid"
-	[ -z "$bmc_pid" ] || kill "$bmc_pid" 2>/dev/null || true
+	[ -z "$bmc_pid" ] || kill_ours TERM "$bmc_pid"
 	wait 2>/dev/null || true
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$work"
 }

@@ -17,7 +17,7 @@ src=$2
 work=$(mktemp -d "${TMPDIR:-/tmp}/boot-plane.XXXXXX")
 pids=""
 cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	kill_ours TERM $pids # an agent may have exited long ago
 	wait 2>/dev/null || true
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$work"
 }
@@ -137,7 +137,7 @@ for d in vda vdb; do
 		fail "$d middle touched by a quick wipe"
 done
 ok "agent inspected (lab.large) and wiped both disks at start and end; machine available"
-kill "$agent_pid" 2>/dev/null || true # the engine powered the machine off
+kill_ours TERM "$agent_pid" # the engine powered the machine off
 
 # image store
 head -c 33554432 /dev/urandom >"$store/img.raw"
@@ -184,7 +184,7 @@ until [ "$("$ctl" -o json machine show m1 | jq -r .phase)" = disk ]; do
 	n=$((n + 1)); [ $n -lt 300 ] || fail "image not written: $("$ctl" -o json machine show m1 | jq -r .last_error)"
 	sleep 0.2
 done
-kill "$agent_pid" 2>/dev/null || true
+kill_ours TERM "$agent_pid"
 cmp -n 33554432 "$store/img.raw" "$work/m1/dev/vda" || fail "disk differs from the image"
 tail -c 1048576 "$work/m1/dev/vda" | grep -qa PROVISIOND-METADATA-V1 || fail "no metadata block"
 curl -sf "$boot/boot.ipxe?mac=$mac" | grep -q sanboot || fail "machine booting its disk got no local-disk script"
@@ -217,7 +217,7 @@ done
 code=$(curl -s -o "$work/d1/second" -w '%{http_code}' -d "{\"macs\":[\"$dmac\"]}" "$boot/v1/agent/lookup")
 [ "$code" = 409 ] || fail "a second discovery lookup while the agent is live: $code $(cat "$work/d1/second")"
 grep -q token "$work/d1/second" && fail "the second lookup got a session token"
-kill $p 2>/dev/null || true
+kill_ours TERM "$p"
 count=$("$ctl" -o json machine list | jq "[.items[] | select(.macs | index(\"$dmac\"))] | length")
 [ "$count" = 1 ] || fail "discovery created $count machines"
 d=$("$ctl" -o json machine list | jq -r ".items[] | select(.macs | index(\"$dmac\")) | .name")
@@ -247,7 +247,7 @@ wait_state m1 cleaning 20
 fetch_agent_script $mac "$work/s4"
 run_agent "$work/m1" "$work/s4"
 wait_state m1 available 60
-kill "$agent_pid" 2>/dev/null || true
+kill_ours TERM "$agent_pid"
 ok "released: the agent wiped the disks again and the machine is back in the pool"
 failures() { "$ctl" -o json machine events m1 | jq -r '.items[].reason' | grep -c "write_image failed" || true; }
 for kind in mismatch truncated; do
@@ -273,13 +273,13 @@ for kind in mismatch truncated; do
 	al=$(PROVISIOND_TOKEN=$svc PROVISIOND_TOKEN_FILE= "$ctl" -o json allocation show "$a2")
 	[ "$(echo "$al" | jq -r .state)" = failed ] || fail "$kind allocation: $(echo "$al" | jq -c .)"
 	ok "$kind image: the agent reported '$reason'; after 3 attempts the machine is failed and the allocation failed: $(echo "$al" | jq -r .last_error | cut -c1-80)..."
-	kill "$agent_pid" 2>/dev/null || true
+	kill_ours TERM "$agent_pid"
 	"$ctl" machine action clean m1 >/dev/null || fail "clean failed machine"
 	wait_state m1 cleaning 10
 	fetch_agent_script $mac "$work/s-$kind-clean"
 	run_agent "$work/m1" "$work/s-$kind-clean"
 	wait_state m1 available 60
-	kill "$agent_pid" 2>/dev/null || true
+	kill_ours TERM "$agent_pid"
 done
 
 # fast-track: lab.large machines wait in the agent once cleaned (catalog
@@ -308,7 +308,7 @@ until [ "$(show m1 .phase)" = disk ]; do
 	sleep 0.2
 done
 [ "$(grep -c '"lookup at' "$work/m1/agent.log")" = 1 ] || fail "the agent was booted again"
-kill "$agent_pid" 2>/dev/null || true
+kill_ours TERM "$agent_pid"
 "$agent" booted --disk "$work/m1/dev/vda" --url "$boot" >/dev/null 2>&1 || fail "booted (fast-track)"
 wait_state m1 active 20
 ok "fast-track (catalog reloaded by SIGHUP): cleaned machine waited in the agent; the deploy used it without a reboot (allocation $a3)"
