@@ -8,6 +8,7 @@
  * global slot until it returns, so a hung BMC never gets a second concurrent call and
  * shows up as "busy" rather than being hammered. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,9 @@ struct job {
 	char *url;		  /* MEDIA_INSERT: owned copy */
 	json_t *opts;		  /* OPEN only: owned */
 	struct bmc_entry *entry;  /* released by the job when abandoned */
+	int64_t claim_epoch;	  /* asked of the gate again before the driver runs */
+	char label[128];	  /* "BMC at <label>" */
+	bool refused;		  /* the gate refused it: not sent */
 
 	enum bmc_status st;
 	struct bmc_error err;
@@ -109,7 +113,17 @@ static void *job_main(void *arg)
 	bool abandoned;
 
 	bmc_error_clear(&err);
-	st = job_run(j, &err);
+	/* asked again here: the caller asked before it waited for a slot and
+	 * for this thread, and the replica may have been fenced meanwhile */
+	char why[200];
+	if (j->m->gate && !j->m->gate(j->m->gate_ctx, j->claim_epoch, why, sizeof why)) {
+		j->refused = true;
+		st = bmc_error_set(&err, BMC_ERR_BUSY, NULL, "BMC at %s: not sent: %s", j->label,
+				   why);
+	} else {
+		bmc_metrics_call(j->m, j->drv_index, j->args.kind);
+		st = job_run(j, &err);
+	}
 	if (st != BMC_OK && err.status == BMC_OK) /* a driver that forgot its message */
 		bmc_error_set(&err, st, NULL, "driver %s: %s", j->drv->name, bmc_status_name(st));
 	bmc_slot_release(j->m);
@@ -159,6 +173,8 @@ static struct job *job_new(struct bmc_session *s, const struct bmc_call_args *a)
 	j->args = *a;
 	j->inst = s->inst;
 	j->entry = s->entry;
+	j->claim_epoch = s->t->claim_epoch;
+	snprintf(j->label, sizeof j->label, "%s", s->label);
 	/* an abandoned call runs on after the caller's strings are gone */
 	if (a->url != NULL && (j->url = strdup(a->url)) == NULL) {
 		job_unref(j);
@@ -238,8 +254,8 @@ enum bmc_status bmc_call(struct bmc_session *s, struct bmc_call_args *a, struct 
 				     "cannot start a thread for a call to BMC at %s", s->label);
 	}
 	a->ran = true;
+	bool reached = s->reached;
 	s->reached = true;
-	bmc_metrics_call(s->m, s->drv_index, a->kind);
 	if (!job_wait(s, j)) {
 		job_unref(j);
 		s->last_call = BMC_ERR_TIMEOUT;
@@ -250,6 +266,10 @@ enum bmc_status bmc_call(struct bmc_session *s, struct bmc_call_args *a, struct 
 				     s->timeout_ms + bmc_call_grace_ms(s->timeout_ms));
 	}
 	st = j->st;
+	if (j->refused) { /* not sent: the breaker learns nothing from it */
+		a->ran = false;
+		s->reached = reached;
+	}
 	if (st != BMC_OK)
 		*e = j->err;
 	else if (a->kind == BMC_CALL_OPEN)

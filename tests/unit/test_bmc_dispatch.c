@@ -297,6 +297,42 @@ static void test_transient_errors_retried(void **state)
 	bmc_manager_free(m);
 }
 
+/* A gate that lets exactly one call by, then refuses: the fence of a
+ * replica that was stopped after a call had passed the gate, while it
+ * waited for a slot or for its thread to start. */
+static atomic_int gate_checks;
+
+static bool gate_once(void *ctx, int64_t claim_epoch, char *why, size_t len)
+{
+	(void)ctx;
+	(void)claim_epoch;
+	if (atomic_fetch_add(&gate_checks, 1) == 0)
+		return true;
+	snprintf(why, len, "fenced meanwhile");
+	return false;
+}
+
+/* The gate is asked again right before the driver runs: a call that
+ * passed it and was then fenced is not sent (api_replicas' SIGSTOP test
+ * saw a replica send a power read under its old epoch after its resume). */
+static void test_gate_asked_again_before_the_call(void **state)
+{
+	struct bmc_limits l = fast_limits();
+	struct bmc_manager *m = new_manager(&l);
+	struct bmc_target t = fake("fenced", NULL);
+	enum bmc_power_state p;
+	struct bmc_error e;
+
+	(void)state;
+	atomic_store(&gate_checks, 0);
+	bmc_manager_set_gate(m, gate_once, NULL);
+	assert_int_equal(bmc_power_get(m, &t, &p, &e), BMC_ERR_BUSY);
+	assert_non_null(strstr(e.message, "not sent: fenced meanwhile"));
+	assert_int_equal(bmc_fake_calls(m, "fenced", "open"), 0);
+	assert_int_equal(bmc_fake_calls(m, "fenced", "power_get"), 0);
+	bmc_manager_free(m);
+}
+
 static void test_reboots_never_resent_after_timeout(void **state)
 {
 	struct bmc_limits l = fast_limits();
@@ -661,6 +697,8 @@ int main(void)
 					    vclock_on, vclock_off),
 	    cmocka_unit_test_setup_teardown(test_transient_errors_retried, vclock_on, vclock_off),
 	    cmocka_unit_test_setup_teardown(test_reboots_never_resent_after_timeout, vclock_on,
+					    vclock_off),
+	    cmocka_unit_test_setup_teardown(test_gate_asked_again_before_the_call, vclock_on,
 					    vclock_off),
 	    /* real overlap between threads: the real clock */
 	    cmocka_unit_test(test_global_cap_respected),
