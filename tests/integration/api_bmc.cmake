@@ -17,7 +17,8 @@ if(WITH_FREEIPMI AND WITH_IPMICONSOLE)
 endif()
 if(WITH_LIBVIRT)
   # The libvirt driver's console: a diskless domain in the running libvirtd
-  # (skipped without one), label qemu like the other tests that boot a VM.
+  # (or one the test starts the lab's way), label qemu like the other tests
+  # that boot a VM.
   add_test(NAME integration_console_libvirt
     COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/bmc/api_console_libvirt.sh ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
   set_tests_properties(integration_console_libvirt PROPERTIES LABELS "integration;qemu" TIMEOUT 300

@@ -5,9 +5,10 @@
 # captures its console through virDomainOpenConsole while it is inspecting:
 # SeaBIOS's "No bootable device" comes back on GET /v1/machines/{id}/console.
 # A second domain whose serial port is a file is "not captured" (not retried).
-# Needs a libvirtd answering on qemu:///system that can run QEMU (`lab up` starts
-# one; so does `libvirtd -d` where the libvirt-qemu user exists); skipped (77)
-# without one. The domains are undefined at the end.
+# Uses the libvirtd answering on qemu:///system, or starts one the way the
+# lab does (`lab libvirtd`, as root; stopped again at the end): CI's fresh
+# machine has none. Skipped (77) only without virsh or, not root, without a
+# libvirtd. The domains are undefined at the end.
 # Usage: api_console_libvirt.sh BUILD_DIR SOURCE_DIR
 set -eu
 build=$(cd "$1" && pwd)
@@ -15,17 +16,27 @@ src=$(cd "$2" && pwd)
 here="$src/tests/integration/bmc"
 uri=qemu:///system
 command -v virsh >/dev/null || { echo "SKIP: virsh is not installed"; exit 77; }
-virsh -q -c "$uri" version >/dev/null 2>&1 || { echo "SKIP: no libvirtd answers on $uri"; exit 77; }
+own_libvirtd=0
+if ! virsh -q -c "$uri" version >/dev/null 2>&1; then
+	[ "$(id -u)" = 0 ] || { echo "SKIP: no libvirtd answers on $uri (and not root to start one)"; exit 77; }
+	own_libvirtd=1
+fi
 # shellcheck source=console_lib.sh
 . "$here/console_lib.sh"
 console_setup api-console-libvirt
 dom=pvd-console-test-$$
+# the lab's settings for its own libvirtd: a directory and names of this test
+lab() { LAB_DIR="$work/lab" LAB_NAME="pvdcon$(($$ % 10000))" LAB_BUILD="$build" "$src/lab/lab" "$@"; }
 console_cleanup_extra() {
 	for d in "$dom" "$dom-file"; do
 		virsh -q -c "$uri" destroy "$d" >/dev/null 2>&1 || true
 		virsh -q -c "$uri" undefine "$d" >/dev/null 2>&1 || true
 	done
+	[ "$own_libvirtd" = 0 ] || lab down >"$work/lab-down.out" 2>&1 || true
 }
+if [ "$own_libvirtd" = 1 ]; then
+	lab libvirtd >"$work/lab-libvirtd.out" 2>&1 || fail "lab libvirtd: $(cat "$work/lab-libvirtd.out")"
+fi
 domain_xml() { # name serial-xml
 	cat <<XML
 <domain type='qemu'>
