@@ -105,6 +105,17 @@ static void job_cleanup_abandoned(struct job *j)
 	pthread_mutex_unlock(&m->mu);
 }
 
+/* Whether the replica's gate refuses a call under claim_epoch (e says why). */
+static bool gate_refuses(struct bmc_manager *m, int64_t claim_epoch, const char *label,
+			 struct bmc_error *e)
+{
+	char why[200];
+	if (!m->gate || m->gate(m->gate_ctx, claim_epoch, why, sizeof why))
+		return false;
+	bmc_error_set(e, BMC_ERR_BUSY, NULL, "BMC at %s: not sent: %s", label, why);
+	return true;
+}
+
 static void *job_main(void *arg)
 {
 	struct job *j = arg;
@@ -115,11 +126,9 @@ static void *job_main(void *arg)
 	bmc_error_clear(&err);
 	/* asked again here: the caller asked before it waited for a slot and
 	 * for this thread, and the replica may have been fenced meanwhile */
-	char why[200];
-	if (j->m->gate && !j->m->gate(j->m->gate_ctx, j->claim_epoch, why, sizeof why)) {
+	if (gate_refuses(j->m, j->claim_epoch, j->label, &err)) {
 		j->refused = true;
-		st = bmc_error_set(&err, BMC_ERR_BUSY, NULL, "BMC at %s: not sent: %s", j->label,
-				   why);
+		st = BMC_ERR_BUSY;
 	} else {
 		bmc_metrics_call(j->m, j->drv_index, j->args.kind);
 		st = job_run(j, &err);
@@ -237,10 +246,8 @@ enum bmc_status bmc_call(struct bmc_session *s, struct bmc_call_args *a, struct 
 	struct job *j;
 
 	a->ran = false;
-	char why[200];
-	if (s->m->gate && !s->m->gate(s->m->gate_ctx, s->t->claim_epoch, why, sizeof why))
-		return bmc_error_set(e, BMC_ERR_BUSY, NULL, "BMC at %s: not sent: %s", s->label,
-				     why);
+	if (gate_refuses(s->m, s->t->claim_epoch, s->label, e))
+		return BMC_ERR_BUSY;
 	/* per call, not per operation: a long confirmation must not run out of queue */
 	st = bmc_slot_acquire(s->m, util_now_ms() + s->m->lim.queue_timeout_ms, e);
 	if (st != BMC_OK)
